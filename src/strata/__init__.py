@@ -1,0 +1,3 @@
+"""Strata: provision bare-metal datacenters from one declarative topology.yaml."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,132 @@
+"""Located findings about a topology file: what is wrong, where, and how to fix it.
+
+Every finding names ``file:line:column`` and the path inside the document
+(``regions[0].zones[1].racks[3].nodes[5].bmc``), so a person can jump to it
+from an editor or a CI log. Messages never quote secret values.
+"""
+
+from __future__ import annotations
+
+import difflib
+import enum
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+__all__ = ["Diagnostic", "Diagnostics", "Path", "Severity", "TopologyError", "format_path"]
+
+Path = tuple[str | int, ...]
+PER_PLACE = 5
+
+
+class Severity(enum.StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    severity: Severity
+    message: str
+    path: Path
+    file: str
+    line: int  # 1-based; 0 when the finding has no place in the file
+    column: int  # 1-based
+    hint: str | None = None
+
+    @property
+    def where(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+    def render(self) -> str:
+        text = f"{self.where}: {self.severity}: {format_path(self.path) or '<document>'}: {self.message}"
+        if self.hint:
+            text += f" ({self.hint})"
+        return text
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "severity": str(self.severity),
+            "file": self.file,
+            "line": self.line,
+            "column": self.column,
+            "path": format_path(self.path),
+            "message": self.message,
+            "hint": self.hint,
+        }
+
+
+def format_path(path: Sequence[str | int]) -> str:
+    """``("regions", 0, "name")`` -> ``regions[0].name``."""
+    out: list[str] = []
+    for part in path:
+        if isinstance(part, int):
+            out.append(f"[{part}]")
+        else:
+            out.append(f".{part}" if out else part)
+    return "".join(out)
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
+    match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"did you mean '{match[0]}'?" if match else None
+
+
+class TopologyError(Exception):
+    """Raised when a topology file has errors; carries every finding of the file."""
+
+    def __init__(self, diagnostics: Sequence[Diagnostic]) -> None:
+        self.diagnostics = tuple(diagnostics)
+        errors = [d for d in self.diagnostics if d.severity is Severity.ERROR]
+        first = errors[0].render() if errors else "invalid topology"
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        super().__init__(first + more)
+
+
+@dataclass
+class Diagnostics:
+    """Collects findings; locates each one through the document's position index."""
+
+    file: str
+    positions: PositionLookup
+    remap: Callable[[Path], Path] = lambda path: path  # from a repaired copy back to the file
+    items: list[Diagnostic] = field(default_factory=list)
+    seen: set[tuple[Path, str]] = field(default_factory=set)
+    per_place: dict[Path, int] = field(default_factory=dict)
+
+    def error(
+        self, path: Path, message: str, hint: str | None = None, *, key: bool = False
+    ) -> None:
+        self._add(Severity.ERROR, path, message, hint, key)
+
+    def warning(self, path: Path, message: str, hint: str | None = None) -> None:
+        self._add(Severity.WARNING, path, message, hint, False)
+
+    def _add(
+        self, severity: Severity, path: Path, message: str, hint: str | None, key: bool
+    ) -> None:
+        """Record a finding once; at most ``PER_PLACE`` at one place (a generator repeats itself)."""
+        path = self.remap(path)
+        if (path, message) in self.seen:
+            return
+        self.seen.add((path, message))
+        count = self.per_place[path] = self.per_place.get(path, 0) + 1
+        if count > PER_PLACE:
+            return
+        if count == PER_PLACE:
+            message += " (further findings at this place are not shown)"
+        line, column = self.positions.locate(path, key=key)
+        self.items.append(Diagnostic(severity, message, path, self.file, line, column, hint))
+
+    @property
+    def has_errors(self) -> bool:
+        return any(d.severity is Severity.ERROR for d in self.items)
+
+    def sorted(self) -> list[Diagnostic]:
+        return sorted(self.items, key=lambda d: (d.line, d.column, d.message))
+
+
+class PositionLookup:
+    """Interface of a position index: where a path's value (or key) stands in the file."""
+
+    def locate(self, path: Path, *, key: bool = False) -> tuple[int, int]:
+        raise NotImplementedError

@@ -1,0 +1,95 @@
+"""Value types shared by the topology schema: names, secret references, base model."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticCustomError
+
+__all__ = [
+    "DNS_LABEL",
+    "SECRET_HINT",
+    "Name",
+    "SecretRef",
+    "SecretValue",
+    "SpecModel",
+    "check_dns_label",
+]
+
+DNS_LABEL = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
+_DNS_LABEL = re.compile(DNS_LABEL)
+
+
+class SpecModel(BaseModel):
+    """Base of every topology.yaml object: camelCase keys, unknown keys refused, immutable."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        alias_generator=to_camel,
+        populate_by_name=True,
+        hide_input_in_errors=True,
+    )
+
+
+def check_dns_label(value: str) -> str:
+    if not _DNS_LABEL.match(value):
+        raise PydanticCustomError(
+            "dns_label",
+            "must be a DNS label: lowercase letters, digits and '-', "
+            "starting and ending with a letter or digit, at most 63 characters",
+        )
+    return value
+
+
+Name = Annotated[
+    str,
+    AfterValidator(check_dns_label),
+    Field(json_schema_extra={"pattern": DNS_LABEL}),
+]
+"""The name of a region, zone, layer, network or credential: a DNS label (RFC 1123)."""
+
+
+class KubernetesSecretKey(SpecModel):
+    name: Name = Field(description="Name of the Kubernetes Secret.")
+    namespace: Name | None = Field(
+        default=None, description="Namespace of the Secret; defaults to the controller's own."
+    )
+    key: str = Field(description="Key inside the Secret's data.")
+
+
+def _refuse_literal(value: Any) -> Any:
+    if isinstance(value, str | int | float):
+        raise PydanticCustomError(
+            "literal_secret",
+            "a secret must not be written in topology.yaml",
+        )
+    return value
+
+
+class SecretRef(SpecModel):
+    """Where a secret lives. Exactly one of ``env``, ``file`` or ``secret``."""
+
+    env: str | None = Field(default=None, description="Environment variable holding the secret.")
+    file: str | None = Field(
+        default=None, description="File holding the secret (absolute, or relative to the topology)."
+    )
+    secret: KubernetesSecretKey | None = Field(default=None, description="A Kubernetes Secret key.")
+
+    def model_post_init(self, context: Any, /) -> None:
+        chosen = [k for k in ("env", "file", "secret") if getattr(self, k) is not None]
+        if len(chosen) != 1:
+            raise PydanticCustomError("secret_ref", "set exactly one of 'env', 'file' or 'secret'")
+
+
+SecretValue = Annotated[SecretRef, BeforeValidator(_refuse_literal)]
+"""A reference to a secret; a literal value is refused with a located error."""
+
+SECRET_HINT = (
+    "reference it instead, e.g. password: {env: BMC_PASSWORD}, "
+    "password: {file: /etc/strata/bmc-password} or "
+    "password: {secret: {name: bmc-credentials, key: password}}"
+)

@@ -1,0 +1,163 @@
+"""Load topology.yaml: parse, check the schema, resolve, apply the rules.
+
+All findings of a file come out of one run. To get there past schema errors,
+the loader repairs a copy of the document and validates again: unknown keys
+are dropped, and a node (or NIC, or disk) with a bad field is left out, its
+findings kept. Rules then run on what is left; a rule that would misfire
+because something was left out is skipped. Paths in findings always refer to
+the file as written.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field, replace
+from pathlib import Path as FsPath
+from typing import Any
+
+from pydantic import ValidationError
+
+from strata.topology.diagnostics import Diagnostic, Diagnostics, Path, Severity, TopologyError
+from strata.topology.model import Topology
+from strata.topology.resolve import resolve
+from strata.topology.rules import check_rules
+from strata.topology.schema_errors import SchemaFinding, schema_findings
+from strata.topology.source import Document, SourceError, parse_yaml
+from strata.topology.spec import TopologySpec
+
+__all__ = ["Checked", "check_file", "check_text", "load"]
+
+_REPAIRABLE_LISTS = ("nodes", "nics", "disks")
+_MAX_PASSES = 20
+
+
+@dataclass(frozen=True)
+class Checked:
+    """The outcome of checking a file: the topology (when it has no errors) and every finding."""
+
+    topology: Topology | None
+    diagnostics: tuple[Diagnostic, ...]
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity is Severity.ERROR]
+
+    @property
+    def warnings(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity is Severity.WARNING]
+
+
+def load(path: str | FsPath) -> Topology:
+    """The validated topology, or ``TopologyError`` carrying every finding."""
+    checked = check_file(path)
+    if checked.topology is None:
+        raise TopologyError(checked.diagnostics)
+    return checked.topology
+
+
+def check_file(path: str | FsPath) -> Checked:
+    file = FsPath(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        return _failed(str(file), f"not UTF-8 text (byte {exc.start})")
+    return check_text(text, str(file), base_dir=file.parent)
+
+
+def check_text(text: str, file: str = "<topology>", base_dir: FsPath | None = None) -> Checked:
+    try:
+        doc = parse_yaml(text, file)
+    except SourceError as exc:
+        return Checked(None, (exc.diagnostic,))
+    if not isinstance(doc.data, dict):
+        return _failed(file, "the document must be a mapping (apiVersion, kind, metadata, …)")
+    repairs = _Repairs()
+    diags = Diagnostics(file, doc, remap=repairs.to_original)
+    spec = _validate(doc, diags, repairs)
+    if spec is None:
+        return Checked(None, tuple(diags.sorted()))
+    topology = resolve(spec, diags)
+    check_rules(spec, topology, diags, partial=repairs.partial, base_dir=base_dir)
+    findings = tuple(diags.sorted())
+    if diags.has_errors:
+        return Checked(None, findings)
+    warnings = tuple(d for d in findings if d.severity is Severity.WARNING)
+    return Checked(replace(topology, warnings=warnings), findings)
+
+
+def _validate(doc: Document, diags: Diagnostics, repairs: _Repairs) -> TopologySpec | None:
+    data: Any = doc.data
+    for _ in range(_MAX_PASSES):
+        try:
+            return TopologySpec.model_validate(data)
+        except ValidationError as exc:
+            findings = schema_findings(TopologySpec, data, exc.errors())
+        for finding in findings:
+            diags.error(finding.path, finding.message, finding.hint, key=finding.key)
+        if data is doc.data:
+            data = copy.deepcopy(data)
+        if not repairs.repair(data, findings):
+            return None
+    return None
+
+
+@dataclass
+class _Repairs:
+    """Edits made to a copy of the document, and how to map paths back to the original."""
+
+    alive: dict[Path, list[int]] = field(default_factory=dict)  # list path -> original indices
+    partial: bool = False
+
+    def to_original(self, path: Path) -> Path:
+        out: list[str | int] = []
+        for part in path:
+            if isinstance(part, int):
+                alive = self.alive.get(tuple(out))
+                if alive is not None and part < len(alive):
+                    part = alive[part]
+            out.append(part)
+        return tuple(out)
+
+    def repair(self, data: Any, findings: list[SchemaFinding]) -> bool:
+        """Drop what each finding points at; False when some finding cannot be repaired."""
+        doomed: dict[Path, set[int]] = {}
+        for finding in findings:
+            if finding.kind == "extra_forbidden":
+                parent = _at(data, finding.path[:-1])
+                if isinstance(parent, dict):
+                    parent.pop(finding.path[-1], None)
+                continue
+            item = _innermost_item(finding.path)
+            if item is None:
+                return False
+            doomed.setdefault(item[0], set()).add(item[1])
+        for list_path, indices in doomed.items():
+            self._drop(data, list_path, indices)
+        return True
+
+    def _drop(self, data: Any, list_path: Path, indices: set[int]) -> None:
+        items = _at(data, list_path)
+        original = self.to_original(list_path)
+        alive = self.alive.setdefault(original, list(range(len(items))))
+        for index in sorted(indices, reverse=True):
+            del items[index]
+            del alive[index]
+        self.partial = True
+
+
+def _innermost_item(path: Path) -> tuple[Path, int] | None:
+    for i in range(len(path) - 1, 0, -1):
+        part = path[i]
+        if isinstance(part, int) and path[i - 1] in _REPAIRABLE_LISTS:
+            return path[:i], part
+    return None
+
+
+def _at(data: Any, path: Path) -> Any:
+    for part in path:
+        data = data[part]
+    return data
+
+
+def _failed(file: str, message: str) -> Checked:
+    return Checked(None, (Diagnostic(Severity.ERROR, message, (), file, 1, 1),))

@@ -1,0 +1,157 @@
+"""Read a YAML document into plain Python values plus an index of source positions.
+
+ruamel.yaml's round-trip loader keeps the line and column of every key, value
+and sequence item; we copy them into a flat index keyed by document path so the
+rest of Strata works on plain dicts and lists (fast, picklable, typed) while
+every finding can still be located. Aliases are expanded; a document that
+expands beyond ``MAX_NODES`` values (a "billion laughs") is refused.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+from dataclasses import dataclass, field
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from strata.topology.diagnostics import Diagnostic, Path, PositionLookup, Severity
+
+__all__ = ["MAX_NODES", "Document", "SourceError", "parse_yaml"]
+
+MAX_NODES = 2_000_000
+
+
+class SourceError(Exception):
+    def __init__(self, diagnostic: Diagnostic) -> None:
+        self.diagnostic = diagnostic
+        super().__init__(diagnostic.render())
+
+
+@dataclass
+class Document(PositionLookup):
+    """A parsed file: plain data and where each value (and mapping key) stands, 0-based."""
+
+    file: str
+    data: Any
+    values: dict[Path, tuple[int, int]] = field(default_factory=dict)
+    keys: dict[Path, tuple[int, int]] = field(default_factory=dict)
+
+    def locate(self, path: Path, *, key: bool = False) -> tuple[int, int]:
+        """1-based line and column; falls back to the nearest located ancestor."""
+        index = self.keys if key else self.values
+        probe = tuple(path)
+        while True:
+            where = index.get(probe)
+            if where is None and key:
+                where = self.values.get(probe)
+            if where is not None:
+                return where[0] + 1, where[1] + 1
+            if not probe:
+                return 1, 1
+            probe = probe[:-1]
+
+
+def parse_yaml(text: str, file: str) -> Document:
+    yaml = YAML(typ="rt", pure=True)
+    try:
+        raw = yaml.load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+        problem = exc.problem or exc.context or "malformed YAML"
+        raise SourceError(
+            Diagnostic(Severity.ERROR, f"YAML syntax: {problem}", (), file, line, column)
+        ) from None
+    except (YAMLError, ValueError, RecursionError) as exc:
+        raise SourceError(
+            Diagnostic(Severity.ERROR, f"YAML syntax: {type(exc).__name__}", (), file, 1, 1)
+        ) from None
+    doc = Document(file=file, data=None)
+    doc.values[()] = (0, 0)
+    converter = _Converter(doc)
+    try:
+        doc.data = converter.convert(raw, ())
+    except _TooLarge:
+        raise SourceError(
+            Diagnostic(
+                Severity.ERROR,
+                f"document expands to more than {MAX_NODES:,} values (aliases?)",
+                (),
+                file,
+                1,
+                1,
+            )
+        ) from None
+    return doc
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class _Converter:
+    def __init__(self, doc: Document) -> None:
+        self.doc = doc
+        self.count = 0
+        self.active: set[int] = set()  # containers on the current branch: a cycle guard
+
+    def convert(self, node: Any, path: Path) -> Any:
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise _TooLarge
+        if isinstance(node, CommentedMap | CommentedSeq):
+            if id(node) in self.active:
+                raise _TooLarge  # a recursive alias never ends
+            self.active.add(id(node))
+            try:
+                if isinstance(node, CommentedMap):
+                    return self._mapping(node, path)
+                return self._sequence(node, path)
+            finally:
+                self.active.discard(id(node))
+        return _scalar(node)
+
+    def _mapping(self, node: CommentedMap, path: Path) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key in node:
+            name = key if isinstance(key, str) else str(_scalar(key))
+            child = (*path, name)
+            try:
+                self.doc.keys[child] = node.lc.key(key)
+                self.doc.values[child] = node.lc.value(key)
+            except (KeyError, TypeError, AttributeError):
+                pass  # merged keys (<<) carry no position of their own
+            out[name] = self.convert(node[key], child)
+        return out
+
+    def _sequence(self, node: CommentedSeq, path: Path) -> list[Any]:
+        out: list[Any] = []
+        for i, item in enumerate(node):
+            child = (*path, i)
+            with contextlib.suppress(KeyError, TypeError, AttributeError):
+                self.doc.values[child] = node.lc.item(i)  # positions of merged items are missing
+            out.append(self.convert(item, child))
+        return out
+
+
+def _scalar(value: Any) -> Any:
+    """Round-trip scalar subclasses -> plain Python values."""
+    if isinstance(value, TaggedScalar):
+        return str(value.value)
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, datetime.date | datetime.datetime):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(value)

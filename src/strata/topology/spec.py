@@ -1,0 +1,205 @@
+"""The topology.yaml document as written: the schema behind `strata schema`.
+
+Fields that a generator may pattern (node and rack names, BMC addresses, MACs,
+IPs, switch ports) are plain strings here; their formats are checked after
+generators are expanded (see ``resolve``), where every node has its own value.
+"""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
+from typing import Literal
+
+from pydantic import Field
+
+from strata.topology.fields import Name, SecretValue, SpecModel
+from strata.topology.settings import BMCSettings, NodeSettings
+
+__all__ = [
+    "API_VERSION",
+    "CredentialSpec",
+    "Generate",
+    "LayerSpec",
+    "NetworkSpec",
+    "NodeSpec",
+    "RackSpec",
+    "RegionSpec",
+    "SwitchSpec",
+    "TopologySpec",
+    "ZoneSpec",
+]
+
+API_VERSION = "strata.dev/v1alpha1"
+
+IPAddress = IPv4Address | IPv6Address
+IPNetwork = IPv4Network | IPv6Network
+
+
+class Generate(SpecModel):
+    """Turns one entry into ``count`` entries; see "Generators" in docs/topology.md."""
+
+    count: int = Field(ge=1, le=100_000, description="How many entries this one stands for.")
+    start: int = Field(default=1, ge=0, description="The first value of {index} (or {rack}).")
+
+
+class NodeBMC(BMCSettings):
+    address: str = Field(
+        description="BMC address as a URL (redfish://host/redfish/v1/Systems/1, "
+        "redfish-virtualmedia://…, ipmi://host:623) or a bare host with bmc.protocol set."
+    )
+
+
+class SwitchPortRef(SpecModel):
+    switch: str = Field(description="Name of a switch in the node's rack.")
+    port: str | int = Field(description="Port name or number on that switch.")
+
+
+class NICSpec(SpecModel):
+    name: str | None = Field(default=None, description="Interface name, e.g. eno1.")
+    mac: str = Field(description="MAC address, e.g. 52:54:00:12:34:56.")
+    network: str = Field(description="Name of the network this NIC is attached to.")
+    ip: str = Field(default="dhcp", description="Static address in the network, or dhcp.")
+    switch_port: SwitchPortRef | None = Field(
+        default=None, description="Where the cable goes: switch and port."
+    )
+
+
+class DiskSpec(SpecModel):
+    name: str = Field(description="Device name as the OS sees it, e.g. /dev/sda or /dev/nvme0n1.")
+    size_gigabytes: int | None = Field(default=None, ge=1, description="Capacity in GB.")
+    model: str | None = Field(default=None, description="Disk model as the BMC reports it.")
+    serial_number: str | None = Field(default=None, description="Disk serial number.")
+    rotational: bool | None = Field(default=None, description="true for spinning disks.")
+
+
+class NodeSpec(NodeSettings):
+    """A server. With ``generate`` it stands for many servers with patterned values."""
+
+    name: str = Field(description="Hostname (a DNS label); with generate, a pattern.")
+    generate: Generate | None = Field(default=None, description="Stand for many nodes.")
+    bmc: NodeBMC = Field(description="The node's baseboard management controller.")
+    boot_mac: str | None = Field(
+        default=None, description="MAC that network-boots; defaults to the first NIC's."
+    )
+    nics: list[NICSpec] = Field(default_factory=list, description="Network interfaces.")
+    disks: list[DiskSpec] = Field(
+        default_factory=list, description="Disks, as inspection expects them."
+    )
+
+
+class SwitchSpec(SpecModel):
+    name: str = Field(description="Switch name, unique in the rack.")
+    model: str | None = Field(default=None, description="Vendor model, e.g. Arista 7050SX3.")
+    management_address: str | None = Field(default=None, description="Management IP address.")
+    ports: int | list[str] = Field(
+        description="A port count (ports are then named 1..N) or the list of port names."
+    )
+
+
+class PowerBudget(SpecModel):
+    """Limits inrush current: how many servers of the rack power on together."""
+
+    max_concurrent_power_on: int = Field(ge=1, description="Servers powering on at once, at most.")
+    stagger_seconds: float = Field(default=0, ge=0, description="Delay between two power-ons.")
+
+
+class RackSpec(SpecModel):
+    name: str = Field(description="Rack name, unique in the zone; with generate, a pattern.")
+    generate: Generate | None = Field(default=None, description="Stand for many racks.")
+    defaults: NodeSettings | None = Field(
+        default=None, description="Settings for the rack's nodes."
+    )
+    power_budget: PowerBudget | None = Field(default=None, description="Power-on limits.")
+    switches: list[SwitchSpec] = Field(default_factory=list, description="Top-of-rack switches.")
+    nodes: list[NodeSpec] = Field(default_factory=list, description="Servers in the rack.")
+
+
+class ZoneSpec(SpecModel):
+    name: Name = Field(description="Zone name, unique in the region.")
+    defaults: NodeSettings | None = Field(
+        default=None, description="Settings for the zone's nodes."
+    )
+    racks: list[RackSpec] = Field(default_factory=list, description="Racks in the zone.")
+
+
+class RegionSpec(SpecModel):
+    name: Name = Field(description="Region name, unique in the topology.")
+    defaults: NodeSettings | None = Field(
+        default=None, description="Settings for the region's nodes."
+    )
+    zones: list[ZoneSpec] = Field(default_factory=list, description="Zones in the region.")
+
+
+class DHCPRange(SpecModel):
+    start: IPAddress = Field(description="First address handed out.")
+    end: IPAddress = Field(description="Last address handed out.")
+
+
+class NetworkSpec(SpecModel):
+    name: Name = Field(description="Network name, referenced by NICs and layers.")
+    purpose: Literal["bmc", "provisioning", "cluster", "storage", "external"] = Field(
+        description="What the network carries; a topology needs a bmc and a provisioning network."
+    )
+    cidr: IPNetwork = Field(description="Address range, e.g. 10.0.0.0/24.")
+    gateway: IPAddress | None = Field(default=None, description="Default gateway.")
+    dns: list[IPAddress] = Field(default_factory=list, description="DNS resolvers.")
+    vlan: int | None = Field(default=None, ge=1, le=4094, description="802.1Q VLAN ID.")
+    mtu: int | None = Field(default=None, ge=576, le=9216, description="MTU in bytes.")
+    dhcp_range: DHCPRange | None = Field(
+        default=None, description="Dynamic range; static addresses must stay outside it."
+    )
+
+
+class Distribution(SpecModel):
+    name: Literal["kubeadm", "k3s"] = Field(description="kubeadm or k3s.")
+    version: str = Field(description="Kubernetes version, e.g. 1.31.2 (quote it in YAML).")
+
+
+class Endpoint(SpecModel):
+    vip: IPAddress = Field(description="Virtual IP of the Kubernetes API; on no node.")
+    port: int = Field(default=6443, ge=1, le=65535, description="API server port.")
+    network: Name | None = Field(
+        default=None, description="Network holding the VIP; by default the one whose CIDR does."
+    )
+
+
+class LayerSpec(SpecModel):
+    """One Kubernetes cluster; layer 1 (the first) manages the others."""
+
+    name: Name = Field(description="Layer (cluster) name.")
+    distribution: Distribution = Field(description="Kubernetes distribution and version.")
+    endpoint: Endpoint = Field(description="Control-plane endpoint.")
+    pod_cidr: IPNetwork = Field(alias="podCIDR", description="Pod network range.")
+    service_cidr: IPNetwork = Field(alias="serviceCIDR", description="Service network range.")
+    provisioned_by: Name | None = Field(
+        default=None,
+        description="Layer whose controller provisions this one; the first layer is "
+        "provisioned by the seed and leaves this empty.",
+    )
+    pivot: bool = Field(
+        default=False, description="Move Strata's management plane into this cluster once built."
+    )
+
+
+class CredentialSpec(SpecModel):
+    name: Name = Field(description="Referenced by bmc.credentials.")
+    username: str = Field(description="BMC user name.")
+    password: SecretValue = Field(description="Where the password lives: env, file or secret.")
+
+
+class Metadata(SpecModel):
+    name: Name = Field(description="Name of this datacenter topology.")
+    labels: dict[str, str] = Field(default_factory=dict, description="Free-form labels.")
+
+
+class TopologySpec(SpecModel):
+    """A whole datacenter: networks, clusters (layers), and the physical tree of servers."""
+
+    api_version: Literal["strata.dev/v1alpha1"] = Field(description="Schema version.")
+    kind: Literal["Topology"] = Field(description="Always Topology.")
+    metadata: Metadata = Field(description="Name and labels.")
+    defaults: NodeSettings | None = Field(default=None, description="Settings for every node.")
+    credentials: list[CredentialSpec] = Field(default_factory=list, description="BMC credentials.")
+    networks: list[NetworkSpec] = Field(description="Networks: at least bmc and provisioning.")
+    layers: list[LayerSpec] = Field(description="Kubernetes clusters, management layer first.")
+    regions: list[RegionSpec] = Field(description="The physical tree of servers.")
