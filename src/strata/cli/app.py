@@ -1,0 +1,98 @@
+"""The ``strata`` command."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from strata import __version__
+from strata.cli.render import diagnostics_text, dump, plan_tables, summary_line
+from strata.plan import build_plan, to_jsonable
+from strata.topology import Checked, check_file
+from strata.topology.jsonschema import schema_json, schema_markdown
+
+__all__ = ["cli", "main"]
+
+TOPOLOGY = click.argument(
+    "file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default="topology.yaml"
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="strata")
+def cli() -> None:
+    """Provision bare-metal datacenters from one declarative topology.yaml."""
+
+
+@cli.command()
+@TOPOLOGY
+@click.option(
+    "--output", "-o", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+def validate(file: Path, output: str) -> None:
+    """Check FILE and report every finding with file:line:column. Exit 1 on errors."""
+    checked = check_file(file)
+    if output == "json":
+        click.echo(dump(_validation_json(file, checked), "json"), nl=False)
+    else:
+        console = Console(stderr=False, highlight=False)
+        diagnostics_text(console, checked.diagnostics)
+        if checked.topology is not None:
+            console.print(
+                f"[green]✓[/] {file}: valid — {summary_line(checked.topology)}", soft_wrap=True
+            )
+        else:
+            errors, warnings = len(checked.errors), len(checked.warnings)
+            console.print(f"[red]✗[/] {file}: {errors} error(s), {warnings} warning(s)")
+    sys.exit(0 if checked.topology is not None else 1)
+
+
+@cli.command()
+@TOPOLOGY
+@click.option(
+    "--output",
+    "-o",
+    type=click.Choice(["table", "json", "yaml"]),
+    default="table",
+    show_default=True,
+)
+def plan(file: Path, output: str) -> None:
+    """Show what apply would do with FILE: every node fully resolved, and its action."""
+    checked = check_file(file)
+    if checked.topology is None:
+        diagnostics_text(Console(stderr=True, highlight=False), checked.diagnostics)
+        click.echo(f"{file}: invalid, no plan (run `strata validate {file}`)", err=True)
+        sys.exit(1)
+    result = build_plan(checked.topology)
+    if output == "table":
+        console = Console(highlight=False)
+        diagnostics_text(console, checked.warnings)
+        plan_tables(console, result)
+    else:
+        click.echo(dump(to_jsonable(result), output), nl=False)
+
+
+@cli.command()
+@click.option(
+    "--output", "-o", type=click.Choice(["json", "markdown"]), default="json", show_default=True
+)
+def schema(output: str) -> None:
+    """Print the JSON Schema of topology.yaml (or its field reference as Markdown)."""
+    click.echo(schema_json() if output == "json" else schema_markdown(), nl=False)
+
+
+def _validation_json(file: Path, checked: Checked) -> dict[str, object]:
+    return {
+        "file": str(file),
+        "valid": checked.topology is not None,
+        "summary": checked.topology.summary() if checked.topology else None,
+        "errors": [d.as_json() for d in checked.errors],
+        "warnings": [d.as_json() for d in checked.warnings],
+    }
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,27 @@
+"""From a validated topology to what Strata will do: NodePlans, ClusterPlans, actions."""
+
+from strata.plan.build import build_plan, node_plan
+from strata.plan.diff import REPROVISION_FIELDS, diff
+from strata.plan.model import (
+    Action,
+    ActionKind,
+    ClusterPlan,
+    InterfacePlan,
+    NodePlan,
+    Plan,
+    to_jsonable,
+)
+
+__all__ = [
+    "REPROVISION_FIELDS",
+    "Action",
+    "ActionKind",
+    "ClusterPlan",
+    "InterfacePlan",
+    "NodePlan",
+    "Plan",
+    "build_plan",
+    "diff",
+    "node_plan",
+    "to_jsonable",
+]

@@ -1,0 +1,55 @@
+"""Compare the plan with what was recorded at the last apply: the actions to take.
+
+A change to anything that the OS installs from (image, disk, Ignition
+content, addresses, cluster membership) means reinstalling the server:
+``reprovision``, which is destructive. Other changes (labels, BMC address or
+credentials, boot method for next time) are an ``update`` in place.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+
+from strata.plan.model import Action, ActionKind, NodePlan
+
+__all__ = ["REPROVISION_FIELDS", "diff"]
+
+REPROVISION_FIELDS = frozenset(
+    {
+        "layer",
+        "role",
+        "boot_mac",
+        "os_name",
+        "os_channel",
+        "os_version",
+        "install_disk",
+        "root_device_hints",
+        "interfaces",
+        "ssh_keys",
+        "ignition_fragments",
+        "firmware",
+    }
+)
+_FIELDS = tuple(f.name for f in dataclasses.fields(NodePlan))
+
+
+def diff(nodes: Sequence[NodePlan], recorded: Mapping[str, NodePlan]) -> tuple[Action, ...]:
+    actions: list[Action] = []
+    for node in nodes:
+        before = recorded.get(node.name)
+        if before is None:
+            actions.append(Action(node.name, ActionKind.CREATE))
+        elif before == node:
+            actions.append(Action(node.name, ActionKind.UNCHANGED))
+        else:
+            changed = tuple(f for f in _FIELDS if getattr(before, f) != getattr(node, f))
+            kind = (
+                ActionKind.REPROVISION
+                if REPROVISION_FIELDS.intersection(changed)
+                else ActionKind.UPDATE
+            )
+            actions.append(Action(node.name, kind, changed))
+    present = {n.name for n in nodes}
+    actions.extend(Action(name, ActionKind.DELETE) for name in recorded if name not in present)
+    return tuple(actions)

@@ -1,0 +1,129 @@
+"""What Strata will make of each server and each cluster: NodePlan and ClusterPlan.
+
+A plan holds no secrets: credentials appear by name only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv6Address
+from typing import Any
+
+__all__ = [
+    "Action",
+    "ActionKind",
+    "ClusterPlan",
+    "InterfacePlan",
+    "NodePlan",
+    "Plan",
+    "to_jsonable",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class InterfacePlan:
+    name: str | None
+    mac: str
+    network: str
+    address: str | None  # CIDR notation, e.g. 10.0.1.11/24; None: DHCP
+    gateway: str | None
+    dns: tuple[str, ...]
+    vlan: int | None
+    mtu: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class NodePlan:
+    """One server, every inherited value filled in."""
+
+    name: str
+    region: str
+    zone: str
+    rack: str
+    layer: str
+    role: str
+    bmc_address: str
+    bmc_credentials: str | None  # the name of a credentials entry, never the secret
+    bmc_insecure: bool
+    boot_mac: str
+    boot_method: str
+    firmware: str
+    os_name: str
+    os_channel: str | None
+    os_version: str
+    install_disk: str | None
+    root_device_hints: Mapping[str, Any] | None
+    interfaces: tuple[InterfacePlan, ...]
+    disks: tuple[str, ...]
+    ssh_keys: tuple[str, ...]
+    ignition_fragments: tuple[str, ...]
+    labels: Mapping[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterPlan:
+    """One layer: a Kubernetes cluster and the nodes that form it."""
+
+    name: str
+    index: int  # 1 = management layer
+    distribution: str
+    version: str
+    endpoint: str  # https://VIP:port
+    pod_cidr: str
+    service_cidr: str
+    provisioned_by: str  # "seed" or the name of an earlier layer
+    pivot: bool
+    control_plane: tuple[str, ...]
+    workers: tuple[str, ...]
+
+
+class ActionKind(enum.StrEnum):
+    CREATE = "create"
+    UPDATE = "update"
+    REPROVISION = "reprovision"
+    DELETE = "delete"
+    UNCHANGED = "unchanged"
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    node: str
+    kind: ActionKind
+    changed: tuple[str, ...] = ()  # NodePlan fields that differ from the recorded plan
+
+    @property
+    def destructive(self) -> bool:
+        """Wipes or powers off a server: needs the person's explicit consent."""
+        return self.kind in (ActionKind.REPROVISION, ActionKind.DELETE)
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    topology: str
+    nodes: tuple[NodePlan, ...]
+    clusters: tuple[ClusterPlan, ...]
+    actions: tuple[Action, ...]
+
+    def counts(self) -> dict[str, int]:
+        out = {kind.value: 0 for kind in ActionKind}
+        for action in self.actions:
+            out[action.kind.value] += 1
+        return out
+
+
+def to_jsonable(value: Any) -> Any:
+    """Dataclasses, mappings, tuples, addresses and enums -> JSON-ready values."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, Mapping):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, tuple | list):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, IPv4Address | IPv6Address):
+        return str(value)
+    return value
