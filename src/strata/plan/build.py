@@ -79,10 +79,7 @@ def _cluster(topology: Topology, index: int) -> ClusterPlan:
     layer = topology.layers[index]
     members = [n for n in topology.nodes if n.layer == layer.name]
     host = f"[{layer.endpoint.vip}]" if layer.endpoint.vip.version == 6 else str(layer.endpoint.vip)
-    if index == 0:
-        provisioned_by = "seed"
-    else:
-        provisioned_by = layer.provisioned_by or topology.layers[0].name
+    provisioned_by = "seed" if index == 0 else layer.provisioned_by or topology.layers[0].name
     return ClusterPlan(
         name=layer.name,
         index=index + 1,

@@ -17,7 +17,7 @@ from pydantic_core import PydanticCustomError
 from strata.topology.fields import SpecModel
 
 __all__ = [
-    "BMC_PROTOCOLS",
+    "BMCProtocol",
     "BMCSettings",
     "BootSettings",
     "IgnitionFragment",
@@ -30,8 +30,16 @@ OSName = Literal["flatcar", "fcos", "rhcos"]
 BootMethod = Literal["pxe", "ipxe", "http", "virtualmedia"]
 Firmware = Literal["uefi", "bios"]
 Role = Literal["control-plane", "worker"]
-BMC_PROTOCOLS = ("redfish", "redfish+http", "redfish-virtualmedia", "ipmi")
-BMCProtocol = Literal["redfish", "redfish+http", "redfish-virtualmedia", "ipmi"]
+# The address schemes of topology.addresses.BMC_SCHEMES (a test keeps them equal).
+BMCProtocol = Literal[
+    "redfish",
+    "redfish+http",
+    "redfish+https",
+    "redfish-virtualmedia",
+    "redfish-virtualmedia+http",
+    "redfish-virtualmedia+https",
+    "ipmi",
+]
 
 
 class OSSettings(SpecModel):
@@ -51,8 +59,8 @@ class OSSettings(SpecModel):
 class BMCSettings(SpecModel):
     protocol: BMCProtocol | None = Field(
         default=None,
-        description="Scheme used when a node's bmc.address is a bare host: "
-        "redfish, redfish+http, redfish-virtualmedia or ipmi.",
+        description="Scheme used when a node's bmc.address is a bare host "
+        "(redfish, redfish-virtualmedia, ipmi, …).",
     )
     credentials: str | None = Field(
         default=None, description="Name of an entry in the topology's credentials."
