@@ -2,10 +2,11 @@
 
 All findings of a file come out of one run. To get there past schema errors,
 the loader repairs a copy of the document and validates again: unknown keys
-are dropped, and a node (or NIC, or disk) with a bad field is left out, its
-findings kept. Rules then run on what is left; a rule that would misfire
-because something was left out is skipped. Paths in findings always refer to
-the file as written.
+are dropped, and a node, NIC, disk, network, layer or credentials entry with
+a bad field is left out, its findings kept. Rules then run on what is left;
+the names of entries left out still count as defined, and a rule that would
+misfire because something was left out is skipped. Paths in findings always
+refer to the file as written.
 """
 
 from __future__ import annotations
@@ -20,14 +21,14 @@ from pydantic import ValidationError
 from strata.topology.diagnostics import Diagnostic, Diagnostics, Path, Severity, TopologyError
 from strata.topology.model import Topology
 from strata.topology.resolve import resolve
-from strata.topology.rules import check_rules
+from strata.topology.rules import LeftOut, check_rules
 from strata.topology.schema_errors import SchemaFinding, schema_findings
 from strata.topology.source import Document, SourceError, parse_yaml
 from strata.topology.spec import TopologySpec
 
 __all__ = ["Checked", "check_file", "check_text", "load"]
 
-_REPAIRABLE_LISTS = ("nodes", "nics", "disks")
+_REPAIRABLE_LISTS = ("nodes", "nics", "disks", "networks", "layers", "credentials")
 _MAX_PASSES = 20
 
 
@@ -77,7 +78,7 @@ def check_text(text: str, file: str = "<topology>", base_dir: FsPath | None = No
     if spec is None:
         return Checked(None, tuple(diags.sorted()))
     topology = resolve(spec, diags)
-    check_rules(spec, topology, diags, partial=repairs.partial, base_dir=base_dir)
+    check_rules(spec, topology, diags, left_out=repairs.left_out, base_dir=base_dir)
     findings = tuple(diags.sorted())
     if diags.has_errors:
         return Checked(None, findings)
@@ -106,7 +107,7 @@ class _Repairs:
     """Edits made to a copy of the document, and how to map paths back to the original."""
 
     alive: dict[Path, list[int]] = field(default_factory=dict)  # list path -> original indices
-    partial: bool = False
+    left_out: LeftOut = field(default_factory=LeftOut)
 
     def to_original(self, path: Path) -> Path:
         out: list[str | int] = []
@@ -140,9 +141,9 @@ class _Repairs:
         original = self.to_original(list_path)
         alive = self.alive.setdefault(original, list(range(len(items))))
         for index in sorted(indices, reverse=True):
+            self.left_out.add(str(list_path[-1]), items[index])
             del items[index]
             del alive[index]
-        self.partial = True
 
 
 def _innermost_item(path: Path) -> tuple[Path, int] | None:

@@ -3,15 +3,36 @@
 from __future__ import annotations
 
 from collections.abc import Hashable
+from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address
 
 from strata.topology.diagnostics import Diagnostics, Path
 from strata.topology.model import Node, Topology
 from strata.topology.spec import NetworkSpec
 
-__all__ = ["check_nodes"]
+__all__ = ["LeftOut", "check_nodes"]
 
 IP = IPv4Address | IPv6Address
+
+
+@dataclass
+class LeftOut:
+    """What the loader left out after schema errors: those names still count as defined."""
+
+    nodes: int = 0
+    networks: set[str] = field(default_factory=set)
+    layers: set[str] = field(default_factory=set)
+    credentials: set[str] = field(default_factory=set)
+
+    def add(self, kind: str, item: object) -> None:
+        name = item.get("name") if isinstance(item, dict) else None
+        if kind == "nodes":
+            self.nodes += 1
+        elif kind in ("networks", "layers", "credentials") and isinstance(name, str):
+            getattr(self, kind).add(name)
+
+    def __bool__(self) -> bool:
+        return bool(self.nodes or self.networks or self.layers or self.credentials)
 
 
 class _Claims:
@@ -31,7 +52,7 @@ class _Claims:
             )
 
 
-def check_nodes(topology: Topology, diags: Diagnostics, *, partial: bool = False) -> None:
+def check_nodes(topology: Topology, diags: Diagnostics, left_out: LeftOut) -> None:
     macs, ips = _Claims(diags, "MAC"), _Claims(diags, "IP address")
     bmcs, ports = _Claims(diags, "BMC"), _Claims(diags, "switch port")
     _reserved_ips(topology, ips)
@@ -45,7 +66,8 @@ def check_nodes(topology: Topology, diags: Diagnostics, *, partial: bool = False
         for i, nic in enumerate(node.nics):
             where: Path = (*node.source, "nics", i)
             macs.claim(nic.mac, who, (*where, "mac"))
-            _nic_address(topology, node, i, where, diags, ips)
+            if nic.network not in left_out.networks:
+                _nic_address(topology, node, i, where, diags, ips)
             if nic.switch is not None:
                 rack = switches.get((node.region, node.zone, node.rack), {})
                 _switch_port(rack, node, i, where, diags, ports)
@@ -63,7 +85,7 @@ def check_nodes(topology: Topology, diags: Diagnostics, *, partial: bool = False
             bmc.address,
         )
         _bmc_network(node, bmc_nets, diags)
-    if not partial:
+    if not left_out:
         _control_planes(topology, diags)
 
 

@@ -14,11 +14,11 @@ from pathlib import Path as FsPath
 
 from strata.topology.diagnostics import Diagnostics, Path, did_you_mean
 from strata.topology.model import Topology
-from strata.topology.node_rules import check_nodes
+from strata.topology.node_rules import LeftOut, check_nodes
 from strata.topology.settings import NodeSettings
 from strata.topology.spec import TopologySpec
 
-__all__ = ["check_rules"]
+__all__ = ["LeftOut", "check_rules"]
 
 # Public key types OpenSSH's sshd accepts (sshd(8), "AUTHORIZED_KEYS FILE FORMAT").
 _SSH_KEY = re.compile(
@@ -36,16 +36,17 @@ def check_rules(
     topology: Topology,
     diags: Diagnostics,
     *,
-    partial: bool = False,
+    left_out: LeftOut | None = None,
     base_dir: FsPath | None = None,
 ) -> None:
-    """``partial``: nodes were left out after schema errors; skip counts that would misfire."""
+    """``left_out``: what the loader dropped after schema errors (see loader)."""
+    left_out = left_out or LeftOut()
     _unique_names(spec, topology, diags)
     for path, settings in _written_settings(spec):
-        _settings(spec, path, settings, diags, base_dir)
-    _networks(spec, diags)
-    _layers(spec, diags)
-    check_nodes(topology, diags, partial=partial)
+        _settings(spec, path, settings, diags, base_dir, left_out)
+    _networks(spec, diags, left_out)
+    _layers(spec, diags, left_out)
+    check_nodes(topology, diags, left_out)
 
 
 def _unique(diags: Diagnostics, what: str, entries: Iterable[tuple[str, Path]]) -> None:
@@ -108,21 +109,27 @@ def _written_settings(spec: TopologySpec) -> Iterator[tuple[Path, NodeSettings]]
 
 
 def _settings(
-    spec: TopologySpec, path: Path, s: NodeSettings, diags: Diagnostics, base_dir: FsPath | None
+    spec: TopologySpec,
+    path: Path,
+    s: NodeSettings,
+    diags: Diagnostics,
+    base_dir: FsPath | None,
+    left_out: LeftOut,
 ) -> None:
     layers = [x.name for x in spec.layers]
-    if s.layer is not None and s.layer not in layers:
+    if s.layer is not None and s.layer not in layers and s.layer not in left_out.layers:
         diags.error(
             (*path, "layer"),
             f"unknown layer '{s.layer}'",
             did_you_mean(s.layer, layers) or f"layers: {', '.join(layers)}",
         )
     credentials = [c.name for c in spec.credentials]
-    if s.bmc is not None and s.bmc.credentials is not None and s.bmc.credentials not in credentials:
+    ref = s.bmc.credentials if s.bmc is not None else None
+    if ref is not None and ref not in credentials and ref not in left_out.credentials:
         diags.error(
             (*path, "bmc", "credentials"),
-            f"unknown credentials '{s.bmc.credentials}'",
-            did_you_mean(s.bmc.credentials, credentials) or "add an entry under credentials",
+            f"unknown credentials '{ref}'",
+            did_you_mean(ref, credentials) or "add an entry under credentials",
         )
     for i, key in enumerate(s.ssh_keys or ()):
         if "PRIVATE KEY" in key:
@@ -162,10 +169,10 @@ def _label(diags: Diagnostics, path: Path, key: str, value: str) -> None:
         )
 
 
-def _networks(spec: TopologySpec, diags: Diagnostics) -> None:
+def _networks(spec: TopologySpec, diags: Diagnostics, left_out: LeftOut) -> None:
     purposes = {n.purpose for n in spec.networks}
     for needed in ("bmc", "provisioning"):
-        if needed not in purposes:
+        if needed not in purposes and not left_out.networks:
             diags.error(
                 ("networks",),
                 f"no network with purpose '{needed}'",
@@ -186,7 +193,7 @@ def _networks(spec: TopologySpec, diags: Diagnostics) -> None:
                 )
 
 
-def _layers(spec: TopologySpec, diags: Diagnostics) -> None:
+def _layers(spec: TopologySpec, diags: Diagnostics, left_out: LeftOut) -> None:
     names = [x.name for x in spec.layers]
     if not spec.layers:
         diags.error(("layers",), "no layers: declare at least the management cluster")
@@ -201,13 +208,13 @@ def _layers(spec: TopologySpec, diags: Diagnostics) -> None:
                 (*path, "provisionedBy"),
                 "the first layer is provisioned by the seed; remove provisionedBy",
             )
-        elif by is not None and by not in names[:i]:
+        elif by is not None and by not in names[:i] and by not in left_out.layers:
             diags.error(
                 (*path, "provisionedBy"),
                 f"'{by}' is not an earlier layer",
                 "a layer is provisioned by one declared before it",
             )
-        _endpoint(spec, path, i, diags)
+        _endpoint(spec, path, i, diags, left_out)
         ranges = [(n.name, n.cidr) for n in spec.networks]
         ranges.append(("serviceCIDR", layer.service_cidr))
         for other, cidr in ranges:
@@ -220,9 +227,13 @@ def _layers(spec: TopologySpec, diags: Diagnostics) -> None:
                 )
 
 
-def _endpoint(spec: TopologySpec, path: Path, i: int, diags: Diagnostics) -> None:
+def _endpoint(
+    spec: TopologySpec, path: Path, i: int, diags: Diagnostics, left_out: LeftOut
+) -> None:
     endpoint = spec.layers[i].endpoint
     networks = {n.name: n for n in spec.networks}
+    if left_out.networks and endpoint.network in left_out.networks | {None}:
+        return  # its network was left out
     if endpoint.network is not None:
         net = networks.get(endpoint.network)
         if net is None:
