@@ -23,8 +23,8 @@ def topology_json_schema() -> dict[str, Any]:
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,
-        "title": f"Strata topology ({API_VERSION})",
         **schema,
+        "title": f"Strata topology ({API_VERSION})",
     }
 
 
