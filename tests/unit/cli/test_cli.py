@@ -1,0 +1,100 @@
+"""The `strata` command: exit codes, human and machine output, no secrets."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+from ruamel.yaml import YAML
+
+from strata.cli.app import cli
+
+ROOT = Path(__file__).resolve().parents[3]
+LAB = str(ROOT / "examples/lab/topology.yaml")
+FIVE = str(ROOT / "tests/unit/topology/files/five-mistakes.yaml")
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, list(args), env={"COLUMNS": "200"})
+    return result.exit_code, result.output
+
+
+def test_validate_valid_file() -> None:
+    code, out = run("validate", LAB)
+    assert code == 0
+    assert "valid — 1 region, 1 zone, 1 rack, 3 nodes; layers: mgmt" in out
+
+
+def test_validate_reports_every_error_with_its_place() -> None:
+    code, out = run("validate", FIVE)
+    assert code == 1
+    assert out.count(": error: ") == 5
+    assert "five-mistakes.yaml:62:17: error: regions[0].zones[0].racks[0].nodes[1].rol: unknown key 'rol'" in out
+    assert "5 error(s), 0 warning(s)" in out
+
+
+def test_validate_json() -> None:
+    code, out = run("validate", "--output", "json", FIVE)
+    assert code == 1
+    report = json.loads(out)
+    assert report["valid"] is False
+    assert len(report["errors"]) == 5
+    assert {"file", "line", "column", "path", "message", "hint", "severity"} <= set(report["errors"][0])
+
+
+def test_validate_json_of_a_valid_file() -> None:
+    code, out = run("validate", "-o", "json", LAB)
+    assert code == 0
+    assert json.loads(out)["summary"]["nodes"] == 3
+
+
+def test_plan_table() -> None:
+    code, out = run("plan", LAB)
+    assert code == 0
+    assert "lab-worker-1" in out
+    assert "Plan: 3 to create." in out
+
+
+def test_plan_json_and_yaml_agree() -> None:
+    code, as_json = run("plan", "-o", "json", LAB)
+    assert code == 0
+    code, as_yaml = run("plan", "-o", "yaml", LAB)
+    assert code == 0
+    assert json.loads(as_json) == YAML(typ="safe", pure=True).load(as_yaml)
+
+
+def test_plan_of_an_invalid_file_fails_without_a_plan() -> None:
+    result = CliRunner().invoke(cli, ["plan", FIVE])
+    assert result.exit_code == 1
+    assert "Plan:" not in result.output
+
+
+def test_missing_file_is_a_usage_error() -> None:
+    code, out = run("validate", "/nonexistent/topology.yaml")
+    assert code == 2
+    assert "does not exist" in out
+
+
+def test_schema_is_json() -> None:
+    code, out = run("schema")
+    assert code == 0
+    assert json.loads(out)["title"].startswith("Strata topology")
+
+
+def test_a_literal_password_never_reaches_the_output(tmp_path: Path) -> None:
+    text = Path(LAB).read_text().replace(
+        "password: {env: STRATA_LAB_BMC_PASSWORD}", "password: Tr0ub4dor&3-literal"
+    )
+    text = text.replace(
+        "redfish://192.168.100.12/", "redfish://admin:An0ther-literal@192.168.100.12/"
+    )
+    bad = tmp_path / "topology.yaml"
+    bad.write_text(text)
+    for output in ("text", "json"):
+        code, out = run("validate", "-o", output, str(bad))
+        assert code == 1
+        assert "Tr0ub4dor" not in out and "An0ther-literal" not in out
+        assert "must not be written" in out and "user name or password" in out
+    code, out = run("plan", str(bad))
+    assert "Tr0ub4dor" not in out and "An0ther-literal" not in out
