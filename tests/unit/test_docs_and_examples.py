@@ -70,12 +70,14 @@ def test_json_schema_refuses_an_unknown_key() -> None:
         jsonschema.Draft202012Validator(schema).validate(data)
 
 
-def test_the_docs_first_example_is_valid() -> None:
-    text = (ROOT / "docs" / "topology.md").read_text()
+@pytest.mark.parametrize("doc", ["README.md", "docs/topology.md"])
+def test_the_first_example_of_a_doc_is_valid(doc: str) -> None:
+    text = (ROOT / doc).read_text()
     block = re.search(r"```yaml\n(.*?)```", text, re.S)
     assert block is not None
-    checked = check_text(block.group(1), "docs/topology.md")
-    assert [d.render() for d in checked.errors] == []
+    checked = check_text(block.group(1), doc)
+    assert [d.render() for d in checked.diagnostics] == []
+    assert checked.topology is not None
 
 
 def test_bmc_protocols_match_address_schemes() -> None:

@@ -15,7 +15,7 @@ from ruamel.yaml import YAML
 from strata.plan import ActionKind, Plan
 from strata.topology import Diagnostic, Severity, Topology
 
-__all__ = ["diagnostics_text", "dump", "plan_tables", "summary_line"]
+__all__ = ["diagnostics_text", "dump", "fitted_table", "plan_tables", "summary_line"]
 
 _ACTION_STYLE = {
     ActionKind.CREATE: "green",
@@ -47,65 +47,61 @@ def _count(n: int, noun: str) -> str:
     return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
+# Columns of the plan, most important first: narrow terminals drop from the end.
+_NODE_COLUMNS = (
+    "action",
+    "node",
+    "layer",
+    "role",
+    "addresses",
+    "os",
+    "rack",
+    "boot",
+    "boot mac",
+    "bmc",
+)
+
+
 def plan_tables(console: Console, plan: Plan) -> None:
     by_name = {a.node: a for a in plan.actions}
-    nodes = Table(title=f"Plan for {plan.topology}", title_justify="left", header_style="bold")
-    for column in (
-        "action",
-        "node",
-        "region/zone/rack",
-        "layer",
-        "role",
-        "os",
-        "boot",
-        "bmc",
-        "boot mac",
-        "addresses",
-    ):
-        nodes.add_column(column, no_wrap=column in ("node", "os", "bmc", "boot mac"))
+    rows: list[dict[str, str | Text]] = []
     for n in plan.nodes:
-        action = by_name[n.name]
-        addresses = ", ".join(i.address for i in n.interfaces if i.address) or "dhcp"
-        nodes.add_row(
-            Text(action.kind.value, style=_ACTION_STYLE[action.kind]),
-            n.name,
-            f"{n.region}/{n.zone}/{n.rack}",
-            n.layer,
-            n.role,
-            f"{n.os_name} {n.os_channel or ''} {n.os_version}".replace("  ", " "),
-            f"{n.boot_method}/{n.firmware}",
-            n.bmc_address,
-            n.boot_mac,
-            addresses,
+        kind = by_name[n.name].kind
+        rows.append(
+            {
+                "action": Text(kind.value, style=_ACTION_STYLE[kind]),
+                "node": n.name,
+                "rack": f"{n.region}/{n.zone}/{n.rack}",
+                "layer": n.layer,
+                "role": n.role,
+                "os": f"{n.os_name} {n.os_version}",
+                "boot": f"{n.boot_method}/{n.firmware}",
+                "bmc": n.bmc_address,
+                "boot mac": n.boot_mac,
+                "addresses": ", ".join(i.address.split("/")[0] for i in n.interfaces if i.address)
+                or "dhcp",
+            }
         )
     for action in plan.actions:
         if action.kind is ActionKind.DELETE:
-            nodes.add_row(Text("delete", style=_ACTION_STYLE[action.kind]), action.node, *[""] * 8)
-    console.print(nodes)
-    clusters = Table(title="Layers", title_justify="left", header_style="bold")
-    for column in (
-        "#",
-        "layer",
-        "distribution",
-        "endpoint",
-        "provisioned by",
-        "pivot",
-        "control plane",
-        "workers",
-    ):
-        clusters.add_column(column)
-    for c in plan.clusters:
-        clusters.add_row(
-            str(c.index),
-            c.name,
-            f"{c.distribution} {c.version}",
-            c.endpoint,
-            c.provisioned_by,
-            "yes" if c.pivot else "",
-            str(len(c.control_plane)),
-            str(len(c.workers)),
-        )
-    console.print(clusters)
+            rows.append(
+                {"action": Text("delete", style=_ACTION_STYLE[action.kind]), "node": action.node}
+            )
+    console.print(fitted_table(f"Plan for {plan.topology}", _NODE_COLUMNS, rows, console.width))
+    layers = [
+        {
+            "#": str(c.index),
+            "layer": c.name,
+            "distribution": f"{c.distribution} {c.version}",
+            "control plane": str(len(c.control_plane)),
+            "workers": str(len(c.workers)),
+            "provisioned by": c.provisioned_by,
+            "pivot": "yes" if c.pivot else "",
+            "endpoint": c.endpoint,
+        }
+        for c in plan.clusters
+    ]
+    console.print(fitted_table("Layers", tuple(layers[0]) if layers else (), layers, console.width))
     counts = ", ".join(f"{v} to {k}" for k, v in plan.counts().items() if v)
     console.print(f"Plan: {counts or 'nothing to do'}.")
     destructive = [a for a in plan.actions if a.destructive]
@@ -114,6 +110,26 @@ def plan_tables(console: Console, plan: Plan) -> None:
             f"[bold red]{len(destructive)} destructive action(s)[/]: "
             + ", ".join(f"{a.kind.value} {a.node}" for a in destructive)
         )
+
+
+def fitted_table(
+    title: str, columns: Sequence[str], rows: Sequence[dict[str, str | Text]], width: int
+) -> Table:
+    """A table of the leading ``columns`` whose widest cells fit in ``width``."""
+    needed = [max([len(c), *(len(str(r.get(c, ""))) for r in rows)]) + 3 for c in columns]
+    keep = len(columns)
+    while keep > 2 and sum(needed[:keep]) + 1 > width:
+        keep -= 1
+    table = Table(title=title, title_justify="left", caption_justify="left", header_style="bold")
+    for column in columns[:keep]:
+        table.add_column(column, no_wrap=True)
+    for row in rows:
+        table.add_row(*(row.get(c, "") for c in columns[:keep]))
+    if keep < len(columns):
+        table.caption = (
+            f"not shown: {', '.join(columns[keep:])} (widen the terminal or use -o json)"
+        )
+    return table
 
 
 def dump(data: Any, fmt: str) -> str:

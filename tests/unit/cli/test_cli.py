@@ -30,7 +30,10 @@ def test_validate_reports_every_error_with_its_place() -> None:
     code, out = run("validate", FIVE)
     assert code == 1
     assert out.count(": error: ") == 5
-    assert "five-mistakes.yaml:62:17: error: regions[0].zones[0].racks[0].nodes[1].rol: unknown key 'rol'" in out
+    assert (
+        "five-mistakes.yaml:62:17: error: regions[0].zones[0].racks[0].nodes[1].rol: unknown key 'rol'"
+        in out
+    )
     assert "5 error(s), 0 warning(s)" in out
 
 
@@ -40,7 +43,9 @@ def test_validate_json() -> None:
     report = json.loads(out)
     assert report["valid"] is False
     assert len(report["errors"]) == 5
-    assert {"file", "line", "column", "path", "message", "hint", "severity"} <= set(report["errors"][0])
+    assert {"file", "line", "column", "path", "message", "hint", "severity"} <= set(
+        report["errors"][0]
+    )
 
 
 def test_validate_json_of_a_valid_file() -> None:
@@ -83,8 +88,10 @@ def test_schema_is_json() -> None:
 
 
 def test_a_literal_password_never_reaches_the_output(tmp_path: Path) -> None:
-    text = Path(LAB).read_text().replace(
-        "password: {env: STRATA_LAB_BMC_PASSWORD}", "password: Tr0ub4dor&3-literal"
+    text = (
+        Path(LAB)
+        .read_text()
+        .replace("password: {env: STRATA_LAB_BMC_PASSWORD}", "password: Tr0ub4dor&3-literal")
     )
     text = text.replace(
         "redfish://192.168.100.12/", "redfish://admin:An0ther-literal@192.168.100.12/"
@@ -98,3 +105,11 @@ def test_a_literal_password_never_reaches_the_output(tmp_path: Path) -> None:
         assert "must not be written" in out and "user name or password" in out
     code, out = run("plan", str(bad))
     assert "Tr0ub4dor" not in out and "An0ther-literal" not in out
+
+
+def test_plan_table_fits_a_narrow_terminal() -> None:
+    result = CliRunner().invoke(cli, ["plan", LAB], env={"COLUMNS": "80"})
+    assert result.exit_code == 0
+    assert max(len(line) for line in result.output.splitlines()) <= 80
+    assert "lab-worker-1" in result.output and "192.168.110.13" in result.output
+    assert "not shown: " in result.output
