@@ -23,7 +23,9 @@ def _golden(name: str, value: Any) -> None:
     text = json.dumps(value, indent=2, sort_keys=True) + "\n"
     if UPDATE:
         path.write_text(text)
-    assert text == path.read_text(), f"plan changed; if intended: STRATA_UPDATE_GOLDEN=1 pytest {__file__}"
+    assert text == path.read_text(), (
+        f"plan changed; if intended: STRATA_UPDATE_GOLDEN=1 pytest {__file__}"
+    )
 
 
 def _digest(plan_json: dict[str, Any]) -> dict[str, Any]:

@@ -22,7 +22,10 @@ def test_all_five_mistakes_are_reported_in_one_run() -> None:
     found = {(d.line, d.column, d.message.split(" ")[0]) for d in checked.errors}
     expected = {
         # duplicate MAC: at the second use
-        (*_position('"52:54:00:10:00:01", network: provisioning, ip: 192.168.110.12', '"52'), "MAC"),
+        (
+            *_position('"52:54:00:10:00:01", network: provisioning, ip: 192.168.110.12', '"52'),
+            "MAC",
+        ),
         # IP outside its network's CIDR
         (*_position("192.168.120.13"), "192.168.120.13"),
         # unknown key, at the key itself

@@ -27,7 +27,9 @@ scalars = st.one_of(
     st.integers(),
     st.floats(allow_nan=False),
     st.text(max_size=20),
-    st.sampled_from(["dhcp", "10.0.0.1", "52:54:00:00:00:01", "{index}", "{ip:10.0.0.1}", "redfish://x"]),
+    st.sampled_from(
+        ["dhcp", "10.0.0.1", "52:54:00:00:00:01", "{index}", "{ip:10.0.0.1}", "redfish://x"]
+    ),
 )
 values = st.recursive(
     scalars,
