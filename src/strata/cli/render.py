@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rich.console import Console
@@ -113,7 +113,7 @@ def plan_tables(console: Console, plan: Plan) -> None:
 
 
 def fitted_table(
-    title: str, columns: Sequence[str], rows: Sequence[dict[str, str | Text]], width: int
+    title: str, columns: Sequence[str], rows: Sequence[Mapping[str, str | Text]], width: int
 ) -> Table:
     """A table of the leading ``columns`` whose widest cells fit in ``width``."""
     needed = [max([len(c), *(len(str(r.get(c, ""))) for r in rows)]) + 3 for c in columns]
