@@ -62,6 +62,11 @@ def parse_bmc_address(
 ) -> BMC:
     """``redfish://10.0.0.5/redfish/v1/Systems/1`` or a bare host with ``protocol``."""
     address = text.strip()
+    if "@" in address:  # before any message that could quote the address
+        raise AddressError(
+            "the BMC address carries a user name or password: put them in credentials "
+            "and refer to them with bmc.credentials"
+        )
     if "://" not in address:
         if protocol is None:
             raise AddressError(
@@ -75,11 +80,6 @@ def parse_bmc_address(
     except ValueError:
         raise AddressError("the BMC address is not a valid URL") from None
     scheme = url.scheme.lower()
-    if "@" in url.netloc:
-        raise AddressError(
-            "the BMC address carries a user name or password: put them in credentials "
-            "and refer to them with bmc.credentials"
-        )
     if scheme not in BMC_SCHEMES:
         known = ", ".join(f"{s}://" for s in BMC_SCHEMES)
         raise AddressError(f"unknown BMC address scheme '{scheme}://' (known: {known})")

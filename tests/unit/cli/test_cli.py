@@ -113,3 +113,20 @@ def test_plan_table_fits_a_narrow_terminal() -> None:
     assert max(len(line) for line in result.output.splitlines()) <= 80
     assert "lab-worker-1" in result.output and "192.168.110.13" in result.output
     assert "not shown: " in result.output
+
+
+def test_a_password_in_a_bare_bmc_address_is_not_echoed(tmp_path: Path) -> None:
+    text = (
+        Path(LAB)
+        .read_text()
+        .replace(
+            "redfish://192.168.100.12/redfish/v1/Systems/lab-worker-0",
+            "root:Calvin-literal@192.168.100.12",
+        )
+    )
+    bad = tmp_path / "topology.yaml"
+    bad.write_text(text)
+    code, out = run("validate", str(bad))
+    assert code == 1
+    assert "Calvin-literal" not in out
+    assert "user name or password" in out
