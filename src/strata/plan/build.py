@@ -44,6 +44,7 @@ def node_plan(node: Node, networks: Mapping[str, NetworkSpec]) -> NodePlan:
         bmc_address=node.bmc.address,
         bmc_credentials=node.bmc.credentials,
         bmc_insecure=node.bmc.insecure,
+        bmc_ca_bundle=node.bmc.ca_bundle,
         boot_mac=node.boot_mac,
         boot_method=node.boot.method,
         firmware=node.boot.firmware,

@@ -48,6 +48,7 @@ class NodePlan:
     bmc_address: str
     bmc_credentials: str | None  # the name of a credentials entry, never the secret
     bmc_insecure: bool
+    bmc_ca_bundle: str | None
     boot_mac: str
     boot_method: str
     firmware: str

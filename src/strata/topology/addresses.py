@@ -57,8 +57,16 @@ def parse_ip(text: str) -> IPv4Address | IPv6Address:
         raise AddressError(f"'{text}' is not an IP address") from None
 
 
+# IPMI privilege levels a session may ask for (IPMI 2.0, table 22-28; Ironic's ipmi_priv_level).
+IPMI_PRIVILEGES = ("callback", "user", "operator", "administrator")
+
+
 def parse_bmc_address(
-    text: str, protocol: str | None, credentials: str | None, insecure: bool
+    text: str,
+    protocol: str | None,
+    credentials: str | None,
+    insecure: bool,
+    ca_bundle: str | None = None,
 ) -> BMC:
     """``redfish://10.0.0.5/redfish/v1/Systems/1`` or a bare host with ``protocol``."""
     address = text.strip()
@@ -93,6 +101,7 @@ def parse_bmc_address(
         raise AddressError(
             f"the Redfish path '{system}' is not a system: use /redfish/v1/Systems/<id>"
         )
+    privilege = _privilege(family, url.query)
     normalized = url._replace(scheme=scheme).geturl()
     return BMC(
         address=normalized,
@@ -102,4 +111,19 @@ def parse_bmc_address(
         system=system,
         credentials=credentials,
         insecure=insecure,
+        ca_bundle=ca_bundle,
+        privilege=privilege,
     )
+
+
+def _privilege(family: str, query: str) -> str | None:
+    if not query:
+        return None
+    key, _, value = query.partition("=")
+    if family != "ipmi" or key != "privilege" or "&" in value:
+        raise AddressError("the only query a BMC address takes is ipmi://host?privilege=LEVEL")
+    if value.lower() not in IPMI_PRIVILEGES:
+        raise AddressError(
+            f"unknown IPMI privilege '{value}' (known: {', '.join(IPMI_PRIVILEGES)})"
+        )
+    return value.lower()

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
+from pydantic.alias_generators import to_camel
+
 from strata.topology.diagnostics import Path
 from strata.topology.settings import IgnitionFragment, NodeSettings, RootDeviceHints
 
@@ -59,7 +61,7 @@ def inherit(parent: Inherited, settings: NodeSettings | None, path: Path) -> Inh
         if sub is not None:
             own = sub.model_dump(exclude_none=True)
             changes[name] = MappingProxyType({**getattr(parent, name), **own})
-            origin.update({f"{name}.{k}": (*path, name, k) for k in own})
+            origin.update({f"{name}.{k}": (*path, name, to_camel(k)) for k in own})
     if settings.install_disk is not None or settings.root_device_hints is not None:
         changes["install_disk"] = settings.install_disk
         changes["root_device_hints"] = settings.root_device_hints

@@ -49,6 +49,8 @@ class BMC:
     system: str | None  # Redfish system path, e.g. /redfish/v1/Systems/1
     credentials: str | None
     insecure: bool
+    ca_bundle: str | None = None
+    privilege: str | None = None  # IPMI privilege level (ipmi://host?privilege=operator)
 
 
 @dataclass(frozen=True, slots=True)

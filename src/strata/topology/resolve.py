@@ -235,6 +235,7 @@ class _NodeEntry:
                 bmc.get("protocol"),
                 bmc.get("credentials"),
                 bool(bmc.get("insecure", False)),
+                bmc.get("ca_bundle"),
             )
         except AddressError as exc:
             raise _EntryFault(where, str(exc)) from None

@@ -69,6 +69,11 @@ class BMCSettings(SpecModel):
         default=None,
         description="Skip TLS certificate verification for this BMC (warned about once).",
     )
+    ca_bundle: str | None = Field(
+        default=None,
+        description="CA certificates (PEM file, relative to the topology) that sign the "
+        "BMC's certificate; the system's trust store otherwise.",
+    )
 
 
 class BootSettings(SpecModel):
