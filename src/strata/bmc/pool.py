@@ -1,0 +1,81 @@
+"""The BMCs of a topology, each opened once and shared by every caller.
+
+One driver per node, created on first use, with its credentials resolved at
+that moment; one ``Guard`` per BMC endpoint (host and port), so nodes behind
+one BMC (a blade chassis) still get one operation at a time.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from strata.bmc.credentials import CredentialsError, resolve_credentials
+from strata.bmc.errors import CredentialsUnavailable
+from strata.bmc.guard import Guard, RetryPolicy
+from strata.bmc.registry import make_driver, target_for
+from strata.bmc.types import BMCDriver, DriverSettings
+from strata.topology import Topology
+
+__all__ = ["BMCPool"]
+
+
+class BMCPool:
+    def __init__(
+        self,
+        topology: Topology,
+        settings: DriverSettings | None = None,
+        base_dir: Path | None = None,
+    ) -> None:
+        self.topology = topology
+        self.settings = settings or DriverSettings()
+        self.base_dir = base_dir if base_dir is not None else Path(topology.file).parent
+        self._nodes = {n.name: n for n in topology.nodes}
+        self._drivers: dict[str, BMCDriver] = {}
+        self._guards: dict[tuple[str, int | None], Guard] = {}
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> BMCPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def driver(self, node_name: str) -> BMCDriver:
+        with self._lock:
+            driver = self._drivers.get(node_name)
+            if driver is None:
+                driver = self._drivers[node_name] = self._open(node_name)
+            return driver
+
+    def close(self) -> None:
+        with self._lock:
+            drivers, self._drivers = list(self._drivers.values()), {}
+        for driver in drivers:
+            driver.close()
+
+    def _open(self, node_name: str) -> BMCDriver:
+        node = self._nodes[node_name]
+        target = target_for(node, self.base_dir)
+        if node.bmc.credentials is None:
+            raise CredentialsUnavailable(
+                node.name,
+                target.address,
+                "no credentials for this BMC",
+                hint="set bmc.credentials on the node or in a defaults block",
+            )
+        try:
+            credentials = resolve_credentials(
+                self.topology.credentials[node.bmc.credentials], self.base_dir
+            )
+        except CredentialsError as exc:
+            raise CredentialsUnavailable(node.name, target.address, str(exc)) from None
+        s = self.settings
+        key = (target.host, target.port)
+        guard = self._guards.get(key)
+        if guard is None:
+            policy = RetryPolicy(attempts=s.attempts, base_delay=s.retry_delay)
+            guard = self._guards[key] = Guard(
+                node.name, target.address, policy, s.operation_timeout
+            )
+        return make_driver(target, credentials, s, guard)

@@ -1,0 +1,200 @@
+"""A real HTTP server holding a Redfish tree in memory, for wire-level tests.
+
+It speaks enough Redfish for a client like sushy: the service root, session
+login (SessionService, X-Auth-Token) and basic auth, GET of any resource,
+PATCH (merged into the resource), and POST to actions registered by the
+test. Every request is recorded. ``fault`` makes it misbehave:
+``"hang"`` (never answers), ``"error500"`` (every request but the root and
+login), ``"malformed"`` (resources answer broken JSON).
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+Action = Callable[["RedfishMock", dict[str, Any]], tuple[int, dict[str, Any] | None]]
+_ROOT_PATHS = ("/redfish", "/redfish/v1", "/redfish/v1/")
+
+
+@dataclass(frozen=True)
+class Recorded:
+    method: str
+    path: str
+    body: dict[str, Any] | None
+
+
+class RedfishMock:
+    def __init__(
+        self,
+        resources: dict[str, dict[str, Any]],
+        *,
+        username: str,
+        password: str,
+        actions: dict[str, Action] | None = None,
+        patchable: set[str] | None = None,
+        checks: dict[str, Callable[[dict[str, Any]], str | None]] | None = None,
+        fault: str | None = None,
+    ) -> None:
+        self.resources = copy.deepcopy(resources)
+        self.actions = dict(actions or {})
+        self.patchable = set(patchable or ())  # answered with "Allow: GET, PATCH"
+        self.checks = dict(checks or {})  # path -> refusal message for a bad PATCH body
+        self.username, self.password, self.fault = username, password, fault
+        self.requests: list[Recorded] = []
+        self.tokens: set[str] = set()
+        self.lock = threading.Lock()
+        self.release = threading.Event()  # frees handlers stuck in "hang"
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def port(self) -> int:
+        return int(self.server.server_address[1])
+
+    def stop(self) -> None:
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+    def get(self, path: str) -> dict[str, Any]:
+        with self.lock:
+            return copy.deepcopy(self.resources[path])
+
+    def update(self, path: str, changes: dict[str, Any]) -> None:
+        with self.lock:
+            _merge(self.resources[path], changes)
+
+    def calls(self, method: str, path: str | None = None) -> list[Recorded]:
+        return [r for r in self.requests if r.method == method and path in (None, r.path)]
+
+    def authorized(self, headers: Any) -> bool:
+        token = headers.get("X-Auth-Token")
+        if token is not None:
+            return token in self.tokens
+        basic = headers.get("Authorization", "")
+        if not basic.startswith("Basic "):
+            return False
+        user, _, password = base64.b64decode(basic[6:]).decode().partition(":")
+        return (user, password) == (self.username, self.password)
+
+
+def _merge(target: dict[str, Any], changes: dict[str, Any]) -> None:
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(target.get(key), dict):
+            _merge(target[key], value)
+        else:
+            target[key] = value
+
+
+def _handler(mock: RedfishMock) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+        def _body(self) -> dict[str, Any] | None:
+            length = int(self.headers.get("Content-Length") or 0)
+            if not length:
+                return None
+            try:
+                parsed = json.loads(self.rfile.read(length))
+            except ValueError:
+                return None
+            return parsed if isinstance(parsed, dict) else None
+
+        def _send(
+            self, status: int, body: Any = None, headers: dict[str, str] | None = None
+        ) -> None:
+            raw = (
+                b""
+                if body is None
+                else (body if isinstance(body, bytes) else json.dumps(body).encode())
+            )
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(raw)))
+            self.send_header("OData-Version", "4.0")
+            for key, value in (headers or {}).items():
+                self.send_header(key, value)
+            self.end_headers()
+            self.wfile.write(raw)
+
+        def _error(self, status: int, message: str) -> None:
+            self._send(status, {"error": {"code": "Base.1.0.GeneralError", "message": message}})
+
+        def _serve(self, method: str) -> None:
+            path = self.path.split("?")[0].rstrip("/") or "/"
+            body = self._body() if method in ("POST", "PATCH") else None
+            with mock.lock:
+                mock.requests.append(Recorded(method, path, body))
+            if mock.fault == "hang":
+                mock.release.wait(120)
+                return
+            if path in _ROOT_PATHS or path == "/redfish/v1":
+                return self._send(200, mock.get("/redfish/v1"))
+            if method == "POST" and path == "/redfish/v1/SessionService/Sessions":
+                return self._login(body or {})
+            if not mock.authorized(self.headers):
+                return self._error(401, "Authentication required")
+            if mock.fault == "error500":
+                return self._error(500, "Internal error: the BMC's web server crashed")
+            if mock.fault == "malformed" and method == "GET":
+                return self._send(200, b'{"@odata.id": "/redfish/v1/Systems/1", "PowerState": ')
+            self._resource(method, path, body)
+
+        def _login(self, body: dict[str, Any]) -> None:
+            if (body.get("UserName"), body.get("Password")) != (mock.username, mock.password):
+                return self._error(401, "Invalid username or password")
+            token = uuid.uuid4().hex
+            mock.tokens.add(token)
+            location = f"/redfish/v1/SessionService/Sessions/{token[:8]}"
+            self._send(
+                201,
+                {"@odata.id": location, "Id": token[:8]},
+                {"X-Auth-Token": token, "Location": location},
+            )
+
+        def _resource(self, method: str, path: str, body: dict[str, Any] | None) -> None:
+            if method == "DELETE":
+                return self._send(204)
+            if method == "POST":
+                action = mock.actions.get(path)
+                if action is None:
+                    return self._error(404, f"no action at {path}")
+                status, answer = action(mock, body or {})
+                return self._send(status, answer)
+            if path not in mock.resources:
+                return self._error(404, f"no resource at {path}")
+            if method == "PATCH":
+                check = mock.checks.get(path)
+                refusal = check(body or {}) if check else None
+                if refusal:
+                    return self._error(400, refusal)
+                mock.update(path, body or {})
+                return self._send(200, mock.get(path))
+            allow = "GET, PATCH" if path in mock.patchable else "GET"
+            self._send(200, mock.get(path), {"Allow": allow})
+
+        def do_GET(self) -> None:
+            self._serve("GET")
+
+        def do_POST(self) -> None:
+            self._serve("POST")
+
+        def do_PATCH(self) -> None:
+            self._serve("PATCH")
+
+        def do_DELETE(self) -> None:
+            self._serve("DELETE")
+
+    return Handler
