@@ -126,6 +126,8 @@ def _handler(mock: RedfishMock) -> type[BaseHTTPRequestHandler]:
             self.send_header("OData-Version", "4.0")
             for key, value in (headers or {}).items():
                 self.send_header(key, value)
+            if self.close_connection:  # RFC 9112 section 9.6: say so when closing
+                self.send_header("Connection", "close")
             self.end_headers()
             self.wfile.write(raw)
 

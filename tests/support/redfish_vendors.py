@@ -220,6 +220,7 @@ def _tree(v: Vendor) -> dict[str, dict[str, Any]]:
         tree[path] = {
             "@odata.id": path,
             "Id": member,
+            "Name": "Virtual Media",
             "MediaTypes": types,
             "Image": None,
             "Inserted": False,

@@ -51,6 +51,10 @@ def _classify(target: BMCTarget, op: str, exc: Exception, secrets: tuple[str, ..
             f"{op}: the BMC refused the credentials (HTTP {exc.status_code})",
             hint="check the user name and password the credentials entry refers to",
         )
+    if isinstance(exc, json.JSONDecodeError | ValueError):  # requests' JSONDecodeError is both
+        return BMCFault(
+            node, address, f"{op}: the BMC's answer is not valid Redfish JSON", transient=True
+        )
     if isinstance(exc, sushy_exc.ConnectionError | requests.RequestException):
         return _connection(target, op, text(exc))
     if isinstance(exc, sushy_exc.MissingActionError | sushy_exc.MissingAttributeError):
@@ -61,10 +65,6 @@ def _classify(target: BMCTarget, op: str, exc: Exception, secrets: tuple[str, ..
         if status == 404:
             return NotSupported(node, address, f"{op}: the BMC has no such resource ({detail})")
         return BMCFault(node, address, f"{op}: HTTP {status}: {detail}", transient=status >= 500)
-    if isinstance(exc, json.JSONDecodeError | ValueError):
-        return BMCFault(
-            node, address, f"{op}: the BMC's answer is not valid Redfish JSON", transient=True
-        )
     return BMCFault(node, address, f"{op}: unexpected {type(exc).__name__}: {text(exc)}")
 
 

@@ -1,0 +1,106 @@
+"""Vendor Redfish layouts (Dell, HPE, Lenovo, Supermicro, DMTF), where vendors differ most:
+virtual media (on the Manager or the System; InsertMedia action or PATCH) and boot override.
+What reached the BMC is read from the mock's request record."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from strata.bmc import BootDevice, BootMode, NotSupported, PowerAction, PowerState
+from strata.bmc.types import BMCDriver
+from tests.integration.bmc.conftest import driver
+from tests.support.redfish_emulator import USERNAME
+from tests.support.redfish_mock import RedfishMock
+from tests.support.redfish_vendors import VENDORS, Vendor, build_vendor
+
+IMAGE = "http://10.0.0.1:8080/assets/flatcar/4081.2.0/flatcar.iso"
+
+
+@pytest.fixture(params=sorted(VENDORS), ids=lambda name: name)
+def vendor(request: pytest.FixtureRequest) -> Vendor:
+    return VENDORS[request.param]
+
+
+@pytest.fixture
+def bmc(vendor: Vendor, password: str) -> Iterator[tuple[RedfishMock, BMCDriver]]:
+    mock = build_vendor(vendor, USERNAME, password)
+    yield mock, driver(f"redfish+http://127.0.0.1:{mock.port}{vendor.system}", password)
+    mock.stop()
+
+
+def boot_patches(mock: RedfishMock, vendor: Vendor) -> list[dict[str, object]]:
+    return [
+        r.body["Boot"] for r in mock.calls("PATCH", vendor.system) if r.body and "Boot" in r.body
+    ]
+
+
+def test_one_time_pxe_in_the_current_mode(
+    vendor: Vendor, bmc: tuple[RedfishMock, BMCDriver]
+) -> None:
+    mock, bmc_driver = bmc
+    bmc_driver.set_boot_device(BootDevice.PXE, BootMode.UEFI)
+    assert boot_patches(mock, vendor) == [
+        {"BootSourceOverrideTarget": "Pxe", "BootSourceOverrideEnabled": "Once"}
+    ]
+    assert mock.get(vendor.system)["Boot"]["BootSourceOverrideTarget"] == "Pxe"
+
+
+def test_uefi_http_boot(vendor: Vendor, bmc: tuple[RedfishMock, BMCDriver]) -> None:
+    mock, bmc_driver = bmc
+    bmc_driver.set_boot_device(BootDevice.HTTP, BootMode.UEFI)
+    assert boot_patches(mock, vendor)[-1]["BootSourceOverrideTarget"] == "UefiHttp"
+
+
+def test_persistent_disk_boot_switching_to_legacy(
+    vendor: Vendor, bmc: tuple[RedfishMock, BMCDriver]
+) -> None:
+    mock, bmc_driver = bmc
+    bmc_driver.set_boot_device(BootDevice.DISK, BootMode.LEGACY, persistent=True)
+    assert boot_patches(mock, vendor) == [
+        {
+            "BootSourceOverrideTarget": "Hdd",
+            "BootSourceOverrideEnabled": "Continuous",
+            "BootSourceOverrideMode": "Legacy",
+        }
+    ]
+
+
+def test_http_boot_needs_uefi_and_sends_nothing(
+    vendor: Vendor, bmc: tuple[RedfishMock, BMCDriver]
+) -> None:
+    mock, bmc_driver = bmc
+    with pytest.raises(NotSupported):
+        bmc_driver.set_boot_device(BootDevice.HTTP, BootMode.LEGACY)
+    assert boot_patches(mock, vendor) == []
+
+
+def test_virtual_media_insert_and_eject(vendor: Vendor, bmc: tuple[RedfishMock, BMCDriver]) -> None:
+    mock, bmc_driver = bmc
+    bmc_driver.insert_media(IMAGE)
+    media = mock.get(vendor.media)
+    assert (media["Inserted"], media["Image"]) == (True, IMAGE)
+    if vendor.insert_by == "patch":
+        patch = mock.calls("PATCH", vendor.media)[-1].body
+        assert patch == {"Image": IMAGE, "Inserted": True, "WriteProtected": True}
+    else:
+        posts = mock.calls("POST", f"{vendor.media}/Actions/VirtualMedia.InsertMedia")
+        assert posts[-1].body is not None and posts[-1].body["Image"] == IMAGE
+        for refused in vendor.action_refuses:
+            assert refused not in posts[-1].body
+        if vendor.needs_transfer_protocol:  # refused once, then sent with the protocol
+            assert [p.body and p.body.get("TransferProtocolType") for p in posts] == [None, "HTTP"]
+    bmc_driver.eject_media()
+    assert mock.get(vendor.media)["Inserted"] is False
+
+
+def test_power_and_inventory(vendor: Vendor, bmc: tuple[RedfishMock, BMCDriver]) -> None:
+    mock, bmc_driver = bmc
+    assert bmc_driver.power(PowerAction.ON) is PowerState.ON
+    resets = mock.calls("POST", f"{vendor.system}/Actions/ComputerSystem.Reset")
+    assert [r.body for r in resets] == [{"ResetType": "On"}]
+    inventory = bmc_driver.inventory()
+    assert (inventory.manufacturer, inventory.model) == (vendor.manufacturer, vendor.model)
+    assert inventory.bmc_firmware == vendor.firmware
+    assert inventory.memory_gib == 256

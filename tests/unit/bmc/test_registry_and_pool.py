@@ -1,0 +1,60 @@
+"""Address schemes map to drivers; the pool opens each BMC once and shares a guard per endpoint."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from strata.bmc import BMCPool, Capability, CredentialsUnavailable, supports, target_for
+from strata.bmc.errors import redact
+from strata.bmc.ipmi import IPMIDriver
+from strata.bmc.redfish import RedfishDriver
+from strata.bmc.registry import DRIVERS
+from strata.topology import load
+from strata.topology.addresses import BMC_SCHEMES
+
+LAB = Path(__file__).resolve().parents[3] / "examples" / "lab" / "topology.yaml"
+
+
+def test_every_address_scheme_has_a_driver() -> None:
+    assert set(DRIVERS) == set(BMC_SCHEMES)
+    assert DRIVERS["ipmi"] is IPMIDriver
+    assert {DRIVERS[s] for s in BMC_SCHEMES if s != "ipmi"} == {RedfishDriver}
+
+
+def test_capabilities() -> None:
+    assert supports("redfish-virtualmedia", Capability.VIRTUAL_MEDIA)
+    assert not supports("ipmi", Capability.VIRTUAL_MEDIA)
+    assert supports("ipmi", Capability.POWER)
+
+
+def test_target_resolves_a_relative_ca_bundle(tmp_path: Path) -> None:
+    node = load(LAB).nodes[0]
+    target = target_for(node, tmp_path)
+    assert (target.node, target.host, target.system) == (
+        "lab-cp-0",
+        "192.168.100.11",
+        "/redfish/v1/Systems/lab-cp-0",
+    )
+    assert target.insecure is True
+
+
+def test_the_pool_opens_each_bmc_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STRATA_LAB_BMC_PASSWORD", "pw")
+    with BMCPool(load(LAB)) as pool:
+        first = pool.driver("lab-cp-0")
+        assert pool.driver("lab-cp-0") is first
+        assert pool.driver("lab-worker-0") is not first
+
+
+def test_the_pool_names_missing_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("STRATA_LAB_BMC_PASSWORD", raising=False)
+    with BMCPool(load(LAB)) as pool, pytest.raises(CredentialsUnavailable) as caught:
+        pool.driver("lab-cp-0")
+    assert "node lab-cp-0" in str(caught.value)
+    assert "STRATA_LAB_BMC_PASSWORD is not set" in str(caught.value)
+
+
+def test_redact() -> None:
+    assert redact("login hunter2 failed for hunter2", ["hunter2", ""]) == "login *** failed for ***"
