@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import click
 from rich.console import Console
 
 from strata import __version__
+from strata.cli.bmc import bmc, inspect
 from strata.cli.render import diagnostics_text, dump, plan_tables, summary_line
 from strata.plan import build_plan, to_jsonable
 from strata.topology import Checked, check_file
@@ -23,8 +25,21 @@ TOPOLOGY = click.argument(
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="strata")
-def cli() -> None:
+@click.option("--verbose", "-v", count=True, help="-v: progress of BMC work, -vv: library debug.")
+def cli(verbose: int) -> None:
     """Provision bare-metal datacenters from one declarative topology.yaml."""
+    _logging(verbose)
+
+
+def _logging(verbose: int) -> None:
+    """Structured lines on stderr. Libraries speak only at -vv: Strata reports their faults itself."""
+    logging.basicConfig(
+        level=(logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)],
+        format="%(levelname)s %(name)s %(message)s",
+        stream=sys.stderr,
+    )
+    for library in ("sushy", "urllib3", "pyghmi", "werkzeug"):
+        logging.getLogger(library).setLevel(logging.DEBUG if verbose >= 2 else logging.CRITICAL)
 
 
 @cli.command()
@@ -92,6 +107,10 @@ def _validation_json(file: Path, checked: Checked) -> dict[str, object]:
         "errors": [d.as_json() for d in checked.errors],
         "warnings": [d.as_json() for d in checked.warnings],
     }
+
+
+cli.add_command(bmc)
+cli.add_command(inspect)
 
 
 def main() -> None:

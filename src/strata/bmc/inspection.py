@@ -1,0 +1,88 @@
+"""Compare what a BMC reports with what topology.yaml says: catch cabling and inventory
+mistakes before anything is written to a disk. Pure: values in, a report out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from strata.bmc.types import DiskInfo, Inventory
+from strata.topology import Disk, Node
+
+__all__ = ["Inspection", "inspect_node"]
+
+SIZE_TOLERANCE = 0.10  # vendors report sizes in GB or GiB, rounded: allow 10%
+
+
+@dataclass(frozen=True)
+class Inspection:
+    node: str
+    mismatches: tuple[str, ...] = ()  # what contradicts topology.yaml
+    notes: tuple[str, ...] = field(default=())  # worth knowing, not wrong
+
+    @property
+    def ok(self) -> bool:
+        return not self.mismatches
+
+
+def inspect_node(node: Node, inventory: Inventory) -> Inspection:
+    mismatches: list[str] = []
+    notes: list[str] = []
+    _nics(node, inventory, mismatches, notes)
+    _disks(node, inventory, mismatches, notes)
+    return Inspection(node.name, tuple(mismatches), tuple(notes))
+
+
+def _nics(node: Node, inventory: Inventory, mismatches: list[str], notes: list[str]) -> None:
+    reported = {nic.mac for nic in inventory.nics}
+    if not reported:
+        notes.append("NICs not checked: the BMC reports no MAC addresses")
+        return
+    expected = {nic.mac: nic.name or nic.network for nic in node.nics}
+    expected.setdefault(node.boot_mac, "boot")
+    for mac, label in expected.items():
+        if mac not in reported:
+            mismatches.append(
+                f"NIC {mac} ({label}) is in topology.yaml but not reported by the BMC"
+            )
+    down = [n.mac for n in inventory.nics if n.mac == node.boot_mac and n.link == "down"]
+    if down:
+        mismatches.append(f"the boot NIC {node.boot_mac} has no link: check its cable")
+    for mac in sorted(reported - set(expected)):
+        notes.append(f"NIC {mac} is reported by the BMC but not in topology.yaml")
+
+
+def _disks(node: Node, inventory: Inventory, mismatches: list[str], notes: list[str]) -> None:
+    if not node.disks:
+        return
+    if not inventory.disks:
+        notes.append("disks not checked: the BMC reports none")
+        return
+    unused = list(inventory.disks)
+    for disk in node.disks:
+        match = next((d for d in unused if _same(disk, d)), None)
+        if match is None:
+            mismatches.append(
+                f"disk {disk.name} ({_describe(disk)}) is not among the disks the BMC reports"
+            )
+        else:
+            unused.remove(match)
+
+
+def _same(expected: Disk, found: DiskInfo) -> bool:
+    if expected.serial_number:
+        return expected.serial_number == found.serial_number
+    if expected.model and (found.model or "").strip() != expected.model:
+        return False
+    if expected.size_gigabytes and found.size_bytes:
+        size = found.size_bytes / 1e9
+        return abs(size - expected.size_gigabytes) <= expected.size_gigabytes * SIZE_TOLERANCE
+    return bool(expected.model)
+
+
+def _describe(disk: Disk) -> str:
+    parts = [
+        f"serial {disk.serial_number}" if disk.serial_number else "",
+        disk.model or "",
+        f"{disk.size_gigabytes} GB" if disk.size_gigabytes else "",
+    ]
+    return ", ".join(p for p in parts if p) or "no properties to match"
