@@ -24,6 +24,10 @@ Action = Callable[["RedfishMock", dict[str, Any]], tuple[int, dict[str, Any] | N
 _ROOT_PATHS = ("/redfish", "/redfish/v1", "/redfish/v1/")
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 1024  # http.server's 5 drops SYNs when many clients connect at once
+
+
 @dataclass(frozen=True)
 class Recorded:
     method: str
@@ -52,7 +56,7 @@ class RedfishMock:
         self.tokens: set[str] = set()
         self.lock = threading.Lock()
         self.release = threading.Event()  # frees handlers stuck in "hang"
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self.server = _Server(("127.0.0.1", 0), _handler(self))
         self.server.daemon_threads = True
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
