@@ -106,7 +106,9 @@ def measure(backend: str, count: int, parallel: int) -> dict[str, float]:
                     raise SystemExit(f"the {backend} server exited")
             port, *paths = port_file.read_text().splitlines()
             # Generous limits: this measures throughput; the fault tests measure the limits.
-            settings = DriverSettings(connect_timeout=60, read_timeout=120, operation_timeout=900, attempts=3)
+            settings = DriverSettings(
+                connect_timeout=60, read_timeout=120, operation_timeout=900, attempts=3
+            )
             drivers = [
                 make_driver(
                     BMCTarget(

@@ -12,7 +12,10 @@ ROOT = Path(__file__).resolve().parents[3]
 def test_fanout_benchmark_runs() -> None:
     result = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "bmc_fanout.py"), "--count", "10", "--parallel", "4"],
-        capture_output=True, text=True, timeout=300, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     lines = result.stdout.splitlines()
