@@ -87,7 +87,7 @@ def start_emulator(state_dir: Path, count: int, password: str) -> Emulator:
     from sushy_tools.emulator import main as emulator
     from sushy_tools.emulator.resources.systems import fakedriver
 
-    fakedriver.random = _NoDelay()  # type: ignore[assignment]
+    fakedriver.random = _NoDelay()
     systems = [
         FakeSystem(str(uuid.uuid4()), f"node-{i:04}", f"52:54:00:aa:{i >> 8:02x}:{i & 0xFF:02x}")
         for i in range(count)
