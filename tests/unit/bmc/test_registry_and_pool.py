@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -58,3 +59,19 @@ def test_the_pool_names_missing_credentials(monkeypatch: pytest.MonkeyPatch) -> 
 
 def test_redact() -> None:
     assert redact("login hunter2 failed for hunter2", ["hunter2", ""]) == "login *** failed for ***"
+
+
+def test_nodes_behind_one_bmc_endpoint_share_its_queue(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A blade chassis: one BMC, several systems; its operations must still run one at a time."""
+    text = re.sub(r"redfish://192\.168\.100\.1[23]/", "redfish://192.168.100.11/", LAB.read_text())
+    chassis = tmp_path / "topology.yaml"
+    chassis.write_text(text)
+    monkeypatch.setenv("STRATA_LAB_BMC_PASSWORD", "pw")
+    with BMCPool(load(chassis)) as pool:
+        guards = {id(pool.driver(n)._guard) for n in ("lab-cp-0", "lab-worker-0", "lab-worker-1")}  # type: ignore[attr-defined]
+    assert len(guards) == 1
+    with BMCPool(load(LAB)) as pool:
+        guards = {id(pool.driver(n)._guard) for n in ("lab-cp-0", "lab-worker-0", "lab-worker-1")}  # type: ignore[attr-defined]
+    assert len(guards) == 3
