@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from pyghmi import exceptions as pyghmi_exc
 from pyghmi.ipmi import command as ipmi_command
+from pyghmi.ipmi import fru as ipmi_fru
 
 from strata.bmc.credentials import Credentials
 from strata.bmc.errors import (
@@ -223,7 +224,7 @@ class IPMIDriver:
 
     def _inventory(self) -> Inventory:
         cmd = self._cmd()
-        fru = _optional(lambda: dict(cmd.get_inventory_of_component("System") or {}))
+        fru = _optional(lambda: _system_fru(cmd))
         firmware = _optional(lambda: dict(cmd.get_firmware()))
         bmc = firmware.get("BMC Version", {}) if firmware else {}
         macs = [v for k, v in (fru or {}).items() if "mac" in k.lower() and isinstance(v, str)]
@@ -236,6 +237,37 @@ class IPMIDriver:
             bmc_firmware=bmc.get("version") if isinstance(bmc, dict) else None,
             nics=tuple(NICInfo(mac=m.lower(), link="unknown") for m in macs),
         )
+
+
+# Read FRU Data (IPMI 2.0, section 34.2) in chunks this small when a BMC answers 0xC8
+# ("request data field length limit exceeded") to pyghmi's 224-byte reads: pyghmi backs
+# off only on 0xC9/0xCA. OpenIPMI's ipmi_sim answers 0xC8 above 32 bytes.
+_FRU_CHUNK = 32
+
+
+def _system_fru(cmd: Any) -> dict[str, Any]:
+    try:
+        return dict(cmd.get_inventory_of_component("System") or {})
+    except pyghmi_exc.IpmiException as exc:
+        if getattr(exc, "ipmicode", 0) != 0xC8:
+            raise
+    size = _raw(cmd, 0x10, [0])  # Get FRU Inventory Area Info (section 34.1), FRU 0
+    total, raw, offset = size[0] | size[1] << 8, bytearray(), 0
+    while offset < total:
+        count = min(_FRU_CHUNK, total - offset)
+        data = _raw(cmd, 0x11, [0, offset & 0xFF, offset >> 8, count])
+        if not data[0]:
+            break
+        raw.extend(data[1 : 1 + data[0]])
+        offset += data[0]
+    return dict(ipmi_fru.FRU(rawdata=raw).info or {})
+
+
+def _raw(cmd: Any, command: int, data: list[int]) -> bytes:
+    answer = cmd.raw_command(netfn=0x0A, command=command, data=data)  # netfn Storage
+    if answer.get("error"):
+        raise pyghmi_exc.IpmiException(answer["error"], answer.get("code", 0))
+    return bytes(answer["data"])
 
 
 def _optional(read: Any) -> Any:
