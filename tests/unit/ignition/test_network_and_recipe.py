@@ -102,7 +102,7 @@ def test_coreos_needs_a_device() -> None:
     plan = dataclasses.replace(
         plans("lab")[0], os_name="fcos", install_disk=None, root_device_hints={"model": "X"}
     )
-    with pytest.raises(BuildError, match="installDisk or rootDeviceHints.deviceName"):
+    with pytest.raises(BuildError, match=r"installDisk or rootDeviceHints\.deviceName"):
         install_script(plan, PROFILES["fcos"], urls(plan, "fcos"))
 
 
