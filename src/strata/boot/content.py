@@ -1,0 +1,96 @@
+"""What each machine is served, rendered from the plan and cached per node and attempt.
+
+A new plan means a new ``BootContent`` (the service swaps it in), so caches
+never outlive the plan they were rendered from; nothing here reads a file.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from typing import TypeVar
+
+from strata.boot.state import Attempt
+from strata.boot.tokens import Grant, Stage, TokenSigner
+from strata.ignition import (
+    Callbacks,
+    Config,
+    RecipeURLs,
+    final_config,
+    install_script,
+    live_config,
+    profile_for,
+)
+from strata.plan import NodePlan, Plan
+
+__all__ = ["BootContent"]
+
+T = TypeVar("T")
+
+
+class BootContent:
+    def __init__(
+        self,
+        plan: Plan,
+        base_url: str,
+        signer: TokenSigner,
+        fragments: Mapping[str, Sequence[Config]] | None = None,
+    ) -> None:
+        self.plan, self.base_url, self.signer = plan, base_url.rstrip("/"), signer
+        self.fragments = fragments or {}
+        self.nodes = {n.name: n for n in plan.nodes}
+        self._by_mac: dict[str, NodePlan] = {}
+        for node in plan.nodes:
+            for mac in (node.boot_mac, *(i.mac for i in node.interfaces)):
+                self._by_mac.setdefault(mac, node)
+        self._cache: dict[tuple[str, int, str], object] = {}
+        self._lock = threading.Lock()
+
+    def node_for_mac(self, mac: str) -> NodePlan | None:
+        return self._by_mac.get(mac)
+
+    def install_script(self, node: NodePlan, attempt: Attempt) -> str:
+        return self._cached(node, attempt, "ipxe", lambda: self._script(node, attempt))
+
+    def config(self, node: NodePlan, attempt: Attempt, stage: Stage) -> bytes:
+        def render() -> bytes:
+            profile = profile_for(node.os_name)
+            hooks = self._callbacks(node, attempt)
+            final = final_config(node, profile, self.fragments.get(node.name, ()), hooks)
+            chosen = final if stage is Stage.FINAL else live_config(node, profile, final, hooks)
+            return json.dumps(chosen, sort_keys=True).encode()
+
+        return self._cached(node, attempt, stage.name, render)
+
+    def token(self, node: NodePlan, attempt: Attempt, stage: Stage) -> str:
+        return self.signer.issue(Grant(node.name, attempt.number, stage, attempt.expires))
+
+    def _cached(self, node: NodePlan, attempt: Attempt, what: str, render: Callable[[], T]) -> T:
+        key = (node.name, attempt.number, what)
+        with self._lock:
+            hit = self._cache.get(key)
+        if hit is None:
+            hit = render()
+            with self._lock:
+                self._cache[key] = hit
+        return hit  # type: ignore[return-value]  # one key, one type: str for ipxe, bytes for configs
+
+    def _script(self, node: NodePlan, attempt: Attempt) -> str:
+        profile = profile_for(node.os_name)
+        ignition = f"{self.base_url}/ignition/{node.name}?token="
+        urls = RecipeURLs(
+            assets=self._assets(node),
+            live_config=ignition + self.token(node, attempt, Stage.LIVE),
+            final_config=ignition + self.token(node, attempt, Stage.FINAL),
+        )
+        return install_script(node, profile, urls)
+
+    def _callbacks(self, node: NodePlan, attempt: Attempt) -> Callbacks:
+        events = (
+            f"{self.base_url}/events/{node.name}?token={self.token(node, attempt, Stage.EVENTS)}"
+        )
+        return Callbacks(events=events, assets=self._assets(node))
+
+    def _assets(self, node: NodePlan) -> str:
+        return f"{self.base_url}/assets/{node.os_name}/{node.os_version}"

@@ -1,0 +1,209 @@
+"""The boot service: the HTTP side of network boot, in the manner of matchbox.
+
+Routes (one handler each): ``/boot.ipxe`` (the generic entry every iPXE
+chains to), ``/ipxe`` (this machine's script, found by MAC), ``/ignition/{node}``
+(a config, with a single-use token), ``/events/{node}`` (phone-home), and
+``/assets/{os}/{version}/{file}`` (the artifact mirror, with Range and ETag).
+What a machine gets is decided by ``BootContent`` and the ``BootState``; the
+handlers only translate. State calls run in a worker thread: the store is
+synchronous SQLite.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import FileResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from strata.boot.assets import AssetIndex
+from strata.boot.content import BootContent
+from strata.boot.state import BootState, UnknownMachine
+from strata.boot.tokens import Stage, TokenRejected
+from strata.ignition import BuildError, disk_script
+
+__all__ = ["CLIENT_EVENTS", "BootService"]
+
+CLIENT_EVENTS = frozenset({"installed", "first-boot"})  # what a machine may report
+_MAC = re.compile(r"^([0-9a-f]{2}[:-]){5}[0-9a-f]{2}$")
+_IPXE = "text/plain; charset=utf-8"
+IGNITION_TYPE = "application/vnd.coreos.ignition+json"
+
+# ${netX/mac}: the device iPXE booted from (netX is the most recently opened one;
+# ipxe.org/cfg); ${uuid} and ${serial} come from SMBIOS; ${buildarch} and ${platform}
+# say which kernel and firmware to serve.
+CHAIN = (
+    "#!ipxe\n"
+    "# Strata boot service: tell it who this machine is\n"
+    "chain {base}/ipxe?mac=${{netX/mac}}&uuid=${{uuid}}&serial=${{serial}}"
+    "&buildarch=${{buildarch}}&platform=${{platform}}\n"
+)
+UNKNOWN = (
+    "#!ipxe\n"
+    "echo Strata does not know this machine (MAC {mac}): it was recorded, nothing was installed.\n"
+    "echo Add it to topology.yaml to provision it.\n"
+    "sleep 30\n"
+    "exit\n"
+)
+
+
+class BootService:
+    def __init__(
+        self,
+        content: BootContent,
+        state: BootState,
+        assets: AssetIndex,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.content, self.state, self.assets, self.clock = content, state, assets, clock
+        self.app = Starlette(
+            routes=[
+                Route("/boot.ipxe", self.boot_ipxe),
+                Route("/ipxe", self.ipxe),
+                Route("/ignition/{node}", self.ignition),
+                Route("/events/{node}", self.events, methods=["POST"]),
+                Route("/assets/{os}/{version}/{file}", self.asset, methods=["GET", "HEAD"]),
+            ]
+        )
+
+    def reload(self, content: BootContent) -> None:
+        """A new plan: new content, and with it empty caches."""
+        self.content = content
+
+    async def boot_ipxe(self, request: Request) -> Response:
+        return PlainTextResponse(CHAIN.format(base=self.content.base_url), media_type=_IPXE)
+
+    async def ipxe(self, request: Request) -> Response:
+        query = request.query_params
+        mac = query.get("mac", "").strip().lower().replace("-", ":")
+        if not _MAC.match(mac):
+            return PlainTextResponse("a mac query parameter is required\n", status_code=400)
+        node = self.content.node_for_mac(mac)
+        if node is None:
+            machine = UnknownMachine(
+                mac,
+                _opt(query, "uuid"),
+                _opt(query, "serial"),
+                _opt(query, "buildarch"),
+                _opt(query, "platform"),
+            )
+            await run_in_threadpool(self.state.record_unknown, machine)
+            return PlainTextResponse(UNKNOWN.format(mac=mac), media_type=_IPXE)
+        attempt = await run_in_threadpool(self.state.attempt, node.name)
+        if attempt is None or attempt.expires < self.clock():
+            return PlainTextResponse(disk_script(node), media_type=_IPXE)
+        try:
+            script = self.content.install_script(node, attempt)
+        except BuildError as exc:
+            await run_in_threadpool(
+                self.state.record, node.name, "boot-recipe-failed", {"reason": str(exc)}
+            )
+            return PlainTextResponse(
+                f"#!ipxe\necho Strata: {exc}\nsleep 30\nexit\n", media_type=_IPXE
+            )
+        detail = {
+            "mac": mac,
+            "attempt": attempt.number,
+            "arch": query.get("buildarch"),
+            "platform": query.get("platform"),
+        }
+        await run_in_threadpool(self.state.record, node.name, "ipxe-fetched", detail)
+        return PlainTextResponse(script, media_type=_IPXE)
+
+    async def ignition(self, request: Request) -> Response:
+        name = request.path_params["node"]
+        node = self.content.nodes.get(name)
+        if node is None:
+            return PlainTextResponse("not found\n", status_code=404)
+        grant = await self._grant(request, name, (Stage.LIVE, Stage.FINAL), "ignition")
+        if grant is None:
+            return _forbidden()
+        attempt = await run_in_threadpool(self.state.attempt, name)
+        if attempt is None or attempt.number != grant.attempt:
+            return await self._refuse(name, "ignition", "not the attempt in progress")
+        if not await run_in_threadpool(self.state.consume, name, grant.attempt, grant.stage):
+            return await self._refuse(name, "ignition", "replayed (this token was used)")
+        body = self.content.config(node, attempt, grant.stage)
+        detail = {"stage": grant.stage.name.lower(), "attempt": attempt.number}
+        await run_in_threadpool(self.state.record, name, "ignition-fetched", detail)
+        return Response(body, media_type=IGNITION_TYPE)
+
+    async def events(self, request: Request) -> Response:
+        name = request.path_params["node"]
+        if name not in self.content.nodes:
+            return PlainTextResponse("not found\n", status_code=404)
+        grant = await self._grant(request, name, (Stage.EVENTS,), "events")
+        if grant is None:
+            return _forbidden()
+        event = request.query_params.get("event") or await _json_event(request)
+        if event not in CLIENT_EVENTS:
+            return PlainTextResponse(
+                f"event must be one of {', '.join(sorted(CLIENT_EVENTS))}\n", status_code=400
+            )
+        await run_in_threadpool(self.state.record, name, event, {"attempt": grant.attempt})
+        return Response(status_code=204)
+
+    async def asset(self, request: Request) -> Response:
+        p = request.path_params
+        found = self.assets.get(p["os"], p["version"], p["file"])
+        if found is None:
+            return PlainTextResponse("not found\n", status_code=404)
+        if found.etag in _tags(request.headers.get("if-none-match", "")):
+            return Response(status_code=304, headers={"etag": found.etag})
+        return FileResponse(
+            found.path,
+            stat_result=found.stat,
+            media_type="application/octet-stream",
+            headers={"etag": found.etag},
+        )
+
+    async def _grant(
+        self, request: Request, node: str, stages: tuple[Stage, ...], route: str
+    ) -> Any:
+        token = request.query_params.get("token", "")
+        try:
+            grant = self.content.signer.check(node, token, self.clock())
+        except TokenRejected as exc:
+            await self._record_refusal(node, route, str(exc))
+            return None
+        if grant.stage not in stages:
+            await self._record_refusal(node, route, f"a {grant.stage.name.lower()} token")
+            return None
+        return grant
+
+    async def _refuse(self, node: str, route: str, reason: str) -> Response:
+        await self._record_refusal(node, route, reason)
+        return _forbidden()
+
+    async def _record_refusal(self, node: str, route: str, reason: str) -> None:
+        await run_in_threadpool(
+            self.state.record, node, "token-rejected", {"route": route, "reason": reason}
+        )
+
+
+def _tags(header: str) -> set[str]:
+    """The entity tags of an If-None-Match header (RFC 9110 13.1.2); weak ones compare weakly."""
+    return {t.strip().removeprefix("W/") for t in header.split(",") if t.strip()}
+
+
+def _forbidden() -> Response:
+    return PlainTextResponse("forbidden\n", status_code=403)
+
+
+def _opt(query: Any, key: str) -> str | None:
+    value = query.get(key)
+    return value[:128] if value else None
+
+
+async def _json_event(request: Request) -> str | None:
+    try:
+        body = await request.json()
+    except ValueError:
+        return None
+    return body.get("event") if isinstance(body, dict) else None

@@ -1,0 +1,48 @@
+"""Boot tokens: only Strata's key makes them; they name their node, attempt, stage and expiry."""
+
+from __future__ import annotations
+
+import pytest
+
+from strata.boot import Grant, Stage, TokenRejected, TokenSigner
+
+KEY = b"k" * 32
+GRANT = Grant("node-a", 3, Stage.LIVE, 2_000_000_000)
+
+
+def test_a_token_round_trips() -> None:
+    signer = TokenSigner(KEY)
+    assert signer.check("node-a", signer.issue(GRANT), now=1_900_000_000) == GRANT
+
+
+@pytest.mark.parametrize(
+    ("node", "mutate", "reason"),
+    [
+        ("node-b", lambda t: t, "bad signature"),  # another node's URL
+        ("node-a", lambda t: t[:-2] + ("AA" if t[-2:] != "AA" else "BB"), "bad signature"),
+        ("node-a", lambda t: "x" + t, "malformed"),
+        ("node-a", lambda t: "!!!", "malformed"),
+        ("node-a", lambda t: "", "malformed"),
+    ],
+)
+def test_forged_or_misused_tokens_are_refused(node: str, mutate: object, reason: str) -> None:
+    signer = TokenSigner(KEY)
+    with pytest.raises(TokenRejected, match=reason):
+        signer.check(node, mutate(signer.issue(GRANT)), now=1_900_000_000)  # type: ignore[operator]
+
+
+def test_another_key_cannot_make_tokens() -> None:
+    forged = TokenSigner(b"x" * 32).issue(GRANT)
+    with pytest.raises(TokenRejected, match="bad signature"):
+        TokenSigner(KEY).check("node-a", forged, now=1_900_000_000)
+
+
+def test_expiry() -> None:
+    signer = TokenSigner(KEY)
+    with pytest.raises(TokenRejected, match="expired"):
+        signer.check("node-a", signer.issue(GRANT), now=2_000_000_001)
+
+
+def test_a_short_key_is_refused() -> None:
+    with pytest.raises(ValueError):
+        TokenSigner(b"short")
