@@ -12,6 +12,7 @@ from rich.console import Console
 from strata import __version__
 from strata.cli.bmc import bmc, inspect
 from strata.cli.render import diagnostics_text, dump, plan_tables, summary_line
+from strata.cli.serve import artifacts, serve
 from strata.plan import build_plan, to_jsonable
 from strata.topology import Checked, check_file
 from strata.topology.jsonschema import schema_json, schema_markdown
@@ -111,7 +112,13 @@ def _validation_json(file: Path, checked: Checked) -> dict[str, object]:
 
 cli.add_command(bmc)
 cli.add_command(inspect)
+cli.add_command(serve)
+cli.add_command(artifacts)
 
 
 def main() -> None:
     cli()
+
+
+if __name__ == "__main__":
+    main()

@@ -14,9 +14,9 @@ from rich.table import Table
 
 from strata.bmc import BMCError, BMCPool, BootDevice, BootMode, PowerAction
 from strata.bmc.inspection import Inspection, inspect_node
-from strata.cli.render import diagnostics_text, dump
+from strata.cli.common import topology_or_exit
+from strata.cli.render import dump
 from strata.plan import to_jsonable
-from strata.topology import Topology, check_file
 
 __all__ = ["bmc", "inspect"]
 
@@ -40,15 +40,6 @@ POWER = {
     "cycle": PowerAction.CYCLE,
 }
 ACTIONS = ["status", *POWER, "bootdev", "inventory", "insert-media", "eject-media"]
-
-
-def _topology(file: Path) -> Topology:
-    checked = check_file(file)
-    if checked.topology is None:
-        diagnostics_text(Console(stderr=True, highlight=False), checked.errors)
-        click.echo(f"{file}: invalid (run `strata validate {file}`)", err=True)
-        sys.exit(1)
-    return checked.topology
 
 
 def _fail(error: BMCError, output: str) -> None:
@@ -76,7 +67,7 @@ def bmc(
 ) -> None:
     """Drive NODE's BMC: status, on, off, graceful-off, reset, cycle, bootdev DEVICE
     (pxe, http, cd, disk), inventory, insert-media URL, eject-media."""
-    topology = _topology(file)
+    topology = topology_or_exit(file)
     if node not in {n.name for n in topology.nodes}:
         raise click.BadParameter(f"no node {node} in {file}", param_hint="NODE")
     with BMCPool(topology) as pool:
@@ -148,7 +139,7 @@ def _inventory_table(console: Console, node: str, inv: dict[str, Any]) -> None:
 def inspect(file: Path, nodes: tuple[str, ...], parallel: int, output: str) -> None:
     """Read each node's inventory from its BMC and compare it with the topology (MACs, disks).
     Exit 1 when any node differs or its BMC fails."""
-    topology = _topology(file)
+    topology = topology_or_exit(file)
     by_name = {n.name: n for n in topology.nodes}
     unknown = [n for n in nodes if n not in by_name]
     if unknown:

@@ -1,0 +1,123 @@
+"""`strata serve FILE` (the boot service on the embedded store) and `strata artifacts import`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from strata.boot import AssetIndex, BootContent, BootService, TokenSigner, import_artifacts
+from strata.boot.assets import ImportError_
+from strata.boot.fragments import FragmentError, load_fragments
+from strata.cli.common import topology_or_exit
+from strata.plan import build_plan
+from strata.store import SQLiteStore
+
+__all__ = ["artifacts", "serve"]
+
+
+def default_state(file: Path) -> Path:
+    return file.parent / ".strata" / "strata.db"
+
+
+def default_artifacts(file: Path) -> Path:
+    return file.parent / "artifacts"
+
+
+@click.command()
+@click.argument(
+    "file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default="topology.yaml"
+)
+@click.option("--listen", default="0.0.0.0:8080", show_default=True, help="HOST:PORT to listen on.")
+@click.option(
+    "--url",
+    help="How machines reach this service, e.g. http://192.168.110.2:8080 (default: from --listen).",
+)
+@click.option(
+    "--state",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="SQLite state file [FILE's dir/.strata/strata.db].",
+)
+@click.option(
+    "--artifacts",
+    "artifact_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Artifact mirror [FILE's dir/artifacts].",
+)
+@click.option(
+    "--provision",
+    multiple=True,
+    metavar="NODE",
+    help="Start a provisioning attempt for NODE (repeatable).",
+)
+@click.option(
+    "--attempt-minutes",
+    default=60,
+    show_default=True,
+    help="How long a provisioning attempt's tokens live.",
+)
+def serve(
+    file: Path,
+    listen: str,
+    url: str | None,
+    state: Path | None,
+    artifact_dir: Path | None,
+    provision: tuple[str, ...],
+    attempt_minutes: int,
+) -> None:
+    """Run the boot service for FILE: iPXE scripts, Ignition configs, phone-home, artifacts."""
+    import uvicorn
+
+    topology = topology_or_exit(file)
+    host, _, port = listen.rpartition(":")
+    if not port.isdigit():
+        raise click.BadParameter("give HOST:PORT", param_hint="--listen")
+    try:
+        fragments = load_fragments(topology, file.parent)
+    except FragmentError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    store = SQLiteStore(state or default_state(file))
+    unknown = [n for n in provision if n not in {node.name for node in topology.nodes}]
+    if unknown:
+        raise click.BadParameter(f"not in {file}: {', '.join(unknown)}", param_hint="--provision")
+    for node in provision:
+        store.begin_attempt(node, lifetime=attempt_minutes * 60)
+    base = url or f"http://{host if host not in ('', '0.0.0.0', '::') else '127.0.0.1'}:{port}"
+    assets = AssetIndex(artifact_dir or default_artifacts(file))
+    content = BootContent(build_plan(topology), base, TokenSigner(store.token_key()), fragments)
+    service = BootService(content, store, assets)
+    Console(stderr=True).print(
+        f"boot service for [bold]{topology.name}[/]: {len(topology.nodes)} nodes, "
+        f"{len(assets)} artifacts, machines reach it at {base}; provisioning: {', '.join(provision) or 'none'}"
+    )
+    uvicorn.run(service.app, host=host or "0.0.0.0", port=int(port), log_level="warning")
+
+
+@click.group()
+def artifacts() -> None:
+    """The artifact mirror that machines install from."""
+
+
+@artifacts.command("import")
+@click.argument("source", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--os", "os_name", required=True, type=click.Choice(["flatcar", "fcos", "rhcos"]))
+@click.option("--version", required=True)
+@click.option(
+    "--into",
+    type=click.Path(file_okay=False, path_type=Path),
+    default="artifacts",
+    show_default=True,
+)
+def import_command(source: Path, os_name: str, version: str, into: Path) -> None:
+    """Copy an OS version's kernel, initramfs, rootfs, ISO and disk image from SOURCE into the
+    mirror, verifying each against a SHA256SUMS list in SOURCE."""
+    try:
+        names = import_artifacts(source, into, os_name, version)
+    except ImportError_ as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    for name in names:
+        click.echo(f"imported {os_name}/{version}/{name}")
