@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 from pathlib import Path
 
@@ -10,10 +11,12 @@ from rich.console import Console
 
 from strata.boot import AssetIndex, BootContent, BootService, TokenSigner, import_artifacts
 from strata.boot.assets import ImportError_
+from strata.boot.dhcp import DHCPConfig, Dnsmasq
 from strata.boot.fragments import FragmentError, load_fragments
 from strata.cli.common import topology_or_exit
 from strata.plan import build_plan
 from strata.store import SQLiteStore
+from strata.topology import Topology
 
 __all__ = ["artifacts", "serve"]
 
@@ -58,6 +61,16 @@ def default_artifacts(file: Path) -> Path:
     show_default=True,
     help="How long a provisioning attempt's tokens live.",
 )
+@click.option(
+    "--dhcp-interface",
+    metavar="IFACE",
+    help="Also run dnsmasq for the provisioning network on IFACE.",
+)
+@click.option(
+    "--dhcp-proxy",
+    is_flag=True,
+    help="With --dhcp-interface: proxy-DHCP (another server hands out addresses).",
+)
 def serve(
     file: Path,
     listen: str,
@@ -66,6 +79,8 @@ def serve(
     artifact_dir: Path | None,
     provision: tuple[str, ...],
     attempt_minutes: int,
+    dhcp_interface: str | None,
+    dhcp_proxy: bool,
 ) -> None:
     """Run the boot service for FILE: iPXE scripts, Ignition configs, phone-home, artifacts."""
     import uvicorn
@@ -93,7 +108,31 @@ def serve(
         f"boot service for [bold]{topology.name}[/]: {len(topology.nodes)} nodes, "
         f"{len(assets)} artifacts, machines reach it at {base}; provisioning: {', '.join(provision) or 'none'}"
     )
-    uvicorn.run(service.app, host=host or "0.0.0.0", port=int(port), log_level="warning")
+    dhcp = _dhcp(topology, dhcp_interface, dhcp_proxy, base, (state or default_state(file)).parent)
+    if dhcp is not None:
+        dhcp.start(content.plan)
+    # uvicorn re-raises SIGTERM after its own shutdown: make that an ordinary exit, so the
+    # finally below stops dnsmasq.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        uvicorn.run(service.app, host=host or "0.0.0.0", port=int(port), log_level="warning")
+    finally:
+        if dhcp is not None:
+            dhcp.stop()
+
+
+def _dhcp(
+    topology: Topology, interface: str | None, proxy: bool, base: str, state_dir: Path
+) -> Dnsmasq | None:
+    if interface is None:
+        return None
+    network = next(n for n in topology.networks.values() if n.purpose == "provisioning")
+    dhcp = Dnsmasq(DHCPConfig(interface, network, base, state_dir / "dhcp", proxy=proxy))
+    dhcp.write(build_plan(topology))
+    problem = dhcp.check()
+    if problem:
+        raise click.ClickException(f"dnsmasq refuses its configuration: {problem}")
+    return dhcp
 
 
 @click.group()

@@ -1,0 +1,132 @@
+"""Real dnsmasq gives a QEMU machine its reserved address and the boot file, on a private bridge
+in a network namespace this test makes; the machine then boots from `strata serve` there.
+
+Inside the namespace: bridge br0 (192.168.110.2/24, the lab's provisioning network), a tap
+device for the machine, dnsmasq, and the boot service. Nothing leaves the namespace. Needs
+root (CI runs as root); without it the test fails and says so, rather than skip.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from strata.boot.dhcp import DHCPConfig, Dnsmasq
+from strata.store import SQLiteStore
+from strata.topology import load
+
+ROOT = Path(__file__).resolve().parents[3]
+LAB = ROOT / "examples/lab/topology.yaml"
+SERVER = "192.168.110.2"
+MAC, RESERVED = "52:54:00:10:00:01", "192.168.110.11"  # lab-cp-0 in topology.yaml
+
+
+def sh(*args: str) -> None:
+    subprocess.run(args, check=True, capture_output=True, timeout=30)
+
+
+@pytest.fixture
+def netns() -> Iterator[str]:
+    assert os.geteuid() == 0, "this test builds a network namespace: run it as root (CI does)"
+    name = f"strata-{secrets.token_hex(3)}"
+    sh("ip", "netns", "add", name)
+    try:
+        inside = ("ip", "netns", "exec", name)
+        sh(*inside, "ip", "link", "set", "lo", "up")
+        sh(*inside, "ip", "link", "add", "br0", "type", "bridge")
+        sh(*inside, "ip", "addr", "add", f"{SERVER}/24", "dev", "br0")
+        sh(*inside, "ip", "tuntap", "add", "tap0", "mode", "tap")
+        sh(*inside, "ip", "link", "set", "tap0", "master", "br0")
+        sh(*inside, "ip", "link", "set", "tap0", "up")
+        sh(*inside, "ip", "link", "set", "br0", "up")
+        yield name
+    finally:
+        subprocess.run(["ip", "netns", "del", name], capture_output=True, timeout=30)
+
+
+def test_reserved_address_boot_file_and_boot(netns: str, tmp_path: Path) -> None:
+    inside = ("ip", "netns", "exec", netns)
+    state = tmp_path / "strata.db"
+    # strata serve runs dnsmasq (state dir/dhcp); its leases are read back through the same class
+    dhcp = Dnsmasq(DHCPConfig("br0", load(LAB).networks["provisioning"], "", tmp_path / "dhcp"))
+    serve = subprocess.Popen(
+        [
+            *inside,
+            sys.executable,
+            "-m",
+            "strata.cli.app",
+            "serve",
+            str(LAB),
+            "--listen",
+            f"{SERVER}:8080",
+            "--state",
+            str(state),
+            "--artifacts",
+            str(tmp_path / "mirror"),
+            "--provision",
+            "lab-cp-0",
+            "--dhcp-interface",
+            "br0",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    qemu_binary = shutil.which("qemu-system-x86_64")
+    assert qemu_binary, "QEMU is missing: ./dev test installs it"
+    machine = subprocess.Popen(
+        [
+            *inside,
+            qemu_binary,
+            "-machine",
+            "accel=tcg",
+            "-m",
+            "128",
+            "-display",
+            "none",
+            "-no-reboot",
+            "-boot",
+            "n",
+            "-netdev",
+            "tap,id=n0,ifname=tap0,script=no,downscript=no",
+            "-device",
+            f"e1000,netdev=n0,mac={MAC}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        fetched = False
+        while time.monotonic() < deadline and not fetched:
+            time.sleep(0.5)
+            if state.exists():
+                fetched = any(
+                    e.kind == "ipxe-fetched" for e in SQLiteStore(state).events("lab-cp-0")
+                )
+        leases = dhcp.leases()
+        log = (tmp_path / "dhcp" / "dnsmasq.log").read_text(errors="replace")
+    finally:
+        machine.kill()
+        machine.wait(10)
+        serve.terminate()
+        serve.wait(10)
+    assert [(lease.mac, lease.ip, lease.hostname) for lease in leases] == [
+        (MAC, RESERVED, "lab-cp-0")
+    ], log
+    assert f"DHCPACK(br0) {RESERVED} {MAC} lab-cp-0" in log
+    assert f"http://{SERVER}:8080/boot.ipxe" in log  # the boot file offered to iPXE
+    assert fetched, "the machine never fetched its script from strata serve"
+    deadline = time.monotonic() + 10  # dnsmasq goes with strata serve
+    while (
+        subprocess.run(["pgrep", "-f", str(tmp_path / "dhcp")], capture_output=True).returncode == 0
+    ):
+        assert time.monotonic() < deadline, "dnsmasq outlived strata serve"
+        time.sleep(0.2)
