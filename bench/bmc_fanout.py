@@ -29,6 +29,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # bench/ runs from a checkout: tests.support is beside it
 
+from bench.measure import cpu_seconds  # noqa: E402
+
 USER, PASSWORD = "bench", "bench-" + uuid.uuid4().hex[:8]
 
 
@@ -126,7 +128,7 @@ def measure(backend: str, count: int, parallel: int) -> dict[str, float]:
             ]
             result: dict[str, float] = {}
             for round_name in ("cold", "warm"):
-                server_cpu = _cpu_of(server.pid)
+                server_cpu = cpu_seconds(server.pid)
                 usage = resource.getrusage(resource.RUSAGE_SELF)
                 start = time.perf_counter()
                 with concurrent.futures.ThreadPoolExecutor(max_workers=parallel) as pool:
@@ -139,7 +141,7 @@ def measure(backend: str, count: int, parallel: int) -> dict[str, float]:
                 result[f"{round_name}_calls_per_s"] = count / wall
                 result[f"{round_name}_client_cpu_ms_per_call"] = 1000 * cpu / count
                 result[f"{round_name}_server_cpu_ms_per_call"] = (
-                    1000 * (_cpu_of(server.pid) - server_cpu) / count
+                    1000 * (cpu_seconds(server.pid) - server_cpu) / count
                 )
             result["client_peak_rss_mib"] = (
                 resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -150,11 +152,6 @@ def measure(backend: str, count: int, parallel: int) -> dict[str, float]:
         finally:
             server.kill()
             server.wait()
-
-
-def _cpu_of(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def main() -> None:
