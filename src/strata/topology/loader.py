@@ -77,7 +77,10 @@ def check_text(text: str, file: str = "<topology>", base_dir: FsPath | None = No
     spec = _validate(doc, diags, repairs)
     if spec is None:
         return Checked(None, tuple(diags.sorted()))
+    before = len(diags.items)
     topology = resolve(spec, diags)
+    if len(diags.items) > before:  # every resolve finding leaves a node (or rack) out
+        repairs.left_out.nodes += 1
     check_rules(spec, topology, diags, left_out=repairs.left_out, base_dir=base_dir)
     findings = tuple(diags.sorted())
     if diags.has_errors:

@@ -56,10 +56,9 @@ def check_nodes(topology: Topology, diags: Diagnostics, left_out: LeftOut) -> No
     macs, ips = _Claims(diags, "MAC"), _Claims(diags, "IP address")
     bmcs, ports = _Claims(diags, "BMC"), _Claims(diags, "switch port")
     _reserved_ips(topology, ips)
-    switches = {
-        (r.region, r.zone, r.name): {s.name: set(s.ports) for s in r.switches}
-        for r in topology.racks
-    }
+    switches: dict[tuple[str, str, str], dict[str, set[str]]] = {}
+    for r in topology.racks:  # a duplicate rack name is reported elsewhere; the first counts
+        switches.setdefault((r.region, r.zone, r.name), {s.name: set(s.ports) for s in r.switches})
     bmc_nets = [n.cidr for n in topology.networks.values() if n.purpose == "bmc"]
     for node in topology.nodes:
         who = f"node {node.name}"

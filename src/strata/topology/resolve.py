@@ -7,9 +7,10 @@ once, at the entry, naming the generated item where it first appeared.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address
+from typing import Protocol, TypeVar
 
 from strata.topology.addresses import AddressError, parse_bmc_address, parse_ip, parse_mac
 from strata.topology.diagnostics import Diagnostics, Path
@@ -39,6 +40,14 @@ DEFAULT_CHANNEL: dict[str, str | None] = {"flatcar": "stable", "fcos": "stable",
 DEFAULT_BOOT = {"method": "ipxe", "firmware": "uefi"}
 
 Text = str | Pattern
+
+
+class _Named(Protocol):
+    @property
+    def name(self) -> str: ...
+
+
+N = TypeVar("N", bound=_Named)
 
 
 class _EntryFault(Exception):
@@ -76,9 +85,9 @@ def resolve(spec: TopologySpec, diags: Diagnostics) -> Topology:
     return Topology(
         name=spec.metadata.name,
         file=diags.file,
-        networks={n.name: n for n in spec.networks},
+        networks=_first_by_name(spec.networks),  # a duplicate is reported; the first counts
         layers=tuple(spec.layers),
-        credentials={c.name: c for c in spec.credentials},
+        credentials=_first_by_name(spec.credentials),
         racks=tuple(racks),
         nodes=tuple(nodes),
     )
@@ -266,6 +275,13 @@ def _node_entry(
     except _EntryFault as fault:
         diags.error(fault.path, fault.message, fault.hint)
         return None
+
+
+def _first_by_name(entries: Sequence[N]) -> dict[str, N]:
+    out: dict[str, N] = {}
+    for entry in entries:
+        out.setdefault(entry.name, entry)
+    return out
 
 
 def _os(settings: Inherited, path: Path) -> OS:

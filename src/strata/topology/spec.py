@@ -79,7 +79,9 @@ class NodeSpec(NodeSettings):
     generate: Generate | None = Field(default=None, description="Stand for many nodes.")
     bmc: NodeBMC = Field(description="The node's baseboard management controller.")
     boot_mac: str | None = Field(
-        default=None, description="MAC that network-boots; defaults to the first NIC's."
+        default=None,
+        alias="bootMAC",
+        description="MAC that network-boots; defaults to the first NIC's.",
     )
     nics: list[NICSpec] = Field(default_factory=list, description="Network interfaces.")
     disks: list[DiskSpec] = Field(
