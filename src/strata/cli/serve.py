@@ -14,9 +14,10 @@ from strata.boot.assets import ImportError_
 from strata.boot.dhcp import DHCPConfig, Dnsmasq
 from strata.boot.fragments import FragmentError, load_fragments
 from strata.cli.common import topology_or_exit
+from strata.cli.render import diagnostics_text
 from strata.plan import build_plan
 from strata.store import SQLiteStore
-from strata.topology import Topology
+from strata.topology import Topology, check_file
 
 __all__ = ["artifacts", "serve"]
 
@@ -114,11 +115,34 @@ def serve(
     # uvicorn re-raises SIGTERM after its own shutdown: make that an ordinary exit, so the
     # finally below stops dnsmasq.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    signal.signal(signal.SIGHUP, lambda *_: _reload(file, service, dhcp))
     try:
         uvicorn.run(service.app, host=host or "0.0.0.0", port=int(port), log_level="warning")
     finally:
         if dhcp is not None:
             dhcp.stop()
+
+
+def _reload(file: Path, service: BootService, dhcp: Dnsmasq | None) -> None:
+    """SIGHUP: read topology.yaml again; a valid file replaces the plan (and every cached
+    script and config), an invalid one is reported and the running plan kept."""
+    console = Console(stderr=True, highlight=False)
+    checked = check_file(file)
+    if checked.topology is None:
+        diagnostics_text(console, checked.errors)
+        console.print(f"reload: {file} is invalid; still serving the previous plan")
+        return
+    try:
+        fragments = load_fragments(checked.topology, file.parent)
+    except FragmentError as exc:
+        console.print(f"reload: {exc}; still serving the previous plan")
+        return
+    old = service.content
+    plan = build_plan(checked.topology)
+    service.reload(BootContent(plan, old.base_url, old.signer, fragments))
+    if dhcp is not None:
+        dhcp.reload(plan)
+    console.print(f"reload: {len(plan.nodes)} nodes from {file}")
 
 
 def _dhcp(

@@ -8,6 +8,7 @@ root (CI runs as root); without it the test fails and says so, rather than skip.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import secrets
 import shutil
@@ -20,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from strata.boot.dhcp import DHCPConfig, Dnsmasq
+from strata.plan import build_plan
 from strata.store import SQLiteStore
 from strata.topology import load
 
@@ -130,3 +132,29 @@ def test_reserved_address_boot_file_and_boot(netns: str, tmp_path: Path) -> None
     ):
         assert time.monotonic() < deadline, "dnsmasq outlived strata serve"
         time.sleep(0.2)
+
+
+def test_reload_is_a_sighup_for_reservations_and_a_restart_for_the_config(
+    netns: str, tmp_path: Path
+) -> None:
+    topology = load(LAB)
+    plan = build_plan(topology)
+    config = DHCPConfig("br0", topology.networks["provisioning"], f"http://{SERVER}:8080", tmp_path)
+    dhcp = Dnsmasq(config, prefix=("ip", "netns", "exec", netns))
+    dhcp.start(plan)
+    try:
+        first = dhcp.process
+        assert first is not None
+        time.sleep(0.5)
+        moved = dataclasses.replace(plan, nodes=plan.nodes[:2])  # lab-worker-1 leaves
+        dhcp.reload(moved)
+        assert dhcp.process is first and first.poll() is None  # a SIGHUP, not a restart
+        assert "lab-worker-1" not in (tmp_path / "hosts").read_text()
+        dhcp.config = dataclasses.replace(config, proxy=True)
+        dhcp.reload(moved)
+        assert dhcp.process is not first and first.poll() is not None  # a new configuration
+        assert dhcp.process is not None and dhcp.process.poll() is None
+        log = (tmp_path / "dnsmasq.log").read_text()
+        assert "read " + str(tmp_path / "hosts") in log  # dnsmasq re-read its reservations
+    finally:
+        dhcp.stop()

@@ -1,10 +1,14 @@
-"""`strata serve` as a person runs it: a process on a port, answering machines."""
+"""`strata serve` as a person runs it: a process on a port, answering machines; SIGHUP reloads."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -14,46 +18,66 @@ from tests.support.boot_server import free_port
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def test_serve_provisions_the_named_node(tmp_path: Path) -> None:
+def eventually(check: Callable[[], bool], what: str, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.2)
+
+
+def test_serve_provisions_the_named_node_and_reloads_on_sighup(tmp_path: Path) -> None:
+    topology = tmp_path / "topology.yaml"
+    shutil.copy(ROOT / "examples/lab/topology.yaml", topology)
     port = free_port()
+    base = f"http://127.0.0.1:{port}"
     process = subprocess.Popen(
         [
             sys.executable,
             "-m",
             "strata.cli.app",
             "serve",
-            str(ROOT / "examples/lab/topology.yaml"),
+            str(topology),
             "--listen",
             f"127.0.0.1:{port}",
-            "--state",
-            str(tmp_path / "s.db"),
             "--artifacts",
             str(tmp_path / "mirror"),
             "--provision",
             "lab-worker-0",
         ],
-        stdout=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
     )
+
+    def ipxe(mac: str) -> str:
+        return httpx.get(f"{base}/ipxe", params={"mac": mac}, timeout=5).text
+
+    def up() -> bool:
+        assert process.poll() is None, process.stderr.read() if process.stderr else ""
+        try:
+            return httpx.get(f"{base}/boot.ipxe", timeout=2).status_code == 200
+        except httpx.TransportError:
+            return False
+
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                entry = httpx.get(f"http://127.0.0.1:{port}/boot.ipxe", timeout=2)
-                break
-            except httpx.TransportError:
-                assert process.poll() is None, process.stderr.read() if process.stderr else ""
-                assert time.monotonic() < deadline, "strata serve did not come up"
-                time.sleep(0.2)
-        assert f"chain http://127.0.0.1:{port}/ipxe?mac=" in entry.text
-        worker = httpx.get(
-            f"http://127.0.0.1:{port}/ipxe", params={"mac": "52:54:00:10:00:02"}
-        ).text
-        assert "install flatcar 4081.2.0 on lab-worker-0" in worker
-        cp = httpx.get(f"http://127.0.0.1:{port}/ipxe", params={"mac": "52:54:00:10:00:01"}).text
-        assert cp.rstrip().endswith("exit")  # not being provisioned: its own disk
+        eventually(up, "strata serve did not come up")
+        assert f"chain {base}/ipxe?mac=" in httpx.get(f"{base}/boot.ipxe").text
+        assert "install flatcar 4081.2.0 on lab-worker-0" in ipxe("52:54:00:10:00:02")
+        assert ipxe("52:54:00:10:00:01").rstrip().endswith("exit")  # not being provisioned
+
+        topology.write_text(
+            topology.read_text().replace('version: "4081.2.0"', 'version: "4081.3.0"')
+        )
+        os.kill(process.pid, signal.SIGHUP)
+        eventually(lambda: "install flatcar 4081.3.0" in ipxe("52:54:00:10:00:02"), "no reload")
+
+        topology.write_text("apiVersion: [broken\n")
+        os.kill(process.pid, signal.SIGHUP)
+        time.sleep(1)
+        assert process.poll() is None
+        assert "install flatcar 4081.3.0" in ipxe("52:54:00:10:00:02")  # the running plan stays
     finally:
         process.terminate()
         process.wait(10)
-    assert (tmp_path / "s.db").stat().st_mode & 0o077 == 0
+    state = tmp_path / ".strata" / "strata.db"
+    assert state.stat().st_mode & 0o077 == 0
