@@ -18,6 +18,7 @@ from pyghmi import exceptions as pyghmi_exc
 from pyghmi.ipmi import command as ipmi_command
 from pyghmi.ipmi import fru as ipmi_fru
 
+from strata.bmc.base import GuardedDriver
 from strata.bmc.credentials import Credentials
 from strata.bmc.errors import (
     AuthenticationFailed,
@@ -28,7 +29,7 @@ from strata.bmc.errors import (
     Unreachable,
     redact,
 )
-from strata.bmc.guard import Guard, RetryPolicy
+from strata.bmc.guard import Guard
 from strata.bmc.types import (
     BMCTarget,
     BootDevice,
@@ -60,7 +61,7 @@ _PRIVILEGE = {"callback": 1, "user": 2, "operator": 3, "administrator": 4}
 _AUTH_WORDS = ("password", "unauthorized", "username", "privilege", "rakp")
 
 
-class IPMIDriver:
+class IPMIDriver(GuardedDriver):
     capabilities = frozenset({Capability.POWER, Capability.BOOT_DEVICE, Capability.INVENTORY})
 
     def __init__(
@@ -70,11 +71,7 @@ class IPMIDriver:
         settings: DriverSettings | None = None,
         guard: Guard | None = None,
     ) -> None:
-        self.target = target
-        self._credentials = credentials
-        self._settings = s = settings or DriverSettings()
-        policy = RetryPolicy(attempts=s.attempts, base_delay=s.retry_delay)
-        self._guard = guard or Guard(target.node, target.address, policy, s.operation_timeout)
+        super().__init__(target, credentials, settings, guard)
         self._session: Any = None
 
     def power_state(self) -> PowerState:
@@ -124,10 +121,7 @@ class IPMIDriver:
 
     # -- the work ------------------------------------------------------
 
-    def _run(self, operation: str, call: Callable[[], T]) -> T:
-        return self._guard.run(operation, lambda: self._translated(operation, call))
-
-    def _translated(self, operation: str, call: Callable[[], T]) -> T:
+    def _translate(self, operation: str, call: Callable[[], T]) -> T:
         try:
             return call()
         except BMCError:

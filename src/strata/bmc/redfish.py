@@ -18,9 +18,10 @@ import sushy
 from sushy import exceptions as sushy_exc
 from sushy.auth import SessionOrBasicAuth
 
+from strata.bmc.base import GuardedDriver
 from strata.bmc.credentials import Credentials
 from strata.bmc.errors import BMCFault, NotSupported, TimedOut
-from strata.bmc.guard import Guard, RetryPolicy
+from strata.bmc.guard import Guard
 from strata.bmc.redfish_errors import translated
 from strata.bmc.redfish_inventory import read_inventory
 from strata.bmc.types import (
@@ -65,7 +66,7 @@ _TARGET = {
 _MODE = {BootMode.UEFI: sushy.BOOT_SOURCE_MODE_UEFI, BootMode.LEGACY: sushy.BOOT_SOURCE_MODE_BIOS}
 
 
-class RedfishDriver:
+class RedfishDriver(GuardedDriver):
     capabilities = frozenset(Capability)
 
     def __init__(
@@ -75,11 +76,7 @@ class RedfishDriver:
         settings: DriverSettings | None = None,
         guard: Guard | None = None,
     ) -> None:
-        self.target = target
-        self._credentials = credentials
-        self._settings = s = settings or DriverSettings()
-        policy = RetryPolicy(attempts=s.attempts, base_delay=s.retry_delay)
-        self._guard = guard or Guard(target.node, target.address, policy, s.operation_timeout)
+        super().__init__(target, credentials, settings, guard)
         self._root: Any = None
         self._system: Any = None
 
@@ -115,9 +112,8 @@ class RedfishDriver:
 
     # -- the work ------------------------------------------------------
 
-    def _run(self, operation: str, call: Callable[[], T]) -> T:
-        secrets = (self._credentials.password.reveal(),)
-        return self._guard.run(operation, lambda: translated(self.target, operation, secrets, call))
+    def _translate(self, operation: str, call: Callable[[], T]) -> T:
+        return translated(self.target, operation, (self._credentials.password.reveal(),), call)
 
     def _connect(self) -> Any:
         t, s = self.target, self._settings

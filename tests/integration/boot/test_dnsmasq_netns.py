@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import secrets
-import shutil
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ from strata.boot.dhcp import DHCPConfig, Dnsmasq
 from strata.plan import build_plan
 from strata.store import SQLiteStore
 from strata.topology import load
+from tests.support.machines import qemu_command
 
 ROOT = Path(__file__).resolve().parents[3]
 LAB = ROOT / "examples/lab/topology.yaml"
@@ -81,26 +81,8 @@ def test_reserved_address_boot_file_and_boot(netns: str, tmp_path: Path) -> None
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    qemu_binary = shutil.which("qemu-system-x86_64")
-    assert qemu_binary, "QEMU is missing: ./dev test installs it"
     machine = subprocess.Popen(
-        [
-            *inside,
-            qemu_binary,
-            "-machine",
-            "accel=tcg",
-            "-m",
-            "128",
-            "-display",
-            "none",
-            "-no-reboot",
-            "-boot",
-            "n",
-            "-netdev",
-            "tap,id=n0,ifname=tap0,script=no,downscript=no",
-            "-device",
-            f"e1000,netdev=n0,mac={MAC}",
-        ],
+        [*inside, *qemu_command("tap,id=n0,ifname=tap0,script=no,downscript=no", MAC)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -8,7 +8,6 @@ initramfs; a machine nobody declared is recorded and gets nothing to install.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import time
 from collections.abc import Iterator
@@ -21,6 +20,7 @@ from strata.plan import build_plan
 from strata.store import SQLiteStore
 from strata.topology import load
 from tests.support.boot_server import RunningServer, free_port
+from tests.support.machines import qemu_command
 
 ROOT = Path(__file__).resolve().parents[3]
 ASSETS = "/assets/flatcar/4081.2.0/"
@@ -48,32 +48,10 @@ def boot(tmp_path: Path) -> Iterator[tuple[RunningServer, SQLiteStore]]:
     server.stop()
 
 
-def qemu(port: int, mac: str, log: Path) -> subprocess.Popen[bytes]:
-    binary = shutil.which("qemu-system-x86_64")
-    assert binary, (
-        "QEMU is missing: ./dev test installs it (apt-get install qemu-system-x86 ipxe-qemu)"
-    )
+def qemu(port: int, mac: str) -> subprocess.Popen[bytes]:
+    netdev = f"user,id=n0,bootfile=http://10.0.2.2:{port}/boot.ipxe"
     return subprocess.Popen(
-        [
-            binary,
-            "-machine",
-            "accel=tcg",
-            "-m",
-            "128",
-            "-display",
-            "none",
-            "-no-reboot",
-            "-serial",
-            f"file:{log}",
-            "-boot",
-            "n",
-            "-netdev",
-            f"user,id=n0,bootfile=http://10.0.2.2:{port}/boot.ipxe",
-            "-device",
-            f"e1000,netdev=n0,mac={mac}",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        qemu_command(netdev, mac), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
 
 
@@ -81,7 +59,7 @@ def test_ipxe_gets_its_own_script_and_an_unknown_machine_gets_none(
     boot: tuple[RunningServer, SQLiteStore], tmp_path: Path
 ) -> None:
     server, store = boot
-    machines = [qemu(server.port, mac, tmp_path / f"{mac[-2:]}.log") for mac in (KNOWN, UNKNOWN)]
+    machines = [qemu(server.port, mac) for mac in (KNOWN, UNKNOWN)]
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
