@@ -19,7 +19,6 @@ from pyghmi.ipmi import command as ipmi_command
 from pyghmi.ipmi import fru as ipmi_fru
 
 from strata.bmc.base import GuardedDriver
-from strata.bmc.credentials import Credentials
 from strata.bmc.errors import (
     AuthenticationFailed,
     BMCError,
@@ -29,13 +28,10 @@ from strata.bmc.errors import (
     Unreachable,
     redact,
 )
-from strata.bmc.guard import Guard
 from strata.bmc.types import (
-    BMCTarget,
     BootDevice,
     BootMode,
     Capability,
-    DriverSettings,
     Inventory,
     NICInfo,
     PowerAction,
@@ -64,15 +60,7 @@ _AUTH_WORDS = ("password", "unauthorized", "username", "privilege", "rakp")
 class IPMIDriver(GuardedDriver):
     capabilities = frozenset({Capability.POWER, Capability.BOOT_DEVICE, Capability.INVENTORY})
 
-    def __init__(
-        self,
-        target: BMCTarget,
-        credentials: Credentials,
-        settings: DriverSettings | None = None,
-        guard: Guard | None = None,
-    ) -> None:
-        super().__init__(target, credentials, settings, guard)
-        self._session: Any = None
+    _session: Any = None  # one pyghmi session per BMC, opened on first use
 
     def power_state(self) -> PowerState:
         return self._run("power state", lambda: self._read_power())

@@ -19,17 +19,13 @@ from sushy import exceptions as sushy_exc
 from sushy.auth import SessionOrBasicAuth
 
 from strata.bmc.base import GuardedDriver
-from strata.bmc.credentials import Credentials
 from strata.bmc.errors import BMCFault, NotSupported, TimedOut
-from strata.bmc.guard import Guard
 from strata.bmc.redfish_errors import translated
 from strata.bmc.redfish_inventory import read_inventory
 from strata.bmc.types import (
-    BMCTarget,
     BootDevice,
     BootMode,
     Capability,
-    DriverSettings,
     Inventory,
     PowerAction,
     PowerState,
@@ -69,16 +65,8 @@ _MODE = {BootMode.UEFI: sushy.BOOT_SOURCE_MODE_UEFI, BootMode.LEGACY: sushy.BOOT
 class RedfishDriver(GuardedDriver):
     capabilities = frozenset(Capability)
 
-    def __init__(
-        self,
-        target: BMCTarget,
-        credentials: Credentials,
-        settings: DriverSettings | None = None,
-        guard: Guard | None = None,
-    ) -> None:
-        super().__init__(target, credentials, settings, guard)
-        self._root: Any = None
-        self._system: Any = None
+    _root: Any = None  # the sushy service root, connected on first use
+    _system: Any = None  # the node's ComputerSystem
 
     # -- the interface -------------------------------------------------
 
