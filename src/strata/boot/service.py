@@ -27,7 +27,7 @@ from starlette.routing import Route
 from strata.boot.assets import AssetIndex
 from strata.boot.content import BootContent
 from strata.boot.state import BootState, UnknownMachine
-from strata.boot.tokens import Stage, TokenRejected
+from strata.boot.tokens import Grant, Stage, TokenRejected
 from strata.ignition import BuildError, disk_script
 
 __all__ = ["CLIENT_EVENTS", "BootService"]
@@ -121,14 +121,14 @@ class BootService:
         node = self.content.nodes.get(name)
         if node is None:
             return PlainTextResponse("not found\n", status_code=404)
-        grant = await self._grant(request, name, (Stage.LIVE, Stage.FINAL), "ignition")
+        grant = self._grant(request, name, (Stage.LIVE, Stage.FINAL), "ignition")
         if grant is None:
             return _forbidden()
         attempt = self.state.attempt(name)
         if attempt is None or attempt.number != grant.attempt:
-            return await self._refuse(name, "ignition", "not the attempt in progress")
+            return self._refuse(name, "ignition", "not the attempt in progress")
         if not self.state.consume(name, grant.attempt, grant.stage):
-            return await self._refuse(name, "ignition", "replayed (this token was used)")
+            return self._refuse(name, "ignition", "replayed (this token was used)")
         body = self.content.config(node, attempt, grant.stage)
         detail = {"stage": grant.stage.name.lower(), "attempt": attempt.number}
         self.state.record(name, "ignition-fetched", detail)
@@ -138,7 +138,7 @@ class BootService:
         name = request.path_params["node"]
         if name not in self.content.nodes:
             return PlainTextResponse("not found\n", status_code=404)
-        grant = await self._grant(request, name, (Stage.EVENTS,), "events")
+        grant = self._grant(request, name, (Stage.EVENTS,), "events")
         if grant is None:
             return _forbidden()
         event = request.query_params.get("event") or await _json_event(request)
@@ -163,25 +163,25 @@ class BootService:
             headers={"etag": found.etag},
         )
 
-    async def _grant(
+    def _grant(
         self, request: Request, node: str, stages: tuple[Stage, ...], route: str
-    ) -> Any:
+    ) -> Grant | None:
         token = request.query_params.get("token", "")
         try:
             grant = self.content.signer.check(node, token, self.clock())
         except TokenRejected as exc:
-            await self._record_refusal(node, route, str(exc))
+            self._record_refusal(node, route, str(exc))
             return None
         if grant.stage not in stages:
-            await self._record_refusal(node, route, f"a {grant.stage.name.lower()} token")
+            self._record_refusal(node, route, f"a {grant.stage.name.lower()} token")
             return None
         return grant
 
-    async def _refuse(self, node: str, route: str, reason: str) -> Response:
-        await self._record_refusal(node, route, reason)
+    def _refuse(self, node: str, route: str, reason: str) -> Response:
+        self._record_refusal(node, route, reason)
         return _forbidden()
 
-    async def _record_refusal(self, node: str, route: str, reason: str) -> None:
+    def _record_refusal(self, node: str, route: str, reason: str) -> None:
         self.state.record(node, "token-rejected", {"route": route, "reason": reason})
 
 
