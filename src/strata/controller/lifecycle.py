@@ -1,0 +1,125 @@
+"""The node lifecycle: one table of (state, event) -> (next state, action), in the spirit
+of Ironic's states.py and Metal3's provisioning states.
+
+    declared -> registering -> inspecting -> ready -> provisioning -> booting
+             -> installing -> provisioned -> joined
+    plus failed (with the step and reason), deprovisioning and maintenance.
+
+The controller feeds events (from BMC calls, from the boot service's phone-home,
+from the cluster's API, from timers and from people) and runs the action the
+table names. Every action is idempotent, so replaying an event after a crash
+repeats at most an action that is safe to repeat. A provisioned or joined node
+is reinstalled only through ``reprovision``, which the controller sends only
+with the person's consent (``--allow-reprovision``).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+__all__ = ["TABLE", "Action", "Event", "IllegalEvent", "State", "Transition", "next_step"]
+
+
+class State(enum.StrEnum):
+    DECLARED = "declared"  # in topology.yaml, nothing done yet
+    REGISTERING = "registering"  # reaching its BMC, checking credentials
+    INSPECTING = "inspecting"  # reading inventory, comparing it with topology.yaml
+    READY = "ready"  # known good, nothing installed by Strata
+    PROVISIONING = "provisioning"  # boot device set, powering on into the installer
+    BOOTING = "booting"  # waiting for iPXE and the installer's Ignition fetch
+    INSTALLING = "installing"  # the installer writes the OS to disk
+    PROVISIONED = "provisioned"  # installed, boots from disk
+    JOINED = "joined"  # Ready in its Kubernetes cluster
+    FAILED = "failed"  # stopped at a step, with a reason; `strata retry` resumes
+    DEPROVISIONING = "deprovisioning"  # powering off a node removed from the file
+    MAINTENANCE = "maintenance"  # hands off: a person is working on it
+
+
+class Event(enum.StrEnum):
+    START = "start"  # the controller takes a declared node
+    BMC_OK = "bmc-ok"  # the BMC answered with these credentials
+    INSPECTION_PASSED = "inspection-passed"
+    INSPECTION_FAILED = "inspection-failed"
+    PROVISION = "provision"  # the plan says create
+    REPROVISION = "reprovision"  # the plan says reinstall and the person consented
+    POWERED_ON = "powered-on"  # boot device set and power on done
+    IPXE_FETCHED = "ipxe-fetched"  # from the boot service
+    IGNITION_FETCHED = "ignition-fetched"
+    INSTALLED = "installed"  # phone-home from the installer
+    FIRST_BOOT = "first-boot"  # phone-home from the installed system
+    NODE_READY = "node-ready"  # from the cluster's API
+    TIMEOUT = "timeout"  # the phase took longer than its limit
+    BMC_FAILED = "bmc-failed"  # a permanent BMC fault (transient ones are retried below)
+    RETRY = "retry"  # `strata retry NODE`
+    DEPROVISION = "deprovision"  # removed from the file, with --prune
+    POWERED_OFF = "powered-off"
+    MAINTENANCE_ON = "maintenance-on"
+    MAINTENANCE_OFF = "maintenance-off"
+
+
+class Action(enum.StrEnum):
+    NONE = "none"
+    CHECK_BMC = "check-bmc"  # read the power state: proves address and credentials
+    INSPECT = "inspect"  # read inventory, compare with topology.yaml
+    START_INSTALL = "start-install"  # new boot attempt, one-time network boot, power on (staggered)
+    AWAIT_BOOT = "await-boot"  # wait for phone-home, with the phase's timeout
+    BOOT_FROM_DISK = "boot-from-disk"  # end the attempt: from now on the node boots its disk
+    AWAIT_JOIN = "await-join"  # watch the cluster for the node
+    RECORD_FAILURE = "record-failure"  # keep the step and the reason
+    POWER_OFF = "power-off"
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    next: State
+    action: Action
+
+
+class IllegalEvent(Exception):
+    """An event that means nothing in the node's state: recorded, never acted on."""
+
+
+S, E, A, T = State, Event, Action, Transition
+
+# fmt: off
+TABLE: dict[tuple[State, Event], Transition] = {
+    (S.DECLARED,       E.START):             T(S.REGISTERING,    A.CHECK_BMC),
+    (S.REGISTERING,    E.BMC_OK):            T(S.INSPECTING,     A.INSPECT),
+    (S.INSPECTING,     E.INSPECTION_PASSED): T(S.READY,          A.NONE),
+    (S.INSPECTING,     E.INSPECTION_FAILED): T(S.FAILED,         A.RECORD_FAILURE),
+    (S.READY,          E.PROVISION):         T(S.PROVISIONING,   A.START_INSTALL),
+    (S.PROVISIONING,   E.POWERED_ON):        T(S.BOOTING,        A.AWAIT_BOOT),
+    (S.BOOTING,        E.IPXE_FETCHED):      T(S.BOOTING,        A.NONE),
+    (S.BOOTING,        E.IGNITION_FETCHED):  T(S.INSTALLING,     A.AWAIT_BOOT),
+    (S.INSTALLING,     E.IGNITION_FETCHED):  T(S.INSTALLING,     A.NONE),  # coreos-installer's fetch
+    (S.INSTALLING,     E.INSTALLED):         T(S.PROVISIONED,    A.BOOT_FROM_DISK),
+    (S.PROVISIONED,    E.FIRST_BOOT):        T(S.PROVISIONED,    A.AWAIT_JOIN),
+    (S.PROVISIONED,    E.NODE_READY):        T(S.JOINED,         A.NONE),
+    (S.PROVISIONED,    E.REPROVISION):       T(S.PROVISIONING,   A.START_INSTALL),
+    (S.JOINED,         E.REPROVISION):       T(S.PROVISIONING,   A.START_INSTALL),
+    (S.FAILED,         E.RETRY):             T(S.REGISTERING,    A.CHECK_BMC),
+    (S.PROVISIONED,    E.DEPROVISION):       T(S.DEPROVISIONING, A.POWER_OFF),
+    (S.JOINED,         E.DEPROVISION):       T(S.DEPROVISIONING, A.POWER_OFF),
+    (S.READY,          E.DEPROVISION):       T(S.DEPROVISIONING, A.POWER_OFF),
+    (S.DEPROVISIONING, E.POWERED_OFF):       T(S.DECLARED,       A.NONE),
+    (S.MAINTENANCE,    E.MAINTENANCE_OFF):   T(S.REGISTERING,    A.CHECK_BMC),
+}
+# fmt: on
+
+# Every phase that waits on the outside world can time out or lose its BMC; every state
+# but maintenance itself can be put in maintenance.
+_WAITING = (S.REGISTERING, S.INSPECTING, S.PROVISIONING, S.BOOTING, S.INSTALLING, S.DEPROVISIONING)
+for _state in _WAITING:
+    TABLE[(_state, E.TIMEOUT)] = T(S.FAILED, A.RECORD_FAILURE)
+    TABLE[(_state, E.BMC_FAILED)] = T(S.FAILED, A.RECORD_FAILURE)
+for _state in State:
+    if _state is not S.MAINTENANCE:
+        TABLE[(_state, E.MAINTENANCE_ON)] = T(S.MAINTENANCE, A.NONE)
+
+
+def next_step(state: State, event: Event) -> Transition:
+    try:
+        return TABLE[(state, event)]
+    except KeyError:
+        raise IllegalEvent(f"{event} means nothing to a node that is {state}") from None
