@@ -1,5 +1,6 @@
 """Where Strata keeps what it knows: the embedded SQLite store (bootstrap mode)."""
 
-from strata.store.sqlite import Event, SQLiteStore
+from strata.store.migrations import SchemaTooNew
+from strata.store.sqlite import Conflict, Event, NodeRecord, SQLiteStore, WriterBusy
 
-__all__ = ["Event", "SQLiteStore"]
+__all__ = ["Conflict", "Event", "NodeRecord", "SQLiteStore", "SchemaTooNew", "WriterBusy"]

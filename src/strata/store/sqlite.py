@@ -23,32 +23,40 @@ from typing import Any
 
 from strata.boot.state import Attempt, UnknownMachine
 from strata.boot.tokens import Stage
+from strata.store.migrations import migrate
 
-__all__ = ["Event", "SQLiteStore"]
+__all__ = ["Conflict", "Event", "NodeRecord", "SQLiteStore", "WriterBusy"]
 
-SCHEMA_VERSION = 1
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS nodes (
-    name TEXT PRIMARY KEY,
-    attempt INTEGER NOT NULL DEFAULT 0,
-    attempt_expires INTEGER,            -- NULL: no attempt in progress
-    provisioned INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS tokens_used (
-    node TEXT NOT NULL, attempt INTEGER NOT NULL, stage INTEGER NOT NULL,
-    used_at REAL NOT NULL, PRIMARY KEY (node, attempt, stage)
-);
-CREATE TABLE IF NOT EXISTS events (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    node TEXT NOT NULL, at REAL NOT NULL, kind TEXT NOT NULL, detail TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS events_by_node ON events (node, id);
-CREATE TABLE IF NOT EXISTS unknown_machines (
-    mac TEXT PRIMARY KEY, uuid TEXT, serial TEXT, arch TEXT, platform TEXT,
-    first_seen REAL NOT NULL, last_seen REAL NOT NULL, boots INTEGER NOT NULL
-);
-"""
+
+@dataclass(frozen=True, slots=True)
+class NodeRecord:
+    name: str
+    version: int  # increases by one with every write: the optimistic-concurrency check
+    state: str
+    step: str | None
+    reason: str | None
+    plan: Mapping[str, Any]
+    updated: float
+
+
+class Conflict(Exception):
+    """Another writer changed the record since it was read."""
+
+    def __init__(self, name: str, expected: int, actual: int) -> None:
+        super().__init__(
+            f"node {name}: record is at version {actual}, not {expected}: read it again"
+        )
+        self.name, self.expected, self.actual = name, expected, actual
+
+
+class WriterBusy(Exception):
+    """Another controller holds the datacenter."""
+
+    def __init__(self, holder: str, expires: float) -> None:
+        super().__init__(
+            f"{holder} is driving this datacenter (its lease runs until {time.ctime(expires)})"
+        )
+        self.holder, self.expires = holder, expires
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,9 +77,9 @@ class SQLiteStore:
         self._lock = threading.Lock()
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: survives a process crash
-        self._db.executescript(_SCHEMA)
+        with self._lock:
+            migrate(self._db)
         with self._tx() as db:
-            db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
             db.execute(
                 "INSERT OR IGNORE INTO meta VALUES ('token_key', ?)", (secrets.token_bytes(32),)
             )
@@ -159,6 +167,71 @@ class SQLiteStore:
                     now,
                 ),
             )
+
+    # -- node records: optimistic concurrency -----------------------------
+
+    def records(self) -> dict[str, NodeRecord]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT name, version, state, step, reason, plan, updated FROM node_records"
+            ).fetchall()
+        return {
+            r[0]: NodeRecord(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), r[6]) for r in rows
+        }
+
+    def put_record(
+        self,
+        name: str,
+        expected_version: int,
+        state: str,
+        plan: Mapping[str, Any],
+        step: str | None = None,
+        reason: str | None = None,
+    ) -> NodeRecord:
+        """Write a node's record if it is still at ``expected_version`` (0: not yet written);
+        ``Conflict`` when another writer got there first."""
+        now = time.time()
+        with self._tx() as db:
+            row = db.execute("SELECT version FROM node_records WHERE name = ?", (name,)).fetchone()
+            actual = row[0] if row else 0
+            if actual != expected_version:
+                raise Conflict(name, expected_version, actual)
+            db.execute(
+                "INSERT OR REPLACE INTO node_records VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    name,
+                    actual + 1,
+                    state,
+                    step,
+                    reason,
+                    json.dumps(dict(plan), sort_keys=True),
+                    now,
+                ),
+            )
+        return NodeRecord(name, actual + 1, state, step, reason, dict(plan), now)
+
+    # -- the single-writer lease -------------------------------------------
+
+    def acquire_writer(self, holder: str, ttl: float, now: float | None = None) -> None:
+        """Hold the datacenter for ``ttl`` seconds (again, to renew); ``WriterBusy`` names
+        the controller that holds it when that is someone else and the lease is live."""
+        now = time.time() if now is None else now
+        with self._tx() as db:
+            row = db.execute("SELECT holder, expires FROM writer WHERE id = 1").fetchone()
+            if row is not None and row[0] != holder and row[1] > now:
+                raise WriterBusy(row[0], row[1])
+            db.execute("INSERT OR REPLACE INTO writer VALUES (1, ?, ?)", (holder, now + ttl))
+
+    def release_writer(self, holder: str) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM writer WHERE id = 1 AND holder = ?", (holder,))
+
+    def writer(self, now: float | None = None) -> tuple[str, float] | None:
+        """Who holds the lease, and until when; None when nobody does."""
+        now = time.time() if now is None else now
+        with self._lock:
+            row = self._db.execute("SELECT holder, expires FROM writer WHERE id = 1").fetchone()
+        return (row[0], row[1]) if row is not None and row[1] > now else None
 
     # -- reading -----------------------------------------------------------
 

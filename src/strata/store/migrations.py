@@ -1,0 +1,82 @@
+"""The SQLite store's schema, as numbered migrations applied in order at open.
+
+Migration N takes a database from version N-1 to N inside one transaction, so a
+crash mid-way leaves the previous version intact. A file written by a newer
+Strata is refused rather than guessed at.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+__all__ = ["MIGRATIONS", "SchemaTooNew", "migrate"]
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: what the boot service needs
+    """
+    CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
+    CREATE TABLE IF NOT EXISTS nodes (
+        name TEXT PRIMARY KEY,
+        attempt INTEGER NOT NULL DEFAULT 0,
+        attempt_expires INTEGER,            -- NULL: no attempt in progress
+        provisioned INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE IF NOT EXISTS tokens_used (
+        node TEXT NOT NULL, attempt INTEGER NOT NULL, stage INTEGER NOT NULL,
+        used_at REAL NOT NULL, PRIMARY KEY (node, attempt, stage)
+    );
+    CREATE TABLE IF NOT EXISTS events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        node TEXT NOT NULL, at REAL NOT NULL, kind TEXT NOT NULL, detail TEXT NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS events_by_node ON events (node, id);
+    CREATE TABLE IF NOT EXISTS unknown_machines (
+        mac TEXT PRIMARY KEY, uuid TEXT, serial TEXT, arch TEXT, platform TEXT,
+        first_seen REAL NOT NULL, last_seen REAL NOT NULL, boots INTEGER NOT NULL
+    );
+    """,
+    # 2: the controller's node records (optimistic concurrency) and the single-writer lease
+    """
+    CREATE TABLE node_records (
+        name TEXT PRIMARY KEY,
+        version INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        step TEXT,                           -- where a failed node stopped
+        reason TEXT,                         -- why
+        plan TEXT NOT NULL,                  -- the NodePlan last applied, as JSON
+        updated REAL NOT NULL
+    );
+    CREATE TABLE writer (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        holder TEXT NOT NULL,
+        expires REAL NOT NULL
+    );
+    """,
+)
+
+
+class SchemaTooNew(Exception):
+    """The state file was written by a newer Strata."""
+
+
+def migrate(db: sqlite3.Connection) -> int:
+    """Bring ``db`` to the latest version; returns it."""
+    db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL)")
+    row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    current = int(row[0]) if row else 0
+    if current > len(MIGRATIONS):
+        raise SchemaTooNew(
+            f"the state file has schema version {current}; this Strata knows up to {len(MIGRATIONS)}"
+        )
+    for version in range(current + 1, len(MIGRATIONS) + 1):
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in MIGRATIONS[version - 1].split(";"):
+                if statement.strip():
+                    db.execute(statement)
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (version,))
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+    return len(MIGRATIONS)

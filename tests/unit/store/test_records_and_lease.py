@@ -1,0 +1,82 @@
+"""Node records with optimistic concurrency, the single-writer lease, and schema migrations.
+
+Two SQLiteStore objects on one file stand for two controllers: each has its own
+connection, as two processes would.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from strata.store import Conflict, SchemaTooNew, SQLiteStore, WriterBusy
+from strata.store.migrations import MIGRATIONS
+
+
+def test_records_carry_a_version_and_refuse_a_stale_write(tmp_path: Path) -> None:
+    one, two = SQLiteStore(tmp_path / "s.db"), SQLiteStore(tmp_path / "s.db")
+    first = one.put_record("n1", 0, "declared", {"os_version": "4081.2.0"})
+    assert first.version == 1
+    assert two.records()["n1"].plan == {"os_version": "4081.2.0"}
+    one.put_record("n1", 1, "registering", {"os_version": "4081.2.0"})
+    with pytest.raises(Conflict, match="record is at version 2, not 1"):
+        two.put_record("n1", 1, "failed", {}, step="inspecting", reason="MAC mismatch")
+    record = two.records()["n1"]
+    assert (record.version, record.state) == (2, "registering")
+    with pytest.raises(Conflict):
+        two.put_record("n2", 3, "declared", {})  # not written yet: only version 0 may create it
+
+
+def test_a_failed_record_keeps_its_step_and_reason(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "s.db")
+    store.put_record(
+        "n1", 0, "failed", {}, step="inspecting", reason="NIC 52:54:00:00:00:01 missing"
+    )
+    record = store.records()["n1"]
+    assert (record.step, record.reason) == ("inspecting", "NIC 52:54:00:00:00:01 missing")
+
+
+def test_one_writer_at_a_time_and_the_second_is_told_who(tmp_path: Path) -> None:
+    one, two = SQLiteStore(tmp_path / "s.db"), SQLiteStore(tmp_path / "s.db")
+    one.acquire_writer("strata apply (pid 100 on seed-1)", ttl=30, now=1000)
+    with pytest.raises(
+        WriterBusy, match=r"strata apply \(pid 100 on seed-1\) is driving this datacenter"
+    ):
+        two.acquire_writer("strata apply (pid 200 on seed-1)", ttl=30, now=1010)
+    one.acquire_writer("strata apply (pid 100 on seed-1)", ttl=30, now=1020)  # renewal
+    assert two.writer(now=1040) == ("strata apply (pid 100 on seed-1)", 1050)
+    two.acquire_writer("strata apply (pid 200 on seed-1)", ttl=30, now=1051)  # the lease ran out
+    assert one.writer(now=1052) == ("strata apply (pid 200 on seed-1)", 1081)
+    one.release_writer("strata apply (pid 100 on seed-1)")  # not its lease: nothing happens
+    assert one.writer(now=1052) is not None
+    two.release_writer("strata apply (pid 200 on seed-1)")
+    assert one.writer(now=1052) is None
+
+
+def test_a_version_1_file_is_migrated_in_place(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    db = sqlite3.connect(path)
+    db.executescript(MIGRATIONS[0])
+    db.execute("INSERT INTO meta VALUES ('schema_version', 1)")
+    db.execute("INSERT INTO events (node, at, kind, detail) VALUES ('n1', 1.0, 'installed', '{}')")
+    db.commit()
+    db.close()
+    store = SQLiteStore(path)
+    assert [e.kind for e in store.events("n1")] == ["installed"]  # kept
+    store.put_record("n1", 0, "provisioned", {})  # and the new tables exist
+    assert store._db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[
+        0
+    ] == len(MIGRATIONS)
+
+
+def test_a_file_from_a_newer_strata_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "new.db"
+    SQLiteStore(path).close()
+    db = sqlite3.connect(path)
+    db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (len(MIGRATIONS) + 1,))
+    db.commit()
+    db.close()
+    with pytest.raises(SchemaTooNew, match="this Strata knows up to"):
+        SQLiteStore(path)
