@@ -9,10 +9,12 @@ is set to 0 by replacing its module's ``random`` (shared/TESTING.md).
 
 from __future__ import annotations
 
+import io
 import random
 import ssl
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,11 +44,42 @@ class FakeSystem:
         return f"/redfish/v1/Systems/{self.uuid}"
 
 
+Observer = Callable[[str, str, bytes], None]
+
+
+class Observed:
+    """WSGI middleware: after each successful POST or PATCH, tell the observers (method,
+    path, body). How a test sees what a controller asked the BMC to do."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.observers: list[Observer] = []
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        method, path = environ["REQUEST_METHOD"], environ.get("PATH_INFO", "")
+        if method not in ("POST", "PATCH") or not self.observers:
+            return self.app(environ, start_response)
+        body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        environ["wsgi.input"] = io.BytesIO(body)
+        statuses: list[str] = []
+
+        def recorded(status: str, headers: Any, exc_info: Any = None) -> Any:
+            statuses.append(status)
+            return start_response(status, headers, exc_info)
+
+        result = self.app(environ, recorded)
+        if statuses and statuses[0].startswith("2"):
+            for observer in list(self.observers):
+                observer(method, path, body)
+        return result
+
+
 @dataclass
 class Emulator:
     port: int
     password: str
     systems: list[FakeSystem]
+    app: Observed
     servers: list[BaseWSGIServer] = field(default_factory=list)
     _next: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -65,11 +98,10 @@ class Emulator:
 
     def serve_tls(self, cert: Path, key: Path) -> int:
         """The same emulator over HTTPS on another port."""
-        from sushy_tools.emulator import main as emulator
 
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(cert, key)
-        server = make_server("127.0.0.1", 0, emulator.app, threaded=True, ssl_context=context)
+        server = make_server("127.0.0.1", 0, self.app, threaded=True, ssl_context=context)
         self._serve(server)
         return server.server_port
 
@@ -111,7 +143,8 @@ def start_emulator(state_dir: Path, count: int, password: str) -> Emulator:
             "SUSHY_EMULATOR_AUTH_FILE": str(htpasswd),
         }
     )
-    server = make_server("127.0.0.1", 0, emulator.app, threaded=True)
-    running = Emulator(server.server_port, password, systems)
+    app = Observed(emulator.app)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    running = Emulator(server.server_port, password, systems, app)
     running._serve(server)
     return running

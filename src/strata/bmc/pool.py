@@ -15,7 +15,7 @@ from strata.bmc.errors import CredentialsUnavailable
 from strata.bmc.guard import Guard, RetryPolicy
 from strata.bmc.registry import make_driver, target_for
 from strata.bmc.types import BMCDriver, DriverSettings
-from strata.topology import Topology
+from strata.topology import BMC, Topology
 
 __all__ = ["BMCPool"]
 
@@ -41,11 +41,15 @@ class BMCPool:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def driver(self, node_name: str) -> BMCDriver:
+    def driver(self, node_name: str, bmc: BMC | None = None) -> BMCDriver:
+        """The node's driver; ``bmc`` for a node no longer in the topology (its recorded
+        BMC), so it can still be powered off."""
         with self._lock:
             driver = self._drivers.get(node_name)
             if driver is None:
-                driver = self._drivers[node_name] = self._open(node_name)
+                if bmc is None:
+                    bmc = self._nodes[node_name].bmc
+                driver = self._drivers[node_name] = self._open(node_name, bmc)
             return driver
 
     def close(self) -> None:
@@ -54,28 +58,30 @@ class BMCPool:
         for driver in drivers:
             driver.close()
 
-    def _open(self, node_name: str) -> BMCDriver:
-        node = self._nodes[node_name]
-        target = target_for(node, self.base_dir)
-        if node.bmc.credentials is None:
+    def _open(self, node_name: str, bmc: BMC) -> BMCDriver:
+        target = target_for(node_name, bmc, self.base_dir)
+        if bmc.credentials is None:
             raise CredentialsUnavailable(
-                node.name,
+                node_name,
                 target.address,
                 "no credentials for this BMC",
                 hint="set bmc.credentials on the node or in a defaults block",
             )
-        try:
-            credentials = resolve_credentials(
-                self.topology.credentials[node.bmc.credentials], self.base_dir
+        spec = self.topology.credentials.get(bmc.credentials)
+        if spec is None:
+            raise CredentialsUnavailable(
+                node_name, target.address, f"no credentials entry named {bmc.credentials}"
             )
+        try:
+            credentials = resolve_credentials(spec, self.base_dir)
         except CredentialsError as exc:
-            raise CredentialsUnavailable(node.name, target.address, str(exc)) from None
+            raise CredentialsUnavailable(node_name, target.address, str(exc)) from None
         s = self.settings
         key = (target.host, target.port)
         guard = self._guards.get(key)
         if guard is None:
             policy = RetryPolicy(attempts=s.attempts, base_delay=s.retry_delay)
             guard = self._guards[key] = Guard(
-                node.name, target.address, policy, s.operation_timeout
+                node_name, target.address, policy, s.operation_timeout
             )
         return make_driver(target, credentials, s, guard)

@@ -13,7 +13,7 @@ from strata.bmc.guard import Guard
 from strata.bmc.ipmi import IPMIDriver
 from strata.bmc.redfish import RedfishDriver
 from strata.bmc.types import BMCDriver, BMCTarget, Capability, DriverSettings
-from strata.topology import Node
+from strata.topology import BMC
 from strata.topology.addresses import BMC_SCHEMES
 
 __all__ = ["DRIVERS", "driver_class", "make_driver", "supports", "target_for"]
@@ -46,13 +46,12 @@ def make_driver(
     return driver
 
 
-def target_for(node: Node, base_dir: Path | None = None) -> BMCTarget:
-    bmc = node.bmc
+def target_for(node: str, bmc: BMC, base_dir: Path | None = None) -> BMCTarget:
     ca_bundle = bmc.ca_bundle
     if ca_bundle and base_dir is not None and not Path(ca_bundle).is_absolute():
         ca_bundle = str(base_dir / ca_bundle)
     return BMCTarget(
-        node=node.name,
+        node=node,
         address=bmc.address,
         protocol=bmc.protocol,
         host=bmc.host,

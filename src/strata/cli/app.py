@@ -10,10 +10,13 @@ import click
 from rich.console import Console
 
 from strata import __version__
+from strata.cli.apply import apply
 from strata.cli.bmc import bmc, inspect
 from strata.cli.render import diagnostics_text, dump, plan_tables, summary_line
-from strata.cli.serve import artifacts, serve
-from strata.plan import build_plan, to_jsonable
+from strata.cli.serve import artifacts, default_state, serve
+from strata.cli.status import events, retry, status
+from strata.plan import NodePlan, build_plan, node_plan_from_jsonable, to_jsonable
+from strata.store import SQLiteStore
 from strata.topology import Checked, check_file
 from strata.topology.jsonschema import schema_json, schema_markdown
 
@@ -75,14 +78,20 @@ def validate(file: Path, output: str) -> None:
     default="table",
     show_default=True,
 )
-def plan(file: Path, output: str) -> None:
-    """Show what apply would do with FILE: every node fully resolved, and its action."""
+@click.option(
+    "--state",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="SQLite state file to diff against [FILE's dir/.strata/strata.db].",
+)
+def plan(file: Path, output: str, state: Path | None) -> None:
+    """Show what apply would do with FILE: every node fully resolved, and its action
+    (create, update, reprovision, delete) against what the last apply recorded."""
     checked = check_file(file)
     if checked.topology is None:
         diagnostics_text(Console(stderr=True, highlight=False), checked.diagnostics)
         click.echo(f"{file}: invalid, no plan (run `strata validate {file}`)", err=True)
         sys.exit(1)
-    result = build_plan(checked.topology)
+    result = build_plan(checked.topology, _recorded(state or default_state(file)))
     if output == "table":
         console = Console(highlight=False)
         diagnostics_text(console, checked.warnings)
@@ -100,6 +109,17 @@ def schema(output: str) -> None:
     click.echo(schema_json() if output == "json" else schema_markdown(), nl=False)
 
 
+def _recorded(path: Path) -> dict[str, NodePlan]:
+    """The plans the last apply recorded; none when nothing was applied (nothing is created)."""
+    if not path.exists():
+        return {}
+    store = SQLiteStore(path)
+    try:
+        return {n: node_plan_from_jsonable(r.plan) for n, r in store.records().items() if r.plan}
+    finally:
+        store.close()
+
+
 def _validation_json(file: Path, checked: Checked) -> dict[str, object]:
     return {
         "file": str(file),
@@ -114,6 +134,10 @@ cli.add_command(bmc)
 cli.add_command(inspect)
 cli.add_command(serve)
 cli.add_command(artifacts)
+cli.add_command(apply)
+cli.add_command(status)
+cli.add_command(events)
+cli.add_command(retry)
 
 
 def main() -> None:

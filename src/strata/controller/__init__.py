@@ -1,4 +1,4 @@
-"""The controller: node lifecycle (this first part: the lifecycle table)."""
+"""The controller: the node lifecycle table, and the reconciler that drives it."""
 
 from strata.controller.lifecycle import (
     TABLE,
@@ -9,5 +9,24 @@ from strata.controller.lifecycle import (
     Transition,
     next_step,
 )
+from strata.controller.reconciler import BOOT_EVENTS, RETRY_REQUESTED, DriverSource, Reconciler
+from strata.controller.tracking import DONE, ApplyOptions, Change, Summary, Timeouts
 
-__all__ = ["TABLE", "Action", "Event", "IllegalEvent", "State", "Transition", "next_step"]
+__all__ = [
+    "BOOT_EVENTS",
+    "DONE",
+    "RETRY_REQUESTED",
+    "TABLE",
+    "Action",
+    "ApplyOptions",
+    "Change",
+    "DriverSource",
+    "Event",
+    "IllegalEvent",
+    "Reconciler",
+    "State",
+    "Summary",
+    "Timeouts",
+    "Transition",
+    "next_step",
+]

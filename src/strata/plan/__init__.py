@@ -9,6 +9,7 @@ from strata.plan.model import (
     InterfacePlan,
     NodePlan,
     Plan,
+    node_plan_from_jsonable,
     to_jsonable,
 )
 
@@ -23,5 +24,6 @@ __all__ = [
     "build_plan",
     "diff",
     "node_plan",
+    "node_plan_from_jsonable",
     "to_jsonable",
 ]

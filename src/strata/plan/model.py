@@ -19,6 +19,7 @@ __all__ = [
     "InterfacePlan",
     "NodePlan",
     "Plan",
+    "node_plan_from_jsonable",
     "to_jsonable",
 ]
 
@@ -128,3 +129,14 @@ def to_jsonable(value: Any) -> Any:
     if isinstance(value, IPv4Address | IPv6Address):
         return str(value)
     return value
+
+
+def node_plan_from_jsonable(data: Mapping[str, Any]) -> NodePlan:
+    """The inverse of ``to_jsonable`` for a NodePlan read back from the store."""
+    values = dict(data)
+    values["interfaces"] = tuple(
+        InterfacePlan(**{**i, "dns": tuple(i["dns"])}) for i in values["interfaces"]
+    )
+    for name in ("disks", "ssh_keys", "ignition_fragments"):
+        values[name] = tuple(values[name])
+    return NodePlan(**values)

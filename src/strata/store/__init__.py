@@ -1,6 +1,16 @@
-"""Where Strata keeps what it knows: the embedded SQLite store (bootstrap mode)."""
+"""Where Strata keeps what it knows: the store interface and the embedded SQLite store."""
 
 from strata.store.migrations import SchemaTooNew
-from strata.store.sqlite import Conflict, Event, NodeRecord, SQLiteStore, WriterBusy
+from strata.store.records import Conflict, Event, NodeRecord, RecordWrite, Store, WriterBusy
+from strata.store.sqlite import SQLiteStore
 
-__all__ = ["Conflict", "Event", "NodeRecord", "SQLiteStore", "SchemaTooNew", "WriterBusy"]
+__all__ = [
+    "Conflict",
+    "Event",
+    "NodeRecord",
+    "RecordWrite",
+    "SQLiteStore",
+    "SchemaTooNew",
+    "Store",
+    "WriterBusy",
+]

@@ -44,7 +44,9 @@ MIGRATIONS: tuple[str, ...] = (
         step TEXT,                           -- where a failed node stopped
         reason TEXT,                         -- why
         plan TEXT NOT NULL,                  -- the NodePlan last applied, as JSON
-        updated REAL NOT NULL
+        updated REAL NOT NULL,
+        deadline REAL,                       -- when the current phase times out
+        marks TEXT NOT NULL DEFAULT '{}'     -- what an action has done so far (JSON)
     );
     CREATE TABLE writer (
         id INTEGER PRIMARY KEY CHECK (id = 1),

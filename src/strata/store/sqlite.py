@@ -1,10 +1,10 @@
 """The embedded state store: one SQLite file, WAL mode, mode 0600.
 
-This first part holds what the boot service needs: each node's provisioning
-attempt, the single-use token record, the append-only event log, machines that
-booted but are in no topology, and the key that signs boot tokens. It
-implements ``strata.boot.state.BootState``. (The controller's lifecycle
-records, optimistic concurrency and the single-writer lock build on it.)
+It holds what the boot service needs (each node's provisioning attempt, the
+single-use token record, machines that booted but are in no topology, the key
+that signs boot tokens) and what the controller needs (versioned node records,
+the single-writer lease); both append to one event log. It implements
+``strata.store.records.Store`` and with it ``strata.boot.state.BootState``.
 """
 
 from __future__ import annotations
@@ -15,56 +15,17 @@ import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from strata.boot.state import Attempt, UnknownMachine
 from strata.boot.tokens import Stage
 from strata.store.migrations import migrate
+from strata.store.records import Conflict, Event, NodeRecord, RecordWrite, WriterBusy
 
-__all__ = ["Conflict", "Event", "NodeRecord", "SQLiteStore", "WriterBusy"]
-
-
-@dataclass(frozen=True, slots=True)
-class NodeRecord:
-    name: str
-    version: int  # increases by one with every write: the optimistic-concurrency check
-    state: str
-    step: str | None
-    reason: str | None
-    plan: Mapping[str, Any]
-    updated: float
-
-
-class Conflict(Exception):
-    """Another writer changed the record since it was read."""
-
-    def __init__(self, name: str, expected: int, actual: int) -> None:
-        super().__init__(
-            f"node {name}: record is at version {actual}, not {expected}: read it again"
-        )
-        self.name, self.expected, self.actual = name, expected, actual
-
-
-class WriterBusy(Exception):
-    """Another controller holds the datacenter."""
-
-    def __init__(self, holder: str, expires: float) -> None:
-        super().__init__(
-            f"{holder} is driving this datacenter (its lease runs until {time.ctime(expires)})"
-        )
-        self.holder, self.expires = holder, expires
-
-
-@dataclass(frozen=True, slots=True)
-class Event:
-    node: str
-    at: float
-    kind: str
-    detail: Mapping[str, Any]
+__all__ = ["SQLiteStore"]
 
 
 class SQLiteStore:
@@ -172,12 +133,36 @@ class SQLiteStore:
 
     def records(self) -> dict[str, NodeRecord]:
         with self._lock:
-            rows = self._db.execute(
-                "SELECT name, version, state, step, reason, plan, updated FROM node_records"
-            ).fetchall()
-        return {
-            r[0]: NodeRecord(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), r[6]) for r in rows
-        }
+            rows = self._db.execute(f"SELECT {_RECORD} FROM node_records").fetchall()
+        return {r[0]: _record(r) for r in rows}
+
+    def write_records(self, writes: Sequence[RecordWrite]) -> list[NodeRecord]:
+        now = time.time()
+        out = []
+        with self._tx() as db:
+            for w in writes:
+                row = db.execute(
+                    "SELECT version, plan FROM node_records WHERE name = ?", (w.name,)
+                ).fetchone()
+                actual = row[0] if row else 0
+                if actual != w.expected_version:
+                    raise Conflict(w.name, w.expected_version, actual)
+                plan = json.dumps(dict(w.plan), sort_keys=True) if w.plan is not None else None
+                if plan is None:
+                    plan = row[1] if row else "{}"
+                values = (w.name, actual + 1, w.state, w.step, w.reason, plan, now, w.deadline)
+                db.execute(
+                    "INSERT OR REPLACE INTO node_records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (*values, json.dumps(dict(w.marks), sort_keys=True)),
+                )
+                if w.event is not None:
+                    kind, detail = w.event
+                    db.execute(
+                        "INSERT INTO events (node, at, kind, detail) VALUES (?, ?, ?, ?)",
+                        (w.name, now, kind, json.dumps(dict(detail), sort_keys=True)),
+                    )
+                out.append(_record((*values[:5], plan, now, w.deadline, json.dumps(dict(w.marks)))))
+        return out
 
     def put_record(
         self,
@@ -188,37 +173,40 @@ class SQLiteStore:
         step: str | None = None,
         reason: str | None = None,
     ) -> NodeRecord:
-        """Write a node's record if it is still at ``expected_version`` (0: not yet written);
-        ``Conflict`` when another writer got there first."""
-        now = time.time()
+        """One record; ``Conflict`` when another writer got there first."""
+        write = RecordWrite(name, expected_version, state, step, reason, plan=plan)
+        return self.write_records([write])[0]
+
+    def set_marks(self, name: str, marks: Mapping[str, Any]) -> None:
         with self._tx() as db:
-            row = db.execute("SELECT version FROM node_records WHERE name = ?", (name,)).fetchone()
-            actual = row[0] if row else 0
-            if actual != expected_version:
-                raise Conflict(name, expected_version, actual)
             db.execute(
-                "INSERT OR REPLACE INTO node_records VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    name,
-                    actual + 1,
-                    state,
-                    step,
-                    reason,
-                    json.dumps(dict(plan), sort_keys=True),
-                    now,
-                ),
+                "UPDATE node_records SET marks = ? WHERE name = ?",
+                (json.dumps(dict(marks), sort_keys=True), name),
             )
-        return NodeRecord(name, actual + 1, state, step, reason, dict(plan), now)
+
+    def cursor(self, name: str) -> int:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT value FROM meta WHERE key = ?", (f"cursor:{name}",)
+            ).fetchone()
+        return int(row[0]) if row else 0
+
+    def set_cursor(self, name: str, value: int) -> None:
+        with self._tx() as db:
+            db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (f"cursor:{name}", value))
 
     # -- the single-writer lease -------------------------------------------
 
-    def acquire_writer(self, holder: str, ttl: float, now: float | None = None) -> None:
+    def acquire_writer(
+        self, holder: str, ttl: float, now: float | None = None, replacing: str | None = None
+    ) -> None:
         """Hold the datacenter for ``ttl`` seconds (again, to renew); ``WriterBusy`` names
-        the controller that holds it when that is someone else and the lease is live."""
+        the controller that holds it when that is someone else and the lease is live.
+        ``replacing``: take over from that holder (known dead) even though its lease runs."""
         now = time.time() if now is None else now
         with self._tx() as db:
             row = db.execute("SELECT holder, expires FROM writer WHERE id = 1").fetchone()
-            if row is not None and row[0] != holder and row[1] > now:
+            if row is not None and row[0] not in (holder, replacing) and row[1] > now:
                 raise WriterBusy(row[0], row[1])
             db.execute("INSERT OR REPLACE INTO writer VALUES (1, ?, ?)", (holder, now + ttl))
 
@@ -236,14 +224,33 @@ class SQLiteStore:
     # -- reading -----------------------------------------------------------
 
     def events(self, node: str) -> list[Event]:
+        return self._events("WHERE node = ? ORDER BY id", (node,))
+
+    def events_since(self, after: int, limit: int = 10_000) -> list[Event]:
+        return self._events("WHERE id > ? ORDER BY id LIMIT ?", (after, limit))
+
+    def recent_events(self, limit: int) -> list[Event]:
+        return self._events("ORDER BY id DESC LIMIT ?", (limit,))[::-1]
+
+    def _events(self, where: str, args: tuple[object, ...]) -> list[Event]:
         with self._lock:
             rows = self._db.execute(
-                "SELECT node, at, kind, detail FROM events WHERE node = ? ORDER BY id", (node,)
+                f"SELECT id, node, at, kind, detail FROM events {where}", args
             ).fetchall()
-        return [Event(n, at, kind, json.loads(detail)) for n, at, kind, detail in rows]
+        return [Event(n, at, kind, json.loads(d), id_) for id_, n, at, kind, d in rows]
 
     def unknown_machines(self) -> list[dict[str, Any]]:
         with self._lock:
             cursor = self._db.execute("SELECT * FROM unknown_machines ORDER BY first_seen")
             names = [c[0] for c in cursor.description]
             return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+_RECORD = "name, version, state, step, reason, plan, updated, deadline, marks"
+
+
+def _record(row: Sequence[Any]) -> NodeRecord:
+    name, version, state, step, reason, plan, updated, deadline, marks = row
+    return NodeRecord(
+        name, version, state, step, reason, json.loads(plan), updated, deadline, json.loads(marks)
+    )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import secrets
 import socket
 import subprocess
 import sys
@@ -16,11 +15,9 @@ import pytest
 
 from strata.bmc import BMCTarget, Credentials, DriverSettings, Secret, make_driver
 from strata.bmc.types import BMCDriver
-from tests.support.redfish_emulator import USERNAME, Emulator, start_emulator
+from tests.support.redfish_emulator import USERNAME
 
 ROOT = Path(__file__).resolve().parents[3]
-SYSTEMS = 120
-
 # Short limits keep fault tests fast; each test states the bound it checks.
 FAST = DriverSettings(
     connect_timeout=1.0,
@@ -31,19 +28,6 @@ FAST = DriverSettings(
     attempts=2,
     retry_delay=0.05,
 )
-
-
-@pytest.fixture(scope="session")
-def password() -> str:
-    """A fresh password per run, so a grep for it means something."""
-    return "pw-" + secrets.token_hex(8)
-
-
-@pytest.fixture(scope="session")
-def emulator(tmp_path_factory: pytest.TempPathFactory, password: str) -> Iterator[Emulator]:
-    running = start_emulator(tmp_path_factory.mktemp("sushy-emulator"), SYSTEMS, password)
-    yield running
-    running.stop()
 
 
 @pytest.fixture

@@ -32,7 +32,7 @@ def test_capabilities() -> None:
 
 def test_target_resolves_a_relative_ca_bundle(tmp_path: Path) -> None:
     node = load(LAB).nodes[0]
-    target = target_for(node, tmp_path)
+    target = target_for(node.name, node.bmc, tmp_path)
     assert (target.node, target.host, target.system) == (
         "lab-cp-0",
         "192.168.100.11",

@@ -1,0 +1,203 @@
+"""`strata apply FILE`: show the plan, then drive every node to its target."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from strata.bmc import BMCPool, DriverSettings
+from strata.boot import AssetIndex, BootContent, BootService, TokenSigner
+from strata.boot.fragments import FragmentError, load_fragments
+from strata.cli.common import topology_or_exit
+from strata.cli.progress import JsonLines, LiveView, PlainLines
+from strata.cli.serve import default_artifacts, default_state
+from strata.controller import ApplyOptions, Reconciler, Summary, Timeouts
+from strata.plan import Plan, build_plan
+from strata.store import SQLiteStore, WriterBusy
+from strata.topology import Topology
+
+__all__ = ["apply"]
+
+
+def _timeouts(values: tuple[str, ...]) -> Timeouts:
+    overrides: dict[str, float] = {}
+    for value in values:
+        phase, _, seconds = value.partition("=")
+        try:
+            overrides[phase] = float(seconds)
+        except ValueError:
+            raise click.BadParameter(
+                f"{value}: give PHASE=SECONDS", param_hint="--timeout"
+            ) from None
+    try:
+        return Timeouts().with_overrides(overrides)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--timeout") from None
+
+
+@click.command()
+@click.argument(
+    "file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default="topology.yaml"
+)
+@click.option(
+    "--state",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="SQLite state file [FILE's dir/.strata/strata.db].",
+)
+@click.option(
+    "--listen", default="0.0.0.0:8080", show_default=True, help="Where the boot service listens."
+)
+@click.option("--url", help="How machines reach the boot service (default: from --listen).")
+@click.option(
+    "--no-serve",
+    is_flag=True,
+    help="The boot service runs elsewhere (`strata serve`) on the same state file.",
+)
+@click.option(
+    "--artifacts",
+    "artifact_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Artifact mirror [FILE's dir/artifacts].",
+)
+@click.option(
+    "--concurrency", default=32, show_default=True, help="BMC operations in flight at once."
+)
+@click.option(
+    "--timeout",
+    "timeouts",
+    multiple=True,
+    metavar="PHASE=SECONDS",
+    help="A phase's time limit, e.g. booting=900 (repeatable).",
+)
+@click.option(
+    "--allow-reprovision",
+    multiple=True,
+    metavar="NODE",
+    help="Consent to reinstall NODE although it is provisioned (repeatable).",
+)
+@click.option(
+    "--prune", is_flag=True, help="Power off nodes removed from FILE (their records are kept)."
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Choice(["auto", "live", "plain", "json"]),
+    default="auto",
+    show_default=True,
+    help="auto: live in a terminal, plain lines otherwise.",
+)
+def apply(
+    file: Path,
+    state: Path | None,
+    listen: str,
+    url: str | None,
+    no_serve: bool,
+    artifact_dir: Path | None,
+    concurrency: int,
+    timeouts: tuple[str, ...],
+    allow_reprovision: tuple[str, ...],
+    prune: bool,
+    output: str,
+) -> None:
+    """Provision FILE's datacenter: every node from declared to provisioned, or failed."""
+    topology = topology_or_exit(file)
+    unknown = sorted(set(allow_reprovision) - {n.name for n in topology.nodes})
+    if unknown:
+        raise click.BadParameter(
+            f"not in {file}: {', '.join(unknown)}", param_hint="--allow-reprovision"
+        )
+    options = ApplyOptions(
+        concurrency=concurrency,
+        timeouts=_timeouts(timeouts),
+        allow_reprovision=frozenset(allow_reprovision),
+        prune=prune,
+    )
+    store = SQLiteStore(state or default_state(file))
+    err = Console(stderr=True, highlight=False)
+    mode = output if output != "auto" else ("live" if Console().is_terminal else "plain")
+    boot = None if no_serve else _BootThread(topology, file, store, listen, url, artifact_dir)
+    try:
+        summary = _run(topology, store, options, mode, err)
+    except WriterBusy as busy:
+        err.print(f"[red]error[/]: {busy}")
+        sys.exit(2)
+    finally:
+        if boot is not None:
+            boot.stop()
+    _report(err, summary)
+    sys.exit(0 if summary.ok else 1)
+
+
+def _run(
+    topology: Topology, store: SQLiteStore, options: ApplyOptions, mode: str, err: Console
+) -> Summary:
+    with BMCPool(topology, DriverSettings()) as pool:
+        if mode == "json":
+            return Reconciler(topology, store, pool, options, JsonLines()).run()
+        if mode == "plain":
+            return Reconciler(
+                topology, store, pool, options, PlainLines(Console(highlight=False))
+            ).run()
+        with LiveView(Console(), f"strata apply {topology.name}") as view:
+            return Reconciler(topology, store, pool, options, view).run()
+
+
+def _report(console: Console, summary: Summary) -> None:
+    counts: dict[str, int] = {}
+    for s in summary.states.values():
+        counts[s.value] = counts.get(s.value, 0) + 1
+    line = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+    console.print(f"apply finished in {summary.seconds:.1f} s: {line}")
+    for node, why in sorted(summary.held.items()):
+        console.print(f"[yellow]held[/] {node}: {why}")
+    for node, why in sorted(summary.failed.items()):
+        console.print(f"[red]failed[/] {node} at {why}")
+    if summary.failed:
+        console.print("fix the cause, then `strata retry NODE…` and apply again")
+
+
+class _BootThread:
+    """The boot service in this process, on a thread, for the duration of the apply."""
+
+    def __init__(
+        self,
+        topology: Topology,
+        file: Path,
+        store: SQLiteStore,
+        listen: str,
+        url: str | None,
+        artifact_dir: Path | None,
+    ) -> None:
+        import uvicorn
+
+        host, _, port = listen.rpartition(":")
+        if not port.isdigit():
+            raise click.BadParameter("give HOST:PORT", param_hint="--listen")
+        try:
+            fragments = load_fragments(topology, file.parent)
+        except FragmentError as exc:
+            raise click.ClickException(str(exc)) from None
+        base = url or f"http://{host if host not in ('', '0.0.0.0', '::') else '127.0.0.1'}:{port}"
+        plan: Plan = build_plan(topology)
+        content = BootContent(plan, base, TokenSigner(store.token_key()), fragments)
+        service = BootService(content, store, AssetIndex(artifact_dir or default_artifacts(file)))
+        config = uvicorn.Config(
+            service.app, host=host or "0.0.0.0", port=int(port), log_level="warning"
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, name="boot-service", daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise click.ClickException(f"the boot service could not listen on {listen}")
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)

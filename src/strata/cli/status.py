@@ -1,0 +1,226 @@
+"""`strata status`, `strata events NODE` and `strata retry NODE…`: reading the store, and
+sending failed nodes back into the lifecycle."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console, Group, RenderableType
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+from strata.cli.progress import STATE_STYLE, state_counts_table
+from strata.cli.serve import default_state
+from strata.controller import RETRY_REQUESTED, Event, State, next_step
+from strata.store import Conflict, NodeRecord, RecordWrite, SQLiteStore
+from strata.store import Event as LogEntry
+
+__all__ = ["events", "retry", "status"]
+
+FILE = click.argument(
+    "file", type=click.Path(dir_okay=False, path_type=Path), default="topology.yaml"
+)
+STATE = click.option(
+    "--state",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="SQLite state file [FILE's dir/.strata/strata.db].",
+)
+
+
+def open_store(file: Path, state: Path | None) -> SQLiteStore:
+    path = state or default_state(file)
+    if not path.exists():
+        click.echo(
+            f"no state at {path}: nothing has been applied yet (run `strata apply {file}`)",
+            err=True,
+        )
+        sys.exit(1)
+    return SQLiteStore(path)
+
+
+@click.command()
+@FILE
+@STATE
+@click.option("--watch", "-w", is_flag=True, help="Refresh every two seconds until interrupted.")
+@click.option(
+    "--output", "-o", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+def status(file: Path, state: Path | None, watch: bool, output: str) -> None:
+    """Nodes by state per layer, region and rack; failed nodes and why; recent events."""
+    store = open_store(file, state)
+    if output == "json":
+        click.echo(json.dumps(status_json(store), indent=2))
+        return
+    console = Console(highlight=False)
+    if not watch:
+        console.print(status_view(store))
+        return
+    with Live(status_view(store), console=console, auto_refresh=False) as live:
+        try:
+            while True:
+                time.sleep(2)
+                live.update(status_view(store), refresh=True)
+        except KeyboardInterrupt:
+            pass
+
+
+def status_json(store: SQLiteStore) -> dict[str, Any]:
+    records = store.records()
+    writer = store.writer()
+    return {
+        "controller": writer[0] if writer else None,
+        "counts": {k: dict(v) for k, v in _counts(records.values()).items()},
+        "nodes": {
+            r.name: {"state": r.state, "step": r.step, "reason": r.reason, "updated": r.updated}
+            for r in records.values()
+        },
+        "recent_events": [_entry_json(e) for e in store.recent_events(20)],
+    }
+
+
+def status_view(store: SQLiteStore) -> RenderableType:
+    records = store.records()
+    writer = store.writer()
+    counts = _counts(records.values())
+    parts: list[RenderableType] = [
+        Text(
+            f"{len(records)} nodes; "
+            + (f"driven by {writer[0]}" if writer else "no controller running")
+        ),
+        state_counts_table("by layer", _parse(counts["layer"])),
+        state_counts_table("by region", _parse(counts["region"])),
+        state_counts_table("by rack", _parse(counts["rack"])),
+    ]
+    failed = [r for r in records.values() if r.state == State.FAILED]
+    if failed:
+        table = Table(title="failed", title_justify="left", header_style="bold red")
+        for column in ("node", "step", "reason"):
+            table.add_column(column, overflow="fold")
+        for r in sorted(failed, key=lambda r: r.name):
+            table.add_row(r.name, r.step or "", r.reason or "")
+        parts.append(table)
+    parts.append(events_table("recent events", store.recent_events(10), with_node=True))
+    return Group(*parts)
+
+
+def _counts(records: Iterable[NodeRecord]) -> dict[str, dict[str, Counter[str]]]:
+    out: dict[str, dict[str, Counter[str]]] = {
+        g: defaultdict(Counter) for g in ("layer", "region", "rack")
+    }
+    for r in records:
+        plan = r.plan
+        out["layer"][plan.get("layer", "?")][r.state] += 1
+        out["region"][plan.get("region", "?")][r.state] += 1
+        out["rack"][f"{plan.get('region', '?')}/{plan.get('zone', '?')}/{plan.get('rack', '?')}"][
+            r.state
+        ] += 1
+    return out
+
+
+def _parse(groups: dict[str, Counter[str]]) -> dict[str, Counter[State]]:
+    return {g: Counter({State(s): n for s, n in c.items()}) for g, c in groups.items()}
+
+
+def events_table(title: str, entries: list[LogEntry], with_node: bool = False) -> Table:
+    table = Table(title=title, title_justify="left", header_style="bold")
+    table.add_column("time", no_wrap=True)
+    if with_node:
+        table.add_column("node", no_wrap=True)
+    table.add_column("event", no_wrap=True)
+    table.add_column("detail", overflow="fold")
+    for e in entries:
+        detail = dict(e.detail)
+        kind: str | Text = e.kind
+        if e.kind == "state":
+            to = State(detail.pop("to"))
+            kind = Text(f"{detail.pop('from')} → {to}", style=STATE_STYLE[to])
+        cells = [time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(e.at))]
+        cells += [e.node] if with_node else []
+        table.add_row(*cells, kind, " ".join(f"{k}={v}" for k, v in sorted(detail.items())))
+    return table
+
+
+def _entry_json(e: LogEntry) -> dict[str, Any]:
+    return {"id": e.id, "node": e.node, "at": e.at, "kind": e.kind, "detail": dict(e.detail)}
+
+
+@click.command()
+@click.argument("node")
+@click.option(
+    "--file",
+    "file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default="topology.yaml",
+    show_default=True,
+)
+@STATE
+@click.option(
+    "--output", "-o", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+def events(node: str, file: Path, state: Path | None, output: str) -> None:
+    """NODE's event log: its state changes, and what its machine and the boot service did."""
+    store = open_store(file, state)
+    entries = store.events(node)
+    if not entries and node not in store.records():
+        click.echo(f"no node {node} in {store.path}", err=True)
+        sys.exit(1)
+    if output == "json":
+        click.echo(json.dumps([_entry_json(e) for e in entries], indent=2))
+    else:
+        Console(highlight=False).print(events_table(f"events of {node}", entries))
+
+
+@click.command()
+@click.argument("nodes", nargs=-1, required=True)
+@click.option(
+    "--file",
+    "file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default="topology.yaml",
+    show_default=True,
+)
+@STATE
+def retry(nodes: tuple[str, ...], file: Path, state: Path | None) -> None:
+    """Send failed NODEs back into the lifecycle (from registering: BMC, inspection, install)."""
+    store = open_store(file, state)
+    records = store.records()
+    problems = [f"{n}: no such node" for n in nodes if n not in records]
+    problems += [
+        f"{n}: {records[n].state}, not failed"
+        for n in nodes
+        if n in records and records[n].state != State.FAILED
+    ]
+    if problems:
+        click.echo("nothing retried: " + "; ".join(problems), err=True)
+        sys.exit(1)
+    writer = store.writer()
+    if writer is not None:  # the running controller picks the request up from the log
+        for n in nodes:
+            store.record(n, RETRY_REQUESTED, {})
+        click.echo(f"asked {writer[0]} to retry {', '.join(nodes)}")
+        return
+    try:
+        store.write_records([_retried(records[n]) for n in nodes])
+    except Conflict as exc:
+        click.echo(f"nothing retried: {exc}", err=True)
+        sys.exit(1)
+    click.echo(f"retrying {', '.join(nodes)}: `strata apply` resumes them")
+
+
+def _retried(record: NodeRecord) -> RecordWrite:
+    step = next_step(State(record.state), Event.RETRY)
+    return RecordWrite(  # no deadline: the next apply starts the phase's clock
+        record.name,
+        record.version,
+        step.next.value,
+        marks=record.marks,
+        event=("state", {"from": record.state, "to": step.next.value, "event": Event.RETRY.value}),
+    )

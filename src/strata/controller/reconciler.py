@@ -1,0 +1,487 @@
+"""The reconciler: drives every node through the lifecycle table until it reaches its
+target (provisioned) or fails.
+
+One thread owns the node records; BMC actions run on a bounded pool of worker
+threads and come back as events. Each loop: write what changed (the state a node
+enters is stored before its action starts, so a restart knows what to redo),
+start actions within the global concurrency and each rack's power budget,
+collect results, read the boot service's events from the store's log, and fire
+phase timeouts and retry timers. A restart rebuilds everything from the store.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import math
+import queue
+import random
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Protocol
+
+from strata.bmc import BMCDriver, BMCError
+from strata.controller import actions
+from strata.controller.lease import Lease
+from strata.controller.lifecycle import Action, Event, IllegalEvent, State, next_step
+from strata.controller.schedule import PowerGate
+from strata.controller.tracking import (
+    BMC_STATES,
+    DONE,
+    ApplyOptions,
+    Change,
+    Summary,
+    Tracked,
+)
+from strata.plan import ActionKind, NodePlan, build_plan, node_plan_from_jsonable, to_jsonable
+from strata.store import Conflict, RecordWrite, Store
+from strata.topology import BMC, Topology
+from strata.topology.addresses import parse_bmc_address
+
+__all__ = ["BOOT_EVENTS", "RETRY_REQUESTED", "DriverSource", "Reconciler"]
+
+log = logging.getLogger("strata.controller")
+
+BOOT_EVENTS = {
+    "ipxe-fetched": Event.IPXE_FETCHED,
+    "ignition-fetched": Event.IGNITION_FETCHED,
+    "installed": Event.INSTALLED,
+    "first-boot": Event.FIRST_BOOT,
+}
+RETRY_REQUESTED = "retry-requested"  # `strata retry` while a controller runs
+CURSOR = "controller"
+TIMEOUT_REASONS = {
+    State.REGISTERING: "the BMC gave no answer in {t:g} s",
+    State.INSPECTING: "inspection did not finish in {t:g} s",
+    State.PROVISIONING: "boot device and power-on did not finish in {t:g} s",
+    State.BOOTING: "the machine fetched no Ignition config within {t:g} s of power-on"
+    " (check its network boot: DHCP, PXE, the boot service URL)",
+    State.INSTALLING: "the installer did not report the OS written within {t:g} s",
+    State.DEPROVISIONING: "power-off did not finish in {t:g} s",
+}
+
+Result = tuple[str, int, "actions.Outcome | BaseException"]
+
+
+class DriverSource(Protocol):
+    def driver(self, node_name: str, bmc: BMC | None = None) -> BMCDriver: ...
+
+
+class Reconciler:
+    def __init__(
+        self,
+        topology: Topology,
+        store: Store,
+        drivers: DriverSource,
+        options: ApplyOptions | None = None,
+        observer: Callable[[Change], None] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.topology, self.store, self.drivers = topology, store, drivers
+        self.options = options or ApplyOptions()
+        self.observer, self.clock = observer, clock
+        self.nodes: dict[str, Tracked] = {}
+        self._unsettled: set[str] = set()
+        self._ready: deque[str] = deque()
+        self._timers: list[tuple[float, int, str, int, str]] = []
+        self._seq = 0
+        self._writes: list[RecordWrite] = []
+        self._results: queue.SimpleQueue[Result] = queue.SimpleQueue()
+        self._in_flight = 0
+        self._gates = {
+            _key(r.region, r.zone, r.name): PowerGate(r.power_budget) for r in topology.racks
+        }
+        self._parked: dict[str, list[str]] = {key: [] for key in self._gates}
+        self._powering: dict[str, str] = {}  # node -> rack key, while its power-on runs
+        self._rng = random.Random()
+
+    # -- the loop -------------------------------------------------------------
+
+    def run(self) -> Summary:
+        started = self.clock()
+        lease = Lease(self.store, self.options.lease_ttl)
+        lease.acquire()
+        pool = ThreadPoolExecutor(self.options.concurrency, thread_name_prefix="strata-bmc")
+        try:
+            self._load()
+            cursor = self.store.cursor(CURSOR)
+            polled = -math.inf
+            while True:
+                self._flush()
+                self._dispatch(pool)
+                if not self._unsettled:
+                    break
+                self._collect(self._next_wake(polled))
+                if self.clock() - polled >= self.options.poll_interval:
+                    polled = self.clock()
+                    cursor = self._read_events(cursor)
+                self._fire_timers()
+                lease.renew()
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+            lease.release()
+        return self._summary(self.clock() - started)
+
+    def _next_wake(self, polled: float) -> float:
+        wake = polled + self.options.poll_interval
+        if self._timers:
+            wake = min(wake, self._timers[0][0])
+        return max(0.0, wake - self.clock())
+
+    # -- loading what the store knows --------------------------------------
+
+    def _load(self) -> None:
+        records = self.store.records()
+        recorded = {n: node_plan_from_jsonable(r.plan) for n, r in records.items() if r.plan}
+        plan = build_plan(self.topology, recorded)
+        plans = {p.name: p for p in plan.nodes}
+        topo = {n.name: n for n in self.topology.nodes}
+        for action in plan.actions:
+            record = records.get(action.node)
+            node_plan = (
+                recorded[action.node] if action.kind is ActionKind.DELETE else plans[action.node]
+            )
+            t = Tracked(
+                action.node, node_plan, topo.get(action.node), action.kind, State.DECLARED, 0
+            )
+            t.changed = action.changed
+            if record is not None:
+                t.state, t.version, t.marks = (
+                    State(record.state),
+                    record.version,
+                    dict(record.marks),
+                )
+                t.deadline, t.step, t.reason = record.deadline, record.step, record.reason
+            self.nodes[t.name] = t
+            if record is None:
+                self._write(t, ("declared", {}), plan=node_plan)
+            elif action.kind is ActionKind.UPDATE or (
+                action.kind is ActionKind.REPROVISION and t.state not in DONE
+            ):
+                self._write(t, ("plan-updated", {"changed": list(action.changed)}), plan=node_plan)
+            timeout = self.options.timeouts.of(t.state)
+            if t.deadline is None and timeout:  # retried while no controller ran
+                t.deadline = self.clock() + timeout
+            if t.deadline is not None:
+                self._timer(t.deadline, t.name, t.generation, "deadline")
+            self._notify(t, None, "loaded")
+        for t in self.nodes.values():
+            self._advance(t)
+            self._touch(t)
+
+    # -- deciding and transitioning -----------------------------------------
+
+    def _advance(self, t: Tracked) -> None:
+        """What a node at rest does next, from its state and the plan's intent."""
+        if t.busy or t.held:
+            return
+        s = t.state
+        if t.node is None:
+            self._advance_removed(t)
+        elif s is State.DECLARED:
+            self._feed(t, Event.START)
+        elif s is State.READY:
+            self._feed(t, Event.PROVISION)
+        elif s in DONE and t.intent is ActionKind.REPROVISION:
+            if t.name not in self.options.allow_reprovision:
+                changed = ", ".join(t.changed)
+                self._hold(t, f"{changed} changed: reinstalling needs --allow-reprovision {t.name}")
+                return
+            t.intent = ActionKind.UPDATE
+            self._write(t, ("plan-updated", {"changed": list(t.changed)}), plan=t.plan)
+            self._feed(t, Event.REPROVISION)
+        elif s is State.PROVISIONED and self.store.attempt(t.name) is not None:
+            self.store.end_attempt(t.name, provisioned=True)  # resumed between the two writes
+        elif s in BMC_STATES:
+            self._ready.append(t.name)
+
+    def _advance_removed(self, t: Tracked) -> None:
+        s = t.state
+        if s is State.DEPROVISIONING:
+            self._ready.append(t.name)
+        elif s is State.DECLARED or s is State.FAILED:
+            return
+        elif not self.options.prune:
+            self._hold(t, "removed from topology.yaml: powering it off needs --prune")
+        elif s in (State.READY, State.PROVISIONED, State.JOINED):
+            self._feed(t, Event.DEPROVISION)
+        else:
+            self._hold(t, f"removed from topology.yaml while {s}: retry or wait, then prune")
+
+    def _feed(
+        self,
+        t: Tracked,
+        event: Event,
+        reason: str | None = None,
+        detail: Mapping[str, Any] | None = None,
+    ) -> bool:
+        try:
+            step = next_step(t.state, event)
+        except IllegalEvent as exc:
+            log.debug("node=%s ignored: %s", t.name, exc)
+            return False
+        before = t.state
+        if step.next is before:  # a step inside a phase: no new record, the timeout runs on
+            return True
+        now = self.clock()
+        if event in (Event.PROVISION, Event.REPROVISION):
+            t.marks = {}  # a new install: a new attempt and a power-on of its own
+        t.state, t.generation, t.tries, t.last_error = step.next, t.generation + 1, 0, None
+        timeout = self.options.timeouts.of(t.state)
+        t.deadline = now + timeout if timeout else None
+        t.step, t.reason = (
+            (before.value, reason or str(event)) if t.state is State.FAILED else (None, None)
+        )
+        info = {"from": before.value, "to": t.state.value, "event": event.value, **(detail or {})}
+        if t.reason:
+            info["reason"] = t.reason
+        self._write(t, ("state", info))
+        if t.deadline is not None:
+            self._timer(t.deadline, t.name, t.generation, "deadline")
+        self._notify(t, before, event.value)
+        self._act(t, step.action)
+        self._touch(t)
+        return True
+
+    def _act(self, t: Tracked, action: Action) -> None:
+        if action is Action.BOOT_FROM_DISK:
+            self.store.end_attempt(t.name, provisioned=True)
+        elif action is Action.RECORD_FAILURE and self.store.attempt(t.name) is not None:
+            self.store.end_attempt(t.name, provisioned=False)  # its tokens stop working
+        elif action is Action.AWAIT_BOOT and t.state is State.BOOTING:
+            early, t.early = t.early, []
+            for attempt, event in early:
+                if attempt == t.marks.get("attempt"):
+                    self._feed(t, event)
+        else:
+            self._advance(t)  # the next phase's action, or the plan's next event
+
+    def _hold(self, t: Tracked, why: str) -> None:
+        t.held = why
+        self._notify(t, t.state, "held")
+        self._touch(t)
+
+    # -- running BMC actions ------------------------------------------------
+
+    def _dispatch(self, pool: ThreadPoolExecutor) -> None:
+        now = self.clock()
+        while self._ready and self._in_flight < self.options.concurrency:
+            t = self.nodes[self._ready.popleft()]
+            if t.busy or t.held or t.state not in BMC_STATES:
+                continue
+            if t.state is State.PROVISIONING and not self._power_slot(t, now):
+                continue
+            t.busy = True
+            self._in_flight += 1
+            self._touch(t)
+            pool.submit(self._run_job, t.name, t.generation, self._job(t))
+
+    def _power_slot(self, t: Tracked, now: float) -> bool:
+        key = _key(t.plan.region, t.plan.zone, t.plan.rack)
+        gate = self._gates.setdefault(key, PowerGate(None))
+        wait = gate.wait(now)
+        if wait > 0:
+            self._parked.setdefault(key, []).append(t.name)
+            if wait != math.inf:
+                self._timer(now + wait, key, 0, "wake")
+            return False
+        gate.start(now)
+        self._powering[t.name] = key
+        return True
+
+    def _job(self, t: Tracked) -> Callable[[], actions.Outcome]:
+        bmc = None if t.node is not None else _recorded_bmc(t.plan)
+        state, plan, node, marks, store = t.state, t.plan, t.node, dict(t.marks), self.store
+        lifetime = self.options.attempt_lifetime
+
+        def job() -> actions.Outcome:  # on a worker thread: reads only what it was given
+            driver = self.drivers.driver(plan.name, bmc)
+            if state is State.REGISTERING:
+                return actions.check_bmc(driver)
+            if state is State.INSPECTING:
+                assert node is not None
+                return actions.inspect(driver, node)
+            if state is State.PROVISIONING:
+                return actions.start_install(driver, plan, marks, store, lifetime)
+            return actions.power_off(driver)
+
+        return job
+
+    def _run_job(self, name: str, generation: int, job: Callable[[], actions.Outcome]) -> None:
+        try:
+            result: actions.Outcome | BaseException = job()
+        except BaseException as exc:  # reported to the loop, which decides
+            result = exc
+        self._results.put((name, generation, result))
+
+    def _collect(self, timeout: float) -> None:
+        try:
+            item = self._results.get(timeout=timeout)
+        except queue.Empty:
+            return
+        while True:
+            self._settle(*item)
+            try:
+                item = self._results.get_nowait()
+            except queue.Empty:
+                return
+
+    def _settle(self, name: str, generation: int, result: actions.Outcome | BaseException) -> None:
+        t = self.nodes[name]
+        self._in_flight -= 1
+        t.busy = False
+        key = self._powering.pop(name, None)
+        if key is not None:
+            self._gates[key].done()
+            self._unpark(key)
+        if generation != t.generation:  # the node moved on (a timeout) while the action ran
+            self._advance(t)
+        elif isinstance(result, actions.Outcome):
+            if result.marks is not None:
+                t.marks = dict(result.marks)
+            self._feed(t, result.event, result.reason, result.detail)
+        elif isinstance(result, BMCError) and result.transient:
+            t.tries += 1
+            t.last_error = str(result)
+            delay = self._rng.uniform(0, min(self.options.max_backoff, 2.0**t.tries))
+            self._timer(self.clock() + delay, name, t.generation, "retry")
+        elif isinstance(result, BMCError):
+            self._feed(t, Event.BMC_FAILED, str(result))
+        else:
+            log.error("node=%s action failed unexpectedly", name, exc_info=result)
+            self._feed(t, Event.BMC_FAILED, f"unexpected error: {result!r}")
+        self._touch(t)
+
+    def _unpark(self, key: str) -> None:
+        parked, self._parked[key] = self._parked.get(key, []), []
+        self._ready.extend(parked)
+
+    # -- events, timers, records ------------------------------------------
+
+    def _read_events(self, cursor: int) -> int:
+        events = self.store.events_since(cursor)
+        for e in events:
+            t = self.nodes.get(e.node)
+            if t is None:
+                continue
+            if e.kind == RETRY_REQUESTED and t.state is State.FAILED:
+                self._feed(t, Event.RETRY)
+                continue
+            event = BOOT_EVENTS.get(e.kind)
+            if event is None:
+                continue
+            if t.state is State.PROVISIONING:  # the machine outran the power-on's result
+                t.early.append((e.detail.get("attempt"), event))
+            elif e.detail.get("attempt") == t.marks.get("attempt"):
+                self._feed(t, event)
+        if events:
+            self._flush()
+            self.store.set_cursor(CURSOR, events[-1].id)
+            return events[-1].id
+        return cursor
+
+    def _fire_timers(self) -> None:
+        now = self.clock()
+        while self._timers and self._timers[0][0] <= now:
+            _, _, name, generation, kind = heapq.heappop(self._timers)
+            if kind == "wake":
+                self._unpark(name)
+                continue
+            t = self.nodes[name]
+            if generation != t.generation or t.settled():
+                continue
+            if kind == "retry":
+                self._ready.append(name)
+            elif kind == "deadline" and t.state in TIMEOUT_REASONS:
+                timeout = self.options.timeouts.of(t.state) or 0
+                reason = TIMEOUT_REASONS[t.state].format(t=timeout)
+                if t.last_error:
+                    reason += f"; last error: {t.last_error}"
+                self._feed(t, Event.TIMEOUT, reason)
+
+    def _timer(self, at: float, name: str, generation: int, kind: str) -> None:
+        self._seq += 1
+        heapq.heappush(self._timers, (at, self._seq, name, generation, kind))
+
+    def _write(
+        self, t: Tracked, event: tuple[str, Mapping[str, Any]], plan: NodePlan | None = None
+    ) -> None:
+        self._writes.append(
+            RecordWrite(
+                t.name,
+                t.version,
+                t.state.value,
+                t.step,
+                t.reason,
+                t.deadline,
+                dict(t.marks),
+                plan=to_jsonable(plan) if plan is not None else None,
+                event=event,
+            )
+        )
+        t.version += 1
+
+    def _flush(self) -> None:
+        while self._writes:
+            writes, self._writes = self._writes, []
+            try:
+                self.store.write_records(writes)
+            except Conflict as conflict:  # `strata retry` (or a person) wrote this node
+                self._writes = [w for w in writes if w.name != conflict.name]
+                self._reread(conflict.name)
+
+    def _reread(self, name: str) -> None:
+        record = self.store.records()[name]
+        t = self.nodes[name]
+        t.state, t.version, t.marks = State(record.state), record.version, dict(record.marks)
+        t.step, t.reason, t.held = record.step, record.reason, None
+        t.generation += 1
+        self._notify(t, None, "reread")
+        self._advance(t)
+        self._touch(t)
+
+    def _touch(self, t: Tracked) -> None:
+        if t.settled():
+            self._unsettled.discard(t.name)
+        else:
+            self._unsettled.add(t.name)
+
+    def _notify(self, t: Tracked, before: State | None, event: str) -> None:
+        if self.observer is not None:
+            p = t.plan
+            self.observer(
+                Change(
+                    t.name,
+                    p.region,
+                    p.rack,
+                    p.layer,
+                    before,
+                    t.state,
+                    event,
+                    t.reason,
+                    self.clock(),
+                    t.held,
+                )
+            )
+
+    def _summary(self, seconds: float) -> Summary:
+        nodes = self.nodes.values()
+        return Summary(
+            states={t.name: t.state for t in nodes},
+            failed={t.name: f"{t.step}: {t.reason}" for t in nodes if t.state is State.FAILED},
+            held={t.name: t.held for t in nodes if t.held},
+            seconds=seconds,
+        )
+
+
+def _key(region: str, zone: str, rack: str) -> str:
+    return f"{region}/{zone}/{rack}"
+
+
+def _recorded_bmc(plan: NodePlan) -> BMC:
+    """The BMC of a node no longer in topology.yaml, from its recorded plan."""
+    return parse_bmc_address(
+        plan.bmc_address, None, plan.bmc_credentials, plan.bmc_insecure, plan.bmc_ca_bundle
+    )

@@ -1,0 +1,38 @@
+"""Power-on scheduling per rack: a rack's power budget as a gate.
+
+A rack's PDUs and breakers are sized for its servers running, not for all of
+them drawing inrush current at once: a datacenter that powers a whole rack on in
+the same second trips breakers (and a boot storm hits DHCP and the boot service
+just as hard). A rack's ``powerBudget`` says how many servers may be powering on
+together and how long to wait between two power-ons. Pure: the caller passes
+the time.
+"""
+
+from __future__ import annotations
+
+import math
+
+from strata.topology.spec import PowerBudget
+
+__all__ = ["PowerGate"]
+
+
+class PowerGate:
+    def __init__(self, budget: PowerBudget | None) -> None:
+        self.limit = budget.max_concurrent_power_on if budget else math.inf
+        self.stagger = budget.stagger_seconds if budget else 0.0
+        self.powering = 0  # power-ons started and not yet settled
+        self.last_start = -math.inf
+
+    def wait(self, now: float) -> float:
+        """Seconds until a power-on may start: 0 now, ``inf`` until one in flight settles."""
+        if self.powering >= self.limit:
+            return math.inf
+        return max(0.0, self.last_start + self.stagger - now)
+
+    def start(self, now: float) -> None:
+        self.powering += 1
+        self.last_start = now
+
+    def done(self) -> None:
+        self.powering = max(0, self.powering - 1)

@@ -1,0 +1,1 @@
+"""A local virtual datacenter for demos, tests and benchmarks."""

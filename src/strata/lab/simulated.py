@@ -1,0 +1,201 @@
+"""A simulated fleet in this process: BMCs with a latency distribution, and machines that
+"boot" after a simulated delay and report to the store as the boot service would.
+
+For measuring the controller at a scale no emulator reaches on one machine
+(bench/lifecycle_scale.py: 10,000 nodes) and for fast tests of its timing rules.
+Behaviour a test wants to see fail is set per node: a BMC that never answers, a
+machine that never fetches its Ignition config, NICs that differ from the file.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from strata.bmc import (
+    BMCDriver,
+    BMCTarget,
+    BootDevice,
+    BootMode,
+    Capability,
+    DiskInfo,
+    Inventory,
+    NICInfo,
+    PowerAction,
+    PowerState,
+    Unreachable,
+)
+from strata.store import Store
+from strata.topology import BMC, Node, Topology
+
+__all__ = ["Fleet", "FleetSettings", "SimulatedBMC"]
+
+
+@dataclass(frozen=True, slots=True)
+class FleetSettings:
+    latency: tuple[float, float] = (0.05, 0.2)  # seconds per BMC call, uniform
+    boot_seconds: tuple[float, float] = (1.0, 2.0)  # power-on to Ignition fetch
+    install_seconds: tuple[float, float] = (1.0, 2.0)  # Ignition fetch to "installed"
+    seed: int = 1
+
+
+@dataclass
+class Machine:
+    node: Node
+    power: PowerState = PowerState.OFF
+    boot_once: BootDevice | None = None
+    power_ons: int = 0  # power-on or reset actions received
+    installed: bool = False
+    unreachable: bool = False
+    no_ignition: bool = False  # fetches its iPXE script, never its config
+    missing_macs: set[str] = field(default_factory=set)
+
+
+class Fleet:
+    """A ``DriverSource`` for the reconciler: one simulated machine per topology node."""
+
+    def __init__(self, topology: Topology, store: Store, settings: FleetSettings | None = None):
+        self.store, self.settings = store, settings or FleetSettings()
+        self.machines = {n.name: Machine(n) for n in topology.nodes}
+        self._rng = random.Random(self.settings.seed)
+        self._lock = threading.Lock()
+        self._clock = _Timeline()
+        self.busy_seconds = 0.0  # time BMC calls spent "on the wire"
+
+    def driver(self, node_name: str, bmc: BMC | None = None) -> BMCDriver:
+        return SimulatedBMC(self, self.machines[node_name])
+
+    def delay(self, bounds: tuple[float, float]) -> float:
+        with self._lock:
+            return self._rng.uniform(*bounds)
+
+    def boot(self, machine: Machine) -> None:
+        """Power-on with a one-time network boot: the boot service would see these."""
+        attempt = self.store.attempt(machine.node.name)
+        if machine.boot_once not in (BootDevice.PXE, BootDevice.HTTP) or attempt is None:
+            return
+        machine.boot_once = None
+        name, number = machine.node.name, attempt.number
+        fetched = self.delay(self.settings.boot_seconds)
+        self._clock.at(fetched * 0.5, lambda: self._report(name, "ipxe-fetched", number))
+        if machine.no_ignition:
+            return
+        self._clock.at(fetched, lambda: self._report(name, "ignition-fetched", number))
+        done = fetched + self.delay(self.settings.install_seconds)
+        self._clock.at(done, lambda: self._installed(machine, number))
+
+    def _installed(self, machine: Machine, attempt: int) -> None:
+        machine.installed = True
+        self._report(machine.node.name, "installed", attempt)
+
+    def _report(self, node: str, kind: str, attempt: int) -> None:
+        self.store.record(node, kind, {"attempt": attempt})
+
+    def close(self) -> None:
+        self._clock.stop()
+
+
+class SimulatedBMC:
+    capabilities = frozenset({Capability.POWER, Capability.BOOT_DEVICE, Capability.INVENTORY})
+
+    def __init__(self, fleet: Fleet, machine: Machine) -> None:
+        self.fleet, self.machine = fleet, machine
+        node = machine.node
+        self.target = BMCTarget(
+            node.name, node.bmc.address, node.bmc.protocol, node.bmc.host, node.bmc.port
+        )
+
+    def _call(self) -> None:
+        pause = self.fleet.delay(self.fleet.settings.latency)
+        if self.machine.unreachable:
+            raise Unreachable(self.target.node, self.target.address, "connection refused")
+        time.sleep(pause)
+        with self.fleet._lock:
+            self.fleet.busy_seconds += pause
+
+    def power_state(self) -> PowerState:
+        self._call()
+        return self.machine.power
+
+    def power(self, action: PowerAction) -> PowerState:
+        self._call()
+        m = self.machine
+        if action.settles_at is PowerState.ON:
+            m.power, m.power_ons = PowerState.ON, m.power_ons + 1
+            self.fleet.boot(m)
+        else:
+            m.power = PowerState.OFF
+        return m.power
+
+    def set_boot_device(
+        self, device: BootDevice, mode: BootMode = BootMode.UEFI, *, persistent: bool = False
+    ) -> None:
+        self._call()
+        self.machine.boot_once = device
+
+    def insert_media(self, url: str) -> None:
+        self._call()
+
+    def eject_media(self) -> None:
+        self._call()
+
+    def inventory(self) -> Inventory:
+        self._call()
+        node = self.machine.node
+        macs = [n.mac for n in node.nics if n.mac not in self.machine.missing_macs]
+        disks = tuple(
+            DiskInfo(d.name, (d.size_gigabytes or 0) * 10**9, d.model, d.serial_number)
+            for d in node.disks
+        )
+        return Inventory(
+            "Strata",
+            "simulated",
+            node.name,
+            8,
+            32.0,
+            "1.0",
+            tuple(NICInfo(mac, "up") for mac in macs),
+            disks,
+        )
+
+    def close(self) -> None:
+        pass
+
+
+class _Timeline:
+    """One thread that runs callbacks at their time (a heap, not a thread per timer)."""
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[float, int, Callable[[], None]]] = []
+        self._seq = itertools.count()
+        self._cv = threading.Condition()
+        self._stopped = False
+        self._thread = threading.Thread(target=self._run, name="fleet-timeline", daemon=True)
+        self._thread.start()
+
+    def at(self, delay: float, call: Callable[[], None]) -> None:
+        with self._cv:
+            heapq.heappush(self._heap, (time.monotonic() + delay, next(self._seq), call))
+            self._cv.notify()
+
+    def stop(self) -> None:
+        with self._cv:
+            self._stopped = True
+            self._cv.notify()
+        self._thread.join(5)
+
+    def _run(self) -> None:
+        while True:
+            with self._cv:
+                while not self._stopped and (not self._heap or self._heap[0][0] > time.monotonic()):
+                    wait = self._heap[0][0] - time.monotonic() if self._heap else None
+                    self._cv.wait(wait)
+                if self._stopped:
+                    return
+                _, _, call = heapq.heappop(self._heap)
+            call()

@@ -1,0 +1,110 @@
+"""What a store holds for the controller, whatever its backend: node records, the
+event log, and the single-writer lease.
+
+``Store`` is the interface: the embedded SQLite store implements it today, the
+Kubernetes store (records as custom resources, the lease as a coordination
+Lease) will implement the same one.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from strata.boot.state import Attempt, BootState
+
+__all__ = ["Conflict", "Event", "NodeRecord", "RecordWrite", "Store", "WriterBusy"]
+
+
+@dataclass(frozen=True, slots=True)
+class NodeRecord:
+    name: str
+    version: int  # increases by one with every write: the optimistic-concurrency check
+    state: str
+    step: str | None  # where a failed node stopped
+    reason: str | None  # why
+    plan: Mapping[str, Any]  # the NodePlan last applied, JSON-ready
+    updated: float
+    deadline: float | None = None  # when the current phase times out (unix seconds)
+    marks: Mapping[str, Any] = field(default_factory=dict)  # what an action already did
+
+
+@dataclass(frozen=True, slots=True)
+class RecordWrite:
+    """One node's next record. ``plan=None`` keeps the recorded plan (a new record needs
+    one); ``event`` is appended to the node's log in the same transaction."""
+
+    name: str
+    expected_version: int  # 0: the record does not exist yet
+    state: str
+    step: str | None = None
+    reason: str | None = None
+    deadline: float | None = None
+    marks: Mapping[str, Any] = field(default_factory=dict)
+    plan: Mapping[str, Any] | None = None
+    event: tuple[str, Mapping[str, Any]] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    node: str
+    at: float
+    kind: str
+    detail: Mapping[str, Any]
+    id: int = 0  # position in the log: later events have larger ids
+
+
+class Conflict(Exception):
+    """Another writer changed the record since it was read."""
+
+    def __init__(self, name: str, expected: int, actual: int) -> None:
+        super().__init__(
+            f"node {name}: record is at version {actual}, not {expected}: read it again"
+        )
+        self.name, self.expected, self.actual = name, expected, actual
+
+
+class WriterBusy(Exception):
+    """Another controller holds the datacenter."""
+
+    def __init__(self, holder: str, expires: float) -> None:
+        super().__init__(
+            f"{holder} is driving this datacenter (its lease runs until {time.ctime(expires)})"
+        )
+        self.holder, self.expires = holder, expires
+
+
+class Store(BootState, Protocol):
+    def records(self) -> dict[str, NodeRecord]: ...
+
+    def write_records(self, writes: Sequence[RecordWrite]) -> list[NodeRecord]:
+        """All or nothing; ``Conflict`` when any record moved on since it was read."""
+        ...
+
+    def set_marks(self, name: str, marks: Mapping[str, Any]) -> None:
+        """Note what an action did, before it does the next thing (no version change)."""
+        ...
+
+    def events(self, node: str) -> list[Event]: ...
+
+    def events_since(self, after: int, limit: int = 10_000) -> list[Event]: ...
+
+    def recent_events(self, limit: int) -> list[Event]: ...
+
+    def cursor(self, name: str) -> int: ...
+
+    def set_cursor(self, name: str, value: int) -> None: ...
+
+    def begin_attempt(self, node: str, lifetime: float, now: float | None = None) -> Attempt: ...
+
+    def end_attempt(self, node: str, provisioned: bool) -> None: ...
+
+    def acquire_writer(
+        self, holder: str, ttl: float, now: float | None = None, replacing: str | None = None
+    ) -> None: ...
+
+    def release_writer(self, holder: str) -> None: ...
+
+    def writer(self, now: float | None = None) -> tuple[str, float] | None: ...

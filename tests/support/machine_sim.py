@@ -1,0 +1,142 @@
+"""Machines behind sushy-tools' emulated BMCs: what a server does when its BMC powers it on.
+
+The emulator keeps power and boot-override state but runs no machine. This
+simulator watches what the controller asks the emulator (``Observed``) and,
+when a system is powered on or reset with a one-time network boot set, does
+over HTTP what a booting server does against the boot service:
+``/boot.ipxe`` -> ``/ipxe?mac=…`` -> the live Ignition config named in the
+script's kernel arguments -> the ``installed`` phone-home the config's unit
+would post -> after the reboot into the installed OS, ``first-boot``.
+A machine without a network boot set boots its disk and asks nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from tests.support.redfish_emulator import Emulator, FakeSystem
+
+_SYSTEM = re.compile(r"^/redfish/v1/Systems/([^/]+)$")
+_RESET = re.compile(r"^/redfish/v1/Systems/([^/]+)/Actions/ComputerSystem\.Reset$")
+_POWER_ON = {"On", "ForceOn", "ForceRestart", "GracefulRestart", "PowerCycle"}
+_NET = {"Pxe", "UefiHttp"}
+_IGNITION = re.compile(r"ignition\.config\.url=(\S+)")
+_EVENTS = re.compile(r"(https?://[^\s\"'\\]+/events/[^\s\"'\\]+)")
+
+
+@dataclass
+class Machine:
+    system: FakeSystem
+    once: str | None = None  # the one-time boot override, as the controller set it
+    power_ons: int = 0  # power-on and reset actions received
+    power_ons_at_install: int | None = None  # power_ons when the OS was installed
+    boots: list[str] = field(default_factory=list)  # "net" or "disk", in order
+    skip_ignition: int = 0  # this many network boots stop after the iPXE script
+    errors: list[str] = field(default_factory=list)
+
+
+class MachineSimulator:
+    def __init__(self, emulator: Emulator, systems: list[FakeSystem], boot_url: str) -> None:
+        self.boot_url = boot_url.rstrip("/")
+        self.machines = {s.uuid: Machine(s) for s in systems}
+        self.install_seconds = 0.2
+        self._emulator = emulator
+        self._threads: list[threading.Thread] = []
+        emulator.app.observers.append(self.observe)
+
+    def close(self) -> None:
+        self._emulator.app.observers.remove(self.observe)
+        for thread in self._threads:
+            thread.join(10)
+
+    def by_name(self, name: str) -> Machine:
+        return next(m for m in self.machines.values() if m.system.name == name)
+
+    def observe(self, method: str, path: str, body: bytes) -> None:
+        patched, reset = _SYSTEM.match(path), _RESET.match(path)
+        match = patched or reset
+        machine = self.machines.get(match.group(1)) if match else None
+        if machine is None:
+            return
+        data = json.loads(body or b"{}")
+        if patched and method == "PATCH" and "Boot" in data:
+            boot = data["Boot"]
+            enabled = boot.get("BootSourceOverrideEnabled", "Once")
+            machine.once = None if enabled == "Disabled" else boot.get("BootSourceOverrideTarget")
+        elif reset and data.get("ResetType") in _POWER_ON:
+            machine.power_ons += 1
+            network = machine.once in _NET
+            machine.once = None
+            thread = threading.Thread(target=self._boot, args=(machine, network), daemon=True)
+            self._threads.append(thread)
+            thread.start()
+
+    # -- what the machine does ------------------------------------------------
+
+    def _boot(self, machine: Machine, network: bool) -> None:
+        machine.boots.append("net" if network else "disk")
+        if not network:
+            return
+        try:
+            self._network_boot(machine)
+        except Exception as exc:  # the test reads these; a real machine would just hang
+            machine.errors.append(repr(exc))
+
+    def _network_boot(self, machine: Machine) -> None:
+        s = machine.system
+        chain = _get(f"{self.boot_url}/boot.ipxe").decode()
+        url = chain.splitlines()[-1].removeprefix("chain ").strip()
+        for var, value in {
+            "${netX/mac}": s.mac,
+            "${uuid}": s.uuid,
+            "${serial}": s.name,
+            "${buildarch}": "x86_64",
+            "${platform}": "efi",
+        }.items():
+            url = url.replace(var, value)
+        script = _get(url).decode()
+        found = _IGNITION.search(script)
+        if found is None:  # the disk script: nothing to install
+            return
+        if machine.skip_ignition > 0:
+            machine.skip_ignition -= 1
+            return
+        live = _get(found.group(1)).decode()
+        events = _EVENTS.findall(live)
+        installed = next(e for e in events if e.endswith("event=installed"))
+        time.sleep(self.install_seconds)
+        _post(installed)
+        machine.power_ons_at_install = machine.power_ons
+        machine.boots.append("disk")  # the installer reboots into the installed OS
+        _post(installed.replace("event=installed", "event=first-boot"))
+
+
+def _get(url: str) -> bytes:
+    return _retry(lambda: urllib.request.urlopen(url, timeout=10).read())
+
+
+def _post(url: str) -> None:
+    request = urllib.request.Request(url, data=b"", method="POST")
+    _retry(lambda: urllib.request.urlopen(request, timeout=10).read())
+
+
+def _retry(call: Callable[[], bytes]) -> bytes:
+    """A booting machine's tools retry (curl --retry 10) when the service is away: so
+    does the simulator. An HTTP error answer is final."""
+    for attempt in range(20):
+        try:
+            return call()
+        except urllib.error.HTTPError:
+            raise
+        except (urllib.error.URLError, ConnectionError):
+            if attempt == 19:
+                raise
+            time.sleep(0.25)
+    raise AssertionError("unreachable")
