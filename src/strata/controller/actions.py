@@ -2,7 +2,7 @@
 
 An action returns an ``Outcome`` (the event to feed back into the lifecycle) or
 raises ``BMCError``; the reconciler decides what a fault means (retry a
-transient one, fail the node on a permanent one). ``start_install`` notes in the
+transient one, fail the node on a permanent one). ``prepare_install`` and ``power_on`` note in the
 node's marks what it has done before it does the next thing, so a controller
 killed half-way through resumes without a second power-on of the same attempt.
 """
@@ -29,14 +29,22 @@ from strata.plan import NodePlan
 from strata.store import Store
 from strata.topology import Node
 
-__all__ = ["BOOT_DEVICES", "Outcome", "check_bmc", "inspect", "power_off", "start_install"]
+__all__ = [
+    "BOOT_DEVICES",
+    "Outcome",
+    "check_bmc",
+    "inspect",
+    "power_off",
+    "power_on",
+    "prepare_install",
+]
 
 BOOT_DEVICES = {"pxe": BootDevice.PXE, "ipxe": BootDevice.PXE, "http": BootDevice.HTTP}
 
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    event: Event
+    event: Event | None  # None: the phase goes on (its next step is another action)
     reason: str | None = None
     detail: Mapping[str, Any] = field(default_factory=dict)
     marks: Mapping[str, Any] | None = None  # the node's marks after the action, if changed
@@ -58,13 +66,15 @@ def inspect(driver: BMCDriver, node: Node) -> Outcome:
     return Outcome(Event.INSPECTION_PASSED, detail={"notes": list(found.notes)})
 
 
-def start_install(
+def prepare_install(
     driver: BMCDriver, plan: NodePlan, marks: Mapping[str, Any], store: Store, lifetime: float
 ) -> Outcome:
-    """Open a provisioning attempt, set a one-time network boot, power on (or reset).
+    """Open a provisioning attempt and set a one-time network boot; the power-on is a
+    step of its own (``power_on``), so each rack's budget gates the power-on itself.
 
     Marks make it idempotent: ``attempt`` names the attempt this node installs with,
-    ``powered`` the attempt it was already powered on for.
+    ``prepared`` the attempt its boot device was set for, ``powered`` the attempt it
+    was already powered on for (then, if it is on, there is nothing left to do).
     """
     marks = dict(marks)
     attempt = store.attempt(plan.name)
@@ -72,9 +82,10 @@ def start_install(
         attempt = store.begin_attempt(plan.name, lifetime)
         marks = {"attempt": attempt.number}
         store.set_marks(plan.name, marks)
-    detail: dict[str, Any] = {"attempt": attempt.number}
-    if marks.get("powered") == attempt.number and driver.power_state() is PowerState.ON:
-        return Outcome(Event.POWERED_ON, detail={**detail, "resumed": True}, marks=marks)
+    running = driver.power_state() is PowerState.ON
+    if marks.get("powered") == attempt.number and running:
+        detail = {"attempt": attempt.number, "resumed": True}
+        return Outcome(Event.POWERED_ON, detail=detail, marks=marks)
     device = BOOT_DEVICES.get(plan.boot_method)
     if device is None:
         raise NotSupported(
@@ -83,13 +94,20 @@ def start_install(
             f"boot method {plan.boot_method}: Strata cannot build per-node install media yet",
             hint="use boot.method ipxe, pxe or http",
         )
-    mode = BootMode.UEFI if plan.firmware == "uefi" else BootMode.LEGACY
-    driver.set_boot_device(device, mode)
-    running = driver.power_state() is PowerState.ON
-    marks["powered"] = attempt.number
+    driver.set_boot_device(device, BootMode.UEFI if plan.firmware == "uefi" else BootMode.LEGACY)
+    marks.pop("powered", None)  # noted, yet the machine is off: that power-on never happened
+    marks.update(prepared=attempt.number, running=running)
+    store.set_marks(plan.name, marks)
+    return Outcome(None, marks=marks)
+
+
+def power_on(driver: BMCDriver, plan: NodePlan, marks: Mapping[str, Any], store: Store) -> Outcome:
+    """Power on (or reset a running machine) into the network boot ``prepare_install`` set."""
+    marks = dict(marks)
+    marks["powered"] = marks["attempt"]
     store.set_marks(plan.name, marks)  # before the power-on: a restart must not repeat it
-    driver.power(PowerAction.RESET if running else PowerAction.ON)
-    detail["power"] = "reset" if running else "on"
+    driver.power(PowerAction.RESET if marks.get("running") else PowerAction.ON)
+    detail = {"attempt": marks["attempt"], "power": "reset" if marks.get("running") else "on"}
     return Outcome(Event.POWERED_ON, detail=detail, marks=marks)
 
 

@@ -95,6 +95,7 @@ class Reconciler:
         }
         self._parked: dict[str, list[str]] = {key: [] for key in self._gates}
         self._powering: dict[str, str] = {}  # node -> rack key, while its power-on runs
+        self._early: set[str] = set()  # nodes holding boot events that outran their power-on
         self._rng = random.Random()
 
     # -- the loop -------------------------------------------------------------
@@ -229,6 +230,8 @@ class Reconciler:
         if event in (Event.PROVISION, Event.REPROVISION):
             t.marks = {}  # a new install: a new attempt and a power-on of its own
         t.state, t.generation, t.tries, t.last_error = step.next, t.generation + 1, 0, None
+        if before is State.PROVISIONING and t.state is not State.BOOTING:
+            t.early = []  # failed or moved on: what the machine said no longer counts
         timeout = self.options.timeouts.of(t.state)
         t.deadline = now + timeout if timeout else None
         t.step, t.reason = (
@@ -252,7 +255,7 @@ class Reconciler:
             self.store.end_attempt(t.name, provisioned=False)  # its tokens stop working
         elif action is Action.AWAIT_BOOT and t.state is State.BOOTING:
             early, t.early = t.early, []
-            for attempt, event in early:
+            for _, attempt, event in early:
                 if attempt == t.marks.get("attempt"):
                     self._feed(t, event)
         else:
@@ -271,7 +274,7 @@ class Reconciler:
             t = self.nodes[self._ready.popleft()]
             if t.busy or t.held or t.state not in BMC_STATES:
                 continue
-            if t.state is State.PROVISIONING and not self._power_slot(t, now):
+            if _powers_on(t) and not self._power_slot(t, now):
                 continue
             t.busy = True
             self._in_flight += 1
@@ -294,7 +297,7 @@ class Reconciler:
     def _job(self, t: Tracked) -> Callable[[], actions.Outcome]:
         bmc = None if t.node is not None else _recorded_bmc(t.plan)
         state, plan, node, marks, store = t.state, t.plan, t.node, dict(t.marks), self.store
-        lifetime = self.options.attempt_lifetime
+        lifetime, power = self.options.attempt_lifetime, _powers_on(t)
 
         def job() -> actions.Outcome:  # on a worker thread: reads only what it was given
             driver = self.drivers.driver(plan.name, bmc)
@@ -303,8 +306,10 @@ class Reconciler:
             if state is State.INSPECTING:
                 assert node is not None
                 return actions.inspect(driver, node)
+            if state is State.PROVISIONING and power:
+                return actions.power_on(driver, plan, marks, store)
             if state is State.PROVISIONING:
-                return actions.start_install(driver, plan, marks, store, lifetime)
+                return actions.prepare_install(driver, plan, marks, store, lifetime)
             return actions.power_off(driver)
 
         return job
@@ -341,7 +346,10 @@ class Reconciler:
         elif isinstance(result, actions.Outcome):
             if result.marks is not None:
                 t.marks = dict(result.marks)
-            self._feed(t, result.event, result.reason, result.detail)
+            if result.event is None:
+                self._ready.append(name)  # the phase's next action
+            else:
+                self._feed(t, result.event, result.reason, result.detail)
         elif isinstance(result, BMCError) and result.transient:
             t.tries += 1
             t.last_error = str(result)
@@ -373,14 +381,22 @@ class Reconciler:
             if event is None:
                 continue
             if t.state is State.PROVISIONING:  # the machine outran the power-on's result
-                t.early.append((e.detail.get("attempt"), event))
+                t.early.append((e.id, e.detail.get("attempt"), event))
+                self._early.add(t.name)
             elif e.detail.get("attempt") == t.marks.get("attempt"):
                 self._feed(t, event)
         if events:
             self._flush()
-            self.store.set_cursor(CURSOR, events[-1].id)
+            self.store.set_cursor(CURSOR, self._safe_cursor(events[-1].id))
             return events[-1].id
         return cursor
+
+    def _safe_cursor(self, last: int) -> int:
+        """The log position a restart may resume from: before any event held back for a
+        node whose power-on has not reported yet (those live only in memory)."""
+        self._early = {n for n in self._early if self.nodes[n].early}
+        held = [self.nodes[n].early[0][0] for n in self._early]
+        return min([last, *(i - 1 for i in held)])
 
     def _fire_timers(self) -> None:
         now = self.clock()
@@ -484,4 +500,15 @@ def _recorded_bmc(plan: NodePlan) -> BMC:
     """The BMC of a node no longer in topology.yaml, from its recorded plan."""
     return parse_bmc_address(
         plan.bmc_address, None, plan.bmc_credentials, plan.bmc_insecure, plan.bmc_ca_bundle
+    )
+
+
+def _powers_on(t: Tracked) -> bool:
+    """The node's next action is the power-on itself (the boot device is set)."""
+    m = t.marks
+    return (
+        t.state is State.PROVISIONING
+        and m.get("attempt") is not None
+        and m.get("prepared") == m["attempt"]
+        and m.get("powered") != m["attempt"]
     )

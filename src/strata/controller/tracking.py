@@ -87,9 +87,8 @@ class Tracked:
     tries: int = 0  # transient BMC faults in this phase
     last_error: str | None = None
     held: str | None = None
-    early: list[tuple[Any, Any]] = field(
-        default_factory=list
-    )  # (attempt, boot event) ahead of POWERED_ON
+    # boot events that outran the power-on's result: (log id, attempt, event)
+    early: list[tuple[int, Any, Any]] = field(default_factory=list)
 
     def settled(self) -> bool:
         if self.busy:

@@ -50,8 +50,11 @@ class Machine:
     power: PowerState = PowerState.OFF
     boot_once: BootDevice | None = None
     power_ons: int = 0  # power-on or reset actions received
+    powering: list[tuple[float, float]] = field(default_factory=list)  # (start, settled)
+    power_offs: int = 0
     installed: bool = False
     unreachable: bool = False
+    flaky_calls: int = 0  # this many calls fail as unreachable before the BMC answers
     no_ignition: bool = False  # fetches its iPXE script, never its config
     missing_macs: set[str] = field(default_factory=set)
 
@@ -112,7 +115,9 @@ class SimulatedBMC:
 
     def _call(self) -> None:
         pause = self.fleet.delay(self.fleet.settings.latency)
-        if self.machine.unreachable:
+        m = self.machine
+        if m.unreachable or m.flaky_calls > 0:
+            m.flaky_calls -= 1
             raise Unreachable(self.target.node, self.target.address, "connection refused")
         time.sleep(pause)
         with self.fleet._lock:
@@ -123,13 +128,15 @@ class SimulatedBMC:
         return self.machine.power
 
     def power(self, action: PowerAction) -> PowerState:
+        start = time.monotonic()
         self._call()
         m = self.machine
         if action.settles_at is PowerState.ON:
             m.power, m.power_ons = PowerState.ON, m.power_ons + 1
+            m.powering.append((start, time.monotonic()))
             self.fleet.boot(m)
         else:
-            m.power = PowerState.OFF
+            m.power, m.power_offs = PowerState.OFF, m.power_offs + 1
         return m.power
 
     def set_boot_device(

@@ -1,0 +1,230 @@
+"""The reconciler against the in-process simulated fleet: scheduling rules, consent,
+pruning, transient faults, the lease. (The emulator tests in tests/integration/controller
+drive real Redfish; these check timing and policy quickly and exactly.)"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from strata.controller import ApplyOptions, Change, Reconciler, State, Summary, Timeouts
+from strata.controller.lease import Lease
+from strata.lab.simulated import Fleet, FleetSettings
+from strata.store import SQLiteStore, WriterBusy
+from strata.topology import Topology, check_text
+
+FAST = FleetSettings(latency=(0.005, 0.01), boot_seconds=(0.05, 0.1), install_seconds=(0.05, 0.1))
+
+
+def topology(
+    racks: int = 1, per_rack: int = 4, budget: str = "", os_version: str = "4081.2.0"
+) -> Topology:
+    text = f"""
+apiVersion: strata.dev/v1alpha1
+kind: Topology
+metadata: {{name: sim}}
+defaults:
+  layer: mgmt
+  os: {{name: flatcar, version: "{os_version}"}}
+  bmc: {{credentials: c}}
+  installDisk: /dev/vda
+credentials: [{{name: c, username: admin, password: {{env: PW}}}}]
+networks:
+  - {{name: bmc, purpose: bmc, cidr: 10.0.0.0/16}}
+  - {{name: prov, purpose: provisioning, cidr: 10.1.0.0/16}}
+layers:
+  - name: mgmt
+    distribution: {{name: kubeadm, version: "1.31.2"}}
+    endpoint: {{vip: 10.1.255.1, network: prov}}
+    podCIDR: 10.244.0.0/16
+    serviceCIDR: 10.96.0.0/12
+regions:
+  - name: r
+    zones:
+      - name: z
+        racks:
+          - name: k{{rack}}
+            generate: {{count: {racks}}}
+            {budget}
+            nodes:
+              - name: k{{rack}}-n{{index}}
+                generate: {{count: {per_rack}}}
+                bmc: {{address: "redfish://{{ip:10.0.0.10}}/redfish/v1/Systems/1"}}
+                nics: [{{mac: "{{mac:52:54:00:00:00:10}}", network: prov}}]
+          - name: ctl
+            nodes:
+              - name: cp
+                role: control-plane
+                bmc: {{address: "redfish://10.0.255.1/redfish/v1/Systems/cp"}}
+                nics: [{{mac: "52:54:00:ff:00:01", network: prov}}]
+"""
+    checked = check_text(text, "sim.yaml")
+    assert checked.topology is not None, [str(d) for d in checked.errors]
+    return checked.topology
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[SQLiteStore]:
+    s = SQLiteStore(tmp_path / "state.db")
+    yield s
+    s.close()
+
+
+def apply(
+    topo: Topology, store: SQLiteStore, fleet: Fleet, **options: Any
+) -> tuple[Summary, list[Change]]:
+    changes: list[Change] = []
+    opts = ApplyOptions(poll_interval=0.02, **options)
+    summary = Reconciler(topo, store, fleet, opts, changes.append).run()
+    return summary, changes
+
+
+@pytest.fixture
+def fleets(store: SQLiteStore) -> Iterator[Callable[[Topology], Fleet]]:
+    made: list[Fleet] = []
+
+    def make(topo: Topology) -> Fleet:
+        made.append(Fleet(topo, store, FAST))
+        return made[-1]
+
+    yield make
+    for fleet in made:
+        fleet.close()
+
+
+def test_every_node_is_provisioned_once_and_a_second_apply_touches_nothing(
+    store: SQLiteStore, fleets: Callable[[Topology], Fleet]
+) -> None:
+    topo = topology(racks=2, per_rack=3)
+    fleet = fleets(topo)
+    summary, changes = apply(topo, store, fleet)
+    assert summary.ok and set(summary.states.values()) == {State.PROVISIONED}
+    assert {m.power_ons for m in fleet.machines.values()} == {1}
+    road = [c.after for c in changes if c.node == "k1-n1" and c.before is not None]
+    assert road == [
+        State.REGISTERING,
+        State.INSPECTING,
+        State.READY,
+        State.PROVISIONING,
+        State.BOOTING,
+        State.INSTALLING,
+        State.PROVISIONED,
+    ]
+    assert store.attempt("k1-n1") is None  # attempt closed: its tokens no longer work
+    summary, changes = apply(topo, store, fleet)
+    assert summary.ok and [c for c in changes if c.before is not None] == []
+    assert {m.power_ons for m in fleet.machines.values()} == {1}
+
+
+def test_a_racks_power_budget_bounds_and_spaces_its_power_ons(
+    store: SQLiteStore, fleets: Callable[[Topology], Fleet]
+) -> None:
+    topo = topology(
+        racks=2, per_rack=6, budget="powerBudget: {maxConcurrentPowerOn: 2, staggerSeconds: 0.05}"
+    )
+    fleet = fleets(topo)
+    summary, _ = apply(topo, store, fleet)
+    assert summary.ok
+    for rack in ("k1", "k2"):
+        spans = sorted(
+            s for n, m in fleet.machines.items() if n.startswith(rack + "-") for s in m.powering
+        )
+        assert len(spans) == 6
+        starts = [start for start, _ in spans]
+        assert all(b - a >= 0.05 - 1e-3 for a, b in itertools.pairwise(starts))
+        for start, _ in spans:  # never more than two powering at once
+            assert sum(1 for s, e in spans if s <= start < e) <= 2
+
+
+def test_a_transient_bmc_fault_is_retried_with_backoff(
+    store: SQLiteStore, fleets: Callable[[Topology], Fleet]
+) -> None:
+    topo = topology(per_rack=1)
+    fleet = fleets(topo)
+    fleet.machines["k1-n1"].flaky_calls = 2
+    summary, _ = apply(topo, store, fleet)
+    assert summary.ok
+
+
+def test_a_bmc_that_never_answers_fails_at_its_phase_timeout_with_the_last_error(
+    store: SQLiteStore, fleets: Callable[[Topology], Fleet]
+) -> None:
+    topo = topology(per_rack=2)
+    fleet = fleets(topo)
+    fleet.machines["k1-n2"].unreachable = True
+    summary, _ = apply(topo, store, fleet, timeouts=Timeouts(registering=0.5), max_backoff=0.1)
+    assert summary.states["k1-n1"] is State.PROVISIONED
+    assert summary.failed["k1-n2"].startswith(
+        "registering: the BMC gave no answer in 0.5 s; last error: node k1-n2"
+    )
+    assert "connection refused" in summary.failed["k1-n2"]
+
+
+def test_a_provisioned_node_is_reinstalled_only_with_consent(
+    store: SQLiteStore, fleets: Callable[[Topology], Fleet]
+) -> None:
+    topo = topology(per_rack=2)
+    fleet = fleets(topo)
+    apply(topo, store, fleet)
+    newer = topology(per_rack=2, os_version="4152.2.0")
+    summary, _ = apply(newer, store, fleet)
+    assert (
+        summary.held["k1-n1"] == "os_version changed: reinstalling needs --allow-reprovision k1-n1"
+    )
+    assert {m.power_ons for m in fleet.machines.values()} == {1}
+    assert store.records()["k1-n1"].plan["os_version"] == "4081.2.0"  # the change is not taken
+    summary, _ = apply(newer, store, fleet, allow_reprovision=frozenset({"k1-n1"}))
+    assert summary.states["k1-n1"] is State.PROVISIONED and "k1-n2" in summary.held
+    assert fleet.machines["k1-n1"].power_ons == 2 and fleet.machines["k1-n2"].power_ons == 1
+    assert store.records()["k1-n1"].plan["os_version"] == "4152.2.0"
+
+
+def test_a_removed_node_is_powered_off_only_with_prune_and_its_record_kept(
+    store: SQLiteStore, fleets: Callable[[Topology], Fleet]
+) -> None:
+    topo = topology(per_rack=3)
+    fleet = fleets(topo)
+    apply(topo, store, fleet)
+    smaller = topology(per_rack=2)
+    summary, _ = apply(smaller, store, fleet)
+    assert summary.held["k1-n3"] == "removed from topology.yaml: powering it off needs --prune"
+    assert fleet.machines["k1-n3"].power_offs == 0
+    summary, _ = apply(smaller, store, fleet, prune=True)
+    assert fleet.machines["k1-n3"].power_offs == 1
+    assert store.records()["k1-n3"].state == "declared"  # kept, powered off
+    assert [m.power_offs for n, m in fleet.machines.items() if n != "k1-n3"] == [0, 0, 0]
+
+
+def test_one_controller_at_a_time_and_a_dead_ones_lease_is_taken_over(store: SQLiteStore) -> None:
+    other = Lease(store, ttl=30)
+    other.holder = "strata apply (pid 1 on another-host)"
+    other.acquire()
+    topo = topology(per_rack=1)
+    with pytest.raises(WriterBusy, match="pid 1 on another-host"):
+        apply(topo, store, Fleet(topo, store, FAST))
+    other.release()
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    gone = Lease(store, ttl=30)
+    gone.holder = f"strata apply (pid {dead.stdout.strip()} on {os.uname().nodename})"
+    gone.acquire()
+    fleet = Fleet(topo, store, FAST)
+    try:
+        summary, _ = apply(topo, store, fleet)
+    finally:
+        fleet.close()
+    assert summary.ok and store.writer() is None
+
+
+def test_phase_timeouts_are_named() -> None:
+    assert Timeouts().with_overrides({"booting": 5}).booting == 5
+    with pytest.raises(ValueError, match="no phase named bootin"):
+        Timeouts().with_overrides({"bootin": 5})
