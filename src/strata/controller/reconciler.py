@@ -14,19 +14,16 @@ from __future__ import annotations
 import heapq
 import logging
 import math
-import queue
 import random
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Protocol
+from typing import Any
 
-from strata.bmc import BMCDriver, BMCError
+from strata.bmc import BMCError
 from strata.controller import actions
 from strata.controller.lease import Lease
 from strata.controller.lifecycle import Action, Event, IllegalEvent, State, next_step
-from strata.controller.schedule import PowerGate
 from strata.controller.tracking import (
     BMC_STATES,
     DONE,
@@ -35,10 +32,10 @@ from strata.controller.tracking import (
     Summary,
     Tracked,
 )
+from strata.controller.workers import DriverSource, Workers
 from strata.plan import ActionKind, NodePlan, build_plan, node_plan_from_jsonable, to_jsonable
 from strata.store import Conflict, RecordWrite, Store
-from strata.topology import BMC, Topology
-from strata.topology.addresses import parse_bmc_address
+from strata.topology import Topology
 
 __all__ = ["BOOT_EVENTS", "RETRY_REQUESTED", "DriverSource", "Reconciler"]
 
@@ -62,12 +59,6 @@ TIMEOUT_REASONS = {
     State.DEPROVISIONING: "power-off did not finish in {t:g} s",
 }
 
-Result = tuple[str, int, "actions.Outcome | BaseException"]
-
-
-class DriverSource(Protocol):
-    def driver(self, node_name: str, bmc: BMC | None = None) -> BMCDriver: ...
-
 
 class Reconciler:
     def __init__(
@@ -88,13 +79,7 @@ class Reconciler:
         self._timers: list[tuple[float, int, str, int, str]] = []
         self._seq = 0
         self._writes: list[RecordWrite] = []
-        self._results: queue.SimpleQueue[Result] = queue.SimpleQueue()
-        self._in_flight = 0
-        self._gates = {
-            _key(r.region, r.zone, r.name): PowerGate(r.power_budget) for r in topology.racks
-        }
-        self._parked: dict[str, list[str]] = {key: [] for key in self._gates}
-        self._powering: dict[str, str] = {}  # node -> rack key, while its power-on runs
+        self._workers = Workers(topology.racks, drivers, store, self.options)
         self._early: set[str] = set()  # nodes holding boot events that outran their power-on
         self._rng = random.Random()
 
@@ -104,14 +89,13 @@ class Reconciler:
         started = self.clock()
         lease = Lease(self.store, self.options.lease_ttl)
         lease.acquire()
-        pool = ThreadPoolExecutor(self.options.concurrency, thread_name_prefix="strata-bmc")
         try:
             self._load()
             cursor = self.store.cursor(CURSOR)
             polled = -math.inf
             while True:
                 self._flush()
-                self._dispatch(pool)
+                self._dispatch()
                 if not self._unsettled:
                     break
                 self._collect(self._next_wake(polled))
@@ -121,7 +105,7 @@ class Reconciler:
                 self._fire_timers()
                 lease.renew()
         finally:
-            pool.shutdown(wait=False, cancel_futures=True)
+            self._workers.shutdown()
             lease.release()
         return self._summary(self.clock() - started)
 
@@ -268,79 +252,28 @@ class Reconciler:
 
     # -- running BMC actions ------------------------------------------------
 
-    def _dispatch(self, pool: ThreadPoolExecutor) -> None:
+    def _dispatch(self) -> None:
         now = self.clock()
-        while self._ready and self._in_flight < self.options.concurrency:
+        while self._ready and not self._workers.full:
             t = self.nodes[self._ready.popleft()]
             if t.busy or t.held or t.state not in BMC_STATES:
                 continue
-            if _powers_on(t) and not self._power_slot(t, now):
-                continue
-            t.busy = True
-            self._in_flight += 1
-            self._touch(t)
-            pool.submit(self._run_job, t.name, t.generation, self._job(t))
-
-    def _power_slot(self, t: Tracked, now: float) -> bool:
-        key = _key(t.plan.region, t.plan.zone, t.plan.rack)
-        gate = self._gates.setdefault(key, PowerGate(None))
-        wait = gate.wait(now)
-        if wait > 0:
-            self._parked.setdefault(key, []).append(t.name)
-            if wait != math.inf:
-                self._timer(now + wait, key, 0, "wake")
-            return False
-        gate.start(now)
-        self._powering[t.name] = key
-        return True
-
-    def _job(self, t: Tracked) -> Callable[[], actions.Outcome]:
-        bmc = None if t.node is not None else _recorded_bmc(t.plan)
-        state, plan, node, marks, store = t.state, t.plan, t.node, dict(t.marks), self.store
-        lifetime, power = self.options.attempt_lifetime, _powers_on(t)
-
-        def job() -> actions.Outcome:  # on a worker thread: reads only what it was given
-            driver = self.drivers.driver(plan.name, bmc)
-            if state is State.REGISTERING:
-                return actions.check_bmc(driver)
-            if state is State.INSPECTING:
-                assert node is not None
-                return actions.inspect(driver, node)
-            if state is State.PROVISIONING and power:
-                return actions.power_on(driver, plan, marks, store)
-            if state is State.PROVISIONING:
-                return actions.prepare_install(driver, plan, marks, store, lifetime)
-            return actions.power_off(driver)
-
-        return job
-
-    def _run_job(self, name: str, generation: int, job: Callable[[], actions.Outcome]) -> None:
-        try:
-            result: actions.Outcome | BaseException = job()
-        except BaseException as exc:  # reported to the loop, which decides
-            result = exc
-        self._results.put((name, generation, result))
+            wait, rack = self._workers.submit(t, now)
+            if wait == 0:
+                t.busy = True
+                self._touch(t)
+            elif wait != math.inf:
+                self._timer(now + wait, rack, 0, "wake")
 
     def _collect(self, timeout: float) -> None:
-        try:
-            item = self._results.get(timeout=timeout)
-        except queue.Empty:
-            return
-        while True:
-            self._settle(*item)
-            try:
-                item = self._results.get_nowait()
-            except queue.Empty:
-                return
+        results, unparked = self._workers.collect(timeout)
+        self._ready.extend(unparked)
+        for result in results:
+            self._settle(*result)
 
     def _settle(self, name: str, generation: int, result: actions.Outcome | BaseException) -> None:
         t = self.nodes[name]
-        self._in_flight -= 1
         t.busy = False
-        key = self._powering.pop(name, None)
-        if key is not None:
-            self._gates[key].done()
-            self._unpark(key)
         if generation != t.generation:  # the node moved on (a timeout) while the action ran
             self._advance(t)
         elif isinstance(result, actions.Outcome):
@@ -361,10 +294,6 @@ class Reconciler:
             log.error("node=%s action failed unexpectedly", name, exc_info=result)
             self._feed(t, Event.BMC_FAILED, f"unexpected error: {result!r}")
         self._touch(t)
-
-    def _unpark(self, key: str) -> None:
-        parked, self._parked[key] = self._parked.get(key, []), []
-        self._ready.extend(parked)
 
     # -- events, timers, records ------------------------------------------
 
@@ -403,7 +332,7 @@ class Reconciler:
         while self._timers and self._timers[0][0] <= now:
             _, _, name, generation, kind = heapq.heappop(self._timers)
             if kind == "wake":
-                self._unpark(name)
+                self._ready.extend(self._workers.unpark(name))
                 continue
             t = self.nodes[name]
             if generation != t.generation or t.settled():
@@ -490,25 +419,3 @@ class Reconciler:
             held={t.name: t.held for t in nodes if t.held},
             seconds=seconds,
         )
-
-
-def _key(region: str, zone: str, rack: str) -> str:
-    return f"{region}/{zone}/{rack}"
-
-
-def _recorded_bmc(plan: NodePlan) -> BMC:
-    """The BMC of a node no longer in topology.yaml, from its recorded plan."""
-    return parse_bmc_address(
-        plan.bmc_address, None, plan.bmc_credentials, plan.bmc_insecure, plan.bmc_ca_bundle
-    )
-
-
-def _powers_on(t: Tracked) -> bool:
-    """The node's next action is the power-on itself (the boot device is set)."""
-    m = t.marks
-    return (
-        t.state is State.PROVISIONING
-        and m.get("attempt") is not None
-        and m.get("prepared") == m["attempt"]
-        and m.get("powered") != m["attempt"]
-    )
