@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from strata.store import Conflict, SchemaTooNew, SQLiteStore, WriterBusy
+from strata.store import Conflict, RecordWrite, SchemaTooNew, SQLiteStore, WriterBusy
 from strata.store.migrations import MIGRATIONS
 
 
@@ -80,3 +80,54 @@ def test_a_file_from_a_newer_strata_is_refused(tmp_path: Path) -> None:
     db.close()
     with pytest.raises(SchemaTooNew, match="this Strata knows up to"):
         SQLiteStore(path)
+
+
+def test_a_batch_is_written_whole_or_not_at_all(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "s.db")
+    store.write_records(
+        [
+            RecordWrite("n1", 0, "declared", plan={"os_version": "1"}, event=("declared", {})),
+            RecordWrite("n1", 1, "registering", event=("state", {"to": "registering"})),
+            RecordWrite("n2", 0, "declared", plan={}, marks={"attempt": 3}),
+        ]
+    )
+    records = store.records()
+    assert (records["n1"].version, records["n1"].state) == (2, "registering")
+    assert records["n1"].plan == {"os_version": "1"}  # plan=None keeps the recorded plan
+    assert records["n2"].marks == {"attempt": 3}
+    with pytest.raises(Conflict):
+        store.write_records(
+            [RecordWrite("n2", 1, "registering", event=("state", {})), RecordWrite("n1", 1, "x")]
+        )
+    assert store.records()["n2"].state == "declared"  # the first write of the batch undone
+    assert [e.kind for e in store.events("n2")] == []
+
+
+def test_the_log_is_read_from_a_position_and_the_cursor_kept(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "s.db")
+    for kind in ("ipxe-fetched", "ignition-fetched", "installed"):
+        store.record("n1", kind, {"attempt": 1})
+    first, *rest = store.events_since(0)
+    assert [e.kind for e in rest] == ["ignition-fetched", "installed"]
+    assert [e.kind for e in store.events_since(first.id)] == ["ignition-fetched", "installed"]
+    assert [e.kind for e in store.recent_events(1)] == ["installed"]
+    assert store.cursor("controller") == 0
+    store.set_cursor("controller", first.id)
+    assert SQLiteStore(tmp_path / "s.db").cursor("controller") == first.id
+
+
+def test_marks_change_without_a_new_version(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "s.db")
+    store.put_record("n1", 0, "provisioning", {})
+    store.set_marks("n1", {"attempt": 2, "powered": 2})
+    record = store.records()["n1"]
+    assert (record.version, record.marks) == (1, {"attempt": 2, "powered": 2})
+
+
+def test_a_dead_holders_lease_is_taken_over_only_by_name(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "s.db")
+    store.acquire_writer("a", ttl=30, now=1000)
+    with pytest.raises(WriterBusy):
+        store.acquire_writer("b", ttl=30, now=1001, replacing="c")
+    store.acquire_writer("b", ttl=30, now=1001, replacing="a")
+    assert store.writer(now=1002) == ("b", 1031)

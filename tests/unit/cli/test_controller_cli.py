@@ -1,0 +1,184 @@
+"""`strata plan` against the store, `status`, `events`, `retry`, and apply's progress views.
+
+The records come from a real apply of the lab example against the in-process
+simulated fleet; the commands read the SQLite file as a person would."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from rich.console import Console
+
+from strata.cli.app import cli
+from strata.cli.progress import JsonLines, LiveView, PlainLines
+from strata.controller import ApplyOptions, Change, Reconciler, State
+from strata.lab.simulated import Fleet, FleetSettings
+from strata.store import SQLiteStore
+from strata.topology import load
+
+ROOT = Path(__file__).resolve().parents[3]
+FAST = FleetSettings(
+    latency=(0.001, 0.002), boot_seconds=(0.02, 0.04), install_seconds=(0.02, 0.04)
+)
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, list(args), env={"COLUMNS": "200"})
+    return result.exit_code, result.output
+
+
+@pytest.fixture
+def applied(tmp_path: Path) -> Path:
+    """The lab example, provisioned, with lab-worker-1 failed at booting."""
+    file = tmp_path / "topology.yaml"
+    file.write_text(
+        (ROOT / "examples/lab/topology.yaml")
+        .read_text()
+        .replace("staggerSeconds: 2", "staggerSeconds: 0")
+    )
+    topology = load(file)
+    store = SQLiteStore(tmp_path / ".strata" / "strata.db")
+    fleet = Fleet(topology, store, FAST)
+    fleet.machines["lab-worker-1"].no_ignition = True
+    options = ApplyOptions(
+        poll_interval=0.01, timeouts=ApplyOptions().timeouts.with_overrides({"booting": 0.5})
+    )
+    try:
+        Reconciler(topology, store, fleet, options).run()
+    finally:
+        fleet.close()
+        store.close()
+    return file
+
+
+def test_plan_diffs_against_what_was_applied(applied: Path) -> None:
+    code, out = run("plan", str(applied), "-o", "json")
+    assert code == 0
+    assert {a["kind"] for a in json.loads(out)["actions"]} == {"unchanged"}
+    applied.write_text(applied.read_text().replace('version: "4081.2.0"', 'version: "4152.2.0"'))
+    code, out = run("plan", str(applied))
+    assert code == 0
+    assert "3 to reprovision" in out
+    assert "3 destructive action(s): reprovision lab-cp-0, reprovision lab-worker-0" in out
+
+
+def test_status_counts_nodes_and_names_the_failed_with_their_reason(applied: Path) -> None:
+    code, out = run("status", str(applied))
+    assert code == 0, out
+    assert "3 nodes; no controller running" in out
+    assert "by layer" in out and "by rack" in out
+    assert "lab-worker-1 │ booting │ the machine fetched no Ignition config within 0.5 s" in out
+    code, out = run("status", str(applied), "-o", "json")
+    data = json.loads(out)
+    assert data["counts"]["layer"]["mgmt"] == {"provisioned": 2, "failed": 1}
+    assert data["nodes"]["lab-worker-1"]["step"] == "booting"
+
+
+def test_status_without_state_says_nothing_was_applied(tmp_path: Path) -> None:
+    code, out = run("status", str(tmp_path / "topology.yaml"))
+    assert code == 1 and "nothing has been applied yet" in out
+
+
+def test_events_tell_a_nodes_story(applied: Path) -> None:
+    code, out = run("events", "lab-cp-0", "--file", str(applied), "-o", "json")
+    assert code == 0
+    kinds = [(e["kind"], e["detail"].get("to")) for e in json.loads(out)]
+    assert kinds[0] == ("declared", None) and kinds[-1] == ("state", "provisioned")
+    assert ("ignition-fetched", None) in kinds
+    code, out = run("events", "nobody", "--file", str(applied))
+    assert code == 1 and "no node nobody" in out
+
+
+def test_retry_sends_only_failed_nodes_back(applied: Path) -> None:
+    code, out = run("retry", "lab-cp-0", "--file", str(applied))
+    assert code == 1 and "lab-cp-0: provisioned, not failed" in out
+    code, out = run("retry", "lab-worker-1", "--file", str(applied))
+    assert code == 0, out
+    store = SQLiteStore(applied.parent / ".strata" / "strata.db")
+    record = store.records()["lab-worker-1"]
+    assert (record.state, record.step, record.reason, record.deadline) == (
+        "registering",
+        None,
+        None,
+        None,
+    )
+
+
+def test_retry_asks_a_running_controller(applied: Path) -> None:
+    store = SQLiteStore(applied.parent / ".strata" / "strata.db")
+    store.acquire_writer("strata apply (pid 7 on elsewhere)", ttl=60)
+    code, out = run("retry", "lab-worker-1", "--file", str(applied))
+    assert code == 0 and "asked strata apply (pid 7 on elsewhere) to retry lab-worker-1" in out
+    assert store.records()["lab-worker-1"].state == "failed"  # the controller moves it
+    assert store.events("lab-worker-1")[-1].kind == "retry-requested"
+
+
+def test_apply_refuses_unknown_nodes_and_phases(applied: Path) -> None:
+    code, out = run("apply", str(applied), "--allow-reprovision", "ghost")
+    assert code == 2 and "not in" in out and "ghost" in out
+    code, out = run("apply", str(applied), "--timeout", "bootin=5")
+    assert code == 2 and "no phase named bootin" in out
+
+
+CHANGES = [
+    Change("n1", "r", "k1", "mgmt", None, State.DECLARED, "loaded", None, 0.0),
+    Change("n1", "r", "k1", "mgmt", State.DECLARED, State.REGISTERING, "start", None, 1.0),
+    Change("n2", "r", "k2", "mgmt", None, State.FAILED, "loaded", "inspecting: NIC missing", 1.0),
+    Change(
+        "n3",
+        "r",
+        "k2",
+        "work",
+        State.PROVISIONED,
+        State.PROVISIONED,
+        "held",
+        None,
+        2.0,
+        "needs consent",
+    ),
+]
+
+
+def test_plain_lines_and_json_lines() -> None:
+    console = Console(record=True, width=200)
+    plain = PlainLines(console)
+    for change in CHANGES:
+        plain(change)
+    text = console.export_text()
+    assert "n1 declared -> registering (start)" in text and "n3 held: needs consent" in text
+    assert "loaded" not in text
+
+
+def test_json_lines(capsys: pytest.CaptureFixture[str]) -> None:
+    for change in CHANGES:
+        JsonLines()(change)
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert lines[1] == {
+        "at": 1.0,
+        "node": "n1",
+        "rack": "k1",
+        "layer": "mgmt",
+        "from": "declared",
+        "to": "registering",
+        "event": "start",
+        "reason": None,
+        "held": None,
+    }
+
+
+def test_the_live_view_counts_by_layer_and_rack_and_lists_nodes_at_work() -> None:
+    console = Console(record=True, width=120)
+    view = LiveView(console, "strata apply t")
+    for change in CHANGES:
+        view(change)
+    console.print(view._render())
+    lines = console.export_text().splitlines()
+    assert lines[0] == "strata apply t"
+    table = [[cell.strip() for cell in line.split("│")[1:-1]] for line in lines if "│" in line]
+    assert ["mgmt", "1", "", "1", "2"] in table  # registering, provisioned, failed, total
+    assert ["r/k2", "", "1", "1", "2"] in table
+    at_work = [line.split()[:2] for line in lines if line.startswith("n")]
+    assert at_work == [["n1", "registering"]]  # the failed and the held are not at work
