@@ -10,12 +10,12 @@ import click
 from rich.console import Console
 
 from strata import __version__
-from strata.cli.apply import apply
+from strata.cli.apply import apply, recorded_plans
 from strata.cli.bmc import bmc, inspect
 from strata.cli.render import diagnostics_text, dump, plan_tables, summary_line
 from strata.cli.serve import artifacts, default_state, serve
 from strata.cli.status import events, retry, status
-from strata.plan import NodePlan, build_plan, node_plan_from_jsonable, to_jsonable
+from strata.plan import NodePlan, build_plan, to_jsonable
 from strata.store import SQLiteStore
 from strata.topology import Checked, check_file
 from strata.topology.jsonschema import schema_json, schema_markdown
@@ -115,7 +115,7 @@ def _recorded(path: Path) -> dict[str, NodePlan]:
         return {}
     store = SQLiteStore(path)
     try:
-        return {n: node_plan_from_jsonable(r.plan) for n, r in store.records().items() if r.plan}
+        return recorded_plans(store)
     finally:
         store.close()
 

@@ -15,9 +15,10 @@ from strata.boot import AssetIndex, BootContent, BootService, TokenSigner
 from strata.boot.fragments import FragmentError, load_fragments
 from strata.cli.common import topology_or_exit
 from strata.cli.progress import JsonLines, LiveView, PlainLines
+from strata.cli.render import plan_counts
 from strata.cli.serve import default_artifacts, default_state
 from strata.controller import ApplyOptions, Reconciler, Summary, Timeouts
-from strata.plan import Plan, build_plan
+from strata.plan import ActionKind, NodePlan, Plan, build_plan, node_plan_from_jsonable
 from strata.store import SQLiteStore, WriterBusy
 from strata.topology import Topology
 
@@ -119,6 +120,7 @@ def apply(
     )
     store = SQLiteStore(state or default_state(file))
     err = Console(stderr=True, highlight=False)
+    _show_plan(err, build_plan(topology, recorded_plans(store)), options)
     mode = output if output != "auto" else ("live" if Console().is_terminal else "plain")
     boot = None if no_serve else _BootThread(topology, file, store, listen, url, artifact_dir)
     try:
@@ -145,6 +147,23 @@ def _run(
             ).run()
         with LiveView(Console(), f"strata apply {topology.name}") as view:
             return Reconciler(topology, store, pool, options, view).run()
+
+
+def recorded_plans(store: SQLiteStore) -> dict[str, NodePlan]:
+    """The plans the last apply recorded, to diff the file against."""
+    return {n: node_plan_from_jsonable(r.plan) for n, r in store.records().items() if r.plan}
+
+
+def _show_plan(console: Console, plan: Plan, options: ApplyOptions) -> None:
+    console.print(f"plan for {plan.topology}: {plan_counts(plan)}")
+    for action in plan.actions:
+        if action.kind is ActionKind.REPROVISION and action.node not in options.allow_reprovision:
+            console.print(f"  {action.node}: reprovision held (--allow-reprovision {action.node})")
+        elif action.kind is ActionKind.REPROVISION:
+            console.print(f"  [bold red]{action.node}: will be reinstalled[/] (consented)")
+        elif action.kind is ActionKind.DELETE:
+            verb = "[bold red]will be powered off[/]" if options.prune else "kept (--prune)"
+            console.print(f"  {action.node}: removed from the file, {verb}")
 
 
 def _report(console: Console, summary: Summary) -> None:

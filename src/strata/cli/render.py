@@ -102,14 +102,22 @@ def plan_tables(console: Console, plan: Plan) -> None:
         for c in plan.clusters
     ]
     console.print(fitted_table("Layers", tuple(layers[0]) if layers else (), layers, console.width))
-    counts = ", ".join(f"{v} to {k}" for k, v in plan.counts().items() if v)
-    console.print(f"Plan: {counts or 'nothing to do'}.")
+    console.print(f"Plan: {plan_counts(plan)}.")
     destructive = [a for a in plan.actions if a.destructive]
     if destructive:
         console.print(
             f"[bold red]{len(destructive)} destructive action(s)[/]: "
             + ", ".join(f"{a.kind.value} {a.node}" for a in destructive)
         )
+
+
+def plan_counts(plan: Plan) -> str:
+    """``3 to create, 1 to reprovision, 8 unchanged``."""
+    counts = plan.counts()
+    parts = [f"{n} to {kind}" for kind, n in counts.items() if n and kind != "unchanged"]
+    if counts.get("unchanged"):
+        parts.append(f"{counts['unchanged']} unchanged")
+    return ", ".join(parts) or "nothing to do"
 
 
 def fitted_table(

@@ -19,10 +19,12 @@ def test_apply_takes_every_node_from_declared_to_provisioned(make_fleet: Any) ->
         assert machine.boots == ["net", "disk"]  # then the installed OS from its disk
     assert "registering -> inspecting (bmc-ok)" in result.output
     assert "installing -> provisioned (installed)" in result.output
+    assert "plan for emulated: 12 to create" in result.output
     assert "apply finished" in result.output
 
     again = fleet.apply()  # nothing left to do: nothing touched
     assert again.exit_code == 0, again.output
+    assert "plan for emulated: 12 unchanged" in again.output
     assert all(m.power_ons == 1 for m in fleet.machines.machines.values())
     plan = fleet.strata("plan", str(fleet.file), "-o", "json")
     assert {a["kind"] for a in __import__("json").loads(plan.output)["actions"]} == {"unchanged"}
