@@ -14,7 +14,7 @@ import random
 import ssl
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -80,6 +80,7 @@ class Emulator:
     password: str
     systems: list[FakeSystem]
     app: Observed
+    named: dict[str, FakeSystem] = field(default_factory=dict)
     servers: list[BaseWSGIServer] = field(default_factory=list)
     _next: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -115,7 +116,11 @@ class Emulator:
             server.server_close()
 
 
-def start_emulator(state_dir: Path, count: int, password: str) -> Emulator:
+def start_emulator(
+    state_dir: Path, count: int, password: str, named: Sequence[tuple[str, str]] = ()
+) -> Emulator:
+    """``count`` anonymous systems for ``take``, and the ``named`` ones (name, MAC) a
+    test asks for by name (the lab example's servers)."""
     from sushy_tools.emulator import main as emulator
     from sushy_tools.emulator.resources.systems import fakedriver
 
@@ -124,6 +129,7 @@ def start_emulator(state_dir: Path, count: int, password: str) -> Emulator:
         FakeSystem(str(uuid.uuid4()), f"node-{i:04}", f"52:54:00:aa:{i >> 8:02x}:{i & 0xFF:02x}")
         for i in range(count)
     ]
+    extra = [FakeSystem(str(uuid.uuid4()), name, mac) for name, mac in named]
     htpasswd = state_dir / "htpasswd"
     digest = bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=4)).decode()
     htpasswd.write_text(f"{USERNAME}:{digest}\n")
@@ -137,7 +143,7 @@ def start_emulator(state_dir: Path, count: int, password: str) -> Emulator:
                     "power_state": "Off",
                     "nics": [{"mac": s.mac, "ip": "127.0.0.1"}],
                 }
-                for s in systems
+                for s in systems + extra
             ],
             "SUSHY_EMULATOR_STATE_DIR": str(state_dir),
             "SUSHY_EMULATOR_AUTH_FILE": str(htpasswd),
@@ -145,6 +151,6 @@ def start_emulator(state_dir: Path, count: int, password: str) -> Emulator:
     )
     app = Observed(emulator.app)
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    running = Emulator(server.server_port, password, systems, app)
+    running = Emulator(server.server_port, password, systems, app, {s.name: s for s in extra})
     running._serve(server)
     return running

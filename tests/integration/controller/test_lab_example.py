@@ -1,0 +1,54 @@
+"""examples/lab/topology.yaml itself, applied: its three servers are sushy-tools systems
+(same names and MACs), with simulated machines behind them; only the BMC addresses and
+user name are pointed at the emulator. The live view draws the datacenter, and `strata
+status` shows the three provisioned."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from strata.cli.app import cli
+from tests.support.boot_server import free_port
+from tests.support.machine_sim import MachineSimulator
+from tests.support.redfish_emulator import Emulator
+
+LAB = Path(__file__).resolve().parents[3] / "examples" / "lab" / "topology.yaml"
+
+
+def test_apply_the_lab_example_with_the_live_view(
+    emulator: Emulator, password: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STRATA_LAB_BMC_PASSWORD", password)
+    systems = [emulator.named[n] for n in ("lab-cp-0", "lab-worker-0", "lab-worker-1")]
+    text = re.sub(
+        r"redfish://192\.168\.100\.\d+/redfish/v1/Systems/([\w-]+)",
+        lambda m: f"{emulator.url}{emulator.named[m.group(1)].path}",
+        LAB.read_text(),
+    ).replace("username: admin", "username: strata")
+    file = tmp_path / "topology.yaml"
+    file.write_text(text)
+    port = free_port()
+    machines = MachineSimulator(emulator, systems, f"http://127.0.0.1:{port}")
+    try:
+        result = CliRunner().invoke(
+            cli,
+            ["apply", str(file), "--listen", f"127.0.0.1:{port}", "-o", "live"],
+            env={"COLUMNS": "120"},
+            catch_exceptions=False,
+        )
+    finally:
+        machines.close()
+    assert result.exit_code == 0, result.output
+    assert "plan for lab: 3 to create" in result.output
+    assert "strata apply lab" in result.output and "by layer" in result.output
+    assert re.search(r"│ mgmt\s+│\s+3 │\s+3 │", result.output), result.output  # 3 provisioned
+    assert "apply finished" in result.output and "3 provisioned" in result.output
+    assert [m.boots for m in machines.machines.values()] == [["net", "disk"]] * 3
+
+    status = CliRunner().invoke(cli, ["status", str(file)], env={"COLUMNS": "120"})
+    assert status.exit_code == 0
+    assert re.search(r"│ home/desk/lab\s+│\s+3 │\s+3 │", status.output), status.output
