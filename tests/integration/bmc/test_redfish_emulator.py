@@ -164,7 +164,7 @@ def test_an_address_without_system_needs_one_when_the_bmc_has_several(
 ) -> None:
     with pytest.raises(BMCFault) as caught:
         driver(emulator.url, password).power_state()
-    assert f"manages {len(emulator.systems)} systems" in str(caught.value)
+    assert f"manages {len(emulator.systems) + len(emulator.named)} systems" in str(caught.value)
     assert "/redfish/v1/Systems/<id>" in str(caught.value)
 
 
