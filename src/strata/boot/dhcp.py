@@ -27,7 +27,7 @@ from pathlib import Path
 from strata.plan import Plan
 from strata.topology.spec import NetworkSpec
 
-__all__ = ["IPXE_BINARIES", "DHCPConfig", "Dnsmasq", "Lease", "render"]
+__all__ = ["IPXE_BINARIES", "DHCPConfig", "Dnsmasq", "Lease", "die_with_parent", "render"]
 
 IPXE_BINARIES = Path("/usr/lib/ipxe")  # Debian's ipxe package: undionly.kpxe, ipxe.efi
 
@@ -115,7 +115,7 @@ def _hosts(plan: Plan, net: NetworkSpec) -> str:
     return "\n".join(out) + ("\n" if out else "")
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """In the child: get SIGTERM when Strata exits, however it exits (prctl(2), PR_SET_PDEATHSIG)."""
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
@@ -168,7 +168,7 @@ class Dnsmasq:
             ],
             stdout=subprocess.DEVNULL,
             stderr=(self.config.directory / "dnsmasq.log").open("ab"),
-            preexec_fn=_die_with_parent,
+            preexec_fn=die_with_parent,
         )
 
     def reload(self, plan: Plan) -> None:

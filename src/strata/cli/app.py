@@ -12,6 +12,7 @@ from rich.console import Console
 from strata import __version__
 from strata.cli.apply import apply, recorded_plans
 from strata.cli.bmc import bmc, inspect
+from strata.cli.lab import lab
 from strata.cli.render import diagnostics_text, dump, plan_tables, summary_line
 from strata.cli.serve import artifacts, default_state, serve
 from strata.cli.status import events, retry, status
@@ -138,6 +139,7 @@ cli.add_command(apply)
 cli.add_command(status)
 cli.add_command(events)
 cli.add_command(retry)
+cli.add_command(lab)
 
 
 def main() -> None:

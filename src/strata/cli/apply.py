@@ -16,7 +16,7 @@ from strata.boot.fragments import FragmentError, load_fragments
 from strata.cli.common import topology_or_exit
 from strata.cli.progress import JsonLines, LiveView, PlainLines
 from strata.cli.render import plan_counts
-from strata.cli.serve import default_artifacts, default_state
+from strata.cli.serve import default_artifacts, default_state, dhcp_for
 from strata.controller import ApplyOptions, Reconciler, Summary, Timeouts
 from strata.plan import ActionKind, NodePlan, Plan, build_plan, node_plan_from_jsonable
 from strata.store import SQLiteStore, WriterBusy
@@ -60,6 +60,11 @@ def _timeouts(values: tuple[str, ...]) -> Timeouts:
     help="The boot service runs elsewhere (`strata serve`) on the same state file.",
 )
 @click.option(
+    "--dhcp-interface",
+    metavar="IFACE",
+    help="Also run dnsmasq (DHCP, TFTP, the PXE chain) for the provisioning network on IFACE.",
+)
+@click.option(
     "--artifacts",
     "artifact_dir",
     type=click.Path(file_okay=False, path_type=Path),
@@ -98,6 +103,7 @@ def apply(
     listen: str,
     url: str | None,
     no_serve: bool,
+    dhcp_interface: str | None,
     artifact_dir: Path | None,
     concurrency: int,
     timeouts: tuple[str, ...],
@@ -122,7 +128,9 @@ def apply(
     err = Console(stderr=True, highlight=False)
     _show_plan(err, build_plan(topology, recorded_plans(store)), options)
     mode = output if output != "auto" else ("live" if Console().is_terminal else "plain")
-    boot = None if no_serve else _BootThread(topology, file, store, listen, url, artifact_dir)
+    boot = None
+    if not no_serve:
+        boot = _BootThread(topology, file, store, listen, url, artifact_dir, dhcp_interface)
     try:
         summary = _run(topology, store, options, mode, err)
     except WriterBusy as busy:
@@ -191,6 +199,7 @@ class _BootThread:
         listen: str,
         url: str | None,
         artifact_dir: Path | None,
+        dhcp_interface: str | None,
     ) -> None:
         import uvicorn
 
@@ -209,14 +218,21 @@ class _BootThread:
             service.app, host=host or "0.0.0.0", port=int(port), log_level="warning"
         )
         self.server = uvicorn.Server(config)
+        self.dhcp = dhcp_for(topology, dhcp_interface, False, base, store.path.parent)
+        if self.dhcp is not None:
+            self.dhcp.start(plan)
         self.thread = threading.Thread(target=self.server.run, name="boot-service", daemon=True)
         self.thread.start()
         deadline = time.monotonic() + 10
         while not self.server.started:
             if not self.thread.is_alive() or time.monotonic() > deadline:
+                if self.dhcp is not None:
+                    self.dhcp.stop()
                 raise click.ClickException(f"the boot service could not listen on {listen}")
             time.sleep(0.02)
 
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(10)
+        if self.dhcp is not None:
+            self.dhcp.stop()

@@ -19,7 +19,7 @@ from strata.plan import build_plan
 from strata.store import SQLiteStore
 from strata.topology import Topology, check_file
 
-__all__ = ["artifacts", "serve"]
+__all__ = ["artifacts", "default_artifacts", "default_state", "dhcp_for", "serve"]
 
 
 def default_state(file: Path) -> Path:
@@ -109,7 +109,9 @@ def serve(
         f"boot service for [bold]{topology.name}[/]: {len(topology.nodes)} nodes, "
         f"{len(assets)} artifacts, machines reach it at {base}; provisioning: {', '.join(provision) or 'none'}"
     )
-    dhcp = _dhcp(topology, dhcp_interface, dhcp_proxy, base, (state or default_state(file)).parent)
+    dhcp = dhcp_for(
+        topology, dhcp_interface, dhcp_proxy, base, (state or default_state(file)).parent
+    )
     if dhcp is not None:
         dhcp.start(content.plan)
     # uvicorn re-raises SIGTERM after its own shutdown: make that an ordinary exit, so the
@@ -145,7 +147,7 @@ def _reload(file: Path, service: BootService, dhcp: Dnsmasq | None) -> None:
     console.print(f"reload: {len(plan.nodes)} nodes from {file}")
 
 
-def _dhcp(
+def dhcp_for(
     topology: Topology, interface: str | None, proxy: bool, base: str, state_dir: Path
 ) -> Dnsmasq | None:
     if interface is None:

@@ -1,0 +1,133 @@
+"""`strata lab up FILE` / `strata lab down FILE`: a virtual datacenter on this machine.
+
+Up: the stand-in OS image into the artifact mirror, the lab's network namespace,
+and its BMC service (strata.lab.daemon) inside it, each server a QEMU machine
+powered by its BMC. Then `strata apply` runs inside the namespace, where the
+BMC addresses and the provisioning network of the topology exist.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from strata.bmc.credentials import CredentialsError
+from strata.cli.common import topology_or_exit
+from strata.cli.serve import default_artifacts, default_state
+from strata.lab.daemon import lab_credentials
+from strata.lab.image import LabImageError, build_image, install_image
+from strata.lab.network import BRIDGE, NetworkError, lab_network
+
+__all__ = ["lab"]
+
+FILE = click.argument(
+    "file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default="topology.yaml"
+)
+
+
+def workdir(file: Path) -> Path:
+    return file.parent / ".strata" / "lab"
+
+
+@click.group()
+def lab() -> None:
+    """A virtual datacenter: QEMU machines behind emulated Redfish BMCs."""
+
+
+@lab.command()
+@FILE
+@click.option(
+    "--image-cache",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path.home() / ".cache" / "strata" / "lab-image",
+    show_default=True,
+)
+def up(file: Path, image_cache: Path) -> None:
+    """Start FILE's servers as QEMU machines behind Redfish BMCs, in a network namespace."""
+    console = Console(stderr=True, highlight=False)
+    topology = topology_or_exit(file)
+    network = lab_network(topology)
+    work = workdir(file)
+    work.mkdir(parents=True, exist_ok=True)
+    try:
+        lab_credentials(topology, file.parent)  # before anything starts: the BMCs need them
+        with console.status("building the lab's stand-in OS image (Debian kernel, busybox)"):
+            kernel, initrd = build_image(image_cache)
+        versions = {(n.os.name, n.os.version) for n in topology.nodes}
+        for os_name, version in sorted(versions):
+            install_image(kernel, initrd, default_artifacts(file), os_name, version)
+        network.create()
+    except (CredentialsError, LabImageError, NetworkError) as exc:
+        raise click.ClickException(str(exc)) from None
+    state = default_state(file)
+    for stale in state.parent.glob(state.name + "*"):  # new machines: nothing recorded holds
+        stale.unlink()
+    (work / "ready").unlink(missing_ok=True)
+    daemon = subprocess.Popen(
+        [
+            *network.inside,
+            sys.executable,
+            "-m",
+            "strata.lab.daemon",
+            "--file",
+            str(file.resolve()),
+            "--workdir",
+            str(work.resolve()),
+        ],
+        stdin=subprocess.DEVNULL,
+        stdout=(work / "daemon.log").open("ab"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    (work / "daemon.pid").write_text(f"{daemon.pid}\n")
+    deadline = time.monotonic() + 30
+    while not (work / "ready").exists():
+        if daemon.poll() is not None or time.monotonic() > deadline:
+            network.delete()
+            log = (work / "daemon.log").read_text(errors="replace")[-1500:]
+            raise click.ClickException(f"the lab's BMC service did not start:\n{log}")
+        time.sleep(0.1)
+    gateway = network.gateway
+    console.print(
+        f"lab [bold]{topology.name}[/] is up: {len(topology.nodes)} machines, powered off, behind "
+        f"Redfish BMCs at {', '.join(network.bmc_hosts)}, in network namespace {network.namespace}\n"
+        f"provision them:\n  ip netns exec {network.namespace} strata apply {file} "
+        f"--listen {gateway}:8080 --dhcp-interface {BRIDGE}\n"
+        f"consoles: {work}/<node>.console.log; stop with: strata lab down {file}"
+    )
+
+
+@lab.command()
+@FILE
+def down(file: Path) -> None:
+    """Power the lab's machines off and remove its network namespace."""
+    topology = topology_or_exit(file)
+    network = lab_network(topology)
+    pid_file = workdir(file) / "daemon.pid"
+    if pid_file.exists():
+        _stop(int(pid_file.read_text()))
+        pid_file.unlink()
+    network.delete()
+    click.echo(f"lab {topology.name} is down")
+
+
+def _stop(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+    os.kill(pid, signal.SIGKILL)

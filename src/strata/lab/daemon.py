@@ -1,0 +1,137 @@
+"""The lab's BMC service, run inside the lab's network namespace by `strata lab up`.
+
+    ip netns exec strata-lab python -m strata.lab.daemon --file topology.yaml --workdir DIR
+
+One Redfish service (``LabBMC``) on every BMC address of the topology, HTTPS with
+a self-signed certificate for ``redfish://`` addresses (which is why the lab
+example sets ``insecure: true``), plain HTTP for ``redfish+http://``. It writes
+``ready`` in its work directory once it listens; SIGTERM powers every machine
+off and ends it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import ipaddress
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from strata.bmc.credentials import Credentials, CredentialsError, resolve_credentials
+from strata.lab.machines import LabMachine
+from strata.lab.network import lab_network
+from strata.lab.redfish import LabBMC
+from strata.topology import Topology, load
+
+__all__ = ["lab_credentials", "main", "self_signed"]
+
+
+def self_signed(hosts: tuple[str, ...], cert: Path, key: Path) -> None:
+    """A certificate for the BMC addresses, as a BMC fresh from the factory has one."""
+    now = datetime.datetime.now(datetime.UTC)
+    private = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Strata lab BMC")])
+    sans = [x509.IPAddress(ipaddress.ip_address(h)) for h in hosts]
+    built = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(private.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=30))
+        .add_extension(x509.SubjectAlternativeName(sans), critical=False)
+        .sign(private, hashes.SHA256())
+    )
+    cert.write_bytes(built.public_bytes(serialization.Encoding.PEM))
+    key.touch(mode=0o600)
+    key.write_bytes(
+        private.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+
+
+def lab_credentials(topology: Topology, base_dir: Path) -> Credentials:
+    """The one user and password every lab BMC accepts (``CredentialsError`` if unset)."""
+    refs = {n.bmc.credentials for n in topology.nodes}
+    if len(refs) != 1 or None in refs:
+        raise CredentialsError(
+            "the lab's BMCs share one credentials entry: set bmc.credentials in defaults"
+        )
+    return resolve_credentials(topology.credentials[str(refs.pop())], base_dir)
+
+
+def machines(topology: Topology, workdir: Path) -> dict[str, LabMachine]:
+    taps = lab_network(topology).taps
+    return {
+        n.name: LabMachine(n.name, n.boot_mac, workdir, tap=taps[n.name]) for n in topology.nodes
+    }
+
+
+def _listener(topology: Topology) -> tuple[int, bool]:
+    """The one (port, TLS) every BMC address of the lab uses."""
+    pairs = {
+        (n.bmc.port or 443, n.bmc.protocol.startswith("redfish") and "+http" not in n.bmc.protocol)
+        for n in topology.nodes
+    }
+    if len(pairs) != 1 or any(not n.bmc.protocol.startswith("redfish") for n in topology.nodes):
+        raise SystemExit("the lab's BMCs are Redfish, all on one port: check the BMC addresses")
+    return pairs.pop()
+
+
+def main() -> None:
+    import uvicorn
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--file", type=Path, required=True)
+    parser.add_argument("--workdir", type=Path, required=True)
+    args = parser.parse_args()
+    topology = load(args.file)
+    creds = lab_credentials(topology, args.file.parent)
+    fleet = machines(topology, args.workdir)
+    bmc = LabBMC(fleet, creds.username, creds.password.reveal())
+    port, tls = _listener(topology)
+    cert = key = None
+    if tls:
+        cert, key = args.workdir / "bmc.pem", args.workdir / "bmc.key"
+        self_signed(tuple(sorted({n.bmc.host for n in topology.nodes})), cert, key)
+    config = uvicorn.Config(
+        bmc.app,
+        host="0.0.0.0",
+        port=port,
+        log_level="warning",
+        ssl_certfile=str(cert) if cert else None,
+        ssl_keyfile=str(key) if key else None,
+    )
+    server = uvicorn.Server(config)
+    # uvicorn re-raises SIGTERM once it has shut down: make that an exit, so the
+    # finally below powers the machines off.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    threading.Thread(target=_announce, args=(server, args.workdir / "ready"), daemon=True).start()
+    try:
+        server.run()
+    finally:
+        for machine in fleet.values():
+            machine.power_off()
+
+
+def _announce(server: object, ready: Path) -> None:
+    while not getattr(server, "started", False):
+        time.sleep(0.05)
+    ready.write_text(f"{os.getpid()}\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,118 @@
+"""The lab's stand-in OS image: Debian's kernel and a busybox initramfs whose /init
+(init.sh beside this file) fetches the node's Ignition config and phones home.
+
+Built on the fly from Debian packages (``apt-get download``, no installation) and
+cached; installed into the artifact mirror under the file names of the OS the
+topology asks for, with a note saying what it is, so the boot recipe is the one
+real machines get. Real Flatcar or CoreOS artifacts in the mirror take precedence:
+an existing file that is not a lab stand-in is never overwritten.
+"""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+import subprocess
+import tempfile
+from importlib import resources
+from pathlib import Path
+
+from strata.ignition import profile_for
+
+__all__ = ["LabImageError", "build_image", "install_image"]
+
+NOTE = "STRATA-LAB-STAND-IN"  # a file beside the stand-ins, naming them for what they are
+
+
+class LabImageError(Exception):
+    pass
+
+
+def build_image(cache: Path) -> tuple[Path, Path]:
+    """(kernel, initramfs) in ``cache``, built once."""
+    kernel, initrd = cache / "vmlinuz", cache / "initramfs.cpio.gz"
+    if kernel.exists() and initrd.exists():
+        return kernel, initrd
+    cache.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=cache) as tmp:
+        work = Path(tmp)
+        _download(work, _kernel_package(), "busybox-static")
+        unpacked = work / "unpacked"
+        for deb in work.glob("*.deb"):
+            _run("dpkg-deb", "-x", str(deb), str(unpacked))
+        root = work / "root"
+        (root / "bin").mkdir(parents=True)
+        shutil.copy(unpacked / "bin" / "busybox", root / "bin" / "busybox")
+        shutil.copy(
+            next(unpacked.glob("lib/modules/*/kernel/drivers/net/ethernet/intel/e1000/e1000.ko")),
+            root / "e1000.ko",
+        )
+        init = root / "init"
+        init.write_text(resources.files("strata.lab").joinpath("init.sh").read_text())
+        init.chmod(0o755)
+        shutil.copy(next(unpacked.glob("boot/vmlinuz-*")), work / "vmlinuz")
+        _cpio(root, work / "initramfs.cpio.gz")
+        (work / "vmlinuz").replace(kernel)
+        (work / "initramfs.cpio.gz").replace(initrd)
+    return kernel, initrd
+
+
+def install_image(kernel: Path, initrd: Path, mirror: Path, os_name: str, version: str) -> Path:
+    """Place the stand-in under ``os_name``'s PXE artifact names in the mirror."""
+    profile = profile_for(os_name)
+    names = profile.artifacts.names(version)
+    target = mirror / os_name / version
+    target.mkdir(parents=True, exist_ok=True)
+    for source, name in ((kernel, names["kernel"]), (initrd, names["initramfs"])):
+        dest = target / name
+        if dest.exists() and not (target / NOTE).exists():
+            raise LabImageError(f"{dest} is a real artifact: the lab leaves it alone")
+        shutil.copy(source, dest)
+    (target / NOTE).write_text(
+        "The kernel and initramfs here are Strata's lab stand-in (Debian kernel, busybox),\n"
+        "not a real OS. Delete this directory and import real artifacts to install the OS.\n"
+    )
+    return target
+
+
+def _kernel_package() -> str:
+    """The versioned kernel package behind Debian's linux-image-amd64 (which holds none)."""
+    for attempt in range(2):
+        try:
+            out = _run("apt-cache", "depends", "linux-image-amd64")
+        except LabImageError:
+            out = ""
+        for line in out.splitlines():
+            if line.strip().startswith("Depends: linux-image-"):
+                return line.split()[-1]
+        if attempt == 0:
+            _run("apt-get", "update", "-qq")  # a fresh machine may have no package lists yet
+    raise LabImageError("apt-cache names no kernel for linux-image-amd64")
+
+
+def _download(where: Path, *packages: str) -> None:
+    _run("apt-get", "download", *packages, cwd=where)
+
+
+def _cpio(root: Path, out: Path) -> None:
+    """A newc cpio archive (what the kernel unpacks), made by the busybox inside it."""
+    names = sorted(str(p.relative_to(root)) for p in root.rglob("*"))
+    busybox = root / "bin" / "busybox"
+    archive = subprocess.run(
+        [str(busybox), "cpio", "-o", "-H", "newc"],
+        input=("\n".join(names) + "\n").encode(),
+        cwd=root,
+        capture_output=True,
+        check=True,
+    )
+    out.write_bytes(gzip.compress(archive.stdout, compresslevel=6))
+
+
+def _run(*args: str, cwd: Path | None = None) -> str:
+    try:
+        done = subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=600)
+    except FileNotFoundError:
+        raise LabImageError(f"{args[0]} is missing: the lab needs Debian's apt and dpkg") from None
+    if done.returncode != 0:
+        raise LabImageError(f"{' '.join(args)}: {done.stderr.strip()[-500:]}")
+    return done.stdout
