@@ -20,6 +20,7 @@ What this measures is each controller's own cost: real servers take 5-10
 minutes to POST and image distribution dominates a real deployment.
 
     python bench/vs_ironic.py [--nodes 100,1000] [--runs 3] [--workdir DIR]
+    python bench/vs_ironic.py --strata-only --nodes 100,1000,5000
 
 This first part covers the fake-hardware configuration; the Redfish
 configuration (Ironic's ``redfish`` hardware type against sushy-tools) is the
@@ -219,13 +220,13 @@ def _provision(name: str) -> str:
 def ironic_states(base: str) -> dict[str, str]:
     states: dict[str, str] = {}
     marker = ""
-    while True:
-        page = api(base, "GET", f"/v1/nodes?fields=name,provision_state&limit=1000{marker}")
+    while True:  # pages of 1,000; the marker is the last node's UUID
+        page = api(base, "GET", f"/v1/nodes?fields=uuid,name,provision_state&limit=1000{marker}")
         for node in page["nodes"]:
             states[node["name"]] = node["provision_state"]
         if len(page["nodes"]) < 1000:
             return states
-        marker = f"&marker={page['nodes'][-1]['name']}"
+        marker = f"&marker={page['nodes'][-1]['uuid']}"
 
 
 def wait_for(base: str, target: str, count: int, deadline: float) -> None:
@@ -427,6 +428,11 @@ def main() -> None:
     parser.add_argument(
         "--workdir", type=Path, default=Path(tempfile.gettempdir()) / "strata-vs-ironic"
     )
+    parser.add_argument(
+        "--strata-only",
+        action="store_true",
+        help="only Strata, for each N: how its throughput holds as N grows (e.g. 100,1000,5000)",
+    )
     parser.add_argument("--strata-child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--state", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -434,6 +440,9 @@ def main() -> None:
         strata_child(args.strata_child, args.state)
         return
     args.workdir.mkdir(parents=True, exist_ok=True)
+    if args.strata_only:
+        strata_scaling([int(x) for x in args.nodes.split(",")], args.runs, args.workdir)
+        return
     venv = ironic_venv(args.workdir)
     for n in (int(x) for x in args.nodes.split(",")):
         results: dict[str, list[dict[str, float]]] = {"ironic": [], "strata": []}
@@ -443,6 +452,23 @@ def main() -> None:
             print(f"N={n} run {run + 1}/{args.runs}: strata ...", file=sys.stderr, flush=True)
             results["strata"].append(run_strata(n, args.workdir))
         print_table(n, args.runs, results)
+
+
+def strata_scaling(sizes: list[int], runs: int, work: Path) -> None:
+    print(f"\nStrata alone, fake hardware, medians of {runs} runs")
+    print(
+        f"{'N':>7} {'wall':>9} {'nodes/s':>9} {'CPU-s/node':>11} {'peak RSS':>10} {'status p99':>11}"
+    )
+    first = None
+    for n in sizes:
+        rows = [run_strata(n, work) for _ in range(runs)]
+        m = {key: statistics.median(r[key] for r in rows) for key in rows[0]}
+        first = first or m["nodes_s"]
+        drop = (1 - m["nodes_s"] / first) * 100
+        print(
+            f"{n:>7,} {m['wall']:>8.1f}s {m['nodes_s']:>9.1f} {m['cpu_node']:>11.4f} "
+            f"{m['rss']:>7.0f} MiB {m['p99'] * 1000:>8.1f} ms  ({drop:+.0f} % nodes/s vs N={sizes[0]:,})"
+        )
 
 
 def print_table(n: int, runs: int, results: dict[str, list[dict[str, float]]]) -> None:

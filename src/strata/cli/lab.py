@@ -23,7 +23,7 @@ from strata.cli.common import topology_or_exit
 from strata.cli.serve import default_artifacts, default_state
 from strata.lab.daemon import lab_credentials
 from strata.lab.image import LabImageError, build_image, install_image
-from strata.lab.network import BRIDGE, NetworkError, lab_network
+from strata.lab.network import BRIDGE, LabNetwork, NetworkError, lab_network
 
 __all__ = ["lab"]
 
@@ -60,8 +60,7 @@ def up(file: Path, image_cache: Path) -> None:
         lab_credentials(topology, file.parent)  # before anything starts: the BMCs need them
         with console.status("building the lab's stand-in OS image (Debian kernel, busybox)"):
             kernel, initrd = build_image(image_cache)
-        versions = {(n.os.name, n.os.version) for n in topology.nodes}
-        for os_name, version in sorted(versions):
+        for os_name, version in sorted({(n.os.name, n.os.version) for n in topology.nodes}):
             install_image(kernel, initrd, default_artifacts(file), os_name, version)
         network.create()
     except (CredentialsError, LabImageError, NetworkError) as exc:
@@ -69,18 +68,21 @@ def up(file: Path, image_cache: Path) -> None:
     state = default_state(file)
     for stale in state.parent.glob(state.name + "*"):  # new machines: nothing recorded holds
         stale.unlink()
+    _start_bmc_service(network, file, work)
+    console.print(
+        f"lab [bold]{topology.name}[/] is up: {len(topology.nodes)} machines, powered off, behind "
+        f"Redfish BMCs at {', '.join(network.bmc_hosts)}, in network namespace {network.namespace}\n"
+        f"provision them:\n  ip netns exec {network.namespace} strata apply {file} "
+        f"--listen {network.gateway}:8080 --dhcp-interface {BRIDGE}\n"
+        f"consoles: {work}/<node>.console.log; stop with: strata lab down {file}"
+    )
+
+
+def _start_bmc_service(network: LabNetwork, file: Path, work: Path) -> None:
+    """strata.lab.daemon inside the namespace, detached; back once it listens."""
     (work / "ready").unlink(missing_ok=True)
     daemon = subprocess.Popen(
-        [
-            *network.inside,
-            sys.executable,
-            "-m",
-            "strata.lab.daemon",
-            "--file",
-            str(file.resolve()),
-            "--workdir",
-            str(work.resolve()),
-        ],
+        [*network.inside, sys.executable, "-m", "strata.lab.daemon", "--file", str(file.resolve()), "--workdir", str(work.resolve())],
         stdin=subprocess.DEVNULL,
         stdout=(work / "daemon.log").open("ab"),
         stderr=subprocess.STDOUT,
@@ -94,14 +96,6 @@ def up(file: Path, image_cache: Path) -> None:
             log = (work / "daemon.log").read_text(errors="replace")[-1500:]
             raise click.ClickException(f"the lab's BMC service did not start:\n{log}")
         time.sleep(0.1)
-    gateway = network.gateway
-    console.print(
-        f"lab [bold]{topology.name}[/] is up: {len(topology.nodes)} machines, powered off, behind "
-        f"Redfish BMCs at {', '.join(network.bmc_hosts)}, in network namespace {network.namespace}\n"
-        f"provision them:\n  ip netns exec {network.namespace} strata apply {file} "
-        f"--listen {gateway}:8080 --dhcp-interface {BRIDGE}\n"
-        f"consoles: {work}/<node>.console.log; stop with: strata lab down {file}"
-    )
 
 
 @lab.command()

@@ -1,0 +1,29 @@
+"""A rack's power budget as a gate: K at once, S seconds apart; no budget, no gate."""
+
+from __future__ import annotations
+
+import math
+
+from strata.controller.schedule import PowerGate
+from strata.topology.spec import PowerBudget
+
+
+def test_k_at_once_and_s_seconds_apart() -> None:
+    gate = PowerGate(PowerBudget(max_concurrent_power_on=2, stagger_seconds=3))
+    assert gate.wait(100.0) == 0
+    gate.start(100.0)
+    assert gate.wait(101.0) == 2.0  # the stagger
+    gate.start(103.0)
+    assert gate.wait(110.0) == math.inf  # two powering on: wait for one to settle
+    gate.done()
+    assert gate.wait(110.0) == 0
+    gate.done()
+    gate.done()  # more settles than starts never go below zero
+    assert gate.powering == 0
+
+
+def test_no_budget_no_waiting() -> None:
+    gate = PowerGate(None)
+    for i in range(1000):
+        assert gate.wait(float(i) / 1000) == 0
+        gate.start(float(i) / 1000)
