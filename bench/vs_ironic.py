@@ -449,8 +449,10 @@ def main() -> None:
         for run in range(args.runs):  # A B A B: each pair shares the machine's mood
             print(f"N={n} run {run + 1}/{args.runs}: ironic ...", file=sys.stderr, flush=True)
             results["ironic"].append(run_ironic(venv, n, args.workdir))
+            print(f"  ironic: {_brief(results['ironic'][-1])}", file=sys.stderr, flush=True)
             print(f"N={n} run {run + 1}/{args.runs}: strata ...", file=sys.stderr, flush=True)
             results["strata"].append(run_strata(n, args.workdir))
+            print(f"  strata: {_brief(results['strata'][-1])}", file=sys.stderr, flush=True)
         print_table(n, args.runs, results)
 
 
@@ -464,11 +466,15 @@ def strata_scaling(sizes: list[int], runs: int, work: Path) -> None:
         rows = [run_strata(n, work) for _ in range(runs)]
         m = {key: statistics.median(r[key] for r in rows) for key in rows[0]}
         first = first or m["nodes_s"]
-        drop = (1 - m["nodes_s"] / first) * 100
+        change = (m["nodes_s"] / first - 1) * 100
         print(
             f"{n:>7,} {m['wall']:>8.1f}s {m['nodes_s']:>9.1f} {m['cpu_node']:>11.4f} "
-            f"{m['rss']:>7.0f} MiB {m['p99'] * 1000:>8.1f} ms  ({drop:+.0f} % nodes/s vs N={sizes[0]:,})"
+            f"{m['rss']:>7.0f} MiB {m['p99'] * 1000:>8.1f} ms  (nodes/s {change:+.0f} % vs N={sizes[0]:,})"
         )
+
+
+def _brief(r: dict[str, float]) -> str:
+    return f"{r['wall']:.1f} s, {r['nodes_s']:.1f} nodes/s, {r['cpu_node']:.4f} CPU-s/node"
 
 
 def print_table(n: int, runs: int, results: dict[str, list[dict[str, float]]]) -> None:
