@@ -82,7 +82,16 @@ def _start_bmc_service(network: LabNetwork, file: Path, work: Path) -> None:
     """strata.lab.daemon inside the namespace, detached; back once it listens."""
     (work / "ready").unlink(missing_ok=True)
     daemon = subprocess.Popen(
-        [*network.inside, sys.executable, "-m", "strata.lab.daemon", "--file", str(file.resolve()), "--workdir", str(work.resolve())],
+        [
+            *network.inside,
+            sys.executable,
+            "-m",
+            "strata.lab.daemon",
+            "--file",
+            str(file.resolve()),
+            "--workdir",
+            str(work.resolve()),
+        ],
         stdin=subprocess.DEVNULL,
         stdout=(work / "daemon.log").open("ab"),
         stderr=subprocess.STDOUT,
