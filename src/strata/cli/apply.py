@@ -18,6 +18,7 @@ from strata.cli.progress import JsonLines, LiveView, PlainLines
 from strata.cli.render import plan_counts
 from strata.cli.serve import default_artifacts, default_state, dhcp_for
 from strata.controller import ApplyOptions, Reconciler, Summary, Timeouts
+from strata.controller.lease import Lease
 from strata.plan import ActionKind, NodePlan, Plan, build_plan, node_plan_from_jsonable
 from strata.store import SQLiteStore, WriterBusy
 from strata.topology import Topology
@@ -128,6 +129,11 @@ def apply(
     err = Console(stderr=True, highlight=False)
     _show_plan(err, build_plan(topology, recorded_plans(store)), options)
     mode = output if output != "auto" else ("live" if Console().is_terminal else "plain")
+    try:  # before anything listens: a second apply is told who drives the datacenter
+        Lease(store, options.lease_ttl).acquire()
+    except WriterBusy as busy:
+        err.print(f"[red]error[/]: {busy}")
+        sys.exit(2)
     boot = None
     if not no_serve:
         boot = _BootThread(topology, file, store, listen, url, artifact_dir, dhcp_interface)

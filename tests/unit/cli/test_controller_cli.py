@@ -116,6 +116,14 @@ def test_retry_asks_a_running_controller(applied: Path) -> None:
     assert store.events("lab-worker-1")[-1].kind == "retry-requested"
 
 
+def test_a_second_apply_is_told_who_drives_the_datacenter(applied: Path) -> None:
+    store = SQLiteStore(applied.parent / ".strata" / "strata.db")
+    store.acquire_writer("strata apply (pid 7 on elsewhere)", ttl=60)
+    code, out = run("apply", str(applied), "--listen", "127.0.0.1:1")
+    assert code == 2
+    assert "strata apply (pid 7 on elsewhere) is driving this datacenter" in out
+
+
 def test_apply_refuses_unknown_nodes_and_phases(applied: Path) -> None:
     code, out = run("apply", str(applied), "--allow-reprovision", "ghost")
     assert code == 2 and "not in" in out and "ghost" in out
