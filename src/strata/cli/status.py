@@ -20,7 +20,7 @@ from rich.text import Text
 from strata.cli.progress import STATE_STYLE, state_counts_table
 from strata.cli.serve import default_state
 from strata.controller import RETRY_REQUESTED, Event, State, next_step
-from strata.store import Conflict, NodeRecord, RecordWrite, SQLiteStore
+from strata.store import Conflict, NodeRecord, NodeSummary, RecordWrite, SQLiteStore
 from strata.store import Event as LogEntry
 
 __all__ = ["events", "retry", "status"]
@@ -73,55 +73,52 @@ def status(file: Path, state: Path | None, watch: bool, output: str) -> None:
 
 
 def status_json(store: SQLiteStore) -> dict[str, Any]:
-    records = store.records()
+    nodes = store.summaries()
     writer = store.writer()
     return {
         "controller": writer[0] if writer else None,
-        "counts": {k: dict(v) for k, v in _counts(records.values()).items()},
+        "counts": {k: dict(v) for k, v in _counts(nodes).items()},
         "nodes": {
-            r.name: {"state": r.state, "step": r.step, "reason": r.reason, "updated": r.updated}
-            for r in records.values()
+            n.name: {"state": n.state, "step": n.step, "reason": n.reason, "updated": n.updated}
+            for n in nodes
         },
         "recent_events": [_entry_json(e) for e in store.recent_events(20)],
     }
 
 
 def status_view(store: SQLiteStore) -> RenderableType:
-    records = store.records()
+    nodes = store.summaries()
     writer = store.writer()
-    counts = _counts(records.values())
+    counts = _counts(nodes)
     parts: list[RenderableType] = [
         Text(
-            f"{len(records)} nodes; "
+            f"{len(nodes)} nodes; "
             + (f"driven by {writer[0]}" if writer else "no controller running")
         ),
         state_counts_table("by layer", _parse(counts["layer"])),
         state_counts_table("by region", _parse(counts["region"])),
         state_counts_table("by rack", _parse(counts["rack"])),
     ]
-    failed = [r for r in records.values() if r.state == State.FAILED]
+    failed = sorted((n for n in nodes if n.state == State.FAILED), key=lambda n: n.name)
     if failed:
         table = Table(title="failed", title_justify="left", header_style="bold red")
         for column in ("node", "step", "reason"):
             table.add_column(column, overflow="fold")
-        for r in sorted(failed, key=lambda r: r.name):
-            table.add_row(r.name, r.step or "", r.reason or "")
+        for n in failed:
+            table.add_row(n.name, n.step or "", n.reason or "")
         parts.append(table)
     parts.append(events_table("recent events", store.recent_events(10), with_node=True))
     return Group(*parts)
 
 
-def _counts(records: Iterable[NodeRecord]) -> dict[str, dict[str, Counter[str]]]:
+def _counts(nodes: Iterable[NodeSummary]) -> dict[str, dict[str, Counter[str]]]:
     out: dict[str, dict[str, Counter[str]]] = {
         g: defaultdict(Counter) for g in ("layer", "region", "rack")
     }
-    for r in records:
-        plan = r.plan
-        out["layer"][plan.get("layer", "?")][r.state] += 1
-        out["region"][plan.get("region", "?")][r.state] += 1
-        out["rack"][f"{plan.get('region', '?')}/{plan.get('zone', '?')}/{plan.get('rack', '?')}"][
-            r.state
-        ] += 1
+    for n in nodes:
+        out["layer"][n.layer][n.state] += 1
+        out["region"][n.region][n.state] += 1
+        out["rack"][f"{n.region}/{n.zone}/{n.rack}"][n.state] += 1
     return out
 
 

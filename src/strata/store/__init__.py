@@ -1,13 +1,22 @@
 """Where Strata keeps what it knows: the store interface and the embedded SQLite store."""
 
 from strata.store.migrations import SchemaTooNew
-from strata.store.records import Conflict, Event, NodeRecord, RecordWrite, Store, WriterBusy
+from strata.store.records import (
+    Conflict,
+    Event,
+    NodeRecord,
+    NodeSummary,
+    RecordWrite,
+    Store,
+    WriterBusy,
+)
 from strata.store.sqlite import SQLiteStore
 
 __all__ = [
     "Conflict",
     "Event",
     "NodeRecord",
+    "NodeSummary",
     "RecordWrite",
     "SQLiteStore",
     "SchemaTooNew",

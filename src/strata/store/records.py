@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from strata.boot.state import Attempt, BootState
 
-__all__ = ["Conflict", "Event", "NodeRecord", "RecordWrite", "Store", "WriterBusy"]
+__all__ = ["Conflict", "Event", "NodeRecord", "NodeSummary", "RecordWrite", "Store", "WriterBusy"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +29,21 @@ class NodeRecord:
     updated: float
     deadline: float | None = None  # when the current phase times out (unix seconds)
     marks: Mapping[str, Any] = field(default_factory=dict)  # what an action already did
+
+
+@dataclass(frozen=True, slots=True)
+class NodeSummary:
+    """What a status view needs of a record: its state and where the node sits."""
+
+    name: str
+    state: str
+    step: str | None
+    reason: str | None
+    updated: float
+    layer: str
+    region: str
+    zone: str
+    rack: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +93,10 @@ class WriterBusy(Exception):
 
 class Store(BootState, Protocol):
     def records(self) -> dict[str, NodeRecord]: ...
+
+    def summaries(self) -> list[NodeSummary]:
+        """Every node's state and place, without reading whole plans (for status)."""
+        ...
 
     def write_records(self, writes: Sequence[RecordWrite]) -> list[NodeRecord]:
         """All or nothing; ``Conflict`` when any record moved on since it was read."""

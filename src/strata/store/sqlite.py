@@ -23,7 +23,14 @@ from typing import Any
 from strata.boot.state import Attempt, UnknownMachine
 from strata.boot.tokens import Stage
 from strata.store.migrations import migrate
-from strata.store.records import Conflict, Event, NodeRecord, RecordWrite, WriterBusy
+from strata.store.records import (
+    Conflict,
+    Event,
+    NodeRecord,
+    NodeSummary,
+    RecordWrite,
+    WriterBusy,
+)
 
 __all__ = ["SQLiteStore"]
 
@@ -135,6 +142,16 @@ class SQLiteStore:
         with self._lock:
             rows = self._db.execute(f"SELECT {_RECORD} FROM node_records").fetchall()
         return {r[0]: _record(r) for r in rows}
+
+    def summaries(self) -> list[NodeSummary]:
+        places = ", ".join(
+            f"json_extract(plan, '$.{k}')" for k in ("layer", "region", "zone", "rack")
+        )
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT name, state, step, reason, updated, {places} FROM node_records"
+            ).fetchall()
+        return [NodeSummary(*r[:5], *(str(v or "?") for v in r[5:])) for r in rows]
 
     def write_records(self, writes: Sequence[RecordWrite]) -> list[NodeRecord]:
         now = time.time()

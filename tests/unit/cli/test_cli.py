@@ -13,6 +13,8 @@ from strata.cli.app import cli
 ROOT = Path(__file__).resolve().parents[3]
 LAB = str(ROOT / "examples/lab/topology.yaml")
 FIVE = str(ROOT / "tests/unit/topology/files/five-mistakes.yaml")
+# examples/lab/.strata/strata.db exists after `./dev demo`: plans here are against no state
+NO_STATE = ("--state", "/nonexistent/strata.db")
 
 
 def run(*args: str) -> tuple[int, str]:
@@ -55,16 +57,16 @@ def test_validate_json_of_a_valid_file() -> None:
 
 
 def test_plan_table() -> None:
-    code, out = run("plan", LAB)
+    code, out = run("plan", LAB, *NO_STATE)
     assert code == 0
     assert "lab-worker-1" in out
     assert "Plan: 3 to create." in out
 
 
 def test_plan_json_and_yaml_agree() -> None:
-    code, as_json = run("plan", "-o", "json", LAB)
+    code, as_json = run("plan", "-o", "json", LAB, *NO_STATE)
     assert code == 0
-    code, as_yaml = run("plan", "-o", "yaml", LAB)
+    code, as_yaml = run("plan", "-o", "yaml", LAB, *NO_STATE)
     assert code == 0
     assert json.loads(as_json) == YAML(typ="safe", pure=True).load(as_yaml)
 
@@ -108,7 +110,7 @@ def test_a_literal_password_never_reaches_the_output(tmp_path: Path) -> None:
 
 
 def test_plan_table_fits_a_narrow_terminal() -> None:
-    result = CliRunner().invoke(cli, ["plan", LAB], env={"COLUMNS": "80"})
+    result = CliRunner().invoke(cli, ["plan", LAB, *NO_STATE], env={"COLUMNS": "80"})
     assert result.exit_code == 0
     assert max(len(line) for line in result.output.splitlines()) <= 80
     assert "lab-worker-1" in result.output and "192.168.110.13" in result.output
