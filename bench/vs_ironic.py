@@ -384,7 +384,7 @@ def run_strata(n: int, work: Path) -> dict[str, float]:
 
     def status() -> None:
         if state.exists():
-            status_json(SQLiteStore(state))
+            status_json(SQLiteStore(state, read_only=True))  # as `strata status` opens it
 
     sampler = Sampler(status)
     while child.poll() is None:

@@ -35,7 +35,7 @@ STATE = click.option(
 )
 
 
-def open_store(file: Path, state: Path | None) -> SQLiteStore:
+def open_store(file: Path, state: Path | None, read_only: bool = True) -> SQLiteStore:
     path = state or default_state(file)
     if not path.exists():
         click.echo(
@@ -43,7 +43,7 @@ def open_store(file: Path, state: Path | None) -> SQLiteStore:
             err=True,
         )
         sys.exit(1)
-    return SQLiteStore(path)
+    return SQLiteStore(path, read_only=read_only)
 
 
 @click.command()
@@ -187,7 +187,7 @@ def events(node: str, file: Path, state: Path | None, output: str) -> None:
 @STATE
 def retry(nodes: tuple[str, ...], file: Path, state: Path | None) -> None:
     """Send failed NODEs back into the lifecycle (from registering: BMC, inspection, install)."""
-    store = open_store(file, state)
+    store = open_store(file, state, read_only=False)
     records = store.records()
     problems = [f"{n}: no such node" for n in nodes if n not in records]
     problems += [

@@ -131,3 +131,24 @@ def test_a_dead_holders_lease_is_taken_over_only_by_name(tmp_path: Path) -> None
         store.acquire_writer("b", ttl=30, now=1001, replacing="c")
     store.acquire_writer("b", ttl=30, now=1001, replacing="a")
     assert store.writer(now=1002) == ("b", 1031)
+
+
+def test_a_status_reader_opens_read_only_and_takes_no_write_lock(tmp_path: Path) -> None:
+    writer = SQLiteStore(tmp_path / "s.db")
+    writer.put_record(
+        "n1", 0, "registering", {"layer": "mgmt", "region": "r", "zone": "z", "rack": "k"}
+    )
+    writer._db.execute("BEGIN IMMEDIATE")  # the controller mid-transaction
+    try:
+        reader = SQLiteStore(tmp_path / "s.db", read_only=True)
+        (summary,) = reader.summaries()
+        assert (summary.name, summary.state, summary.layer, summary.rack) == (
+            "n1",
+            "registering",
+            "mgmt",
+            "k",
+        )
+        with pytest.raises(sqlite3.OperationalError, match="readonly"):
+            reader.put_record("n2", 0, "declared", {})
+    finally:
+        writer._db.execute("ROLLBACK")
