@@ -12,9 +12,10 @@ from rich.console import Console
 from strata import __version__
 from strata.cli.apply import apply, recorded_plans
 from strata.cli.bmc import bmc, inspect
+from strata.cli.common import TOPOLOGY, default_state
 from strata.cli.lab import lab
 from strata.cli.render import diagnostics_text, dump, plan_tables, summary_line
-from strata.cli.serve import artifacts, default_state, serve
+from strata.cli.serve import artifacts, serve
 from strata.cli.status import events, retry, status
 from strata.plan import NodePlan, build_plan, to_jsonable
 from strata.store import SQLiteStore
@@ -22,10 +23,6 @@ from strata.topology import Checked, check_file
 from strata.topology.jsonschema import schema_json, schema_markdown
 
 __all__ = ["cli", "main"]
-
-TOPOLOGY = click.argument(
-    "file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default="topology.yaml"
-)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -114,7 +111,7 @@ def _recorded(path: Path) -> dict[str, NodePlan]:
     """The plans the last apply recorded; none when nothing was applied (nothing is created)."""
     if not path.exists():
         return {}
-    store = SQLiteStore(path)
+    store = SQLiteStore(path, read_only=True)
     try:
         return recorded_plans(store)
     finally:

@@ -11,12 +11,11 @@ import click
 from rich.console import Console
 
 from strata.bmc import BMCPool, DriverSettings
-from strata.boot import AssetIndex, BootContent, BootService, TokenSigner
-from strata.boot.fragments import FragmentError, load_fragments
-from strata.cli.common import topology_or_exit
+from strata.boot.fragments import FragmentError
+from strata.cli.common import ARTIFACTS, STATE, TOPOLOGY, default_state, topology_or_exit
 from strata.cli.progress import JsonLines, LiveView, PlainLines
 from strata.cli.render import plan_counts
-from strata.cli.serve import default_artifacts, default_state, dhcp_for
+from strata.cli.serve import boot_service, dhcp_for, listen_address, reach_url
 from strata.controller import ApplyOptions, Reconciler, Summary, Timeouts
 from strata.controller.lease import Lease
 from strata.plan import ActionKind, NodePlan, Plan, build_plan, node_plan_from_jsonable
@@ -43,14 +42,8 @@ def _timeouts(values: tuple[str, ...]) -> Timeouts:
 
 
 @click.command()
-@click.argument(
-    "file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default="topology.yaml"
-)
-@click.option(
-    "--state",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="SQLite state file [FILE's dir/.strata/strata.db].",
-)
+@TOPOLOGY
+@STATE
 @click.option(
     "--listen", default="0.0.0.0:8080", show_default=True, help="Where the boot service listens."
 )
@@ -65,12 +58,7 @@ def _timeouts(values: tuple[str, ...]) -> Timeouts:
     metavar="IFACE",
     help="Also run dnsmasq (DHCP, TFTP, the PXE chain) for the provisioning network on IFACE.",
 )
-@click.option(
-    "--artifacts",
-    "artifact_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Artifact mirror [FILE's dir/artifacts].",
-)
+@ARTIFACTS
 @click.option(
     "--concurrency", default=32, show_default=True, help="BMC operations in flight at once."
 )
@@ -209,24 +197,17 @@ class _BootThread:
     ) -> None:
         import uvicorn
 
-        host, _, port = listen.rpartition(":")
-        if not port.isdigit():
-            raise click.BadParameter("give HOST:PORT", param_hint="--listen")
+        host, port = listen_address(listen)
+        base = reach_url(host, port, url)
         try:
-            fragments = load_fragments(topology, file.parent)
+            service = boot_service(topology, file, store, base, artifact_dir)
         except FragmentError as exc:
             raise click.ClickException(str(exc)) from None
-        base = url or f"http://{host if host not in ('', '0.0.0.0', '::') else '127.0.0.1'}:{port}"
-        plan: Plan = build_plan(topology)
-        content = BootContent(plan, base, TokenSigner(store.token_key()), fragments)
-        service = BootService(content, store, AssetIndex(artifact_dir or default_artifacts(file)))
-        config = uvicorn.Config(
-            service.app, host=host or "0.0.0.0", port=int(port), log_level="warning"
-        )
+        config = uvicorn.Config(service.app, host=host, port=port, log_level="warning")
         self.server = uvicorn.Server(config)
         self.dhcp = dhcp_for(topology, dhcp_interface, False, base, store.path.parent)
         if self.dhcp is not None:
-            self.dhcp.start(plan)
+            self.dhcp.start(service.content.plan)
         self.thread = threading.Thread(target=self.server.run, name="boot-service", daemon=True)
         self.thread.start()
         deadline = time.monotonic() + 10

@@ -1,4 +1,5 @@
-"""What the commands share: loading a topology, or saying why not."""
+"""What the commands share: the topology argument and the state and artifact options, the
+files they default to, and loading a topology (or saying why not)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,45 @@ from rich.console import Console
 from strata.cli.render import diagnostics_text
 from strata.topology import Topology, check_file
 
-__all__ = ["topology_or_exit"]
+__all__ = [
+    "ARTIFACTS",
+    "FILE_OPTION",
+    "STATE",
+    "TOPOLOGY",
+    "default_artifacts",
+    "default_state",
+    "topology_or_exit",
+]
+
+TOPOLOGY = click.argument(
+    "file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default="topology.yaml"
+)
+FILE_OPTION = click.option(  # for commands whose argument is a node
+    "--file",
+    "file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default="topology.yaml",
+    show_default=True,
+)
+STATE = click.option(
+    "--state",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="SQLite state file [FILE's dir/.strata/strata.db].",
+)
+ARTIFACTS = click.option(
+    "--artifacts",
+    "artifact_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Artifact mirror [FILE's dir/artifacts].",
+)
+
+
+def default_state(file: Path) -> Path:
+    return file.parent / ".strata" / "strata.db"
+
+
+def default_artifacts(file: Path) -> Path:
+    return file.parent / "artifacts"
 
 
 def topology_or_exit(file: Path) -> Topology:

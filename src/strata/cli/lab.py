@@ -19,17 +19,12 @@ import click
 from rich.console import Console
 
 from strata.bmc.credentials import CredentialsError
-from strata.cli.common import topology_or_exit
-from strata.cli.serve import default_artifacts, default_state
+from strata.cli.common import TOPOLOGY, default_artifacts, default_state, topology_or_exit
 from strata.lab.daemon import lab_credentials
 from strata.lab.image import LabImageError, build_image, install_image
 from strata.lab.network import BRIDGE, LabNetwork, NetworkError, lab_network
 
 __all__ = ["lab"]
-
-FILE = click.argument(
-    "file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default="topology.yaml"
-)
 
 
 def workdir(file: Path) -> Path:
@@ -42,7 +37,7 @@ def lab() -> None:
 
 
 @lab.command()
-@FILE
+@TOPOLOGY
 @click.option(
     "--image-cache",
     type=click.Path(file_okay=False, path_type=Path),
@@ -108,7 +103,7 @@ def _start_bmc_service(network: LabNetwork, file: Path, work: Path) -> None:
 
 
 @lab.command()
-@FILE
+@TOPOLOGY
 def down(file: Path) -> None:
     """Power the lab's machines off and remove its network namespace."""
     topology = topology_or_exit(file)

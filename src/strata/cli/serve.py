@@ -13,43 +13,38 @@ from strata.boot import AssetIndex, BootContent, BootService, TokenSigner, impor
 from strata.boot.assets import ImportError_
 from strata.boot.dhcp import DHCPConfig, Dnsmasq
 from strata.boot.fragments import FragmentError, load_fragments
-from strata.cli.common import topology_or_exit
+from strata.cli.common import (
+    ARTIFACTS,
+    STATE,
+    TOPOLOGY,
+    default_artifacts,
+    default_state,
+    topology_or_exit,
+)
 from strata.cli.render import diagnostics_text
 from strata.plan import build_plan
 from strata.store import SQLiteStore
 from strata.topology import Topology, check_file
 
-__all__ = ["artifacts", "default_artifacts", "default_state", "dhcp_for", "serve"]
-
-
-def default_state(file: Path) -> Path:
-    return file.parent / ".strata" / "strata.db"
-
-
-def default_artifacts(file: Path) -> Path:
-    return file.parent / "artifacts"
+__all__ = [
+    "artifacts",
+    "boot_service",
+    "dhcp_for",
+    "listen_address",
+    "reach_url",
+    "serve",
+]
 
 
 @click.command()
-@click.argument(
-    "file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default="topology.yaml"
-)
+@TOPOLOGY
 @click.option("--listen", default="0.0.0.0:8080", show_default=True, help="HOST:PORT to listen on.")
 @click.option(
     "--url",
     help="How machines reach this service, e.g. http://192.168.110.2:8080 (default: from --listen).",
 )
-@click.option(
-    "--state",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="SQLite state file [FILE's dir/.strata/strata.db].",
-)
-@click.option(
-    "--artifacts",
-    "artifact_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Artifact mirror [FILE's dir/artifacts].",
-)
+@STATE
+@ARTIFACTS
 @click.option(
     "--provision",
     multiple=True,
@@ -87,42 +82,57 @@ def serve(
     import uvicorn
 
     topology = topology_or_exit(file)
-    host, _, port = listen.rpartition(":")
-    if not port.isdigit():
-        raise click.BadParameter("give HOST:PORT", param_hint="--listen")
-    try:
-        fragments = load_fragments(topology, file.parent)
-    except FragmentError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
+    host, port = listen_address(listen)
     store = SQLiteStore(state or default_state(file))
     unknown = [n for n in provision if n not in {node.name for node in topology.nodes}]
     if unknown:
         raise click.BadParameter(f"not in {file}: {', '.join(unknown)}", param_hint="--provision")
+    base = reach_url(host, port, url)
+    try:
+        service = boot_service(topology, file, store, base, artifact_dir)
+    except FragmentError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
     for node in provision:
         store.begin_attempt(node, lifetime=attempt_minutes * 60)
-    base = url or f"http://{host if host not in ('', '0.0.0.0', '::') else '127.0.0.1'}:{port}"
-    assets = AssetIndex(artifact_dir or default_artifacts(file))
-    content = BootContent(build_plan(topology), base, TokenSigner(store.token_key()), fragments)
-    service = BootService(content, store, assets)
     Console(stderr=True).print(
         f"boot service for [bold]{topology.name}[/]: {len(topology.nodes)} nodes, "
-        f"{len(assets)} artifacts, machines reach it at {base}; provisioning: {', '.join(provision) or 'none'}"
+        f"{len(service.assets)} artifacts, machines reach it at {base}; provisioning: {', '.join(provision) or 'none'}"
     )
-    dhcp = dhcp_for(
-        topology, dhcp_interface, dhcp_proxy, base, (state or default_state(file)).parent
-    )
+    dhcp = dhcp_for(topology, dhcp_interface, dhcp_proxy, base, store.path.parent)
     if dhcp is not None:
-        dhcp.start(content.plan)
+        dhcp.start(service.content.plan)
     # uvicorn re-raises SIGTERM after its own shutdown: make that an ordinary exit, so the
     # finally below stops dnsmasq.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     signal.signal(signal.SIGHUP, lambda *_: _reload(file, service, dhcp))
     try:
-        uvicorn.run(service.app, host=host or "0.0.0.0", port=int(port), log_level="warning")
+        uvicorn.run(service.app, host=host, port=port, log_level="warning")
     finally:
         if dhcp is not None:
             dhcp.stop()
+
+
+def listen_address(listen: str) -> tuple[str, int]:
+    """``HOST:PORT`` (an empty host: every address)."""
+    host, _, port = listen.rpartition(":")
+    if not port.isdigit():
+        raise click.BadParameter("give HOST:PORT", param_hint="--listen")
+    return host or "0.0.0.0", int(port)
+
+
+def reach_url(host: str, port: int, url: str | None) -> str:
+    """How machines reach the service: ``url``, else the listen address (loopback for any)."""
+    return url or f"http://{host if host not in ('0.0.0.0', '::') else '127.0.0.1'}:{port}"
+
+
+def boot_service(
+    topology: Topology, file: Path, store: SQLiteStore, base: str, artifact_dir: Path | None
+) -> BootService:
+    """The boot service for FILE's plan on ``store``; ``FragmentError`` for a bad fragment."""
+    fragments = load_fragments(topology, file.parent)
+    content = BootContent(build_plan(topology), base, TokenSigner(store.token_key()), fragments)
+    return BootService(content, store, AssetIndex(artifact_dir or default_artifacts(file)))
 
 
 def _reload(file: Path, service: BootService, dhcp: Dnsmasq | None) -> None:

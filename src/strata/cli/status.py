@@ -17,21 +17,16 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from strata.cli.common import FILE_OPTION, STATE, default_state
 from strata.cli.progress import STATE_STYLE, state_counts_table
-from strata.cli.serve import default_state
 from strata.controller import RETRY_REQUESTED, Event, State, next_step
 from strata.store import Conflict, NodeRecord, NodeSummary, RecordWrite, SQLiteStore
 from strata.store import Event as LogEntry
 
 __all__ = ["events", "retry", "status"]
 
-FILE = click.argument(
+FILE = click.argument(  # status needs no topology, only where its state file is
     "file", type=click.Path(dir_okay=False, path_type=Path), default="topology.yaml"
-)
-STATE = click.option(
-    "--state",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="SQLite state file [FILE's dir/.strata/strata.db].",
 )
 
 
@@ -151,13 +146,7 @@ def _entry_json(e: LogEntry) -> dict[str, Any]:
 
 @click.command()
 @click.argument("node")
-@click.option(
-    "--file",
-    "file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default="topology.yaml",
-    show_default=True,
-)
+@FILE_OPTION
 @STATE
 @click.option(
     "--output", "-o", type=click.Choice(["text", "json"]), default="text", show_default=True
@@ -177,13 +166,7 @@ def events(node: str, file: Path, state: Path | None, output: str) -> None:
 
 @click.command()
 @click.argument("nodes", nargs=-1, required=True)
-@click.option(
-    "--file",
-    "file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default="topology.yaml",
-    show_default=True,
-)
+@FILE_OPTION
 @STATE
 def retry(nodes: tuple[str, ...], file: Path, state: Path | None) -> None:
     """Send failed NODEs back into the lifecycle (from registering: BMC, inspection, install)."""
