@@ -16,9 +16,10 @@ import pytest
 
 from strata.controller import ApplyOptions, Change, Reconciler, State, Summary, Timeouts
 from strata.controller.lease import Lease
+from strata.lab.generated import generated_topology
 from strata.lab.simulated import Fleet, FleetSettings
 from strata.store import SQLiteStore, WriterBusy
-from strata.topology import Topology, check_text
+from strata.topology import Topology
 
 FAST = FleetSettings(latency=(0.005, 0.01), boot_seconds=(0.05, 0.1), install_seconds=(0.05, 0.1))
 
@@ -26,48 +27,7 @@ FAST = FleetSettings(latency=(0.005, 0.01), boot_seconds=(0.05, 0.1), install_se
 def topology(
     racks: int = 1, per_rack: int = 4, budget: str = "", os_version: str = "4081.2.0"
 ) -> Topology:
-    text = f"""
-apiVersion: strata.dev/v1alpha1
-kind: Topology
-metadata: {{name: sim}}
-defaults:
-  layer: mgmt
-  os: {{name: flatcar, version: "{os_version}"}}
-  bmc: {{credentials: c}}
-  installDisk: /dev/vda
-credentials: [{{name: c, username: admin, password: {{env: PW}}}}]
-networks:
-  - {{name: bmc, purpose: bmc, cidr: 10.0.0.0/16}}
-  - {{name: prov, purpose: provisioning, cidr: 10.1.0.0/16}}
-layers:
-  - name: mgmt
-    distribution: {{name: kubeadm, version: "1.31.2"}}
-    endpoint: {{vip: 10.1.255.1, network: prov}}
-    podCIDR: 10.244.0.0/16
-    serviceCIDR: 10.96.0.0/12
-regions:
-  - name: r
-    zones:
-      - name: z
-        racks:
-          - name: k{{rack}}
-            generate: {{count: {racks}}}
-            {budget}
-            nodes:
-              - name: k{{rack}}-n{{index}}
-                generate: {{count: {per_rack}}}
-                bmc: {{address: "redfish://{{ip:10.0.0.10}}/redfish/v1/Systems/1"}}
-                nics: [{{mac: "{{mac:52:54:00:00:00:10}}", network: prov}}]
-          - name: ctl
-            nodes:
-              - name: cp
-                role: control-plane
-                bmc: {{address: "redfish://10.0.255.1/redfish/v1/Systems/cp"}}
-                nics: [{{mac: "52:54:00:ff:00:01", network: prov}}]
-"""
-    checked = check_text(text, "sim.yaml")
-    assert checked.topology is not None, [str(d) for d in checked.errors]
-    return checked.topology
+    return generated_topology(racks, per_rack, budget=budget, os_version=os_version)
 
 
 @pytest.fixture
