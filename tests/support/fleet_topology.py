@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from tests.support.redfish_emulator import Emulator, FakeSystem
+from tests.support.redfish_emulator import FakeSystem
 
 PASSWORD_ENV = "STRATA_TEST_BMC_PASSWORD"
 
@@ -43,25 +43,27 @@ regions:
 
 
 def fleet_yaml(
-    emulator: Emulator,
+    bmc_url: str,
     systems: Sequence[FakeSystem],
     *,
     name: str = "emulated",
     per_rack: int = 10,
-    budget: str = "{maxConcurrentPowerOn: 4, staggerSeconds: 0.05}",
+    budget: str | None = "{maxConcurrentPowerOn: 4, staggerSeconds: 0.05}",
     macs: dict[int, str] | None = None,
     addresses: dict[int, str] | None = None,
 ) -> str:
-    """``macs``/``addresses``: by position, a boot MAC or BMC address other than the
-    emulator's (a cabling mistake, a BMC that is down)."""
+    """``bmc_url``: the emulator's (``redfish+http://host:port``). ``macs``/``addresses``:
+    by position, a boot MAC or BMC address other than the emulator's (a cabling
+    mistake, a BMC that is down). ``budget`` None: racks without a power budget."""
     lines = [HEAD.format(name=name, env=PASSWORD_ENV)]
     for i, system in enumerate(systems):
         if i % per_rack == 0:
             lines.append(f"          - name: rack{i // per_rack}\n")
-            lines.append(f"            powerBudget: {budget}\n")
+            if budget is not None:
+                lines.append(f"            powerBudget: {budget}\n")
             lines.append("            nodes:\n")
         role = "control-plane" if i == 0 else "worker"
-        address = (addresses or {}).get(i, f"{emulator.url}{system.path}")
+        address = (addresses or {}).get(i, f"{bmc_url}{system.path}")
         mac = (macs or {}).get(i, system.mac)
         lines.append(
             f"              - name: {system.name}\n"

@@ -54,7 +54,7 @@ def make_fleet(
         systems = emulator.take(count)
         port = free_port()
         file = tmp_path / "topology.yaml"
-        file.write_text(fleet_yaml(emulator, systems, **topology))
+        file.write_text(fleet_yaml(emulator.url, systems, **topology))
         machines = MachineSimulator(emulator, systems, f"http://127.0.0.1:{port}")
         made.append(machines)
         return Fleet(file, systems, machines, port)
