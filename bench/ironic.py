@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.measure import Sampler, free_port, tree_cpu, tree_rss_mib
+from bench.measure import Sampler, at_rest, free_port, tree_cpu, tree_rss_mib
 
 VERSION = "39.0.0"
 HEADERS = {"Content-Type": "application/json", "X-OpenStack-Ironic-API-Version": "latest"}
@@ -268,10 +268,8 @@ class Ironic:
         wall = time.perf_counter() - start
         cpu = tree_cpu(self.process.pid) - cpu0
         p99 = sampler.stop()
-        idle0 = tree_cpu(self.process.pid)
-        time.sleep(IDLE_SECONDS)
-        idle = (tree_cpu(self.process.pid) - idle0) / IDLE_SECONDS
         rss = tree_rss_mib(self.process.pid)
+        idle, resident = at_rest(self.process.pid, IDLE_SECONDS)
         return {
             "wall": wall,
             "nodes_s": n / wall,
@@ -279,6 +277,7 @@ class Ironic:
             "rss": rss,
             "p99": p99,
             "idle_cpu": idle,
+            "idle_rss": resident,
         }
 
 

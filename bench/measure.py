@@ -28,13 +28,6 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def peak_rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
 def process_tree(pid: int) -> list[int]:
     """``pid`` and its live descendants (a launcher's forked workers)."""
     children: dict[int, list[int]] = {}
@@ -65,12 +58,32 @@ def tree_cpu(pid: int) -> float:
     return total
 
 
-def tree_rss_mib(pid: int) -> float:
+def rss_mib(pid: int, field: str = "VmRSS") -> float:
+    """Resident memory now (VmRSS) or at its peak (VmHWM), from /proc/PID/status."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def peak_rss_mib(pid: int) -> float:
+    return rss_mib(pid, "VmHWM")
+
+
+def tree_rss_mib(pid: int, field: str = "VmHWM") -> float:
+    """The sum over a process tree: its peaks (VmHWM) or what it holds now (VmRSS)."""
     total = 0.0
     for member in process_tree(pid):
         with contextlib.suppress(OSError):
-            total += peak_rss_mib(member)
+            total += rss_mib(member, field)
     return total
+
+
+def at_rest(pid: int, seconds: float) -> tuple[float, float]:
+    """A process tree's CPU (cores) over ``seconds`` of rest, and its memory after."""
+    before = tree_cpu(pid)
+    time.sleep(seconds)
+    return (tree_cpu(pid) - before) / seconds, tree_rss_mib(pid, "VmRSS")
 
 
 class Sampler:

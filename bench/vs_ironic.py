@@ -32,11 +32,12 @@ minutes to POST and image distribution dominates a real deployment.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
-import math
 import os
 import secrets
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -50,7 +51,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "src"))
 
 from bench import ironic  # noqa: E402
-from bench.measure import Sampler, free_port  # noqa: E402
+from bench.measure import Sampler, at_rest, free_port  # noqa: E402
 from bench.redfish_fleet import PASSWORD_ENV as FLEET_PASSWORD  # noqa: E402
 from tests.support.fleet_topology import PASSWORD_ENV as TOPOLOGY_PASSWORD  # noqa: E402
 from tests.support.fleet_topology import fleet_yaml  # noqa: E402
@@ -65,7 +66,12 @@ class RedfishFleet:
     """``bench/redfish_fleet.py`` running: N emulated BMCs and their machines."""
 
     def __init__(self, n: int, password: str, boot_url: str | None = None) -> None:
-        command = [sys.executable, str(ROOT / "bench" / "redfish_fleet.py"), "--systems", str(n)]
+        command = [
+            sys.executable,
+            str(ROOT / "bench" / "redfish_fleet.py"),
+            "--systems",
+            str(n),
+        ]
         if boot_url:
             command += ["--boot-url", boot_url]
         self.process = subprocess.Popen(
@@ -94,16 +100,19 @@ class RedfishFleet:
 # -- Strata --------------------------------------------------------------------
 
 
-def strata_child(n: int, state: Path) -> None:
-    """In its own process: N nodes (a control plane and N-1 workers) through the
-    lifecycle on the zero-latency simulated fleet."""
+STRATA = [sys.executable, "-c", "from strata.cli.app import main; main()"]
+
+
+def strata_child(run: Path) -> None:
+    """In its own process: RUN/topology.yaml's nodes through the lifecycle on the
+    zero-latency simulated fleet, recorded in RUN/db."""
     from strata.controller import ApplyOptions, Reconciler, State
-    from strata.lab.generated import generated_topology
     from strata.lab.simulated import Fleet, FleetSettings
     from strata.store import SQLiteStore
+    from strata.topology import load
 
-    topology = generated_topology(1, n - 1, name="bench")
-    store = SQLiteStore(state)
+    topology = load(run / "topology.yaml")
+    store = SQLiteStore(run / "db")
     zero = FleetSettings(latency=(0, 0), boot_seconds=(0, 0), install_seconds=(0, 0))
     fleet = Fleet(topology, store, zero)
     options = ApplyOptions(concurrency=16, poll_interval=0.05)
@@ -112,17 +121,20 @@ def strata_child(n: int, state: Path) -> None:
     sys.exit(0 if all(s is State.PROVISIONED for s in summary.states.values()) else 1)
 
 
-def _strata_process(command: list[str], state: Path, n: int, env: dict[str, str]) -> Figures:
+def _strata_process(command: list[str], run: Path, n: int, env: dict[str, str]) -> Figures:
     """Run one Strata process to its end, reading its status every 0.2 s meanwhile.
-    Its CPU and peak RSS come from the kernel when it is reaped (wait4)."""
+    Its CPU and peak RSS come from the kernel when it is reaped (wait4). Then what
+    stays of Strata with every node deployed, ``strata serve`` on the same state."""
     from strata.cli.status import status_json
     from strata.store import SQLiteStore
+
+    state = run / "db"
 
     def status() -> None:
         if state.exists():
             status_json(SQLiteStore(state, read_only=True))  # as `strata status` opens it
 
-    log = (state.parent / "strata.log").open("w")
+    log = (run / "strata.log").open("w")
     start = time.perf_counter()
     child = subprocess.Popen(command, stdout=log, stderr=log, env={**os.environ, **env})
     sampler = Sampler(status)
@@ -133,31 +145,67 @@ def _strata_process(command: list[str], state: Path, n: int, env: dict[str, str]
     nodes = status_json(SQLiteStore(state, read_only=True))["nodes"]
     done = sum(1 for node in nodes.values() if node["state"] == "provisioned")
     if child.returncode != 0 or done != n:
-        tail = (state.parent / "strata.log").read_text()[-2000:]
+        tail = (run / "strata.log").read_text()[-2000:]
         raise RuntimeError(f"strata: {done} of {n} provisioned, exit {child.returncode}\n{tail}")
     cpu = usage.ru_utime + usage.ru_stime + sampler.cpu
+    idle, resident = _serving_at_rest(run, env)
     return {
         "wall": wall,
         "nodes_s": n / wall,
         "cpu_node": cpu / n,
         "rss": usage.ru_maxrss / 1024,
         "p99": p99,
-        "idle_cpu": math.nan,  # nothing of Strata runs once apply has finished
+        "idle_cpu": idle,
+        "idle_rss": resident,
     }
 
 
-def run_strata_fake(n: int, work: Path) -> Figures:
-    run = Path(tempfile.mkdtemp(dir=work, prefix="strata-"))
+def _serving_at_rest(run: Path, env: dict[str, str]) -> tuple[float, float]:
+    """``strata serve`` (the boot service, the one part that stays up in bootstrap mode;
+    Strata has no periodic power sync) over one of Ironic's power-sync intervals."""
+    port = free_port()
+    command = [*STRATA, "serve", str(run / "topology.yaml"), "--state", str(run / "db")]
+    command += ["--artifacts", str(run / "art"), "--listen", f"127.0.0.1:{port}"]
+    log = (run / "serve.log").open("w")
+    serving = subprocess.Popen(command, stdout=log, stderr=log, env={**os.environ, **env})
     try:
-        command = [sys.executable, __file__, "--strata-child", str(n), "--state", str(run / "db")]
-        return _strata_process(command, run / "db", n, {"PW": "unused"})
+        for _ in range(300):
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(("127.0.0.1", port), 1),
+            ):
+                break
+            time.sleep(0.1)
+        else:
+            raise RuntimeError("strata serve did not listen: " + (run / "serve.log").read_text())
+        time.sleep(1)  # past its start-up
+        return at_rest(serving.pid, ironic.IDLE_SECONDS)
+    finally:
+        serving.terminate()
+        serving.wait(10)
+
+
+def _strata_run(work: Path) -> Path:
+    run = Path(tempfile.mkdtemp(dir=work, prefix="strata-"))
+    (run / "art").mkdir()
+    return run
+
+
+def run_strata_fake(n: int, work: Path) -> Figures:
+    from strata.lab.generated import generated_text
+
+    run = _strata_run(work)
+    try:
+        (run / "topology.yaml").write_text(generated_text(1, n - 1, name="bench"))
+        command = [sys.executable, __file__, "--strata-child", str(run)]
+        return _strata_process(command, run, n, {"PW": "unused"})
     finally:
         shutil.rmtree(run, ignore_errors=True)
 
 
 def run_strata_redfish(n: int, work: Path) -> Figures:
     """``strata apply`` on N emulated BMCs, serving the machines' boot itself."""
-    run = Path(tempfile.mkdtemp(dir=work, prefix="strata-"))
+    run = _strata_run(work)
     password = "pw-" + secrets.token_hex(8)
     port = free_port()
     fleet = RedfishFleet(n, password, boot_url=f"http://127.0.0.1:{port}")
@@ -166,10 +214,16 @@ def run_strata_redfish(n: int, work: Path) -> Figures:
         bmc_url = fleet.hardware.bmc_url.replace("http://", "redfish+http://")
         topology = run / "topology.yaml"
         topology.write_text(fleet_yaml(bmc_url, systems, name="bench", per_rack=40, budget=None))
-        command = [sys.executable, "-c", "from strata.cli.app import main; main()", "apply"]
-        command += [str(topology), "--state", str(run / "db"), "--artifacts", str(run / "art")]
-        command += ["--listen", f"127.0.0.1:{port}", "-o", "json"]
-        return _strata_process(command, run / "db", n, {TOPOLOGY_PASSWORD: password})
+        command = [*STRATA, "apply", str(topology), "--state", str(run / "db")]
+        command += [
+            "--artifacts",
+            str(run / "art"),
+            "--listen",
+            f"127.0.0.1:{port}",
+            "-o",
+            "json",
+        ]
+        return _strata_process(command, run, n, {TOPOLOGY_PASSWORD: password})
     finally:
         fleet.close()
         shutil.rmtree(run, ignore_errors=True)
@@ -197,8 +251,9 @@ ROWS = (
     ("rss", "peak RSS", "{:.0f} MiB"),
     ("p99", "status read p99 in flight", "{:.1f} ms"),
     ("idle_cpu", "CPU at rest, all deployed", "{:.3f} cores"),
+    ("idle_rss", "memory at rest", "{:.0f} MiB"),
 )
-STRATA: dict[str, Callable[[int, Path], Figures]] = {
+SIDES: dict[str, Callable[[int, Path], Figures]] = {
     "fake": run_strata_fake,
     "redfish": run_strata_redfish,
 }
@@ -208,15 +263,25 @@ def compare(venv: Path, work: Path, config: str, n: int, runs: int) -> None:
     results: dict[str, list[Figures]] = {"ironic": [], "strata": []}
     for run in range(runs):  # A B A B: each pair shares the machine's mood
         for side in ("ironic", "strata"):
-            print(f"{config} N={n} run {run + 1}/{runs}: {side} ...", file=sys.stderr, flush=True)
+            print(
+                f"{config} N={n} run {run + 1}/{runs}: {side} ...",
+                file=sys.stderr,
+                flush=True,
+            )
             if side == "ironic":
                 figures = run_ironic(venv, work, n, config)
             else:
-                figures = STRATA[config](n, work)
+                figures = SIDES[config](n, work)
             results[side].append(figures)
             print(f"  {side}: {_brief(figures)}", file=sys.stderr, flush=True)
             with (work / "results.jsonl").open("a") as kept:  # each run, as it ends
-                line = {"config": config, "n": n, "side": side, "run": run + 1, **figures}
+                line = {
+                    "config": config,
+                    "n": n,
+                    "side": side,
+                    "run": run + 1,
+                    **figures,
+                }
                 kept.write(json.dumps(line) + "\n")
     print_table(config, n, runs, results)
 
@@ -226,7 +291,7 @@ def strata_scaling(config: str, sizes: list[int], runs: int, work: Path) -> None
     print(f"{'N':>7} {'wall':>9} {'nodes/s':>9} {'CPU-s/node':>11} {'peak RSS':>10} {'p99':>11}")
     first = None
     for n in sizes:
-        rows = [STRATA[config](n, work) for _ in range(runs)]
+        rows = [SIDES[config](n, work) for _ in range(runs)]
         m = {key: statistics.median(r[key] for r in rows) for key in rows[0]}
         first = first or m["nodes_s"]
         change = (m["nodes_s"] / first - 1) * 100
@@ -238,10 +303,10 @@ def strata_scaling(config: str, sizes: list[int], runs: int, work: Path) -> None
 
 
 def _brief(r: Figures) -> str:
-    rest = "exited when done" if math.isnan(r["idle_cpu"]) else f"at rest {r['idle_cpu']:.3f} cores"
     return (
         f"{r['wall']:.1f} s, {r['nodes_s']:.1f} nodes/s, {r['cpu_node']:.4f} CPU-s/node, "
-        f"{r['rss']:.0f} MiB, p99 {r['p99'] * 1000:.0f} ms, {rest}"
+        f"{r['rss']:.0f} MiB, p99 {r['p99'] * 1000:.0f} ms, "
+        f"at rest {r['idle_cpu']:.3f} cores and {r['idle_rss']:.0f} MiB"
     )
 
 
@@ -252,9 +317,10 @@ def print_table(config: str, n: int, runs: int, results: dict[str, list[Figures]
         theirs = statistics.median(r[key] for r in results["ironic"])
         ours = statistics.median(r[key] for r in results["strata"])
         scale = 1000 if key == "p99" else 1
-        ratio = f"{ours / theirs:.3f}" if theirs and not math.isnan(ours) else "-"
-        mine = "exited" if math.isnan(ours) else fmt.format(ours * scale)
-        print(f"{label:<30} {fmt.format(theirs * scale):>16} {mine:>14} {ratio:>14}")
+        ratio = f"{ours / theirs:.3f}" if theirs else "-"
+        print(
+            f"{label:<30} {fmt.format(theirs * scale):>16} {fmt.format(ours * scale):>14} {ratio:>14}"
+        )
     sys.stdout.flush()
 
 
@@ -271,11 +337,10 @@ def main() -> None:
         action="store_true",
         help="only Strata, for each N: how its throughput holds as N grows",
     )
-    parser.add_argument("--strata-child", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--state", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--strata-child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.strata_child:
-        strata_child(args.strata_child, args.state)
+        strata_child(args.strata_child)
         return
     args.workdir.mkdir(parents=True, exist_ok=True)
     sizes = [int(x) for x in args.nodes.split(",")]

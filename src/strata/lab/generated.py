@@ -50,6 +50,21 @@ regions:
 """
 
 
+def generated_text(
+    racks: int = 1,
+    per_rack: int = 4,
+    *,
+    budget: str = "",
+    os_version: str = "4081.2.0",
+    name: str = "sim",
+) -> str:
+    """``racks`` x ``per_rack`` workers and a control plane: racks * per_rack + 1 nodes.
+    ``budget``: a rack-level line such as ``powerBudget: {maxConcurrentPowerOn: 2}``."""
+    return TEXT.format(
+        name=name, racks=racks, per_rack=per_rack, budget=budget, os_version=os_version
+    )
+
+
 def generated_topology(
     racks: int = 1,
     per_rack: int = 4,
@@ -58,11 +73,8 @@ def generated_topology(
     os_version: str = "4081.2.0",
     name: str = "sim",
 ) -> Topology:
-    """``racks`` x ``per_rack`` workers and a control plane: racks * per_rack + 1 nodes.
-    ``budget``: a rack-level line such as ``powerBudget: {maxConcurrentPowerOn: 2}``."""
-    text = TEXT.format(
-        name=name, racks=racks, per_rack=per_rack, budget=budget, os_version=os_version
-    )
+    """The topology of ``generated_text``, checked."""
+    text = generated_text(racks, per_rack, budget=budget, os_version=os_version, name=name)
     checked = check_text(text, f"{name}.yaml")
     if checked.topology is None:
         raise ValueError("; ".join(str(d) for d in checked.errors))

@@ -8,7 +8,15 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[3]
-FIGURES = ("wall time", "nodes/s", "CPU-seconds per node", "peak RSS", "status read p99")
+FIGURES = (
+    "wall time",
+    "nodes/s",
+    "CPU-seconds per node",
+    "peak RSS",
+    "status read p99",
+    "CPU at rest",
+    "memory at rest",
+)
 
 
 def test_the_comparison_runs_with_ten_nodes(tmp_path: Path) -> None:
@@ -27,6 +35,4 @@ def test_the_comparison_runs_with_ten_nodes(tmp_path: Path) -> None:
         for figure in FIGURES:
             line = next(row for row in table.splitlines() if row.startswith(figure))
             ratio = line.split()[-1]  # after Ironic's figure and Strata's
-            assert float(ratio) > 0, line  # both measured
-        at_rest = next(row for row in table.splitlines() if row.startswith("CPU at rest"))
-        assert "exited" in at_rest  # Strata's apply does not stay; Ironic's figure is shown
+            assert ratio == "-" or float(ratio) >= 0, line  # "-": Ironic's figure is 0
