@@ -121,7 +121,9 @@ def strata_child(run: Path) -> None:
     sys.exit(0 if all(s is State.PROVISIONED for s in summary.states.values()) else 1)
 
 
-def _strata_process(command: list[str], run: Path, n: int, env: dict[str, str]) -> Figures:
+def _strata_process(
+    command: list[str], run: Path, n: int, env: dict[str, str]
+) -> Figures:
     """Run one Strata process to its end, reading its status every 0.2 s meanwhile.
     Its CPU and peak RSS come from the kernel when it is reaped (wait4). Then what
     stays of Strata with every node deployed, ``strata serve`` on the same state."""
@@ -132,7 +134,9 @@ def _strata_process(command: list[str], run: Path, n: int, env: dict[str, str]) 
 
     def status() -> None:
         if state.exists():
-            status_json(SQLiteStore(state, read_only=True))  # as `strata status` opens it
+            status_json(
+                SQLiteStore(state, read_only=True)
+            )  # as `strata status` opens it
 
     log = (run / "strata.log").open("w")
     start = time.perf_counter()
@@ -146,7 +150,9 @@ def _strata_process(command: list[str], run: Path, n: int, env: dict[str, str]) 
     done = sum(1 for node in nodes.values() if node["state"] == "provisioned")
     if child.returncode != 0 or done != n:
         tail = (run / "strata.log").read_text()[-2000:]
-        raise RuntimeError(f"strata: {done} of {n} provisioned, exit {child.returncode}\n{tail}")
+        raise RuntimeError(
+            f"strata: {done} of {n} provisioned, exit {child.returncode}\n{tail}"
+        )
     cpu = usage.ru_utime + usage.ru_stime + sampler.cpu
     idle, resident = _serving_at_rest(run, env)
     return {
@@ -167,7 +173,9 @@ def _serving_at_rest(run: Path, env: dict[str, str]) -> tuple[float, float]:
     command = [*STRATA, "serve", str(run / "topology.yaml"), "--state", str(run / "db")]
     command += ["--artifacts", str(run / "art"), "--listen", f"127.0.0.1:{port}"]
     log = (run / "serve.log").open("w")
-    serving = subprocess.Popen(command, stdout=log, stderr=log, env={**os.environ, **env})
+    serving = subprocess.Popen(
+        command, stdout=log, stderr=log, env={**os.environ, **env}
+    )
     try:
         for _ in range(300):
             with (
@@ -177,7 +185,9 @@ def _serving_at_rest(run: Path, env: dict[str, str]) -> tuple[float, float]:
                 break
             time.sleep(0.1)
         else:
-            raise RuntimeError("strata serve did not listen: " + (run / "serve.log").read_text())
+            raise RuntimeError(
+                "strata serve did not listen: " + (run / "serve.log").read_text()
+            )
         time.sleep(1)  # past its start-up
         return at_rest(serving.pid, ironic.IDLE_SECONDS)
     finally:
@@ -213,7 +223,9 @@ def run_strata_redfish(n: int, work: Path) -> Figures:
         systems = [FakeSystem(*s) for s in fleet.hardware.systems]
         bmc_url = fleet.hardware.bmc_url.replace("http://", "redfish+http://")
         topology = run / "topology.yaml"
-        topology.write_text(fleet_yaml(bmc_url, systems, name="bench", per_rack=40, budget=None))
+        topology.write_text(
+            fleet_yaml(bmc_url, systems, name="bench", per_rack=40, budget=None)
+        )
         command = [*STRATA, "apply", str(topology), "--state", str(run / "db")]
         command += [
             "--artifacts",
@@ -288,7 +300,9 @@ def compare(venv: Path, work: Path, config: str, n: int, runs: int) -> None:
 
 def strata_scaling(config: str, sizes: list[int], runs: int, work: Path) -> None:
     print(f"\nStrata alone, {config}, medians of {runs} runs")
-    print(f"{'N':>7} {'wall':>9} {'nodes/s':>9} {'CPU-s/node':>11} {'peak RSS':>10} {'p99':>11}")
+    print(
+        f"{'N':>7} {'wall':>9} {'nodes/s':>9} {'CPU-s/node':>11} {'peak RSS':>10} {'p99':>11}"
+    )
     first = None
     for n in sizes:
         rows = [SIDES[config](n, work) for _ in range(runs)]
@@ -310,9 +324,13 @@ def _brief(r: Figures) -> str:
     )
 
 
-def print_table(config: str, n: int, runs: int, results: dict[str, list[Figures]]) -> None:
+def print_table(
+    config: str, n: int, runs: int, results: dict[str, list[Figures]]
+) -> None:
     print(f"\n{config}, N = {n:,} nodes, medians of {runs} alternating runs")
-    print(f"{'figure':<30} {'Ironic ' + ironic.VERSION:>16} {'Strata':>14} {'Strata/Ironic':>14}")
+    print(
+        f"{'figure':<30} {'Ironic ' + ironic.VERSION:>16} {'Strata':>14} {'Strata/Ironic':>14}"
+    )
     for key, label, fmt in ROWS:
         theirs = statistics.median(r[key] for r in results["ironic"])
         ours = statistics.median(r[key] for r in results["strata"])
@@ -324,9 +342,28 @@ def print_table(config: str, n: int, runs: int, results: dict[str, list[Figures]
     sys.stdout.flush()
 
 
+def report(kept: Path) -> None:
+    """The tables of the runs in a results file, by configuration and N."""
+    groups: dict[tuple[str, int], dict[str, list[Figures]]] = {}
+    for line in kept.read_text().splitlines():
+        run = json.loads(line)
+        sides = groups.setdefault(
+            (run["config"], run["n"]), {"ironic": [], "strata": []}
+        )
+        sides[run["side"]].append({key: run[key] for key, _, _ in ROWS})
+    for (config, n), sides in sorted(groups.items()):
+        runs = min(len(sides["ironic"]), len(sides["strata"]))
+        if runs:
+            print_table(
+                config, n, runs, {side: rows[:runs] for side, rows in sides.items()}
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--config", default="fake,redfish", help="fake, redfish or both")
+    parser.add_argument(
+        "--config", default="fake,redfish", help="fake, redfish or both"
+    )
     parser.add_argument("--nodes", default="100,1000")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument(
@@ -337,10 +374,19 @@ def main() -> None:
         action="store_true",
         help="only Strata, for each N: how its throughput holds as N grows",
     )
+    parser.add_argument(
+        "--report",
+        type=Path,
+        metavar="RESULTS",
+        help="print the tables of a results.jsonl (runs kept from earlier, maybe interrupted, runs)",
+    )
     parser.add_argument("--strata-child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.strata_child:
         strata_child(args.strata_child)
+        return
+    if args.report:
+        report(args.report)
         return
     args.workdir.mkdir(parents=True, exist_ok=True)
     sizes = [int(x) for x in args.nodes.split(",")]
