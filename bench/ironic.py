@@ -39,7 +39,7 @@ VERSION = "39.0.0"
 HEADERS = {"Content-Type": "application/json", "X-OpenStack-Ironic-API-Version": "latest"}
 _LOCKED = b"database is locked"
 _ORIGIN = {"manage": "enroll", "provide": "manageable", "active": "available"}
-IDLE_SECONDS = 10  # one power-sync interval, [conductor]sync_power_state_interval
+POWER_SYNC = 60  # seconds, [conductor]sync_power_state_interval: Ironic's default
 
 COMMON = """\
 [DEFAULT]
@@ -57,7 +57,7 @@ connection = sqlite:///{run}/ironic.sqlite
 dhcp_provider = none
 [conductor]
 automated_clean = false
-sync_power_state_interval = {idle}
+sync_power_state_interval = {power_sync}
 [oslo_concurrency]
 lock_path = {run}/locks
 """
@@ -179,12 +179,15 @@ def _wait_for(base: str, target: str, count: int, deadline: float) -> None:
 class Ironic:
     """One Ironic process with a fresh database, for one run."""
 
-    def __init__(self, venv: Path, work: Path, hardware: Hardware | None) -> None:
+    def __init__(
+        self, venv: Path, work: Path, hardware: Hardware | None, power_sync: int = POWER_SYNC
+    ) -> None:
         self.run = Path(tempfile.mkdtemp(dir=work, prefix="ironic-"))
         self.hardware = hardware
+        self.power_sync = power_sync
         port = free_port()
         conf = self.run / "ironic.conf"
-        values = {"port": port, "run": self.run, "idle": IDLE_SECONDS}
+        values = {"port": port, "run": self.run, "power_sync": power_sync}
         text = COMMON.format(**values).replace("[api]", (REDFISH if hardware else FAKE) + "[api]")
         if hardware:
             http_port = hardware.images_url.split(":")[-1].split("/")[0]
@@ -280,7 +283,7 @@ class Ironic:
         cpu = tree_cpu(self.process.pid) - cpu0
         p99 = sampler.stop()
         rss = tree_rss_mib(self.process.pid)
-        idle, resident = at_rest(self.process.pid, IDLE_SECONDS)
+        idle, resident = at_rest(self.process.pid, self.power_sync)  # one interval
         return {
             "wall": wall,
             "nodes_s": n / wall,
@@ -302,8 +305,10 @@ def _found(base: str, path: str) -> bool:
     return bool(answer.get("ports", True)) if isinstance(answer, dict) else True
 
 
-def run(venv: Path, work: Path, n: int, hardware: Hardware | None) -> dict[str, float]:
-    ironic = Ironic(venv, work, hardware)
+def run(
+    venv: Path, work: Path, n: int, hardware: Hardware | None, power_sync: int = POWER_SYNC
+) -> dict[str, float]:
+    ironic = Ironic(venv, work, hardware, power_sync)
     try:
         return ironic.drive(n)
     finally:

@@ -18,9 +18,10 @@ time, nodes/s, CPU-seconds per node of the system's own processes (Ironic's
 process tree; Strata's process plus the status reads this script makes for
 it), peak RSS, the p99 of a status read taken every 0.2 s while the nodes are
 in flight (Ironic: every node's provision state through ``GET /v1/nodes``;
-Strata: what ``strata status -o json`` reads), and CPU at rest with all
-deployed over one power-sync interval. The two alternate (A B A B ...) and the
-medians are printed with the ratio Strata/Ironic.
+Strata: what ``strata status -o json`` reads), and CPU and memory at rest with
+all deployed over one power-sync interval (Ironic's default, 60 s;
+``--power-sync``). The two alternate (A B A B ...) and the medians are
+printed with the ratio Strata/Ironic.
 
 What this measures is each controller's own cost: real servers take 5-10
 minutes to POST and image distribution dominates a real deployment.
@@ -122,7 +123,7 @@ def strata_child(run: Path) -> None:
 
 
 def _strata_process(
-    command: list[str], run: Path, n: int, env: dict[str, str]
+    command: list[str], run: Path, n: int, env: dict[str, str], rest: int
 ) -> Figures:
     """Run one Strata process to its end, reading its status every 0.2 s meanwhile.
     Its CPU and peak RSS come from the kernel when it is reaped (wait4). Then what
@@ -134,9 +135,7 @@ def _strata_process(
 
     def status() -> None:
         if state.exists():
-            status_json(
-                SQLiteStore(state, read_only=True)
-            )  # as `strata status` opens it
+            status_json(SQLiteStore(state, read_only=True))  # as `strata status` opens it
 
     log = (run / "strata.log").open("w")
     start = time.perf_counter()
@@ -150,11 +149,9 @@ def _strata_process(
     done = sum(1 for node in nodes.values() if node["state"] == "provisioned")
     if child.returncode != 0 or done != n:
         tail = (run / "strata.log").read_text()[-2000:]
-        raise RuntimeError(
-            f"strata: {done} of {n} provisioned, exit {child.returncode}\n{tail}"
-        )
+        raise RuntimeError(f"strata: {done} of {n} provisioned, exit {child.returncode}\n{tail}")
     cpu = usage.ru_utime + usage.ru_stime + sampler.cpu
-    idle, resident = _serving_at_rest(run, env)
+    idle, resident = _serving_at_rest(run, env, rest)
     return {
         "wall": wall,
         "nodes_s": n / wall,
@@ -166,16 +163,14 @@ def _strata_process(
     }
 
 
-def _serving_at_rest(run: Path, env: dict[str, str]) -> tuple[float, float]:
+def _serving_at_rest(run: Path, env: dict[str, str], rest: int) -> tuple[float, float]:
     """``strata serve`` (the boot service, the one part that stays up in bootstrap mode;
     Strata has no periodic power sync) over one of Ironic's power-sync intervals."""
     port = free_port()
     command = [*STRATA, "serve", str(run / "topology.yaml"), "--state", str(run / "db")]
     command += ["--artifacts", str(run / "art"), "--listen", f"127.0.0.1:{port}"]
     log = (run / "serve.log").open("w")
-    serving = subprocess.Popen(
-        command, stdout=log, stderr=log, env={**os.environ, **env}
-    )
+    serving = subprocess.Popen(command, stdout=log, stderr=log, env={**os.environ, **env})
     try:
         for _ in range(300):
             with (
@@ -185,11 +180,9 @@ def _serving_at_rest(run: Path, env: dict[str, str]) -> tuple[float, float]:
                 break
             time.sleep(0.1)
         else:
-            raise RuntimeError(
-                "strata serve did not listen: " + (run / "serve.log").read_text()
-            )
+            raise RuntimeError("strata serve did not listen: " + (run / "serve.log").read_text())
         time.sleep(1)  # past its start-up
-        return at_rest(serving.pid, ironic.IDLE_SECONDS)
+        return at_rest(serving.pid, rest)
     finally:
         serving.terminate()
         serving.wait(10)
@@ -201,19 +194,19 @@ def _strata_run(work: Path) -> Path:
     return run
 
 
-def run_strata_fake(n: int, work: Path) -> Figures:
+def run_strata_fake(n: int, work: Path, rest: int) -> Figures:
     from strata.lab.generated import generated_text
 
     run = _strata_run(work)
     try:
         (run / "topology.yaml").write_text(generated_text(1, n - 1, name="bench"))
         command = [sys.executable, __file__, "--strata-child", str(run)]
-        return _strata_process(command, run, n, {"PW": "unused"})
+        return _strata_process(command, run, n, {"PW": "unused"}, rest)
     finally:
         shutil.rmtree(run, ignore_errors=True)
 
 
-def run_strata_redfish(n: int, work: Path) -> Figures:
+def run_strata_redfish(n: int, work: Path, rest: int) -> Figures:
     """``strata apply`` on N emulated BMCs, serving the machines' boot itself."""
     run = _strata_run(work)
     password = "pw-" + secrets.token_hex(8)
@@ -223,9 +216,7 @@ def run_strata_redfish(n: int, work: Path) -> Figures:
         systems = [FakeSystem(*s) for s in fleet.hardware.systems]
         bmc_url = fleet.hardware.bmc_url.replace("http://", "redfish+http://")
         topology = run / "topology.yaml"
-        topology.write_text(
-            fleet_yaml(bmc_url, systems, name="bench", per_rack=40, budget=None)
-        )
+        topology.write_text(fleet_yaml(bmc_url, systems, name="bench", per_rack=40, budget=None))
         command = [*STRATA, "apply", str(topology), "--state", str(run / "db")]
         command += [
             "--artifacts",
@@ -235,7 +226,7 @@ def run_strata_redfish(n: int, work: Path) -> Figures:
             "-o",
             "json",
         ]
-        return _strata_process(command, run, n, {TOPOLOGY_PASSWORD: password})
+        return _strata_process(command, run, n, {TOPOLOGY_PASSWORD: password}, rest)
     finally:
         fleet.close()
         shutil.rmtree(run, ignore_errors=True)
@@ -244,12 +235,12 @@ def run_strata_redfish(n: int, work: Path) -> Figures:
 # -- Ironic --------------------------------------------------------------------
 
 
-def run_ironic(venv: Path, work: Path, n: int, config: str) -> Figures:
+def run_ironic(venv: Path, work: Path, n: int, config: str, power_sync: int) -> Figures:
     if config == "fake":
-        return ironic.run(venv, work, n, None)
+        return ironic.run(venv, work, n, None, power_sync)
     fleet = RedfishFleet(n, "pw-" + secrets.token_hex(8))
     try:
-        return ironic.run(venv, work, n, fleet.hardware)
+        return ironic.run(venv, work, n, fleet.hardware, power_sync)
     finally:
         fleet.close()
 
@@ -265,13 +256,13 @@ ROWS = (
     ("idle_cpu", "CPU at rest, all deployed", "{:.3f} cores"),
     ("idle_rss", "memory at rest", "{:.0f} MiB"),
 )
-SIDES: dict[str, Callable[[int, Path], Figures]] = {
+SIDES: dict[str, Callable[[int, Path, int], Figures]] = {
     "fake": run_strata_fake,
     "redfish": run_strata_redfish,
 }
 
 
-def compare(venv: Path, work: Path, config: str, n: int, runs: int) -> None:
+def compare(venv: Path, work: Path, config: str, n: int, runs: int, power_sync: int) -> None:
     results: dict[str, list[Figures]] = {"ironic": [], "strata": []}
     for run in range(runs):  # A B A B: each pair shares the machine's mood
         for side in ("ironic", "strata"):
@@ -281,9 +272,9 @@ def compare(venv: Path, work: Path, config: str, n: int, runs: int) -> None:
                 flush=True,
             )
             if side == "ironic":
-                figures = run_ironic(venv, work, n, config)
+                figures = run_ironic(venv, work, n, config, power_sync)
             else:
-                figures = SIDES[config](n, work)
+                figures = SIDES[config](n, work, power_sync)
             results[side].append(figures)
             print(f"  {side}: {_brief(figures)}", file=sys.stderr, flush=True)
             with (work / "results.jsonl").open("a") as kept:  # each run, as it ends
@@ -298,14 +289,12 @@ def compare(venv: Path, work: Path, config: str, n: int, runs: int) -> None:
     print_table(config, n, runs, results)
 
 
-def strata_scaling(config: str, sizes: list[int], runs: int, work: Path) -> None:
+def strata_scaling(config: str, sizes: list[int], runs: int, work: Path, rest: int) -> None:
     print(f"\nStrata alone, {config}, medians of {runs} runs")
-    print(
-        f"{'N':>7} {'wall':>9} {'nodes/s':>9} {'CPU-s/node':>11} {'peak RSS':>10} {'p99':>11}"
-    )
+    print(f"{'N':>7} {'wall':>9} {'nodes/s':>9} {'CPU-s/node':>11} {'peak RSS':>10} {'p99':>11}")
     first = None
     for n in sizes:
-        rows = [SIDES[config](n, work) for _ in range(runs)]
+        rows = [SIDES[config](n, work, rest) for _ in range(runs)]
         m = {key: statistics.median(r[key] for r in rows) for key in rows[0]}
         first = first or m["nodes_s"]
         change = (m["nodes_s"] / first - 1) * 100
@@ -324,13 +313,9 @@ def _brief(r: Figures) -> str:
     )
 
 
-def print_table(
-    config: str, n: int, runs: int, results: dict[str, list[Figures]]
-) -> None:
+def print_table(config: str, n: int, runs: int, results: dict[str, list[Figures]]) -> None:
     print(f"\n{config}, N = {n:,} nodes, medians of {runs} alternating runs")
-    print(
-        f"{'figure':<30} {'Ironic ' + ironic.VERSION:>16} {'Strata':>14} {'Strata/Ironic':>14}"
-    )
+    print(f"{'figure':<30} {'Ironic ' + ironic.VERSION:>16} {'Strata':>14} {'Strata/Ironic':>14}")
     for key, label, fmt in ROWS:
         theirs = statistics.median(r[key] for r in results["ironic"])
         ours = statistics.median(r[key] for r in results["strata"])
@@ -347,25 +332,26 @@ def report(kept: Path) -> None:
     groups: dict[tuple[str, int], dict[str, list[Figures]]] = {}
     for line in kept.read_text().splitlines():
         run = json.loads(line)
-        sides = groups.setdefault(
-            (run["config"], run["n"]), {"ironic": [], "strata": []}
-        )
+        sides = groups.setdefault((run["config"], run["n"]), {"ironic": [], "strata": []})
         sides[run["side"]].append({key: run[key] for key, _, _ in ROWS})
     for (config, n), sides in sorted(groups.items()):
         runs = min(len(sides["ironic"]), len(sides["strata"]))
         if runs:
-            print_table(
-                config, n, runs, {side: rows[:runs] for side, rows in sides.items()}
-            )
+            print_table(config, n, runs, {side: rows[:runs] for side, rows in sides.items()})
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--config", default="fake,redfish", help="fake, redfish or both"
-    )
+    parser.add_argument("--config", default="fake,redfish", help="fake, redfish or both")
     parser.add_argument("--nodes", default="100,1000")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--power-sync",
+        type=int,
+        default=ironic.POWER_SYNC,
+        metavar="SECONDS",
+        help="Ironic's power-sync interval; CPU and memory at rest are taken over one",
+    )
     parser.add_argument(
         "--workdir", type=Path, default=Path(tempfile.gettempdir()) / "strata-vs-ironic"
     )
@@ -392,12 +378,12 @@ def main() -> None:
     sizes = [int(x) for x in args.nodes.split(",")]
     if args.strata_only:
         for config in args.config.split(","):
-            strata_scaling(config, sizes, args.runs, args.workdir)
+            strata_scaling(config, sizes, args.runs, args.workdir, args.power_sync)
         return
     venv = ironic.install(args.workdir)
     for config in args.config.split(","):
         for n in sizes:
-            compare(venv, args.workdir, config, n, args.runs)
+            compare(venv, args.workdir, config, n, args.runs, args.power_sync)
 
 
 if __name__ == "__main__":

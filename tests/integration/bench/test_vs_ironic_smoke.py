@@ -24,6 +24,7 @@ def test_the_comparison_runs_with_ten_nodes(tmp_path: Path) -> None:
         [
             *(sys.executable, str(ROOT / "bench/vs_ironic.py")),
             *("--nodes", "10", "--runs", "1", "--workdir", str(tmp_path)),
+            *("--power-sync", "5"),  # at rest: 5 s, not Ironic's default minute
         ],
         capture_output=True,
         text=True,
