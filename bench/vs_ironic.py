@@ -310,6 +310,7 @@ def _brief(r: Figures) -> str:
         f"{r['wall']:.1f} s, {r['nodes_s']:.1f} nodes/s, {r['cpu_node']:.4f} CPU-s/node, "
         f"{r['rss']:.0f} MiB, p99 {r['p99'] * 1000:.0f} ms, "
         f"at rest {r['idle_cpu']:.3f} cores and {r['idle_rss']:.0f} MiB"
+        + (f", {r['retried']:.0f} failed nodes asked again" if r.get("retried") else "")
     )
 
 
