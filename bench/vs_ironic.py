@@ -28,6 +28,7 @@ minutes to POST and image distribution dominates a real deployment.
 
     python bench/vs_ironic.py [--config fake,redfish] [--nodes 100,1000] [--runs 3]
     python bench/vs_ironic.py --strata-only --nodes 100,1000,5000
+    python bench/vs_ironic.py --report WORKDIR/results.jsonl   # the tables of kept runs
 """
 
 from __future__ import annotations
