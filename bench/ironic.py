@@ -187,13 +187,13 @@ class Ironic:
         bin_ = venv / "bin"
         dbsync = [str(bin_ / "ironic-dbsync"), "--config-file", str(conf), "create_schema"]
         subprocess.run(dbsync, check=True, capture_output=True)
-        log = (self.run / "ironic.log").open("w")
-        self.process = subprocess.Popen(
-            [str(bin_ / "ironic"), "--config-file", str(conf)],
-            stdout=log,
-            stderr=log,
-            start_new_session=True,  # its workers go with it
-        )
+        with (self.run / "ironic.log").open("w") as log:
+            self.process = subprocess.Popen(
+                [str(bin_ / "ironic"), "--config-file", str(conf)],
+                stdout=log,
+                stderr=log,
+                start_new_session=True,  # its workers go with it
+            )
         self.base = f"http://127.0.0.1:{port}"
         for _ in range(300):
             try:

@@ -138,9 +138,9 @@ def _strata_process(
         if state.exists():
             status_json(SQLiteStore(state, read_only=True))  # as `strata status` opens it
 
-    log = (run / "strata.log").open("w")
     start = time.perf_counter()
-    child = subprocess.Popen(command, stdout=log, stderr=log, env={**os.environ, **env})
+    with (run / "strata.log").open("w") as log:  # the child keeps its own descriptor
+        child = subprocess.Popen(command, stdout=log, stderr=log, env={**os.environ, **env})
     sampler = Sampler(status)
     _, code, usage = os.wait4(child.pid, 0)
     child.returncode = os.waitstatus_to_exitcode(code)
@@ -170,8 +170,8 @@ def _serving_at_rest(run: Path, env: dict[str, str], rest: int) -> tuple[float, 
     port = free_port()
     command = [*STRATA, "serve", str(run / "topology.yaml"), "--state", str(run / "db")]
     command += ["--artifacts", str(run / "art"), "--listen", f"127.0.0.1:{port}"]
-    log = (run / "serve.log").open("w")
-    serving = subprocess.Popen(command, stdout=log, stderr=log, env={**os.environ, **env})
+    with (run / "serve.log").open("w") as log:
+        serving = subprocess.Popen(command, stdout=log, stderr=log, env={**os.environ, **env})
     try:
         for _ in range(300):
             with (
