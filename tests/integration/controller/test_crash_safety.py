@@ -71,7 +71,7 @@ def test_sigkill_at_random_moments_loses_nothing_and_repeats_no_power_on(
     assert {r.state for r in records.values()} == {"provisioned"}, {
         n: (r.state, r.reason) for n, r in records.items() if r.state != "provisioned"
     }
-    transitions = [json.loads(line) for out in outputs for line in out.splitlines() if line]
+    transitions = [t for out in outputs for t in _transitions(out)]
     assert len({t["node"] for t in transitions if t["to"] == "provisioning"}) == NODES
     for machine in fleet.machines.machines.values():
         assert machine.errors == [], machine
@@ -87,7 +87,10 @@ def _kill_mid_way(controller: subprocess.Popen[str], out: Path, rng: random.Rand
     Returns the exit code if the controller finished first, None if it was killed."""
     deadline = time.monotonic() + rng.uniform(1.0, 2.5)
     while controller.poll() is None and time.monotonic() < deadline:
-        if _provisioned_in_run(out.read_text()) >= NODES // 6:
+        written = out.read_text()
+        done = _transitions(written[: written.rfind("\n") + 1])  # whole lines only
+        provisioned = [t for t in done if t["to"] == "provisioned" and t["event"] != "loaded"]
+        if len(provisioned) >= NODES // 6:  # by this run, not found so when it loaded
             break
         time.sleep(0.01)
     if controller.poll() is not None:
@@ -97,10 +100,9 @@ def _kill_mid_way(controller: subprocess.Popen[str], out: Path, rng: random.Rand
     return None
 
 
-def _provisioned_in_run(out: str) -> int:
-    """Nodes this run took to provisioned (not those it found so when it loaded)."""
-    lines = [json.loads(line) for line in out.splitlines(keepends=True) if line.endswith("\n")]
-    return sum(1 for t in lines if t["to"] == "provisioned" and t["event"] != "loaded")
+def _transitions(out: str) -> list[dict[str, Any]]:
+    """The state changes a run printed (`-o json`: one JSON object per line)."""
+    return [json.loads(line) for line in out.splitlines() if line]
 
 
 def _controller(file: Path, state: Path, log: Path, out: Path) -> subprocess.Popen[str]:
@@ -126,8 +128,7 @@ def _moments(outputs: list[str]) -> str:
     moments = []
     for out in outputs[:-1]:
         states: dict[str, str] = {}
-        for line in out.splitlines():
-            change = json.loads(line)
+        for change in _transitions(out):
             states[change["node"]] = change["to"]
         counts: dict[str, int] = {}
         for s in states.values():
