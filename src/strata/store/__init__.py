@@ -11,6 +11,7 @@ from strata.store.records import (
     WriterBusy,
 )
 from strata.store.sqlite import SQLiteStore
+from strata.store.state_file import StateDamaged, StateFileError, StateLost
 
 __all__ = [
     "Conflict",
@@ -20,6 +21,9 @@ __all__ = [
     "RecordWrite",
     "SQLiteStore",
     "SchemaTooNew",
+    "StateDamaged",
+    "StateFileError",
+    "StateLost",
     "Store",
     "WriterBusy",
 ]

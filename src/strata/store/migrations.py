@@ -8,6 +8,9 @@ Strata is refused rather than guessed at.
 from __future__ import annotations
 
 import sqlite3
+from pathlib import Path
+
+from strata.store.state_file import StateFileError
 
 __all__ = ["MIGRATIONS", "SchemaTooNew", "migrate"]
 
@@ -54,21 +57,29 @@ MIGRATIONS: tuple[str, ...] = (
         expires REAL NOT NULL
     );
     """,
+    # 3: the state file's identity, so a copy or a replacement under a controller is told apart
+    """
+    INSERT OR IGNORE INTO meta VALUES ('state_id', lower(hex(randomblob(16))));
+    INSERT OR IGNORE INTO meta VALUES ('created', strftime('%s', 'now'))
+    """,
 )
 
 
-class SchemaTooNew(Exception):
+class SchemaTooNew(StateFileError):
     """The state file was written by a newer Strata."""
 
 
-def migrate(db: sqlite3.Connection) -> int:
-    """Bring ``db`` to the latest version; returns it."""
+def migrate(db: sqlite3.Connection, path: Path = Path("<memory>")) -> int:
+    """Bring ``db`` to the latest version; returns it. ``SchemaTooNew`` for a file written by
+    a newer Strata (nothing is changed)."""
     db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL)")
     row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
     current = int(row[0]) if row else 0
     if current > len(MIGRATIONS):
         raise SchemaTooNew(
-            f"the state file has schema version {current}; this Strata knows up to {len(MIGRATIONS)}"
+            path,
+            f"has schema version {current}; this Strata knows up to {len(MIGRATIONS)}",
+            "use the Strata that wrote it, or a newer one",
         )
     for version in range(current + 1, len(MIGRATIONS) + 1):
         db.execute("BEGIN IMMEDIATE")

@@ -10,7 +10,6 @@ the single-writer lease); both append to one event log. It implements
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import sqlite3
 import threading
@@ -31,31 +30,42 @@ from strata.store.records import (
     RecordWrite,
     WriterBusy,
 )
+from strata.store.state_file import StateDamaged, StateFile
 
 __all__ = ["SQLiteStore"]
 
 
 class SQLiteStore:
+    """Raises ``StateDamaged`` (empty, unreadable, not Strata's), ``SchemaTooNew`` at open;
+    ``StateLost`` from ``acquire_writer`` once the file was removed or replaced."""
+
     def __init__(self, path: Path, read_only: bool = False) -> None:
         self.path = path
         self._lock = threading.Lock()
         if read_only:  # a status reader: never waits for the controller's write lock
-            self._db = sqlite3.connect(
-                f"file:{path}?mode=ro", uri=True, check_same_thread=False, isolation_level=None
-            )
+            if not path.exists():
+                raise StateDamaged(path, "does not exist", "run `strata apply` first")
+            self.file = StateFile.open_checked(path, _initialise)
+            self._db = _connect(f"file:{path}?mode=ro", uri=True)
+            _require_strata(self._db, path)
             return
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))  # never world-readable
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self.file = StateFile.open_checked(path, _initialise)
+        self._db = _connect(str(path))
+        _require_strata(self._db, path)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: survives a process crash
         with self._lock:
-            migrate(self._db)
-        with self._tx() as db:
+            migrate(self._db, path)
+        with self._tx() as db:  # files from before the key was made at creation
             db.execute(
                 "INSERT OR IGNORE INTO meta VALUES ('token_key', ?)", (secrets.token_bytes(32),)
             )
+
+    def state_id(self) -> str:
+        """The random id given to this state file when it was created (its identity)."""
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key = 'state_id'").fetchone()
+        return str(row[0])
 
     def close(self) -> None:
         self._db.close()
@@ -224,7 +234,9 @@ class SQLiteStore:
     ) -> None:
         """Hold the datacenter for ``ttl`` seconds (again, to renew); ``WriterBusy`` names
         the controller that holds it when that is someone else and the lease is live.
-        ``replacing``: take over from that holder (known dead) even though its lease runs."""
+        ``replacing``: take over from that holder (known dead) even though its lease runs.
+        ``StateLost`` when the state file was removed or replaced since it was opened."""
+        self.file.verify()  # a controller whose state file went away must stop
         now = time.time() if now is None else now
         with self._tx() as db:
             row = db.execute("SELECT holder, expires FROM writer WHERE id = 1").fetchone()
@@ -276,3 +288,25 @@ def _record(row: Sequence[Any]) -> NodeRecord:
     return NodeRecord(
         name, version, state, step, reason, json.loads(plan), updated, deadline, json.loads(marks)
     )
+
+
+def _connect(target: str, uri: bool = False) -> sqlite3.Connection:
+    return sqlite3.connect(target, uri=uri, check_same_thread=False, isolation_level=None)
+
+
+def _initialise(db: sqlite3.Connection) -> None:
+    """A new state file: the schema, its identity and the key that signs boot tokens."""
+    db.execute("PRAGMA journal_mode=WAL")
+    migrate(db)
+    db.execute("INSERT OR IGNORE INTO meta VALUES ('token_key', ?)", (secrets.token_bytes(32),))
+
+
+def _require_strata(db: sqlite3.Connection, path: Path) -> None:
+    try:
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    except sqlite3.DatabaseError as exc:
+        raise StateDamaged(path, f"is damaged ({exc})", "restore it from a backup") from None
+    if "meta" not in tables:
+        raise StateDamaged(
+            path, "is a SQLite database but not a Strata state file", "give --state the right file"
+        )

@@ -1,0 +1,168 @@
+"""The SQLite state file on disk: created whole, opened only when it is what it claims to
+be, private whatever the umask, and watched so that a controller notices when it is
+removed or replaced underneath it.
+
+Losing the state must never look like a new datacenter: a new datacenter would be
+powered on and installed from scratch. So a state file is only ever *created* here,
+whole (initialised in a private temporary file, then linked into place, which fails
+rather than overwrite), and an existing file that is empty, not SQLite, or not
+Strata's is refused with ``StateDamaged``. The file holds the key that signs boot
+tokens: it and its WAL and shared-memory files are 0600 and its directory, when Strata
+creates it, 0700 (SQLite gives ``-wal``/``-shm`` the database file's permissions:
+sqlite.org/tempfiles.html, "robust_open" in os_unix.c).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sqlite3
+import stat
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["SIDE_FILES", "StateDamaged", "StateFile", "StateFileError", "StateLost"]
+
+log = logging.getLogger("strata.store")
+
+SQLITE_MAGIC = (
+    b"SQLite format 3\x00"  # the first 16 bytes of every database (sqlite.org/fileformat.html)
+)
+SIDE_FILES = ("-wal", "-shm", "-journal")
+PRIVATE_FILE, PRIVATE_DIR = 0o600, 0o700
+
+
+class StateFileError(Exception):
+    """The state file cannot be trusted; nothing was changed. ``hint`` says what to do."""
+
+    def __init__(self, path: Path, problem: str, hint: str) -> None:
+        super().__init__(f"state file {path}: {problem}")
+        self.path, self.problem, self.hint = path, problem, hint
+
+
+class StateDamaged(StateFileError):
+    """An existing state file that is empty, unreadable, not SQLite or not Strata's."""
+
+
+class StateLost(StateFileError):
+    """The state file was removed or replaced while a controller had it open."""
+
+
+_RESTORE = (
+    "restore it from a backup; or, to start over, move it away: Strata then looks at every "
+    "server's power before touching it, and holds running ones for `strata adopt`"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class StateFile:
+    """A state file that passed ``open_checked``: where it is and which inode it was."""
+
+    path: Path
+    device: int
+    inode: int
+
+    @classmethod
+    def open_checked(
+        cls, path: Path, initialise: Callable[[sqlite3.Connection], None]
+    ) -> StateFile:
+        """Create the file whole when there is none; otherwise check what is there.
+
+        Raises ``StateDamaged`` for an empty, unreadable or non-SQLite file."""
+        if not path.exists() and not path.is_symlink():
+            _create(path, initialise)
+        st = _check(path)
+        for suffix in SIDE_FILES:
+            side = path.with_name(path.name + suffix)
+            if side.exists():
+                _make_private(side, os.stat(side))
+        return cls(path, st.st_dev, st.st_ino)
+
+    def verify(self) -> None:
+        """``StateLost`` when the path no longer names the file that was opened (removed,
+        or replaced by a restore, a copy or ``rm``+re-create under a running controller)."""
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            raise StateLost(
+                self.path, "was removed while Strata had it open", "stop and restore it"
+            ) from None
+        if (st.st_dev, st.st_ino) != (self.device, self.inode):
+            raise StateLost(
+                self.path,
+                "was replaced by another file while Strata had it open",
+                "start Strata again to work from the file that is there now",
+            )
+
+
+def _create(path: Path, initialise: Callable[[sqlite3.Connection], None]) -> None:
+    _private_dir(path.parent)
+    temporary = path.with_name(f".{path.name}.new-{os.getpid()}")
+    fd = os.open(temporary, os.O_CREAT | os.O_EXCL | os.O_WRONLY, PRIVATE_FILE)
+    os.close(fd)
+    os.chmod(temporary, PRIVATE_FILE)  # a umask cannot widen it, but can narrow it to 0o000
+    try:
+        db = sqlite3.connect(temporary, isolation_level=None)
+        try:
+            initialise(db)
+        finally:
+            db.close()
+        with contextlib.suppress(FileExistsError):  # never over one another process made
+            os.link(temporary, path)
+    finally:
+        for suffix in ("", *SIDE_FILES):
+            temporary.with_name(temporary.name + suffix).unlink(missing_ok=True)
+
+
+def _private_dir(directory: Path) -> None:
+    """Create ``directory`` (and missing parents) 0700; an existing one is left as it is."""
+    missing = []
+    for parent in (directory, *directory.parents):
+        if parent.exists():
+            break
+        missing.append(parent)
+    for created in reversed(missing):
+        created.mkdir(mode=PRIVATE_DIR, exist_ok=True)
+        os.chmod(created, PRIVATE_DIR)
+
+
+def _check(path: Path) -> os.stat_result:
+    try:
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode):
+            raise StateDamaged(path, "is not a regular file", _RESTORE)
+        if st.st_size == 0:
+            raise StateDamaged(path, "is empty (0 bytes): it was truncated", _RESTORE)
+        with open(path, "rb") as stream:
+            magic = stream.read(len(SQLITE_MAGIC))
+    except PermissionError:
+        raise StateDamaged(
+            path, "cannot be read (permission denied)", "run Strata as its owner"
+        ) from None
+    except OSError as exc:
+        raise StateDamaged(path, f"cannot be read ({exc.strerror})", _RESTORE) from None
+    if magic != SQLITE_MAGIC:
+        raise StateDamaged(path, "is not a SQLite database", _RESTORE)
+    _make_private(path, st)
+    return st
+
+
+def _make_private(path: Path, st: os.stat_result) -> None:
+    if st.st_mode & 0o077 == 0:
+        return
+    try:
+        os.chmod(path, PRIVATE_FILE)
+    except PermissionError:
+        raise StateDamaged(
+            path,
+            f"is readable by others (mode {stat.S_IMODE(st.st_mode):o}) and cannot be fixed",
+            f"chmod 600 {path}: it holds the key that signs boot tokens",
+        ) from None
+    log.warning(
+        "state file %s was mode %o, readable by others; made it 0600 (it holds the key that "
+        "signs boot tokens: rotate it if others may have read it)",
+        path,
+        stat.S_IMODE(st.st_mode),
+    )
