@@ -3,33 +3,62 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from pathlib import Path
+from typing import IO, Any
 
 import click
 from rich.console import Console
 
 from strata import __version__
-from strata.cli.apply import apply, recorded_plans
+from strata.cli.apply import apply, found_running, recorded_plans
 from strata.cli.bmc import bmc, inspect
 from strata.cli.common import TOPOLOGY, default_state
 from strata.cli.lab import lab
 from strata.cli.render import diagnostics_text, dump, plan_tables, summary_line
 from strata.cli.serve import artifacts, serve
-from strata.cli.status import events, retry, status
+from strata.cli.status import events, status
+from strata.cli.steer import adopt, retry
 from strata.plan import NodePlan, build_plan, to_jsonable
-from strata.store import SQLiteStore
+from strata.store import SQLiteStore, StateFileError
 from strata.topology import Checked, check_file
 from strata.topology.jsonschema import schema_json, schema_markdown
 
 __all__ = ["cli", "main"]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Refused(click.ClickException):
+    """A state file Strata will not work from: one line for the problem, one for the fix."""
+
+    exit_code = 2
+
+    def __init__(self, error: StateFileError) -> None:
+        super().__init__(str(error))
+        self.hint = error.hint
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        click.echo(f"error: {self.message}\nhint: {self.hint}", err=True)
+
+
+class _Strata(click.Group):
+    """The command group, with the boundary where a refused state file becomes a message."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except StateFileError as exc:
+            raise _Refused(exc) from None
+
+
+@click.group(cls=_Strata, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="strata")
 @click.option("--verbose", "-v", count=True, help="-v: progress of BMC work, -vv: library debug.")
 def cli(verbose: int) -> None:
     """Provision bare-metal datacenters from one declarative topology.yaml."""
+    # Whatever the caller's umask, what Strata writes (state, keys, DHCP files, the lab's
+    # files, the artifact mirror) is its own: 0600 files, 0700 directories.
+    os.umask(0o077)
     _logging(verbose)
 
 
@@ -89,7 +118,7 @@ def plan(file: Path, output: str, state: Path | None) -> None:
         diagnostics_text(Console(stderr=True, highlight=False), checked.diagnostics)
         click.echo(f"{file}: invalid, no plan (run `strata validate {file}`)", err=True)
         sys.exit(1)
-    result = build_plan(checked.topology, _recorded(state or default_state(file)))
+    result = build_plan(checked.topology, *_recorded(state or default_state(file)))
     if output == "table":
         console = Console(highlight=False)
         diagnostics_text(console, checked.warnings)
@@ -107,13 +136,14 @@ def schema(output: str) -> None:
     click.echo(schema_json() if output == "json" else schema_markdown(), nl=False)
 
 
-def _recorded(path: Path) -> dict[str, NodePlan]:
-    """The plans the last apply recorded; none when nothing was applied (nothing is created)."""
+def _recorded(path: Path) -> tuple[dict[str, NodePlan], frozenset[str]]:
+    """The plans the last apply recorded, and the nodes found running; none when nothing
+    was applied (nothing is created)."""
     if not path.exists():
-        return {}
+        return {}, frozenset()
     store = SQLiteStore(path, read_only=True)
     try:
-        return recorded_plans(store)
+        return recorded_plans(store), found_running(store)
     finally:
         store.close()
 
@@ -136,6 +166,7 @@ cli.add_command(apply)
 cli.add_command(status)
 cli.add_command(events)
 cli.add_command(retry)
+cli.add_command(adopt)
 cli.add_command(lab)
 
 

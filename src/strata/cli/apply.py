@@ -16,7 +16,7 @@ from strata.cli.common import ARTIFACTS, STATE, TOPOLOGY, default_state, topolog
 from strata.cli.progress import JsonLines, LiveView, PlainLines
 from strata.cli.render import plan_counts
 from strata.cli.serve import boot_service, dhcp_for, listen_address, reach_url
-from strata.controller import ApplyOptions, Reconciler, Summary, Timeouts
+from strata.controller import ApplyOptions, Reconciler, State, Summary, Timeouts
 from strata.controller.lease import Lease
 from strata.plan import ActionKind, NodePlan, Plan, build_plan, node_plan_from_jsonable
 from strata.store import SQLiteStore, WriterBusy
@@ -115,7 +115,7 @@ def apply(
     )
     store = SQLiteStore(state or default_state(file))
     err = Console(stderr=True, highlight=False)
-    _show_plan(err, build_plan(topology, recorded_plans(store)), options)
+    _show_plan(err, build_plan(topology, recorded_plans(store), found_running(store)), options)
     mode = output if output != "auto" else ("live" if Console().is_terminal else "plain")
     try:  # before anything listens: a second apply is told who drives the datacenter
         Lease(store, options.lease_ttl).acquire()
@@ -156,6 +156,11 @@ def recorded_plans(store: SQLiteStore) -> dict[str, NodePlan]:
     return {n: node_plan_from_jsonable(r.plan) for n, r in store.records().items() if r.plan}
 
 
+def found_running(store: SQLiteStore) -> frozenset[str]:
+    """Nodes waiting for a person to adopt them or consent to reinstall them."""
+    return frozenset(n.name for n in store.summaries() if n.state == State.FOUND_RUNNING)
+
+
 def _show_plan(console: Console, plan: Plan, options: ApplyOptions) -> None:
     console.print(f"plan for {plan.topology}: {plan_counts(plan)}")
     for action in plan.actions:
@@ -166,6 +171,13 @@ def _show_plan(console: Console, plan: Plan, options: ApplyOptions) -> None:
         elif action.kind is ActionKind.DELETE:
             verb = "[bold red]will be powered off[/]" if options.prune else "kept (--prune)"
             console.print(f"  {action.node}: removed from the file, {verb}")
+        elif action.kind is ActionKind.ADOPT_OR_REINSTALL:
+            verb = (
+                "[bold red]will be reinstalled[/] (consented)"
+                if action.node in options.allow_reprovision
+                else f"left as it is (`strata adopt {action.node}`, or --allow-reprovision)"
+            )
+            console.print(f"  {action.node}: found running, {verb}")
 
 
 def _report(console: Console, summary: Summary) -> None:
@@ -176,6 +188,13 @@ def _report(console: Console, summary: Summary) -> None:
     console.print(f"apply finished in {summary.seconds:.1f} s: {line}")
     for node, why in sorted(summary.held.items()):
         console.print(f"[yellow]held[/] {node}: {why}")
+    for node, why in sorted(summary.found_running.items()):
+        console.print(f"[yellow]found running[/] {node}: {why}")
+    if summary.found_running:
+        console.print(
+            "nothing was powered on or off there: `strata adopt NODE…` (or --all-found) takes "
+            "them as provisioned; `strata apply --allow-reprovision NODE` reinstalls one"
+        )
     for node, why in sorted(summary.failed.items()):
         console.print(f"[red]failed[/] {node} at {why}")
     if summary.failed:
@@ -195,7 +214,7 @@ class _BootThread:
         artifact_dir: Path | None,
         dhcp_interface: str | None,
     ) -> None:
-        import uvicorn
+        from strata.boot.server import boot_server
 
         host, port = listen_address(listen)
         base = reach_url(host, port, url)
@@ -203,8 +222,8 @@ class _BootThread:
             service = boot_service(topology, file, store, base, artifact_dir)
         except FragmentError as exc:
             raise click.ClickException(str(exc)) from None
-        config = uvicorn.Config(service.app, host=host, port=port, log_level="warning")
-        self.server = uvicorn.Server(config)
+        self.server, files = boot_server(service.app, host, port)
+        Console(stderr=True, highlight=False).print(f"boot service: {files.describe()}")
         self.dhcp = dhcp_for(topology, dhcp_interface, False, base, store.path.parent)
         if self.dhcp is not None:
             self.dhcp.start(service.content.plan)

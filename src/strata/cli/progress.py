@@ -33,6 +33,7 @@ STATE_STYLE = {
     State.FAILED: "bold red",
     State.DEPROVISIONING: "yellow",
     State.MAINTENANCE: "dim",
+    State.FOUND_RUNNING: "bold yellow",
 }
 ACTIVE = frozenset(
     {State.REGISTERING, State.INSPECTING, State.PROVISIONING, State.BOOTING, State.INSTALLING}

@@ -23,6 +23,7 @@ _ACTION_STYLE = {
     ActionKind.REPROVISION: "bold red",
     ActionKind.DELETE: "bold red",
     ActionKind.UNCHANGED: "dim",
+    ActionKind.ADOPT_OR_REINSTALL: "bold yellow",
 }
 
 
@@ -103,6 +104,14 @@ def plan_tables(console: Console, plan: Plan) -> None:
     ]
     console.print(fitted_table("Layers", tuple(layers[0]) if layers else (), layers, console.width))
     console.print(f"Plan: {plan_counts(plan)}.")
+    found = [a.node for a in plan.actions if a.kind is ActionKind.ADOPT_OR_REINSTALL]
+    if found:
+        console.print(
+            f"[bold yellow]{len(found)} found running — adopt or reinstall?[/] "
+            + ", ".join(found)
+            + ": `strata adopt NODE…` takes one as provisioned, untouched; "
+            "`strata apply --allow-reprovision NODE` reinstalls it"
+        )
     destructive = [a for a in plan.actions if a.destructive]
     if destructive:
         console.print(
@@ -114,7 +123,13 @@ def plan_tables(console: Console, plan: Plan) -> None:
 def plan_counts(plan: Plan) -> str:
     """``3 to create, 1 to reprovision, 8 unchanged``."""
     counts = plan.counts()
-    parts = [f"{n} to {kind}" for kind, n in counts.items() if n and kind != "unchanged"]
+    parts = [
+        f"{n} found running (adopt or reinstall?)"
+        if kind == "adopt-or-reinstall"
+        else f"{n} to {kind}"
+        for kind, n in counts.items()
+        if n and kind != "unchanged"
+    ]
     if counts.get("unchanged"):
         parts.append(f"{counts['unchanged']} unchanged")
     return ", ".join(parts) or "nothing to do"

@@ -1,5 +1,4 @@
-"""`strata status`, `strata events NODE` and `strata retry NODE…`: reading the store, and
-sending failed nodes back into the lifecycle."""
+"""`strata status` and `strata events NODE`: reading the store."""
 
 from __future__ import annotations
 
@@ -19,11 +18,11 @@ from rich.text import Text
 
 from strata.cli.common import FILE_OPTION, STATE, default_state
 from strata.cli.progress import STATE_STYLE, state_counts_table
-from strata.controller import RETRY_REQUESTED, Event, State, next_step
-from strata.store import Conflict, NodeRecord, NodeSummary, RecordWrite, SQLiteStore
+from strata.controller import State
 from strata.store import Event as LogEntry
+from strata.store import NodeSummary, SQLiteStore
 
-__all__ = ["events", "retry", "status"]
+__all__ = ["events", "open_store", "status"]
 
 FILE = click.argument(  # status needs no topology, only where its state file is
     "file", type=click.Path(dir_okay=False, path_type=Path), default="topology.yaml"
@@ -94,16 +93,27 @@ def status_view(store: SQLiteStore) -> RenderableType:
         state_counts_table("by region", _parse(counts["region"])),
         state_counts_table("by rack", _parse(counts["rack"])),
     ]
-    failed = sorted((n for n in nodes if n.state == State.FAILED), key=lambda n: n.name)
-    if failed:
-        table = Table(title="failed", title_justify="left", header_style="bold red")
-        for column in ("node", "step", "reason"):
-            table.add_column(column, overflow="fold")
-        for n in failed:
-            table.add_row(n.name, n.step or "", n.reason or "")
-        parts.append(table)
+    parts += _problem_table(nodes, State.FAILED, "failed", "bold red")
+    parts += _problem_table(
+        nodes, State.FOUND_RUNNING, "found running: `strata adopt NODE…` or reinstall", "yellow"
+    )
     parts.append(events_table("recent events", store.recent_events(10), with_node=True))
     return Group(*parts)
+
+
+def _problem_table(
+    nodes: Iterable[NodeSummary], state: State, title: str, style: str
+) -> list[Table]:
+    """The nodes in ``state`` with where and why they stopped; none when there are none."""
+    chosen = sorted((n for n in nodes if n.state == state), key=lambda n: n.name)
+    if not chosen:
+        return []
+    table = Table(title=title, title_justify="left", header_style=style)
+    for column in ("node", "step", "reason"):
+        table.add_column(column, overflow="fold")
+    for n in chosen:
+        table.add_row(n.name, n.step or "", n.reason or "")
+    return [table]
 
 
 def _counts(nodes: Iterable[NodeSummary]) -> dict[str, dict[str, Counter[str]]]:
@@ -162,45 +172,3 @@ def events(node: str, file: Path, state: Path | None, output: str) -> None:
         click.echo(json.dumps([_entry_json(e) for e in entries], indent=2))
     else:
         Console(highlight=False).print(events_table(f"events of {node}", entries))
-
-
-@click.command()
-@click.argument("nodes", nargs=-1, required=True)
-@FILE_OPTION
-@STATE
-def retry(nodes: tuple[str, ...], file: Path, state: Path | None) -> None:
-    """Send failed NODEs back into the lifecycle (from registering: BMC, inspection, install)."""
-    store = open_store(file, state, read_only=False)
-    records = store.records()
-    problems = [f"{n}: no such node" for n in nodes if n not in records]
-    problems += [
-        f"{n}: {records[n].state}, not failed"
-        for n in nodes
-        if n in records and records[n].state != State.FAILED
-    ]
-    if problems:
-        click.echo("nothing retried: " + "; ".join(problems), err=True)
-        sys.exit(1)
-    writer = store.writer()
-    if writer is not None:  # the running controller picks the request up from the log
-        for n in nodes:
-            store.record(n, RETRY_REQUESTED, {})
-        click.echo(f"asked {writer[0]} to retry {', '.join(nodes)}")
-        return
-    try:
-        store.write_records([_retried(records[n]) for n in nodes])
-    except Conflict as exc:
-        click.echo(f"nothing retried: {exc}", err=True)
-        sys.exit(1)
-    click.echo(f"retrying {', '.join(nodes)}: `strata apply` resumes them")
-
-
-def _retried(record: NodeRecord) -> RecordWrite:
-    step = next_step(State(record.state), Event.RETRY)
-    return RecordWrite(  # no deadline: the next apply starts the phase's clock
-        record.name,
-        record.version,
-        step.next.value,
-        marks=record.marks,
-        event=("state", {"from": record.state, "to": step.next.value, "event": Event.RETRY.value}),
-    )

@@ -9,10 +9,17 @@ from strata.controller.lifecycle import (
     Transition,
     next_step,
 )
-from strata.controller.reconciler import BOOT_EVENTS, RETRY_REQUESTED, DriverSource, Reconciler
+from strata.controller.reconciler import (
+    ADOPT_REQUESTED,
+    BOOT_EVENTS,
+    RETRY_REQUESTED,
+    DriverSource,
+    Reconciler,
+)
 from strata.controller.tracking import DONE, ApplyOptions, Change, Summary, Timeouts
 
 __all__ = [
+    "ADOPT_REQUESTED",
     "BOOT_EVENTS",
     "DONE",
     "RETRY_REQUESTED",

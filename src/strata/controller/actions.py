@@ -10,7 +10,7 @@ killed half-way through resumes without a second power-on of the same attempt.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +31,7 @@ from strata.topology import Node
 
 __all__ = [
     "BOOT_DEVICES",
+    "FIRST_CONTACT",
     "Outcome",
     "check_bmc",
     "inspect",
@@ -50,9 +51,21 @@ class Outcome:
     marks: Mapping[str, Any] | None = None  # the node's marks after the action, if changed
 
 
-def check_bmc(driver: BMCDriver) -> Outcome:
-    """Reading the power state proves the address and the credentials."""
-    return Outcome(Event.BMC_OK, detail={"power": str(driver.power_state())})
+FIRST_CONTACT = "first-contact"  # a mark: Strata has no record of installing this server
+
+
+def check_bmc(driver: BMCDriver, first_contact: bool) -> Outcome:
+    """Reading the power state proves the address and the credentials.
+
+    At first contact (``first_contact``: the store has no record of Strata installing the
+    server) anything but off means someone runs it: a lost state must never reinstall a
+    fleet, so the node stops at found-running before any power action, for a person to
+    adopt it or consent to reinstall it."""
+    power = driver.power_state()
+    if first_contact and power is not PowerState.OFF:
+        reason = f"its BMC says it is {power}, and Strata has no record of installing it"
+        return Outcome(Event.FOUND_RUNNING, reason=reason, detail={"power": str(power)})
+    return Outcome(Event.BMC_OK, detail={"power": str(power)})
 
 
 def inspect(driver: BMCDriver, node: Node) -> Outcome:
@@ -101,11 +114,19 @@ def prepare_install(
     return Outcome(None, marks=marks)
 
 
-def power_on(driver: BMCDriver, plan: NodePlan, marks: Mapping[str, Any], store: Store) -> Outcome:
-    """Power on (or reset a running machine) into the network boot ``prepare_install`` set."""
+def power_on(
+    driver: BMCDriver,
+    plan: NodePlan,
+    marks: Mapping[str, Any],
+    store: Store,
+    pace: Callable[[], object] = lambda: None,
+) -> Outcome:
+    """Power on (or reset a running machine) into the network boot ``prepare_install`` set.
+    ``pace`` blocks until the rack's power budget lets the call go (its stagger)."""
     marks = dict(marks)
     marks["powered"] = marks["attempt"]
     store.set_marks(plan.name, marks)  # before the power-on: a restart must not repeat it
+    pace()
     driver.power(PowerAction.RESET if marks.get("running") else PowerAction.ON)
     detail = {"attempt": marks["attempt"], "power": "reset" if marks.get("running") else "on"}
     return Outcome(Event.POWERED_ON, detail=detail, marks=marks)

@@ -3,7 +3,12 @@ of Ironic's states.py and Metal3's provisioning states.
 
     declared -> registering -> inspecting -> ready -> provisioning -> booting
              -> installing -> provisioned -> joined
-    plus failed (with the step and reason), deprovisioning and maintenance.
+    plus failed (with the step and reason), deprovisioning and maintenance, and
+    found-running: at first contact its BMC said it was on, and Strata has no record of
+    installing it (a lost state, or a server someone else installed). It is never
+    power-cycled from there without consent: ``adopt`` takes it as provisioned without
+    touching it (Ironic's adoption, Metal3's externally provisioned hosts); consent to
+    reinstall (``--allow-reprovision``) sends it on to inspection and install.
 
 The controller feeds events (from BMC calls, from the boot service's phone-home,
 from the cluster's API, from timers and from people) and runs the action the
@@ -34,11 +39,16 @@ class State(enum.StrEnum):
     FAILED = "failed"  # stopped at a step, with a reason; `strata retry` resumes
     DEPROVISIONING = "deprovisioning"  # powering off a node removed from the file
     MAINTENANCE = "maintenance"  # hands off: a person is working on it
+    FOUND_RUNNING = (
+        "found-running"  # on at first contact, not installed by Strata: adopt or reinstall?
+    )
 
 
 class Event(enum.StrEnum):
     START = "start"  # the controller takes a declared node
     BMC_OK = "bmc-ok"  # the BMC answered with these credentials
+    FOUND_RUNNING = "found-running"  # ... and said a server Strata never installed is on
+    ADOPT = "adopt"  # `strata adopt NODE`: take it as provisioned, touch nothing
     INSPECTION_PASSED = "inspection-passed"
     INSPECTION_FAILED = "inspection-failed"
     PROVISION = "provision"  # the plan says create
@@ -60,7 +70,8 @@ class Event(enum.StrEnum):
 
 class Action(enum.StrEnum):
     NONE = "none"
-    CHECK_BMC = "check-bmc"  # read the power state: proves address and credentials
+    CHECK_BMC = "check-bmc"  # read the power state: proves address and credentials; at
+    # first contact a server found on is held (found-running) before any power action
     INSPECT = "inspect"  # read inventory, compare with topology.yaml
     START_INSTALL = "start-install"  # new boot attempt, one-time network boot, power on (staggered)
     AWAIT_BOOT = "await-boot"  # wait for phone-home, with the phase's timeout
@@ -86,6 +97,9 @@ S, E, A, T = State, Event, Action, Transition
 TABLE: dict[tuple[State, Event], Transition] = {
     (S.DECLARED,       E.START):             T(S.REGISTERING,    A.CHECK_BMC),
     (S.REGISTERING,    E.BMC_OK):            T(S.INSPECTING,     A.INSPECT),
+    (S.REGISTERING,    E.FOUND_RUNNING):     T(S.FOUND_RUNNING,  A.NONE),
+    (S.FOUND_RUNNING,  E.ADOPT):             T(S.PROVISIONED,    A.NONE),
+    (S.FOUND_RUNNING,  E.REPROVISION):       T(S.INSPECTING,     A.INSPECT),
     (S.INSPECTING,     E.INSPECTION_PASSED): T(S.READY,          A.NONE),
     (S.INSPECTING,     E.INSPECTION_FAILED): T(S.FAILED,         A.RECORD_FAILURE),
     (S.READY,          E.PROVISION):         T(S.PROVISIONING,   A.START_INSTALL),

@@ -37,7 +37,14 @@ from strata.plan import ActionKind, NodePlan, build_plan, node_plan_from_jsonabl
 from strata.store import Conflict, RecordWrite, Store
 from strata.topology import Topology
 
-__all__ = ["BOOT_EVENTS", "RETRY_REQUESTED", "DriverSource", "Reconciler"]
+__all__ = [
+    "ADOPT_REQUESTED",
+    "BOOT_EVENTS",
+    "REQUESTS",
+    "RETRY_REQUESTED",
+    "DriverSource",
+    "Reconciler",
+]
 
 log = logging.getLogger("strata.controller")
 
@@ -48,6 +55,8 @@ BOOT_EVENTS = {
     "first-boot": Event.FIRST_BOOT,
 }
 RETRY_REQUESTED = "retry-requested"  # `strata retry` while a controller runs
+ADOPT_REQUESTED = "adopt-requested"  # `strata adopt` while a controller runs
+REQUESTS = {RETRY_REQUESTED: Event.RETRY, ADOPT_REQUESTED: Event.ADOPT}  # log entry -> event
 CURSOR = "controller"
 TIMEOUT_REASONS = {
     State.REGISTERING: "the BMC gave no answer in {t:g} s",
@@ -120,7 +129,8 @@ class Reconciler:
     def _load(self) -> None:
         records = self.store.records()
         recorded = {n: node_plan_from_jsonable(r.plan) for n, r in records.items() if r.plan}
-        plan = build_plan(self.topology, recorded)
+        found = {n for n, r in records.items() if r.state == State.FOUND_RUNNING}
+        plan = build_plan(self.topology, recorded, found)
         plans = {p.name: p for p in plan.nodes}
         topo = {n.name: n for n in self.topology.nodes}
         for action in plan.actions:
@@ -169,6 +179,9 @@ class Reconciler:
             self._feed(t, Event.START)
         elif s is State.READY:
             self._feed(t, Event.PROVISION)
+        elif s is State.FOUND_RUNNING:
+            if t.name in self.options.allow_reprovision:  # consent: inspect, then reinstall
+                self._feed(t, Event.REPROVISION, detail={"consented": True})
         elif s in DONE and t.intent is ActionKind.REPROVISION:
             if t.name not in self.options.allow_reprovision:
                 changed = ", ".join(t.changed)
@@ -186,8 +199,8 @@ class Reconciler:
         s = t.state
         if s is State.DEPROVISIONING:
             self._ready.append(t.name)
-        elif s is State.DECLARED or s is State.FAILED:
-            return
+        elif s in (State.DECLARED, State.FAILED, State.FOUND_RUNNING):
+            return  # nothing of Strata's runs there
         elif not self.options.prune:
             self._hold(t, "removed from topology.yaml: powering it off needs --prune")
         elif s in (State.READY, State.PROVISIONED, State.JOINED):
@@ -213,13 +226,17 @@ class Reconciler:
         now = self.clock()
         if event in (Event.PROVISION, Event.REPROVISION):
             t.marks = {}  # a new install: a new attempt and a power-on of its own
+        elif event is Event.START:  # first contact: nothing of Strata's is installed there
+            t.marks = {actions.FIRST_CONTACT: True}
         t.state, t.generation, t.tries, t.last_error = step.next, t.generation + 1, 0, None
         if before is State.PROVISIONING and t.state is not State.BOOTING:
             t.early = []  # failed or moved on: what the machine said no longer counts
         timeout = self.options.timeouts.of(t.state)
         t.deadline = now + timeout if timeout else None
         t.step, t.reason = (
-            (before.value, reason or str(event)) if t.state is State.FAILED else (None, None)
+            (before.value, reason or str(event))
+            if t.state in (State.FAILED, State.FOUND_RUNNING)
+            else (None, None)
         )
         info = {"from": before.value, "to": t.state.value, "event": event.value, **(detail or {})}
         if t.reason:
@@ -303,8 +320,8 @@ class Reconciler:
             t = self.nodes.get(e.node)
             if t is None:
                 continue
-            if e.kind == RETRY_REQUESTED and t.state is State.FAILED:
-                self._feed(t, Event.RETRY)
+            if e.kind in REQUESTS:  # a person's request; ignored unless the table allows it
+                self._feed(t, REQUESTS[e.kind])
                 continue
             event = BOOT_EVENTS.get(e.kind)
             if event is None:
@@ -418,4 +435,7 @@ class Reconciler:
             failed={t.name: f"{t.step}: {t.reason}" for t in nodes if t.state is State.FAILED},
             held={t.name: t.held for t in nodes if t.held},
             seconds=seconds,
+            found_running={
+                t.name: t.reason or "found running" for t in nodes if t.state is State.FOUND_RUNNING
+            },
         )

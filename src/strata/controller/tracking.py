@@ -93,7 +93,7 @@ class Tracked:
     def settled(self) -> bool:
         if self.busy:
             return False
-        if self.held or self.state in (State.FAILED, State.MAINTENANCE):
+        if self.held or self.state in (State.FAILED, State.MAINTENANCE, State.FOUND_RUNNING):
             return True
         if self.node is None:  # removed: settled unless being powered off
             return self.state is not State.DEPROVISIONING
@@ -106,7 +106,9 @@ class Summary:
     failed: Mapping[str, str]  # node -> "step: reason"
     held: Mapping[str, str]
     seconds: float
+    found_running: Mapping[str, str] = field(default_factory=dict)  # node -> why
 
     @property
     def ok(self) -> bool:
-        return not self.failed
+        """Every node reached its target or waits only for consent it was told to ask for."""
+        return not self.failed and not self.found_running

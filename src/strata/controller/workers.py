@@ -55,7 +55,7 @@ class Workers:
         may power on again, inf until one settles; the rack's key), the node parked."""
         if powers_on(t):
             key = rack_key(t.plan.region, t.plan.zone, t.plan.rack)
-            gate = self._gates.setdefault(key, PowerGate(None))
+            gate = self._gate(t)
             wait = gate.wait(now)
             if wait > 0:
                 self._parked.setdefault(key, []).append(t.name)
@@ -65,6 +65,11 @@ class Workers:
         self.in_flight += 1
         self._pool.submit(self._run, t.name, t.generation, self._job(t))
         return 0.0, ""
+
+    def _gate(self, t: Tracked) -> PowerGate:
+        return self._gates.setdefault(
+            rack_key(t.plan.region, t.plan.zone, t.plan.rack), PowerGate(None)
+        )
 
     def collect(self, timeout: float) -> tuple[list[Result], list[str]]:
         """Results that arrived within ``timeout``, and the nodes a settled power-on unparked."""
@@ -98,16 +103,17 @@ class Workers:
         bmc = None if t.node is not None else _recorded_bmc(t.plan)
         state, plan, node, marks, store = t.state, t.plan, t.node, dict(t.marks), self.store
         lifetime, power = self.options.attempt_lifetime, powers_on(t)
+        gate = self._gate(t)
 
         def job() -> actions.Outcome:
             driver = self.drivers.driver(plan.name, bmc)
             if state is State.REGISTERING:
-                return actions.check_bmc(driver)
+                return actions.check_bmc(driver, bool(marks.get(actions.FIRST_CONTACT)))
             if state is State.INSPECTING:
                 assert node is not None
                 return actions.inspect(driver, node)
             if state is State.PROVISIONING and power:
-                return actions.power_on(driver, plan, marks, store)
+                return actions.power_on(driver, plan, marks, store, gate.pace)
             if state is State.PROVISIONING:
                 return actions.prepare_install(driver, plan, marks, store, lifetime)
             return actions.power_off(driver)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from types import MappingProxyType
 
 from strata.plan.diff import diff
@@ -19,11 +19,16 @@ ZONE_LABEL = "topology.kubernetes.io/zone"
 RACK_LABEL = "strata.dev/rack"
 
 
-def build_plan(topology: Topology, recorded: Mapping[str, NodePlan] | None = None) -> Plan:
-    """``recorded``: the plans the store holds from earlier applies (none yet: all create)."""
+def build_plan(
+    topology: Topology,
+    recorded: Mapping[str, NodePlan] | None = None,
+    found_running: Collection[str] = (),
+) -> Plan:
+    """``recorded``: the plans the store holds from earlier applies (none yet: all create);
+    ``found_running``: nodes waiting for a person to adopt or reinstall them."""
     nodes = tuple(node_plan(n, topology.networks) for n in topology.nodes)
     clusters = tuple(_cluster(topology, i) for i in range(len(topology.layers)))
-    return Plan(topology.name, nodes, clusters, diff(nodes, recorded or {}))
+    return Plan(topology.name, nodes, clusters, diff(nodes, recorded or {}, found_running))
 
 
 def node_plan(node: Node, networks: Mapping[str, NetworkSpec]) -> NodePlan:

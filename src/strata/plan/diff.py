@@ -9,7 +9,7 @@ credentials, boot method for next time) are an ``update`` in place.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 from strata.plan.model import Action, ActionKind, NodePlan
 
@@ -34,11 +34,19 @@ REPROVISION_FIELDS = frozenset(
 _FIELDS = tuple(f.name for f in dataclasses.fields(NodePlan))
 
 
-def diff(nodes: Sequence[NodePlan], recorded: Mapping[str, NodePlan]) -> tuple[Action, ...]:
+def diff(
+    nodes: Sequence[NodePlan],
+    recorded: Mapping[str, NodePlan],
+    found_running: Collection[str] = (),
+) -> tuple[Action, ...]:
+    """``found_running``: nodes the controller found on at first contact, with no install of
+    Strata's on record; whatever the file says, they wait for a person: adopt or reinstall."""
     actions: list[Action] = []
     for node in nodes:
         before = recorded.get(node.name)
-        if before is None:
+        if node.name in found_running:
+            actions.append(Action(node.name, ActionKind.ADOPT_OR_REINSTALL))
+        elif before is None:
             actions.append(Action(node.name, ActionKind.CREATE))
         elif before == node:
             actions.append(Action(node.name, ActionKind.UNCHANGED))

@@ -88,6 +88,7 @@ class ActionKind(enum.StrEnum):
     REPROVISION = "reprovision"
     DELETE = "delete"
     UNCHANGED = "unchanged"
+    ADOPT_OR_REINSTALL = "adopt-or-reinstall"  # found running, not installed by Strata
 
 
 @dataclass(frozen=True, slots=True)

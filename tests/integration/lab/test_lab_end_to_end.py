@@ -36,6 +36,40 @@ def strata(
     )
 
 
+def _lost_state_reinstalls_nothing(file: Path, env: dict[str, str], namespace: str) -> None:
+    """The state emptied, then removed, under a provisioned lab: the first is refused, the
+    second finds the three machines running and holds them for `strata adopt`."""
+    state = file.parent / ".strata" / "strata.db"
+    fetches = {  # how often each machine's installer asked for its config
+        p: p.read_text(errors="replace").count("fetching Ignition config")
+        for p in (file.parent / ".strata" / "lab").glob("*.console.log")
+    }
+    again = ("apply", str(file), "--no-serve", "-o", "json")
+    state.write_bytes(b"")
+    refused = strata(*again, env=env, timeout=120, inside=namespace)
+    assert refused.returncode == 2 and "is empty (0 bytes)" in refused.stderr, refused.stderr
+    for suffix in ("", "-wal", "-shm"):
+        state.with_name(state.name + suffix).unlink(missing_ok=True)
+    held = strata(*again, env=env, timeout=120, inside=namespace)
+    assert held.returncode == 1, held.stdout[-3000:] + held.stderr[-3000:]
+    changes = [json.loads(line) for line in held.stdout.splitlines()]
+    assert {c["node"] for c in changes if c["to"] == "found-running"} == {
+        "lab-cp-0",
+        "lab-worker-0",
+        "lab-worker-1",
+    }
+    assert not any(c["to"] in ("provisioning", "booting") for c in changes)
+    assert len(fetches) == 3 and set(fetches.values()) == {1}
+    for console, count in fetches.items():  # no machine was reset into its installer again
+        assert console.read_text(errors="replace").count("fetching Ignition config") == count
+    plan = strata("plan", str(file), env=env, timeout=60)
+    assert "3 found running — adopt or reinstall?" in plan.stdout, plan.stdout
+    adopted = strata("adopt", "--all-found", "--file", str(file), env=env, timeout=60)
+    assert adopted.returncode == 0, adopted.stderr
+    status = strata("status", str(file), "-o", "json", env=env, timeout=60)
+    assert dict(json.loads(status.stdout)["counts"]["layer"]["mgmt"]) == {"provisioned": 3}
+
+
 def test_lab_up_apply_down(tmp_path: Path) -> None:
     assert os.geteuid() == 0, "the lab builds a network namespace: run this test as root (CI does)"
     name = f"e2e{secrets.token_hex(2)}"
@@ -80,6 +114,8 @@ def test_lab_up_apply_down(tmp_path: Path) -> None:
         assert "DHCPACK(prov0)" in leases and "http://192.168.110.1:8080/boot.ipxe" in leases
         status = strata("status", str(file), env=env, timeout=60)
         assert "3 nodes" in status.stdout and "provisioned" in status.stdout
+        store.close()
+        _lost_state_reinstalls_nothing(file, env, namespace)
     finally:
         down = strata("lab", "down", str(file), env=env, timeout=60)
     assert down.returncode == 0, down.stderr

@@ -16,7 +16,7 @@ from strata.cli.app import cli
 from strata.cli.progress import JsonLines, LiveView, PlainLines
 from strata.controller import ApplyOptions, Change, Reconciler, State
 from strata.lab.simulated import Fleet, FleetSettings
-from strata.store import SQLiteStore
+from strata.store import RecordWrite, SQLiteStore
 from strata.topology import load
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -190,3 +190,33 @@ def test_the_live_view_counts_by_layer_and_rack_and_lists_nodes_at_work() -> Non
     assert ["r/k2", "", "1", "1", "2"] in table
     at_work = [line.split()[:2] for line in lines if line.startswith("n")]
     assert at_work == [["n1", "registering"]]  # the failed and the held are not at work
+
+
+@pytest.mark.parametrize("command", [("apply",), ("plan",), ("status",), ("retry", "lab-worker-1")])
+def test_every_command_refuses_a_truncated_state_with_one_message(
+    applied: Path, command: tuple[str, ...]
+) -> None:
+    state = applied.parent / ".strata" / "strata.db"
+    state.write_bytes(b"")
+    args = [*command, "--file", str(applied)] if command[0] == "retry" else [*command, str(applied)]
+    code, out = run(*args)
+    assert code == 2, out
+    assert f"error: state file {state}: is empty (0 bytes)" in out and "hint: " in out
+    assert "Traceback" not in out
+    assert state.read_bytes() == b""
+
+
+def test_adopt_takes_found_running_nodes_and_plan_asks_about_them(applied: Path) -> None:
+    store = SQLiteStore(applied.parent / ".strata" / "strata.db")
+    record = store.records()["lab-worker-1"]
+    store.write_records(
+        [RecordWrite("lab-worker-1", record.version, "found-running", "registering", "on")]
+    )
+    code, out = run("plan", str(applied))
+    assert code == 0 and "1 found running — adopt or reinstall?" in out
+    code, out = run("adopt", "lab-cp-0", "--file", str(applied))
+    assert code == 1 and "lab-cp-0: provisioned, not found-running" in out
+    code, out = run("adopt", "--all-found", "--file", str(applied))
+    assert code == 0 and "adopted lab-worker-1" in out, out
+    assert store.records()["lab-worker-1"].state == "provisioned"
+    assert store.events("lab-worker-1")[-1].detail["event"] == "adopt"

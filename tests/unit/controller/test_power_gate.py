@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import math
+import threading
+import time
 
 from strata.controller.schedule import PowerGate
 from strata.topology.spec import PowerBudget
@@ -27,3 +30,19 @@ def test_no_budget_no_waiting() -> None:
     for i in range(1000):
         assert gate.wait(float(i) / 1000) == 0
         gate.start(float(i) / 1000)
+
+
+def test_power_calls_from_late_workers_are_still_claimed_a_stagger_apart() -> None:
+    """Workers that reach their power call together (one started late) are paced by the
+    moments they claim, whatever the thread scheduling."""
+    gate = PowerGate(PowerBudget(max_concurrent_power_on=8, stagger_seconds=0.02))
+    claims: list[float] = []
+    threads = [threading.Thread(target=lambda: claims.append(gate.pace())) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    claims.sort()
+    assert len(claims) == 8
+    assert all(b - a >= 0.02 - 1e-9 for a, b in itertools.pairwise(claims))
+    assert time.monotonic() >= claims[-1]  # each call waited for its moment

@@ -87,7 +87,7 @@ def test_a_racks_power_budget_bounds_and_spaces_its_power_ons(
     store: SQLiteStore, fleets: Callable[[Topology], Fleet]
 ) -> None:
     topo = topology(
-        racks=2, per_rack=6, budget="powerBudget: {maxConcurrentPowerOn: 2, staggerSeconds: 0.05}"
+        racks=2, per_rack=6, budget="powerBudget: {maxConcurrentPowerOn: 2, staggerSeconds: 0.2}"
     )
     fleet = fleets(topo)
     summary, _ = apply(topo, store, fleet)
@@ -98,7 +98,10 @@ def test_a_racks_power_budget_bounds_and_spaces_its_power_ons(
         )
         assert len(spans) == 6
         starts = [start for start, _ in spans]
-        assert all(b - a >= 0.05 - 1e-3 for a, b in itertools.pairwise(starts))
+        # Spaced, not bunched: the calls are claimed 0.2 s apart (test_schedule checks the
+        # claims exactly); a loaded machine may delay a worker between its claim and the
+        # simulated BMC's clock, so the observed gap is only bounded well below the stagger.
+        assert all(b - a >= 0.1 for a, b in itertools.pairwise(starts))
         for start, _ in spans:  # never more than two powering at once
             assert sum(1 for s, e in spans if s <= start < e) <= 2
 

@@ -1,0 +1,63 @@
+"""`strata retry NODE…` and `strata adopt NODE…`: a person's requests, made through the
+controller (``strata.controller.requests``) and its lifecycle table."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from strata.cli.common import FILE_OPTION, STATE
+from strata.cli.status import open_store
+from strata.controller import Event, State
+from strata.controller.requests import RequestRefused, request
+from strata.store import Conflict
+
+__all__ = ["adopt", "retry"]
+
+
+@click.command()
+@click.argument("nodes", nargs=-1, required=True)
+@FILE_OPTION
+@STATE
+def retry(nodes: tuple[str, ...], file: Path, state: Path | None) -> None:
+    """Send failed NODEs back into the lifecycle (from registering: BMC, inspection, install)."""
+    _request(file, state, nodes, Event.RETRY, "retrying", "`strata apply` resumes them")
+
+
+@click.command()
+@click.argument("nodes", nargs=-1)
+@click.option("--all-found", is_flag=True, help="Adopt every node that is found-running.")
+@FILE_OPTION
+@STATE
+def adopt(nodes: tuple[str, ...], all_found: bool, file: Path, state: Path | None) -> None:
+    """Take found-running NODEs as provisioned without touching them.
+
+    A node is found-running when, at first contact, its BMC said it was on and the
+    state had no record of Strata installing it (a lost state file, or servers installed
+    by someone else). Adopting powers nothing and writes nothing to its disks; to
+    reinstall it instead, run `strata apply --allow-reprovision NODE`."""
+    if all_found:
+        store = open_store(file, state)
+        nodes += tuple(n.name for n in store.summaries() if n.state == State.FOUND_RUNNING)
+        store.close()
+    if not nodes:
+        raise click.UsageError("name the nodes to adopt, or give --all-found")
+    _request(file, state, tuple(dict.fromkeys(nodes)), Event.ADOPT, "adopted", "now provisioned")
+
+
+def _request(
+    file: Path, state: Path | None, nodes: tuple[str, ...], event: Event, done: str, then: str
+) -> None:
+    store = open_store(file, state, read_only=False)
+    try:
+        requested = request(store, nodes, event)
+    except (RequestRefused, Conflict) as exc:
+        click.echo(f"nothing done: {exc}", err=True)
+        sys.exit(1)
+    names = ", ".join(requested.nodes)
+    if requested.controller is not None:
+        click.echo(f"asked {requested.controller} to {event} {names}")
+    else:
+        click.echo(f"{done} {names}: {then}")

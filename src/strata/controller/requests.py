@@ -1,0 +1,69 @@
+"""What a person asks of nodes — retry a failed one, adopt one found running — made
+through the lifecycle table, never around it.
+
+When a controller holds the datacenter, the request goes into the event log and that
+controller feeds it to the node (the log is the one way in, so the controller's view
+and the store never disagree). When none runs, the records are written here, all or
+nothing, with the same table, and the next ``strata apply`` goes on from them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from strata.controller.lifecycle import TABLE, Event, IllegalEvent, State, next_step
+from strata.controller.reconciler import REQUESTS
+from strata.store import NodeRecord, RecordWrite, Store
+
+__all__ = ["RequestRefused", "Requested", "request"]
+
+_LOG_ENTRY = {event: entry for entry, event in REQUESTS.items()}
+
+
+class RequestRefused(Exception):
+    """Some node cannot take the request (unknown, or in a state the table gives no such
+    step from); nothing was changed. ``problems``: one line per such node."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = tuple(problems)
+
+
+@dataclass(frozen=True, slots=True)
+class Requested:
+    nodes: tuple[str, ...]
+    controller: str | None  # the running controller that was asked; None: records written
+
+
+def request(store: Store, nodes: Sequence[str], event: Event) -> Requested:
+    """Send ``event`` (``Event.RETRY`` or ``Event.ADOPT``) to ``nodes``.
+
+    Raises ``RequestRefused`` when any node is unknown or cannot take the event, and
+    ``Conflict`` when a record moved on while this ran; in both cases nothing changed."""
+    records = store.records()
+    problems = [f"{n}: no such node" for n in nodes if n not in records]
+    for name in nodes:
+        if name in records:
+            try:
+                next_step(State(records[name].state), event)
+            except IllegalEvent:
+                allowed = " or ".join(s for s, e in TABLE if e is event)
+                problems.append(f"{name}: {records[name].state}, not {allowed}")
+    if problems:
+        raise RequestRefused(problems)
+    writer = store.writer()
+    if writer is not None:
+        for name in nodes:
+            store.record(name, _LOG_ENTRY[event], {})
+        return Requested(tuple(nodes), writer[0])
+    store.write_records([_written(records[n], event) for n in nodes])
+    return Requested(tuple(nodes), None)
+
+
+def _written(record: NodeRecord, event: Event) -> RecordWrite:
+    step = next_step(State(record.state), event)
+    info = {"from": record.state, "to": step.next.value, "event": event.value}
+    return RecordWrite(  # no deadline: the next apply starts the phase's clock
+        record.name, record.version, step.next.value, marks=record.marks, event=("state", info)
+    )
