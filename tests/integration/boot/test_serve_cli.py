@@ -47,6 +47,7 @@ def test_serve_provisions_the_named_node_and_reloads_on_sighup(tmp_path: Path) -
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
+        umask=0,  # what Strata writes is private whatever the caller's umask
     )
 
     def ipxe(mac: str) -> str:
@@ -80,4 +81,7 @@ def test_serve_provisions_the_named_node_and_reloads_on_sighup(tmp_path: Path) -
         process.terminate()
         process.wait(10)
     state = tmp_path / ".strata" / "strata.db"
-    assert state.stat().st_mode & 0o077 == 0
+    assert state.stat().st_mode & 0o777 == 0o600
+    assert state.parent.stat().st_mode & 0o777 == 0o700
+    written = [p for p in (tmp_path / ".strata").rglob("*")]
+    assert written and all(p.stat().st_mode & 0o077 == 0 for p in written), written
