@@ -10,29 +10,43 @@ mode with synchronous=NORMAL takes tens of microseconds (no fsync per commit),
 while handing it to a worker thread cost four times the whole request
 (bench/boot_storm.py: 0.51 against 0.10 ms of CPU per /ipxe); the rare WAL
 checkpoint is the worst pause.
+
+What a request may make the service write goes through a ``Tally``: a repeat within a
+minute is counted, not written (``strata.boot.tally``). Bodies are bounded by the
+``BodyLimit`` middleware; connections by the server (``strata.boot.server``).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
 import re
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from strata.boot.assets import AssetIndex
+from strata.boot.body import BodyLimit
 from strata.boot.content import BootContent
+from strata.boot.limits import DEFAULT_LIMITS, Limits
 from strata.boot.state import BootState, UnknownMachine
+from strata.boot.tally import OVER, Tally
 from strata.boot.tokens import Grant, Stage, TokenRejected
 from strata.ignition import BuildError, disk_script
 
-__all__ = ["CLIENT_EVENTS", "BootService"]
+__all__ = ["CLIENT_EVENTS", "FLUSH_SECONDS", "BadEvent", "BootService", "event_from_body"]
 
 CLIENT_EVENTS = frozenset({"installed", "first-boot"})  # what a machine may report
+UNKNOWN_MACHINE = "unknown-machine"  # the tally's name for a sighting of an unknown MAC
+REPEATED = "repeated"  # the event that summarizes a window's repeats
+FLUSH_SECONDS = 5.0  # how often closed windows are looked for when no request comes
 _MAC = re.compile(r"^([0-9a-f]{2}[:-]){5}[0-9a-f]{2}$")
 _IPXE = "text/plain; charset=utf-8"
 IGNITION_TYPE = "application/vnd.coreos.ignition+json"
@@ -62,8 +76,12 @@ class BootService:
         state: BootState,
         assets: AssetIndex,
         clock: Callable[[], float] = time.time,
+        limits: Limits = DEFAULT_LIMITS,
+        tally: Tally | None = None,
     ) -> None:
         self.content, self.state, self.assets, self.clock = content, state, assets, clock
+        self.tally = tally or Tally()
+        body = Middleware(BodyLimit, max_bytes=limits.max_body_bytes, timeout=limits.body_timeout)
         self.app = Starlette(
             routes=[
                 Route("/boot.ipxe", self.boot_ipxe),
@@ -71,7 +89,9 @@ class BootService:
                 Route("/ignition/{node}", self.ignition),
                 Route("/events/{node}", self.events, methods=["POST"]),
                 Route("/assets/{os}/{version}/{file}", self.asset, methods=["GET", "HEAD"]),
-            ]
+            ],
+            middleware=[body],
+            lifespan=self._lifespan,
         )
 
     def reload(self, content: BootContent) -> None:
@@ -95,7 +115,7 @@ class BootService:
                 _opt(query, "buildarch"),
                 _opt(query, "platform"),
             )
-            self.state.record_unknown(machine)
+            self._sighted(request, machine)
             return PlainTextResponse(UNKNOWN.format(mac=mac), media_type=_IPXE)
         attempt = self.state.attempt(node.name)
         if attempt is None or attempt.expires < self.clock():
@@ -103,7 +123,8 @@ class BootService:
         try:
             script = self.content.install_script(node, attempt)
         except BuildError as exc:
-            self.state.record(node.name, "boot-recipe-failed", {"reason": str(exc)})
+            failed = {"reason": str(exc)}
+            self._write(request, node.name, "boot-recipe-failed", failed, ("reason",))
             return PlainTextResponse(
                 f"#!ipxe\necho Strata: {exc}\nsleep 30\nexit\n", media_type=_IPXE
             )
@@ -113,7 +134,7 @@ class BootService:
             "arch": query.get("buildarch"),
             "platform": query.get("platform"),
         }
-        self.state.record(node.name, "ipxe-fetched", detail)
+        self._write(request, node.name, "ipxe-fetched", detail, ("attempt",))
         return PlainTextResponse(script, media_type=_IPXE)
 
     async def ignition(self, request: Request) -> Response:
@@ -126,12 +147,12 @@ class BootService:
             return _forbidden()
         attempt = self.state.attempt(name)
         if attempt is None or attempt.number != grant.attempt:
-            return self._refuse(name, "ignition", "not the attempt in progress")
+            return self._refuse(request, name, "ignition", "not the attempt in progress")
         if not self.state.consume(name, grant.attempt, grant.stage):
-            return self._refuse(name, "ignition", "replayed (this token was used)")
+            return self._refuse(request, name, "ignition", "replayed (this token was used)")
         body = self.content.config(node, attempt, grant.stage)
         detail = {"stage": grant.stage.name.lower(), "attempt": attempt.number}
-        self.state.record(name, "ignition-fetched", detail)
+        self._write(request, name, "ignition-fetched", detail, ("stage", "attempt"))
         return Response(body, media_type=IGNITION_TYPE)
 
     async def events(self, request: Request) -> Response:
@@ -141,12 +162,15 @@ class BootService:
         grant = self._grant(request, name, (Stage.EVENTS,), "events")
         if grant is None:
             return _forbidden()
-        event = request.query_params.get("event") or await _json_event(request)
+        try:
+            event = request.query_params.get("event") or event_from_body(await request.body())
+        except BadEvent as exc:
+            return PlainTextResponse(f"{exc}\n", status_code=400)
         if event not in CLIENT_EVENTS:
             return PlainTextResponse(
                 f"event must be one of {', '.join(sorted(CLIENT_EVENTS))}\n", status_code=400
             )
-        self.state.record(name, event, {"attempt": grant.attempt})
+        self._write(request, name, event, {"attempt": grant.attempt}, ("attempt",))
         return Response(status_code=204)
 
     async def asset(self, request: Request) -> Response:
@@ -170,19 +194,75 @@ class BootService:
         try:
             grant = self.content.signer.check(node, token, self.clock())
         except TokenRejected as exc:
-            self._record_refusal(node, route, str(exc))
+            self._record_refusal(request, node, route, str(exc))
             return None
         if grant.stage not in stages:
-            self._record_refusal(node, route, f"a {grant.stage.name.lower()} token")
+            self._record_refusal(request, node, route, f"a {grant.stage.name.lower()} token")
             return None
         return grant
 
-    def _refuse(self, node: str, route: str, reason: str) -> Response:
-        self._record_refusal(node, route, reason)
+    def _refuse(self, request: Request, node: str, route: str, reason: str) -> Response:
+        self._record_refusal(request, node, route, reason)
         return _forbidden()
 
-    def _record_refusal(self, node: str, route: str, reason: str) -> None:
-        self.state.record(node, "token-rejected", {"route": route, "reason": reason})
+    def _record_refusal(self, request: Request, node: str, route: str, reason: str) -> None:
+        detail = {"route": route, "reason": reason}
+        self._write(request, node, "token-rejected", detail, ("route", "reason"), capped=True)
+
+    # -- what requests make the service write --------------------------------
+
+    def _write(
+        self,
+        request: Request,
+        node: str,
+        event: str,
+        detail: Mapping[str, object],
+        ident: tuple[str, ...],
+        capped: bool = False,
+    ) -> None:
+        """Record ``event`` unless the same (node, event, ``ident`` fields of ``detail``)
+        was recorded within the tally's window: then it is counted for the summary.
+        ``capped``: a key any client can make up, tracked within the tally's bounds."""
+        self.flush()
+        source = _source(request)
+        key = (node, event, tuple((k, detail[k]) for k in ident))
+        if self.tally.offer(key, source, self.clock(), capped):
+            self.state.record(node, event, {**detail, "source": source})
+
+    def _sighted(self, request: Request, machine: UnknownMachine) -> None:
+        """Record a machine in no topology, once a window per MAC (its row keeps the last
+        sighting); MACs are the client's to invent, so they are tracked within bounds."""
+        self.flush()
+        key = (OVER, UNKNOWN_MACHINE, (("mac", machine.mac),))
+        if self.tally.offer(key, _source(request), self.clock(), capped=True):
+            self.state.record_unknown(machine)
+
+    def flush(self, everything: bool = False) -> None:
+        """Write the summaries of the windows that have closed (all of them: stopping).
+        One unknown machine's repeats need none (its row says when it was last seen); the
+        count of those beyond the bounds (no MAC) is written."""
+        closed = self.tally.drain() if everything else self.tally.closed(self.clock())
+        for repeats in closed:
+            if repeats.event != UNKNOWN_MACHINE or not repeats.ident:
+                self.state.record(repeats.node, REPEATED, repeats.detail())
+
+    @contextlib.asynccontextmanager
+    async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        """While the server runs, summaries are written even when no request comes; when
+        it stops, the open windows are closed so that no count is lost."""
+        task = asyncio.create_task(self._flush_every(FLUSH_SECONDS))
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            self.flush(everything=True)
+
+    async def _flush_every(self, seconds: float) -> None:
+        while True:
+            await asyncio.sleep(seconds)
+            self.flush()
 
 
 class _Artifact(FileResponse):
@@ -206,9 +286,27 @@ def _opt(query: Any, key: str) -> str | None:
     return value[:128] if value else None
 
 
-async def _json_event(request: Request) -> str | None:
-    try:
-        body = await request.json()
-    except ValueError:
+class BadEvent(ValueError):
+    """A phone-home body that is not ``{"event": NAME}``; the message says what is wrong."""
+
+
+def event_from_body(body: bytes) -> str | None:
+    """The event a phone-home body names (None: none); ``BadEvent`` for any other body.
+    The body is bounded (``BodyLimit``); nesting too deep for the parser is not JSON."""
+    if not body.strip():
         return None
-    return body.get("event") if isinstance(body, dict) else None
+    try:
+        value = json.loads(body)
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        raise BadEvent('the body is not JSON: send {"event": NAME}') from None
+    if not isinstance(value, dict):
+        raise BadEvent('the body must be a JSON object: {"event": NAME}')
+    event = value.get("event")
+    if event is not None and not isinstance(event, str):
+        raise BadEvent("event must be a string")
+    return event
+
+
+def _source(request: Request) -> str:
+    """The client's address as the connection shows it (the server trusts no proxy header)."""
+    return request.client.host if request.client else "local"
