@@ -79,7 +79,7 @@ def serve(
     dhcp_proxy: bool,
 ) -> None:
     """Run the boot service for FILE: iPXE scripts, Ignition configs, phone-home, artifacts."""
-    import uvicorn
+    from strata.boot.server import boot_server
 
     topology = topology_or_exit(file)
     host, port = listen_address(listen)
@@ -95,9 +95,11 @@ def serve(
         sys.exit(1)
     for node in provision:
         store.begin_attempt(node, lifetime=attempt_minutes * 60)
+    server, files = boot_server(service.app, host, port)
     Console(stderr=True).print(
         f"boot service for [bold]{topology.name}[/]: {len(topology.nodes)} nodes, "
-        f"{len(service.assets)} artifacts, machines reach it at {base}; provisioning: {', '.join(provision) or 'none'}"
+        f"{len(service.assets)} artifacts, machines reach it at {base}; provisioning: {', '.join(provision) or 'none'}; "
+        f"{files.describe()}"
     )
     dhcp = dhcp_for(topology, dhcp_interface, dhcp_proxy, base, store.path.parent)
     if dhcp is not None:
@@ -107,7 +109,7 @@ def serve(
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     signal.signal(signal.SIGHUP, lambda *_: _reload(file, service, dhcp))
     try:
-        uvicorn.run(service.app, host=host, port=port, log_level="warning")
+        server.run()
     finally:
         if dhcp is not None:
             dhcp.stop()

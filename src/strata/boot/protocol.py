@@ -1,0 +1,218 @@
+"""uvicorn's HTTP protocol with the connection limits uvicorn lacks.
+
+uvicorn (0.30 to 0.54 with httptools) gives a keep-alive timeout, which it arms only
+after a response, and ``limit_concurrency``, which answers 503 once the connections
+*held* reach it: slow or idle clients fill it and starve everyone. It has no bound
+on a request head's size (httptools keeps every byte of an unterminated header),
+no timeout for a head that never completes (Kludex/uvicorn#1192: a new connection
+that sends nothing is never closed), no per-client bound, and no timeout for a
+client that stops reading. Those belong where bytes arrive, below ASGI, so this
+module subclasses uvicorn's httptools protocol (the class it uses by default) and
+adds them around its parser callbacks; the body limits are ASGI middleware
+(``strata.boot.body``). What gives way when connections run out is decided by
+``strata.boot.connections``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from uvicorn.config import Config
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+from uvicorn.server import ServerState
+
+from strata.boot.connections import ConnectionRegistry, client_key
+from strata.boot.limits import Limits
+
+__all__ = ["REPORT_SECONDS", "Guard", "GuardedProtocol", "guarded_protocol"]
+
+log = logging.getLogger("strata.boot")
+
+REPORT_SECONDS = 60.0  # what the guard did is logged at most this often: a flood is one line
+
+
+class Guard:
+    """What every connection of one server shares: the limits, the registry, counters."""
+
+    def __init__(
+        self, limits: Limits, max_connections: int, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.limits = limits
+        self.registry: ConnectionRegistry[GuardedProtocol] = ConnectionRegistry(
+            max_connections, limits.max_connections_per_client
+        )
+        self.counts: Counter[str] = Counter()  # since the start, by what happened
+        self._clock = clock
+        self._reported: Counter[str] = Counter()
+        self._last_report = clock()
+
+    def note(self, what: str) -> None:
+        """Count a refusal or a closed connection; log the counts once a minute at most."""
+        self.counts[what] += 1
+        now = self._clock()
+        if now - self._last_report < REPORT_SECONDS:
+            return
+        fresh = self.counts - self._reported
+        self._reported, self._last_report = Counter(self.counts), now
+        log.warning(
+            "event=connections-limited seconds=%d open=%d %s",
+            REPORT_SECONDS,
+            self.registry.total,
+            " ".join(f"{k}={v}" for k, v in sorted(fresh.items())),
+        )
+
+
+class GuardedProtocol(HttpToolsProtocol):
+    """One connection: admitted or refused at accept, its head bounded in bytes and
+    time, its idle spells visible to the registry, its stalled sends dropped."""
+
+    guard: ClassVar[Guard]  # set on the subclass ``guarded_protocol`` makes for a server
+
+    def __init__(
+        self,
+        config: Config,
+        server_state: ServerState,
+        app_state: dict[str, Any],
+        _loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
+        super().__init__(config, server_state, app_state, _loop)
+        self._reading_head = True  # between requests, or inside a request head
+        self._head_bytes = 0
+        self._heads = 0  # complete heads so far: did this read finish one?
+        self._head_timer: asyncio.TimerHandle | None = None
+        self._send_timer: asyncio.TimerHandle | None = None
+
+    # -- the connection -----------------------------------------------------
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        client = client_key(self.client[0] if self.client else None)
+        admission = self.guard.registry.admit(self, client)
+        if admission.evicted is not None:
+            self.guard.note("idle-closed-for-room")
+            admission.evicted.transport.close()
+        if admission.refused is not None:
+            self.guard.note("refused")
+            self._answer(503, admission.refused)
+            return
+        self._arm_head_timer()  # a new connection owes its first head within the timeout
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_head_timer()
+        if self._send_timer is not None:
+            self._send_timer.cancel()
+            self._send_timer = None
+        self.guard.registry.release(self)
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        """Feed the parser no more head bytes than the limit allows: httptools would keep
+        an unterminated header whole. (A pipelined head that starts inside a read that
+        finished an earlier request is counted from the next read on.)"""
+        if not self._reading_head:
+            super().data_received(data)
+            return
+        if self._head_timer is None:  # the first byte of a head on a kept-alive connection
+            self._arm_head_timer()
+        room = self.guard.limits.max_head_bytes - self._head_bytes
+        heads = self._heads
+        self._head_bytes += min(len(data), room)
+        super().data_received(data[:room])
+        rest = data[room:]
+        if not rest or self.transport.is_closing():
+            return
+        if self._heads == heads:  # the head is still not complete, and there is more
+            self.guard.note("head-too-large")
+            self._answer(431, f"the request head exceeds {self.guard.limits.max_head_bytes} bytes")
+            return
+        self.data_received(rest)
+
+    # -- parser callbacks -------------------------------------------------------
+
+    def on_headers_complete(self) -> None:
+        self._reading_head = False
+        self._heads += 1
+        self._cancel_head_timer()
+        self.guard.registry.busy(self)
+        super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        super().on_message_complete()
+        self._reading_head, self._head_bytes = True, 0
+
+    def on_response_complete(self) -> None:
+        pipelined = bool(self.pipeline)
+        super().on_response_complete()
+        if not pipelined and not self.transport.is_closing():
+            self.guard.registry.idle(self)  # uvicorn's keep-alive timer runs from here
+
+    # -- a client that stops reading -----------------------------------------------
+
+    def pause_writing(self) -> None:
+        super().pause_writing()
+        if self._send_timer is None:
+            self._send_timer = self.loop.call_later(
+                self.guard.limits.send_timeout, self._send_stalled
+            )
+
+    def resume_writing(self) -> None:
+        super().resume_writing()
+        if self._send_timer is not None:
+            self._send_timer.cancel()
+            self._send_timer = None
+
+    def _send_stalled(self) -> None:
+        self._send_timer = None
+        self.guard.note("send-stalled")
+        self.transport.abort()  # close() would wait for the buffer it cannot send
+
+    # -- helpers -------------------------------------------------------------
+
+    def _arm_head_timer(self) -> None:
+        self._cancel_head_timer()
+        self._head_timer = self.loop.call_later(
+            self.guard.limits.head_timeout, self._head_timed_out
+        )
+
+    def _cancel_head_timer(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _head_timed_out(self) -> None:
+        self._head_timer = None
+        if self.transport.is_closing():
+            return
+        self.guard.note("head-timeout")
+        if self._head_bytes:
+            self._answer(408, "the request head took too long")
+        else:  # nothing asked: close quietly (RFC 9112 9.5 allows closing an idle connection)
+            self.transport.close()
+
+    def _answer(self, status: int, reason: str) -> None:
+        """A last answer, written by the connection itself (no request reached the app),
+        then close; the client is told why."""
+        body = f"{reason}\n".encode()
+        head = (
+            b"content-type: text/plain; charset=utf-8\r\n"
+            b"content-length: %d\r\nconnection: close\r\n\r\n" % len(body)
+        )
+        self.transport.write(STATUS_LINE[status] + head + body)
+        self.transport.close()
+        self.guard.registry.release(self)
+
+
+def guarded_protocol(guard: Guard) -> type[GuardedProtocol]:
+    """The protocol class for one server: uvicorn instantiates the class it is given, so
+    the guard its connections share travels as a class attribute of a fresh subclass."""
+
+    class BootServiceProtocol(GuardedProtocol):
+        pass
+
+    BootServiceProtocol.guard = guard
+    return BootServiceProtocol
