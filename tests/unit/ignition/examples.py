@@ -12,9 +12,9 @@ import jsonschema
 from strata.ignition import Callbacks, RecipeURLs
 from strata.plan import NodePlan, build_plan
 from strata.topology import load
+from tests.support.shared import shared
 
 ROOT = Path(__file__).resolve().parents[3]
-SCHEMAS = ROOT.parent / "shared" / "schemas" / "ignition"
 BOOT = "http://10.0.0.1:8080"
 
 
@@ -26,8 +26,7 @@ def plans(example: str) -> tuple[NodePlan, ...]:
 @cache
 def validator(version: str) -> jsonschema.Draft4Validator:
     """The official schema of Ignition spec ``version`` (shared/schemas, from coreos/ignition)."""
-    path = SCHEMAS / f"v{version.rsplit('.', 1)[0].replace('.', '_')}.json"
-    assert path.exists(), f"{path} is missing: the tests need shared/schemas beside the checkout"
+    path = shared("schemas", "ignition", f"v{version.rsplit('.', 1)[0].replace('.', '_')}.json")
     return jsonschema.Draft4Validator(json.loads(path.read_text()))
 
 
