@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -10,7 +9,6 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
-from ruamel.yaml import YAML
 
 from strata.plan import ActionKind, Plan
 from strata.topology import Diagnostic, Severity, Topology
@@ -156,10 +154,16 @@ def fitted_table(
 
 
 def dump(data: Any, fmt: str) -> str:
+    """``data`` as JSON, or as YAML that YAML 1.1 and 1.2 readers load alike.
+
+    YAML comes from PyYAML's libyaml emitter, which quotes every string a YAML 1.1
+    reader would take for something else (a MAC such as ``52:54:00:10:00:01`` is a
+    base-60 integer in YAML 1.1, ``yes`` a boolean; yaml.org/type/int.html); YAML 1.2
+    readers (ruamel.yaml) read the quoted strings as the same strings."""
     if fmt == "json":
         return json.dumps(data, indent=2) + "\n"
-    yaml = YAML(typ="safe", pure=True)
-    yaml.default_flow_style = False
-    buffer = io.StringIO()
-    yaml.dump(data, buffer)
-    return buffer.getvalue()
+    import yaml  # only for -o yaml: not every command pays for the import
+
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    text: str = yaml.dump(data, Dumper=dumper, default_flow_style=False, sort_keys=False)
+    return text
