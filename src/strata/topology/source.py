@@ -3,8 +3,10 @@
 ruamel.yaml's round-trip loader keeps the line and column of every key, value
 and sequence item; we copy them into a flat index keyed by document path so the
 rest of Strata works on plain dicts and lists (fast, picklable, typed) while
-every finding can still be located. Aliases are expanded; a document that
-expands beyond ``MAX_NODES`` values (a "billion laughs") is refused.
+every finding can still be located. Aliases are expanded, but only after their
+expanded size is counted on ruamel's graph (each shared node once): a document that
+would expand beyond ``MAX_NODES`` values (a "billion laughs"), that refers to itself,
+or that nests deeper than ``MAX_DEPTH`` is refused before anything is copied.
 """
 
 from __future__ import annotations
@@ -20,9 +22,12 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from strata.topology.diagnostics import Diagnostic, Path, PositionLookup, Severity
 
-__all__ = ["MAX_NODES", "Document", "SourceError", "parse_yaml"]
+__all__ = ["MAX_DEPTH", "MAX_NODES", "Document", "SourceError", "parse_yaml"]
 
 MAX_NODES = 2_000_000
+"""Values (mappings, lists, scalars) a document may hold once its aliases are expanded."""
+MAX_DEPTH = 64
+"""Mappings and lists nested in one another; topology.yaml itself needs about 12."""
 
 
 class SourceError(Exception):
@@ -70,22 +75,13 @@ def parse_yaml(text: str, file: str) -> Document:
         raise SourceError(
             Diagnostic(Severity.ERROR, f"YAML syntax: {type(exc).__name__}", (), file, 1, 1)
         ) from None
+    try:
+        _measure(raw)
+    except _TooLarge as exc:
+        raise SourceError(Diagnostic(Severity.ERROR, str(exc), (), file, 1, 1)) from None
     doc = Document(file=file, data=None)
     doc.values[()] = (0, 0)
-    converter = _Converter(doc)
-    try:
-        doc.data = converter.convert(raw, ())
-    except _TooLarge:
-        raise SourceError(
-            Diagnostic(
-                Severity.ERROR,
-                f"document expands to more than {MAX_NODES:,} values (aliases?)",
-                (),
-                file,
-                1,
-                1,
-            )
-        ) from None
+    doc.data = _Converter(doc).convert(raw, ())
     return doc
 
 
@@ -93,26 +89,56 @@ class _TooLarge(Exception):
     pass
 
 
+def _measure(root: Any) -> None:
+    """Count the values ``root`` expands to, and how deep it nests, without expanding it.
+
+    Each node's size and height are memoised, so the walk costs the size of ruamel's
+    graph, where an alias is one shared node, not the size of its expansion. Raises
+    ``_TooLarge`` past ``MAX_NODES`` or ``MAX_DEPTH``, or for a cycle.
+    """
+    known: dict[int, tuple[int, int]] = {}  # id -> (values, levels of nesting below)
+    active: set[int] = set()
+
+    def measure(node: Any) -> tuple[int, int]:
+        if not isinstance(node, CommentedMap | CommentedSeq):
+            return 1, 0
+        seen = known.get(id(node))
+        if seen is not None:
+            return seen
+        if id(node) in active:
+            raise _TooLarge("the document refers to itself (a recursive alias)")
+        if len(active) > MAX_DEPTH:
+            raise _TooLarge(f"the document nests deeper than {MAX_DEPTH} levels")
+        active.add(id(node))
+        children = (node[k] for k in node) if isinstance(node, CommentedMap) else iter(node)
+        values, height = 1, 0
+        for child in children:
+            size, below = measure(child)
+            values, height = values + size, max(height, below + 1)
+            if values > MAX_NODES:
+                raise _TooLarge(
+                    f"the document expands to more than {MAX_NODES:,} values (aliases?)"
+                )
+            if height > MAX_DEPTH:
+                raise _TooLarge(f"the document nests deeper than {MAX_DEPTH} levels")
+        active.discard(id(node))
+        known[id(node)] = values, height
+        return values, height
+
+    measure(root)
+
+
 class _Converter:
+    """Copies ruamel's round-trip objects into plain values; ``_measure`` bounded them."""
+
     def __init__(self, doc: Document) -> None:
         self.doc = doc
-        self.count = 0
-        self.active: set[int] = set()  # containers on the current branch: a cycle guard
 
     def convert(self, node: Any, path: Path) -> Any:
-        self.count += 1
-        if self.count > MAX_NODES:
-            raise _TooLarge
-        if isinstance(node, CommentedMap | CommentedSeq):
-            if id(node) in self.active:
-                raise _TooLarge  # a recursive alias never ends
-            self.active.add(id(node))
-            try:
-                if isinstance(node, CommentedMap):
-                    return self._mapping(node, path)
-                return self._sequence(node, path)
-            finally:
-                self.active.discard(id(node))
+        if isinstance(node, CommentedMap):
+            return self._mapping(node, path)
+        if isinstance(node, CommentedSeq):
+            return self._sequence(node, path)
         return _scalar(node)
 
     def _mapping(self, node: CommentedMap, path: Path) -> dict[str, Any]:
