@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from strata.plan import ActionKind, Plan
+from strata.plan import Action, ActionKind, Plan
 from strata.topology import Diagnostic, Severity, Topology
 
 __all__ = ["diagnostics_text", "dump", "fitted_table", "plan_tables", "summary_line"]
@@ -65,10 +65,10 @@ def plan_tables(console: Console, plan: Plan) -> None:
     by_name = {a.node: a for a in plan.actions}
     rows: list[dict[str, str | Text]] = []
     for n in plan.nodes:
-        kind = by_name[n.name].kind
+        action = by_name[n.name]
         rows.append(
             {
-                "action": Text(kind.value, style=_ACTION_STYLE[kind]),
+                "action": Text(_action_cell(action), style=_ACTION_STYLE[action.kind]),
                 "node": n.name,
                 "rack": f"{n.region}/{n.zone}/{n.rack}",
                 "layer": n.layer,
@@ -83,9 +83,8 @@ def plan_tables(console: Console, plan: Plan) -> None:
         )
     for action in plan.actions:
         if action.kind is ActionKind.DELETE:
-            rows.append(
-                {"action": Text("delete", style=_ACTION_STYLE[action.kind]), "node": action.node}
-            )
+            cell = Text("delete (with --prune)", style=_ACTION_STYLE[action.kind])
+            rows.append({"action": cell, "node": action.node})
     console.print(fitted_table(f"Plan for {plan.topology}", _NODE_COLUMNS, rows, console.width))
     layers = [
         {
@@ -108,13 +107,32 @@ def plan_tables(console: Console, plan: Plan) -> None:
             f"[bold yellow]{len(found)} found running — adopt or reinstall?[/] "
             + ", ".join(found)
             + ": `strata adopt NODE…` takes one as provisioned, untouched; "
-            "`strata apply --allow-reprovision NODE` reinstalls it"
+            "`strata apply --allow-reprovision NODE` reinstalls it",
+            soft_wrap=True,
         )
-    destructive = [a for a in plan.actions if a.destructive]
-    if destructive:
+    _consent_lines(console, plan)
+
+
+def _action_cell(action: Action) -> str:
+    """``update (labels, bmc_address)``: the kind, and the plan fields that changed."""
+    return f"{action.kind} ({', '.join(action.changed)})" if action.changed else action.kind.value
+
+
+def _consent_lines(console: Console, plan: Plan) -> None:
+    """What apply will not do without the person's word, and the word to give."""
+    reinstall = [a.node for a in plan.actions if a.kind is ActionKind.REPROVISION]
+    if reinstall:
         console.print(
-            f"[bold red]{len(destructive)} destructive action(s)[/]: "
-            + ", ".join(f"{a.kind.value} {a.node}" for a in destructive)
+            f"[bold red]{len(reinstall)} to reinstall[/] (destructive; apply holds each until "
+            "--allow-reprovision names it): " + ", ".join(reinstall),
+            soft_wrap=True,
+        )
+    removed = [a.node for a in plan.actions if a.kind is ActionKind.DELETE]
+    if removed:
+        console.print(
+            f"[bold red]{len(removed)} removed from the file[/] (powered off only by "
+            "`strata apply --prune`; their records are kept): " + ", ".join(removed),
+            soft_wrap=True,
         )
 
 

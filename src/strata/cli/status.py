@@ -146,7 +146,8 @@ def events_table(title: str, entries: list[LogEntry], with_node: bool = False) -
             kind = Text(f"{detail.pop('from')} → {to}", style=STATE_STYLE[to])
         cells = [time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(e.at))]
         cells += [e.node] if with_node else []
-        table.add_row(*cells, kind, " ".join(f"{k}={v}" for k, v in sorted(detail.items())))
+        shown = " ".join(f"{k}={v}" for k, v in sorted(detail.items()) if v is not None)
+        table.add_row(*cells, kind, shown)
     return table
 
 

@@ -62,7 +62,19 @@ def test_plan_diffs_against_what_was_applied(applied: Path) -> None:
     code, out = run("plan", str(applied))
     assert code == 0
     assert "3 to reprovision" in out
-    assert "3 destructive action(s): reprovision lab-cp-0, reprovision lab-worker-0" in out
+    assert (
+        "3 to reinstall (destructive; apply holds each until --allow-reprovision names it): lab-cp-0, lab-worker-0"
+        in out
+    )
+    assert "reprovision (os_version)" in out  # the table names the field that changed
+    applied.write_text(
+        applied.read_text()
+        .replace('version: "4152.2.0"', 'version: "4081.2.0"')
+        .replace("- name: lab-worker-1", "- name: lab-worker-9")
+    )
+    code, out = run("plan", str(applied))
+    assert "delete (with --prune)" in out and "destructive" not in out
+    assert "1 removed from the file (powered off only by `strata apply --prune`" in out
 
 
 def test_status_counts_nodes_and_names_the_failed_with_their_reason(applied: Path) -> None:
@@ -90,6 +102,10 @@ def test_events_tell_a_nodes_story(applied: Path) -> None:
     assert ("ignition-fetched", None) in kinds
     code, out = run("events", "nobody", "--file", str(applied))
     assert code == 1 and "no node nobody" in out
+    store = SQLiteStore(applied.parent / ".strata" / "strata.db")
+    store.record("lab-cp-0", "ipxe-fetched", {"arch": None, "attempt": 1})
+    code, out = run("events", "lab-cp-0", "--file", str(applied))
+    assert "attempt=1" in out and "None" not in out  # what a machine did not say is not shown
 
 
 def test_retry_sends_only_failed_nodes_back(applied: Path) -> None:
