@@ -1,0 +1,128 @@
+"""What each kind of named file must hold, checked the same way at validate and at use.
+
+The bytes come from ``named_files`` (bounded, regular, inside the allowed directories);
+these functions decide whether they are a password, an Ignition fragment or a CA
+bundle. Errors are ``NamedFileError`` and never quote what the file holds.
+"""
+
+from __future__ import annotations
+
+import json
+import ssl
+from dataclasses import dataclass
+from typing import Any, NoReturn
+
+from strata.topology.named_files import CA_BUNDLE, CREDENTIALS, IGNITION_FRAGMENT, NamedFileError
+from strata.topology.source import MAX_DEPTH, Document, SourceError, parse_yaml
+
+__all__ = ["Fragment", "check_ca_bundle", "parse_fragment", "password_from"]
+
+_JSON_SUFFIXES = (".ign", ".json")
+
+
+@dataclass(frozen=True, slots=True)
+class Fragment:
+    """A fragment file's mapping, and where its values stand when it was YAML."""
+
+    data: dict[str, Any]
+    positions: Document | None  # None for JSON: json keeps no positions
+
+    def where(self, name: str, path: tuple[str | int, ...]) -> str:
+        """``name:line:column`` of ``path`` inside the fragment, or ``name`` alone."""
+        if self.positions is None:
+            return name
+        line, column = self.positions.locate(path)
+        return f"{name}:{line}:{column}"
+
+
+def password_from(data: bytes, name: str) -> str:
+    """The password a credentials file holds: one line, a trailing newline allowed.
+
+    Raises ``NamedFileError`` for an empty file, more than one line, or bytes that are
+    not UTF-8.
+    """
+    text = _text(data, name, CREDENTIALS.what)
+    line = text[:-2] if text.endswith("\r\n") else text.removesuffix("\n")
+    if "\n" in line or "\r" in line:
+        raise NamedFileError(
+            f"{CREDENTIALS.what} '{name}' holds more than one line",
+            "it holds the password alone, on one line",
+        )
+    if not line:
+        raise NamedFileError(f"{CREDENTIALS.what} '{name}' is empty")
+    return line
+
+
+def parse_fragment(data: bytes, name: str) -> Fragment:
+    """An Ignition fragment file as a mapping: JSON for ``.ign``/``.json``, YAML otherwise.
+
+    YAML goes through the topology's own parser, with its bounds on aliases and
+    nesting; JSON gets the same bound on nesting. Raises ``NamedFileError``.
+    """
+    text = _text(data, name, IGNITION_FRAGMENT.what)
+    positions: Document | None = None
+    if name.endswith(_JSON_SUFFIXES):
+        try:
+            value: Any = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise NamedFileError(
+                f"{IGNITION_FRAGMENT.what} {name}:{exc.lineno}:{exc.colno}: not JSON: {exc.msg}"
+            ) from None
+        except RecursionError:
+            _too_deep(name)
+        if _depth(value) > MAX_DEPTH:
+            _too_deep(name)
+    else:
+        try:
+            positions = parse_yaml(text, name)
+        except SourceError as exc:
+            d = exc.diagnostic
+            raise NamedFileError(
+                f"{IGNITION_FRAGMENT.what} {name}:{d.line}:{d.column}: {d.message}"
+            ) from None
+        value = positions.data
+    if not isinstance(value, dict):
+        raise NamedFileError(
+            f"{IGNITION_FRAGMENT.what} '{name}' must hold a mapping (an Ignition config)"
+        )
+    return Fragment(value, positions)
+
+
+def check_ca_bundle(data: bytes, name: str) -> None:
+    """Raise ``NamedFileError`` unless ``data`` holds PEM certificates OpenSSL can load."""
+    text = _text(data, name, CA_BUNDLE.what)
+    if "-----BEGIN CERTIFICATE-----" not in text:
+        raise NamedFileError(f"{CA_BUNDLE.what} '{name}' holds no PEM certificate")
+    try:
+        ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cadata=text)
+    except (ssl.SSLError, ValueError):
+        raise NamedFileError(
+            f"{CA_BUNDLE.what} '{name}' holds a certificate OpenSSL cannot read"
+        ) from None
+
+
+def _text(data: bytes, name: str, what: str) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise NamedFileError(f"{what} '{name}' is not UTF-8 text (byte {exc.start})") from None
+
+
+def _depth(value: Any) -> int:
+    """Levels of nesting in a JSON value, counted without recursion."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, depth + 1)
+            if deepest > MAX_DEPTH:
+                return deepest
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def _too_deep(name: str) -> NoReturn:
+    raise NamedFileError(
+        f"{IGNITION_FRAGMENT.what} '{name}' nests deeper than {MAX_DEPTH} levels"
+    ) from None
