@@ -12,10 +12,21 @@ import enum
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-__all__ = ["Diagnostic", "Diagnostics", "Path", "Severity", "TopologyError", "format_path"]
+__all__ = [
+    "MAX_FINDINGS",
+    "Diagnostic",
+    "Diagnostics",
+    "Path",
+    "Severity",
+    "TopologyError",
+    "format_path",
+]
 
 Path = tuple[str | int, ...]
 PER_PLACE = 5
+"""Findings kept at one place: a generator repeats its fault for every item it makes."""
+MAX_FINDINGS = 1_000
+"""Findings kept for one file; the rest are counted (``Diagnostics.omitted``), not kept."""
 
 
 class Severity(enum.StrEnum):
@@ -92,6 +103,7 @@ class Diagnostics:
     items: list[Diagnostic] = field(default_factory=list)
     seen: set[tuple[Path, str]] = field(default_factory=set)
     per_place: dict[Path, int] = field(default_factory=dict)
+    omitted: dict[Severity, int] = field(default_factory=dict)  # past MAX_FINDINGS
 
     def error(
         self, path: Path, message: str, hint: str | None = None, *, key: bool = False
@@ -104,14 +116,15 @@ class Diagnostics:
     def _add(
         self, severity: Severity, path: Path, message: str, hint: str | None, key: bool
     ) -> None:
-        """Record a finding once; at most ``PER_PLACE`` at one place (a generator repeats itself)."""
+        """Record a finding once; at most ``PER_PLACE`` at one place and ``MAX_FINDINGS`` in all."""
         path = self.remap(path)
-        if (path, message) in self.seen:
+        if (path, message) in self.seen or self.per_place.get(path, 0) >= PER_PLACE:
+            return
+        count = self.per_place[path] = self.per_place.get(path, 0) + 1
+        if len(self.items) >= MAX_FINDINGS:
+            self.omitted[severity] = self.omitted.get(severity, 0) + 1
             return
         self.seen.add((path, message))
-        count = self.per_place[path] = self.per_place.get(path, 0) + 1
-        if count > PER_PLACE:
-            return
         if count == PER_PLACE:
             message += " (further findings at this place are not shown)"
         line, column = self.positions.locate(path, key=key)
@@ -119,7 +132,14 @@ class Diagnostics:
 
     @property
     def has_errors(self) -> bool:
-        return any(d.severity is Severity.ERROR for d in self.items)
+        return Severity.ERROR in self.omitted or any(
+            d.severity is Severity.ERROR for d in self.items
+        )
+
+    @property
+    def count(self) -> int:
+        """Findings recorded, kept or not."""
+        return len(self.items) + sum(self.omitted.values())
 
     def sorted(self) -> list[Diagnostic]:
         return sorted(self.items, key=lambda d: (d.line, d.column, d.message))
