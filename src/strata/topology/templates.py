@@ -10,6 +10,10 @@ A generated entry's strings are patterns rendered once per generated item:
 The offset of a node generated inside a generated rack runs on across racks
 (``rack_offset * count + node_offset``), so one pattern gives unique addresses
 for a whole row. ``{{`` and ``}}`` stand for literal braces.
+
+Bounds, so that a generator of a million items renders a million short strings:
+a patterned field holds at most ``MAX_PATTERN_LENGTH`` characters and a width at
+most ``MAX_PATTERN_WIDTH`` digits.
 """
 
 from __future__ import annotations
@@ -18,7 +22,20 @@ import re
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address, ip_address
 
-__all__ = ["Context", "Pattern", "PatternError", "compile_pattern", "has_placeholder"]
+__all__ = [
+    "MAX_PATTERN_LENGTH",
+    "MAX_PATTERN_WIDTH",
+    "Context",
+    "Pattern",
+    "PatternError",
+    "compile_pattern",
+    "has_placeholder",
+]
+
+MAX_PATTERN_LENGTH = 255
+"""Characters in a field generated entries render per item (a name, an address)."""
+MAX_PATTERN_WIDTH = 20
+"""Digits of ``{index:NN}`` / ``{rack:NN}``: enough for any 64-bit number."""
 
 _TOKEN = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
 _MAC = re.compile(r"^([0-9a-fA-F]{2}[:-]){5}[0-9a-fA-F]{2}$")
@@ -101,9 +118,12 @@ def compile_pattern(source: str) -> Pattern:
 def _placeholder(body: str) -> _Placeholder:
     kind, _, arg = body.partition(":")
     if kind in ("index", "rack"):
-        if arg and not arg.isdigit():
+        if arg and not (arg.isascii() and arg.isdigit()):
             raise PatternError(f"{{{kind}:{arg}}}: the width must be digits, e.g. {{{kind}:03}}")
-        return _Placeholder(kind, int(arg or 0), 0, 0)
+        width = int(arg or 0) if len(arg) <= 6 else MAX_PATTERN_WIDTH + 1
+        if width > MAX_PATTERN_WIDTH:
+            raise PatternError(f"{{{kind}:{arg}}}: the width is at most {MAX_PATTERN_WIDTH}")
+        return _Placeholder(kind, width, 0, 0)
     if kind == "ip":
         try:
             base = ip_address(arg)
