@@ -2,6 +2,7 @@
 
 from strata.ignition.build import BuildError, Callbacks, final_config, install_device, live_config
 from strata.ignition.config import Config
+from strata.ignition.fragment import fragment_problems
 from strata.ignition.merge import merge
 from strata.ignition.profiles import PROFILES, Artifacts, OSProfile, profile_for
 from strata.ignition.recipe import RecipeURLs, disk_script, install_script
@@ -17,6 +18,7 @@ __all__ = [
     "RecipeURLs",
     "disk_script",
     "final_config",
+    "fragment_problems",
     "install_device",
     "install_script",
     "live_config",
