@@ -1,7 +1,7 @@
 """The topology.yaml model: load, validate and resolve a datacenter description."""
 
 from strata.topology.diagnostics import Diagnostic, Severity, TopologyError
-from strata.topology.loader import Checked, check_file, check_text, load
+from strata.topology.loader import Checked, FragmentCheck, check_file, check_text, load
 from strata.topology.model import BMC, NIC, OS, Boot, Disk, Node, Rack, Switch, Topology
 from strata.topology.spec import API_VERSION, TopologySpec
 
@@ -14,6 +14,7 @@ __all__ = [
     "Checked",
     "Diagnostic",
     "Disk",
+    "FragmentCheck",
     "Node",
     "Rack",
     "Severity",

@@ -7,11 +7,17 @@ a bad field is left out, its findings kept. Rules then run on what is left;
 the names of entries left out still count as defined, and a rule that would
 misfire because something was left out is skipped. Paths in findings always
 refer to the file as written.
+
+Every input is bounded before it is worked on: the file's size (``TOPOLOGY``'s
+``max_bytes``), the values its aliases expand to and its nesting (``source``), the
+servers its generators expand to (``expansion``), the files it names
+(``named_files``) and the findings kept (``diagnostics.MAX_FINDINGS``).
 """
 
 from __future__ import annotations
 
 import copy
+import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path as FsPath
 from typing import Any
@@ -19,14 +25,19 @@ from typing import Any
 from pydantic import ValidationError
 
 from strata.topology.diagnostics import Diagnostic, Diagnostics, Path, Severity, TopologyError
+from strata.topology.file_rules import FragmentCheck, check_named_files
 from strata.topology.model import Topology
+from strata.topology.named_files import TOPOLOGY, NamedFileError, NamedFiles, read_regular
 from strata.topology.resolve import resolve
 from strata.topology.rules import LeftOut, check_rules
 from strata.topology.schema_errors import SchemaFinding, schema_findings
 from strata.topology.source import Document, SourceError, parse_yaml
 from strata.topology.spec import TopologySpec
 
-__all__ = ["Checked", "check_file", "check_text", "load"]
+__all__ = ["MAX_TOPOLOGY_BYTES", "Checked", "FragmentCheck", "check_file", "check_text", "load"]
+
+MAX_TOPOLOGY_BYTES = TOPOLOGY.max_bytes
+"""The largest topology.yaml read, in bytes (about 50,000 servers written one by one)."""
 
 _REPAIRABLE_LISTS = ("nodes", "nics", "disks", "networks", "layers", "credentials")
 _MAX_PASSES = 20
@@ -38,6 +49,7 @@ class Checked:
 
     topology: Topology | None
     diagnostics: tuple[Diagnostic, ...]
+    omitted: int = 0  # findings past diagnostics.MAX_FINDINGS: counted, not kept
 
     @property
     def errors(self) -> list[Diagnostic]:
@@ -48,24 +60,41 @@ class Checked:
         return [d for d in self.diagnostics if d.severity is Severity.WARNING]
 
 
-def load(path: str | FsPath) -> Topology:
+def load(path: str | FsPath, fragment_check: FragmentCheck | None = None) -> Topology:
     """The validated topology, or ``TopologyError`` carrying every finding."""
-    checked = check_file(path)
+    checked = check_file(path, fragment_check)
     if checked.topology is None:
         raise TopologyError(checked.diagnostics)
     return checked.topology
 
 
-def check_file(path: str | FsPath) -> Checked:
+def check_file(path: str | FsPath, fragment_check: FragmentCheck | None = None) -> Checked:
+    """Check the file at ``path`` and the files it names (see ``check_text``)."""
     file = FsPath(path)
     try:
-        text = file.read_text(encoding="utf-8")
+        data = read_regular(FsPath(os.path.realpath(file)), TOPOLOGY, str(file))
+        text = data.decode("utf-8")
+    except NamedFileError as exc:
+        return _failed(str(file), exc.message)
     except UnicodeDecodeError as exc:
         return _failed(str(file), f"not UTF-8 text (byte {exc.start})")
-    return check_text(text, str(file), base_dir=file.parent)
+    return check_text(text, str(file), base_dir=file.parent, fragment_check=fragment_check)
 
 
-def check_text(text: str, file: str = "<topology>", base_dir: FsPath | None = None) -> Checked:
+def check_text(
+    text: str,
+    file: str = "<topology>",
+    base_dir: FsPath | None = None,
+    fragment_check: FragmentCheck | None = None,
+) -> Checked:
+    """Every finding about ``text``; the topology when there is no error.
+
+    ``base_dir``: the topology's directory, where the files it names are read (with
+    ``STRATA_ALLOWED_DIRS``); None skips them. ``fragment_check``: how Ignition
+    fragments are checked (``strata.ignition.fragment_problems``); None parses them only.
+    """
+    if len(text) > MAX_TOPOLOGY_BYTES or len(text.encode()) > MAX_TOPOLOGY_BYTES:
+        return _failed(file, f"larger than {MAX_TOPOLOGY_BYTES:,} bytes")
     try:
         doc = parse_yaml(text, file)
     except SourceError as exc:
@@ -76,17 +105,38 @@ def check_text(text: str, file: str = "<topology>", base_dir: FsPath | None = No
     diags = Diagnostics(file, doc, remap=repairs.to_original)
     spec = _validate(doc, diags, repairs)
     if spec is None:
-        return Checked(None, tuple(diags.sorted()))
-    before = len(diags.items)
+        return _checked(None, diags)
+    before = diags.count
     topology = resolve(spec, diags)
-    if len(diags.items) > before:  # every resolve finding leaves a node (or rack) out
+    if diags.count > before:  # every resolve finding leaves a node (or rack) out
         repairs.left_out.nodes += 1
-    check_rules(spec, topology, diags, left_out=repairs.left_out, base_dir=base_dir)
-    findings = tuple(diags.sorted())
+    check_rules(spec, topology, diags, left_out=repairs.left_out)
+    if base_dir is not None:
+        _named_files(spec, topology, diags, base_dir, fragment_check)
     if diags.has_errors:
-        return Checked(None, findings)
-    warnings = tuple(d for d in findings if d.severity is Severity.WARNING)
-    return Checked(replace(topology, warnings=warnings), findings)
+        return _checked(None, diags)
+    findings = _checked(topology, diags)
+    warnings = tuple(d for d in findings.diagnostics if d.severity is Severity.WARNING)
+    return replace(findings, topology=replace(topology, warnings=warnings))
+
+
+def _named_files(
+    spec: TopologySpec,
+    topology: Topology,
+    diags: Diagnostics,
+    base_dir: FsPath,
+    fragment_check: FragmentCheck | None,
+) -> None:
+    try:
+        files = NamedFiles.beside(base_dir)
+    except NamedFileError as exc:
+        diags.error((), exc.message)
+        return
+    check_named_files(spec, topology, diags, files, fragment_check)
+
+
+def _checked(topology: Topology | None, diags: Diagnostics) -> Checked:
+    return Checked(topology, tuple(diags.sorted()), sum(diags.omitted.values()))
 
 
 def _validate(doc: Document, diags: Diagnostics, repairs: _Repairs) -> TopologySpec | None:
@@ -135,8 +185,9 @@ class _Repairs:
             if item is None:
                 return False
             doomed.setdefault(item[0], set()).add(item[1])
-        for list_path, indices in doomed.items():
-            self._drop(data, list_path, indices)
+        # Deeper lists first: dropping an item shifts the indices of the paths below it.
+        for list_path in sorted(doomed, key=len, reverse=True):
+            self._drop(data, list_path, doomed[list_path])
         return True
 
     def _drop(self, data: Any, list_path: Path, indices: set[int]) -> None:

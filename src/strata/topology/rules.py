@@ -2,7 +2,8 @@
 
 Settings are checked where they are written (a ``defaults`` block or a node),
 once, so a mistake inherited by a thousand nodes is one finding at its line.
-Checks across resolved nodes live in ``node_rules``.
+Checks across resolved nodes live in ``node_rules``; the files the topology
+names are checked in ``file_rules``.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from ipaddress import IPv4Network, IPv6Network
-from pathlib import Path as FsPath
 
 from strata.topology.diagnostics import Diagnostics, Path, did_you_mean
 from strata.topology.model import Topology
@@ -18,7 +18,7 @@ from strata.topology.node_rules import LeftOut, check_nodes
 from strata.topology.settings import NodeSettings
 from strata.topology.spec import TopologySpec
 
-__all__ = ["LeftOut", "check_rules"]
+__all__ = ["LeftOut", "check_rules", "written_settings"]
 
 # Public key types OpenSSH's sshd accepts (sshd(8), "AUTHORIZED_KEYS FILE FORMAT").
 _SSH_KEY = re.compile(
@@ -37,13 +37,12 @@ def check_rules(
     diags: Diagnostics,
     *,
     left_out: LeftOut | None = None,
-    base_dir: FsPath | None = None,
 ) -> None:
     """``left_out``: what the loader dropped after schema errors (see loader)."""
     left_out = left_out or LeftOut()
     _unique_names(spec, topology, diags)
-    for path, settings in _written_settings(spec):
-        _settings(spec, path, settings, diags, base_dir, left_out)
+    for path, settings in written_settings(spec):
+        _settings(spec, path, settings, diags, left_out)
     _networks(spec, diags, left_out)
     _layers(spec, diags, left_out)
     check_nodes(topology, diags, left_out)
@@ -89,7 +88,8 @@ def _unique_names(spec: TopologySpec, topology: Topology, diags: Diagnostics) ->
     _unique(diags, "node", ((n.name, (*n.source, "name")) for n in topology.nodes))
 
 
-def _written_settings(spec: TopologySpec) -> Iterator[tuple[Path, NodeSettings]]:
+def written_settings(spec: TopologySpec) -> Iterator[tuple[Path, NodeSettings]]:
+    """Every place settings are written: each ``defaults`` block and each node entry."""
     if spec.defaults:
         yield ("defaults",), spec.defaults
     for ri, region in enumerate(spec.regions):
@@ -113,7 +113,6 @@ def _settings(
     path: Path,
     s: NodeSettings,
     diags: Diagnostics,
-    base_dir: FsPath | None,
     left_out: LeftOut,
 ) -> None:
     layers = [x.name for x in spec.layers]
@@ -146,11 +145,6 @@ def _settings(
             )
     for key, value in (s.labels or {}).items():
         _label(diags, (*path, "labels", key), key, value)
-    for i, fragment in enumerate(s.ignition or ()):
-        if fragment.file and base_dir is not None and not (base_dir / fragment.file).is_file():
-            diags.error(
-                (*path, "ignition", i, "file"), f"no file '{fragment.file}' beside the topology"
-            )
 
 
 def _label(diags: Diagnostics, path: Path, key: str, value: str) -> None:
