@@ -2,18 +2,21 @@
 
 The password lives in an environment variable, a file or a Kubernetes
 Secret; it is read when a BMC session opens and held in a ``Secret`` whose
-``repr`` and ``str`` never show it.
+``repr`` and ``str`` never show it. A file goes through the same reader and
+checks as at ``strata validate`` (``strata.topology.named_files``): inside the
+topology's directory (or an allowed one), a regular file, owner-only, one line.
 """
 
 from __future__ import annotations
 
 import os
-import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from strata.topology.fields import SecretRef
+from strata.topology.file_contents import password_from
+from strata.topology.named_files import CREDENTIALS, NamedFileError, NamedFiles
 from strata.topology.spec import CredentialSpec
 
 __all__ = ["Credentials", "CredentialsError", "Secret", "resolve_credentials"]
@@ -48,6 +51,8 @@ class Credentials:
 
 
 def resolve_credentials(spec: CredentialSpec, base_dir: Path | None = None) -> Credentials:
+    """The entry's user name and password. ``base_dir``: the topology's directory, which a
+    file reference needs. Raises ``CredentialsError``, naming the reference, not the value."""
     return Credentials(spec.username, Secret(_read(spec.name, spec.password, base_dir)))
 
 
@@ -58,19 +63,15 @@ def _read(name: str, ref: SecretRef, base_dir: Path | None) -> str:
             raise CredentialsError(f"credentials {name}: environment variable {ref.env} is not set")
         return value
     if ref.file is not None:
-        path = Path(ref.file)
-        if not path.is_absolute() and base_dir is not None:
-            path = base_dir / path
-        try:
-            mode = path.stat().st_mode
-            value = path.read_text(encoding="utf-8").rstrip("\r\n")
-        except OSError as exc:
+        if base_dir is None:
             raise CredentialsError(
-                f"credentials {name}: cannot read {path}: {exc.strerror}"
-            ) from None
-        if mode & stat.S_IROTH:
-            raise CredentialsError(f"credentials {name}: {path} is world-readable; chmod 600 it")
-        return value
+                f"credentials {name}: a file is read relative to the topology's directory, "
+                "and none was given"
+            )
+        try:
+            return password_from(NamedFiles.beside(base_dir).read(ref.file, CREDENTIALS), ref.file)
+        except NamedFileError as exc:
+            raise CredentialsError(f"credentials {name}: {exc}") from None
     assert ref.secret is not None
     raise CredentialsError(
         f"credentials {name}: Kubernetes Secret {ref.secret.name} can only be read by "

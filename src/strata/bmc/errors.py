@@ -14,6 +14,7 @@ __all__ = [
     "BMCError",
     "BMCFault",
     "CredentialsUnavailable",
+    "FileRefused",
     "NotSupported",
     "TimedOut",
     "Unreachable",
@@ -97,3 +98,9 @@ class CredentialsUnavailable(BMCError):
     """The password a credentials entry refers to could not be read."""
 
     kind = "credentials-unavailable"
+
+
+class FileRefused(BMCError):
+    """A file topology.yaml names for this BMC (its CA bundle) may not be used as it is."""
+
+    kind = "file-refused"

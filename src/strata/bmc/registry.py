@@ -9,12 +9,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from strata.bmc.credentials import Credentials
+from strata.bmc.errors import FileRefused
 from strata.bmc.guard import Guard
 from strata.bmc.ipmi import IPMIDriver
 from strata.bmc.redfish import RedfishDriver
 from strata.bmc.types import BMCDriver, BMCTarget, Capability, DriverSettings
 from strata.topology import BMC
 from strata.topology.addresses import BMC_SCHEMES
+from strata.topology.file_contents import check_ca_bundle
+from strata.topology.named_files import CA_BUNDLE, NamedFileError, NamedFiles
 
 __all__ = ["DRIVERS", "driver_class", "make_driver", "supports", "target_for"]
 
@@ -47,9 +50,12 @@ def make_driver(
 
 
 def target_for(node: str, bmc: BMC, base_dir: Path | None = None) -> BMCTarget:
+    """The BMC as a driver sees it. ``base_dir``: the topology's directory, where its
+    ``caBundle`` is read and checked as at ``strata validate`` (raises ``FileRefused``);
+    the TLS library gets the bundle's real path."""
     ca_bundle = bmc.ca_bundle
-    if ca_bundle and base_dir is not None and not Path(ca_bundle).is_absolute():
-        ca_bundle = str(base_dir / ca_bundle)
+    if ca_bundle and base_dir is not None:
+        ca_bundle = _checked_ca_bundle(node, bmc, ca_bundle, base_dir)
     return BMCTarget(
         node=node,
         address=bmc.address,
@@ -61,3 +67,12 @@ def target_for(node: str, bmc: BMC, base_dir: Path | None = None) -> BMCTarget:
         ca_bundle=ca_bundle,
         privilege=bmc.privilege,
     )
+
+
+def _checked_ca_bundle(node: str, bmc: BMC, name: str, base_dir: Path) -> str:
+    try:
+        files = NamedFiles.beside(base_dir)
+        check_ca_bundle(files.read(name, CA_BUNDLE), name)
+        return str(files.resolve(name, CA_BUNDLE))
+    except NamedFileError as exc:
+        raise FileRefused(node, bmc.address, exc.message, hint=exc.hint) from None

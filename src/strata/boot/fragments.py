@@ -1,58 +1,76 @@
-"""Read the Ignition fragments topology.yaml names, once, when the service starts."""
+"""Read the Ignition fragments topology.yaml names, once, when the service starts.
+
+Each file goes through the reader ``strata validate`` uses (``strata.topology.named_files``:
+inside the topology's directory or an allowed one, a regular file, bounded) and the same
+parser, and every fragment — file or inline — is checked as Ignition for the OS of each
+node that receives it (``strata.ignition.fragment_problems``) before it is ever merged.
+"""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
-from ruamel.yaml import YAML
-
-from strata.ignition import Config
-from strata.topology import Topology
+from strata.ignition import Config, fragment_problems
+from strata.topology import Node, Topology
+from strata.topology.diagnostics import format_path
+from strata.topology.file_contents import parse_fragment
+from strata.topology.named_files import IGNITION_FRAGMENT, NamedFileError, NamedFiles
+from strata.topology.settings import IgnitionFragment
 
 __all__ = ["FragmentError", "load_fragments"]
 
 
 class FragmentError(Exception):
-    """A fragment file is missing or is not a JSON or YAML mapping."""
+    """A fragment file may not be read, or a fragment is not valid Ignition for its node."""
 
 
 def load_fragments(topology: Topology, base_dir: Path) -> Mapping[str, tuple[Config, ...]]:
-    files: dict[str, Config] = {}
-    out: dict[str, tuple[Config, ...]] = {}
-    for node in topology.nodes:
-        if not node.ignition:
-            continue
-        loaded = []
-        for fragment in node.ignition:
-            if fragment.inline is not None:
-                loaded.append(dict(fragment.inline))
-            else:
-                assert fragment.file is not None
-                if fragment.file not in files:
-                    files[fragment.file] = _read(base_dir / fragment.file, fragment.name)
-                loaded.append(files[fragment.file])
-        out[node.name] = tuple(loaded)
-    return out
+    """Every node's fragments, by node name, read and checked; raises ``FragmentError``."""
+    try:
+        files = NamedFiles.beside(base_dir)
+    except NamedFileError as exc:
+        raise FragmentError(str(exc)) from None
+    loader = _Loader(files)
+    return {
+        node.name: tuple(loader.fragment(f, node) for f in node.ignition)
+        for node in topology.nodes
+        if node.ignition
+    }
 
 
-def _read(path: Path, name: str) -> Config:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise FragmentError(
-            f"Ignition fragment {name}: cannot read {path}: {exc.strerror}"
-        ) from None
-    try:
-        data: Any = (
-            json.loads(text)
-            if path.suffix in (".ign", ".json")
-            else YAML(typ="safe", pure=True).load(text)
-        )
-    except Exception as exc:  # either parser's error, reported with the file
-        raise FragmentError(f"Ignition fragment {name}: {path} is not valid: {exc}") from None
-    if not isinstance(data, dict):
-        raise FragmentError(f"Ignition fragment {name}: {path} must hold a mapping")
-    return data
+class _Loader:
+    """Reads each file once and checks each fragment once per OS."""
+
+    def __init__(self, files: NamedFiles) -> None:
+        self.files = files
+        self.read: dict[str, Config] = {}
+        self.checked: set[tuple[int, str]] = set()
+
+    def fragment(self, fragment: IgnitionFragment, node: Node) -> Config:
+        config = self._content(fragment)
+        if (id(fragment), node.os.name) not in self.checked:
+            problems = fragment_problems(config, node.os.name)
+            if problems:
+                where, problem = problems[0]
+                more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+                raise FragmentError(
+                    f"Ignition fragment {fragment.name} of node {node.name} ({node.os.name}): "
+                    f"{format_path(where) or '<fragment>'}: {problem}{more}; "
+                    "run strata validate for every finding"
+                )
+            self.checked.add((id(fragment), node.os.name))
+        return config
+
+    def _content(self, fragment: IgnitionFragment) -> Config:
+        if fragment.inline is not None:
+            return dict(fragment.inline)
+        name = fragment.file
+        assert name is not None
+        if name not in self.read:
+            try:
+                data = self.files.read(name, IGNITION_FRAGMENT)
+                self.read[name] = parse_fragment(data, name).data
+            except NamedFileError as exc:
+                raise FragmentError(f"Ignition fragment {fragment.name}: {exc}") from None
+        return self.read[name]

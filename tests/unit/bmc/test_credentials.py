@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import pickle
 from pathlib import Path
 
 import pytest
 
 from strata.bmc.credentials import CredentialsError, Secret, resolve_credentials
+from strata.topology.named_files import ALLOWED_DIRS_ENV
 from strata.topology.spec import CredentialSpec
 
 
@@ -36,14 +38,84 @@ def test_from_a_file_relative_to_the_topology(tmp_path: Path) -> None:
 def test_a_world_readable_file_is_refused(tmp_path: Path) -> None:
     (tmp_path / "pw").write_text("s3cret")
     (tmp_path / "pw").chmod(0o644)
-    with pytest.raises(CredentialsError, match="world-readable") as caught:
-        resolve_credentials(spec({"file": str(tmp_path / "pw")}))
+    with pytest.raises(CredentialsError, match="open to group or others") as caught:
+        resolve_credentials(spec({"file": "pw"}), tmp_path)
     assert "s3cret" not in str(caught.value)
 
 
 def test_a_missing_file(tmp_path: Path) -> None:
-    with pytest.raises(CredentialsError, match="cannot read"):
+    with pytest.raises(CredentialsError, match="does not exist"):
         resolve_credentials(spec({"file": "nope"}), tmp_path)
+
+
+def test_a_file_needs_the_topologys_directory(tmp_path: Path) -> None:
+    with pytest.raises(CredentialsError, match="relative to the topology's directory"):
+        resolve_credentials(spec({"file": str(tmp_path / "pw")}))
+
+
+# The same refusals as at `strata validate` (tests/unit/topology/test_named_files.py),
+# made again when the password is read: `strata bmc … status` never sends a file it
+# may not read to a BMC.
+
+
+@pytest.fixture
+def dc(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.delenv(ALLOWED_DIRS_ENV, raising=False)
+    (tmp_path / "dc").mkdir()
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "outside" / "pw").write_text("from-outside\n")
+    (tmp_path / "outside" / "pw").chmod(0o600)
+    return tmp_path / "dc"
+
+
+def refused(dc: Path, name: str) -> str:
+    with pytest.raises(CredentialsError) as caught:
+        resolve_credentials(spec({"file": name}), dc)
+    message = str(caught.value)
+    assert message.startswith("credentials dc: ")
+    assert "from-outside" not in message and "root:" not in message
+    return message
+
+
+def test_etc_shadow_is_never_read(dc: Path) -> None:
+    assert "'/etc/shadow' is outside the topology's directory" in refused(dc, "/etc/shadow")
+    assert "is outside" in refused(dc, "../../../../etc/shadow")
+
+
+def test_a_link_leading_out_is_not_followed_out(dc: Path) -> None:
+    (dc / "pw").symlink_to(dc.parent / "outside" / "pw")
+    assert "it resolves to" in refused(dc, "pw")
+
+
+def test_a_device_fifo_or_directory_is_not_read(dc: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(ALLOWED_DIRS_ENV, "/dev")
+    assert "is a character device" in refused(dc, "/dev/zero")
+    os.mkfifo(dc / "fifo", 0o600)
+    assert "is a FIFO" in refused(dc, "fifo")
+    (dc / "dir").mkdir()
+    assert "is a directory" in refused(dc, "dir")
+
+
+def test_an_oversize_file_is_not_read(dc: Path) -> None:
+    (dc / "pw").write_text("x" * 100_000)
+    (dc / "pw").chmod(0o600)
+    assert "the limit is 4,096" in refused(dc, "pw")
+
+
+def test_two_lines_are_refused_one_line_is_read(dc: Path) -> None:
+    (dc / "pw").write_text("s3cret\nsecond line\n")
+    (dc / "pw").chmod(0o600)
+    assert "holds more than one line" in refused(dc, "pw")
+    for text in ("s3cret", "s3cret\n", "s3cret\r\n"):
+        (dc / "pw").write_text(text)
+        assert resolve_credentials(spec({"file": "pw"}), dc).password.reveal() == "s3cret"
+
+
+def test_a_group_readable_file_is_refused(dc: Path) -> None:
+    (dc / "pw").write_text("s3cret\n")
+    (dc / "pw").chmod(0o640)
+    message = refused(dc, "pw")
+    assert "open to group or others (mode 0640)" in message and "s3cret" not in message
 
 
 def test_a_kubernetes_secret_needs_the_in_cluster_controller() -> None:

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
 import pytest
 
 from strata.bmc import BMCPool, Capability, CredentialsUnavailable, supports, target_for
-from strata.bmc.errors import redact
+from strata.bmc.errors import FileRefused, redact
 from strata.bmc.ipmi import IPMIDriver
 from strata.bmc.redfish import RedfishDriver
 from strata.bmc.registry import DRIVERS
 from strata.topology import load
-from strata.topology.addresses import BMC_SCHEMES
+from strata.topology.addresses import BMC_SCHEMES, parse_bmc_address
+from strata.topology.named_files import ALLOWED_DIRS_ENV
+from tests.unit.topology.named import certificate_pem
 
 LAB = Path(__file__).resolve().parents[3] / "examples" / "lab" / "topology.yaml"
 
@@ -39,6 +42,29 @@ def test_target_resolves_a_relative_ca_bundle(tmp_path: Path) -> None:
         "/redfish/v1/Systems/lab-cp-0",
     )
     assert target.insecure is True
+
+
+def test_a_ca_bundle_is_checked_and_handed_over_by_its_real_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(ALLOWED_DIRS_ENV, raising=False)
+    (tmp_path / "certs").mkdir()
+    (tmp_path / "certs" / "ca.pem").write_bytes(certificate_pem())
+    (tmp_path / "ca.pem").symlink_to("certs/ca.pem")
+    bmc = parse_bmc_address("redfish://10.0.0.5", None, None, False, "ca.pem")
+    assert target_for("n1", bmc, tmp_path).ca_bundle == str(tmp_path / "certs" / "ca.pem")
+
+
+@pytest.mark.parametrize("bundle", ["/etc/ssl/certs/../../shadow", "/dev/zero", "fifo", "junk"])
+def test_a_ca_bundle_that_may_not_be_used_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bundle: str
+) -> None:
+    monkeypatch.delenv(ALLOWED_DIRS_ENV, raising=False)
+    os.mkfifo(tmp_path / "fifo")
+    (tmp_path / "junk").write_text("not a certificate\n")
+    bmc = parse_bmc_address("redfish://10.0.0.5", None, None, False, bundle)
+    with pytest.raises(FileRefused, match=re.escape("node n1, BMC redfish://10.0.0.5: CA bundle")):
+        target_for("n1", bmc, tmp_path)
 
 
 def test_the_pool_opens_each_bmc_once(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,0 +1,68 @@
+"""The boot service reads fragments through the validate-time reader and checks them as Ignition."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from strata.boot.fragments import FragmentError, load_fragments
+from strata.topology import load
+from strata.topology.named_files import ALLOWED_DIRS_ENV
+from tests.unit.topology.named import write_topology
+
+
+@pytest.fixture(autouse=True)
+def _no_allowance(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(ALLOWED_DIRS_ENV, raising=False)
+
+
+def test_a_valid_fragment_is_loaded_for_its_nodes(tmp_path: Path) -> None:
+    (tmp_path / "dc").mkdir()
+    (tmp_path / "dc" / "extra.yaml").write_text(
+        "storage: {files: [{path: /etc/motd, contents: {source: 'data:,hi'}}]}\n"
+    )
+    topology = load(write_topology(tmp_path / "dc", fragment_file="extra.yaml"))
+    fragments = load_fragments(topology, tmp_path / "dc")
+    assert fragments == {
+        "lab-cp-0": (
+            {"storage": {"files": [{"path": "/etc/motd", "contents": {"source": "data:,hi"}}]}},
+        )
+    }
+
+
+def test_a_fragment_changed_into_invalid_ignition_after_validate_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "dc").mkdir()
+    (tmp_path / "dc" / "extra.yaml").write_text("storage: {files: [{path: /etc/motd}]}\n")
+    topology = load(write_topology(tmp_path / "dc", fragment_file="extra.yaml"))
+    (tmp_path / "dc" / "extra.yaml").write_text(
+        "storage: {files: [{path: /etc/motd, mode: secret-ish}]}\n"
+    )
+    with pytest.raises(FragmentError) as caught:
+        load_fragments(topology, tmp_path / "dc")
+    message = str(caught.value)
+    assert "Ignition fragment extra of node lab-cp-0 (flatcar)" in message
+    assert "storage.files[0].mode: must be integer" in message
+    assert "secret-ish" not in message
+
+
+def test_an_inline_fragment_is_checked_too(tmp_path: Path) -> None:
+    inline = "        systemd: {units: [{name: no-unit-type}]}\n"
+    topology = load(write_topology(tmp_path / "dc", inline_fragment=inline))
+    with pytest.raises(FragmentError, match="'no-unit-type' is not a unit name"):
+        load_fragments(topology, tmp_path / "dc")
+
+
+def test_a_fragment_swapped_for_a_link_or_a_fifo_is_not_read(tmp_path: Path) -> None:
+    (tmp_path / "dc").mkdir()
+    (tmp_path / "dc" / "extra.yaml").write_text("{}\n")
+    topology = load(write_topology(tmp_path / "dc", fragment_file="extra.yaml"))
+    (tmp_path / "dc" / "extra.yaml").unlink()
+    (tmp_path / "dc" / "extra.yaml").symlink_to("/etc/passwd")
+    with pytest.raises(FragmentError, match="outside the topology's directory"):
+        load_fragments(topology, tmp_path / "dc")
+    (tmp_path / "dc" / "extra.yaml").unlink()
+    os.mkfifo(tmp_path / "dc" / "extra.yaml")
+    with pytest.raises(FragmentError, match="is a FIFO"):
+        load_fragments(topology, tmp_path / "dc")
