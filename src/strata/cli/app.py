@@ -1,31 +1,77 @@
-"""The ``strata`` command."""
+"""The ``strata`` command: a group whose subcommands are imported when they are run.
+
+``strata --version``, ``--help`` and ``validate`` should answer at once; importing every
+command's libraries (sushy, pyghmi, uvicorn, the controller) up front cost half a second
+of CPU on every call. Each command's module is named here with its one-line help, and
+imported only when that command runs (click's "lazily loading subcommands" pattern).
+"""
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import sys
-from pathlib import Path
 from typing import IO, Any
 
 import click
-from rich.console import Console
 
 from strata import __version__
-from strata.cli.apply import apply, found_running, recorded_plans
-from strata.cli.bmc import bmc, inspect
-from strata.cli.common import TOPOLOGY, default_state
-from strata.cli.lab import lab
-from strata.cli.render import diagnostics_text, dump, plan_tables, summary_line
-from strata.cli.serve import artifacts, serve
-from strata.cli.status import events, status
-from strata.cli.steer import adopt, retry
-from strata.plan import NodePlan, build_plan, to_jsonable
-from strata.store import SQLiteStore, StateFileError
-from strata.topology import Checked, check_file
-from strata.topology.jsonschema import schema_json, schema_markdown
 
-__all__ = ["cli", "main"]
+__all__ = ["COMMANDS", "cli", "main"]
+
+# name -> (module:attribute, one line of help: the start of the command's own docstring)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "validate": (
+        "strata.cli.validate:validate",
+        "Check FILE and report every finding with file:line:column.",
+    ),
+    "plan": (
+        "strata.cli.validate:plan",
+        "Show what apply would do with FILE: every node fully resolved, and its action…",
+    ),
+    "schema": (
+        "strata.cli.validate:schema",
+        "Print the JSON Schema of topology.yaml (or its field reference as Markdown).",
+    ),
+    "apply": (
+        "strata.cli.apply:apply",
+        "Provision FILE's datacenter: every node from declared to provisioned, or failed.",
+    ),
+    "status": (
+        "strata.cli.status:status",
+        "Nodes by state per layer, region and rack; failed nodes and why; recent events.",
+    ),
+    "events": (
+        "strata.cli.status:events",
+        "NODE's event log: its state changes, and what its machine and the boot service did.",
+    ),
+    "retry": (
+        "strata.cli.steer:retry",
+        "Send failed NODEs back into the lifecycle (from registering: BMC, inspection, install).",
+    ),
+    "adopt": (
+        "strata.cli.steer:adopt",
+        "Take found-running NODEs as provisioned without touching them.",
+    ),
+    "bmc": (
+        "strata.cli.bmc:bmc",
+        "Drive NODE's BMC: status, on, off, graceful-off, reset, cycle, bootdev…",
+    ),
+    "inspect": (
+        "strata.cli.bmc:inspect",
+        "Read each node's inventory from its BMC and compare it with the topology (MACs, disks).",
+    ),
+    "serve": (
+        "strata.cli.serve:serve",
+        "Run the boot service for FILE: iPXE scripts, Ignition configs, phone-home, artifacts.",
+    ),
+    "artifacts": ("strata.cli.serve:artifacts", "The artifact mirror that machines install from."),
+    "lab": (
+        "strata.cli.lab:lab",
+        "A virtual datacenter: QEMU machines behind emulated Redfish BMCs.",
+    ),
+}
 
 
 class _Refused(click.ClickException):
@@ -33,22 +79,41 @@ class _Refused(click.ClickException):
 
     exit_code = 2
 
-    def __init__(self, error: StateFileError) -> None:
-        super().__init__(str(error))
-        self.hint = error.hint
+    def __init__(self, message: str, hint: str) -> None:
+        super().__init__(message)
+        self.hint = hint
 
     def show(self, file: IO[Any] | None = None) -> None:
         click.echo(f"error: {self.message}\nhint: {self.hint}", err=True)
 
 
 class _Strata(click.Group):
-    """The command group, with the boundary where a refused state file becomes a message."""
+    """Lazily imported commands, and the boundary where a refused state file becomes a
+    message and exit code 2."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        module, _, attribute = COMMANDS[cmd_name][0].partition(":")
+        command = getattr(importlib.import_module(module), attribute)
+        assert isinstance(command, click.Command)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, text) for name, (_, text) in COMMANDS.items()])
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except StateFileError as exc:
-            raise _Refused(exc) from None
+        except Exception as exc:
+            refused = sys.modules.get("strata.store.state_file")  # loaded if a store was opened
+            if refused is not None and isinstance(exc, refused.StateFileError):
+                raise _Refused(str(exc), exc.hint) from None
+            raise
 
 
 @click.group(cls=_Strata, context_settings={"help_option_names": ["-h", "--help"]})
@@ -71,103 +136,6 @@ def _logging(verbose: int) -> None:
     )
     for library in ("sushy", "urllib3", "pyghmi", "werkzeug"):
         logging.getLogger(library).setLevel(logging.DEBUG if verbose >= 2 else logging.CRITICAL)
-
-
-@cli.command()
-@TOPOLOGY
-@click.option(
-    "--output", "-o", type=click.Choice(["text", "json"]), default="text", show_default=True
-)
-def validate(file: Path, output: str) -> None:
-    """Check FILE and report every finding with file:line:column. Exit 1 on errors."""
-    checked = check_file(file)
-    if output == "json":
-        click.echo(dump(_validation_json(file, checked), "json"), nl=False)
-    else:
-        console = Console(stderr=False, highlight=False)
-        diagnostics_text(console, checked.diagnostics)
-        if checked.topology is not None:
-            console.print(
-                f"[green]✓[/] {file}: valid — {summary_line(checked.topology)}", soft_wrap=True
-            )
-        else:
-            errors, warnings = len(checked.errors), len(checked.warnings)
-            console.print(f"[red]✗[/] {file}: {errors} error(s), {warnings} warning(s)")
-    sys.exit(0 if checked.topology is not None else 1)
-
-
-@cli.command()
-@TOPOLOGY
-@click.option(
-    "--output",
-    "-o",
-    type=click.Choice(["table", "json", "yaml"]),
-    default="table",
-    show_default=True,
-)
-@click.option(
-    "--state",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="SQLite state file to diff against [FILE's dir/.strata/strata.db].",
-)
-def plan(file: Path, output: str, state: Path | None) -> None:
-    """Show what apply would do with FILE: every node fully resolved, and its action
-    (create, update, reprovision, delete) against what the last apply recorded."""
-    checked = check_file(file)
-    if checked.topology is None:
-        diagnostics_text(Console(stderr=True, highlight=False), checked.diagnostics)
-        click.echo(f"{file}: invalid, no plan (run `strata validate {file}`)", err=True)
-        sys.exit(1)
-    result = build_plan(checked.topology, *_recorded(state or default_state(file)))
-    if output == "table":
-        console = Console(highlight=False)
-        diagnostics_text(console, checked.warnings)
-        plan_tables(console, result)
-    else:
-        click.echo(dump(to_jsonable(result), output), nl=False)
-
-
-@cli.command()
-@click.option(
-    "--output", "-o", type=click.Choice(["json", "markdown"]), default="json", show_default=True
-)
-def schema(output: str) -> None:
-    """Print the JSON Schema of topology.yaml (or its field reference as Markdown)."""
-    click.echo(schema_json() if output == "json" else schema_markdown(), nl=False)
-
-
-def _recorded(path: Path) -> tuple[dict[str, NodePlan], frozenset[str]]:
-    """The plans the last apply recorded, and the nodes found running; none when nothing
-    was applied (nothing is created)."""
-    if not path.exists():
-        return {}, frozenset()
-    store = SQLiteStore(path, read_only=True)
-    try:
-        return recorded_plans(store), found_running(store)
-    finally:
-        store.close()
-
-
-def _validation_json(file: Path, checked: Checked) -> dict[str, object]:
-    return {
-        "file": str(file),
-        "valid": checked.topology is not None,
-        "summary": checked.topology.summary() if checked.topology else None,
-        "errors": [d.as_json() for d in checked.errors],
-        "warnings": [d.as_json() for d in checked.warnings],
-    }
-
-
-cli.add_command(bmc)
-cli.add_command(inspect)
-cli.add_command(serve)
-cli.add_command(artifacts)
-cli.add_command(apply)
-cli.add_command(status)
-cli.add_command(events)
-cli.add_command(retry)
-cli.add_command(adopt)
-cli.add_command(lab)
 
 
 def main() -> None:

@@ -16,9 +16,10 @@ from strata.cli.common import ARTIFACTS, STATE, TOPOLOGY, default_state, topolog
 from strata.cli.progress import JsonLines, LiveView, PlainLines
 from strata.cli.render import plan_counts
 from strata.cli.serve import boot_service, dhcp_for, listen_address, reach_url
-from strata.controller import ApplyOptions, Reconciler, State, Summary, Timeouts
+from strata.cli.validate import found_running, recorded_plans
+from strata.controller import ApplyOptions, Reconciler, Summary, Timeouts
 from strata.controller.lease import Lease
-from strata.plan import ActionKind, NodePlan, Plan, build_plan, node_plan_from_jsonable
+from strata.plan import ActionKind, Plan, build_plan
 from strata.store import SQLiteStore, WriterBusy
 from strata.topology import Topology
 
@@ -149,16 +150,6 @@ def _run(
             ).run()
         with LiveView(Console(), f"strata apply {topology.name}") as view:
             return Reconciler(topology, store, pool, options, view).run()
-
-
-def recorded_plans(store: SQLiteStore) -> dict[str, NodePlan]:
-    """The plans the last apply recorded, to diff the file against."""
-    return {n: node_plan_from_jsonable(r.plan) for n, r in store.records().items() if r.plan}
-
-
-def found_running(store: SQLiteStore) -> frozenset[str]:
-    """Nodes waiting for a person to adopt them or consent to reinstall them."""
-    return frozenset(n.name for n in store.summaries() if n.state == State.FOUND_RUNNING)
 
 
 def _show_plan(console: Console, plan: Plan, options: ApplyOptions) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import IO, Any
 
 from rich.console import Console
 from rich.table import Table
@@ -12,8 +12,16 @@ from rich.text import Text
 
 from strata.plan import Action, ActionKind, Plan
 from strata.topology import Diagnostic, Severity, Topology
+from strata.topology.diagnostics import MAX_FINDINGS
 
-__all__ = ["diagnostics_text", "dump", "fitted_table", "plan_tables", "summary_line"]
+__all__ = [
+    "SHOWN_FINDINGS",
+    "diagnostics_text",
+    "dump",
+    "fitted_table",
+    "plan_tables",
+    "summary_line",
+]
 
 _ACTION_STYLE = {
     ActionKind.CREATE: "green",
@@ -25,8 +33,14 @@ _ACTION_STYLE = {
 }
 
 
-def diagnostics_text(console: Console, diagnostics: Sequence[Diagnostic]) -> None:
-    for d in diagnostics:
+SHOWN_FINDINGS = 100
+"""Findings printed in a terminal; the rest are counted in one closing line."""
+
+
+def diagnostics_text(console: Console, diagnostics: Sequence[Diagnostic], omitted: int = 0) -> None:
+    """The first ``SHOWN_FINDINGS`` findings, then "… and N more" for those left out here
+    and the ``omitted`` ones the loader counted without keeping."""
+    for d in diagnostics[:SHOWN_FINDINGS]:
         style = "red" if d.severity is Severity.ERROR else "yellow"
         line = Text()
         line.append(d.where, style="bold")
@@ -34,6 +48,13 @@ def diagnostics_text(console: Console, diagnostics: Sequence[Diagnostic]) -> Non
         line.append(str(d.severity), style=style)
         line.append(f": {d.render().split(': ', 2)[2]}")
         console.print(line, soft_wrap=True, highlight=False)
+    more = max(len(diagnostics) - SHOWN_FINDINGS, 0) + omitted
+    if more:
+        console.print(
+            f"… and {more:,} more (strata validate -o json lists the first {MAX_FINDINGS:,})",
+            soft_wrap=True,
+            highlight=False,
+        )
 
 
 def summary_line(topology: Topology) -> str:
@@ -171,17 +192,24 @@ def fitted_table(
     return table
 
 
-def dump(data: Any, fmt: str) -> str:
-    """``data`` as JSON, or as YAML that YAML 1.1 and 1.2 readers load alike.
+def dump(data: Any, fmt: str, stream: IO[str] | None = None) -> str:
+    """``data`` as JSON, or as YAML that YAML 1.1 and 1.2 readers load alike; written to
+    ``stream`` as it is made when one is given (then "" is returned), else returned.
 
     YAML comes from PyYAML's libyaml emitter, which quotes every string a YAML 1.1
     reader would take for something else (a MAC such as ``52:54:00:10:00:01`` is a
     base-60 integer in YAML 1.1, ``yes`` a boolean; yaml.org/type/int.html); YAML 1.2
     readers (ruamel.yaml) read the quoted strings as the same strings."""
     if fmt == "json":
-        return json.dumps(data, indent=2) + "\n"
+        if stream is None:
+            return json.dumps(data, indent=2) + "\n"
+        json.dump(data, stream, indent=2)
+        stream.write("\n")
+        return ""
     import yaml  # only for -o yaml: not every command pays for the import
 
     dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-    text: str = yaml.dump(data, Dumper=dumper, default_flow_style=False, sort_keys=False)
-    return text
+    text: str | None = yaml.dump(
+        data, stream, Dumper=dumper, default_flow_style=False, sort_keys=False
+    )
+    return text or ""

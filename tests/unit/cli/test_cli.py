@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
+import click
 import yaml
 from click.testing import CliRunner
 from ruamel.yaml import YAML
 
-from strata.cli.app import cli
+from strata.cli.app import COMMANDS, cli
 
 ROOT = Path(__file__).resolve().parents[3]
 LAB = str(ROOT / "examples/lab/topology.yaml")
@@ -136,3 +139,27 @@ def test_a_password_in_a_bare_bmc_address_is_not_echoed(tmp_path: Path) -> None:
     assert code == 1
     assert "Calvin-literal" not in out
     assert "user name or password" in out
+
+
+def test_the_lazy_command_table_gives_each_command_the_start_of_its_own_help() -> None:
+    ctx = click.Context(cli)
+    for name, (_, text) in COMMANDS.items():
+        command = cli.get_command(ctx, name)
+        assert command is not None and command.name == name and command.help
+        assert " ".join(command.help.split()).startswith(text.rstrip("…")), name
+
+
+def test_version_and_help_import_no_command() -> None:
+    """`strata --version` and `--help` load none of the commands' libraries (the figure is
+    bench/cli_startup.py's)."""
+    code = (
+        "import sys; from strata.cli.app import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "heavy = {'sushy', 'pyghmi', 'uvicorn', 'rich', 'pydantic', 'strata.topology'}\n"
+        "print(sorted(heavy & set(sys.modules)))"
+    )
+    for flag in ("--version", "--help"):
+        out = subprocess.run(
+            [sys.executable, "-c", code, flag], capture_output=True, text=True, check=True
+        ).stdout
+        assert out.strip().splitlines()[-1] == "[]", (flag, out)

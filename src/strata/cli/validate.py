@@ -1,0 +1,121 @@
+"""`strata validate`, `strata plan` and `strata schema`: the topology file, checked and
+planned, and the schema it follows."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+from rich.console import Console
+
+if TYPE_CHECKING:
+    from strata.store import Store
+
+from strata.cli.common import TOPOLOGY, default_state
+from strata.cli.render import diagnostics_text, dump, plan_tables, summary_line
+from strata.plan import NodePlan, build_plan, node_plan_from_jsonable, to_jsonable
+from strata.topology import Checked, check_file
+from strata.topology.jsonschema import schema_json, schema_markdown
+
+__all__ = ["found_running", "plan", "recorded_plans", "schema", "validate"]
+
+
+@click.command()
+@TOPOLOGY
+@click.option(
+    "--output", "-o", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+def validate(file: Path, output: str) -> None:
+    """Check FILE and report every finding with file:line:column. Exit 1 on errors."""
+    checked = check_file(file)
+    if output == "json":
+        click.echo(dump(_validation_json(file, checked), "json"), nl=False)
+    else:
+        console = Console(stderr=False, highlight=False)
+        diagnostics_text(console, checked.diagnostics)
+        if checked.topology is not None:
+            console.print(
+                f"[green]✓[/] {file}: valid — {summary_line(checked.topology)}", soft_wrap=True
+            )
+        else:
+            errors, warnings = len(checked.errors), len(checked.warnings)
+            console.print(f"[red]✗[/] {file}: {errors} error(s), {warnings} warning(s)")
+    sys.exit(0 if checked.topology is not None else 1)
+
+
+@click.command()
+@TOPOLOGY
+@click.option(
+    "--output",
+    "-o",
+    type=click.Choice(["table", "json", "yaml"]),
+    default="table",
+    show_default=True,
+)
+@click.option(
+    "--state",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="SQLite state file to diff against [FILE's dir/.strata/strata.db].",
+)
+def plan(file: Path, output: str, state: Path | None) -> None:
+    """Show what apply would do with FILE: every node fully resolved, and its action
+    (create, update, reprovision, delete) against what the last apply recorded."""
+    checked = check_file(file)
+    if checked.topology is None:
+        diagnostics_text(Console(stderr=True, highlight=False), checked.diagnostics)
+        click.echo(f"{file}: invalid, no plan (run `strata validate {file}`)", err=True)
+        sys.exit(1)
+    result = build_plan(checked.topology, *_recorded(state or default_state(file)))
+    if output == "table":
+        console = Console(highlight=False)
+        diagnostics_text(console, checked.warnings)
+        plan_tables(console, result)
+    else:
+        dump(to_jsonable(result), output, sys.stdout)  # streamed: 10,000 nodes are megabytes
+
+
+@click.command()
+@click.option(
+    "--output", "-o", type=click.Choice(["json", "markdown"]), default="json", show_default=True
+)
+def schema(output: str) -> None:
+    """Print the JSON Schema of topology.yaml (or its field reference as Markdown)."""
+    click.echo(schema_json() if output == "json" else schema_markdown(), nl=False)
+
+
+def _recorded(path: Path) -> tuple[dict[str, NodePlan], frozenset[str]]:
+    """The plans the last apply recorded, and the nodes found running; none when nothing
+    was applied (nothing is created)."""
+    if not path.exists():
+        return {}, frozenset()
+    from strata.store import SQLiteStore  # only when there is a state to read
+
+    store = SQLiteStore(path, read_only=True)
+    try:
+        return recorded_plans(store), found_running(store)
+    finally:
+        store.close()
+
+
+def _validation_json(file: Path, checked: Checked) -> dict[str, object]:
+    return {
+        "file": str(file),
+        "valid": checked.topology is not None,
+        "summary": checked.topology.summary() if checked.topology else None,
+        "errors": [d.as_json() for d in checked.errors],
+        "warnings": [d.as_json() for d in checked.warnings],
+    }
+
+
+def recorded_plans(store: Store) -> dict[str, NodePlan]:
+    """The plans the last apply recorded, to diff the file against."""
+    return {n: node_plan_from_jsonable(r.plan) for n, r in store.records().items() if r.plan}
+
+
+def found_running(store: Store) -> frozenset[str]:
+    """Nodes waiting for a person to adopt them or consent to reinstall them."""
+    from strata.controller import State
+
+    return frozenset(n.name for n in store.summaries() if n.state == State.FOUND_RUNNING)
