@@ -75,7 +75,9 @@ class SecretRef(SpecModel):
 
     env: str | None = Field(default=None, description="Environment variable holding the secret.")
     file: str | None = Field(
-        default=None, description="File holding the secret (absolute, or relative to the topology)."
+        default=None,
+        description="File holding the secret on one line, owner-only (chmod 600); relative to "
+        "the topology, and inside its directory or one STRATA_ALLOWED_DIRS names.",
     )
     secret: KubernetesSecretKey | None = Field(default=None, description="A Kubernetes Secret key.")
 
@@ -90,6 +92,6 @@ SecretValue = Annotated[SecretRef, BeforeValidator(_refuse_literal)]
 
 SECRET_HINT = (
     "reference it instead, e.g. password: {env: BMC_PASSWORD}, "
-    "password: {file: /etc/strata/bmc-password} or "
+    "password: {file: secrets/bmc-password} or "
     "password: {secret: {name: bmc-credentials, key: password}}"
 )

@@ -71,8 +71,9 @@ class BMCSettings(SpecModel):
     )
     ca_bundle: str | None = Field(
         default=None,
-        description="CA certificates (PEM file, relative to the topology) that sign the "
-        "BMC's certificate; the system's trust store otherwise.",
+        description="CA certificates (a PEM file, relative to the topology and inside its "
+        "directory or one STRATA_ALLOWED_DIRS names) that sign the BMC's certificate; "
+        "the system's trust store otherwise.",
     )
 
 
@@ -115,7 +116,8 @@ class IgnitionFragment(SpecModel):
     )
     file: str | None = Field(
         default=None,
-        description="A JSON or YAML file holding the fragment, relative to the topology.",
+        description="A JSON (.ign, .json) or YAML file holding the fragment, relative to the "
+        "topology and inside its directory or one STRATA_ALLOWED_DIRS names.",
     )
 
     @model_validator(mode="after")

@@ -39,7 +39,9 @@ class Generate(SpecModel):
     """Turns one entry into ``count`` entries; see "Generators" in docs/topology.md."""
 
     count: int = Field(ge=1, le=100_000, description="How many entries this one stands for.")
-    start: int = Field(default=1, ge=0, description="The first value of {index} (or {rack}).")
+    start: int = Field(
+        default=1, ge=0, le=1_000_000_000, description="The first value of {index} (or {rack})."
+    )
 
 
 class NodeBMC(BMCSettings):
