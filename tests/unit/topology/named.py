@@ -102,3 +102,11 @@ def certificate_pem() -> bytes:
         .sign(key, hashes.SHA256())
     )
     return cert.public_bytes(serialization.Encoding.PEM)
+
+
+def laughs(levels: int = 9) -> str:
+    """A "billion laughs": nine aliases of nine aliases of …, a few hundred bytes."""
+    text = "a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"
+    for i in range(1, levels):
+        text += f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]\n"
+    return text

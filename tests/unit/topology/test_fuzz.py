@@ -2,13 +2,16 @@
 
 The loader may refuse a file, but only through its own findings: it never
 raises, never returns a topology alongside an error, and every finding points
-inside the file.
+inside the file. Generators of any size and patterns of any width answer in
+bounded memory.
 """
 
 from __future__ import annotations
 
 import copy
 import io
+import json
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +20,8 @@ from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
 from strata.topology import Checked, Severity, check_text
+from strata.topology.expansion import MAX_SERVERS
+from tests.unit.topology.test_limits import HEAD
 
 LAB = (Path(__file__).resolve().parents[3] / "examples" / "lab" / "topology.yaml").read_text()
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -121,3 +126,61 @@ def test_alias_bomb_is_refused_quickly() -> None:
 def test_recursive_alias_is_refused() -> None:
     checked = check_text("a: &a [*a]\n", "loop.yaml")
     assert checked.topology is None
+
+
+small = st.integers(1, 4)
+large = st.integers(1_001, 100_000)  # two of these multiply past MAX_SERVERS
+placeholder = st.one_of(
+    st.builds("{{index:{}}}".format, st.integers(0, 40)),
+    st.builds("{{rack:{}}}".format, st.integers(0, 40)),
+    st.sampled_from(
+        ["{index}", "{rack}", "{{", "}}", "{", "{nope}", "{index:x}", "{index:0000003}"]
+    ),
+)
+ip_base = st.sampled_from(
+    [
+        "10.0.0.1",
+        "255.255.255.250",
+        "0.0.0.0",
+        "::1",
+        "ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe",
+        "x",
+    ]
+)
+mac_base = st.sampled_from(["02:00:00:00:00:00", "ff:ff:ff:ff:ff:fe", "02-00-00-00-00-00", "zz"])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    counts=st.one_of(st.tuples(small, small), st.tuples(large, large)),
+    name=st.lists(st.one_of(placeholder, st.text("abc-0", max_size=5)), min_size=1, max_size=4),
+    ip=ip_base,
+    mac=mac_base,
+    start=st.integers(0, 10**12),
+)
+def test_generators_of_any_size_answer_in_bounded_memory(
+    counts: tuple[int, int], name: list[str], ip: str, mac: str, start: int
+) -> None:
+    racks, nodes = counts
+    assert racks * nodes <= 16 or racks * nodes > MAX_SERVERS
+    text = (
+        HEAD
+        + f"""\
+          - name: r{{rack}}
+            generate: {{count: {racks}}}
+            nodes:
+              - name: {json.dumps("".join(name))}
+                role: control-plane
+                generate: {{count: {nodes}, start: {start}}}
+                bmc: {{address: "redfish://{{ip:{ip}}}/"}}
+                nics: [{{mac: "{{mac:{mac}}}", network: provisioning, ip: dhcp}}]
+"""
+    )
+    tracemalloc.start()
+    try:
+        checked = check_text(text, "gen.yaml")
+        used = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    _assert_well_behaved(checked, text)
+    assert used < 32 * 1024 * 1024

@@ -17,7 +17,7 @@ import pytest
 from strata.ignition import fragment_problems
 from strata.topology import Checked, Severity, check_file, named_files
 from strata.topology.named_files import ALLOWED_DIRS_ENV, CREDENTIALS, IGNITION_FRAGMENT
-from tests.unit.topology.named import certificate_pem, line_of, write_topology
+from tests.unit.topology.named import certificate_pem, laughs, line_of, write_topology
 
 SECRET = "hunter2-correct-horse"
 
@@ -289,11 +289,3 @@ def test_a_ca_bundle_must_hold_certificates(tmp_path: Path) -> None:
 def test_a_missing_ca_bundle_is_an_error(tmp_path: Path) -> None:
     topology = write_topology(tmp_path / "dc", ca_bundle="ca.pem")
     assert "CA bundle 'ca.pem' does not exist" in only_error(check_file(topology))
-
-
-def laughs(levels: int = 9) -> str:
-    """A "billion laughs": nine aliases of nine aliases of …, a few hundred bytes."""
-    text = "a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"
-    for i in range(1, levels):
-        text += f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]\n"
-    return text
