@@ -1,5 +1,5 @@
 """What the commands share: the topology argument and the state and artifact options, the
-files they default to, and loading a topology (or saying why not)."""
+files they default to, and checking and loading a topology (or saying why not)."""
 
 from __future__ import annotations
 
@@ -10,13 +10,14 @@ import click
 from rich.console import Console
 
 from strata.cli.render import diagnostics_text
-from strata.topology import Topology, check_file
+from strata.topology import Checked, Topology, check_file
 
 __all__ = [
     "ARTIFACTS",
     "FILE_OPTION",
     "STATE",
     "TOPOLOGY",
+    "check_topology",
     "default_artifacts",
     "default_state",
     "topology_or_exit",
@@ -53,10 +54,18 @@ def default_artifacts(file: Path) -> Path:
     return file.parent / "artifacts"
 
 
+def check_topology(file: Path) -> Checked:
+    """Every finding about FILE and the files it names, its Ignition fragments checked as
+    Ignition for the OS of each node that gets them."""
+    from strata.ignition import fragment_problems  # at use: commands start without it
+
+    return check_file(file, fragment_check=fragment_problems)
+
+
 def topology_or_exit(file: Path) -> Topology:
-    checked = check_file(file)
+    checked = check_topology(file)
     if checked.topology is None:
-        diagnostics_text(Console(stderr=True, highlight=False), checked.errors)
+        diagnostics_text(Console(stderr=True, highlight=False), checked.errors, checked.omitted)
         click.echo(f"{file}: invalid (run `strata validate {file}`)", err=True)
         sys.exit(1)
     return checked.topology

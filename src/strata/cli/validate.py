@@ -13,10 +13,10 @@ from rich.console import Console
 if TYPE_CHECKING:
     from strata.store import Store
 
-from strata.cli.common import TOPOLOGY, default_state
+from strata.cli.common import TOPOLOGY, check_topology, default_state
 from strata.cli.render import diagnostics_text, dump, plan_tables, summary_line
 from strata.plan import NodePlan, build_plan, node_plan_from_jsonable, to_jsonable
-from strata.topology import Checked, check_file
+from strata.topology import Checked
 from strata.topology.jsonschema import schema_json, schema_markdown
 
 __all__ = ["found_running", "plan", "recorded_plans", "schema", "validate"]
@@ -29,19 +29,20 @@ __all__ = ["found_running", "plan", "recorded_plans", "schema", "validate"]
 )
 def validate(file: Path, output: str) -> None:
     """Check FILE and report every finding with file:line:column. Exit 1 on errors."""
-    checked = check_file(file)
+    checked = check_topology(file)
     if output == "json":
         click.echo(dump(_validation_json(file, checked), "json"), nl=False)
     else:
         console = Console(stderr=False, highlight=False)
-        diagnostics_text(console, checked.diagnostics)
+        diagnostics_text(console, checked.diagnostics, checked.omitted)
         if checked.topology is not None:
             console.print(
                 f"[green]✓[/] {file}: valid — {summary_line(checked.topology)}", soft_wrap=True
             )
         else:
             errors, warnings = len(checked.errors), len(checked.warnings)
-            console.print(f"[red]✗[/] {file}: {errors} error(s), {warnings} warning(s)")
+            more = f" and {checked.omitted:,} more not kept" if checked.omitted else ""
+            console.print(f"[red]✗[/] {file}: {errors} error(s), {warnings} warning(s){more}")
     sys.exit(0 if checked.topology is not None else 1)
 
 
@@ -62,9 +63,11 @@ def validate(file: Path, output: str) -> None:
 def plan(file: Path, output: str, state: Path | None) -> None:
     """Show what apply would do with FILE: every node fully resolved, and its action
     (create, update, reprovision, delete) against what the last apply recorded."""
-    checked = check_file(file)
+    checked = check_topology(file)
     if checked.topology is None:
-        diagnostics_text(Console(stderr=True, highlight=False), checked.diagnostics)
+        diagnostics_text(
+            Console(stderr=True, highlight=False), checked.diagnostics, checked.omitted
+        )
         click.echo(f"{file}: invalid, no plan (run `strata validate {file}`)", err=True)
         sys.exit(1)
     result = build_plan(checked.topology, *_recorded(state or default_state(file)))
@@ -106,6 +109,7 @@ def _validation_json(file: Path, checked: Checked) -> dict[str, object]:
         "summary": checked.topology.summary() if checked.topology else None,
         "errors": [d.as_json() for d in checked.errors],
         "warnings": [d.as_json() for d in checked.warnings],
+        "omitted": checked.omitted,
     }
 
 

@@ -18,12 +18,13 @@ import json
 from collections.abc import Iterator, Mapping, Sequence
 from functools import cache
 from importlib import resources
-from typing import Any
-
-import jsonschema
+from typing import TYPE_CHECKING, Any
 
 from strata.ignition.profiles import profile_for
 from strata.ignition.validate import semantic_errors
+
+if TYPE_CHECKING:
+    import jsonschema
 
 __all__ = ["Problem", "fragment_problems"]
 
@@ -39,9 +40,9 @@ def fragment_problems(fragment: Mapping[str, Any], os_name: str) -> Sequence[Pro
     version = profile_for(os_name).ignition_version
     problems = list(_ignition_section(fragment.get("ignition")))
     config = {**fragment, "ignition": {"version": version}}
-    schema = _schema(version)
-    problems += [_problem(e) for e in jsonschema.Draft4Validator(schema).iter_errors(config)]
-    problems += _unknown_keys(config, schema, schema, ())
+    validator = _validator(version)
+    problems += [_problem(e) for e in validator.iter_errors(config)]
+    problems += _unknown_keys(config, validator.schema, validator.schema, ())
     if not problems:
         problems += [((), message) for message in semantic_errors(config)]
     return problems
@@ -63,11 +64,14 @@ def _ignition_section(section: Any) -> Iterator[Problem]:
 
 
 @cache
-def _schema(version: str) -> dict[str, Any]:
+def _validator(version: str) -> jsonschema.Draft4Validator:
+    """The official schema of spec ``version``; jsonschema is imported on first use (58 ms),
+    so commands that check no fragment do not pay for it."""
+    import jsonschema
+
     name = f"v{version.rsplit('.', 1)[0].replace('.', '_')}.json"
     text = resources.files("strata.ignition").joinpath("schemas", name).read_text()
-    schema: dict[str, Any] = json.loads(text)
-    return schema
+    return jsonschema.Draft4Validator(json.loads(text))
 
 
 def _problem(error: jsonschema.ValidationError) -> Problem:
