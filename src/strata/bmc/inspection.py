@@ -1,10 +1,15 @@
 """Compare what a BMC reports with what topology.yaml says: catch cabling and inventory
-mistakes before anything is written to a disk. Pure: values in, a report out."""
+mistakes before anything is written to a disk. Pure: values in, a report out.
+
+Both sides are compared in the normal form of ``strata.bmc.normal``: a serial
+number padded with spaces, a MAC in capitals with dashes, or a model with doubled
+spaces is the same value as the one written in topology.yaml."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from strata.bmc import normal
 from strata.bmc.types import DiskInfo, Inventory
 from strata.topology import Disk, Node
 
@@ -33,20 +38,21 @@ def inspect_node(node: Node, inventory: Inventory) -> Inspection:
 
 
 def _nics(node: Node, inventory: Inventory, mismatches: list[str], notes: list[str]) -> None:
-    reported = {nic.mac for nic in inventory.nics}
+    links = {normal.mac(nic.mac): nic.link for nic in inventory.nics}
+    reported = {mac for mac in links if mac is not None}
     if not reported:
         notes.append("NICs not checked: the BMC reports no MAC addresses")
         return
-    expected = {nic.mac: nic.name or nic.network for nic in node.nics}
-    expected.setdefault(node.boot_mac, "boot")
+    expected = {normal.mac(nic.mac) or nic.mac: nic.name or nic.network for nic in node.nics}
+    boot = normal.mac(node.boot_mac) or node.boot_mac
+    expected.setdefault(boot, "boot")
     for mac, label in expected.items():
         if mac not in reported:
             mismatches.append(
                 f"NIC {mac} ({label}) is in topology.yaml but not reported by the BMC"
             )
-    down = [n.mac for n in inventory.nics if n.mac == node.boot_mac and n.link == "down"]
-    if down:
-        mismatches.append(f"the boot NIC {node.boot_mac} has no link: check its cable")
+    if links.get(boot) == "down":
+        mismatches.append(f"the boot NIC {boot} has no link: check its cable")
     for mac in sorted(reported - set(expected)):
         notes.append(f"NIC {mac} is reported by the BMC but not in topology.yaml")
 
@@ -69,14 +75,17 @@ def _disks(node: Node, inventory: Inventory, mismatches: list[str], notes: list[
 
 
 def _same(expected: Disk, found: DiskInfo) -> bool:
-    if expected.serial_number:
-        return expected.serial_number == found.serial_number
-    if expected.model and (found.model or "").strip() != expected.model:
+    """By serial number when the file gives one; else by model and size (either may be
+    absent), each in its normal form."""
+    if normal.serial_key(expected.serial_number):
+        return normal.serial_key(expected.serial_number) == normal.serial_key(found.serial_number)
+    if normal.key(expected.model) and normal.key(expected.model) != normal.key(found.model):
         return False
-    if expected.size_gigabytes and found.size_bytes:
-        size = found.size_bytes / 1e9
-        return abs(size - expected.size_gigabytes) <= expected.size_gigabytes * SIZE_TOLERANCE
-    return bool(expected.model)
+    size = normal.size_bytes(found.size_bytes)
+    if expected.size_gigabytes and size:
+        gigabytes = size / 1e9  # topology.yaml sizes are decimal GB
+        return abs(gigabytes - expected.size_gigabytes) <= expected.size_gigabytes * SIZE_TOLERANCE
+    return bool(normal.key(expected.model))
 
 
 def _describe(disk: Disk) -> str:

@@ -61,3 +61,30 @@ def test_a_bmc_that_reports_nothing_is_noted_not_failed() -> None:
     report = inspect_node(NODE, inventory())
     assert report.ok
     assert len(report.notes) == 2
+
+
+def test_values_are_compared_in_their_normal_form() -> None:
+    """A serial padded with spaces, a MAC in capitals with dashes, a model with doubled
+    spaces and a size as a float are the values topology.yaml names."""
+    node = dataclasses.replace(
+        NODE,
+        disks=(
+            Disk("/dev/sda", None, None, "S3Z9NB0K123456", None),
+            Disk("/dev/sdb", 960, "SAMSUNG MZ7LH960HAJR-00005", None, None),
+        ),
+    )
+    reported = inventory(
+        (NICInfo("52-54-00-10-00-01", "up"),),
+        (
+            DiskInfo("Disk 0", 480 * GB, "x", "S3Z9NB0K123456   "),
+            DiskInfo("Disk 1", 960197124096.0, " Samsung  MZ7LH960HAJR-00005", None),  # type: ignore[arg-type]
+        ),
+    )
+    report = inspect_node(node, reported)
+    assert report.ok, report.mismatches
+    assert report.notes == ()
+
+
+def test_a_boot_nic_without_link_is_found_whatever_the_case_of_its_mac() -> None:
+    report = inspect_node(NODE, inventory((NICInfo("52:54:00:10:00:01".upper(), "down"),)))
+    assert report.mismatches == ("the boot NIC 52:54:00:10:00:01 has no link: check its cable",)
