@@ -14,6 +14,12 @@ server, both for pyghmi 1.6.19 (see shared/TESTING.md):
   back to SHA-1, as it does against real BMCs;
 - ``power_reset`` of a machine that is off answers 0xD5 ("not supported in
   present state"), as IPMI 2.0 section 28.3 allows.
+
+Set System Boot Options (IPMI 2.0 section 28.12, table 28-14) keeps parameter 5's
+data bytes whole, so ``ipmitool chassis bootparam get 5`` shows the persistent and
+EFI bits as sent (pyghmi's server keeps only the device); and ``--refuse-boot-param
+N`` (repeatable) answers completion code 0x80, "parameter not supported", to
+parameter N, as BMCs do that implement only the boot flags.
 """
 
 from __future__ import annotations
@@ -44,11 +50,18 @@ serversession.ServerSession.create_open_session_response = _sha1_only  # type: i
 
 class SimulatedBMC(pyghmi_bmc.Bmc):  # type: ignore[misc]
     def __init__(
-        self, authdata: dict[str, str], port: int, address: str, power_delay: float
+        self,
+        authdata: dict[str, str],
+        port: int,
+        address: str,
+        power_delay: float,
+        refuse_boot_params: frozenset[int] = frozenset(),
     ) -> None:
         super().__init__(authdata, port=port, address=address)
         self.power = "off"
         self.bootdev = "default"
+        self.boot_flags = [0x00, 0x00, 0x00, 0x00, 0x00]  # parameter 5, data 1-5
+        self.refuse_boot_params = refuse_boot_params
         self.power_delay = power_delay
         self.machine_uuid = uuid.uuid4()
         self.mfgid = 0x1291
@@ -92,6 +105,21 @@ class SimulatedBMC(pyghmi_bmc.Bmc):  # type: ignore[misc]
     def get_system_guid(self) -> uuid.UUID:
         return self.machine_uuid
 
+    def set_system_boot_options(self, request: dict[str, Any], session: Any) -> None:
+        parameter = request["data"][0] & 0x7F  # bit 7: the parameter-valid lock bit
+        if parameter in self.refuse_boot_params:
+            session.send_ipmi_response(code=0x80)  # parameter not supported
+            return
+        if parameter == 5:
+            self.boot_flags = list(request["data"][1:6])
+        super().set_system_boot_options(request, session)
+
+    def get_system_boot_options(self, request: dict[str, Any], session: Any) -> None:
+        if request["data"][0] & 0x7F == 5:  # version 1, parameter 5, its data as set
+            session.send_ipmi_response(data=[1, 5, *self.boot_flags])
+            return
+        super().get_system_boot_options(request, session)
+
 
 def main() -> None:
     parser = argparse.ArgumentParser()
@@ -100,9 +128,14 @@ def main() -> None:
     parser.add_argument("--user", default="admin")
     parser.add_argument("--password-env", required=True, help="variable holding the password")
     parser.add_argument("--power-delay", type=float, default=0.0)
+    parser.add_argument("--refuse-boot-param", type=int, action="append", default=[])
     args = parser.parse_args()
     bmc = SimulatedBMC(
-        {args.user: os.environ[args.password_env]}, args.port, args.address, args.power_delay
+        {args.user: os.environ[args.password_env]},
+        args.port,
+        args.address,
+        args.power_delay,
+        frozenset(args.refuse_boot_param),
     )
     print(f"listening {args.address}:{args.port}", flush=True)
     bmc.listen(timeout=30)

@@ -18,6 +18,7 @@ from pyghmi import exceptions as pyghmi_exc
 from pyghmi.ipmi import command as ipmi_command
 from pyghmi.ipmi import fru as ipmi_fru
 
+from strata.bmc import ipmi_boot, normal
 from strata.bmc.base import GuardedDriver
 from strata.bmc.errors import (
     AuthenticationFailed,
@@ -50,11 +51,13 @@ _CONTROL = {
     PowerAction.GRACEFUL_OFF: "shutdown",
     PowerAction.RESET: "reset",
 }
-# Boot flags parameter 5, boot device selector (IPMI 2.0 table 28-14); IPMI has no HTTP boot.
-_DEVICE = {BootDevice.PXE: "network", BootDevice.DISK: "hd", BootDevice.CD: "optical"}
+# Boot flags parameter 5, data 2: the boot device selector in bits [5:2] (IPMI 2.0
+# table 28-14): 0001b force PXE, 0010b default hard drive, 0101b CD/DVD. No HTTP boot.
+_DEVICE = {BootDevice.PXE: 0x04, BootDevice.DISK: 0x08, BootDevice.CD: 0x14}
 # Session privilege levels (IPMI 2.0 table 22-28).
 _PRIVILEGE = {"callback": 1, "user": 2, "operator": 3, "administrator": 4}
 _AUTH_WORDS = ("password", "unauthorized", "username", "privilege", "rakp")
+_TRANSIENT = (0xC0, 0xC3, 0xFF)  # node busy, time-out, unspecified (IPMI 2.0 table 5-2)
 
 
 class IPMIDriver(GuardedDriver):
@@ -78,12 +81,7 @@ class IPMIDriver(GuardedDriver):
                 f"boot device {device} over IPMI",
                 hint="use a redfish:// address for UEFI HTTP boot",
             )
-        self._run(
-            f"boot device {device}",
-            lambda: self._cmd().set_bootdev(
-                _DEVICE[device], persist=persistent, uefiboot=mode == BootMode.UEFI
-            ),
-        )
+        self._run(f"boot device {device}", lambda: self._boot(device, mode, persistent))
 
     def insert_media(self, url: str) -> None:
         raise NotSupported(
@@ -149,7 +147,7 @@ class IPMIDriver(GuardedDriver):
             node,
             address,
             f"{op}: {text or type(exc).__name__}",
-            transient=code in (0xC0, 0xC3, 0xFF),
+            transient=code in _TRANSIENT,
         )
 
     def _cmd(self) -> Any:
@@ -204,20 +202,50 @@ class IPMIDriver(GuardedDriver):
                 )
             time.sleep(s.poll_interval)
 
+    def _boot(self, device: BootDevice, mode: BootMode, persistent: bool) -> None:
+        """Set System Boot Options parameter by parameter (``ipmi_boot``); optional
+        parameters the BMC refuses are logged, and the boot flags are still sent."""
+        cmd = self._cmd()
+        node, address = self.target.node, self.target.address
+        try:
+            refused = ipmi_boot.set_boot_device(
+                lambda netfn, command, data: cmd.raw_command(netfn, command, data=data),
+                _DEVICE[device],
+                uefi=mode == BootMode.UEFI,
+                persistent=persistent,
+            )
+        except ipmi_boot.BootFlagsRefused as exc:
+            raise BMCFault(
+                node,
+                address,
+                f"boot device {device}: the BMC refused Set System Boot Options {exc.refusal}",
+                hint="no boot device was set; check the BMC's IPMI settings and privilege level",
+                transient=exc.refusal.code in _TRANSIENT,
+            ) from None
+        except ipmi_boot.TransportFault as exc:
+            raise Unreachable(node, address, f"boot device {device}: no answer ({exc})") from None
+        for refusal in refused:
+            log.info(
+                "bmc boot option refused, best effort node=%s bmc=%s %s; boot flags set",
+                node,
+                address,
+                refusal,
+            )
+
     def _inventory(self) -> Inventory:
         cmd = self._cmd()
         fru = _optional(lambda: _system_fru(cmd))
         firmware = _optional(lambda: dict(cmd.get_firmware()))
         bmc = firmware.get("BMC Version", {}) if firmware else {}
-        macs = [v for k, v in (fru or {}).items() if "mac" in k.lower() and isinstance(v, str)]
+        macs = [normal.mac(v) for k, v in (fru or {}).items() if "mac" in k.lower()]
         return Inventory(
             manufacturer=_text(fru, "Manufacturer") or _text(fru, "Board manufacturer"),
             model=_text(fru, "Product name") or _text(fru, "Board product name"),
             serial_number=_text(fru, "Serial Number") or _text(fru, "Board serial number"),
             cpu_count=None,
             memory_gib=None,
-            bmc_firmware=bmc.get("version") if isinstance(bmc, dict) else None,
-            nics=tuple(NICInfo(mac=m.lower(), link="unknown") for m in macs),
+            bmc_firmware=normal.text(bmc.get("version")) if isinstance(bmc, dict) else None,
+            nics=tuple(NICInfo(mac=m, link="unknown") for m in macs if m),
         )
 
 
@@ -261,5 +289,6 @@ def _optional(read: Any) -> Any:
 
 
 def _text(fields: dict[str, Any] | None, key: str) -> str | None:
+    """A FRU text field in its normal form (FRU fields may be padded with spaces or NULs)."""
     value = (fields or {}).get(key)
-    return value.strip() if isinstance(value, str) and value.strip() else None
+    return normal.text(value) if isinstance(value, str) else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
@@ -80,9 +81,10 @@ class IPMISimulator:
         return f"ipmi://127.0.0.1:{self.port}"
 
 
-@pytest.fixture
-def ipmi_simulator(password: str) -> Iterator[IPMISimulator]:
-    """pyghmi's BMC server class in its own process (tests/support/ipmi_simulator.py)."""
+@contextlib.contextmanager
+def running_ipmi_simulator(password: str, *options: str) -> Iterator[IPMISimulator]:
+    """pyghmi's BMC server class in its own process (tests/support/ipmi_simulator.py),
+    with ``options`` such as ``--refuse-boot-param 3``; stopped by its PID."""
     port = free_udp_port()
     env = {**os.environ, "SIM_PASSWORD": password}
     process = subprocess.Popen(
@@ -98,18 +100,27 @@ def ipmi_simulator(password: str) -> Iterator[IPMISimulator]:
             "SIM_PASSWORD",
             "--power-delay",
             "0.3",
+            *options,
         ],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
         text=True,
     )
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    assert line.startswith("listening"), line
-    yield IPMISimulator(port, process)
-    process.terminate()
-    process.wait(5)
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        assert line.startswith("listening"), line
+        yield IPMISimulator(port, process)
+    finally:
+        process.terminate()
+        process.wait(5)
+
+
+@pytest.fixture
+def ipmi_simulator(password: str) -> Iterator[IPMISimulator]:
+    with running_ipmi_simulator(password) as simulator:
+        yield simulator
 
 
 def elapsed(start: float) -> float:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from strata.bmc import PowerAction, PowerState
+from strata.bmc import BMCFault, BootDevice, BootMode, PowerAction, PowerState
 from strata.bmc.types import BMCDriver
 from tests.integration.bmc.conftest import driver, free_udp_port
 from tests.support.ipmi_sim import FRU, IPMISim
@@ -46,10 +46,15 @@ def ipmi_sim(tmp_path: Path, password: str) -> Iterator[tuple[IPMISim, BMCDriver
 
 
 def ipmitool_power(sim: IPMISim, password: str) -> str:
+    return ipmitool_sim(sim, password, "power", "status")
+
+
+def ipmitool_sim(sim: IPMISim, password: str, *args: str, check: bool = True) -> str:
+    """ipmitool's output, standard error included."""
     tool = shutil.which("ipmitool")
     assert tool
     # -C 3: ipmi_sim speaks cipher suite 3; without it ipmitool takes ~10 s (shared/TESTING.md).
-    return subprocess.run(
+    result = subprocess.run(
         [
             tool,
             "-I",
@@ -63,15 +68,15 @@ def ipmitool_power(sim: IPMISim, password: str) -> str:
             "-U",
             "admin",
             "-E",
-            "power",
-            "status",
+            *args,
         ],
         env={"IPMI_PASSWORD": password},
         capture_output=True,
         text=True,
         timeout=30,
-        check=True,
-    ).stdout
+        check=check,
+    )
+    return result.stdout + result.stderr
 
 
 def test_power_starts_and_stops_the_machine(
@@ -96,3 +101,19 @@ def test_inventory_from_the_fru(ipmi_sim: tuple[IPMISim, BMCDriver]) -> None:
         "CN-0042",
     )
     assert inventory.bmc_firmware == "9.8"  # mc_add's firmware revision 9.08
+
+
+def test_a_bmc_that_cannot_set_boot_flags_says_so(
+    ipmi_sim: tuple[IPMISim, BMCDriver], password: str
+) -> None:
+    """ipmi_sim without a machine on its VM codec answers 0xCC to boot flags (parameter 5)
+    and to set-in-progress (parameter 0), and accepts parameter 3: Strata passes the
+    optional refusal by, and names the required one; ipmitool fails there likewise."""
+    sim, bmc = ipmi_sim
+    with pytest.raises(BMCFault) as caught:
+        bmc.set_boot_device(BootDevice.PXE, BootMode.UEFI)
+    assert "parameter 5 (boot flags) refused: 0xCC, invalid data field in request" in str(
+        caught.value
+    )
+    tried = ipmitool_sim(sim, password, "chassis", "bootdev", "pxe", check=False)
+    assert "Set Chassis Boot Parameter 5 failed" in tried
