@@ -6,7 +6,7 @@ from strata.ignition.fragment import fragment_problems
 from strata.ignition.merge import merge
 from strata.ignition.profiles import PROFILES, Artifacts, OSProfile, profile_for
 from strata.ignition.recipe import RecipeURLs, disk_script, install_script
-from strata.ignition.validate import semantic_errors
+from strata.ignition.validate import semantic_errors, semantic_problems
 
 __all__ = [
     "PROFILES",
@@ -25,4 +25,5 @@ __all__ = [
     "merge",
     "profile_for",
     "semantic_errors",
+    "semantic_problems",
 ]

@@ -6,7 +6,7 @@ content under the ``ignition.version`` of the node's OS profile, against the off
 JSON schema of that spec (``schemas/vX_Y.json``, from coreos/ignition
 ``config/vX_Y/schema/ignition.json``, commit a5d574a8, Apache-2.0), then for keys the
 spec does not know (Ignition warns about them and ignores them; here they are
-mistakes), then for what Ignition checks beyond the schema (``semantic_errors``).
+mistakes), then for what Ignition checks beyond the schema (``semantic_problems``).
 
 Problems name the place inside the fragment and the rule broken, never a value: a
 fragment may carry a password hash or a file's contents.
@@ -21,15 +21,12 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from strata.ignition.profiles import profile_for
-from strata.ignition.validate import semantic_errors
+from strata.ignition.validate import Problem, semantic_problems
 
 if TYPE_CHECKING:
     import jsonschema
 
 __all__ = ["Problem", "fragment_problems"]
-
-Problem = tuple[tuple[str | int, ...], str]
-"""Where inside the fragment (a document path), and what is wrong there."""
 
 
 def fragment_problems(fragment: Mapping[str, Any], os_name: str) -> Sequence[Problem]:
@@ -44,7 +41,7 @@ def fragment_problems(fragment: Mapping[str, Any], os_name: str) -> Sequence[Pro
     problems += [_problem(e) for e in validator.iter_errors(config)]
     problems += _unknown_keys(config, validator.schema, validator.schema, ())
     if not problems:
-        problems += [((), message) for message in semantic_errors(config)]
+        problems += semantic_problems(config)
     return problems
 
 
@@ -82,8 +79,6 @@ def _problem(error: jsonschema.ValidationError) -> Problem:
         return path, "must be " + " or ".join(str(k) for k in kinds if k != "null")
     if rule == "required":
         return path, str(error.message)  # "'name' is a required property": a key, not a value
-    if rule == "enum":
-        return path, "must be one of " + ", ".join(json.dumps(v) for v in expected)
     return path, f"breaks the Ignition schema's '{rule}' rule"
 
 

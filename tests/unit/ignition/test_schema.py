@@ -43,4 +43,5 @@ def test_the_schema_check_can_fail() -> None:
     config["storage"]["files"][0]["mode"] = "0644"
     assert errors(config, "3.5.0")
     config["storage"]["files"].append({"path": "etc/x", "contents": {"source": "data:,"}})
-    assert "storage.files: path 'etc/x' is not absolute" in semantic_errors(config)
+    last = len(config["storage"]["files"]) - 1
+    assert f"storage.files[{last}].path: path 'etc/x' is not absolute" in semantic_errors(config)
