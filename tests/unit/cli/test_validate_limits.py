@@ -56,7 +56,7 @@ def test_fragments_are_checked_as_ignition(tmp_path: Path) -> None:
     code, out = run("validate", str(write_topology(tmp_path, fragment_file="extra.ign")))
     assert code == 1
     assert (
-        "Ignition fragment extra.ign: <fragment>: storage.files: path 'relative' is not absolute"
+        "Ignition fragment extra.ign: storage.files[0].path: path 'relative' is not absolute"
         in out
     )
 
