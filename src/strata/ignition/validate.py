@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from strata.ignition.config import Config
+from strata.topology.diagnostics import format_path
 
 __all__ = ["Problem", "semantic_errors", "semantic_problems"]
 
@@ -67,7 +68,7 @@ def semantic_problems(config: Config) -> list[Problem]:
 
 def semantic_errors(config: Config) -> list[str]:
     """``semantic_problems`` as lines: ``storage.files: path '/x' is configured twice``."""
-    return [f"{_dotted(path)}: {message}" for path, message in semantic_problems(config)]
+    return [f"{format_path(path)}: {message}" for path, message in semantic_problems(config)]
 
 
 def _entries(config: Config, section: str, name: str) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -182,10 +183,3 @@ def _kernel_arguments(config: Config) -> Iterator[Problem]:
             if argument in seen:
                 yield ("kernelArguments", which, i), f"'{argument}' is listed twice"
             seen[argument] = which
-
-
-def _dotted(path: tuple[str | int, ...]) -> str:
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
-    return out

@@ -19,8 +19,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
+from strata.ignition import fragment_problems
 from strata.topology import Checked, Severity, check_text
 from strata.topology.expansion import MAX_SERVERS
+from strata.topology.file_contents import parse_fragment
+from strata.topology.named_files import NamedFileError
 from tests.unit.topology.test_limits import HEAD
 
 LAB = (Path(__file__).resolve().parents[3] / "examples" / "lab" / "topology.yaml").read_text()
@@ -184,3 +187,25 @@ def test_generators_of_any_size_answer_in_bounded_memory(
         tracemalloc.stop()
     _assert_well_behaved(checked, text)
     assert used < 32 * 1024 * 1024
+
+
+@FUZZ
+@given(
+    data=st.one_of(st.binary(max_size=200), st.builds(str.encode, st.text(max_size=200))),
+    name=st.sampled_from(["f.ign", "f.json", "f.yaml"]),
+)
+def test_any_fragment_file_is_a_mapping_or_a_refusal(data: bytes, name: str) -> None:
+    try:
+        fragment = parse_fragment(data, name)
+    except NamedFileError as exc:
+        assert exc.message
+    else:
+        assert isinstance(fragment.data, dict)
+
+
+@FUZZ
+@given(values)
+def test_any_fragment_gets_problems_not_an_exception(data: Any) -> None:
+    fragment = {"storage": data, "systemd": {"units": data}, "passwd": {"users": [data]}}
+    for problem in fragment_problems(fragment, "flatcar"):
+        assert problem[1]
