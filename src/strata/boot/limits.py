@@ -51,9 +51,9 @@ class Limits:
     max_connections: int = 8192
     """Connections held at once, whatever the open-file limit allows: the ceiling. The
     bound in force is the smaller of this and what the open-file limit leaves (see
-    ``connection_budget``). When it is reached, an idle connection of the client that
-    holds the most idle ones is closed to make room (nginx reuses its idle connections
-    the same way, ``ngx_drain_connections``); with none idle, the new one gets ``503``."""
+    ``connection_budget``). When it is reached, the oldest idle connection is closed to
+    make room (nginx reuses its idle connections the same way, ``ngx_drain_connections``),
+    a client's only one last (``strata.boot.connections``); with none idle, ``503``."""
 
     max_connections_per_client: int = 64
     """Connections one client address (an IPv6 /64) holds at once. A booting machine
@@ -68,15 +68,33 @@ class Limits:
     fds_per_connection: int = 2
     """Open files one connection may need: its socket, and the artifact it is sending."""
 
+    max_backlog: int = 2048
+    """Connections the kernel queues before the service accepts them (listen(2)'s
+    backlog; uvicorn's default, capped by ``net.core.somaxconn``). The service accepts
+    a whole queue at once, each a descriptor before the guard can close any: the
+    backlog in force is the connection bound when that is smaller, so that a burst
+    cannot run the process out of descriptors; SYNs beyond it wait in the client's
+    TCP retransmission, as they should."""
+
     def connection_budget(self, open_files: int) -> int:
-        """The connection bound for a process allowed ``open_files`` descriptors: with
-        1,024 (the common default), 480; never more than ``max_connections``."""
-        usable = max(open_files - self.fd_reserve, self.fds_per_connection)
-        return max(1, min(self.max_connections, usable // self.fds_per_connection))
+        """The connection bound for a process allowed ``open_files`` descriptors: what
+        is left after the reserve, for each connection its own descriptors and one in the
+        backlog (up to ``max_backlog``). With 1,024 (a common default), 320; never more
+        than ``max_connections``."""
+        usable = open_files - self.fd_reserve
+        bound = usable // (self.fds_per_connection + 1)
+        if bound > self.max_backlog:
+            bound = (usable - self.max_backlog) // self.fds_per_connection
+        return max(1, min(self.max_connections, bound))
+
+    def backlog(self, connections: int) -> int:
+        """The listen backlog that goes with a connection bound."""
+        return min(connections, self.max_backlog)
 
     def open_files_wanted(self) -> int:
         """The soft open-file limit that lets ``max_connections`` be reached."""
-        return self.max_connections * self.fds_per_connection + self.fd_reserve
+        backlog = self.backlog(self.max_connections)
+        return self.max_connections * self.fds_per_connection + backlog + self.fd_reserve
 
 
 DEFAULT_LIMITS = Limits()

@@ -1,6 +1,6 @@
 """uvicorn's HTTP protocol with the connection limits uvicorn lacks.
 
-uvicorn (0.30 to 0.54 with httptools) gives a keep-alive timeout, which it arms only
+uvicorn (read at 0.54, httptools protocol) gives a keep-alive timeout, which it arms only
 after a response, and ``limit_concurrency``, which answers 503 once the connections
 *held* reach it: slow or idle clients fill it and starve everyone. It has no bound
 on a request head's size (httptools keeps every byte of an unterminated header),
@@ -10,13 +10,18 @@ client that stops reading. Those belong where bytes arrive, below ASGI, so this
 module subclasses uvicorn's httptools protocol (the class it uses by default) and
 adds them around its parser callbacks; the body limits are ASGI middleware
 (``strata.boot.body``). What gives way when connections run out is decided by
-``strata.boot.connections``.
+``strata.boot.connections``; this module tells it when a connection may give way: once
+the loop has had a pass to read it (or has read it), while it waits for a head, and
+only if nothing waits unread in its socket (a request the loop has not reached yet).
 """
 
 from __future__ import annotations
 
+import array
 import asyncio
+import fcntl
 import logging
+import termios
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -86,13 +91,14 @@ class GuardedProtocol(HttpToolsProtocol):
         self._heads = 0  # complete heads so far: did this read finish one?
         self._head_timer: asyncio.TimerHandle | None = None
         self._send_timer: asyncio.TimerHandle | None = None
+        self._heard = False  # read once, or the loop had a pass to read it: it may give way
 
     # -- the connection -----------------------------------------------------
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         client = client_key(self.client[0] if self.client else None)
-        admission = self.guard.registry.admit(self, client)
+        admission = self.guard.registry.admit(self, client, _quiet)
         if admission.evicted is not None:
             self.guard.note("idle-closed-for-room")
             admission.evicted.transport.close()
@@ -101,6 +107,8 @@ class GuardedProtocol(HttpToolsProtocol):
             self._answer(503, admission.refused)
             return
         self._arm_head_timer()  # a new connection owes its first head within the timeout
+        # Two hops of call_soon: the loop has polled its sockets once since this accept.
+        self.loop.call_soon(self.loop.call_soon, self._hear)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_head_timer()
@@ -114,6 +122,7 @@ class GuardedProtocol(HttpToolsProtocol):
         """Feed the parser no more head bytes than the limit allows: httptools would keep
         an unterminated header whole. (A pipelined head that starts inside a read that
         finished an earlier request is counted from the next read on.)"""
+        self._hear()
         if not self._reading_head:
             super().data_received(data)
             return
@@ -135,7 +144,7 @@ class GuardedProtocol(HttpToolsProtocol):
     # -- parser callbacks -------------------------------------------------------
 
     def on_headers_complete(self) -> None:
-        self._reading_head = False
+        self._reading_head, self._heard = False, True
         self._heads += 1
         self._cancel_head_timer()
         self.guard.registry.busy(self)
@@ -173,6 +182,12 @@ class GuardedProtocol(HttpToolsProtocol):
 
     # -- helpers -------------------------------------------------------------
 
+    def _hear(self) -> None:
+        """From now on, while it waits for a head, this connection may give way."""
+        if not self._heard and not self.transport.is_closing():
+            self._heard = True
+            self.guard.registry.idle(self)
+
     def _arm_head_timer(self) -> None:
         self._cancel_head_timer()
         self._head_timer = self.loop.call_later(
@@ -205,6 +220,20 @@ class GuardedProtocol(HttpToolsProtocol):
         self.transport.write(STATUS_LINE[status] + head + body)
         self.transport.close()
         self.guard.registry.release(self)
+
+
+def _quiet(conn: GuardedProtocol) -> bool:
+    """Nothing waits unread on the connection's socket (ioctl FIONREAD, tcp(7)): closing it
+    loses no request."""
+    sock = conn.transport.get_extra_info("socket")
+    if sock is None:
+        return True
+    waiting = array.array("i", [0])
+    try:
+        fcntl.ioctl(sock.fileno(), termios.FIONREAD, waiting)
+    except OSError:
+        return True
+    return waiting[0] == 0
 
 
 def guarded_protocol(guard: Guard) -> type[GuardedProtocol]:

@@ -39,12 +39,13 @@ class OpenFiles:
     soft: int
     hard: int
     max_connections: int  # the connection bound this soft limit leaves room for
+    backlog: int  # the listen backlog that goes with it
 
     def describe(self) -> str:
         raised = f"raised from {self.before} to" if self.soft != self.before else "kept at"
         return (
             f"open files: soft limit {raised} {self.soft} (hard {self.hard}); "
-            f"up to {self.max_connections} connections"
+            f"up to {self.max_connections} connections, a backlog of {self.backlog}"
         )
 
 
@@ -63,7 +64,8 @@ def raise_open_file_limit(limits: Limits = DEFAULT_LIMITS) -> OpenFiles:
         except (ValueError, OSError) as exc:  # e.g. a hard limit above fs.nr_open
             log.warning("event=open-file-limit-kept soft=%d wanted=%d error=%s", soft, target, exc)
     usable = wanted if got == resource.RLIM_INFINITY else got
-    files = OpenFiles(soft, got, hard, limits.connection_budget(usable))
+    bound = limits.connection_budget(usable)
+    files = OpenFiles(soft, got, hard, bound, limits.backlog(bound))
     if files.max_connections < limits.max_connections:
         log.warning("event=connections-bounded-by-open-files %s", files.describe())
     return files
@@ -84,6 +86,7 @@ def boot_server(
         lifespan="on",
         proxy_headers=False,
         timeout_keep_alive=limits.keep_alive_timeout,
+        backlog=limits.backlog(files.max_connections),
         log_level="warning",
         access_log=False,
     )

@@ -5,14 +5,22 @@ from __future__ import annotations
 
 import pytest
 
-from strata.boot.connections import ConnectionRegistry, client_key
+from strata.boot.connections import SCAN, ConnectionRegistry, client_key
 from strata.boot.limits import DEFAULT_LIMITS, Limits
+
+Registry = ConnectionRegistry[str]
+
+
+def heard(registry: Registry, conn: str, client: str) -> None:
+    """Admit ``conn`` and let it be read once: from then on it is idle, and may give way."""
+    assert registry.admit(conn, client).refused is None
+    registry.idle(conn)
 
 
 def test_a_client_at_its_bound_loses_its_own_oldest_idle_connection() -> None:
-    registry: ConnectionRegistry[str] = ConnectionRegistry(max_total=100, max_per_client=3)
+    registry: Registry = ConnectionRegistry(max_total=100, max_per_client=3)
     for conn in ("a1", "a2", "a3"):
-        assert registry.admit(conn, "10.0.0.1").refused is None
+        heard(registry, conn, "10.0.0.1")
     registry.idle("a1")  # a1 finished a request: now the newest idle
     admission = registry.admit("a4", "10.0.0.1")
     assert (admission.refused, admission.evicted) == (None, "a2")
@@ -20,29 +28,56 @@ def test_a_client_at_its_bound_loses_its_own_oldest_idle_connection() -> None:
 
 
 def test_a_client_at_its_bound_with_nothing_idle_is_refused() -> None:
-    registry: ConnectionRegistry[str] = ConnectionRegistry(max_total=100, max_per_client=2)
+    registry: Registry = ConnectionRegistry(max_total=100, max_per_client=2)
     for conn in ("a1", "a2"):
-        registry.admit(conn, "10.0.0.1")
+        heard(registry, conn, "10.0.0.1")
         registry.busy(conn)
     assert registry.admit("a3", "10.0.0.1").refused == "too many connections from this address"
     assert registry.admit("b1", "10.0.0.2").refused is None  # others are not affected
 
 
-def test_at_the_total_bound_the_heaviest_idle_client_gives_way() -> None:
-    registry: ConnectionRegistry[str] = ConnectionRegistry(max_total=6, max_per_client=10)
-    registry.admit("machine", "10.0.0.9")  # one connection, idle: waits for its head
+def test_at_the_total_bound_the_oldest_idle_gives_way_a_clients_only_one_last() -> None:
+    registry: Registry = ConnectionRegistry(max_total=6, max_per_client=10)
+    heard(registry, "machine", "10.0.0.9")  # one connection, idle: waits for its head
     for i in range(5):
-        registry.admit(f"slow{i}", f"10.0.1.{i % 2}")  # 3 from .0, 2 from .1
-    admission = registry.admit("new", "10.0.0.7")
-    assert admission.evicted == "slow0"  # the oldest idle of the client with the most
+        heard(registry, f"slow{i}", f"10.0.1.{i % 2}")  # 3 from .0, 2 from .1
+    evicted = []
+    for i in range(4):
+        evicted.append(registry.admit(f"new{i}", f"10.0.2.{i}").evicted)
+        registry.idle(f"new{i}")
+    assert evicted == ["slow0", "slow1", "slow2", "machine"]  # then all hold one each
     assert registry.total == 6
-    assert registry.admit("again", "10.0.0.8").evicted in {"slow2", "slow1"}  # now 2 and 2
+
+
+def test_a_connection_not_yet_read_never_gives_way() -> None:
+    registry: Registry = ConnectionRegistry(max_total=2, max_per_client=10)
+    registry.admit("fresh0", "10.0.0.1")
+    registry.admit("fresh1", "10.0.0.1")  # accepted in one pass of the loop, unread
+    refused = registry.admit("flood", "10.0.0.2").refused
+    assert refused == "the boot service is at its connection limit"
+
+
+def test_a_connection_with_a_request_waiting_never_gives_way() -> None:
+    registry: Registry = ConnectionRegistry(max_total=3, max_per_client=10)
+    for conn in ("kept0", "kept1", "idle"):
+        heard(registry, conn, "10.0.0.1")
+    waiting = {"kept0", "kept1"}  # their next request sits unread in the socket
+    assert registry.admit("new", "10.0.0.2", lambda c: c not in waiting).evicted == "idle"
+
+
+def test_the_scan_for_a_client_with_several_is_bounded() -> None:
+    registry: Registry = ConnectionRegistry(max_total=SCAN + 2, max_per_client=10)
+    for i in range(SCAN):
+        heard(registry, f"single{i}", f"10.0.{i // 250}.{i % 250}")
+    heard(registry, "flood0", "10.9.9.9")
+    heard(registry, "flood1", "10.9.9.9")
+    assert registry.admit("new", "10.8.8.8").evicted == "single0"  # flood0 is beyond SCAN
 
 
 def test_busy_connections_never_give_way() -> None:
-    registry: ConnectionRegistry[str] = ConnectionRegistry(max_total=2, max_per_client=10)
+    registry: Registry = ConnectionRegistry(max_total=2, max_per_client=10)
     for conn, client in (("x", "10.0.0.1"), ("y", "10.0.0.2")):
-        registry.admit(conn, client)
+        heard(registry, conn, client)
         registry.busy(conn)
     refused = registry.admit("z", "10.0.0.3").refused
     assert refused == "the boot service is at its connection limit"
@@ -51,8 +86,8 @@ def test_busy_connections_never_give_way() -> None:
 
 
 def test_release_is_idempotent_and_frees_the_client() -> None:
-    registry: ConnectionRegistry[str] = ConnectionRegistry(max_total=1, max_per_client=1)
-    registry.admit("a", "10.0.0.1")
+    registry: Registry = ConnectionRegistry(max_total=1, max_per_client=1)
+    heard(registry, "a", "10.0.0.1")
     registry.release("a")
     registry.release("a")
     assert registry.total == 0
@@ -75,7 +110,11 @@ def test_client_key(host: str | None, key: str) -> None:
 
 
 def test_the_connection_budget_follows_the_open_file_limit() -> None:
-    assert DEFAULT_LIMITS.connection_budget(1024) == 480  # (1024 - 64) / 2
+    assert DEFAULT_LIMITS.connection_budget(1024) == 320  # (1024 - 64) / (2 + 1 in backlog)
+    assert DEFAULT_LIMITS.backlog(320) == 320
+    assert DEFAULT_LIMITS.connection_budget(16_384) == (16_384 - 64 - 2048) // 2
     assert DEFAULT_LIMITS.connection_budget(1 << 20) == DEFAULT_LIMITS.max_connections
     assert DEFAULT_LIMITS.connection_budget(10) == 1
-    assert Limits(max_connections=100).open_files_wanted() == 264
+    assert Limits(max_connections=100).open_files_wanted() == 364
+    wanted = DEFAULT_LIMITS.open_files_wanted()
+    assert DEFAULT_LIMITS.connection_budget(wanted) == DEFAULT_LIMITS.max_connections
