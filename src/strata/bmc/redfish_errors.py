@@ -1,4 +1,10 @@
-"""Translate sushy's and requests' exceptions into Strata's BMC errors, at the border."""
+"""Translate sushy's and requests' exceptions into Strata's BMC errors, at the border.
+
+An HTTP error keeps the BMC's own words: every message of its
+``@Message.ExtendedInfo`` (DSP0266, "Error responses"), with the resolutions the
+BMC gives as the hint; sushy keeps only the most severe one, and none at all when
+the BMC marks them "Informational" (as iDRAC does).
+"""
 
 from __future__ import annotations
 
@@ -18,6 +24,7 @@ from strata.bmc.errors import (
     Unreachable,
     redact,
 )
+from strata.bmc.redfish_messages import describe, resolutions
 from strata.bmc.types import BMCTarget
 
 __all__ = ["translated"]
@@ -48,7 +55,7 @@ def _classify(target: BMCTarget, op: str, exc: Exception, secrets: tuple[str, ..
         return AuthenticationFailed(
             node,
             address,
-            f"{op}: the BMC refused the credentials (HTTP {exc.status_code})",
+            f"{op}: the BMC refused the credentials (HTTP {exc.status_code}: {_said(exc, text)})",
             hint="check the user name and password the credentials entry refers to",
         )
     if isinstance(exc, json.JSONDecodeError | ValueError):  # requests' JSONDecodeError is both
@@ -60,12 +67,29 @@ def _classify(target: BMCTarget, op: str, exc: Exception, secrets: tuple[str, ..
     if isinstance(exc, sushy_exc.MissingActionError | sushy_exc.MissingAttributeError):
         return NotSupported(node, address, f"{op}: {text(exc)}")
     if isinstance(exc, sushy_exc.HTTPError):
-        detail = text(exc.detail or exc.code or "no message")
+        detail = _said(exc, text)
+        said_to_do = resolutions(exc.body) if isinstance(exc.body, dict) else None
+        hint = text(said_to_do) if said_to_do else None
         status = exc.status_code or 0
         if status == 404:
-            return NotSupported(node, address, f"{op}: the BMC has no such resource ({detail})")
-        return BMCFault(node, address, f"{op}: HTTP {status}: {detail}", transient=status >= 500)
+            return NotSupported(
+                node, address, f"{op}: the BMC has no such resource ({detail})", hint=hint
+            )
+        return BMCFault(
+            node,
+            address,
+            f"{op}: HTTP {status}: {detail}",
+            hint=hint,
+            transient=status >= 500,
+        )
     return BMCFault(node, address, f"{op}: unexpected {type(exc).__name__}: {text(exc)}")
+
+
+def _said(exc: sushy_exc.HTTPError, text: Callable[[object], str]) -> str:
+    """The BMC's own words (all its extended messages), redacted."""
+    if isinstance(exc.body, dict) and exc.body:
+        return text(describe(exc.body))
+    return text(exc.detail or exc.code or "no message")
 
 
 def _connection(target: BMCTarget, op: str, message: str) -> BMCError:
