@@ -1,0 +1,252 @@
+"""The boot service's limits against the real server (uvicorn, httptools, the guard) on
+127.0.0.1: bodies, heads, slow and idle clients, connection bounds, forged tokens.
+
+Timeouts are shortened (1 s) so that the tests run fast; what is asserted are
+properties (the answer, who was closed, what was written), never how fast.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import select
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from strata.boot import AssetIndex, BootContent, BootService, Grant, Stage, TokenSigner
+from strata.boot.limits import Limits
+from strata.boot.server import boot_server
+from strata.boot.tally import WINDOW_SECONDS
+from strata.plan import build_plan
+from strata.store import SQLiteStore
+from strata.topology import load
+from tests.support.boot_server import free_port
+
+ROOT = Path(__file__).resolve().parents[3]
+FAST = Limits(head_timeout=1.0, keep_alive_timeout=1, body_timeout=1.0)
+PATIENCE = 30.0  # seconds a test waits for something that must happen (never a margin)
+
+
+class Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+    def tracebacks(self) -> list[str]:
+        return [r.getMessage() for r in self.records if r.exc_info or r.levelno >= logging.ERROR]
+
+
+@dataclass
+class Running:
+    base: str
+    port: int
+    store: SQLiteStore
+    log: Records
+    stop: Callable[[], None]
+
+
+@pytest.fixture
+def serve(tmp_path: Path) -> Iterator[Callable[[Limits], Running]]:
+    """Start the boot service for the lab topology (lab-cp-0 being provisioned) on a free
+    port with the given limits; stopped, and its windows drained, after the test."""
+    stops: list[Callable[[], None]] = []
+
+    def start(limits: Limits) -> Running:
+        store = SQLiteStore(tmp_path / f"strata{len(stops)}.db")
+        store.begin_attempt("lab-cp-0", lifetime=3600)
+        port = free_port()
+        plan = build_plan(load(ROOT / "examples/lab/topology.yaml"))
+        content = BootContent(plan, f"http://127.0.0.1:{port}", TokenSigner(store.token_key()))
+        service = BootService(content, store, AssetIndex(tmp_path / "mirror"), limits=limits)
+        server, _ = boot_server(service.app, "127.0.0.1", port, limits)
+        log = Records()
+        for name in ("uvicorn", "uvicorn.error", "strata.boot"):
+            logging.getLogger(name).addHandler(log)
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + PATIENCE
+        while not server.started:
+            assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.02)
+
+        def stop() -> None:  # again is harmless
+            server.should_exit = True
+            thread.join(PATIENCE)
+            for name in ("uvicorn", "uvicorn.error", "strata.boot"):
+                logging.getLogger(name).removeHandler(log)
+
+        stops.append(stop)
+        return Running(f"http://127.0.0.1:{port}", port, store, log, stop)
+
+    yield start
+    for stop in stops:
+        stop()
+
+
+def events_url(base: str) -> str:
+    """lab-cp-0's phone-home URL without ``&event=``, from its live config."""
+    script = httpx.get(f"{base}/ipxe", params={"mac": "52:54:00:10:00:01"}).text
+    live = re.search(r"ignition\.config\.url=(\S+)", script)
+    assert live is not None
+    found = re.search(r'(http[^"&\\]+/events/lab-cp-0\?token=[^"&\\]+)', httpx.get(live[1]).text)
+    assert found is not None
+    return found[1]
+
+
+def connect(port: int, source: str = "127.0.0.1") -> socket.socket:
+    return socket.create_connection(("127.0.0.1", port), PATIENCE, (source, 0))
+
+
+def answered(socks: list[socket.socket], expected: int) -> list[socket.socket]:
+    """The sockets the server has closed (or answered), once ``expected`` are, or after
+    PATIENCE; the head timeout is longer than that in the tests that use it."""
+    deadline = time.monotonic() + PATIENCE
+    while True:
+        ready, _, _ = select.select(socks, [], [], 0.1)
+        if len(ready) >= expected or time.monotonic() > deadline:
+            return ready
+
+
+def closed_by_server(sock: socket.socket) -> bytes:
+    """Everything the server sent until it closed the connection."""
+    received = b""
+    try:
+        while chunk := sock.recv(65536):
+            received += chunk
+    except ConnectionResetError:
+        pass
+    return received
+
+
+def test_malformed_bodies_get_400_or_413_and_no_traceback(
+    serve: Callable[[Limits], Running],
+) -> None:
+    running = serve(FAST)
+    url = events_url(running.base)
+    answers = {
+        "a list": httpx.post(url, content=b'{"event": ["installed"]}').status_code,
+        "deep nesting": httpx.post(url, content=b"[" * 60_000).status_code,
+        "not UTF-8": httpx.post(url, content=b'\xff\xfe\xfa{"event": 1}').status_code,
+        "not an object": httpx.post(url, content=b'["installed"]').status_code,
+        "1 MB declared": httpx.post(url, content=b"x" * (1 << 20)).status_code,
+        "1 MB chunked": httpx.post(url, content=iter([b"x" * 65536] * 16)).status_code,
+    }
+    assert answers == {
+        "a list": 400,
+        "deep nesting": 400,
+        "not UTF-8": 400,
+        "not an object": 400,
+        "1 MB declared": 413,
+        "1 MB chunked": 413,
+    }
+    assert httpx.post(url, json={"event": "installed"}).status_code == 204
+    assert running.log.tracebacks() == []
+
+
+def test_a_head_over_16_kib_gets_431(serve: Callable[[Limits], Running]) -> None:
+    running = serve(FAST)
+    with connect(running.port) as sock:
+        sock.sendall(b"GET /boot.ipxe HTTP/1.1\r\nHost: strata\r\nX-Big: " + b"a" * 20_000)
+        assert closed_by_server(sock).startswith(b"HTTP/1.1 431 ")
+
+
+def test_an_unterminated_100_mb_header_is_cut_off(serve: Callable[[Limits], Running]) -> None:
+    running = serve(FAST)
+    sent = 0
+    with connect(running.port) as sock:
+        sock.sendall(b"GET /boot.ipxe HTTP/1.1\r\nX-Big: ")
+        try:
+            while sent < 100 << 20:
+                sent += sock.send(b"a" * 65536)
+        except OSError:  # reset or broken pipe: the server closed it
+            pass
+    assert sent < 100 << 20
+    assert httpx.get(f"{running.base}/boot.ipxe").status_code == 200
+
+
+def test_a_slow_head_is_closed_however_it_trickles(serve: Callable[[Limits], Running]) -> None:
+    running = serve(FAST)
+    start = time.monotonic()
+    with connect(running.port) as sock:
+        sock.settimeout(0.2)
+        sock.sendall(b"GET /boot.ipxe HTTP/1.1\r\n")
+        answer = b""
+        while time.monotonic() - start < PATIENCE:  # a header byte every 0.2 s
+            try:
+                sock.sendall(b"X")
+                answer = sock.recv(4096)
+                break
+            except TimeoutError:
+                continue
+            except OSError:
+                break
+    assert answer.startswith(b"HTTP/1.1 408 ")
+    assert time.monotonic() - start >= FAST.head_timeout
+
+
+def test_idle_connections_are_closed_new_or_kept_alive(serve: Callable[[Limits], Running]) -> None:
+    running = serve(FAST)
+    with connect(running.port) as silent:
+        assert closed_by_server(silent) == b""  # connected, never asked: closed
+    with connect(running.port) as kept:
+        kept.sendall(b"GET /boot.ipxe HTTP/1.1\r\nHost: strata\r\n\r\n")
+        answer = closed_by_server(kept)  # answered, then closed after the idle timeout
+    assert answer.startswith(b"HTTP/1.1 200 ") and b"connection: close" not in answer
+
+
+def test_one_address_cannot_hold_more_than_its_share(serve: Callable[[Limits], Running]) -> None:
+    running = serve(Limits(max_connections_per_client=8, head_timeout=PATIENCE * 2))
+    hogs = [connect(running.port, "127.0.0.2") for _ in range(50)]
+    try:
+        assert httpx.get(f"{running.base}/boot.ipxe").status_code == 200
+        assert len(answered(hogs, 42)) == 42  # closed to make room, or refused with 503
+    finally:
+        for hog in hogs:
+            hog.close()
+
+
+def test_at_the_total_bound_idle_connections_make_room(serve: Callable[[Limits], Running]) -> None:
+    running = serve(Limits(max_connections=20, head_timeout=PATIENCE * 2))
+    slow = [connect(running.port, f"127.0.0.{3 + i % 10}") for i in range(100)]
+    try:
+        for sock in slow:
+            sock.sendall(b"GET /boot.ipxe HTTP/1.1\r\n")  # and never more
+        assert len(answered(slow, 80)) == 80
+        ipxe = httpx.get(f"{running.base}/ipxe", params={"mac": "52:54:00:10:00:01"})
+        assert "install flatcar" in ipxe.text  # one of the 20 slow ones made room
+        assert len(answered(slow, 81)) == 81
+    finally:
+        for sock in slow:
+            sock.close()
+
+
+def test_10000_forged_tokens_make_a_bounded_number_of_rows(
+    serve: Callable[[Limits], Running],
+) -> None:
+    running = serve(FAST)
+    forged = TokenSigner(b"not strata's key, but long enough").issue(
+        Grant("lab-cp-0", 1, Stage.LIVE, 2**31)
+    )
+    start = time.monotonic()
+    with httpx.Client(base_url=running.base) as client:
+        for _ in range(10_000):
+            assert client.get(f"/ignition/lab-cp-0?token={forged}").status_code == 403
+    windows = int((time.monotonic() - start) // WINDOW_SECONDS) + 1
+    running.stop()  # the server closes its open windows as it stops
+    rows = running.store.events("lab-cp-0")
+    assert len(rows) <= 2 * windows
+    first = [e for e in rows if e.kind == "token-rejected"]
+    summaries = [e for e in rows if e.kind == "repeated"]
+    assert len(first) + sum(e.detail["repeats"] for e in summaries) == 10_000
+    assert {e.detail["source"] for e in first} == {"127.0.0.1"}
+    assert all(e.detail["sources"] == {"127.0.0.1": e.detail["repeats"]} for e in summaries)
