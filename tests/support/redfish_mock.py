@@ -21,6 +21,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 Action = Callable[["RedfishMock", dict[str, Any]], tuple[int, dict[str, Any] | None]]
+# A PATCH check: None to accept the body; a text for a 400 GeneralError; or (status, body).
+Refusal = str | tuple[int, dict[str, Any]] | None
+Check = Callable[[dict[str, Any]], Refusal]
 _ROOT_PATHS = ("/redfish", "/redfish/v1", "/redfish/v1/")
 
 
@@ -44,13 +47,13 @@ class RedfishMock:
         password: str,
         actions: dict[str, Action] | None = None,
         patchable: set[str] | None = None,
-        checks: dict[str, Callable[[dict[str, Any]], str | None]] | None = None,
+        checks: dict[str, Check] | None = None,
         fault: str | None = None,
     ) -> None:
         self.resources = copy.deepcopy(resources)
         self.actions = dict(actions or {})
         self.patchable = set(patchable or ())  # answered with "Allow: GET, PATCH"
-        self.checks = dict(checks or {})  # path -> refusal message for a bad PATCH body
+        self.checks = dict(checks or {})  # path -> refusal of a bad PATCH body
         self.username, self.password, self.fault = username, password, fault
         self.requests: list[Recorded] = []
         self.tokens: set[str] = set()
@@ -76,6 +79,19 @@ class RedfishMock:
     def update(self, path: str, changes: dict[str, Any]) -> None:
         with self.lock:
             _merge(self.resources[path], changes)
+
+    def put(self, path: str, resource: dict[str, Any]) -> None:
+        """Add or replace a whole resource."""
+        with self.lock:
+            self.resources[path] = copy.deepcopy(resource)
+
+    def remove(self, path: str, *keys: str) -> None:
+        """Drop ``keys`` (a path into nested objects) from a resource."""
+        with self.lock:
+            target = self.resources[path]
+            for key in keys[:-1]:
+                target = target[key]
+            target.pop(keys[-1], None)
 
     def calls(self, method: str, path: str | None = None) -> list[Recorded]:
         return [r for r in self.requests if r.method == method and path in (None, r.path)]
@@ -184,6 +200,8 @@ def _handler(mock: RedfishMock) -> type[BaseHTTPRequestHandler]:
             if method == "PATCH":
                 check = mock.checks.get(path)
                 refusal = check(body or {}) if check else None
+                if isinstance(refusal, tuple):
+                    return self._send(*refusal)
                 if refusal:
                     return self._error(400, refusal)
                 mock.update(path, body or {})

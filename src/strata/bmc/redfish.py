@@ -4,24 +4,35 @@ sushy models the Redfish resources; this module picks the node's system,
 maps Strata's verbs onto Redfish actions and waits for their effect, and
 translates every sushy and requests exception into Strata's own BMC errors
 (see ``redfish_errors``). Nothing outside ``strata.bmc`` imports sushy.
+
+Power actions are idempotent: a transitional ``PoweringOn``/``PoweringOff``
+(DSP0268, ComputerSystem.PowerState) is waited out before anything is decided,
+asking for the state the system is in sends nothing, and a reset the BMC refuses
+because the system already is in that state (``redfish_messages.says_already``,
+confirmed by reading the state back) is success. A boot override PATCH carries
+only the ``Boot`` properties the system has, with allowed values (``redfish_patch``).
 """
 
 from __future__ import annotations
 
+import enum
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import sushy
 from sushy import exceptions as sushy_exc
 from sushy.auth import SessionOrBasicAuth
 
+from strata.bmc import redfish_media
 from strata.bmc.base import GuardedDriver
 from strata.bmc.errors import BMCFault, NotSupported, TimedOut
 from strata.bmc.redfish_errors import translated
 from strata.bmc.redfish_inventory import read_inventory
+from strata.bmc.redfish_messages import says_already
+from strata.bmc.redfish_patch import Refused, Want, patch_body
 from strata.bmc.types import (
     BootDevice,
     BootMode,
@@ -60,6 +71,15 @@ _TARGET = {
     BootDevice.DISK: sushy.BOOT_SOURCE_TARGET_HDD,
 }
 _MODE = {BootMode.UEFI: sushy.BOOT_SOURCE_MODE_UEFI, BootMode.LEGACY: sushy.BOOT_SOURCE_MODE_BIOS}
+# Boot properties (DSP0268, ComputerSystem.Boot) and how sushy's ``system.boot`` names them.
+_BOOT_FIELDS = {
+    "BootSourceOverrideTarget": "target",
+    "BootSourceOverrideEnabled": "enabled",
+    "BootSourceOverrideMode": "mode",
+    "BootSourceOverrideTarget@Redfish.AllowableValues": "allowed_values",
+}
+_HEADING_TO = {PowerState.POWERING_ON: PowerState.ON, PowerState.POWERING_OFF: PowerState.OFF}
+_IDEMPOTENT = (PowerAction.ON, PowerAction.OFF, PowerAction.GRACEFUL_OFF)
 
 
 class RedfishDriver(GuardedDriver):
@@ -159,9 +179,9 @@ class RedfishDriver(GuardedDriver):
 
     def _power(self, action: PowerAction) -> PowerState:
         system = self._sys()
-        state = self._read_power(system)
+        state = self._wait(system, lambda s: s not in _HEADING_TO, "did not settle")
         want = action.settles_at
-        if action in (PowerAction.ON, PowerAction.OFF, PowerAction.GRACEFUL_OFF) and state == want:
+        if action in _IDEMPOTENT and state == want:
             return state  # already there: nothing to do
         if state == PowerState.OFF and action in (PowerAction.RESET, PowerAction.CYCLE):
             action = PowerAction.ON  # restarting a machine that is off means starting it
@@ -174,83 +194,114 @@ class RedfishDriver(GuardedDriver):
         return self._settle(system, want)
 
     def _reset(self, system: Any, action: PowerAction, allowed: set[Any]) -> None:
+        """POST ComputerSystem.Reset; an answer "already in that state" is success once
+        the state read back agrees (DSP0268, ComputerSystem.Reset)."""
         if allowed and _RESET[action] not in allowed:
             offered = ", ".join(sorted(str(v.value) for v in allowed))
             raise NotSupported(
                 self.target.node, self.target.address, f"power {action}", hint=f"offers: {offered}"
             )
-        system.reset_system(_RESET[action])
-
-    def _settle(self, system: Any, want: PowerState) -> PowerState:
-        s = self._settings
-        deadline = time.monotonic() + s.power_timeout
-        while True:
+        try:
+            system.reset_system(_RESET[action])
+        except sushy_exc.HTTPError as exc:
+            want = action.settles_at
+            if action not in _IDEMPOTENT or not says_already(exc.body, want):
+                raise
             system.refresh(force=True)
             state = self._read_power(system)
-            if state == want:
-                return state
+            if want not in (state, _HEADING_TO.get(state)):
+                raise  # the BMC says so, its PowerState does not: keep its error
+            log.info(
+                "bmc power already node=%s bmc=%s action=%s state=%s answer=%s",
+                self.target.node,
+                self.target.address,
+                action,
+                state,
+                exc.code,
+            )
+
+    def _settle(self, system: Any, want: PowerState) -> PowerState:
+        system.refresh(force=True)
+        return self._wait(system, lambda state: state == want, f"did not reach {want}")
+
+    def _wait(self, system: Any, done: Callable[[PowerState], bool], what: str) -> PowerState:
+        """Poll the power state until ``done`` holds, for up to ``power_timeout`` s.
+        Raises ``TimedOut`` naming the last state read."""
+        s = self._settings
+        deadline = time.monotonic() + s.power_timeout
+        state = self._read_power(system)
+        while not done(state):
             if time.monotonic() + s.poll_interval > deadline:
                 raise TimedOut(
                     self.target.node,
                     self.target.address,
-                    f"power did not reach {want} within {s.power_timeout:g} s (last: {state})",
+                    f"power {what} within {s.power_timeout:g} s (last: {state})",
                 )
             time.sleep(s.poll_interval)
+            system.refresh(force=True)
+            state = self._read_power(system)
+        return state
 
     def _boot(self, device: BootDevice, mode: BootMode, persistent: bool) -> None:
-        system = self._sys()
+        """PATCH the boot override with only the Boot properties the system has: the
+        target (required), once or continuous, and the mode when it changes (some BMCs
+        refuse a PATCH that repeats it: Ironic's redfish management interface)."""
+        node, address = self.target.node, self.target.address
         if device == BootDevice.HTTP and mode == BootMode.LEGACY:
-            raise NotSupported(self.target.node, self.target.address, "HTTP boot needs UEFI")
-        allowed = system.get_allowed_system_boot_source_values()
-        if allowed and _TARGET[device] not in allowed:
-            offered = ", ".join(sorted(str(v.value) for v in allowed))
-            raise NotSupported(
-                self.target.node,
-                self.target.address,
-                f"boot device {device}",
-                hint=f"offers: {offered}",
-            )
+            raise NotSupported(node, address, "HTTP boot needs UEFI")
+        system = self._sys()
+        boot = _boot_view(system)
         enabled = (
             sushy.BOOT_SOURCE_ENABLED_CONTINUOUS if persistent else sushy.BOOT_SOURCE_ENABLED_ONCE
         )
-        # Name the mode only when it changes: some BMCs refuse a PATCH that repeats it
-        # (Ironic, redfish management interface, "set_boot_device").
-        new_mode = _MODE[mode] if system.boot.mode != _MODE[mode] else None
-        system.set_system_boot_options(_TARGET[device], enabled=enabled, mode=new_mode)
+        wants = {
+            "BootSourceOverrideTarget": Want(_TARGET[device].value, required=True),
+            "BootSourceOverrideEnabled": Want(enabled.value),
+        }
+        if boot.get("BootSourceOverrideMode") != _MODE[mode].value:
+            wants["BootSourceOverrideMode"] = Want(_MODE[mode].value)
+        try:
+            body, left_out = patch_body(boot, wants)
+        except Refused as exc:
+            raise NotSupported(
+                node, address, f"boot device {device}: {exc}", hint=exc.offers
+            ) from None
+        for name in left_out:
+            log.info(
+                "bmc boot override without %s node=%s bmc=%s: not in Boot", name, node, address
+            )
+        system.set_system_boot_options(
+            _TARGET[device],
+            enabled=enabled if "BootSourceOverrideEnabled" in body else None,
+            mode=_MODE[mode] if "BootSourceOverrideMode" in body else None,
+        )
 
     def _cd(self) -> Any:
-        """The virtual CD: on the System (newer layout) or on its Manager (older one)."""
-        for collection in _media_collections(self._sys()):
-            for device in collection.get_members():
-                if {sushy.VIRTUAL_MEDIA_CD, sushy.VIRTUAL_MEDIA_DVD} & set(
-                    device.media_types or ()
-                ):
-                    return device
-        raise NotSupported(self.target.node, self.target.address, "no virtual CD or DVD drive")
+        try:
+            return redfish_media.find_cd(self._sys())
+        except redfish_media.NoDrive as exc:
+            raise NotSupported(self.target.node, self.target.address, str(exc)) from None
 
     def _insert(self, url: str) -> None:
-        device = self._cd()
-        if device.inserted and device.image == url:
-            return
-        if device.inserted:
-            device.eject_media()
-        device.insert_media(url, inserted=True, write_protected=True)
+        try:
+            redfish_media.insert(self._cd(), url)
+        except (redfish_media.NoDrive, Refused) as exc:
+            raise NotSupported(self.target.node, self.target.address, f"insert: {exc}") from None
 
     def _eject(self) -> None:
-        device = self._cd()
-        if device.inserted:
-            device.eject_media()
-
-
-def _media_collections(system: Any) -> Iterator[Any]:
-    """VirtualMedia collections: the System's own first, then its Managers'."""
-    readers: tuple[Callable[[], list[Any]], ...] = (
-        lambda: [system.virtual_media],
-        lambda: [manager.virtual_media for manager in system.managers],
-    )
-    for read in readers:
         try:
-            found = read()
-        except (sushy_exc.MissingAttributeError, sushy_exc.ResourceNotFoundError):
-            continue
-        yield from found
+            redfish_media.eject(self._cd())
+        except (redfish_media.NoDrive, Refused) as exc:
+            raise NotSupported(self.target.node, self.target.address, f"eject: {exc}") from None
+
+
+def _boot_view(system: Any) -> dict[str, Any]:
+    """The system's ``Boot`` object, plus what sushy read from its ``@Redfish.Settings``
+    resource for properties the system itself does not show."""
+    view = dict(system.json.get("Boot") or {})
+    parsed = system.boot
+    for name, field in _BOOT_FIELDS.items():
+        value = getattr(parsed, field, None) if parsed is not None else None
+        if name not in view and value is not None:
+            view[name] = value.value if isinstance(value, enum.Enum) else value
+    return view

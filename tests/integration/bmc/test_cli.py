@@ -9,58 +9,18 @@ import pytest
 from click.testing import CliRunner
 
 from strata.cli.app import cli
+from tests.integration.bmc.topologies import node_entry, write_topology
 from tests.support.redfish_emulator import USERNAME, Emulator, FakeSystem
-
-TOPOLOGY = """\
-apiVersion: strata.dev/v1alpha1
-kind: Topology
-metadata: {{name: emulated}}
-defaults:
-  os: {{name: flatcar, version: "4081.2.0"}}
-  bmc: {{credentials: emulated}}
-  layer: mgmt
-credentials:
-  - {{name: emulated, username: {user}, password: {{env: EMULATED_BMC_PASSWORD}}}}
-networks:
-  - {{name: bmc, purpose: bmc, cidr: 127.0.0.0/8}}
-  - {{name: provisioning, purpose: provisioning, cidr: 198.51.100.0/24}}
-layers:
-  - {{name: mgmt, distribution: {{name: kubeadm, version: "1.31.2"}}, endpoint: {{vip: 198.51.100.2}},
-     podCIDR: 10.244.0.0/16, serviceCIDR: 10.96.0.0/12}}
-regions:
-  - name: r
-    zones:
-      - name: z
-        racks:
-          - name: k
-            nodes:
-{nodes}
-"""
-NODE = """\
-              - name: {name}
-                role: {role}
-                bmc: {{address: "redfish+http://127.0.0.1:{port}{path}"}}
-                nics: [{{mac: "{mac}", network: provisioning, ip: 198.51.100.{ip}}}]
-"""
 
 
 def topology(
     tmp_path: Path, emulator: Emulator, systems: list[FakeSystem], macs: list[str]
 ) -> Path:
-    nodes = "".join(
-        NODE.format(
-            name=s.name,
-            role="control-plane" if i == 0 else "worker",
-            port=emulator.port,
-            path=s.path,
-            mac=mac,
-            ip=10 + i,
-        )
+    nodes = [
+        node_entry(i, s.name, f"redfish+http://127.0.0.1:{emulator.port}{s.path}", mac)
         for i, (s, mac) in enumerate(zip(systems, macs, strict=True))
-    )
-    path = tmp_path / "topology.yaml"
-    path.write_text(TOPOLOGY.format(user=USERNAME, nodes=nodes))
-    return path
+    ]
+    return write_topology(tmp_path, USERNAME, nodes)
 
 
 def run(file: Path, password: str, *args: str) -> tuple[int, str]:
