@@ -1,11 +1,11 @@
 """One normal form for what BMCs report, applied before anything is compared.
 
-BMCs pad fixed-width fields: SMBIOS strings (DSP0134) and ATA IDENTIFY serial and
-model numbers (ACS-4, words 10-19 and 27-46) are space-padded, IPMI FRU fields
-(Platform Management FRU Information Storage Definition v1.0, section 13) may
-carry NULs; vendors differ in the case and separators of MAC addresses; and
-Redfish ``CapacityBytes`` (DSP0268, Drive and SimpleStorage) arrives as an
-integer, a float or a string. Drivers put every inventory value through these
+BMCs pad fixed-width fields: SMBIOS strings (DSP0134) and ATA IDENTIFY serial
+and model numbers (ACS-4, IDENTIFY DEVICE words 10-19 and 27-46) are
+space-padded, IPMI FRU fields (Platform Management FRU Information Storage
+Definition v1.0, type/length-prefixed strings) may carry NULs; vendors differ in
+the case and separators of MAC addresses; and Redfish ``CapacityBytes``
+(DSP0268, Drive and SimpleStorage) arrives as an integer, a float or a string. Drivers put every inventory value through these
 functions, and inspection compares topology.yaml with an inventory (or one
 inventory with another) only through their keys.
 """

@@ -1,8 +1,8 @@
 """The body of a Redfish PATCH: only properties the resource has, with values it allows.
 
-DSP0266 ("PATCH (update)"): a service answers 400 to a PATCH naming a property it
-does not support, and some refuse the whole request for it (a ``Boot`` object
-without ``BootSourceOverrideMode``). DSP0266 ("Allowable values"): a property's
+DSP0266 ("PATCH (update)"): a service may leave out, or answer 400 to, a property
+it does not support; many BMCs refuse the whole request for it (a ``Boot`` object
+without ``BootSourceOverrideMode`` refusing a PATCH that names it). DSP0266 ("Allowable values"): a property's
 ``<name>@Redfish.AllowableValues`` annotation lists the values the service takes
 for it. So a property the resource does not show is left out (or, when the
 operation means nothing without it, the operation is refused before anything is
