@@ -120,26 +120,36 @@ class GuardedProtocol(HttpToolsProtocol):
 
     def data_received(self, data: bytes) -> None:
         """Feed the parser no more head bytes than the limit allows: httptools would keep
-        an unterminated header whole. (A pipelined head that starts inside a read that
-        finished an earlier request is counted from the next read on.)"""
+        an unterminated header whole. A head that one read does not complete starts the
+        head timer (a new connection's runs from the accept). (A pipelined head that
+        starts inside a read that finished an earlier request is counted from the next
+        read on.)"""
         self._hear()
         if not self._reading_head:
             super().data_received(data)
             return
-        if self._head_timer is None:  # the first byte of a head on a kept-alive connection
-            self._arm_head_timer()
         room = self.guard.limits.max_head_bytes - self._head_bytes
+        if len(data) > room:
+            self._feed_over(data, room)
+            return
+        self._head_bytes += len(data)  # the common case: a whole head in one read, no copies
+        super().data_received(data)
+        waiting = self._reading_head and self._head_bytes and self._head_timer is None
+        if waiting and not self.transport.is_closing():
+            self._arm_head_timer()
+
+    def _feed_over(self, data: bytes, room: int) -> None:
+        """Feed ``room`` bytes; the rest only if they completed the head, else ``431``."""
         heads = self._heads
-        self._head_bytes += min(len(data), room)
+        self._head_bytes += room
         super().data_received(data[:room])
-        rest = data[room:]
-        if not rest or self.transport.is_closing():
+        if self.transport.is_closing():
             return
         if self._heads == heads:  # the head is still not complete, and there is more
             self.guard.note("head-too-large")
             self._answer(431, f"the request head exceeds {self.guard.limits.max_head_bytes} bytes")
             return
-        self.data_received(rest)
+        self.data_received(data[room:])
 
     # -- parser callbacks -------------------------------------------------------
 
