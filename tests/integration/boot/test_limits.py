@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import logging
 import re
+import resource
 import select
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -250,3 +253,35 @@ def test_10000_forged_tokens_make_a_bounded_number_of_rows(
     assert len(first) + sum(e.detail["repeats"] for e in summaries) == 10_000
     assert {e.detail["source"] for e in first} == {"127.0.0.1"}
     assert all(e.detail["sources"] == {"127.0.0.1": e.detail["repeats"]} for e in summaries)
+
+
+@pytest.mark.parametrize(
+    ("soft", "hard", "says"),
+    [
+        (1024, 4096, "soft limit raised from 1024 to 4096 (hard 4096); up to 1344 connections"),
+        (
+            1024,
+            1024,
+            "soft limit kept at 1024 (hard 1024); up to 320 connections, a backlog of 320",
+        ),
+    ],
+)
+def test_the_open_file_limit_is_raised_toward_the_hard_limit(
+    soft: int, hard: int, says: str
+) -> None:
+    if hard > resource.getrlimit(resource.RLIMIT_NOFILE)[1]:
+        pytest.skip(f"this process may not give a child a hard limit of {hard}")
+    code = (
+        "import resource; from strata.boot.server import raise_open_file_limit as r; "
+        "print(r().describe()); print(resource.getrlimit(resource.RLIMIT_NOFILE)[0])"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard)),
+    )
+    described, got = result.stdout.splitlines()
+    assert says in described
+    assert int(got) == hard
