@@ -53,8 +53,8 @@ def main() -> None:
     if options.plan_yaml:
         hyperscale = str(ROOT / "examples/hyperscale/topology.yaml")
         for fmt in ("json", "yaml"):
-            cpu, wall, rss = measure(["plan", "-o", fmt, "--state", "/nonexistent", hyperscale])
-            print(f"strata plan -o {fmt} (10,009 nodes): {wall:.2f} s wall, {cpu:.2f} s CPU")
+            seconds, wall, rss = measure(["plan", "-o", fmt, "--state", "/nonexistent", hyperscale])
+            print(f"strata plan -o {fmt} (10,009 nodes): {wall:.2f} s wall, {seconds:.2f} s CPU")
         print(f"  peak RSS of the largest child so far: {rss:.0f} MiB")
 
 
