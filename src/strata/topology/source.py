@@ -3,10 +3,14 @@
 ruamel.yaml's round-trip loader keeps the line and column of every key, value
 and sequence item; we copy them into a flat index keyed by document path so the
 rest of Strata works on plain dicts and lists (fast, picklable, typed) while
-every finding can still be located. Aliases are expanded, but only after their
-expanded size is counted on ruamel's graph (each shared node once): a document that
-would expand beyond ``MAX_NODES`` values (a "billion laughs"), that refers to itself,
-or that nests deeper than ``MAX_DEPTH`` is refused before anything is copied.
+every finding can still be located.
+
+Bounds: ruamel's composer counts the values it reads and stops past ``MAX_NODES``
+(ruamel's round-trip objects cost over a kilobyte a value: sixteen megabytes of
+``[1,1,1,…]`` would otherwise take gigabytes). Aliases are expanded, but only after
+their expanded size is counted on ruamel's graph (each shared node once): a document
+that would expand beyond ``MAX_NODES`` values (a "billion laughs"), that refers to
+itself, or that nests deeper than ``MAX_DEPTH`` is refused before anything is copied.
 """
 
 from __future__ import annotations
@@ -18,14 +22,17 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
+from ruamel.yaml.composer import Composer
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from strata.topology.diagnostics import Diagnostic, Path, PositionLookup, Severity
 
 __all__ = ["MAX_DEPTH", "MAX_NODES", "Document", "SourceError", "parse_yaml"]
 
-MAX_NODES = 2_000_000
-"""Values (mappings, lists, scalars) a document may hold once its aliases are expanded."""
+MAX_NODES = 1_500_000
+"""Values (mappings, lists, scalars; keys not counted) a document may hold, as written and
+once its aliases are expanded; a 16 MiB topology of 60,000 servers written one by one
+holds about 900,000."""
 MAX_DEPTH = 64
 """Mappings and lists nested in one another; topology.yaml itself needs about 12."""
 
@@ -61,9 +68,13 @@ class Document(PositionLookup):
 
 
 def parse_yaml(text: str, file: str) -> Document:
+    """``text`` as plain values with their positions; ``SourceError`` for what cannot be."""
     yaml = YAML(typ="rt", pure=True)
+    yaml.Composer = _BoundedComposer
     try:
         raw = yaml.load(text)
+    except _TooLarge as exc:
+        raise SourceError(Diagnostic(Severity.ERROR, str(exc), (), file, 1, 1)) from None
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
@@ -87,6 +98,19 @@ def parse_yaml(text: str, file: str) -> Document:
 
 class _TooLarge(Exception):
     pass
+
+
+class _BoundedComposer(Composer):
+    """ruamel's composer, stopping past ``MAX_NODES`` values as it reads them."""
+
+    composed = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if index is not None or parent is None:  # a value, not a mapping's key
+            self.composed += 1
+        if self.composed > MAX_NODES:
+            raise _TooLarge(f"the document holds more than {MAX_NODES:,} values")
+        return super().compose_node(parent, index)
 
 
 def _measure(root: Any) -> None:

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from strata.topology import Checked, check_file, check_text
+from strata.topology import Checked, check_file, check_text, source
 from strata.topology.diagnostics import MAX_FINDINGS
 from strata.topology.expansion import MAX_OBJECTS, MAX_SERVERS
 from strata.topology.loader import MAX_TOPOLOGY_BYTES
-from strata.topology.source import MAX_DEPTH
+from strata.topology.source import MAX_DEPTH, MAX_NODES
 from strata.topology.templates import MAX_PATTERN_LENGTH, MAX_PATTERN_WIDTH
 from tests.unit.topology.named import laughs
 
@@ -179,7 +179,7 @@ def test_a_billion_laughs_is_refused_without_expanding() -> None:
     checked, used = peak(lambda: check_text(laughs(), "laughs.yaml"))
     assert refused(checked) == (
         "laughs.yaml:1:1: error: <document>: "
-        "the document expands to more than 2,000,000 values (aliases?)"
+        f"the document expands to more than {MAX_NODES:,} values (aliases?)"
     )
     assert used < SMALL
 
@@ -189,6 +189,23 @@ def test_laughs_inside_a_real_topology_are_refused_too() -> None:
     checked, used = peak(lambda: check_text(laughs() + text, "laughs.yaml"))
     assert "expands to more than" in refused(checked)
     assert used < SMALL
+
+
+def test_a_document_of_too_many_values_is_refused_while_it_is_read(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """ruamel's objects cost over a kilobyte a value: the composer stops at the limit, so
+    16 MiB of ``[1,1,1,…]`` costs what the limit does, not gigabytes. (A lower limit here
+    keeps the test fast; the cost is linear.)"""
+    monkeypatch.setattr(source, "MAX_NODES", 1_000)
+    text = "a: [" + "1," * 100_000 + "1]\n"
+    checked, used = peak(lambda: check_text(text, "flat.yaml"))
+    assert refused(checked) == (
+        "flat.yaml:1:1: error: <document>: the document holds more than 1,000 values"
+    )
+    assert used < 2 * 1024 * 1024
+    keys = "".join(f"k{i}: {i}\n" for i in range(900))  # keys are not counted
+    assert "more than" not in " ".join(d.message for d in check_text(keys, "keys.yaml").errors)
 
 
 def test_deep_nesting_is_refused() -> None:
