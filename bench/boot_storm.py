@@ -34,6 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.measure import cpu_seconds, free_port  # noqa: E402
+from strata.boot.limits import DEFAULT_LIMITS  # noqa: E402
 
 TOPOLOGY = ROOT / "examples" / "hyperscale" / "topology.yaml"  # 10,009 nodes: enough MACs
 NGINX_CONF = """\
@@ -54,9 +55,8 @@ http {{
 
 
 def serve(state: Path, mirror: Path, port: int, machines: int) -> None:
-    """Child process: the boot service for the first ``machines`` nodes, all being provisioned."""
-    import uvicorn
-
+    """Child process: the boot service for the first ``machines`` nodes, all being provisioned,
+    on the server `strata serve` runs (its connection guard and limits)."""
     from strata.boot import AssetIndex, BootContent, BootService, TokenSigner
     from strata.plan import build_plan
     from strata.store import SQLiteStore
@@ -68,8 +68,11 @@ def serve(state: Path, mirror: Path, port: int, machines: int) -> None:
         store.begin_attempt(node.name, lifetime=3600)
     content = BootContent(plan, f"http://127.0.0.1:{port}", TokenSigner(store.token_key()))
     service = BootService(content, store, AssetIndex(mirror))
+    from strata.boot.server import boot_server
+
+    server, _ = boot_server(service.app, "127.0.0.1", port)
     print("ready", flush=True)
-    uvicorn.run(service.app, host="127.0.0.1", port=port, log_level="error", access_log=False)
+    server.run()
 
 
 def start_service(workdir: Path, mirror: Path, machines: int) -> tuple[subprocess.Popen[str], int]:
@@ -103,32 +106,49 @@ def _wait_for(port: int) -> None:
             time.sleep(0.1)
 
 
+PER_SOURCE = 32  # connections per client address: machines have addresses of their own,
+# and the boot service bounds connections per address (64; docs/boot.md, Limits)
+
+
 async def flow(port: int, macs: list[str], concurrency: int) -> tuple[float, list[float]]:
-    """Each machine: its script, then the live config the script names (single-use token)."""
+    """Each machine: its script, then the live config the script names (single-use token).
+    The machines come from ``ceil(concurrency / 32)`` loopback addresses (127.0.1.x)."""
     import httpx
 
     latencies: list[float] = []
     gate = asyncio.Semaphore(concurrency)
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(
-        base_url=f"http://127.0.0.1:{port}", limits=limits, timeout=120
-    ) as client:
+    sources = max(1, -(-concurrency // PER_SOURCE))
+    limits = httpx.Limits(max_connections=PER_SOURCE, max_keepalive_connections=PER_SOURCE)
+    clients = [
+        httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{port}",
+            limits=limits,
+            timeout=120,
+            transport=httpx.AsyncHTTPTransport(limits=limits, local_address=f"127.0.1.{i + 1}"),
+        )
+        for i in range(sources)
+    ]
 
-        async def machine(mac: str) -> None:
-            async with gate:
-                start = time.perf_counter()
-                script = await client.get("/ipxe", params={"mac": mac})
-                latencies.append(time.perf_counter() - start)
-                url = next(a for a in script.text.split() if a.startswith("ignition.config.url="))
-                start = time.perf_counter()
-                config = await client.get(url.split("=", 1)[1])
-                latencies.append(time.perf_counter() - start)
-                if script.status_code != 200 or config.status_code != 200:
-                    raise SystemExit(f"machine {mac}: {script.status_code}, {config.status_code}")
+    async def machine(index: int, mac: str) -> None:
+        client = clients[index % sources]
+        async with gate:
+            start = time.perf_counter()
+            script = await client.get("/ipxe", params={"mac": mac})
+            latencies.append(time.perf_counter() - start)
+            url = next(a for a in script.text.split() if a.startswith("ignition.config.url="))
+            start = time.perf_counter()
+            config = await client.get(url.split("=", 1)[1])
+            latencies.append(time.perf_counter() - start)
+            if script.status_code != 200 or config.status_code != 200:
+                raise SystemExit(f"machine {mac}: {script.status_code}, {config.status_code}")
 
+    try:
         begin = time.perf_counter()
-        await asyncio.gather(*(machine(mac) for mac in macs))
+        await asyncio.gather(*(machine(i, mac) for i, mac in enumerate(macs)))
         return time.perf_counter() - begin, latencies
+    finally:
+        for client in clients:
+            await client.aclose()
 
 
 def run_flow(work: Path, mirror: Path, macs: list[str], n: int, concurrency: int) -> str:
@@ -156,7 +176,10 @@ def run_flow(work: Path, mirror: Path, macs: list[str], n: int, concurrency: int
 def run_wrk(
     work: Path, mirror: Path, macs: list[str], n: int, concurrency: int, seconds: int
 ) -> str:
-    """The service alone under a C client: /ipxe from n machines being provisioned."""
+    """The service alone under a C client: /ipxe from n machines being provisioned. wrk
+    speaks from one address, and the service keeps at most 64 connections per address
+    (docs/boot.md, Limits): it runs with at most that many."""
+    concurrency = min(concurrency, DEFAULT_LIMITS.max_connections_per_client)
     wrk = shutil.which("wrk")
     if wrk is None:
         raise SystemExit("wrk is missing: apt-get install wrk")
@@ -269,7 +292,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--machines", type=int, nargs="+", default=[100, 1000, 5000])
-    parser.add_argument("--concurrency", type=int, default=256)
+    parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--seconds", type=int, default=10, help="length of each wrk run")
     parser.add_argument("--artifact-mb", type=int, default=500)
     parser.add_argument("--serve", nargs=4, help=argparse.SUPPRESS)
