@@ -18,7 +18,7 @@ from pathlib import Path
 
 from strata.ignition import profile_for
 
-__all__ = ["AssetIndex", "ImportError_", "import_artifacts"]
+__all__ = ["Asset", "AssetIndex", "ImportError_", "asset_of", "import_artifacts"]
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
 _CHUNK = 1 << 20
@@ -49,7 +49,7 @@ class AssetIndex:
                     for entry in version_dir.iterdir():
                         if entry.is_file() and not entry.is_symlink() and _NAME.match(entry.name):
                             key = (os_dir.name, version_dir.name, entry.name)
-                            found[key] = _asset(entry)
+                            found[key] = asset_of(entry)
         self._assets = found
 
     def get(self, os_name: str, version: str, name: str) -> Asset | None:
@@ -59,7 +59,8 @@ class AssetIndex:
         return len(self._assets)
 
 
-def _asset(path: Path) -> Asset:
+def asset_of(path: Path) -> Asset:
+    """``path`` as the service serves it: its stat taken now, and a strong entity tag."""
     st = path.stat()
     tag = hashlib.sha256(f"{st.st_ino}-{st.st_size}-{st.st_mtime_ns}".encode()).hexdigest()[:32]
     return Asset(path, st, f'"{tag}"')

@@ -1,11 +1,12 @@
 """DHCP and TFTP for network boot: a dnsmasq configuration, and the dnsmasq process.
 
 The PXE chain (dnsmasq(8): --dhcp-match, --dhcp-boot, --pxe-service; iPXE's
-"chainloading" documentation): a machine whose firmware is not iPXE gets an iPXE
-binary over TFTP — ``undionly.kpxe`` for legacy BIOS, ``ipxe.efi`` for x86-64 UEFI
-(client architecture 7 or 9, RFC 4578 section 2.1), both from Debian's ``ipxe``
-package — and iPXE, which sends DHCP option 175, gets the boot service's
-``/boot.ipxe`` over HTTP. Each node's boot MAC on the network gets a static
+"chainloading" documentation): a machine whose firmware is not iPXE gets the iPXE
+binary ``strata.boot.firmware.ARCHITECTURES`` names for its client architecture
+(DHCP option 93, RFC 4578 section 2.1) — over TFTP for PXE clients, as an
+``http://`` URL to the boot service with option 60 ``HTTPClient`` for UEFI HTTP Boot
+clients (UEFI 2.9 section 24.7) — and an architecture without a binary gets no boot
+file. iPXE, which sends DHCP option 175, gets the boot service's ``/boot.ipxe``. Each node's boot MAC on the network gets a static
 reservation (its address when topology.yaml gives one). Proxy mode
 (``dhcp-range=NET,proxy``) serves only boot information, for networks whose
 addresses another DHCP server hands out. Reservations live in a hosts file that
@@ -24,12 +25,11 @@ from dataclasses import dataclass
 from ipaddress import ip_interface
 from pathlib import Path
 
+from strata.boot.firmware import ARCHITECTURES, IPXE_BINARIES
 from strata.plan import Plan
 from strata.topology.spec import NetworkSpec
 
 __all__ = ["IPXE_BINARIES", "DHCPConfig", "Dnsmasq", "Lease", "die_with_parent", "render"]
-
-IPXE_BINARIES = Path("/usr/lib/ipxe")  # Debian's ipxe package: undionly.kpxe, ipxe.efi
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,17 +70,14 @@ def render(plan: Plan, config: DHCPConfig) -> tuple[str, str]:
         "enable-tftp",
         f"tftp-root={config.tftp_root}",
         "dhcp-match=set:ipxe,175",  # iPXE sends option 175 (its "encapsulated options")
-        "dhcp-match=set:efi64,option:client-arch,7",
-        "dhcp-match=set:efi64,option:client-arch,9",
+        "dhcp-match=set:arch,option:client-arch",  # any option 93 at all
+        *(f"dhcp-match=set:{a.tag},option:client-arch,{a.code}" for a in ARCHITECTURES),
     ]
     netmask = str(net.cidr.netmask)
     if config.proxy:
         lines += [
             f"dhcp-range={net.cidr.network_address},proxy,{netmask}",
-            'pxe-service=tag:!ipxe,x86PC,"Strata: iPXE",undionly.kpxe',
-            'pxe-service=tag:!ipxe,x86-64_EFI,"Strata: iPXE",ipxe.efi',
-            f'pxe-service=tag:ipxe,x86PC,"Strata",{config.boot_url}/boot.ipxe',
-            f'pxe-service=tag:ipxe,x86-64_EFI,"Strata",{config.boot_url}/boot.ipxe',
+            *_proxy_services(config.boot_url),
         ]
     else:
         if net.dhcp_range is not None:
@@ -95,12 +92,52 @@ def render(plan: Plan, config: DHCPConfig) -> tuple[str, str]:
             lines.append(f"dhcp-option=option:router,{net.gateway}")
         if net.dns:
             lines.append("dhcp-option=option:dns-server," + ",".join(str(d) for d in net.dns))
-        lines += [
-            f"dhcp-boot=tag:ipxe,{config.boot_url}/boot.ipxe",
-            "dhcp-boot=tag:!ipxe,tag:efi64,ipxe.efi",
-            "dhcp-boot=tag:!ipxe,tag:!efi64,undionly.kpxe",
-        ]
+        lines += _boot_files(config.boot_url)
     return "\n".join(lines) + "\n", _hosts(plan, net)
+
+
+def _boot_files(boot_url: str) -> list[str]:
+    """Each client its boot file: iPXE the boot service's script; PXE firmware its iPXE
+    binary over TFTP (legacy PXE without option 93 is BIOS: PXE 2.1 section 2.2.1); UEFI
+    HTTP Boot firmware an http:// URL, and HTTPClient in option 60, without which it
+    ignores the offer (UEFI 2.9 section 24.7.4). The tags never overlap: order is moot."""
+    lines = [
+        f"dhcp-boot=tag:ipxe,{boot_url}/boot.ipxe",
+        "dhcp-boot=tag:!ipxe,tag:!arch,undionly.kpxe",
+    ]
+    for arch in ARCHITECTURES:
+        if arch.binary is None:
+            continue  # refused: no boot file (strata.boot.firmware says why)
+        if arch.http:
+            lines.append(f"dhcp-option-force=tag:{arch.tag},option:vendor-class,HTTPClient")
+            lines.append(f"dhcp-boot=tag:!ipxe,tag:{arch.tag},{boot_url}/firmware/{arch.binary}")
+        else:
+            lines.append(f"dhcp-boot=tag:!ipxe,tag:{arch.tag},{arch.binary}")
+    return lines
+
+
+# dnsmasq's names for option 93 values in --pxe-service (dnsmasq(8)); HTTP Boot has none:
+# a proxy DHCP server cannot answer UEFI HTTP Boot clients through pxe-service.
+_PXE_SERVICE_TYPES = {
+    0: "x86PC",
+    6: "IA32_EFI",
+    7: "BC_EFI",
+    9: "X86-64_EFI",
+    10: "ARM32_EFI",
+    11: "ARM64_EFI",
+}
+
+
+def _proxy_services(boot_url: str) -> list[str]:
+    """Proxy mode (addresses from another DHCP server): the same binaries, as PXE services."""
+    lines = []
+    for arch in ARCHITECTURES:
+        csa = _PXE_SERVICE_TYPES.get(arch.code)
+        if csa is None or arch.binary is None:
+            continue
+        lines.append(f'pxe-service=tag:!ipxe,{csa},"Strata: iPXE",{arch.binary}')
+        lines.append(f'pxe-service=tag:ipxe,{csa},"Strata",{boot_url}/boot.ipxe')
+    return lines
 
 
 def _hosts(plan: Plan, net: NetworkSpec) -> str:

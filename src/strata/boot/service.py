@@ -3,7 +3,8 @@
 Routes (one handler each): ``/boot.ipxe`` (the generic entry every iPXE
 chains to), ``/ipxe`` (this machine's script, found by MAC), ``/ignition/{node}``
 (a config, with a single-use token), ``/events/{node}`` (phone-home), and
-``/assets/{os}/{version}/{file}`` (the artifact mirror, with Range and ETag).
+``/assets/{os}/{version}/{file}`` (the artifact mirror, with Range and ETag), and
+``/firmware/{file}`` (iPXE binaries for UEFI HTTP Boot clients; ``strata.boot.firmware``).
 What a machine gets is decided by ``BootContent`` and the ``BootState``; the
 handlers only translate. State calls run on the event loop: a SQLite call in WAL
 mode with synchronous=NORMAL takes tens of microseconds (no fsync per commit),
@@ -32,9 +33,10 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from strata.boot.assets import AssetIndex
+from strata.boot.assets import Asset, AssetIndex
 from strata.boot.body import BodyLimit
 from strata.boot.content import BootContent
+from strata.boot.firmware import firmware_assets
 from strata.boot.limits import DEFAULT_LIMITS, Limits
 from strata.boot.state import BootState, UnknownMachine
 from strata.boot.tally import OVER, Tally
@@ -78,8 +80,10 @@ class BootService:
         clock: Callable[[], float] = time.time,
         limits: Limits = DEFAULT_LIMITS,
         tally: Tally | None = None,
+        firmware: Mapping[str, Asset] | None = None,
     ) -> None:
         self.content, self.state, self.assets, self.clock = content, state, assets, clock
+        self.firmware = firmware_assets() if firmware is None else firmware
         self.tally = tally or Tally()
         body = Middleware(BodyLimit, max_bytes=limits.max_body_bytes, timeout=limits.body_timeout)
         self.app = Starlette(
@@ -89,6 +93,7 @@ class BootService:
                 Route("/ignition/{node}", self.ignition),
                 Route("/events/{node}", self.events, methods=["POST"]),
                 Route("/assets/{os}/{version}/{file}", self.asset, methods=["GET", "HEAD"]),
+                Route("/firmware/{file}", self.firmware_file, methods=["GET", "HEAD"]),
             ],
             middleware=[body],
             lifespan=self._lifespan,
@@ -175,17 +180,11 @@ class BootService:
 
     async def asset(self, request: Request) -> Response:
         p = request.path_params
-        found = self.assets.get(p["os"], p["version"], p["file"])
-        if found is None:
-            return PlainTextResponse("not found\n", status_code=404)
-        if found.etag in _tags(request.headers.get("if-none-match", "")):
-            return Response(status_code=304, headers={"etag": found.etag})
-        return _Artifact(
-            found.path,
-            stat_result=found.stat,
-            media_type="application/octet-stream",
-            headers={"etag": found.etag},
-        )
+        return _serve(request, self.assets.get(p["os"], p["version"], p["file"]))
+
+    async def firmware_file(self, request: Request) -> Response:
+        """An iPXE binary, for UEFI HTTP Boot clients (DHCP points them here)."""
+        return _serve(request, self.firmware.get(request.path_params["file"]))
 
     def _grant(
         self, request: Request, node: str, stages: tuple[Stage, ...], route: str
@@ -263,6 +262,20 @@ class BootService:
         while True:
             await asyncio.sleep(seconds)
             self.flush()
+
+
+def _serve(request: Request, found: Asset | None) -> Response:
+    """A file of the mirror or the firmware, with ETag and Range; 404 when not indexed."""
+    if found is None:
+        return PlainTextResponse("not found\n", status_code=404)
+    if found.etag in _tags(request.headers.get("if-none-match", "")):
+        return Response(status_code=304, headers={"etag": found.etag})
+    return _Artifact(
+        found.path,
+        stat_result=found.stat,
+        media_type="application/octet-stream",
+        headers={"etag": found.etag},
+    )
 
 
 class _Artifact(FileResponse):

@@ -9,6 +9,7 @@ root (CI runs as root); without it the test fails and says so, rather than skip.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import secrets
 import subprocess
@@ -16,10 +17,11 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from strata.boot.dhcp import DHCPConfig, Dnsmasq
+from strata.boot.dhcp import IPXE_BINARIES, DHCPConfig, Dnsmasq
 from strata.plan import build_plan
 from strata.store import SQLiteStore
 from strata.topology import load
@@ -140,3 +142,73 @@ def test_reload_is_a_sighup_for_reservations_and_a_restart_for_the_config(
         assert "read " + str(tmp_path / "hosts") in log  # dnsmasq re-read its reservations
     finally:
         dhcp.stop()
+
+
+HTTP_BOOT = "HTTPClient:Arch:00016:UNDI:003001"  # what UEFI HTTP Boot firmware sends
+
+
+def _ask(client: str, mac: str, arch: int, vendor: str | None) -> dict[str, Any]:
+    """What dnsmasq offers a client of ``arch`` in namespace ``client`` (a namespace of its
+    own: the kernel drops a packet whose source is one of its own addresses)."""
+    out = subprocess.run(
+        ["ip", "netns", "exec", client, sys.executable, "-m", "tests.support.dhcp_client"]
+        + ["vc0", mac, str(arch)]
+        + ([vendor] if vendor else []),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert out.returncode == 0, out.stderr
+    offer: dict[str, Any] = json.loads(out.stdout)
+    return offer
+
+
+def test_each_client_architecture_gets_its_boot_file(netns: str, tmp_path: Path) -> None:
+    """UEFI HTTP Boot (arch 16, HTTPClient) gets an http:// URL and HTTPClient back, and the
+    URL serves the EFI binary; PXE clients get TFTP names by architecture; arm64, which has
+    no iPXE binary here, gets no boot file rather than a BIOS one."""
+    inside = ("ip", "netns", "exec", netns)
+    client = f"{netns}-c"
+    sh("ip", "netns", "add", client)
+    sh(*inside, "ip", "link", "add", "vc0", "type", "veth", "peer", "name", "vb0")
+    sh(*inside, "ip", "link", "set", "vc0", "netns", client)
+    sh(*inside, "ip", "link", "set", "vb0", "master", "br0")
+    sh(*inside, "ip", "link", "set", "vb0", "up")
+    sh("ip", "netns", "exec", client, "ip", "link", "set", "vc0", "up")
+    base = f"http://{SERVER}:8080"
+    dhcp = Dnsmasq(
+        DHCPConfig("br0", load(LAB).networks["provisioning"], base, tmp_path / "dhcp"),
+        prefix=inside,
+    )
+    serve = subprocess.Popen(
+        [*inside, sys.executable, "-m", "strata.cli.app", "serve", str(LAB), "--listen"]
+        + [f"{SERVER}:8080", "--state", str(tmp_path / "s.db")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    dhcp.start(build_plan(load(LAB)))
+    try:
+        http = _ask(client, "52:54:00:99:00:16", 16, HTTP_BOOT)
+        assert http["boot_file"] == f"{base}/firmware/ipxe.efi"
+        assert http["options"]["60"] == "HTTPClient"
+        efi = _ask(client, "52:54:00:99:00:07", 7, "PXEClient:Arch:00007:UNDI:003016")
+        assert efi["boot_file"] == "ipxe.efi" and efi["options"].get("60") != "HTTPClient"
+        bios = _ask(client, "52:54:00:99:00:00", 0, "PXEClient:Arch:00000:UNDI:002001")
+        assert bios["boot_file"] == "undionly.kpxe"
+        arm64 = _ask(client, "52:54:00:99:00:11", 11, "PXEClient:Arch:00011:UNDI:003016")
+        assert arm64["boot_file"] == ""  # refused: no binary, rather than a BIOS one
+        fetched = tmp_path / "fetched.efi"
+        for _ in range(100):  # strata serve takes a moment to listen
+            got = subprocess.run(
+                [*inside, "curl", "-sf", "-o", str(fetched), http["boot_file"]], timeout=30
+            )
+            if got.returncode == 0:
+                break
+            time.sleep(0.2)
+        assert fetched.read_bytes() == (IPXE_BINARIES / "ipxe.efi").read_bytes()
+    finally:
+        dhcp.stop()
+        serve.terminate()
+        serve.wait(10)
+        subprocess.run(["ip", "netns", "del", client], capture_output=True, timeout=30)

@@ -36,11 +36,19 @@ def test_full_dhcp(tmp_path: Path) -> None:
         "dhcp-option=option:dns-server,192.168.110.1",
         "dhcp-match=set:ipxe,175",
         "dhcp-boot=tag:ipxe,http://192.168.110.2:8080/boot.ipxe",
-        "dhcp-boot=tag:!ipxe,tag:efi64,ipxe.efi",
-        "dhcp-boot=tag:!ipxe,tag:!efi64,undionly.kpxe",
+        "dhcp-match=set:arch7,option:client-arch,7",
+        "dhcp-boot=tag:!ipxe,tag:arch0,undionly.kpxe",
+        "dhcp-boot=tag:!ipxe,tag:!arch,undionly.kpxe",  # PXE without option 93 is BIOS
+        "dhcp-boot=tag:!ipxe,tag:arch7,ipxe.efi",
+        "dhcp-boot=tag:!ipxe,tag:arch9,ipxe.efi",
+        # UEFI HTTP Boot: an http:// URL and HTTPClient in option 60
+        "dhcp-boot=tag:!ipxe,tag:arch16,http://192.168.110.2:8080/firmware/ipxe.efi",
+        "dhcp-option-force=tag:arch16,option:vendor-class,HTTPClient",
         "tftp-root=/usr/lib/ipxe",
     ):
         assert expected in lines
+    for refused in (6, 10, 11, 15, 19):  # no iPXE binary: no boot file at all (not a BIOS one)
+        assert not any(line.startswith("dhcp-boot") and f"arch{refused}," in line for line in lines)
     assert hosts.splitlines() == [
         "52:54:00:10:00:01,192.168.110.11,lab-cp-0",
         "52:54:00:10:00:02,192.168.110.12,lab-worker-0",
@@ -52,6 +60,8 @@ def test_proxy_mode_hands_out_no_addresses(tmp_path: Path) -> None:
     conf, _ = render(PLAN, config(tmp_path, proxy=True))
     assert "dhcp-range=192.168.110.0,proxy,255.255.255.0" in conf
     assert 'pxe-service=tag:ipxe,x86PC,"Strata",http://192.168.110.2:8080/boot.ipxe' in conf
+    assert 'pxe-service=tag:!ipxe,BC_EFI,"Strata: iPXE",ipxe.efi' in conf  # arch 7, too
+    assert "ARM64_EFI" not in conf  # refused: no binary
     assert "dhcp-boot" not in conf and "dhcp-option=option:router" not in conf
 
 

@@ -10,6 +10,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from strata.boot import AssetIndex, BootContent, BootService, Grant, Stage, TokenSigner
+from strata.boot.firmware import firmware_assets
 from strata.plan import build_plan
 from strata.store import SQLiteStore
 from strata.topology import load
@@ -216,3 +217,27 @@ def test_scripts_are_cached_per_attempt(world: tuple[TestClient, SQLiteStore, Cl
     again = client.get("/ipxe", params={"mac": CP_MAC}).text
     assert again == script  # the same attempt: the same script, tokens included
     assert install(client, store, clock) != script  # a new attempt: new tokens
+
+
+def test_firmware_serves_only_the_ipxe_binaries_the_architecture_table_names(
+    tmp_path: Path,
+) -> None:
+    """UEFI HTTP Boot clients fetch ipxe.efi from /firmware/ (DHCP names the URL); nothing
+    else of the binaries' directory, and no path, is reachable there."""
+    binaries = tmp_path / "ipxe"
+    binaries.mkdir()
+    (binaries / "ipxe.efi").write_bytes(b"MZ" + bytes(range(256)) * 8)
+    (binaries / "ipxe.lkrn").write_bytes(b"not offered")
+    store = SQLiteStore(tmp_path / "strata.db")
+    content = BootContent(
+        build_plan(load(ROOT / "examples/lab/topology.yaml")), BASE, TokenSigner(store.token_key())
+    )
+    firmware = firmware_assets(binaries)
+    assert set(firmware) == {"ipxe.efi"}  # undionly.kpxe is named but absent here
+    service = BootService(content, store, AssetIndex(tmp_path / "mirror"), firmware=firmware)
+    with TestClient(service.app) as client:
+        got = client.get("/firmware/ipxe.efi")
+        assert got.status_code == 200 and got.content == (binaries / "ipxe.efi").read_bytes()
+        assert client.head("/firmware/ipxe.efi").headers["etag"] == got.headers["etag"]
+        for path in ("/firmware/ipxe.lkrn", "/firmware/undionly.kpxe", "/firmware/..%2Fipxe.efi"):
+            assert client.get(path).status_code == 404, path
