@@ -70,7 +70,8 @@ def start_serve(
     limit set to ``open_files`` (soft and hard); its output goes to ``serve.log``."""
     port = free_port()
     command = [sys.executable, "-m", "strata.cli.app", "serve", str(directory / "topology.yaml")]
-    command += ["--listen", f"127.0.0.1:{port}", "--artifacts", str(directory / "mirror")]
+    command += ["--listen", f"127.0.0.1:{port}", "--url", f"http://127.0.0.1:{port}"]
+    command += ["--artifacts", str(directory / "mirror")]
     for node in nodes:
         command += ["--provision", node]
 

@@ -170,6 +170,7 @@ def _serving_at_rest(run: Path, env: dict[str, str], rest: int) -> tuple[float, 
     port = free_port()
     command = [*STRATA, "serve", str(run / "topology.yaml"), "--state", str(run / "db")]
     command += ["--artifacts", str(run / "art"), "--listen", f"127.0.0.1:{port}"]
+    command += ["--url", f"http://127.0.0.1:{port}"]  # the simulated machines are on this host
     with (run / "serve.log").open("w") as log:
         serving = subprocess.Popen(command, stdout=log, stderr=log, env={**os.environ, **env})
     try:
@@ -224,6 +225,8 @@ def run_strata_redfish(n: int, work: Path, rest: int) -> Figures:
             str(run / "art"),
             "--listen",
             f"127.0.0.1:{port}",
+            "--url",  # the simulated machines are on this host
+            f"http://127.0.0.1:{port}",
             "-o",
             "json",
         ]

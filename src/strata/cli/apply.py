@@ -118,14 +118,16 @@ def apply(
     err = Console(stderr=True, highlight=False)
     _show_plan(err, build_plan(topology, recorded_plans(store), found_running(store)), options)
     mode = output if output != "auto" else ("live" if Console().is_terminal else "plain")
+    host, port = listen_address(listen)
+    base = None if no_serve else reach_url(topology, host, port, url, dhcp_interface)
     try:  # before anything listens: a second apply is told who drives the datacenter
         Lease(store, options.lease_ttl).acquire()
     except WriterBusy as busy:
         err.print(f"[red]error[/]: {busy}")
         sys.exit(2)
     boot = None
-    if not no_serve:
-        boot = _BootThread(topology, file, store, listen, url, artifact_dir, dhcp_interface)
+    if base is not None:
+        boot = _BootThread(topology, file, store, (host, port), base, artifact_dir, dhcp_interface)
     try:
         summary = _run(topology, store, options, mode, err)
     except WriterBusy as busy:
@@ -200,15 +202,14 @@ class _BootThread:
         topology: Topology,
         file: Path,
         store: SQLiteStore,
-        listen: str,
-        url: str | None,
+        listen: tuple[str, int],
+        base: str,
         artifact_dir: Path | None,
         dhcp_interface: str | None,
     ) -> None:
         from strata.boot.server import boot_server
 
-        host, port = listen_address(listen)
-        base = reach_url(host, port, url)
+        host, port = listen
         try:
             service = boot_service(topology, file, store, base, artifact_dir)
         except FragmentError as exc:
@@ -225,7 +226,7 @@ class _BootThread:
             if not self.thread.is_alive() or time.monotonic() > deadline:
                 if self.dhcp is not None:
                     self.dhcp.stop()
-                raise click.ClickException(f"the boot service could not listen on {listen}")
+                raise click.ClickException(f"the boot service could not listen on {host}:{port}")
             time.sleep(0.02)
 
     def stop(self) -> None:

@@ -41,7 +41,8 @@ __all__ = [
 @click.option("--listen", default="0.0.0.0:8080", show_default=True, help="HOST:PORT to listen on.")
 @click.option(
     "--url",
-    help="How machines reach this service, e.g. http://192.168.110.2:8080 (default: from --listen).",
+    help="How machines reach this service, e.g. http://192.168.110.2:8080 [the listen address, "
+    "or this host's address on the provisioning network when listening on all].",
 )
 @STATE
 @ARTIFACTS
@@ -83,11 +84,11 @@ def serve(
 
     topology = topology_or_exit(file)
     host, port = listen_address(listen)
-    store = SQLiteStore(state or default_state(file))
     unknown = [n for n in provision if n not in {node.name for node in topology.nodes}]
     if unknown:
         raise click.BadParameter(f"not in {file}: {', '.join(unknown)}", param_hint="--provision")
-    base = reach_url(host, port, url)
+    base = reach_url(topology, host, port, url, dhcp_interface)
+    store = SQLiteStore(state or default_state(file))
     try:
         service = boot_service(topology, file, store, base, artifact_dir)
     except FragmentError as exc:
@@ -98,7 +99,7 @@ def serve(
     server, files = boot_server(service.app, host, port)
     Console(stderr=True).print(
         f"boot service for [bold]{topology.name}[/]: {len(topology.nodes)} nodes, "
-        f"{len(service.assets)} artifacts, machines reach it at {base}; provisioning: {', '.join(provision) or 'none'}; "
+        f"{len(service.assets)} artifacts; provisioning: {', '.join(provision) or 'none'}; "
         f"{files.describe()}"
     )
     dhcp = dhcp_for(topology, dhcp_interface, dhcp_proxy, base, store.path.parent)
@@ -123,9 +124,24 @@ def listen_address(listen: str) -> tuple[str, int]:
     return host or "0.0.0.0", int(port)
 
 
-def reach_url(host: str, port: int, url: str | None) -> str:
-    """How machines reach the service: ``url``, else the listen address (loopback for any)."""
-    return url or f"http://{host if host not in ('0.0.0.0', '::') else '127.0.0.1'}:{port}"
+def reach_url(
+    topology: Topology, host: str, port: int, url: str | None, dhcp_interface: str | None
+) -> str:
+    """The URL machines on the provisioning network are given (``strata.boot.reach``);
+    says at start how it was chosen and whom it cannot reach; exits 2 when there is none."""
+    from strata.boot.reach import Unreachable, boot_url
+
+    network = next(n for n in topology.networks.values() if n.purpose == "provisioning")
+    console = Console(stderr=True, highlight=False)
+    try:
+        chosen = boot_url(host, port, network, url, dhcp_interface)
+    except Unreachable as exc:
+        console.print(f"[red]error[/]: {exc}\nhint: {exc.hint}", soft_wrap=True)
+        sys.exit(2)
+    if chosen.warning:
+        console.print(f"[yellow]warning[/]: {chosen.warning}", soft_wrap=True)
+    console.print(f"machines reach the boot service at {chosen.url} ({chosen.how})", soft_wrap=True)
+    return chosen.url
 
 
 def boot_service(

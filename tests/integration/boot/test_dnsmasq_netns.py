@@ -30,6 +30,7 @@ from tests.support.machines import qemu_command
 ROOT = Path(__file__).resolve().parents[3]
 LAB = ROOT / "examples/lab/topology.yaml"
 SERVER = "192.168.110.2"
+LISTEN = f"{SERVER}:8080"
 MAC, RESERVED = "52:54:00:10:00:01", "192.168.110.11"  # lab-cp-0 in topology.yaml
 
 
@@ -181,9 +182,9 @@ def test_each_client_architecture_gets_its_boot_file(netns: str, tmp_path: Path)
         DHCPConfig("br0", load(LAB).networks["provisioning"], base, tmp_path / "dhcp"),
         prefix=inside,
     )
+    command = [*inside, sys.executable, "-m", "strata.cli.app", "serve", str(LAB)]
     serve = subprocess.Popen(
-        [*inside, sys.executable, "-m", "strata.cli.app", "serve", str(LAB), "--listen"]
-        + [f"{SERVER}:8080", "--state", str(tmp_path / "s.db")],
+        [*command, "--listen", LISTEN, "--state", str(tmp_path / "s.db")],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

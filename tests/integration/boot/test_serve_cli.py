@@ -39,6 +39,8 @@ def test_serve_provisions_the_named_node_and_reloads_on_sighup(tmp_path: Path) -
             str(topology),
             "--listen",
             f"127.0.0.1:{port}",
+            "--url",  # the test is the machines, on this host
+            base,
             "--artifacts",
             str(tmp_path / "mirror"),
             "--provision",

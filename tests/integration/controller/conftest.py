@@ -30,7 +30,15 @@ class Fleet:
 
     def apply(self, *args: str) -> Result:
         return self.strata(
-            "apply", str(self.file), "--listen", f"127.0.0.1:{self.port}", "-o", "plain", *args
+            "apply",
+            str(self.file),
+            "--listen",
+            f"127.0.0.1:{self.port}",
+            "--url",
+            f"http://127.0.0.1:{self.port}",
+            "-o",
+            "plain",
+            *args,
         )
 
     def status(self) -> dict[str, Any]:

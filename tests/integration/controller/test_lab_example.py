@@ -36,7 +36,16 @@ def test_apply_the_lab_example_with_the_live_view(
     try:
         result = CliRunner().invoke(
             cli,
-            ["apply", str(file), "--listen", f"127.0.0.1:{port}", "-o", "live"],
+            [
+                "apply",
+                str(file),
+                "--listen",
+                f"127.0.0.1:{port}",
+                "--url",
+                f"http://127.0.0.1:{port}",
+                "-o",
+                "live",
+            ],
             env={"COLUMNS": "120"},
             catch_exceptions=False,
         )

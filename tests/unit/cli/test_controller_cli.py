@@ -135,7 +135,7 @@ def test_retry_asks_a_running_controller(applied: Path) -> None:
 def test_a_second_apply_is_told_who_drives_the_datacenter(applied: Path) -> None:
     store = SQLiteStore(applied.parent / ".strata" / "strata.db")
     store.acquire_writer("strata apply (pid 7 on elsewhere)", ttl=60)
-    code, out = run("apply", str(applied), "--listen", "127.0.0.1:1")
+    code, out = run("apply", str(applied), "--no-serve")
     assert code == 2
     assert "strata apply (pid 7 on elsewhere) is driving this datacenter" in out
 
