@@ -55,12 +55,15 @@ _EVENTS = re.compile(r"(https?://[^\s\"'\\]+/events/[^\s\"'\\]+)")
 def write_topology(directory: Path, machines: int) -> dict[str, str]:
     """A topology of ``machines`` nodes in ``directory``; each node's boot MAC by name."""
     from strata.lab.generated import generated_text
+    from strata.lab.image import stand_ins_for
     from strata.plan import build_plan
     from strata.topology import load
 
     file = directory / "topology.yaml"
     file.write_text(generated_text(racks=1, per_rack=machines - 1, name="slow"))
-    return {n.name: n.boot_mac for n in build_plan(load(file)).nodes}
+    nodes = build_plan(load(file)).nodes
+    stand_ins_for(directory / "mirror", nodes)  # what the machines would fetch next
+    return {n.name: n.boot_mac for n in nodes}
 
 
 def start_serve(

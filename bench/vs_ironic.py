@@ -210,6 +210,10 @@ def run_strata_fake(n: int, work: Path, rest: int) -> Figures:
 
 def run_strata_redfish(n: int, work: Path, rest: int) -> Figures:
     """``strata apply`` on N emulated BMCs, serving the machines' boot itself."""
+    from strata.lab.image import stand_ins_for
+    from strata.plan import build_plan
+    from strata.topology import load
+
     run = _strata_run(work)
     password = "pw-" + secrets.token_hex(8)
     port = free_port()
@@ -219,6 +223,7 @@ def run_strata_redfish(n: int, work: Path, rest: int) -> Figures:
         bmc_url = fleet.hardware.bmc_url.replace("http://", "redfish+http://")
         topology = run / "topology.yaml"
         topology.write_text(fleet_yaml(bmc_url, systems, name="bench", per_rack=40, budget=None))
+        stand_ins_for(run / "art", build_plan(load(topology)).nodes)  # what the machines "fetch"
         command = [*STRATA, "apply", str(topology), "--state", str(run / "db")]
         command += [
             "--artifacts",

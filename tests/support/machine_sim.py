@@ -4,7 +4,7 @@ The emulator keeps power and boot-override state but runs no machine. This
 simulator watches what the controller asks the emulator (``Observed``) and,
 when a system is powered on or reset with a one-time network boot set, does
 over HTTP what a booting server does against the boot service:
-``/boot.ipxe`` -> ``/ipxe?mac=…`` -> the live Ignition config named in the
+``/boot.ipxe`` -> ``/ipxe?mac=…`` -> its kernel and initrd -> the live Ignition config named in the
 script's kernel arguments -> the ``installed`` phone-home the config's unit
 would post -> after the reboot into the installed OS, ``first-boot``.
 A machine without a network boot set boots its disk and asks nothing.
@@ -105,6 +105,9 @@ class MachineSimulator:
         found = _IGNITION.search(script)
         if found is None:  # the disk script: nothing to install
             return
+        for line in script.splitlines():  # iPXE loads the kernel and initrd first
+            if line.startswith(("kernel ", "initrd ")):
+                _get(next(w for w in line.split() if w.startswith(("http://", "https://"))))
         if machine.skip_ignition > 0:
             machine.skip_ignition -= 1
             return

@@ -16,6 +16,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from strata.boot.checksums import published_digests
 from strata.ignition import profile_for
 
 __all__ = ["Asset", "AssetIndex", "ImportError_", "asset_of", "import_artifacts"]
@@ -73,49 +74,74 @@ def _dirs(path: Path) -> list[Path]:
 
 
 def import_artifacts(source: Path, root: Path, os_name: str, version: str) -> list[str]:
-    """Copy the OS version's artifacts found in ``source`` into the mirror; returns their names."""
+    """Copy the OS version's artifacts found in ``source`` into ``root/OS/VERSION``, each
+    verified against a digest the OS project publishes beside it (``strata.boot.checksums``:
+    SHA-256 or SHA-512); returns the names copied. The mirror's own ``SHA256SUMS`` lists
+    every file once, however often it is imported. ``ImportError_`` names the file and why;
+    a file that fails leaves the mirror as it was."""
     if not _NAME.match(version):
         raise ImportError_(f"version {version!r} is not a plain name")
     expected = profile_for(os_name).artifacts.names(version)
-    sums = _checksums(source)
+    try:
+        published = published_digests(source)
+    except ValueError as exc:
+        raise ImportError_(str(exc)) from None
     target = root / os_name / version
     target.mkdir(parents=True, exist_ok=True)
-    imported: list[str] = []
+    sums: dict[str, str] = {}
     for name in expected.values():
         src = source / name
-        if not src.is_file():
-            continue
-        if name not in sums:
-            raise ImportError_(f"{name}: no SHA-256 sum for it in {source}")
-        digest = _sha256(src)
-        if digest != sums[name]:
-            raise ImportError_(f"{name}: SHA-256 {digest} does not match the listed {sums[name]}")
-        partial = target / f".{name}.partial"
-        shutil.copyfile(src, partial)
-        os.replace(partial, target / name)
-        imported.append(name)
-    if not imported:
+        if src.is_file():
+            sums[name] = _verified_copy(src, published.get(name, {}), target / name)
+    if not sums:
         raise ImportError_(
             f"no {os_name} {version} artifacts in {source} (looked for {', '.join(expected.values())})"
         )
-    with (target / "SHA256SUMS").open("a") as listing:
-        listing.writelines(f"{sums[name]}  {name}\n" for name in imported)
-    return imported
+    _merge_listing(target / "SHA256SUMS", sums)
+    return list(sums)
 
 
-def _checksums(source: Path) -> dict[str, str]:
-    sums: dict[str, str] = {}
-    for listing in sorted(source.glob("*SHA256SUMS*")) + sorted(source.glob("*CHECKSUM*")):
+_LABEL = {"sha256": "SHA-256", "sha512": "SHA-512"}
+
+
+def _verified_copy(src: Path, listed: dict[str, str], dest: Path) -> str:
+    """Copy ``src`` to ``dest`` if it matches every digest ``listed``; its SHA-256."""
+    if not listed:
+        raise ImportError_(
+            f"{src.name}: no SHA-256 or SHA-512 digest for it in {src.parent} (SHA256SUMS, "
+            "sha256sum.txt, Flatcar's NAME.DIGESTS, NAME.sha256, FCOS stream metadata)"
+        )
+    actual = _digests(src, {"sha256", *listed})
+    for algorithm, digest in sorted(listed.items()):
+        if actual[algorithm] != digest:
+            raise ImportError_(
+                f"{src.name}: {_LABEL[algorithm]} {actual[algorithm]} does not match the "
+                f"published {digest}"
+            )
+    partial = dest.with_name(f".{dest.name}.partial")
+    shutil.copyfile(src, partial)
+    os.replace(partial, dest)
+    return actual["sha256"]
+
+
+def _merge_listing(listing: Path, sums: dict[str, str]) -> None:
+    """``listing`` rewritten whole (atomically) with ``sums`` replacing earlier lines."""
+    known = {}
+    if listing.exists():
         for line in listing.read_text(errors="replace").splitlines():
             parts = line.split()
-            if len(parts) == 2 and re.fullmatch(r"[0-9a-f]{64}", parts[0]):
-                sums[parts[1].lstrip("*")] = parts[0]
-    return sums
+            if len(parts) == 2:
+                known[parts[1]] = parts[0]
+    known.update(sums)
+    partial = listing.with_name(f".{listing.name}.partial")
+    partial.write_text("".join(f"{d}  {n}\n" for n, d in sorted(known.items())))
+    os.replace(partial, listing)
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
+def _digests(path: Path, algorithms: set[str]) -> dict[str, str]:
+    hashes = {a: hashlib.new(a) for a in algorithms}
     with path.open("rb") as stream:
         while chunk := stream.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
+            for h in hashes.values():
+                h.update(chunk)
+    return {a: h.hexdigest() for a, h in hashes.items()}

@@ -81,6 +81,7 @@ class BootContent:
         ignition = f"{self.base_url}/ignition/{node.name}?token="
         urls = RecipeURLs(
             assets=self._assets(node),
+            asset_query=f"?node={node.name}",
             live_config=ignition + self.token(node, attempt, Stage.LIVE),
             final_config=ignition + self.token(node, attempt, Stage.FINAL),
         )

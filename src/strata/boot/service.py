@@ -43,11 +43,19 @@ from strata.boot.tally import OVER, Tally
 from strata.boot.tokens import Grant, Stage, TokenRejected
 from strata.ignition import BuildError, disk_script
 
-__all__ = ["CLIENT_EVENTS", "FLUSH_SECONDS", "BadEvent", "BootService", "event_from_body"]
+__all__ = [
+    "ARTIFACT_MISSING",
+    "CLIENT_EVENTS",
+    "FLUSH_SECONDS",
+    "BadEvent",
+    "BootService",
+    "event_from_body",
+]
 
 CLIENT_EVENTS = frozenset({"installed", "first-boot"})  # what a machine may report
 UNKNOWN_MACHINE = "unknown-machine"  # the tally's name for a sighting of an unknown MAC
 REPEATED = "repeated"  # the event that summarizes a window's repeats
+ARTIFACT_MISSING = "artifact-missing"  # a node being installed asked for a file not mirrored
 FLUSH_SECONDS = 5.0  # how often closed windows are looked for when no request comes
 _MAC = re.compile(r"^([0-9a-f]{2}[:-]){5}[0-9a-f]{2}$")
 _IPXE = "text/plain; charset=utf-8"
@@ -179,8 +187,18 @@ class BootService:
         return Response(status_code=204)
 
     async def asset(self, request: Request) -> Response:
+        """An artifact; a missing one asked for by a node being installed (its recipe's
+        URLs say ``?node=NAME``) is an ``artifact-missing`` event on that node."""
         p = request.path_params
-        return _serve(request, self.assets.get(p["os"], p["version"], p["file"]))
+        found = self.assets.get(p["os"], p["version"], p["file"])
+        if found is not None and not found.path.is_file():  # removed since it was indexed
+            found = None
+        node = request.query_params.get("node", "")
+        attempt = self.state.attempt(node) if found is None and node in self.content.nodes else None
+        if attempt is not None:
+            detail = {"file": f"{p['os']}/{p['version']}/{p['file']}", "attempt": attempt.number}
+            self._write(request, node, ARTIFACT_MISSING, detail, ("file", "attempt"))
+        return _serve(request, found)
 
     async def firmware_file(self, request: Request) -> Response:
         """An iPXE binary, for UEFI HTTP Boot clients (DHCP points them here)."""

@@ -12,14 +12,21 @@ from rich.console import Console
 
 from strata.bmc import BMCPool, DriverSettings
 from strata.boot.fragments import FragmentError
-from strata.cli.common import ARTIFACTS, STATE, TOPOLOGY, default_state, topology_or_exit
+from strata.cli.common import (
+    ARTIFACTS,
+    STATE,
+    TOPOLOGY,
+    default_artifacts,
+    default_state,
+    topology_or_exit,
+)
 from strata.cli.progress import JsonLines, LiveView, PlainLines
 from strata.cli.render import plan_counts
 from strata.cli.serve import boot_service, dhcp_for, listen_address, reach_url
 from strata.cli.validate import found_running, recorded_plans
-from strata.controller import ApplyOptions, Reconciler, Summary, Timeouts
+from strata.controller import ApplyOptions, Reconciler, State, Summary, Timeouts
 from strata.controller.lease import Lease
-from strata.plan import ActionKind, Plan, build_plan
+from strata.plan import ActionKind, NodePlan, Plan, build_plan
 from strata.store import SQLiteStore, WriterBusy
 from strata.topology import Topology
 
@@ -116,10 +123,13 @@ def apply(
     )
     store = SQLiteStore(state or default_state(file))
     err = Console(stderr=True, highlight=False)
-    _show_plan(err, build_plan(topology, recorded_plans(store), found_running(store)), options)
+    plan = build_plan(topology, recorded_plans(store), found_running(store))
+    _show_plan(err, plan, options)
     mode = output if output != "auto" else ("live" if Console().is_terminal else "plain")
     host, port = listen_address(listen)
     base = None if no_serve else reach_url(topology, host, port, url, dhcp_interface)
+    if not no_serve:  # with --no-serve the mirror is the other service's to check
+        _preflight(err, file, _to_install(plan, store, options), artifact_dir)
     try:  # before anything listens: a second apply is told who drives the datacenter
         Lease(store, options.lease_ttl).acquire()
     except WriterBusy as busy:
@@ -152,6 +162,31 @@ def _run(
             ).run()
         with LiveView(Console(), f"strata apply {topology.name}") as view:
             return Reconciler(topology, store, pool, options, view).run()
+
+
+def _to_install(plan: Plan, store: SQLiteStore, options: ApplyOptions) -> list[NodePlan]:
+    """The nodes this apply may install: all but those provisioned, joined or found
+    running, unless the person consented to reinstall them."""
+    states = {n.name: n.state for n in store.summaries()}
+    settled = {State.PROVISIONED, State.JOINED, State.FOUND_RUNNING}
+    return [
+        p
+        for p in plan.nodes
+        if states.get(p.name) not in settled or p.name in options.allow_reprovision
+    ]
+
+
+def _preflight(err: Console, file: Path, nodes: list[NodePlan], artifact_dir: Path | None) -> None:
+    """Exit 2, before any server is powered on, when an install would fetch a missing file."""
+    from strata.boot import AssetIndex
+    from strata.boot.preflight import missing_artifacts
+
+    missing = missing_artifacts(nodes, AssetIndex(artifact_dir or default_artifacts(file)))
+    for gap in missing:
+        err.print(f"[red]error[/]: artifacts missing for {gap.describe(file)}", soft_wrap=True)
+    if missing:
+        err.print("nothing was powered on; import the artifacts, then apply again")
+        sys.exit(2)
 
 
 def _show_plan(console: Console, plan: Plan, options: ApplyOptions) -> None:

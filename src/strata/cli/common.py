@@ -28,6 +28,7 @@ TOPOLOGY = click.argument(
 )
 FILE_OPTION = click.option(  # for commands whose argument is a node
     "--file",
+    "-f",
     "file",
     type=click.Path(dir_okay=False, path_type=Path),
     default="topology.yaml",

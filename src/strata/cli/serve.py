@@ -15,6 +15,7 @@ from strata.boot.dhcp import DHCPConfig, Dnsmasq
 from strata.boot.fragments import FragmentError, load_fragments
 from strata.cli.common import (
     ARTIFACTS,
+    FILE_OPTION,
     STATE,
     TOPOLOGY,
     default_artifacts,
@@ -94,6 +95,7 @@ def serve(
     except FragmentError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
+    _preflight(file, service, provision)
     for node in provision:
         store.begin_attempt(node, lifetime=attempt_minutes * 60)
     server, files = boot_server(service.app, host, port)
@@ -114,6 +116,25 @@ def serve(
     finally:
         if dhcp is not None:
             dhcp.stop()
+
+
+def _preflight(file: Path, service: BootService, provision: tuple[str, ...]) -> None:
+    """Say which installs would fetch a missing artifact; refuse (exit 2) to start an
+    attempt (--provision) for a node among them."""
+    from strata.boot.preflight import missing_artifacts
+
+    console = Console(stderr=True, highlight=False)
+    refused = []
+    for gap in missing_artifacts(service.content.plan.nodes, service.assets):
+        console.print(
+            f"[yellow]warning[/]: artifacts missing for {gap.describe(file)}", soft_wrap=True
+        )
+        refused += [n for n in gap.nodes if n in provision]
+    if refused:
+        console.print(
+            f"[red]error[/]: not provisioning {', '.join(refused)}: its installer would fetch files the mirror lacks"
+        )
+        sys.exit(2)
 
 
 def listen_address(listen: str) -> tuple[str, int]:
@@ -198,19 +219,21 @@ def artifacts() -> None:
 @click.argument("source", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--os", "os_name", required=True, type=click.Choice(["flatcar", "fcos", "rhcos"]))
 @click.option("--version", required=True)
+@FILE_OPTION
 @click.option(
     "--into",
     type=click.Path(file_okay=False, path_type=Path),
-    default="artifacts",
-    show_default=True,
+    help="The mirror [FILE's dir/artifacts: where serve and apply read].",
 )
-def import_command(source: Path, os_name: str, version: str, into: Path) -> None:
+def import_command(source: Path, os_name: str, version: str, file: Path, into: Path | None) -> None:
     """Copy an OS version's kernel, initramfs, rootfs, ISO and disk image from SOURCE into the
-    mirror, verifying each against a SHA256SUMS list in SOURCE."""
+    mirror, verifying each against the digests its project publishes in SOURCE (SHA256SUMS,
+    sha256sum.txt, Flatcar's NAME.DIGESTS, NAME.sha256, FCOS stream metadata)."""
+    mirror = into or default_artifacts(file)
     try:
-        names = import_artifacts(source, into, os_name, version)
+        names = import_artifacts(source, mirror, os_name, version)
     except ImportError_ as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
     for name in names:
-        click.echo(f"imported {os_name}/{version}/{name}")
+        click.echo(f"imported {os_name}/{version}/{name} into {mirror}")

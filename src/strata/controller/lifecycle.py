@@ -58,6 +58,7 @@ class Event(enum.StrEnum):
     IGNITION_FETCHED = "ignition-fetched"
     INSTALLED = "installed"  # phone-home from the installer
     FIRST_BOOT = "first-boot"  # phone-home from the installed system
+    ARTIFACT_MISSING = "artifact-missing"  # the machine asked for a file the mirror lacks
     NODE_READY = "node-ready"  # from the cluster's API
     TIMEOUT = "timeout"  # the phase took longer than its limit
     BMC_FAILED = "bmc-failed"  # a permanent BMC fault (transient ones are retried below)
@@ -108,6 +109,8 @@ TABLE: dict[tuple[State, Event], Transition] = {
     (S.BOOTING,        E.IGNITION_FETCHED):  T(S.INSTALLING,     A.AWAIT_BOOT),
     (S.INSTALLING,     E.IGNITION_FETCHED):  T(S.INSTALLING,     A.NONE),  # coreos-installer's fetch
     (S.INSTALLING,     E.INSTALLED):         T(S.PROVISIONED,    A.BOOT_FROM_DISK),
+    (S.BOOTING,        E.ARTIFACT_MISSING):  T(S.FAILED,         A.RECORD_FAILURE),
+    (S.INSTALLING,     E.ARTIFACT_MISSING):  T(S.FAILED,         A.RECORD_FAILURE),
     (S.PROVISIONED,    E.FIRST_BOOT):        T(S.PROVISIONED,    A.AWAIT_JOIN),
     (S.PROVISIONED,    E.NODE_READY):        T(S.JOINED,         A.NONE),
     (S.PROVISIONED,    E.REPROVISION):       T(S.PROVISIONING,   A.START_INSTALL),

@@ -53,6 +53,7 @@ BOOT_EVENTS = {
     "ignition-fetched": Event.IGNITION_FETCHED,
     "installed": Event.INSTALLED,
     "first-boot": Event.FIRST_BOOT,
+    "artifact-missing": Event.ARTIFACT_MISSING,
 }
 RETRY_REQUESTED = "retry-requested"  # `strata retry` while a controller runs
 ADOPT_REQUESTED = "adopt-requested"  # `strata adopt` while a controller runs
@@ -330,7 +331,7 @@ class Reconciler:
                 t.early.append((e.id, e.detail.get("attempt"), event))
                 self._early.add(t.name)
             elif e.detail.get("attempt") == t.marks.get("attempt"):
-                self._feed(t, event)
+                self._feed(t, event, _reason(event, e.detail))
         if events:
             self._flush()
             self.store.set_cursor(CURSOR, self._safe_cursor(events[-1].id))
@@ -439,3 +440,13 @@ class Reconciler:
                 t.name: t.reason or "found running" for t in nodes if t.state is State.FOUND_RUNNING
             },
         )
+
+
+def _reason(event: Event, detail: Mapping[str, Any]) -> str | None:
+    """Why a boot event fails a node, in words a person can act on (None: not a failure)."""
+    if event is Event.ARTIFACT_MISSING:
+        return (
+            f"the machine asked for {detail.get('file')}, which is not in the artifact mirror "
+            "(import it: strata artifacts import; then strata retry)"
+        )
+    return None

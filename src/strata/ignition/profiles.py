@@ -51,6 +51,13 @@ class Artifacts:
         }
         return {role: name.format(v=version) for role, name in fields.items() if name}
 
+    def network_install(self, version: str) -> tuple[str, ...]:
+        """What a network-boot install fetches from the mirror: the kernel and initramfs
+        iPXE loads, and what the installer fetches next (FCOS/RHCOS: the live rootfs and
+        the metal image; Flatcar: the disk image and its signature). Not the ISO."""
+        names = self.names(version)
+        return tuple(n for role, n in names.items() if role != "iso")
+
 
 @dataclass(frozen=True, slots=True)
 class OSProfile:

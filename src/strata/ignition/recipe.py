@@ -23,11 +23,15 @@ class RecipeURLs:
     assets: str  # the artifact mirror for this OS and version
     live_config: str  # the installer's Ignition config
     final_config: str  # the installed system's config (coreos-installer fetches it)
+    asset_query: str = ""  # appended to each artifact URL, e.g. "?node=NAME": a 404 names the node
 
 
 def install_script(plan: NodePlan, profile: OSProfile, urls: RecipeURLs) -> str:
-    names = profile.artifacts.names(plan.os_version)
-    for url in (urls.assets, urls.live_config, urls.final_config):
+    names = {
+        role: f"{name}{urls.asset_query}"
+        for role, name in profile.artifacts.names(plan.os_version).items()
+    }
+    for url in (urls.assets, urls.live_config, urls.final_config, urls.asset_query):
         if any(c in url for c in " \t\n$") or "&&" in url or "||" in url:
             raise BuildError(f"the URL {url!r} cannot stand in an iPXE script")
     args = [

@@ -14,12 +14,14 @@ import gzip
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
 
 from strata.ignition import profile_for
+from strata.plan import NodePlan
 
-__all__ = ["LabImageError", "build_image", "install_image"]
+__all__ = ["LabImageError", "build_image", "install_image", "stand_in_artifacts", "stand_ins_for"]
 
 NOTE = "STRATA-LAB-STAND-IN"  # a file beside the stand-ins, naming them for what they are
 
@@ -58,18 +60,36 @@ def build_image(cache: Path) -> tuple[Path, Path]:
 
 
 def install_image(kernel: Path, initrd: Path, mirror: Path, os_name: str, version: str) -> Path:
-    """Place the stand-in under ``os_name``'s PXE artifact names in the mirror."""
-    profile = profile_for(os_name)
-    names = profile.artifacts.names(version)
+    """Place the stand-in under ``os_name``'s PXE artifact names in the mirror; the other
+    files a network install fetches (disk image, rootfs) as empty stand-ins, which the
+    stand-in OS never fetches."""
+    names = profile_for(os_name).artifacts.names(version)
+    target = stand_in_artifacts(mirror, os_name, version)
+    for source, name in ((kernel, names["kernel"]), (initrd, names["initramfs"])):
+        shutil.copy(source, target / name)
+    return target
+
+
+def stand_ins_for(mirror: Path, nodes: Iterable[NodePlan]) -> None:
+    """``stand_in_artifacts`` for every OS version ``nodes`` install."""
+    for os_name, version in sorted({(n.os_name, n.os_version) for n in nodes}):
+        stand_in_artifacts(mirror, os_name, version)
+
+
+def stand_in_artifacts(mirror: Path, os_name: str, version: str) -> Path:
+    """Empty files under every name a network install of ``os_name`` ``version`` fetches,
+    with a note saying they are stand-ins: for the lab and simulated machines, which boot
+    no real OS. ``LabImageError`` rather than overwrite a real artifact."""
     target = mirror / os_name / version
     target.mkdir(parents=True, exist_ok=True)
-    for source, name in ((kernel, names["kernel"]), (initrd, names["initramfs"])):
+    for name in profile_for(os_name).artifacts.network_install(version):
         dest = target / name
         if dest.exists() and not (target / NOTE).exists():
             raise LabImageError(f"{dest} is a real artifact: the lab leaves it alone")
-        shutil.copy(source, dest)
+        if not dest.exists():
+            dest.write_bytes(b"")
     (target / NOTE).write_text(
-        "The kernel and initramfs here are Strata's lab stand-in (Debian kernel, busybox),\n"
+        "The files here are Strata's lab stand-ins (a Debian kernel and busybox, or empty),\n"
         "not a real OS. Delete this directory and import real artifacts to install the OS.\n"
     )
     return target

@@ -56,6 +56,7 @@ class Machine:
     unreachable: bool = False
     flaky_calls: int = 0  # this many calls fail as unreachable before the BMC answers
     no_ignition: bool = False  # fetches its iPXE script, never its config
+    missing_artifact: str | None = None  # its kernel URL answers 404 (the service records it)
     missing_macs: set[str] = field(default_factory=set)
 
 
@@ -86,6 +87,12 @@ class Fleet:
         name, number = machine.node.name, attempt.number
         fetched = self.delay(self.settings.boot_seconds)
         self._clock.at(fetched * 0.5, lambda: self._report(name, "ipxe-fetched", number))
+        if machine.missing_artifact is not None:
+            detail = {"attempt": number, "file": machine.missing_artifact}
+            self._clock.at(
+                fetched * 0.6, lambda: self.store.record(name, "artifact-missing", detail)
+            )
+            return
         if machine.no_ignition:
             return
         self._clock.at(fetched, lambda: self._report(name, "ignition-fetched", number))

@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from strata.boot.dhcp import IPXE_BINARIES, DHCPConfig, Dnsmasq
+from strata.lab.image import stand_ins_for
 from strata.plan import build_plan
 from strata.store import SQLiteStore
 from strata.topology import load
@@ -60,6 +61,7 @@ def netns() -> Iterator[str]:
 def test_reserved_address_boot_file_and_boot(netns: str, tmp_path: Path) -> None:
     inside = ("ip", "netns", "exec", netns)
     state = tmp_path / "strata.db"
+    stand_ins_for(tmp_path / "mirror", build_plan(load(LAB)).nodes)  # the kernel it fetches next
     # strata serve runs dnsmasq (state dir/dhcp); its leases are read back through the same class
     dhcp = Dnsmasq(DHCPConfig("br0", load(LAB).networks["provisioning"], "", tmp_path / "dhcp"))
     serve = subprocess.Popen(

@@ -13,6 +13,9 @@ from pathlib import Path
 
 import httpx
 
+from strata.lab.image import stand_ins_for
+from strata.plan import build_plan
+from strata.topology import load
 from tests.support.boot_server import free_port
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -30,6 +33,7 @@ def test_serve_provisions_the_named_node_and_reloads_on_sighup(tmp_path: Path) -
     shutil.copy(ROOT / "examples/lab/topology.yaml", topology)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
+    stand_ins_for(tmp_path / "mirror", build_plan(load(topology)).nodes)
     process = subprocess.Popen(
         [
             sys.executable,

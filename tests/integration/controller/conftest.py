@@ -12,6 +12,9 @@ import pytest
 from click.testing import CliRunner, Result
 
 from strata.cli.app import cli
+from strata.lab.image import stand_ins_for
+from strata.plan import build_plan
+from strata.topology import load
 from tests.support.boot_server import free_port
 from tests.support.fleet_topology import PASSWORD_ENV, fleet_yaml
 from tests.support.machine_sim import MachineSimulator
@@ -63,6 +66,7 @@ def make_fleet(
         port = free_port()
         file = tmp_path / "topology.yaml"
         file.write_text(fleet_yaml(emulator.url, systems, **topology))
+        stand_ins_for(tmp_path / "artifacts", build_plan(load(file)).nodes)  # what they "fetch"
         machines = MachineSimulator(emulator, systems, f"http://127.0.0.1:{port}")
         made.append(machines)
         return Fleet(file, systems, machines, port)

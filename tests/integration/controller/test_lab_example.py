@@ -12,6 +12,9 @@ import pytest
 from click.testing import CliRunner
 
 from strata.cli.app import cli
+from strata.lab.image import stand_ins_for
+from strata.plan import build_plan
+from strata.topology import load
 from tests.support.boot_server import free_port
 from tests.support.machine_sim import MachineSimulator
 from tests.support.redfish_emulator import Emulator
@@ -31,6 +34,7 @@ def test_apply_the_lab_example_with_the_live_view(
     ).replace("username: admin", "username: strata")
     file = tmp_path / "topology.yaml"
     file.write_text(text)
+    stand_ins_for(tmp_path / "artifacts", build_plan(load(file)).nodes)  # what the machines "fetch"
     port = free_port()
     machines = MachineSimulator(emulator, systems, f"http://127.0.0.1:{port}")
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 import pytest
@@ -46,7 +47,7 @@ def test_a_wrong_checksum_is_refused(tmp_path: Path) -> None:
 
 def test_a_file_without_a_checksum_is_refused(tmp_path: Path) -> None:
     src = download(tmp_path, {})
-    with pytest.raises(ImportError_, match="no SHA-256 sum"):
+    with pytest.raises(ImportError_, match="no SHA-256 or SHA-512 digest"):
         import_artifacts(src, tmp_path / "mirror", "fcos", "41.20241109.3.0")
 
 
@@ -69,3 +70,88 @@ def test_the_index_skips_links_and_hidden_files(tmp_path: Path) -> None:
     (version / "ok.img").write_text("x")
     index = AssetIndex(tmp_path / "mirror")
     assert len(index) == 1 and index.get("fcos", "41", "ok.img") is not None
+
+
+FLATCAR = ("flatcar_production_pxe.vmlinuz", "flatcar_production_pxe_image.cpio.gz")
+
+
+def _files(src: Path, names: tuple[str, ...]) -> dict[str, bytes]:
+    src.mkdir(exist_ok=True)
+    for name in names:
+        (src / name).write_bytes(name.encode() * 50)
+    return {n: (src / n).read_bytes() for n in names}
+
+
+def test_flatcar_digests_files_are_read_for_their_sha512(tmp_path: Path) -> None:
+    """Flatcar publishes NAME.DIGESTS with MD5, SHA1 and SHA512 sections."""
+    src = tmp_path / "download"
+    for name, data in _files(src, FLATCAR).items():
+        (src / f"{name}.DIGESTS").write_text(
+            f"# MD5 HASH\n{hashlib.md5(data).hexdigest()}  {name}\n"
+            f"# SHA1 HASH\n{hashlib.sha1(data).hexdigest()}  {name}\n"
+            f"# SHA512 HASH\n{hashlib.sha512(data).hexdigest()}  {name}\n"
+        )
+    assert import_artifacts(src, tmp_path / "m", "flatcar", "4081.2.0") == list(FLATCAR)
+    (src / f"{FLATCAR[0]}.DIGESTS").write_text(f"# SHA512 HASH\n{'a' * 128}  {FLATCAR[0]}\n")
+    with pytest.raises(ImportError_, match=r"SHA-512 .* does not match the published a+"):
+        import_artifacts(src, tmp_path / "m", "flatcar", "4081.2.0")
+
+
+def test_md5_and_sha1_alone_are_no_check(tmp_path: Path) -> None:
+    src = tmp_path / "download"
+    for name, data in _files(src, FLATCAR).items():
+        (src / f"{name}.DIGESTS").write_text(
+            f"# MD5 HASH\n{hashlib.md5(data).hexdigest()}  {name}\n"
+        )
+    with pytest.raises(ImportError_, match="no SHA-256 or SHA-512 digest"):
+        import_artifacts(src, tmp_path / "m", "flatcar", "4081.2.0")
+
+
+def test_sidecars_bsd_tags_and_rhcos_sha256sum_txt(tmp_path: Path) -> None:
+    src = tmp_path / "download"
+    names = (
+        "rhcos-4.16.3-x86_64-live-kernel.x86_64",
+        "rhcos-4.16.3-x86_64-live-initramfs.x86_64.img",
+    )
+    data = _files(src, names)
+    (src / f"{names[0]}.sha256").write_text(hashlib.sha256(data[names[0]]).hexdigest() + "\n")
+    (src / "sha256sum.txt").write_text(
+        f"SHA256 ({names[1]}) = {hashlib.sha256(data[names[1]]).hexdigest()}\n"
+    )
+    assert import_artifacts(src, tmp_path / "m", "rhcos", "4.16.3") == list(names)
+
+
+def test_fcos_stream_metadata_names_files_by_their_location(tmp_path: Path) -> None:
+    src = tmp_path / "download"
+    data = _files(src, (KERNEL, INITRAMFS))
+    base = (
+        "https://builds.coreos.fedoraproject.org/prod/streams/stable/builds/41.20241109.3.0/x86_64"
+    )
+    pxe = {
+        "kernel": {
+            "location": f"{base}/{KERNEL}",
+            "sha256": hashlib.sha256(data[KERNEL]).hexdigest(),
+        },
+        "initramfs": {
+            "location": f"{base}/{INITRAMFS}",
+            "sha256": hashlib.sha256(data[INITRAMFS]).hexdigest(),
+        },
+    }
+    stream = {"architectures": {"x86_64": {"artifacts": {"metal": {"formats": {"pxe": pxe}}}}}}
+    (src / "stable.json").write_text(json.dumps(stream))
+    assert import_artifacts(src, tmp_path / "m", "fcos", "41.20241109.3.0") == [KERNEL, INITRAMFS]
+
+
+def test_importing_again_lists_each_file_once(tmp_path: Path) -> None:
+    src = download(tmp_path)
+    for _ in range(3):
+        import_artifacts(src, tmp_path / "mirror", "fcos", "41.20241109.3.0")
+    listing = (tmp_path / "mirror/fcos/41.20241109.3.0/SHA256SUMS").read_text().splitlines()
+    assert sorted(line.split()[1] for line in listing) == sorted([KERNEL, INITRAMFS])
+
+
+def test_two_different_published_digests_refuse_the_file(tmp_path: Path) -> None:
+    src = download(tmp_path)
+    (src / f"{KERNEL}.sha256").write_text("f" * 64)
+    with pytest.raises(ImportError_, match="two different sha256 digests"):
+        import_artifacts(src, tmp_path / "mirror", "fcos", "41.20241109.3.0")

@@ -241,3 +241,27 @@ def test_firmware_serves_only_the_ipxe_binaries_the_architecture_table_names(
         assert client.head("/firmware/ipxe.efi").headers["etag"] == got.headers["etag"]
         for path in ("/firmware/ipxe.lkrn", "/firmware/undionly.kpxe", "/firmware/..%2Fipxe.efi"):
             assert client.get(path).status_code == 404, path
+
+
+def test_a_missing_artifact_is_an_event_on_the_node_asking(
+    world: tuple[TestClient, SQLiteStore, Clock, Path],
+) -> None:
+    client, store, clock, tmp_path = world
+    script = install(client, store, clock)
+    kernel = next(line.split()[1] for line in script.splitlines() if line.startswith("kernel "))
+    initrd = next(line.split()[-1] for line in script.splitlines() if line.startswith("initrd "))
+    assert kernel.endswith("flatcar_production_pxe.vmlinuz?node=lab-cp-0")
+    assert client.get(kernel.removeprefix(BASE)).status_code == 200
+    assert client.get(initrd.removeprefix(BASE)).status_code == 404  # not in this mirror
+    (missing,) = [e for e in store.events("lab-cp-0") if e.kind == "artifact-missing"]
+    assert missing.detail["file"] == "flatcar/4081.2.0/flatcar_production_pxe_image.cpio.gz"
+    assert missing.detail["attempt"] == store.attempt("lab-cp-0").number  # type: ignore[union-attr]
+    # a file removed after the mirror was indexed is missing too, not a 500
+    (tmp_path / "mirror/flatcar/4081.2.0/flatcar_production_pxe.vmlinuz").unlink()
+    assert client.get(kernel.removeprefix(BASE)).status_code == 404
+    assert [e.kind for e in store.events("lab-cp-0")][-1] == "artifact-missing"
+    # nobody's request, or a node not being installed, writes nothing
+    before = len(store.events("lab-cp-0")) + len(store.events("lab-worker-0"))
+    for query in ("?node=nobody", "?node=lab-worker-0", ""):
+        assert client.get(f"/assets/flatcar/4081.2.0/x{query}").status_code == 404
+    assert len(store.events("lab-cp-0")) + len(store.events("lab-worker-0")) == before

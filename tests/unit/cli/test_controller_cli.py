@@ -5,6 +5,7 @@ simulated fleet; the commands read the SQLite file as a person would."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -236,3 +237,50 @@ def test_adopt_takes_found_running_nodes_and_plan_asks_about_them(applied: Path)
     assert code == 0 and "adopted lab-worker-1" in out, out
     assert store.records()["lab-worker-1"].state == "provisioned"
     assert store.events("lab-worker-1")[-1].detail["event"] == "adopt"
+
+
+def test_apply_refuses_before_any_power_on_when_an_install_would_miss_artifacts(
+    applied: Path,
+) -> None:
+    """lab-worker-1 (failed) would be installed again; the mirror beside the file is empty."""
+    before = SQLiteStore(applied.parent / ".strata" / "strata.db").records()
+    code, out = run("apply", str(applied), "--url", "http://127.0.0.1:9")
+    assert code == 2, out
+    assert "artifacts missing for flatcar 4081.2.0 (for lab-worker-1)" in out
+    assert "flatcar_production_pxe.vmlinuz" in out and "flatcar_production_image.bin.bz2" in out
+    assert (
+        f"strata artifacts import DOWNLOAD_DIR --os flatcar --version 4081.2.0 -f {applied}" in out
+    )
+    assert "nothing was powered on" in out
+    after = SQLiteStore(applied.parent / ".strata" / "strata.db")
+    assert after.records() == before and after.writer() is None  # no lease taken either
+
+
+def test_artifacts_import_fills_the_mirror_serve_and_apply_read(
+    applied: Path, tmp_path: Path
+) -> None:
+    download = tmp_path / "download"
+    download.mkdir()
+    names = ("flatcar_production_pxe.vmlinuz", "flatcar_production_pxe_image.cpio.gz")
+    for name in names:
+        (download / name).write_bytes(name.encode())
+    (download / "SHA256SUMS").write_text(
+        "".join(f"{hashlib.sha256(n.encode()).hexdigest()}  {n}\n" for n in names)
+    )
+    code, out = run(
+        "artifacts",
+        "import",
+        str(download),
+        "--os",
+        "flatcar",
+        "--version",
+        "4081.2.0",
+        "-f",
+        str(applied),
+    )
+    assert code == 0, out
+    assert (applied.parent / "artifacts/flatcar/4081.2.0" / names[0]).read_bytes() == names[
+        0
+    ].encode()
+    code, out = run("apply", str(applied), "--url", "http://127.0.0.1:9")
+    assert code == 2 and "flatcar_production_pxe.vmlinuz" not in out.split("artifacts missing")[1]

@@ -191,3 +191,22 @@ def test_phase_timeouts_are_named() -> None:
     assert Timeouts().with_overrides({"booting": 5}).booting == 5
     with pytest.raises(ValueError, match="no phase named bootin"):
         Timeouts().with_overrides({"bootin": 5})
+
+
+def test_a_missing_artifact_fails_the_node_at_once_naming_the_file(
+    store: SQLiteStore, fleets: Callable[[Topology], Fleet]
+) -> None:
+    """The boot service records the 404 on the node; the node fails with the file's name
+    instead of waiting out the booting phase with a reason that blames DHCP."""
+    topo = topology(per_rack=2)
+    fleet = fleets(topo)
+    name = sorted(fleet.machines)[-1]
+    fleet.machines[name].missing_artifact = "flatcar/4081.2.0/flatcar_production_pxe.vmlinuz"
+    summary, _ = apply(topo, store, fleet)  # the booting phase's timeout is 1,800 s
+    assert summary.states[name] is State.FAILED
+    assert (
+        "flatcar_production_pxe.vmlinuz, which is not in the artifact mirror"
+        in summary.failed[name]
+    )
+    assert summary.failed[name].startswith("booting:")
+    assert {s for n, s in summary.states.items() if n != name} == {State.PROVISIONED}
