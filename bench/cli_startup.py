@@ -24,7 +24,7 @@ STRATA = [sys.executable, "-c", "from strata.cli.app import main; main()"]
 COMMANDS = {
     "strata --version": ["--version"],
     "strata --help": ["--help"],
-    "strata validate examples/lab": ["validate", str(ROOT / "examples/lab/topology.yaml")],
+    "strata validate examples/lab": ["validate", "-f", str(ROOT / "examples/lab/topology.yaml")],
 }
 
 

@@ -72,7 +72,14 @@ def start_serve(
     """``strata serve`` on 127.0.0.1 with every node being provisioned, its open-file
     limit set to ``open_files`` (soft and hard); its output goes to ``serve.log``."""
     port = free_port()
-    command = [sys.executable, "-m", "strata.cli.app", "serve", str(directory / "topology.yaml")]
+    command = [
+        sys.executable,
+        "-m",
+        "strata.cli.app",
+        "serve",
+        "-f",
+        str(directory / "topology.yaml"),
+    ]
     command += ["--listen", f"127.0.0.1:{port}", "--url", f"http://127.0.0.1:{port}"]
     command += ["--artifacts", str(directory / "mirror")]
     for node in nodes:

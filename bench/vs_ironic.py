@@ -168,7 +168,7 @@ def _serving_at_rest(run: Path, env: dict[str, str], rest: int) -> tuple[float, 
     """``strata serve`` (the boot service, the one part that stays up in bootstrap mode;
     Strata has no periodic power sync) over one of Ironic's power-sync intervals."""
     port = free_port()
-    command = [*STRATA, "serve", str(run / "topology.yaml"), "--state", str(run / "db")]
+    command = [*STRATA, "serve", "-f", str(run / "topology.yaml"), "--state", str(run / "db")]
     command += ["--artifacts", str(run / "art"), "--listen", f"127.0.0.1:{port}"]
     command += ["--url", f"http://127.0.0.1:{port}"]  # the simulated machines are on this host
     with (run / "serve.log").open("w") as log:
@@ -224,7 +224,7 @@ def run_strata_redfish(n: int, work: Path, rest: int) -> Figures:
         topology = run / "topology.yaml"
         topology.write_text(fleet_yaml(bmc_url, systems, name="bench", per_rack=40, budget=None))
         stand_ins_for(run / "art", build_plan(load(topology)).nodes)  # what the machines "fetch"
-        command = [*STRATA, "apply", str(topology), "--state", str(run / "db")]
+        command = [*STRATA, "apply", "-f", str(topology), "--state", str(run / "db")]
         command += [
             "--artifacts",
             str(run / "art"),

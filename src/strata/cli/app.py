@@ -100,6 +100,7 @@ class _Strata(click.Group):
         module, _, attribute = COMMANDS[cmd_name][0].partition(":")
         command = getattr(importlib.import_module(module), attribute)
         assert isinstance(command, click.Command)
+        _with_verbose(command)
         return command
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
@@ -129,13 +130,28 @@ def cli(verbose: int) -> None:
 
 def _logging(verbose: int) -> None:
     """Structured lines on stderr. Libraries speak only at -vv: Strata reports their faults itself."""
-    logging.basicConfig(
-        level=(logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)],
-        format="%(levelname)s %(name)s %(message)s",
-        stream=sys.stderr,
-    )
+    level = (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s %(message)s", stream=sys.stderr)
+    logging.getLogger().setLevel(level)  # also when a command's own -v comes after the group's
     for library in ("sushy", "urllib3", "pyghmi", "werkzeug"):
         logging.getLogger(library).setLevel(logging.DEBUG if verbose >= 2 else logging.CRITICAL)
+
+
+def _with_verbose(command: click.Command) -> None:
+    """``-v`` after the command name too (``strata apply -v``), not only before it."""
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            _with_verbose(sub)
+    if not any("--verbose" in getattr(p, "opts", ()) for p in command.params):
+        command.params.append(
+            click.Option(
+                ["--verbose", "-v"],
+                count=True,
+                expose_value=False,
+                help="-v: progress of BMC work, -vv: library debug.",
+                callback=lambda ctx, param, value: _logging(value) if value else None,
+            )
+        )
 
 
 def main() -> None:

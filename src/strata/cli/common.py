@@ -3,8 +3,11 @@ files they default to, and checking and loading a topology (or saying why not)."
 
 from __future__ import annotations
 
+import functools
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.console import Console
@@ -17,23 +20,55 @@ __all__ = [
     "FILE_OPTION",
     "STATE",
     "TOPOLOGY",
+    "TOPOLOGY_PATH",
     "check_topology",
     "default_artifacts",
     "default_state",
     "topology_or_exit",
 ]
 
-TOPOLOGY = click.argument(
-    "file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default="topology.yaml"
-)
-FILE_OPTION = click.option(  # for commands whose argument is a node
+_PATH = click.Path(dir_okay=False, path_type=Path)
+_EXISTING = click.Path(exists=True, dir_okay=False, path_type=Path)
+FILE_OPTION = click.option(  # the topology file, as kubectl and clusterctl spell it
     "--file",
     "-f",
     "file",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=_PATH,
     default="topology.yaml",
     show_default=True,
+    help="The topology file.",
 )
+
+
+def _topology(must_exist: bool) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``-f/--file FILE`` (default ./topology.yaml). A FILE given as the first argument, as
+    Strata took it before, still works, with a note on stderr."""
+
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(command)
+        def merged(*args: Any, file: Path, legacy_file: Path | None, **kwargs: Any) -> Any:
+            if legacy_file is not None:
+                name = click.get_current_context().command_path
+                click.echo(f"note: `{name} FILE` is deprecated: say `{name} -f FILE`", err=True)
+                file = legacy_file
+            if must_exist:  # as click.Path(exists=True) says it; what it is, validate says
+                ctx = click.get_current_context()
+                file = _EXISTING.convert(file, _file_param(ctx), ctx)
+            return command(*args, file=file, **kwargs)
+
+        merged = click.argument("legacy_file", required=False, type=_PATH, metavar="[FILE]")(merged)
+        return FILE_OPTION(merged)
+
+    return decorate
+
+
+def _file_param(ctx: click.Context) -> click.Parameter | None:
+    return next((p for p in ctx.command.params if p.name == "file"), None)
+
+
+TOPOLOGY = _topology(must_exist=True)  # commands that read the topology
+TOPOLOGY_PATH = _topology(must_exist=False)  # commands that only find its state beside it
+
 STATE = click.option(
     "--state",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -67,6 +102,6 @@ def topology_or_exit(file: Path) -> Topology:
     checked = check_topology(file)
     if checked.topology is None:
         diagnostics_text(Console(stderr=True, highlight=False), checked.errors, checked.omitted)
-        click.echo(f"{file}: invalid (run `strata validate {file}`)", err=True)
+        click.echo(f"{file}: invalid (run `strata validate -f {file}`)", err=True)
         sys.exit(1)
     return checked.topology

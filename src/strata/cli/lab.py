@@ -67,9 +67,9 @@ def up(file: Path, image_cache: Path) -> None:
     console.print(
         f"lab [bold]{topology.name}[/] is up: {len(topology.nodes)} machines, powered off, behind "
         f"Redfish BMCs at {', '.join(network.bmc_hosts)}, in network namespace {network.namespace}\n"
-        f"provision them:\n  ip netns exec {network.namespace} strata apply {file} "
+        f"provision them:\n  ip netns exec {network.namespace} strata apply -f {file} "
         f"--listen {network.gateway}:8080 --dhcp-interface {BRIDGE}\n"
-        f"consoles: {work}/<node>.console.log; stop with: strata lab down {file}"
+        f"consoles: {work}/<node>.console.log; stop with: strata lab down -f {file}"
     )
 
 

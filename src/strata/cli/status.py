@@ -16,7 +16,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from strata.cli.common import FILE_OPTION, STATE, default_state
+from strata.cli.common import FILE_OPTION, STATE, TOPOLOGY_PATH, default_state
 from strata.cli.progress import STATE_STYLE, state_counts_table
 from strata.controller import State
 from strata.store import Event as LogEntry
@@ -24,16 +24,12 @@ from strata.store import NodeSummary, SQLiteStore
 
 __all__ = ["events", "open_store", "status"]
 
-FILE = click.argument(  # status needs no topology, only where its state file is
-    "file", type=click.Path(dir_okay=False, path_type=Path), default="topology.yaml"
-)
-
 
 def open_store(file: Path, state: Path | None, read_only: bool = True) -> SQLiteStore:
     path = state or default_state(file)
     if not path.exists():
         click.echo(
-            f"no state at {path}: nothing has been applied yet (run `strata apply {file}`)",
+            f"no state at {path}: nothing has been applied yet (run `strata apply -f {file}`)",
             err=True,
         )
         sys.exit(1)
@@ -41,7 +37,7 @@ def open_store(file: Path, state: Path | None, read_only: bool = True) -> SQLite
 
 
 @click.command()
-@FILE
+@TOPOLOGY_PATH  # status needs no topology, only where its state file is
 @STATE
 @click.option("--watch", "-w", is_flag=True, help="Refresh every two seconds until interrupted.")
 @click.option(

@@ -68,7 +68,7 @@ def plan(file: Path, output: str, state: Path | None) -> None:
         diagnostics_text(
             Console(stderr=True, highlight=False), checked.diagnostics, checked.omitted
         )
-        click.echo(f"{file}: invalid, no plan (run `strata validate {file}`)", err=True)
+        click.echo(f"{file}: invalid, no plan (run `strata validate -f {file}`)", err=True)
         sys.exit(1)
     result = build_plan(checked.topology, *_recorded(state or default_state(file)))
     if output == "table":

@@ -71,6 +71,7 @@ def test_reserved_address_boot_file_and_boot(netns: str, tmp_path: Path) -> None
             "-m",
             "strata.cli.app",
             "serve",
+            "-f",
             str(LAB),
             "--listen",
             f"{SERVER}:8080",
@@ -184,7 +185,7 @@ def test_each_client_architecture_gets_its_boot_file(netns: str, tmp_path: Path)
         DHCPConfig("br0", load(LAB).networks["provisioning"], base, tmp_path / "dhcp"),
         prefix=inside,
     )
-    command = [*inside, sys.executable, "-m", "strata.cli.app", "serve", str(LAB)]
+    command = [*inside, sys.executable, "-m", "strata.cli.app", "serve", "-f", str(LAB)]
     serve = subprocess.Popen(
         [*command, "--listen", LISTEN, "--state", str(tmp_path / "s.db")],
         stdout=subprocess.DEVNULL,

@@ -40,6 +40,7 @@ def test_serve_provisions_the_named_node_and_reloads_on_sighup(tmp_path: Path) -
             "-m",
             "strata.cli.app",
             "serve",
+            "-f",
             str(topology),
             "--listen",
             f"127.0.0.1:{port}",

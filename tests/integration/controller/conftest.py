@@ -34,6 +34,7 @@ class Fleet:
     def apply(self, *args: str) -> Result:
         return self.strata(
             "apply",
+            "-f",
             str(self.file),
             "--listen",
             f"127.0.0.1:{self.port}",
@@ -45,7 +46,7 @@ class Fleet:
         )
 
     def status(self) -> dict[str, Any]:
-        result = self.strata("status", str(self.file), "-o", "json")
+        result = self.strata("status", "-f", str(self.file), "-o", "json")
         assert result.exit_code == 0, result.output
         data: dict[str, Any] = json.loads(result.output)
         return data

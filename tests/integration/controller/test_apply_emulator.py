@@ -26,7 +26,7 @@ def test_apply_takes_every_node_from_declared_to_provisioned(make_fleet: Any) ->
     assert again.exit_code == 0, again.output
     assert "plan for emulated: 12 unchanged" in again.output
     assert all(m.power_ons == 1 for m in fleet.machines.machines.values())
-    plan = fleet.strata("plan", str(fleet.file), "-o", "json")
+    plan = fleet.strata("plan", "-f", str(fleet.file), "-o", "json")
     assert {a["kind"] for a in __import__("json").loads(plan.output)["actions"]} == {"unchanged"}
 
 

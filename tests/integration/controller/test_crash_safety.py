@@ -110,7 +110,7 @@ def _controller(file: Path, state: Path, log: Path, out: Path) -> subprocess.Pop
     with log.open("a") as stderr, out.open("w") as stdout:
         return subprocess.Popen(
             [
-                *(sys.executable, "-m", "strata.cli.app", "apply", str(file), "--no-serve"),
+                *(sys.executable, "-m", "strata.cli.app", "apply", "-f", str(file), "--no-serve"),
                 *("--state", str(state), "-o", "json"),
                 *("--timeout", "provisioning=30", "--timeout", "booting=30"),
                 *("--timeout", "installing=30"),

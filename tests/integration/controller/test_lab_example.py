@@ -42,6 +42,7 @@ def test_apply_the_lab_example_with_the_live_view(
             cli,
             [
                 "apply",
+                "-f",
                 str(file),
                 "--listen",
                 f"127.0.0.1:{port}",
@@ -62,6 +63,6 @@ def test_apply_the_lab_example_with_the_live_view(
     assert "apply finished" in result.output and "3 provisioned" in result.output
     assert [m.boots for m in machines.machines.values()] == [["net", "disk"]] * 3
 
-    status = CliRunner().invoke(cli, ["status", str(file)], env={"COLUMNS": "120"})
+    status = CliRunner().invoke(cli, ["status", "-f", str(file)], env={"COLUMNS": "120"})
     assert status.exit_code == 0
     assert re.search(r"│ home/desk/lab\s+│\s+3 │\s+3 │", status.output), status.output

@@ -44,7 +44,7 @@ def _lost_state_reinstalls_nothing(file: Path, env: dict[str, str], namespace: s
         p: p.read_text(errors="replace").count("fetching Ignition config")
         for p in (file.parent / ".strata" / "lab").glob("*.console.log")
     }
-    again = ("apply", str(file), "--no-serve", "-o", "json")
+    again = ("apply", "-f", str(file), "--no-serve", "-o", "json")
     state.write_bytes(b"")
     refused = strata(*again, env=env, timeout=120, inside=namespace)
     assert refused.returncode == 2 and "is empty (0 bytes)" in refused.stderr, refused.stderr
@@ -62,11 +62,11 @@ def _lost_state_reinstalls_nothing(file: Path, env: dict[str, str], namespace: s
     assert len(fetches) == 3 and set(fetches.values()) == {1}
     for console, count in fetches.items():  # no machine was reset into its installer again
         assert console.read_text(errors="replace").count("fetching Ignition config") == count
-    plan = strata("plan", str(file), env=env, timeout=60)
+    plan = strata("plan", "-f", str(file), env=env, timeout=60)
     assert "3 found running — adopt or reinstall?" in plan.stdout, plan.stdout
     adopted = strata("adopt", "--all-found", "--file", str(file), env=env, timeout=60)
     assert adopted.returncode == 0, adopted.stderr
-    status = strata("status", str(file), "-o", "json", env=env, timeout=60)
+    status = strata("status", "-f", str(file), "-o", "json", env=env, timeout=60)
     assert dict(json.loads(status.stdout)["counts"]["layer"]["mgmt"]) == {"provisioned": 3}
 
 
@@ -76,12 +76,13 @@ def test_lab_up_apply_down(tmp_path: Path) -> None:
     file = tmp_path / "topology.yaml"
     file.write_text(LAB.read_text().replace("name: lab\n", f"name: {name}\n", 1))
     env = {**os.environ, "STRATA_LAB_BMC_PASSWORD": secrets.token_hex(8), "COLUMNS": "120"}
-    up = strata("lab", "up", str(file), env=env, timeout=300)
+    up = strata("lab", "up", "-f", str(file), env=env, timeout=300)
     assert up.returncode == 0, up.stderr
     namespace = f"strata-{name}"
     try:
         applied = strata(
             "apply",
+            "-f",
             str(file),
             "--listen",
             "192.168.110.1:8080",
@@ -112,12 +113,12 @@ def test_lab_up_apply_down(tmp_path: Path) -> None:
             assert "strata-lab: reported installed" in console
         leases = (tmp_path / ".strata" / "dhcp" / "dnsmasq.log").read_text(errors="replace")
         assert "DHCPACK(prov0)" in leases and "http://192.168.110.1:8080/boot.ipxe" in leases
-        status = strata("status", str(file), env=env, timeout=60)
+        status = strata("status", "-f", str(file), env=env, timeout=60)
         assert "3 nodes" in status.stdout and "provisioned" in status.stdout
         store.close()
         _lost_state_reinstalls_nothing(file, env, namespace)
     finally:
-        down = strata("lab", "down", str(file), env=env, timeout=60)
+        down = strata("lab", "down", "-f", str(file), env=env, timeout=60)
     assert down.returncode == 0, down.stderr
     namespaces = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
     assert namespace not in namespaces

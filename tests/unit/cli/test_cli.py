@@ -27,13 +27,13 @@ def run(*args: str) -> tuple[int, str]:
 
 
 def test_validate_valid_file() -> None:
-    code, out = run("validate", LAB)
+    code, out = run("validate", "-f", LAB)
     assert code == 0
     assert "valid — 1 region, 1 zone, 1 rack, 3 nodes; layers: mgmt" in out
 
 
 def test_validate_reports_every_error_with_its_place() -> None:
-    code, out = run("validate", FIVE)
+    code, out = run("validate", "-f", FIVE)
     assert code == 1
     assert out.count(": error: ") == 5
     assert (
@@ -44,7 +44,7 @@ def test_validate_reports_every_error_with_its_place() -> None:
 
 
 def test_validate_json() -> None:
-    code, out = run("validate", "--output", "json", FIVE)
+    code, out = run("validate", "--output", "json", "-f", FIVE)
     assert code == 1
     report = json.loads(out)
     assert report["valid"] is False
@@ -55,22 +55,22 @@ def test_validate_json() -> None:
 
 
 def test_validate_json_of_a_valid_file() -> None:
-    code, out = run("validate", "-o", "json", LAB)
+    code, out = run("validate", "-o", "json", "-f", LAB)
     assert code == 0
     assert json.loads(out)["summary"]["nodes"] == 3
 
 
 def test_plan_table() -> None:
-    code, out = run("plan", LAB, *NO_STATE)
+    code, out = run("plan", "-f", LAB, *NO_STATE)
     assert code == 0
     assert "lab-worker-1" in out
     assert "Plan: 3 to create." in out
 
 
 def test_plan_json_and_yaml_agree() -> None:
-    code, as_json = run("plan", "-o", "json", LAB, *NO_STATE)
+    code, as_json = run("plan", "-o", "json", "-f", LAB, *NO_STATE)
     assert code == 0
-    code, as_yaml = run("plan", "-o", "yaml", LAB, *NO_STATE)
+    code, as_yaml = run("plan", "-o", "yaml", "-f", LAB, *NO_STATE)
     assert code == 0
     assert json.loads(as_json) == YAML(typ="safe", pure=True).load(as_yaml)  # YAML 1.2
     # A YAML 1.1 reader (PyYAML) reads the MACs as strings, not base-60 integers.
@@ -79,13 +79,13 @@ def test_plan_json_and_yaml_agree() -> None:
 
 
 def test_plan_of_an_invalid_file_fails_without_a_plan() -> None:
-    result = CliRunner().invoke(cli, ["plan", FIVE])
+    result = CliRunner().invoke(cli, ["plan", "-f", FIVE])
     assert result.exit_code == 1
     assert "Plan:" not in result.output
 
 
 def test_missing_file_is_a_usage_error() -> None:
-    code, out = run("validate", "/nonexistent/topology.yaml")
+    code, out = run("validate", "-f", "/nonexistent/topology.yaml")
     assert code == 2
     assert "does not exist" in out
 
@@ -108,16 +108,16 @@ def test_a_literal_password_never_reaches_the_output(tmp_path: Path) -> None:
     bad = tmp_path / "topology.yaml"
     bad.write_text(text)
     for output in ("text", "json"):
-        code, out = run("validate", "-o", output, str(bad))
+        code, out = run("validate", "-o", output, "-f", str(bad))
         assert code == 1
         assert "Tr0ub4dor" not in out and "An0ther-literal" not in out
         assert "must not be written" in out and "user name or password" in out
-    code, out = run("plan", str(bad))
+    code, out = run("plan", "-f", str(bad))
     assert "Tr0ub4dor" not in out and "An0ther-literal" not in out
 
 
 def test_plan_table_fits_a_narrow_terminal() -> None:
-    result = CliRunner().invoke(cli, ["plan", LAB, *NO_STATE], env={"COLUMNS": "80"})
+    result = CliRunner().invoke(cli, ["plan", "-f", LAB, *NO_STATE], env={"COLUMNS": "80"})
     assert result.exit_code == 0
     assert max(len(line) for line in result.output.splitlines()) <= 80
     assert "lab-worker-1" in result.output and "192.168.110.13" in result.output
@@ -135,7 +135,7 @@ def test_a_password_in_a_bare_bmc_address_is_not_echoed(tmp_path: Path) -> None:
     )
     bad = tmp_path / "topology.yaml"
     bad.write_text(text)
-    code, out = run("validate", str(bad))
+    code, out = run("validate", "-f", str(bad))
     assert code == 1
     assert "Calvin-literal" not in out
     assert "user name or password" in out
@@ -163,3 +163,29 @@ def test_version_and_help_import_no_command() -> None:
             [sys.executable, "-c", code, flag], capture_output=True, text=True, check=True
         ).stdout
         assert out.strip().splitlines()[-1] == "[]", (flag, out)
+
+
+def test_the_topology_is_minus_f_everywhere_and_the_old_spelling_still_works() -> None:
+    """kubectl's and clusterctl's convention: -f/--file; a positional FILE is taken with a
+    note on stderr, so scripts written for earlier Strata keep working."""
+    runner = CliRunner()
+    new = runner.invoke(cli, ["validate", "-f", LAB])
+    old = runner.invoke(cli, ["validate", LAB])
+    assert new.exit_code == old.exit_code == 0
+    assert "deprecated" not in new.output
+    assert "validate FILE` is deprecated: say `" in old.stderr and "validate -f FILE`" in old.stderr
+    assert old.stdout == new.stdout
+    for command in ("validate", "plan", "apply", "serve", "status", "events", "retry", "adopt"):
+        help_text = runner.invoke(cli, [command, "--help"]).output
+        assert "-f, --file FILE" in help_text, command
+
+
+def test_verbose_goes_before_or_after_the_command() -> None:
+    runner = CliRunner()
+    for args in (
+        ["-v", "validate", "-f", LAB],
+        ["validate", "-f", LAB, "-v"],
+        ["validate", "-vv", "-f", LAB],
+    ):
+        assert runner.invoke(cli, args).exit_code == 0, args
+    assert "-v, --verbose" in runner.invoke(cli, ["apply", "--help"]).output

@@ -56,11 +56,11 @@ def applied(tmp_path: Path) -> Path:
 
 
 def test_plan_diffs_against_what_was_applied(applied: Path) -> None:
-    code, out = run("plan", str(applied), "-o", "json")
+    code, out = run("plan", "-f", str(applied), "-o", "json")
     assert code == 0
     assert {a["kind"] for a in json.loads(out)["actions"]} == {"unchanged"}
     applied.write_text(applied.read_text().replace('version: "4081.2.0"', 'version: "4152.2.0"'))
-    code, out = run("plan", str(applied))
+    code, out = run("plan", "-f", str(applied))
     assert code == 0
     assert "3 to reprovision" in out
     assert (
@@ -73,25 +73,25 @@ def test_plan_diffs_against_what_was_applied(applied: Path) -> None:
         .replace('version: "4152.2.0"', 'version: "4081.2.0"')
         .replace("- name: lab-worker-1", "- name: lab-worker-9")
     )
-    code, out = run("plan", str(applied))
+    code, out = run("plan", "-f", str(applied))
     assert "delete (with --prune)" in out and "destructive" not in out
     assert "1 removed from the file (powered off only by `strata apply --prune`" in out
 
 
 def test_status_counts_nodes_and_names_the_failed_with_their_reason(applied: Path) -> None:
-    code, out = run("status", str(applied))
+    code, out = run("status", "-f", str(applied))
     assert code == 0, out
     assert "3 nodes; no controller running" in out
     assert "by layer" in out and "by rack" in out
     assert "lab-worker-1 │ booting │ the machine fetched no Ignition config within 0.5 s" in out
-    code, out = run("status", str(applied), "-o", "json")
+    code, out = run("status", "-f", str(applied), "-o", "json")
     data = json.loads(out)
     assert data["counts"]["layer"]["mgmt"] == {"provisioned": 2, "failed": 1}
     assert data["nodes"]["lab-worker-1"]["step"] == "booting"
 
 
 def test_status_without_state_says_nothing_was_applied(tmp_path: Path) -> None:
-    code, out = run("status", str(tmp_path / "topology.yaml"))
+    code, out = run("status", "-f", str(tmp_path / "topology.yaml"))
     assert code == 1 and "nothing has been applied yet" in out
 
 
@@ -136,15 +136,15 @@ def test_retry_asks_a_running_controller(applied: Path) -> None:
 def test_a_second_apply_is_told_who_drives_the_datacenter(applied: Path) -> None:
     store = SQLiteStore(applied.parent / ".strata" / "strata.db")
     store.acquire_writer("strata apply (pid 7 on elsewhere)", ttl=60)
-    code, out = run("apply", str(applied), "--no-serve")
+    code, out = run("apply", "-f", str(applied), "--no-serve")
     assert code == 2
     assert "strata apply (pid 7 on elsewhere) is driving this datacenter" in out
 
 
 def test_apply_refuses_unknown_nodes_and_phases(applied: Path) -> None:
-    code, out = run("apply", str(applied), "--allow-reprovision", "ghost")
+    code, out = run("apply", "-f", str(applied), "--allow-reprovision", "ghost")
     assert code == 2 and "not in" in out and "ghost" in out
-    code, out = run("apply", str(applied), "--timeout", "bootin=5")
+    code, out = run("apply", "-f", str(applied), "--timeout", "bootin=5")
     assert code == 2 and "no phase named bootin" in out
 
 
@@ -229,7 +229,7 @@ def test_adopt_takes_found_running_nodes_and_plan_asks_about_them(applied: Path)
     store.write_records(
         [RecordWrite("lab-worker-1", record.version, "found-running", "registering", "on")]
     )
-    code, out = run("plan", str(applied))
+    code, out = run("plan", "-f", str(applied))
     assert code == 0 and "1 found running — adopt or reinstall?" in out
     code, out = run("adopt", "lab-cp-0", "--file", str(applied))
     assert code == 1 and "lab-cp-0: provisioned, not found-running" in out
@@ -244,7 +244,7 @@ def test_apply_refuses_before_any_power_on_when_an_install_would_miss_artifacts(
 ) -> None:
     """lab-worker-1 (failed) would be installed again; the mirror beside the file is empty."""
     before = SQLiteStore(applied.parent / ".strata" / "strata.db").records()
-    code, out = run("apply", str(applied), "--url", "http://127.0.0.1:9")
+    code, out = run("apply", "-f", str(applied), "--url", "http://127.0.0.1:9")
     assert code == 2, out
     assert "artifacts missing for flatcar 4081.2.0 (for lab-worker-1)" in out
     assert "flatcar_production_pxe.vmlinuz" in out and "flatcar_production_image.bin.bz2" in out
@@ -282,5 +282,5 @@ def test_artifacts_import_fills_the_mirror_serve_and_apply_read(
     assert (applied.parent / "artifacts/flatcar/4081.2.0" / names[0]).read_bytes() == names[
         0
     ].encode()
-    code, out = run("apply", str(applied), "--url", "http://127.0.0.1:9")
+    code, out = run("apply", "-f", str(applied), "--url", "http://127.0.0.1:9")
     assert code == 2 and "flatcar_production_pxe.vmlinuz" not in out.split("artifacts missing")[1]
