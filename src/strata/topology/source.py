@@ -5,12 +5,12 @@ and sequence item; we copy them into a flat index keyed by document path so the
 rest of Strata works on plain dicts and lists (fast, picklable, typed) while
 every finding can still be located.
 
-Bounds: ruamel's composer counts the values it reads and stops past ``MAX_NODES``
-(ruamel's round-trip objects cost over a kilobyte a value: sixteen megabytes of
-``[1,1,1,…]`` would otherwise take gigabytes). Aliases are expanded, but only after
-their expanded size is counted on ruamel's graph (each shared node once): a document
-that would expand beyond ``MAX_NODES`` values (a "billion laughs"), that refers to
-itself, or that nests deeper than ``MAX_DEPTH`` is refused before anything is copied.
+Bounds: ruamel's composer counts the nodes (keys and values) it reads and stops past
+``MAX_NODES`` (ruamel's round-trip objects cost most of a kilobyte a node: sixteen
+megabytes of ``[1,1,1,…]`` would otherwise take gigabytes). Aliases are expanded, but
+only after their expanded size is counted on ruamel's graph (each shared node once): a
+document that would expand beyond ``MAX_NODES`` nodes (a "billion laughs"), that refers
+to itself, or that nests deeper than ``MAX_DEPTH`` is refused before anything is copied.
 """
 
 from __future__ import annotations
@@ -29,10 +29,10 @@ from strata.topology.diagnostics import Diagnostic, Path, PositionLookup, Severi
 
 __all__ = ["MAX_DEPTH", "MAX_NODES", "Document", "SourceError", "parse_yaml"]
 
-MAX_NODES = 1_500_000
-"""Values (mappings, lists, scalars; keys not counted) a document may hold, as written and
-once its aliases are expanded; a 16 MiB topology of 60,000 servers written one by one
-holds about 900,000."""
+MAX_NODES = 2_000_000
+"""YAML nodes (every mapping key and every value: mappings, lists, scalars) a document may
+hold, as written and once its aliases are expanded; a 16 MiB topology of 60,000 servers
+written one by one holds about 1,500,000."""
 MAX_DEPTH = 64
 """Mappings and lists nested in one another; topology.yaml itself needs about 12."""
 
@@ -101,20 +101,20 @@ class _TooLarge(Exception):
 
 
 class _BoundedComposer(Composer):
-    """ruamel's composer, stopping past ``MAX_NODES`` values as it reads them."""
+    """ruamel's composer, stopping past ``MAX_NODES`` keys and values as it reads them."""
 
     composed = 0
 
     def compose_node(self, parent: Any, index: Any) -> Any:
-        if index is not None or parent is None:  # a value, not a mapping's key
-            self.composed += 1
+        self.composed += 1
         if self.composed > MAX_NODES:
-            raise _TooLarge(f"the document holds more than {MAX_NODES:,} values")
+            raise _TooLarge(f"the document holds more than {MAX_NODES:,} keys and values")
         return super().compose_node(parent, index)
 
 
 def _measure(root: Any) -> None:
-    """Count the values ``root`` expands to, and how deep it nests, without expanding it.
+    """Count the nodes (keys and values) ``root`` expands to, and how deep it nests,
+    without expanding it.
 
     Each node's size and height are memoised, so the walk costs the size of ruamel's
     graph, where an alias is one shared node, not the size of its expansion. Raises
@@ -135,14 +135,12 @@ def _measure(root: Any) -> None:
             raise _TooLarge(f"the document nests deeper than {MAX_DEPTH} levels")
         active.add(id(node))
         children = (node[k] for k in node) if isinstance(node, CommentedMap) else iter(node)
-        values, height = 1, 0
+        values, height = 1 + (len(node) if isinstance(node, CommentedMap) else 0), 0  # keys
         for child in children:
             size, below = measure(child)
             values, height = values + size, max(height, below + 1)
             if values > MAX_NODES:
-                raise _TooLarge(
-                    f"the document expands to more than {MAX_NODES:,} values (aliases?)"
-                )
+                raise _TooLarge(f"the document expands to more than {MAX_NODES:,} nodes (aliases?)")
             if height > MAX_DEPTH:
                 raise _TooLarge(f"the document nests deeper than {MAX_DEPTH} levels")
         active.discard(id(node))
