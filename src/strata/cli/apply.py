@@ -21,7 +21,7 @@ from strata.cli.common import (
     topology_or_exit,
 )
 from strata.cli.progress import JsonLines, LiveView, PlainLines
-from strata.cli.render import plan_counts
+from strata.cli.render import make_console, plan_counts
 from strata.cli.serve import boot_service, dhcp_for, listen_address, reach_url
 from strata.cli.validate import found_running, recorded_plans
 from strata.controller import ApplyOptions, Reconciler, State, Summary, Timeouts
@@ -122,7 +122,7 @@ def apply(
         prune=prune,
     )
     store = SQLiteStore(state or default_state(file))
-    err = Console(stderr=True, highlight=False)
+    err = make_console(stderr=True)
     plan = build_plan(topology, recorded_plans(store), found_running(store))
     _show_plan(err, plan, options)
     mode = output if output != "auto" else ("live" if Console().is_terminal else "plain")
@@ -157,10 +157,8 @@ def _run(
         if mode == "json":
             return Reconciler(topology, store, pool, options, JsonLines()).run()
         if mode == "plain":
-            return Reconciler(
-                topology, store, pool, options, PlainLines(Console(highlight=False))
-            ).run()
-        with LiveView(Console(), f"strata apply {topology.name}") as view:
+            return Reconciler(topology, store, pool, options, PlainLines(make_console())).run()
+        with LiveView(make_console(), f"strata apply {topology.name}") as view:
             return Reconciler(topology, store, pool, options, view).run()
 
 
@@ -250,7 +248,7 @@ class _BootThread:
         except FragmentError as exc:
             raise click.ClickException(str(exc)) from None
         self.server, files = boot_server(service.app, host, port)
-        Console(stderr=True, highlight=False).print(f"boot service: {files.describe()}")
+        make_console(stderr=True).print(f"boot service: {files.describe()}")
         self.dhcp = dhcp_for(topology, dhcp_interface, False, base, store.path.parent)
         if self.dhcp is not None:
             self.dhcp.start(service.content.plan)

@@ -15,7 +15,7 @@ from rich.table import Table
 from strata.bmc import BMCError, BMCPool, BootDevice, BootMode, PowerAction
 from strata.bmc.inspection import Inspection, inspect_node
 from strata.cli.common import topology_or_exit
-from strata.cli.render import dump
+from strata.cli.render import dump, make_console
 from strata.plan import to_jsonable
 
 __all__ = ["bmc", "inspect"]
@@ -46,9 +46,7 @@ def _fail(error: BMCError, output: str) -> None:
     if output == "json":
         click.echo(dump({"error": error.as_json()}, "json"), nl=False)
     else:
-        Console(stderr=True, highlight=False).print(
-            f"[red]error[/] ({error.kind}): {error}", soft_wrap=True
-        )
+        make_console(stderr=True).print(f"[red]error[/] ({error.kind}): {error}", soft_wrap=True)
     sys.exit(1)
 
 
@@ -82,7 +80,7 @@ def bmc(
             " ".join(f"{k}={v}" for k, v in result.items() if not isinstance(v, dict)) or "ok"
         )
         if "inventory" in result:
-            _inventory_table(Console(highlight=False), node, result["inventory"])
+            _inventory_table(make_console(), node, result["inventory"])
 
 
 def _act(
@@ -165,7 +163,7 @@ def inspect(file: Path, nodes: tuple[str, ...], parallel: int, output: str) -> N
             nl=False,
         )
     else:
-        _inspection_table(Console(highlight=False), chosen, results)
+        _inspection_table(make_console(), chosen, results)
     sys.exit(1 if failed else 0)
 
 
@@ -175,7 +173,7 @@ def _progress(output: str) -> Progress:
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        console=Console(stderr=True),
+        console=make_console(stderr=True),
         disable=output == "json",
         transient=True,
     )

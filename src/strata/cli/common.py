@@ -10,9 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
 
-from strata.cli.render import diagnostics_text
+from strata.cli.render import diagnostics_text, make_console
 from strata.topology import Checked, Topology, check_file
 
 __all__ = [
@@ -101,7 +100,7 @@ def check_topology(file: Path) -> Checked:
 def topology_or_exit(file: Path) -> Topology:
     checked = check_topology(file)
     if checked.topology is None:
-        diagnostics_text(Console(stderr=True, highlight=False), checked.errors, checked.omitted)
+        diagnostics_text(make_console(stderr=True), checked.errors, checked.omitted)
         click.echo(f"{file}: invalid (run `strata validate -f {file}`)", err=True)
         sys.exit(1)
     return checked.topology

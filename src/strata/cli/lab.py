@@ -16,10 +16,10 @@ import time
 from pathlib import Path
 
 import click
-from rich.console import Console
 
 from strata.bmc.credentials import CredentialsError
 from strata.cli.common import TOPOLOGY, default_artifacts, default_state, topology_or_exit
+from strata.cli.render import make_console
 from strata.lab.daemon import lab_credentials
 from strata.lab.image import LabImageError, build_image, install_image
 from strata.lab.network import BRIDGE, LabNetwork, NetworkError, lab_network
@@ -46,7 +46,7 @@ def lab() -> None:
 )
 def up(file: Path, image_cache: Path) -> None:
     """Start FILE's servers as QEMU machines behind Redfish BMCs, in a network namespace."""
-    console = Console(stderr=True, highlight=False)
+    console = make_console(stderr=True)
     topology = topology_or_exit(file)
     network = lab_network(topology)
     work = workdir(file)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping, Sequence
 from typing import IO, Any
 
@@ -35,6 +36,19 @@ _ACTION_STYLE = {
 
 SHOWN_FINDINGS = 100
 """Findings printed in a terminal; the rest are counted in one closing line."""
+
+
+PIPE_WIDTH = 10_000  # off a terminal: lines as long as they are (URLs, commands, JSON)
+
+
+def make_console(stderr: bool = False) -> Console:
+    """The console a command prints through. In a terminal, rich's own (its width, colour);
+    into a pipe or a file, no wrapping at all — a URL or a command split across lines
+    cannot be copied or grepped — unless COLUMNS asks for a width."""
+    probe = Console(stderr=stderr)
+    if probe.is_terminal or "COLUMNS" in os.environ:
+        return Console(stderr=stderr, highlight=False)
+    return Console(stderr=stderr, highlight=False, soft_wrap=True, width=PIPE_WIDTH)
 
 
 def diagnostics_text(console: Console, diagnostics: Sequence[Diagnostic], omitted: int = 0) -> None:

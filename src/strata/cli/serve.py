@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 import click
-from rich.console import Console
 
 from strata.boot import AssetIndex, BootContent, BootService, TokenSigner, import_artifacts
 from strata.boot.assets import ImportError_
@@ -22,7 +21,7 @@ from strata.cli.common import (
     default_state,
     topology_or_exit,
 )
-from strata.cli.render import diagnostics_text
+from strata.cli.render import diagnostics_text, make_console
 from strata.plan import build_plan
 from strata.store import SQLiteStore
 from strata.topology import Topology, check_file
@@ -99,7 +98,7 @@ def serve(
     for node in provision:
         store.begin_attempt(node, lifetime=attempt_minutes * 60)
     server, files = boot_server(service.app, host, port)
-    Console(stderr=True).print(
+    make_console(stderr=True).print(
         f"boot service for [bold]{topology.name}[/]: {len(topology.nodes)} nodes, "
         f"{len(service.assets)} artifacts; provisioning: {', '.join(provision) or 'none'}; "
         f"{files.describe()}"
@@ -123,7 +122,7 @@ def _preflight(file: Path, service: BootService, provision: tuple[str, ...]) -> 
     attempt (--provision) for a node among them."""
     from strata.boot.preflight import missing_artifacts
 
-    console = Console(stderr=True, highlight=False)
+    console = make_console(stderr=True)
     refused = []
     for gap in missing_artifacts(service.content.plan.nodes, service.assets):
         console.print(
@@ -153,7 +152,7 @@ def reach_url(
     from strata.boot.reach import Unreachable, boot_url
 
     network = next(n for n in topology.networks.values() if n.purpose == "provisioning")
-    console = Console(stderr=True, highlight=False)
+    console = make_console(stderr=True)
     try:
         chosen = boot_url(host, port, network, url, dhcp_interface)
     except Unreachable as exc:
@@ -177,7 +176,7 @@ def boot_service(
 def _reload(file: Path, service: BootService, dhcp: Dnsmasq | None) -> None:
     """SIGHUP: read topology.yaml again; a valid file replaces the plan (and every cached
     script and config), an invalid one is reported and the running plan kept."""
-    console = Console(stderr=True, highlight=False)
+    console = make_console(stderr=True)
     checked = check_file(file)
     if checked.topology is None:
         diagnostics_text(console, checked.errors)

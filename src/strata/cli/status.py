@@ -11,13 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console, Group, RenderableType
+from rich.console import Group, RenderableType
 from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
 from strata.cli.common import FILE_OPTION, STATE, TOPOLOGY_PATH, default_state
 from strata.cli.progress import STATE_STYLE, state_counts_table
+from strata.cli.render import make_console
 from strata.controller import State
 from strata.store import Event as LogEntry
 from strata.store import NodeSummary, SQLiteStore
@@ -49,7 +50,7 @@ def status(file: Path, state: Path | None, watch: bool, output: str) -> None:
     if output == "json":
         click.echo(json.dumps(status_json(store), indent=2))
         return
-    console = Console(highlight=False)
+    console = make_console()
     if not watch:
         console.print(status_view(store))
         return
@@ -168,4 +169,4 @@ def events(node: str, file: Path, state: Path | None, output: str) -> None:
     if output == "json":
         click.echo(json.dumps([_entry_json(e) for e in entries], indent=2))
     else:
-        Console(highlight=False).print(events_table(f"events of {node}", entries))
+        make_console().print(events_table(f"events of {node}", entries))

@@ -8,13 +8,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
 
 if TYPE_CHECKING:
     from strata.store import Store
 
 from strata.cli.common import TOPOLOGY, check_topology, default_state
-from strata.cli.render import diagnostics_text, dump, plan_tables, summary_line
+from strata.cli.render import diagnostics_text, dump, make_console, plan_tables, summary_line
 from strata.plan import NodePlan, build_plan, node_plan_from_jsonable, to_jsonable
 from strata.topology import Checked
 from strata.topology.jsonschema import schema_json, schema_markdown
@@ -33,7 +32,7 @@ def validate(file: Path, output: str) -> None:
     if output == "json":
         click.echo(dump(_validation_json(file, checked), "json"), nl=False)
     else:
-        console = Console(stderr=False, highlight=False)
+        console = make_console()
         diagnostics_text(console, checked.diagnostics, checked.omitted)
         if checked.topology is not None:
             console.print(
@@ -65,14 +64,12 @@ def plan(file: Path, output: str, state: Path | None) -> None:
     (create, update, reprovision, delete) against what the last apply recorded."""
     checked = check_topology(file)
     if checked.topology is None:
-        diagnostics_text(
-            Console(stderr=True, highlight=False), checked.diagnostics, checked.omitted
-        )
+        diagnostics_text(make_console(stderr=True), checked.diagnostics, checked.omitted)
         click.echo(f"{file}: invalid, no plan (run `strata validate -f {file}`)", err=True)
         sys.exit(1)
     result = build_plan(checked.topology, *_recorded(state or default_state(file)))
     if output == "table":
-        console = Console(highlight=False)
+        console = make_console()
         diagnostics_text(console, checked.warnings)
         plan_tables(console, result)
     else:

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -284,3 +287,18 @@ def test_artifacts_import_fills_the_mirror_serve_and_apply_read(
     ].encode()
     code, out = run("apply", "-f", str(applied), "--url", "http://127.0.0.1:9")
     assert code == 2 and "flatcar_production_pxe.vmlinuz" not in out.split("artifacts missing")[1]
+
+
+def test_off_a_terminal_no_line_is_wrapped(applied: Path) -> None:
+    """Piped to a log or grep: a reason, a URL or a command stays whole on its line."""
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    done = subprocess.run(
+        [sys.executable, "-m", "strata.cli.app", "status", "-f", str(applied)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    reason = "fetched no Ignition config within 0.5 s of power-on (check its network boot: DHCP"
+    assert any("lab-worker-1" in line and reason in line for line in done.stdout.splitlines())
