@@ -27,16 +27,16 @@ def run(*args: str) -> tuple[int, str]:
 
 
 def test_dev_zero_and_a_fifo_are_no_topology(tmp_path: Path) -> None:
-    code, out = run("validate", "/dev/zero")
+    code, out = run("validate", "-f", "/dev/zero")
     assert code == 1 and "is a character device, not a regular file" in out
     os.mkfifo(tmp_path / "topology.yaml")
-    code, out = run("validate", str(tmp_path / "topology.yaml"))
+    code, out = run("validate", "-f", str(tmp_path / "topology.yaml"))
     assert code == 1 and "is a FIFO, not a regular file" in out
 
 
 def test_the_generator_bomb_is_one_located_error(tmp_path: Path) -> None:
     (tmp_path / "topology.yaml").write_text(HEAD + rack(100_000, 100_000))
-    code, out = run("validate", str(tmp_path / "topology.yaml"))
+    code, out = run("validate", "-f", str(tmp_path / "topology.yaml"))
     assert code == 1
     assert "topology.yaml:29:35: error: regions[0].zones[0].racks[0].nodes[1].generate.count" in out
     assert "1 error(s), 0 warning(s)" in out
@@ -44,7 +44,7 @@ def test_the_generator_bomb_is_one_located_error(tmp_path: Path) -> None:
 
 def test_etc_shadow_as_a_password_file(tmp_path: Path) -> None:
     topology = write_topology(tmp_path, password_file="/etc/shadow")
-    code, out = run("validate", "-o", "json", str(topology))
+    code, out = run("validate", "-o", "json", "-f", str(topology))
     assert code == 1
     (error,) = json.loads(out)["errors"]
     assert (error["path"], error["line"]) == ("credentials[0].password.file", 10)
@@ -53,11 +53,10 @@ def test_etc_shadow_as_a_password_file(tmp_path: Path) -> None:
 
 def test_fragments_are_checked_as_ignition(tmp_path: Path) -> None:
     (tmp_path / "extra.ign").write_text('{"storage": {"files": [{"path": "relative"}]}}')
-    code, out = run("validate", str(write_topology(tmp_path, fragment_file="extra.ign")))
+    code, out = run("validate", "-f", str(write_topology(tmp_path, fragment_file="extra.ign")))
     assert code == 1
     assert (
-        "Ignition fragment extra.ign: storage.files[0].path: path 'relative' is not absolute"
-        in out
+        "Ignition fragment extra.ign: storage.files[0].path: path 'relative' is not absolute" in out
     )
 
 
@@ -69,10 +68,10 @@ def test_many_findings_are_cut_with_a_count(tmp_path: Path) -> None:
     (tmp_path / "topology.yaml").write_text(
         HEAD + "          - name: r\n            nodes:\n" + nodes
     )
-    code, out = run("validate", str(tmp_path / "topology.yaml"))
+    code, out = run("validate", "-f", str(tmp_path / "topology.yaml"))
     assert code == 1
     assert out.count(": error: ") == SHOWN_FINDINGS
     assert "… and " in out and "more (strata validate -o json lists the first 1,000)" in out
-    code, out = run("validate", "-o", "json", str(tmp_path / "topology.yaml"))
+    code, out = run("validate", "-o", "json", "-f", str(tmp_path / "topology.yaml"))
     report = json.loads(out)
     assert len(report["errors"]) > SHOWN_FINDINGS and report["omitted"] == 0
