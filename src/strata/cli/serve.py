@@ -17,6 +17,7 @@ from strata.cli.common import (
     FILE_OPTION,
     STATE,
     TOPOLOGY,
+    check_topology,
     default_artifacts,
     default_state,
     topology_or_exit,
@@ -24,7 +25,7 @@ from strata.cli.common import (
 from strata.cli.render import diagnostics_text, make_console
 from strata.plan import build_plan
 from strata.store import SQLiteStore
-from strata.topology import Topology, check_file
+from strata.topology import Topology
 
 __all__ = [
     "artifacts",
@@ -177,7 +178,7 @@ def _reload(file: Path, service: BootService, dhcp: Dnsmasq | None) -> None:
     """SIGHUP: read topology.yaml again; a valid file replaces the plan (and every cached
     script and config), an invalid one is reported and the running plan kept."""
     console = make_console(stderr=True)
-    checked = check_file(file)
+    checked = check_topology(file)  # as validate checks it, fragments as Ignition included
     if checked.topology is None:
         diagnostics_text(console, checked.errors)
         console.print(f"reload: {file} is invalid; still serving the previous plan")
