@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable, Iterator
 from ipaddress import IPv4Network, IPv6Network
 
+from strata.topology.boot_rules import check_boot
 from strata.topology.diagnostics import Diagnostics, Path, did_you_mean
 from strata.topology.model import Topology
 from strata.topology.node_rules import LeftOut, check_nodes
@@ -46,6 +47,7 @@ def check_rules(
     _networks(spec, diags, left_out)
     _layers(spec, diags, left_out)
     check_nodes(topology, diags, left_out)
+    check_boot(spec, topology, diags)
 
 
 def _unique(diags: Diagnostics, what: str, entries: Iterable[tuple[str, Path]]) -> None:

@@ -104,7 +104,13 @@ class PowerBudget(SpecModel):
     """Limits inrush current: how many servers of the rack power on together."""
 
     max_concurrent_power_on: int = Field(ge=1, description="Servers powering on at once, at most.")
-    stagger_seconds: float = Field(default=0, ge=0, description="Delay between two power-ons.")
+    stagger_seconds: float = Field(
+        default=0,
+        ge=0,
+        le=3600,
+        allow_inf_nan=False,
+        description="Delay between two power-ons, in seconds (at most an hour).",
+    )
 
 
 class RackSpec(SpecModel):
