@@ -3,8 +3,8 @@
 from strata.boot.assets import AssetIndex, import_artifacts
 from strata.boot.content import BootContent
 from strata.boot.service import BootService
-from strata.boot.state import Attempt, BootState, UnknownMachine
 from strata.boot.tokens import Grant, Stage, TokenRejected, TokenSigner
+from strata.provisioning import Attempt, BootState, UnknownMachine
 
 __all__ = [
     "AssetIndex",

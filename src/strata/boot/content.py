@@ -11,7 +11,6 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import TypeVar
 
-from strata.boot.state import Attempt
 from strata.boot.tokens import Grant, Stage, TokenSigner
 from strata.ignition import (
     Callbacks,
@@ -23,6 +22,7 @@ from strata.ignition import (
     profile_for,
 )
 from strata.plan import NodePlan, Plan
+from strata.provisioning import Attempt
 
 __all__ = ["BootContent"]
 

@@ -38,24 +38,19 @@ from strata.boot.body import BodyLimit
 from strata.boot.content import BootContent
 from strata.boot.firmware import firmware_assets
 from strata.boot.limits import DEFAULT_LIMITS, Limits
-from strata.boot.state import BootState, UnknownMachine
 from strata.boot.tally import OVER, Tally
 from strata.boot.tokens import Grant, Stage, TokenRejected
 from strata.ignition import BuildError, disk_script
+from strata.provisioning import PHONE_HOME, BootState, LogKind, UnknownMachine
 
 __all__ = [
-    "ARTIFACT_MISSING",
-    "CLIENT_EVENTS",
     "FLUSH_SECONDS",
     "BadEvent",
     "BootService",
     "event_from_body",
 ]
 
-CLIENT_EVENTS = frozenset({"installed", "first-boot"})  # what a machine may report
 UNKNOWN_MACHINE = "unknown-machine"  # the tally's name for a sighting of an unknown MAC
-REPEATED = "repeated"  # the event that summarizes a window's repeats
-ARTIFACT_MISSING = "artifact-missing"  # a node being installed asked for a file not mirrored
 FLUSH_SECONDS = 5.0  # how often closed windows are looked for when no request comes
 _MAC = re.compile(r"^([0-9a-f]{2}[:-]){5}[0-9a-f]{2}$")
 _IPXE = "text/plain; charset=utf-8"
@@ -137,7 +132,7 @@ class BootService:
             script = self.content.install_script(node, attempt)
         except BuildError as exc:
             failed = {"reason": str(exc)}
-            self._write(request, node.name, "boot-recipe-failed", failed, ("reason",))
+            self._write(request, node.name, LogKind.BOOT_RECIPE_FAILED, failed, ("reason",))
             return PlainTextResponse(
                 f"#!ipxe\necho Strata: {exc}\nsleep 30\nexit\n", media_type=_IPXE
             )
@@ -147,7 +142,7 @@ class BootService:
             "arch": query.get("buildarch"),
             "platform": query.get("platform"),
         }
-        self._write(request, node.name, "ipxe-fetched", detail, ("attempt",))
+        self._write(request, node.name, LogKind.IPXE_FETCHED, detail, ("attempt",))
         return PlainTextResponse(script, media_type=_IPXE)
 
     async def ignition(self, request: Request) -> Response:
@@ -165,7 +160,7 @@ class BootService:
             return self._refuse(request, name, "ignition", "replayed (this token was used)")
         body = self.content.config(node, attempt, grant.stage)
         detail = {"stage": grant.stage.name.lower(), "attempt": attempt.number}
-        self._write(request, name, "ignition-fetched", detail, ("stage", "attempt"))
+        self._write(request, name, LogKind.IGNITION_FETCHED, detail, ("stage", "attempt"))
         return Response(body, media_type=IGNITION_TYPE)
 
     async def events(self, request: Request) -> Response:
@@ -179,9 +174,9 @@ class BootService:
             event = request.query_params.get("event") or event_from_body(await request.body())
         except BadEvent as exc:
             return PlainTextResponse(f"{exc}\n", status_code=400)
-        if event not in CLIENT_EVENTS:
+        if event not in PHONE_HOME:
             return PlainTextResponse(
-                f"event must be one of {', '.join(sorted(CLIENT_EVENTS))}\n", status_code=400
+                f"event must be one of {', '.join(sorted(PHONE_HOME))}\n", status_code=400
             )
         self._write(request, name, event, {"attempt": grant.attempt}, ("attempt",))
         return Response(status_code=204)
@@ -197,7 +192,7 @@ class BootService:
         attempt = self.state.attempt(node) if found is None and node in self.content.nodes else None
         if attempt is not None:
             detail = {"file": f"{p['os']}/{p['version']}/{p['file']}", "attempt": attempt.number}
-            self._write(request, node, ARTIFACT_MISSING, detail, ("file", "attempt"))
+            self._write(request, node, LogKind.ARTIFACT_MISSING, detail, ("file", "attempt"))
         return _serve(request, found)
 
     async def firmware_file(self, request: Request) -> Response:
@@ -224,7 +219,7 @@ class BootService:
 
     def _record_refusal(self, request: Request, node: str, route: str, reason: str) -> None:
         detail = {"route": route, "reason": reason}
-        self._write(request, node, "token-rejected", detail, ("route", "reason"), capped=True)
+        self._write(request, node, LogKind.TOKEN_REJECTED, detail, ("route", "reason"), capped=True)
 
     # -- what requests make the service write --------------------------------
 
@@ -261,7 +256,7 @@ class BootService:
         closed = self.tally.drain() if everything else self.tally.closed(self.clock())
         for repeats in closed:
             if repeats.event != UNKNOWN_MACHINE or not repeats.ident:
-                self.state.record(repeats.node, REPEATED, repeats.detail())
+                self.state.record(repeats.node, LogKind.REPEATED, repeats.detail())
 
     @contextlib.asynccontextmanager
     async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:

@@ -11,22 +11,17 @@ from __future__ import annotations
 
 import base64
 import binascii
-import enum
 import hashlib
 import hmac
 import struct
 from dataclasses import dataclass
 
+from strata.provisioning import Stage
+
 __all__ = ["Grant", "Stage", "TokenRejected", "TokenSigner"]
 
 _BODY = struct.Struct(">IBI")  # attempt, stage, expiry (unix seconds)
 _MAC_BYTES = 16
-
-
-class Stage(enum.IntEnum):
-    LIVE = 1  # the installer's Ignition config
-    FINAL = 2  # the installed system's config
-    EVENTS = 3  # phone-home events
 
 
 class TokenRejected(Exception):

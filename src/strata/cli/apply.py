@@ -26,7 +26,7 @@ from strata.cli.serve import boot_service, dhcp_for, listen_address, reach_url
 from strata.cli.validate import found_running, recorded_plans
 from strata.controller import ApplyOptions, Reconciler, State, Summary, Timeouts
 from strata.controller.lease import Lease
-from strata.plan import ActionKind, NodePlan, Plan, build_plan
+from strata.plan import ChangeKind, NodePlan, Plan, build_plan
 from strata.store import SQLiteStore, WriterBusy
 from strata.topology import Topology
 
@@ -190,14 +190,14 @@ def _preflight(err: Console, file: Path, nodes: list[NodePlan], artifact_dir: Pa
 def _show_plan(console: Console, plan: Plan, options: ApplyOptions) -> None:
     console.print(f"plan for {plan.topology}: {plan_counts(plan)}")
     for action in plan.actions:
-        if action.kind is ActionKind.REPROVISION and action.node not in options.allow_reprovision:
+        if action.kind is ChangeKind.REPROVISION and action.node not in options.allow_reprovision:
             console.print(f"  {action.node}: reprovision held (--allow-reprovision {action.node})")
-        elif action.kind is ActionKind.REPROVISION:
+        elif action.kind is ChangeKind.REPROVISION:
             console.print(f"  [bold red]{action.node}: will be reinstalled[/] (consented)")
-        elif action.kind is ActionKind.DELETE:
+        elif action.kind is ChangeKind.DELETE:
             verb = "[bold red]will be powered off[/]" if options.prune else "kept (--prune)"
             console.print(f"  {action.node}: removed from the file, {verb}")
-        elif action.kind is ActionKind.ADOPT_OR_REINSTALL:
+        elif action.kind is ChangeKind.ADOPT_OR_REINSTALL:
             verb = (
                 "[bold red]will be reinstalled[/] (consented)"
                 if action.node in options.allow_reprovision

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from strata.plan import Action, ActionKind, Plan
+from strata.plan import ChangeKind, NodeChange, Plan
 from strata.topology import Diagnostic, Severity, Topology
 from strata.topology.diagnostics import MAX_FINDINGS
 
@@ -25,12 +25,12 @@ __all__ = [
 ]
 
 _ACTION_STYLE = {
-    ActionKind.CREATE: "green",
-    ActionKind.UPDATE: "yellow",
-    ActionKind.REPROVISION: "bold red",
-    ActionKind.DELETE: "bold red",
-    ActionKind.UNCHANGED: "dim",
-    ActionKind.ADOPT_OR_REINSTALL: "bold yellow",
+    ChangeKind.CREATE: "green",
+    ChangeKind.UPDATE: "yellow",
+    ChangeKind.REPROVISION: "bold red",
+    ChangeKind.DELETE: "bold red",
+    ChangeKind.UNCHANGED: "dim",
+    ChangeKind.ADOPT_OR_REINSTALL: "bold yellow",
 }
 
 
@@ -117,7 +117,7 @@ def plan_tables(console: Console, plan: Plan) -> None:
             }
         )
     for action in plan.actions:
-        if action.kind is ActionKind.DELETE:
+        if action.kind is ChangeKind.DELETE:
             cell = Text("delete (with --prune)", style=_ACTION_STYLE[action.kind])
             rows.append({"action": cell, "node": action.node})
     console.print(fitted_table(f"Plan for {plan.topology}", _NODE_COLUMNS, rows, console.width))
@@ -136,7 +136,7 @@ def plan_tables(console: Console, plan: Plan) -> None:
     ]
     console.print(fitted_table("Layers", tuple(layers[0]) if layers else (), layers, console.width))
     console.print(f"Plan: {plan_counts(plan)}.")
-    found = [a.node for a in plan.actions if a.kind is ActionKind.ADOPT_OR_REINSTALL]
+    found = [a.node for a in plan.actions if a.kind is ChangeKind.ADOPT_OR_REINSTALL]
     if found:
         console.print(
             f"[bold yellow]{len(found)} found running — adopt or reinstall?[/] "
@@ -148,21 +148,21 @@ def plan_tables(console: Console, plan: Plan) -> None:
     _consent_lines(console, plan)
 
 
-def _action_cell(action: Action) -> str:
+def _action_cell(action: NodeChange) -> str:
     """``update (labels, bmc_address)``: the kind, and the plan fields that changed."""
     return f"{action.kind} ({', '.join(action.changed)})" if action.changed else action.kind.value
 
 
 def _consent_lines(console: Console, plan: Plan) -> None:
     """What apply will not do without the person's word, and the word to give."""
-    reinstall = [a.node for a in plan.actions if a.kind is ActionKind.REPROVISION]
+    reinstall = [a.node for a in plan.actions if a.kind is ChangeKind.REPROVISION]
     if reinstall:
         console.print(
             f"[bold red]{len(reinstall)} to reinstall[/] (destructive; apply holds each until "
             "--allow-reprovision names it): " + ", ".join(reinstall),
             soft_wrap=True,
         )
-    removed = [a.node for a in plan.actions if a.kind is ActionKind.DELETE]
+    removed = [a.node for a in plan.actions if a.kind is ChangeKind.DELETE]
     if removed:
         console.print(
             f"[bold red]{len(removed)} removed from the file[/] (powered off only by "

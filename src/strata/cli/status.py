@@ -20,8 +20,7 @@ from strata.cli.common import FILE_OPTION, STATE, TOPOLOGY_PATH, default_state
 from strata.cli.progress import STATE_STYLE, state_counts_table
 from strata.cli.render import make_console
 from strata.controller import State
-from strata.store import Event as LogEntry
-from strata.store import NodeSummary, SQLiteStore
+from strata.store import LogEntry, NodeSummary, SQLiteStore
 
 __all__ = ["events", "open_store", "status"]
 

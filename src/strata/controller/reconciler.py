@@ -33,7 +33,8 @@ from strata.controller.tracking import (
     Tracked,
 )
 from strata.controller.workers import DriverSource, Workers
-from strata.plan import ActionKind, NodePlan, build_plan, node_plan_from_jsonable, to_jsonable
+from strata.plan import ChangeKind, NodePlan, build_plan, node_plan_from_jsonable, to_jsonable
+from strata.provisioning import LogKind
 from strata.store import Conflict, RecordWrite, Store
 from strata.topology import Topology
 
@@ -48,16 +49,16 @@ __all__ = [
 
 log = logging.getLogger("strata.controller")
 
-BOOT_EVENTS = {
-    "ipxe-fetched": Event.IPXE_FETCHED,
-    "ignition-fetched": Event.IGNITION_FETCHED,
-    "installed": Event.INSTALLED,
-    "first-boot": Event.FIRST_BOOT,
-    "artifact-missing": Event.ARTIFACT_MISSING,
+BOOT_EVENTS: dict[str, Event] = {  # log entries from the boot service -> lifecycle events
+    LogKind.IPXE_FETCHED: Event.IPXE_FETCHED,
+    LogKind.IGNITION_FETCHED: Event.IGNITION_FETCHED,
+    LogKind.INSTALLED: Event.INSTALLED,
+    LogKind.FIRST_BOOT: Event.FIRST_BOOT,
+    LogKind.ARTIFACT_MISSING: Event.ARTIFACT_MISSING,
 }
-RETRY_REQUESTED = "retry-requested"  # `strata retry` while a controller runs
-ADOPT_REQUESTED = "adopt-requested"  # `strata adopt` while a controller runs
-REQUESTS = {RETRY_REQUESTED: Event.RETRY, ADOPT_REQUESTED: Event.ADOPT}  # log entry -> event
+RETRY_REQUESTED = LogKind.RETRY_REQUESTED  # `strata retry` while a controller runs
+ADOPT_REQUESTED = LogKind.ADOPT_REQUESTED  # `strata adopt` while a controller runs
+REQUESTS: dict[str, Event] = {RETRY_REQUESTED: Event.RETRY, ADOPT_REQUESTED: Event.ADOPT}
 CURSOR = "controller"
 TIMEOUT_REASONS = {
     State.REGISTERING: "the BMC gave no answer in {t:g} s",
@@ -137,7 +138,7 @@ class Reconciler:
         for action in plan.actions:
             record = records.get(action.node)
             node_plan = (
-                recorded[action.node] if action.kind is ActionKind.DELETE else plans[action.node]
+                recorded[action.node] if action.kind is ChangeKind.DELETE else plans[action.node]
             )
             t = Tracked(
                 action.node, node_plan, topo.get(action.node), action.kind, State.DECLARED, 0
@@ -153,8 +154,8 @@ class Reconciler:
             self.nodes[t.name] = t
             if record is None:
                 self._write(t, ("declared", {}), plan=node_plan)
-            elif action.kind is ActionKind.UPDATE or (
-                action.kind is ActionKind.REPROVISION and t.state not in DONE
+            elif action.kind is ChangeKind.UPDATE or (
+                action.kind is ChangeKind.REPROVISION and t.state not in DONE
             ):
                 self._write(t, ("plan-updated", {"changed": list(action.changed)}), plan=node_plan)
             timeout = self.options.timeouts.of(t.state)
@@ -183,12 +184,12 @@ class Reconciler:
         elif s is State.FOUND_RUNNING:
             if t.name in self.options.allow_reprovision:  # consent: inspect, then reinstall
                 self._feed(t, Event.REPROVISION, detail={"consented": True})
-        elif s in DONE and t.intent is ActionKind.REPROVISION:
+        elif s in DONE and t.intent is ChangeKind.REPROVISION:
             if t.name not in self.options.allow_reprovision:
                 changed = ", ".join(t.changed)
                 self._hold(t, f"{changed} changed: reinstalling needs --allow-reprovision {t.name}")
                 return
-            t.intent = ActionKind.UPDATE
+            t.intent = ChangeKind.UPDATE
             self._write(t, ("plan-updated", {"changed": list(t.changed)}), plan=t.plan)
             self._feed(t, Event.REPROVISION)
         elif s is State.PROVISIONED and self.store.attempt(t.name) is not None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from strata.controller.lifecycle import State
-from strata.plan import ActionKind, NodePlan
+from strata.plan import ChangeKind, NodePlan
 from strata.topology import Node
 
 __all__ = ["BMC_STATES", "DONE", "ApplyOptions", "Change", "Summary", "Timeouts", "Tracked"]
@@ -74,7 +74,7 @@ class Tracked:
     name: str
     plan: NodePlan
     node: Node | None  # None: removed from topology.yaml
-    intent: ActionKind
+    intent: ChangeKind
     state: State
     version: int  # of the stored record, counting writes not yet flushed
     marks: dict[str, Any] = field(default_factory=dict)

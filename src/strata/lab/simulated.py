@@ -30,6 +30,7 @@ from strata.bmc import (
     PowerState,
     Unreachable,
 )
+from strata.provisioning import LogKind
 from strata.store import Store
 from strata.topology import BMC, Node, Topology
 
@@ -86,22 +87,22 @@ class Fleet:
         machine.boot_once = None
         name, number = machine.node.name, attempt.number
         fetched = self.delay(self.settings.boot_seconds)
-        self._clock.at(fetched * 0.5, lambda: self._report(name, "ipxe-fetched", number))
+        self._clock.at(fetched * 0.5, lambda: self._report(name, LogKind.IPXE_FETCHED, number))
         if machine.missing_artifact is not None:
             detail = {"attempt": number, "file": machine.missing_artifact}
             self._clock.at(
-                fetched * 0.6, lambda: self.store.record(name, "artifact-missing", detail)
+                fetched * 0.6, lambda: self.store.record(name, LogKind.ARTIFACT_MISSING, detail)
             )
             return
         if machine.no_ignition:
             return
-        self._clock.at(fetched, lambda: self._report(name, "ignition-fetched", number))
+        self._clock.at(fetched, lambda: self._report(name, LogKind.IGNITION_FETCHED, number))
         done = fetched + self.delay(self.settings.install_seconds)
         self._clock.at(done, lambda: self._installed(machine, number))
 
     def _installed(self, machine: Machine, attempt: int) -> None:
         machine.installed = True
-        self._report(machine.node.name, "installed", attempt)
+        self._report(machine.node.name, LogKind.INSTALLED, attempt)
 
     def _report(self, node: str, kind: str, attempt: int) -> None:
         self.store.record(node, kind, {"attempt": attempt})

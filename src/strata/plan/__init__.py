@@ -3,10 +3,10 @@
 from strata.plan.build import build_plan, node_plan
 from strata.plan.diff import REPROVISION_FIELDS, diff
 from strata.plan.model import (
-    Action,
-    ActionKind,
+    ChangeKind,
     ClusterPlan,
     InterfacePlan,
+    NodeChange,
     NodePlan,
     Plan,
     node_plan_from_jsonable,
@@ -15,10 +15,10 @@ from strata.plan.model import (
 
 __all__ = [
     "REPROVISION_FIELDS",
-    "Action",
-    "ActionKind",
+    "ChangeKind",
     "ClusterPlan",
     "InterfacePlan",
+    "NodeChange",
     "NodePlan",
     "Plan",
     "build_plan",

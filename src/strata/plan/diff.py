@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Collection, Mapping, Sequence
 
-from strata.plan.model import Action, ActionKind, NodePlan
+from strata.plan.model import ChangeKind, NodeChange, NodePlan
 
 __all__ = ["REPROVISION_FIELDS", "diff"]
 
@@ -38,26 +38,26 @@ def diff(
     nodes: Sequence[NodePlan],
     recorded: Mapping[str, NodePlan],
     found_running: Collection[str] = (),
-) -> tuple[Action, ...]:
+) -> tuple[NodeChange, ...]:
     """``found_running``: nodes the controller found on at first contact, with no install of
     Strata's on record; whatever the file says, they wait for a person: adopt or reinstall."""
-    actions: list[Action] = []
+    actions: list[NodeChange] = []
     for node in nodes:
         before = recorded.get(node.name)
         if node.name in found_running:
-            actions.append(Action(node.name, ActionKind.ADOPT_OR_REINSTALL))
+            actions.append(NodeChange(node.name, ChangeKind.ADOPT_OR_REINSTALL))
         elif before is None:
-            actions.append(Action(node.name, ActionKind.CREATE))
+            actions.append(NodeChange(node.name, ChangeKind.CREATE))
         elif before == node:
-            actions.append(Action(node.name, ActionKind.UNCHANGED))
+            actions.append(NodeChange(node.name, ChangeKind.UNCHANGED))
         else:
             changed = tuple(f for f in _FIELDS if getattr(before, f) != getattr(node, f))
             kind = (
-                ActionKind.REPROVISION
+                ChangeKind.REPROVISION
                 if REPROVISION_FIELDS.intersection(changed)
-                else ActionKind.UPDATE
+                else ChangeKind.UPDATE
             )
-            actions.append(Action(node.name, kind, changed))
+            actions.append(NodeChange(node.name, kind, changed))
     present = {n.name for n in nodes}
-    actions.extend(Action(name, ActionKind.DELETE) for name in recorded if name not in present)
+    actions.extend(NodeChange(name, ChangeKind.DELETE) for name in recorded if name not in present)
     return tuple(actions)

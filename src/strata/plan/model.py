@@ -13,10 +13,10 @@ from ipaddress import IPv4Address, IPv6Address
 from typing import Any
 
 __all__ = [
-    "Action",
-    "ActionKind",
+    "ChangeKind",
     "ClusterPlan",
     "InterfacePlan",
+    "NodeChange",
     "NodePlan",
     "Plan",
     "node_plan_from_jsonable",
@@ -82,7 +82,7 @@ class ClusterPlan:
     workers: tuple[str, ...]
 
 
-class ActionKind(enum.StrEnum):
+class ChangeKind(enum.StrEnum):
     CREATE = "create"
     UPDATE = "update"
     REPROVISION = "reprovision"
@@ -92,15 +92,15 @@ class ActionKind(enum.StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class Action:
+class NodeChange:
     node: str
-    kind: ActionKind
+    kind: ChangeKind
     changed: tuple[str, ...] = ()  # NodePlan fields that differ from the recorded plan
 
     @property
     def destructive(self) -> bool:
         """Wipes or powers off a server: needs the person's explicit consent."""
-        return self.kind in (ActionKind.REPROVISION, ActionKind.DELETE)
+        return self.kind in (ChangeKind.REPROVISION, ChangeKind.DELETE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,10 +108,10 @@ class Plan:
     topology: str
     nodes: tuple[NodePlan, ...]
     clusters: tuple[ClusterPlan, ...]
-    actions: tuple[Action, ...]
+    actions: tuple[NodeChange, ...]
 
     def counts(self) -> dict[str, int]:
-        out = {kind.value: 0 for kind in ActionKind}
+        out = {kind.value: 0 for kind in ChangeKind}
         for action in self.actions:
             out[action.kind.value] += 1
         return out

@@ -3,7 +3,7 @@
 from strata.store.migrations import SchemaTooNew
 from strata.store.records import (
     Conflict,
-    Event,
+    LogEntry,
     NodeRecord,
     NodeSummary,
     RecordWrite,
@@ -15,7 +15,7 @@ from strata.store.state_file import StateDamaged, StateFileError, StateLost
 
 __all__ = [
     "Conflict",
-    "Event",
+    "LogEntry",
     "NodeRecord",
     "NodeSummary",
     "RecordWrite",

@@ -13,9 +13,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from strata.boot.state import Attempt, BootState
+from strata.provisioning import Attempt, BootState
 
-__all__ = ["Conflict", "Event", "NodeRecord", "NodeSummary", "RecordWrite", "Store", "WriterBusy"]
+__all__ = [
+    "Conflict",
+    "LogEntry",
+    "NodeRecord",
+    "NodeSummary",
+    "RecordWrite",
+    "Store",
+    "WriterBusy",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +71,7 @@ class RecordWrite:
 
 
 @dataclass(frozen=True, slots=True)
-class Event:
+class LogEntry:
     node: str
     at: float
     kind: str
@@ -106,11 +114,11 @@ class Store(BootState, Protocol):
         """Note what an action did, before it does the next thing (no version change)."""
         ...
 
-    def events(self, node: str) -> list[Event]: ...
+    def events(self, node: str) -> list[LogEntry]: ...
 
-    def events_since(self, after: int, limit: int = 10_000) -> list[Event]: ...
+    def events_since(self, after: int, limit: int = 10_000) -> list[LogEntry]: ...
 
-    def recent_events(self, limit: int) -> list[Event]: ...
+    def recent_events(self, limit: int) -> list[LogEntry]: ...
 
     def cursor(self, name: str) -> int: ...
 

@@ -19,12 +19,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from strata.boot.state import Attempt, UnknownMachine
-from strata.boot.tokens import Stage
+from strata.provisioning import Attempt, Stage, UnknownMachine
 from strata.store.migrations import migrate
 from strata.store.records import (
     Conflict,
-    Event,
+    LogEntry,
     NodeRecord,
     NodeSummary,
     RecordWrite,
@@ -257,21 +256,21 @@ class SQLiteStore:
 
     # -- reading -----------------------------------------------------------
 
-    def events(self, node: str) -> list[Event]:
+    def events(self, node: str) -> list[LogEntry]:
         return self._events("WHERE node = ? ORDER BY id", (node,))
 
-    def events_since(self, after: int, limit: int = 10_000) -> list[Event]:
+    def events_since(self, after: int, limit: int = 10_000) -> list[LogEntry]:
         return self._events("WHERE id > ? ORDER BY id LIMIT ?", (after, limit))
 
-    def recent_events(self, limit: int) -> list[Event]:
+    def recent_events(self, limit: int) -> list[LogEntry]:
         return self._events("ORDER BY id DESC LIMIT ?", (limit,))[::-1]
 
-    def _events(self, where: str, args: tuple[object, ...]) -> list[Event]:
+    def _events(self, where: str, args: tuple[object, ...]) -> list[LogEntry]:
         with self._lock:
             rows = self._db.execute(
                 f"SELECT id, node, at, kind, detail FROM events {where}", args
             ).fetchall()
-        return [Event(n, at, kind, json.loads(d), id_) for id_, n, at, kind, d in rows]
+        return [LogEntry(n, at, kind, json.loads(d), id_) for id_, n, at, kind, d in rows]
 
     def unknown_machines(self) -> list[dict[str, Any]]:
         with self._lock:

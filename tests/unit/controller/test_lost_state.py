@@ -16,7 +16,7 @@ from strata.controller import ApplyOptions, Event, Reconciler, State, Summary
 from strata.controller.requests import RequestRefused, request
 from strata.lab.generated import generated_topology
 from strata.lab.simulated import Fleet, FleetSettings
-from strata.plan import ActionKind, build_plan, to_jsonable
+from strata.plan import ChangeKind, build_plan, to_jsonable
 from strata.store import RecordWrite, SQLiteStore, StateLost
 from strata.topology import Topology
 
@@ -56,7 +56,7 @@ def test_a_lost_state_holds_every_running_server_and_powers_nothing(
     assert all(m.boot_once is None for m in fleet.machines.values())  # no boot device set
     found = {n for n, r in fresh.records().items() if r.state == State.FOUND_RUNNING}
     plan = build_plan(topo, {}, found)
-    assert {a.kind for a in plan.actions} == {ActionKind.ADOPT_OR_REINSTALL}
+    assert {a.kind for a in plan.actions} == {ChangeKind.ADOPT_OR_REINSTALL}
     again = apply(topo, fresh, fleet)  # a second apply asks the same question again
     assert set(again.states.values()) == {State.FOUND_RUNNING}
 

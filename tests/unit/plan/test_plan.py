@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from strata.plan import ActionKind, NodePlan, build_plan, diff, to_jsonable
+from strata.plan import ChangeKind, NodePlan, build_plan, diff, to_jsonable
 from strata.topology import load
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -55,7 +55,7 @@ def test_big_plan_golden(example: str) -> None:
 
 def test_every_node_is_created_when_nothing_is_recorded() -> None:
     plan = build_plan(load(ROOT / "examples/midsize/topology.yaml"))
-    assert {a.kind for a in plan.actions} == {ActionKind.CREATE}
+    assert {a.kind for a in plan.actions} == {ChangeKind.CREATE}
     assert len(plan.actions) == len(plan.nodes) == 393
 
 
@@ -73,7 +73,7 @@ def lab() -> tuple[NodePlan, ...]:
 
 def test_diff_unchanged(lab: tuple[NodePlan, ...]) -> None:
     actions = diff(lab, {n.name: n for n in lab})
-    assert {a.kind for a in actions} == {ActionKind.UNCHANGED}
+    assert {a.kind for a in actions} == {ChangeKind.UNCHANGED}
     assert not any(a.destructive for a in actions)
 
 
@@ -81,7 +81,7 @@ def test_diff_label_change_is_an_update(lab: tuple[NodePlan, ...]) -> None:
     recorded = {n.name: n for n in lab}
     changed = dataclasses.replace(lab[0], labels={**lab[0].labels, "team": "a"})
     actions = {a.node: a for a in diff((changed, *lab[1:]), recorded)}
-    assert actions[changed.name].kind is ActionKind.UPDATE
+    assert actions[changed.name].kind is ChangeKind.UPDATE
     assert actions[changed.name].changed == ("labels",)
     assert not actions[changed.name].destructive
 
@@ -92,13 +92,13 @@ def test_diff_reinstalling_change_is_destructive(lab: tuple[NodePlan, ...], fiel
     value: Any = ("ssh-ed25519 AAAA new",) if field == "ssh_keys" else "changed"
     changed = dataclasses.replace(lab[1], **{field: value})
     action = {a.node: a for a in diff((lab[0], changed, lab[2]), recorded)}[changed.name]
-    assert action.kind is ActionKind.REPROVISION
+    assert action.kind is ChangeKind.REPROVISION
     assert action.destructive
     assert field in action.changed
 
 
 def test_diff_removed_node_is_a_destructive_delete(lab: tuple[NodePlan, ...]) -> None:
     actions = diff(lab[:2], {n.name: n for n in lab})
-    deleted = [a for a in actions if a.kind is ActionKind.DELETE]
+    deleted = [a for a in actions if a.kind is ChangeKind.DELETE]
     assert [a.node for a in deleted] == [lab[2].name]
     assert deleted[0].destructive
