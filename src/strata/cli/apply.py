@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import sys
-import threading
-import time
 from pathlib import Path
 
 import click
@@ -12,6 +10,7 @@ from rich.console import Console
 
 from strata.bmc import BMCPool, DriverSettings
 from strata.boot.fragments import FragmentError
+from strata.boot.runner import BootRunner, BootStartFailed, boot_service, dnsmasq_for
 from strata.cli.common import (
     ARTIFACTS,
     STATE,
@@ -22,10 +21,10 @@ from strata.cli.common import (
 )
 from strata.cli.progress import JsonLines, LiveView, PlainLines
 from strata.cli.render import make_console, plan_counts
-from strata.cli.serve import boot_service, dhcp_for, listen_address, reach_url
+from strata.cli.serve import listen_address, reach_url
 from strata.cli.validate import found_running, recorded_plans
-from strata.controller import ApplyOptions, Reconciler, State, Summary, Timeouts
-from strata.controller.lease import Lease
+from strata.controller import ApplyOptions, State, Summary, Timeouts
+from strata.controller.manager import Manager
 from strata.plan import ChangeKind, NodePlan, Plan, build_plan
 from strata.store import SQLiteStore, WriterBusy
 from strata.topology import Topology
@@ -123,43 +122,59 @@ def apply(
     )
     store = SQLiteStore(state or default_state(file))
     err = make_console(stderr=True)
-    plan = build_plan(topology, recorded_plans(store), found_running(store))
-    _show_plan(err, plan, options)
     mode = output if output != "auto" else ("live" if Console().is_terminal else "plain")
     host, port = listen_address(listen)
     base = None if no_serve else reach_url(topology, host, port, url, dhcp_interface)
-    if not no_serve:  # with --no-serve the mirror is the other service's to check
-        _preflight(err, file, _to_install(plan, store, options), artifact_dir)
-    try:  # before anything listens: a second apply is told who drives the datacenter
-        Lease(store, options.lease_ttl).acquire()
+    mirror = artifact_dir or default_artifacts(file)
+    try:  # the lease before anything listens: a second apply is told who drives the datacenter
+        with Manager(store, options) as manager:
+            plan = build_plan(topology, recorded_plans(store), found_running(store))  # the one
+            _show_plan(err, plan, options)
+            beside = None
+            if base is not None:  # with --no-serve the mirror is the other service's to check
+                _preflight(err, file, _to_install(plan, store, options), mirror)
+                beside = _boot_side(
+                    plan, topology, store, (host, port), base, mirror, dhcp_interface
+                )
+            summary = _run(manager, topology, plan, beside, mode)
     except WriterBusy as busy:
         err.print(f"[red]error[/]: {busy}")
         sys.exit(2)
-    boot = None
-    if base is not None:
-        boot = _BootThread(topology, file, store, (host, port), base, artifact_dir, dhcp_interface)
-    try:
-        summary = _run(topology, store, options, mode, err)
-    except WriterBusy as busy:
-        err.print(f"[red]error[/]: {busy}")
-        sys.exit(2)
-    finally:
-        if boot is not None:
-            boot.stop()
+    except (BootStartFailed, FragmentError) as exc:
+        raise click.ClickException(str(exc)) from None
     _report(err, summary)
     sys.exit(0 if summary.ok else 1)
 
 
 def _run(
-    topology: Topology, store: SQLiteStore, options: ApplyOptions, mode: str, err: Console
+    manager: Manager, topology: Topology, plan: Plan, beside: BootRunner | None, mode: str
 ) -> Summary:
     with BMCPool(topology, DriverSettings()) as pool:
         if mode == "json":
-            return Reconciler(topology, store, pool, options, JsonLines()).run()
+            return manager.reconcile(topology, plan, pool, beside, JsonLines())
         if mode == "plain":
-            return Reconciler(topology, store, pool, options, PlainLines(make_console())).run()
+            return manager.reconcile(topology, plan, pool, beside, PlainLines(make_console()))
         with LiveView(make_console(), f"strata apply {topology.name}") as view:
-            return Reconciler(topology, store, pool, options, view).run()
+            return manager.reconcile(topology, plan, pool, beside, view)
+
+
+def _boot_side(
+    plan: Plan,
+    topology: Topology,
+    store: SQLiteStore,
+    listen: tuple[str, int],
+    base: str,
+    mirror: Path,
+    dhcp_interface: str | None,
+) -> BootRunner:
+    """The boot service (and dnsmasq) for the run's plan, started by the manager."""
+    service = boot_service(plan, topology, store, store.token_key(), base, mirror)
+    dhcp = None
+    if dhcp_interface is not None:
+        dhcp = dnsmasq_for(plan, topology, dhcp_interface, base, store.path.parent / "dhcp", False)
+    runner = BootRunner(service, *listen, dhcp)
+    make_console(stderr=True).print(f"boot service: {runner.describe()}")
+    return runner
 
 
 def _to_install(plan: Plan, store: SQLiteStore, options: ApplyOptions) -> list[NodePlan]:
@@ -174,12 +189,12 @@ def _to_install(plan: Plan, store: SQLiteStore, options: ApplyOptions) -> list[N
     ]
 
 
-def _preflight(err: Console, file: Path, nodes: list[NodePlan], artifact_dir: Path | None) -> None:
+def _preflight(err: Console, file: Path, nodes: list[NodePlan], mirror: Path) -> None:
     """Exit 2, before any server is powered on, when an install would fetch a missing file."""
     from strata.boot import AssetIndex
     from strata.boot.preflight import missing_artifacts
 
-    missing = missing_artifacts(nodes, AssetIndex(artifact_dir or default_artifacts(file)))
+    missing = missing_artifacts(nodes, AssetIndex(mirror))
     for gap in missing:
         err.print(f"[red]error[/]: artifacts missing for {gap.describe(file)}", soft_wrap=True)
     if missing:
@@ -225,45 +240,3 @@ def _report(console: Console, summary: Summary) -> None:
         console.print(f"[red]failed[/] {node} at {why}")
     if summary.failed:
         console.print("fix the cause, then `strata retry NODE…` and apply again")
-
-
-class _BootThread:
-    """The boot service in this process, on a thread, for the duration of the apply."""
-
-    def __init__(
-        self,
-        topology: Topology,
-        file: Path,
-        store: SQLiteStore,
-        listen: tuple[str, int],
-        base: str,
-        artifact_dir: Path | None,
-        dhcp_interface: str | None,
-    ) -> None:
-        from strata.boot.server import boot_server
-
-        host, port = listen
-        try:
-            service = boot_service(topology, file, store, base, artifact_dir)
-        except FragmentError as exc:
-            raise click.ClickException(str(exc)) from None
-        self.server, files = boot_server(service.app, host, port)
-        make_console(stderr=True).print(f"boot service: {files.describe()}")
-        self.dhcp = dhcp_for(topology, dhcp_interface, False, base, store.path.parent)
-        if self.dhcp is not None:
-            self.dhcp.start(service.content.plan)
-        self.thread = threading.Thread(target=self.server.run, name="boot-service", daemon=True)
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            if not self.thread.is_alive() or time.monotonic() > deadline:
-                if self.dhcp is not None:
-                    self.dhcp.stop()
-                raise click.ClickException(f"the boot service could not listen on {host}:{port}")
-            time.sleep(0.02)
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
-        if self.dhcp is not None:
-            self.dhcp.stop()

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import click
 
-from strata.boot import AssetIndex, BootContent, BootService, TokenSigner, import_artifacts
+from strata.boot import BootContent, BootService, import_artifacts
 from strata.boot.assets import ImportError_
-from strata.boot.dhcp import DHCPConfig, Dnsmasq
+from strata.boot.dhcp import Dnsmasq
 from strata.boot.fragments import FragmentError, load_fragments
+from strata.boot.runner import BootStartFailed, boot_service, dnsmasq_for
 from strata.cli.common import (
     ARTIFACTS,
     FILE_OPTION,
@@ -29,8 +30,6 @@ from strata.topology import Topology
 
 __all__ = [
     "artifacts",
-    "boot_service",
-    "dhcp_for",
     "listen_address",
     "reach_url",
     "serve",
@@ -90,9 +89,15 @@ def serve(
         raise click.BadParameter(f"not in {file}: {', '.join(unknown)}", param_hint="--provision")
     base = reach_url(topology, host, port, url, dhcp_interface)
     store = SQLiteStore(state or default_state(file))
+    plan = build_plan(topology)  # the one plan the service and dnsmasq serve
+    mirror = artifact_dir or default_artifacts(file)
     try:
-        service = boot_service(topology, file, store, base, artifact_dir)
-    except FragmentError as exc:
+        service = boot_service(plan, topology, store, store.token_key(), base, mirror)
+        dhcp = None
+        if dhcp_interface is not None:
+            directory = store.path.parent / "dhcp"
+            dhcp = dnsmasq_for(plan, topology, dhcp_interface, base, directory, dhcp_proxy)
+    except (FragmentError, BootStartFailed) as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
     _preflight(file, service, provision)
@@ -104,9 +109,8 @@ def serve(
         f"{len(service.assets)} artifacts; provisioning: {', '.join(provision) or 'none'}; "
         f"{files.describe()}"
     )
-    dhcp = dhcp_for(topology, dhcp_interface, dhcp_proxy, base, store.path.parent)
     if dhcp is not None:
-        dhcp.start(service.content.plan)
+        dhcp.start(plan)
     # uvicorn re-raises SIGTERM after its own shutdown: make that an ordinary exit, so the
     # finally below stops dnsmasq.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
@@ -165,15 +169,6 @@ def reach_url(
     return chosen.url
 
 
-def boot_service(
-    topology: Topology, file: Path, store: SQLiteStore, base: str, artifact_dir: Path | None
-) -> BootService:
-    """The boot service for FILE's plan on ``store``; ``FragmentError`` for a bad fragment."""
-    fragments = load_fragments(topology, file.parent)
-    content = BootContent(build_plan(topology), base, TokenSigner(store.token_key()), fragments)
-    return BootService(content, store, AssetIndex(artifact_dir or default_artifacts(file)))
-
-
 def _reload(file: Path, service: BootService, dhcp: Dnsmasq | None) -> None:
     """SIGHUP: read topology.yaml again; a valid file replaces the plan (and every cached
     script and config), an invalid one is reported and the running plan kept."""
@@ -194,20 +189,6 @@ def _reload(file: Path, service: BootService, dhcp: Dnsmasq | None) -> None:
     if dhcp is not None:
         dhcp.reload(plan)
     console.print(f"reload: {len(plan.nodes)} nodes from {file}")
-
-
-def dhcp_for(
-    topology: Topology, interface: str | None, proxy: bool, base: str, state_dir: Path
-) -> Dnsmasq | None:
-    if interface is None:
-        return None
-    network = next(n for n in topology.networks.values() if n.purpose == "provisioning")
-    dhcp = Dnsmasq(DHCPConfig(interface, network, base, state_dir / "dhcp", proxy=proxy))
-    dhcp.write(build_plan(topology))
-    problem = dhcp.check()
-    if problem:
-        raise click.ClickException(f"dnsmasq refuses its configuration: {problem}")
-    return dhcp
 
 
 @click.group()

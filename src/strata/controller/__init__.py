@@ -1,5 +1,6 @@
 """The controller: the node lifecycle table, and the reconciler that drives it."""
 
+from strata.controller.inputs import ADOPT_REQUESTED, BOOT_EVENTS, RETRY_REQUESTED
 from strata.controller.lifecycle import (
     TABLE,
     Action,
@@ -9,13 +10,7 @@ from strata.controller.lifecycle import (
     Transition,
     next_step,
 )
-from strata.controller.reconciler import (
-    ADOPT_REQUESTED,
-    BOOT_EVENTS,
-    RETRY_REQUESTED,
-    DriverSource,
-    Reconciler,
-)
+from strata.controller.reconciler import DriverSource, Reconciler
 from strata.controller.tracking import DONE, ApplyOptions, Change, Summary, Timeouts
 
 __all__ = [

@@ -11,7 +11,6 @@ phase timeouts and retry timers. A restart rebuilds everything from the store.
 
 from __future__ import annotations
 
-import heapq
 import logging
 import math
 import random
@@ -22,8 +21,17 @@ from typing import Any
 
 from strata.bmc import BMCError
 from strata.controller import actions
+from strata.controller.inputs import (
+    BOOT_EVENTS,
+    REQUESTS,
+    TIMEOUT_REASONS,
+    change_of,
+    reason_for,
+    summarize,
+)
 from strata.controller.lease import Lease
 from strata.controller.lifecycle import Action, Event, IllegalEvent, State, next_step
+from strata.controller.timers import Timers
 from strata.controller.tracking import (
     BMC_STATES,
     DONE,
@@ -33,42 +41,14 @@ from strata.controller.tracking import (
     Tracked,
 )
 from strata.controller.workers import DriverSource, Workers
-from strata.plan import ChangeKind, NodePlan, build_plan, node_plan_from_jsonable, to_jsonable
-from strata.provisioning import LogKind
+from strata.plan import ChangeKind, NodePlan, Plan, build_plan, node_plan_from_jsonable, to_jsonable
 from strata.store import Conflict, RecordWrite, Store
 from strata.topology import Topology
 
-__all__ = [
-    "ADOPT_REQUESTED",
-    "BOOT_EVENTS",
-    "REQUESTS",
-    "RETRY_REQUESTED",
-    "DriverSource",
-    "Reconciler",
-]
+__all__ = ["DriverSource", "Reconciler"]
 
 log = logging.getLogger("strata.controller")
-
-BOOT_EVENTS: dict[str, Event] = {  # log entries from the boot service -> lifecycle events
-    LogKind.IPXE_FETCHED: Event.IPXE_FETCHED,
-    LogKind.IGNITION_FETCHED: Event.IGNITION_FETCHED,
-    LogKind.INSTALLED: Event.INSTALLED,
-    LogKind.FIRST_BOOT: Event.FIRST_BOOT,
-    LogKind.ARTIFACT_MISSING: Event.ARTIFACT_MISSING,
-}
-RETRY_REQUESTED = LogKind.RETRY_REQUESTED  # `strata retry` while a controller runs
-ADOPT_REQUESTED = LogKind.ADOPT_REQUESTED  # `strata adopt` while a controller runs
-REQUESTS: dict[str, Event] = {RETRY_REQUESTED: Event.RETRY, ADOPT_REQUESTED: Event.ADOPT}
-CURSOR = "controller"
-TIMEOUT_REASONS = {
-    State.REGISTERING: "the BMC gave no answer in {t:g} s",
-    State.INSPECTING: "inspection did not finish in {t:g} s",
-    State.PROVISIONING: "boot device and power-on did not finish in {t:g} s",
-    State.BOOTING: "the machine fetched no Ignition config within {t:g} s of power-on"
-    " (check its network boot: DHCP, PXE, the boot service URL)",
-    State.INSTALLING: "the installer did not report the OS written within {t:g} s",
-    State.DEPROVISIONING: "power-off did not finish in {t:g} s",
-}
+CURSOR = "controller"  # the event log position the controller has read up to
 
 
 class Reconciler:
@@ -80,15 +60,21 @@ class Reconciler:
         options: ApplyOptions | None = None,
         observer: Callable[[Change], None] | None = None,
         clock: Callable[[], float] = time.time,
+        *,
+        plan: Plan | None = None,
+        lease: Lease | None = None,
     ) -> None:
+        """``plan``: the run's plan, built once by whoever assembles the run and diffed
+        against this store (else built here); ``lease``: the writer lease the run already
+        holds (else taken here for the length of ``run``)."""
         self.topology, self.store, self.drivers = topology, store, drivers
+        self.plan, self.lease = plan, lease
         self.options = options or ApplyOptions()
         self.observer, self.clock = observer, clock
         self.nodes: dict[str, Tracked] = {}
         self._unsettled: set[str] = set()
         self._ready: deque[str] = deque()
-        self._timers: list[tuple[float, int, str, int, str]] = []
-        self._seq = 0
+        self._timers = Timers()
         self._writes: list[RecordWrite] = []
         self._workers = Workers(topology.racks, drivers, store, self.options)
         self._early: set[str] = set()  # nodes holding boot events that outran their power-on
@@ -98,8 +84,9 @@ class Reconciler:
 
     def run(self) -> Summary:
         started = self.clock()
-        lease = Lease(self.store, self.options.lease_ttl)
-        lease.acquire()
+        lease = self.lease or Lease(self.store, self.options.lease_ttl)
+        if self.lease is None:
+            lease.acquire()
         try:
             self._load()
             cursor = self.store.cursor(CURSOR)
@@ -117,28 +104,34 @@ class Reconciler:
                 lease.renew()
         finally:
             self._workers.shutdown()
-            lease.release()
+            if self.lease is None:
+                lease.release()
         return self._summary(self.clock() - started)
 
     def _next_wake(self, polled: float) -> float:
         wake = polled + self.options.poll_interval
-        if self._timers:
-            wake = min(wake, self._timers[0][0])
+        soonest = self._timers.next_at()
+        if soonest is not None:
+            wake = min(wake, soonest)
         return max(0.0, wake - self.clock())
 
     # -- loading what the store knows --------------------------------------
 
     def _load(self) -> None:
         records = self.store.records()
-        recorded = {n: node_plan_from_jsonable(r.plan) for n, r in records.items() if r.plan}
-        found = {n for n, r in records.items() if r.state == State.FOUND_RUNNING}
-        plan = build_plan(self.topology, recorded, found)
+        plan = self.plan
+        if plan is None:
+            recorded = {n: node_plan_from_jsonable(r.plan) for n, r in records.items() if r.plan}
+            found = {n for n, r in records.items() if r.state == State.FOUND_RUNNING}
+            plan = build_plan(self.topology, recorded, found)
         plans = {p.name: p for p in plan.nodes}
         topo = {n.name: n for n in self.topology.nodes}
         for action in plan.actions:
             record = records.get(action.node)
             node_plan = (
-                recorded[action.node] if action.kind is ChangeKind.DELETE else plans[action.node]
+                node_plan_from_jsonable(records[action.node].plan)
+                if action.kind is ChangeKind.DELETE
+                else plans[action.node]
             )
             t = Tracked(
                 action.node, node_plan, topo.get(action.node), action.kind, State.DECLARED, 0
@@ -332,7 +325,7 @@ class Reconciler:
                 t.early.append((e.id, e.detail.get("attempt"), event))
                 self._early.add(t.name)
             elif e.detail.get("attempt") == t.marks.get("attempt"):
-                self._feed(t, event, _reason(event, e.detail))
+                self._feed(t, event, reason_for(event, e.detail))
         if events:
             self._flush()
             self.store.set_cursor(CURSOR, self._safe_cursor(events[-1].id))
@@ -347,9 +340,7 @@ class Reconciler:
         return min([last, *(i - 1 for i in held)])
 
     def _fire_timers(self) -> None:
-        now = self.clock()
-        while self._timers and self._timers[0][0] <= now:
-            _, _, name, generation, kind = heapq.heappop(self._timers)
+        for name, generation, kind in self._timers.due(self.clock()):
             if kind == "wake":
                 self._ready.extend(self._workers.unpark(name))
                 continue
@@ -366,8 +357,7 @@ class Reconciler:
                 self._feed(t, Event.TIMEOUT, reason)
 
     def _timer(self, at: float, name: str, generation: int, kind: str) -> None:
-        self._seq += 1
-        heapq.heappush(self._timers, (at, self._seq, name, generation, kind))
+        self._timers.add(at, name, generation, kind)
 
     def _write(
         self, t: Tracked, event: tuple[str, Mapping[str, Any]], plan: NodePlan | None = None
@@ -414,40 +404,7 @@ class Reconciler:
 
     def _notify(self, t: Tracked, before: State | None, event: str) -> None:
         if self.observer is not None:
-            p = t.plan
-            self.observer(
-                Change(
-                    t.name,
-                    p.region,
-                    p.rack,
-                    p.layer,
-                    before,
-                    t.state,
-                    event,
-                    t.reason,
-                    self.clock(),
-                    t.held,
-                )
-            )
+            self.observer(change_of(t, before, event, self.clock()))
 
     def _summary(self, seconds: float) -> Summary:
-        nodes = self.nodes.values()
-        return Summary(
-            states={t.name: t.state for t in nodes},
-            failed={t.name: f"{t.step}: {t.reason}" for t in nodes if t.state is State.FAILED},
-            held={t.name: t.held for t in nodes if t.held},
-            seconds=seconds,
-            found_running={
-                t.name: t.reason or "found running" for t in nodes if t.state is State.FOUND_RUNNING
-            },
-        )
-
-
-def _reason(event: Event, detail: Mapping[str, Any]) -> str | None:
-    """Why a boot event fails a node, in words a person can act on (None: not a failure)."""
-    if event is Event.ARTIFACT_MISSING:
-        return (
-            f"the machine asked for {detail.get('file')}, which is not in the artifact mirror "
-            "(import it: strata artifacts import; then strata retry)"
-        )
-    return None
+        return summarize(self.nodes.values(), seconds)

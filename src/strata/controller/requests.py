@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from strata.controller.inputs import REQUESTS
 from strata.controller.lifecycle import TABLE, Event, IllegalEvent, State, next_step
-from strata.controller.reconciler import REQUESTS
 from strata.store import NodeRecord, RecordWrite, Store
 
 __all__ = ["RequestRefused", "Requested", "request"]

@@ -5,9 +5,11 @@ simulated fleet; the commands read the SQLite file as a person would."""
 
 from __future__ import annotations
 
+import cProfile
 import hashlib
 import json
 import os
+import pstats
 import subprocess
 import sys
 from pathlib import Path
@@ -19,9 +21,12 @@ from rich.console import Console
 from strata.cli.app import cli
 from strata.cli.progress import JsonLines, LiveView, PlainLines
 from strata.controller import ApplyOptions, Change, Reconciler, State
+from strata.lab.image import stand_ins_for
 from strata.lab.simulated import Fleet, FleetSettings
+from strata.plan import build_plan
 from strata.store import RecordWrite, SQLiteStore
 from strata.topology import load
+from tests.support.boot_server import free_port
 
 ROOT = Path(__file__).resolve().parents[3]
 FAST = FleetSettings(
@@ -302,3 +307,23 @@ def test_off_a_terminal_no_line_is_wrapped(applied: Path) -> None:
     assert done.returncode == 0, done.stderr
     reason = "fetched no Ignition config within 0.5 s of power-on (check its network boot: DHCP"
     assert any("lab-worker-1" in line and reason in line for line in done.stdout.splitlines())
+
+
+def test_apply_builds_the_plan_once_for_the_whole_run(applied: Path) -> None:
+    """The plan shown, the reconciler's, the boot service's and DHCP's are one object,
+    built once under the lease (counted by the profiler, nothing patched)."""
+    stand_ins_for(applied.parent / "artifacts", build_plan(load(applied)).nodes)
+    port = free_port()
+    profiler = cProfile.Profile()
+    profiler.enable()
+    url = f"http://127.0.0.1:{port}"
+    code, out = run("apply", "-f", str(applied), "--listen", f"127.0.0.1:{port}", "--url", url)
+    profiler.disable()
+    assert code in (0, 1) and "plan for lab" in out, out
+    stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+    builds = sum(
+        calls[1]
+        for (path, _, name), calls in stats.items()
+        if name == "build_plan" and path.endswith("plan/build.py")
+    )
+    assert builds == 1

@@ -1,0 +1,96 @@
+"""The boot side of a run, assembled in one place: the boot service for a plan, on the
+guarded server, and dnsmasq beside it when Strata serves DHCP.
+
+``strata apply`` runs it on a thread for the length of a run (``BootRunner.start`` /
+``stop``, what the controller's ``Manager`` starts beside the reconciler); ``strata
+serve`` runs the same service in the foreground. Both build it from the run's one plan.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+from strata.boot.assets import AssetIndex
+from strata.boot.content import BootContent
+from strata.boot.dhcp import DHCPConfig, Dnsmasq
+from strata.boot.fragments import load_fragments
+from strata.boot.server import boot_server
+from strata.boot.service import BootService
+from strata.boot.tokens import TokenSigner
+from strata.plan import Plan
+from strata.provisioning import BootState
+from strata.topology import Topology
+
+__all__ = ["BootRunner", "BootStartFailed", "boot_service", "dnsmasq_for"]
+
+
+class BootStartFailed(Exception):
+    """The boot service or dnsmasq could not start; the message says which and why."""
+
+
+def boot_service(
+    plan: Plan,
+    topology: Topology,
+    state: BootState,
+    token_key: bytes,
+    base_url: str,
+    mirror: Path,
+) -> BootService:
+    """The boot service for ``plan`` on ``state`` (the store), its tokens signed with
+    ``token_key``; ``FragmentError`` for an Ignition fragment that is not one (fragments
+    are read from the files the topology names)."""
+    fragments = load_fragments(topology, Path(topology.file).parent)
+    content = BootContent(plan, base_url, TokenSigner(token_key), fragments)
+    return BootService(content, state, AssetIndex(mirror))
+
+
+def dnsmasq_for(
+    plan: Plan, topology: Topology, interface: str, base_url: str, directory: Path, proxy: bool
+) -> Dnsmasq:
+    """dnsmasq for the provisioning network on ``interface``, its configuration written
+    and checked by dnsmasq itself (``BootStartFailed`` when it refuses it)."""
+    network = next(n for n in topology.networks.values() if n.purpose == "provisioning")
+    dhcp = Dnsmasq(DHCPConfig(interface, network, base_url, directory, proxy=proxy))
+    dhcp.write(plan)
+    problem = dhcp.check()
+    if problem:
+        raise BootStartFailed(f"dnsmasq refuses its configuration: {problem}")
+    return dhcp
+
+
+class BootRunner:
+    """``service`` listening on ``host:port`` on a thread, and ``dhcp`` (if any) serving
+    the plan's reservations; ``start`` returns once the server listens."""
+
+    def __init__(
+        self, service: BootService, host: str, port: int, dhcp: Dnsmasq | None = None
+    ) -> None:
+        self.service, self.host, self.port, self.dhcp = service, host, port, dhcp
+        self.server, self.files = boot_server(service.app, host, port)
+        self._thread: threading.Thread | None = None
+
+    def describe(self) -> str:
+        return self.files.describe()
+
+    def start(self, timeout: float = 10.0) -> None:
+        if self.dhcp is not None:
+            self.dhcp.start(self.service.content.plan)
+        self._thread = threading.Thread(target=self.server.run, name="boot-service", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self.server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
+                raise BootStartFailed(
+                    f"the boot service could not listen on {self.host}:{self.port}"
+                )
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(10)
+        if self.dhcp is not None:
+            self.dhcp.stop()

@@ -1,0 +1,75 @@
+"""What the world tells the controller, and what the controller tells back.
+
+Inputs: the event log's entries from the boot service and from people, as lifecycle
+events; the reasons a phase's timeout or a machine's report gives a failed node.
+Outputs: a ``Change`` per transition for observers, and a run's ``Summary``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from strata.controller.lifecycle import Event, State
+from strata.controller.tracking import Change, Summary, Tracked
+from strata.provisioning import LogKind
+
+__all__ = [
+    "ADOPT_REQUESTED",
+    "BOOT_EVENTS",
+    "REQUESTS",
+    "RETRY_REQUESTED",
+    "TIMEOUT_REASONS",
+    "change_of",
+    "reason_for",
+    "summarize",
+]
+
+BOOT_EVENTS: dict[str, Event] = {  # log entries from the boot service -> lifecycle events
+    LogKind.IPXE_FETCHED: Event.IPXE_FETCHED,
+    LogKind.IGNITION_FETCHED: Event.IGNITION_FETCHED,
+    LogKind.INSTALLED: Event.INSTALLED,
+    LogKind.FIRST_BOOT: Event.FIRST_BOOT,
+    LogKind.ARTIFACT_MISSING: Event.ARTIFACT_MISSING,
+}
+RETRY_REQUESTED = LogKind.RETRY_REQUESTED  # `strata retry` while a controller runs
+ADOPT_REQUESTED = LogKind.ADOPT_REQUESTED  # `strata adopt` while a controller runs
+REQUESTS: dict[str, Event] = {RETRY_REQUESTED: Event.RETRY, ADOPT_REQUESTED: Event.ADOPT}
+TIMEOUT_REASONS = {
+    State.REGISTERING: "the BMC gave no answer in {t:g} s",
+    State.INSPECTING: "inspection did not finish in {t:g} s",
+    State.PROVISIONING: "boot device and power-on did not finish in {t:g} s",
+    State.BOOTING: "the machine fetched no Ignition config within {t:g} s of power-on"
+    " (check its network boot: DHCP, PXE, the boot service URL)",
+    State.INSTALLING: "the installer did not report the OS written within {t:g} s",
+    State.DEPROVISIONING: "power-off did not finish in {t:g} s",
+}
+
+
+def reason_for(event: Event, detail: Mapping[str, Any]) -> str | None:
+    """Why a boot event fails a node, in words a person can act on (None: not a failure)."""
+    if event is Event.ARTIFACT_MISSING:
+        return (
+            f"the machine asked for {detail.get('file')}, which is not in the artifact mirror "
+            "(import it: strata artifacts import; then strata retry)"
+        )
+    return None
+
+
+def change_of(t: Tracked, before: State | None, event: str, at: float) -> Change:
+    """What observers (the live view, JSON lines) are told of one node's move."""
+    p = t.plan
+    return Change(t.name, p.region, p.rack, p.layer, before, t.state, event, t.reason, at, t.held)
+
+
+def summarize(nodes: Iterable[Tracked], seconds: float) -> Summary:
+    nodes = list(nodes)
+    return Summary(
+        states={t.name: t.state for t in nodes},
+        failed={t.name: f"{t.step}: {t.reason}" for t in nodes if t.state is State.FAILED},
+        held={t.name: t.held for t in nodes if t.held},
+        seconds=seconds,
+        found_running={
+            t.name: t.reason or "found running" for t in nodes if t.state is State.FOUND_RUNNING
+        },
+    )

@@ -1,0 +1,74 @@
+"""One run of Strata's management plane, assembled in one place: the store, the writer
+lease (taken once), what runs beside the controller (the boot service and DHCP), and
+the reconciler; everything stopped cleanly however the run ends.
+
+What controller-runtime calls a Manager (it holds leader election and starts the
+controllers and servers of a process): ``strata apply`` runs one, and so will the
+in-cluster controller and the seed. Whoever assembles the run builds the plan once,
+under the lease, and hands the same plan to the reconciler and to the boot side.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import TracebackType
+from typing import Protocol
+
+from strata.controller.lease import Lease
+from strata.controller.reconciler import DriverSource, Reconciler
+from strata.controller.tracking import ApplyOptions, Change, Summary
+from strata.plan import Plan
+from strata.store import Store
+from strata.topology import Topology
+
+__all__ = ["Beside", "Manager"]
+
+
+class Beside(Protocol):
+    """What runs beside the controller for the length of a run (the boot service)."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+class Manager:
+    """``with Manager(store, options) as run:`` holds the datacenter (``WriterBusy`` names
+    who holds it otherwise); ``run.reconcile(...)`` drives every node; leaving the block
+    releases the lease."""
+
+    def __init__(self, store: Store, options: ApplyOptions, role: str = "strata apply") -> None:
+        self.store, self.options = store, options
+        self.lease = Lease(store, options.lease_ttl, role)
+
+    def __enter__(self) -> Manager:
+        self.lease.acquire()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.lease.release()
+
+    def reconcile(
+        self,
+        topology: Topology,
+        plan: Plan,
+        drivers: DriverSource,
+        beside: Beside | None = None,
+        observer: Callable[[Change], None] | None = None,
+    ) -> Summary:
+        """Start ``beside``, drive every node of ``plan`` to its target, stop ``beside``."""
+        if beside is not None:
+            beside.start()
+        try:
+            reconciler = Reconciler(
+                topology, self.store, drivers, self.options, observer, plan=plan, lease=self.lease
+            )
+            return reconciler.run()
+        finally:
+            if beside is not None:
+                beside.stop()
