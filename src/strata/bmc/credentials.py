@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from strata.errors import StrataError
 from strata.topology.fields import SecretRef
 from strata.topology.file_contents import password_from
 from strata.topology.named_files import CREDENTIALS, NamedFileError, NamedFiles
@@ -22,8 +23,10 @@ from strata.topology.spec import CredentialSpec
 __all__ = ["Credentials", "CredentialsError", "Secret", "resolve_credentials"]
 
 
-class CredentialsError(Exception):
+class CredentialsError(StrataError):
     """The reference cannot be resolved; the message names the reference, not the value."""
+
+    kind = "credentials"
 
 
 class Secret:

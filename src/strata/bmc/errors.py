@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from strata.errors import StrataError
+
 __all__ = [
     "AuthenticationFailed",
     "BMCError",
@@ -29,7 +31,7 @@ def redact(text: str, secrets: Iterable[str]) -> str:
     return text
 
 
-class BMCError(Exception):
+class BMCError(StrataError):
     """A BMC operation failed. ``transient`` faults are worth retrying."""
 
     kind = "bmc-error"
@@ -40,7 +42,7 @@ class BMCError(Exception):
         text = f"node {node}, BMC {address}: {message}"
         super().__init__(f"{text} ({hint})" if hint else text)
 
-    def as_json(self) -> dict[str, str | None]:
+    def as_json(self) -> dict[str, object]:
         return {
             "kind": self.kind,
             "node": self.node,

@@ -17,16 +17,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from strata.boot.checksums import published_digests
+from strata.errors import StrataError
 from strata.ignition import profile_for
 
-__all__ = ["Asset", "AssetIndex", "ImportError_", "asset_of", "import_artifacts"]
+__all__ = ["ArtifactImportError", "Asset", "AssetIndex", "asset_of", "import_artifacts"]
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
 _CHUNK = 1 << 20
 
 
-class ImportError_(Exception):
+class ArtifactImportError(StrataError):
     """An artifact could not be imported; says which file and why."""
+
+    kind = "artifact-import"
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,15 +80,15 @@ def import_artifacts(source: Path, root: Path, os_name: str, version: str) -> li
     """Copy the OS version's artifacts found in ``source`` into ``root/OS/VERSION``, each
     verified against a digest the OS project publishes beside it (``strata.boot.checksums``:
     SHA-256 or SHA-512); returns the names copied. The mirror's own ``SHA256SUMS`` lists
-    every file once, however often it is imported. ``ImportError_`` names the file and why;
+    every file once, however often it is imported. ``ArtifactImportError`` names the file and why;
     a file that fails leaves the mirror as it was."""
     if not _NAME.match(version):
-        raise ImportError_(f"version {version!r} is not a plain name")
+        raise ArtifactImportError(f"version {version!r} is not a plain name")
     expected = profile_for(os_name).artifacts.names(version)
     try:
         published = published_digests(source)
     except ValueError as exc:
-        raise ImportError_(str(exc)) from None
+        raise ArtifactImportError(str(exc)) from None
     target = root / os_name / version
     target.mkdir(parents=True, exist_ok=True)
     sums: dict[str, str] = {}
@@ -94,7 +97,7 @@ def import_artifacts(source: Path, root: Path, os_name: str, version: str) -> li
         if src.is_file():
             sums[name] = _verified_copy(src, published.get(name, {}), target / name)
     if not sums:
-        raise ImportError_(
+        raise ArtifactImportError(
             f"no {os_name} {version} artifacts in {source} (looked for {', '.join(expected.values())})"
         )
     _merge_listing(target / "SHA256SUMS", sums)
@@ -107,14 +110,14 @@ _LABEL = {"sha256": "SHA-256", "sha512": "SHA-512"}
 def _verified_copy(src: Path, listed: dict[str, str], dest: Path) -> str:
     """Copy ``src`` to ``dest`` if it matches every digest ``listed``; its SHA-256."""
     if not listed:
-        raise ImportError_(
+        raise ArtifactImportError(
             f"{src.name}: no SHA-256 or SHA-512 digest for it in {src.parent} (SHA256SUMS, "
             "sha256sum.txt, Flatcar's NAME.DIGESTS, NAME.sha256, FCOS stream metadata)"
         )
     actual = _digests(src, {"sha256", *listed})
     for algorithm, digest in sorted(listed.items()):
         if actual[algorithm] != digest:
-            raise ImportError_(
+            raise ArtifactImportError(
                 f"{src.name}: {_LABEL[algorithm]} {actual[algorithm]} does not match the "
                 f"published {digest}"
             )

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
+from strata.errors import StrataError
 from strata.ignition import Config, fragment_problems
 from strata.topology import Node, Topology
 from strata.topology.diagnostics import format_path
@@ -21,8 +22,10 @@ from strata.topology.settings import IgnitionFragment
 __all__ = ["FragmentError", "load_fragments"]
 
 
-class FragmentError(Exception):
+class FragmentError(StrataError):
     """A fragment file may not be read, or a fragment is not valid Ignition for its node."""
+
+    kind = "ignition-fragment"
 
 
 def load_fragments(topology: Topology, base_dir: Path) -> Mapping[str, tuple[Config, ...]]:

@@ -16,15 +16,19 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address, ip_address
 from urllib.parse import urlsplit
 
+from strata.errors import StrataError
 from strata.topology.spec import NetworkSpec
 
-__all__ = ["BootURL", "Unreachable", "boot_url", "local_addresses"]
+__all__ = ["BootURL", "NoBootURL", "boot_url", "local_addresses"]
 
 Address = IPv4Address | IPv6Address
 
 
-class Unreachable(ValueError):
+class NoBootURL(StrataError, ValueError):
     """No URL the provisioning network's machines can reach; ``hint`` says what to give."""
+
+    kind = "boot-url"
+    exit_code = 2
 
     def __init__(self, problem: str, hint: str) -> None:
         super().__init__(problem)
@@ -60,7 +64,7 @@ def boot_url(
     dhcp_interface: str | None = None,
     addresses: Mapping[str, Sequence[Address]] | None = None,
 ) -> BootURL:
-    """The boot service's URL for ``network``'s machines. ``Unreachable`` when none of
+    """The boot service's URL for ``network``'s machines. ``NoBootURL`` when none of
     this host's addresses is on the network (and no ``url`` was given), or when the
     listen address is one they cannot reach."""
     if url is not None:
@@ -68,14 +72,14 @@ def boot_url(
     try:
         host = ip_address(listen_host)
     except ValueError:
-        raise Unreachable(
+        raise NoBootURL(
             f"--listen {listen_host}: not an IP address", "e.g. --listen 0.0.0.0:8080"
         ) from None
     local = addresses if addresses is not None else local_addresses()
     if not host.is_unspecified and not host.is_loopback:
         return BootURL(_http(host, port), f"--listen {listen_host}")
     if host.is_loopback:
-        raise Unreachable(
+        raise NoBootURL(
             f"the boot service listens on {listen_host} only: machines on {network.name} "
             f"({network.cidr}) cannot reach it",
             f"listen on this host's address on {network.name}, or, when the machines run on "
@@ -95,7 +99,7 @@ def _on_network(
                 return name, address
     seen = ", ".join(f"{n} {'/'.join(map(str, a))}" for n, a in sorted(local.items()) if a)
     where = f"{dhcp_interface} has" if dhcp_interface else "this host has"
-    raise Unreachable(
+    raise NoBootURL(
         f"{where} no address on {network.name} ({network.cidr}), so machines there have no "
         f"address to reach the boot service at (addresses: {seen or 'none'})",
         f"give this host an address in {network.cidr}, or name the URL machines reach: --url",
@@ -105,7 +109,7 @@ def _on_network(
 def _given(url: str, network: NetworkSpec) -> BootURL:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise Unreachable(
+        raise NoBootURL(
             f"--url {url}: not an http:// or https:// URL", "e.g. --url http://192.168.110.1:8080"
         )
     try:

@@ -19,6 +19,7 @@ from strata.boot.fragments import load_fragments
 from strata.boot.server import boot_server
 from strata.boot.service import BootService
 from strata.boot.tokens import TokenSigner
+from strata.errors import StrataError
 from strata.plan import Plan
 from strata.provisioning import BootState
 from strata.topology import Topology
@@ -26,8 +27,10 @@ from strata.topology import Topology
 __all__ = ["BootRunner", "BootStartFailed", "boot_service", "dnsmasq_for"]
 
 
-class BootStartFailed(Exception):
+class BootStartFailed(StrataError):
     """The boot service or dnsmasq could not start; the message says which and why."""
+
+    kind = "boot-service"
 
 
 def boot_service(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+import sqlite3
 import sys
 from typing import IO, Any
 
@@ -18,7 +19,7 @@ import click
 
 from strata import __version__
 
-__all__ = ["COMMANDS", "cli", "main"]
+__all__ = ["COMMANDS", "cli", "main", "refusal"]
 
 # name -> (module:attribute, one line of help: the start of the command's own docstring)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -75,21 +76,38 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 
 class _Refused(click.ClickException):
-    """A state file Strata will not work from: one line for the problem, one for the fix."""
+    """A ``StrataError`` as the CLI ends on it: one line for the problem, one for the fix,
+    the error's exit code."""
 
-    exit_code = 2
-
-    def __init__(self, message: str, hint: str) -> None:
+    def __init__(self, message: str, hint: str | None, exit_code: int) -> None:
         super().__init__(message)
         self.hint = hint
+        setattr(self, "exit_code", exit_code)  # noqa: B010 (click declares it a class variable)
 
     def show(self, file: IO[Any] | None = None) -> None:
-        click.echo(f"error: {self.message}\nhint: {self.hint}", err=True)
+        click.echo(
+            f"error: {self.message}" + (f"\nhint: {self.hint}" if self.hint else ""), err=True
+        )
+
+
+def refusal(error: BaseException) -> _Refused | None:
+    """The one boundary: a ``StrataError`` (or SQLite's own fault with a state file) as
+    the message and exit code the CLI ends on; None for anything else (a bug: traceback)."""
+    from strata.errors import StrataError
+
+    if isinstance(error, StrataError):
+        return _Refused(str(error), error.hint, error.exit_code)
+    if isinstance(error, sqlite3.DatabaseError):
+        return _Refused(
+            f"the state file could not be read or written: {error}",
+            "check its permissions and the disk; restore it from a backup if it is damaged",
+            2,
+        )
+    return None
 
 
 class _Strata(click.Group):
-    """Lazily imported commands, and the boundary where a refused state file becomes a
-    message and exit code 2."""
+    """Lazily imported commands, and the boundary where a ``StrataError`` becomes a message."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(COMMANDS)
@@ -111,10 +129,10 @@ class _Strata(click.Group):
         try:
             return super().invoke(ctx)
         except Exception as exc:
-            refused = sys.modules.get("strata.store.state_file")  # loaded if a store was opened
-            if refused is not None and isinstance(exc, refused.StateFileError):
-                raise _Refused(str(exc), exc.hint) from None
-            raise
+            refused = refusal(exc)
+            if refused is None:
+                raise
+            raise refused from None
 
 
 @click.group(cls=_Strata, context_settings={"help_option_names": ["-h", "--help"]})

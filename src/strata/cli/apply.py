@@ -9,8 +9,7 @@ import click
 from rich.console import Console
 
 from strata.bmc import BMCPool, DriverSettings
-from strata.boot.fragments import FragmentError
-from strata.boot.runner import BootRunner, BootStartFailed, boot_service, dnsmasq_for
+from strata.boot.runner import BootRunner, boot_service, dnsmasq_for
 from strata.cli.common import (
     ARTIFACTS,
     STATE,
@@ -26,7 +25,7 @@ from strata.cli.validate import found_running, recorded_plans
 from strata.controller import ApplyOptions, State, Summary, Timeouts
 from strata.controller.manager import Manager
 from strata.plan import ChangeKind, NodePlan, Plan, build_plan
-from strata.store import SQLiteStore, WriterBusy
+from strata.store import SQLiteStore
 from strata.topology import Topology
 
 __all__ = ["apply"]
@@ -126,22 +125,15 @@ def apply(
     host, port = listen_address(listen)
     base = None if no_serve else reach_url(topology, host, port, url, dhcp_interface)
     mirror = artifact_dir or default_artifacts(file)
-    try:  # the lease before anything listens: a second apply is told who drives the datacenter
-        with Manager(store, options) as manager:
-            plan = build_plan(topology, recorded_plans(store), found_running(store))  # the one
-            _show_plan(err, plan, options)
-            beside = None
-            if base is not None:  # with --no-serve the mirror is the other service's to check
-                _preflight(err, file, _to_install(plan, store, options), mirror)
-                beside = _boot_side(
-                    plan, topology, store, (host, port), base, mirror, dhcp_interface
-                )
-            summary = _run(manager, topology, plan, beside, mode)
-    except WriterBusy as busy:
-        err.print(f"[red]error[/]: {busy}")
-        sys.exit(2)
-    except (BootStartFailed, FragmentError) as exc:
-        raise click.ClickException(str(exc)) from None
+    # the lease before anything listens: a second apply is told who drives the datacenter
+    with Manager(store, options) as manager:
+        plan = build_plan(topology, recorded_plans(store), found_running(store))  # the one
+        _show_plan(err, plan, options)
+        beside = None
+        if base is not None:  # with --no-serve the mirror is the other service's to check
+            _preflight(err, file, _to_install(plan, store, options), mirror)
+            beside = _boot_side(plan, topology, store, (host, port), base, mirror, dhcp_interface)
+        summary = _run(manager, topology, plan, beside, mode)
     _report(err, summary)
     sys.exit(0 if summary.ok else 1)
 

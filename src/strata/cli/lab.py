@@ -17,12 +17,11 @@ from pathlib import Path
 
 import click
 
-from strata.bmc.credentials import CredentialsError
 from strata.cli.common import TOPOLOGY, default_artifacts, default_state, topology_or_exit
 from strata.cli.render import make_console
 from strata.lab.daemon import lab_credentials
-from strata.lab.image import LabImageError, build_image, install_image
-from strata.lab.network import BRIDGE, LabNetwork, NetworkError, lab_network
+from strata.lab.image import build_image, install_image
+from strata.lab.network import BRIDGE, LabNetwork, lab_network
 
 __all__ = ["lab"]
 
@@ -51,15 +50,12 @@ def up(file: Path, image_cache: Path) -> None:
     network = lab_network(topology)
     work = workdir(file)
     work.mkdir(parents=True, exist_ok=True)
-    try:
-        lab_credentials(topology, file.parent)  # before anything starts: the BMCs need them
-        with console.status("building the lab's stand-in OS image (Debian kernel, busybox)"):
-            kernel, initrd = build_image(image_cache)
-        for os_name, version in sorted({(n.os.name, n.os.version) for n in topology.nodes}):
-            install_image(kernel, initrd, default_artifacts(file), os_name, version)
-        network.create()
-    except (CredentialsError, LabImageError, NetworkError) as exc:
-        raise click.ClickException(str(exc)) from None
+    lab_credentials(topology, file.parent)  # before anything starts: the BMCs need them
+    with console.status("building the lab's stand-in OS image (Debian kernel, busybox)"):
+        kernel, initrd = build_image(image_cache)
+    for os_name, version in sorted({(n.os.name, n.os.version) for n in topology.nodes}):
+        install_image(kernel, initrd, default_artifacts(file), os_name, version)
+    network.create()
     state = default_state(file)
     for stale in state.parent.glob(state.name + "*"):  # new machines: nothing recorded holds
         stale.unlink()

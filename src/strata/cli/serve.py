@@ -9,10 +9,9 @@ from pathlib import Path
 import click
 
 from strata.boot import BootContent, BootService, import_artifacts
-from strata.boot.assets import ImportError_
 from strata.boot.dhcp import Dnsmasq
 from strata.boot.fragments import FragmentError, load_fragments
-from strata.boot.runner import BootStartFailed, boot_service, dnsmasq_for
+from strata.boot.runner import boot_service, dnsmasq_for
 from strata.cli.common import (
     ARTIFACTS,
     FILE_OPTION,
@@ -91,15 +90,11 @@ def serve(
     store = SQLiteStore(state or default_state(file))
     plan = build_plan(topology)  # the one plan the service and dnsmasq serve
     mirror = artifact_dir or default_artifacts(file)
-    try:
-        service = boot_service(plan, topology, store, store.token_key(), base, mirror)
-        dhcp = None
-        if dhcp_interface is not None:
-            directory = store.path.parent / "dhcp"
-            dhcp = dnsmasq_for(plan, topology, dhcp_interface, base, directory, dhcp_proxy)
-    except (FragmentError, BootStartFailed) as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
+    service = boot_service(plan, topology, store, store.token_key(), base, mirror)
+    dhcp = None
+    if dhcp_interface is not None:
+        directory = store.path.parent / "dhcp"
+        dhcp = dnsmasq_for(plan, topology, dhcp_interface, base, directory, dhcp_proxy)
     _preflight(file, service, provision)
     for node in provision:
         store.begin_attempt(node, lifetime=attempt_minutes * 60)
@@ -154,15 +149,11 @@ def reach_url(
 ) -> str:
     """The URL machines on the provisioning network are given (``strata.boot.reach``);
     says at start how it was chosen and whom it cannot reach; exits 2 when there is none."""
-    from strata.boot.reach import Unreachable, boot_url
+    from strata.boot.reach import boot_url
 
     network = next(n for n in topology.networks.values() if n.purpose == "provisioning")
     console = make_console(stderr=True)
-    try:
-        chosen = boot_url(host, port, network, url, dhcp_interface)
-    except Unreachable as exc:
-        console.print(f"[red]error[/]: {exc}\nhint: {exc.hint}", soft_wrap=True)
-        sys.exit(2)
+    chosen = boot_url(host, port, network, url, dhcp_interface)  # NoBootURL: exit 2
     if chosen.warning:
         console.print(f"[yellow]warning[/]: {chosen.warning}", soft_wrap=True)
     console.print(f"machines reach the boot service at {chosen.url} ({chosen.how})", soft_wrap=True)
@@ -211,10 +202,6 @@ def import_command(source: Path, os_name: str, version: str, file: Path, into: P
     mirror, verifying each against the digests its project publishes in SOURCE (SHA256SUMS,
     sha256sum.txt, Flatcar's NAME.DIGESTS, NAME.sha256, FCOS stream metadata)."""
     mirror = into or default_artifacts(file)
-    try:
-        names = import_artifacts(source, mirror, os_name, version)
-    except ImportError_ as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
+    names = import_artifacts(source, mirror, os_name, version)
     for name in names:
         click.echo(f"imported {os_name}/{version}/{name} into {mirror}")

@@ -3,7 +3,6 @@ controller (``strata.controller.requests``) and its lifecycle table."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
@@ -11,8 +10,7 @@ import click
 from strata.cli.common import FILE_OPTION, STATE
 from strata.cli.status import open_store
 from strata.controller import Event, State
-from strata.controller.requests import RequestRefused, request
-from strata.store import Conflict
+from strata.controller.requests import request
 
 __all__ = ["adopt", "retry"]
 
@@ -51,11 +49,7 @@ def _request(
     file: Path, state: Path | None, nodes: tuple[str, ...], event: Event, done: str, then: str
 ) -> None:
     store = open_store(file, state, read_only=False)
-    try:
-        requested = request(store, nodes, event)
-    except (RequestRefused, Conflict) as exc:
-        click.echo(f"nothing done: {exc}", err=True)
-        sys.exit(1)
+    requested = request(store, nodes, event)  # RequestRefused, Conflict: nothing done, exit 1
     names = ", ".join(requested.nodes)
     if requested.controller is not None:
         click.echo(f"asked {requested.controller} to {event} {names}")

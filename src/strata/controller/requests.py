@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from strata.controller.inputs import REQUESTS
 from strata.controller.lifecycle import TABLE, Event, IllegalEvent, State, next_step
+from strata.errors import StrataError
 from strata.store import NodeRecord, RecordWrite, Store
 
 __all__ = ["RequestRefused", "Requested", "request"]
@@ -21,9 +22,11 @@ __all__ = ["RequestRefused", "Requested", "request"]
 _LOG_ENTRY = {event: entry for entry, event in REQUESTS.items()}
 
 
-class RequestRefused(Exception):
+class RequestRefused(StrataError):
     """Some node cannot take the request (unknown, or in a state the table gives no such
     step from); nothing was changed. ``problems``: one line per such node."""
+
+    kind = "request-refused"
 
     def __init__(self, problems: Sequence[str]) -> None:
         super().__init__("; ".join(problems))

@@ -15,6 +15,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from strata.errors import StrataError
 from strata.ignition.config import Config, empty, file, unit, user
 from strata.ignition.merge import merge
 from strata.ignition.network import network_files
@@ -27,8 +28,10 @@ FINAL_CONFIG_PATH = "/opt/strata/final.ign"
 REPORTED = "/var/lib/strata/first-boot-reported"
 
 
-class BuildError(ValueError):
+class BuildError(StrataError, ValueError):
     """The plan cannot be turned into a config for this OS; says what to change."""
+
+    kind = "ignition-build"
 
 
 @dataclass(frozen=True, slots=True)

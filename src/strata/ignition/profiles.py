@@ -1,9 +1,10 @@
 """OS profiles as data: artifacts, Ignition spec, PXE kernel arguments, install flow.
 
 Sources, one per choice:
-- Ignition spec per OS: Butane's spec table (coreos.github.io/butane/specs):
-  ``flatcar`` 1.1.0 -> Ignition 3.4.0; ``fcos`` 1.6.0 -> 3.5.0; ``openshift``
-  4.14+ -> 3.4.0.
+- Ignition spec: ``ignition_version`` is the newest spec Strata writes for the OS; a
+  node gets the lower of it and the spec its release reads, from the table of releases
+  with its sources in ``strata.topology.os_releases`` (Flatcar 3185.0.0 -> 3.3.0,
+  3535.0.0 -> 3.4.0, 4152.0.0 -> 3.5.0; FCOS by snapshot date; RHCOS by OpenShift minor).
 - Flatcar PXE: flatcar.org/docs/latest/installing/bare-metal/booting-with-ipxe:
   kernel ``flatcar_production_pxe.vmlinuz``, initrd
   ``flatcar_production_pxe_image.cpio.gz``, ``flatcar.first_boot=1``,
@@ -62,7 +63,7 @@ class Artifacts:
 @dataclass(frozen=True, slots=True)
 class OSProfile:
     name: str
-    ignition_version: str
+    ignition_version: str  # the newest spec written for this OS; a release may read less
     architectures: tuple[str, ...]
     artifacts: Artifacts
     live_args: tuple[str, ...]  # kernel arguments that make the live system run Ignition
@@ -74,7 +75,7 @@ class OSProfile:
 PROFILES: dict[str, OSProfile] = {
     "flatcar": OSProfile(
         name="flatcar",
-        ignition_version="3.4.0",
+        ignition_version="3.5.0",
         architectures=("x86_64",),
         artifacts=Artifacts(
             kernel="flatcar_production_pxe.vmlinuz",
@@ -105,7 +106,7 @@ PROFILES: dict[str, OSProfile] = {
     ),
     "rhcos": OSProfile(
         name="rhcos",
-        ignition_version="3.4.0",
+        ignition_version="3.5.0",
         architectures=("x86_64",),
         artifacts=Artifacts(
             kernel="rhcos-{v}-x86_64-live-kernel.x86_64",

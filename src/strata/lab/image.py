@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
 
+from strata.errors import StrataError
 from strata.ignition import profile_for
 from strata.plan import NodePlan
 
@@ -26,8 +27,10 @@ __all__ = ["LabImageError", "build_image", "install_image", "stand_in_artifacts"
 NOTE = "STRATA-LAB-STAND-IN"  # a file beside the stand-ins, naming them for what they are
 
 
-class LabImageError(Exception):
-    pass
+class LabImageError(StrataError):
+    """The lab's stand-in OS image could not be built or installed."""
+
+    kind = "lab-image"
 
 
 def build_image(cache: Path) -> tuple[Path, Path]:

@@ -16,12 +16,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from strata.boot.dhcp import die_with_parent
+from strata.errors import StrataError
 
 __all__ = ["LabMachine", "MachineError"]
 
 
-class MachineError(Exception):
-    pass
+class MachineError(StrataError):
+    """A lab machine (its QEMU process) could not be started or stopped."""
+
+    kind = "lab-machine"
 
 
 @dataclass

@@ -13,6 +13,7 @@ import os
 import subprocess
 from dataclasses import dataclass
 
+from strata.errors import StrataError
 from strata.topology import Topology
 
 __all__ = ["LabNetwork", "NetworkError", "lab_network"]
@@ -20,8 +21,10 @@ __all__ = ["LabNetwork", "NetworkError", "lab_network"]
 BRIDGE = "prov0"
 
 
-class NetworkError(Exception):
-    pass
+class NetworkError(StrataError):
+    """The lab's network namespace, bridge or taps could not be set up."""
+
+    kind = "lab-network"
 
 
 @dataclass(frozen=True)

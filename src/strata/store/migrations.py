@@ -12,7 +12,7 @@ from pathlib import Path
 
 from strata.store.state_file import StateFileError
 
-__all__ = ["MIGRATIONS", "SchemaTooNew", "migrate"]
+__all__ = ["MIGRATIONS", "SchemaTooNew", "check_readable", "migrate"]
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: what the boot service needs
@@ -67,6 +67,25 @@ MIGRATIONS: tuple[str, ...] = (
 
 class SchemaTooNew(StateFileError):
     """The state file was written by a newer Strata."""
+
+
+def check_readable(db: sqlite3.Connection, path: Path) -> None:
+    """For a reader that may not migrate: ``SchemaTooNew`` for a file from a newer Strata,
+    ``StateFileError`` for one an older Strata wrote and no writer has migrated yet."""
+    row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    current = int(row[0]) if row else 0
+    if current > len(MIGRATIONS):
+        raise SchemaTooNew(
+            path,
+            f"has schema version {current}; this Strata knows up to {len(MIGRATIONS)}",
+            "use the Strata that wrote it, or a newer one",
+        )
+    if current < len(MIGRATIONS):
+        raise StateFileError(
+            path,
+            f"has schema version {current}, older than this Strata's {len(MIGRATIONS)}",
+            "run a command that writes it (strata apply) once: it migrates the file in place",
+        )
 
 
 def migrate(db: sqlite3.Connection, path: Path = Path("<memory>")) -> int:

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from strata.errors import StrataError
 from strata.provisioning import Attempt, BootState
 
 __all__ = [
@@ -79,8 +80,10 @@ class LogEntry:
     id: int = 0  # position in the log: later events have larger ids
 
 
-class Conflict(Exception):
+class Conflict(StrataError):
     """Another writer changed the record since it was read."""
+
+    kind = "conflict"
 
     def __init__(self, name: str, expected: int, actual: int) -> None:
         super().__init__(
@@ -89,8 +92,12 @@ class Conflict(Exception):
         self.name, self.expected, self.actual = name, expected, actual
 
 
-class WriterBusy(Exception):
+class WriterBusy(StrataError):
     """Another controller holds the datacenter."""
+
+    kind = "writer-busy"
+    exit_code = 2
+    hint = "wait for it to finish, or stop it; a lease left by a dead process expires"
 
     def __init__(self, holder: str, expires: float) -> None:
         super().__init__(

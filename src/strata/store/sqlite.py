@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from strata.provisioning import Attempt, Stage, UnknownMachine
-from strata.store.migrations import migrate
+from strata.store.migrations import check_readable, migrate
 from strata.store.records import (
     Conflict,
     LogEntry,
@@ -47,6 +47,7 @@ class SQLiteStore:
             self.file = StateFile.open_checked(path, _initialise)
             self._db = _connect(f"file:{path}?mode=ro", uri=True)
             _require_strata(self._db, path)
+            check_readable(self._db, path)
             return
         self.file = StateFile.open_checked(path, _initialise)
         self._db = _connect(str(path))

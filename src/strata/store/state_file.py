@@ -23,6 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from strata.errors import StrataError
+
 __all__ = ["SIDE_FILES", "StateDamaged", "StateFile", "StateFileError", "StateLost"]
 
 log = logging.getLogger("strata.store")
@@ -34,8 +36,11 @@ SIDE_FILES = ("-wal", "-shm", "-journal")
 PRIVATE_FILE, PRIVATE_DIR = 0o600, 0o700
 
 
-class StateFileError(Exception):
+class StateFileError(StrataError):
     """The state file cannot be trusted; nothing was changed. ``hint`` says what to do."""
+
+    kind = "state-file"
+    exit_code = 2
 
     def __init__(self, path: Path, problem: str, hint: str) -> None:
         super().__init__(f"state file {path}: {problem}")

@@ -12,6 +12,8 @@ import enum
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
+from strata.errors import StrataError
+
 __all__ = [
     "MAX_FINDINGS",
     "Diagnostic",
@@ -82,8 +84,11 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
     return f"did you mean '{match[0]}'?" if match else None
 
 
-class TopologyError(Exception):
+class TopologyError(StrataError):
     """Raised when a topology file has errors; carries every finding of the file."""
+
+    kind = "topology"
+    hint = "run `strata validate -f FILE` for every finding with its place"
 
     def __init__(self, diagnostics: Sequence[Diagnostic]) -> None:
         self.diagnostics = tuple(diagnostics)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from strata.boot import AssetIndex, import_artifacts
-from strata.boot.assets import ImportError_
+from strata.boot.assets import ArtifactImportError
 
 KERNEL = "fedora-coreos-41.20241109.3.0-live-kernel.x86_64"
 INITRAMFS = "fedora-coreos-41.20241109.3.0-live-initramfs.x86_64.img"
@@ -40,24 +40,24 @@ def test_import_verifies_and_indexes(tmp_path: Path) -> None:
 
 def test_a_wrong_checksum_is_refused(tmp_path: Path) -> None:
     src = download(tmp_path, {KERNEL: "0" * 64, INITRAMFS: "0" * 64})
-    with pytest.raises(ImportError_, match=f"{KERNEL}: SHA-256 .* does not match"):
+    with pytest.raises(ArtifactImportError, match=f"{KERNEL}: SHA-256 .* does not match"):
         import_artifacts(src, tmp_path / "mirror", "fcos", "41.20241109.3.0")
     assert AssetIndex(tmp_path / "mirror").get("fcos", "41.20241109.3.0", KERNEL) is None
 
 
 def test_a_file_without_a_checksum_is_refused(tmp_path: Path) -> None:
     src = download(tmp_path, {})
-    with pytest.raises(ImportError_, match="no SHA-256 or SHA-512 digest"):
+    with pytest.raises(ArtifactImportError, match="no SHA-256 or SHA-512 digest"):
         import_artifacts(src, tmp_path / "mirror", "fcos", "41.20241109.3.0")
 
 
 def test_nothing_to_import(tmp_path: Path) -> None:
-    with pytest.raises(ImportError_, match=r"no flatcar 4081\.2\.0 artifacts"):
+    with pytest.raises(ArtifactImportError, match=r"no flatcar 4081\.2\.0 artifacts"):
         import_artifacts(download(tmp_path), tmp_path / "mirror", "flatcar", "4081.2.0")
 
 
 def test_a_version_must_be_a_plain_name(tmp_path: Path) -> None:
-    with pytest.raises(ImportError_, match="not a plain name"):
+    with pytest.raises(ArtifactImportError, match="not a plain name"):
         import_artifacts(download(tmp_path), tmp_path / "mirror", "fcos", "../../etc")
 
 
@@ -93,7 +93,7 @@ def test_flatcar_digests_files_are_read_for_their_sha512(tmp_path: Path) -> None
         )
     assert import_artifacts(src, tmp_path / "m", "flatcar", "4081.2.0") == list(FLATCAR)
     (src / f"{FLATCAR[0]}.DIGESTS").write_text(f"# SHA512 HASH\n{'a' * 128}  {FLATCAR[0]}\n")
-    with pytest.raises(ImportError_, match=r"SHA-512 .* does not match the published a+"):
+    with pytest.raises(ArtifactImportError, match=r"SHA-512 .* does not match the published a+"):
         import_artifacts(src, tmp_path / "m", "flatcar", "4081.2.0")
 
 
@@ -103,7 +103,7 @@ def test_md5_and_sha1_alone_are_no_check(tmp_path: Path) -> None:
         (src / f"{name}.DIGESTS").write_text(
             f"# MD5 HASH\n{hashlib.md5(data).hexdigest()}  {name}\n"
         )
-    with pytest.raises(ImportError_, match="no SHA-256 or SHA-512 digest"):
+    with pytest.raises(ArtifactImportError, match="no SHA-256 or SHA-512 digest"):
         import_artifacts(src, tmp_path / "m", "flatcar", "4081.2.0")
 
 
@@ -153,5 +153,5 @@ def test_importing_again_lists_each_file_once(tmp_path: Path) -> None:
 def test_two_different_published_digests_refuse_the_file(tmp_path: Path) -> None:
     src = download(tmp_path)
     (src / f"{KERNEL}.sha256").write_text("f" * 64)
-    with pytest.raises(ImportError_, match="two different sha256 digests"):
+    with pytest.raises(ArtifactImportError, match="two different sha256 digests"):
         import_artifacts(src, tmp_path / "mirror", "fcos", "41.20241109.3.0")

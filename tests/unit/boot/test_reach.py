@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from strata.boot.reach import Unreachable, boot_url, local_addresses
+from strata.boot.reach import NoBootURL, boot_url, local_addresses
 from strata.cli.app import cli
 from strata.topology import load
 
@@ -32,19 +32,19 @@ def test_listening_on_every_address_gives_the_address_on_the_provisioning_networ
 def test_the_dhcp_interface_decides_and_must_be_on_the_network() -> None:
     chosen = boot_url("0.0.0.0", 80, PROVISIONING, dhcp_interface="prov0", addresses=HOST)
     assert chosen.url == "http://192.168.110.1:80"
-    with pytest.raises(Unreachable, match="eth0 has no address on provisioning"):
+    with pytest.raises(NoBootURL, match="eth0 has no address on provisioning"):
         boot_url("0.0.0.0", 80, PROVISIONING, dhcp_interface="eth0", addresses=HOST)
 
 
 def test_no_address_on_the_network_is_refused_with_what_there_is() -> None:
     host = {k: v for k, v in HOST.items() if k != "prov0"}
-    with pytest.raises(Unreachable, match=r"no address on provisioning \(192.168.110.0/24\)") as e:
+    with pytest.raises(NoBootURL, match=r"no address on provisioning \(192.168.110.0/24\)") as e:
         boot_url("0.0.0.0", 8080, PROVISIONING, addresses=host)
     assert "eth0 10.0.0.5" in str(e.value) and "--url" in e.value.hint
 
 
 def test_a_loopback_listen_address_is_never_handed_to_machines() -> None:
-    with pytest.raises(Unreachable, match="cannot reach it") as e:
+    with pytest.raises(NoBootURL, match="cannot reach it") as e:
         boot_url("127.0.0.1", 8080, PROVISIONING, addresses=HOST)
     assert "--url http://127.0.0.1:8080" in e.value.hint
 
@@ -59,7 +59,7 @@ def test_a_loopback_url_is_taken_when_given_and_says_who_cannot_reach_it() -> No
 
 @pytest.mark.parametrize("url", ["ftp://192.168.110.1/", "192.168.110.1:8080", "http://"])
 def test_a_url_machines_cannot_fetch_from_is_refused(url: str) -> None:
-    with pytest.raises(Unreachable, match="not an http"):
+    with pytest.raises(NoBootURL, match="not an http"):
         boot_url("0.0.0.0", 8080, PROVISIONING, url=url)
 
 
