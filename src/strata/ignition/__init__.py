@@ -1,6 +1,13 @@
 """Ignition configs and boot recipes for Flatcar, Fedora CoreOS and RHEL CoreOS. Pure."""
 
-from strata.ignition.build import BuildError, Callbacks, final_config, install_device, live_config
+from strata.ignition.build import (
+    BuildError,
+    Callbacks,
+    final_config,
+    install_device,
+    live_config,
+    spec_version,
+)
 from strata.ignition.config import Config
 from strata.ignition.fragment import fragment_problems
 from strata.ignition.merge import merge
@@ -26,4 +33,5 @@ __all__ = [
     "profile_for",
     "semantic_errors",
     "semantic_problems",
+    "spec_version",
 ]

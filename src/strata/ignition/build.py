@@ -1,8 +1,11 @@
 """NodePlan -> Ignition configs: the installed system's (final) and the installer's (live).
 
-The final config sets the hostname, static networking, the ``core`` user's SSH
-keys and a first-boot phone-home, then merges the person's fragments from
-topology.yaml over it (Ignition's merge rules). The live config runs the
+Both are written in the Ignition spec the node's OS release reads (``spec_version``:
+the lower of the profile's newest spec and the release's, from
+``strata.topology.os_releases``); a config that would need a key that spec lacks is
+refused with the spec that has it. The final config sets the hostname, static
+networking, the ``core`` user's SSH keys and a first-boot phone-home, then merges the
+person's fragments from topology.yaml over it (Ignition's merge rules). The live config runs the
 install: on Flatcar a unit calls ``flatcar-install`` with the final config
 embedded as a file; on FCOS/RHCOS ``coreos-installer`` runs from kernel
 arguments (see ``recipe``) and the live config only reports "installed".
@@ -20,9 +23,19 @@ from strata.ignition.config import Config, empty, file, unit, user
 from strata.ignition.merge import merge
 from strata.ignition.network import network_files
 from strata.ignition.profiles import OSProfile
+from strata.ignition.spec import newer_keys
 from strata.plan import NodePlan
+from strata.topology.diagnostics import format_path
+from strata.topology.os_releases import ReleaseError, highest_spec, spec_key
 
-__all__ = ["BuildError", "Callbacks", "final_config", "install_device", "live_config"]
+__all__ = [
+    "BuildError",
+    "Callbacks",
+    "final_config",
+    "install_device",
+    "live_config",
+    "spec_version",
+]
 
 FINAL_CONFIG_PATH = "/opt/strata/final.ign"
 REPORTED = "/var/lib/strata/first-boot-reported"
@@ -48,7 +61,7 @@ def final_config(
     fragments: Sequence[Config] = (),
     callbacks: Callbacks | None = None,
 ) -> Config:
-    config = empty(profile.ignition_version)
+    config = empty(spec_version(plan, profile))
     config["storage"] = {
         "files": [
             file("/etc/hostname", plan.name + "\n"),
@@ -71,11 +84,11 @@ def final_config(
         }
     for fragment in fragments:
         config = merge(config, fragment)
-    return config
+    return _in_spec(plan, config)
 
 
 def live_config(plan: NodePlan, profile: OSProfile, final: Config, callbacks: Callbacks) -> Config:
-    config = empty(profile.ignition_version)
+    config = empty(spec_version(plan, profile))
     if plan.ssh_keys:  # so a person can log in to a stuck installer
         config["passwd"] = {"users": [user("core", list(plan.ssh_keys))]}
     if profile.installer == "flatcar-install":
@@ -98,6 +111,29 @@ def live_config(plan: NodePlan, profile: OSProfile, final: Config, callbacks: Ca
                 )
             ]
         }
+    return _in_spec(plan, config)
+
+
+def spec_version(plan: NodePlan, profile: OSProfile) -> str:
+    """The Ignition spec the node's configs are written in: the lower of the newest the
+    profile writes and the highest the node's OS release reads."""
+    try:
+        release = highest_spec(plan.os_name, plan.os_version)
+    except ReleaseError as exc:
+        raise BuildError(f"{plan.name}: {exc.message} ({exc.hint})") from None
+    return min(release, profile.ignition_version, key=spec_key)
+
+
+def _in_spec(plan: NodePlan, config: Config) -> Config:
+    """``config`` as written: every key exists in its spec, or the build is refused."""
+    version = config["ignition"]["version"]
+    for path, since in newer_keys(config, version):
+        have = f"Ignition spec {since} has it" if since else "no Ignition spec has it"
+        raise BuildError(
+            f"{plan.name}: {format_path(path)} is not in Ignition spec {version}, which "
+            f"{plan.os_name} {plan.os_version} reads ({have}); remove it from the fragment "
+            "or choose a release that reads that spec"
+        )
     return config
 
 

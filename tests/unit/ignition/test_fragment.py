@@ -12,23 +12,27 @@ from hypothesis import strategies as st
 
 from strata.ignition import PROFILES, fragment_problems
 from strata.ignition.fragment import _validator
+from strata.ignition.spec import SPECS
 from tests.support.shared import shared
 
 SCHEMA_DIR = Path(__file__).resolve().parents[3] / "src" / "strata" / "ignition" / "schemas"
 
 
-def messages(fragment: dict[str, Any], os_name: str = "flatcar") -> dict[str, str]:
+def messages(
+    fragment: dict[str, Any], os_name: str = "flatcar", os_version: str | None = None
+) -> dict[str, str]:
     return {
-        ".".join(map(str, path)): problem for path, problem in fragment_problems(fragment, os_name)
+        ".".join(map(str, path)): problem
+        for path, problem in fragment_problems(fragment, os_name, os_version)
     }
 
 
-@pytest.mark.parametrize("os_name", sorted(PROFILES))
-def test_every_profile_has_the_official_schema_of_its_spec(os_name: str) -> None:
-    version = PROFILES[os_name].ignition_version
+@pytest.mark.parametrize("version", SPECS)
+def test_every_spec_strata_writes_has_its_official_schema(version: str) -> None:
     name = f"v{version.rsplit('.', 1)[0].replace('.', '_')}.json"
     assert (SCHEMA_DIR / name).read_text() == shared("schemas", "ignition", name).read_text()
     assert _validator(version).schema["title"] == "ignition"
+    assert {p.ignition_version for p in PROFILES.values()} <= set(SPECS)
 
 
 def test_a_valid_fragment_has_no_problems() -> None:
@@ -76,13 +80,16 @@ def test_unknown_keys_are_found_through_refs_and_allof() -> None:
     }
 
 
-def test_a_key_newer_than_the_nodes_spec_is_unknown() -> None:
-    """Fedora CoreOS' 3.5.0 knows storage.luks[].discard's neighbour cex; Flatcar's 3.4.0 not."""
+def test_a_key_newer_than_the_nodes_spec_is_named_with_its_spec() -> None:
+    """Spec 3.5.0 knows storage.luks[].cex; Flatcar 4081.2.0 reads up to 3.4.0, 4152.2.0 3.5.0."""
     fragment = {
         "storage": {"luks": [{"name": "data", "device": "/dev/sdb", "cex": {"enabled": True}}]}
     }
-    assert messages(fragment, "fcos") == {}
-    assert messages(fragment, "flatcar") == {"storage.luks.0.cex": "unknown key 'cex' in Ignition"}
+    assert messages(fragment, "fcos", "41.20241109.3.0") == {}
+    assert messages(fragment, "flatcar", "4152.2.0") == {}
+    assert messages(fragment, "flatcar", "4081.2.0") == {
+        "storage.luks.0.cex": "'cex' is Ignition spec 3.5.0; flatcar 4081.2.0 reads up to 3.4.0"
+    }
 
 
 def test_the_ignition_section_is_stratas() -> None:
