@@ -32,9 +32,11 @@ from strata.topology import Node
 __all__ = [
     "BOOT_DEVICES",
     "FIRST_CONTACT",
+    "MAY_RESET",
     "Outcome",
     "check_bmc",
     "inspect",
+    "marks_after",
     "power_off",
     "power_on",
     "prepare_install",
@@ -52,6 +54,27 @@ class Outcome:
 
 
 FIRST_CONTACT = "first-contact"  # a mark: Strata has no record of installing this server
+MAY_RESET = "may-reset"  # a mark: a person asked for this (re)install (consent, retry)
+
+
+def marks_after(event: Event, marks: Mapping[str, Any]) -> dict[str, Any]:
+    """What a lifecycle event does to a node's marks (the notes actions keep). A new
+    install starts clean, keeping only a person's consent; ``start`` is first contact;
+    a consented reinstall and a retry are a person's word that a running machine may be
+    reset; first contact survives a retry (a retry is no consent to reset a server Strata
+    never installed)."""
+    if event is Event.START:
+        return {FIRST_CONTACT: True}
+    if event in (Event.REPROVISION, Event.RETRY):
+        kept = {FIRST_CONTACT: True} if marks.get(FIRST_CONTACT) else {}
+        return (
+            {**kept, MAY_RESET: True}
+            if event is Event.REPROVISION
+            else {**marks, **kept, MAY_RESET: True}
+        )
+    if event is Event.PROVISION:
+        return {MAY_RESET: True} if marks.get(MAY_RESET) else {}
+    return dict(marks)
 
 
 def check_bmc(driver: BMCDriver, first_contact: bool) -> Outcome:
@@ -88,17 +111,31 @@ def prepare_install(
     Marks make it idempotent: ``attempt`` names the attempt this node installs with,
     ``prepared`` the attempt its boot device was set for, ``powered`` the attempt it
     was already powered on for (then, if it is on, there is nothing left to do).
+
+    A machine that is on, and that Strata did not power on for the attempt in progress,
+    is reset only with a person's word (``MAY_RESET``): a state restored from a backup
+    or left stale must never reinstall a running server. Otherwise the node stops at
+    found-running, before any power action.
     """
     marks = dict(marks)
     attempt = store.attempt(plan.name)
-    if attempt is None or attempt.expires < time.time() or marks.get("attempt") != attempt.number:
-        attempt = store.begin_attempt(plan.name, lifetime)
-        marks = {"attempt": attempt.number}
-        store.set_marks(plan.name, marks)
-    running = driver.power_state() is PowerState.ON
-    if marks.get("powered") == attempt.number and running:
+    live = attempt is not None and attempt.expires >= time.time()
+    power = driver.power_state()
+    running = power is not PowerState.OFF
+    resumed = live and attempt is not None and marks.get("attempt") == attempt.number
+    if resumed and attempt is not None and marks.get("powered") == attempt.number and running:
         detail = {"attempt": attempt.number, "resumed": True}
         return Outcome(Event.POWERED_ON, detail=detail, marks=marks)
+    if running and not marks.get(MAY_RESET):
+        reason = (
+            f"its BMC says it is {power}, and no install of Strata's is in progress there "
+            "(a restored or stale state, or started by someone else)"
+        )
+        return Outcome(Event.FOUND_RUNNING, reason=reason, detail={"power": str(power)})
+    if not live or attempt is None or marks.get("attempt") != attempt.number:
+        attempt = store.begin_attempt(plan.name, lifetime)
+        marks = {k: v for k, v in marks.items() if k == MAY_RESET} | {"attempt": attempt.number}
+        store.set_marks(plan.name, marks)
     device = BOOT_DEVICES.get(plan.boot_method)
     if device is None:
         raise NotSupported(
@@ -125,6 +162,7 @@ def power_on(
     ``pace`` blocks until the rack's power budget lets the call go (its stagger)."""
     marks = dict(marks)
     marks["powered"] = marks["attempt"]
+    marks.pop(MAY_RESET, None)  # the person's word covers this power-on, not a later one
     store.set_marks(plan.name, marks)  # before the power-on: a restart must not repeat it
     pace()
     driver.power(PowerAction.RESET if marks.get("running") else PowerAction.ON)

@@ -105,6 +105,7 @@ TABLE: dict[tuple[State, Event], Transition] = {
     (S.INSPECTING,     E.INSPECTION_FAILED): T(S.FAILED,         A.RECORD_FAILURE),
     (S.READY,          E.PROVISION):         T(S.PROVISIONING,   A.START_INSTALL),
     (S.PROVISIONING,   E.POWERED_ON):        T(S.BOOTING,        A.AWAIT_BOOT),
+    (S.PROVISIONING,   E.FOUND_RUNNING):     T(S.FOUND_RUNNING,  A.RECORD_FAILURE),  # ends its attempt
     (S.BOOTING,        E.IPXE_FETCHED):      T(S.BOOTING,        A.NONE),
     (S.BOOTING,        E.IGNITION_FETCHED):  T(S.INSTALLING,     A.AWAIT_BOOT),
     (S.INSTALLING,     E.IGNITION_FETCHED):  T(S.INSTALLING,     A.NONE),  # coreos-installer's fetch

@@ -219,10 +219,7 @@ class Reconciler:
         if step.next is before:  # a step inside a phase: no new record, the timeout runs on
             return True
         now = self.clock()
-        if event in (Event.PROVISION, Event.REPROVISION):
-            t.marks = {}  # a new install: a new attempt and a power-on of its own
-        elif event is Event.START:  # first contact: nothing of Strata's is installed there
-            t.marks = {actions.FIRST_CONTACT: True}
+        t.marks = actions.marks_after(event, t.marks)
         t.state, t.generation, t.tries, t.last_error = step.next, t.generation + 1, 0, None
         if before is State.PROVISIONING and t.state is not State.BOOTING:
             t.early = []  # failed or moved on: what the machine said no longer counts

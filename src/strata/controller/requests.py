@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from strata.controller.actions import marks_after
 from strata.controller.inputs import REQUESTS
 from strata.controller.lifecycle import TABLE, Event, IllegalEvent, State, next_step
 from strata.errors import StrataError
@@ -67,6 +68,7 @@ def request(store: Store, nodes: Sequence[str], event: Event) -> Requested:
 def _written(record: NodeRecord, event: Event) -> RecordWrite:
     step = next_step(State(record.state), event)
     info = {"from": record.state, "to": step.next.value, "event": event.value}
+    marks = marks_after(event, record.marks)
     return RecordWrite(  # no deadline: the next apply starts the phase's clock
-        record.name, record.version, step.next.value, marks=record.marks, event=("state", info)
+        record.name, record.version, step.next.value, marks=marks, event=("state", info)
     )

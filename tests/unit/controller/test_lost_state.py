@@ -161,3 +161,23 @@ def test_a_state_removed_under_a_running_controller_stops_it(tmp_path: Path) -> 
         assert len(outcome) == 1 and isinstance(outcome[0], StateLost), outcome
     finally:
         fleet.close()
+
+
+@pytest.mark.parametrize("state", ["provisioning", "ready"])
+def test_a_restored_backup_never_resets_servers_that_run(
+    tmp_path: Path, installed: tuple[Topology, Fleet], state: str
+) -> None:
+    """A backup taken mid-apply, restored after the servers were installed: its records
+    say the install is still to do, yet no attempt of Strata's is running there."""
+    topo, fleet = installed
+    restored = SQLiteStore(tmp_path / "restored.db")
+    plans = {p.name: p for p in build_plan(topo).nodes}
+    restored.write_records(
+        [RecordWrite(n, 0, state, plan=to_jsonable(p), marks={}) for n, p in plans.items()]
+    )
+    power_ons = {n: m.power_ons for n, m in fleet.machines.items()}
+    summary = apply(topo, restored, fleet)
+    assert {n: m.power_ons for n, m in fleet.machines.items()} == power_ons
+    assert set(summary.states.values()) == {State.FOUND_RUNNING}
+    assert all("no install of Strata's is in progress" in r for r in summary.found_running.values())
+    assert all(restored.attempt(n) is None for n in plans)  # no tokens left usable
