@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import click
+from rich.console import Console
 
 from strata.cli.common import TOPOLOGY, default_artifacts, default_state, topology_or_exit
 from strata.cli.render import make_console
@@ -56,9 +57,7 @@ def up(file: Path, image_cache: Path) -> None:
     for os_name, version in sorted({(n.os.name, n.os.version) for n in topology.nodes}):
         install_image(kernel, initrd, default_artifacts(file), os_name, version)
     network.create()
-    state = default_state(file)
-    for stale in state.parent.glob(state.name + "*"):  # new machines: nothing recorded holds
-        stale.unlink()
+    _set_aside(default_state(file), console)  # new machines: nothing recorded holds
     _start_bmc_service(network, file, work)
     console.print(
         f"lab [bold]{topology.name}[/] is up: {len(topology.nodes)} machines, powered off, behind "
@@ -96,6 +95,19 @@ def _start_bmc_service(network: LabNetwork, file: Path, work: Path) -> None:
             log = (work / "daemon.log").read_text(errors="replace")[-1500:]
             raise click.ClickException(f"the lab's BMC service did not start:\n{log}")
         time.sleep(0.1)
+
+
+def _set_aside(state: Path, console: Console) -> None:
+    """Move an earlier state (and its WAL) out of the way, never delete it: it may be a
+    datacenter's, not a lab's."""
+    files = [f for f in state.parent.glob(state.name + "*") if f.name.startswith(state.name)]
+    if not files:
+        return
+    aside = state.parent / "set-aside" / time.strftime("%Y%m%dT%H%M%S")
+    aside.mkdir(parents=True, exist_ok=True)
+    for f in files:
+        f.rename(aside / f.name)
+    console.print(f"the earlier state is kept in {aside} (new machines start with a new state)")
 
 
 @lab.command()

@@ -56,10 +56,16 @@ class SQLiteStore:
         self._db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: survives a process crash
         with self._lock:
             migrate(self._db, path)
+        self._opened_id = self.state_id()
         with self._tx() as db:  # files from before the key was made at creation
             db.execute(
                 "INSERT OR IGNORE INTO meta VALUES ('token_key', ?)", (secrets.token_bytes(32),)
             )
+
+    def _verify(self) -> None:
+        """The path still names the file opened, and it holds the same state (a copy over
+        it in place keeps the inode but not the state's identity)."""
+        self.file.verify(self._opened_id, self.state_id())
 
     def state_id(self) -> str:
         """The random id given to this state file when it was created (its identity)."""
@@ -236,7 +242,7 @@ class SQLiteStore:
         the controller that holds it when that is someone else and the lease is live.
         ``replacing``: take over from that holder (known dead) even though its lease runs.
         ``StateLost`` when the state file was removed or replaced since it was opened."""
-        self.file.verify()  # a controller whose state file went away must stop
+        self._verify()  # a controller whose state file went away must stop
         now = time.time() if now is None else now
         with self._tx() as db:
             row = db.execute("SELECT holder, expires FROM writer WHERE id = 1").fetchone()
@@ -245,8 +251,11 @@ class SQLiteStore:
             db.execute("INSERT OR REPLACE INTO writer VALUES (1, ?, ?)", (holder, now + ttl))
 
     def release_writer(self, holder: str) -> None:
+        """``StateLost`` (after releasing) when the file went away during the run: a run
+        shorter than one lease renewal is told too."""
         with self._tx() as db:
             db.execute("DELETE FROM writer WHERE id = 1 AND holder = ?", (holder,))
+        self._verify()
 
     def writer(self, now: float | None = None) -> tuple[str, float] | None:
         """Who holds the lease, and until when; None when nobody does."""

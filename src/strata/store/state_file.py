@@ -75,9 +75,19 @@ class StateFile:
     ) -> StateFile:
         """Create the file whole when there is none; otherwise check what is there.
 
-        Raises ``StateDamaged`` for an empty, unreadable or non-SQLite file."""
-        if not path.exists() and not path.is_symlink():
-            _create(path, initialise)
+        Raises ``StateDamaged`` for an empty, unreadable, foreign or non-SQLite file, one
+        in a directory others may write, and for a WAL left without its database."""
+        try:
+            _check_directory(path)
+            if not path.exists() and not path.is_symlink():
+                _refuse_orphans(path)
+                _create(path, initialise)
+        except OSError as exc:
+            raise StateDamaged(
+                path,
+                f"cannot be reached ({exc.strerror})",
+                "check the permissions of its directory",
+            ) from None
         st = _check(path)
         for suffix in SIDE_FILES:
             side = path.with_name(path.name + suffix)
@@ -85,7 +95,7 @@ class StateFile:
                 _make_private(side, os.stat(side))
         return cls(path, st.st_dev, st.st_ino)
 
-    def verify(self) -> None:
+    def verify(self, state_id: str | None = None, current_id: str | None = None) -> None:
         """``StateLost`` when the path no longer names the file that was opened (removed,
         or replaced by a restore, a copy or ``rm``+re-create under a running controller)."""
         try:
@@ -94,7 +104,7 @@ class StateFile:
             raise StateLost(
                 self.path, "was removed while Strata had it open", "stop and restore it"
             ) from None
-        if (st.st_dev, st.st_ino) != (self.device, self.inode):
+        if (st.st_dev, st.st_ino) != (self.device, self.inode) or state_id != current_id:
             raise StateLost(
                 self.path,
                 "was replaced by another file while Strata had it open",
@@ -133,9 +143,55 @@ def _private_dir(directory: Path) -> None:
         os.chmod(created, PRIVATE_DIR)
 
 
+def _check_directory(path: Path) -> None:
+    """The directory holding the state: a directory, and writable by its owner only (others
+    could plant a WAL file SQLite would replay into it). One Strata owns and that others
+    may write is made 0700, with a warning; anyone else's is refused."""
+    directory = path.parent
+    if not directory.exists():
+        return  # made 0700 with the file
+    if not directory.is_dir():
+        raise StateDamaged(
+            path, f"{directory} is not a directory", "give --state a file in a directory"
+        )
+    st = os.stat(directory)
+    if st.st_mode & 0o022 == 0:
+        return
+    if st.st_uid == os.geteuid() and not st.st_mode & stat.S_ISVTX:
+        os.chmod(directory, PRIVATE_DIR)
+        log.warning("state directory %s was writable by others; made it 0700", directory)
+        return
+    raise StateDamaged(
+        path,
+        f"its directory {directory} may be written by others (mode {stat.S_IMODE(st.st_mode):o})",
+        "keep the state in a directory only you can write: --state DIR/strata.db",
+    )
+
+
+def _refuse_orphans(path: Path) -> None:
+    """A WAL or shared-memory file without its database: SQLite would replay it into a new
+    file of the same name (sqlite.org/wal.html), resurrecting a state that was removed."""
+    for suffix in SIDE_FILES:
+        side = path.with_name(path.name + suffix)
+        if side.exists() or side.is_symlink():
+            raise StateDamaged(
+                path,
+                f"does not exist, but {side.name} does: the state was removed while in use",
+                f"restore {path.name} beside it, or move {side.name} away to start afresh",
+            )
+
+
 def _check(path: Path) -> os.stat_result:
     try:
+        if path.is_symlink() and not path.exists():
+            raise StateDamaged(path, "is a symbolic link to nothing", _RESTORE)
         st = os.stat(path)
+        if st.st_uid != os.geteuid():
+            raise StateDamaged(
+                path,
+                f"belongs to uid {st.st_uid}, not to the user running Strata (uid {os.geteuid()})",
+                "run Strata as its owner, or chown the file if it is yours",
+            )
         if not stat.S_ISREG(st.st_mode):
             raise StateDamaged(path, "is not a regular file", _RESTORE)
         if st.st_size == 0:

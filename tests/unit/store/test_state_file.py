@@ -137,3 +137,55 @@ def test_the_state_is_private_whatever_the_umask(tmp_path: Path) -> None:
     assert _mode(tmp_path / "new") == 0o700 and _mode(path.parent) == 0o700
     for file in path.parent.iterdir():
         assert _mode(file) == 0o600, file
+
+
+def test_a_wal_left_without_its_database_is_never_replayed_into_a_new_one(state: Path) -> None:
+    store = SQLiteStore(state)  # open: its WAL file exists beside it
+    store.put_record("n2", 0, "provisioned", {})
+    wal = state.with_name(state.name + "-wal")
+    assert wal.exists()
+    state.unlink()
+    with pytest.raises(StateDamaged, match=r"does not exist, but strata\.db-wal does"):
+        SQLiteStore(state)
+    assert not state.exists()
+
+
+def test_a_state_directory_others_may_write_is_fixed_or_refused(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    os.chmod(mine, 0o777)
+    with caplog.at_level(logging.WARNING, logger="strata.store"):
+        SQLiteStore(mine / "s.db").close()
+    assert _mode(mine) == 0o700 and "writable by others" in caplog.text
+    shared = tmp_path / "shared"  # like /tmp: others may write, the sticky bit set
+    shared.mkdir()
+    os.chmod(shared, 0o1777)
+    with pytest.raises(StateDamaged, match="may be written by others"):
+        SQLiteStore(shared / "s.db")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving a file to another user needs root")
+def test_a_state_file_of_another_user_is_refused(state: Path) -> None:
+    os.chown(state, 65534, 65534)
+    with pytest.raises(StateDamaged, match="belongs to uid 65534"):
+        SQLiteStore(state, read_only=True)
+
+
+def test_a_run_shorter_than_a_renewal_is_told_at_its_end(state: Path) -> None:
+    store = SQLiteStore(state)
+    store.acquire_writer("strata apply (pid 1 on here)", ttl=30)
+    for side in ("", "-wal", "-shm"):
+        state.with_name(state.name + side).unlink(missing_ok=True)
+    with pytest.raises(StateLost, match="was removed"):
+        store.release_writer("strata apply (pid 1 on here)")
+
+
+def test_a_dangling_link_or_a_file_for_a_directory_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "link.db").symlink_to(tmp_path / "nowhere.db")
+    with pytest.raises(StateDamaged, match="symbolic link to nothing"):
+        SQLiteStore(tmp_path / "link.db")
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(StateDamaged, match="is not a directory"):
+        SQLiteStore(tmp_path / "file" / "strata.db")
