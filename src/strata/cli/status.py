@@ -27,7 +27,7 @@ __all__ = ["events", "open_store", "status"]
 
 def open_store(file: Path, state: Path | None, read_only: bool = True) -> SQLiteStore:
     path = state or default_state(file)
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():  # a dangling link is a broken state
         click.echo(
             f"no state at {path}: nothing has been applied yet (run `strata apply -f {file}`)",
             err=True,

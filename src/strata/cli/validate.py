@@ -88,7 +88,7 @@ def schema(output: str) -> None:
 def _recorded(path: Path) -> tuple[dict[str, NodePlan], frozenset[str]]:
     """The plans the last apply recorded, and the nodes found running; none when nothing
     was applied (nothing is created)."""
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():  # a dangling link is a broken state
         return {}, frozenset()
     from strata.store import SQLiteStore  # only when there is a state to read
 

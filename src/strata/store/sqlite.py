@@ -42,7 +42,7 @@ class SQLiteStore:
         self.path = path
         self._lock = threading.Lock()
         if read_only:  # a status reader: never waits for the controller's write lock
-            if not path.exists():
+            if not path.exists() and not path.is_symlink():
                 raise StateDamaged(path, "does not exist", "run `strata apply` first")
             self.file = StateFile.open_checked(path, _initialise)
             self._db = _connect(f"file:{path}?mode=ro", uri=True)
