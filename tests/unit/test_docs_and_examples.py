@@ -82,3 +82,9 @@ def test_the_first_example_of_a_doc_is_valid(doc: str) -> None:
 
 def test_bmc_protocols_match_address_schemes() -> None:
     assert set(typing.get_args(BMCProtocol)) == set(BMC_SCHEMES)
+
+
+def test_the_readme_tour_is_the_lab_example() -> None:
+    readme = (ROOT / "README.md").read_text()
+    tour = readme.split("## A short tour of topology.yaml", 1)[1].split("```yaml\n", 1)[1]
+    assert tour.split("```\n", 1)[0] == (ROOT / "examples/lab/topology.yaml").read_text()
