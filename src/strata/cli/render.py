@@ -153,22 +153,26 @@ def _action_cell(action: NodeChange) -> str:
     return f"{action.kind} ({', '.join(action.changed)})" if action.changed else action.kind.value
 
 
+_CONSENT = {  # what apply holds until a person says so, and how to say it
+    ChangeKind.REPROVISION: (
+        "to reinstall",
+        "destructive; apply holds each until --allow-reprovision names it",
+    ),
+    ChangeKind.DELETE: (
+        "removed from the file",
+        "powered off only by `strata apply --prune`; their records are kept",
+    ),
+}
+
+
 def _consent_lines(console: Console, plan: Plan) -> None:
     """What apply will not do without the person's word, and the word to give."""
-    reinstall = [a.node for a in plan.actions if a.kind is ChangeKind.REPROVISION]
-    if reinstall:
-        console.print(
-            f"[bold red]{len(reinstall)} to reinstall[/] (destructive; apply holds each until "
-            "--allow-reprovision names it): " + ", ".join(reinstall),
-            soft_wrap=True,
-        )
-    removed = [a.node for a in plan.actions if a.kind is ChangeKind.DELETE]
-    if removed:
-        console.print(
-            f"[bold red]{len(removed)} removed from the file[/] (powered off only by "
-            "`strata apply --prune`; their records are kept): " + ", ".join(removed),
-            soft_wrap=True,
-        )
+    for kind, (what, why) in _CONSENT.items():
+        nodes = [a.node for a in plan.actions if a.kind is kind]
+        if nodes:
+            console.print(
+                f"[bold red]{len(nodes)} {what}[/] ({why}): " + ", ".join(nodes), soft_wrap=True
+            )
 
 
 def plan_counts(plan: Plan) -> str:

@@ -69,9 +69,8 @@ class SchemaTooNew(StateFileError):
     """The state file was written by a newer Strata."""
 
 
-def check_readable(db: sqlite3.Connection, path: Path) -> None:
-    """For a reader that may not migrate: ``SchemaTooNew`` for a file from a newer Strata,
-    ``StateFileError`` for one an older Strata wrote and no writer has migrated yet."""
+def _known_version(db: sqlite3.Connection, path: Path) -> int:
+    """The file's schema version (0: none yet); ``SchemaTooNew`` past this Strata's."""
     row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
     current = int(row[0]) if row else 0
     if current > len(MIGRATIONS):
@@ -80,6 +79,13 @@ def check_readable(db: sqlite3.Connection, path: Path) -> None:
             f"has schema version {current}; this Strata knows up to {len(MIGRATIONS)}",
             "use the Strata that wrote it, or a newer one",
         )
+    return current
+
+
+def check_readable(db: sqlite3.Connection, path: Path) -> None:
+    """For a reader that may not migrate: ``SchemaTooNew`` for a file from a newer Strata,
+    ``StateFileError`` for one an older Strata wrote and no writer has migrated yet."""
+    current = _known_version(db, path)
     if current < len(MIGRATIONS):
         raise StateFileError(
             path,
@@ -92,14 +98,7 @@ def migrate(db: sqlite3.Connection, path: Path = Path("<memory>")) -> int:
     """Bring ``db`` to the latest version; returns it. ``SchemaTooNew`` for a file written by
     a newer Strata (nothing is changed)."""
     db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL)")
-    row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-    current = int(row[0]) if row else 0
-    if current > len(MIGRATIONS):
-        raise SchemaTooNew(
-            path,
-            f"has schema version {current}; this Strata knows up to {len(MIGRATIONS)}",
-            "use the Strata that wrote it, or a newer one",
-        )
+    current = _known_version(db, path)
     for version in range(current + 1, len(MIGRATIONS) + 1):
         db.execute("BEGIN IMMEDIATE")
         try:

@@ -8,7 +8,15 @@ from typing import Any
 
 import pytest
 
-from tests.unit.topology.test_rule_findings import N0, N1, RACK, at, findings, put
+from tests.unit.topology.test_rule_findings import (
+    N0,
+    N1,
+    RACK,
+    assert_one_error,
+    at,
+    findings,
+    put,
+)
 
 IPMI = {"address": "ipmi://10.0.0.20:623"}
 
@@ -85,10 +93,7 @@ CASES: list[tuple[str, Callable[[dict[str, Any]], None], str, str]] = [
 def test_one_mistake_one_finding(
     edit: Callable[[dict[str, Any]], None], path: str, message: str
 ) -> None:
-    found = [f for f in findings(edit) if f[0] == "error"]
-    assert len(found) == 1, found
-    assert found[0][1] == path
-    assert message in found[0][2]
+    assert_one_error(edit, path, message)
 
 
 def test_ipv6_elsewhere_is_fine() -> None:

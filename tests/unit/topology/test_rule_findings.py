@@ -469,6 +469,11 @@ CASES: list[tuple[str, Callable[[dict[str, Any]], None], str, str]] = [
 def test_one_mistake_one_finding(
     edit: Callable[[dict[str, Any]], None], path: str, message: str
 ) -> None:
+    assert_one_error(edit, path, message)
+
+
+def assert_one_error(edit: Callable[[dict[str, Any]], None], path: str, message: str) -> None:
+    """``edit`` of the base document gives exactly one error, at ``path``, saying ``message``."""
     found = [f for f in findings(edit) if f[0] == "error"]
     assert len(found) == 1, found
     assert found[0][1] == path
