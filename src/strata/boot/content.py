@@ -66,6 +66,13 @@ class BootContent:
     def token(self, node: NodePlan, attempt: Attempt, stage: Stage) -> str:
         return self.signer.issue(Grant(node.name, attempt.number, stage, attempt.expires))
 
+    def install_files(self, node: NodePlan) -> frozenset[str]:
+        """The mirror's files (``OS/VERSION/FILE``) the node's network install fetches: the
+        only ones whose absence is news about that node (``strata.boot.preflight`` checks
+        the same list before anything is powered on)."""
+        names = profile_for(node.os_name).artifacts.network_install(node.os_version)
+        return frozenset(f"{node.os_name}/{node.os_version}/{name}" for name in names)
+
     def _cached(self, node: NodePlan, attempt: Attempt, what: str, render: Callable[[], T]) -> T:
         key = (node.name, attempt.number, what)
         with self._lock:
@@ -81,11 +88,16 @@ class BootContent:
         ignition = f"{self.base_url}/ignition/{node.name}?token="
         urls = RecipeURLs(
             assets=self._assets(node),
-            asset_query=f"?node={node.name}",
+            asset_query=f"?node={node.name}&token={self._artifact_token(node, attempt)}",
             live_config=ignition + self.token(node, attempt, Stage.LIVE),
             final_config=ignition + self.token(node, attempt, Stage.FINAL),
         )
         return install_script(node, profile, urls)
+
+    def _artifact_token(self, node: NodePlan, attempt: Attempt) -> str:
+        """What the script's artifact URLs carry: proof that a request for a file comes
+        from this node's install of this attempt (``TokenSigner.issue_artifacts``)."""
+        return self.signer.issue_artifacts(node.name, attempt.number, attempt.expires)
 
     def _callbacks(self, node: NodePlan, attempt: Attempt) -> Callbacks:
         events = (

@@ -182,18 +182,40 @@ class BootService:
         return Response(status_code=204)
 
     async def asset(self, request: Request) -> Response:
-        """An artifact; a missing one asked for by a node being installed (its recipe's
-        URLs say ``?node=NAME``) is an ``artifact-missing`` event on that node."""
+        """An artifact, with Range and ETag; a missing one is a ``404`` and, when the
+        request proves it is a node's install asking, an event on that node
+        (``_missing``)."""
         p = request.path_params
         found = self.assets.get(p["os"], p["version"], p["file"])
         if found is not None and not found.path.is_file():  # removed since it was indexed
             found = None
-        node = request.query_params.get("node", "")
-        attempt = self.state.attempt(node) if found is None and node in self.content.nodes else None
-        if attempt is not None:
-            detail = {"file": f"{p['os']}/{p['version']}/{p['file']}", "attempt": attempt.number}
-            self._write(request, node, LogKind.ARTIFACT_MISSING, detail, ("file", "attempt"))
+        if found is None:
+            self._missing(request, f"{p['os']}/{p['version']}/{p['file']}")
         return _serve(request, found)
+
+    def _missing(self, request: Request, file: str) -> None:
+        """Record ``artifact-missing`` on the node the request names, which fails the node
+        at once, only when the request proves it comes from that node's install: the
+        recipe's URLs carry ``?node=NAME&token=T`` with the node's artifact token of the
+        attempt in progress, and ``file`` must be one that install fetches. Anything else
+        (no token, a forged one, another node's, an earlier attempt's, a file the client
+        made up) is a plain ``404`` and writes nothing. The keys are (node, file, attempt)
+        from that short list, never a name the client chose, and the tally writes each
+        at most once a minute (and its repeats once)."""
+        query = request.query_params
+        node = self.content.nodes.get(query.get("node", ""))
+        if node is None or file not in self.content.install_files(node):
+            return
+        now = self.clock()
+        try:
+            number = self.content.signer.check_artifacts(node.name, query.get("token", ""), now)
+        except TokenRejected:
+            return
+        attempt = self.state.attempt(node.name)
+        if attempt is None or attempt.number != number or attempt.expires < now:
+            return
+        detail = {"file": file, "attempt": attempt.number}
+        self._write(request, node.name, LogKind.ARTIFACT_MISSING, detail, ("file", "attempt"))
 
     async def firmware_file(self, request: Request) -> Response:
         """An iPXE binary, for UEFI HTTP Boot clients (DHCP points them here)."""

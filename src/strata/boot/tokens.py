@@ -5,6 +5,14 @@ stage | expiry)[:16])``. It names no secret and carries no node name (the URL do
 forging one needs the key, which Strata keeps. The ``live`` and ``final`` config
 tokens are single-use (the service records each use); the ``events`` token may post
 several phone-home events until it expires.
+
+An *artifact token* (stage byte ``ARTIFACTS``, which is no ``Stage``: ``check`` refuses
+it, and ``check_artifacts`` refuses every stage token) rides on the install script's
+artifact URLs. It proves only that a request comes from the node's install of that
+attempt, so that a missing file can be an event on the node; it lets its bearer do
+nothing else. The script is served to whoever presents the node's MAC (``/ipxe``), so
+it must not carry the reusable ``events`` token: with it, anyone who read the script
+could post ``installed`` for the node.
 """
 
 from __future__ import annotations
@@ -18,10 +26,11 @@ from dataclasses import dataclass
 
 from strata.provisioning import Stage
 
-__all__ = ["Grant", "Stage", "TokenRejected", "TokenSigner"]
+__all__ = ["ARTIFACTS", "Grant", "Stage", "TokenRejected", "TokenSigner"]
 
 _BODY = struct.Struct(">IBI")  # attempt, stage, expiry (unix seconds)
 _MAC_BYTES = 16
+ARTIFACTS = 0  # the stage byte of an artifact token; Stage starts at 1
 
 
 class TokenRejected(Exception):
@@ -43,12 +52,36 @@ class TokenSigner:
         self._key = key
 
     def issue(self, grant: Grant) -> str:
-        body = _BODY.pack(grant.attempt, grant.stage, grant.expires)
-        raw = body + self._mac(grant.node, body)
-        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+        return self._sign(grant.node, grant.attempt, grant.stage, grant.expires)
+
+    def issue_artifacts(self, node: str, attempt: int, expires: int) -> str:
+        """The artifact token of ``node``'s ``attempt`` (see the module's docstring)."""
+        return self._sign(node, attempt, ARTIFACTS, expires)
 
     def check(self, node: str, token: str, now: float) -> Grant:
         """The grant a token carries for ``node``; ``TokenRejected`` when forged or expired."""
+        attempt, stage, expires = self._open(node, token, now)
+        if stage == ARTIFACTS:
+            raise TokenRejected("an artifact token")
+        if stage not in Stage.__members__.values():
+            raise TokenRejected("unknown stage")
+        return Grant(node, attempt, Stage(stage), expires)
+
+    def check_artifacts(self, node: str, token: str, now: float) -> int:
+        """The attempt an artifact token of ``node`` names; ``TokenRejected`` for any other
+        token, forged or expired."""
+        attempt, stage, _ = self._open(node, token, now)
+        if stage != ARTIFACTS:
+            raise TokenRejected("not an artifact token")
+        return attempt
+
+    def _sign(self, node: str, attempt: int, stage: int, expires: int) -> str:
+        body = _BODY.pack(attempt, stage, expires)
+        raw = body + self._mac(node, body)
+        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+    def _open(self, node: str, token: str, now: float) -> tuple[int, int, int]:
+        """Attempt, stage byte and expiry of a token signed for ``node``, unexpired."""
         try:
             raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         except (binascii.Error, ValueError):
@@ -59,11 +92,9 @@ class TokenSigner:
         if not hmac.compare_digest(mac, self._mac(node, body)):
             raise TokenRejected("bad signature (forged, or for another node)")
         attempt, stage, expires = _BODY.unpack(body)
-        if stage not in Stage.__members__.values():
-            raise TokenRejected("unknown stage")
         if expires < now:
             raise TokenRejected("expired")
-        return Grant(node, attempt, Stage(stage), expires)
+        return attempt, stage, expires
 
     def _mac(self, node: str, body: bytes) -> bytes:
         return hmac.new(self._key, node.encode() + b"\0" + body, hashlib.sha256).digest()[

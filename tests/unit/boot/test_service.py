@@ -250,7 +250,7 @@ def test_a_missing_artifact_is_an_event_on_the_node_asking(
     script = install(client, store, clock)
     kernel = next(line.split()[1] for line in script.splitlines() if line.startswith("kernel "))
     initrd = next(line.split()[-1] for line in script.splitlines() if line.startswith("initrd "))
-    assert kernel.endswith("flatcar_production_pxe.vmlinuz?node=lab-cp-0")
+    assert re.search(r"flatcar_production_pxe\.vmlinuz\?node=lab-cp-0&token=[\w-]+$", kernel)
     assert client.get(kernel.removeprefix(BASE)).status_code == 200
     assert client.get(initrd.removeprefix(BASE)).status_code == 404  # not in this mirror
     (missing,) = [e for e in store.events("lab-cp-0") if e.kind == "artifact-missing"]
@@ -265,3 +265,53 @@ def test_a_missing_artifact_is_an_event_on_the_node_asking(
     for query in ("?node=nobody", "?node=lab-worker-0", ""):
         assert client.get(f"/assets/flatcar/4081.2.0/x{query}").status_code == 404
     assert len(store.events("lab-cp-0")) + len(store.events("lab-worker-0")) == before
+
+
+def artifact_token(script: str) -> str:
+    """The artifact token the install script's URLs carry."""
+    found = re.search(r"\?node=[\w-]+&token=([\w-]+)", script)
+    assert found is not None
+    return found[1]
+
+
+def test_only_a_node_s_own_install_can_report_its_files_missing(
+    world: tuple[TestClient, SQLiteStore, Clock, Path],
+) -> None:
+    """The attack: anyone could fail a node mid-install, and grow the state file, with
+    ``GET /assets/…?node=NAME``. A 404 is news about a node only with that node's
+    artifact token for the attempt in progress, for a file its install fetches."""
+    client, store, clock, _ = world
+    mine = artifact_token(install(client, store, clock))
+    store.begin_attempt("lab-worker-0", lifetime=3600, now=clock.now)
+    worker = client.get("/ipxe", params={"mac": "52:54:00:10:00:02"}).text
+    assert "on lab-worker-0" in worker
+    theirs = artifact_token(worker)
+    strata = TokenSigner(store.token_key())
+    stage_tokens = [strata.issue(Grant("lab-cp-0", 1, stage, 2**31)) for stage in Stage]
+    forged = TokenSigner(b"not strata's key, but long enough").issue_artifacts("lab-cp-0", 1, 2**31)
+    initrd = "/assets/flatcar/4081.2.0/flatcar_production_pxe_image.cpio.gz"
+    attacks = [
+        f"{initrd}?node=lab-cp-0",  # no token
+        f"{initrd}?node=lab-cp-0&token=",
+        f"{initrd}?node=lab-cp-0&token={forged}",  # another key
+        f"{initrd}?node=lab-cp-0&token={theirs}",  # another node's
+        f"{initrd}?node=lab-worker-0&token={mine}",  # another node's URL
+        *(f"{initrd}?node=lab-cp-0&token={t}" for t in stage_tokens),  # a config or events one
+        f"/assets/flatcar/4081.2.0/{'x' * 15_000}?node=lab-cp-0&token={mine}",  # not its file
+        f"/assets/flatcar/4081.2.0/flatcar_production_iso_image.iso?node=lab-cp-0&token={mine}",
+        f"/assets/fcos/41.20241109.3.0/x?node=lab-cp-0&token={mine}",  # not its OS
+        f"/assets/flatcar/9999.0.0/flatcar_production_pxe_image.cpio.gz?node=lab-cp-0&token={mine}",
+    ]
+    before = {n: kinds(store, n) for n in ("lab-cp-0", "lab-worker-0", "*")}
+    for url in attacks:
+        assert client.get(url).status_code == 404, url
+    for i in range(2000):
+        assert client.get(f"/assets/a/b/c{i}?node=lab-cp-0").status_code == 404
+    assert {n: kinds(store, n) for n in before} == before  # not a row
+    install(client, store, clock)  # a retry: attempt 2; the first attempt's token is stale
+    assert client.get(f"{initrd}?node=lab-cp-0&token={mine}").status_code == 404
+    assert "artifact-missing" not in kinds(store)
+    fresh = artifact_token(client.get("/ipxe", params={"mac": CP_MAC}).text)
+    for _ in range(100):  # the machine itself, retrying: one row, its repeats counted
+        assert client.get(f"{initrd}?node=lab-cp-0&token={fresh}").status_code == 404
+    assert kinds(store).count("artifact-missing") == 1

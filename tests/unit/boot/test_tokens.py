@@ -46,3 +46,21 @@ def test_expiry() -> None:
 def test_a_short_key_is_refused() -> None:
     with pytest.raises(ValueError):
         TokenSigner(b"short")
+
+
+def test_an_artifact_token_is_good_for_nothing_but_artifacts() -> None:
+    """The install script's artifact URLs carry it: it must not open a config or post an
+    event, and no config or events token may pass for it."""
+    signer = TokenSigner(KEY)
+    token = signer.issue_artifacts("node-a", 3, 2_000_000_000)
+    assert signer.check_artifacts("node-a", token, now=1_900_000_000) == 3
+    with pytest.raises(TokenRejected, match="an artifact token"):
+        signer.check("node-a", token, now=1_900_000_000)
+    for stage in Stage:
+        other = signer.issue(Grant("node-a", 3, stage, 2_000_000_000))
+        with pytest.raises(TokenRejected, match="not an artifact token"):
+            signer.check_artifacts("node-a", other, now=1_900_000_000)
+    with pytest.raises(TokenRejected, match="bad signature"):
+        signer.check_artifacts("node-b", token, now=1_900_000_000)
+    with pytest.raises(TokenRejected, match="expired"):
+        signer.check_artifacts("node-a", token, now=2_000_000_001)
