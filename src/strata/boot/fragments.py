@@ -2,8 +2,8 @@
 
 Each file goes through the reader ``strata validate`` uses (``strata.topology.named_files``:
 inside the topology's directory or an allowed one, a regular file, bounded) and the same
-parser, and every fragment — file or inline — is checked as Ignition for the OS of each
-node that receives it (``strata.ignition.fragment_problems``) before it is ever merged.
+parser, and every fragment — file or inline — is checked as Ignition for the OS release
+of each node that receives it (``strata.ignition.fragment_problems``) before it is ever merged.
 """
 
 from __future__ import annotations
@@ -43,26 +43,28 @@ def load_fragments(topology: Topology, base_dir: Path) -> Mapping[str, tuple[Con
 
 
 class _Loader:
-    """Reads each file once and checks each fragment once per OS."""
+    """Reads each file once and checks each fragment once per OS release."""
 
     def __init__(self, files: NamedFiles) -> None:
         self.files = files
         self.read: dict[str, Config] = {}
-        self.checked: set[tuple[int, str]] = set()
+        self.checked: set[tuple[int, str, str]] = set()
 
     def fragment(self, fragment: IgnitionFragment, node: Node) -> Config:
         config = self._content(fragment)
-        if (id(fragment), node.os.name) not in self.checked:
-            problems = fragment_problems(config, node.os.name)
+        release = (id(fragment), node.os.name, node.os.version)
+        if release not in self.checked:
+            problems = fragment_problems(config, node.os.name, node.os.version)
             if problems:
                 where, problem = problems[0]
                 more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
                 raise FragmentError(
-                    f"Ignition fragment {fragment.name} of node {node.name} ({node.os.name}): "
+                    f"Ignition fragment {fragment.name} of node {node.name} "
+                    f"({node.os.name} {node.os.version}): "
                     f"{format_path(where) or '<fragment>'}: {problem}{more}; "
                     "run strata validate for every finding"
                 )
-            self.checked.add((id(fragment), node.os.name))
+            self.checked.add(release)
         return config
 
     def _content(self, fragment: IgnitionFragment) -> Config:

@@ -5,8 +5,9 @@ regular file, bounded) and its contents checked by ``file_contents`` — the sam
 that reads it again at use. A password file that is not there is no finding: secrets
 are read when Strata uses them, as an environment variable is; its path must still be
 one Strata may read. Ignition fragments are checked as Ignition for the OS of every
-node that receives them, by a ``FragmentCheck`` the caller supplies (the Ignition
-rules live in ``strata.ignition``, above this package).
+node that receives them — once per OS and Ignition spec its release reads
+(``os_releases``) — by a ``FragmentCheck`` the caller supplies (the Ignition rules live
+in ``strata.ignition``, above this package).
 """
 
 from __future__ import annotations
@@ -26,15 +27,16 @@ from strata.topology.named_files import (
     NamedFileError,
     NamedFiles,
 )
+from strata.topology.os_releases import ReleaseError, highest_spec
 from strata.topology.rules import written_settings
 from strata.topology.settings import IgnitionFragment
 from strata.topology.spec import TopologySpec
 
 __all__ = ["FragmentCheck", "check_named_files"]
 
-FragmentCheck = Callable[[Mapping[str, Any], str], Sequence[tuple[Path, str]]]
-"""``(fragment, os name) -> [(path inside the fragment, problem)]``: empty when it is
-valid Ignition for that OS. Messages never quote the fragment's values."""
+FragmentCheck = Callable[[Mapping[str, Any], str, str], Sequence[tuple[Path, str]]]
+"""``(fragment, os name, os version) -> [(path inside the fragment, problem)]``: empty
+when it is valid Ignition for that OS release. Messages never quote the fragment's values."""
 
 
 def check_named_files(
@@ -106,7 +108,7 @@ def _fragment(
     reader: _Reader,
     path: Path,
     fragment: IgnitionFragment,
-    oses: Sequence[str],
+    oses: Sequence[tuple[str, str]],
     fragment_check: FragmentCheck | None,
 ) -> None:
     if fragment.inline is not None:
@@ -120,9 +122,9 @@ def _fragment(
         content = parsed.data
     if fragment_check is None:
         return
-    for os_name in oses:
-        suffix = f" (for {os_name} nodes)" if len(oses) > 1 else ""
-        for inner, problem in fragment_check(content, os_name):
+    for os_name, os_version in oses:
+        suffix = f" (for {os_name} {os_version} nodes)" if len(oses) > 1 else ""
+        for inner, problem in fragment_check(content, os_name, os_version):
             if parsed is None:  # inline: the problem has a place in topology.yaml
                 reader.diags.error((*at, *inner), problem + suffix)
             else:
@@ -136,10 +138,20 @@ def _in_file(name: str, parsed: Fragment, inner: Path, problem: str) -> str:
     return f"Ignition fragment {parsed.where(name, inner)}: {place}: {problem}"
 
 
-def _fragment_oses(topology: Topology) -> dict[int, tuple[str, ...]]:
-    """For each fragment (by identity), the OSes of the nodes it reaches, in a stable order."""
-    found: dict[int, dict[str, None]] = {}
+def _fragment_oses(topology: Topology) -> dict[int, tuple[tuple[str, str], ...]]:
+    """For each fragment (by identity), the OS releases of the nodes it reaches, in a stable
+    order: one release for each OS and Ignition spec (the first met), since a fragment's
+    verdict depends on the spec its nodes read."""
+    found: dict[int, dict[tuple[str, str], tuple[str, str]]] = {}
     for node in topology.nodes:
+        group = (node.os.name, _spec(node.os.name, node.os.version))
         for fragment in node.ignition:
-            found.setdefault(id(fragment), {})[node.os.name] = None
-    return {key: tuple(names) for key, names in found.items()}
+            found.setdefault(id(fragment), {}).setdefault(group, (node.os.name, node.os.version))
+    return {key: tuple(releases.values()) for key, releases in found.items()}
+
+
+def _spec(os_name: str, version: str) -> str:
+    try:
+        return highest_spec(os_name, version)
+    except ReleaseError:
+        return version  # nothing can serve it: os_rules reports the release

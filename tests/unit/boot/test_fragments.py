@@ -42,9 +42,26 @@ def test_a_fragment_changed_into_invalid_ignition_after_validate_is_refused(tmp_
     with pytest.raises(FragmentError) as caught:
         load_fragments(topology, tmp_path / "dc")
     message = str(caught.value)
-    assert "Ignition fragment extra of node lab-cp-0 (flatcar)" in message
+    assert "Ignition fragment extra of node lab-cp-0 (flatcar 4081.2.0)" in message
     assert "storage.files[0].mode: must be integer" in message
     assert "secret-ish" not in message
+
+
+def test_a_fragment_newer_than_the_nodes_release_reads_is_refused(tmp_path: Path) -> None:
+    """Flatcar 4081.2.0 ships Ignition 2.19: spec 3.4.0 at most (strata.topology.os_releases)."""
+    (tmp_path / "dc").mkdir()
+    (tmp_path / "dc" / "extra.yaml").write_text("ignition: {version: 3.4.0}\n")
+    topology = load(write_topology(tmp_path / "dc", fragment_file="extra.yaml"))
+    assert load_fragments(topology, tmp_path / "dc")["lab-cp-0"] == (
+        {"ignition": {"version": "3.4.0"}},
+    )
+    (tmp_path / "dc" / "extra.yaml").write_text("ignition: {version: 3.5.0}\n")
+    with pytest.raises(FragmentError) as caught:
+        load_fragments(topology, tmp_path / "dc")
+    assert (
+        "ignition.version: this fragment is Ignition spec 3.5.0; flatcar 4081.2.0 reads up to "
+        "3.4.0 (write it for 3.4.0, or use Flatcar 4152.0.0 or later)"
+    ) in str(caught.value)
 
 
 def test_an_inline_fragment_is_checked_too(tmp_path: Path) -> None:
