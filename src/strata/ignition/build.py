@@ -8,7 +8,9 @@ networking, the ``core`` user's SSH keys and a first-boot phone-home, then merge
 person's fragments from topology.yaml over it (Ignition's merge rules). The live config runs the
 install: on Flatcar a unit calls ``flatcar-install`` with the final config
 embedded as a file; on FCOS/RHCOS ``coreos-installer`` runs from kernel
-arguments (see ``recipe``) and the live config only reports "installed".
+arguments (see ``recipe``) and the live config only reports "installed". When
+root device hints choose the disk, on every OS a unit runs the script of
+``install``, which finds the disk on the machine and installs to it, or reports why not.
 Pure: URLs come in as ``Callbacks``; nothing is fetched or read.
 """
 
@@ -20,6 +22,7 @@ from dataclasses import dataclass
 
 from strata.errors import StrataError
 from strata.ignition.config import Config, empty, file, unit, user
+from strata.ignition.install import install_files, install_paths, resolves_root_device
 from strata.ignition.merge import merge
 from strata.ignition.network import network_files
 from strata.ignition.profiles import OSProfile
@@ -91,7 +94,17 @@ def live_config(plan: NodePlan, profile: OSProfile, final: Config, callbacks: Ca
     config = empty(spec_version(plan, profile))
     if plan.ssh_keys:  # so a person can log in to a stuck installer
         config["passwd"] = {"users": [user("core", list(plan.ssh_keys))]}
-    if profile.installer == "flatcar-install":
+    if resolves_root_device(plan):
+        try:
+            files = install_files(plan, profile, final, callbacks.events, callbacks.assets)
+        except ValueError as exc:
+            raise BuildError(f"{plan.name}: {exc}") from None
+        config["storage"] = {"files": files}
+        what = f"Install {profile.name} to the disk rootDeviceHints pick, for Strata"
+        config["systemd"] = {
+            "units": [_install_unit(what, install_paths(profile).script, callbacks)]
+        }
+    elif profile.installer == "flatcar-install":
         config["storage"] = {
             "files": [file(FINAL_CONFIG_PATH, json.dumps(final, sort_keys=True), 0o600)]
         }
@@ -138,11 +151,14 @@ def _in_spec(plan: NodePlan, config: Config) -> Config:
 
 
 def install_device(plan: NodePlan) -> str | None:
-    """The disk to install to, when the plan names one (hints without a device name do not)."""
+    """The disk to install to, when the plan names one: ``installDisk``, or hints that
+    are only a ``deviceName``. None when hints choose it on the machine
+    (``resolves_root_device``) or when nothing does."""
     if plan.install_disk:
         return plan.install_disk
-    hints = plan.root_device_hints or {}
-    name = hints.get("deviceName")
+    if resolves_root_device(plan):
+        return None
+    name = (plan.root_device_hints or {}).get("deviceName")
     return str(name) if name else None
 
 
@@ -156,12 +172,18 @@ def _flatcar_install_unit(plan: NodePlan, callbacks: Callbacks) -> dict[str, obj
         f"/usr/bin/flatcar-install {target}{channel} -V {plan.os_version} "
         f"-b {_escape(mirror)} -i {FINAL_CONFIG_PATH}"
     )
+    return _install_unit("Install Flatcar to disk for Strata", install, callbacks)
+
+
+def _install_unit(description: str, install: str, callbacks: Callbacks) -> dict[str, object]:
+    """Install, report ``installed``, reboot: one oneshot unit, each step after the last
+    succeeded (systemd.service(5): a failing ExecStart= stops the rest)."""
     return unit(
         "strata-install.service",
         "\n".join(
             [
                 "[Unit]",
-                "Description=Install Flatcar to disk for Strata",
+                f"Description={description}",
                 "Wants=network-online.target",
                 "After=network-online.target",
                 "",

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from strata.ignition.build import BuildError, install_device
+from strata.ignition.build import BuildError, install_device, spec_version
+from strata.ignition.install import resolves_root_device
 from strata.ignition.profiles import OSProfile
 from strata.plan import NodePlan
 
@@ -27,6 +28,12 @@ class RecipeURLs:
 
 
 def install_script(plan: NodePlan, profile: OSProfile, urls: RecipeURLs) -> str:
+    """The iPXE script; ``BuildError`` when nothing can install this node (a release no
+    spec 3 config serves, a CoreOS node with no disk to install to, a URL iPXE cannot take).
+
+    coreos-installer takes a named disk from kernel arguments; when root device hints
+    choose it, the live config's unit runs coreos-installer instead (``install``)."""
+    spec_version(plan, profile)  # the release can be served at all
     names = {
         role: f"{name}{urls.asset_query}"
         for role, name in profile.artifacts.names(plan.os_version).items()
@@ -43,19 +50,23 @@ def install_script(plan: NodePlan, profile: OSProfile, urls: RecipeURLs) -> str:
     ]
     if profile.installer == "coreos-installer":
         device = install_device(plan)
-        if device is None:
+        if device is None and not resolves_root_device(plan):
             raise BuildError(
-                f"{plan.name}: {profile.name} installs to a named device: set installDisk or "
-                "rootDeviceHints.deviceName (coreos-installer takes coreos.inst.install_dev)"
+                f"{plan.name}: {profile.name} installs to a disk it is told: set installDisk, "
+                "rootDeviceHints or the node's disks (coreos-installer takes "
+                "coreos.inst.install_dev, or runs from the live config for hints)"
             )
         args += [
             "ip=dhcp",
             "rd.neednet=1",
             f"coreos.live.rootfs_url={urls.assets}/{names['rootfs']}",
-            f"coreos.inst.install_dev={device}",
-            f"coreos.inst.ignition_url={urls.final_config}",
-            f"coreos.inst.image_url={urls.assets}/{names['disk_image']}",
         ]
+        if device is not None:
+            args += [
+                f"coreos.inst.install_dev={device}",
+                f"coreos.inst.ignition_url={urls.final_config}",
+                f"coreos.inst.image_url={urls.assets}/{names['disk_image']}",
+            ]
     return "\n".join(
         [
             "#!ipxe",

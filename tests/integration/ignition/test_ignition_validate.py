@@ -4,6 +4,8 @@ Debian's Ignition knows specs up to 3.3.0, so each config is also rendered at 3.
 field the builder emits exists in 3.3.0 (the official 3.3 schema is checked too), and
 the validator catches what the schema cannot: relative paths, duplicates, bad unit names.
 An unknown key is only a warning with exit 0 (shared/TESTING.md), so output must be empty.
+Releases that read 3.3.0 or less are validated as served, at their own spec; installs
+whose disk root device hints choose (every midsize node) are among them.
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ from pathlib import Path
 import pytest
 
 from strata.ignition import PROFILES, final_config, install_device, live_config
+from strata.ignition.install import resolves_root_device
 from strata.plan import NodePlan
-from tests.unit.ignition.examples import callbacks, errors, plans
+from tests.unit.ignition.examples import as_os, callbacks, errors, plans
+from tests.unit.ignition.test_release_specs import RELEASES
 
 
 def validate(config: dict[str, object], tmp_path: Path, name: str) -> str:
@@ -50,7 +54,8 @@ def test_ignition_validate_accepts_every_config(os_name: str, tmp_path: Path) ->
     profile = dataclasses.replace(PROFILES[os_name], ignition_version="3.3.0")
     problems: list[str] = []
     for plan in sample():
-        if install_device(plan) is None:
+        plan = as_os(plan, os_name)
+        if install_device(plan) is None and not resolves_root_device(plan):
             plan = dataclasses.replace(plan, install_disk="/dev/sda")
         final = final_config(plan, profile, (), callbacks(plan, os_name))
         for stage, config in (
@@ -58,6 +63,28 @@ def test_ignition_validate_accepts_every_config(os_name: str, tmp_path: Path) ->
             ("live", live_config(plan, profile, final, callbacks(plan, os_name))),
         ):
             assert errors(config, "3.3.0") == []
+            verdict = validate(config, tmp_path, f"{plan.name}-{stage}")
+            if verdict:
+                problems.append(f"{plan.name} {stage}: {verdict}")
+    assert problems == []
+
+
+@pytest.mark.parametrize(
+    ("os_name", "version", "spec"), [r for r in RELEASES if r[2] <= "3.3.0"], ids=str
+)
+def test_a_release_is_served_configs_its_ignition_reads(
+    os_name: str, version: str, spec: str, tmp_path: Path
+) -> None:
+    """Flatcar 3510.2.1 (the issue's), FCOS before 2023-03, RHCOS 4.6-4.13: as served."""
+    problems = []
+    for plan in (plans("lab")[0], plans("midsize")[0]):  # a named disk; hints
+        plan = as_os(plan, os_name, version)
+        if install_device(plan) is None and not resolves_root_device(plan):
+            plan = dataclasses.replace(plan, install_disk="/dev/sda")
+        final = final_config(plan, PROFILES[os_name], (), callbacks(plan, os_name))
+        live = live_config(plan, PROFILES[os_name], final, callbacks(plan, os_name))
+        for stage, config in (("final", final), ("live", live)):
+            assert config["ignition"]["version"] == spec
             verdict = validate(config, tmp_path, f"{plan.name}-{stage}")
             if verdict:
                 problems.append(f"{plan.name} {stage}: {verdict}")

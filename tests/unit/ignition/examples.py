@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from functools import cache
 from pathlib import Path
@@ -16,11 +17,18 @@ from tests.support.shared import shared
 
 ROOT = Path(__file__).resolve().parents[3]
 BOOT = "http://10.0.0.1:8080"
+VERSIONS = {"flatcar": "4081.2.0", "fcos": "41.20241109.3.0", "rhcos": "416.94.202405291527-0"}
+"""A current release of each OS (Flatcar and RHCOS read spec 3.4.0, FCOS 3.5.0)."""
 
 
 @cache
 def plans(example: str) -> tuple[NodePlan, ...]:
     return build_plan(load(ROOT / "examples" / example / "topology.yaml")).nodes
+
+
+def as_os(plan: NodePlan, os_name: str, version: str | None = None) -> NodePlan:
+    """``plan`` for another OS and release (a release of that OS: the spec follows it)."""
+    return dataclasses.replace(plan, os_name=os_name, os_version=version or VERSIONS[os_name])
 
 
 @cache

@@ -82,12 +82,20 @@ def test_flatcar_recipe() -> None:
     assert lines[4] == "boot"
 
 
-@pytest.mark.parametrize(("os_name", "prefix"), [("fcos", "fedora-coreos-"), ("rhcos", "rhcos-")])
-def test_coreos_recipe_installs_with_coreos_installer(os_name: str, prefix: str) -> None:
-    plan = dataclasses.replace(plans("lab")[0], os_name=os_name, os_version="41.20241109.3.0")
+CORE = [
+    ("fcos", "41.20241109.3.0", "fedora-coreos-"),
+    ("rhcos", "416.94.202405291527-0", "rhcos-"),
+]
+
+
+@pytest.mark.parametrize(("os_name", "version", "prefix"), CORE)
+def test_coreos_recipe_installs_with_coreos_installer(
+    os_name: str, version: str, prefix: str
+) -> None:
+    plan = dataclasses.replace(plans("lab")[0], os_name=os_name, os_version=version)
     script = install_script(plan, PROFILES[os_name], urls(plan, os_name))
     kernel = script.splitlines()[2]
-    assert f"/{prefix}41.20241109.3.0" in kernel
+    assert f"/{prefix}{version}" in kernel
     for arg in (
         "ignition.firstboot",
         "ignition.platform.id=metal",
@@ -98,12 +106,41 @@ def test_coreos_recipe_installs_with_coreos_installer(os_name: str, prefix: str)
         assert arg in kernel
 
 
-def test_coreos_needs_a_device() -> None:
+@pytest.mark.parametrize(("os_name", "version", "prefix"), CORE)
+def test_coreos_with_hints_boots_live_and_leaves_the_install_to_the_live_config(
+    os_name: str, version: str, prefix: str
+) -> None:
+    """The issue's FCOS node with hints and no device name: served, not refused at boot;
+    coreos-installer runs from the live config once the machine has found its disk."""
     plan = dataclasses.replace(
-        plans("lab")[0], os_name="fcos", install_disk=None, root_device_hints={"model": "X"}
+        plans("lab")[0],
+        os_name=os_name,
+        os_version=version,
+        install_disk=None,
+        root_device_hints={"serialNumber": "S45NNE0M123456"},
     )
-    with pytest.raises(BuildError, match=r"installDisk or rootDeviceHints\.deviceName"):
+    kernel = install_script(plan, PROFILES[os_name], urls(plan, os_name)).splitlines()[2]
+    assert "coreos.live.rootfs_url=http://10.0.0.1:8080/assets/" in kernel
+    assert "ip=dhcp rd.neednet=1" in kernel
+    assert "coreos.inst." not in kernel  # coreos-installer.service stays idle
+
+
+def test_coreos_needs_a_device_or_hints() -> None:
+    plan = dataclasses.replace(
+        plans("lab")[0],
+        os_name="fcos",
+        os_version="41.20241109.3.0",
+        install_disk=None,
+        root_device_hints=None,
+    )
+    with pytest.raises(BuildError, match=r"set installDisk, rootDeviceHints or the node.s disks"):
         install_script(plan, PROFILES["fcos"], urls(plan, "fcos"))
+
+
+def test_a_release_no_spec_3_config_serves_is_refused_at_the_recipe() -> None:
+    plan = dataclasses.replace(plans("lab")[0], os_version="3139.2.0")
+    with pytest.raises(BuildError, match=r"Flatcar 3139\.2\.0 reads no Ignition spec 3 config"):
+        install_script(plan, PROFILES["flatcar"], urls(plan, "flatcar"))
 
 
 def test_a_url_that_would_break_the_script_is_refused() -> None:

@@ -1,0 +1,13 @@
+#!/bin/sh
+# Strata: install flatcar 4081.2.0 on lab-cp-0 to the one disk
+# its rootDeviceHints pick; if no disk or several match, tell Strata and stop.
+report() { /usr/bin/curl --fail --silent --show-error --retry 10 --retry-delay 5 -X POST 'http://10.0.0.1:8080/events/lab-cp-0?token=tok-lab-cp-0&event='"$1"; }
+disk=$(/opt/strata/root-device /opt/strata/root-device.hints)
+found=$?
+case $found in
+0) ;;
+2) report root-device-not-found; exit 1 ;;
+3) report root-device-ambiguous; exit 1 ;;
+*) exit 1 ;;
+esac
+exec /usr/bin/flatcar-install -d "$disk" -C stable -V 4081.2.0 -b http://10.0.0.1:8080/assets/flatcar -i /opt/strata/final.ign
