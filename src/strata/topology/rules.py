@@ -16,6 +16,7 @@ from strata.topology.boot_rules import check_boot
 from strata.topology.diagnostics import Diagnostics, Path, did_you_mean
 from strata.topology.model import Topology
 from strata.topology.node_rules import LeftOut, check_nodes
+from strata.topology.os_rules import check_os
 from strata.topology.settings import NodeSettings
 from strata.topology.spec import TopologySpec
 
@@ -48,6 +49,7 @@ def check_rules(
     _layers(spec, diags, left_out)
     check_nodes(topology, diags, left_out)
     check_boot(spec, topology, diags)
+    check_os(spec, topology, diags)
 
 
 def _unique(diags: Diagnostics, what: str, entries: Iterable[tuple[str, Path]]) -> None:
