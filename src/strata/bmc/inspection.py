@@ -3,7 +3,13 @@ mistakes before anything is written to a disk. Pure: values in, a report out.
 
 Both sides are compared in the normal form of ``strata.bmc.normal``: a serial
 number padded with spaces, a MAC in capitals with dashes, or a model with doubled
-spaces is the same value as the one written in topology.yaml."""
+spaces is the same value as the one written in topology.yaml.
+
+A node whose root device hints choose its disk is checked against the disks the BMC
+reports, with the matcher validate uses (``strata.topology.root_device``): no reported
+disk can match, or more than one surely does, is a mismatch found before anything is
+powered on — the installer would refuse the same machine. A hint the BMC cannot answer
+(a Redfish Drive has no hctl or kernel name) leaves the choice to the installer: a note."""
 
 from __future__ import annotations
 
@@ -12,6 +18,7 @@ from dataclasses import dataclass, field
 from strata.bmc import normal
 from strata.bmc.types import DiskInfo, Inventory
 from strata.topology import Disk, Node
+from strata.topology.root_device import DiskFacts, choose, describe
 
 __all__ = ["Inspection", "inspect_node"]
 
@@ -34,6 +41,7 @@ def inspect_node(node: Node, inventory: Inventory) -> Inspection:
     notes: list[str] = []
     _nics(node, inventory, mismatches, notes)
     _disks(node, inventory, mismatches, notes)
+    _root_device(node, inventory, mismatches, notes)
     return Inspection(node.name, tuple(mismatches), tuple(notes))
 
 
@@ -72,6 +80,60 @@ def _disks(node: Node, inventory: Inventory, mismatches: list[str], notes: list[
             )
         else:
             unused.remove(match)
+
+
+def _root_device(node: Node, inventory: Inventory, mismatches: list[str], notes: list[str]) -> None:
+    if node.root_device_hints is None or node.install_disk is not None:
+        return
+    hints = node.root_device_hints.model_dump(by_alias=True, exclude_none=True)
+    shown = f"rootDeviceHints ({describe(hints)})"
+    if not inventory.disks:
+        notes.append(f"{shown} not checked: the BMC reports no disks")
+        return
+    reported = [_facts(i, disk) for i, disk in enumerate(inventory.disks)]
+    choice = choose(hints, reported)
+    listed = "; ".join(_show(d) for d in reported)
+    if not choice.possible:
+        mismatches.append(f"no disk the BMC reports matches {shown}: {listed}")
+    elif len(choice.sure) > 1:
+        names = ", ".join(d.label for d in choice.sure)
+        mismatches.append(
+            f"{len(choice.sure)} disks the BMC reports match {shown} ({names}): the install "
+            "would refuse; narrow the hints, e.g. with serialNumber"
+        )
+    elif len(choice.possible) > 1:
+        names = ", ".join(d.label for d in choice.possible)
+        notes.append(
+            f"{shown} may match {names}: the BMC does not report all the hinted properties; "
+            "the installer decides on the machine"
+        )
+    elif choice.sure:
+        notes.append(f"{shown} pick {_show(choice.sure[0])}")
+    else:
+        notes.append(
+            f"{shown} can match only {_show(choice.maybe[0])}; the installer checks the "
+            "hinted properties the BMC does not report"
+        )
+
+
+def _facts(index: int, disk: DiskInfo) -> DiskFacts:
+    """A reported disk: its name is the BMC's (``Disk 1``), not the kernel's."""
+    return DiskFacts(
+        label=disk.name or f"disk {index}",
+        size_bytes=normal.size_bytes(disk.size_bytes),
+        model=normal.text(disk.model),
+        serial=normal.text(disk.serial_number),
+        rotational=disk.rotational,
+    )
+
+
+def _show(disk: DiskFacts) -> str:
+    parts = [
+        f"{(disk.size_bytes or 0) / 1e9:.0f} GB" if disk.size_bytes else "",
+        disk.model or "",
+        f"serial {disk.serial}" if disk.serial else "",
+    ]
+    return f"{disk.label} ({', '.join(p for p in parts if p) or 'no properties'})"
 
 
 def _same(expected: Disk, found: DiskInfo) -> bool:

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from strata.bmc import DiskInfo, Inventory, NICInfo
 from strata.bmc.inspection import inspect_node
-from strata.topology import Disk, load
+from strata.topology import Disk, Node, load
+from strata.topology.settings import RootDeviceHints
 
 NODE = load(Path(__file__).resolve().parents[3] / "examples" / "lab" / "topology.yaml").nodes[0]
 GB = 10**9
@@ -88,3 +89,58 @@ def test_values_are_compared_in_their_normal_form() -> None:
 def test_a_boot_nic_without_link_is_found_whatever_the_case_of_its_mac() -> None:
     report = inspect_node(NODE, inventory((NICInfo("52:54:00:10:00:01".upper(), "down"),)))
     assert report.mismatches == ("the boot NIC 52:54:00:10:00:01 has no link: check its cable",)
+
+
+# --- root device hints against the reported disks (the machine) ------------
+
+SERIAL = "S45NNE0M123456"
+MODULE = DiskInfo("Disk 0", 32 * GB, "SATADOM-SL 3ME3", "B0C12345", False)
+DATA = DiskInfo("Disk 1", 960_197_124_096, "SAMSUNG MZ7LH960HAJR-00005", SERIAL + "    ", False)
+NIC = (NICInfo("52:54:00:10:00:01", "up"),)
+
+
+def hinted(**hints: object) -> Node:
+    return dataclasses.replace(
+        NODE, disks=(), install_disk=None, root_device_hints=RootDeviceHints(**hints)
+    )
+
+
+def test_the_hinted_serial_picks_the_second_disk() -> None:
+    report = inspect_node(hinted(serial_number=SERIAL), inventory(NIC, (MODULE, DATA)))
+    assert report.ok
+    assert (
+        f"rootDeviceHints (serialNumber={SERIAL}) pick Disk 1 (960 GB, "
+        f"SAMSUNG MZ7LH960HAJR-00005, serial {SERIAL})"
+    ) in report.notes
+
+
+def test_no_reported_disk_matches_is_a_mismatch_before_power_on() -> None:
+    report = inspect_node(hinted(serial_number="NOT-THERE"), inventory(NIC, (MODULE, DATA)))
+    assert report.mismatches == (
+        "no disk the BMC reports matches rootDeviceHints (serialNumber=NOT-THERE): "
+        "Disk 0 (32 GB, SATADOM-SL 3ME3, serial B0C12345); "
+        f"Disk 1 (960 GB, SAMSUNG MZ7LH960HAJR-00005, serial {SERIAL})",
+    )
+
+
+def test_two_reported_disks_matching_is_a_mismatch() -> None:
+    report = inspect_node(hinted(min_size_gigabytes=30), inventory(NIC, (MODULE, DATA)))
+    assert report.mismatches == (
+        "2 disks the BMC reports match rootDeviceHints (minSizeGigabytes=30) (Disk 0, Disk 1): "
+        "the install would refuse; narrow the hints, e.g. with serialNumber",
+    )
+
+
+def test_what_the_bmc_cannot_answer_is_left_to_the_installer() -> None:
+    may = inspect_node(hinted(hctl="0:0:0:0"), inventory(NIC, (MODULE, DATA)))
+    assert may.ok and any("may match Disk 0, Disk 1" in n for n in may.notes)
+    one = inspect_node(hinted(model="samsung", hctl="1:0:0:0"), inventory(NIC, (MODULE, DATA)))
+    assert one.ok and any("can match only Disk 1" in n for n in one.notes)
+    none = inspect_node(hinted(serial_number=SERIAL), inventory(NIC, ()))
+    assert none.ok and any("not checked: the BMC reports no disks" in n for n in none.notes)
+
+
+def test_a_named_install_disk_is_not_held_to_hints() -> None:
+    assert not any(
+        "rootDeviceHints" in n for n in inspect_node(NODE, inventory(NIC, (DATA,))).notes
+    )
