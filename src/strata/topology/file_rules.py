@@ -143,8 +143,14 @@ def _fragment_oses(topology: Topology) -> dict[int, tuple[tuple[str, str], ...]]
     order: one release for each OS and Ignition spec (the first met), since a fragment's
     verdict depends on the spec its nodes read."""
     found: dict[int, dict[tuple[str, str], tuple[str, str]]] = {}
+    specs: dict[tuple[str, str], str] = {}
     for node in topology.nodes:
-        group = (node.os.name, _spec(node.os.name, node.os.version))
+        if not node.ignition:
+            continue
+        release = (node.os.name, node.os.version)
+        if release not in specs:
+            specs[release] = _spec(*release)
+        group = (node.os.name, specs[release])
         for fragment in node.ignition:
             found.setdefault(id(fragment), {}).setdefault(group, (node.os.name, node.os.version))
     return {key: tuple(releases.values()) for key, releases in found.items()}
