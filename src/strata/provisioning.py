@@ -38,12 +38,21 @@ class LogKind(enum.StrEnum):
     # the machine itself, through the boot service (phone-home)
     INSTALLED = "installed"
     FIRST_BOOT = "first-boot"
+    ROOT_DEVICE_NOT_FOUND = "root-device-not-found"  # no disk matches its hints: not installed
+    ROOT_DEVICE_AMBIGUOUS = "root-device-ambiguous"  # several disks match them: not installed
     # a person, through `strata retry` / `strata adopt`, for a running controller
     RETRY_REQUESTED = "retry-requested"
     ADOPT_REQUESTED = "adopt-requested"
 
 
-PHONE_HOME = frozenset({LogKind.INSTALLED, LogKind.FIRST_BOOT})  # what a machine may post
+PHONE_HOME = frozenset(  # what a machine may post
+    {
+        LogKind.INSTALLED,
+        LogKind.FIRST_BOOT,
+        LogKind.ROOT_DEVICE_NOT_FOUND,
+        LogKind.ROOT_DEVICE_AMBIGUOUS,
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)

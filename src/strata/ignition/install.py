@@ -33,6 +33,7 @@ from typing import Any
 from strata.ignition.config import Config, data_url, file
 from strata.ignition.profiles import OSProfile
 from strata.plan import NodePlan
+from strata.provisioning import LogKind
 from strata.topology.root_device import HINTS
 
 __all__ = [
@@ -45,8 +46,8 @@ __all__ = [
     "resolves_root_device",
 ]
 
-CLIENT_FAILURES = {2: "root-device-not-found", 3: "root-device-ambiguous"}
-"""The resolver's exit status -> the event the machine reports (boot service CLIENT_EVENTS)."""
+CLIENT_FAILURES = {2: LogKind.ROOT_DEVICE_NOT_FOUND, 3: LogKind.ROOT_DEVICE_AMBIGUOUS}
+"""The resolver's exit status -> the event the machine reports (``provisioning.PHONE_HOME``)."""
 _CURL = "/usr/bin/curl --fail --silent --show-error --retry 10 --retry-delay 5 -X POST"
 
 
@@ -135,7 +136,7 @@ def _script(
         "found=$?",
         "case $found in",
         "0) ;;",
-        *(f"{status}) report {event}; exit 1 ;;" for status, event in CLIENT_FAILURES.items()),
+        *(f"{code}) report {event.value}; exit 1 ;;" for code, event in CLIENT_FAILURES.items()),
         "*) exit 1 ;;",
         "esac",
         "exec " + " ".join(_installer(plan, profile, paths, mirror)),
