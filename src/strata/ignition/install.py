@@ -132,6 +132,7 @@ def _script(
         f"# Strata: install {profile.name} {plan.os_version} on {plan.name} to the one disk",
         "# its rootDeviceHints pick; if no disk or several match, tell Strata and stop.",
         f'report() {{ {_CURL} {shlex.quote(report)}"$1"; }}',
+        "/usr/bin/udevadm settle --timeout=120 || true  # as coreos-installer's service waits",
         f"disk=$({shlex.quote(paths.resolver)} {shlex.quote(paths.hints)})",
         "found=$?",
         "case $found in",

@@ -103,7 +103,7 @@ def run_install(tmp_path: Path, plan: NodePlan, machine: Machine) -> tuple[int, 
     calls = tmp_path / "calls"
     stubs = tmp_path / "stubs"
     stubs.mkdir()
-    for tool in ("curl", "flatcar-install", "coreos-installer"):
+    for tool in ("curl", "flatcar-install", "coreos-installer", "udevadm"):
         (stubs / tool).write_text(f'#!/bin/sh\necho "{tool} $*" >> {shlex.quote(str(calls))}\n')
         (stubs / tool).chmod(0o755)
     script = (where / "install").read_text().replace(base, str(where))
@@ -129,8 +129,9 @@ def test_flatcar_installs_to_exactly_the_hinted_disk(tmp_path: Path) -> None:
     status, calls = run_install(tmp_path, hinted("flatcar"), two_disks(tmp_path))
     assert status == 0
     assert calls == [
+        "udevadm settle --timeout=120",
         "flatcar-install -d /dev/disk/by-id/wwn-0x5002538e40a1b2c3 -C stable -V 4081.2.0 "
-        f"-b http://10.0.0.1:8080/assets/flatcar -i {tmp_path}/live/final.ign"
+        f"-b http://10.0.0.1:8080/assets/flatcar -i {tmp_path}/live/final.ign",
     ]
 
 
@@ -138,9 +139,10 @@ def test_coreos_installer_runs_from_the_live_config(tmp_path: Path) -> None:
     status, calls = run_install(tmp_path, hinted("fcos"), two_disks(tmp_path))
     assert status == 0
     assert calls == [
+        "udevadm settle --timeout=120",
         "coreos-installer install /dev/disk/by-id/wwn-0x5002538e40a1b2c3 --ignition-file "
         f"{tmp_path}/live/final.ign --image-url http://10.0.0.1:8080/assets/fcos/41.20241109.3.0/"
-        "fedora-coreos-41.20241109.3.0-metal.x86_64.raw.xz --fetch-retries infinite"
+        "fedora-coreos-41.20241109.3.0-metal.x86_64.raw.xz --fetch-retries infinite",
     ]
 
 
@@ -159,4 +161,7 @@ def test_no_disk_or_several_report_and_install_nothing(
     status, calls = run_install(tmp_path, plan, two_disks(tmp_path))
     assert status == 1
     url = f"http://10.0.0.1:8080/events/{plan.name}?token=tok-{plan.name}&event={event}"
-    assert calls == [f"curl --fail --silent --show-error --retry 10 --retry-delay 5 -X POST {url}"]
+    assert calls == [
+        "udevadm settle --timeout=120",
+        f"curl --fail --silent --show-error --retry 10 --retry-delay 5 -X POST {url}",
+    ]

@@ -2,6 +2,7 @@
 # Strata: install rhcos 416.94.202405291527-0 on lab-cp-0 to the one disk
 # its rootDeviceHints pick; if no disk or several match, tell Strata and stop.
 report() { /usr/bin/curl --fail --silent --show-error --retry 10 --retry-delay 5 -X POST 'http://10.0.0.1:8080/events/lab-cp-0?token=tok-lab-cp-0&event='"$1"; }
+/usr/bin/udevadm settle --timeout=120 || true  # as coreos-installer's service waits
 disk=$(/etc/strata/root-device /etc/strata/root-device.hints)
 found=$?
 case $found in
