@@ -4,6 +4,9 @@ Each file goes through the reader ``strata validate`` uses (``strata.topology.na
 inside the topology's directory or an allowed one, a regular file, bounded) and the same
 parser, and every fragment — file or inline — is checked as Ignition for the OS release
 of each node that receives it (``strata.ignition.fragment_problems``) before it is ever merged.
+A fragment's name is free text from topology.yaml, and a problem may name what the
+fragment holds (a path, a unit): messages show them with their control characters
+escaped (``strata.topology.diagnostics.printable``).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from pathlib import Path
 from strata.errors import StrataError
 from strata.ignition import Config, fragment_problems
 from strata.topology import Node, Topology
-from strata.topology.diagnostics import format_path
+from strata.topology.diagnostics import format_path, printable
 from strata.topology.file_contents import parse_fragment
 from strata.topology.named_files import IGNITION_FRAGMENT, NamedFileError, NamedFiles
 from strata.topology.settings import IgnitionFragment
@@ -59,10 +62,12 @@ class _Loader:
                 where, problem = problems[0]
                 more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
                 raise FragmentError(
-                    f"Ignition fragment {fragment.name} of node {node.name} "
-                    f"({node.os.name} {node.os.version}): "
-                    f"{format_path(where) or '<fragment>'}: {problem}{more}; "
-                    "run strata validate for every finding"
+                    printable(
+                        f"Ignition fragment {fragment.name} of node {node.name} "
+                        f"({node.os.name} {node.os.version}): "
+                        f"{format_path(where) or '<fragment>'}: {problem}{more}; "
+                        "run strata validate for every finding"
+                    )
                 )
             self.checked.add(release)
         return config
@@ -77,5 +82,7 @@ class _Loader:
                 data = self.files.read(name, IGNITION_FRAGMENT)
                 self.read[name] = parse_fragment(data, name).data
             except NamedFileError as exc:
-                raise FragmentError(f"Ignition fragment {fragment.name}: {exc}") from None
+                raise FragmentError(
+                    f"Ignition fragment {printable(fragment.name)}: {exc}"
+                ) from None
         return self.read[name]

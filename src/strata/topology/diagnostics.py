@@ -3,12 +3,19 @@
 Every finding names ``file:line:column`` and the path inside the document
 (``regions[0].zones[1].racks[3].nodes[5].bmc``), so a person can jump to it
 from an editor or a CI log. Messages never quote secret values.
+
+Whatever a finding says comes out through ``printable``: a name read from the file (a
+key, a file name, a fragment's name) may hold an escape sequence that recolours or
+clears the terminal, a newline that forges a finding of its own, or a bidirectional
+override that shows text in another order than it is (CVE-2021-42574, "Trojan Source").
+Each such character is shown as its escape (``\x1b``, ``\n``, ``\u202e``).
 """
 
 from __future__ import annotations
 
 import difflib
 import enum
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -22,6 +29,7 @@ __all__ = [
     "Severity",
     "TopologyError",
     "format_path",
+    "printable",
 ]
 
 Path = tuple[str | int, ...]
@@ -29,6 +37,25 @@ PER_PLACE = 5
 """Findings kept at one place: a generator repeats its fault for every item it makes."""
 MAX_FINDINGS = 1_000
 """Findings kept for one file; the rest are counted (``Diagnostics.omitted``), not kept."""
+
+
+# C0 and C1 controls, DEL; zero-width and bidirectional formatting characters (Unicode
+# TR9: LRM/RLM, ALM, LRE..RLO, LRI..PDI); line and paragraph separators; the BOM.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def printable(text: str) -> str:
+    """``text`` with every control and formatting character shown as its escape."""
+    if _UNPRINTABLE.search(text) is None:
+        return text
+    return _UNPRINTABLE.sub(_escape, text)
+
+
+def _escape(found: re.Match[str]) -> str:
+    char = found.group()
+    code = ord(char)
+    return _NAMED.get(char) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
 
 
 class Severity(enum.StrEnum):
@@ -45,6 +72,13 @@ class Diagnostic:
     line: int  # 1-based; 0 when the finding has no place in the file
     column: int  # 1-based
     hint: str | None = None
+
+    def __post_init__(self) -> None:
+        """What the finding says, shown safely (see ``printable``)."""
+        for name in ("message", "file"):
+            object.__setattr__(self, name, printable(getattr(self, name)))
+        if self.hint is not None:
+            object.__setattr__(self, "hint", printable(self.hint))
 
     @property
     def where(self) -> str:
@@ -69,13 +103,13 @@ class Diagnostic:
 
 
 def format_path(path: Sequence[str | int]) -> str:
-    """``("regions", 0, "name")`` -> ``regions[0].name``."""
+    """``("regions", 0, "name")`` -> ``regions[0].name``; keys shown with ``printable``."""
     out: list[str] = []
     for part in path:
         if isinstance(part, int):
             out.append(f"[{part}]")
         else:
-            out.append(f".{part}" if out else part)
+            out.append(f".{printable(part)}" if out else printable(part))
     return "".join(out)
 
 

@@ -2,7 +2,8 @@
 
 The bytes come from ``named_files`` (bounded, regular, inside the allowed directories);
 these functions decide whether they are a password, an Ignition fragment or a CA
-bundle. Errors are ``NamedFileError`` and never quote what the file holds.
+bundle. Errors are ``NamedFileError`` and never quote what the file holds: a parser's
+fault is its kind and place alone (``parse_errors``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from strata.topology.named_files import CA_BUNDLE, CREDENTIALS, IGNITION_FRAGMENT, NamedFileError
+from strata.topology.parse_errors import json_fault
 from strata.topology.source import MAX_DEPTH, Document, SourceError, parse_yaml
 
 __all__ = ["Fragment", "check_ca_bundle", "parse_fragment", "password_from"]
@@ -61,13 +63,13 @@ def parse_fragment(data: bytes, name: str) -> Fragment:
     """
     text = _text(data, name, IGNITION_FRAGMENT.what)
     positions: Document | None = None
+    what = IGNITION_FRAGMENT.what
     if name.endswith(_JSON_SUFFIXES):
         try:
-            value: Any = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise NamedFileError(
-                f"{IGNITION_FRAGMENT.what} {name}:{exc.lineno}:{exc.colno}: not JSON: {exc.msg}"
-            ) from None
+            value: Any = json.loads(text, parse_constant=_no_constant)
+        except ValueError as exc:
+            problem, line, column = json_fault(exc)
+            raise NamedFileError(f"{what} {name}:{line}:{column}: not JSON: {problem}") from None
         except RecursionError:
             _too_deep(name)
         if _depth(value) > MAX_DEPTH:
@@ -77,14 +79,10 @@ def parse_fragment(data: bytes, name: str) -> Fragment:
             positions = parse_yaml(text, name)
         except SourceError as exc:
             d = exc.diagnostic
-            raise NamedFileError(
-                f"{IGNITION_FRAGMENT.what} {name}:{d.line}:{d.column}: {d.message}"
-            ) from None
+            raise NamedFileError(f"{what} {name}:{d.line}:{d.column}: {d.message}") from None
         value = positions.data
     if not isinstance(value, dict):
-        raise NamedFileError(
-            f"{IGNITION_FRAGMENT.what} '{name}' must hold a mapping (an Ignition config)"
-        )
+        raise NamedFileError(f"{what} '{name}' must hold a mapping (an Ignition config)")
     return Fragment(value, positions)
 
 
@@ -106,6 +104,10 @@ def _text(data: bytes, name: str, what: str) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise NamedFileError(f"{what} '{name}' is not UTF-8 text (byte {exc.start})") from None
+
+
+def _no_constant(word: str) -> Any:
+    raise ValueError(word)  # NaN, Infinity: Python reads them, JSON and Ignition do not
 
 
 def _depth(value: Any) -> int:

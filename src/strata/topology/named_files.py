@@ -32,6 +32,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from strata.topology.diagnostics import printable
+
 __all__ = [
     "ALLOWED_DIRS_ENV",
     "CA_BUNDLE",
@@ -72,12 +74,15 @@ class NamedFileError(Exception):
     """A named file may not be read, or is not what its kind requires.
 
     ``missing`` and ``denied`` tell a file that is absent, or that this user may not
-    open, from one that is refused; the message names the path, never the contents.
+    open, from one that is refused; the message names the path, never the contents, with
+    its control characters escaped (``diagnostics.printable``): it names what
+    topology.yaml wrote.
     """
 
     def __init__(
         self, message: str, hint: str | None = None, *, missing: bool = False, denied: bool = False
     ) -> None:
+        message, hint = printable(message), None if hint is None else printable(hint)
         super().__init__(message)
         self.message, self.hint, self.missing, self.denied = message, hint, missing, denied
 

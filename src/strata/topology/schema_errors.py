@@ -3,7 +3,9 @@
 pydantic reports where a value failed as a tuple of keys; union members add
 their own tags (``int``, ``list[str]``) that are not in the document, so the
 path is re-walked against the data. Input values are never quoted: a literal
-password must not be echoed back.
+password must not be echoed back. pydantic's own messages name the rule, not the input,
+but a validator's ``ValueError`` (pydantic's ``value_error``) says what it was given; a
+message that holds the text it is about has that text cut out (``_without_input``).
 """
 
 from __future__ import annotations
@@ -83,8 +85,15 @@ def _finding(
 
 
 def _message(error: ErrorDetails) -> str:
-    text = _MESSAGES.get(error["type"], error["msg"])
+    text = _without_input(_MESSAGES.get(error["type"], error["msg"]), error.get("input"))
     return text[0].lower() + text[1:] if text else text
+
+
+def _without_input(text: str, value: Any) -> str:
+    """``text`` with the string ``value`` (when it is four characters or more) shown as …"""
+    if isinstance(value, str) and len(value) >= 4 and value in text:
+        return text.replace(value, "…")
+    return text
 
 
 def _document_path(data: Any, loc: tuple[int | str, ...], kind: str) -> Path:

@@ -11,6 +11,11 @@ megabytes of ``[1,1,1,…]`` would otherwise take gigabytes). Aliases are expand
 only after their expanded size is counted on ruamel's graph (each shared node once): a
 document that would expand beyond ``MAX_NODES`` nodes (a "billion laughs"), that refers
 to itself, or that nests deeper than ``MAX_DEPTH`` is refused before anything is copied.
+A caller reading a smaller kind of file passes a lower ``max_nodes`` (an Ignition fragment:
+``file_contents.MAX_FRAGMENT_NODES``).
+
+Messages: a parser fault is reported by its kind and place, never with what the file holds
+(``parse_errors``): the file may hold a secret.
 """
 
 from __future__ import annotations
@@ -23,9 +28,10 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
 from ruamel.yaml.composer import Composer
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.error import YAMLError
 
 from strata.topology.diagnostics import Diagnostic, Path, PositionLookup, Severity
+from strata.topology.parse_errors import StrictConstructor, yaml_fault
 
 __all__ = ["MAX_DEPTH", "MAX_NODES", "Document", "SourceError", "parse_yaml"]
 
@@ -67,27 +73,25 @@ class Document(PositionLookup):
             probe = probe[:-1]
 
 
-def parse_yaml(text: str, file: str) -> Document:
-    """``text`` as plain values with their positions; ``SourceError`` for what cannot be."""
-    yaml = YAML(typ="rt", pure=True)
-    yaml.Composer = _BoundedComposer
+def parse_yaml(text: str, file: str, max_nodes: int | None = None) -> Document:
+    """``text`` as plain values with their positions; ``SourceError`` for what cannot be.
+
+    ``max_nodes``: the keys and values it may hold, as written and expanded (default
+    ``MAX_NODES``).
+    """
+    limit = MAX_NODES if max_nodes is None else max_nodes
+    yaml = _Yaml(limit)
     try:
         raw = yaml.load(text)
     except _TooLarge as exc:
         raise SourceError(Diagnostic(Severity.ERROR, str(exc), (), file, 1, 1)) from None
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
-        problem = exc.problem or exc.context or "malformed YAML"
+    except (YAMLError, ValueError, RecursionError) as exc:
+        problem, line, column = yaml_fault(exc, text)
         raise SourceError(
             Diagnostic(Severity.ERROR, f"YAML syntax: {problem}", (), file, line, column)
         ) from None
-    except (YAMLError, ValueError, RecursionError) as exc:
-        raise SourceError(
-            Diagnostic(Severity.ERROR, f"YAML syntax: {type(exc).__name__}", (), file, 1, 1)
-        ) from None
     try:
-        _measure(raw)
+        _measure(raw, limit)
     except _TooLarge as exc:
         raise SourceError(Diagnostic(Severity.ERROR, str(exc), (), file, 1, 1)) from None
     doc = Document(file=file, data=None)
@@ -96,29 +100,45 @@ def parse_yaml(text: str, file: str) -> Document:
     return doc
 
 
+class _Yaml(YAML):
+    """ruamel's round-trip loader with Strata's composer and constructor and a node limit."""
+
+    def __init__(self, node_limit: int) -> None:
+        super().__init__(typ="rt", pure=True)
+        self.Composer = _BoundedComposer
+        self.Constructor = StrictConstructor
+        self.node_limit = node_limit
+
+
 class _TooLarge(Exception):
     pass
 
 
 class _BoundedComposer(Composer):
-    """ruamel's composer, stopping past ``MAX_NODES`` keys and values as it reads them."""
+    """ruamel's composer, stopping past its loader's ``node_limit`` keys and values as it
+    reads them; it does not warn about a reused anchor (the warning prints the lines)."""
 
     composed = 0
 
+    def __init__(self, loader: Any = None) -> None:
+        super().__init__(loader=loader)
+        self.warn_double_anchors = False
+        self.limit: int = getattr(loader, "node_limit", MAX_NODES)
+
     def compose_node(self, parent: Any, index: Any) -> Any:
         self.composed += 1
-        if self.composed > MAX_NODES:
-            raise _TooLarge(f"the document holds more than {MAX_NODES:,} keys and values")
+        if self.composed > self.limit:
+            raise _TooLarge(f"the document holds more than {self.limit:,} keys and values")
         return super().compose_node(parent, index)
 
 
-def _measure(root: Any) -> None:
+def _measure(root: Any, limit: int) -> None:
     """Count the nodes (keys and values) ``root`` expands to, and how deep it nests,
     without expanding it.
 
     Each node's size and height are memoised, so the walk costs the size of ruamel's
     graph, where an alias is one shared node, not the size of its expansion. Raises
-    ``_TooLarge`` past ``MAX_NODES`` or ``MAX_DEPTH``, or for a cycle.
+    ``_TooLarge`` past ``limit`` nodes or ``MAX_DEPTH`` levels, or for a cycle.
     """
     known: dict[int, tuple[int, int]] = {}  # id -> (values, levels of nesting below)
     active: set[int] = set()
@@ -139,8 +159,8 @@ def _measure(root: Any) -> None:
         for child in children:
             size, below = measure(child)
             values, height = values + size, max(height, below + 1)
-            if values > MAX_NODES:
-                raise _TooLarge(f"the document expands to more than {MAX_NODES:,} nodes (aliases?)")
+            if values > limit:
+                raise _TooLarge(f"the document expands to more than {limit:,} nodes (aliases?)")
             if height > MAX_DEPTH:
                 raise _TooLarge(f"the document nests deeper than {MAX_DEPTH} levels")
         active.discard(id(node))

@@ -83,3 +83,19 @@ def test_a_fragment_swapped_for_a_link_or_a_fifo_is_not_read(tmp_path: Path) -> 
     os.mkfifo(tmp_path / "dc" / "extra.yaml")
     with pytest.raises(FragmentError, match="is a FIFO"):
         load_fragments(topology, tmp_path / "dc")
+
+
+def test_a_fragment_name_with_escape_sequences_is_shown_escaped(tmp_path: Path) -> None:
+    """The name is free text from topology.yaml (YAML writes the escape as \\e)."""
+    (tmp_path / "dc").mkdir()
+    (tmp_path / "dc" / "extra.yaml").write_text("{}\n")
+    topology_file = write_topology(tmp_path / "dc", fragment_file="extra.yaml")
+    text = topology_file.read_text().replace("name: extra", 'name: "ex\\e[2Jtra\\nforged"')
+    topology_file.write_text(text)
+    topology = load(topology_file)
+    (tmp_path / "dc" / "extra.yaml").unlink()
+    with pytest.raises(FragmentError) as caught:
+        load_fragments(topology, tmp_path / "dc")
+    message = str(caught.value)
+    assert "Ignition fragment ex\\x1b[2Jtra\\nforged: " in message
+    assert "\x1b" not in message and "\n" not in message
