@@ -19,6 +19,7 @@ from strata.ignition import Config, fragment_problems
 from strata.topology import Node, Topology
 from strata.topology.diagnostics import format_path, printable
 from strata.topology.file_contents import parse_fragment
+from strata.topology.file_rules import release_group
 from strata.topology.named_files import IGNITION_FRAGMENT, NamedFileError, NamedFiles
 from strata.topology.settings import IgnitionFragment
 
@@ -46,16 +47,22 @@ def load_fragments(topology: Topology, base_dir: Path) -> Mapping[str, tuple[Con
 
 
 class _Loader:
-    """Reads each file once and checks each fragment once per OS release."""
+    """Reads each file once and checks each fragment once per OS and Ignition spec its
+    nodes' releases read (``file_rules.release_group``), as validate does: a fleet of many
+    releases costs a check per spec, not per release."""
 
     def __init__(self, files: NamedFiles) -> None:
         self.files = files
         self.read: dict[str, Config] = {}
         self.checked: set[tuple[int, str, str]] = set()
+        self.groups: dict[tuple[str, str], tuple[str, str]] = {}
 
     def fragment(self, fragment: IgnitionFragment, node: Node) -> Config:
         config = self._content(fragment)
-        release = (id(fragment), node.os.name, node.os.version)
+        os_release = (node.os.name, node.os.version)
+        if os_release not in self.groups:
+            self.groups[os_release] = release_group(*os_release)
+        release = (id(fragment), *self.groups[os_release])
         if release not in self.checked:
             problems = fragment_problems(config, node.os.name, node.os.version)
             if problems:

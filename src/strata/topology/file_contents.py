@@ -4,6 +4,12 @@ The bytes come from ``named_files`` (bounded, regular, inside the allowed direct
 these functions decide whether they are a password, an Ignition fragment or a CA
 bundle. Errors are ``NamedFileError`` and never quote what the file holds: a parser's
 fault is its kind and place alone (``parse_errors``).
+
+A fragment is read with the bounds topology.yaml is read with, scaled to its size: at most
+``MAX_FRAGMENT_NODES`` keys and values (YAML: counted as ruamel composes them and once
+aliases are expanded; JSON: once parsed, before anything walks them), ``MAX_DEPTH``
+levels. Every later check of a fragment (Ignition's schema, per OS release) costs what its
+nodes do, so this bounds them all (docs/topology.md, "Limits").
 """
 
 from __future__ import annotations
@@ -13,11 +19,27 @@ import ssl
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
-from strata.topology.named_files import CA_BUNDLE, CREDENTIALS, IGNITION_FRAGMENT, NamedFileError
+from strata.topology.named_files import (
+    CA_BUNDLE,
+    CREDENTIALS,
+    IGNITION_FRAGMENT,
+    TOPOLOGY,
+    NamedFileError,
+)
 from strata.topology.parse_errors import json_fault
-from strata.topology.source import MAX_DEPTH, Document, SourceError, parse_yaml
+from strata.topology.source import MAX_DEPTH, MAX_NODES, Document, SourceError, parse_yaml
 
-__all__ = ["Fragment", "check_ca_bundle", "parse_fragment", "password_from"]
+__all__ = [
+    "MAX_FRAGMENT_NODES",
+    "Fragment",
+    "check_ca_bundle",
+    "parse_fragment",
+    "password_from",
+]
+
+MAX_FRAGMENT_NODES = MAX_NODES * IGNITION_FRAGMENT.max_bytes // TOPOLOGY.max_bytes
+"""Keys and values an Ignition fragment may hold: topology.yaml's ``MAX_NODES`` scaled by
+the fragment's size limit to the topology's (31,250 for 256 KiB)."""
 
 _JSON_SUFFIXES = (".ign", ".json")
 
@@ -58,8 +80,9 @@ def password_from(data: bytes, name: str) -> str:
 def parse_fragment(data: bytes, name: str) -> Fragment:
     """An Ignition fragment file as a mapping: JSON for ``.ign``/``.json``, YAML otherwise.
 
-    YAML goes through the topology's own parser, with its bounds on aliases and
-    nesting; JSON gets the same bound on nesting. Raises ``NamedFileError``.
+    YAML goes through the topology's own parser with its bounds on nodes, aliases and
+    nesting, the node limit ``MAX_FRAGMENT_NODES``; JSON gets the same bounds. Raises
+    ``NamedFileError``.
     """
     text = _text(data, name, IGNITION_FRAGMENT.what)
     positions: Document | None = None
@@ -72,11 +95,10 @@ def parse_fragment(data: bytes, name: str) -> Fragment:
             raise NamedFileError(f"{what} {name}:{line}:{column}: not JSON: {problem}") from None
         except RecursionError:
             _too_deep(name)
-        if _depth(value) > MAX_DEPTH:
-            _too_deep(name)
+        _measure_json(value, name)
     else:
         try:
-            positions = parse_yaml(text, name)
+            positions = parse_yaml(text, name, MAX_FRAGMENT_NODES)
         except SourceError as exc:
             d = exc.diagnostic
             raise NamedFileError(f"{what} {name}:{d.line}:{d.column}: {d.message}") from None
@@ -110,18 +132,24 @@ def _no_constant(word: str) -> Any:
     raise ValueError(word)  # NaN, Infinity: Python reads them, JSON and Ignition do not
 
 
-def _depth(value: Any) -> int:
-    """Levels of nesting in a JSON value, counted without recursion."""
-    deepest, stack = 0, [(value, 0)]
+def _measure_json(value: Any, name: str) -> None:
+    """Refuse a JSON value past ``MAX_FRAGMENT_NODES`` keys and values or ``MAX_DEPTH``
+    levels, counted without recursion."""
+    nodes, stack = 0, [(value, 0)]
     while stack:
         item, depth = stack.pop()
+        nodes += 1
         if isinstance(item, dict | list):
-            deepest = max(deepest, depth + 1)
-            if deepest > MAX_DEPTH:
-                return deepest
+            if depth + 1 > MAX_DEPTH:
+                _too_deep(name)
             children = item.values() if isinstance(item, dict) else item
+            nodes += len(item) if isinstance(item, dict) else 0  # the keys
             stack.extend((child, depth + 1) for child in children)
-    return deepest
+        if nodes > MAX_FRAGMENT_NODES:
+            raise NamedFileError(
+                f"{IGNITION_FRAGMENT.what} '{name}' holds more than "
+                f"{MAX_FRAGMENT_NODES:,} keys and values"
+            )
 
 
 def _too_deep(name: str) -> NoReturn:

@@ -8,11 +8,17 @@ one Strata may read. Ignition fragments are checked as Ignition for the OS of ev
 node that receives them — once per OS and Ignition spec its release reads
 (``os_releases``) — by a ``FragmentCheck`` the caller supplies (the Ignition rules live
 in ``strata.ignition``, above this package).
+
+Fragment files are checked one file at a time: every place that names a file is
+gathered first, then the file is read, parsed and checked once for all of them, and its
+parse (ruamel's positions, some hundred bytes a node) is dropped before the next file is
+read. Memory is then what the largest fragment costs, not what all of them do.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path as FsPath
 from typing import Any
 
@@ -32,7 +38,7 @@ from strata.topology.rules import written_settings
 from strata.topology.settings import IgnitionFragment
 from strata.topology.spec import TopologySpec
 
-__all__ = ["FragmentCheck", "check_named_files"]
+__all__ = ["FragmentCheck", "check_named_files", "release_group"]
 
 FragmentCheck = Callable[[Mapping[str, Any], str, str], Sequence[tuple[Path, str]]]
 """``(fragment, os name, os version) -> [(path inside the fragment, problem)]``: empty
@@ -53,13 +59,38 @@ def check_named_files(
             path: Path = ("credentials", i, "password", "file")
             reader.read(path, credential.password.file, CREDENTIALS, password_from, quiet=True)
     oses = _fragment_oses(topology)
+    named: dict[FsPath, list[_Use]] = {}
     for where, settings in written_settings(spec):
         if settings.bmc is not None and settings.bmc.ca_bundle is not None:
             path = (*where, "bmc", "caBundle")
             reader.read(path, settings.bmc.ca_bundle, CA_BUNDLE, check_ca_bundle)
         for i, fragment in enumerate(settings.ignition or ()):
-            at: Path = (*where, "ignition", i)
-            _fragment(reader, at, fragment, oses.get(id(fragment), ()), fragment_check)
+            use = _Use((*where, "ignition", i), fragment, oses.get(id(fragment), ()))
+            if fragment.inline is not None:
+                _inline(diags, use, fragment.inline, fragment_check)
+                continue
+            real = reader.resolve(use.at, use.name, IGNITION_FRAGMENT)
+            if real is not None:
+                named.setdefault(real, []).append(use)
+    for uses in named.values():  # one file at a time: its parse is gone before the next
+        _fragment_file(reader, uses, fragment_check)
+
+
+@dataclass(frozen=True, slots=True)
+class _Use:
+    """A place that names a fragment, and the OS releases of the nodes it reaches."""
+
+    path: Path  # ....ignition[i]
+    fragment: IgnitionFragment
+    releases: Sequence[tuple[str, str]]
+
+    @property
+    def at(self) -> Path:
+        return (*self.path, "file")
+
+    @property
+    def name(self) -> str:
+        return self.fragment.file or ""
 
 
 class _Reader:
@@ -91,11 +122,22 @@ class _Reader:
                 raise result
             return result
         except NamedFileError as exc:
-            if exc.denied:
-                self.diags.warning(path, exc.message, "Strata checks it again when it reads it")
-            elif not (exc.missing and quiet):
-                self.diags.error(path, exc.message, exc.hint)
+            self.report(path, exc, quiet=quiet)
             return None
+
+    def resolve(self, path: Path, name: str, kind: FileKind) -> FsPath | None:
+        """Where ``name`` really is, or None after reporting why it may not be read."""
+        try:
+            return self.files.resolve(name, kind)
+        except NamedFileError as exc:
+            self.report(path, exc)
+            return None
+
+    def report(self, path: Path, exc: NamedFileError, *, quiet: bool = False) -> None:
+        if exc.denied:
+            self.diags.warning(path, exc.message, "Strata checks it again when it reads it")
+        elif not (exc.missing and quiet):
+            self.diags.error(path, exc.message, exc.hint)
 
     def _checked(self, name: str, kind: FileKind, check: Callable[[bytes, str], Any]) -> object:
         try:
@@ -104,33 +146,40 @@ class _Reader:
             return exc
 
 
-def _fragment(
-    reader: _Reader,
-    path: Path,
-    fragment: IgnitionFragment,
-    oses: Sequence[tuple[str, str]],
-    fragment_check: FragmentCheck | None,
+def _inline(
+    diags: Diagnostics, use: _Use, content: Mapping[str, Any], fragment_check: FragmentCheck | None
 ) -> None:
-    if fragment.inline is not None:
-        content, at, parsed = fragment.inline, (*path, "inline"), None
-    else:
-        assert fragment.file is not None
-        at = (*path, "file")
-        parsed = reader.read(at, fragment.file, IGNITION_FRAGMENT, parse_fragment)
-        if parsed is None:
-            return
-        content = parsed.data
+    """An inline fragment's problems, each at its own place in topology.yaml."""
     if fragment_check is None:
         return
-    for os_name, os_version in oses:
-        suffix = f" (for {os_name} {os_version} nodes)" if len(oses) > 1 else ""
+    for os_name, os_version in use.releases:
+        suffix = f" (for {os_name} {os_version} nodes)" if len(use.releases) > 1 else ""
         for inner, problem in fragment_check(content, os_name, os_version):
-            if parsed is None:  # inline: the problem has a place in topology.yaml
-                reader.diags.error((*at, *inner), problem + suffix)
-            else:
-                reader.diags.error(
-                    at, _in_file(fragment.file or "", parsed, inner, problem) + suffix
-                )
+            diags.error((*use.path, "inline", *inner), problem + suffix)
+
+
+def _fragment_file(
+    reader: _Reader, uses: Sequence[_Use], fragment_check: FragmentCheck | None
+) -> None:
+    """Read, parse and check one fragment file for every place that names it; each problem
+    is reported at each place, with its line and column inside the file."""
+    first = uses[0]
+    try:
+        parsed = parse_fragment(reader.files.read(first.name, IGNITION_FRAGMENT), first.name)
+    except NamedFileError as exc:
+        for use in uses:
+            reader.report(use.at, exc)
+        return
+    if fragment_check is None:
+        return
+    verdicts: dict[tuple[str, str], Sequence[tuple[Path, str]]] = {}
+    for use in uses:
+        for release in use.releases:
+            if release not in verdicts:
+                verdicts[release] = fragment_check(parsed.data, *release)
+            suffix = f" (for {release[0]} {release[1]} nodes)" if len(use.releases) > 1 else ""
+            for inner, problem in verdicts[release]:
+                reader.diags.error(use.at, _in_file(use.name, parsed, inner, problem) + suffix)
 
 
 def _in_file(name: str, parsed: Fragment, inner: Path, problem: str) -> str:
@@ -149,15 +198,17 @@ def _fragment_oses(topology: Topology) -> dict[int, tuple[tuple[str, str], ...]]
             continue
         release = (node.os.name, node.os.version)
         if release not in specs:
-            specs[release] = _spec(*release)
+            specs[release] = release_group(*release)[1]
         group = (node.os.name, specs[release])
         for fragment in node.ignition:
             found.setdefault(id(fragment), {}).setdefault(group, (node.os.name, node.os.version))
     return {key: tuple(releases.values()) for key, releases in found.items()}
 
 
-def _spec(os_name: str, version: str) -> str:
+def release_group(os_name: str, version: str) -> tuple[str, str]:
+    """The OS and the Ignition spec its ``version`` reads: a fragment's verdict is the same
+    for every release of one group (the version alone when no spec serves it)."""
     try:
-        return highest_spec(os_name, version)
+        return os_name, highest_spec(os_name, version)
     except ReleaseError:
-        return version  # nothing can serve it: os_rules reports the release
+        return os_name, version  # nothing can serve it: os_rules reports the release

@@ -48,8 +48,11 @@ __all__ = [
 ]
 
 ALLOWED_DIRS_ENV = "STRATA_ALLOWED_DIRS"
-MAX_NAMED_BYTES = 64 * 1024 * 1024
-"""All the files one check reads, together, in bytes."""
+MAX_NAMED_BYTES = 1024 * 1024
+"""All the files one check reads, together, in bytes. It bounds the time a check takes:
+the dearest file is a fragment of dense YAML (``[0,0,0,…]``: two bytes a node, about
+90 µs a node in ruamel's round-trip parser), so a mebibyte of such fragments costs under
+a minute on a 2-core machine (docs/topology.md, "Limits", has the measurements)."""
 
 _OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY
 _PRIVATE_BITS = stat.S_IRWXG | stat.S_IRWXO
@@ -65,8 +68,11 @@ class FileKind:
 
 
 CREDENTIALS = FileKind("credentials file", 4 * 1024, private=True)
-IGNITION_FRAGMENT = FileKind("Ignition fragment", 1024 * 1024)
-CA_BUNDLE = FileKind("CA bundle", 1024 * 1024)
+IGNITION_FRAGMENT = FileKind("Ignition fragment", 256 * 1024)
+"""A fragment is tens of kilobytes in practice (units, files, users); a larger file is
+better fetched by Ignition from a URL (``contents.source``) than embedded."""
+CA_BUNDLE = FileKind("CA bundle", 512 * 1024)
+"""Twice the size of the whole Mozilla trust store (about 220 KB as ca-certificates.crt)."""
 TOPOLOGY = FileKind("topology file", 16 * 1024 * 1024)  # the file itself: read, not named
 
 

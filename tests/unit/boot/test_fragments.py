@@ -7,7 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from strata.boot import fragments
 from strata.boot.fragments import FragmentError, load_fragments
+from strata.ignition import Config
+from strata.ignition.fragment import Problem
 from strata.topology import load
 from strata.topology.named_files import ALLOWED_DIRS_ENV
 from tests.unit.topology.named import write_topology
@@ -99,3 +102,33 @@ def test_a_fragment_name_with_escape_sequences_is_shown_escaped(tmp_path: Path) 
     message = str(caught.value)
     assert "Ignition fragment ex\\x1b[2Jtra\\nforged: " in message
     assert "\x1b" not in message and "\n" not in message
+
+
+def test_a_fragment_is_checked_once_per_os_and_spec_not_per_release(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Flatcar 4081.2.0 and 4081.3.0 both read spec 3.4.0: one check serves both, as at
+    validate (``file_rules.release_group``); a fleet of many releases costs a check per spec."""
+    (tmp_path / "dc").mkdir()
+    (tmp_path / "dc" / "extra.yaml").write_text("{}\n")
+    topology_file = write_topology(tmp_path / "dc", fragment_file="extra.yaml")
+    second = """\
+              - name: lab-w-1
+                layer: mgmt
+                os: {version: "4081.3.0"}
+                bmc: {address: redfish://192.168.100.12/redfish/v1/Systems/1}
+                nics: [{mac: "52:54:00:10:00:02", network: provisioning, ip: 192.168.110.12}]
+"""
+    topology_file.write_text(topology_file.read_text() + second)
+    topology = load(topology_file)
+    checks: list[tuple[str, str | None]] = []
+    real = fragments.fragment_problems
+
+    def counting(config: Config, os_name: str, os_version: str | None = None) -> list[Problem]:
+        checks.append((os_name, os_version))
+        return list(real(config, os_name, os_version))
+
+    monkeypatch.setattr(fragments, "fragment_problems", counting)
+    loaded = load_fragments(topology, tmp_path / "dc")
+    assert set(loaded) == {"lab-cp-0", "lab-w-1"}
+    assert checks == [("flatcar", "4081.2.0")]
