@@ -1,112 +1,140 @@
-"""Request bodies, bounded in bytes and seconds and read whole before a route sees them.
+"""Request bodies: read only by the routes that take one, bounded in bytes and seconds.
 
-ASGI middleware, so the rule holds under any server (uvicorn in ``strata serve``,
-Starlette's test client in unit tests). A body over the limit is refused with ``413``
-before it is read when its ``Content-Length`` says so, and as soon as it passes the
-limit when it comes chunked (RFC 9110 15.5.14); a body that does not arrive in time
-gets ``408`` (RFC 9110 15.5.9); a client that goes away mid-body gets nothing and
-nothing is logged. Routes then read a complete, bounded body and never see a
-disconnect while reading it. Both answers close the connection: the rest of the
-body is not worth reading.
+Of the boot service's routes only the phone-home (``POST /events/NODE``) takes a body,
+and only once its node and token have been checked, only when the event is not in the
+query. Every other request's body is never waited for: a ``GET`` or ``HEAD`` has no use
+for one (RFC 9110 9.3.1, 9.3.2: content in such a request has no defined semantics),
+nor a ``405``. Waiting for it let a client that declares a body and sends it a byte a
+second hold a connection, and with a few hundred of them every connection, on
+``GET /boot.ipxe`` as well as anywhere.
+
+A body that is declared (``Content-Length`` above 0, or ``Transfer-Encoding``: RFC 9112
+6.1-6.3) and not read by the time the answer starts leaves the connection unusable: the
+rest of it would be parsed as the next request. ``UnreadBody``, ASGI middleware on the
+whole app (so the rule holds under any server: uvicorn in ``strata serve``, Starlette's
+test client in unit tests), then adds ``connection: close`` to the answer, and the
+server closes the connection after it (RFC 9112 9.6) without reading the rest. It also
+answers ``400`` for a ``Content-Length`` that is not a number (the HTTP parser refuses
+most such requests first).
+
+``read_body`` is how a route that takes a body reads it: whole, or refused with ``413``
+before it is read when its ``Content-Length`` says it is too large and as soon as it
+passes the limit when it comes chunked (RFC 9110 15.5.14), or ``408`` when it does not
+arrive in time (RFC 9110 15.5.9). A client that goes away mid-body gets nothing and
+nothing is logged. Those answers close the connection: the rest of the body is not worth
+reading. (The connection guard, ``strata.boot.protocol``, may also close a connection
+whose body is slow when the service needs its room.)
 """
 
 from __future__ import annotations
 
 import asyncio
 
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["BodyLimit"]
+__all__ = ["BodyRefused", "UnreadBody", "declares_body", "read_body"]
 
 
-class _TooLarge(Exception):
-    pass
+class BodyRefused(Exception):
+    """Why a body was not read; ``response()`` says so to the client, and closes."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status, self.reason = status, reason
+
+    def response(self) -> Response:
+        return PlainTextResponse(
+            f"{self.reason}\n", status_code=self.status, headers={"connection": "close"}
+        )
 
 
-class _Gone(Exception):
-    pass
+class _Gone(BodyRefused):
+    """The client went away mid-body: the answer is written to nobody."""
+
+    def __init__(self) -> None:
+        super().__init__(400, "the client went away")
 
 
-class BodyLimit:
-    def __init__(self, app: ASGIApp, max_bytes: int, timeout: float) -> None:
-        self.app, self.max_bytes, self.timeout = app, max_bytes, timeout
+async def read_body(request: Request, max_bytes: int, timeout: float) -> bytes:
+    """The request's whole body, at most ``max_bytes`` and within ``timeout`` seconds of
+    being asked for; ``BodyRefused`` otherwise."""
+    declared = content_length(request.scope["headers"])
+    if declared is not None and declared > max_bytes:
+        raise BodyRefused(413, f"the body exceeds {max_bytes} bytes")
+    try:
+        async with asyncio.timeout(timeout):
+            return await _read(request.receive, max_bytes)
+    except TimeoutError:
+        raise BodyRefused(408, f"the body took more than {timeout:g} s") from None
+
+
+async def _read(receive: Receive, max_bytes: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise _Gone
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > max_bytes:
+            raise BodyRefused(413, f"the body exceeds {max_bytes} bytes")
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+class UnreadBody:
+    """App-wide: a declared body the route has not read when its answer starts closes the
+    connection after the answer; a ``Content-Length`` that is not a number is a ``400``."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or not declares_body(scope["headers"]):
             await self.app(scope, receive, send)
             return
-        declared = _content_length(scope)
-        if declared is None:
-            await _answer(send, 400, "the Content-Length header is not a number")
+        if content_length(scope["headers"]) == -1:
+            await PlainTextResponse(
+                "the Content-Length header is not a number\n",
+                status_code=400,
+                headers={"connection": "close"},
+            )(scope, receive, send)
             return
-        if declared > self.max_bytes:
-            await _answer(send, 413, f"the body exceeds {self.max_bytes} bytes")
-            return
-        try:
-            async with asyncio.timeout(self.timeout):
-                body = await self._read(receive)
-        except TimeoutError:
-            await _answer(send, 408, f"the body took more than {self.timeout:g} s")
-            return
-        except _TooLarge:
-            await _answer(send, 413, f"the body exceeds {self.max_bytes} bytes")
-            return
-        except _Gone:
-            return
-        await self.app(scope, _replay(body, receive), send)
+        read = False
 
-    async def _read(self, receive: Receive) -> bytes:
-        chunks: list[bytes] = []
-        size = 0
-        while True:
+        async def watched() -> Message:
+            nonlocal read
             message = await receive()
-            if message["type"] == "http.disconnect":
-                raise _Gone
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_bytes:
-                raise _TooLarge
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                return b"".join(chunks)
+            if message["type"] == "http.request" and not message.get("more_body", False):
+                read = True
+            return message
+
+        async def closing(message: Message) -> None:
+            if message["type"] == "http.response.start" and not read:
+                kept = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"connection"]
+                message = {**message, "headers": [*kept, (b"connection", b"close")]}
+            await send(message)
+
+        await self.app(scope, watched, closing)
 
 
-def _content_length(scope: Scope) -> int | None:
-    """The declared body size; 0 without the header; None when it is not a number
-    (the HTTP parser refuses most such requests first)."""
-    for name, value in scope["headers"]:
+def declares_body(headers: list[tuple[bytes, bytes]]) -> bool:
+    """The request says a body follows: ``Transfer-Encoding`` (chunked), or a
+    ``Content-Length`` other than 0 (RFC 9112 6.3; without either, there is none)."""
+    if any(name == b"transfer-encoding" for name, _ in headers):
+        return True
+    return content_length(headers) not in (None, 0)
+
+
+def content_length(headers: list[tuple[bytes, bytes]]) -> int | None:
+    """The declared body size; None without the header; -1 when it is not a number."""
+    for name, value in headers:
         if name == b"content-length":
             text = value.decode("latin-1").strip()
             valid = text.isascii() and text.isdigit() and len(text) <= 20  # a 64-bit size
-            return int(text) if valid else None
-    return 0
-
-
-def _replay(body: bytes, receive: Receive) -> Receive:
-    """The body in one message, then the server's own receive (a later disconnect)."""
-    sent = False
-
-    async def replay() -> Message:
-        nonlocal sent
-        if sent:
-            return await receive()
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    return replay
-
-
-async def _answer(send: Send, status: int, reason: str) -> None:
-    body = f"{reason}\n".encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"text/plain; charset=utf-8"),
-                (b"content-length", str(len(body)).encode()),
-                (b"connection", b"close"),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+            return int(text) if valid else -1
+    return None

@@ -40,9 +40,16 @@ class Limits:
     ``{"event": "installed"}``; 64 KiB is uvicorn's ``HIGH_WATER_LIMIT``, so a body
     within the limit never pauses the connection's reading."""
 
-    body_timeout: float = 10.0
+    body_timeout: float = 2.0
     """Seconds the whole request body may take once the service asks for it; then ``408``.
-    nginx's ``client_body_timeout`` is 60 s between reads; Strata's bodies are tiny."""
+    Only the phone-home asks (``strata.boot.body``), and its body is tens of bytes
+    (``{"event": "installed"}``), which curl sends with the head or in the segment after
+    it. Two seconds is what that needs and then some: a lost segment is sent again after
+    the retransmission timeout, which RFC 6298 (2.4) floors at 1 s and Linux at 200 ms
+    (``TCP_RTO_MIN``), doubling each time (5.5); a body at the 64 KiB limit arrives in
+    under 2 s at 300 kbit/s. General-purpose servers allow uploads far longer (nginx's
+    ``client_body_timeout``, 60 s between reads; Apache's ``RequestReadTimeout body=20``):
+    every such second is a second a slow-body client holds a connection."""
 
     send_timeout: float = 60.0
     """Seconds a response may stall because the client reads nothing (the socket's send
@@ -53,13 +60,14 @@ class Limits:
     bound in force is the smaller of this and what the open-file limit leaves (see
     ``connection_budget``). When it is reached, the oldest idle connection is closed to
     make room (nginx reuses its idle connections the same way, ``ngx_drain_connections``),
-    a client's only one last (``strata.boot.connections``); with none idle, ``503``."""
+    then the slowest request body from the address holding the most connections, a
+    client's only connection last (``strata.boot.connections``); with none, ``503``."""
 
     max_connections_per_client: int = 64
     """Connections one client address (an IPv6 /64) holds at once. A booting machine
     uses one or two; the QEMU lab's user network shows all its machines as one address.
-    A client at its bound that opens another loses its own oldest idle connection, or,
-    with none idle, gets ``503``."""
+    A client at its bound that opens another loses its own oldest idle connection, else
+    its own slowest request body, or, with neither, gets ``503``."""
 
     fd_reserve: int = 64
     """Open files kept for everything but client connections: the SQLite file and its

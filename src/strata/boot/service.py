@@ -13,8 +13,10 @@ while handing it to a worker thread cost four times the whole request
 checkpoint is the worst pause.
 
 What a request may make the service write goes through a ``Tally``: a repeat within a
-minute is counted, not written (``strata.boot.tally``). Bodies are bounded by the
-``BodyLimit`` middleware; connections by the server (``strata.boot.server``).
+minute is counted, not written (``strata.boot.tally``). Only the phone-home reads a
+body, bounded, once its token is checked; any other request's body is never read and
+its connection is closed after the answer (``strata.boot.body``). Connections are
+bounded by the server (``strata.boot.server``).
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from starlette.responses import FileResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from strata.boot.assets import Asset, AssetIndex
-from strata.boot.body import BodyLimit
+from strata.boot.body import BodyRefused, UnreadBody, read_body
 from strata.boot.content import BootContent
 from strata.boot.firmware import firmware_assets
 from strata.boot.limits import DEFAULT_LIMITS, Limits
@@ -88,7 +90,7 @@ class BootService:
         self.content, self.state, self.assets, self.clock = content, state, assets, clock
         self.firmware = firmware_assets() if firmware is None else firmware
         self.tally = tally or Tally()
-        body = Middleware(BodyLimit, max_bytes=limits.max_body_bytes, timeout=limits.body_timeout)
+        self.limits = limits
         self.app = Starlette(
             routes=[
                 Route("/boot.ipxe", self.boot_ipxe),
@@ -98,7 +100,7 @@ class BootService:
                 Route("/assets/{os}/{version}/{file}", self.asset, methods=["GET", "HEAD"]),
                 Route("/firmware/{file}", self.firmware_file, methods=["GET", "HEAD"]),
             ],
-            middleware=[body],
+            middleware=[Middleware(UnreadBody)],
             lifespan=self._lifespan,
         )
 
@@ -164,6 +166,9 @@ class BootService:
         return Response(body, media_type=IGNITION_TYPE)
 
     async def events(self, request: Request) -> Response:
+        """Phone-home. The node and its token are checked before any body is read, and
+        the body only when the query names no event: the one route that waits for a
+        body waits only for a machine holding the node's events token."""
         name = request.path_params["node"]
         if name not in self.content.nodes:
             return PlainTextResponse("not found\n", status_code=404)
@@ -171,7 +176,11 @@ class BootService:
         if grant is None:
             return _forbidden()
         try:
-            event = request.query_params.get("event") or event_from_body(await request.body())
+            event = request.query_params.get("event") or event_from_body(
+                await read_body(request, self.limits.max_body_bytes, self.limits.body_timeout)
+            )
+        except BodyRefused as exc:
+            return exc.response()
         except BadEvent as exc:
             return PlainTextResponse(f"{exc}\n", status_code=400)
         if event not in PHONE_HOME:
@@ -340,7 +349,7 @@ class BadEvent(ValueError):
 
 def event_from_body(body: bytes) -> str | None:
     """The event a phone-home body names (None: none); ``BadEvent`` for any other body.
-    The body is bounded (``BodyLimit``); nesting too deep for the parser is not JSON."""
+    The body is bounded (``read_body``); nesting too deep for the parser is not JSON."""
     if not body.strip():
         return None
     try:

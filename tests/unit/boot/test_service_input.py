@@ -146,3 +146,19 @@ def test_repeated_script_fetches_are_one_row_for_the_controller(world: World) ->
         assert "install flatcar" in client.get("/ipxe", params={"mac": CP_MAC}).text
     [fetched] = store.events("lab-cp-0")
     assert (fetched.kind, fetched.detail["attempt"]) == ("ipxe-fetched", 1)
+
+
+def test_only_the_phone_home_reads_a_body_and_any_other_closes_its_connection(
+    world: World,
+) -> None:
+    """A declared body no route read when the answer starts would be parsed as the next
+    request: the answer says ``connection: close`` (strata.boot.body)."""
+    client, store, clock, _ = world
+    for method, path in (("GET", "/boot.ipxe"), ("HEAD", "/boot.ipxe"), ("POST", "/ipxe")):
+        answer = client.request(method, path, content=b"x" * 100)
+        assert answer.headers["connection"] == "close", (method, path)
+    assert "connection" not in client.get("/boot.ipxe").headers  # no body: kept alive
+    url = events_url(client, store, clock)
+    assert "connection" not in client.post(url, json={"event": "installed"}).headers  # read
+    refused = client.post(url.split("?")[0] + "?token=forged", json={"event": "installed"})
+    assert refused.status_code == 403 and refused.headers["connection"] == "close"
