@@ -8,11 +8,15 @@ no timeout for a head that never completes (Kludex/uvicorn#1192: a new connectio
 that sends nothing is never closed), no per-client bound, and no timeout for a
 client that stops reading. Those belong where bytes arrive, below ASGI, so this
 module subclasses uvicorn's httptools protocol (the class it uses by default) and
-adds them around its parser callbacks; the body limits are ASGI middleware
-(``strata.boot.body``). What gives way when connections run out is decided by
-``strata.boot.connections``; this module tells it when a connection may give way: once
-the loop has had a pass to read it (or has read it), while it waits for a head, and
-only if nothing waits unread in its socket (a request the loop has not reached yet).
+adds them around its parser callbacks; which routes read a body, and how much and how
+long, is ASGI (``strata.boot.body``). What gives way when connections run out is decided
+by ``strata.boot.connections``; this module tells it when a connection may give way:
+once the loop has had a pass to read it (or has read it), while it waits for a head,
+and while the body its head declared is still arriving and no answer has begun; only
+if nothing waits unread in its socket (a request, or more of the body, that the loop
+has not reached yet); and how far each body has come. A connection closed for room
+mid-body is told so (``408``, RFC 9110 15.5.9: the request did not arrive in the time
+the service could wait); the route waiting for that body sees the client go away.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from uvicorn.config import Config
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 from uvicorn.server import ServerState
 
+from strata.boot.body import declares_body
 from strata.boot.connections import ConnectionRegistry, client_key
 from strata.boot.limits import Limits
 
@@ -74,7 +79,8 @@ class Guard:
 
 class GuardedProtocol(HttpToolsProtocol):
     """One connection: admitted or refused at accept, its head bounded in bytes and
-    time, its idle spells visible to the registry, its stalled sends dropped."""
+    time, its idle spells and slow bodies visible to the registry, its stalled sends
+    dropped."""
 
     guard: ClassVar[Guard]  # set on the subclass ``guarded_protocol`` makes for a server
 
@@ -92,16 +98,17 @@ class GuardedProtocol(HttpToolsProtocol):
         self._head_timer: asyncio.TimerHandle | None = None
         self._send_timer: asyncio.TimerHandle | None = None
         self._heard = False  # read once, or the loop had a pass to read it: it may give way
+        self._receiving = False  # a complete head whose declared body is still arriving
+        self._body_bytes = 0  # of that body, so far
 
     # -- the connection -----------------------------------------------------
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         client = client_key(self.client[0] if self.client else None)
-        admission = self.guard.registry.admit(self, client, _quiet)
+        admission = self.guard.registry.admit(self, client, _may_close, _body_bytes)
         if admission.evicted is not None:
-            self.guard.note("idle-closed-for-room")
-            admission.evicted.transport.close()
+            admission.evicted._give_way()
         if admission.refused is not None:
             self.guard.note("refused")
             self._answer(503, admission.refused)
@@ -157,17 +164,33 @@ class GuardedProtocol(HttpToolsProtocol):
         self._reading_head, self._heard = False, True
         self._heads += 1
         self._cancel_head_timer()
-        self.guard.registry.busy(self)
+        self._receiving, self._body_bytes = declares_body(self.headers), 0
+        if self._receiving:
+            self.guard.registry.receiving(self)
+        else:
+            self.guard.registry.busy(self)
         super().on_headers_complete()
+
+    def on_body(self, body: bytes) -> None:
+        self._body_bytes += len(body)
+        super().on_body(body)
 
     def on_message_complete(self) -> None:
         super().on_message_complete()
         self._reading_head, self._head_bytes = True, 0
+        if self._receiving:
+            self._receiving = False
+            if not self.transport.is_closing():
+                self.guard.registry.busy(self)  # the request is whole: it is being served
 
     def on_response_complete(self) -> None:
         pipelined = bool(self.pipeline)
         super().on_response_complete()
-        if not pipelined and not self.transport.is_closing():
+        if pipelined or self.transport.is_closing():
+            return
+        if self._receiving:  # answered before its body came: not reusable (strata.boot.body)
+            self.transport.close()
+        else:
             self.guard.registry.idle(self)  # uvicorn's keep-alive timer runs from here
 
     # -- a client that stops reading -----------------------------------------------
@@ -191,6 +214,17 @@ class GuardedProtocol(HttpToolsProtocol):
         self.transport.abort()  # close() would wait for the buffer it cannot send
 
     # -- helpers -------------------------------------------------------------
+
+    def _give_way(self) -> None:
+        """Closed to make room for a new connection: an idle one quietly (RFC 9112 9.5
+        allows closing an idle connection), one whose body was still arriving with a
+        ``408``."""
+        if self._receiving:
+            self.guard.note("slow-body-closed-for-room")
+            self._answer(408, "the request body was too slow for a service at its connection limit")
+        else:
+            self.guard.note("idle-closed-for-room")
+            self.transport.close()
 
     def _hear(self) -> None:
         """From now on, while it waits for a head, this connection may give way."""
@@ -230,6 +264,19 @@ class GuardedProtocol(HttpToolsProtocol):
         self.transport.write(STATUS_LINE[status] + head + body)
         self.transport.close()
         self.guard.registry.release(self)
+
+
+def _may_close(conn: GuardedProtocol) -> bool:
+    """The connection may give way: nothing is being answered on it (a request answered
+    before its body was read, or one whose head came pipelined behind a request being
+    answered) and nothing waits unread in its socket."""
+    started = conn.cycle is not None and conn.cycle.response_started
+    answering = conn._receiving and (started or bool(conn.pipeline))
+    return not answering and _quiet(conn)
+
+
+def _body_bytes(conn: GuardedProtocol) -> int:
+    return conn._body_bytes
 
 
 def _quiet(conn: GuardedProtocol) -> bool:

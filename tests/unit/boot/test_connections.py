@@ -85,6 +85,73 @@ def test_busy_connections_never_give_way() -> None:
     assert registry.admit("z", "10.0.0.3").evicted == "y"
 
 
+def receiving(registry: Registry, conn: str, client: str) -> None:
+    """Admit ``conn``, read it: its head is complete and its declared body is arriving."""
+    heard(registry, conn, client)
+    registry.receiving(conn)
+
+
+def test_at_the_total_bound_a_slow_body_of_the_biggest_holder_gives_way() -> None:
+    """The slow-body attack: heads complete, bodies at a byte a second, from a few
+    addresses. Those connections give way, the biggest holder's least advanced first."""
+    registry: Registry = ConnectionRegistry(max_total=8, max_per_client=10)
+    sent = {"a0": 5, "a1": 1, "a2": 9, "b0": 0, "b1": 3, "machine": 0}
+    for conn in ("a0", "a1", "a2"):
+        receiving(registry, conn, "10.0.0.1")
+    for conn in ("b0", "b1"):
+        receiving(registry, conn, "10.0.0.2")
+    receiving(registry, "machine", "10.0.0.9")  # its phone-home body is on its way
+    heard(registry, "kept", "10.0.0.8")  # a machine between two requests: its only one
+    heard(registry, "fetching", "10.0.0.7")
+    registry.busy("fetching")  # sending a kernel
+    evicted = []
+    for i in range(8):
+        evicted.append(registry.admit(f"new{i}", f"10.0.1.{i}", progress=sent.get).evicted)
+        registry.busy(f"new{i}")
+    assert evicted == [
+        "a1",  # the holder of three, its least advanced body
+        "b0",  # two each: the least advanced of them
+        "a0",
+        "kept",  # every client holds one: idle before a body
+        "machine",  # then bodies, least advanced first
+        "b1",
+        "a2",
+        None,  # all busy: refused
+    ]
+    assert registry.total == 8
+
+
+def test_idle_connections_of_clients_with_several_go_before_any_body() -> None:
+    registry: Registry = ConnectionRegistry(max_total=4, max_per_client=10)
+    receiving(registry, "a0", "10.0.0.1")
+    receiving(registry, "a1", "10.0.0.1")
+    heard(registry, "n0", "10.0.0.2")
+    heard(registry, "n1", "10.0.0.2")  # behind one NAT, between requests
+    assert registry.admit("new", "10.0.0.3").evicted == "n0"
+    assert registry.admit("new2", "10.0.0.4").evicted in ("a0", "a1")
+
+
+def test_a_client_at_its_bound_loses_its_own_slowest_body() -> None:
+    registry: Registry = ConnectionRegistry(max_total=100, max_per_client=3)
+    for conn in ("a0", "a1", "a2"):
+        receiving(registry, conn, "10.0.0.1")
+    sent = {"a0": 4, "a1": 2, "a2": 7}
+    assert registry.admit("a3", "10.0.0.1", progress=sent.get).evicted == "a1"
+    registry.busy("a3")
+    for conn in ("a0", "a2"):
+        registry.busy(conn)  # their bodies came whole: they are being served
+    assert registry.admit("a4", "10.0.0.1").refused == "too many connections from this address"
+
+
+def test_a_body_with_bytes_waiting_or_an_answer_begun_never_gives_way() -> None:
+    registry: Registry = ConnectionRegistry(max_total=2, max_per_client=10)
+    receiving(registry, "a0", "10.0.0.1")
+    receiving(registry, "a1", "10.0.0.1")
+    refused = registry.admit("new", "10.0.0.2", lambda c: False).refused
+    assert refused == "the boot service is at its connection limit"
+    assert registry.admit("new", "10.0.0.2", lambda c: c == "a1").evicted == "a1"
+
+
 def test_release_is_idempotent_and_frees_the_client() -> None:
     registry: Registry = ConnectionRegistry(max_total=1, max_per_client=1)
     heard(registry, "a", "10.0.0.1")
