@@ -24,7 +24,9 @@ class RecipeURLs:
     assets: str  # the artifact mirror for this OS and version
     live_config: str  # the installer's Ignition config
     final_config: str  # the installed system's config (coreos-installer fetches it)
-    asset_query: str = ""  # appended to each artifact URL, e.g. "?node=NAME": a 404 names the node
+    # appended to each artifact URL: "?node=NAME&token=T", the node's artifact token, so
+    # that a 404 it asks for is news about the node (strata.boot.service, ``_missing``)
+    asset_query: str = ""
 
 
 def install_script(plan: NodePlan, profile: OSProfile, urls: RecipeURLs) -> str:
