@@ -4,7 +4,8 @@ Walks the physical tree, applies inherited settings, expands generated racks
 and nodes, and parses every address. A fault in a generated entry is reported
 once, at the entry, naming the generated item where it first appeared. The size
 of the expansion is counted first (``expansion``): past its limits nothing is
-expanded and the topology comes back without racks or nodes.
+expanded and the topology comes back without racks or nodes. The labels a node
+inherits are counted as written, once per level (``label_limits``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from strata.topology.diagnostics import Diagnostics, Path
 from strata.topology.entry import EntryFault, Text, checked_name, in_item, pattern, render
 from strata.topology.expansion import within_limits
 from strata.topology.inherit import ROOT, Inherited, inherit
+from strata.topology.label_limits import check_label_limits
 from strata.topology.model import Node, Rack, Switch, Topology
 from strata.topology.node_entry import OS_CHANNELS, Place, node_entry
 from strata.topology.spec import RackSpec, TopologySpec
@@ -37,6 +39,7 @@ N = TypeVar("N", bound=_Named)
 def resolve(spec: TopologySpec, diags: Diagnostics) -> Topology:
     racks: list[Rack] = []
     nodes: list[Node] = []
+    check_label_limits(spec, diags)
     if within_limits(spec, diags):
         _walk(spec, diags, racks, nodes)
     return Topology(

@@ -148,7 +148,9 @@ class NodeSettings(SpecModel):
         default=None, description="Ignition fragments merged into the generated config."
     )
     labels: dict[str, str] | None = Field(
-        default=None, description="Kubernetes node labels; merged key by key down the tree."
+        default=None,
+        description="Kubernetes node labels; merged key by key down the tree. A node carries "
+        "at most 64, of 4,096 bytes of keys and values together.",
     )
 
     @model_validator(mode="after")

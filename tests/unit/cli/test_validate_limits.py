@@ -75,3 +75,19 @@ def test_many_findings_are_cut_with_a_count(tmp_path: Path) -> None:
     code, out = run("validate", "-o", "json", "-f", str(tmp_path / "topology.yaml"))
     report = json.loads(out)
     assert len(report["errors"]) > SHOWN_FINDINGS and report["omitted"] == 0
+
+
+def test_plan_refuses_a_node_with_too_many_labels_before_building_anything(
+    tmp_path: Path,
+) -> None:
+    """The review's file: 8,000 default labels on generated nodes. Plan used to build a
+    node plan of 8,000 labels for each server (a MemoryError under 3 GB at 20,000)."""
+    labels = "".join(f"    k{i}: v{i}\n" for i in range(8_000))
+    text = (HEAD + rack(None, 2_000)).replace(
+        "  layer: mgmt\n", "  layer: mgmt\n  labels:\n" + labels
+    )
+    (tmp_path / "topology.yaml").write_text(text)
+    code, out = run("plan", "-o", "json", "-f", str(tmp_path / "topology.yaml"))
+    assert code == 1
+    assert "topology.yaml:7:3: error: defaults.labels: a node here carries 8,000 labels" in out
+    assert "invalid, no plan" in out and len(out) < 2_000
