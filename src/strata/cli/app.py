@@ -94,9 +94,11 @@ def refusal(error: BaseException) -> _Refused | None:
     """The one boundary: a ``StrataError`` (or SQLite's own fault with a state file) as
     the message and exit code the CLI ends on; None for anything else (a bug: traceback)."""
     from strata.errors import StrataError
+    from strata.topology.diagnostics import printable  # a message may carry what a file holds
 
     if isinstance(error, StrataError):
-        return _Refused(str(error), error.hint, error.exit_code)
+        hint = printable(error.hint) if error.hint else None
+        return _Refused(printable(str(error)), hint, error.exit_code)
     if isinstance(error, sqlite3.DatabaseError):
         return _Refused(
             f"the state file could not be read or written: {error}",

@@ -119,3 +119,8 @@ def test_an_artifact_import_without_digests(lab: Path, tmp_path: Path) -> None:
         "artifacts", "import", str(source), "--os", "flatcar", "--version", "1", "-f", str(lab)
     )
     assert code == 1 and "no SHA-256 or SHA-512 digest" in out
+
+
+def test_control_characters_in_an_error_reach_no_terminal() -> None:
+    refused = refusal(StrataError("name\x1b[2J\nerror: forged line"))
+    assert refused is not None and "\x1b" not in refused.message and "\n" not in refused.message
