@@ -47,16 +47,13 @@ def newer_keys(
 ) -> list[tuple[tuple[str | int, ...], str | None]]:
     """Keys of ``config`` that spec ``version`` lacks, each with the first later spec that
     has it (None: no spec has it — a typo, not a newer field)."""
+    later = [s for s in SPECS if spec_key(s) > spec_key(version)]
+    unknown_in = {s: set(unknown_keys(config, s)) for s in later}  # once per spec, not per key
     out: list[tuple[tuple[str | int, ...], str | None]] = []
     for path in unknown_keys(config, version):
-        later = (s for s in SPECS if spec_key(s) > spec_key(version))
-        since = next((s for s in later if _declares(config, path, s)), None)
+        since = next((s for s in later if path not in unknown_in[s]), None)
         out.append((path, since))
     return out
-
-
-def _declares(config: Mapping[str, Any], path: tuple[str | int, ...], version: str) -> bool:
-    return path not in unknown_keys(config, version)
 
 
 def _unknown(
