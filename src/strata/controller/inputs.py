@@ -31,6 +31,8 @@ BOOT_EVENTS: dict[str, Event] = {  # log entries from the boot service -> lifecy
     LogKind.INSTALLED: Event.INSTALLED,
     LogKind.FIRST_BOOT: Event.FIRST_BOOT,
     LogKind.ARTIFACT_MISSING: Event.ARTIFACT_MISSING,
+    LogKind.ROOT_DEVICE_NOT_FOUND: Event.ROOT_DEVICE_NOT_FOUND,
+    LogKind.ROOT_DEVICE_AMBIGUOUS: Event.ROOT_DEVICE_AMBIGUOUS,
 }
 RETRY_REQUESTED = LogKind.RETRY_REQUESTED  # `strata retry` while a controller runs
 ADOPT_REQUESTED = LogKind.ADOPT_REQUESTED  # `strata adopt` while a controller runs
@@ -46,14 +48,22 @@ TIMEOUT_REASONS = {
 }
 
 
+FAILURE_REASONS = {  # a machine's report that fails its node, in words a person can act on
+    Event.ARTIFACT_MISSING: "the machine asked for {file}, which is not in the artifact mirror "
+    "(import it: strata artifacts import; then strata retry)",
+    Event.ROOT_DEVICE_NOT_FOUND: "no disk on the machine matches its rootDeviceHints; nothing "
+    "was installed (its console lists every disk and the hint it failed: correct the hints, "
+    "then strata retry)",
+    Event.ROOT_DEVICE_AMBIGUOUS: "more than one disk on the machine matches its "
+    "rootDeviceHints; nothing was installed (narrow the hints, e.g. with serialNumber, then "
+    "strata retry)",
+}
+
+
 def reason_for(event: Event, detail: Mapping[str, Any]) -> str | None:
-    """Why a boot event fails a node, in words a person can act on (None: not a failure)."""
-    if event is Event.ARTIFACT_MISSING:
-        return (
-            f"the machine asked for {detail.get('file')}, which is not in the artifact mirror "
-            "(import it: strata artifacts import; then strata retry)"
-        )
-    return None
+    """Why a boot event fails a node (None: it does not)."""
+    text = FAILURE_REASONS.get(event)
+    return text.format(file=detail.get("file")) if text is not None else None
 
 
 def change_of(t: Tracked, before: State | None, event: str, at: float) -> Change:

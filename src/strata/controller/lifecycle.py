@@ -59,6 +59,8 @@ class Event(enum.StrEnum):
     INSTALLED = "installed"  # phone-home from the installer
     FIRST_BOOT = "first-boot"  # phone-home from the installed system
     ARTIFACT_MISSING = "artifact-missing"  # the machine asked for a file the mirror lacks
+    ROOT_DEVICE_NOT_FOUND = "root-device-not-found"  # no disk matches its hints: not installed
+    ROOT_DEVICE_AMBIGUOUS = "root-device-ambiguous"  # several disks match them: not installed
     NODE_READY = "node-ready"  # from the cluster's API
     TIMEOUT = "timeout"  # the phase took longer than its limit
     BMC_FAILED = "bmc-failed"  # a permanent BMC fault (transient ones are retried below)
@@ -112,6 +114,8 @@ TABLE: dict[tuple[State, Event], Transition] = {
     (S.INSTALLING,     E.INSTALLED):         T(S.PROVISIONED,    A.BOOT_FROM_DISK),
     (S.BOOTING,        E.ARTIFACT_MISSING):  T(S.FAILED,         A.RECORD_FAILURE),
     (S.INSTALLING,     E.ARTIFACT_MISSING):  T(S.FAILED,         A.RECORD_FAILURE),
+    (S.INSTALLING,     E.ROOT_DEVICE_NOT_FOUND): T(S.FAILED,     A.RECORD_FAILURE),
+    (S.INSTALLING,     E.ROOT_DEVICE_AMBIGUOUS): T(S.FAILED,     A.RECORD_FAILURE),
     (S.PROVISIONED,    E.FIRST_BOOT):        T(S.PROVISIONED,    A.AWAIT_JOIN),
     (S.PROVISIONED,    E.NODE_READY):        T(S.JOINED,         A.NONE),
     (S.PROVISIONED,    E.REPROVISION):       T(S.PROVISIONING,   A.START_INSTALL),

@@ -58,6 +58,7 @@ class Machine:
     flaky_calls: int = 0  # this many calls fail as unreachable before the BMC answers
     no_ignition: bool = False  # fetches its iPXE script, never its config
     missing_artifact: str | None = None  # its kernel URL answers 404 (the service records it)
+    install_refusal: str | None = None  # its installer reports this instead of installed
     missing_macs: set[str] = field(default_factory=set)
 
 
@@ -101,6 +102,9 @@ class Fleet:
         self._clock.at(done, lambda: self._installed(machine, number))
 
     def _installed(self, machine: Machine, attempt: int) -> None:
+        if machine.install_refusal is not None:  # e.g. no disk matched its root device hints
+            self._report(machine.node.name, machine.install_refusal, attempt)
+            return
         machine.installed = True
         self._report(machine.node.name, LogKind.INSTALLED, attempt)
 

@@ -210,3 +210,23 @@ def test_a_missing_artifact_fails_the_node_at_once_naming_the_file(
     )
     assert summary.failed[name].startswith("booting:")
     assert {s for n, s in summary.states.items() if n != name} == {State.PROVISIONED}
+
+
+@pytest.mark.parametrize(
+    ("report", "says"),
+    [
+        ("root-device-not-found", "no disk on the machine matches its rootDeviceHints"),
+        ("root-device-ambiguous", "more than one disk on the machine matches"),
+    ],
+)
+def test_an_installer_that_finds_no_single_disk_fails_its_node_at_once(
+    store: SQLiteStore, fleets: Callable[[Topology], Fleet], report: str, says: str
+) -> None:
+    topo = topology(per_rack=1)
+    fleet = fleets(topo)
+    name = sorted(fleet.machines)[-1]
+    fleet.machines[name].install_refusal = report
+    summary, _ = apply(topo, store, fleet)  # the installing phase's timeout is an hour
+    assert summary.states[name] is State.FAILED
+    assert summary.failed[name].startswith("installing:") and says in summary.failed[name]
+    assert not fleet.machines[name].installed
