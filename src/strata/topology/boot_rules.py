@@ -8,17 +8,12 @@ written, not once per node that inherits it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 from strata.topology.diagnostics import Diagnostics, Path
 from strata.topology.model import Node, Topology
-from strata.topology.settings import NodeSettings
+from strata.topology.origins import written_at
 from strata.topology.spec import TopologySpec
 
 __all__ = ["check_boot"]
-
-Getter = Callable[[NodeSettings], Any]
 
 
 def check_boot(spec: TopologySpec, topology: Topology, diags: Diagnostics) -> None:
@@ -33,12 +28,12 @@ def check_boot(spec: TopologySpec, topology: Topology, diags: Diagnostics) -> No
 
 def _node_problems(spec: TopologySpec, node: Node) -> list[tuple[Path, str, str]]:
     method, firmware = node.boot.method, node.boot.firmware
-    where_method = _origin(
+    where_method = written_at(
         spec, node.source, lambda s: s.boot and s.boot.method, ("boot", "method")
     )
     problems = []
     if method == "http" and firmware == "bios":
-        where = _origin(
+        where = written_at(
             spec, node.source, lambda s: s.boot and s.boot.firmware, ("boot", "firmware")
         )
         problems.append(
@@ -86,28 +81,3 @@ def _provisioning_networks(spec: TopologySpec, diags: Diagnostics) -> None:
                 "(its DHCP, PXE and iPXE chain; DHCPv6 boot is not built yet)",
                 "give the provisioning network an IPv4 CIDR; other networks may be IPv6",
             )
-
-
-def _origin(spec: TopologySpec, source: Path, value: Getter, field: Path) -> Path:
-    """Where the value ``value`` reads from a node's settings was last written, going down
-    the inheritance chain to ``source`` (the node entry); the node entry if nowhere."""
-    found: Path = source
-    for path, settings in _chain(spec, source):
-        if settings is not None and value(settings) is not None:
-            found = (*path, *field)
-    return found
-
-
-def _chain(spec: TopologySpec, source: Path) -> list[tuple[Path, NodeSettings | None]]:
-    """The settings blocks a node entry at ``source`` inherits from, topmost first."""
-    ri, zi, ki, ni = (int(source[i]) for i in (1, 3, 5, 7))
-    region = spec.regions[ri]
-    zone = region.zones[zi]
-    rack = zone.racks[ki]
-    return [
-        (("defaults",), spec.defaults),
-        (("regions", ri, "defaults"), region.defaults),
-        (("regions", ri, "zones", zi, "defaults"), zone.defaults),
-        (("regions", ri, "zones", zi, "racks", ki, "defaults"), rack.defaults),
-        (source, rack.nodes[ni]),
-    ]
