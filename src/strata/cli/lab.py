@@ -100,7 +100,7 @@ def _start_bmc_service(network: LabNetwork, file: Path, work: Path) -> None:
 def _set_aside(state: Path, console: Console) -> None:
     """Move an earlier state (and its WAL) out of the way, never delete it: it may be a
     datacenter's, not a lab's."""
-    files = [f for f in state.parent.glob(state.name + "*") if f.name.startswith(state.name)]
+    files = list(state.parent.glob(state.name + "*"))
     if not files:
         return
     aside = state.parent / "set-aside" / time.strftime("%Y%m%dT%H%M%S")

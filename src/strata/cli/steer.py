@@ -9,8 +9,10 @@ import click
 
 from strata.cli.common import FILE_OPTION, STATE
 from strata.cli.status import open_store
-from strata.controller import Event, State
+from strata.cli.validate import found_running
+from strata.controller import Event
 from strata.controller.requests import request
+from strata.store import SQLiteStore
 
 __all__ = ["adopt", "retry"]
 
@@ -21,7 +23,8 @@ __all__ = ["adopt", "retry"]
 @STATE
 def retry(nodes: tuple[str, ...], file: Path, state: Path | None) -> None:
     """Send failed NODEs back into the lifecycle (from registering: BMC, inspection, install)."""
-    _request(file, state, nodes, Event.RETRY, "retrying", "`strata apply` resumes them")
+    store = open_store(file, state, read_only=False)
+    _request(store, nodes, Event.RETRY, "retrying", "`strata apply` resumes them")
 
 
 @click.command()
@@ -36,19 +39,17 @@ def adopt(nodes: tuple[str, ...], all_found: bool, file: Path, state: Path | Non
     state had no record of Strata installing it (a lost state file, or servers installed
     by someone else). Adopting powers nothing and writes nothing to its disks; to
     reinstall it instead, run `strata apply --allow-reprovision NODE`."""
+    store = open_store(file, state, read_only=False)
     if all_found:
-        store = open_store(file, state)
-        nodes += tuple(n.name for n in store.summaries() if n.state == State.FOUND_RUNNING)
-        store.close()
+        nodes += tuple(sorted(found_running(store)))
     if not nodes:
         raise click.UsageError("name the nodes to adopt, or give --all-found")
-    _request(file, state, tuple(dict.fromkeys(nodes)), Event.ADOPT, "adopted", "now provisioned")
+    _request(store, tuple(dict.fromkeys(nodes)), Event.ADOPT, "adopted", "now provisioned")
 
 
 def _request(
-    file: Path, state: Path | None, nodes: tuple[str, ...], event: Event, done: str, then: str
+    store: SQLiteStore, nodes: tuple[str, ...], event: Event, done: str, then: str
 ) -> None:
-    store = open_store(file, state, read_only=False)
     requested = request(store, nodes, event)  # RequestRefused, Conflict: nothing done, exit 1
     names = ", ".join(requested.nodes)
     if requested.controller is not None:

@@ -65,13 +65,11 @@ def marks_after(event: Event, marks: Mapping[str, Any]) -> dict[str, Any]:
     never installed)."""
     if event is Event.START:
         return {FIRST_CONTACT: True}
-    if event in (Event.REPROVISION, Event.RETRY):
-        kept = {FIRST_CONTACT: True} if marks.get(FIRST_CONTACT) else {}
-        return (
-            {**kept, MAY_RESET: True}
-            if event is Event.REPROVISION
-            else {**marks, **kept, MAY_RESET: True}
-        )
+    if event is Event.REPROVISION:  # a new install, with the person's word
+        first = {FIRST_CONTACT: True} if marks.get(FIRST_CONTACT) else {}
+        return {**first, MAY_RESET: True}
+    if event is Event.RETRY:  # the failed attempt's notes stay: a restart reads them
+        return {**marks, MAY_RESET: True}
     if event is Event.PROVISION:
         return {MAY_RESET: True} if marks.get(MAY_RESET) else {}
     return dict(marks)
@@ -86,9 +84,14 @@ def check_bmc(driver: BMCDriver, first_contact: bool) -> Outcome:
     adopt it or consent to reinstall it."""
     power = driver.power_state()
     if first_contact and power is not PowerState.OFF:
-        reason = f"its BMC says it is {power}, and Strata has no record of installing it"
-        return Outcome(Event.FOUND_RUNNING, reason=reason, detail={"power": str(power)})
+        return _found_running(power, "Strata has no record of installing it")
     return Outcome(Event.BMC_OK, detail={"power": str(power)})
+
+
+def _found_running(power: PowerState, why: str) -> Outcome:
+    """The node stops before any power action, for a person to adopt or reinstall it."""
+    reason = f"its BMC says it is {power}, and {why}"
+    return Outcome(Event.FOUND_RUNNING, reason=reason, detail={"power": str(power)})
 
 
 def inspect(driver: BMCDriver, node: Node) -> Outcome:
@@ -119,20 +122,19 @@ def prepare_install(
     """
     marks = dict(marks)
     attempt = store.attempt(plan.name)
-    live = attempt is not None and attempt.expires >= time.time()
+    if attempt is not None and (
+        attempt.expires < time.time() or marks.get("attempt") != attempt.number
+    ):
+        attempt = None  # not this node's attempt in progress
     power = driver.power_state()
     running = power is not PowerState.OFF
-    resumed = live and attempt is not None and marks.get("attempt") == attempt.number
-    if resumed and attempt is not None and marks.get("powered") == attempt.number and running:
+    if attempt is not None and marks.get("powered") == attempt.number and running:
         detail = {"attempt": attempt.number, "resumed": True}
         return Outcome(Event.POWERED_ON, detail=detail, marks=marks)
     if running and not marks.get(MAY_RESET):
-        reason = (
-            f"its BMC says it is {power}, and no install of Strata's is in progress there "
-            "(a restored or stale state, or started by someone else)"
-        )
-        return Outcome(Event.FOUND_RUNNING, reason=reason, detail={"power": str(power)})
-    if not live or attempt is None or marks.get("attempt") != attempt.number:
+        why = "no install of Strata's is in progress there (a restored or stale state, or "
+        return _found_running(power, why + "started by someone else)")
+    if attempt is None:
         attempt = store.begin_attempt(plan.name, lifetime)
         marks = {k: v for k, v in marks.items() if k == MAY_RESET} | {"attempt": attempt.number}
         store.set_marks(plan.name, marks)

@@ -4,8 +4,9 @@ of Ironic's states.py and Metal3's provisioning states.
     declared -> registering -> inspecting -> ready -> provisioning -> booting
              -> installing -> provisioned -> joined
     plus failed (with the step and reason), deprovisioning and maintenance, and
-    found-running: at first contact its BMC said it was on, and Strata has no record of
-    installing it (a lost state, or a server someone else installed). It is never
+    found-running: at first contact, or right before its power-on, its BMC said it was
+    on, and Strata had not powered it on for an install in progress (a lost or restored
+    state, or a server someone else installed). It is never
     power-cycled from there without consent: ``adopt`` takes it as provisioned without
     touching it (Ironic's adoption, Metal3's externally provisioned hosts); consent to
     reinstall (``--allow-reprovision``) sends it on to inspection and install.
@@ -39,9 +40,7 @@ class State(enum.StrEnum):
     FAILED = "failed"  # stopped at a step, with a reason; `strata retry` resumes
     DEPROVISIONING = "deprovisioning"  # powering off a node removed from the file
     MAINTENANCE = "maintenance"  # hands off: a person is working on it
-    FOUND_RUNNING = (
-        "found-running"  # on at first contact, not installed by Strata: adopt or reinstall?
-    )
+    FOUND_RUNNING = "found-running"  # on, and not by Strata's doing: adopt or reinstall?
 
 
 class Event(enum.StrEnum):

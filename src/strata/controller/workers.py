@@ -54,8 +54,8 @@ class Workers:
         """Start the node's action: (0, "") when it started, else (seconds until its rack
         may power on again, inf until one settles; the rack's key), the node parked."""
         if powers_on(t):
-            key = rack_key(t.plan.region, t.plan.zone, t.plan.rack)
-            gate = self._gate(t)
+            key = _rack_of(t)
+            gate = self._gate(key)
             wait = gate.wait(now)
             if wait > 0:
                 self._parked.setdefault(key, []).append(t.name)
@@ -66,10 +66,8 @@ class Workers:
         self._pool.submit(self._run, t.name, t.generation, self._job(t))
         return 0.0, ""
 
-    def _gate(self, t: Tracked) -> PowerGate:
-        return self._gates.setdefault(
-            rack_key(t.plan.region, t.plan.zone, t.plan.rack), PowerGate(None)
-        )
+    def _gate(self, key: str) -> PowerGate:
+        return self._gates.setdefault(key, PowerGate(None))
 
     def collect(self, timeout: float) -> tuple[list[Result], list[str]]:
         """Results that arrived within ``timeout``, and the nodes a settled power-on unparked."""
@@ -103,7 +101,7 @@ class Workers:
         bmc = None if t.node is not None else _recorded_bmc(t.plan)
         state, plan, node, marks, store = t.state, t.plan, t.node, dict(t.marks), self.store
         lifetime, power = self.options.attempt_lifetime, powers_on(t)
-        gate = self._gate(t)
+        gate = self._gate(_rack_of(t))
 
         def job() -> actions.Outcome:
             driver = self.drivers.driver(plan.name, bmc)
@@ -130,6 +128,10 @@ class Workers:
 
 def rack_key(region: str, zone: str, rack: str) -> str:
     return f"{region}/{zone}/{rack}"
+
+
+def _rack_of(t: Tracked) -> str:
+    return rack_key(t.plan.region, t.plan.zone, t.plan.rack)
 
 
 def powers_on(t: Tracked) -> bool:
