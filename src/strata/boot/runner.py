@@ -24,7 +24,7 @@ from strata.plan import Plan
 from strata.provisioning import BootState
 from strata.topology import Topology
 
-__all__ = ["BootRunner", "BootStartFailed", "boot_service", "dnsmasq_for"]
+__all__ = ["BootRunner", "BootStartFailed", "boot_content", "boot_service", "dnsmasq_for"]
 
 
 class BootStartFailed(StrataError):
@@ -44,9 +44,15 @@ def boot_service(
     """The boot service for ``plan`` on ``state`` (the store), its tokens signed with
     ``token_key``; ``FragmentError`` for an Ignition fragment that is not one (fragments
     are read from the files the topology names)."""
-    fragments = load_fragments(topology, Path(topology.file).parent)
-    content = BootContent(plan, base_url, TokenSigner(token_key), fragments)
+    content = boot_content(plan, topology, base_url, TokenSigner(token_key))
     return BootService(content, state, AssetIndex(mirror))
+
+
+def boot_content(plan: Plan, topology: Topology, base_url: str, signer: TokenSigner) -> BootContent:
+    """What machines get for ``plan``: scripts and configs, the topology's Ignition fragments
+    merged in (``FragmentError`` for one that is not Ignition)."""
+    fragments = load_fragments(topology, Path(topology.file).parent)
+    return BootContent(plan, base_url, signer, fragments)
 
 
 def dnsmasq_for(

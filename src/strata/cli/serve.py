@@ -8,10 +8,10 @@ from pathlib import Path
 
 import click
 
-from strata.boot import BootContent, BootService, import_artifacts
+from strata.boot import BootService, import_artifacts
 from strata.boot.dhcp import Dnsmasq
-from strata.boot.fragments import FragmentError, load_fragments
-from strata.boot.runner import boot_service, dnsmasq_for
+from strata.boot.fragments import FragmentError
+from strata.boot.runner import boot_content, boot_service, dnsmasq_for
 from strata.cli.common import (
     ARTIFACTS,
     FILE_OPTION,
@@ -169,14 +169,13 @@ def _reload(file: Path, service: BootService, dhcp: Dnsmasq | None) -> None:
         diagnostics_text(console, checked.errors)
         console.print(f"reload: {file} is invalid; still serving the previous plan")
         return
+    old, plan = service.content, build_plan(checked.topology)
     try:
-        fragments = load_fragments(checked.topology, file.parent)
+        content = boot_content(plan, checked.topology, old.base_url, old.signer)
     except FragmentError as exc:
         console.print(f"reload: {exc}; still serving the previous plan")
         return
-    old = service.content
-    plan = build_plan(checked.topology)
-    service.reload(BootContent(plan, old.base_url, old.signer, fragments))
+    service.reload(content)
     if dhcp is not None:
         dhcp.reload(plan)
     console.print(f"reload: {len(plan.nodes)} nodes from {file}")

@@ -57,15 +57,16 @@ class SQLiteStore:
         with self._lock:
             migrate(self._db, path)
         self._opened_id = self.state_id()
-        with self._tx() as db:  # files from before the key was made at creation
+        with self._tx() as db:  # the key that signs boot tokens, once per state file
             db.execute(
                 "INSERT OR IGNORE INTO meta VALUES ('token_key', ?)", (secrets.token_bytes(32),)
             )
 
     def _verify(self) -> None:
-        """The path still names the file opened, and it holds the same state (a copy over
-        it in place keeps the inode but not the state's identity)."""
-        self.file.verify(self._opened_id, self.state_id())
+        """The path still names the file opened, and, as far as SQLite shows it, the same
+        state (a copy over it in place keeps the inode: its identity may give it away, but
+        pages the controller's WAL holds still show its own)."""
+        self.file.verify(same_state=self.state_id() == self._opened_id)
 
     def state_id(self) -> str:
         """The random id given to this state file when it was created (its identity)."""
@@ -304,10 +305,10 @@ def _connect(target: str, uri: bool = False) -> sqlite3.Connection:
 
 
 def _initialise(db: sqlite3.Connection) -> None:
-    """A new state file: the schema, its identity and the key that signs boot tokens."""
+    """A new state file: the schema and its identity (the writer that opens it next adds
+    the key that signs boot tokens, as for files from before the key was made at open)."""
     db.execute("PRAGMA journal_mode=WAL")
     migrate(db)
-    db.execute("INSERT OR IGNORE INTO meta VALUES ('token_key', ?)", (secrets.token_bytes(32),))
 
 
 def _require_strata(db: sqlite3.Connection, path: Path) -> None:

@@ -95,7 +95,7 @@ class StateFile:
                 _make_private(side, os.stat(side))
         return cls(path, st.st_dev, st.st_ino)
 
-    def verify(self, state_id: str | None = None, current_id: str | None = None) -> None:
+    def verify(self, same_state: bool = True) -> None:
         """``StateLost`` when the path no longer names the file that was opened (removed,
         or replaced by a restore, a copy or ``rm``+re-create under a running controller)."""
         try:
@@ -104,7 +104,7 @@ class StateFile:
             raise StateLost(
                 self.path, "was removed while Strata had it open", "stop and restore it"
             ) from None
-        if (st.st_dev, st.st_ino) != (self.device, self.inode) or state_id != current_id:
+        if (st.st_dev, st.st_ino) != (self.device, self.inode) or not same_state:
             raise StateLost(
                 self.path,
                 "was replaced by another file while Strata had it open",
