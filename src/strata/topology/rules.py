@@ -14,6 +14,7 @@ from ipaddress import IPv4Network, IPv6Network
 
 from strata.topology.boot_rules import check_boot
 from strata.topology.diagnostics import Diagnostics, Path, did_you_mean
+from strata.topology.kube_rules import check_kube
 from strata.topology.model import Topology
 from strata.topology.node_rules import LeftOut, check_nodes
 from strata.topology.os_rules import check_os
@@ -50,6 +51,7 @@ def check_rules(
     check_nodes(topology, diags, left_out)
     check_boot(spec, topology, diags)
     check_os(spec, topology, diags)
+    check_kube(spec, diags)
 
 
 def _unique(diags: Diagnostics, what: str, entries: Iterable[tuple[str, Path]]) -> None:
