@@ -7,6 +7,10 @@ values in, values (file contents with their path and mode) out.
 - ``vip``: the kube-vip static pod holding the layer's VIP.
 - ``node``: a node's name, labels and providerID (``strata://<topology>/<node>``).
 - ``material``: the join secrets handed in (token, CA hashes, certificate key).
+
+The layer's PKI, bootstrap tokens, kubeconfigs and token discovery (``pki``, ``tokens``,
+``kubeconfig``, ``discovery``) are imported by their full path: they need
+``cryptography``, and ``strata validate`` (which reads ``versions``) should not load it.
 """
 
 from strata.kube.files import ConfigFile
