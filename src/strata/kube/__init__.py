@@ -9,8 +9,9 @@ values in, values (file contents with their path and mode) out.
 - ``material``: the join secrets handed in (token, CA hashes, certificate key).
 
 The layer's PKI, bootstrap tokens, kubeconfigs and token discovery (``pki``, ``tokens``,
-``kubeconfig``, ``discovery``) are imported by their full path: they need
-``cryptography``, and ``strata validate`` (which reads ``versions``) should not load it.
+``kubeconfig``, ``discovery``) are imported by their full path, as their owner chose:
+``pki`` and ``discovery`` load ``cryptography``, which ``strata validate`` (it reads
+``versions`` through this package) has no need of.
 """
 
 from strata.kube.files import ConfigFile
