@@ -97,6 +97,7 @@ def _extract(source: Path, target: Path) -> None:
     assert digest.hexdigest() == sums[TARBALL], f"{source / TARBALL} does not match SHA256SUMS"
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{VERSION}-", dir=target.parent))
+    staging.chmod(0o755)  # mkdtemp makes it 0700; the lab reads it too
     with tarfile.open(source / TARBALL) as tar:
         tar.extractall(staging, filter="data")
     for binary in staging.iterdir():
@@ -167,7 +168,8 @@ def _spawn(name: str, args: list[str], directory: Path) -> _Process:
             stderr=subprocess.STDOUT,
             cwd=directory,
             start_new_session=True,
-            preexec_fn=_die_with_parent,  # no threads run yet in the child
+            # the death signal follows the thread that forks: pytest's main thread
+            preexec_fn=_die_with_parent,
         )
     return _Process(name, popen, log)
 
@@ -180,9 +182,8 @@ class ControlPlane:
     url: str
     pki: ClusterPKI
     admin: CertAndKey  # CN strata-admin, O system:masters
-    started_in: float = (
-        0.0  # s, from the first process to the API server and controller manager ready
-    )
+    # seconds from starting etcd to the API server and the controller manager answering
+    started_in: float = 0.0
     processes: list[_Process] = field(default_factory=list)
 
     def path(self, name: str) -> Path:
@@ -196,11 +197,11 @@ class ControlPlane:
             context.load_cert_chain(cert, key)
         return context
 
-    def client(self, credential: CertAndKey | None = None, **kwargs: object) -> httpx.Client:
+    def client(self, credential: CertAndKey | None = None) -> httpx.Client:
         """An httpx client pinned to Strata's CA, authenticated as ``credential``
         (default: Strata's admin)."""
         verify = self.ssl_context(credential or self.admin)
-        return httpx.Client(base_url=self.url, verify=verify, timeout=30.0, **kwargs)  # type: ignore[arg-type]
+        return httpx.Client(base_url=self.url, verify=verify, timeout=30.0)
 
     def admin_kubeconfig(self) -> Path:
         path = self.path("strata-admin.kubeconfig")
