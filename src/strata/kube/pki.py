@@ -140,9 +140,9 @@ class ClusterPKI:
         try:
             files = json.loads(text)["files"]
         except (ValueError, KeyError, TypeError):
-            raise PKIError(
-                "the stored cluster PKI is not the JSON Strata writes", hint=_STORE_HINT
-            ) from None
+            files = None
+        if not isinstance(files, dict):
+            raise PKIError("the stored cluster PKI is not the JSON Strata writes", _STORE_HINT)
         return cls.from_files(files)
 
     @classmethod
@@ -157,7 +157,7 @@ _STORE_HINT = "the layer's PKI was damaged in the store: restore it from a backu
 
 
 def generate_pki(now: datetime.datetime) -> ClusterPKI:
-    """A new layer's PKI (about a second: four RSA 2048 keys)."""
+    """A new layer's PKI (four RSA 2048 keys: well under a second here)."""
     cas = {attr: _self_signed_ca(cn, now) for attr, cn in _COMMON_NAMES.items()}
     sa_key = _new_key()
     sa = ServiceAccountKeys(_public_pem(sa_key.public_key()), _private_pem(sa_key))

@@ -110,7 +110,9 @@ def test_a_key_that_is_not_its_certificates_is_refused_without_showing_it(pki: C
     assert "PRIVATE" not in str(refused.value) and refused.value.hint
 
 
-@pytest.mark.parametrize("text", ["", "{}", '{"files": {}}', '{"files": {"ca.crt": "x"}}'])
+@pytest.mark.parametrize(
+    "text", ["", "[]", "{}", '{"files": []}', '{"files": {}}', '{"files": {"ca.crt": "x"}}']
+)
 def test_damaged_json_is_refused(text: str) -> None:
     with pytest.raises(PKIError):
         ClusterPKI.from_json(text)
