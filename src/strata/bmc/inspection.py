@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from strata.bmc import normal
 from strata.bmc.types import DiskInfo, Inventory
-from strata.topology import Disk, Node
+from strata.plan import DiskPlan, NodePlan
 from strata.topology.root_device import DiskFacts, choose, describe
 
 __all__ = ["Inspection", "inspect_node"]
@@ -36,7 +36,9 @@ class Inspection:
         return not self.mismatches
 
 
-def inspect_node(node: Node, inventory: Inventory) -> Inspection:
+def inspect_node(node: NodePlan, inventory: Inventory) -> Inspection:
+    """What ``inventory`` (the BMC's report) contradicts in ``node``'s expected NICs,
+    disks and root device hints (mismatches), and what is worth knowing (notes)."""
     mismatches: list[str] = []
     notes: list[str] = []
     _nics(node, inventory, mismatches, notes)
@@ -45,13 +47,13 @@ def inspect_node(node: Node, inventory: Inventory) -> Inspection:
     return Inspection(node.name, tuple(mismatches), tuple(notes))
 
 
-def _nics(node: Node, inventory: Inventory, mismatches: list[str], notes: list[str]) -> None:
+def _nics(node: NodePlan, inventory: Inventory, mismatches: list[str], notes: list[str]) -> None:
     links = {normal.mac(nic.mac): nic.link for nic in inventory.nics}
     reported = {mac for mac in links if mac is not None}
     if not reported:
         notes.append("NICs not checked: the BMC reports no MAC addresses")
         return
-    expected = {normal.mac(nic.mac) or nic.mac: nic.name or nic.network for nic in node.nics}
+    expected = {normal.mac(nic.mac) or nic.mac: nic.name or nic.network for nic in node.interfaces}
     boot = normal.mac(node.boot_mac) or node.boot_mac
     expected.setdefault(boot, "boot")
     for mac, label in expected.items():
@@ -65,7 +67,7 @@ def _nics(node: Node, inventory: Inventory, mismatches: list[str], notes: list[s
         notes.append(f"NIC {mac} is reported by the BMC but not in topology.yaml")
 
 
-def _disks(node: Node, inventory: Inventory, mismatches: list[str], notes: list[str]) -> None:
+def _disks(node: NodePlan, inventory: Inventory, mismatches: list[str], notes: list[str]) -> None:
     if not node.disks:
         return
     if not inventory.disks:
@@ -82,10 +84,12 @@ def _disks(node: Node, inventory: Inventory, mismatches: list[str], notes: list[
             unused.remove(match)
 
 
-def _root_device(node: Node, inventory: Inventory, mismatches: list[str], notes: list[str]) -> None:
+def _root_device(
+    node: NodePlan, inventory: Inventory, mismatches: list[str], notes: list[str]
+) -> None:
     if node.root_device_hints is None or node.install_disk is not None:
         return
-    hints = node.root_device_hints.model_dump(by_alias=True, exclude_none=True)
+    hints = dict(node.root_device_hints)
     shown = f"rootDeviceHints ({describe(hints)})"
     if not inventory.disks:
         notes.append(f"{shown} not checked: the BMC reports no disks")
@@ -136,7 +140,7 @@ def _show(disk: DiskFacts) -> str:
     return f"{disk.label} ({', '.join(p for p in parts if p) or 'no properties'})"
 
 
-def _same(expected: Disk, found: DiskInfo) -> bool:
+def _same(expected: DiskPlan, found: DiskInfo) -> bool:
     """By serial number when the file gives one; else by model and size (either may be
     absent), each in its normal form."""
     if normal.serial_key(expected.serial_number):
@@ -150,7 +154,7 @@ def _same(expected: Disk, found: DiskInfo) -> bool:
     return bool(normal.key(expected.model))
 
 
-def _describe(disk: Disk) -> str:
+def _describe(disk: DiskPlan) -> str:
     parts = [
         f"serial {disk.serial_number}" if disk.serial_number else "",
         disk.model or "",

@@ -8,6 +8,7 @@ one BMC (a blade chassis) still get one operation at a time.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from strata.bmc.credentials import CredentialsError, resolve_credentials
@@ -15,7 +16,9 @@ from strata.bmc.errors import CredentialsUnavailable
 from strata.bmc.guard import Guard, RetryPolicy
 from strata.bmc.registry import make_driver, target_for
 from strata.bmc.types import BMCDriver, DriverSettings
+from strata.plan import NodePlan
 from strata.topology import BMC, Topology
+from strata.topology.addresses import parse_bmc_address
 
 __all__ = ["BMCPool"]
 
@@ -41,15 +44,30 @@ class BMCPool:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def driver(self, node_name: str, bmc: BMC | None = None) -> BMCDriver:
-        """The node's driver; ``bmc`` for a node no longer in the topology (its recorded
-        BMC), so it can still be powered off."""
+    def driver(self, node_name: str) -> BMCDriver:
+        """The driver of a node of the topology (``KeyError`` for any other name)."""
+        return self._driver(node_name, lambda: self._nodes[node_name].bmc)
+
+    def driver_for(self, plan: NodePlan) -> BMCDriver:
+        """The driver of the BMC ``plan`` names (a node's current or recorded plan: a node
+        removed from the topology is still powered off through its recorded BMC)."""
+
+        def bmc() -> BMC:
+            return parse_bmc_address(
+                plan.bmc_address,
+                None,
+                plan.bmc_credentials,
+                plan.bmc_insecure,
+                plan.bmc_ca_bundle,
+            )
+
+        return self._driver(plan.name, bmc)
+
+    def _driver(self, node_name: str, bmc: Callable[[], BMC]) -> BMCDriver:
         with self._lock:
             driver = self._drivers.get(node_name)
             if driver is None:
-                if bmc is None:
-                    bmc = self._nodes[node_name].bmc
-                driver = self._drivers[node_name] = self._open(node_name, bmc)
+                driver = self._drivers[node_name] = self._open(node_name, bmc())
             return driver
 
     def close(self) -> None:

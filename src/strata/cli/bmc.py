@@ -16,7 +16,7 @@ from strata.bmc import BMCError, BMCPool, BootDevice, BootMode, PowerAction
 from strata.bmc.inspection import Inspection, inspect_node
 from strata.cli.common import topology_or_exit
 from strata.cli.render import dump, make_console
-from strata.plan import to_jsonable
+from strata.plan import build_plan, to_jsonable
 
 __all__ = ["bmc", "inspect"]
 
@@ -138,7 +138,7 @@ def inspect(file: Path, nodes: tuple[str, ...], parallel: int, output: str) -> N
     """Read each node's inventory from its BMC and compare it with the topology (MACs, disks).
     Exit 1 when any node differs or its BMC fails."""
     topology = topology_or_exit(file)
-    by_name = {n.name: n for n in topology.nodes}
+    by_name = {p.name: p for p in build_plan(topology).nodes}  # what each should report
     unknown = [n for n in nodes if n not in by_name]
     if unknown:
         raise click.BadParameter(f"not in {file}: {', '.join(unknown)}", param_hint="NODES")
@@ -149,7 +149,8 @@ def inspect(file: Path, nodes: tuple[str, ...], parallel: int, output: str) -> N
 
         def one(name: str) -> None:
             try:
-                results[name] = inspect_node(by_name[name], pool.driver(name).inventory())
+                plan = by_name[name]
+                results[name] = inspect_node(plan, pool.driver_for(plan).inventory())
             except BMCError as error:
                 results[name] = error
             progress.advance(task)

@@ -30,9 +30,10 @@ from strata.bmc import (
     PowerState,
     Unreachable,
 )
+from strata.plan import NodePlan
 from strata.provisioning import LogKind
 from strata.store import Store
-from strata.topology import BMC, Node, Topology
+from strata.topology import Node, Topology
 
 __all__ = ["Fleet", "FleetSettings", "SimulatedBMC"]
 
@@ -73,8 +74,8 @@ class Fleet:
         self._clock = _Timeline()
         self.busy_seconds = 0.0  # time BMC calls spent "on the wire"
 
-    def driver(self, node_name: str, bmc: BMC | None = None) -> BMCDriver:
-        return SimulatedBMC(self, self.machines[node_name])
+    def driver_for(self, plan: NodePlan) -> BMCDriver:
+        return SimulatedBMC(self, self.machines[plan.name])
 
     def delay(self, bounds: tuple[float, float]) -> float:
         with self._lock:

@@ -5,11 +5,14 @@ from strata.plan.diff import REPROVISION_FIELDS, diff
 from strata.plan.model import (
     ChangeKind,
     ClusterPlan,
+    DiskPlan,
     InterfacePlan,
     NodeChange,
     NodePlan,
     Plan,
+    RackPlan,
     node_plan_from_jsonable,
+    rack_key,
     to_jsonable,
 )
 
@@ -17,13 +20,16 @@ __all__ = [
     "REPROVISION_FIELDS",
     "ChangeKind",
     "ClusterPlan",
+    "DiskPlan",
     "InterfacePlan",
     "NodeChange",
     "NodePlan",
     "Plan",
+    "RackPlan",
     "build_plan",
     "diff",
     "node_plan",
     "node_plan_from_jsonable",
+    "rack_key",
     "to_jsonable",
 ]

@@ -6,8 +6,8 @@ from collections.abc import Collection, Mapping
 from types import MappingProxyType
 
 from strata.plan.diff import diff
-from strata.plan.model import ClusterPlan, InterfacePlan, NodePlan, Plan
-from strata.topology import NIC, Node, Topology
+from strata.plan.model import ClusterPlan, DiskPlan, InterfacePlan, NodePlan, Plan, RackPlan
+from strata.topology import NIC, Disk, Node, Rack, Topology
 from strata.topology.spec import NetworkSpec
 
 __all__ = ["build_plan", "node_plan"]
@@ -28,7 +28,9 @@ def build_plan(
     ``found_running``: nodes waiting for a person to adopt or reinstall them."""
     nodes = tuple(node_plan(n, topology.networks) for n in topology.nodes)
     clusters = tuple(_cluster(topology, i) for i in range(len(topology.layers)))
-    return Plan(topology.name, nodes, clusters, diff(nodes, recorded or {}, found_running))
+    changes = diff(nodes, recorded or {}, found_running)
+    racks = tuple(_rack(r) for r in topology.racks)
+    return Plan(topology.name, nodes, clusters, changes, racks)
 
 
 def node_plan(node: Node, networks: Mapping[str, NetworkSpec]) -> NodePlan:
@@ -61,11 +63,23 @@ def node_plan(node: Node, networks: Mapping[str, NetworkSpec]) -> NodePlan:
         if hints
         else None,
         interfaces=tuple(_interface(nic, networks[nic.network]) for nic in node.nics),
-        disks=tuple(d.name for d in node.disks),
+        disks=tuple(_disk(d) for d in node.disks),
         ssh_keys=node.ssh_keys,
         ignition_fragments=tuple(f.name for f in node.ignition),
         labels=MappingProxyType(labels),
     )
+
+
+def _disk(disk: Disk) -> DiskPlan:
+    return DiskPlan(disk.name, disk.size_gigabytes, disk.model, disk.serial_number, disk.rotational)
+
+
+def _rack(rack: Rack) -> RackPlan:
+    budget = rack.power_budget
+    if budget is None:
+        return RackPlan(rack.region, rack.zone, rack.name)
+    limit, stagger = budget.max_concurrent_power_on, budget.stagger_seconds
+    return RackPlan(rack.region, rack.zone, rack.name, limit, float(stagger))
 
 
 def _interface(nic: NIC, net: NetworkSpec) -> InterfacePlan:

@@ -15,10 +15,12 @@ from typing import Any
 __all__ = [
     "ChangeKind",
     "ClusterPlan",
+    "DiskPlan",
     "InterfacePlan",
     "NodeChange",
     "NodePlan",
     "Plan",
+    "RackPlan",
     "node_plan_from_jsonable",
     "to_jsonable",
 ]
@@ -37,8 +39,42 @@ class InterfacePlan:
 
 
 @dataclass(frozen=True, slots=True)
+class DiskPlan:
+    """A disk the server should have: what inspection expects its BMC to report."""
+
+    name: str
+    size_gigabytes: int | None = None  # decimal GB, as topology.yaml writes it
+    model: str | None = None
+    serial_number: str | None = None
+    rotational: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RackPlan:
+    """A rack and its power budget: how many of its servers may power on together
+    (``None``: no limit) and the seconds between two power-ons."""
+
+    region: str
+    zone: str
+    name: str
+    max_concurrent_power_on: int | None = None
+    stagger_seconds: float = 0.0
+
+    @property
+    def key(self) -> str:
+        return rack_key(self.region, self.zone, self.name)
+
+
+def rack_key(region: str, zone: str, rack: str) -> str:
+    """A rack's name in the datacenter: ``region/zone/rack``."""
+    return f"{region}/{zone}/{rack}"
+
+
+@dataclass(frozen=True, slots=True)
 class NodePlan:
-    """One server, every inherited value filled in."""
+    """One server, every inherited value filled in: all the controller, the boot service
+    and DHCP know of it (its BMC by address and credentials name, its expected NICs and
+    disks, its rack). A removed node is powered off from its recorded NodePlan."""
 
     name: str
     region: str
@@ -59,7 +95,7 @@ class NodePlan:
     install_disk: str | None
     root_device_hints: Mapping[str, Any] | None
     interfaces: tuple[InterfacePlan, ...]
-    disks: tuple[str, ...]
+    disks: tuple[DiskPlan, ...]  # the expected inventory, with the NICs in ``interfaces``
     ssh_keys: tuple[str, ...]
     ignition_fragments: tuple[str, ...]
     labels: Mapping[str, str]
@@ -109,6 +145,7 @@ class Plan:
     nodes: tuple[NodePlan, ...]
     clusters: tuple[ClusterPlan, ...]
     actions: tuple[NodeChange, ...]
+    racks: tuple[RackPlan, ...] = ()
 
     def counts(self) -> dict[str, int]:
         out = {kind.value: 0 for kind in ChangeKind}
@@ -138,6 +175,12 @@ def node_plan_from_jsonable(data: Mapping[str, Any]) -> NodePlan:
     values["interfaces"] = tuple(
         InterfacePlan(**{**i, "dns": tuple(i["dns"])}) for i in values["interfaces"]
     )
-    for name in ("disks", "ssh_keys", "ignition_fragments"):
+    for name in ("ssh_keys", "ignition_fragments"):
         values[name] = tuple(values[name])
+    values["disks"] = tuple(_disk(d) for d in values["disks"])
     return NodePlan(**values)
+
+
+def _disk(data: str | Mapping[str, Any]) -> DiskPlan:
+    """A recorded disk; plans recorded before 0.1's expected inventory kept names only."""
+    return DiskPlan(data) if isinstance(data, str) else DiskPlan(**data)

@@ -7,10 +7,13 @@ from pathlib import Path
 
 from strata.bmc import DiskInfo, Inventory, NICInfo
 from strata.bmc.inspection import inspect_node
-from strata.topology import Disk, Node, load
+from strata.plan import DiskPlan as Disk
+from strata.plan import NodePlan, build_plan
+from strata.topology import load
 from strata.topology.settings import RootDeviceHints
 
-NODE = load(Path(__file__).resolve().parents[3] / "examples" / "lab" / "topology.yaml").nodes[0]
+LAB = Path(__file__).resolve().parents[3] / "examples" / "lab" / "topology.yaml"
+NODE = build_plan(load(LAB)).nodes[0]
 GB = 10**9
 
 
@@ -99,10 +102,9 @@ DATA = DiskInfo("Disk 1", 960_197_124_096, "SAMSUNG MZ7LH960HAJR-00005", SERIAL 
 NIC = (NICInfo("52:54:00:10:00:01", "up"),)
 
 
-def hinted(**hints: object) -> Node:
-    return dataclasses.replace(
-        NODE, disks=(), install_disk=None, root_device_hints=RootDeviceHints(**hints)
-    )
+def hinted(**hints: object) -> NodePlan:
+    written = RootDeviceHints(**hints).model_dump(by_alias=True, exclude_none=True)
+    return dataclasses.replace(NODE, disks=(), install_disk=None, root_device_hints=written)
 
 
 def test_the_hinted_serial_picks_the_second_disk() -> None:
