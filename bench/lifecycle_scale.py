@@ -47,8 +47,9 @@ def main() -> None:
     parser.add_argument("--ignore-budgets", action="store_true", help="no rack power budgets")
     args = parser.parse_args()
 
-    from strata.controller import ApplyOptions, Reconciler, State
+    from strata.controller import ApplyOptions, Reconciler, State, recorded
     from strata.lab.simulated import Fleet, FleetSettings
+    from strata.plan import build_plan
     from strata.store import SQLiteStore
     from strata.topology import load
 
@@ -65,7 +66,7 @@ def main() -> None:
         options = ApplyOptions(concurrency=args.concurrency)
         before = resource.getrusage(resource.RUSAGE_SELF)
         loop_cpu, wall = time.thread_time(), time.perf_counter()
-        summary = Reconciler(topology, store, fleet, options).run()
+        summary = Reconciler(build_plan(topology, *recorded(store)), store, fleet, options).run()
         loop_cpu, wall = time.thread_time() - loop_cpu, time.perf_counter() - wall
         after = resource.getrusage(resource.RUSAGE_SELF)
         fleet.close()

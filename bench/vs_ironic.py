@@ -108,8 +108,9 @@ STRATA = [sys.executable, "-c", "from strata.cli.app import main; main()"]
 def strata_child(run: Path) -> None:
     """In its own process: RUN/topology.yaml's nodes through the lifecycle on the
     zero-latency simulated fleet, recorded in RUN/db."""
-    from strata.controller import ApplyOptions, Reconciler, State
+    from strata.controller import ApplyOptions, Reconciler, State, recorded
     from strata.lab.simulated import Fleet, FleetSettings
+    from strata.plan import build_plan
     from strata.store import SQLiteStore
     from strata.topology import load
 
@@ -118,7 +119,7 @@ def strata_child(run: Path) -> None:
     zero = FleetSettings(latency=(0, 0), boot_seconds=(0, 0), install_seconds=(0, 0))
     fleet = Fleet(topology, store, zero)
     options = ApplyOptions(concurrency=16, poll_interval=0.05)
-    summary = Reconciler(topology, store, fleet, options).run()
+    summary = Reconciler(build_plan(topology, *recorded(store)), store, fleet, options).run()
     fleet.close()
     sys.exit(0 if all(s is State.PROVISIONED for s in summary.states.values()) else 1)
 

@@ -21,8 +21,7 @@ from strata.cli.common import (
 from strata.cli.progress import JsonLines, LiveView, PlainLines
 from strata.cli.render import make_console, plan_counts
 from strata.cli.serve import listen_address, reach_url
-from strata.cli.validate import found_running, recorded_plans
-from strata.controller import ApplyOptions, State, Summary, Timeouts
+from strata.controller import ApplyOptions, State, Summary, Timeouts, recorded
 from strata.controller.manager import Manager
 from strata.plan import ChangeKind, NodePlan, Plan, build_plan
 from strata.store import SQLiteStore
@@ -127,7 +126,7 @@ def apply(
     mirror = artifact_dir or default_artifacts(file)
     # the lease before anything listens: a second apply is told who drives the datacenter
     with Manager(store, options) as manager:
-        plan = build_plan(topology, recorded_plans(store), found_running(store))  # the one
+        plan = build_plan(topology, *recorded(store))  # the run's one plan
         _show_plan(err, plan, options)
         beside = None
         if base is not None:  # with --no-serve the mirror is the other service's to check
@@ -143,11 +142,11 @@ def _run(
 ) -> Summary:
     with BMCPool(topology, DriverSettings()) as pool:
         if mode == "json":
-            return manager.reconcile(topology, plan, pool, beside, JsonLines())
+            return manager.reconcile(plan, pool, beside, JsonLines())
         if mode == "plain":
-            return manager.reconcile(topology, plan, pool, beside, PlainLines(make_console()))
+            return manager.reconcile(plan, pool, beside, PlainLines(make_console()))
         with LiveView(make_console(), f"strata apply {topology.name}") as view:
-            return manager.reconcile(topology, plan, pool, beside, view)
+            return manager.reconcile(plan, pool, beside, view)
 
 
 def _boot_side(

@@ -9,8 +9,8 @@ import click
 
 from strata.cli.common import FILE_OPTION, STATE
 from strata.cli.status import open_store
-from strata.cli.validate import found_running
 from strata.controller import Event
+from strata.controller.recorded import found_running
 from strata.controller.requests import request
 from strata.store import SQLiteStore
 

@@ -5,20 +5,16 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
-if TYPE_CHECKING:
-    from strata.store import Store
-
 from strata.cli.common import TOPOLOGY, check_topology, default_state
 from strata.cli.render import diagnostics_text, dump, make_console, plan_tables, summary_line
-from strata.plan import NodePlan, build_plan, node_plan_from_jsonable, to_jsonable
+from strata.plan import NodePlan, build_plan, to_jsonable
 from strata.topology import Checked
 from strata.topology.jsonschema import schema_json, schema_markdown
 
-__all__ = ["found_running", "plan", "recorded_plans", "schema", "validate"]
+__all__ = ["plan", "schema", "validate"]
 
 
 @click.command()
@@ -90,11 +86,12 @@ def _recorded(path: Path) -> tuple[dict[str, NodePlan], frozenset[str]]:
     was applied (nothing is created)."""
     if not path.exists() and not path.is_symlink():  # a dangling link is a broken state
         return {}, frozenset()
-    from strata.store import SQLiteStore  # only when there is a state to read
+    from strata.controller.recorded import recorded  # only when there is a state to read
+    from strata.store import SQLiteStore
 
     store = SQLiteStore(path, read_only=True)
     try:
-        return recorded_plans(store), found_running(store)
+        return recorded(store)
     finally:
         store.close()
 
@@ -108,15 +105,3 @@ def _validation_json(file: Path, checked: Checked) -> dict[str, object]:
         "warnings": [d.as_json() for d in checked.warnings],
         "omitted": checked.omitted,
     }
-
-
-def recorded_plans(store: Store) -> dict[str, NodePlan]:
-    """The plans the last apply recorded, to diff the file against."""
-    return {n: node_plan_from_jsonable(r.plan) for n, r in store.records().items() if r.plan}
-
-
-def found_running(store: Store) -> frozenset[str]:
-    """Nodes waiting for a person to adopt them or consent to reinstall them."""
-    from strata.controller import State
-
-    return frozenset(n.name for n in store.summaries() if n.state == State.FOUND_RUNNING)

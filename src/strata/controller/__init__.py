@@ -10,8 +10,11 @@ from strata.controller.lifecycle import (
     Transition,
     next_step,
 )
+from strata.controller.options import ApplyOptions, Timeouts
 from strata.controller.reconciler import DriverSource, Reconciler
-from strata.controller.tracking import DONE, ApplyOptions, Change, Summary, Timeouts
+from strata.controller.recorded import recorded
+from strata.controller.report import Change, Summary
+from strata.controller.tracked import DONE
 
 __all__ = [
     "ADOPT_REQUESTED",
@@ -31,4 +34,5 @@ __all__ = [
     "Timeouts",
     "Transition",
     "next_step",
+    "recorded",
 ]

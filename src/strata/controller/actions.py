@@ -1,10 +1,13 @@
 """The lifecycle's BMC actions, each run on a worker thread and each safe to repeat.
 
-An action returns an ``Outcome`` (the event to feed back into the lifecycle) or
-raises ``BMCError``; the reconciler decides what a fault means (retry a
-transient one, fail the node on a permanent one). ``prepare_install`` and ``power_on`` note in the
-node's marks what it has done before it does the next thing, so a controller
-killed half-way through resumes without a second power-on of the same attempt.
+``BMC_ACTIONS`` maps each ``Action`` of the table that talks to a BMC to the function
+that performs it, given the node's ``Work`` (copies: a worker never reads what the
+reconciler's thread changes). An action returns an ``Outcome`` (the event to feed back
+into the lifecycle) or raises ``BMCError``; the reconciler decides what a fault means
+(retry a transient one, fail the node on a permanent one). ``prepare_boot`` and
+``power_on`` note in the node's marks what they have done before the next thing, so a
+controller killed half-way through resumes without a second power-on of the same
+attempt (``resume_action``).
 """
 
 from __future__ import annotations
@@ -24,22 +27,24 @@ from strata.bmc import (
     PowerState,
 )
 from strata.bmc.inspection import inspect_node
-from strata.controller.lifecycle import Event
+from strata.controller.lifecycle import RESUME, Action, Event, State
 from strata.plan import NodePlan
 from strata.store import Store
-from strata.topology import Node
 
 __all__ = [
+    "BMC_ACTIONS",
     "BOOT_DEVICES",
     "FIRST_CONTACT",
     "MAY_RESET",
     "Outcome",
+    "Work",
     "check_bmc",
     "inspect",
     "marks_after",
     "power_off",
     "power_on",
-    "prepare_install",
+    "prepare_boot",
+    "resume_action",
 ]
 
 BOOT_DEVICES = {"pxe": BootDevice.PXE, "ipxe": BootDevice.PXE, "http": BootDevice.HTTP}
@@ -47,10 +52,23 @@ BOOT_DEVICES = {"pxe": BootDevice.PXE, "ipxe": BootDevice.PXE, "http": BootDevic
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    event: Event | None  # None: the phase goes on (its next step is another action)
+    event: Event  # fed back into the lifecycle table
     reason: str | None = None
     detail: Mapping[str, Any] = field(default_factory=dict)
     marks: Mapping[str, Any] | None = None  # the node's marks after the action, if changed
+
+
+@dataclass(frozen=True, slots=True)
+class Work:
+    """What a BMC action is given: the node's plan and marks (copies), the store (its
+    attempts and marks), and, for a power-on, its rack's pace (blocks until the rack's
+    stagger lets the call go)."""
+
+    plan: NodePlan
+    marks: Mapping[str, Any]
+    store: Store
+    attempt_lifetime: float  # seconds a provisioning attempt's tokens live
+    pace: Callable[[], object] = lambda: None
 
 
 FIRST_CONTACT = "first-contact"  # a mark: Strata has no record of installing this server
@@ -75,15 +93,15 @@ def marks_after(event: Event, marks: Mapping[str, Any]) -> dict[str, Any]:
     return dict(marks)
 
 
-def check_bmc(driver: BMCDriver, first_contact: bool) -> Outcome:
+def check_bmc(driver: BMCDriver, work: Work) -> Outcome:
     """Reading the power state proves the address and the credentials.
 
-    At first contact (``first_contact``: the store has no record of Strata installing the
+    At first contact (the ``FIRST_CONTACT`` mark: the store has no record of Strata installing the
     server) anything but off means someone runs it: a lost state must never reinstall a
     fleet, so the node stops at found-running before any power action, for a person to
     adopt it or consent to reinstall it."""
     power = driver.power_state()
-    if first_contact and power is not PowerState.OFF:
+    if work.marks.get(FIRST_CONTACT) and power is not PowerState.OFF:
         return _found_running(power, "Strata has no record of installing it")
     return Outcome(Event.BMC_OK, detail={"power": str(power)})
 
@@ -94,22 +112,22 @@ def _found_running(power: PowerState, why: str) -> Outcome:
     return Outcome(Event.FOUND_RUNNING, reason=reason, detail={"power": str(power)})
 
 
-def inspect(driver: BMCDriver, node: Node) -> Outcome:
-    """Compare the BMC's inventory with topology.yaml: a wrong cable or a missing disk
-    stops the node here, before anything is written to a disk."""
+def inspect(driver: BMCDriver, work: Work) -> Outcome:
+    """Compare the BMC's inventory with the node's plan (its NICs, disks and root device
+    hints, from topology.yaml): a wrong cable or a missing disk stops the node here,
+    before anything is written to a disk."""
     if Capability.INVENTORY not in driver.capabilities:
         return Outcome(Event.INSPECTION_PASSED, detail={"notes": ["the BMC offers no inventory"]})
-    found = inspect_node(node, driver.inventory())
+    found = inspect_node(work.plan, driver.inventory())
     if not found.ok:
         return Outcome(Event.INSPECTION_FAILED, reason="; ".join(found.mismatches))
     return Outcome(Event.INSPECTION_PASSED, detail={"notes": list(found.notes)})
 
 
-def prepare_install(
-    driver: BMCDriver, plan: NodePlan, marks: Mapping[str, Any], store: Store, lifetime: float
-) -> Outcome:
-    """Open a provisioning attempt and set a one-time network boot; the power-on is a
-    step of its own (``power_on``), so each rack's budget gates the power-on itself.
+def prepare_boot(driver: BMCDriver, work: Work) -> Outcome:
+    """Open a provisioning attempt and set a one-time network boot (``boot-prepared``);
+    the power-on is a step of its own (``power_on``), so each rack's budget gates the
+    power-on itself.
 
     Marks make it idempotent: ``attempt`` names the attempt this node installs with,
     ``prepared`` the attempt its boot device was set for, ``powered`` the attempt it
@@ -120,7 +138,7 @@ def prepare_install(
     or left stale must never reinstall a running server. Otherwise the node stops at
     found-running, before any power action.
     """
-    marks = dict(marks)
+    plan, store, marks = work.plan, work.store, dict(work.marks)
     attempt = store.attempt(plan.name)
     if attempt is not None and (
         attempt.expires < time.time() or marks.get("attempt") != attempt.number
@@ -135,7 +153,7 @@ def prepare_install(
         why = "no install of Strata's is in progress there (a restored or stale state, or "
         return _found_running(power, why + "started by someone else)")
     if attempt is None:
-        attempt = store.begin_attempt(plan.name, lifetime)
+        attempt = store.begin_attempt(plan.name, work.attempt_lifetime)
         marks = {k: v for k, v in marks.items() if k == MAY_RESET} | {"attempt": attempt.number}
         store.set_marks(plan.name, marks)
     device = BOOT_DEVICES.get(plan.boot_method)
@@ -150,28 +168,47 @@ def prepare_install(
     marks.pop("powered", None)  # noted, yet the machine is off: that power-on never happened
     marks.update(prepared=attempt.number, running=running)
     store.set_marks(plan.name, marks)
-    return Outcome(None, marks=marks)
+    return Outcome(Event.BOOT_PREPARED, detail={"attempt": attempt.number}, marks=marks)
 
 
-def power_on(
-    driver: BMCDriver,
-    plan: NodePlan,
-    marks: Mapping[str, Any],
-    store: Store,
-    pace: Callable[[], object] = lambda: None,
-) -> Outcome:
-    """Power on (or reset a running machine) into the network boot ``prepare_install`` set.
-    ``pace`` blocks until the rack's power budget lets the call go (its stagger)."""
-    marks = dict(marks)
+def power_on(driver: BMCDriver, work: Work) -> Outcome:
+    """Power on (or reset a running machine) into the network boot ``prepare_boot`` set,
+    once ``work.pace`` lets the call go (the rack's stagger)."""
+    marks = dict(work.marks)
     marks["powered"] = marks["attempt"]
     marks.pop(MAY_RESET, None)  # the person's word covers this power-on, not a later one
-    store.set_marks(plan.name, marks)  # before the power-on: a restart must not repeat it
-    pace()
+    work.store.set_marks(work.plan.name, marks)  # before the power-on: never repeated
+    work.pace()
     driver.power(PowerAction.RESET if marks.get("running") else PowerAction.ON)
     detail = {"attempt": marks["attempt"], "power": "reset" if marks.get("running") else "on"}
     return Outcome(Event.POWERED_ON, detail=detail, marks=marks)
 
 
-def power_off(driver: BMCDriver) -> Outcome:
+def power_off(driver: BMCDriver, work: Work) -> Outcome:
     driver.power(PowerAction.OFF)
     return Outcome(Event.POWERED_OFF)
+
+
+BMC_ACTIONS: dict[Action, Callable[[BMCDriver, Work], Outcome]] = {
+    Action.CHECK_BMC: check_bmc,
+    Action.INSPECT: inspect,
+    Action.PREPARE_BOOT: prepare_boot,
+    Action.POWER_ON: power_on,
+    Action.POWER_OFF: power_off,
+}
+
+
+def resume_action(state: State, marks: Mapping[str, Any]) -> Action:
+    """What a node found resting in ``state`` goes on with (``RESUME``): in provisioning,
+    a node whose boot device is set for its attempt and which was not yet powered on for
+    it goes straight to its power-on."""
+    action = RESUME.get(state, Action.NONE)
+    attempt = marks.get("attempt")
+    if (
+        action is Action.PREPARE_BOOT
+        and attempt is not None
+        and marks.get("prepared") == attempt
+        and marks.get("powered") != attempt
+    ):
+        return Action.POWER_ON
+    return action

@@ -2,16 +2,14 @@
 
 Inputs: the event log's entries from the boot service and from people, as lifecycle
 events; the reasons a phase's timeout or a machine's report gives a failed node.
-Outputs: a ``Change`` per transition for observers, and a run's ``Summary``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from strata.controller.lifecycle import Event, State
-from strata.controller.tracking import Change, Summary, Tracked
 from strata.provisioning import LogKind
 
 __all__ = [
@@ -20,9 +18,7 @@ __all__ = [
     "REQUESTS",
     "RETRY_REQUESTED",
     "TIMEOUT_REASONS",
-    "change_of",
     "reason_for",
-    "summarize",
 ]
 
 BOOT_EVENTS: dict[str, Event] = {  # log entries from the boot service -> lifecycle events
@@ -64,22 +60,3 @@ def reason_for(event: Event, detail: Mapping[str, Any]) -> str | None:
     """Why a boot event fails a node (None: it does not)."""
     text = FAILURE_REASONS.get(event)
     return text.format(file=detail.get("file")) if text is not None else None
-
-
-def change_of(t: Tracked, before: State | None, event: str, at: float) -> Change:
-    """What observers (the live view, JSON lines) are told of one node's move."""
-    p = t.plan
-    return Change(t.name, p.region, p.rack, p.layer, before, t.state, event, t.reason, at, t.held)
-
-
-def summarize(nodes: Iterable[Tracked], seconds: float) -> Summary:
-    nodes = list(nodes)
-    return Summary(
-        states={t.name: t.state for t in nodes},
-        failed={t.name: f"{t.step}: {t.reason}" for t in nodes if t.state is State.FAILED},
-        held={t.name: t.held for t in nodes if t.held},
-        seconds=seconds,
-        found_running={
-            t.name: t.reason or "found running" for t in nodes if t.state is State.FOUND_RUNNING
-        },
-    )

@@ -24,7 +24,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-__all__ = ["TABLE", "Action", "Event", "IllegalEvent", "State", "Transition", "next_step"]
+__all__ = ["RESUME", "TABLE", "Action", "Event", "IllegalEvent", "State", "Transition", "next_step"]
 
 
 class State(enum.StrEnum):
@@ -52,7 +52,8 @@ class Event(enum.StrEnum):
     INSPECTION_FAILED = "inspection-failed"
     PROVISION = "provision"  # the plan says create
     REPROVISION = "reprovision"  # the plan says reinstall and the person consented
-    POWERED_ON = "powered-on"  # boot device set and power on done
+    BOOT_PREPARED = "boot-prepared"  # an attempt open, its one-time network boot set
+    POWERED_ON = "powered-on"  # powered on (or reset) into that network boot
     IPXE_FETCHED = "ipxe-fetched"  # from the boot service
     IGNITION_FETCHED = "ignition-fetched"
     INSTALLED = "installed"  # phone-home from the installer
@@ -75,7 +76,8 @@ class Action(enum.StrEnum):
     CHECK_BMC = "check-bmc"  # read the power state: proves address and credentials; at
     # first contact a server found on is held (found-running) before any power action
     INSPECT = "inspect"  # read inventory, compare with topology.yaml
-    START_INSTALL = "start-install"  # new boot attempt, one-time network boot, power on (staggered)
+    PREPARE_BOOT = "prepare-boot"  # open a boot attempt (its tokens), set a one-time network boot
+    POWER_ON = "power-on"  # power on, or reset with consent, when the rack's budget allows
     AWAIT_BOOT = "await-boot"  # wait for phone-home, with the phase's timeout
     BOOT_FROM_DISK = "boot-from-disk"  # end the attempt: from now on the node boots its disk
     AWAIT_JOIN = "await-join"  # watch the cluster for the node
@@ -104,7 +106,8 @@ TABLE: dict[tuple[State, Event], Transition] = {
     (S.FOUND_RUNNING,  E.REPROVISION):       T(S.INSPECTING,     A.INSPECT),
     (S.INSPECTING,     E.INSPECTION_PASSED): T(S.READY,          A.NONE),
     (S.INSPECTING,     E.INSPECTION_FAILED): T(S.FAILED,         A.RECORD_FAILURE),
-    (S.READY,          E.PROVISION):         T(S.PROVISIONING,   A.START_INSTALL),
+    (S.READY,          E.PROVISION):         T(S.PROVISIONING,   A.PREPARE_BOOT),
+    (S.PROVISIONING,   E.BOOT_PREPARED):     T(S.PROVISIONING,   A.POWER_ON),
     (S.PROVISIONING,   E.POWERED_ON):        T(S.BOOTING,        A.AWAIT_BOOT),
     (S.PROVISIONING,   E.FOUND_RUNNING):     T(S.FOUND_RUNNING,  A.RECORD_FAILURE),  # ends its attempt
     (S.BOOTING,        E.IPXE_FETCHED):      T(S.BOOTING,        A.NONE),
@@ -117,8 +120,8 @@ TABLE: dict[tuple[State, Event], Transition] = {
     (S.INSTALLING,     E.ROOT_DEVICE_AMBIGUOUS): T(S.FAILED,     A.RECORD_FAILURE),
     (S.PROVISIONED,    E.FIRST_BOOT):        T(S.PROVISIONED,    A.AWAIT_JOIN),
     (S.PROVISIONED,    E.NODE_READY):        T(S.JOINED,         A.NONE),
-    (S.PROVISIONED,    E.REPROVISION):       T(S.PROVISIONING,   A.START_INSTALL),
-    (S.JOINED,         E.REPROVISION):       T(S.PROVISIONING,   A.START_INSTALL),
+    (S.PROVISIONED,    E.REPROVISION):       T(S.PROVISIONING,   A.PREPARE_BOOT),
+    (S.JOINED,         E.REPROVISION):       T(S.PROVISIONING,   A.PREPARE_BOOT),
     (S.FAILED,         E.RETRY):             T(S.REGISTERING,    A.CHECK_BMC),
     (S.PROVISIONED,    E.DEPROVISION):       T(S.DEPROVISIONING, A.POWER_OFF),
     (S.JOINED,         E.DEPROVISION):       T(S.DEPROVISIONING, A.POWER_OFF),
@@ -137,6 +140,23 @@ for _state in _WAITING:
 for _state in State:
     if _state is not S.MAINTENANCE:
         TABLE[(_state, E.MAINTENANCE_ON)] = T(S.MAINTENANCE, A.NONE)
+
+
+# What a node found resting in a state goes on with, when no transition just named it (a
+# controller restarted, or a record another writer changed was read again). Every action
+# is idempotent, so repeating the one in flight when the controller stopped is safe; a
+# phase with steps of its own (provisioning) refines this from the node's marks.
+RESUME: dict[State, Action] = {
+    S.REGISTERING: A.CHECK_BMC,
+    S.INSPECTING: A.INSPECT,
+    S.PROVISIONING: A.PREPARE_BOOT,
+    S.BOOTING: A.AWAIT_BOOT,
+    S.INSTALLING: A.AWAIT_BOOT,
+    S.PROVISIONED: A.BOOT_FROM_DISK,  # a stop between its record and its attempt's end
+    S.FAILED: A.RECORD_FAILURE,
+    S.FOUND_RUNNING: A.RECORD_FAILURE,
+    S.DEPROVISIONING: A.POWER_OFF,
+}
 
 
 def next_step(state: State, event: Event) -> Transition:

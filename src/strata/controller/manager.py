@@ -15,11 +15,11 @@ from types import TracebackType
 from typing import Protocol
 
 from strata.controller.lease import Lease
+from strata.controller.options import ApplyOptions
 from strata.controller.reconciler import DriverSource, Reconciler
-from strata.controller.tracking import ApplyOptions, Change, Summary
+from strata.controller.report import Change, Summary
 from strata.plan import Plan
 from strata.store import Store
-from strata.topology import Topology
 
 __all__ = ["Beside", "Manager"]
 
@@ -55,7 +55,6 @@ class Manager:
 
     def reconcile(
         self,
-        topology: Topology,
         plan: Plan,
         drivers: DriverSource,
         beside: Beside | None = None,
@@ -66,7 +65,7 @@ class Manager:
             beside.start()
         try:
             reconciler = Reconciler(
-                topology, self.store, drivers, self.options, observer, plan=plan, lease=self.lease
+                plan, self.store, drivers, self.options, observer, lease=self.lease
             )
             return reconciler.run()
         finally:

@@ -1,8 +1,12 @@
-"""The reconciler: drives every node through the lifecycle table until it reaches its
-target (provisioned) or fails.
+"""The reconciler: drives every node of a plan through the lifecycle table until it
+reaches its target (provisioned) or fails.
 
-One thread owns the node records; BMC actions run on a bounded pool of worker
-threads and come back as events. Each loop: write what changed (the state a node
+The table drives the work: each transition names an action, and ``_handlers`` maps
+every ``Action`` to what performs it (the way Metal3's host state machine maps states
+to handlers); the reconciler never re-derives the work from the state. The plan says
+what a node at rest should go on to (create, reinstall with consent, power off with
+--prune): ``intent.plan_intent``. One thread owns the node records; BMC actions run on a bounded
+pool of worker threads (``actions.BMC_ACTIONS``) and come back as events. Each loop: write what changed (the state a node
 enters is stored before its action starts, so a restart knows what to redo),
 start actions within the global concurrency and each rack's power budget,
 collect results, read the boot service's events from the store's log, and fire
@@ -21,29 +25,17 @@ from typing import Any
 
 from strata.bmc import BMCError
 from strata.controller import actions
-from strata.controller.inputs import (
-    BOOT_EVENTS,
-    REQUESTS,
-    TIMEOUT_REASONS,
-    change_of,
-    reason_for,
-    summarize,
-)
+from strata.controller.inputs import BOOT_EVENTS, REQUESTS, TIMEOUT_REASONS, reason_for
+from strata.controller.intent import plan_intent
 from strata.controller.lease import Lease
 from strata.controller.lifecycle import Action, Event, IllegalEvent, State, next_step
+from strata.controller.options import ApplyOptions
+from strata.controller.report import Change, Summary, change_of, summarize
 from strata.controller.timers import Timers
-from strata.controller.tracking import (
-    BMC_STATES,
-    DONE,
-    ApplyOptions,
-    Change,
-    Summary,
-    Tracked,
-)
+from strata.controller.tracked import DONE, Tracked
 from strata.controller.workers import DriverSource, Workers
-from strata.plan import ChangeKind, NodePlan, Plan, build_plan, node_plan_from_jsonable, to_jsonable
+from strata.plan import ChangeKind, NodePlan, Plan, node_plan_from_jsonable, to_jsonable
 from strata.store import Conflict, RecordWrite, Store
-from strata.topology import Topology
 
 __all__ = ["DriverSource", "Reconciler"]
 
@@ -54,21 +46,19 @@ CURSOR = "controller"  # the event log position the controller has read up to
 class Reconciler:
     def __init__(
         self,
-        topology: Topology,
+        plan: Plan,
         store: Store,
         drivers: DriverSource,
         options: ApplyOptions | None = None,
         observer: Callable[[Change], None] | None = None,
         clock: Callable[[], float] = time.time,
         *,
-        plan: Plan | None = None,
         lease: Lease | None = None,
     ) -> None:
         """``plan``: the run's plan, built once by whoever assembles the run and diffed
-        against this store (else built here); ``lease``: the writer lease the run already
-        holds (else taken here for the length of ``run``)."""
-        self.topology, self.store, self.drivers = topology, store, drivers
-        self.plan, self.lease = plan, lease
+        against this store (``recorded.plan_against``); ``lease``: the writer lease the
+        run already holds (else taken here for the length of ``run``)."""
+        self.plan, self.store, self.drivers, self.lease = plan, store, drivers, lease
         self.options = options or ApplyOptions()
         self.observer, self.clock = observer, clock
         self.nodes: dict[str, Tracked] = {}
@@ -76,9 +66,17 @@ class Reconciler:
         self._ready: deque[str] = deque()
         self._timers = Timers()
         self._writes: list[RecordWrite] = []
-        self._workers = Workers(topology.racks, drivers, store, self.options)
+        self._workers = Workers(plan.racks, drivers, store, self.options)
         self._early: set[str] = set()  # nodes holding boot events that outran their power-on
         self._rng = random.Random()
+        self._handlers: dict[Action, Callable[[Tracked], None]] = {
+            **{action: self._queue for action in actions.BMC_ACTIONS},
+            Action.NONE: self._advance,
+            Action.AWAIT_BOOT: self._replay_early,
+            Action.BOOT_FROM_DISK: self._end_attempt,
+            Action.RECORD_FAILURE: self._end_attempt,
+            Action.AWAIT_JOIN: lambda t: None,  # the cluster's watch reports node-ready
+        }
 
     # -- the loop -------------------------------------------------------------
 
@@ -119,23 +117,15 @@ class Reconciler:
 
     def _load(self) -> None:
         records = self.store.records()
-        plan = self.plan
-        if plan is None:
-            recorded = {n: node_plan_from_jsonable(r.plan) for n, r in records.items() if r.plan}
-            found = {n for n, r in records.items() if r.state == State.FOUND_RUNNING}
-            plan = build_plan(self.topology, recorded, found)
-        plans = {p.name: p for p in plan.nodes}
-        topo = {n.name: n for n in self.topology.nodes}
-        for action in plan.actions:
+        plans = {p.name: p for p in self.plan.nodes}
+        for action in self.plan.actions:
             record = records.get(action.node)
             node_plan = (
                 node_plan_from_jsonable(records[action.node].plan)
                 if action.kind is ChangeKind.DELETE
                 else plans[action.node]
             )
-            t = Tracked(
-                action.node, node_plan, topo.get(action.node), action.kind, State.DECLARED, 0
-            )
+            t = Tracked(action.node, node_plan, action.kind, State.DECLARED, 0)
             t.changed = action.changed
             if record is not None:
                 t.state, t.version, t.marks = (
@@ -144,6 +134,7 @@ class Reconciler:
                     dict(record.marks),
                 )
                 t.deadline, t.step, t.reason = record.deadline, record.step, record.reason
+                t.action = actions.resume_action(t.state, t.marks)
             self.nodes[t.name] = t
             if record is None:
                 self._write(t, ("declared", {}), plan=node_plan)
@@ -164,44 +155,20 @@ class Reconciler:
     # -- deciding and transitioning -----------------------------------------
 
     def _advance(self, t: Tracked) -> None:
-        """What a node at rest does next, from its state and the plan's intent."""
+        """A node at rest: the plan's next event for it, else its action goes on."""
         if t.busy or t.held:
             return
-        s = t.state
-        if t.node is None:
-            self._advance_removed(t)
-        elif s is State.DECLARED:
-            self._feed(t, Event.START)
-        elif s is State.READY:
-            self._feed(t, Event.PROVISION)
-        elif s is State.FOUND_RUNNING:
-            if t.name in self.options.allow_reprovision:  # consent: inspect, then reinstall
-                self._feed(t, Event.REPROVISION, detail={"consented": True})
-        elif s in DONE and t.intent is ChangeKind.REPROVISION:
-            if t.name not in self.options.allow_reprovision:
-                changed = ", ".join(t.changed)
-                self._hold(t, f"{changed} changed: reinstalling needs --allow-reprovision {t.name}")
-                return
-            t.intent = ChangeKind.UPDATE
-            self._write(t, ("plan-updated", {"changed": list(t.changed)}), plan=t.plan)
-            self._feed(t, Event.REPROVISION)
-        elif s is State.PROVISIONED and self.store.attempt(t.name) is not None:
-            self.store.end_attempt(t.name, provisioned=True)  # resumed between the two writes
-        elif s in BMC_STATES:
-            self._ready.append(t.name)
-
-    def _advance_removed(self, t: Tracked) -> None:
-        s = t.state
-        if s is State.DEPROVISIONING:
-            self._ready.append(t.name)
-        elif s in (State.DECLARED, State.FAILED, State.FOUND_RUNNING):
-            return  # nothing of Strata's runs there
-        elif not self.options.prune:
-            self._hold(t, "removed from topology.yaml: powering it off needs --prune")
-        elif s in (State.READY, State.PROVISIONED, State.JOINED):
-            self._feed(t, Event.DEPROVISION)
-        else:
-            self._hold(t, f"removed from topology.yaml while {s}: retry or wait, then prune")
+        intent = plan_intent(t, self.options)
+        if isinstance(intent, str):
+            self._hold(t, intent)
+        elif intent is not None:
+            event, detail = intent
+            if event is Event.REPROVISION and t.intent is ChangeKind.REPROVISION:
+                t.intent = ChangeKind.UPDATE  # consented: the new plan is recorded first
+                self._write(t, ("plan-updated", {"changed": list(t.changed)}), plan=t.plan)
+            self._feed(t, event, None, detail)
+        elif t.action is not Action.NONE:
+            self._handlers[t.action](t)
 
     def _feed(
         self,
@@ -217,6 +184,9 @@ class Reconciler:
             return False
         before = t.state
         if step.next is before:  # a step inside a phase: no new record, the timeout runs on
+            if step.action is not Action.NONE:
+                t.action = step.action
+                self._handlers[t.action](t)
             return True
         now = self.clock()
         t.marks = actions.marks_after(event, t.marks)
@@ -237,22 +207,28 @@ class Reconciler:
         if t.deadline is not None:
             self._timer(t.deadline, t.name, t.generation, "deadline")
         self._notify(t, before, event.value)
-        self._act(t, step.action)
+        t.action = step.action
+        self._handlers[t.action](t)
         self._touch(t)
         return True
 
-    def _act(self, t: Tracked, action: Action) -> None:
-        if action is Action.BOOT_FROM_DISK:
-            self.store.end_attempt(t.name, provisioned=True)
-        elif action is Action.RECORD_FAILURE and self.store.attempt(t.name) is not None:
-            self.store.end_attempt(t.name, provisioned=False)  # its tokens stop working
-        elif action is Action.AWAIT_BOOT and t.state is State.BOOTING:
-            early, t.early = t.early, []
-            for _, attempt, event in early:
-                if attempt == t.marks.get("attempt"):
-                    self._feed(t, event)
-        else:
-            self._advance(t)  # the next phase's action, or the plan's next event
+    # -- the loop's own actions (BMC actions are queued for the workers) ----------
+
+    def _queue(self, t: Tracked) -> None:
+        self._ready.append(t.name)
+
+    def _replay_early(self, t: Tracked) -> None:
+        """Boot events that arrived before the power-on's result, fed now, in order."""
+        early, t.early = t.early, []
+        for _, attempt, event in early:
+            if attempt == t.marks.get("attempt"):
+                self._feed(t, event)
+
+    def _end_attempt(self, t: Tracked) -> None:
+        """Provisioned: the node boots its disk from now on; failed: the attempt's tokens
+        stop working. Either way the attempt ends (if one is open: idempotent)."""
+        if self.store.attempt(t.name) is not None:
+            self.store.end_attempt(t.name, provisioned=t.state is State.PROVISIONED)
 
     def _hold(self, t: Tracked, why: str) -> None:
         t.held = why
@@ -265,7 +241,7 @@ class Reconciler:
         now = self.clock()
         while self._ready and not self._workers.full:
             t = self.nodes[self._ready.popleft()]
-            if t.busy or t.held or t.state not in BMC_STATES:
+            if t.busy or t.held or t.action not in actions.BMC_ACTIONS:
                 continue
             wait, rack = self._workers.submit(t, now)
             if wait == 0:
@@ -288,10 +264,7 @@ class Reconciler:
         elif isinstance(result, actions.Outcome):
             if result.marks is not None:
                 t.marks = dict(result.marks)
-            if result.event is None:
-                self._ready.append(name)  # the phase's next action
-            else:
-                self._feed(t, result.event, result.reason, result.detail)
+            self._feed(t, result.event, result.reason, result.detail)
         elif isinstance(result, BMCError) and result.transient:
             t.tries += 1
             t.last_error = str(result)
@@ -388,6 +361,7 @@ class Reconciler:
         t = self.nodes[name]
         t.state, t.version, t.marks = State(record.state), record.version, dict(record.marks)
         t.step, t.reason, t.held = record.step, record.reason, None
+        t.action = actions.resume_action(t.state, t.marks)
         t.generation += 1
         self._notify(t, None, "reread")
         self._advance(t)

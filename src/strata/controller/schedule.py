@@ -15,15 +15,17 @@ import math
 import threading
 import time
 
-from strata.topology.spec import PowerBudget
+from strata.plan import RackPlan
 
 __all__ = ["PowerGate"]
 
 
 class PowerGate:
-    def __init__(self, budget: PowerBudget | None) -> None:
-        self.limit = budget.max_concurrent_power_on if budget else math.inf
-        self.stagger = budget.stagger_seconds if budget else 0.0
+    def __init__(self, rack: RackPlan | None) -> None:
+        """``rack``: the rack's plan, its power budget; None: no limit, no stagger."""
+        limit = rack.max_concurrent_power_on if rack else None
+        self.limit: float = limit if limit is not None else math.inf
+        self.stagger = rack.stagger_seconds if rack else 0.0
         self.powering = 0  # power-ons started and not yet settled
         self.last_start = -math.inf
         self._lock = threading.Lock()

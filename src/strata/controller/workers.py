@@ -1,7 +1,7 @@
 """BMC actions on a bounded pool of worker threads, and each rack's power budget.
 
-The reconciler's loop hands a node over (``submit``); a worker runs the action
-the node's state names and puts the result on a queue the loop drains
+The reconciler's loop hands a node over (``submit``); a worker runs the node's
+action (``actions.BMC_ACTIONS``) and puts the result on a queue the loop drains
 (``collect``). Global concurrency is the pool's size; one operation at a time
 per BMC is the BMC guard's job; a power-on starts only when its rack's
 ``PowerGate`` has room, else the node waits, parked, until a power-on of its
@@ -17,32 +17,38 @@ from typing import Protocol
 
 from strata.bmc import BMCDriver
 from strata.controller import actions
-from strata.controller.lifecycle import State
+from strata.controller.lifecycle import Action
+from strata.controller.options import ApplyOptions
 from strata.controller.schedule import PowerGate
-from strata.controller.tracking import ApplyOptions, Tracked
-from strata.plan import NodePlan
+from strata.controller.tracked import Tracked
+from strata.plan import NodePlan, RackPlan, rack_key
 from strata.store import Store
-from strata.topology import BMC, Rack
-from strata.topology.addresses import parse_bmc_address
 
-__all__ = ["DriverSource", "Result", "Workers", "powers_on"]
+__all__ = ["DriverSource", "Result", "Workers"]
 
 Result = tuple[str, int, "actions.Outcome | BaseException"]  # node, generation, outcome
 
 
 class DriverSource(Protocol):
-    def driver(self, node_name: str, bmc: BMC | None = None) -> BMCDriver: ...
+    """Where the controller gets a node's BMC driver: the BMC ``plan`` names (a removed
+    node's recorded plan still names its BMC, to power it off)."""
+
+    def driver_for(self, plan: NodePlan) -> BMCDriver: ...
 
 
 class Workers:
     def __init__(
-        self, racks: Iterable[Rack], drivers: DriverSource, store: Store, options: ApplyOptions
+        self,
+        racks: Iterable[RackPlan],
+        drivers: DriverSource,
+        store: Store,
+        options: ApplyOptions,
     ) -> None:
         self.drivers, self.store, self.options = drivers, store, options
         self.in_flight = 0
         self._pool = ThreadPoolExecutor(options.concurrency, thread_name_prefix="strata-bmc")
         self._results: queue.SimpleQueue[Result] = queue.SimpleQueue()
-        self._gates = {rack_key(r.region, r.zone, r.name): PowerGate(r.power_budget) for r in racks}
+        self._gates = {r.key: PowerGate(r) for r in racks}
         self._parked: dict[str, list[str]] = {}
         self._powering: dict[str, str] = {}  # node -> rack key, while its power-on runs
 
@@ -53,7 +59,7 @@ class Workers:
     def submit(self, t: Tracked, now: float) -> tuple[float, str]:
         """Start the node's action: (0, "") when it started, else (seconds until its rack
         may power on again, inf until one settles; the rack's key), the node parked."""
-        if powers_on(t):
+        if t.action is Action.POWER_ON:
             key = _rack_of(t)
             gate = self._gate(key)
             wait = gate.wait(now)
@@ -97,24 +103,14 @@ class Workers:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     def _job(self, t: Tracked) -> Callable[[], actions.Outcome]:
-        """The action for the node's state, bound to copies: workers never read ``t``."""
-        bmc = None if t.node is not None else _recorded_bmc(t.plan)
-        state, plan, node, marks, store = t.state, t.plan, t.node, dict(t.marks), self.store
-        lifetime, power = self.options.attempt_lifetime, powers_on(t)
-        gate = self._gate(_rack_of(t))
+        """The node's action, bound to copies: workers never read ``t``."""
+        perform = actions.BMC_ACTIONS[t.action]
+        pace = self._gate(_rack_of(t)).pace
+        work = actions.Work(t.plan, dict(t.marks), self.store, self.options.attempt_lifetime, pace)
+        drivers = self.drivers
 
         def job() -> actions.Outcome:
-            driver = self.drivers.driver(plan.name, bmc)
-            if state is State.REGISTERING:
-                return actions.check_bmc(driver, bool(marks.get(actions.FIRST_CONTACT)))
-            if state is State.INSPECTING:
-                assert node is not None
-                return actions.inspect(driver, node)
-            if state is State.PROVISIONING and power:
-                return actions.power_on(driver, plan, marks, store, gate.pace)
-            if state is State.PROVISIONING:
-                return actions.prepare_install(driver, plan, marks, store, lifetime)
-            return actions.power_off(driver)
+            return perform(drivers.driver_for(work.plan), work)
 
         return job
 
@@ -126,27 +122,5 @@ class Workers:
         self._results.put((name, generation, result))
 
 
-def rack_key(region: str, zone: str, rack: str) -> str:
-    return f"{region}/{zone}/{rack}"
-
-
 def _rack_of(t: Tracked) -> str:
     return rack_key(t.plan.region, t.plan.zone, t.plan.rack)
-
-
-def powers_on(t: Tracked) -> bool:
-    """The node's next action is the power-on itself (its boot device is set)."""
-    m = t.marks
-    return (
-        t.state is State.PROVISIONING
-        and m.get("attempt") is not None
-        and m.get("prepared") == m["attempt"]
-        and m.get("powered") != m["attempt"]
-    )
-
-
-def _recorded_bmc(plan: NodePlan) -> BMC:
-    """The BMC of a node no longer in topology.yaml, from its recorded plan."""
-    return parse_bmc_address(
-        plan.bmc_address, None, plan.bmc_credentials, plan.bmc_insecure, plan.bmc_ca_bundle
-    )

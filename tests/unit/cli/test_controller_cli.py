@@ -20,7 +20,7 @@ from rich.console import Console
 
 from strata.cli.app import cli
 from strata.cli.progress import JsonLines, LiveView, PlainLines
-from strata.controller import ApplyOptions, Change, Reconciler, State
+from strata.controller import ApplyOptions, Change, Reconciler, State, recorded
 from strata.lab.image import stand_ins_for
 from strata.lab.simulated import Fleet, FleetSettings
 from strata.plan import build_plan
@@ -56,7 +56,7 @@ def applied(tmp_path: Path) -> Path:
         poll_interval=0.01, timeouts=ApplyOptions().timeouts.with_overrides({"booting": 0.5})
     )
     try:
-        Reconciler(topology, store, fleet, options).run()
+        Reconciler(build_plan(topology, *recorded(store)), store, fleet, options).run()
     finally:
         fleet.close()
         store.close()

@@ -24,6 +24,7 @@ def test_from_declared_to_joined() -> None:
             Event.BMC_OK,
             Event.INSPECTION_PASSED,
             Event.PROVISION,
+            Event.BOOT_PREPARED,
             Event.POWERED_ON,
             Event.IPXE_FETCHED,
             Event.IGNITION_FETCHED,
@@ -37,7 +38,8 @@ def test_from_declared_to_joined() -> None:
         (State.REGISTERING, Action.CHECK_BMC),
         (State.INSPECTING, Action.INSPECT),
         (State.READY, Action.NONE),
-        (State.PROVISIONING, Action.START_INSTALL),
+        (State.PROVISIONING, Action.PREPARE_BOOT),
+        (State.PROVISIONING, Action.POWER_ON),
         (State.BOOTING, Action.AWAIT_BOOT),
         (State.BOOTING, Action.NONE),
         (State.INSTALLING, Action.AWAIT_BOOT),
@@ -53,7 +55,8 @@ def test_a_provisioned_or_joined_node_is_touched_only_with_consent() -> None:
     install or power off a node that is provisioned or joined."""
     for (state, event), step in TABLE.items():
         if state in (State.PROVISIONED, State.JOINED) and step.action in (
-            Action.START_INSTALL,
+            Action.PREPARE_BOOT,
+            Action.POWER_ON,
             Action.POWER_OFF,
         ):
             assert event in (Event.REPROVISION, Event.DEPROVISION), (state, event)

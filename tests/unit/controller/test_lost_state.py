@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from strata.bmc import PowerState
-from strata.controller import ApplyOptions, Event, Reconciler, State, Summary
+from strata.controller import ApplyOptions, Event, Reconciler, State, Summary, recorded
 from strata.controller.requests import RequestRefused, request
 from strata.lab.generated import generated_topology
 from strata.lab.simulated import Fleet, FleetSettings
@@ -27,7 +27,12 @@ FAST = FleetSettings(
 
 def apply(topo: Topology, store: SQLiteStore, fleet: Fleet, **options: Any) -> Summary:
     fleet.store = store  # the machines report to whichever state the controller works from
-    return Reconciler(topo, store, fleet, ApplyOptions(poll_interval=0.01, **options)).run()
+    return Reconciler(
+        build_plan(topo, *recorded(store)),
+        store,
+        fleet,
+        ApplyOptions(poll_interval=0.01, **options),
+    ).run()
 
 
 @pytest.fixture

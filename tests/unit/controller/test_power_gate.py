@@ -8,11 +8,11 @@ import threading
 import time
 
 from strata.controller.schedule import PowerGate
-from strata.topology.spec import PowerBudget
+from strata.plan import RackPlan
 
 
 def test_k_at_once_and_s_seconds_apart() -> None:
-    gate = PowerGate(PowerBudget(max_concurrent_power_on=2, stagger_seconds=3))
+    gate = PowerGate(RackPlan("r", "z", "rack", max_concurrent_power_on=2, stagger_seconds=3))
     assert gate.wait(100.0) == 0
     gate.start(100.0)
     assert gate.wait(101.0) == 2.0  # the stagger
@@ -35,7 +35,7 @@ def test_no_budget_no_waiting() -> None:
 def test_power_calls_from_late_workers_are_still_claimed_a_stagger_apart() -> None:
     """Workers that reach their power call together (one started late) are paced by the
     moments they claim, whatever the thread scheduling."""
-    gate = PowerGate(PowerBudget(max_concurrent_power_on=8, stagger_seconds=0.02))
+    gate = PowerGate(RackPlan("r", "z", "rack", max_concurrent_power_on=8, stagger_seconds=0.02))
     claims: list[float] = []
     threads = [threading.Thread(target=lambda: claims.append(gate.pace())) for _ in range(8)]
     for thread in threads:

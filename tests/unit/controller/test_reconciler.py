@@ -14,10 +14,11 @@ from typing import Any
 
 import pytest
 
-from strata.controller import ApplyOptions, Change, Reconciler, State, Summary, Timeouts
+from strata.controller import ApplyOptions, Change, Reconciler, State, Summary, Timeouts, recorded
 from strata.controller.lease import Lease
 from strata.lab.generated import generated_topology
 from strata.lab.simulated import Fleet, FleetSettings
+from strata.plan import build_plan
 from strata.store import SQLiteStore, WriterBusy
 from strata.topology import Topology
 
@@ -42,7 +43,9 @@ def apply(
 ) -> tuple[Summary, list[Change]]:
     changes: list[Change] = []
     opts = ApplyOptions(poll_interval=0.02, **options)
-    summary = Reconciler(topo, store, fleet, opts, changes.append).run()
+    summary = Reconciler(
+        build_plan(topo, *recorded(store)), store, fleet, opts, changes.append
+    ).run()
     return summary, changes
 
 

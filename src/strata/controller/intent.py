@@ -1,0 +1,51 @@
+"""What the plan asks of a node at rest: the event that moves it on (create it, reinstall
+it with the person's consent, power it off with --prune), or why it is held."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from strata.controller.lifecycle import Event, State
+from strata.controller.options import ApplyOptions
+from strata.controller.tracked import DONE, Tracked
+from strata.plan import ChangeKind
+
+__all__ = ["Intent", "plan_intent"]
+
+# (the event to feed, its detail), why the node is held (the consent it needs), or None:
+# nothing is asked of it, and its action (if any) goes on.
+Intent = tuple[Event, dict[str, Any]] | str | None
+
+
+def plan_intent(t: Tracked, options: ApplyOptions) -> Intent:
+    """A node of the topology: declared starts, ready provisions; a found-running one is
+    reinstalled, and a provisioned one whose plan changed what its OS is installed from
+    reinstalled, only with ``--allow-reprovision``."""
+    if t.removed:
+        return _removal(t, options)
+    s, consented = t.state, t.name in options.allow_reprovision
+    if s is State.DECLARED:
+        return Event.START, {}
+    if s is State.READY:
+        return Event.PROVISION, {}
+    if s is State.FOUND_RUNNING and consented:  # inspect, then reinstall
+        return Event.REPROVISION, {"consented": True}
+    if s in DONE and t.intent is ChangeKind.REPROVISION:
+        if not consented:
+            changed = ", ".join(t.changed)
+            return f"{changed} changed: reinstalling needs --allow-reprovision {t.name}"
+        return Event.REPROVISION, {}
+    return None
+
+
+def _removal(t: Tracked, options: ApplyOptions) -> Intent:
+    """A node removed from the topology: powered off with ``--prune`` once it is at rest;
+    one where nothing of Strata's runs is left alone."""
+    s = t.state
+    if s in (State.DEPROVISIONING, State.DECLARED, State.FAILED, State.FOUND_RUNNING):
+        return None  # being powered off, or nothing of Strata's runs there
+    if not options.prune:
+        return "removed from topology.yaml: powering it off needs --prune"
+    if s in (State.READY, State.PROVISIONED, State.JOINED):
+        return Event.DEPROVISION, {}
+    return f"removed from topology.yaml while {s}: retry or wait, then prune"
