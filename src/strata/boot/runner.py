@@ -3,7 +3,8 @@ guarded server, and dnsmasq beside it when Strata serves DHCP.
 
 ``strata apply`` runs it on a thread for the length of a run (``BootRunner.start`` /
 ``stop``, what the controller's ``Manager`` starts beside the reconciler); ``strata
-serve`` runs the same service in the foreground. Both build it from the run's one plan.
+serve`` runs the same runner until it is told to stop. Both build it from the run's one
+plan.
 """
 
 from __future__ import annotations
@@ -82,6 +83,11 @@ class BootRunner:
 
     def describe(self) -> str:
         return self.files.describe()
+
+    @property
+    def running(self) -> bool:
+        """Started, and its server thread still serves."""
+        return self._thread is not None and self._thread.is_alive()
 
     def start(self, timeout: float = 10.0) -> None:
         if self.dhcp is not None:

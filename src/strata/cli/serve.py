@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import signal
 import sys
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -11,7 +13,13 @@ import click
 from strata.boot import BootService, import_artifacts
 from strata.boot.dhcp import Dnsmasq
 from strata.boot.fragments import FragmentError
-from strata.boot.runner import boot_content, boot_service, dnsmasq_for
+from strata.boot.runner import (
+    BootRunner,
+    BootStartFailed,
+    boot_content,
+    boot_service,
+    dnsmasq_for,
+)
 from strata.cli.common import (
     ARTIFACTS,
     FILE_OPTION,
@@ -78,9 +86,11 @@ def serve(
     dhcp_interface: str | None,
     dhcp_proxy: bool,
 ) -> None:
-    """Run the boot service for FILE: iPXE scripts, Ignition configs, phone-home, artifacts."""
-    from strata.boot.server import boot_server
+    """Run the boot service for FILE: iPXE scripts, Ignition configs, phone-home, artifacts.
 
+    The boot side of a run, as `strata apply` starts it beside its controller (the same
+    ``BootRunner``), in the foreground until SIGTERM or Ctrl-C; no controller runs here,
+    so no writer lease is taken (`strata apply --no-serve` holds it)."""
     topology = topology_or_exit(file)
     host, port = listen_address(listen)
     unknown = [n for n in provision if n not in {node.name for node in topology.nodes}]
@@ -98,23 +108,29 @@ def serve(
     _preflight(file, service, provision)
     for node in provision:
         store.begin_attempt(node, lifetime=attempt_minutes * 60)
-    server, files = boot_server(service.app, host, port)
+    runner = BootRunner(service, host, port, dhcp)
     make_console(stderr=True).print(
         f"boot service for [bold]{topology.name}[/]: {len(topology.nodes)} nodes, "
         f"{len(service.assets)} artifacts; provisioning: {', '.join(provision) or 'none'}; "
-        f"{files.describe()}"
+        f"{runner.describe()}"
     )
-    if dhcp is not None:
-        dhcp.start(plan)
-    # uvicorn re-raises SIGTERM after its own shutdown: make that an ordinary exit, so the
-    # finally below stops dnsmasq.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    signal.signal(signal.SIGHUP, lambda *_: _reload(file, service, dhcp))
+    _run_until_stopped(runner, lambda: _reload(file, service, dhcp))
+
+
+def _run_until_stopped(runner: BootRunner, reload: Callable[[], None]) -> None:
+    """Start ``runner``; SIGHUP calls ``reload``; SIGTERM or SIGINT stops it cleanly
+    (the server drains, dnsmasq stops) and the command exits 0."""
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    signal.signal(signal.SIGINT, lambda *_: stopping.set())
+    signal.signal(signal.SIGHUP, lambda *_: reload())
+    runner.start()
     try:
-        server.run()
+        while not stopping.wait(0.5):
+            if not runner.running:
+                raise BootStartFailed("the boot service stopped on its own")
     finally:
-        if dhcp is not None:
-            dhcp.stop()
+        runner.stop()
 
 
 def _preflight(file: Path, service: BootService, provision: tuple[str, ...]) -> None:

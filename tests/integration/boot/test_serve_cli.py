@@ -86,7 +86,8 @@ def test_serve_provisions_the_named_node_and_reloads_on_sighup(tmp_path: Path) -
         assert "install flatcar 4081.3.0" in ipxe("52:54:00:10:00:02")  # the running plan stays
     finally:
         process.terminate()
-        process.wait(10)
+        code = process.wait(10)
+    assert code == 0, "SIGTERM stops serve cleanly (its server drained, dnsmasq stopped)"
     state = tmp_path / ".strata" / "strata.db"
     assert state.stat().st_mode & 0o777 == 0o600
     assert state.parent.stat().st_mode & 0o777 == 0o700
