@@ -62,6 +62,20 @@ MIGRATIONS: tuple[str, ...] = (
     INSERT OR IGNORE INTO meta VALUES ('state_id', lower(hex(randomblob(16))));
     INSERT OR IGNORE INTO meta VALUES ('created', strftime('%s', 'now'))
     """,
+    # 4: each layer's cluster secrets, made once and kept (store/clusters.py): text the
+    # store does not read (the PKI as ClusterPKI's JSON, the token <id>.<secret>, the
+    # certificate key in hex); times in unix seconds
+    """
+    CREATE TABLE clusters (
+        layer TEXT PRIMARY KEY,
+        pki TEXT NOT NULL,
+        token TEXT NOT NULL,
+        token_expires REAL NOT NULL,
+        certificate_key TEXT NOT NULL,
+        created REAL NOT NULL,
+        rotated REAL NOT NULL
+    )
+    """,
 )
 
 

@@ -1,5 +1,5 @@
 """What a store holds for the controller, whatever its backend: node records, the
-event log, and the single-writer lease.
+event log, the single-writer lease, and each layer's cluster secrets (``clusters``).
 
 ``Store`` is the interface: the embedded SQLite store implements it today, the
 Kubernetes store (records as custom resources, the lease as a coordination
@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from strata.errors import StrataError
 from strata.provisioning import Attempt, BootState
+from strata.store.clusters import ClusterSecretsStore
 
 __all__ = [
     "Conflict",
@@ -106,7 +107,7 @@ class WriterBusy(StrataError):
         self.holder, self.expires = holder, expires
 
 
-class Store(BootState, Protocol):
+class Store(BootState, ClusterSecretsStore, Protocol):
     def records(self) -> dict[str, NodeRecord]: ...
 
     def summaries(self) -> list[NodeSummary]:

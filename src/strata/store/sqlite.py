@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from strata.provisioning import Attempt, Stage, UnknownMachine
+from strata.store import clusters
+from strata.store.clusters import StoredCluster
 from strata.store.migrations import check_readable, migrate
 from strata.store.records import (
     Conflict,
@@ -264,6 +266,22 @@ class SQLiteStore:
         with self._lock:
             row = self._db.execute("SELECT holder, expires FROM writer WHERE id = 1").fetchone()
         return (row[0], row[1]) if row is not None and row[1] > now else None
+
+    # -- each layer's cluster secrets (store/clusters.py) ---------------------
+
+    def cluster(self, layer: str) -> StoredCluster | None:
+        with self._lock:
+            return clusters.read(self._db, layer)
+
+    def keep_cluster(self, first: StoredCluster) -> StoredCluster:
+        with self._tx() as db:
+            return clusters.keep_first(db, first)
+
+    def rotate_cluster_token(
+        self, layer: str, replacing: str, token: str, expires: float, now: float
+    ) -> StoredCluster:
+        with self._tx() as db:
+            return clusters.replace_token(db, layer, replacing, token, expires, now)
 
     # -- reading -----------------------------------------------------------
 
