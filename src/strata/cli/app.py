@@ -68,6 +68,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Run the boot service for FILE: iPXE scripts, Ignition configs, phone-home, artifacts.",
     ),
     "artifacts": ("strata.cli.serve:artifacts", "The artifact mirror that machines install from."),
+    "kubeconfig": (
+        "strata.cli.kube:kubeconfig",
+        "Print an admin kubeconfig for LAYER's cluster: its endpoint, its CA, and a client…",
+    ),
     "lab": (
         "strata.cli.lab:lab",
         "A virtual datacenter: QEMU machines behind emulated Redfish BMCs.",
