@@ -20,7 +20,14 @@ from strata.boot.checksums import published_digests
 from strata.errors import StrataError
 from strata.ignition import profile_for
 
-__all__ = ["ArtifactImportError", "Asset", "AssetIndex", "asset_of", "import_artifacts"]
+__all__ = [
+    "ArtifactImportError",
+    "Asset",
+    "AssetIndex",
+    "asset_of",
+    "import_artifacts",
+    "import_named",
+]
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
 _CHUNK = 1 << 20
@@ -82,23 +89,31 @@ def import_artifacts(source: Path, root: Path, os_name: str, version: str) -> li
     SHA-256 or SHA-512); returns the names copied. The mirror's own ``SHA256SUMS`` lists
     every file once, however often it is imported. ``ArtifactImportError`` names the file and why;
     a file that fails leaves the mirror as it was."""
+    expected = profile_for(os_name).artifacts.names(version)
+    return import_named(source, root, os_name, version, list(expected.values()))
+
+
+def import_named(
+    source: Path, root: Path, directory: str, version: str, names: list[str]
+) -> list[str]:
+    """``import_artifacts`` for a given list of file ``names``, into ``root/DIRECTORY/VERSION``
+    (``strata.boot.kube_artifacts`` imports the Kubernetes pieces through it)."""
     if not _NAME.match(version):
         raise ArtifactImportError(f"version {version!r} is not a plain name")
-    expected = profile_for(os_name).artifacts.names(version)
     try:
         published = published_digests(source)
     except ValueError as exc:
         raise ArtifactImportError(str(exc)) from None
-    target = root / os_name / version
+    target = root / directory / version
     target.mkdir(parents=True, exist_ok=True)
     sums: dict[str, str] = {}
-    for name in expected.values():
+    for name in names:
         src = source / name
         if src.is_file():
             sums[name] = _verified_copy(src, published.get(name, {}), target / name)
     if not sums:
         raise ArtifactImportError(
-            f"no {os_name} {version} artifacts in {source} (looked for {', '.join(expected.values())})"
+            f"no {directory} {version} artifacts in {source} (looked for {', '.join(names)})"
         )
     _merge_listing(target / "SHA256SUMS", sums)
     return list(sums)

@@ -1,6 +1,7 @@
 """The checksums OS projects publish beside their downloads, read into one table.
 
-- ``SHA256SUMS``, ``*CHECKSUM*``, RHCOS's ``sha256sum.txt``, ``SHA512SUMS``: ``HEX  NAME``
+- ``SHA256SUMS``, ``*CHECKSUM*``, RHCOS's ``sha256sum.txt``, k3s's ``sha256sum-amd64.txt``,
+  ``SHA512SUMS``: ``HEX  NAME``
   lines as sha256sum(1) writes them (``*NAME`` in binary mode), or the BSD form
   ``SHA256 (NAME) = HEX`` (``sha256sum --tag``);
 - Flatcar's ``NAME.DIGESTS``: ``# MD5 HASH`` / ``# SHA1 HASH`` / ``# SHA512 HASH``
@@ -25,7 +26,7 @@ __all__ = ["ALGORITHMS", "published_digests"]
 ALGORITHMS = {64: "sha256", 128: "sha512"}  # hex length -> hashlib name
 _LINE = re.compile(r"^([0-9a-fA-F]{64}|[0-9a-fA-F]{128})\s+\*?(\S+)\s*$")
 _BSD = re.compile(r"^(SHA256|SHA512) \((.+)\) = ([0-9a-fA-F]+)\s*$")
-_LISTINGS = ("*SHA256SUMS*", "*SHA512SUMS*", "*CHECKSUM*", "sha256sum.txt", "*.DIGESTS")
+_LISTINGS = ("*SHA256SUMS*", "*SHA512SUMS*", "*CHECKSUM*", "sha256sum*.txt", "*.DIGESTS")
 _MAX_LISTING = 16 << 20  # bytes read of one checksum file
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from strata.boot.assets import AssetIndex
 from strata.ignition import profile_for
-from strata.plan import NodePlan
+from strata.plan import ClusterPlan, NodePlan
 
 __all__ = ["MissingArtifacts", "missing_artifacts"]
 
@@ -39,9 +39,15 @@ class MissingArtifacts:
         )
 
 
-def missing_artifacts(nodes: Iterable[NodePlan], index: AssetIndex) -> list[MissingArtifacts]:
-    """For each OS version ``nodes`` install, the network-install files the mirror lacks;
-    an empty list when nothing is missing."""
+def missing_artifacts(
+    nodes: Iterable[NodePlan], index: AssetIndex, clusters: Iterable[ClusterPlan] = ()
+) -> list[MissingArtifacts]:
+    """For each OS version ``nodes`` install, the network-install files the mirror lacks,
+    then for each Kubernetes release the nodes' layers among ``clusters`` run, the
+    pieces it lacks (``strata.boot.kube_artifacts``); an empty list when nothing is missing."""
+    from strata.boot.kube_artifacts import missing_kube_artifacts  # it imports this module
+
+    nodes = list(nodes)
     wanted: dict[tuple[str, str], list[str]] = {}
     for node in nodes:
         wanted.setdefault((node.os_name, node.os_version), []).append(node.name)
@@ -52,4 +58,4 @@ def missing_artifacts(nodes: Iterable[NodePlan], index: AssetIndex) -> list[Miss
         if absent:
             where = index.root / os_name / version
             missing.append(MissingArtifacts(os_name, version, absent, tuple(names), where))
-    return missing
+    return missing + missing_kube_artifacts(nodes, clusters, index)

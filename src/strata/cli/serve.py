@@ -204,7 +204,13 @@ def artifacts() -> None:
 
 @artifacts.command("import")
 @click.argument("source", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--os", "os_name", required=True, type=click.Choice(["flatcar", "fcos", "rhcos"]))
+@click.option(
+    "--os",
+    "os_name",
+    required=True,
+    type=click.Choice(["flatcar", "fcos", "rhcos", "kubernetes", "k3s"]),
+    help="An OS, or the Kubernetes pieces of a kubeadm (kubernetes) or k3s release.",
+)
 @click.option("--version", required=True)
 @FILE_OPTION
 @click.option(
@@ -216,7 +222,13 @@ def import_command(source: Path, os_name: str, version: str, file: Path, into: P
     """Copy an OS version's kernel, initramfs, rootfs, ISO and disk image from SOURCE into the
     mirror, verifying each against the digests its project publishes in SOURCE (SHA256SUMS,
     sha256sum.txt, Flatcar's NAME.DIGESTS, NAME.sha256, FCOS stream metadata)."""
+    from strata.boot.kube_artifacts import KUBE_DIRECTORIES, import_kube_artifacts, kube_release
+
     mirror = into or default_artifacts(file)
-    names = import_artifacts(source, mirror, os_name, version)
+    if os_name in KUBE_DIRECTORIES:  # filed under the release's tag: 1.31.2 -> v1.31.2
+        version = kube_release(os_name, version)
+        names = import_kube_artifacts(source, mirror, os_name, version)
+    else:
+        names = import_artifacts(source, mirror, os_name, version)
     for name in names:
         click.echo(f"imported {os_name}/{version}/{name} into {mirror}")
