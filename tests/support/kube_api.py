@@ -335,11 +335,12 @@ def _ready(client: httpx.Client, path: str, plane: ControlPlane) -> bool | None:
     return True if response.status_code == 200 and response.text == "ok" else None
 
 
-def start_control_plane(directory: Path) -> ControlPlane:
+def start_control_plane(directory: Path, pki: ClusterPKI | None = None) -> ControlPlane:
     """Starts etcd, kube-apiserver and kube-controller-manager and returns once the API
-    server's /readyz and the controller manager's /healthz answer ``ok``."""
+    server's /readyz and the controller manager's /healthz answer ``ok``. ``pki``: the
+    layer's PKI to run on (one Strata's store keeps); a new one when not given."""
     assets, now = assets_dir(), datetime.datetime.now(datetime.UTC)
-    pki = generate_pki(now)
+    pki = pki or generate_pki(now)
     _write_pki(directory, pki, now)
     admin = issue_client_cert(
         pki.ca, "strata-admin", ["system:masters"], datetime.timedelta(hours=1), now=now
@@ -385,8 +386,8 @@ def start_control_plane(directory: Path) -> ControlPlane:
 
 
 @contextlib.contextmanager
-def control_plane(directory: Path) -> Iterator[ControlPlane]:
-    plane = start_control_plane(directory)
+def control_plane(directory: Path, pki: ClusterPKI | None = None) -> Iterator[ControlPlane]:
+    plane = start_control_plane(directory, pki)
     try:
         yield plane
     finally:
