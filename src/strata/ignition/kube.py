@@ -54,6 +54,7 @@ from strata.ignition.profiles import profile_for
 from strata.kube.files import ConfigFile
 from strata.kube.kubeadm import KUBEADM_CONFIG_PATH
 from strata.kube.node import is_init_node
+from strata.topology.os_releases import spec_key
 
 if TYPE_CHECKING:
     from strata.kube.pki import ClusterPKI
@@ -62,6 +63,7 @@ if TYPE_CHECKING:
 __all__ = ["PKI_DIR", "MirrorRef", "kube_fragment", "pki_files"]
 
 PKI_DIR = "/etc/kubernetes/pki"  # kubeadm's certificatesDir default
+SHA256_SINCE = "3.1.0"  # the first spec whose verification.hash takes sha256-
 _HEX = frozenset("0123456789abcdef")
 
 
@@ -152,7 +154,7 @@ def _fragment(
     init = is_init_node(cluster, node)  # ValueError for a node outside the layer
     _check_keys(files, init)
     artifacts = kube_artifacts(node.os_name, cluster.distribution, cluster.version)
-    config = empty(spec_version(node, profile_for(node.os_name)))
+    config = empty(_spec(node))
     config["storage"] = {
         "files": [_download(a, mirror) for a in artifacts]
         + [file(f.path, f.contents, f.mode) for f in files]
@@ -170,6 +172,19 @@ def _fragment(
         config["storage"]["links"] = links
     config["systemd"] = {"units": units}
     return config
+
+
+def _spec(node: NodePlan) -> str:
+    """The node's spec, if it can check a SHA-256: spec 3.0.0 verifies SHA-512 only
+    (``sha256-`` arrived in spec 3.1.0, Ignition's config/v3_1 changelog), and the mirror
+    records SHA-256. Only FCOS of 2020 (31.x) reads 3.0.0 alone."""
+    version = spec_version(node, profile_for(node.os_name))
+    if spec_key(version) < spec_key(SHA256_SINCE):
+        raise ValueError(
+            f"{node.os_name} {node.os_version} reads Ignition spec {version}, which cannot "
+            f"verify a download's SHA-256 (spec {SHA256_SINCE} can): choose a later release"
+        )
+    return version
 
 
 def _download(artifact: KubeArtifact, mirror: MirrorRef) -> dict[str, Any]:
