@@ -22,6 +22,7 @@ from cryptography import x509
 from cryptography.x509.oid import NameOID
 
 import strata.kube.material_store as material_store
+from strata.errors import StrataError
 from strata.kube.material_store import (
     ROTATE_MARGIN,
     cluster_material,
@@ -32,6 +33,7 @@ from strata.kube.pki import PKIError, generate_pki
 from strata.kube.tokens import TokenError
 from strata.plan.model import ClusterPlan
 from strata.store import SQLiteStore
+from strata.store.clusters import StoredCluster
 
 NOW = datetime.datetime(2026, 11, 30, 12, 0, tzinfo=datetime.UTC)
 ROOT = Path(__file__).resolve().parents[3]
@@ -262,16 +264,18 @@ def test_no_secret_shows_in_a_repr_or_an_error(tmp_path: Path) -> None:
     for text in shown:
         for secret in secrets:
             assert secret not in text
-    damaged = [
-        ("pki", row.pki.replace("BEGIN CERTIFICATE", "BEGIN NONSENSE", 1), PKIError),
-        ("token", row.token + "x", TokenError),
-        ("certificate_key", row.certificate_key[:-1] + "Z", TokenError),
+    pki = row.pki.replace("BEGIN CERTIFICATE", "BEGIN NONSENSE", 1)
+    key = row.certificate_key[:-1] + "Z"
+    damaged: list[tuple[str, StoredCluster, type[StrataError]]] = [
+        (pki, dataclasses.replace(row, pki=pki), PKIError),
+        (row.token + "x", dataclasses.replace(row, token=row.token + "x"), TokenError),
+        (key, dataclasses.replace(row, certificate_key=key), TokenError),
     ]
-    for column, value, error in damaged:
-        broken = SQLiteStore(tmp_path / f"{column}.db")
-        broken.keep_cluster(dataclasses.replace(row, **{column: value}))
+    for number, (value, bad, error) in enumerate(damaged):
+        broken = SQLiteStore(tmp_path / f"damaged-{number}.db")
+        broken.keep_cluster(bad)
         with pytest.raises(error) as raised:
             stored_material(broken, "mgmt")
         message = f"{raised.value} {raised.value.hint}"
-        for secret in [*secrets, value]:
+        for secret in [*secrets, value, bad.certificate_key, bad.token]:
             assert secret not in message
