@@ -40,6 +40,11 @@ class LogKind(enum.StrEnum):
     FIRST_BOOT = "first-boot"
     ROOT_DEVICE_NOT_FOUND = "root-device-not-found"  # no disk matches its hints: not installed
     ROOT_DEVICE_AMBIGUOUS = "root-device-ambiguous"  # several disks match them: not installed
+    # the cluster watch (one watch of Nodes per layer, ``strata.kube.watch``), on change
+    API_ANSWERED = "api-answered"  # the layer's API answered (on its init node; detail: layer)
+    API_UNREACHABLE = "api-unreachable"  # it did not (on its init node; detail: layer, reason)
+    NODE_REGISTERED = "node-registered"  # the node's Node exists, not Ready (detail: reason)
+    NODE_READY = "node-ready"  # the node's Node is Ready
     # a person, through `strata retry` / `strata adopt`, for a running controller
     RETRY_REQUESTED = "retry-requested"
     ADOPT_REQUESTED = "adopt-requested"

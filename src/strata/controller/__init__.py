@@ -14,12 +14,12 @@ from strata.controller.options import ApplyOptions, Timeouts
 from strata.controller.reconciler import DriverSource, Reconciler
 from strata.controller.recorded import recorded
 from strata.controller.report import Change, Summary
-from strata.controller.tracked import DONE
+from strata.controller.tracked import INSTALLED
 
 __all__ = [
     "ADOPT_REQUESTED",
     "BOOT_EVENTS",
-    "DONE",
+    "INSTALLED",
     "RETRY_REQUESTED",
     "TABLE",
     "Action",

@@ -15,6 +15,7 @@ from strata.provisioning import LogKind
 __all__ = [
     "ADOPT_REQUESTED",
     "BOOT_EVENTS",
+    "CLUSTER_EVENTS",
     "REQUESTS",
     "RETRY_REQUESTED",
     "TIMEOUT_REASONS",
@@ -30,6 +31,9 @@ BOOT_EVENTS: dict[str, Event] = {  # log entries from the boot service -> lifecy
     LogKind.ROOT_DEVICE_NOT_FOUND: Event.ROOT_DEVICE_NOT_FOUND,
     LogKind.ROOT_DEVICE_AMBIGUOUS: Event.ROOT_DEVICE_AMBIGUOUS,
 }
+CLUSTER_EVENTS: dict[str, Event] = {  # log entries from a layer's watch of Nodes
+    LogKind.NODE_READY: Event.NODE_READY,
+}
 RETRY_REQUESTED = LogKind.RETRY_REQUESTED  # `strata retry` while a controller runs
 ADOPT_REQUESTED = LogKind.ADOPT_REQUESTED  # `strata adopt` while a controller runs
 REQUESTS: dict[str, Event] = {RETRY_REQUESTED: Event.RETRY, ADOPT_REQUESTED: Event.ADOPT}
@@ -40,6 +44,7 @@ TIMEOUT_REASONS = {
     State.BOOTING: "the machine fetched no Ignition config within {t:g} s of power-on"
     " (check its network boot: DHCP, PXE, the boot service URL)",
     State.INSTALLING: "the installer did not report the OS written within {t:g} s",
+    State.JOINING: "its Node was not Ready in its layer's cluster within {t:g} s",
     State.DEPROVISIONING: "power-off did not finish in {t:g} s",
 }
 

@@ -2,7 +2,7 @@
 of Ironic's states.py and Metal3's provisioning states.
 
     declared -> registering -> inspecting -> ready -> provisioning -> booting
-             -> installing -> provisioned -> joined
+             -> installing -> provisioned -> joining -> joined
     plus failed (with the step and reason), deprovisioning and maintenance, and
     found-running: at first contact, or right before its power-on, its BMC said it was
     on, and Strata had not powered it on for an install in progress (a lost or restored
@@ -36,6 +36,7 @@ class State(enum.StrEnum):
     BOOTING = "booting"  # waiting for iPXE and the installer's Ignition fetch
     INSTALLING = "installing"  # the installer writes the OS to disk
     PROVISIONED = "provisioned"  # installed, boots from disk
+    JOINING = "joining"  # waiting for its Node to be Ready in its layer's cluster
     JOINED = "joined"  # Ready in its Kubernetes cluster
     FAILED = "failed"  # stopped at a step, with a reason; `strata retry` resumes
     DEPROVISIONING = "deprovisioning"  # powering off a node removed from the file
@@ -61,7 +62,8 @@ class Event(enum.StrEnum):
     ARTIFACT_MISSING = "artifact-missing"  # the machine asked for a file the mirror lacks
     ROOT_DEVICE_NOT_FOUND = "root-device-not-found"  # no disk matches its hints: not installed
     ROOT_DEVICE_AMBIGUOUS = "root-device-ambiguous"  # several disks match them: not installed
-    NODE_READY = "node-ready"  # from the cluster's API
+    JOIN = "join"  # the run's target is joined: watch for the node in its layer's cluster
+    NODE_READY = "node-ready"  # from the cluster's API (the layer's watch of Nodes)
     TIMEOUT = "timeout"  # the phase took longer than its limit
     BMC_FAILED = "bmc-failed"  # a permanent BMC fault (transient ones are retried below)
     RETRY = "retry"  # `strata retry NODE`
@@ -80,8 +82,8 @@ class Action(enum.StrEnum):
     POWER_ON = "power-on"  # power on, or reset with consent, when the rack's budget allows
     AWAIT_BOOT = "await-boot"  # wait for phone-home, with the phase's timeout
     BOOT_FROM_DISK = "boot-from-disk"  # end the attempt: from now on the node boots its disk
-    AWAIT_JOIN = "await-join"  # watch the cluster for the node
-    RECORD_FAILURE = "record-failure"  # keep the step and the reason
+    AWAIT_JOIN = "await-join"  # the layer's watch of Nodes reports it, with the phase's timeout
+    RECORD_FAILURE = "record-failure"  # keep the step and the reason; end any attempt
     POWER_OFF = "power-off"
 
 
@@ -118,12 +120,17 @@ TABLE: dict[tuple[State, Event], Transition] = {
     (S.INSTALLING,     E.ARTIFACT_MISSING):  T(S.FAILED,         A.RECORD_FAILURE),
     (S.INSTALLING,     E.ROOT_DEVICE_NOT_FOUND): T(S.FAILED,     A.RECORD_FAILURE),
     (S.INSTALLING,     E.ROOT_DEVICE_AMBIGUOUS): T(S.FAILED,     A.RECORD_FAILURE),
-    (S.PROVISIONED,    E.FIRST_BOOT):        T(S.PROVISIONED,    A.AWAIT_JOIN),
+    (S.PROVISIONED,    E.FIRST_BOOT):        T(S.PROVISIONED,    A.NONE),
+    (S.PROVISIONED,    E.JOIN):              T(S.JOINING,        A.AWAIT_JOIN),
     (S.PROVISIONED,    E.NODE_READY):        T(S.JOINED,         A.NONE),
+    (S.JOINING,        E.FIRST_BOOT):        T(S.JOINING,        A.NONE),
+    (S.JOINING,        E.NODE_READY):        T(S.JOINED,         A.NONE),
     (S.PROVISIONED,    E.REPROVISION):       T(S.PROVISIONING,   A.PREPARE_BOOT),
+    (S.JOINING,        E.REPROVISION):       T(S.PROVISIONING,   A.PREPARE_BOOT),
     (S.JOINED,         E.REPROVISION):       T(S.PROVISIONING,   A.PREPARE_BOOT),
     (S.FAILED,         E.RETRY):             T(S.REGISTERING,    A.CHECK_BMC),
     (S.PROVISIONED,    E.DEPROVISION):       T(S.DEPROVISIONING, A.POWER_OFF),
+    (S.JOINING,        E.DEPROVISION):       T(S.DEPROVISIONING, A.POWER_OFF),
     (S.JOINED,         E.DEPROVISION):       T(S.DEPROVISIONING, A.POWER_OFF),
     (S.READY,          E.DEPROVISION):       T(S.DEPROVISIONING, A.POWER_OFF),
     (S.DEPROVISIONING, E.POWERED_OFF):       T(S.DECLARED,       A.NONE),
@@ -133,7 +140,15 @@ TABLE: dict[tuple[State, Event], Transition] = {
 
 # Every phase that waits on the outside world can time out or lose its BMC; every state
 # but maintenance itself can be put in maintenance.
-_WAITING = (S.REGISTERING, S.INSPECTING, S.PROVISIONING, S.BOOTING, S.INSTALLING, S.DEPROVISIONING)
+_WAITING = (
+    S.REGISTERING,
+    S.INSPECTING,
+    S.PROVISIONING,
+    S.BOOTING,
+    S.INSTALLING,
+    S.JOINING,
+    S.DEPROVISIONING,
+)
 for _state in _WAITING:
     TABLE[(_state, E.TIMEOUT)] = T(S.FAILED, A.RECORD_FAILURE)
     TABLE[(_state, E.BMC_FAILED)] = T(S.FAILED, A.RECORD_FAILURE)
@@ -153,6 +168,7 @@ RESUME: dict[State, Action] = {
     S.BOOTING: A.AWAIT_BOOT,
     S.INSTALLING: A.AWAIT_BOOT,
     S.PROVISIONED: A.BOOT_FROM_DISK,  # a stop between its record and its attempt's end
+    S.JOINING: A.AWAIT_JOIN,
     S.FAILED: A.RECORD_FAILURE,
     S.FOUND_RUNNING: A.RECORD_FAILURE,
     S.DEPROVISIONING: A.POWER_OFF,

@@ -20,6 +20,7 @@ class Timeouts:
     provisioning: float = 900.0  # boot device, power-on, and waiting for the rack's budget
     booting: float = 1800.0  # power-on until the installer fetched its Ignition config
     installing: float = 3600.0  # until the installer reports the OS written
+    joining: float = 1800.0  # installed until its Node is Ready in its layer's cluster
     deprovisioning: float = 600.0
 
     def of(self, state: State) -> float | None:
@@ -43,3 +44,6 @@ class ApplyOptions:
     lease_ttl: float = 30.0
     attempt_lifetime: float = 4 * 3600.0  # how long a provisioning attempt's tokens live
     max_backoff: float = 30.0  # cap of the backoff between tries of a transient BMC fault
+    # where a run takes every node: provisioned (installed, boots its disk), or joined
+    # (Ready in its layer's cluster: installs follow each layer's order, init node first)
+    target: State = State.PROVISIONED

@@ -25,16 +25,23 @@ from typing import Any
 
 from strata.bmc import BMCError
 from strata.controller import actions
-from strata.controller.inputs import BOOT_EVENTS, REQUESTS, TIMEOUT_REASONS, reason_for
+from strata.controller.inputs import (
+    BOOT_EVENTS,
+    CLUSTER_EVENTS,
+    REQUESTS,
+    TIMEOUT_REASONS,
+    reason_for,
+)
 from strata.controller.intent import plan_intent
+from strata.controller.layers import CLUSTER_NEWS, Layers
 from strata.controller.lease import Lease
 from strata.controller.lifecycle import Action, Event, IllegalEvent, State, next_step
 from strata.controller.options import ApplyOptions
 from strata.controller.report import Change, Summary, change_of, summarize
 from strata.controller.timers import Timers
-from strata.controller.tracked import DONE, Tracked
+from strata.controller.tracked import INSTALLED, Tracked, tracked_from
 from strata.controller.workers import DriverSource, Workers
-from strata.plan import ChangeKind, NodePlan, Plan, node_plan_from_jsonable, to_jsonable
+from strata.plan import ChangeKind, NodePlan, Plan, to_jsonable
 from strata.store import Conflict, RecordWrite, Store
 
 __all__ = ["DriverSource", "Reconciler"]
@@ -56,8 +63,8 @@ class Reconciler:
         lease: Lease | None = None,
     ) -> None:
         """``plan``: the run's plan, built once by whoever assembles the run and diffed
-        against this store (``recorded.plan_against``); ``lease``: the writer lease the
-        run already holds (else taken here for the length of ``run``)."""
+        against this store (``build_plan(topology, *recorded(store))``); ``lease``: the
+        writer lease the run already holds (else taken here for the length of ``run``)."""
         self.plan, self.store, self.drivers, self.lease = plan, store, drivers, lease
         self.options = options or ApplyOptions()
         self.observer, self.clock = observer, clock
@@ -68,10 +75,12 @@ class Reconciler:
         self._writes: list[RecordWrite] = []
         self._workers = Workers(plan.racks, drivers, store, self.options)
         self._early: set[str] = set()  # nodes holding boot events that outran their power-on
+        self.layers = Layers(plan)
+        self._waiting: set[str] = set()  # ready nodes waiting for their layer's gate
         self._rng = random.Random()
         self._handlers: dict[Action, Callable[[Tracked], None]] = {
             **{action: self._queue for action in actions.BMC_ACTIONS},
-            Action.NONE: self._advance,
+            Action.NONE: lambda t: None,
             Action.AWAIT_BOOT: self._replay_early,
             Action.BOOT_FROM_DISK: self._end_attempt,
             Action.RECORD_FAILURE: self._end_attempt,
@@ -104,7 +113,7 @@ class Reconciler:
             self._workers.shutdown()
             if self.lease is None:
                 lease.release()
-        return self._summary(self.clock() - started)
+        return summarize(self.nodes.values(), self.clock() - started)
 
     def _next_wake(self, polled: float) -> float:
         wake = polled + self.options.poll_interval
@@ -117,36 +126,19 @@ class Reconciler:
 
     def _load(self) -> None:
         records = self.store.records()
-        plans = {p.name: p for p in self.plan.nodes}
-        for action in self.plan.actions:
-            record = records.get(action.node)
-            node_plan = (
-                node_plan_from_jsonable(records[action.node].plan)
-                if action.kind is ChangeKind.DELETE
-                else plans[action.node]
-            )
-            t = Tracked(action.node, node_plan, action.kind, State.DECLARED, 0)
-            t.changed = action.changed
-            if record is not None:
-                t.state, t.version, t.marks = (
-                    State(record.state),
-                    record.version,
-                    dict(record.marks),
-                )
-                t.deadline, t.step, t.reason = record.deadline, record.step, record.reason
-                t.action = actions.resume_action(t.state, t.marks)
+        for t, record in tracked_from(self.plan, records):
             self.nodes[t.name] = t
             if record is None:
-                self._write(t, ("declared", {}), plan=node_plan)
-            elif action.kind is ChangeKind.UPDATE or (
-                action.kind is ChangeKind.REPROVISION and t.state not in DONE
+                self._write(t, ("declared", {}), plan=t.plan)
+            elif t.intent is ChangeKind.UPDATE or (
+                t.intent is ChangeKind.REPROVISION and t.state not in INSTALLED
             ):
-                self._write(t, ("plan-updated", {"changed": list(action.changed)}), plan=node_plan)
+                self._write(t, ("plan-updated", {"changed": list(t.changed)}), plan=t.plan)
             timeout = self.options.timeouts.of(t.state)
             if t.deadline is None and timeout:  # retried while no controller ran
                 t.deadline = self.clock() + timeout
             if t.deadline is not None:
-                self._timer(t.deadline, t.name, t.generation, "deadline")
+                self._timers.add(t.deadline, t.name, t.generation, "deadline")
             self._notify(t, None, "loaded")
         for t in self.nodes.values():
             self._advance(t)
@@ -156,9 +148,17 @@ class Reconciler:
 
     def _advance(self, t: Tracked) -> None:
         """A node at rest: the plan's next event for it, else its action goes on."""
+        if not self._consider(t) and not (t.busy or t.held):
+            self._handlers[t.action](t)
+
+    def _consider(self, t: Tracked) -> bool:
+        """Feed the plan's next event for ``t`` (or hold it); False when the plan asks
+        nothing of it now."""
         if t.busy or t.held:
-            return
-        intent = plan_intent(t, self.options)
+            return False
+        intent = plan_intent(t, self.options, lambda n: self.layers.gate(n, self.nodes))
+        if intent is None and t.state is State.READY:
+            self._waiting.add(t.name)  # at its layer's gate: re-advanced when it moves
         if isinstance(intent, str):
             self._hold(t, intent)
         elif intent is not None:
@@ -167,8 +167,7 @@ class Reconciler:
                 t.intent = ChangeKind.UPDATE  # consented: the new plan is recorded first
                 self._write(t, ("plan-updated", {"changed": list(t.changed)}), plan=t.plan)
             self._feed(t, event, None, detail)
-        elif t.action is not Action.NONE:
-            self._handlers[t.action](t)
+        return intent is not None
 
     def _feed(
         self,
@@ -205,12 +204,22 @@ class Reconciler:
             info["reason"] = t.reason
         self._write(t, ("state", info))
         if t.deadline is not None:
-            self._timer(t.deadline, t.name, t.generation, "deadline")
+            self._timers.add(t.deadline, t.name, t.generation, "deadline")
         self._notify(t, before, event.value)
         t.action = step.action
         self._handlers[t.action](t)
+        if t.action not in actions.BMC_ACTIONS:  # done in the loop: the plan's next event
+            self._consider(t)
         self._touch(t)
+        for layer in self.layers.affected_by(t):
+            self._reopen(layer)
         return True
+
+    def _reopen(self, layer: str | None) -> None:
+        """The layer's gate may have moved: its waiting nodes look again."""
+        for name in [n for n in self._waiting if self.nodes[n].plan.layer == layer]:
+            self._waiting.discard(name)
+            self._advance(self.nodes[name])
 
     # -- the loop's own actions (BMC actions are queued for the workers) ----------
 
@@ -248,7 +257,7 @@ class Reconciler:
                 t.busy = True
                 self._touch(t)
             elif wait != math.inf:
-                self._timer(now + wait, rack, 0, "wake")
+                self._timers.add(now + wait, rack, 0, "wake")
 
     def _collect(self, timeout: float) -> None:
         results, unparked = self._workers.collect(timeout)
@@ -269,7 +278,7 @@ class Reconciler:
             t.tries += 1
             t.last_error = str(result)
             delay = self._rng.uniform(0, min(self.options.max_backoff, 2.0**t.tries))
-            self._timer(self.clock() + delay, name, t.generation, "retry")
+            self._timers.add(self.clock() + delay, name, t.generation, "retry")
         elif isinstance(result, BMCError):
             self._feed(t, Event.BMC_FAILED, str(result))
         else:
@@ -287,6 +296,12 @@ class Reconciler:
                 continue
             if e.kind in REQUESTS:  # a person's request; ignored unless the table allows it
                 self._feed(t, REQUESTS[e.kind])
+                continue
+            if e.kind in CLUSTER_EVENTS:  # a node Ready in its layer's cluster
+                self._feed(t, CLUSTER_EVENTS[e.kind])
+                continue
+            if e.kind in CLUSTER_NEWS:  # seen NotReady; a layer's API answering, or not
+                self._reopen(self.layers.news(t, e.kind, e.detail))
                 continue
             event = BOOT_EVENTS.get(e.kind)
             if event is None:
@@ -315,19 +330,18 @@ class Reconciler:
                 self._ready.extend(self._workers.unpark(name))
                 continue
             t = self.nodes[name]
-            if generation != t.generation or t.settled():
+            if generation != t.generation or t.settled(self.options.target):
                 continue
             if kind == "retry":
                 self._ready.append(name)
             elif kind == "deadline" and t.state in TIMEOUT_REASONS:
                 timeout = self.options.timeouts.of(t.state) or 0
                 reason = TIMEOUT_REASONS[t.state].format(t=timeout)
+                if t.state is State.JOINING:
+                    reason += f"; {self.layers.join_seen(t)}"
                 if t.last_error:
                     reason += f"; last error: {t.last_error}"
                 self._feed(t, Event.TIMEOUT, reason)
-
-    def _timer(self, at: float, name: str, generation: int, kind: str) -> None:
-        self._timers.add(at, name, generation, kind)
 
     def _write(
         self, t: Tracked, event: tuple[str, Mapping[str, Any]], plan: NodePlan | None = None
@@ -368,7 +382,7 @@ class Reconciler:
         self._touch(t)
 
     def _touch(self, t: Tracked) -> None:
-        if t.settled():
+        if t.settled(self.options.target):
             self._unsettled.discard(t.name)
         else:
             self._unsettled.add(t.name)
@@ -376,6 +390,3 @@ class Reconciler:
     def _notify(self, t: Tracked, before: State | None, event: str) -> None:
         if self.observer is not None:
             self.observer(change_of(t, before, event, self.clock()))
-
-    def _summary(self, seconds: float) -> Summary:
-        return summarize(self.nodes.values(), seconds)

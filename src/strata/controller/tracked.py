@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from strata.controller.actions import resume_action
 from strata.controller.lifecycle import Action, State
-from strata.plan import ChangeKind, NodePlan
+from strata.plan import ChangeKind, NodePlan, Plan, node_plan_from_jsonable
+from strata.store import NodeRecord
 
-__all__ = ["DONE", "Tracked"]
+__all__ = ["INSTALLED", "Tracked", "tracked_from"]
 
-DONE = frozenset({State.PROVISIONED, State.JOINED})  # an apply's target (joining comes with kube)
+# the OS is on its disk: reinstalled only with the person's consent (reprovision)
+INSTALLED = frozenset({State.PROVISIONED, State.JOINING, State.JOINED})
 
 
 @dataclass
@@ -34,6 +38,7 @@ class Tracked:
     tries: int = 0  # transient BMC faults in this phase
     last_error: str | None = None
     held: str | None = None
+    seen: str | None = None  # what its layer's watch of Nodes last said of it
     # boot events that outran the power-on's result: (log id, attempt, event)
     early: list[tuple[int, Any, Any]] = field(default_factory=list)
 
@@ -42,11 +47,35 @@ class Tracked:
         """No longer in the topology: only a power-off (with --prune) is left for it."""
         return self.intent is ChangeKind.DELETE
 
-    def settled(self) -> bool:
+    def settled(self, target: State) -> bool:
+        """Nothing more for the run to do: at ``target`` (provisioned or joined), joined,
+        held, failed, found running, in maintenance, or removed and not being powered off."""
         if self.busy:
             return False
         if self.held or self.state in (State.FAILED, State.MAINTENANCE, State.FOUND_RUNNING):
             return True
         if self.removed:  # settled unless being powered off
             return self.state is not State.DEPROVISIONING
-        return self.state in DONE
+        return self.state is target or self.state is State.JOINED
+
+
+def tracked_from(
+    plan: Plan, records: Mapping[str, NodeRecord]
+) -> Iterator[tuple[Tracked, NodeRecord | None]]:
+    """Every node of the run, as the store left it: a node of the plan with its record
+    (None: never seen), a removed node from its recorded plan; each resting in its
+    state, with the action that state goes on with (``resume_action``)."""
+    plans = {p.name: p for p in plan.nodes}
+    for change in plan.actions:
+        record = records.get(change.node)
+        if change.kind is ChangeKind.DELETE:
+            assert record is not None and record.plan is not None  # a deletion is recorded
+            node_plan = node_plan_from_jsonable(record.plan)
+        else:
+            node_plan = plans[change.node]
+        t = Tracked(change.node, node_plan, change.kind, State.DECLARED, 0, changed=change.changed)
+        if record is not None:
+            t.state, t.version, t.marks = State(record.state), record.version, dict(record.marks)
+            t.deadline, t.step, t.reason = record.deadline, record.step, record.reason
+            t.action = resume_action(t.state, t.marks)
+        yield t, record

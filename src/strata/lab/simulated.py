@@ -43,6 +43,8 @@ class FleetSettings:
     latency: tuple[float, float] = (0.05, 0.2)  # seconds per BMC call, uniform
     boot_seconds: tuple[float, float] = (1.0, 2.0)  # power-on to Ignition fetch
     install_seconds: tuple[float, float] = (1.0, 2.0)  # Ignition fetch to "installed"
+    # "installed" to its Node Ready in its layer's simulated cluster; None: no clusters
+    join_seconds: tuple[float, float] | None = None
     seed: int = 1
 
 
@@ -61,14 +63,24 @@ class Machine:
     missing_artifact: str | None = None  # its kernel URL answers 404 (the service records it)
     install_refusal: str | None = None  # its installer reports this instead of installed
     missing_macs: set[str] = field(default_factory=set)
+    never_joins: bool = False  # boots its disk; its Node never registers
+    not_ready: str | None = None  # its Node registers and stays NotReady, with this reason
 
 
 class Fleet:
-    """A ``DriverSource`` for the reconciler: one simulated machine per topology node."""
+    """A ``DriverSource`` for the reconciler: one simulated machine per topology node,
+    and each layer's cluster as its watch of Nodes would report it to the event log: the
+    layer's first control-plane node brings its API up (``api-answered``), the others
+    join once it answers (registered NotReady, then Ready)."""
 
     def __init__(self, topology: Topology, store: Store, settings: FleetSettings | None = None):
         self.store, self.settings = store, settings or FleetSettings()
         self.machines = {n.name: Machine(n) for n in topology.nodes}
+        self._init_nodes: dict[str, str] = {}  # layer -> its first control-plane node
+        for n in topology.nodes:
+            if n.role == "control-plane":
+                self._init_nodes.setdefault(n.layer, n.name)
+        self.api_up: set[str] = set()  # layers whose simulated API answers
         self._rng = random.Random(self.settings.seed)
         self._lock = threading.Lock()
         self._clock = _Timeline()
@@ -108,6 +120,25 @@ class Fleet:
             return
         machine.installed = True
         self._report(machine.node.name, LogKind.INSTALLED, attempt)
+        if self.settings.join_seconds is not None:
+            self._clock.at(self.delay(self.settings.join_seconds), lambda: self._join(machine))
+
+    def _join(self, machine: Machine) -> None:
+        """Its disk booted and kubeadm ran: the init node brings its layer's API up; any
+        other node joins once that API answers (tried again a little later until then)."""
+        node, seconds = machine.node, self.settings.join_seconds
+        if machine.never_joins or not machine.installed or seconds is None:
+            return
+        if self._init_nodes.get(node.layer) == node.name:
+            self.api_up.add(node.layer)
+            self.store.record(node.name, LogKind.API_ANSWERED, {"layer": node.layer})
+        elif node.layer not in self.api_up:
+            self._clock.at(self.delay(seconds), lambda: self._join(machine))
+            return
+        reason = machine.not_ready or "KubeletNotReady: container runtime network not ready"
+        self.store.record(node.name, LogKind.NODE_REGISTERED, {"reason": reason})
+        if machine.not_ready is None:
+            self.store.record(node.name, LogKind.NODE_READY, {})
 
     def _report(self, node: str, kind: str, attempt: int) -> None:
         self.store.record(node, kind, {"attempt": attempt})

@@ -31,6 +31,7 @@ def test_from_declared_to_joined() -> None:
             Event.IGNITION_FETCHED,
             Event.INSTALLED,
             Event.FIRST_BOOT,
+            Event.JOIN,
             Event.NODE_READY,
         ],
     )
@@ -45,7 +46,8 @@ def test_from_declared_to_joined() -> None:
         (State.INSTALLING, Action.AWAIT_BOOT),
         (State.INSTALLING, Action.NONE),
         (State.PROVISIONED, Action.BOOT_FROM_DISK),
-        (State.PROVISIONED, Action.AWAIT_JOIN),
+        (State.PROVISIONED, Action.NONE),
+        (State.JOINING, Action.AWAIT_JOIN),
         (State.JOINED, Action.NONE),
     ]
 
@@ -54,7 +56,7 @@ def test_a_provisioned_or_joined_node_is_touched_only_with_consent() -> None:
     """Only reprovision (sent with --allow-reprovision) or deprovision (with --prune) may
     install or power off a node that is provisioned or joined."""
     for (state, event), step in TABLE.items():
-        if state in (State.PROVISIONED, State.JOINED) and step.action in (
+        if state in (State.PROVISIONED, State.JOINING, State.JOINED) and step.action in (
             Action.PREPARE_BOOT,
             Action.POWER_ON,
             Action.POWER_OFF,

@@ -1,0 +1,111 @@
+"""Each layer's order of joining, as a gate a ready node waits at before its install.
+
+kubeadm and k3s form a cluster in one order: the first control-plane node initialises
+it (its API comes up at the layer's VIP), the other control-plane nodes and the workers
+join that API. A layer provisioned by another layer (``provisionedBy``) waits for that
+layer's control plane to be joined. A node whose gate cannot open (the init node, or
+the parent's control plane, failed) is held with the reason instead of waiting forever.
+
+What a gate reads: the node states the reconciler tracks and which layers' APIs
+answered (``api-answered`` entries the layer's watch of Nodes writes to the event log).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from strata.controller.lifecycle import State
+from strata.controller.tracked import Tracked
+from strata.plan import ClusterPlan, Plan
+from strata.provisioning import LogKind
+
+__all__ = ["CLUSTER_NEWS", "OPEN", "WAIT", "Gate", "Layers"]
+
+# what a layer's watch of Nodes writes besides a node's Ready (a lifecycle event)
+CLUSTER_NEWS = frozenset({LogKind.NODE_REGISTERED, LogKind.API_ANSWERED, LogKind.API_UNREACHABLE})
+
+OPEN, WAIT = "open", "wait"
+Gate = str  # OPEN, WAIT, or why the node is held (the gate can never open)
+
+_STUCK = frozenset({State.FAILED, State.FOUND_RUNNING, State.MAINTENANCE})
+
+
+class Layers:
+    """The run's layers (from its plan), and what each layer's API last said."""
+
+    def __init__(self, plan: Plan) -> None:
+        self.clusters = {c.name: c for c in plan.clusters}
+        self.answered: set[str] = set()  # layers whose API answered during this run
+        self.unreachable: dict[str, str] = {}  # layer -> why its API did not answer, last
+
+    def init_node(self, layer: str) -> str | None:
+        """The layer's first control-plane node: the one that initialises the cluster."""
+        cluster = self.clusters.get(layer)
+        return cluster.control_plane[0] if cluster and cluster.control_plane else None
+
+    def gate(self, t: Tracked, nodes: Mapping[str, Tracked]) -> Gate:
+        """May ``t`` (ready) be installed now, in a run whose target is joined?"""
+        cluster = self.clusters.get(t.plan.layer)
+        if cluster is None:
+            return OPEN
+        parent = self.clusters.get(cluster.provisioned_by)
+        if parent is not None and parent is not cluster:
+            waiting = _control_plane_gate(parent, nodes)
+            if waiting is not OPEN:
+                return waiting
+        init = self.init_node(cluster.name)
+        if init is None or init == t.name or cluster.name in self.answered:
+            return OPEN
+        first = nodes.get(init)
+        if first is not None and (first.state in _STUCK or first.held):
+            return f"waits for layer {cluster.name}'s API: its first control-plane node {init} is {first.state}"
+        return WAIT
+
+    def affected_by(self, t: Tracked) -> Iterable[str]:
+        """The layers whose gates may move when ``t`` moves: its own when it is the init
+        node, and every layer its layer provisions when it is a control-plane node."""
+        layer = t.plan.layer
+        if self.init_node(layer) == t.name:
+            yield layer
+        cluster = self.clusters.get(layer)
+        if cluster is not None and t.name in cluster.control_plane:
+            yield from (c.name for c in self.clusters.values() if c.provisioned_by == layer)
+
+    def news(self, t: Tracked, kind: str, detail: Mapping[str, Any]) -> str | None:
+        """A ``CLUSTER_NEWS`` entry about ``t`` (for an API: its layer's init node): a
+        node registered and not Ready (and why, kept for its timeout's reason), or the
+        layer's API answering or not. Returns the layer whose gate may have moved."""
+        why = str(detail.get("reason") or "no reason given")
+        if kind == LogKind.NODE_REGISTERED:
+            t.seen = f"registered, not Ready: {why}"
+            return None
+        layer = str(detail.get("layer", t.plan.layer))
+        if kind == LogKind.API_ANSWERED:
+            self.answered.add(layer)
+            self.unreachable.pop(layer, None)
+            return layer
+        self.unreachable[layer] = why
+        return None
+
+    def join_seen(self, t: Tracked) -> str:
+        """What was last seen of a node that did not join: for a timeout's reason."""
+        cluster = self.clusters.get(t.plan.layer)
+        api = f"the API at {cluster.endpoint}" if cluster else "its layer's API"
+        if t.seen:
+            return f"last seen: {t.seen}"
+        if t.plan.layer in self.unreachable:
+            return f"{api} did not answer: {self.unreachable[t.plan.layer]}"
+        if t.plan.layer in self.answered:
+            return f"it never registered with {api}"
+        return f"{api} never answered"
+
+
+def _control_plane_gate(parent: ClusterPlan, nodes: Mapping[str, Tracked]) -> Gate:
+    states = [nodes[n] for n in parent.control_plane if n in nodes]
+    stuck = [t.name for t in states if t.state in _STUCK or t.held]
+    if stuck:
+        return f"waits for layer {parent.name}'s control plane: {', '.join(stuck)} failed or held"
+    if all(t.state is State.JOINED for t in states):
+        return OPEN
+    return WAIT
