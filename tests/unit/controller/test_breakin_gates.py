@@ -98,3 +98,37 @@ def test_a_retry_of_the_init_node_while_the_run_runs_releases_the_rest_of_its_la
     assert summary.states["cp"] is State.JOINED
     assert summary.states["k1-n1"] is State.JOINED, summary.held
     assert summary.states["k1-n2"] is State.JOINED, summary.held
+
+
+def test_an_init_node_held_for_consent_holds_the_waiting_rest_instead_of_hanging_the_run(
+    store: SQLiteStore,
+) -> None:
+    """The init node is joined, its plan changed a reinstall field (held: no consent);
+    the workers wait at ready from an earlier run and the layer's API does not answer.
+    The workers are considered first (the plan's order): WAIT, into ``_waiting``; the
+    init node is held after them, a hold is no transition, nothing reopens the layer,
+    and ready has no deadline: the run never ends."""
+    old = generated_topology(1, 2)
+    plans = {p.name: p for p in build_plan(old).nodes}
+    store.write_records(
+        [
+            RecordWrite("cp", 0, "joined", plan=to_jsonable(plans["cp"])),
+            *(RecordWrite(n, 0, "ready", plan=to_jsonable(plans[n])) for n in ("k1-n1", "k1-n2")),
+        ]
+    )
+    new = generated_topology(1, 2, os_version="4152.2.0")
+    fleet = Fleet(new, store, FAST)
+    fleet.machines["cp"].power = PowerState.ON
+    store.record("cp", "api-unreachable", {"layer": "mgmt", "reason": "connection refused"})
+    out: list[Summary] = []
+    runner = threading.Thread(target=lambda: out.append(join(new, store, fleet)), daemon=True)
+    runner.start()
+    runner.join(4)
+    hung = runner.is_alive()
+    if hung:  # let it end: the API answers
+        fleet.api_up.add("mgmt")
+        store.record("cp", "api-answered", {"layer": "mgmt"})
+        runner.join(10)
+    fleet.close()
+    assert not hung, "the run never settles: workers wait for a held init node"
+    assert "cp is joined" in out[0].held["k1-n1"] or "held" in out[0].held["k1-n1"]
