@@ -36,9 +36,13 @@ class BootContent:
         base_url: str,
         signer: TokenSigner,
         fragments: Mapping[str, Sequence[Config]] | None = None,
+        kube: Callable[[NodePlan], Config | None] | None = None,
     ) -> None:
+        """``fragments``: the person's Ignition fragments per node; ``kube``: a node's
+        fragment installing its layer's Kubernetes (``boot.kube_content.KubeSource``),
+        merged before the person's, which may override its files."""
         self.plan, self.base_url, self.signer = plan, base_url.rstrip("/"), signer
-        self.fragments = fragments or {}
+        self.fragments, self.kube = fragments or {}, kube
         self.nodes = {n.name: n for n in plan.nodes}
         self._by_mac: dict[str, NodePlan] = {}
         for node in plan.nodes:
@@ -57,7 +61,9 @@ class BootContent:
         def render() -> bytes:
             profile = profile_for(node.os_name)
             hooks = self._callbacks(node, attempt)
-            final = final_config(node, profile, self.fragments.get(node.name, ()), hooks)
+            kube = self.kube(node) if self.kube is not None else None
+            fragments = [*([kube] if kube else []), *self.fragments.get(node.name, ())]
+            final = final_config(node, profile, fragments, hooks)
             chosen = final if stage is Stage.FINAL else live_config(node, profile, final, hooks)
             return json.dumps(chosen, sort_keys=True).encode()
 

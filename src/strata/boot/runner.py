@@ -12,20 +12,30 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
+from typing import Protocol
 
 from strata.boot.assets import AssetIndex
 from strata.boot.content import BootContent
 from strata.boot.dhcp import DHCPConfig, Dnsmasq
 from strata.boot.fragments import load_fragments
+from strata.boot.kube_content import KubeSource
 from strata.boot.server import boot_server
 from strata.boot.service import BootService
 from strata.boot.tokens import TokenSigner
 from strata.errors import StrataError
 from strata.plan import Plan
 from strata.provisioning import BootState
+from strata.store.clusters import ClusterSecretsStore
 from strata.topology import Topology
 
-__all__ = ["BootRunner", "BootStartFailed", "boot_content", "boot_service", "dnsmasq_for"]
+__all__ = [
+    "BootRunner",
+    "BootStartFailed",
+    "BootStore",
+    "boot_content",
+    "boot_service",
+    "dnsmasq_for",
+]
 
 
 class BootStartFailed(StrataError):
@@ -34,26 +44,39 @@ class BootStartFailed(StrataError):
     kind = "boot-service"
 
 
+class BootStore(BootState, ClusterSecretsStore, Protocol):
+    """What the boot side reads and writes: attempts and events, and the layers' kept
+    cluster material (the store implements both)."""
+
+
 def boot_service(
     plan: Plan,
     topology: Topology,
-    state: BootState,
+    state: BootStore,
     token_key: bytes,
     base_url: str,
     mirror: Path,
 ) -> BootService:
     """The boot service for ``plan`` on ``state`` (the store), its tokens signed with
     ``token_key``; ``FragmentError`` for an Ignition fragment that is not one (fragments
-    are read from the files the topology names)."""
-    content = boot_content(plan, topology, base_url, TokenSigner(token_key))
+    are read from the files the topology names). Nodes of a layer whose cluster material
+    the store keeps get its Kubernetes too (``KubeSource``)."""
+    kube = KubeSource(plan, state, mirror, base_url)
+    content = boot_content(plan, topology, base_url, TokenSigner(token_key), kube)
     return BootService(content, state, AssetIndex(mirror))
 
 
-def boot_content(plan: Plan, topology: Topology, base_url: str, signer: TokenSigner) -> BootContent:
+def boot_content(
+    plan: Plan,
+    topology: Topology,
+    base_url: str,
+    signer: TokenSigner,
+    kube: KubeSource | None = None,
+) -> BootContent:
     """What machines get for ``plan``: scripts and configs, the topology's Ignition fragments
-    merged in (``FragmentError`` for one that is not Ignition)."""
+    merged in (``FragmentError`` for one that is not Ignition), and ``kube``'s."""
     fragments = load_fragments(topology, Path(topology.file).parent)
-    return BootContent(plan, base_url, signer, fragments)
+    return BootContent(plan, base_url, signer, fragments, kube.fragment if kube else None)
 
 
 def dnsmasq_for(

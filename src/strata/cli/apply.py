@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import click
@@ -22,8 +23,8 @@ from strata.cli.progress import JsonLines, LiveView, PlainLines
 from strata.cli.render import make_console, plan_counts
 from strata.cli.serve import listen_address, reach_url
 from strata.controller import ApplyOptions, State, Summary, Timeouts, recorded
-from strata.controller.manager import Manager
-from strata.plan import ChangeKind, NodePlan, Plan, build_plan
+from strata.controller.manager import Beside, Manager
+from strata.plan import ChangeKind, ClusterPlan, NodePlan, Plan, build_plan
 from strata.store import SQLiteStore
 from strata.topology import Topology
 
@@ -84,6 +85,14 @@ def _timeouts(values: tuple[str, ...]) -> Timeouts:
     "--prune", is_flag=True, help="Power off nodes removed from FILE (their records are kept)."
 )
 @click.option(
+    "--until",
+    type=click.Choice(["provisioned", "joined"]),
+    default="provisioned",
+    show_default=True,
+    help="The run's target: provisioned (the OS installed, booting its disk), or joined "
+    "(also Kubernetes installed, each node Ready in its layer's cluster).",
+)
+@click.option(
     "--output",
     "-o",
     type=click.Choice(["auto", "live", "plain", "json"]),
@@ -103,9 +112,11 @@ def apply(
     timeouts: tuple[str, ...],
     allow_reprovision: tuple[str, ...],
     prune: bool,
+    until: str,
     output: str,
 ) -> None:
-    """Provision FILE's datacenter: every node from declared to provisioned, or failed."""
+    """Provision FILE's datacenter: every node from declared to provisioned (or joined in
+    its layer's cluster, with --until joined), or failed."""
     topology = topology_or_exit(file)
     unknown = sorted(set(allow_reprovision) - {n.name for n in topology.nodes})
     if unknown:
@@ -117,6 +128,7 @@ def apply(
         timeouts=_timeouts(timeouts),
         allow_reprovision=frozenset(allow_reprovision),
         prune=prune,
+        target=State(until),
     )
     store = SQLiteStore(state or default_state(file))
     err = make_console(stderr=True)
@@ -128,17 +140,28 @@ def apply(
     with Manager(store, options) as manager:
         plan = build_plan(topology, *recorded(store))  # the run's one plan
         _show_plan(err, plan, options)
-        beside = None
+        joining = options.target is State.JOINED
+        beside: list[Beside] = []
         if base is not None:  # with --no-serve the mirror is the other service's to check
-            _preflight(err, file, _to_install(plan, store, options), mirror)
-            beside = _boot_side(plan, topology, store, (host, port), base, mirror, dhcp_interface)
+            clusters = plan.clusters if joining else ()
+            _preflight(err, file, _to_install(plan, store, options), mirror, clusters)
+        if joining:  # the layers' material before the boot side serves it
+            from strata.cli.joining import keep_materials, node_watcher
+
+            materials = keep_materials(plan, store)
+        if base is not None:
+            beside.append(
+                _boot_side(plan, topology, store, (host, port), base, mirror, dhcp_interface)
+            )
+        if joining:
+            beside.append(node_watcher(plan, store, materials))
         summary = _run(manager, topology, plan, beside, mode)
     _report(err, summary)
     sys.exit(0 if summary.ok else 1)
 
 
 def _run(
-    manager: Manager, topology: Topology, plan: Plan, beside: BootRunner | None, mode: str
+    manager: Manager, topology: Topology, plan: Plan, beside: list[Beside], mode: str
 ) -> Summary:
     with BMCPool(topology, DriverSettings()) as pool:
         if mode == "json":
@@ -180,12 +203,15 @@ def _to_install(plan: Plan, store: SQLiteStore, options: ApplyOptions) -> list[N
     ]
 
 
-def _preflight(err: Console, file: Path, nodes: list[NodePlan], mirror: Path) -> None:
-    """Exit 2, before any server is powered on, when an install would fetch a missing file."""
+def _preflight(
+    err: Console, file: Path, nodes: list[NodePlan], mirror: Path, clusters: Sequence[ClusterPlan]
+) -> None:
+    """Exit 2, before any server is powered on, when an install would fetch a missing file
+    (the Kubernetes pieces of ``clusters`` included)."""
     from strata.boot import AssetIndex
     from strata.boot.preflight import missing_artifacts
 
-    missing = missing_artifacts(nodes, AssetIndex(mirror))
+    missing = missing_artifacts(nodes, AssetIndex(mirror), clusters)
     for gap in missing:
         err.print(f"[red]error[/]: artifacts missing for {gap.describe(file)}", soft_wrap=True)
     if missing:

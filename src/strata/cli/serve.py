@@ -13,6 +13,7 @@ import click
 from strata.boot import BootService, import_artifacts
 from strata.boot.dhcp import Dnsmasq
 from strata.boot.fragments import FragmentError
+from strata.boot.kube_content import KubeSource
 from strata.boot.runner import (
     BootRunner,
     BootStartFailed,
@@ -114,7 +115,7 @@ def serve(
         f"{len(service.assets)} artifacts; provisioning: {', '.join(provision) or 'none'}; "
         f"{runner.describe()}"
     )
-    _run_until_stopped(runner, lambda: _reload(file, service, dhcp))
+    _run_until_stopped(runner, lambda: _reload(file, service, store, dhcp))
 
 
 def _run_until_stopped(runner: BootRunner, reload: Callable[[], None]) -> None:
@@ -176,7 +177,7 @@ def reach_url(
     return chosen.url
 
 
-def _reload(file: Path, service: BootService, dhcp: Dnsmasq | None) -> None:
+def _reload(file: Path, service: BootService, store: SQLiteStore, dhcp: Dnsmasq | None) -> None:
     """SIGHUP: read topology.yaml again; a valid file replaces the plan (and every cached
     script and config), an invalid one is reported and the running plan kept."""
     console = make_console(stderr=True)
@@ -187,7 +188,8 @@ def _reload(file: Path, service: BootService, dhcp: Dnsmasq | None) -> None:
         return
     old, plan = service.content, build_plan(checked.topology)
     try:
-        content = boot_content(plan, checked.topology, old.base_url, old.signer)
+        kube = KubeSource(plan, store, service.assets.root, old.base_url)
+        content = boot_content(plan, checked.topology, old.base_url, old.signer, kube)
     except FragmentError as exc:
         console.print(f"reload: {exc}; still serving the previous plan")
         return

@@ -55,9 +55,11 @@ class Layers:
             if waiting is not OPEN:
                 return waiting
         init = self.init_node(cluster.name)
+        first = nodes.get(init) if init is not None else None
         if init is None or init == t.name or cluster.name in self.answered:
             return OPEN
-        first = nodes.get(init)
+        if first is not None and first.state is State.JOINED:
+            return OPEN  # Ready in its cluster: the API answered; a join that cannot, times out
         if first is not None and (first.state in _STUCK or first.held):
             return f"waits for layer {cluster.name}'s API: its first control-plane node {init} is {first.state}"
         return WAIT

@@ -10,7 +10,7 @@ under the lease, and hands the same plan to the reconciler and to the boot side.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Protocol
 
@@ -25,7 +25,8 @@ __all__ = ["Beside", "Manager"]
 
 
 class Beside(Protocol):
-    """What runs beside the controller for the length of a run (the boot service)."""
+    """What runs beside the controller for the length of a run (the boot service, each
+    layer's watch of Nodes)."""
 
     def start(self) -> None: ...
 
@@ -57,17 +58,20 @@ class Manager:
         self,
         plan: Plan,
         drivers: DriverSource,
-        beside: Beside | None = None,
+        beside: Sequence[Beside] = (),
         observer: Callable[[Change], None] | None = None,
     ) -> Summary:
-        """Start ``beside``, drive every node of ``plan`` to its target, stop ``beside``."""
-        if beside is not None:
-            beside.start()
+        """Start what runs ``beside`` (in order: the boot service, the layers' watches),
+        drive every node of ``plan`` to its target, stop them (in reverse order)."""
+        started: list[Beside] = []
         try:
+            for part in beside:
+                part.start()
+                started.append(part)
             reconciler = Reconciler(
                 plan, self.store, drivers, self.options, observer, lease=self.lease
             )
             return reconciler.run()
         finally:
-            if beside is not None:
-                beside.stop()
+            for part in reversed(started):
+                part.stop()

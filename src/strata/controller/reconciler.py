@@ -132,7 +132,8 @@ class Reconciler:
                 self._write(t, ("declared", {}), plan=t.plan)
             elif t.intent is ChangeKind.UPDATE or (
                 t.intent is ChangeKind.REPROVISION and t.state not in INSTALLED
-            ):
+            ):  # not installed yet: its next install takes the new plan, nothing to redo
+                t.intent = ChangeKind.UPDATE
                 self._write(t, ("plan-updated", {"changed": list(t.changed)}), plan=t.plan)
             timeout = self.options.timeouts.of(t.state)
             if t.deadline is None and timeout:  # retried while no controller ran
@@ -157,8 +158,10 @@ class Reconciler:
         if t.busy or t.held:
             return False
         intent = plan_intent(t, self.options, lambda n: self.layers.gate(n, self.nodes))
-        if intent is None and t.state is State.READY:
-            self._waiting.add(t.name)  # at its layer's gate: re-advanced when it moves
+        if t.state is State.READY and not isinstance(intent, tuple) and not t.removed:
+            self._waiting.add(
+                t.name
+            )  # at its layer's gate (or held there): looks again when it moves
         if isinstance(intent, str):
             self._hold(t, intent)
         elif intent is not None:
@@ -219,7 +222,10 @@ class Reconciler:
         """The layer's gate may have moved: its waiting nodes look again."""
         for name in [n for n in self._waiting if self.nodes[n].plan.layer == layer]:
             self._waiting.discard(name)
-            self._advance(self.nodes[name])
+            t = self.nodes[name]
+            t.held = None  # a gate that could not open may open now
+            self._advance(t)
+            self._touch(t)
 
     # -- the loop's own actions (BMC actions are queued for the workers) ----------
 
@@ -243,6 +249,8 @@ class Reconciler:
         t.held = why
         self._notify(t, t.state, "held")
         self._touch(t)
+        for layer in self.layers.affected_by(t):  # a held init node holds its layer's gate
+            self._reopen(layer)
 
     # -- running BMC actions ------------------------------------------------
 

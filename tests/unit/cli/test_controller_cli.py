@@ -327,3 +327,20 @@ def test_apply_builds_the_plan_once_for_the_whole_run(applied: Path) -> None:
         if name == "build_plan" and path.endswith("plan/build.py")
     )
     assert builds == 1
+
+
+def test_apply_until_joined_refuses_when_a_layers_kubernetes_is_not_in_the_mirror(
+    applied: Path,
+) -> None:
+    """To joined, the nodes also fetch their layer's Kubernetes: missing pieces are named
+    before anything is powered on, and no cluster material is generated for a run that
+    did not start."""
+    before = SQLiteStore(applied.parent / ".strata" / "strata.db").records()
+    args = ["apply", "-f", str(applied), "--url", "http://127.0.0.1:9", "--until", "joined"]
+    code, out = run(*args)
+    assert code == 2, out
+    assert "artifacts missing for kubernetes v1.31.2 (for lab-worker-1)" in out, out
+    assert "kubernetes-v1.31.2-x86-64.raw" in out
+    assert "nothing was powered on" in out
+    after = SQLiteStore(applied.parent / ".strata" / "strata.db")
+    assert after.records() == before and after.cluster("mgmt") is None
