@@ -9,6 +9,11 @@ agent name ``server: https://VIP:port``, and all of them share ``token``. ``tls-
 puts the VIP into the API server's certificate. Agents get only agent flags
 (``cluster-cidr``, ``service-cidr``, ``tls-san`` and ``cluster-init`` are server flags).
 
+A layer's registry mirror (``image_repository``) is ``system-default-registry``, a
+server flag: k3s prefixes every system image with it (``{registry}/rancher/mirrored-pause``,
+CoreDNS, the bundled charts' images) and hands it to its agents with the rest of the
+server's configuration, pause image included, so agents get no key of their own.
+
 The file holds the token: mode 0600.
 """
 
@@ -64,4 +69,6 @@ def k3s_settings(
         settings["service-cidr"] = cluster.service_cidr
         if endpoint.port != K3S_DEFAULT_PORT:
             settings["https-listen-port"] = endpoint.port
+        if cluster.image_repository is not None:
+            settings["system-default-registry"] = cluster.image_repository
     return settings

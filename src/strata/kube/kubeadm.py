@@ -11,6 +11,9 @@ https://kubernetes.io/docs/reference/config-api/kubeadm-config.v1beta4/. The one
 difference Strata meets: v1beta3 writes ``extraArgs`` and ``kubeletExtraArgs`` as a map,
 v1beta4 as a list of ``{name, value}``.
 
+A layer's ``image_repository`` (topology.yaml's ``imageRepository``) goes into the
+ClusterConfiguration's field of that name (types.go ``ImageRepository``).
+
 The file holds the bootstrap token (and the certificate key on control-plane nodes):
 mode 0600. The init node runs ``kubeadm init --config <path> --upload-certs`` so that the
 other control-plane nodes can fetch the certificates with the certificate key.
@@ -120,11 +123,19 @@ def _api(cluster: ClusterPlan) -> str:
 
 
 def _cluster_configuration(api: str, cluster: ClusterPlan, endpoint: Endpoint) -> dict[str, Any]:
-    return {
+    """``imageRepository`` only when the layer names a mirror: kubeadm then pulls
+    ``{imageRepository}/kube-apiserver:vX.Y.Z`` and the rest (etcd, CoreDNS, kube-proxy)
+    there instead of registry.k8s.io. Joining nodes read it from the cluster (the
+    kubeadm-config ConfigMap), so the JoinConfiguration has no such field."""
+    config: dict[str, Any] = {
         "apiVersion": api,
         "kind": "ClusterConfiguration",
         "clusterName": cluster.name,
         "kubernetesVersion": kubernetes_version(cluster.version).tag,
+    }
+    if cluster.image_repository is not None:
+        config["imageRepository"] = cluster.image_repository
+    return config | {
         "controlPlaneEndpoint": endpoint.host_port,
         "networking": {"podSubnet": cluster.pod_cidr, "serviceSubnet": cluster.service_cidr},
         "apiServer": {"certSANs": [str(endpoint.vip)]},

@@ -16,8 +16,10 @@ kube-vip holds the VIP (kube-vip's documented workaround, "kube-vip on Kubernete
 1.29+" at https://kube-vip.io/docs/installation/static/ ; kube-vip/kube-vip#684).
 Nodes that join find the RBAC in place and keep admin.conf.
 
-The image is pinned (KUBE_VIP_IMAGE); an air-gapped datacenter passes its mirror's
-reference as ``image=`` (e.g. ``registry.dc.example/kube-vip/kube-vip:v0.8.9``).
+The image is pinned (KUBE_VIP_IMAGE, from ghcr.io). A layer with a registry mirror
+(``image_repository``) gets the same repository and tag from the mirror
+(``registry.dc.example/kube-vip/kube-vip:v0.8.9``: ``kube_vip_image``), as kubeadm and k3s
+name their images under it; ``image=`` names another reference outright.
 """
 
 from __future__ import annotations
@@ -35,10 +37,18 @@ from strata.kube.versions import KubeVersion, k3s_release, kubeadm_api, kubernet
 if TYPE_CHECKING:
     from strata.plan.model import ClusterPlan, NodePlan
 
-__all__ = ["KUBE_VIP_IMAGE", "SUPER_ADMIN_SINCE", "kube_vip_manifest", "kube_vip_pod"]
+__all__ = [
+    "KUBE_VIP_IMAGE",
+    "SUPER_ADMIN_SINCE",
+    "kube_vip_image",
+    "kube_vip_manifest",
+    "kube_vip_pod",
+]
 
 KUBE_VIP_VERSION = "v0.8.9"
-KUBE_VIP_IMAGE = f"ghcr.io/kube-vip/kube-vip:{KUBE_VIP_VERSION}"
+KUBE_VIP_REGISTRY = "ghcr.io"
+KUBE_VIP_REPOSITORY = "kube-vip/kube-vip"
+KUBE_VIP_IMAGE = f"{KUBE_VIP_REGISTRY}/{KUBE_VIP_REPOSITORY}:{KUBE_VIP_VERSION}"
 SUPER_ADMIN_SINCE = KubeVersion(1, 29, 0)
 _SUPER_ADMIN = "/etc/kubernetes/super-admin.conf"
 _MOUNTED_AT = "/etc/kubernetes/admin.conf"  # kube-vip's default --k8sConfigPath
@@ -62,11 +72,18 @@ _HOSTS = {
 }
 
 
+def kube_vip_image(mirror: str | None) -> str:
+    """kube-vip's pinned image, from ``mirror`` (a registry host[:port][/path]) if given."""
+    registry = KUBE_VIP_REGISTRY if mirror is None else mirror
+    return f"{registry}/{KUBE_VIP_REPOSITORY}:{KUBE_VIP_VERSION}"
+
+
 def kube_vip_manifest(
-    cluster: ClusterPlan, node: NodePlan, *, image: str = KUBE_VIP_IMAGE
+    cluster: ClusterPlan, node: NodePlan, *, image: str | None = None
 ) -> ConfigFile:
     """The kube-vip static pod for a control-plane ``node`` of ``cluster``, at the path
-    its distribution's kubelet reads static pods from. Raises ValueError for a worker or
+    its distribution's kubelet reads static pods from. ``image``: by default the pinned
+    one from the layer's mirror (``kube_vip_image``). Raises ValueError for a worker or
     a node of another layer, VersionError for an unsupported version."""
     host = _HOSTS[cluster.distribution]
     text = yaml.safe_dump(kube_vip_pod(cluster, node, image=image), sort_keys=False)
@@ -74,11 +91,13 @@ def kube_vip_manifest(
 
 
 def kube_vip_pod(
-    cluster: ClusterPlan, node: NodePlan, *, image: str = KUBE_VIP_IMAGE
+    cluster: ClusterPlan, node: NodePlan, *, image: str | None = None
 ) -> dict[str, Any]:
     """The Pod as a plain dict (see kube_vip_manifest)."""
     if node.name not in cluster.control_plane:
         raise ValueError(f"node {node.name} is not a control-plane node of layer {cluster.name}")
+    if image is None:
+        image = kube_vip_image(cluster.image_repository)
     endpoint = parse_endpoint(cluster.endpoint)
     kubeconfig = _kubeconfig(cluster, node)
     container = {

@@ -112,4 +112,5 @@ def _cluster(topology: Topology, index: int) -> ClusterPlan:
         pivot=layer.pivot,
         control_plane=tuple(n.name for n in members if n.role == "control-plane"),
         workers=tuple(n.name for n in members if n.role != "control-plane"),
+        image_repository=layer.image_repository,
     )

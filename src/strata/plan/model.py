@@ -116,6 +116,7 @@ class ClusterPlan:
     pivot: bool
     control_plane: tuple[str, ...]
     workers: tuple[str, ...]
+    image_repository: str | None = None  # the layer's registry mirror; None: public registries
 
 
 class ChangeKind(enum.StrEnum):

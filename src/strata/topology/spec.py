@@ -17,6 +17,8 @@ from strata.topology.settings import BMCSettings, NodeSettings
 
 __all__ = [
     "API_VERSION",
+    "IMAGE_REPOSITORY",
+    "MAX_IMAGE_REPOSITORY",
     "CredentialSpec",
     "Generate",
     "LayerSpec",
@@ -30,6 +32,17 @@ __all__ = [
 ]
 
 API_VERSION = "strata.dev/v1alpha1"
+
+# A registry and an optional path, as a container image reference begins (the grammar
+# of github.com/distribution/reference, regexp.go: domain, then path components);
+# kube_rules checks it with a located message, the schema lets editors check it too.
+IMAGE_REPOSITORY = (
+    r"^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*"
+    r"|\[[0-9a-fA-F:.]+\])(?::[0-9]{1,5})?(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$"
+)
+MAX_IMAGE_REPOSITORY = 200
+"""Characters of imageRepository: an image reference's name is at most 255
+(distribution/reference NameTotalLengthMax), and the image's own path follows it."""
 
 IPAddress = IPv4Address | IPv6Address
 IPNetwork = IPv4Network | IPv6Network
@@ -162,7 +175,11 @@ class NetworkSpec(SpecModel):
 
 class Distribution(SpecModel):
     name: Literal["kubeadm", "k3s"] = Field(description="kubeadm or k3s.")
-    version: str = Field(description="Kubernetes version, e.g. 1.31.2 (quote it in YAML).")
+    version: str = Field(
+        description="The release, spelled as the distribution names it (quote it in YAML): "
+        "kubeadm takes the Kubernetes version, e.g. 1.31.2; k3s takes the k3s release, "
+        "the Kubernetes version and its k3s build, e.g. 1.31.2+k3s1."
+    )
 
 
 class Endpoint(SpecModel):
@@ -188,6 +205,15 @@ class LayerSpec(SpecModel):
     )
     pivot: bool = Field(
         default=False, description="Move Strata's management plane into this cluster once built."
+    )
+    image_repository: str | None = Field(
+        default=None,
+        description="Registry mirror of the layer's images for an air-gapped datacenter, "
+        "host[:port][/path] without a scheme (e.g. registry.dc.example:5000/k8s). It becomes "
+        "kubeadm's imageRepository (control-plane images, otherwise from registry.k8s.io), "
+        "k3s's system-default-registry, and the registry of kube-vip's image (otherwise "
+        "ghcr.io). Unset: the public registries.",
+        json_schema_extra={"pattern": IMAGE_REPOSITORY, "maxLength": MAX_IMAGE_REPOSITORY},
     )
 
 
