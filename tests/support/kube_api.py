@@ -8,11 +8,13 @@ with Strata's CA and runs the bootstrap signer and token cleaner (kubeadm's
 ``--controllers=*,bootstrapsigner,tokencleaner``).
 
 Binaries come the ecosystem's way: ``KUBEBUILDER_ASSETS`` names a directory holding
-kube-apiserver and kube-controller-manager (controller-runtime's envtest convention).
-Unset, the tarball in ``../shared/kube-assets/`` is checked against its SHA256SUMS and
-extracted once into ``~/.cache/strata/kube-assets/<version>/``; with neither, the test
-is skipped (and fails under ``CI=true``, see ``tests/support/shared.py``). etcd is
-Debian's ``etcd-server``. Flags that work with these v1.20.2 binaries:
+kube-apiserver and kube-controller-manager (controller-runtime's envtest convention);
+``./dev test`` exports it. Unset, ``scripts/kube-assets.sh --no-build`` finds them:
+the tarball in ``../shared/kube-assets/`` checked against its SHA256SUMS and extracted
+once into ``~/.cache/strata/kube-assets/<version>/``, or, without shared data, what
+that script built there from Debian's source package before; with neither, the test is
+skipped saying so (and fails under ``CI=true``, see ``tests/support/shared.py``). etcd
+is Debian's ``etcd-server``. Flags that work with these v1.20.2 binaries:
 ``../shared/kube-assets/README.md``.
 
 Each process runs in its own session, dies with the test process (``PR_SET_PDEATHSIG``)
@@ -32,8 +34,6 @@ import signal
 import socket
 import ssl
 import subprocess
-import tarfile
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -51,10 +51,10 @@ from strata.kube.pki import (
     issue_client_cert,
     issue_serving_cert,
 )
-from tests.support.shared import shared
+from tests.support.shared import ROOT, shared_dir
 
 VERSION = "1.20.2"
-TARBALL = f"kube-{VERSION}-linux-amd64.tar.xz"
+ASSETS_SCRIPT = ROOT / "scripts" / "kube-assets.sh"
 BINARIES = ("kube-apiserver", "kube-controller-manager")
 SERVICE_CIDR = "10.0.0.0/24"
 START_TIMEOUT = 120.0  # s: ~2-5 s alone; generous for a 2-core machine shared with other runs
@@ -75,37 +75,20 @@ def assets_dir() -> Path:
         if missing:
             pytest.fail(f"KUBEBUILDER_ASSETS={named} has no {', '.join(missing)}")
         return Path(named)
-    source = shared("kube-assets")
-    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
-    target = cache / "strata" / "kube-assets" / VERSION
-    if not all((target / b).exists() for b in BINARIES):
-        _extract(source, target)
-    return target
-
-
-def _extract(source: Path, target: Path) -> None:
-    """Checks the tarball against SHA256SUMS, unpacks it beside ``target`` and renames it
-    into place, so a concurrent run sees either nothing or the whole directory."""
-    sums: dict[str, str] = {}
-    for line in (source / "SHA256SUMS").read_text().splitlines():
-        digest_hex, name = line.split()
-        sums[name] = digest_hex
-    digest = hashlib.sha256()
-    with (source / TARBALL).open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    assert digest.hexdigest() == sums[TARBALL], f"{source / TARBALL} does not match SHA256SUMS"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{VERSION}-", dir=target.parent))
-    staging.chmod(0o755)  # mkdtemp makes it 0700; the lab reads it too
-    with tarfile.open(source / TARBALL) as tar:
-        tar.extractall(staging, filter="data")
-    for binary in staging.iterdir():
-        binary.chmod(0o755)
-    try:
-        staging.rename(target)
-    except OSError:  # another run put it there first
-        shutil.rmtree(staging, ignore_errors=True)
+    # The one place that extracts (and builds, for ./dev): it never builds here.
+    found = subprocess.run(
+        [str(ASSETS_SCRIPT), "--no-build"],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "STRATA_SHARED": str(shared_dir())},
+    )
+    if found.returncode == 3:  # no shared data, nothing built
+        _absent(found.stderr.strip())
+    if found.returncode != 0:
+        pytest.fail(f"{ASSETS_SCRIPT} --no-build failed: {found.stderr.strip()}")
+    return Path(found.stdout.strip())
 
 
 def etcd_binary() -> str:
