@@ -41,8 +41,9 @@ from strata.controller.report import Change, Summary, change_of, summarize
 from strata.controller.timers import Timers
 from strata.controller.tracked import INSTALLED, Tracked, tracked_from
 from strata.controller.workers import DriverSource, Workers
-from strata.plan import ChangeKind, NodePlan, Plan, to_jsonable
-from strata.store import Conflict, RecordWrite, Store
+from strata.controller.writes import Writes
+from strata.plan import ChangeKind, NodePlan, Plan
+from strata.store import Store
 
 __all__ = ["DriverSource", "Reconciler"]
 
@@ -72,7 +73,7 @@ class Reconciler:
         self._unsettled: set[str] = set()
         self._ready: deque[str] = deque()
         self._timers = Timers()
-        self._writes: list[RecordWrite] = []
+        self._writes = Writes(store)
         self._workers = Workers(plan.racks, drivers, store, self.options)
         self._early: set[str] = set()  # nodes holding boot events that outran their power-on
         self.layers = Layers(plan)
@@ -148,8 +149,14 @@ class Reconciler:
     # -- deciding and transitioning -----------------------------------------
 
     def _advance(self, t: Tracked) -> None:
-        """A node at rest: the plan's next event for it, else its action goes on."""
-        if not self._consider(t) and not (t.busy or t.held):
+        """A node at rest: the loop's own step first (ending an attempt left open), then
+        the plan's next event; a BMC step goes on only when the plan asks nothing else."""
+        if t.busy or t.held:
+            return
+        if t.action not in actions.BMC_ACTIONS:
+            self._handlers[t.action](t)
+            self._consider(t)
+        elif not self._consider(t):
             self._handlers[t.action](t)
 
     def _consider(self, t: Tracked) -> bool:
@@ -241,9 +248,9 @@ class Reconciler:
 
     def _end_attempt(self, t: Tracked) -> None:
         """Provisioned: the node boots its disk from now on; failed: the attempt's tokens
-        stop working. Either way the attempt ends (if one is open: idempotent)."""
-        if self.store.attempt(t.name) is not None:
-            self.store.end_attempt(t.name, provisioned=t.state is State.PROVISIONED)
+        stop working. Either way the attempt ends (if one is open: idempotent), once the
+        record saying why is written (``writes``)."""
+        self._writes.end_attempt(t.name, provisioned=t.state is State.PROVISIONED)
 
     def _hold(self, t: Tracked, why: str) -> None:
         t.held = why
@@ -306,7 +313,11 @@ class Reconciler:
                 self._feed(t, REQUESTS[e.kind])
                 continue
             if e.kind in CLUSTER_EVENTS:  # a node Ready in its layer's cluster
-                self._feed(t, CLUSTER_EVENTS[e.kind])
+                if t.state is State.PROVISIONING:  # after the boot events held back
+                    t.early.append((e.id, t.marks.get("attempt"), CLUSTER_EVENTS[e.kind]))
+                    self._early.add(t.name)
+                else:
+                    self._feed(t, CLUSTER_EVENTS[e.kind])
                 continue
             if e.kind in CLUSTER_NEWS:  # seen NotReady; a layer's API answering, or not
                 self._reopen(self.layers.news(t, e.kind, e.detail))
@@ -354,29 +365,11 @@ class Reconciler:
     def _write(
         self, t: Tracked, event: tuple[str, Mapping[str, Any]], plan: NodePlan | None = None
     ) -> None:
-        self._writes.append(
-            RecordWrite(
-                t.name,
-                t.version,
-                t.state.value,
-                t.step,
-                t.reason,
-                t.deadline,
-                dict(t.marks),
-                plan=to_jsonable(plan) if plan is not None else None,
-                event=event,
-            )
-        )
-        t.version += 1
+        self._writes.record(t, event, plan)
 
     def _flush(self) -> None:
-        while self._writes:
-            writes, self._writes = self._writes, []
-            try:
-                self.store.write_records(writes)
-            except Conflict as conflict:  # `strata retry` (or a person) wrote this node
-                self._writes = [w for w in writes if w.name != conflict.name]
-                self._reread(conflict.name)
+        for name in self._writes.flush():
+            self._reread(name)
 
     def _reread(self, name: str) -> None:
         record = self.store.records()[name]

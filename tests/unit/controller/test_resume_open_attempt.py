@@ -1,4 +1,4 @@
-"""Break-in: RESUME says a node found resting at provisioned ends its attempt (a stop
+"""RESUME says a node found resting at provisioned ends its attempt (a stop
 between its record and its attempt's end). With the run's target joined the plan's
 next event (join) is fed instead, the resume action never runs, and the attempt stays
 open after the node joined: the boot service keeps serving the installer to that
@@ -18,7 +18,9 @@ from strata.lab.simulated import Fleet, FleetSettings
 from strata.plan import build_plan, to_jsonable
 from strata.store import RecordWrite, SQLiteStore
 
-FAST = FleetSettings(latency=(0.001, 0.003), boot_seconds=(0.02, 0.04), install_seconds=(0.02, 0.04))
+FAST = FleetSettings(
+    latency=(0.001, 0.003), boot_seconds=(0.02, 0.04), install_seconds=(0.02, 0.04)
+)
 
 
 @pytest.mark.parametrize("target", [State.PROVISIONED, State.JOINED])
@@ -31,7 +33,10 @@ def test_a_provisioned_node_resumed_with_its_attempt_open_has_it_ended(
     attempt = store.begin_attempt("k1-n1", 3600).number
     marks = {"attempt": attempt, "prepared": attempt, "powered": attempt}
     store.write_records(
-        [RecordWrite(n, 0, "provisioned", plan=to_jsonable(p), marks=marks) for n, p in plans.items()]
+        [
+            RecordWrite(n, 0, "provisioned", plan=to_jsonable(p), marks=marks)
+            for n, p in plans.items()
+        ]
     )
     # what the layer's watch of Nodes says once the run starts: the API, both Nodes Ready
     store.record("cp", "api-answered", {"layer": "mgmt"})

@@ -1,4 +1,4 @@
-"""Break-in: a node whose plan changed in a reinstall field while it was not yet
+"""A node whose plan changed in a reinstall field while it was not yet
 installed (failed, retried) is installed once with the new plan, and then not held
 or reinstalled again because of that same change."""
 

@@ -1,4 +1,4 @@
-"""Break-in: a controller restarted while a node's power-on was in flight finds the
+"""A controller restarted while a node's power-on was in flight finds the
 node provisioning, and the log already holding its whole story (iPXE, Ignition,
 installed, then its Node Ready in its layer's cluster). The boot events are held
 until the power-on's result (``early``) and replayed; the cluster's ``node-ready`` is
@@ -17,7 +17,9 @@ from strata.lab.simulated import Fleet, FleetSettings
 from strata.plan import build_plan, to_jsonable
 from strata.store import RecordWrite, SQLiteStore
 
-SLOW_BMC = FleetSettings(latency=(0.05, 0.06), boot_seconds=(0.02, 0.04), install_seconds=(0.02, 0.04))
+SLOW_BMC = FleetSettings(
+    latency=(0.05, 0.06), boot_seconds=(0.02, 0.04), install_seconds=(0.02, 0.04)
+)
 
 
 def test_a_node_ready_that_outran_the_power_on_result_is_not_lost(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""Break-in: a layer's gate, once it held the rest of the layer, must open again when
+"""A layer's gate, once it held the rest of the layer, must open again when
 the init node it blamed goes on (consent to reinstall it, a retry while the run runs)."""
 
 from __future__ import annotations
@@ -52,8 +52,14 @@ def test_consent_to_reinstall_the_init_node_releases_the_rest_of_its_layer(
     plans = {p.name: p for p in build_plan(topo).nodes}
     store.write_records(
         [
-            RecordWrite("cp", 0, "found-running", step="registering", reason="on",
-                        plan=to_jsonable(plans["cp"])),
+            RecordWrite(
+                "cp",
+                0,
+                "found-running",
+                step="registering",
+                reason="on",
+                plan=to_jsonable(plans["cp"]),
+            ),
             *(RecordWrite(n, 0, "ready", plan=to_jsonable(plans[n])) for n in ("k1-n1", "k1-n2")),
         ]
     )

@@ -1,0 +1,69 @@
+"""The reconciler's writes to the store, batched: each node's record (its state entered,
+with the event that moved it) and the attempts to end once that record is written.
+
+Order is the crash-safety rule: the state a node enters is on disk before anything it
+causes happens. A BMC action starts only after a flush; an attempt ends (its tokens
+stop working, a provisioned node boots its disk) only after the record saying why is
+written, so a controller killed in between finds the node where it was, its attempt
+still open, and repeats an idempotent step instead of mistaking an installed machine
+for one found running.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from strata.controller.tracked import Tracked
+from strata.plan import NodePlan, to_jsonable
+from strata.store import Conflict, RecordWrite, Store
+
+__all__ = ["Writes"]
+
+
+class Writes:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._records: list[RecordWrite] = []
+        self._ending: dict[str, bool] = {}  # node -> provisioned, once its record is written
+
+    def record(
+        self, t: Tracked, event: tuple[str, Mapping[str, Any]], plan: NodePlan | None = None
+    ) -> None:
+        """``t``'s record as it is now, with ``event``; ``plan`` when it changed."""
+        self._records.append(
+            RecordWrite(
+                t.name,
+                t.version,
+                t.state.value,
+                t.step,
+                t.reason,
+                t.deadline,
+                dict(t.marks),
+                plan=to_jsonable(plan) if plan is not None else None,
+                event=event,
+            )
+        )
+        t.version += 1
+
+    def end_attempt(self, name: str, provisioned: bool) -> None:
+        """End the node's open attempt (if any) once the records before it are written."""
+        self._ending[name] = provisioned
+
+    def flush(self) -> list[str]:
+        """Write everything; returns the nodes whose record someone else changed (their
+        pending writes dropped: the caller reads them again)."""
+        conflicted: list[str] = []
+        while self._records:
+            writes, self._records = self._records, []
+            try:
+                self.store.write_records(writes)
+            except Conflict as conflict:  # `strata retry` (or a person) wrote this node
+                self._records = [w for w in writes if w.name != conflict.name]
+                self._ending.pop(conflict.name, None)
+                conflicted.append(conflict.name)
+        ending, self._ending = self._ending, {}
+        for name, provisioned in ending.items():
+            if self.store.attempt(name) is not None:
+                self.store.end_attempt(name, provisioned=provisioned)
+        return conflicted
