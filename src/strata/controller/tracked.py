@@ -56,7 +56,9 @@ class Tracked:
             return True
         if self.removed:  # settled unless being powered off
             return self.state is not State.DEPROVISIONING
-        return self.state is target or self.state is State.JOINED
+        if target is State.PROVISIONED:  # installed: joining or joined is past it
+            return self.state in INSTALLED
+        return self.state is State.JOINED
 
 
 def tracked_from(

@@ -17,7 +17,7 @@ from strata.controller import ApplyOptions, Change, Reconciler, State, Summary, 
 from strata.lab.generated import generated_topology
 from strata.lab.simulated import Fleet, FleetSettings
 from strata.plan import build_plan
-from strata.store import SQLiteStore
+from strata.store import RecordWrite, SQLiteStore
 from strata.topology import Topology, load
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -120,3 +120,21 @@ def test_the_rest_of_a_layer_is_held_when_its_init_node_fails(store: SQLiteStore
     others = [n.name for n in topo.nodes if n.name != init]
     assert others and all(summary.states[n] is State.READY for n in others)
     assert all(f"its first control-plane node {init} is failed" in summary.held[n] for n in others)
+
+
+def test_a_provisioned_target_leaves_a_node_found_joining_as_it_is(store: SQLiteStore) -> None:
+    """An earlier run to joined left a node joining: a run to provisioned has nothing to
+    do with it (it is installed), and does not wait out its joining timeout."""
+    topo = generated_topology(1, 2)
+    first_run = Fleet(topo, store, FAST)
+    for machine in first_run.machines.values():
+        machine.never_joins = True
+    timeouts = ApplyOptions().timeouts.with_overrides({"joining": 0.3})
+    join(topo, store, first_run, timeouts=timeouts)
+    names = [n.name for n in topo.nodes]
+    store.write_records(
+        [RecordWrite(n, store.records()[n].version, "joining", marks={}) for n in names]
+    )
+    summary, _ = join(topo, store, Fleet(topo, store, FAST), target=State.PROVISIONED)
+    assert all(summary.states[n] is State.JOINING for n in names)
+    assert summary.ok
