@@ -18,7 +18,7 @@ from strata.kube.material_store import (
 )
 from strata.kube.node import provider_id
 from strata.kube.pki import issue_client_cert
-from strata.kube.watch import AdminCredential, LayerWatch, NodeWatcher
+from strata.kube.watch import AdminCredential, LayerWatch, NodeWatcher, ensure_token
 from strata.plan import ClusterPlan, Plan
 from strata.store import SQLiteStore
 
@@ -71,4 +71,7 @@ def _layer(plan: Plan, cluster: ClusterPlan, material: ClusterMaterial) -> Layer
 
     members = cluster.control_plane + cluster.workers
     nodes = {n: provider_id(plan.topology, n) for n in members}
-    return LayerWatch(cluster.name, cluster.endpoint, credential, cluster.control_plane[0], nodes)
+    init = cluster.control_plane[0]
+    return LayerWatch(
+        cluster.name, cluster.endpoint, credential, init, nodes, ensure_token(material.token)
+    )

@@ -29,12 +29,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lightkube import Client, KubeConfig
+from lightkube import ApiError, Client, KubeConfig, codecs
 from lightkube.resources.core_v1 import Node
 
+from strata.kube.tokens import BootstrapToken
 from strata.provisioning import LogKind
 
-__all__ = ["AdminCredential", "LayerWatch", "NodeWatcher", "node_condition"]
+__all__ = ["AdminCredential", "LayerWatch", "NodeWatcher", "ensure_token", "node_condition"]
 
 log = logging.getLogger("strata.kube.watch")
 Record = Callable[[str, str, Mapping[str, Any]], None]  # (node, kind, detail) -> log entry
@@ -60,6 +61,9 @@ class LayerWatch:
     credential: Callable[[], AdminCredential]
     init_node: str
     nodes: Mapping[str, str]  # node name -> providerID
+    # what must be true of the cluster once its API answers (the current bootstrap token's
+    # Secret); called at every (re)connect, so it must be idempotent
+    on_answer: Callable[[Client], None] | None = None
 
 
 def node_condition(node: Node) -> tuple[bool, str]:
@@ -131,6 +135,8 @@ class NodeWatcher:
             listed = client.list(Node)
             for node in listed:
                 self._see(layer, node)
+            if layer.on_answer is not None:
+                layer.on_answer(client)
             self._say(
                 layer.init_node,
                 ("api", layer.layer),
@@ -180,6 +186,22 @@ class NodeWatcher:
                 return
             self._said[key] = value
         self.record(node, kind, detail)
+
+
+def ensure_token(token: BootstrapToken) -> Callable[[Client], None]:
+    """An ``on_answer`` that makes ``token`` real in the cluster: its bootstrap-token
+    Secret in kube-system, as ``kubeadm token create`` makes it (a token rotated after
+    the init node's ``kubeadm init`` made the first one is otherwise unknown to the API,
+    and every node installed with it would fail to join). Already there: nothing to do."""
+
+    def ensure(client: Client) -> None:
+        try:
+            client.create(codecs.from_dict(token.secret_manifest()))
+        except ApiError as exc:
+            if exc.status.code != 409:  # AlreadyExists: the same id holds the same secret
+                raise
+
+    return ensure
 
 
 def _client(layer: LayerWatch) -> Client:

@@ -19,7 +19,8 @@ import httpx
 import pytest
 
 from strata.controller import ApplyOptions, Reconciler, State, recorded
-from strata.kube.watch import AdminCredential, LayerWatch, NodeWatcher
+from strata.kube.tokens import BootstrapToken
+from strata.kube.watch import AdminCredential, LayerWatch, NodeWatcher, ensure_token
 from strata.lab.generated import generated_topology
 from strata.lab.simulated import Fleet, FleetSettings
 from strata.plan import build_plan
@@ -206,3 +207,27 @@ def test_the_controller_takes_nodes_to_joined_from_the_watch(
     assert summary.states[silent] is State.FAILED
     assert f"it never registered with the API at {cluster.endpoint}" in summary.failed[silent]
     assert watcher.requests == 2
+
+
+def test_a_rotated_token_is_made_real_in_the_cluster_once_its_api_answers(
+    plane: ControlPlane,
+) -> None:
+    """kubeadm init made the first token; one Strata rotated later exists only in its
+    state until the watch, on the API's answer, creates its Secret (again: no error)."""
+    token = BootstrapToken.generate(datetime.datetime.now(datetime.UTC))
+    for _ in range(2):  # a second connect finds it there
+        entries = Entries()
+        layer = LayerWatch(
+            "mgmt", plane.url, lambda: credential(plane), "cp-0", {}, ensure_token(token)
+        )
+        watcher = NodeWatcher([layer], entries)
+        watcher.start()
+        try:
+            wait_for(lambda e=entries: e.of("cp-0") or None, 30, "news of the API")
+        finally:
+            watcher.stop()
+        assert entries.of("cp-0") == [LogKind.API_ANSWERED]
+    with plane.client() as client:
+        secret = client.get(f"/api/v1/namespaces/kube-system/secrets/{token.secret_name}")
+    assert secret.status_code == 200
+    assert secret.json()["type"] == "bootstrap.kubernetes.io/token"
