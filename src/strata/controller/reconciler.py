@@ -1,16 +1,18 @@
 """The reconciler: drives every node of a plan through the lifecycle table until it
-reaches its target (provisioned) or fails.
+reaches the run's target (provisioned, or joined) or fails.
 
 The table drives the work: each transition names an action, and ``_handlers`` maps
 every ``Action`` to what performs it (the way Metal3's host state machine maps states
 to handlers); the reconciler never re-derives the work from the state. The plan says
-what a node at rest should go on to (create, reinstall with consent, power off with
---prune): ``intent.plan_intent``. One thread owns the node records; BMC actions run on a bounded
-pool of worker threads (``actions.BMC_ACTIONS``) and come back as events. Each loop: write what changed (the state a node
-enters is stored before its action starts, so a restart knows what to redo),
+what a node at rest should go on to (create it in its layer's order, reinstall it with
+consent, join it, power it off with --prune): ``intent.plan_intent``. One thread owns
+the node records; BMC actions run on a bounded pool of worker threads
+(``actions.BMC_ACTIONS``) and come back as events. Each loop: write what changed (the
+state a node enters is stored before its action starts, so a restart knows what to redo),
 start actions within the global concurrency and each rack's power budget,
-collect results, read the boot service's events from the store's log, and fire
-phase timeouts and retry timers. A restart rebuilds everything from the store.
+collect results, read the boot service's and the layers' watches' news from the store's
+log, and fire phase timeouts and retry timers. A restart rebuilds everything from the
+store.
 """
 
 from __future__ import annotations
@@ -165,10 +167,9 @@ class Reconciler:
         if t.busy or t.held:
             return False
         intent = plan_intent(t, self.options, lambda n: self.layers.gate(n, self.nodes))
-        if t.state is State.READY and not isinstance(intent, tuple) and not t.removed:
-            self._waiting.add(
-                t.name
-            )  # at its layer's gate (or held there): looks again when it moves
+        waits = t.state is State.READY and not isinstance(intent, tuple) and not t.removed
+        if waits:  # at its layer's gate (or held there): looks again when the gate moves
+            self._waiting.add(t.name)
         if isinstance(intent, str):
             self._hold(t, intent)
         elif intent is not None:
