@@ -25,6 +25,7 @@ from strata.topology.origins import written_at
 from strata.topology.root_device import DiskFacts, choose, describe
 from strata.topology.settings import NodeSettings, RootDeviceHints
 from strata.topology.spec import TopologySpec
+from strata.topology.written import written_settings
 
 __all__ = ["check_install_disks"]
 
@@ -41,8 +42,6 @@ Finding = tuple[Path, str, str | None]
 
 
 def check_install_disks(spec: TopologySpec, topology: Topology, diags: Diagnostics) -> None:
-    from strata.topology.rules import written_settings  # rules imports this module's caller
-
     for where, settings in written_settings(spec):
         for path, message, hint in _written(where, settings):
             diags.error(path, message, hint)

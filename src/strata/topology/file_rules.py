@@ -34,9 +34,9 @@ from strata.topology.named_files import (
     NamedFiles,
 )
 from strata.topology.os_releases import ReleaseError, highest_spec
-from strata.topology.rules import written_settings
 from strata.topology.settings import IgnitionFragment
 from strata.topology.spec import TopologySpec
+from strata.topology.written import written_settings
 
 __all__ = ["FragmentCheck", "check_named_files", "release_group"]
 

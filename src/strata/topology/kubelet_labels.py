@@ -29,11 +29,9 @@ away, so every node below carries the key.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-from strata.topology.diagnostics import Diagnostics, Path
-from strata.topology.settings import NodeSettings
+from strata.topology.diagnostics import Diagnostics
 from strata.topology.spec import TopologySpec
+from strata.topology.written import written_settings
 
 __all__ = ["KUBELET_LABELS", "KUBELET_NAMESPACES", "check_kubelet_labels", "kubelet_refuses"]
 
@@ -87,7 +85,7 @@ def kubelet_refuses(key: str) -> bool:
 
 def check_kubelet_labels(spec: TopologySpec, diags: Diagnostics) -> None:
     """One error at each written label key the kubelet would refuse."""
-    for path, settings in _written(spec):
+    for path, settings in written_settings(spec):
         for key in settings.labels or {}:
             if kubelet_refuses(key):
                 message, hint = _why(key)
@@ -112,24 +110,3 @@ def _why(key: str) -> tuple[str, str]:
             "(the NodeRestriction admission plugin); set it with `kubectl label node`"
         )
     return refused, f"use a prefix of your own, e.g. example.com/{name}; {_ALLOWED}"
-
-
-def _written(spec: TopologySpec) -> Iterator[tuple[Path, NodeSettings]]:
-    """Every settings block that may write labels: each ``defaults`` and each node entry
-    (as rules.written_settings, which imports this package's rules)."""
-    if spec.defaults:
-        yield ("defaults",), spec.defaults
-    for ri, region in enumerate(spec.regions):
-        rpath: Path = ("regions", ri)
-        if region.defaults:
-            yield (*rpath, "defaults"), region.defaults
-        for zi, zone in enumerate(region.zones):
-            zpath: Path = (*rpath, "zones", zi)
-            if zone.defaults:
-                yield (*zpath, "defaults"), zone.defaults
-            for ki, rack in enumerate(zone.racks):
-                kpath: Path = (*zpath, "racks", ki)
-                if rack.defaults:
-                    yield (*kpath, "defaults"), rack.defaults
-                for ni, node in enumerate(rack.nodes):
-                    yield (*kpath, "nodes", ni), node

@@ -9,7 +9,7 @@ names are checked in ``file_rules``.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from ipaddress import IPv4Network, IPv6Network
 
 from strata.topology.boot_rules import check_boot
@@ -20,8 +20,9 @@ from strata.topology.node_rules import LeftOut, check_nodes
 from strata.topology.os_rules import check_os
 from strata.topology.settings import NodeSettings
 from strata.topology.spec import TopologySpec
+from strata.topology.written import written_settings
 
-__all__ = ["LeftOut", "check_rules", "written_settings"]
+__all__ = ["LeftOut", "check_rules"]
 
 # Public key types OpenSSH's sshd accepts (sshd(8), "AUTHORIZED_KEYS FILE FORMAT").
 _SSH_KEY = re.compile(
@@ -92,26 +93,6 @@ def _unique_names(spec: TopologySpec, topology: Topology, diags: Diagnostics) ->
     for entries in by_zone.values():
         _unique(diags, "rack", entries)
     _unique(diags, "node", ((n.name, (*n.source, "name")) for n in topology.nodes))
-
-
-def written_settings(spec: TopologySpec) -> Iterator[tuple[Path, NodeSettings]]:
-    """Every place settings are written: each ``defaults`` block and each node entry."""
-    if spec.defaults:
-        yield ("defaults",), spec.defaults
-    for ri, region in enumerate(spec.regions):
-        rpath: Path = ("regions", ri)
-        if region.defaults:
-            yield (*rpath, "defaults"), region.defaults
-        for zi, zone in enumerate(region.zones):
-            zpath: Path = (*rpath, "zones", zi)
-            if zone.defaults:
-                yield (*zpath, "defaults"), zone.defaults
-            for ki, rack in enumerate(zone.racks):
-                kpath: Path = (*zpath, "racks", ki)
-                if rack.defaults:
-                    yield (*kpath, "defaults"), rack.defaults
-                for ni, node in enumerate(rack.nodes):
-                    yield (*kpath, "nodes", ni), node
 
 
 def _settings(
