@@ -1,35 +1,53 @@
-"""10,000 simulated nodes through the whole lifecycle, declared to provisioned.
+"""10,000 simulated nodes through the whole lifecycle, declared to provisioned and to
+joined, side by side.
 
-The topology is examples/hyperscale/topology.yaml (10,009 servers, racks with a
-power budget of 10 simultaneous power-ons 2 s apart). Each BMC is simulated in
-this process (strata.lab.simulated): every call takes a uniformly drawn 50-200 ms,
-and a machine powered on into a network boot reports ``ipxe-fetched`` and
+The topology is examples/hyperscale/topology.yaml (10,009 servers in three layers,
+racks with a power budget of 10 simultaneous power-ons 2 s apart). Each BMC is
+simulated in this process (strata.lab.simulated): every call takes a uniformly drawn
+50-200 ms, and a machine powered on into a network boot reports ``ipxe-fetched`` and
 ``ignition-fetched`` after a simulated boot and ``installed`` after a simulated
-install, into the same SQLite store the boot service would write. The
-reconciler runs as ``strata apply`` runs it: one loop thread, a pool of worker
-threads for BMC calls, the embedded store on disk.
+install, into the same SQLite store the boot service would write. The reconciler runs
+as ``strata apply`` runs it: one loop thread, a pool of worker threads for BMC calls,
+the embedded store on disk.
 
-Prints nodes/s, controller CPU seconds per node (the whole process, simulated
-machines included, and the reconciler's own loop thread), peak RSS, and the
-share of the wall time the loop thread was busy: how far it is from being the
-bottleneck.
+To joined, each layer's cluster is simulated on the wire (tests/support/node_api.py):
+one HTTPS API per layer on 127.0.0.1 (certificate signed by the layer's CA, kept in the
+store as a run keeps it), and the layer's kubelets: an installed node's Node registers
+NotReady half-way through the join delay and turns Ready at its end; the init node's
+``kubeadm init`` brings its layer's API up first (connections are refused until then).
+The watch is the real one (``strata.cli.joining.node_watcher``: one lightkube list and
+watch per layer, pointed at the simulated API instead of the layer's VIP), writing
+``api-answered``, ``node-registered`` and ``node-ready`` to the event log.
 
-    python bench/lifecycle_scale.py [--file FILE] [--concurrency 512]
-        [--latency 0.05,0.2] [--boot 5,10] [--install 5,10] [--ignore-budgets]
+Prints, per run: nodes/s, CPU seconds per node (the whole process, simulated machines
+and clusters included; the reconciler's own loop thread; the watch threads; the
+simulated clusters' own threads), requests to the API per node, events logged per node,
+peak RSS, and the share of the wall time the loop thread was busy. ``--until both``
+(the default) runs each target in a fresh process, one after the other, and prints
+them side by side.
+
+    python bench/lifecycle_scale.py [--until both|provisioned|joined] [--file FILE]
+        [--concurrency 512] [--latency 0.05,0.2] [--boot 5,10] [--install 5,10]
+        [--join 5,10] [--ignore-budgets]
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import resource
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+TARGETS = ("provisioned", "joined")
 
 
 def _pair(text: str) -> tuple[float, float]:
@@ -39,14 +57,36 @@ def _pair(text: str) -> tuple[float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--until", choices=(*TARGETS, "both"), default="both")
     parser.add_argument("--file", default=str(ROOT / "examples/hyperscale/topology.yaml"))
     parser.add_argument("--concurrency", type=int, default=512)
     parser.add_argument("--latency", type=_pair, default=(0.05, 0.2))
     parser.add_argument("--boot", type=_pair, default=(5.0, 10.0))
     parser.add_argument("--install", type=_pair, default=(5.0, 10.0))
+    parser.add_argument("--join", type=_pair, default=(5.0, 10.0), help="installed to Ready")
     parser.add_argument("--ignore-budgets", action="store_true", help="no rack power budgets")
+    parser.add_argument("--json", action="store_true", help="one run's figures as JSON")
     args = parser.parse_args()
+    if args.until != "both":
+        figures = run(args)
+        print(json.dumps(figures) if args.json else report(figures))
+        if not figures["ok"]:
+            sys.exit(f"not every node was {args.until}")
+        return
+    rows = []
+    for target in TARGETS:  # each in its own process: its own CPU, memory and threads
+        argv = [a for a in sys.argv[1:] if a != "--json"]
+        command = [sys.executable, __file__, *argv, "--until", target, "--json"]
+        done = subprocess.run(command, capture_output=True, text=True)
+        if done.returncode != 0:
+            sys.exit(f"the run to {target} failed:\n{done.stderr[-3000:]}")
+        rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    for figures in rows:
+        print(report(figures), end="\n\n")
+    print(side_by_side(rows))
 
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
     from strata.controller import ApplyOptions, Reconciler, State, recorded
     from strata.lab.simulated import Fleet, FleetSettings
     from strata.plan import build_plan
@@ -57,53 +97,183 @@ def main() -> None:
     if args.ignore_budgets:
         racks = tuple(dataclasses.replace(r, power_budget=None) for r in topology.racks)
         topology = dataclasses.replace(topology, racks=racks)
+    target = State(args.until)
+    settings = FleetSettings(
+        latency=args.latency, boot_seconds=args.boot, install_seconds=args.install
+    )
     with tempfile.TemporaryDirectory() as tmp:
         store = SQLiteStore(Path(tmp) / "state.db")
-        settings = FleetSettings(
-            latency=args.latency, boot_seconds=args.boot, install_seconds=args.install
-        )
-        fleet = Fleet(topology, store, settings)
-        options = ApplyOptions(concurrency=args.concurrency)
+        cluster = _Clusters(topology, store, args.join) if target is State.JOINED else None
+        fleet = Fleet(topology, store, settings, cluster.installed if cluster else None)
+        options = ApplyOptions(concurrency=args.concurrency, target=target)
         before = resource.getrusage(resource.RUSAGE_SELF)
         loop_cpu, wall = time.thread_time(), time.perf_counter()
+        if cluster is not None:
+            cluster.start()
         summary = Reconciler(build_plan(topology, *recorded(store)), store, fleet, options).run()
+        watch = cluster.stop() if cluster is not None else {}
         loop_cpu, wall = time.thread_time() - loop_cpu, time.perf_counter() - wall
         after = resource.getrusage(resource.RUSAGE_SELF)
         fleet.close()
         events = len(store.events_since(0, limit=10**8))
+        store.close()
     count = len(summary.states)
     done = Counter(s.value for s in summary.states.values())
-    process_cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    lower_bound = _budget_bound(topology)
-    print(f"topology        {Path(args.file).name}: {count:,} nodes, {len(topology.racks)} racks")
-    print(
-        f"simulated       BMC call {args.latency[0] * 1000:.0f}-{args.latency[1] * 1000:.0f} ms, boot {args.boot[0]:g}-{args.boot[1]:g} s, install {args.install[0]:g}-{args.install[1]:g} s, {args.concurrency} BMC calls in flight"
-    )
-    print(f"result          {dict(done)}")
-    print(
-        f"wall            {wall:.1f} s (the slowest rack's power budget alone needs {lower_bound:.0f} s)"
-    )
-    print(f"nodes/s         {count / wall:.1f}")
-    print(
-        f"CPU per node    {process_cpu / count * 1000:.2f} ms whole process, {loop_cpu / count * 1000:.2f} ms reconciler loop"
-    )
-    print(f"loop busy       {loop_cpu / wall * 100:.1f} % of the wall time")
-    print(f"BMC time        {fleet.busy_seconds:,.0f} s of simulated BMC calls")
-    print(f"store           {events:,} events logged")
-    print(f"peak RSS        {after.ru_maxrss / 1024:.0f} MiB")
-    if done.get(State.PROVISIONED.value, 0) != count:
-        sys.exit("not every node was provisioned")
+    return {
+        "until": args.until,
+        "topology": Path(args.file).name,
+        "nodes": count,
+        "racks": len(topology.racks),
+        "settings": {
+            "latency": args.latency,
+            "boot": args.boot,
+            "install": args.install,
+            "join": args.join,
+            "concurrency": args.concurrency,
+        },
+        "result": dict(done),
+        "ok": done.get(target.value, 0) == count,
+        "wall": wall,
+        "budget_bound": _budget_bound(topology),
+        "process_cpu": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
+        "loop_cpu": loop_cpu,
+        "bmc_seconds": fleet.busy_seconds,
+        "events": events,
+        "peak_rss_mib": after.ru_maxrss / 1024,
+        **watch,
+    }
 
 
-def _budget_bound(topology: object) -> float:
+class _Clusters:
+    """Each layer's simulated API and kubelets, and the real watch of Nodes on them."""
+
+    def __init__(self, topology: Any, store: Any, join: tuple[float, float]) -> None:
+        from strata.cli.joining import keep_materials, node_watcher
+        from strata.kube.watch import NodeWatcher
+        from strata.plan import build_plan
+        from tests.support.node_api import Kubelets, NodeAPI
+
+        plan = build_plan(topology)
+        materials = keep_materials(plan, store)  # the layers' CAs, as a run keeps them
+        real = node_watcher(plan, store, materials)
+        self.apis = {w.layer: NodeAPI(w.layer, materials[w.layer].pki.ca) for w in real.layers}
+        layers = [dataclasses.replace(w, server=self.apis[w.layer].url) for w in real.layers]
+        self.watcher = NodeWatcher(layers, real.record, real.retry_seconds)
+        members = {n: (w.layer, pid) for w in layers for n, pid in w.nodes.items()}
+        inits = {w.layer: w.init_node for w in layers}
+        self.kubelets = Kubelets(self.apis, members, inits, join)
+        self.installed = self.kubelets.installed
+
+    def start(self) -> None:
+        self.watcher.start()
+        names = {f"watch-{layer}" for layer in self.apis}
+        self._clocks = [
+            time.pthread_getcpuclockid(t.ident)
+            for t in threading.enumerate()
+            if t.name in names and t.ident is not None
+        ]
+        assert self.kubelets.thread.ident is not None
+        self._kubelets_clock = time.pthread_getcpuclockid(self.kubelets.thread.ident)
+        self._kubelets_cpu = time.clock_gettime(self._kubelets_clock)
+
+    def stop(self) -> dict[str, Any]:
+        """The watch threads' CPU (read before they end), requests, then everything stops."""
+        watch_cpu = sum(time.clock_gettime(c) for c in self._clocks)
+        kubelets_cpu = time.clock_gettime(self._kubelets_clock) - self._kubelets_cpu
+        self.watcher.stop()
+        self.kubelets.stop()
+        for api in self.apis.values():
+            api.close()
+        return {
+            "watch_threads": len(self._clocks),
+            "watch_cpu": watch_cpu,
+            "cluster_cpu": kubelets_cpu + sum(a.cpu_seconds for a in self.apis.values()),
+            "api_requests": sum(a.requests for a in self.apis.values()),
+            "watch_requests": self.watcher.requests,
+        }
+
+
+def report(f: dict[str, Any]) -> str:
+    count, s = f["nodes"], f["settings"]
+    per_node = 1000 / count
+    lines = [
+        f"until           {f['until']}",
+        f"topology        {f['topology']}: {count:,} nodes, {f['racks']} racks",
+        f"simulated       BMC call {s['latency'][0] * 1000:.0f}-{s['latency'][1] * 1000:.0f} ms, boot {s['boot'][0]:g}-{s['boot'][1]:g} s, install {s['install'][0]:g}-{s['install'][1]:g} s, {s['concurrency']} BMC calls in flight"
+        + (f", join {s['join'][0]:g}-{s['join'][1]:g} s" if f["until"] == "joined" else ""),
+        f"result          {f['result']}",
+        f"wall            {f['wall']:.1f} s (the slowest rack's power budget alone needs {f['budget_bound']:.0f} s)",
+        f"nodes/s         {count / f['wall']:.1f}",
+        f"CPU per node    {f['process_cpu'] * per_node:.2f} ms whole process, {f['loop_cpu'] * per_node:.2f} ms reconciler loop",
+    ]
+    if "watch_cpu" in f:
+        lines += [
+            f"  of which      {f['watch_cpu'] * per_node:.3f} ms the {f['watch_threads']} watch threads, {f['cluster_cpu'] * per_node:.3f} ms the simulated APIs and kubelets",
+            f"API requests    {f['api_requests']} received ({f['watch_requests']} lists and watches sent), {f['api_requests'] / count:.4f} per node",
+        ]
+    lines += [
+        f"loop busy       {f['loop_cpu'] / f['wall'] * 100:.1f} % of the wall time",
+        f"BMC time        {f['bmc_seconds']:,.0f} s of simulated BMC calls",
+        f"store           {f['events']:,} events logged, {f['events'] / count:.1f} per node",
+        f"peak RSS        {f['peak_rss_mib']:.0f} MiB",
+    ]
+    return "\n".join(lines)
+
+
+def side_by_side(rows: list[dict[str, Any]]) -> str:
+    def cells(f: dict[str, Any]) -> list[str]:
+        n = f["nodes"]
+        watch = f"{f['watch_cpu'] / n * 1000:.3f} ms" if "watch_cpu" in f else "-"
+        api = (
+            f"{f['api_requests']} ({f['api_requests'] / n:.4f}/node)"
+            if "api_requests" in f
+            else "-"
+        )
+        return [
+            f"to {f['until']}",
+            f"{f['wall']:.1f} s",
+            f"{n / f['wall']:.1f}",
+            f"{f['process_cpu'] / n * 1000:.2f} ms",
+            f"{f['loop_cpu'] / n * 1000:.2f} ms",
+            watch,
+            api,
+            f"{f['events'] / n:.1f}",
+            f"{f['peak_rss_mib']:.0f} MiB",
+        ]
+
+    head = [
+        "run",
+        "wall",
+        "nodes/s",
+        "CPU/node process",
+        "CPU/node loop",
+        "CPU/node watch",
+        "API requests",
+        "events/node",
+        "peak RSS",
+    ]
+    table = [head, *(cells(f) for f in rows)]
+    widths = [max(len(r[i]) for r in table) for i in range(len(head))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in table]
+    if len(rows) == 2 and "cluster_cpu" in rows[1]:
+        base, joined = rows
+        n = joined["nodes"]
+        added = joined["process_cpu"] - joined["cluster_cpu"] - base["process_cpu"]
+        lines.append(
+            f"joins add {added / n * 1000:.3f} ms CPU per node (whole process, less the simulated clusters' {joined['cluster_cpu'] / n * 1000:.3f} ms); the watch threads {joined['watch_cpu'] / n * 1000:.3f} ms"
+        )
+    return "\n".join(lines)
+
+
+def _budget_bound(topology: Any) -> float:
     """Power-on spacing alone: (nodes in the rack - 1) x stagger, for the slowest rack."""
     worst = 0.0
-    for rack in topology.racks:  # type: ignore[attr-defined]
+    for rack in topology.racks:
         if rack.power_budget is not None:
             worst = max(worst, (len(rack.nodes) - 1) * rack.power_budget.stagger_seconds)
     return worst
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(ROOT / "src"))
+    sys.path[:0] = [str(ROOT / "src"), str(ROOT)]  # tests.support is beside bench/
     main()

@@ -48,6 +48,9 @@ class FleetSettings:
     seed: int = 1
 
 
+Installed = Callable[[str], None]  # a node's name, once its machine reported installed
+
+
 @dataclass
 class Machine:
     node: Node
@@ -71,10 +74,21 @@ class Fleet:
     """A ``DriverSource`` for the reconciler: one simulated machine per topology node,
     and each layer's cluster as its watch of Nodes would report it to the event log: the
     layer's first control-plane node brings its API up (``api-answered``), the others
-    join once it answers (registered NotReady, then Ready)."""
+    join once it answers (registered NotReady, then Ready).
 
-    def __init__(self, topology: Topology, store: Store, settings: FleetSettings | None = None):
+    ``on_installed``, when given, is told each node that reported installed, and the
+    fleet leaves its joining to it (``join_seconds`` unused): for a simulated cluster
+    that a real watch of Nodes follows (bench/lifecycle_scale.py)."""
+
+    def __init__(
+        self,
+        topology: Topology,
+        store: Store,
+        settings: FleetSettings | None = None,
+        on_installed: Installed | None = None,
+    ):
         self.store, self.settings = store, settings or FleetSettings()
+        self.on_installed = on_installed
         self.machines = {n.name: Machine(n) for n in topology.nodes}
         self._init_nodes: dict[str, str] = {}  # layer -> its first control-plane node
         for n in topology.nodes:
@@ -120,7 +134,10 @@ class Fleet:
             return
         machine.installed = True
         self._report(machine.node.name, LogKind.INSTALLED, attempt)
-        if self.settings.join_seconds is not None:
+        if self.on_installed is not None:
+            if not machine.never_joins:
+                self.on_installed(machine.node.name)
+        elif self.settings.join_seconds is not None:
             self._clock.at(self.delay(self.settings.join_seconds), lambda: self._join(machine))
 
     def _join(self, machine: Machine) -> None:
