@@ -61,14 +61,31 @@ def node_watcher(
     return NodeWatcher(layers, store.record)
 
 
-def _layer(plan: Plan, cluster: ClusterPlan, material: ClusterMaterial) -> LayerWatch:
-    def credential() -> AdminCredential:
-        ca = material.pki.ca
-        admin = issue_client_cert(
-            ca, ADMIN_USER, [ADMIN_GROUP], WATCH_CREDENTIAL_LIFETIME, now=_now()
-        )
-        return AdminCredential(ca.cert_pem, admin.cert_pem, admin.key_pem)
+def _credentials(material: ClusterMaterial) -> Callable[[], AdminCredential]:
+    """The watch's credential: minted when none is held or the one held has less than
+    half its lifetime left (a new RSA key costs tens of milliseconds: not one per retry
+    while the layer's API is not up yet)."""
+    held: list[tuple[datetime.datetime, AdminCredential]] = []
 
+    def credential() -> AdminCredential:
+        now = _now()
+        if held and held[0][0] - now > WATCH_CREDENTIAL_LIFETIME / 2:
+            return held[0][1]
+        ca = material.pki.ca
+        admin = issue_client_cert(ca, ADMIN_USER, [ADMIN_GROUP], WATCH_CREDENTIAL_LIFETIME, now=now)
+        held[:] = [
+            (
+                now + WATCH_CREDENTIAL_LIFETIME,
+                AdminCredential(ca.cert_pem, admin.cert_pem, admin.key_pem),
+            )
+        ]
+        return held[0][1]
+
+    return credential
+
+
+def _layer(plan: Plan, cluster: ClusterPlan, material: ClusterMaterial) -> LayerWatch:
+    credential = _credentials(material)
     members = cluster.control_plane + cluster.workers
     nodes = {n: provider_id(plan.topology, n) for n in members}
     init = cluster.control_plane[0]

@@ -39,6 +39,9 @@ __all__ = ["AdminCredential", "LayerWatch", "NodeWatcher", "ensure_token", "node
 
 log = logging.getLogger("strata.kube.watch")
 Record = Callable[[str, str, Mapping[str, Any]], None]  # (node, kind, detail) -> log entry
+# the longest wait between two tries of an API that does not answer: a layer's API comes
+# up when its init node's kubeadm init is done, and the rest of the layer waits for it
+MAX_RETRY_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -77,7 +80,9 @@ def node_condition(node: Node) -> tuple[bool, str]:
 
 
 class NodeWatcher:
-    """A thread per layer (``start``/``stop``: what runs beside the controller)."""
+    """A thread per layer (``start``/``stop``: what runs beside the controller);
+    ``retry_seconds``: the first wait after a failure, doubled up to
+    ``MAX_RETRY_SECONDS``."""
 
     def __init__(
         self, layers: Sequence[LayerWatch], record: Record, retry_seconds: float = 2.0
@@ -124,7 +129,7 @@ class NodeWatcher:
                     {"layer": layer.layer, "reason": _why(exc)},
                 )
                 self._stopping.wait(backoff)
-                backoff = min(backoff * 2, 30.0)
+                backoff = min(backoff * 2, MAX_RETRY_SECONDS)
 
     def _watch(self, layer: LayerWatch) -> None:
         client = _client(layer)
