@@ -29,6 +29,7 @@ STATE_STYLE = {
     State.BOOTING: "yellow",
     State.INSTALLING: "magenta",
     State.PROVISIONED: "green",
+    State.JOINING: "cyan",
     State.JOINED: "bold green",
     State.FAILED: "bold red",
     State.DEPROVISIONING: "yellow",

@@ -19,10 +19,20 @@ from rich.text import Text
 from strata.cli.common import FILE_OPTION, STATE, TOPOLOGY_PATH, default_state
 from strata.cli.progress import STATE_STYLE, state_counts_table
 from strata.cli.render import make_console
+from strata.cli.status_clusters import (
+    Clusters,
+    cluster_rows,
+    clusters_json,
+    clusters_view,
+    read_clusters,
+)
 from strata.controller import State
 from strata.store import LogEntry, NodeSummary, SQLiteStore
 
 __all__ = ["events", "open_store", "status"]
+
+
+NO_LAYERS = Clusters()  # no topology read: an empty clusters table
 
 
 def open_store(file: Path, state: Path | None, read_only: bool = True) -> SQLiteStore:
@@ -37,37 +47,46 @@ def open_store(file: Path, state: Path | None, read_only: bool = True) -> SQLite
 
 
 @click.command()
-@TOPOLOGY_PATH  # status needs no topology, only where its state file is
+@TOPOLOGY_PATH  # the state file beside it; the clusters table reads its layers if it can
 @STATE
 @click.option("--watch", "-w", is_flag=True, help="Refresh every two seconds until interrupted.")
 @click.option(
     "--output", "-o", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
 def status(file: Path, state: Path | None, watch: bool, output: str) -> None:
-    """Nodes by state per layer, region and rack; failed nodes and why; recent events."""
+    """Nodes by state per layer, region and rack; failed nodes and why; recent events.
+    And each layer's cluster: distribution and version, endpoint, API reachable,
+    control-plane nodes and workers joined.
+
+    Read-only: status contacts no machine and no cluster. "API reachable" is what the
+    last run to joined saw of the layer's API (its watch of Nodes), not a live probe;
+    "not watched" when no run has watched it. The layers come from FILE (read once);
+    without a valid FILE the rest still shows."""
     store = open_store(file, state)
+    clusters = read_clusters(file)
     if output == "json":
-        click.echo(json.dumps(status_json(store), indent=2))
+        click.echo(json.dumps(status_json(store, clusters), indent=2))
         return
     console = make_console()
     if not watch:
-        console.print(status_view(store))
+        console.print(status_view(store, clusters))
         return
-    with Live(status_view(store), console=console, auto_refresh=False) as live:
+    with Live(status_view(store, clusters), console=console, auto_refresh=False) as live:
         try:
             while True:
                 time.sleep(2)
-                live.update(status_view(store), refresh=True)
+                live.update(status_view(store, clusters), refresh=True)
         except KeyboardInterrupt:
             pass
 
 
-def status_json(store: SQLiteStore) -> dict[str, Any]:
+def status_json(store: SQLiteStore, clusters: Clusters = NO_LAYERS) -> dict[str, Any]:
     nodes = store.summaries()
     writer = store.writer()
     return {
         "controller": writer[0] if writer else None,
         "counts": {k: dict(v) for k, v in _counts(nodes).items()},
+        **clusters_json(clusters, cluster_rows(clusters.plans, store, nodes)),
         "nodes": {
             n.name: {"state": n.state, "step": n.step, "reason": n.reason, "updated": n.updated}
             for n in nodes
@@ -76,7 +95,7 @@ def status_json(store: SQLiteStore) -> dict[str, Any]:
     }
 
 
-def status_view(store: SQLiteStore) -> RenderableType:
+def status_view(store: SQLiteStore, clusters: Clusters = NO_LAYERS) -> RenderableType:
     nodes = store.summaries()
     writer = store.writer()
     counts = _counts(nodes)
@@ -88,6 +107,7 @@ def status_view(store: SQLiteStore) -> RenderableType:
         state_counts_table("by layer", _parse(counts["layer"])),
         state_counts_table("by region", _parse(counts["region"])),
         state_counts_table("by rack", _parse(counts["rack"])),
+        clusters_view(clusters, cluster_rows(clusters.plans, store, nodes)),
     ]
     parts += _problem_table(nodes, State.FAILED, "failed", "bold red")
     parts += _problem_table(

@@ -14,7 +14,7 @@ import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -293,6 +293,14 @@ class SQLiteStore:
 
     def recent_events(self, limit: int) -> list[LogEntry]:
         return self._events("ORDER BY id DESC LIMIT ?", (limit,))[::-1]
+
+    def latest(self, kinds: Collection[str], node: str) -> LogEntry | None:
+        """The node's newest log entry of one of ``kinds`` (None: it has none)."""
+        marks = ", ".join("?" * len(kinds))
+        found = self._events(
+            f"WHERE node = ? AND kind IN ({marks}) ORDER BY id DESC LIMIT 1", (node, *kinds)
+        )
+        return found[0] if found else None
 
     def _events(self, where: str, args: tuple[object, ...]) -> list[LogEntry]:
         with self._lock:
