@@ -79,7 +79,7 @@ class Reconciler:
         self._workers = Workers(plan.racks, drivers, store, self.options)
         self._early: set[str] = set()  # nodes holding boot events that outran their power-on
         self.layers = Layers(plan)
-        self._waiting: set[str] = set()  # ready nodes waiting for their layer's gate
+        self._waiting: dict[str, set[str]] = {}  # layer -> its ready nodes at its gate
         self._rng = random.Random()
         self._handlers: dict[Action, Callable[[Tracked], None]] = {
             **{action: self._queue for action in actions.BMC_ACTIONS},
@@ -169,7 +169,7 @@ class Reconciler:
         intent = plan_intent(t, self.options, lambda n: self.layers.gate(n, self.nodes))
         waits = t.state is State.READY and not isinstance(intent, tuple) and not t.removed
         if waits:  # at its layer's gate (or held there): looks again when the gate moves
-            self._waiting.add(t.name)
+            self._waiting.setdefault(t.plan.layer, set()).add(t.name)
         if isinstance(intent, str):
             self._hold(t, intent)
         elif intent is not None:
@@ -228,8 +228,7 @@ class Reconciler:
 
     def _reopen(self, layer: str | None) -> None:
         """The layer's gate may have moved: its waiting nodes look again."""
-        for name in [n for n in self._waiting if self.nodes[n].plan.layer == layer]:
-            self._waiting.discard(name)
+        for name in self._waiting.pop(layer, set()) if layer is not None else ():
             t = self.nodes[name]
             t.held = None  # a gate that could not open may open now
             self._advance(t)
