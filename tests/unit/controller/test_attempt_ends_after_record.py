@@ -45,18 +45,20 @@ def test_a_kill_right_after_an_attempt_ends_does_not_strand_the_node(tmp_path: P
     topo = generated_topology(1, 1)
     dying = DiesAfterEndingAnAttempt(tmp_path / "s.db")
     fleet = Fleet(topo, dying, FAST)
-    opts = ApplyOptions(poll_interval=0.01)
+    # a report lost would leave a node waiting: fail in seconds rather than hang
+    timeouts = ApplyOptions().timeouts.with_overrides({"booting": 20, "installing": 20})
+    opts = ApplyOptions(poll_interval=0.01, timeouts=timeouts)
     try:
         with pytest.raises(Killed):
             Reconciler(build_plan(topo, *recorded(dying)), dying, fleet, opts).run()
-        dying.close()
-        store = SQLiteStore(tmp_path / "s.db")
-        fleet.store = store
+        store = SQLiteStore(tmp_path / "s.db")  # the next controller's
+        fleet.store = store  # the machines report there now (the dead one's stays open)
         (node,) = dying.ended
         assert store.records()[node].state == "provisioned", "its record is written first"
         summary = Reconciler(build_plan(topo, *recorded(store)), store, fleet, opts).run()
     finally:
         fleet.close()
+        dying.close()
     assert set(summary.states.values()) == {State.PROVISIONED}, summary.found_running
     assert all(m.power_ons == 1 for m in fleet.machines.values())
     assert all(store.attempt(n) is None for n in summary.states)
