@@ -27,8 +27,6 @@ from __future__ import annotations
 import bisect
 import contextlib
 import datetime
-import heapq
-import itertools
 import json
 import random
 import socket
@@ -43,6 +41,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from strata.kube.pki import CertAndKey, issue_serving_cert
+from strata.lab.simulated import Timeline
 
 __all__ = ["Kubelets", "NodeAPI"]
 
@@ -257,13 +256,9 @@ class Kubelets:
     ) -> None:
         self.apis, self.members, self.join_seconds = apis, members, join_seconds
         self._init = set(init_nodes.values())
-        self._rng = random.Random(seed)
-        self._heap: list[tuple[float, int, Callable[[], None]]] = []
-        self._seq = itertools.count()
-        self._cv = threading.Condition()
-        self._stopped = False
-        self.thread = threading.Thread(target=self._run, name="kubelets", daemon=True)
-        self.thread.start()
+        self._rng, self._lock = random.Random(seed), threading.Lock()
+        self._timeline = Timeline("kubelets")
+        self.thread = self._timeline.thread
 
     def installed(self, node: str) -> None:
         """``Fleet(on_installed=...)``: the node boots its disk and runs kubeadm."""
@@ -282,26 +277,11 @@ class Kubelets:
         self._later(self._delay() / 2, lambda: api.set_node(node, provider, ready=True))
 
     def _delay(self) -> float:
-        with self._cv:
+        with self._lock:
             return self._rng.uniform(*self.join_seconds)
 
     def _later(self, delay: float, call: Callable[[], None]) -> None:
-        with self._cv:
-            heapq.heappush(self._heap, (time.monotonic() + delay, next(self._seq), call))
-            self._cv.notify()
+        self._timeline.at(delay, call)
 
     def stop(self) -> None:
-        with self._cv:
-            self._stopped = True
-            self._cv.notify()
-        self.thread.join(5)
-
-    def _run(self) -> None:
-        while True:
-            with self._cv:
-                while not self._stopped and (not self._heap or self._heap[0][0] > time.monotonic()):
-                    self._cv.wait(self._heap[0][0] - time.monotonic() if self._heap else None)
-                if self._stopped:
-                    return
-                _, _, call = heapq.heappop(self._heap)
-            call()
+        self._timeline.stop()

@@ -35,7 +35,7 @@ from strata.provisioning import LogKind
 from strata.store import Store
 from strata.topology import Node, Topology
 
-__all__ = ["Fleet", "FleetSettings", "SimulatedBMC"]
+__all__ = ["Fleet", "FleetSettings", "SimulatedBMC", "Timeline"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +97,7 @@ class Fleet:
         self.api_up: set[str] = set()  # layers whose simulated API answers
         self._rng = random.Random(self.settings.seed)
         self._lock = threading.Lock()
-        self._clock = _Timeline()
+        self._clock = Timeline()
         self.busy_seconds = 0.0  # time BMC calls spent "on the wire"
 
     def driver_for(self, plan: NodePlan) -> BMCDriver:
@@ -235,16 +235,16 @@ class SimulatedBMC:
         pass
 
 
-class _Timeline:
+class Timeline:
     """One thread that runs callbacks at their time (a heap, not a thread per timer)."""
 
-    def __init__(self) -> None:
+    def __init__(self, name: str = "fleet-timeline") -> None:
         self._heap: list[tuple[float, int, Callable[[], None]]] = []
         self._seq = itertools.count()
         self._cv = threading.Condition()
         self._stopped = False
-        self._thread = threading.Thread(target=self._run, name="fleet-timeline", daemon=True)
-        self._thread.start()
+        self.thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self.thread.start()
 
     def at(self, delay: float, call: Callable[[], None]) -> None:
         with self._cv:
@@ -255,7 +255,7 @@ class _Timeline:
         with self._cv:
             self._stopped = True
             self._cv.notify()
-        self._thread.join(5)
+        self.thread.join(5)
 
     def _run(self) -> None:
         while True:
