@@ -19,6 +19,7 @@ It is read when a node's config is first rendered, so ``strata serve`` beside
 from __future__ import annotations
 
 import datetime
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -28,11 +29,11 @@ from strata.ignition.kube import kube_fragment, pki_files
 from strata.kube.files import ConfigFile
 from strata.kube.k3s import k3s_config
 from strata.kube.kubeadm import kubeadm_config
-from strata.kube.material_store import ClusterMaterial, stored_material
+from strata.kube.material_store import ClusterMaterial, material_of
 from strata.kube.node import is_init_node
 from strata.kube.vip import kube_vip_manifest
 from strata.plan import ClusterPlan, NodePlan, Plan
-from strata.store.clusters import ClusterSecretsStore
+from strata.store.clusters import ClusterSecretsStore, StoredCluster
 
 __all__ = ["KubeSource", "node_files"]
 
@@ -52,16 +53,33 @@ class KubeSource:
         self.plan, self.store, self.clock = plan, store, clock
         self.mirror_root, self.base_url = mirror_root, base_url.rstrip("/")
         self.clusters = {c.name: c for c in plan.clusters}
+        self._read: dict[str, tuple[StoredCluster, ClusterMaterial]] = {}  # layer -> parsed
+        self._lock = threading.Lock()
 
     def fragment(self, node: NodePlan) -> Config | None:
         """Raises ``BuildError`` (naming the node) for a file the mirror lacks."""
         cluster = self.clusters.get(node.layer)
-        material = stored_material(self.store, node.layer) if cluster else None
+        material = self._material(node.layer) if cluster else None
         if cluster is None or material is None:
             return None
         mirror = mirror_ref(self.mirror_root, f"{self.base_url}/assets", [cluster])
         files = node_files(node, cluster, material, self.plan.topology, self.clock())
         return kube_fragment(node, cluster, self.plan.topology, files, mirror)
+
+    def _material(self, layer: str) -> ClusterMaterial | None:
+        """The layer's material as the store keeps it now, parsed (its keys checked
+        against their certificates) once per stored row, not once per node rendered."""
+        row = self.store.cluster(layer)
+        if row is None:
+            return None
+        with self._lock:
+            read = self._read.get(layer)
+        if read is not None and read[0] == row:
+            return read[1]
+        material = material_of(row)
+        with self._lock:
+            self._read[layer] = (row, material)
+        return material
 
 
 def node_files(

@@ -37,6 +37,7 @@ __all__ = [
     "ClusterMaterial",
     "cluster_material",
     "layer_admin_kubeconfig",
+    "material_of",
     "stored_material",
 ]
 
@@ -96,21 +97,21 @@ def cluster_material(
     if token_ttl <= ROTATE_MARGIN:
         raise ValueError(f"token_ttl {token_ttl} must be longer than {ROTATE_MARGIN}")
     row = store.cluster(layer.name) or store.keep_cluster(_first(layer.name, now, token_ttl))
-    material = _material(row)
+    material = material_of(row)
     if material.token.expires - now > ROTATE_MARGIN or all_joined():
         return material
     token = BootstrapToken.generate(now, token_ttl)
     row = store.rotate_cluster_token(
         layer.name, row.token, token.value, token.expires.timestamp(), now.timestamp()
     )
-    return _material(row)
+    return material_of(row)
 
 
 def stored_material(store: ClusterSecretsStore, layer: str) -> ClusterMaterial | None:
     """What the store keeps for ``layer``, or None: generates nothing, writes nothing (a
     reader's view, for a store opened read-only)."""
     row = store.cluster(layer)
-    return None if row is None else _material(row)
+    return None if row is None else material_of(row)
 
 
 def layer_admin_kubeconfig(
@@ -147,7 +148,7 @@ def _first(layer: str, now: datetime.datetime, token_ttl: datetime.timedelta) ->
     )
 
 
-def _material(row: StoredCluster) -> ClusterMaterial:
+def material_of(row: StoredCluster) -> ClusterMaterial:
     return ClusterMaterial(
         layer=row.layer,
         pki=ClusterPKI.from_json(row.pki),

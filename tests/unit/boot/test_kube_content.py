@@ -85,3 +85,28 @@ def test_a_layer_with_no_kept_material_gets_its_os_only(tmp_path: Path) -> None:
     assert all(
         not any(p.startswith("/etc/kubernetes") for p in files) for files in configs.values()
     )
+
+
+def test_a_token_rotated_while_serving_reaches_the_next_node_rendered(tmp_path: Path) -> None:
+    """The material is parsed once per stored row, not per node: a rotation (a new row)
+    is still what the next render carries."""
+    plan = build_plan(load(ROOT / "examples/lab/topology.yaml"))
+    mirror = tmp_path / "mirror"
+    import_kube_artifacts(kubernetes_download(tmp_path), mirror, "kubernetes", "v1.31.2")
+    store = SQLiteStore(tmp_path / "state.db")
+    first = cluster_material(store, plan.clusters[0], NOW, all_joined=lambda: False)
+    kube = KubeSource(plan, store, mirror, "http://boot:8080", clock=lambda: NOW)
+    nodes = {n.name: n for n in plan.nodes}
+
+    def token_of(name: str) -> str:
+        fragment = kube.fragment(nodes[name])
+        assert fragment is not None
+        docs = yaml.safe_load_all(files_of(fragment)["/etc/strata/kubeadm.yaml"])
+        return str(next(docs)["discovery"]["bootstrapToken"]["token"])
+
+    assert token_of("lab-worker-0") == first.token.value
+    later = NOW + datetime.timedelta(hours=23)  # within the rotation margin
+    rotated = cluster_material(store, plan.clusters[0], later, all_joined=lambda: False)
+    assert rotated.token.value != first.token.value
+    assert token_of("lab-worker-1") == rotated.token.value
+    store.close()
