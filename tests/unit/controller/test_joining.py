@@ -7,11 +7,8 @@ as a layer's watch of Nodes does."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from strata.controller import ApplyOptions, Change, Reconciler, State, Summary, recorded
 from strata.lab.generated import generated_topology
@@ -27,13 +24,6 @@ FAST = FleetSettings(
     install_seconds=(0.02, 0.05),
     join_seconds=(0.02, 0.05),
 )
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[SQLiteStore]:
-    s = SQLiteStore(tmp_path / "state.db")
-    yield s
-    s.close()
 
 
 def join(

@@ -5,11 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
-
-import pytest
 
 from strata.bmc import PowerState
 from strata.controller import ApplyOptions, Event, Reconciler, State, Summary, Timeouts, recorded
@@ -26,13 +22,6 @@ FAST = FleetSettings(
     install_seconds=(0.02, 0.04),
     join_seconds=(0.02, 0.04),
 )
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[SQLiteStore]:
-    s = SQLiteStore(tmp_path / "state.db")
-    yield s
-    s.close()
 
 
 def join(topo: Topology, store: SQLiteStore, fleet: Fleet, **options: Any) -> Summary:

@@ -9,7 +9,6 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,13 +28,6 @@ def topology(
     racks: int = 1, per_rack: int = 4, budget: str = "", os_version: str = "4081.2.0"
 ) -> Topology:
     return generated_topology(racks, per_rack, budget=budget, os_version=os_version)
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[SQLiteStore]:
-    s = SQLiteStore(tmp_path / "state.db")
-    yield s
-    s.close()
 
 
 def apply(

@@ -4,8 +4,6 @@ or reinstalled again because of that same change."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,13 +19,6 @@ from strata.topology import Topology
 FAST = FleetSettings(
     latency=(0.001, 0.003), boot_seconds=(0.02, 0.04), install_seconds=(0.02, 0.04)
 )
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[SQLiteStore]:
-    s = SQLiteStore(tmp_path / "state.db")
-    yield s
-    s.close()
 
 
 def apply(topo: Topology, store: SQLiteStore, fleet: Fleet, **options: Any) -> Summary:
