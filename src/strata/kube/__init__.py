@@ -7,6 +7,8 @@ values in, values (file contents with their path and mode) out.
 - ``vip``: the kube-vip static pod holding the layer's VIP.
 - ``node``: a node's name, labels and providerID (``strata://<topology>/<node>``).
 - ``material``: the join secrets handed in (token, CA hashes, certificate key).
+- ``podnet``: Strata's pod network on kubeadm layers (each node's pod subnet, CNI
+  network list and routes to the other nodes' subnets).
 
 The layer's PKI, bootstrap tokens, kubeconfigs and token discovery (``pki``, ``tokens``,
 ``kubeconfig``, ``discovery``) are imported by their full path, as their owner chose:

@@ -113,4 +113,5 @@ def _cluster(topology: Topology, index: int) -> ClusterPlan:
         control_plane=tuple(n.name for n in members if n.role == "control-plane"),
         workers=tuple(n.name for n in members if n.role != "control-plane"),
         image_repository=layer.image_repository,
+        pod_network=layer.pod_network or "strata",
     )

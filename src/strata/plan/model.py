@@ -117,6 +117,7 @@ class ClusterPlan:
     control_plane: tuple[str, ...]
     workers: tuple[str, ...]
     image_repository: str | None = None  # the layer's registry mirror; None: public registries
+    pod_network: str = "strata"  # kubeadm layers: "strata" (strata.kube.podnet) or "none"
 
 
 class ChangeKind(enum.StrEnum):

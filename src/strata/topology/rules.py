@@ -18,6 +18,7 @@ from strata.topology.kube_rules import check_kube
 from strata.topology.model import Topology
 from strata.topology.node_rules import LeftOut, check_nodes
 from strata.topology.os_rules import check_os
+from strata.topology.podnet_rules import check_pod_network
 from strata.topology.settings import NodeSettings
 from strata.topology.spec import TopologySpec
 from strata.topology.written import written_settings
@@ -53,6 +54,7 @@ def check_rules(
     check_boot(spec, topology, diags)
     check_os(spec, topology, diags)
     check_kube(spec, diags)
+    check_pod_network(spec, topology, diags)
 
 
 def _unique(diags: Diagnostics, what: str, entries: Iterable[tuple[str, Path]]) -> None:

@@ -215,6 +215,15 @@ class LayerSpec(SpecModel):
         "ghcr.io). Unset: the public registries.",
         json_schema_extra={"pattern": IMAGE_REPOSITORY, "maxLength": MAX_IMAGE_REPOSITORY},
     )
+    pod_network: Literal["strata", "none"] | None = Field(
+        default=None,
+        alias="podNetwork",
+        description="kubeadm layers: the pod network. strata (the default): each node gets "
+        "a /24 (IPv6: /64) of podCIDR on a CNI bridge and static routes to the other nodes' "
+        "pod subnets, no container image needed (docs/kubernetes.md, Pod network). none: "
+        "Strata installs no CNI; bring one (Calico, Cilium, flannel...). k3s layers run "
+        "k3s's own flannel and take neither.",
+    )
 
 
 class CredentialSpec(SpecModel):
