@@ -30,6 +30,7 @@ from strata.kube.endpoint import Endpoint, interface_for_vip, parse_endpoint
 from strata.kube.files import ConfigFile
 from strata.kube.material import JoinMaterial
 from strata.kube.node import is_init_node, kubelet_args
+from strata.kube.podnet import uses_pod_network
 from strata.kube.versions import kubeadm_api, kubernetes_version
 
 if TYPE_CHECKING:
@@ -52,6 +53,7 @@ KUBEADM_CONFIG_PATH = "/etc/strata/kubeadm.yaml"
 # and the usages of bootstraptoken/v1 (cmd/kubeadm/app/constants/constants.go).
 BOOTSTRAP_TOKEN_GROUP = "system:bootstrappers:kubeadm:default-node-token"
 _TOKEN_USAGES = ("signing", "authentication")
+_NO_NODE_CIDRS = {"allocate-node-cidrs": "false"}
 
 
 def kubeadm_config(
@@ -126,7 +128,14 @@ def _cluster_configuration(api: str, cluster: ClusterPlan, endpoint: Endpoint) -
     """``imageRepository`` only when the layer names a mirror: kubeadm then pulls
     ``{imageRepository}/kube-apiserver:vX.Y.Z`` and the rest (etcd, CoreDNS, kube-proxy)
     there instead of registry.k8s.io. Joining nodes read it from the cluster (the
-    kubeadm-config ConfigMap), so the JoinConfiguration has no such field."""
+    kubeadm-config ConfigMap), so the JoinConfiguration has no such field.
+
+    With Strata's pod network (``strata.kube.podnet``) each node's pod subnet is
+    Strata's: the controller manager gets ``allocate-node-cidrs=false`` (extraArgs
+    override the flags kubeadm derives from ``podSubnet``, which turn it on; "Customizing
+    components with the kubeadm API"), so no Node carries a ``spec.podCIDR`` other than
+    the one its pods use. ``podSubnet`` stays: kubeadm gives it to kube-proxy as
+    ``clusterCIDR``, which tells pod traffic from outside traffic."""
     config: dict[str, Any] = {
         "apiVersion": api,
         "kind": "ClusterConfiguration",
@@ -135,11 +144,14 @@ def _cluster_configuration(api: str, cluster: ClusterPlan, endpoint: Endpoint) -
     }
     if cluster.image_repository is not None:
         config["imageRepository"] = cluster.image_repository
-    return config | {
+    config |= {
         "controlPlaneEndpoint": endpoint.host_port,
         "networking": {"podSubnet": cluster.pod_cidr, "serviceSubnet": cluster.service_cidr},
         "apiServer": {"certSANs": [str(endpoint.vip)]},
     }
+    if uses_pod_network(cluster):
+        config["controllerManager"] = {"extraArgs": _args(api, _NO_NODE_CIDRS)}
+    return config
 
 
 def _registration(api: str, node: NodePlan, topology: str) -> dict[str, Any]:
