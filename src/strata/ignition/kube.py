@@ -37,7 +37,8 @@ so a node of an air-gapped datacenter fetches nothing from elsewhere. kubeadm no
 /etc/strata/kubeadm.yaml --upload-certs`` on the layer's first control-plane node and
 ``kubeadm join --config /etc/strata/kubeadm.yaml`` on the others, once (a sentinel,
 ``kube_units.KUBEADM_SENTINEL``). k3s nodes run k3s's own units, which join on every start
-from ``/etc/rancher/k3s/config.yaml`` and need no one-shot.
+from ``/etc/rancher/k3s/config.yaml`` and need no one-shot. A kubeadm node given its
+``pod_network`` also gets Strata's pod network (``strata.ignition.pod_network``).
 """
 
 from __future__ import annotations
@@ -50,10 +51,12 @@ from strata.ignition.build import BuildError, spec_version
 from strata.ignition.config import Config, empty, file
 from strata.ignition.kube_artifacts import KubeArtifact, directory_for, kube_artifacts
 from strata.ignition.kube_units import k3s_unit, kubeadm_dropin, kubeadm_unit, kubelet_unit
+from strata.ignition.pod_network import pod_network_files
 from strata.ignition.profiles import profile_for
 from strata.kube.files import ConfigFile
 from strata.kube.kubeadm import KUBEADM_CONFIG_PATH
 from strata.kube.node import is_init_node
+from strata.kube.podnet import PodNetwork
 from strata.topology.os_releases import spec_key
 
 if TYPE_CHECKING:
@@ -111,18 +114,29 @@ def kube_fragment(
     topology: str,
     files: Sequence[ConfigFile],
     mirror: MirrorRef,
+    *,
+    pod_network: PodNetwork | None = None,
 ) -> Config:
     """The Ignition fragment, in the spec the node's OS release reads, that installs the
     layer's Kubernetes on ``node`` from ``mirror`` and starts it; ``files`` (from
     ``strata.kube``: the kubeadm or k3s config, kube-vip's manifest on control-plane
     nodes, and ``pki_files`` on the init node) are written with their modes.
+    ``pod_network`` (``strata.kube.podnet.pod_network``, for a layer that
+    ``uses_pod_network``): the node's CNI network list, kernel settings and routes to
+    the other nodes' pod subnets (``strata.ignition.pod_network``).
 
     Wiring: ``final_config(plan, profile, [*fragments, kube_fragment(...)], callbacks)``.
     Raises BuildError (naming the node) for a node outside ``cluster``, an unsupported
     version or OS, a file the mirror has no SHA-256 for, or a CA key bound for any node
     but the init node."""
     try:
-        return _fragment(node, cluster, topology, files, mirror)
+        config = _fragment(node, cluster, topology, files, mirror)
+        if pod_network is not None:
+            if cluster.distribution != "kubeadm":
+                raise ValueError(f"layer {cluster.name} runs k3s's own pod network")
+            style = profile_for(node.os_name).network
+            config["storage"]["files"] += pod_network_files(node, pod_network, style)
+        return config
     except BuildError:
         raise  # already names the node
     except ValueError as exc:  # VersionError among them

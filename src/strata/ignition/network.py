@@ -16,16 +16,22 @@ from typing import Any
 from strata.ignition.config import file
 from strata.plan import InterfacePlan
 
-__all__ = ["network_files"]
+__all__ = ["interface_label", "keyfile", "network_files", "networkd_path"]
 
 
 def network_files(style: str, interfaces: tuple[InterfacePlan, ...]) -> list[dict[str, Any]]:
-    render = _networkd if style == "networkd" else _keyfile
+    render = _networkd if style == "networkd" else keyfile
     return [render(i, nic) for i, nic in enumerate(interfaces)]
 
 
-def _label(index: int, nic: InterfacePlan) -> str:
+def interface_label(index: int, nic: InterfacePlan) -> str:
+    """The name the interface's configuration file is named after: its name, or ``nicN``."""
     return nic.name or f"nic{index}"
+
+
+def networkd_path(index: int, nic: InterfacePlan) -> str:
+    """The interface's ``.network`` unit (a drop-in directory is this path + ``.d``)."""
+    return f"/etc/systemd/network/10-strata-{interface_label(index, nic)}.network"
 
 
 def _networkd(index: int, nic: InterfacePlan) -> dict[str, Any]:
@@ -39,12 +45,16 @@ def _networkd(index: int, nic: InterfacePlan) -> dict[str, Any]:
         lines.extend(f"DNS={server}" for server in nic.dns)
     if nic.mtu:
         lines.extend(["", "[Link]", f"MTUBytes={nic.mtu}"])
-    name = f"/etc/systemd/network/10-strata-{_label(index, nic)}.network"
-    return file(name, "\n".join(lines) + "\n", 0o644)
+    return file(networkd_path(index, nic), "\n".join(lines) + "\n", 0o644)
 
 
-def _keyfile(index: int, nic: InterfacePlan) -> dict[str, Any]:
-    label = _label(index, nic)
+def keyfile(
+    index: int, nic: InterfacePlan, routes: tuple[tuple[str, str], ...] = ()
+) -> dict[str, Any]:
+    """The interface's NetworkManager keyfile; ``routes``: (destination CIDR, next hop)
+    of static routes on a statically addressed interface, written ``routeN=DEST,HOP``
+    in its ``[ipv4]``/``[ipv6]`` section (nm-settings-keyfile(5), "routes")."""
+    label = interface_label(index, nic)
     lines = [
         "[connection]",
         f"id={label}",
@@ -63,6 +73,7 @@ def _keyfile(index: int, nic: InterfacePlan) -> dict[str, Any]:
         static.append(f"address1={nic.address}{route}")
         if nic.dns:
             static.append("dns=" + ";".join(nic.dns) + ";")
+        static += [f"route{n}={dest},{hop}" for n, (dest, hop) in enumerate(routes, 1)]
     other = 6 if family == 4 else 4
     sections = static if nic.address else ["[ipv4]", "method=auto"]
     lines += [

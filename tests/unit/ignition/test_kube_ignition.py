@@ -2,7 +2,7 @@
 kubeadm config API, merged into the node's full config, it passes the official schema of
 its spec and Ignition's own checks; every download comes from the mirror with its
 SHA-256; no secret is world-readable; kubeadm runs once; and the lab's init node on
-Flatcar (and on FCOS) is pinned by a golden file.
+Flatcar (and on FCOS), its pod network included, is pinned by a golden file.
 Regenerate with STRATA_UPDATE_GOLDEN=1 pytest tests/unit/ignition/test_kube_ignition.py."""
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from strata.ignition.kube_units import KUBEADM_SENTINEL
 from strata.ignition.spec import schema
 from strata.kube import ConfigFile, k3s_config, kube_vip_manifest, kubeadm_config
 from strata.kube.pki import CertAndKey, ClusterPKI, ServiceAccountKeys, generate_pki
+from strata.kube.podnet import pod_network
 from strata.plan import ClusterPlan, NodePlan
 from tests.unit.ignition.examples import BOOT, as_os, callbacks, errors
 from tests.unit.kube.examples import MATERIAL, layer, node, plan
@@ -289,7 +290,10 @@ FAKE_PKI = ClusterPKI(
 def test_golden_lab_init_node(os_name: str) -> None:
     cluster, member = layer("lab", "mgmt"), as_os(node("lab", "lab-cp-0"), os_name)
     files = kube_files(cluster, member, "lab", FAKE_PKI)
-    fragment = kube_fragment(member, cluster, "lab", files, mirror_for(cluster))
+    network = pod_network(cluster, plan("lab").nodes, member)
+    fragment = kube_fragment(
+        member, cluster, "lab", files, mirror_for(cluster), pod_network=network
+    )
     text = json.dumps(fragment, indent=2, sort_keys=True) + "\n"
     path = GOLDEN / f"{os_name}-kube-lab-cp-0.ign"
     if UPDATE:
