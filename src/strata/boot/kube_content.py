@@ -5,6 +5,8 @@ Per node: the kubeadm config (init on the layer's first control-plane node, join
 others) or the k3s config, kube-vip's static pod on control-plane nodes, and on a
 kubeadm init node the layer's CAs and service-account keys (so the cluster is built on
 the PKI Strata keeps: it knows the discovery hash and mints its own admin credential).
+On a kubeadm layer with Strata's pod network, each node's CNI network list and routes
+to the other nodes' pod subnets (``strata.ignition.pod_network``), from the whole plan.
 Every download comes from the run's artifact mirror with its SHA-256. The fragment is
 merged before the person's own fragments (``topology.yaml`` ``ignition``), which may
 override any of its files.
@@ -26,6 +28,7 @@ from pathlib import Path
 from strata.boot.kube_artifacts import mirror_ref
 from strata.ignition import Config
 from strata.ignition.kube import kube_fragment, pki_files
+from strata.ignition.pod_network import node_pod_network
 from strata.kube.files import ConfigFile
 from strata.kube.k3s import k3s_config
 from strata.kube.kubeadm import kubeadm_config
@@ -64,7 +67,8 @@ class KubeSource:
             return None
         mirror = mirror_ref(self.mirror_root, f"{self.base_url}/assets", [cluster])
         files = node_files(node, cluster, material, self.plan.topology, self.clock())
-        return kube_fragment(node, cluster, self.plan.topology, files, mirror)
+        network = node_pod_network(cluster, self.plan.nodes, node)
+        return kube_fragment(node, cluster, self.plan.topology, files, mirror, pod_network=network)
 
     def _material(self, layer: str) -> ClusterMaterial | None:
         """The layer's material as the store keeps it now, parsed (its keys checked

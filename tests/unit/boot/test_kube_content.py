@@ -79,6 +79,25 @@ def test_each_node_gets_its_layers_kubernetes_on_the_kept_material(tmp_path: Pat
     assert not any(p.endswith("kube-vip.yaml") for p in worker)
 
 
+def test_each_kubeadm_node_gets_its_pod_network(tmp_path: Path) -> None:
+    """The lab's layer: each node's CNI network list at the path the lab reads, its own
+    /24 of podCIDR, and a route to each other node's /24 (strata.kube.podnet)."""
+    configs, _ = served(tmp_path, with_material=True)
+    subnets = {}
+    for name, files in configs.items():
+        conflist = json.loads(files["/etc/cni/net.d/10-strata.conflist"])
+        subnets[name] = conflist["plugins"][0]["ipam"]["ranges"][0][0]["subnet"]
+    assert subnets == {
+        "lab-cp-0": "10.244.11.0/24",
+        "lab-worker-0": "10.244.12.0/24",
+        "lab-worker-1": "10.244.13.0/24",
+    }
+    routes = configs["lab-cp-0"][
+        "/etc/systemd/network/10-strata-eth0.network.d/50-strata-pod-routes.conf"
+    ]
+    assert "Destination=10.244.12.0/24\nGateway=192.168.110.12" in routes
+
+
 def test_a_layer_with_no_kept_material_gets_its_os_only(tmp_path: Path) -> None:
     configs, _ = served(tmp_path, with_material=False)
     assert all("/etc/strata/kubeadm.yaml" not in files for files in configs.values())
