@@ -8,6 +8,8 @@ the parent's control plane, failed) is held with the reason instead of waiting f
 
 What a gate reads: the node states the reconciler tracks and which layers' APIs
 answered (``api-answered`` entries the layer's watch of Nodes writes to the event log).
+The ready nodes at a gate wait in it (``wait``) and look again when it may have moved
+(``wake``).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from strata.controller.lifecycle import State
+from strata.controller.lifecycle import Action, State
 from strata.controller.tracked import Tracked
 from strata.plan import ClusterPlan, Plan
 from strata.provisioning import LogKind
@@ -38,6 +40,7 @@ class Layers:
         self.clusters = {c.name: c for c in plan.clusters}
         self.answered: set[str] = set()  # layers whose API answered during this run
         self.unreachable: dict[str, str] = {}  # layer -> why its API did not answer, last
+        self._waiting: dict[str, set[str]] = {}  # layer -> its ready nodes at its gate
 
     def init_node(self, layer: str) -> str | None:
         """The layer's first control-plane node: the one that initialises the cluster."""
@@ -63,6 +66,24 @@ class Layers:
         if first is not None and (first.state in _STUCK or first.held):
             return f"waits for layer {cluster.name}'s API: its first control-plane node {init} is {first.state}"
         return WAIT
+
+    def wait(self, t: Tracked) -> None:
+        """``t`` (ready) waits at its layer's gate, or is held there, until ``wake``."""
+        self._waiting.setdefault(t.plan.layer, set()).add(t.name)
+
+    def wake(self, layer: str, nodes: Mapping[str, Tracked]) -> list[str]:
+        """The layer's gate may have moved: the nodes waiting at it that must look again
+        (and wait again, with ``wait``, if it is still shut). A node that waits unchanged
+        at a gate still shut (``WAIT``) stays without looking: every node but the init
+        node sees the same gate, read here once rather than once per node (the workers
+        of a layer of 5,000 wait through every step of its parent's control plane)."""
+        waiting = self._waiting.pop(layer, set())
+        init = self.init_node(layer)
+        idle = {n for n in waiting if n != init and _idle(nodes[n])}
+        if not idle or self.gate(nodes[next(iter(idle))], nodes) != WAIT:
+            return list(waiting)
+        self._waiting[layer] = idle
+        return [n for n in waiting if n not in idle]
 
     def affected_by(self, t: Tracked) -> Iterable[str]:
         """The layers whose gates may move when ``t`` moves: its own when it is the init
@@ -101,6 +122,13 @@ class Layers:
         if t.plan.layer in self.answered:
             return f"it never registered with {api}"
         return f"{api} never answered"
+
+
+def _idle(t: Tracked) -> bool:
+    """At rest at its gate and nothing else: what the gate says is all it goes on."""
+    return (
+        t.state is State.READY and t.action is Action.NONE and not (t.busy or t.held or t.removed)
+    )
 
 
 def _control_plane_gate(parent: ClusterPlan, nodes: Mapping[str, Tracked]) -> Gate:

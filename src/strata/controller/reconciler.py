@@ -79,7 +79,6 @@ class Reconciler:
         self._workers = Workers(plan.racks, drivers, store, self.options)
         self._early: set[str] = set()  # nodes holding boot events that outran their power-on
         self.layers = Layers(plan)
-        self._waiting: dict[str, set[str]] = {}  # layer -> its ready nodes at its gate
         self._rng = random.Random()
         self._handlers: dict[Action, Callable[[Tracked], None]] = {
             **{action: self._queue for action in actions.BMC_ACTIONS},
@@ -169,7 +168,7 @@ class Reconciler:
         intent = plan_intent(t, self.options, lambda n: self.layers.gate(n, self.nodes))
         waits = t.state is State.READY and not isinstance(intent, tuple) and not t.removed
         if waits:  # at its layer's gate (or held there): looks again when the gate moves
-            self._waiting.setdefault(t.plan.layer, set()).add(t.name)
+            self.layers.wait(t)
         if isinstance(intent, str):
             self._hold(t, intent)
         elif intent is not None:
@@ -228,7 +227,7 @@ class Reconciler:
 
     def _reopen(self, layer: str | None) -> None:
         """The layer's gate may have moved: its waiting nodes look again."""
-        for name in self._waiting.pop(layer, set()) if layer is not None else ():
+        for name in self.layers.wake(layer, self.nodes) if layer is not None else ():
             t = self.nodes[name]
             t.held = None  # a gate that could not open may open now
             self._advance(t)
