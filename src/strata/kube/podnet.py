@@ -62,6 +62,7 @@ from ipaddress import IPv6Interface as V6If
 from ipaddress import IPv6Network as V6Net
 from typing import TYPE_CHECKING, Any
 
+from strata.kube.endpoint import parse_endpoint
 from strata.kube.files import ConfigFile
 
 if TYPE_CHECKING:
@@ -237,8 +238,7 @@ def _members(cluster: ClusterPlan, nodes: Iterable[NodePlan]) -> list[Member]:
 
 
 def _vip(cluster: ClusterPlan) -> str:
-    host = cluster.endpoint.removeprefix("https://").rsplit(":", 1)[0]
-    return host.strip("[]")
+    return str(parse_endpoint(cluster.endpoint).vip)
 
 
 def _routed(members: Sequence[Member], vip: str, version: int) -> dict[str, tuple[int, Address]]:
