@@ -20,9 +20,10 @@ watch per layer, pointed at the simulated API instead of the layer's VIP), writi
 ``api-answered``, ``node-registered`` and ``node-ready`` to the event log.
 
 Prints, per run: nodes/s, CPU seconds per node (the whole process, simulated machines
-and clusters included; the reconciler's own loop thread; the watch threads; the
-simulated clusters' own threads), requests to the API per node, events logged per node,
-peak RSS, and the share of the wall time the loop thread was busy. ``--until both``
+and clusters included; the reconciler's own loop thread; the watch threads, one per
+layer and the one writing their news; the simulated clusters' own threads), requests to
+the API per node, events logged per node, peak RSS, and the share of the wall time the
+loop thread was busy. ``--until both``
 (the default) runs each target in a fresh process, one after the other, and prints
 them side by side.
 
@@ -158,7 +159,7 @@ class _Clusters:
         real = node_watcher(plan, store, materials)
         self.apis = {w.layer: NodeAPI(w.layer, materials[w.layer].pki.ca) for w in real.layers}
         layers = [dataclasses.replace(w, server=self.apis[w.layer].url) for w in real.layers]
-        self.watcher = NodeWatcher(layers, real.record, real.retry_seconds)
+        self.watcher = NodeWatcher(layers, real.write, real.retry_seconds, real.batch_seconds)
         members = {n: (w.layer, pid) for w in layers for n, pid in w.nodes.items()}
         inits = {w.layer: w.init_node for w in layers}
         self.kubelets = Kubelets(self.apis, members, inits, join)
@@ -166,7 +167,7 @@ class _Clusters:
 
     def start(self) -> None:
         self.watcher.start()
-        names = {f"watch-{layer}" for layer in self.apis}
+        names = {f"watch-{layer}" for layer in self.apis} | {"watch-log"}  # and its writer
         self._clocks = [
             time.pthread_getcpuclockid(t.ident)
             for t in threading.enumerate()

@@ -58,7 +58,7 @@ def node_watcher(
         for cluster in plan.clusters
         if cluster.control_plane and cluster.name in materials
     ]
-    return NodeWatcher(layers, store.record)
+    return NodeWatcher(layers, store.record_many)
 
 
 def _credentials(material: ClusterMaterial) -> Callable[[], AdminCredential]:

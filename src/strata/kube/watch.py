@@ -13,7 +13,11 @@ changes: ``api-answered`` / ``api-unreachable`` (on the layer's init node, detai
 layer), ``node-registered`` (the node's Node exists and is not Ready: the Ready
 condition's reason and message), ``node-ready``. A Node is the node's when its name is
 the node's and its ``spec.providerID`` is the one Strata gave it (or not yet set); a
-Node of that name with another providerID is reported, never taken for it.
+Node of that name with another providerID is reported, never taken for it. The entries
+are written in batches (one thread, ``watch-log``, writes what every layer's watch said
+within ``batch_seconds`` in one write): a news reaches the log at most that much later,
+and costs a row, not a transaction. News not yet written when the process dies is not
+lost: a watch that starts lists every Node again and says all of it anew.
 
 lightkube (not the official client): typed models, list-then-watch with relist on 410
 built in, httpx underneath, and a few hundred kB instead of the generated client.
@@ -38,7 +42,8 @@ from strata.provisioning import LogKind
 __all__ = ["AdminCredential", "LayerWatch", "NodeWatcher", "ensure_token", "node_condition"]
 
 log = logging.getLogger("strata.kube.watch")
-Record = Callable[[str, str, Mapping[str, Any]], None]  # (node, kind, detail) -> log entry
+Entry = tuple[str, str, Mapping[str, Any]]  # (node, kind, detail): one log entry
+Write = Callable[[Sequence[Entry]], None]  # appends entries to the log, in order
 # the longest wait between two tries of an API that does not answer: a layer's API comes
 # up when its init node's kubeadm init is done, and the rest of the layer waits for it
 MAX_RETRY_SECONDS = 5.0
@@ -80,19 +85,29 @@ def node_condition(node: Node) -> tuple[bool, str]:
 
 
 class NodeWatcher:
-    """A thread per layer (``start``/``stop``: what runs beside the controller);
+    """A thread per layer and one writing their news (``start``/``stop``: what runs
+    beside the controller); ``write``: appends a batch of entries to the event log;
     ``retry_seconds``: the first wait after a failure, doubled up to
-    ``MAX_RETRY_SECONDS``."""
+    ``MAX_RETRY_SECONDS``; ``batch_seconds``: how long news waits for more to be
+    written with."""
 
     def __init__(
-        self, layers: Sequence[LayerWatch], record: Record, retry_seconds: float = 2.0
+        self,
+        layers: Sequence[LayerWatch],
+        write: Write,
+        retry_seconds: float = 2.0,
+        batch_seconds: float = 0.1,
     ) -> None:
-        self.layers, self.record, self.retry_seconds = layers, record, retry_seconds
+        self.layers, self.write, self.retry_seconds = layers, write, retry_seconds
+        self.batch_seconds = batch_seconds
         self.requests = 0  # lists and watches sent, every layer (O(1) per layer and run)
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
         self._clients: dict[str, Client] = {}
         self._said: dict[tuple[str, str], object] = {}  # (layer|node, what) -> last said
+        self._pending: list[Entry] = []  # said, not written yet
+        self._news = threading.Event()  # set while something is pending
+        self._writer: threading.Thread | None = None
         self._lock = threading.Lock()
 
     def start(self) -> None:
@@ -102,8 +117,11 @@ class NodeWatcher:
             )
             thread.start()
             self._threads.append(thread)
+        self._writer = threading.Thread(target=self._write_news, name="watch-log", daemon=True)
+        self._writer.start()
 
     def stop(self) -> None:
+        """Every watch ends, then what they said is written."""
         self._stopping.set()
         with self._lock:
             clients = list(self._clients.values())
@@ -111,6 +129,39 @@ class NodeWatcher:
             client.close()
         for thread in self._threads:
             thread.join(10)
+        self._news.set()
+        if self._writer is not None:
+            self._writer.join(10)
+        try:
+            self._flush()
+        except Exception:  # the next run's watch lists every Node again
+            log.warning("the watches' last news could not be written", exc_info=True)
+
+    def _write_news(self) -> None:
+        """The writer thread: waits for news, and for ``batch_seconds`` more, then writes
+        it all at once; a failed write is tried again (the news kept, in order)."""
+        while not self._stopping.is_set():
+            self._news.wait()
+            self._stopping.wait(self.batch_seconds)
+            try:
+                self._flush()
+            except Exception:
+                log.warning("writing the watches' news failed; trying again", exc_info=True)
+                self._stopping.wait(self.retry_seconds)
+
+    def _flush(self) -> None:
+        with self._lock:
+            entries, self._pending = self._pending, []
+            self._news.clear()
+        if not entries:
+            return
+        try:
+            self.write(entries)
+        except Exception:
+            with self._lock:
+                self._pending[:0] = entries
+                self._news.set()
+            raise
 
     def _follow(self, layer: LayerWatch) -> None:
         backoff = self.retry_seconds
@@ -185,12 +236,13 @@ class NodeWatcher:
     def _say(
         self, node: str, key: tuple[str, str], value: object, kind: str, detail: Mapping[str, Any]
     ) -> None:
-        """Write the entry unless the same was said last."""
+        """Log the entry (with the next batch) unless the same was said last."""
         with self._lock:
             if self._said.get(key) == value:
                 return
             self._said[key] = value
-        self.record(node, kind, detail)
+            self._pending.append((node, kind, detail))
+            self._news.set()
 
 
 def ensure_token(token: BootstrapToken) -> Callable[[Client], None]:

@@ -135,11 +135,14 @@ class SQLiteStore:
             return cursor.rowcount == 1
 
     def record(self, node: str, event: str, detail: Mapping[str, object]) -> None:
+        self.record_many([(node, event, detail)])
+
+    def record_many(self, entries: Sequence[tuple[str, str, Mapping[str, object]]]) -> None:
+        """Append (node, event, detail) entries to the log, in order, in one transaction."""
+        now = time.time()
+        rows = [(n, now, e, json.dumps(dict(d), sort_keys=True)) for n, e, d in entries]
         with self._tx() as db:
-            db.execute(
-                "INSERT INTO events (node, at, kind, detail) VALUES (?, ?, ?, ?)",
-                (node, time.time(), event, json.dumps(dict(detail), sort_keys=True)),
-            )
+            db.executemany("INSERT INTO events (node, at, kind, detail) VALUES (?, ?, ?, ?)", rows)
 
     def record_unknown(self, machine: UnknownMachine) -> None:
         now = time.time()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -66,13 +66,17 @@ def nodes_api(plane: ControlPlane) -> Iterator[httpx.Client]:
 
 
 class Entries:
+    """What the watch writes to the log, and in how many writes."""
+
     def __init__(self) -> None:
         self.items: list[Entry] = []
+        self.writes = 0
         self.lock = threading.Lock()
 
-    def __call__(self, node: str, kind: str, detail: Mapping[str, Any]) -> None:
+    def __call__(self, entries: Sequence[tuple[str, str, Mapping[str, Any]]]) -> None:
         with self.lock:
-            self.items.append((node, kind, dict(detail)))
+            self.items += [(node, kind, dict(detail)) for node, kind, detail in entries]
+            self.writes += 1
 
     def of(self, node: str) -> list[str]:
         with self.lock:
@@ -174,7 +178,7 @@ def test_the_controller_takes_nodes_to_joined_from_the_watch(
     layer = LayerWatch(
         cluster.name, plane.url, lambda: credential(plane), cluster.control_plane[0], wanted
     )
-    watcher = NodeWatcher([layer], lambda n, k, d: store.record(n, k, d))
+    watcher = NodeWatcher([layer], store.record_many)
     stop = threading.Event()
 
     def kubelets() -> None:
@@ -231,3 +235,29 @@ def test_a_rotated_token_is_made_real_in_the_cluster_once_its_api_answers(
         secret = client.get(f"/api/v1/namespaces/kube-system/secrets/{token.secret_name}")
     assert secret.status_code == 200
     assert secret.json()["type"] == "bootstrap.kubernetes.io/token"
+
+
+def test_news_is_written_in_batches_in_order_and_all_of_it_by_stop() -> None:
+    """What the watches say within ``batch_seconds`` is one write; a write that fails is
+    tried again with the same news, in order; stop writes what is left."""
+    entries, failed = Entries(), []
+
+    def write(batch: Sequence[tuple[str, str, Mapping[str, Any]]]) -> None:
+        if not failed:
+            failed.append(len(batch))
+            raise OSError("disk full")
+        entries(batch)
+
+    watcher = NodeWatcher([], write, retry_seconds=0.05, batch_seconds=0.2)
+    watcher.start()
+    try:
+        for i in range(5):
+            watcher._say(f"n{i}", ("node", f"n{i}"), "ready", LogKind.NODE_READY, {})
+        watcher._say("n0", ("node", "n0"), "ready", LogKind.NODE_READY, {})  # said already
+        wait_for(lambda: entries.items or None, 10, "the first write")
+        watcher._say("n5", ("node", "n5"), "ready", LogKind.NODE_READY, {})
+    finally:
+        watcher.stop()
+    assert failed == [5]
+    assert [n for n, _, _ in entries.items] == [f"n{i}" for i in range(6)]
+    assert entries.writes == 2, "the five together (tried again), then the last at stop"
