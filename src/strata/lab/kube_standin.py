@@ -1,0 +1,252 @@
+"""Kubernetes on a lab machine's behalf: the stand-in OS cannot run it under TCG, so
+the lab runs the real programs in its network namespace, configured only from what
+the machine's Ignition carried.
+
+- The first control-plane node (its kubeadm config holds an ``InitConfiguration``):
+  the layer's VIP (``controlPlaneEndpoint``) goes on the provisioning bridge, as
+  kube-vip would put it there; etcd, kube-apiserver and kube-controller-manager start
+  on the PKI the config carried (``/etc/kubernetes/pki``), at the VIP; what ``kubeadm
+  init`` writes to the API is written (``strata.lab.kubeadm_init``); then its kubelet.
+- Every other node (``JoinConfiguration``): token discovery and a kubelet that
+  bootstraps its own credential (``strata.lab.kubelet``).
+
+Each machine's kubelet listens on an address of its own on the namespace's loopback,
+198.18.0.N (RFC 2544's benchmarking range): the machine itself holds its topology
+address on the bridge. A machine that hands over a config again (it was reinstalled)
+gets its stand-in started afresh.
+"""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import logging
+import re
+import shutil
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from strata.boot.dhcp import die_with_parent
+from strata.errors import StrataError
+from strata.kube.pki import ClusterPKI
+from strata.lab.control_plane import (
+    ControlPlane,
+    ControlPlaneSpec,
+    start_control_plane,
+    wait_until,
+)
+from strata.lab.ignition_files import IgnitionFiles, read_files
+from strata.lab.kube_processes import LabKubeError
+from strata.lab.kubeadm_config import KUBEADM_CONFIG, KubeadmConfig, parse_kubeadm
+from strata.lab.kubeadm_init import bootstrap_objects, create_or_replace
+from strata.lab.kubelet import DISCOVERY_TIMEOUT, NodeKubelet, discover, init_node_kubeconfig
+
+__all__ = ["KubeStandIn", "MachineStandIn"]
+
+log = logging.getLogger("strata.lab.kube")
+KUBELET_NETWORK = ipaddress.ip_network("198.18.0.0/15")
+PKI_DIR = "/etc/kubernetes/pki"
+CNI_CONF = "/etc/cni/net.d"
+CONTROL_PLANE_LABELS = (
+    "node-role.kubernetes.io/control-plane",
+    "node.kubernetes.io/exclude-from-external-load-balancers",
+)
+_HOSTNAME = re.compile(r"[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?")
+
+
+@dataclass
+class MachineStandIn:
+    """One machine's Kubernetes: a thread that starts it and lives as long as its
+    processes (they die with it: ``die_with_parent`` follows the spawning thread)."""
+
+    name: str
+    files: IgnitionFiles
+    directory: Path
+    socket_dir: Path
+    node_ip: str
+    bridge: str
+    stopping: threading.Event = field(default_factory=threading.Event)
+    plane: ControlPlane | None = None
+    kubelet: NodeKubelet | None = None
+    error: str | None = None
+    thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self.thread = threading.Thread(target=self._run, name=f"standin-{self.name}", daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        if self.thread is not None:
+            self.thread.join(60)
+
+    def describe(self) -> dict[str, object]:
+        """What runs for this machine (for ``GET /v1/machines`` and tests)."""
+        processes = [*(self.plane.processes if self.plane else ())]
+        processes += self.kubelet.processes if self.kubelet else ()
+        return {
+            "address": self.node_ip,
+            "api": self.plane.url if self.plane else None,
+            "processes": {p.name: p.alive() for p in processes},
+            "error": self.error,
+        }
+
+    def _run(self) -> None:
+        try:
+            self._bring_up()
+        except (StrataError, OSError, httpx.HTTPError) as err:
+            self.error = str(err)
+            log.error("%s: %s", self.name, err)
+        self.stopping.wait()
+        if self.kubelet is not None:
+            self.kubelet.stop()
+        if self.plane is not None:
+            self.plane.stop()
+
+    def _bring_up(self) -> None:
+        text = self.files.text(KUBEADM_CONFIG)
+        if text is None:
+            log.info("%s: no kubeadm config in its Ignition: nothing to stand in for", self.name)
+            return
+        config = parse_kubeadm(text)
+        kubelet = NodeKubelet(
+            config, self.directory, self.socket_dir, self.node_ip, self.files.under(CNI_CONF)
+        )
+        if config.init is not None:
+            ca_pem = self._init(config)
+            kubeconfig = init_node_kubeconfig(config, self._pki().ca, _now())
+            bootstrap = False
+        else:
+            ca_pem, kubeconfig = discover(config, time.monotonic() + DISCOVERY_TIMEOUT)
+            bootstrap = True
+            log.info("%s: discovery done: the cluster's CA is pinned", self.name)
+        if self.stopping.is_set():
+            return
+        _add_address(self.node_ip, "lo")
+        kubelet.start(ca_pem, kubeconfig, bootstrap, die_with_parent)
+        self.kubelet = kubelet
+        log.info("%s: kubelet started at %s (%s)", self.name, self.node_ip, kubelet.directory)
+        if self.plane is not None:
+            self._mark_control_plane(self.plane, config.node_name)
+
+    def _mark_control_plane(self, plane: ControlPlane, node: str) -> None:
+        """kubeadm's mark-control-plane phase, once the Node registered: its role label
+        and the NoSchedule taint (phases/markcontrolplane)."""
+        path = f"/api/v1/nodes/{node}"
+        taint = {"key": CONTROL_PLANE_LABELS[0], "effect": "NoSchedule"}
+        patch: dict[str, object] = {
+            "metadata": {"labels": dict.fromkeys(CONTROL_PLANE_LABELS, "")},
+            "spec": {"taints": [taint]},
+        }
+        headers = {"Content-Type": "application/strategic-merge-patch+json"}
+        with plane.client() as admin:
+            wait_until(
+                lambda: self.stopping.is_set() or admin.get(path).status_code == 200,
+                DISCOVERY_TIMEOUT,
+                f"Node {node} to register",
+            )
+            if not self.stopping.is_set():
+                admin.patch(path, json=patch, headers=headers).raise_for_status()
+                log.info("%s: marked as a control-plane node", self.name)
+
+    def _pki(self) -> ClusterPKI:
+        pki = {name: data.decode() for name, data in self.files.under(PKI_DIR).items()}
+        return ClusterPKI.from_files(pki)
+
+    def _init(self, config: KubeadmConfig) -> str:
+        """What ``kubeadm init`` does: the control plane, then its API objects."""
+        vip, port = config.endpoint()
+        _add_address(vip, self.bridge)
+        networking = config.cluster.get("networking") or {}
+        spec = ControlPlaneSpec(
+            directory=self.directory / "control-plane",
+            pki=self._pki(),
+            bind=vip,
+            port=port,
+            names=tuple(map(str, (config.cluster.get("apiServer") or {}).get("certSANs") or [])),
+            service_cidr=str(networking.get("serviceSubnet") or "10.96.0.0/12"),
+            pod_cidr=networking.get("podSubnet"),
+            dns_domain=str(networking.get("dnsDomain") or "cluster.local"),
+            extra_args={c: config.extra_args(c) for c in ("apiServer", "controllerManager")},
+        )
+        self.plane = plane = start_control_plane(spec, before_exec=die_with_parent)
+        log.info("%s: control plane up at %s in %.1f s", self.name, plane.url, plane.started_in)
+        init = config.init or {}
+        with plane.client() as admin:
+            for manifest in bootstrap_objects(init, config.cluster, plane.url, _ca(spec), _now()):
+                create_or_replace(admin, manifest)
+        log.info("%s: kubeadm init's objects written (token, RBAC, cluster-info)", self.name)
+        return spec.pki.ca.cert_pem
+
+
+@dataclass
+class KubeStandIn:
+    """Every machine's stand-in, by machine name. ``workdir``: the lab's directory;
+    ``run_dir``: short paths for sockets; ``bridge``: where a layer's VIP goes."""
+
+    workdir: Path
+    run_dir: Path
+    bridge: str
+    machines: dict[str, MachineStandIn] = field(default_factory=dict)
+    _addresses: dict[str, str] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def hand_over(self, config: bytes) -> str:
+        """A machine hands over the Ignition config it booted with; returns the machine's
+        name (its ``/etc/hostname``). Raises ``StrataError`` if the config cannot be read
+        or names no host; starts the machine's stand-in otherwise."""
+        files = read_files(config)
+        name = (files.text("/etc/hostname") or "").strip()
+        if not _HOSTNAME.fullmatch(name):
+            raise LabKubeError(f"the config names no valid host (/etc/hostname: {name!r})")
+        with self._lock:
+            previous = self.machines.pop(name, None)
+        if previous is not None:
+            log.info("%s: handed over a config again (reinstalled): starting afresh", name)
+            previous.stop()
+            shutil.rmtree(previous.directory, ignore_errors=True)
+        with self._lock:
+            address = self._addresses.setdefault(
+                name, str(KUBELET_NETWORK[len(self._addresses) + 1])
+            )
+            machine = MachineStandIn(
+                name,
+                files,
+                self.workdir / "kube" / name,
+                self.run_dir / name,
+                address,
+                self.bridge,
+            )
+            self.machines[name] = machine
+        machine.start()
+        return name
+
+    def stop(self) -> None:
+        with self._lock:
+            machines = list(self.machines.values())
+        for machine in reversed(machines):
+            machine.stop()
+
+
+def _add_address(address: str, device: str) -> None:
+    prefix = 128 if ":" in address else 32
+    done = subprocess.run(
+        ["ip", "addr", "replace", f"{address}/{prefix}", "dev", device],
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        raise LabKubeError(f"ip addr replace {address} dev {device}: {done.stderr.strip()}")
+
+
+def _ca(spec: ControlPlaneSpec) -> str:
+    return spec.pki.ca.cert_pem
+
+
+def _now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
