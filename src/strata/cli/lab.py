@@ -9,6 +9,7 @@ BMC addresses and the provisioning network of the topology exist.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -21,8 +22,11 @@ from rich.console import Console
 from strata.cli.common import TOPOLOGY, default_artifacts, default_state, topology_or_exit
 from strata.cli.render import make_console
 from strata.lab.daemon import lab_credentials
-from strata.lab.image import build_image, install_image
+from strata.lab.image import build_image, install_image, stand_in_kube_artifacts
+from strata.lab.kube_daemon import HANDOFF_PORT
+from strata.lab.kube_processes import LabKubeError, check_binaries
 from strata.lab.network import BRIDGE, LabNetwork, lab_network
+from strata.plan import build_plan
 
 __all__ = ["lab"]
 
@@ -52,13 +56,18 @@ def up(file: Path, image_cache: Path) -> None:
     work = workdir(file)
     work.mkdir(parents=True, exist_ok=True)
     lab_credentials(topology, file.parent)  # before anything starts: the BMCs need them
+    try:  # and the programs the lab runs Kubernetes with on the machines' behalf
+        check_binaries()
+    except LabKubeError as err:
+        raise click.ClickException(f"{err} ({err.hint})") from None
     with console.status("building the lab's stand-in OS image (Debian kernel, busybox)"):
         kernel, initrd = build_image(image_cache)
     for os_name, version in sorted({(n.os.name, n.os.version) for n in topology.nodes}):
         install_image(kernel, initrd, default_artifacts(file), os_name, version)
+    stand_in_kube_artifacts(default_artifacts(file), build_plan(topology))
     network.create()
     _set_aside(default_state(file), console)  # new machines: nothing recorded holds
-    _start_bmc_service(network, file, work)
+    _start_daemons(network, file, work)
     console.print(
         f"lab [bold]{topology.name}[/] is up: {len(topology.nodes)} machines, powered off, behind "
         f"Redfish BMCs at {', '.join(network.bmc_hosts)}, in network namespace {network.namespace}\n"
@@ -68,33 +77,59 @@ def up(file: Path, image_cache: Path) -> None:
     )
 
 
-def _start_bmc_service(network: LabNetwork, file: Path, work: Path) -> None:
-    """strata.lab.daemon inside the namespace, detached; back once it listens."""
-    (work / "ready").unlink(missing_ok=True)
+def _start_daemons(network: LabNetwork, file: Path, work: Path) -> None:
+    """The BMC service and the machines' Kubernetes stand-in, inside the namespace."""
+    python = (sys.executable, "-m")
+    bmc = [*network.inside, *python, "strata.lab.daemon", "--file", str(file.resolve())]
+    _start_daemon("daemon", [*bmc, "--workdir", str(work.resolve())], work, network)
+    # nsenter, not `ip netns exec` (which hides the cgroups the kubelets need under a
+    # namespace's sysfs); unshare: the kubelets' mounts die with the daemon
+    kube = [
+        "nsenter",
+        f"--net=/run/netns/{network.namespace}",
+        "unshare",
+        "--mount",
+        "--propagation",
+        "private",
+        *python,
+        "strata.lab.kube_daemon",
+        f"--listen={network.gateway}:{HANDOFF_PORT}",
+        f"--bridge={BRIDGE}",
+        f"--workdir={work.resolve()}",
+        f"--run-dir=/run/strata-lab/{network.namespace}",
+    ]
+    _start_daemon("kube-daemon", kube, work, network)
+
+
+def _start_daemon(name: str, command: list[str], work: Path, network: LabNetwork) -> None:
+    """Starts ``command`` detached (log ``<name>.log``, pid ``<name>.pid``); back once it
+    wrote its ready file (``ready`` / ``kube-ready``)."""
+    ready = work / ("ready" if name == "daemon" else "kube-ready")
+    ready.unlink(missing_ok=True)
     daemon = subprocess.Popen(
-        [
-            *network.inside,
-            sys.executable,
-            "-m",
-            "strata.lab.daemon",
-            "--file",
-            str(file.resolve()),
-            "--workdir",
-            str(work.resolve()),
-        ],
+        command,
         stdin=subprocess.DEVNULL,
-        stdout=(work / "daemon.log").open("ab"),
+        stdout=(work / f"{name}.log").open("ab"),
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    (work / "daemon.pid").write_text(f"{daemon.pid}\n")
+    (work / f"{name}.pid").write_text(f"{daemon.pid}\n")
     deadline = time.monotonic() + 30
-    while not (work / "ready").exists():
+    while not ready.exists():
         if daemon.poll() is not None or time.monotonic() > deadline:
+            _stop_daemons(work)
             network.delete()
-            log = (work / "daemon.log").read_text(errors="replace")[-1500:]
-            raise click.ClickException(f"the lab's BMC service did not start:\n{log}")
+            log = (work / f"{name}.log").read_text(errors="replace")[-1500:]
+            raise click.ClickException(f"the lab's {name} did not start:\n{log}")
         time.sleep(0.1)
+
+
+def _stop_daemons(work: Path) -> None:
+    for name in ("kube-daemon", "daemon"):
+        pid_file = work / f"{name}.pid"
+        if pid_file.exists():
+            _stop(int(pid_file.read_text()))
+            pid_file.unlink()
 
 
 def _set_aside(state: Path, console: Console) -> None:
@@ -116,11 +151,9 @@ def down(file: Path) -> None:
     """Power the lab's machines off and remove its network namespace."""
     topology = topology_or_exit(file)
     network = lab_network(topology)
-    pid_file = workdir(file) / "daemon.pid"
-    if pid_file.exists():
-        _stop(int(pid_file.read_text()))
-        pid_file.unlink()
+    _stop_daemons(workdir(file))
     network.delete()
+    shutil.rmtree(f"/run/strata-lab/{network.namespace}", ignore_errors=True)
     click.echo(f"lab {topology.name} is down")
 
 
@@ -129,7 +162,7 @@ def _stop(pid: int) -> None:
         os.kill(pid, signal.SIGTERM)
     except ProcessLookupError:
         return
-    deadline = time.monotonic() + 15
+    deadline = time.monotonic() + 60  # the Kubernetes stand-in stops its kubelets first
     while time.monotonic() < deadline:
         try:
             os.kill(pid, 0)

@@ -11,6 +11,7 @@ an existing file that is not a lab stand-in is never overwritten.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import shutil
 import subprocess
 import tempfile
@@ -20,7 +21,8 @@ from pathlib import Path
 
 from strata.errors import StrataError
 from strata.ignition import profile_for
-from strata.plan import NodePlan
+from strata.ignition.kube_artifacts import kube_artifacts
+from strata.plan import NodePlan, Plan
 
 __all__ = ["LabImageError", "build_image", "install_image", "stand_in_artifacts", "stand_ins_for"]
 
@@ -34,7 +36,9 @@ class LabImageError(StrataError):
 
 
 def build_image(cache: Path) -> tuple[Path, Path]:
-    """(kernel, initramfs) in ``cache``, built once."""
+    """(kernel, initramfs) in ``cache``, built once per version of init.sh."""
+    init_text = resources.files("strata.lab").joinpath("init.sh").read_text()
+    cache = cache / hashlib.sha256(init_text.encode()).hexdigest()[:12]
     kernel, initrd = cache / "vmlinuz", cache / "initramfs.cpio.gz"
     if kernel.exists() and initrd.exists():
         return kernel, initrd
@@ -53,7 +57,7 @@ def build_image(cache: Path) -> tuple[Path, Path]:
             root / "e1000.ko",
         )
         init = root / "init"
-        init.write_text(resources.files("strata.lab").joinpath("init.sh").read_text())
+        init.write_text(init_text)
         init.chmod(0o755)
         shutil.copy(next(unpacked.glob("boot/vmlinuz-*")), work / "vmlinuz")
         _cpio(root, work / "initramfs.cpio.gz")
@@ -96,6 +100,37 @@ def stand_in_artifacts(mirror: Path, os_name: str, version: str) -> Path:
         "not a real OS. Delete this directory and import real artifacts to install the OS.\n"
     )
     return target
+
+
+def stand_in_kube_artifacts(mirror: Path, plan: Plan) -> None:
+    """Stand-ins for the Kubernetes files every node of ``plan`` downloads (the sysext
+    image on Flatcar, the programs on FCOS/RHCOS: ``strata.ignition.kube_artifacts``),
+    each a line of text saying what it is, with ``NOTE`` beside them: the stand-in OS
+    downloads none of them (the lab runs Kubernetes on its behalf). ``LabImageError``
+    rather than overwrite a real artifact."""
+    clusters = {c.name: c for c in plan.clusters}
+    targets: dict[Path, set[str]] = {}
+    for node in plan.nodes:
+        cluster = clusters.get(node.layer)
+        if cluster is None:
+            continue
+        for artifact in kube_artifacts(node.os_name, cluster.distribution, cluster.version):
+            target = mirror / artifact.directory / artifact.release
+            if (target / artifact.name).exists() and not (target / NOTE).exists():
+                raise LabImageError(f"{target / artifact.name} is real: the lab leaves it alone")
+            targets.setdefault(target, set()).add(artifact.name)
+    for target, names in targets.items():
+        target.mkdir(parents=True, exist_ok=True)
+        (target / NOTE).write_text(
+            "The files here are Strata's lab stand-ins, not Kubernetes: the lab runs\n"
+            "real Kubernetes programs on its machines' behalf (docs/lab.md).\n"
+        )
+        sums = []
+        for name in sorted(names):
+            data = f"{NOTE}: {name} (not the real file)\n".encode()
+            (target / name).write_bytes(data)
+            sums.append(f"{hashlib.sha256(data).hexdigest()}  {name}\n")
+        (target / "SHA256SUMS").write_text("".join(sums))  # as `strata artifacts import` lists
 
 
 def _kernel_package() -> str:

@@ -2,8 +2,10 @@
 lab example's three servers as QEMU machines behind Redfish BMCs in a network
 namespace; `strata apply` inside it powers them on through Redfish (sushy), real
 iPXE firmware PXE-boots from real dnsmasq and Strata's boot service, the stand-in
-OS fetches its Ignition config and phones home; all three end `provisioned`;
-`strata lab down` leaves nothing behind. Needs root (CI runs as root): without it
+OS fetches its Ignition config, phones home and hands the config to the lab, which
+runs a real control plane (for lab-cp-0) and a real kubelet per machine from it; all
+three end `joined`, their Nodes Ready in the layer's API as `strata kubeconfig` and
+kubectl show them; `strata lab down` leaves nothing behind. Needs root (CI runs as root): without it
 the test fails and says so, rather than skip.
 """
 
@@ -20,6 +22,7 @@ from strata.store import SQLiteStore
 
 ROOT = Path(__file__).resolve().parents[3]
 LAB = ROOT / "examples" / "lab" / "topology.yaml"
+NODES = ("lab-cp-0", "lab-worker-0", "lab-worker-1")
 
 
 def strata(
@@ -34,6 +37,30 @@ def strata(
         text=True,
         timeout=timeout,
     )
+
+
+def _nodes_ready_in_the_api(file: Path, env: dict[str, str], namespace: str, name: str) -> None:
+    """`strata kubeconfig mgmt` and kubectl, inside the lab's namespace (where the VIP
+    is): three Nodes, Ready, each with the providerID naming the topology and node."""
+    printed = strata("kubeconfig", "mgmt", "-f", str(file), env=env, timeout=60)
+    assert printed.returncode == 0, printed.stderr
+    kubeconfig = file.parent / "mgmt.kubeconfig"
+    kubeconfig.write_text(printed.stdout)
+    kubectl = ["kubectl", "--kubeconfig", str(kubeconfig), "get", "nodes", "-o", "json"]
+    got = subprocess.run(
+        ["ip", "netns", "exec", namespace, *kubectl],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert got.returncode == 0, got.stderr
+    items = json.loads(got.stdout)["items"]
+    ready = {
+        n["metadata"]["name"]: n["spec"].get("providerID")
+        for n in items
+        if any(c["type"] == "Ready" and c["status"] == "True" for c in n["status"]["conditions"])
+    }
+    assert ready == {node: f"strata://{name}/{node}" for node in NODES}
 
 
 def _lost_state_reinstalls_nothing(file: Path, env: dict[str, str], namespace: str) -> None:
@@ -88,21 +115,22 @@ def test_lab_up_apply_down(tmp_path: Path) -> None:
             "192.168.110.1:8080",
             "--dhcp-interface",
             "prov0",
+            "--until",
+            "joined",
             "-o",
             "json",
             env=env,
-            timeout=300,
+            timeout=900,
             inside=namespace,
         )
-        assert applied.returncode == 0, applied.stdout[-3000:] + applied.stderr[-3000:]
+        kube_log = (tmp_path / ".strata" / "lab" / "kube-daemon.log").read_text(errors="replace")
+        assert applied.returncode == 0, applied.stdout[-3000:] + applied.stderr[-3000:] + kube_log
         changes = [json.loads(line) for line in applied.stdout.splitlines()]
-        assert {c["node"] for c in changes if c["to"] == "provisioned"} == {
-            "lab-cp-0",
-            "lab-worker-0",
-            "lab-worker-1",
-        }
+        for state in ("provisioned", "joined"):
+            assert {c["node"] for c in changes if c["to"] == state} == set(NODES), state
+        _nodes_ready_in_the_api(file, env, namespace, name)
         store = SQLiteStore(tmp_path / ".strata" / "strata.db")
-        for node in ("lab-cp-0", "lab-worker-0", "lab-worker-1"):
+        for node in NODES:
             kinds = [e.kind for e in store.events(node)]
             # (its first-boot may come after apply has finished and stopped the boot service)
             for machine_did in ("ipxe-fetched", "ignition-fetched", "installed"):
