@@ -60,9 +60,10 @@ class AdminCredential:
 
 @dataclass(frozen=True)
 class LayerWatch:
-    """One layer to follow: its API (``server``: ``https://VIP:port``), a credential
-    minted fresh at every (re)connect, its init node (API news is logged on it) and its
-    nodes by name, each with the providerID Strata gave it."""
+    """One layer to follow: its API (``server``: ``https://VIP:port``), its credential
+    (asked for at every (re)connect; the client is made again when it is a new one), its
+    init node (API news is logged on it) and its nodes by name, each with the providerID
+    Strata gave it."""
 
     layer: str
     server: str
@@ -103,7 +104,7 @@ class NodeWatcher:
         self.requests = 0  # lists and watches sent, every layer (O(1) per layer and run)
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._clients: dict[str, Client] = {}
+        self._clients: dict[str, tuple[AdminCredential, Client]] = {}  # layer -> its client
         self._said: dict[tuple[str, str], object] = {}  # (layer|node, what) -> last said
         self._pending: list[Entry] = []  # said, not written yet
         self._news = threading.Event()  # set while something is pending
@@ -124,7 +125,7 @@ class NodeWatcher:
         """Every watch ends, then what they said is written."""
         self._stopping.set()
         with self._lock:
-            clients = list(self._clients.values())
+            clients = [client for _, client in self._clients.values()]
         for client in clients:  # ends a watch blocked on its stream
             client.close()
         for thread in self._threads:
@@ -164,6 +165,15 @@ class NodeWatcher:
             raise
 
     def _follow(self, layer: LayerWatch) -> None:
+        try:
+            self._follow_until_stopped(layer)
+        finally:
+            with self._lock:
+                held = self._clients.pop(layer.layer, None)
+            if held is not None:
+                held[1].close()
+
+    def _follow_until_stopped(self, layer: LayerWatch) -> None:
         backoff = self.retry_seconds
         while not self._stopping.is_set():
             try:
@@ -182,36 +192,45 @@ class NodeWatcher:
                 self._stopping.wait(backoff)
                 backoff = min(backoff * 2, MAX_RETRY_SECONDS)
 
-    def _watch(self, layer: LayerWatch) -> None:
-        client = _client(layer)
+    def _client_for(self, layer: LayerWatch) -> Client:
+        """The layer's client, made again only when its credential changed: a client holds
+        a TLS context (milliseconds to build), and an API not up yet is tried every few
+        seconds."""
+        credential = layer.credential()
         with self._lock:
-            self._clients[layer.layer] = client
-        try:
-            self.requests += 1
-            listed = client.list(Node)
-            for node in listed:
+            held = self._clients.get(layer.layer)
+        if held is not None and held[0] is credential:
+            return held[1]
+        client = _client(layer, credential)
+        with self._lock:
+            self._clients[layer.layer] = (credential, client)
+        if held is not None:
+            held[1].close()
+        return client
+
+    def _watch(self, layer: LayerWatch) -> None:
+        client = self._client_for(layer)
+        self.requests += 1
+        listed = client.list(Node)
+        for node in listed:
+            self._see(layer, node)
+        if layer.on_answer is not None:
+            layer.on_answer(client)
+        self._say(
+            layer.init_node,
+            ("api", layer.layer),
+            "answered",
+            LogKind.API_ANSWERED,
+            {"layer": layer.layer},
+        )
+        self.requests += 1
+        for kind, node in client.watch(Node, resource_version=listed.resourceVersion):
+            if self._stopping.is_set():
+                return
+            if kind == "DELETED":
+                self._forget(node)
+            else:
                 self._see(layer, node)
-            if layer.on_answer is not None:
-                layer.on_answer(client)
-            self._say(
-                layer.init_node,
-                ("api", layer.layer),
-                "answered",
-                LogKind.API_ANSWERED,
-                {"layer": layer.layer},
-            )
-            self.requests += 1
-            for kind, node in client.watch(Node, resource_version=listed.resourceVersion):
-                if self._stopping.is_set():
-                    return
-                if kind == "DELETED":
-                    self._forget(node)
-                else:
-                    self._see(layer, node)
-        finally:
-            with self._lock:
-                self._clients.pop(layer.layer, None)
-            client.close()
 
     def _see(self, layer: LayerWatch, node: Node) -> None:
         name = node.metadata.name if node.metadata else None
@@ -261,10 +280,9 @@ def ensure_token(token: BootstrapToken) -> Callable[[Client], None]:
     return ensure
 
 
-def _client(layer: LayerWatch) -> Client:
-    """A client on the layer's API with a fresh credential; its keys are read from a
+def _client(layer: LayerWatch, credential: AdminCredential) -> Client:
+    """A client on the layer's API with ``credential``; its keys are read from a
     private directory that is gone once the client holds them (no secret left on disk)."""
-    credential = layer.credential()
     with tempfile.TemporaryDirectory(prefix="strata-watch-") as directory:
         files = {
             "ca.crt": credential.ca_pem,

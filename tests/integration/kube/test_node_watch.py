@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from strata.controller import ApplyOptions, Reconciler, State, recorded
+from strata.kube import watch as watch_module
 from strata.kube.tokens import BootstrapToken
 from strata.kube.watch import AdminCredential, LayerWatch, NodeWatcher, ensure_token
 from strata.lab.generated import generated_topology
@@ -27,6 +28,7 @@ from strata.plan import build_plan
 from strata.provisioning import LogKind
 from strata.store import SQLiteStore
 from tests.support.kube_api import ControlPlane, free_port, wait_for
+from tests.support.node_api import NodeAPI
 
 Entry = tuple[str, str, dict[str, Any]]
 
@@ -261,3 +263,43 @@ def test_news_is_written_in_batches_in_order_and_all_of_it_by_stop() -> None:
     assert failed == [5]
     assert [n for n, _, _ in entries.items] == [f"n{i}" for i in range(6)]
     assert entries.writes == 2, "the five together (tried again), then the last at stop"
+
+
+def test_an_api_that_comes_up_later_is_followed_over_the_client_already_made(
+    plane: ControlPlane, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Refused until the init node's ``kubeadm init`` (the simulated API of
+    bench/lifecycle_scale.py): tried again and again with the same credential, over one
+    client (its TLS context made once), then followed; a new credential, a new client."""
+    made: list[AdminCredential] = []
+    real_client = watch_module._client
+
+    def counted(layer: LayerWatch, credential: AdminCredential) -> Any:
+        made.append(credential)
+        return real_client(layer, credential)
+
+    monkeypatch.setattr(watch_module, "_client", counted)
+    api = NodeAPI("mgmt", plane.pki.ca)
+    held = [credential(plane)]
+    entries = Entries()
+    layer = LayerWatch("mgmt", api.url, lambda: held[0], "cp-0", {"cp-0": "strata://t/cp-0"})
+    watcher = NodeWatcher([layer], entries, retry_seconds=0.1)
+    watcher.start()
+    try:
+        wait_for(lambda: entries.of("cp-0") or None, 30, "api-unreachable")
+        time.sleep(0.5)  # tried again, several times
+        api.answer()
+        api.set_node("cp-0", "strata://t/cp-0", ready=True)
+        wait_for(lambda: LogKind.NODE_READY in entries.of("cp-0") or None, 30, "cp-0 Ready")
+        assert made == [held[0]], "one client for every try with the same credential"
+        held[0] = credential(plane)  # equal, but a new one: as after half its lifetime
+    finally:
+        api.close()  # the watch ends; the next try makes a client with the new one
+    try:
+        wait_for(lambda: len(made) == 2 or None, 30, "a client with the new credential")
+    finally:
+        watcher.stop()
+    assert made[1] is held[0]
+    said = entries.of("cp-0")
+    assert said[0] == LogKind.API_UNREACHABLE  # then Ready (listed or watched) and answered
+    assert sorted(said[1:3]) == sorted([LogKind.API_ANSWERED, LogKind.NODE_READY])
