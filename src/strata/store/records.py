@@ -114,7 +114,7 @@ class Store(BootState, ClusterSecretsStore, Protocol):
         """Every node's state and place, without reading whole plans (for status)."""
         ...
 
-    def write_records(self, writes: Sequence[RecordWrite]) -> list[NodeRecord]:
+    def write_records(self, writes: Sequence[RecordWrite]) -> None:
         """All or nothing; ``Conflict`` when any record moved on since it was read."""
         ...
 
