@@ -1,5 +1,6 @@
 """A real Kubernetes control plane for tests: etcd, kube-apiserver and
-kube-controller-manager on 127.0.0.1, trusting nothing but Strata's own PKI.
+kube-controller-manager on 127.0.0.1, trusting nothing but Strata's own PKI — the one
+the lab runs at a layer's VIP (``strata.lab.control_plane``), with test-side helpers.
 
 The API server's serving certificate, its client CA, the front-proxy CA and the
 service-account keys all come from ``strata.kube.pki``, so a test that talks to it
@@ -31,12 +32,11 @@ import hashlib
 import os
 import shutil
 import signal
-import socket
 import ssl
 import subprocess
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
@@ -44,20 +44,18 @@ import httpx
 import pytest
 
 from strata.kube.kubeconfig import admin_kubeconfig
-from strata.kube.pki import (
-    CertAndKey,
-    ClusterPKI,
-    generate_pki,
-    issue_client_cert,
-    issue_serving_cert,
-)
+from strata.kube.pki import CertAndKey, ClusterPKI, generate_pki
+from strata.lab.control_plane import ControlPlane as RunningPlane
+from strata.lab.control_plane import ControlPlaneSpec
+from strata.lab.control_plane import free_port as lab_free_port
+from strata.lab.control_plane import start_control_plane as lab_start
+from strata.lab.kube_processes import LabKubeError
 from tests.support.shared import ROOT, shared_dir
 
 VERSION = "1.20.2"
 ASSETS_SCRIPT = ROOT / "scripts" / "kube-assets.sh"
 BINARIES = ("kube-apiserver", "kube-controller-manager")
 SERVICE_CIDR = "10.0.0.0/24"
-START_TIMEOUT = 120.0  # s: ~2-5 s alone; generous for a 2-core machine shared with other runs
 T = TypeVar("T")
 
 
@@ -100,9 +98,7 @@ def etcd_binary() -> str:
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    return lab_free_port()
 
 
 def wait_for(check: Callable[[], T | None], timeout: float, what: str) -> T:
@@ -125,49 +121,31 @@ def _die_with_parent() -> None:
 
 
 @dataclass
-class _Process:
-    name: str
-    popen: subprocess.Popen[bytes]
-    log: Path
-
-    def stop(self) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.popen.pid, signal.SIGTERM)
-        try:
-            self.popen.wait(10)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.popen.pid, signal.SIGKILL)
-            self.popen.wait(10)
-
-
-def _spawn(name: str, args: list[str], directory: Path) -> _Process:
-    log = directory / f"{name}.log"
-    with log.open("wb") as out:
-        popen = subprocess.Popen(
-            args,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            cwd=directory,
-            start_new_session=True,
-            # the death signal follows the thread that forks: pytest's main thread
-            preexec_fn=_die_with_parent,
-        )
-    return _Process(name, popen, log)
-
-
-@dataclass
 class ControlPlane:
-    """A running etcd + kube-apiserver + kube-controller-manager."""
+    """A running etcd + kube-apiserver + kube-controller-manager
+    (``strata.lab.control_plane``), with what tests need around it."""
 
-    directory: Path
-    url: str
-    pki: ClusterPKI
-    admin: CertAndKey  # CN strata-admin, O system:masters
-    # seconds from starting etcd to the API server and the controller manager answering
-    started_in: float = 0.0
-    processes: list[_Process] = field(default_factory=list)
+    running: RunningPlane
+
+    @property
+    def directory(self) -> Path:
+        return self.running.directory
+
+    @property
+    def url(self) -> str:
+        return self.running.url
+
+    @property
+    def pki(self) -> ClusterPKI:
+        return self.running.pki
+
+    @property
+    def admin(self) -> CertAndKey:  # CN strata-admin, O system:masters
+        return self.running.admin
+
+    @property
+    def started_in(self) -> float:  # s from starting etcd to both answering
+        return self.running.started_in
 
     def path(self, name: str) -> Path:
         return self.directory / name
@@ -196,22 +174,16 @@ class ControlPlane:
         return path
 
     def check_alive(self) -> None:
-        for process in self.processes:
-            if process.popen.poll() is not None:
-                pytest.fail(f"{process.name} exited with {process.popen.returncode}\n{self.logs()}")
+        try:
+            self.running.check_alive()
+        except LabKubeError as err:
+            pytest.fail(str(err))
 
     def logs(self, lines: int = 40) -> str:
-        parts = []
-        for process in self.processes:
-            tail = process.log.read_text(errors="replace").splitlines()[-lines:]
-            parts.append(
-                f"--- {process.name} ({process.log}), last {len(tail)} lines\n" + "\n".join(tail)
-            )
-        return "\n".join(parts)
+        return self.running.logs(lines)
 
     def stop(self) -> None:
-        for process in reversed(self.processes):
-            process.stop()
+        self.running.stop()
 
 
 def _write_credential(directory: Path, credential: CertAndKey) -> tuple[Path, Path]:
@@ -224,148 +196,20 @@ def _write_credential(directory: Path, credential: CertAndKey) -> tuple[Path, Pa
     return cert, key
 
 
-def _write_pki(directory: Path, pki: ClusterPKI, now: datetime.datetime) -> None:
-    for name, text in pki.files().items():
-        path = directory / "pki" / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-        path.chmod(0o600)
-    names = ["127.0.0.1", "localhost", "kubernetes", "kubernetes.default", "10.0.0.1"]
-    serving = issue_serving_cert(
-        pki.ca, names, datetime.timedelta(days=1), now=now, common_name="kube-apiserver"
-    )
-    front_proxy = issue_client_cert(
-        pki.front_proxy_ca, "front-proxy-client", (), datetime.timedelta(days=1), now=now
-    )
-    for stem, pair in (("apiserver", serving), ("front-proxy-client", front_proxy)):
-        (directory / "pki" / f"{stem}.crt").write_text(pair.cert_pem)
-        (directory / "pki" / f"{stem}.key").write_text(pair.key_pem)
-        (directory / "pki" / f"{stem}.key").chmod(0o600)
-
-
-def _etcd_args(directory: Path, client: int, peer: int) -> list[str]:
-    return [
-        etcd_binary(),
-        "--name=strata-test",
-        f"--data-dir={directory / 'etcd'}",
-        f"--listen-client-urls=http://127.0.0.1:{client}",
-        f"--advertise-client-urls=http://127.0.0.1:{client}",
-        f"--listen-peer-urls=http://127.0.0.1:{peer}",
-        f"--initial-advertise-peer-urls=http://127.0.0.1:{peer}",
-        f"--initial-cluster=strata-test=http://127.0.0.1:{peer}",
-        "--log-level=warn",
-    ]
-
-
-def _apiserver_args(assets: Path, directory: Path, etcd: int, port: int) -> list[str]:
-    pki = directory / "pki"
-    return [
-        str(assets / "kube-apiserver"),
-        f"--etcd-servers=http://127.0.0.1:{etcd}",
-        "--bind-address=127.0.0.1",
-        "--advertise-address=127.0.0.1",
-        f"--secure-port={port}",
-        f"--cert-dir={directory / 'apiserver-certs'}",
-        f"--tls-cert-file={pki / 'apiserver.crt'}",
-        f"--tls-private-key-file={pki / 'apiserver.key'}",
-        f"--client-ca-file={pki / 'ca.crt'}",
-        f"--service-account-key-file={pki / 'sa.pub'}",
-        f"--service-account-signing-key-file={pki / 'sa.key'}",
-        "--service-account-issuer=https://kubernetes.default.svc",
-        # the aggregation layer's front proxy, as kubeadm configures it
-        f"--requestheader-client-ca-file={pki / 'front-proxy-ca.crt'}",
-        "--requestheader-allowed-names=front-proxy-client",
-        "--requestheader-username-headers=X-Remote-User",
-        "--requestheader-group-headers=X-Remote-Group",
-        "--requestheader-extra-headers-prefix=X-Remote-Extra-",
-        f"--proxy-client-cert-file={pki / 'front-proxy-client.crt'}",
-        f"--proxy-client-key-file={pki / 'front-proxy-client.key'}",
-        "--authorization-mode=Node,RBAC",
-        f"--service-cluster-ip-range={SERVICE_CIDR}",
-        "--allow-privileged=true",
-        "--enable-bootstrap-token-auth",
-        "--profiling=false",
-    ]
-
-
-def _controller_manager_args(assets: Path, directory: Path, port: int) -> list[str]:
-    pki = directory / "pki"
-    return [
-        str(assets / "kube-controller-manager"),
-        f"--kubeconfig={directory / 'controller-manager.kubeconfig'}",
-        "--bind-address=127.0.0.1",
-        f"--secure-port={port}",
-        "--port=0",  # no insecure port (10252 would clash with other runs)
-        f"--cert-dir={directory / 'controller-manager-certs'}",
-        f"--cluster-signing-cert-file={pki / 'ca.crt'}",
-        f"--cluster-signing-key-file={pki / 'ca.key'}",
-        f"--root-ca-file={pki / 'ca.crt'}",
-        f"--service-account-private-key-file={pki / 'sa.key'}",
-        "--use-service-account-credentials",
-        "--controllers=*,bootstrapsigner,tokencleaner",
-        "--leader-elect=false",
-        f"--service-cluster-ip-range={SERVICE_CIDR}",
-        "--profiling=false",
-    ]
-
-
-def _ready(client: httpx.Client, path: str, plane: ControlPlane) -> bool | None:
-    plane.check_alive()
-    try:
-        response = client.get(path)
-    except httpx.TransportError:
-        return None
-    return True if response.status_code == 200 and response.text == "ok" else None
-
-
 def start_control_plane(directory: Path, pki: ClusterPKI | None = None) -> ControlPlane:
-    """Starts etcd, kube-apiserver and kube-controller-manager and returns once the API
-    server's /readyz and the controller manager's /healthz answer ``ok``. ``pki``: the
-    layer's PKI to run on (one Strata's store keeps); a new one when not given."""
-    assets, now = assets_dir(), datetime.datetime.now(datetime.UTC)
-    pki = pki or generate_pki(now)
-    _write_pki(directory, pki, now)
-    admin = issue_client_cert(
-        pki.ca, "strata-admin", ["system:masters"], datetime.timedelta(hours=1), now=now
-    )
-    manager = issue_client_cert(
-        pki.ca, "system:kube-controller-manager", (), datetime.timedelta(days=1), now=now
-    )
-    etcd, peer, port, manager_port = (free_port() for _ in range(4))
-    plane = ControlPlane(directory, f"https://127.0.0.1:{port}", pki, admin)
-    (directory / "controller-manager.kubeconfig").write_text(
-        admin_kubeconfig(
-            plane.url,
-            pki.ca.cert_pem,
-            manager.cert_pem,
-            manager.key_pem,
-            user="kube-controller-manager",
-        )
-    )
-    started = time.monotonic()
+    """Starts etcd, kube-apiserver and kube-controller-manager on 127.0.0.1 and returns
+    once the API server's /readyz and the controller manager's /healthz answer ``ok``.
+    ``pki``: the layer's PKI to run on (one Strata's store keeps); a new one when not
+    given."""
+    os.environ["KUBEBUILDER_ASSETS"] = str(assets_dir())  # where strata.lab looks
+    etcd_binary()
+    pki = pki or generate_pki(datetime.datetime.now(datetime.UTC))
+    spec = ControlPlaneSpec(directory, pki, service_cidr=SERVICE_CIDR)
     try:
-        plane.processes.append(_spawn("etcd", _etcd_args(directory, etcd, peer), directory))
-        plane.processes.append(
-            _spawn("kube-apiserver", _apiserver_args(assets, directory, etcd, port), directory)
-        )
-        with plane.client() as client:
-            wait_for(
-                lambda: _ready(client, "/readyz", plane), START_TIMEOUT, "kube-apiserver /readyz"
-            )
-        args = _controller_manager_args(assets, directory, manager_port)
-        plane.processes.append(_spawn("kube-controller-manager", args, directory))
-        with httpx.Client(base_url=f"https://127.0.0.1:{manager_port}", verify=False) as client:
-            wait_for(
-                lambda: _ready(client, "/healthz", plane),
-                START_TIMEOUT,
-                "kube-controller-manager /healthz",
-            )
-    except BaseException:
-        print(plane.logs())
-        plane.stop()
-        raise
-    plane.started_in = time.monotonic() - started
-    return plane
+        running = lab_start(spec, before_exec=_die_with_parent)
+    except LabKubeError as err:
+        pytest.fail(str(err))
+    return ControlPlane(running)
 
 
 @contextlib.contextmanager

@@ -102,11 +102,23 @@ class MachineStandIn:
         except (StrataError, OSError, httpx.HTTPError) as err:
             self.error = str(err)
             log.error("%s: %s", self.name, err)
-        self.stopping.wait()
+        self._watch()
         if self.kubelet is not None:
             self.kubelet.stop()
         if self.plane is not None:
             self.plane.stop()
+
+    def _watch(self) -> None:
+        """Until stopped: logs, once, a process of this machine that exited, with the
+        tail of its log (what a machine's journal would show)."""
+        reported: set[str] = set()
+        while not self.stopping.wait(2.0):
+            processes = [*(self.plane.processes if self.plane else ())]
+            processes += self.kubelet.processes if self.kubelet else ()
+            for process in processes:
+                if not process.alive() and process.name not in reported:
+                    reported.add(process.name)
+                    log.error("%s: %s exited\n%s", self.name, process.name, process.tail(15))
 
     def _bring_up(self) -> None:
         text = self.files.text(KUBEADM_CONFIG)

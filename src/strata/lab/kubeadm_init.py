@@ -29,7 +29,7 @@ from ruamel.yaml import YAML
 from strata.kube.kubeconfig import cluster_info_kubeconfig
 from strata.lab.kube_processes import LabKubeError
 
-__all__ = ["bootstrap_objects", "create_or_replace"]
+__all__ = ["bootstrap_objects", "cluster_info_objects", "collection_path", "create_or_replace"]
 
 DEFAULT_GROUP = "system:bootstrappers:kubeadm:default-node-token"
 CLUSTER_INFO_ROLE = "kubeadm:bootstrap-signer-clusterinfo"
@@ -57,7 +57,7 @@ def bootstrap_objects(
         "Group",
         "system:nodes",
     )
-    yield from _cluster_info(server, ca_pem)
+    yield from cluster_info_objects(server, ca_pem)
     stream = _dump(cluster)
     yield _object("v1", "ConfigMap", "kubeadm-config", "kube-system", ClusterConfiguration=stream)
 
@@ -88,7 +88,7 @@ def token_secret(token: Mapping[str, Any], now: datetime.datetime) -> dict[str, 
 def create_or_replace(client: httpx.Client, manifest: Mapping[str, Any]) -> None:
     """POSTs ``manifest``; on 409 replaces it (PUT with the current resourceVersion),
     except a bootstrap token Secret, which is kept. Raises ``LabKubeError`` otherwise."""
-    collection = _collection(manifest)
+    collection = collection_path(manifest)
     created = client.post(collection, json=manifest)
     if created.status_code == 201:
         return
@@ -104,7 +104,7 @@ def create_or_replace(client: httpx.Client, manifest: Mapping[str, Any]) -> None
         raise LabKubeError(f"the API refused {what}: {created.status_code} {created.text[:300]}")
 
 
-def _collection(manifest: Mapping[str, Any]) -> str:
+def collection_path(manifest: Mapping[str, Any]) -> str:
     version, kind = str(manifest["apiVersion"]), str(manifest["kind"])
     base = f"/api/{version}" if "/" not in version else f"/apis/{version}"
     plural = kind.lower() + "s"
@@ -122,7 +122,9 @@ def _tls_bootstrap_bindings(group: str) -> Iterator[dict[str, Any]]:
     )
 
 
-def _cluster_info(server: str, ca_pem: str) -> Iterator[dict[str, Any]]:
+def cluster_info_objects(server: str, ca_pem: str) -> Iterator[dict[str, Any]]:
+    """``kube-public/cluster-info`` for ``server`` and its CA, and the Role and
+    RoleBinding letting anonymous clients read it."""
     kubeconfig = cluster_info_kubeconfig(server, ca_pem)
     yield _object("v1", "ConfigMap", "cluster-info", "kube-public", kubeconfig=kubeconfig)
     role = _object("rbac.authorization.k8s.io/v1", "Role", CLUSTER_INFO_ROLE, "kube-public")

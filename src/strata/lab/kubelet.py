@@ -48,7 +48,8 @@ CNI_CONF = "/etc/cni/net.d"
 @dataclass
 class NodeKubelet:
     """One machine's containerd and kubelet. ``directory``: its files; ``socket_dir``:
-    a short path for containerd's sockets (sun_path holds 108 bytes)."""
+    a short path for what holds sockets — containerd's state, the kubelet's root
+    directory (a socket path holds 108 bytes)."""
 
     config: KubeadmConfig
     directory: Path
@@ -88,7 +89,7 @@ class NodeKubelet:
         for process in reversed(self.processes):
             process.stop()
         # the kubelet mounts its root directory on itself; its pods' volumes below it
-        root = self.directory / "root"
+        root = self.socket_dir / "root"
         subprocess.run(["umount", "--recursive", "--lazy", str(root)], capture_output=True)
 
     def _containerd_config(self) -> str:
@@ -151,7 +152,7 @@ def kubelet_flags(
         "config": str(directory / "config.yaml"),
         "kubeconfig": str(directory / "kubelet.conf"),
         "cert-dir": str(directory / "pki"),
-        "root-dir": str(directory / "root"),
+        "root-dir": str(sockets / "root"),  # it holds sockets too: a short path
         "container-runtime": "remote",
         "container-runtime-endpoint": f"unix://{sockets / 'containerd.sock'}",
         "hostname-override": config.node_name,

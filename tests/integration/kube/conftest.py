@@ -14,9 +14,8 @@ from collections.abc import Generator, Iterator
 import pytest
 
 from strata.kube.kubeconfig import cluster_info_kubeconfig
+from strata.lab.kubeadm_init import cluster_info_objects, collection_path
 from tests.support.kube_api import ControlPlane, control_plane
-
-ROLE = "kubeadm:bootstrap-signer-clusterinfo"  # kubeadm's name for it
 
 
 @pytest.fixture(scope="session")
@@ -30,46 +29,11 @@ def plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]:
 def cluster_info(plane: ControlPlane) -> str:
     """Creates kube-public/cluster-info as kubeadm init does (phases/bootstraptoken/
     clusterinfo/clusterinfo.go); returns its kubeconfig."""
-    kubeconfig = cluster_info_kubeconfig(plane.url, plane.pki.ca.cert_pem)
-    configmap = {
-        "apiVersion": "v1",
-        "kind": "ConfigMap",
-        "metadata": {"name": "cluster-info", "namespace": "kube-public"},
-        "data": {"kubeconfig": kubeconfig},
-    }
-    role: dict[str, object] = {
-        "apiVersion": "rbac.authorization.k8s.io/v1",
-        "kind": "Role",
-        "metadata": {"name": ROLE, "namespace": "kube-public"},
-        "rules": [
-            {
-                "apiGroups": [""],
-                "resources": ["configmaps"],
-                "resourceNames": ["cluster-info"],
-                "verbs": ["get"],
-            }
-        ],
-    }
-    binding = {
-        "apiVersion": "rbac.authorization.k8s.io/v1",
-        "kind": "RoleBinding",
-        "metadata": {"name": ROLE, "namespace": "kube-public"},
-        "roleRef": {
-            "apiGroup": "rbac.authorization.k8s.io",
-            "kind": "Role",
-            "name": ROLE,
-        },
-        "subjects": [{"kind": "User", "name": "system:anonymous"}],
-    }
     with plane.client() as api:
-        for path, manifest in (
-            ("/api/v1/namespaces/kube-public/configmaps", configmap),
-            ("/apis/rbac.authorization.k8s.io/v1/namespaces/kube-public/roles", role),
-            ("/apis/rbac.authorization.k8s.io/v1/namespaces/kube-public/rolebindings", binding),
-        ):
-            response = api.post(path, json=manifest)
+        for manifest in cluster_info_objects(plane.url, plane.pki.ca.cert_pem):
+            response = api.post(collection_path(manifest), json=manifest)
             assert response.status_code == 201, response.text
-    return kubeconfig
+    return cluster_info_kubeconfig(plane.url, plane.pki.ca.cert_pem)
 
 
 @pytest.hookimpl(hookwrapper=True)
