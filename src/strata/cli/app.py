@@ -37,8 +37,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "apply": (
         "strata.cli.apply:apply",
-        "Provision FILE's datacenter: every node from declared to provisioned (or joined in its "
-        "layer's cluster, with --until joined), or failed.",
+        "Provision FILE's datacenter: every node from declared to joined, Ready in its layer's "
+        "cluster (or to provisioned, with --until provisioned), or failed.",
     ),
     "status": (
         "strata.cli.status:status",

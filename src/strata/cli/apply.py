@@ -87,10 +87,10 @@ def _timeouts(values: tuple[str, ...]) -> Timeouts:
 @click.option(
     "--until",
     type=click.Choice(["provisioned", "joined"]),
-    default="provisioned",
+    default="joined",
     show_default=True,
-    help="The run's target: provisioned (the OS installed, booting its disk), or joined "
-    "(also Kubernetes installed, each node Ready in its layer's cluster).",
+    help="The run's target: joined (Kubernetes installed, each node Ready in its layer's "
+    "cluster), or provisioned (the OS installed, booting its disk: no Kubernetes).",
 )
 @click.option(
     "--output",
@@ -115,8 +115,8 @@ def apply(
     until: str,
     output: str,
 ) -> None:
-    """Provision FILE's datacenter: every node from declared to provisioned (or joined in
-    its layer's cluster, with --until joined), or failed."""
+    """Provision FILE's datacenter: every node from declared to joined, Ready in its
+    layer's cluster (or to provisioned, with --until provisioned), or failed."""
     topology = topology_or_exit(file)
     unknown = sorted(set(allow_reprovision) - {n.name for n in topology.nodes})
     if unknown:

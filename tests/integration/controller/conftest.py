@@ -32,6 +32,9 @@ class Fleet:
         return CliRunner().invoke(cli, list(args), catch_exceptions=False)
 
     def apply(self, *args: str) -> Result:
+        """`strata apply` on the fleet: to provisioned unless ``args`` say --until (these
+        machines run no Kubernetes)."""
+        target = () if "--until" in args else ("--until", "provisioned")
         return self.strata(
             "apply",
             "-f",
@@ -42,6 +45,7 @@ class Fleet:
             f"http://127.0.0.1:{self.port}",
             "-o",
             "plain",
+            *target,
             *args,
         )
 

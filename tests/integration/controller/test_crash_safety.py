@@ -111,7 +111,7 @@ def _controller(file: Path, state: Path, log: Path, out: Path) -> subprocess.Pop
         return subprocess.Popen(
             [
                 *(sys.executable, "-m", "strata.cli.app", "apply", "-f", str(file), "--no-serve"),
-                *("--state", str(state), "-o", "json"),
+                *("--state", str(state), "-o", "json", "--until", "provisioned"),
                 *("--timeout", "provisioning=30", "--timeout", "booting=30"),
                 *("--timeout", "installing=30"),
             ],

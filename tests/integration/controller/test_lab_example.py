@@ -48,6 +48,8 @@ def test_apply_the_lab_example_with_the_live_view(
                 f"127.0.0.1:{port}",
                 "--url",
                 f"http://127.0.0.1:{port}",
+                "--until",
+                "provisioned",  # the simulated machines run no Kubernetes
                 "-o",
                 "live",
             ],
