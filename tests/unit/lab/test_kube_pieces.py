@@ -133,3 +133,30 @@ def test_the_stand_in_os_hands_over_where_the_daemon_listens() -> None:
     init = resources.files("strata.lab").joinpath("init.sh").read_text()
     ports = set(re.findall(r"http://\$router:(\d+)/v1/ignition", init))
     assert ports == {str(HANDOFF_PORT)}
+
+
+def test_a_live_configs_install_config_is_read_too_and_wins() -> None:
+    """The config a live system installs is a file of the live config: its files are
+    the installed machine's."""
+    installed = {
+        "ignition": {"version": "3.4.0"},
+        "storage": {
+            "files": [
+                {"path": "/etc/hostname", "contents": {"source": "data:,lab-cp-0%0A"}},
+                {"path": "/etc/strata/kubeadm.yaml", "contents": {"source": "data:,kind"}},
+            ]
+        },
+    }
+    packed = base64.b64encode(json.dumps(installed).encode()).decode()
+    live = {
+        "ignition": {"version": "3.4.0"},
+        "storage": {
+            "files": [
+                {"path": "/etc/hostname", "contents": {"source": "data:,live%0A"}},
+                {"path": "/var/lib/install.ign", "contents": {"source": "data:;base64," + packed}},
+            ]
+        },
+    }
+    files = read_files(json.dumps(live).encode())
+    assert files.text("/etc/hostname") == "lab-cp-0\n"
+    assert files.text("/etc/strata/kubeadm.yaml") == "kind"
