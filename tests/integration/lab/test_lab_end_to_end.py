@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 from strata.store import SQLiteStore
+from tests.support.kube_api import assets_dir
 
 ROOT = Path(__file__).resolve().parents[3]
 LAB = ROOT / "examples" / "lab" / "topology.yaml"
@@ -103,6 +104,7 @@ def test_lab_up_apply_down(tmp_path: Path) -> None:
     file = tmp_path / "topology.yaml"
     file.write_text(LAB.read_text().replace("name: lab\n", f"name: {name}\n", 1))
     env = {**os.environ, "STRATA_LAB_BMC_PASSWORD": secrets.token_hex(8), "COLUMNS": "120"}
+    env["KUBEBUILDER_ASSETS"] = str(assets_dir())  # the lab's Kubernetes (skips if absent)
     up = strata("lab", "up", "-f", str(file), env=env, timeout=300)
     assert up.returncode == 0, up.stderr
     namespace = f"strata-{name}"
