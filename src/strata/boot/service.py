@@ -158,9 +158,14 @@ class BootService:
         attempt = self.state.attempt(name)
         if attempt is None or attempt.number != grant.attempt:
             return self._refuse(request, name, "ignition", "not the attempt in progress")
+        try:  # before the token is spent: a node refused now may fetch once it is fixed
+            body = self.content.config(node, attempt, grant.stage)
+        except BuildError as exc:
+            failed = {"reason": str(exc), "stage": grant.stage.name.lower()}
+            self._write(request, name, LogKind.BOOT_RECIPE_FAILED, failed, ("reason",))
+            return PlainTextResponse(f"Strata: {exc}\n", status_code=500)
         if not self.state.consume(name, grant.attempt, grant.stage):
             return self._refuse(request, name, "ignition", "replayed (this token was used)")
-        body = self.content.config(node, attempt, grant.stage)
         detail = {"stage": grant.stage.name.lower(), "attempt": attempt.number}
         self._write(request, name, LogKind.IGNITION_FETCHED, detail, ("stage", "attempt"))
         return Response(body, media_type=IGNITION_TYPE)

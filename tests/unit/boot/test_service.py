@@ -11,7 +11,8 @@ from starlette.testclient import TestClient
 
 from strata.boot import AssetIndex, BootContent, BootService, Grant, Stage, TokenSigner
 from strata.boot.firmware import firmware_assets
-from strata.plan import build_plan
+from strata.ignition import BuildError
+from strata.plan import NodePlan, build_plan
 from strata.store import SQLiteStore
 from strata.topology import load
 from tests.unit.ignition.examples import errors
@@ -315,3 +316,29 @@ def test_only_a_node_s_own_install_can_report_its_files_missing(
     for _ in range(100):  # the machine itself, retrying: one row, its repeats counted
         assert client.get(f"{initrd}?node=lab-cp-0&token={fresh}").status_code == 404
     assert kinds(store).count("artifact-missing") == 1
+
+
+def test_a_config_that_cannot_be_built_spends_no_token(tmp_path: Path) -> None:
+    """A node whose config cannot be built (here: its Kubernetes fragment, as when the
+    mirror lists no SHA-256 for a file) gets a 500 and an event with the reason; its
+    token is not spent, so it fetches once the fault is fixed."""
+    store, clock = SQLiteStore(tmp_path / "strata.db"), Clock()
+    faults = ["the mirror lists no SHA-256 for kubernetes/v1.31.2/x.raw"]
+
+    def kube(node: NodePlan) -> dict[str, object] | None:
+        if faults:
+            raise BuildError(f"{node.name}: {faults[0]}")
+        return None
+
+    plan = build_plan(load(ROOT / "examples/lab/topology.yaml"))
+    content = BootContent(plan, BASE, TokenSigner(store.token_key()), kube=kube)
+    service = BootService(content, store, AssetIndex(tmp_path / "mirror"), clock=clock)
+    with TestClient(service.app) as client:
+        live = urls(install(client, store, clock))["ignition.config.url"]
+        refused = client.get(live)
+        assert refused.status_code == 500 and faults[0] in refused.text
+        failed = [e.detail for e in store.events("lab-cp-0") if e.kind == "boot-recipe-failed"]
+        assert failed and faults[0] in str(failed[0]["reason"])
+        faults.clear()  # the artifacts imported
+        assert client.get(live).status_code == 200
+        assert client.get(live).status_code == 403  # now it is spent
