@@ -74,8 +74,10 @@ def missing_kube_artifacts(
     nodes: Iterable[NodePlan], clusters: Iterable[ClusterPlan], index: AssetIndex
 ) -> list[MissingArtifacts]:
     """For each Kubernetes release ``nodes`` install (through their layer in
-    ``clusters``), the files the mirror lacks for those nodes' OS families; empty when
-    nothing is missing. A node of no listed layer needs nothing."""
+    ``clusters``), the files the mirror lacks for those nodes' OS families — absent, or
+    present but not in the release's ``SHA256SUMS`` (copied in by hand: no digest for
+    the node's config); empty when nothing is missing. A node of no listed layer needs
+    nothing."""
     layers = {c.name: c for c in clusters}
     wanted: dict[tuple[str, str], dict[str, list[str]]] = {}
     for node in nodes:
@@ -86,7 +88,13 @@ def missing_kube_artifacts(
             wanted.setdefault((a.directory, a.release), {}).setdefault(a.name, []).append(node.name)
     missing = []
     for (directory, release), files in sorted(wanted.items()):
-        absent = [name for name in files if index.get(directory, release, name) is None]
+        listed = _listing(index.root / directory / release / "SHA256SUMS")
+        # a file the import did not list has no SHA-256 for the node's config: missing too
+        absent = [
+            name
+            for name in files
+            if index.get(directory, release, name) is None or name not in listed
+        ]
         if absent:
             needing = dict.fromkeys(n for name in absent for n in files[name])
             where = index.root / directory / release

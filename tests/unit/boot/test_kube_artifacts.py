@@ -118,3 +118,20 @@ def test_preflight_names_the_kubernetes_files_a_layers_nodes_would_miss(tmp_path
     after = missing_artifacts(plan.nodes, AssetIndex(mirror), plan.clusters)
     assert [g for g in after if g.os_name == "kubernetes"] == []
     assert json.dumps([g.os_name for g in after]) == json.dumps(["flatcar"])
+
+
+def test_a_file_copied_in_by_hand_without_its_sum_is_missing_to_the_preflight(
+    tmp_path: Path,
+) -> None:
+    """The node's config needs the file's SHA-256 from the release's SHA256SUMS: a file
+    put there by hand (no import) would pass a check for the file alone, then fail every
+    node's config at the boot service."""
+    plan = build_plan(load(LAB))
+    release = tmp_path / "mirror" / "kubernetes" / "v1.31.2"
+    release.mkdir(parents=True)
+    (release / SYSEXT).write_bytes(b"sysext" * 50)
+    gaps = missing_artifacts(plan.nodes, AssetIndex(tmp_path / "mirror"), plan.clusters)
+    assert [g.files for g in gaps if g.os_name == "kubernetes"] == [(SYSEXT,)]
+    (release / "SHA256SUMS").write_text(f"{sha256(b'sysext' * 50)}  {SYSEXT}\n")
+    after = missing_artifacts(plan.nodes, AssetIndex(tmp_path / "mirror"), plan.clusters)
+    assert [g for g in after if g.os_name == "kubernetes"] == []
