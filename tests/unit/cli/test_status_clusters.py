@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -32,6 +33,7 @@ FAST = FleetSettings(
     join_seconds=(0.02, 0.04),
 )
 ENDPOINT = "https://192.168.110.10:6443"
+JOINING_LIMIT = 8.0  # s
 
 
 def run(*args: str) -> tuple[int, str]:
@@ -55,7 +57,9 @@ def apply(file: Path, target: State, never_joins: str | None = None) -> None:
     options = ApplyOptions(
         poll_interval=0.01,
         target=target,
-        timeouts=ApplyOptions().timeouts.with_overrides({"joining": 0.5}),
+        # long enough for a simulated join (20-40 ms) on a loaded machine; the node that
+        # never joins fails after it
+        timeouts=ApplyOptions().timeouts.with_overrides({"joining": JOINING_LIMIT}),
     )
     try:
         Reconciler(build_plan(topology, *recorded(store)), store, fleet, options).run()
@@ -64,12 +68,20 @@ def apply(file: Path, target: State, never_joins: str | None = None) -> None:
         store.close()
 
 
-@pytest.fixture
-def joined(tmp_path: Path) -> Path:
-    """The lab to joined: lab-cp-0 and lab-worker-0 joined, lab-worker-1 failed joining."""
-    file = lab(tmp_path)
+@pytest.fixture(scope="module")
+def joined_once(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The lab to joined: lab-cp-0 and lab-worker-0 joined, lab-worker-1 failed joining
+    (after the joining limit: one run for the module)."""
+    file = lab(tmp_path_factory.mktemp("joined"))
     apply(file, State.JOINED, never_joins="lab-worker-1")
     return file
+
+
+@pytest.fixture
+def joined(joined_once: Path, tmp_path: Path) -> Path:
+    """A copy of that run's directory, for a test to change."""
+    shutil.copytree(joined_once.parent, tmp_path / "lab")
+    return tmp_path / "lab" / joined_once.name
 
 
 def row(out: str, layer: str) -> list[str]:
