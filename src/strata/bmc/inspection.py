@@ -38,13 +38,25 @@ class Inspection:
 
 def inspect_node(node: NodePlan, inventory: Inventory) -> Inspection:
     """What ``inventory`` (the BMC's report) contradicts in ``node``'s expected NICs,
-    disks and root device hints (mismatches), and what is worth knowing (notes)."""
+    disks and root device hints (mismatches), and what is worth knowing (notes: the
+    CPUs in sockets, cores and threads first, then what could not be checked)."""
     mismatches: list[str] = []
-    notes: list[str] = []
+    notes: list[str] = _cpus(inventory)
     _nics(node, inventory, mismatches, notes)
     _disks(node, inventory, mismatches, notes)
     _root_device(node, inventory, mismatches, notes)
     return Inspection(node.name, tuple(mismatches), tuple(notes))
+
+
+def _cpus(inventory: Inventory) -> list[str]:
+    """``CPUs: 2 sockets, 56 cores, 112 threads`` with what the BMC reports of them."""
+    counts = (
+        (inventory.cpu_sockets, "sockets"),
+        (inventory.cpu_cores, "cores"),
+        (inventory.cpu_threads, "threads"),
+    )
+    shown = [f"{n} {label}" for n, label in counts if n is not None]
+    return [f"CPUs: {', '.join(shown)}"] if shown else []
 
 
 def _nics(node: NodePlan, inventory: Inventory, mismatches: list[str], notes: list[str]) -> None:

@@ -242,7 +242,7 @@ class IPMIDriver(GuardedDriver):
             manufacturer=_text(fru, "Manufacturer") or _text(fru, "Board manufacturer"),
             model=_text(fru, "Product name") or _text(fru, "Board product name"),
             serial_number=_text(fru, "Serial Number") or _text(fru, "Board serial number"),
-            cpu_count=None,
+            cpu_threads=None,
             memory_gib=None,
             bmc_firmware=normal.text(bmc.get("version")) if isinstance(bmc, dict) else None,
             nics=tuple(NICInfo(mac=m, link="unknown") for m in macs if m),

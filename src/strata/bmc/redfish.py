@@ -11,6 +11,9 @@ asking for the state the system is in sends nothing, and a reset the BMC refuses
 because the system already is in that state (``redfish_messages.says_already``,
 confirmed by reading the state back) is success. A boot override PATCH carries
 only the ``Boot`` properties the system has, with allowed values (``redfish_patch``).
+A power action is carried out with the ResetType values the BMC offers
+(``redfish_reset``): a cycle without ``PowerCycle`` is a ``ForceRestart`` or an
+off-then-on, said in the log; a graceful off without ``GracefulShutdown`` is refused.
 """
 
 from __future__ import annotations
@@ -25,8 +28,9 @@ from typing import Any, TypeVar
 import sushy
 from sushy import exceptions as sushy_exc
 from sushy.auth import SessionOrBasicAuth
+from sushy.resources.common import ActionInfo
 
-from strata.bmc import redfish_media
+from strata.bmc import redfish_media, redfish_reset
 from strata.bmc.base import GuardedDriver
 from strata.bmc.errors import BMCFault, NotSupported, TimedOut
 from strata.bmc.redfish_errors import translated
@@ -55,14 +59,6 @@ _POWER = {
     sushy.POWER_STATE_POWERING_ON: PowerState.POWERING_ON,
     sushy.POWER_STATE_POWERING_OFF: PowerState.POWERING_OFF,
 }
-# Redfish ComputerSystem.Reset action, ResetType values (DSP0268, ResetType enum).
-_RESET = {
-    PowerAction.ON: sushy.RESET_TYPE_ON,
-    PowerAction.OFF: sushy.RESET_TYPE_FORCE_OFF,
-    PowerAction.GRACEFUL_OFF: sushy.RESET_TYPE_GRACEFUL_SHUTDOWN,
-    PowerAction.RESET: sushy.RESET_TYPE_FORCE_RESTART,
-    PowerAction.CYCLE: sushy.RESET_TYPE_POWER_CYCLE,
-}
 # Boot.BootSourceOverrideTarget values (DSP0268, ComputerSystem.BootSource).
 _TARGET = {
     BootDevice.PXE: sushy.BOOT_SOURCE_TARGET_PXE,
@@ -80,6 +76,8 @@ _BOOT_FIELDS = {
 }
 _HEADING_TO = {PowerState.POWERING_ON: PowerState.ON, PowerState.POWERING_OFF: PowerState.OFF}
 _IDEMPOTENT = (PowerAction.ON, PowerAction.OFF, PowerAction.GRACEFUL_OFF)
+# ResetType values a BMC may refuse as "already in that state" (success once it reads so).
+_ALREADY_ANSWERABLE = ("On", "ForceOn", "ForceOff", "GracefulShutdown")
 
 
 class RedfishDriver(GuardedDriver):
@@ -129,7 +127,7 @@ class RedfishDriver(GuardedDriver):
         port = f":{t.port}" if t.port else ""
         host = f"[{t.host}]" if ":" in t.host else t.host
         verify: bool | str = t.ca_bundle or True
-        if t.insecure:
+        if t.insecure and transport == "https":  # plain HTTP has no TLS to turn off
             verify = False
             with _warned_lock:
                 if t.address not in _warned_insecure:
@@ -185,27 +183,51 @@ class RedfishDriver(GuardedDriver):
             return state  # already there: nothing to do
         if state == PowerState.OFF and action in (PowerAction.RESET, PowerAction.CYCLE):
             action = PowerAction.ON  # restarting a machine that is off means starting it
-        allowed = system.get_allowed_reset_system_values()
-        if action == PowerAction.CYCLE and allowed and _RESET[action] not in allowed:
-            self._reset(system, PowerAction.OFF, allowed)
-            self._settle(system, PowerState.OFF)
-            action = PowerAction.ON
-        self._reset(system, action, allowed)
+        *first, last = self._plan(system, action)
+        for step in first:  # ForceOff of an off-then-on
+            self._reset(system, step)
+            self._settle(system, redfish_reset.settles_at(step))
+        self._reset(system, last)
         return self._settle(system, want)
 
-    def _reset(self, system: Any, action: PowerAction, allowed: set[Any]) -> None:
-        """POST ComputerSystem.Reset; an answer "already in that state" is success once
-        the state read back agrees (DSP0268, ComputerSystem.Reset)."""
-        if allowed and _RESET[action] not in allowed:
-            offered = ", ".join(sorted(str(v.value) for v in allowed))
-            raise NotSupported(
-                self.target.node, self.target.address, f"power {action}", hint=f"offers: {offered}"
+    def _plan(self, system: Any, action: PowerAction) -> tuple[str, ...]:
+        """The ResetType values for ``action`` among those the BMC offers
+        (``redfish_reset``); a fallback is logged, an action it cannot do is
+        ``NotSupported`` before anything is sent."""
+        node, address = self.target.node, self.target.address
+        raw = redfish_reset.advertised(_reset_action(system), _reset_action_info(system))
+        offered, malformed = redfish_reset.split(raw) if raw is not None else (None, ())
+        for value in malformed:
+            log.warning(
+                "bmc reset type ignored node=%s bmc=%s value=%r: not a DMTF ResetType",
+                node,
+                address,
+                value,
             )
         try:
-            system.reset_system(_RESET[action])
+            chosen = redfish_reset.plan(action, offered)
+        except redfish_reset.Unoffered as exc:
+            raise NotSupported(node, address, f"power {action}: {exc}") from None
+        if chosen.fallback:
+            log.info(
+                "bmc power %s as %s node=%s bmc=%s: the BMC offers no %s",
+                action,
+                " then ".join(chosen.steps),
+                node,
+                address,
+                redfish_reset.plan(action, None).steps[0],
+            )
+        return chosen.steps
+
+    def _reset(self, system: Any, step: str) -> None:
+        """POST ComputerSystem.Reset with ResetType ``step``; an answer "already in that
+        state" to On/ForceOff/GracefulShutdown is success once the state read back agrees
+        (DSP0268, ComputerSystem.Reset)."""
+        try:
+            system.reset_system(sushy.ResetType(step))
         except sushy_exc.HTTPError as exc:
-            want = action.settles_at
-            if action not in _IDEMPOTENT or not says_already(exc.body, want):
+            want = redfish_reset.settles_at(step)
+            if step not in _ALREADY_ANSWERABLE or not says_already(exc.body, want):
                 raise
             system.refresh(force=True)
             state = self._read_power(system)
@@ -215,7 +237,7 @@ class RedfishDriver(GuardedDriver):
                 "bmc power already node=%s bmc=%s action=%s state=%s answer=%s",
                 self.target.node,
                 self.target.address,
-                action,
+                step,
                 state,
                 exc.code,
             )
@@ -305,3 +327,22 @@ def _boot_view(system: Any) -> dict[str, Any]:
         if name not in view and value is not None:
             view[name] = value.value if isinstance(value, enum.Enum) else value
     return view
+
+
+def _reset_action(system: Any) -> Any:
+    """The system's ``#ComputerSystem.Reset`` action object, as the BMC wrote it."""
+    actions = system.json.get("Actions")
+    return actions.get("#ComputerSystem.Reset") if isinstance(actions, dict) else None
+
+
+def _reset_action_info(system: Any) -> Any:
+    """The ActionInfo the Reset action names, when it has no AllowableValues of its own
+    (DSP0266, "Allowable values"); ``None`` when there is none or it cannot be read."""
+    action = _reset_action(system)
+    if not isinstance(action, dict) or "ResetType@Redfish.AllowableValues" in action:
+        return None
+    uri = action.get("@Redfish.ActionInfo")
+    if not isinstance(uri, str):
+        return None
+    info = ActionInfo.from_uri(system, uri)  # logs and answers None when unreadable
+    return info.json if info is not None else None

@@ -1,18 +1,33 @@
 """Read a Redfish system's inventory: identity, CPUs, memory, NICs, disks, BMC firmware.
 
-Optional parts a BMC may not implement (Storage, SimpleStorage, Processors)
-are read when present; a missing or failing optional part leaves its field
-empty and is logged, while authentication and connection faults still stop
+Optional parts a BMC may not implement (Storage, SimpleStorage, Processors,
+Chassis) are read when present; a missing or failing optional part leaves its
+field empty and is logged, while authentication and connection faults still stop
 the whole read. Every value leaves in the normal form of ``strata.bmc.normal``.
+
+Shapes real BMCs serve (DSP0268 schemas; Dell iDRAC 9, HPE iLO 5, Supermicro X13
+and Cisco CIMC captures):
+
+- CPUs: one Processor per socket with ``TotalCores`` and ``TotalThreads``
+  (sushy's ``processors.summary.count`` adds up threads: 112 on a 2 x 28-core
+  Dell); GPUs and empty sockets are members too, and are not counted;
+- disks: each Storage member's ``Drives`` (ids such as
+  ``Disk.Bay.8:Enclosure.Internal.0-1``; NVMe drives under ``Storage/CPU.1``;
+  controllers with no drives or no ``Drives`` at all; Drives living under a
+  Chassis), then drives the system's Chassis link (``Links.Drives``) that no
+  Storage lists; a listed drive that answers 404 (CIMC lists empty bays) is
+  skipped and logged;
+- NICs: ``LinkStatus`` ``LinkUp``, ``LinkDown``, ``NoLink``, ``null`` or absent.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
 from sushy import exceptions as sushy_exc
+from sushy.resources.system.storage.drive import Drive
 
 from strata.bmc import normal
 from strata.bmc.types import BMCTarget, DiskInfo, Inventory, NICInfo
@@ -28,6 +43,7 @@ _OPTIONAL = (
 )
 # EthernetInterface.LinkStatus (DSP0268): LinkUp, LinkDown, NoLink.
 _LINK = {"LinkUp": "up", "LinkDown": "down", "NoLink": "down"}
+CPUs = tuple[int | None, int | None, int | None]  # sockets, cores, threads
 
 
 def read_inventory(system: Any, log: logging.Logger, target: BMCTarget) -> Inventory:
@@ -35,28 +51,77 @@ def read_inventory(system: Any, log: logging.Logger, target: BMCTarget) -> Inven
         try:
             return read()
         except _OPTIONAL as exc:
-            log.info(
-                "bmc inventory node=%s bmc=%s part=%s unavailable=%s",
-                target.node,
-                target.address,
-                what,
-                type(exc).__name__,
-            )
+            note(what, type(exc).__name__)
             return default
 
+    def note(what: str, why: str) -> None:
+        log.info(
+            "bmc inventory node=%s bmc=%s part=%s unavailable=%s",
+            target.node,
+            target.address,
+            what,
+            why,
+        )
+
     memory = system.memory_summary
+    sockets, cores, threads = optional(
+        "processors", lambda: _cpus(system), _cpu_summary(system.json)
+    )
     return Inventory(
         manufacturer=normal.text(system.manufacturer),
         model=normal.text(system.model),
         serial_number=normal.text(system.serial_number),
-        cpu_count=optional("processors", lambda: system.processors.summary.count, None),
+        cpu_threads=threads,
         memory_gib=memory.size_gib if memory is not None else None,
         bmc_firmware=optional(
             "manager", lambda: normal.text(system.managers[0].firmware_version), None
         ),
         nics=optional("nics", lambda: _nics(system), ()),
-        disks=optional("storage", lambda: _disks(system), ()),
+        disks=optional("storage", lambda: _disks(system, note), ()),
+        cpu_sockets=sockets,
+        cpu_cores=cores,
     )
+
+
+def _cpus(system: Any) -> CPUs:
+    """Sockets, cores and threads from the Processors collection (DSP0268 Processor:
+    ``ProcessorType``, ``Status.State``, ``TotalCores``, ``TotalThreads``). Counts
+    members that are CPUs (or say no type) and are not ``Absent``; a total is None
+    when a counted member lacks it. No CPU member: the system's ProcessorSummary."""
+    cpus = [
+        p.json
+        for p in system.processors.get_members()
+        if p.json.get("ProcessorType", "CPU") == "CPU"
+        and (p.json.get("Status") or {}).get("State") != "Absent"
+    ]
+    if not cpus:
+        return _cpu_summary(system.json)
+    return (
+        len(cpus),
+        _total(c.get("TotalCores") for c in cpus),
+        _total(c.get("TotalThreads") for c in cpus),
+    )
+
+
+def _cpu_summary(system_json: dict[str, Any]) -> CPUs:
+    """From ComputerSystem.ProcessorSummary (DSP0268): ``Count`` (physical processors),
+    ``CoreCount`` and ``LogicalProcessorCount``, where the BMC gives them."""
+    summary = system_json.get("ProcessorSummary") or {}
+    return tuple(  # type: ignore[return-value]
+        v if isinstance(v, int) and not isinstance(v, bool) else None
+        for v in (
+            summary.get("Count"),
+            summary.get("CoreCount"),
+            summary.get("LogicalProcessorCount"),
+        )
+    )
+
+
+def _total(values: Iterable[object]) -> int | None:
+    numbers = list(values)
+    if not all(isinstance(n, int) and not isinstance(n, bool) for n in numbers):
+        return None
+    return sum(numbers)  # type: ignore[arg-type]
 
 
 def _nics(system: Any) -> tuple[NICInfo, ...]:
@@ -69,25 +134,70 @@ def _nics(system: Any) -> tuple[NICInfo, ...]:
     return tuple(out)
 
 
-def _disks(system: Any) -> tuple[DiskInfo, ...]:
+def _disks(system: Any, note: Callable[[str, str], None]) -> tuple[DiskInfo, ...]:
+    """The drives of every Storage member and of the system's Chassis, each once (by
+    its URI); the SimpleStorage devices when the system has no Storage at all."""
     try:
         storages = system.storage.get_members()
     except _OPTIONAL:
-        return tuple(
-            DiskInfo(
-                normal.text(d.name), normal.size_bytes(d.capacity_bytes), normal.text(d.model), None
+        storages = None
+    listed = [p for s in storages or () for p in _refs(s.json.get("Drives"))]
+    paths = list(dict.fromkeys([*listed, *_chassis_drives(system)]))
+    if storages is None and not paths:
+        return _simple_disks(system)
+    disks = []
+    for path in paths:
+        try:
+            drive = Drive(
+                system._conn,  # sushy offers no public way to open a linked resource
+                path,
+                redfish_version=system.redfish_version,
+                registries=system.registries,
+                root=system.root,
             )
-            for s in system.simple_storage.get_members()
-            for d in s.devices
-        )
+        except _OPTIONAL as exc:
+            note(f"drive {path}", type(exc).__name__)
+            continue
+        disks.append(_disk(drive))
+    return tuple(disks)
+
+
+def _chassis_drives(system: Any) -> Iterator[str]:
+    """Drive URIs the system's Chassis link (Chassis ``Links.Drives``, DSP0268)."""
+    try:
+        chassis = system.chassis
+    except _OPTIONAL:
+        return
+    for one in chassis:
+        yield from _refs((one.json.get("Links") or {}).get("Drives"))
+
+
+def _refs(links: object) -> list[str]:
+    """The ``@odata.id`` of each link in a list of links."""
+    if not isinstance(links, list):
+        return []
+    return [
+        link["@odata.id"]
+        for link in links
+        if isinstance(link, dict) and isinstance(link.get("@odata.id"), str)
+    ]
+
+
+def _disk(d: Any) -> DiskInfo:
+    return DiskInfo(
+        name=normal.text(d.name) or normal.text(d.identity),
+        size_bytes=normal.size_bytes(d.capacity_bytes),
+        model=normal.text(d.model),
+        serial_number=normal.text(d.serial_number),
+        rotational=(str(d.media_type) == "HDD") if d.media_type else None,
+    )
+
+
+def _simple_disks(system: Any) -> tuple[DiskInfo, ...]:
     return tuple(
         DiskInfo(
-            name=normal.text(d.name) or normal.text(d.identity),
-            size_bytes=normal.size_bytes(d.capacity_bytes),
-            model=normal.text(d.model),
-            serial_number=normal.text(d.serial_number),
-            rotational=(str(d.media_type) == "HDD") if d.media_type else None,
+            normal.text(d.name), normal.size_bytes(d.capacity_bytes), normal.text(d.model), None
         )
-        for s in storages
-        for d in s.drives
+        for s in system.simple_storage.get_members()
+        for d in s.devices
     )

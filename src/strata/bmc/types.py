@@ -99,14 +99,20 @@ class DiskInfo:
 
 @dataclass(frozen=True, slots=True)
 class Inventory:
+    """What a BMC reports of its machine. CPUs in the field's terms: sockets (populated
+    processor packages), cores (physical, all sockets) and threads (logical processors,
+    all sockets): a 2-socket, 28-core machine with SMT is 2, 56 and 112."""
+
     manufacturer: str | None
     model: str | None
     serial_number: str | None
-    cpu_count: int | None
+    cpu_threads: int | None  # logical processors (hardware threads), every socket
     memory_gib: float | None
     bmc_firmware: str | None
     nics: tuple[NICInfo, ...] = field(default=())
     disks: tuple[DiskInfo, ...] = field(default=())
+    cpu_sockets: int | None = None  # populated processor sockets
+    cpu_cores: int | None = None  # physical cores, every socket
 
 
 class BMCDriver(Protocol):

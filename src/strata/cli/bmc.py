@@ -114,7 +114,9 @@ def _inventory_table(console: Console, node: str, inv: dict[str, Any]) -> None:
         "manufacturer",
         "model",
         "serial_number",
-        "cpu_count",
+        "cpu_sockets",
+        "cpu_cores",
+        "cpu_threads",
         "memory_gib",
         "bmc_firmware",
     ):

@@ -91,7 +91,7 @@ def test_what_ipmi_cannot_do_is_not_supported(ipmi_simulator: IPMISimulator, pas
 
 def test_inventory_offers_what_ipmi_has(ipmi_simulator: IPMISimulator, password: str) -> None:
     inventory = driver(ipmi_simulator.address, password, username="admin").inventory()
-    assert inventory.disks == () and inventory.cpu_count is None  # IPMI does not say
+    assert inventory.disks == () and inventory.cpu_threads is None  # IPMI does not say
 
 
 def test_wrong_password(

@@ -18,7 +18,7 @@ GB = 10**9
 
 
 def inventory(nics: tuple[NICInfo, ...] = (), disks: tuple[DiskInfo, ...] = ()) -> Inventory:
-    return Inventory("Contoso", "3500", "SN1", 8, 64.0, "1.0", nics, disks)
+    return Inventory("Contoso", "3500", "SN1", None, 64.0, "1.0", nics, disks)
 
 
 def test_a_matching_machine() -> None:
@@ -146,3 +146,12 @@ def test_a_named_install_disk_is_not_held_to_hints() -> None:
     assert not any(
         "rootDeviceHints" in n for n in inspect_node(NODE, inventory(NIC, (DATA,))).notes
     )
+
+
+def test_the_cpus_are_noted_as_sockets_cores_and_threads() -> None:
+    """A 2-socket Dell R650 (2 x 28 cores, SMT on) reads 112 threads, not 112 CPUs."""
+    counted = dataclasses.replace(inventory(), cpu_sockets=2, cpu_cores=56, cpu_threads=112)
+    assert inspect_node(NODE, counted).notes[0] == "CPUs: 2 sockets, 56 cores, 112 threads"
+    threads_only = dataclasses.replace(inventory(), cpu_threads=8)
+    assert inspect_node(NODE, threads_only).notes[0] == "CPUs: 8 threads"
+    assert not any(n.startswith("CPUs") for n in inspect_node(NODE, inventory()).notes)
