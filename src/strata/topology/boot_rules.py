@@ -1,5 +1,7 @@
 """Rules that catch at validate what would otherwise fail at apply: a boot method the
-node's firmware or BMC cannot do, a provisioning network Strata cannot serve.
+node's firmware or BMC cannot do, or that its BMC address's scheme contradicts
+(``redfish-virtualmedia://`` boots through virtual media, as Metal3's boot interface
+for it does), a provisioning network Strata cannot serve.
 
 A boot setting is inherited (topology defaults -> region -> zone -> rack -> node), so a
 combination that cannot work is reported once, where the value that breaks it was
@@ -8,9 +10,10 @@ written, not once per node that inherits it.
 
 from __future__ import annotations
 
+from strata.topology.bmc_schemes import BOOT_NAMES, SCHEMES, VIRTUAL_MEDIA, split_scheme
 from strata.topology.diagnostics import Diagnostics, Path
 from strata.topology.model import Node, Topology
-from strata.topology.origins import written_at
+from strata.topology.origins import settings_chain, written_at
 from strata.topology.spec import TopologySpec
 
 __all__ = ["check_boot"]
@@ -32,6 +35,12 @@ def _node_problems(spec: TopologySpec, node: Node) -> list[tuple[Path, str, str]
         spec, node.source, lambda s: s.boot and s.boot.method, ("boot", "method")
     )
     problems = []
+    implied = where_method == node.source and node.bmc.boot is not None
+    what = f"{node.bmc.protocol}://" if implied else "boot.method http"
+    if implied:
+        where_method = _scheme_written_at(spec, node)  # the scheme chose the method
+    elif node.bmc.boot not in (None, method):
+        problems.append(_contradicted(node, where_method))
     if method == "http" and firmware == "bios":
         where = written_at(
             spec, node.source, lambda s: s.boot and s.boot.firmware, ("boot", "firmware")
@@ -39,7 +48,7 @@ def _node_problems(spec: TopologySpec, node: Node) -> list[tuple[Path, str, str]
         problems.append(
             (
                 max(where_method, where, key=len),
-                "boot.method http (UEFI HTTP Boot) needs firmware uefi, not bios",
+                f"{what} (UEFI HTTP Boot) needs firmware uefi, not bios",
                 "set boot.firmware: uefi, or boot.method: ipxe for BIOS machines",
             )
         )
@@ -52,12 +61,52 @@ def _node_problems(spec: TopologySpec, node: Node) -> list[tuple[Path, str, str]
                 "use a redfish:// address for this node, or boot.method: ipxe",
             )
         )
-    if method == "virtualmedia":
-        problems.append(_virtual_media(node, where_method))
+    if method == VIRTUAL_MEDIA:
+        problems.append(_virtual_media(node, where_method, implied))
     return problems
 
 
-def _virtual_media(node: Node, where: Path) -> tuple[Path, str, str]:
+def _scheme_written_at(spec: TopologySpec, node: Node) -> Path:
+    """The node's ``bmc.address`` when it names its scheme, else the ``bmc.protocol``
+    it takes its scheme from."""
+    entry = settings_chain(spec, node.source)[-1][1]
+    bmc = getattr(entry, "bmc", None)
+    if bmc is not None and split_scheme(bmc.address.strip())[0] is not None:
+        return (*node.source, "bmc", "address")
+    return written_at(spec, node.source, lambda s: s.bmc and s.bmc.protocol, ("bmc", "protocol"))
+
+
+def _twin_address(node: Node) -> str:
+    """The node's BMC address with the scheme that leaves the boot method to boot.method
+    (redfish-virtualmedia+http://h/p -> redfish+http://h/p)."""
+    bmc = node.bmc
+    return SCHEMES[bmc.protocol].network_twin + bmc.address[len(bmc.protocol) :]
+
+
+def _contradicted(node: Node, where: Path) -> tuple[Path, str, str]:
+    implied, method = node.bmc.boot or "", node.boot.method
+    hint = f"write {_twin_address(node)} to boot with {method}"
+    if implied != VIRTUAL_MEDIA:
+        hint += f", or drop boot.method to boot through {BOOT_NAMES[implied]}"
+    return (
+        where,
+        f"boot.method {method} for {node.name} contradicts its BMC address "
+        f"{node.bmc.address}: {node.bmc.protocol}:// boots through {BOOT_NAMES[implied]} "
+        "(Metal3's boot interface for the scheme)",
+        hint,
+    )
+
+
+def _virtual_media(node: Node, where: Path, implied: bool) -> tuple[Path, str, str]:
+    if implied:
+        return (
+            where,
+            f"{node.name}: its BMC address {node.bmc.address} boots through virtual media "
+            f"({node.bmc.protocol}://, as Metal3's virtual-media boot interface), which "
+            "Strata cannot do yet: it cannot build per-node install media (the seed image "
+            "builder will)",
+            f"write {_twin_address(node)} to boot over the network with iPXE",
+        )
     if node.bmc.protocol == "ipmi":
         return (
             where,

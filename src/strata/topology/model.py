@@ -51,6 +51,7 @@ class BMC:
     insecure: bool
     ca_bundle: str | None = None
     privilege: str | None = None  # IPMI privilege level (ipmi://host?privilege=operator)
+    boot: str | None = None  # boot method the scheme implies (redfish-virtualmedia: virtualmedia)
 
 
 @dataclass(frozen=True, slots=True)

@@ -105,19 +105,21 @@ class NodeEntry:
         install_disk = s.install_disk
         if install_disk is None and s.root_device_hints is None and self.disks:
             install_disk = self.disks[0].name
+        name = checked_name(self.name, ctx, (*path, "name"))
+        bmc = self._bmc(ctx)
         return Node(
-            name=checked_name(self.name, ctx, (*path, "name")),
+            name=name,
             region=place.region,
             zone=place.zone,
             rack=place.rack,
             layer=self.layer,
             role=s.role or "worker",
-            bmc=self._bmc(ctx),
+            bmc=bmc,
             boot_mac=boot_mac,
             nics=nics,
             disks=self.disks,
             os=self.os,
-            boot=self.boot,
+            boot=self._boot(bmc),
             install_disk=install_disk,
             root_device_hints=s.root_device_hints,
             ssh_keys=s.ssh_keys,
@@ -139,6 +141,14 @@ class NodeEntry:
             )
         except AddressError as exc:
             raise EntryFault(where, str(exc)) from None
+
+    def _boot(self, bmc: BMC) -> Boot:
+        """The boot method written (``boot.method``, inherited), else the one the BMC
+        address's scheme implies (redfish-virtualmedia: virtual media, as Metal3's boot
+        interface), else ipxe. A written method the scheme contradicts is boot_rules'."""
+        if bmc.boot is None or "method" in self.settings.boot:
+            return self.boot
+        return Boot(bmc.boot, self.boot.firmware)
 
     def _nic(self, i: int, ctx: Context) -> NIC:
         mac_text, ip, switch, port = self.nics[i]

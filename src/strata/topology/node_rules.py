@@ -6,6 +6,7 @@ from collections.abc import Hashable
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address
 
+from strata.topology.bmc_schemes import SCHEMES
 from strata.topology.diagnostics import Diagnostics, Path
 from strata.topology.model import Node, Topology
 from strata.topology.spec import NetworkSpec
@@ -78,7 +79,7 @@ def check_nodes(topology: Topology, diags: Diagnostics, left_out: LeftOut) -> No
             macs.claim(node.boot_mac, who, (*node.source, "bootMAC"))
         bmc = node.bmc
         bmcs.claim(
-            (bmc.protocol.split("-")[0].split("+")[0], bmc.host, bmc.port, bmc.system),
+            (SCHEMES[bmc.protocol].family, bmc.host, bmc.port, bmc.system),
             who,
             (*node.source, "bmc", "address"),
             bmc.address,

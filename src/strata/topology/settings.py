@@ -30,7 +30,7 @@ OSName = Literal["flatcar", "fcos", "rhcos"]
 BootMethod = Literal["pxe", "ipxe", "http", "virtualmedia"]
 Firmware = Literal["uefi", "bios"]
 Role = Literal["control-plane", "worker"]
-# The address schemes of topology.addresses.BMC_SCHEMES (a test keeps them equal).
+# The address schemes of topology.bmc_schemes.SCHEMES, Metal3's names (a test keeps them equal).
 BMCProtocol = Literal[
     "redfish",
     "redfish+http",
@@ -38,6 +38,21 @@ BMCProtocol = Literal[
     "redfish-virtualmedia",
     "redfish-virtualmedia+http",
     "redfish-virtualmedia+https",
+    "redfish-uefihttp",
+    "redfish-uefihttp+http",
+    "redfish-uefihttp+https",
+    "idrac-redfish",
+    "idrac-redfish+http",
+    "idrac-redfish+https",
+    "idrac-virtualmedia",
+    "idrac-virtualmedia+http",
+    "idrac-virtualmedia+https",
+    "ilo5-redfish",
+    "ilo5-redfish+http",
+    "ilo5-redfish+https",
+    "ilo5-virtualmedia",
+    "ilo5-virtualmedia+http",
+    "ilo5-virtualmedia+https",
     "ipmi",
 ]
 
@@ -60,7 +75,7 @@ class BMCSettings(SpecModel):
     protocol: BMCProtocol | None = Field(
         default=None,
         description="Scheme used when a node's bmc.address is a bare host "
-        "(redfish, redfish-virtualmedia, ipmi, …).",
+        "(redfish, redfish-virtualmedia, ipmi, …; Metal3's names, see docs/bmc.md).",
     )
     credentials: str | None = Field(
         default=None, description="Name of an entry in the topology's credentials."

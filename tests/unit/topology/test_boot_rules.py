@@ -3,17 +3,22 @@ finding, where the value that breaks it is written (once, however many nodes inh
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
+from strata.topology import check_text
+from strata.topology.loader import Checked
 from tests.unit.topology.test_rule_findings import (
+    BASE,
     N0,
     N1,
     RACK,
     assert_one_error,
     at,
+    dump,
     findings,
     put,
 )
@@ -67,6 +72,61 @@ CASES: list[tuple[str, Callable[[dict[str, Any]], None], str, str]] = [
         "an IPMI BMC has no virtual media",
     ),
     (
+        "a virtual-media scheme: one finding where the address is written",
+        put(
+            (*N0, "bmc"), {"address": "redfish-virtualmedia+http://10.0.0.10/redfish/v1/Systems/1"}
+        ),
+        "regions[0].zones[0].racks[0].nodes[0].bmc.address",
+        "n0: its BMC address redfish-virtualmedia+http://10.0.0.10/redfish/v1/Systems/1 boots "
+        "through virtual media",
+    ),
+    (
+        "a virtual-media scheme from bmc.protocol: the finding is where the protocol is",
+        both(
+            put(("defaults", "bmc"), {"credentials": "c1", "protocol": "idrac-virtualmedia"}),
+            put((*N0, "bmc"), {"address": "10.0.0.10"}),
+        ),
+        "defaults.bmc.protocol",
+        "(idrac-virtualmedia://, as Metal3's virtual-media boot interface)",
+    ),
+    (
+        "boot.method ipxe against a virtual-media scheme",
+        both(
+            put((*N0, "bmc"), {"address": "ilo5-virtualmedia://10.0.0.10"}),
+            put((*N0, "boot"), {"method": "ipxe"}),
+        ),
+        "regions[0].zones[0].racks[0].nodes[0].boot.method",
+        "boot.method ipxe for n0 contradicts its BMC address ilo5-virtualmedia://10.0.0.10: "
+        "ilo5-virtualmedia:// boots through virtual media",
+    ),
+    (
+        "an inherited boot.method against a UEFI HTTP Boot scheme",
+        both(
+            put(("defaults", "boot"), {"method": "pxe"}),
+            put((*N1, "bmc"), {"address": "redfish-uefihttp+https://10.0.0.11"}),
+        ),
+        "defaults.boot.method",
+        "redfish-uefihttp+https:// boots through UEFI HTTP Boot",
+    ),
+    (
+        "a UEFI HTTP Boot scheme on bios",
+        both(
+            put((*RACK, "defaults", "boot"), {"firmware": "bios"}),
+            put((*N1, "bmc"), {"address": "redfish-uefihttp://10.0.0.11/redfish/v1/Systems/1"}),
+        ),
+        "regions[0].zones[0].racks[0].nodes[1].bmc.address",
+        "redfish-uefihttp:// (UEFI HTTP Boot) needs firmware uefi, not bios",
+    ),
+    (
+        "boot.method virtualmedia written, as the scheme says",
+        both(
+            put((*N0, "bmc"), {"address": "redfish-virtualmedia://10.0.0.10"}),
+            put((*N0, "boot"), {"method": "virtualmedia"}),
+        ),
+        "regions[0].zones[0].racks[0].nodes[0].boot.method",
+        "boot.method virtualmedia is not supported yet",
+    ),
+    (
         "an IPv6 provisioning network",
         _ipv6_provisioning,
         "networks[1].cidr",
@@ -96,7 +156,36 @@ def test_one_mistake_one_finding(
     assert_one_error(edit, path, message)
 
 
+def checked(edit: Callable[[dict[str, Any]], None]) -> Checked:
+    doc = copy.deepcopy(BASE)
+    edit(doc)
+    return check_text(dump(doc), "t.yaml")
+
+
 def test_ipv6_elsewhere_is_fine() -> None:
     """Only network boot is IPv4-only: a cluster or storage network may be IPv6."""
     extra = {"name": "v6", "purpose": "storage", "cidr": "fd00:30::/64"}
     assert findings(lambda d: at(d, ("networks",)).append(extra)) == []
+
+
+def test_the_hint_names_the_address_to_write() -> None:
+    """A contradicted boot method: the address of the same vendor and transport that boots
+    with it; UEFI HTTP Boot, which Strata does, may also be kept by dropping boot.method."""
+    doc_edits = both(
+        put((*N0, "bmc"), {"address": "idrac-virtualmedia+http://10.0.0.10/redfish/v1/Systems/1"}),
+        put((*N0, "boot"), {"method": "ipxe"}),
+        put((*N1, "bmc"), {"address": "redfish-uefihttp://10.0.0.11"}),
+        put((*N1, "boot"), {"method": "pxe"}),
+    )
+    hints = [d.hint for d in checked(doc_edits).errors]
+    assert hints == [
+        "write idrac-redfish+http://10.0.0.10/redfish/v1/Systems/1 to boot with ipxe",
+        "write redfish://10.0.0.11 to boot with pxe, or drop boot.method to boot through "
+        "UEFI HTTP Boot",
+    ]
+
+
+def test_uefi_http_boot_from_the_scheme_is_planned() -> None:
+    found = checked(put((*N1, "bmc"), {"address": "redfish-uefihttp+https://10.0.0.11"}))
+    assert found.topology is not None
+    assert [n.boot.method for n in found.topology.nodes] == ["ipxe", "http"]

@@ -401,6 +401,12 @@ CASES: list[tuple[str, Callable[[dict[str, Any]], None], str, str]] = [
         "'10.1.0' is not an IP address",
     ),
     (
+        "BMC, spelled with a vendor's scheme",
+        put((*N1, "bmc", "address"), "idrac-redfish://10.0.0.10/redfish/v1/Systems/1"),
+        "regions[0].zones[0].racks[0].nodes[1].bmc.address",
+        "is already used by node n0",
+    ),
+    (
         "BMC scheme",
         put((*N1, "bmc", "address"), "http://10.0.0.11/"),
         "regions[0].zones[0].racks[0].nodes[1].bmc.address",
