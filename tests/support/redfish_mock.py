@@ -3,7 +3,12 @@
 It speaks enough Redfish for a client like sushy: the service root, session
 login (SessionService, X-Auth-Token) and basic auth, GET of any resource,
 PATCH (merged into the resource), and POST to actions registered by the
-test. Every request is recorded. ``fault`` makes it misbehave:
+test. Every request is recorded. With ``etags`` ("weak" or "strong", per path in
+``etag_kinds``) a resource answers with an ``ETag`` header and ``@odata.etag`` that
+change with it, and a PATCH whose ``If-Match`` does not match it by RFC 9110's
+strong comparison (section 13.1.1: a weak tag never matches, so ``W/"x"`` is
+answered 412 and only ``"x"`` is taken — the BMCs sushy's weak-ETag retry was
+written for); a PATCH without ``If-Match`` is taken. ``fault`` makes it misbehave:
 ``"hang"`` (never answers), ``"error500"`` (every request but the root and
 login), ``"malformed"`` (resources answer broken JSON).
 """
@@ -15,6 +20,7 @@ import copy
 import json
 import threading
 import uuid
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -31,11 +37,12 @@ class _Server(ThreadingHTTPServer):
     request_queue_size = 1024  # http.server's 5 drops SYNs when many clients connect at once
 
 
-@dataclass(frozen=True)
+@dataclass
 class Recorded:
     method: str
     path: str
     body: dict[str, Any] | None
+    status: int = 0  # the answer's, once sent
 
 
 class RedfishMock:
@@ -49,12 +56,16 @@ class RedfishMock:
         patchable: set[str] | None = None,
         checks: dict[str, Check] | None = None,
         fault: str | None = None,
+        etags: str | None = None,
     ) -> None:
         self.resources = copy.deepcopy(resources)
         self.actions = dict(actions or {})
         self.patchable = set(patchable or ())  # answered with "Allow: GET, PATCH"
         self.checks = dict(checks or {})  # path -> refusal of a bad PATCH body
         self.username, self.password, self.fault = username, password, fault
+        self.etags = etags  # "weak", "strong" or None: the default kind
+        self.etag_kinds: dict[str, str] = {}  # path -> kind, where it differs
+        self.versions: dict[str, int] = {}  # bumped by every change of a resource
         self.requests: list[Recorded] = []
         self.tokens: set[str] = set()
         self.lock = threading.Lock()
@@ -79,11 +90,30 @@ class RedfishMock:
     def update(self, path: str, changes: dict[str, Any]) -> None:
         with self.lock:
             _merge(self.resources[path], changes)
+            self.versions[path] = self.versions.get(path, 0) + 1
 
     def put(self, path: str, resource: dict[str, Any]) -> None:
         """Add or replace a whole resource."""
         with self.lock:
             self.resources[path] = copy.deepcopy(resource)
+            self.versions[path] = self.versions.get(path, 0) + 1
+
+    def etag(self, path: str) -> str | None:
+        """The resource's ETag as served (``W/"…"`` when weak); None without ETags."""
+        kind = self.etag_kinds.get(path, self.etags)
+        if kind is None:
+            return None
+        tag = f'"{zlib.crc32(f"{path}#{self.versions.get(path, 0)}".encode()):08X}"'
+        return f"W/{tag}" if kind == "weak" else tag
+
+    def precondition_fails(self, path: str, if_match: str | None) -> bool:
+        """RFC 9110 section 13.1.1: If-Match compares strongly; ``*`` matches; a stale
+        tag fails."""
+        tag = self.etag(path)
+        if if_match is None or tag is None or if_match.strip() == "*":
+            return False
+        opaque = tag.removeprefix("W/")  # the BMC's own weak tag: its W/ dropped, or 412
+        return opaque not in (t.strip() for t in if_match.split(","))
 
     def remove(self, path: str, *keys: str) -> None:
         """Drop ``keys`` (a path into nested objects) from a resource."""
@@ -92,9 +122,14 @@ class RedfishMock:
             for key in keys[:-1]:
                 target = target[key]
             target.pop(keys[-1], None)
+            self.versions[path] = self.versions.get(path, 0) + 1
 
     def calls(self, method: str, path: str | None = None) -> list[Recorded]:
         return [r for r in self.requests if r.method == method and path in (None, r.path)]
+
+    def taken(self, method: str, path: str | None = None) -> list[Recorded]:
+        """The calls answered with a 2xx (a PATCH retried after a 412 counts once)."""
+        return [r for r in self.calls(method, path) if 200 <= r.status < 300]
 
     def authorized(self, headers: Any) -> bool:
         token = headers.get("X-Auth-Token")
@@ -140,6 +175,9 @@ def _handler(mock: RedfishMock) -> type[BaseHTTPRequestHandler]:
                 if body is None
                 else (body if isinstance(body, bytes) else json.dumps(body).encode())
             )
+            record = getattr(self, "record", None)
+            if record is not None:
+                record.status = status
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(raw)))
@@ -157,8 +195,9 @@ def _handler(mock: RedfishMock) -> type[BaseHTTPRequestHandler]:
         def _serve(self, method: str) -> None:
             path = self.path.split("?")[0].rstrip("/") or "/"
             body = self._body() if method in ("POST", "PATCH") else None
+            self.record = Recorded(method, path, body)
             with mock.lock:
-                mock.requests.append(Recorded(method, path, body))
+                mock.requests.append(self.record)
             if mock.fault == "hang":
                 mock.release.wait(120)
                 return
@@ -198,6 +237,8 @@ def _handler(mock: RedfishMock) -> type[BaseHTTPRequestHandler]:
             if path not in mock.resources:
                 return self._error(404, f"no resource at {path}")
             if method == "PATCH":
+                if mock.precondition_fails(path, self.headers.get("If-Match")):
+                    return self._error(412, "The ETag in If-Match does not match the resource")
                 check = mock.checks.get(path)
                 refusal = check(body or {}) if check else None
                 if isinstance(refusal, tuple):
@@ -206,8 +247,11 @@ def _handler(mock: RedfishMock) -> type[BaseHTTPRequestHandler]:
                     return self._error(400, refusal)
                 mock.update(path, body or {})
                 return self._send(200, mock.get(path))
-            allow = "GET, PATCH" if path in mock.patchable else "GET"
-            self._send(200, mock.get(path), {"Allow": allow})
+            headers = {"Allow": "GET, PATCH" if path in mock.patchable else "GET"}
+            resource, tag = mock.get(path), mock.etag(path)
+            if tag is not None:
+                headers["ETag"], resource["@odata.etag"] = tag, tag
+            self._send(200, resource, headers)
 
         def do_GET(self) -> None:
             self._serve("GET")

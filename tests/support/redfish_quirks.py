@@ -150,8 +150,9 @@ def refusing_resets(
 def with_drives(
     vendor: Vendor, username: str, password: str, drives: list[dict[str, Any]]
 ) -> RedfishMock:
-    """``drives``: Drive properties (Id, CapacityBytes, Model, SerialNumber, …)."""
-    mock = build_vendor(vendor, username, password)
+    """``drives``: Drive properties (Id, CapacityBytes, Model, SerialNumber, …); the
+    vendor's own inventory subtrees left out."""
+    mock = build_vendor(vendor, username, password, hardware=False)
     storage = f"{vendor.system}/Storage"
     controller = f"{storage}/RAID.1"
     paths = [f"{controller}/Drives/{d['Id']}" for d in drives]

@@ -142,7 +142,7 @@ def _disks(system: Any, note: Callable[[str, str], None]) -> tuple[DiskInfo, ...
     except _OPTIONAL:
         storages = None
     listed = [p for s in storages or () for p in _refs(s.json.get("Drives"))]
-    paths = list(dict.fromkeys([*listed, *_chassis_drives(system)]))
+    paths = list(dict.fromkeys([*listed, *_chassis_drives(system, note)]))
     if storages is None and not paths:
         return _simple_disks(system)
     disks = []
@@ -162,14 +162,18 @@ def _disks(system: Any, note: Callable[[str, str], None]) -> tuple[DiskInfo, ...
     return tuple(disks)
 
 
-def _chassis_drives(system: Any) -> Iterator[str]:
-    """Drive URIs the system's Chassis link (Chassis ``Links.Drives``, DSP0268)."""
-    try:
-        chassis = system.chassis
-    except _OPTIONAL:
-        return
-    for one in chassis:
-        yield from _refs((one.json.get("Links") or {}).get("Drives"))
+def _chassis_drives(system: Any, note: Callable[[str, str], None]) -> Iterator[str]:
+    """Drive URIs the system's Chassis link (Chassis ``Links.Drives``, DSP0268). Read as
+    plain JSON: sushy's Chassis insists on properties (ChassisType, Name) some BMCs'
+    enclosures leave out, and only the links are wanted here."""
+    for path in _refs((system.json.get("Links") or {}).get("Chassis")):
+        try:
+            chassis = system._conn.get(path).json()  # as sushy reads any resource
+        except (*_OPTIONAL, ValueError) as exc:
+            note(f"chassis {path}", type(exc).__name__)
+            continue
+        if isinstance(chassis, dict):
+            yield from _refs((chassis.get("Links") or {}).get("Drives"))
 
 
 def _refs(links: object) -> list[str]:

@@ -27,7 +27,7 @@ def connect(mock: RedfishMock, vendor: Vendor, password: str) -> BMCDriver:
 
 def boot_patches(mock: RedfishMock, vendor: Vendor) -> list[dict[str, object]]:
     return [
-        r.body["Boot"] for r in mock.calls("PATCH", vendor.system) if r.body and "Boot" in r.body
+        r.body["Boot"] for r in mock.taken("PATCH", vendor.system) if r.body and "Boot" in r.body
     ]
 
 
