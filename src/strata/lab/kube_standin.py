@@ -102,6 +102,9 @@ class MachineStandIn:
         except (StrataError, OSError, httpx.HTTPError) as err:
             self.error = str(err)
             log.error("%s: %s", self.name, err)
+        except Exception as err:  # a config the lab misreads: say so, keep the daemon up
+            self.error = f"{type(err).__name__}: {err}"
+            log.exception("%s: the stand-in failed", self.name)
         self._watch()
         if self.kubelet is not None:
             self.kubelet.stop()
@@ -134,14 +137,15 @@ class MachineStandIn:
             kubeconfig = init_node_kubeconfig(config, self._pki().ca, _now())
             bootstrap = False
         else:
-            ca_pem, kubeconfig = discover(config, time.monotonic() + DISCOVERY_TIMEOUT)
+            deadline = time.monotonic() + DISCOVERY_TIMEOUT
+            ca_pem, kubeconfig = discover(config, deadline, self.stopping.is_set)
             bootstrap = True
             log.info("%s: discovery done: the cluster's CA is pinned", self.name)
         if self.stopping.is_set():
             return
         _add_address(self.node_ip, "lo")
+        self.kubelet = kubelet  # before it starts: stop() ends what did start
         kubelet.start(ca_pem, kubeconfig, bootstrap, die_with_parent)
-        self.kubelet = kubelet
         log.info("%s: kubelet started at %s (%s)", self.name, self.node_ip, kubelet.directory)
         if self.plane is not None:
             self._mark_control_plane(self.plane, config.node_name)

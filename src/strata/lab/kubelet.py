@@ -163,11 +163,13 @@ def kubelet_flags(
     return flags | config.kubelet_args()
 
 
-def discover(config: KubeadmConfig, deadline: float) -> tuple[str, str]:
+def discover(
+    config: KubeadmConfig, deadline: float, stopped: Callable[[], bool] = lambda: False
+) -> tuple[str, str]:
     """Token discovery for a joining node: the cluster's CA (PEM) and the bootstrap
     kubeconfig. Retries while the API is unreachable or cluster-info unsigned for the
-    token, until ``deadline`` (``time.monotonic()``); a cluster that fails the pin or
-    the signature is refused at once (``DiscoveryError``)."""
+    token, until ``deadline`` (``time.monotonic()``) or ``stopped()``; a cluster that
+    fails the pin or the signature is refused at once (``DiscoveryError``)."""
     bootstrap = config.discovery()
     token = str(bootstrap.get("token") or "")
     hashes = [str(h) for h in bootstrap.get("caCertHashes") or []]
@@ -183,7 +185,7 @@ def discover(config: KubeadmConfig, deadline: float) -> tuple[str, str]:
             # the joiner does not know the token's expiry: the kubeconfig holds its value only
             parsed = BootstrapToken.parse(token, datetime.datetime.max.replace(tzinfo=datetime.UTC))
             return endpoint.ca_pem, bootstrap_kubeconfig(endpoint.server, endpoint.ca_pem, parsed)
-        if time.monotonic() > deadline:
+        if time.monotonic() > deadline or stopped():
             raise LabKubeError(f"no signed cluster-info at {url} for the machine's token")
         time.sleep(2.0)
 
