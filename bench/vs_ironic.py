@@ -226,6 +226,7 @@ def run_strata_redfish(n: int, work: Path, rest: int) -> Figures:
         topology.write_text(fleet_yaml(bmc_url, systems, name="bench", per_rack=40, budget=None))
         stand_ins_for(run / "art", build_plan(load(topology)).nodes)  # what the machines "fetch"
         command = [*STRATA, "apply", "-f", str(topology), "--state", str(run / "db")]
+        command += ["--until", "provisioned"]  # Ironic's end: deployed, active (no Kubernetes)
         command += [
             "--artifacts",
             str(run / "art"),
