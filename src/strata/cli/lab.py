@@ -8,6 +8,7 @@ BMC addresses and the provisioning network of the topology exist.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -152,9 +153,22 @@ def down(file: Path) -> None:
     topology = topology_or_exit(file)
     network = lab_network(topology)
     _stop_daemons(workdir(file))
+    _sweep(workdir(file))
     network.delete()
     shutil.rmtree(f"/run/strata-lab/{network.namespace}", ignore_errors=True)
     click.echo(f"lab {topology.name} is down")
+
+
+def _sweep(work: Path) -> None:
+    """Kills what still runs from the lab's directory (a daemon that had to be killed
+    leaves its children only a death signal they may take seconds to act on)."""
+    import psutil
+
+    marker = str(work.resolve())
+    for process in psutil.process_iter(["pid", "cmdline"]):
+        if any(marker in part for part in process.info["cmdline"] or ()):
+            with contextlib.suppress(psutil.Error):
+                process.kill()
 
 
 def _stop(pid: int) -> None:

@@ -14,15 +14,17 @@ over the live system's (they are what the installed machine runs with).
 
 from __future__ import annotations
 
-import gzip
 import json
 import urllib.request
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from strata.errors import StrataError
 
 __all__ = ["IgnitionFiles", "IgnitionFilesError", "read_files"]
+
+MAX_FILE = 16 * 1024 * 1024  # bytes, a file unpacked: Strata's largest is tens of KB
 
 
 class IgnitionFilesError(StrataError):
@@ -49,30 +51,48 @@ class IgnitionFiles:
         return {p[len(prefix) :]: d for p, d in self.inline.items() if p.startswith(prefix)}
 
 
-def read_files(config: bytes) -> IgnitionFiles:
+def read_files(config: bytes, *, depth: int = 0) -> IgnitionFiles:
     """Parses an Ignition config (bytes of JSON) into its files. Raises
-    ``IgnitionFilesError`` naming the file whose contents cannot be decoded."""
+    ``IgnitionFilesError`` for what is not an Ignition config, naming the file whose
+    contents cannot be decoded or would be larger than ``MAX_FILE`` bytes; a config
+    nests one level at most (a live config holding its install's)."""
     try:
-        document = json.loads(config)
-        entries = (document.get("storage") or {}).get("files") or []
-    except (ValueError, AttributeError) as err:
+        entries = _entries(json.loads(config))
+    except (ValueError, RecursionError) as err:
         raise IgnitionFilesError(f"not an Ignition config: {err}") from None
     inline: dict[str, bytes] = {}
     remote: dict[str, str] = {}
-    for entry in entries:
-        path = str(entry.get("path", ""))
-        contents = entry.get("contents") or {}
-        source = str(contents.get("source") or "")
+    for path, source, compression in entries:
         if source.startswith("data:"):
-            inline[path] = _decode(path, source, contents.get("compression"))
+            inline[path] = _decode(path, source, compression)
         elif source:
             remote[path] = source
-    for data in list(inline.values()):
+    for data in list(inline.values()) if depth == 0 else ():
         if _is_config(data):
-            nested = read_files(data)
+            nested = read_files(data, depth=depth + 1)
             inline |= nested.inline
             remote |= nested.remote
     return IgnitionFiles(inline, remote)
+
+
+def _entries(document: object) -> list[tuple[str, str, object]]:
+    """(path, source, compression) of each ``storage.files`` entry; ``ValueError`` for
+    a document not shaped as Ignition's."""
+    if not isinstance(document, dict):
+        raise ValueError("not a JSON object")
+    storage = document.get("storage")
+    files = (storage or {}).get("files") if isinstance(storage or {}, dict) else None
+    if not isinstance(files or [], list):
+        raise ValueError("storage.files is not a list")
+    found = []
+    for entry in files or []:
+        contents = entry.get("contents") if isinstance(entry, dict) else None
+        if not isinstance(entry, dict) or not isinstance(contents or {}, dict):
+            raise ValueError("a storage.files entry is not an object with object contents")
+        contents = contents or {}
+        source = contents.get("source") or ""
+        found.append((str(entry.get("path", "")), str(source), contents.get("compression")))
+    return found
 
 
 def _is_config(data: bytes) -> bool:
@@ -80,7 +100,7 @@ def _is_config(data: bytes) -> bool:
         return False
     try:
         document = json.loads(data)
-    except ValueError:
+    except (ValueError, RecursionError):
         return False
     return isinstance(document, dict) and "version" in (document.get("ignition") or {})
 
@@ -89,6 +109,12 @@ def _decode(path: str, source: str, compression: object) -> bytes:
     try:
         with urllib.request.urlopen(source) as data:
             raw: bytes = data.read()
-        return gzip.decompress(raw) if compression == "gzip" else raw
-    except (ValueError, OSError) as err:
+        if compression != "gzip":
+            return raw
+        unpacker = zlib.decompressobj(wbits=zlib.MAX_WBITS | 16)  # gzip (RFC 1952)
+        out = unpacker.decompress(raw, MAX_FILE + 1)
+    except (ValueError, OSError, zlib.error) as err:
         raise IgnitionFilesError(f"{path}: its contents cannot be read: {err}") from None
+    if len(out) > MAX_FILE:
+        raise IgnitionFilesError(f"{path}: larger than {MAX_FILE} bytes unpacked")
+    return out

@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import shutil
 import signal
 import sys
 import threading
@@ -46,9 +47,11 @@ log = logging.getLogger("strata.lab.kube")
 
 def app(standin: KubeStandIn) -> Starlette:
     async def hand_over(request: Request) -> Response:
-        body = await request.body()
-        if len(body) > MAX_CONFIG:
-            return JSONResponse({"error": "config larger than 4 MiB"}, 413)
+        body = b""
+        async for chunk in request.stream():  # never more than the limit in memory
+            body += chunk
+            if len(body) > MAX_CONFIG:
+                return JSONResponse({"error": "config larger than 4 MiB"}, 413)
         try:
             name = await run_in_threadpool(standin.hand_over, body)
         except StrataError as err:
@@ -82,6 +85,10 @@ def main() -> None:
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)
     args.workdir.mkdir(parents=True, exist_ok=True)
+    # a new daemon's machines are new: nothing of an earlier lab's clusters carries over
+    # (its etcd, Nodes, tokens and kubelet credentials would answer for the new ones)
+    for old in (args.workdir / "kube", args.run_dir):
+        shutil.rmtree(old, ignore_errors=True)
     host, _, port = args.listen.rpartition(":")
     standin = KubeStandIn(args.workdir, args.run_dir, args.bridge)
     server = uvicorn.Server(

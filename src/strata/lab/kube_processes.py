@@ -50,7 +50,8 @@ def binary(name: str) -> str:
             return str(found)
         raise LabKubeError(
             f"no {name}: KUBEBUILDER_ASSETS={assets or '(unset)'}",
-            hint="./dev demo sets it (scripts/kube-assets.sh extracts or builds the binaries)",
+            hint="export KUBEBUILDER_ASSETS=$(scripts/kube-assets.sh) — it extracts the "
+            "binaries from ../shared/kube-assets or builds them; ./dev demo does this",
         )
     path = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/usr/bin", "/sbin"])
     located = shutil.which(name, path=path)

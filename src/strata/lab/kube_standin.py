@@ -129,6 +129,10 @@ class MachineStandIn:
             log.info("%s: no kubeadm config in its Ignition: nothing to stand in for", self.name)
             return
         config = parse_kubeadm(text)
+        if config.node_name != self.name:
+            raise LabKubeError(
+                f"its kubeadm config registers Node {config.node_name!r}, not its host name"
+            )
         kubelet = NodeKubelet(
             config, self.directory, self.socket_dir, self.node_ip, self.files.under(CNI_CONF)
         )
@@ -211,40 +215,42 @@ class KubeStandIn:
     machines: dict[str, MachineStandIn] = field(default_factory=dict)
     _addresses: dict[str, str] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _handing_over: threading.Lock = field(default_factory=threading.Lock)
 
     def hand_over(self, config: bytes) -> str:
         """A machine hands over the Ignition config it booted with; returns the machine's
         name (its ``/etc/hostname``). Raises ``StrataError`` if the config cannot be read
-        or names no host; starts the machine's stand-in otherwise."""
+        or names no valid host; starts the machine's stand-in otherwise, after stopping
+        and removing the one it had (hand-overs are taken one at a time)."""
         files = read_files(config)
         name = (files.text("/etc/hostname") or "").strip()
         if not _HOSTNAME.fullmatch(name):
             raise LabKubeError(f"the config names no valid host (/etc/hostname: {name!r})")
-        with self._lock:
-            previous = self.machines.pop(name, None)
-        if previous is not None:
-            log.info("%s: handed over a config again (reinstalled): starting afresh", name)
-            previous.stop()
-            shutil.rmtree(previous.directory, ignore_errors=True)
-        with self._lock:
-            address = self._addresses.setdefault(
-                name, str(KUBELET_NETWORK[len(self._addresses) + 1])
-            )
+        with self._handing_over:
+            with self._lock:
+                previous = self.machines.pop(name, None)
+                address = self._addresses.setdefault(
+                    name, str(KUBELET_NETWORK[len(self._addresses) + 1])
+                )
+            if previous is not None:
+                log.info("%s: handed over a config again (reinstalled): starting afresh", name)
+                previous.stop()
+                shutil.rmtree(previous.directory, ignore_errors=True)
+                shutil.rmtree(previous.socket_dir, ignore_errors=True)
             machine = MachineStandIn(
-                name,
-                files,
-                self.workdir / "kube" / name,
-                self.run_dir / name,
-                address,
-                self.bridge,
+                name, files, self.workdir / "kube" / name, self.run_dir / name, address, self.bridge
             )
-            self.machines[name] = machine
-        machine.start()
+            with self._lock:
+                self.machines[name] = machine
+            machine.start()
         return name
 
     def stop(self) -> None:
+        """Stops every machine's stand-in, all at once (each stops its own processes)."""
         with self._lock:
             machines = list(self.machines.values())
+        for machine in machines:
+            machine.stopping.set()
         for machine in reversed(machines):
             machine.stop()
 

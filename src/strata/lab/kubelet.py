@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+import re
 import ssl
 import subprocess
 import time
@@ -43,6 +44,7 @@ __all__ = ["NodeKubelet", "discover", "kubelet_flags"]
 CLUSTER_INFO = "/api/v1/namespaces/kube-public/configmaps/cluster-info"
 DISCOVERY_TIMEOUT = 900.0  # s: the API may come up long after a worker asked
 CNI_CONF = "/etc/cni/net.d"
+_FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
 
 @dataclass
@@ -68,6 +70,8 @@ class NodeKubelet:
         _write(self.directory / "ca.crt", ca_pem, 0o644)
         self.socket_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         for name, data in self.cni.items():
+            if not _FILE_NAME.fullmatch(name):  # a name, not a path out of the directory
+                raise LabKubeError(f"{CNI_CONF}/{name} is not a CNI configuration file name")
             _write(self.directory / "cni" / name, data.decode(), 0o644)
         name = "bootstrap-kubelet.conf" if bootstrap else "kubelet.conf"
         _write(self.directory / name, kubeconfig, 0o600)

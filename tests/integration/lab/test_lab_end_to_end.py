@@ -148,7 +148,7 @@ def test_lab_up_apply_down(tmp_path: Path) -> None:
         store.close()
         _lost_state_reinstalls_nothing(file, env, namespace)
     finally:
-        down = strata("lab", "down", "-f", str(file), env=env, timeout=60)
+        down = strata("lab", "down", "-f", str(file), env=env, timeout=300)
     assert down.returncode == 0, down.stderr
     namespaces = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
     assert namespace not in namespaces

@@ -20,7 +20,7 @@ from strata.lab.kube_daemon import HANDOFF_PORT
 from strata.lab.kube_processes import LabKubeError
 from strata.lab.kubeadm_config import parse_kubeadm
 from strata.lab.kubeadm_init import bootstrap_objects, token_secret
-from strata.lab.kubelet import kubelet_flags
+from strata.lab.kubelet import NodeKubelet, kubelet_flags
 
 GOLDEN = Path(__file__).resolve().parents[1] / "kube" / "golden"
 NOW = datetime.datetime(2026, 11, 30, 12, 0, tzinfo=datetime.UTC)
@@ -53,7 +53,18 @@ def test_files_come_back_from_data_urls_plain_base64_and_gzip() -> None:
     assert files.under("/etc/cni/net.d") == {"10-strata.conflist": b"{}"}
 
 
-@pytest.mark.parametrize("body", [b"not json", b"[1, 2]"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"not json",
+        b"[1, 2]",
+        b'{"storage": {"files": "abc"}}',
+        b'{"storage": {"files": [1]}}',
+        b'{"storage": {"files": [{"path": "/a", "contents": "x"}]}}',
+        b"[" * 100_000 + b"]" * 100_000,
+    ],
+    ids=["text", "list", "files-string", "entry-number", "contents-string", "deep"],
+)
 def test_what_is_not_ignition_is_refused(body: bytes) -> None:
     with pytest.raises(IgnitionFilesError, match="not an Ignition config"):
         read_files(body)
@@ -160,3 +171,28 @@ def test_a_live_configs_install_config_is_read_too_and_wins() -> None:
     files = read_files(json.dumps(live).encode())
     assert files.text("/etc/hostname") == "lab-cp-0\n"
     assert files.text("/etc/strata/kubeadm.yaml") == "kind"
+
+
+def test_a_gzip_bomb_is_refused_not_unpacked() -> None:
+    bomb = base64.b64encode(gzip.compress(b"\0" * (64 * 1024 * 1024))).decode()
+    source = "data:;base64," + bomb
+    config = {
+        "storage": {
+            "files": [{"path": "/x", "contents": {"source": source, "compression": "gzip"}}]
+        }
+    }
+    with pytest.raises(IgnitionFilesError, match="/x: larger than"):
+        read_files(json.dumps(config).encode())
+
+
+def test_a_cni_file_name_that_leaves_its_directory_is_refused(tmp_path: Path) -> None:
+    """A machine's config names its files: none may land outside the lab's directory."""
+    config = parse_kubeadm(golden("lab-join-worker-v1beta4.yaml"))
+    escape = "../../../escaped"
+    kubelet = NodeKubelet(
+        config, tmp_path / "node", tmp_path / "run", "198.18.0.9", {escape: b"owned"}
+    )
+    with pytest.raises(LabKubeError, match="is not a CNI configuration file name"):
+        kubelet.start("CA", "kubeconfig", True, lambda: None)
+    assert not (tmp_path / "escaped").exists() and not (tmp_path.parent / "escaped").exists()
+    assert kubelet.processes == ()
