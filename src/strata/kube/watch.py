@@ -242,10 +242,14 @@ class NodeWatcher:
             self._say(name, ("node", name), why, LogKind.NODE_REGISTERED, {"reason": why})
             return
         ready, why = node_condition(node)
+        # the machine's boot: a reinstalled machine's kubelet, Ready again on a Node that
+        # never stopped being Ready, is news (its boot ID is new), not a repeat
+        boot = node.status.nodeInfo.bootID if node.status and node.status.nodeInfo else None
         if ready:
-            self._say(name, ("node", name), "ready", LogKind.NODE_READY, {})
+            self._say(name, ("node", name), ("ready", boot), LogKind.NODE_READY, {})
         else:
-            self._say(name, ("node", name), why, LogKind.NODE_REGISTERED, {"reason": why})
+            said = (why, boot)
+            self._say(name, ("node", name), said, LogKind.NODE_REGISTERED, {"reason": why})
 
     def _forget(self, node: Node) -> None:
         if node.metadata and node.metadata.name:

@@ -26,6 +26,7 @@ import re
 import ssl
 import subprocess
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,7 +88,19 @@ class NodeKubelet:
         _await_socket(self.socket_dir / "containerd.sock", containerd)
         flags = kubelet_flags(self.config, self.directory, self.socket_dir, self.node_ip, bootstrap)
         args = [binary("kubelet"), *(f"--{k}={v}" for k, v in flags.items())]
+        args = [*self._own_boot(), *args]
         self.processes += (spawn("kubelet", args, self.directory, before_exec=before_exec),)
+
+    def _own_boot(self) -> list[str]:
+        """The machine's own boot ID for its kubelet (a Node's ``nodeInfo.bootID``): one
+        host runs every lab machine's kubelet, and a real machine's boot ID is its own
+        and new at every boot — a reinstalled machine's Ready is news. A mount namespace
+        of the kubelet's own binds a new ID over ``/proc/sys/kernel/random/boot_id``."""
+        boot_id = self.directory / "boot_id"
+        _write(boot_id, f"{uuid.uuid4()}\n", 0o444)
+        bind = 'mount --bind "$0" /proc/sys/kernel/random/boot_id && exec "$@"'
+        unshare = [binary("unshare"), "--mount", "--propagation", "slave"]
+        return [*unshare, binary("sh"), "-c", bind, str(boot_id)]
 
     def stop(self) -> None:
         for process in reversed(self.processes):

@@ -43,7 +43,9 @@ def register(client: httpx.Client, name: str, provider_id: str) -> None:
     client.post("/api/v1/nodes", json=body).raise_for_status()
 
 
-def set_ready(client: httpx.Client, name: str, ready: bool, reason: str, message: str) -> None:
+def set_ready(
+    client: httpx.Client, name: str, ready: bool, reason: str, message: str, boot: str = "b-1"
+) -> None:
     now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     condition = {
         "type": "Ready",
@@ -53,7 +55,7 @@ def set_ready(client: httpx.Client, name: str, ready: bool, reason: str, message
         "lastHeartbeatTime": now,
         "lastTransitionTime": now,
     }
-    patch = {"status": {"conditions": [condition]}}
+    patch = {"status": {"conditions": [condition], "nodeInfo": {"bootID": boot}}}
     headers = {"Content-Type": "application/strategic-merge-patch+json"}
     client.patch(f"/api/v1/nodes/{name}/status", json=patch, headers=headers).raise_for_status()
 
@@ -111,13 +113,17 @@ def test_one_list_and_one_watch_follow_every_node(
                 lambda n=name: LogKind.NODE_READY in entries.of(n) or None, 30, f"{name} Ready"
             )
         set_ready(nodes_api, "w-0", True, "KubeletReady", "still ready")  # no news
+        # w-1's machine reinstalled: a new boot's kubelet, Ready on the Node that was
+        set_ready(nodes_api, "w-1", True, "KubeletReady", "ready again", boot="b-2")
+        wait_for(lambda: entries.of("w-1").count(LogKind.NODE_READY) == 2 or None, 30, "reboot")
         time.sleep(1)
     finally:
         watcher.stop()
     assert watcher.requests == 2, "one list and one watch for the layer, however many nodes"
     registered, ready = LogKind.NODE_REGISTERED, LogKind.NODE_READY
     assert entries.of("cp-0") == [LogKind.API_ANSWERED, registered, registered, ready]
-    assert all(entries.of(n) in ([registered, ready], [ready]) for n in names)
+    assert all(entries.of(n) in ([registered, ready], [ready]) for n in names if n != "w-1")
+    assert entries.of("w-1") in ([registered, ready, ready], [ready, ready])
     assert entries.of("stranger") == []
     reasons = [d["reason"] for n, k, d in entries.items if n == "cp-0" and k == registered]
     assert reasons == [

@@ -188,6 +188,11 @@ def test_machines_join_from_their_ignition_and_a_wrong_pin_is_refused(
         assert node["spec"]["providerID"] == f"strata://lab/{name}"
         assert node["metadata"]["labels"]["topology.kubernetes.io/zone"] == "home-desk"
     assert "node-role.kubernetes.io/control-plane" in nodes["lab-cp-0"]["metadata"]["labels"]
+    # each machine its own boot, as real machines: not the host's boot ID
+    boots = {n["status"]["nodeInfo"]["bootID"] for n in nodes.values()}
+    assert (
+        len(boots) == 3 and Path("/proc/sys/kernel/random/boot_id").read_text().strip() not in boots
+    )
     csrs = inside(namespace, "kubectl", "--kubeconfig", str(kubeconfig), "get", "csr", "-o", "json")
     requestors = {c["spec"]["username"] for c in json.loads(csrs.stdout)["items"]}
     assert any(r.startswith("system:bootstrap:") for r in requestors)  # TLS bootstrap
