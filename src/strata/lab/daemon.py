@@ -32,7 +32,7 @@ from strata.lab.network import lab_network
 from strata.lab.redfish import LabBMC
 from strata.topology import Topology, load
 
-__all__ = ["lab_credentials", "main", "self_signed"]
+__all__ = ["announce", "lab_credentials", "main", "self_signed"]
 
 
 def self_signed(hosts: tuple[str, ...], cert: Path, key: Path) -> None:
@@ -119,7 +119,7 @@ def main() -> None:
     # uvicorn re-raises SIGTERM once it has shut down: make that an exit, so the
     # finally below powers the machines off.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    threading.Thread(target=_announce, args=(server, args.workdir / "ready"), daemon=True).start()
+    threading.Thread(target=announce, args=(server, args.workdir / "ready"), daemon=True).start()
     try:
         server.run()
     finally:
@@ -127,7 +127,9 @@ def main() -> None:
             machine.power_off()
 
 
-def _announce(server: object, ready: Path) -> None:
+def announce(server: object, ready: Path) -> None:
+    """Writes the pid to ``ready`` once the uvicorn ``server`` listens (run it in a
+    thread): what `strata lab up` waits for."""
     while not getattr(server, "started", False):
         time.sleep(0.05)
     ready.write_text(f"{os.getpid()}\n")

@@ -21,12 +21,10 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import shutil
 import signal
 import sys
 import threading
-import time
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -36,6 +34,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from strata.errors import StrataError
+from strata.lab.daemon import announce
 from strata.lab.kube_standin import KubeStandIn
 
 __all__ = ["HANDOFF_PORT", "app", "main"]
@@ -96,17 +95,11 @@ def main() -> None:
     )
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     ready = args.workdir / "kube-ready"
-    threading.Thread(target=_announce, args=(server, ready), daemon=True).start()
+    threading.Thread(target=announce, args=(server, ready), daemon=True).start()
     try:
         server.run()
     finally:
         standin.stop()
-
-
-def _announce(server: object, ready: Path) -> None:
-    while not getattr(server, "started", False):
-        time.sleep(0.05)
-    ready.write_text(f"{os.getpid()}\n")
 
 
 if __name__ == "__main__":
