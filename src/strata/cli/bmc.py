@@ -9,8 +9,10 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from strata.bmc import BMCError, BMCPool, BootDevice, BootMode, PowerAction
 from strata.bmc.inspection import Inspection, inspect_node
@@ -46,7 +48,8 @@ def _fail(error: BMCError, output: str) -> None:
     if output == "json":
         click.echo(dump({"error": error.as_json()}, "json"), nl=False)
     else:
-        make_console(stderr=True).print(f"[red]error[/] ({error.kind}): {error}", soft_wrap=True)
+        said = f"[red]error[/] ({error.kind}): {escape(str(error))}"  # "[fd00::5]" is a host
+        make_console(stderr=True).print(said, soft_wrap=True)
     sys.exit(1)
 
 
@@ -202,11 +205,10 @@ def _inspection_table(
     for name in chosen:
         result = results[name]
         if isinstance(result, BMCError):
-            table.add_row(name, f"[red]{result.kind}[/]", result.message)
+            table.add_row(name, f"[red]{result.kind}[/]", Text(result.message))
         elif result.ok:
-            table.add_row(name, "[green]ok[/]", "\n".join(result.notes))
+            table.add_row(name, "[green]ok[/]", Text("\n".join(result.notes)))
         else:
-            table.add_row(
-                name, f"[red]{len(result.mismatches)} mismatch(es)[/]", "\n".join(result.mismatches)
-            )
+            found = f"[red]{len(result.mismatches)} mismatch(es)[/]"
+            table.add_row(name, found, Text("\n".join(result.mismatches)))
     console.print(table)

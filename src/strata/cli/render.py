@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import IO, Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -171,7 +172,8 @@ def _consent_lines(console: Console, plan: Plan) -> None:
         nodes = [a.node for a in plan.actions if a.kind is kind]
         if nodes:
             console.print(
-                f"[bold red]{len(nodes)} {what}[/] ({why}): " + ", ".join(nodes), soft_wrap=True
+                f"[bold red]{len(nodes)} {what}[/] ({escape(why)}): " + escape(", ".join(nodes)),
+                soft_wrap=True,
             )
 
 
@@ -190,6 +192,10 @@ def plan_counts(plan: Plan) -> str:
     return ", ".join(parts) or "nothing to do"
 
 
+def _plain(cell: str | Text) -> Text:
+    return Text(cell) if isinstance(cell, str) else cell
+
+
 def fitted_table(
     title: str, columns: Sequence[str], rows: Sequence[Mapping[str, str | Text]], width: int
 ) -> Table:
@@ -201,8 +207,8 @@ def fitted_table(
     table = Table(title=title, title_justify="left", caption_justify="left", header_style="bold")
     for column in columns[:keep]:
         table.add_column(column, no_wrap=True)
-    for row in rows:
-        table.add_row(*(row.get(c, "") for c in columns[:keep]))
+    for row in rows:  # data, not markup: "[fd00::5]" in a BMC address is a host
+        table.add_row(*(_plain(row.get(c, "")) for c in columns[:keep]))
     if keep < len(columns):
         table.caption = (
             f"not shown: {', '.join(columns[keep:])} (widen the terminal or use -o json)"
