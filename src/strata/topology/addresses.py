@@ -11,6 +11,7 @@ import re
 from ipaddress import IPv4Address, IPv6Address, ip_address
 from urllib.parse import SplitResult, parse_qsl, urlsplit
 
+from strata.topology.bmc_hosts import AddressError, Unbracketed, parse_authority, split_authority
 from strata.topology.bmc_schemes import REFUSED_SCHEMES, SCHEMES, split_scheme
 from strata.topology.model import BMC
 
@@ -25,19 +26,15 @@ BMC_SCHEMES: dict[str, tuple[str, int | None]] = {
     for name, scheme in SCHEMES.items()
 }
 
-# A host name: dot-separated labels of letters, digits and inner hyphens, each at most
-# 63 characters (RFC 1123 section 2.1; Metal3's access.go checkDNSValid, the same rule).
-_LABEL = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
-MAX_HOST_NAME = 253  # RFC 1035 section 2.3.4, without the final dot
-
 # IPMI privilege levels a session may ask for (IPMI 2.0, table 22-28; Ironic's ipmi_priv_level).
 IPMI_PRIVILEGES = ("callback", "user", "operator", "administrator")
 # The query key: Strata's ``privilege``; Metal3's ``privilegelevel`` (ipmi.go).
 _PRIVILEGE_KEYS = ("privilege", "privilegelevel")
-
-
-class AddressError(ValueError):
-    pass
+# Redfish resources an address may name by mistake: the Systems collection itself, and
+# the service root's other collections, whose members are not systems (DSP0268).
+_COLLECTION = "/redfish/v1/systems"
+_NOT_SYSTEMS = {"/redfish/v1/managers": "a Manager", "/redfish/v1/chassis": "a Chassis"}
+_LEAVE_OUT = "or leave the path out for the BMC's only system"
 
 
 def parse_mac(text: str) -> str:
@@ -73,10 +70,12 @@ def parse_bmc_address(
 
     ``text``: ``scheme://host[:port][/system-path][?privilege=LEVEL]``, Metal3's
     ``scheme:host[:port]``, or a bare ``host[:port]`` taking ``protocol`` as its scheme
-    (Metal3 would read it as IPMI; Strata asks). The Redfish path is the system's, any
-    path (Metal3's redfish_system_id); none, ``/`` or ``/redfish/v1`` mean the BMC's
-    only system. Returns the ``BMC`` with the address normalized to ``scheme://…``;
-    raises ``AddressError`` saying what is wrong and what to write.
+    (Metal3 would read it as IPMI; Strata asks). The host is a dotted-quad IPv4
+    address, an IPv6 address in brackets (with a zone, ``[fe80::1%eth0]``, for IPMI
+    only) or a host name (bmc_hosts). The Redfish path is the system's, any path but
+    another resource's (Metal3's redfish_system_id); none, ``/`` or ``/redfish/v1``
+    mean the BMC's only system. Returns the ``BMC`` with the address normalized to
+    ``scheme://…``; raises ``AddressError`` saying what is wrong and what to write.
     """
     address = text.strip()
     if "@" in address:  # before any message that could quote the address
@@ -84,16 +83,26 @@ def parse_bmc_address(
             "the BMC address carries a user name or password: put them in credentials "
             "and refer to them with bmc.credentials"
         )
-    url, scheme = _split(address, protocol)
-    port = _port(url)
-    host = _host(url)
+    scheme, rest, written = _split(address, protocol)
     family, default_port = BMC_SCHEMES[scheme]
+    authority, tail = split_authority(rest)
+    try:
+        host, port = parse_authority(authority, family)
+    except Unbracketed as exc:
+        if exc.bracketed is None:
+            raise
+        parse_authority(exc.bracketed, family)  # in brackets, still refused (a zone)?
+        to_write = f"{written}{exc.bracketed}{tail}"
+        raise AddressError(
+            str(exc) if to_write == exc.bracketed else f"{exc} (write {to_write})"
+        ) from None
+    url = _urlsplit(f"{scheme}://{rest}")
     if url.fragment:
         raise AddressError("a BMC address takes no #fragment")
     system = _system(family, url.path)
     privilege = _privilege(family, url.query)
     return BMC(
-        address=url._replace(scheme=scheme).geturl(),
+        address=url.geturl(),
         protocol=scheme,
         host=host,
         port=port if port is not None else default_port,
@@ -106,34 +115,65 @@ def parse_bmc_address(
     )
 
 
-def _split(address: str, protocol: str | None) -> tuple[SplitResult, str]:
+def _split(address: str, protocol: str | None) -> tuple[str, str, str]:
+    """``(scheme, rest after scheme://, what to write before the host in a hint)``."""
     scheme, rest = split_scheme(address)
     if scheme is None:
         if protocol is None:
-            _host(_urlsplit(f"//{address}"))  # a bad host is said first: it needs fixing too
-            raise AddressError(
-                f"'{address}' has no scheme (Metal3 reads a bare host as IPMI; Strata asks): "
-                f"write ipmi://{address} or redfish://{address}/redfish/v1/Systems/<id>, "
-                "or set bmc.protocol"
-            )
+            raise AddressError(_no_scheme(address))
         scheme, rest = protocol.lower(), address
+        written = ""  # a bare host stays bare: bmc.protocol names its scheme
+    else:
+        written = f"{scheme}://"
     if scheme in REFUSED_SCHEMES:
         reason, instead = REFUSED_SCHEMES[scheme]
-        raise AddressError(f"{reason}: write {instead}://{_urlsplit(f'//{rest}').netloc}")
+        raise AddressError(f"{reason}: write {instead}://{_host_to_write(rest, 'ipmi')}")
     if scheme not in SCHEMES:
         raise AddressError(f"unknown BMC address scheme '{scheme}://' (known: {_known()})")
-    return _urlsplit(f"{scheme}://{rest}"), scheme
+    return scheme, rest, written
+
+
+def _host_to_write(rest: str, family: str) -> str:
+    """The ``host[:port]`` of ``rest`` as an address should write it (an IPv6 address in
+    brackets); a host no scheme would fix is refused first: it needs fixing too."""
+    authority = split_authority(rest)[0]
+    try:
+        parse_authority(authority, family)
+    except Unbracketed as exc:
+        if exc.bracketed is None:
+            raise
+        return exc.bracketed
+    return authority
+
+
+def _no_scheme(address: str) -> str:
+    """What to write for an address without a scheme: ipmi:// unless it has a path (IPMI
+    takes none), redfish:// unless it has a query or an IPv6 zone (Redfish takes none)."""
+    host = _host_to_write(address, "ipmi")
+    tail = split_authority(address)[1]
+    path, query = re.split(r"[?#]", tail, maxsplit=1)[0], "?" in tail
+    options = []
+    if not path.strip("/"):
+        options.append(f"ipmi://{host}{tail}")
+    if not query and "%" not in host:
+        try:
+            named = path.strip("/") and _system("redfish", path)
+        except AddressError:
+            named = None  # not a system: the hint names one to write
+        options.append(f"redfish://{host}{path if named else '/redfish/v1/Systems/<id>'}")
+    if not options:
+        options = [f"ipmi://{host}?privilege=LEVEL", f"redfish://{host}{path}"]
+    return (
+        f"'{address}' has no scheme (Metal3 reads a bare host as IPMI; Strata asks): "
+        f"write {' or '.join(options)}, or set bmc.protocol"
+    )
 
 
 def _urlsplit(text: str) -> SplitResult:
     try:
         return urlsplit(text)
-    except ValueError:  # urlsplit checks that a bracketed host is an IP address
-        inner = text[text.find("[") + 1 : text.find("]")] if "]" in text else text
-        raise AddressError(
-            f"'{inner}' in brackets is not an IPv6 address "
-            "(write one such as [fd00::5], or the host without brackets)"
-        ) from None
+    except ValueError:  # parse_authority checked the host: not expected
+        raise AddressError("the BMC address is not a URL") from None
 
 
 def _known() -> str:
@@ -145,57 +185,28 @@ def _known() -> str:
     )
 
 
-def _port(url: SplitResult) -> int | None:
-    try:
-        port = url.port
-    except ValueError:
-        raise AddressError(
-            f"the BMC address port in '{url.netloc}' is not a number from 0 to 65535"
-        ) from None
-    return port
-
-
-def _host(url: SplitResult) -> str:
-    """The host: an IP address (IPv6 in brackets) or a valid host name."""
-    try:
-        host = url.hostname
-    except ValueError:
-        host = None
-    if not host:
-        raise AddressError("the BMC address has no host")
-    if url.netloc.startswith("["):
-        try:
-            IPv6Address(host)
-        except ValueError:
-            raise AddressError(f"'{host}' in brackets is not an IPv6 address") from None
-        return host
-    if _is_ip(host):
-        return host
-    if len(host) > MAX_HOST_NAME or not all(_LABEL.match(p) for p in host.split(".")):
-        raise AddressError(
-            f"'{host}' is not a valid host name: labels between dots are 1-63 letters, "
-            "digits or hyphens and neither begin nor end with a hyphen (RFC 1123); "
-            "write the BMC's DNS name or its IP address"
-        )
-    return host
-
-
-def _is_ip(host: str) -> bool:
-    try:
-        ip_address(host)
-    except ValueError:
-        return False
-    return True
-
-
 def _system(family: str, path: str) -> str | None:
     """The Redfish system path, as Metal3's redfishAccessDetails.DriverInfo passes it
-    (redfish.go): any path, except none, ``/`` and ``/redfish/v1``: the only system."""
+    (redfish.go): any path, except none, ``/`` and ``/redfish/v1``: the only system;
+    the Systems collection and a Manager's or Chassis' path are refused."""
     system = path.rstrip("/")
     if family == "ipmi":
         if system:
             raise AddressError(f"an ipmi:// address takes no path ('{path}'): ipmi://host[:port]")
         return None
+    lowered = system.lower()
+    if lowered == _COLLECTION:
+        raise AddressError(
+            f"'{path}' is the Systems collection, not a system: name a member of it "
+            f"(/redfish/v1/Systems/<id>), {_LEAVE_OUT}"
+        )
+    for collection, what in _NOT_SYSTEMS.items():
+        if lowered == collection or lowered.startswith(f"{collection}/"):
+            raise AddressError(
+                f"'{path}' is {what} resource, not a system: a Redfish address names a "
+                f"computer system, a member of /redfish/v1/Systems (/redfish/v1/Systems/<id>), "
+                f"{_LEAVE_OUT}"
+            )
     return None if system in ("", "/redfish/v1") else system
 
 

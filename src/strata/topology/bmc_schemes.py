@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["REFUSED_SCHEMES", "SCHEMES", "Scheme", "split_scheme"]
+__all__ = ["REFUSED_SCHEMES", "SCHEMES", "Scheme", "default_port", "split_scheme"]
 
 VIRTUAL_MEDIA = "virtualmedia"  # Metal3: redfish-virtual-media, idrac-redfish-virtual-media
 UEFI_HTTP = "http"  # Metal3: redfish-https (UEFI HTTP Boot)
@@ -67,6 +67,15 @@ REFUSED_SCHEMES: dict[str, tuple[str, str]] = {
     ),
 }
 """Schemes Metal3 knows and Strata does not take: the reason, and the scheme to write."""
+
+
+def default_port(scheme: str) -> int:
+    """The port an address of ``scheme`` that writes none reaches: IPMI's 623 (RMCP+),
+    else the transport's, 80 for ``+http`` and 443 for HTTPS (every other Redfish one)."""
+    if SCHEMES[scheme].family == "ipmi":
+        return 623
+    return 80 if scheme.endswith("+http") else 443
+
 
 # RFC 3986 section 3.1: scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )
 _SCHEME_PREFIX = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):(//)?")

@@ -10,7 +10,13 @@ written, not once per node that inherits it.
 
 from __future__ import annotations
 
-from strata.topology.bmc_schemes import BOOT_NAMES, SCHEMES, VIRTUAL_MEDIA, split_scheme
+from strata.topology.bmc_schemes import (
+    BOOT_NAMES,
+    SCHEMES,
+    UEFI_HTTP,
+    VIRTUAL_MEDIA,
+    split_scheme,
+)
 from strata.topology.diagnostics import Diagnostics, Path
 from strata.topology.model import Node, Topology
 from strata.topology.origins import settings_chain, written_at
@@ -49,7 +55,7 @@ def _node_problems(spec: TopologySpec, node: Node) -> list[tuple[Path, str, str]
             (
                 max(where_method, where, key=len),
                 f"{what} (UEFI HTTP Boot) needs firmware uefi, not bios",
-                "set boot.firmware: uefi, or boot.method: ipxe for BIOS machines",
+                _uefi_or_ipxe(node),
             )
         )
     if method == "http" and node.bmc.protocol == "ipmi":
@@ -83,10 +89,30 @@ def _twin_address(node: Node) -> str:
     return SCHEMES[bmc.protocol].network_twin + bmc.address[len(bmc.protocol) :]
 
 
+def _with_method(node: Node, methods: str) -> str:
+    """How to boot with another of ``methods``: ``boot.method: …``, and when the
+    node's scheme implies a boot method, the address of the scheme that leaves it to
+    boot.method (else the hint leads to a contradiction)."""
+    if node.bmc.boot is None:
+        return f"boot.method: {methods}"
+    return f"write {_twin_address(node)} with boot.method: {methods}"
+
+
+def _uefi_or_ipxe(node: Node) -> str:
+    """UEFI HTTP Boot on BIOS: firmware uefi, or iPXE (which a scheme that implies a
+    boot method would contradict: then its network twin's address)."""
+    uefi = "set boot.firmware: uefi"
+    if node.bmc.boot not in (None, UEFI_HTTP):  # a scheme that contradicts http too
+        uefi = f"write {_twin_address(node)} and set boot.firmware: uefi"
+    return f"{uefi}, or {_with_method(node, 'ipxe')} for BIOS machines"
+
+
 def _contradicted(node: Node, where: Path) -> tuple[Path, str, str]:
     implied, method = node.bmc.boot or "", node.boot.method
     hint = f"write {_twin_address(node)} to boot with {method}"
-    if implied != VIRTUAL_MEDIA:
+    if implied == UEFI_HTTP and node.boot.firmware == "bios":
+        hint += " (UEFI HTTP Boot, the scheme's, needs firmware uefi)"
+    elif implied != VIRTUAL_MEDIA:
         hint += f", or drop boot.method to boot through {BOOT_NAMES[implied]}"
     return (
         where,
@@ -113,11 +139,12 @@ def _virtual_media(node: Node, where: Path, implied: bool) -> tuple[Path, str, s
             f"boot.method virtualmedia for {node.name}: an IPMI BMC has no virtual media",
             "use a redfish-virtualmedia:// address, or boot.method: ipxe",
         )
+    hint = _with_method(node, "ipxe, pxe or http")
     return (
         where,
         "boot.method virtualmedia is not supported yet: Strata cannot build per-node install "
         "media (the seed image builder will)",
-        "use boot.method: ipxe, pxe or http",
+        hint if node.bmc.boot else f"use {hint}",
     )
 
 

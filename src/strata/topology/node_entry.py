@@ -106,7 +106,7 @@ class NodeEntry:
         if install_disk is None and s.root_device_hints is None and self.disks:
             install_disk = self.disks[0].name
         name = checked_name(self.name, ctx, (*path, "name"))
-        bmc = self._bmc(ctx)
+        bmc = self._bmc(ctx, name)
         return Node(
             name=name,
             region=place.region,
@@ -128,7 +128,7 @@ class NodeEntry:
             source=path,
         )
 
-    def _bmc(self, ctx: Context) -> BMC:
+    def _bmc(self, ctx: Context, name: str) -> BMC:
         where = (*self.path, "bmc", "address")
         bmc = self.settings.bmc
         try:
@@ -140,7 +140,7 @@ class NodeEntry:
                 bmc.get("ca_bundle"),
             )
         except AddressError as exc:
-            raise EntryFault(where, str(exc)) from None
+            raise EntryFault(where, f"{name}: {exc}") from None
 
     def _boot(self, bmc: BMC) -> Boot:
         """The boot method written (``boot.method``, inherited), else the one the BMC

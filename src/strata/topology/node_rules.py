@@ -6,9 +6,9 @@ from collections.abc import Hashable
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address
 
-from strata.topology.bmc_schemes import SCHEMES
+from strata.topology.bmc_schemes import SCHEMES, default_port
 from strata.topology.diagnostics import Diagnostics, Path
-from strata.topology.model import Node, Topology
+from strata.topology.model import BMC, Node, Topology
 from strata.topology.spec import NetworkSpec
 
 __all__ = ["LeftOut", "check_nodes"]
@@ -77,16 +77,26 @@ def check_nodes(topology: Topology, diags: Diagnostics, left_out: LeftOut) -> No
             )
         elif not node.nics:
             macs.claim(node.boot_mac, who, (*node.source, "bootMAC"))
-        bmc = node.bmc
-        bmcs.claim(
-            (SCHEMES[bmc.protocol].family, bmc.host, bmc.port, bmc.system),
-            who,
-            (*node.source, "bmc", "address"),
-            bmc.address,
-        )
+        bmcs.claim(_bmc_key(node.bmc), who, (*node.source, "bmc", "address"), node.bmc.address)
         _bmc_network(node, bmc_nets, diags)
     if not left_out:
         _control_planes(topology, diags)
+
+
+def _bmc_key(bmc: BMC) -> Hashable:
+    """What makes two addresses one BMC: the driver family, the host (an IP address
+    compared as an address: [fd00::5] is [fd00:0::5], [::ffff:10.0.0.5] is 10.0.0.5; a name in lower case), the port
+    with the scheme's default filled in (443 for https, 80 for http, 623 for IPMI),
+    and the Redfish system."""
+    host: Hashable
+    try:
+        ip = ip_address(bmc.host)
+    except ValueError:
+        host = bmc.host.lower()
+    else:  # [::ffff:10.0.0.5] reaches 10.0.0.5
+        host = ip.ipv4_mapped or ip if isinstance(ip, IPv6Address) else ip
+    port = bmc.port if bmc.port is not None else default_port(bmc.protocol)
+    return (SCHEMES[bmc.protocol].family, host, port, bmc.system)
 
 
 def _reserved_ips(topology: Topology, ips: _Claims) -> None:

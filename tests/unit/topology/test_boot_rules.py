@@ -189,3 +189,71 @@ def test_uefi_http_boot_from_the_scheme_is_planned() -> None:
     found = checked(put((*N1, "bmc"), {"address": "redfish-uefihttp+https://10.0.0.11"}))
     assert found.topology is not None
     assert [n.boot.method for n in found.topology.nodes] == ["ipxe", "http"]
+
+
+BIOS = put((*RACK, "defaults", "boot"), {"firmware": "bios"})
+VM_ILO = put((*N0, "bmc"), {"address": "ilo5-virtualmedia+http://10.0.0.10/redfish/v1/Systems/1"})
+ILO = put((*N0, "bmc"), {"address": "ilo5-redfish+http://10.0.0.10/redfish/v1/Systems/1"})
+UEFIHTTP = put((*N0, "bmc"), {"address": "redfish-uefihttp://10.0.0.10/redfish/v1/Systems/1"})
+PLAIN = put((*N0, "bmc"), {"address": "redfish://10.0.0.10/redfish/v1/Systems/1"})
+
+# (case, the mistake, the hints given, an edit that follows the (first) hint and is clean)
+FOLLOWED: list[
+    tuple[str, Callable[[dict[str, Any]], None], list[str], Callable[[dict[str, Any]], None]]
+] = [
+    (
+        "a vendor virtual-media scheme with boot.method virtualmedia written",
+        both(VM_ILO, put((*N0, "boot"), {"method": "virtualmedia"})),
+        [
+            "write ilo5-redfish+http://10.0.0.10/redfish/v1/Systems/1 with boot.method: "
+            "ipxe, pxe or http"
+        ],
+        both(ILO, put((*N0, "boot"), {"method": "pxe"})),
+    ),
+    (
+        "a vendor virtual-media scheme with boot.method http on bios",
+        both(VM_ILO, put((*N0, "boot"), {"method": "http"}), BIOS),
+        [
+            "write ilo5-redfish+http://10.0.0.10/redfish/v1/Systems/1 and set boot.firmware: "
+            "uefi, or write ilo5-redfish+http://10.0.0.10/redfish/v1/Systems/1 with "
+            "boot.method: ipxe for BIOS machines",
+            "write ilo5-redfish+http://10.0.0.10/redfish/v1/Systems/1 to boot with http",
+        ],
+        both(ILO, put((*N0, "boot"), {"method": "ipxe"}), BIOS),
+    ),
+    (
+        "redfish-uefihttp on bios",
+        both(UEFIHTTP, BIOS),
+        [
+            "set boot.firmware: uefi, or write redfish://10.0.0.10/redfish/v1/Systems/1 with "
+            "boot.method: ipxe for BIOS machines"
+        ],
+        both(PLAIN, put((*N0, "boot"), {"method": "ipxe"}), BIOS),
+    ),
+    (
+        "redfish-uefihttp with boot.method pxe on bios: dropping boot.method is not a fix",
+        both(UEFIHTTP, put((*N0, "boot"), {"method": "pxe"}), BIOS),
+        [
+            "write redfish://10.0.0.10/redfish/v1/Systems/1 to boot with pxe (UEFI HTTP Boot, "
+            "the scheme's, needs firmware uefi)"
+        ],
+        both(PLAIN, put((*N0, "boot"), {"method": "pxe"}), BIOS),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("mistake", "hints", "followed"), [c[1:] for c in FOLLOWED], ids=[c[0] for c in FOLLOWED]
+)
+def test_a_hint_followed_leads_to_no_other_error(
+    mistake: Callable[[dict[str, Any]], None],
+    hints: list[str],
+    followed: Callable[[dict[str, Any]], None],
+) -> None:
+    assert [d.hint for d in checked(mistake).errors] == hints
+    assert checked(followed).errors == []
+
+
+def test_the_uefi_half_of_the_hint_is_clean_too() -> None:
+    """redfish-uefihttp on bios: boot.firmware uefi, the hint's first way, is clean."""
+    assert checked(both(UEFIHTTP, put((*N0, "boot"), {"firmware": "uefi"}), BIOS)).errors == []
