@@ -195,9 +195,8 @@ class RedfishDriver(GuardedDriver):
         (``redfish_reset``); a fallback is logged, an action it cannot do is
         ``NotSupported`` before anything is sent."""
         node, address = self.target.node, self.target.address
-        raw = redfish_reset.advertised(_reset_action(system), _reset_action_info(system))
-        offered, malformed = redfish_reset.split(raw) if raw is not None else (None, ())
-        for value in malformed:
+        seen = redfish_reset.advertised(_reset_action(system), _reset_action_info(system))
+        for value in seen.malformed:
             log.warning(
                 "bmc reset type ignored node=%s bmc=%s value=%r: not a DMTF ResetType",
                 node,
@@ -205,7 +204,7 @@ class RedfishDriver(GuardedDriver):
                 value,
             )
         try:
-            chosen = redfish_reset.plan(action, offered)
+            chosen = redfish_reset.plan(action, seen)
         except redfish_reset.Unoffered as exc:
             raise NotSupported(node, address, f"power {action}: {exc}") from None
         if chosen.fallback:
@@ -215,7 +214,7 @@ class RedfishDriver(GuardedDriver):
                 " then ".join(chosen.steps),
                 node,
                 address,
-                redfish_reset.plan(action, None).steps[0],
+                redfish_reset.plan(action, redfish_reset.Advertised()).steps[0],
             )
         return chosen.steps
 
@@ -336,13 +335,11 @@ def _reset_action(system: Any) -> Any:
 
 
 def _reset_action_info(system: Any) -> Any:
-    """The ActionInfo the Reset action names, when it has no AllowableValues of its own
-    (DSP0266, "Allowable values"); ``None`` when there is none or it cannot be read."""
-    action = _reset_action(system)
-    if not isinstance(action, dict) or "ResetType@Redfish.AllowableValues" in action:
-        return None
-    uri = action.get("@Redfish.ActionInfo")
-    if not isinstance(uri, str):
+    """The ActionInfo the Reset action names, when sushy reads it: its AllowableValues
+    list nothing (DSP0266, "Allowable values"); ``None`` when there is none or it cannot
+    be read."""
+    uri = redfish_reset.info_uri(_reset_action(system))
+    if uri is None:
         return None
     info = ActionInfo.from_uri(system, uri)  # logs and answers None when unreadable
     return info.json if info is not None else None

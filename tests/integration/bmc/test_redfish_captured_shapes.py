@@ -93,6 +93,62 @@ def test_a_drive_only_the_chassis_links_is_reported_once(
     assert serials == [*EXPECTED["cisco-cimc"].serials, "NVMECHASSIS1"]
 
 
+def test_a_drive_linked_in_different_spellings_is_reported_once(serve: Serve) -> None:
+    mock, bmc = serve(CIMC)
+    bays = [f"{CIMC.system}/Storage/MRAID/Drives/{n}" for n in (1, 2)]
+    spellings = [f"{bays[0]}/", f"http://127.0.0.1:{mock.port}{bays[1]}", f"{bays[0]}?$expand=."]
+    mock.update(CIMC.chassis, {"Links": {"Drives": [{"@odata.id": s} for s in spellings]}})
+    mraid = mock.get(f"{CIMC.system}/Storage/MRAID")
+    mraid["Drives"].append({"@odata.id": f"{bays[1]}/"})
+    mock.put(f"{CIMC.system}/Storage/MRAID", mraid)
+    serials = tuple(d.serial_number for d in bmc.inventory().disks)
+    assert serials == EXPECTED["cisco-cimc"].serials
+
+
+CPU1, CPU2 = (f"{CIMC.system}/Processors/CPU{n}" for n in (1, 2))
+
+
+@pytest.mark.parametrize(
+    ("changes", "summary", "cpus"),
+    [
+        ({"TotalCores": None, "TotalThreads": None}, {}, (2, None, None)),
+        (
+            {"TotalCores": None, "TotalThreads": None},
+            {"CoreCount": 44, "LogicalProcessorCount": 88},
+            (2, 44, 88),
+        ),
+        ({"TotalThreads": None}, {"LogicalProcessorCount": 88}, (2, 44, 88)),
+        ({"ProcessorType": None}, {}, (2, 44, 44)),
+        ({"TotalCores": 22.0, "TotalThreads": 22.0}, {}, (2, 44, 44)),
+        ({"Status": "OK"}, {}, (2, 44, 44)),  # a string, not an object
+    ],
+)
+def test_cpu_counts_from_members_else_the_summary(
+    changes: dict[str, object],
+    summary: dict[str, object],
+    cpus: tuple[int | None, ...],
+    serve: Serve,
+) -> None:
+    mock, bmc = serve(CIMC)
+    for path in (CPU1, CPU2):
+        mock.update(path, changes)
+    mock.update(CIMC.system, {"ProcessorSummary": summary})
+    inventory = bmc.inventory()
+    assert (inventory.cpu_sockets, inventory.cpu_cores, inventory.cpu_threads) == cpus
+
+
+def test_a_chassis_links_written_as_a_list_is_left_out_and_logged(
+    serve: Serve,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="strata.bmc")
+    mock, bmc = serve(CIMC)
+    mock.update(CIMC.chassis, {"Links": [{"Drives": []}]})
+    serials = tuple(d.serial_number for d in bmc.inventory().disks)
+    assert serials == EXPECTED["cisco-cimc"].serials
+    assert f"part=chassis {CIMC.chassis} unavailable=Links is a list" in caplog.text
+
+
 @pytest.mark.parametrize(
     ("name", "sent"),
     [
@@ -154,6 +210,55 @@ def test_the_action_info_is_read_when_the_action_lists_nothing(
     mock.actions[f"{X13.system}/Actions/ComputerSystem.Reset"] = lambda m, body: (204, None)
     assert bmc.power(PowerAction.CYCLE) is PowerState.ON
     assert resets(mock, X13) == ["PowerCycle"]
+
+
+DELL = VENDORS["dell-idrac9"]
+_KEY = "ResetType@Redfish.AllowableValues"
+
+
+@pytest.mark.parametrize(
+    ("vendor", "listed", "sent"),
+    [
+        (X13, None, ["ForceRestart"]),  # null: the ActionInfo's values, as sushy reads them
+        (X13, [], ["ForceRestart"]),
+        (DELL, [], ["PowerCycle"]),  # empty, no ActionInfo: every value (sushy's reading)
+    ],
+)
+def test_an_empty_or_null_list_is_read_as_sushy_reads_it(
+    vendor: Vendor,
+    listed: object,
+    sent: list[str],
+    serve: Serve,
+) -> None:
+    mock, bmc = serve(vendor)
+    mock.update(vendor.system, {"PowerState": "On"})
+    mock.update(vendor.system, {"Actions": {"#ComputerSystem.Reset": {_KEY: listed}}})
+    assert bmc.power(PowerAction.CYCLE) is PowerState.ON
+    assert resets(mock, vendor) == sent
+    if vendor is X13:
+        with pytest.raises(NotSupported, match=r"values are ForceOff, ForceOn, ForceRestart"):
+            bmc.power(PowerAction.GRACEFUL_OFF)
+
+
+@pytest.mark.parametrize(
+    ("listed", "said"),
+    [
+        ("PowerCycle", "its ResetType values are 'PowerCycle', not a list"),
+        (["on", "powercycle"], "its ResetType values are 'on', 'powercycle' (none a ResetType"),
+    ],
+)
+def test_values_sushy_takes_none_of_are_refused_naming_them(
+    listed: object,
+    said: str,
+    serve: Serve,
+) -> None:
+    mock, bmc = serve(X13)
+    mock.update(X13.system, {"PowerState": "On"})
+    mock.update(X13.system, {"Actions": {"#ComputerSystem.Reset": {_KEY: listed}}})
+    with pytest.raises(NotSupported) as caught:
+        bmc.power(PowerAction.CYCLE)
+    assert said in str(caught.value)
+    assert resets(mock, X13) == []
 
 
 @pytest.mark.parametrize(("vendor", "statuses"), [(ILO, [412, 200]), (X13, [200])])
