@@ -26,7 +26,7 @@ import httpx
 
 from strata.kube.kubeconfig import admin_kubeconfig
 from strata.kube.pki import CertAndKey, ClusterPKI, issue_client_cert, issue_serving_cert
-from strata.lab.kube_processes import KubeProcess, LabKubeError, binary, spawn
+from strata.lab.kube_processes import KubeProcess, LabKubeError, binary, spawn, write_file
 
 __all__ = ["ControlPlane", "ControlPlaneSpec", "free_port", "start_control_plane"]
 
@@ -123,8 +123,8 @@ def start_control_plane(
     )
     plane = ControlPlane(spec, url, admin)
     _write_certificates(spec, url, now)
-    _write(_pki(spec.directory) / "strata-admin.crt", admin.cert_pem, 0o644)
-    _write(_pki(spec.directory) / "strata-admin.key", admin.key_pem, 0o600)
+    write_file(_pki(spec.directory) / "strata-admin.crt", admin.cert_pem, 0o644)
+    write_file(_pki(spec.directory) / "strata-admin.key", admin.key_pem, 0o600)
     etcd, peer, manager_port = free_port(), free_port(), free_port()
     started = time.monotonic()
     try:
@@ -167,13 +167,6 @@ def _pki(directory: Path) -> Path:
     return directory / "pki"
 
 
-def _write(path: Path, text: str, mode: int) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    path.touch(mode=mode)
-    path.chmod(mode)
-    path.write_text(text)
-
-
 def api_names(spec: ControlPlaneSpec) -> list[str]:
     """The serving certificate's names, as kubeadm's ``GetAPIServerAltNames``: the
     bind address and extra names, the ``kubernetes`` service's first IP and DNS names."""
@@ -186,7 +179,7 @@ def api_names(spec: ControlPlaneSpec) -> list[str]:
 def _write_certificates(spec: ControlPlaneSpec, url: str, now: datetime.datetime) -> None:
     pki = _pki(spec.directory)
     for name, text in spec.pki.files().items():
-        _write(pki / name, text, 0o600)
+        write_file(pki / name, text, 0o600)
     serving = issue_serving_cert(
         spec.pki.ca, api_names(spec), CERT_LIFETIME, now=now, common_name="kube-apiserver"
     )
@@ -197,12 +190,12 @@ def _write_certificates(spec: ControlPlaneSpec, url: str, now: datetime.datetime
         spec.pki.ca, "system:kube-controller-manager", (), CERT_LIFETIME, now=now
     )
     for stem, pair in (("apiserver", serving), ("front-proxy-client", front_proxy)):
-        _write(pki / f"{stem}.crt", pair.cert_pem, 0o644)
-        _write(pki / f"{stem}.key", pair.key_pem, 0o600)
+        write_file(pki / f"{stem}.crt", pair.cert_pem, 0o644)
+        write_file(pki / f"{stem}.key", pair.key_pem, 0o600)
     kubeconfig = admin_kubeconfig(
         url, spec.pki.ca.cert_pem, manager.cert_pem, manager.key_pem, user="kcm"
     )
-    _write(spec.directory / "controller-manager.conf", kubeconfig, 0o600)
+    write_file(spec.directory / "controller-manager.conf", kubeconfig, 0o600)
 
 
 def _etcd_args(directory: Path, client: int, peer: int) -> list[str]:

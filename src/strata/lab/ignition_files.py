@@ -19,6 +19,7 @@ import urllib.request
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from strata.errors import StrataError
 
@@ -51,14 +52,22 @@ class IgnitionFiles:
         return {p[len(prefix) :]: d for p, d in self.inline.items() if p.startswith(prefix)}
 
 
-def read_files(config: bytes, *, depth: int = 0) -> IgnitionFiles:
+def read_files(config: bytes) -> IgnitionFiles:
     """Parses an Ignition config (bytes of JSON) into its files. Raises
     ``IgnitionFilesError`` for what is not an Ignition config, naming the file whose
     contents cannot be decoded or would be larger than ``MAX_FILE`` bytes; a config
     nests one level at most (a live config holding its install's)."""
     try:
-        entries = _entries(json.loads(config))
+        document = json.loads(config)
     except (ValueError, RecursionError) as err:
+        raise IgnitionFilesError(f"not an Ignition config: {err}") from None
+    return _files_of(document, nest=True)
+
+
+def _files_of(document: object, *, nest: bool) -> IgnitionFiles:
+    try:
+        entries = _entries(document)
+    except ValueError as err:
         raise IgnitionFilesError(f"not an Ignition config: {err}") from None
     inline: dict[str, bytes] = {}
     remote: dict[str, str] = {}
@@ -67,11 +76,12 @@ def read_files(config: bytes, *, depth: int = 0) -> IgnitionFiles:
             inline[path] = _decode(path, source, compression)
         elif source:
             remote[path] = source
-    for data in list(inline.values()) if depth == 0 else ():
-        if _is_config(data):
-            nested = read_files(data, depth=depth + 1)
-            inline |= nested.inline
-            remote |= nested.remote
+    for data in list(inline.values()) if nest else ():
+        nested = _as_config(data)
+        if nested is not None:
+            files = _files_of(nested, nest=False)
+            inline |= files.inline
+            remote |= files.remote
     return IgnitionFiles(inline, remote)
 
 
@@ -95,14 +105,17 @@ def _entries(document: object) -> list[tuple[str, str, object]]:
     return found
 
 
-def _is_config(data: bytes) -> bool:
+def _as_config(data: bytes) -> dict[str, Any] | None:
+    """``data`` parsed, if it is an Ignition config (a JSON object naming its version)."""
     if not data.lstrip().startswith(b"{"):
-        return False
+        return None
     try:
         document = json.loads(data)
     except (ValueError, RecursionError):
-        return False
-    return isinstance(document, dict) and "version" in (document.get("ignition") or {})
+        return None
+    if isinstance(document, dict) and "version" in (document.get("ignition") or {}):
+        return document
+    return None
 
 
 def _decode(path: str, source: str, compression: object) -> bytes:

@@ -23,7 +23,15 @@ from pathlib import Path
 
 from strata.errors import StrataError
 
-__all__ = ["KubeProcess", "LabKubeError", "binary", "check_binaries", "cni_bin_dir", "spawn"]
+__all__ = [
+    "KubeProcess",
+    "LabKubeError",
+    "binary",
+    "check_binaries",
+    "cni_bin_dir",
+    "spawn",
+    "write_file",
+]
 
 CNI_DIRS = ("/usr/lib/cni", "/opt/cni/bin")  # Debian's containernetworking-plugins; upstream's
 
@@ -134,3 +142,13 @@ def spawn(
             preexec_fn=before_exec,
         )
     return KubeProcess(name, popen, log)
+
+
+def write_file(path: Path, text: str, mode: int) -> None:
+    """Writes ``text`` to ``path`` created with ``mode`` (chmod'ed too: an earlier file
+    keeps no wider mode), its directories 0700: keys never world-readable, not even
+    for an instant."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path.touch(mode=mode)
+    path.chmod(mode)
+    path.write_text(text)

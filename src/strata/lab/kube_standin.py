@@ -23,7 +23,6 @@ import ipaddress
 import logging
 import re
 import shutil
-import subprocess
 import threading
 import time
 from dataclasses import dataclass, field
@@ -41,10 +40,11 @@ from strata.lab.control_plane import (
     wait_until,
 )
 from strata.lab.ignition_files import IgnitionFiles, read_files
-from strata.lab.kube_processes import LabKubeError
+from strata.lab.kube_processes import KubeProcess, LabKubeError
 from strata.lab.kubeadm_config import KUBEADM_CONFIG, KubeadmConfig, parse_kubeadm
 from strata.lab.kubeadm_init import bootstrap_objects, create_or_replace
 from strata.lab.kubelet import DISCOVERY_TIMEOUT, NodeKubelet, discover, init_node_kubeconfig
+from strata.lab.network import ip_command
 
 __all__ = ["KubeStandIn", "MachineStandIn"]
 
@@ -85,14 +85,17 @@ class MachineStandIn:
         if self.thread is not None:
             self.thread.join(60)
 
+    def processes(self) -> list[KubeProcess]:
+        """Its control plane's (on the init node), then its containerd and kubelet."""
+        found = [*(self.plane.processes if self.plane else ())]
+        return found + list(self.kubelet.processes if self.kubelet else ())
+
     def describe(self) -> dict[str, object]:
         """What runs for this machine (for ``GET /v1/machines`` and tests)."""
-        processes = [*(self.plane.processes if self.plane else ())]
-        processes += self.kubelet.processes if self.kubelet else ()
         return {
             "address": self.node_ip,
             "api": self.plane.url if self.plane else None,
-            "processes": {p.name: p.alive() for p in processes},
+            "processes": {p.name: p.alive() for p in self.processes()},
             "error": self.error,
         }
 
@@ -116,9 +119,7 @@ class MachineStandIn:
         tail of its log (what a machine's journal would show)."""
         reported: set[str] = set()
         while not self.stopping.wait(2.0):
-            processes = [*(self.plane.processes if self.plane else ())]
-            processes += self.kubelet.processes if self.kubelet else ()
-            for process in processes:
+            for process in self.processes():
                 if not process.alive() and process.name not in reported:
                     reported.add(process.name)
                     log.error("%s: %s exited\n%s", self.name, process.name, process.tail(15))
@@ -137,8 +138,9 @@ class MachineStandIn:
             config, self.directory, self.socket_dir, self.node_ip, self.files.under(CNI_CONF)
         )
         if config.init is not None:
-            ca_pem = self._init(config)
-            kubeconfig = init_node_kubeconfig(config, self._pki().ca, _now())
+            pki = self._pki()  # four keys checked against their certificates: once
+            ca_pem = self._init(config, pki)
+            kubeconfig = init_node_kubeconfig(config, pki.ca, _now())
             bootstrap = False
         else:
             deadline = time.monotonic() + DISCOVERY_TIMEOUT
@@ -178,14 +180,14 @@ class MachineStandIn:
         pki = {name: data.decode() for name, data in self.files.under(PKI_DIR).items()}
         return ClusterPKI.from_files(pki)
 
-    def _init(self, config: KubeadmConfig) -> str:
+    def _init(self, config: KubeadmConfig, pki: ClusterPKI) -> str:
         """What ``kubeadm init`` does: the control plane, then its API objects."""
         vip, port = config.endpoint()
         _add_address(vip, self.bridge)
         networking = config.cluster.get("networking") or {}
         spec = ControlPlaneSpec(
             directory=self.directory / "control-plane",
-            pki=self._pki(),
+            pki=pki,
             bind=vip,
             port=port,
             names=tuple(map(str, (config.cluster.get("apiServer") or {}).get("certSANs") or [])),
@@ -198,7 +200,9 @@ class MachineStandIn:
         log.info("%s: control plane up at %s in %.1f s", self.name, plane.url, plane.started_in)
         init = config.init or {}
         with plane.client() as admin:
-            for manifest in bootstrap_objects(init, config.cluster, plane.url, _ca(spec), _now()):
+            for manifest in bootstrap_objects(
+                init, config.cluster, plane.url, spec.pki.ca.cert_pem, _now()
+            ):
                 create_or_replace(admin, manifest)
         log.info("%s: kubeadm init's objects written (token, RBAC, cluster-info)", self.name)
         return spec.pki.ca.cert_pem
@@ -256,18 +260,7 @@ class KubeStandIn:
 
 
 def _add_address(address: str, device: str) -> None:
-    prefix = 128 if ":" in address else 32
-    done = subprocess.run(
-        ["ip", "addr", "replace", f"{address}/{prefix}", "dev", device],
-        capture_output=True,
-        text=True,
-    )
-    if done.returncode != 0:
-        raise LabKubeError(f"ip addr replace {address} dev {device}: {done.stderr.strip()}")
-
-
-def _ca(spec: ControlPlaneSpec) -> str:
-    return spec.pki.ca.cert_pem
+    ip_command("addr", "replace", f"{address}/{128 if ':' in address else 32}", "dev", device)
 
 
 def _now() -> datetime.datetime:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime
 import re
 from collections.abc import Iterator, Mapping
+from io import StringIO
 from typing import Any
 
 import httpx
@@ -165,8 +166,6 @@ def _duration(text: str) -> datetime.timedelta:
 
 
 def _dump(document: Mapping[str, Any]) -> str:
-    from io import StringIO
-
     out = StringIO()
     YAML(typ="safe", pure=True).dump(dict(document), out)
     return out.getvalue()

@@ -37,7 +37,14 @@ from strata.kube.discovery import DiscoveryError, verify_cluster_info
 from strata.kube.kubeconfig import admin_kubeconfig, bootstrap_kubeconfig
 from strata.kube.pki import CertAndKey, issue_client_cert
 from strata.kube.tokens import BootstrapToken
-from strata.lab.kube_processes import KubeProcess, LabKubeError, binary, cni_bin_dir, spawn
+from strata.lab.kube_processes import (
+    KubeProcess,
+    LabKubeError,
+    binary,
+    cni_bin_dir,
+    spawn,
+    write_file,
+)
 from strata.lab.kubeadm_config import KubeadmConfig
 
 __all__ = ["NodeKubelet", "discover", "kubelet_flags"]
@@ -68,16 +75,16 @@ class NodeKubelet:
         cluster's CA; ``kubeconfig``: the bootstrap kubeconfig (``bootstrap``) or the
         kubelet's own. Raises ``LabKubeError`` if containerd does not start."""
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        _write(self.directory / "ca.crt", ca_pem, 0o644)
+        write_file(self.directory / "ca.crt", ca_pem, 0o644)
         self.socket_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         for name, data in self.cni.items():
             if not _FILE_NAME.fullmatch(name):  # a name, not a path out of the directory
                 raise LabKubeError(f"{CNI_CONF}/{name} is not a CNI configuration file name")
-            _write(self.directory / "cni" / name, data.decode(), 0o644)
+            write_file(self.directory / "cni" / name, data.decode(), 0o644)
         name = "bootstrap-kubelet.conf" if bootstrap else "kubelet.conf"
-        _write(self.directory / name, kubeconfig, 0o600)
-        _write(self.directory / "containerd.toml", self._containerd_config(), 0o644)
-        _write(self.directory / "config.yaml", self._kubelet_config(), 0o644)
+        write_file(self.directory / name, kubeconfig, 0o600)
+        write_file(self.directory / "containerd.toml", self._containerd_config(), 0o644)
+        write_file(self.directory / "config.yaml", self._kubelet_config(), 0o644)
         containerd = spawn(
             "containerd",
             [binary("containerd"), "--config", str(self.directory / "containerd.toml")],
@@ -97,7 +104,7 @@ class NodeKubelet:
         and new at every boot — a reinstalled machine's Ready is news. A mount namespace
         of the kubelet's own binds a new ID over ``/proc/sys/kernel/random/boot_id``."""
         boot_id = self.directory / "boot_id"
-        _write(boot_id, f"{uuid.uuid4()}\n", 0o444)
+        write_file(boot_id, f"{uuid.uuid4()}\n", 0o444)
         bind = 'mount --bind "$0" /proc/sys/kernel/random/boot_id && exec "$@"'
         unshare = [binary("unshare"), "--mount", "--propagation", "slave"]
         return [*unshare, binary("sh"), "-c", bind, str(boot_id)]
@@ -244,10 +251,3 @@ def _await_socket(path: Path, process: KubeProcess) -> None:
         if not process.alive() or time.monotonic() > deadline:
             raise LabKubeError(f"containerd did not start\n{process.tail()}")
         time.sleep(0.1)
-
-
-def _write(path: Path, text: str, mode: int) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    path.touch(mode=mode)
-    path.chmod(mode)
-    path.write_text(text)

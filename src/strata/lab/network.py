@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from strata.errors import StrataError
 from strata.topology import Topology
 
-__all__ = ["LabNetwork", "NetworkError", "lab_network"]
+__all__ = ["LabNetwork", "NetworkError", "ip_command", "lab_network"]
 
 BRIDGE = "prov0"
 
@@ -52,7 +52,7 @@ class LabNetwork:
             raise NetworkError(
                 f"network namespace {self.namespace} exists: `strata lab down` first"
             )
-        _ip("netns", "add", self.namespace)
+        ip_command("netns", "add", self.namespace)
         try:
             self._links()
         except NetworkError:
@@ -64,16 +64,16 @@ class LabNetwork:
 
     def _links(self) -> None:
         ns = ("-n", self.namespace)
-        _ip(*ns, "link", "set", "lo", "up")
-        _ip(*ns, "link", "add", BRIDGE, "type", "bridge")
-        _ip(*ns, "addr", "add", f"{self.gateway}/{self.prefix}", "dev", BRIDGE)
-        _ip(*ns, "link", "set", BRIDGE, "up")
+        ip_command(*ns, "link", "set", "lo", "up")
+        ip_command(*ns, "link", "add", BRIDGE, "type", "bridge")
+        ip_command(*ns, "addr", "add", f"{self.gateway}/{self.prefix}", "dev", BRIDGE)
+        ip_command(*ns, "link", "set", BRIDGE, "up")
         for host in self.bmc_hosts:  # on the namespace's loopback: reachable only in it
-            _ip(*ns, "addr", "add", f"{host}/32", "dev", "lo")
+            ip_command(*ns, "addr", "add", f"{host}/32", "dev", "lo")
         for tap in self.taps.values():
-            _ip(*ns, "tuntap", "add", tap, "mode", "tap")
-            _ip(*ns, "link", "set", tap, "master", BRIDGE)
-            _ip(*ns, "link", "set", tap, "up")
+            ip_command(*ns, "tuntap", "add", tap, "mode", "tap")
+            ip_command(*ns, "link", "set", tap, "master", BRIDGE)
+            ip_command(*ns, "link", "set", tap, "up")
 
 
 def lab_network(topology: Topology) -> LabNetwork:
@@ -88,7 +88,8 @@ def lab_network(topology: Topology) -> LabNetwork:
     return LabNetwork(f"strata-{topology.name}", str(prov.gateway), net.prefixlen, hosts, taps)
 
 
-def _ip(*args: str) -> None:
+def ip_command(*args: str) -> None:
+    """Runs ``ip ARGS``; ``NetworkError`` with its stderr if it fails."""
     done = subprocess.run(["ip", *args], capture_output=True, text=True, timeout=30)
     if done.returncode != 0:
         raise NetworkError(f"ip {' '.join(args)}: {done.stderr.strip()}")
