@@ -10,6 +10,7 @@ under the lease, and hands the same plan to the reconciler and to the boot side.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Protocol
@@ -60,16 +61,18 @@ class Manager:
         drivers: DriverSource,
         beside: Sequence[Beside] = (),
         observer: Callable[[Change], None] | None = None,
+        stop: threading.Event | None = None,
     ) -> Summary:
         """Start what runs ``beside`` (in order: the boot service, the layers' watches),
-        drive every node of ``plan`` to its target, stop them (in reverse order)."""
+        drive every node of ``plan`` to its target (or until ``stop`` is set: see
+        ``Reconciler``), stop them (in reverse order)."""
         started: list[Beside] = []
         try:
             for part in beside:
                 part.start()
                 started.append(part)
             reconciler = Reconciler(
-                plan, self.store, drivers, self.options, observer, lease=self.lease
+                plan, self.store, drivers, self.options, observer, lease=self.lease, stop=stop
             )
             return reconciler.run()
         finally:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import math
 import random
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -64,11 +65,15 @@ class Reconciler:
         clock: Callable[[], float] = time.time,
         *,
         lease: Lease | None = None,
+        stop: threading.Event | None = None,
     ) -> None:
         """``plan``: the run's plan, built once by whoever assembles the run and diffed
         against this store (``build_plan(topology, *recorded(store))``); ``lease``: the
-        writer lease the run already holds (else taken here for the length of ``run``)."""
+        writer lease the run already holds (else taken here for the length of ``run``);
+        ``stop``: once set, no new BMC action starts and ``run`` returns when the running
+        ones have come back and been recorded (the in-cluster controller's replan)."""
         self.plan, self.store, self.drivers, self.lease = plan, store, drivers, lease
+        self._stop = stop
         self.options = options or ApplyOptions()
         self.observer, self.clock = observer, clock
         self.nodes: dict[str, Tracked] = {}
@@ -102,7 +107,11 @@ class Reconciler:
             polled = -math.inf
             while True:
                 self._flush()
-                self._dispatch()
+                if self._stop is not None and self._stop.is_set():
+                    if not any(t.busy for t in self.nodes.values()):
+                        break  # every action started has come back and been recorded
+                else:
+                    self._dispatch()
                 if not self._unsettled:
                     break
                 self._collect(self._next_wake(polled))
