@@ -73,6 +73,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "strata.cli.kube:kubeconfig",
         "Print an admin kubeconfig for LAYER's cluster: its endpoint, its CA, and a client…",
     ),
+    "topology": (
+        "strata.cli.topology_cmd:topology",
+        "Topology objects in a Kubernetes cluster: apply.",
+    ),
     "lab": (
         "strata.cli.lab:lab",
         "A virtual datacenter: QEMU machines behind emulated Redfish BMCs.",
