@@ -77,6 +77,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "strata.cli.topology_cmd:topology",
         "Topology objects in a Kubernetes cluster: apply.",
     ),
+    "export": (
+        "strata.cli.metal3_cmd:export_group",
+        "Write FILE's servers and clusters in another project's terms (metal3).",
+    ),
+    "import": (
+        "strata.cli.metal3_cmd:import_group",
+        "Read another project's objects as a topology.yaml (metal3).",
+    ),
     "lab": (
         "strata.cli.lab:lab",
         "A virtual datacenter: QEMU machines behind emulated Redfish BMCs.",

@@ -1,0 +1,259 @@
+"""`strata controller`: the in-cluster controller. Watches Topology objects in one
+namespace and drives each one's servers as `strata apply` does (``strata.operator``).
+
+Configured like other operators: flags, each with a ``STRATA_*`` environment variable
+(a Deployment sets those), the API server from --kubeconfig, else the pod's service
+account, else ``$KUBECONFIG``; ``/healthz`` and ``/readyz`` on --health-addr.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, cast
+
+import click
+
+from strata.cli.serve import listen_address
+from strata.controller import State
+from strata.controller.manager import Beside
+from strata.controller.reconciler import DriverSource
+from strata.plan import Plan
+from strata.store import Store
+from strata.topology import Topology
+
+__all__ = ["controller"]
+
+SERVICE_ACCOUNT_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
+
+
+def _namespace() -> str:
+    try:
+        return SERVICE_ACCOUNT_NAMESPACE.read_text().strip() or "default"
+    except OSError:
+        return "default"
+
+
+@click.command()
+@click.option(
+    "--kubeconfig",
+    envvar="STRATA_KUBECONFIG",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The API server's kubeconfig [in a pod: its service account; else $KUBECONFIG].",
+)
+@click.option(
+    "--namespace",
+    envvar="STRATA_NAMESPACE",
+    help="Where the Topology objects are [the pod's namespace, else default].",
+)
+@click.option(
+    "--identity",
+    envvar="STRATA_IDENTITY",
+    help="This replica's name, in leases and Events [$POD_NAME, else the host name].",
+)
+@click.option(
+    "--lease-duration",
+    envvar="STRATA_LEASE_DURATION",
+    type=float,
+    default=15.0,
+    show_default=True,
+    help="Seconds a dead replica's lease holds its servers.",
+)
+@click.option(
+    "--health-addr",
+    envvar="STRATA_HEALTH_ADDR",
+    default="0.0.0.0:8081",
+    show_default=True,
+    help="Where /healthz and /readyz answer.",
+)
+@click.option(
+    "--listen",
+    envvar="STRATA_LISTEN",
+    default="0.0.0.0:8080",
+    show_default=True,
+    help="Where the boot service listens.",
+)
+@click.option(
+    "--url",
+    envvar="STRATA_URL",
+    help="How machines reach the boot service (default: from --listen).",
+)
+@click.option(
+    "--no-serve", envvar="STRATA_NO_SERVE", is_flag=True, help="The boot service runs elsewhere."
+)
+@click.option(
+    "--dhcp-interface",
+    envvar="STRATA_DHCP_INTERFACE",
+    metavar="IFACE",
+    help="Also run dnsmasq (DHCP, TFTP, the PXE chain) on IFACE.",
+)
+@click.option(
+    "--artifacts",
+    "artifact_dir",
+    envvar="STRATA_ARTIFACTS",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("/var/lib/strata/artifacts"),
+    show_default=True,
+    help="The artifact mirror the boot service serves.",
+)
+@click.option(
+    "--until",
+    envvar="STRATA_UNTIL",
+    type=click.Choice(["provisioned", "joined"]),
+    default="joined",
+    show_default=True,
+    help="Where each server is taken.",
+)
+@click.option(
+    "--concurrency",
+    envvar="STRATA_CONCURRENCY",
+    default=32,
+    show_default=True,
+    help="BMC operations in flight at once, per Topology.",
+)
+@click.option(
+    "--resync",
+    envvar="STRATA_RESYNC",
+    type=float,
+    default=2.0,
+    show_default=True,
+    help="Seconds between two reads of the Topology objects.",
+)
+@click.option(
+    "--state-dir",
+    envvar="STRATA_STATE_DIR",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Keep the servers' records in SQLite files here (one per Topology) "
+    "instead of Server objects.",
+)
+def controller(
+    kubeconfig: Path | None,
+    namespace: str | None,
+    identity: str | None,
+    lease_duration: float,
+    health_addr: str,
+    listen: str,
+    url: str | None,
+    no_serve: bool,
+    dhcp_interface: str | None,
+    artifact_dir: Path,
+    until: str,
+    concurrency: int,
+    resync: float,
+    state_dir: Path | None,
+) -> None:
+    """Run the in-cluster controller: watch Topology objects, validate, plan and drive
+    every server as `strata apply` does; status and Events on each object."""
+    from strata.operator.health import HealthServer
+    from strata.operator.resources import kube_client
+    from strata.operator.run import Operator, Settings
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    namespace = namespace or _namespace()
+    identity = identity or os.environ.get("POD_NAME") or socket.gethostname()
+    settings = Settings(namespace, identity, State(until), concurrency, lease_duration, resync)
+    client = kube_client(kubeconfig, namespace)
+    boot = None if no_serve else (listen_address(listen), url, dhcp_interface, artifact_dir)
+    operator = Operator(
+        client,
+        settings,
+        _stores(state_dir, kubeconfig, namespace),
+        _beside(boot, settings.target),
+        _drivers,
+    )
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    health = HealthServer(
+        *listen_address(health_addr),
+        live=lambda: None if time.monotonic() - operator.beat < 10 * resync + 30 else "loop stalled",
+        ready=lambda: None if operator.listed.is_set() else "Topology objects not listed yet",
+    )
+    health.start()
+    click.echo(
+        f"strata controller {identity}: namespace {namespace}, health on {health_addr}", err=True
+    )
+    try:
+        operator.run(stop)
+    finally:
+        health.stop()
+
+
+def _stores(state_dir: Path | None, kubeconfig: Path | None, namespace: str) -> Any:
+    def open_store(topology: str) -> Store:
+        if state_dir is not None:
+            from strata.store import SQLiteStore
+
+            state_dir.mkdir(parents=True, exist_ok=True)
+            return SQLiteStore(state_dir / f"{topology}.db")
+        raise click.ClickException("the Kubernetes store has not landed yet: give --state-dir")
+
+    cache: dict[str, Store] = {}
+
+    def cached(topology: str) -> Store:
+        if topology not in cache:
+            cache[topology] = open_store(topology)
+        return cache[topology]
+
+    return cached
+
+
+def _beside(
+    boot: tuple[tuple[str, int], str | None, str | None, Path] | None, target: State
+) -> Any:
+    """What runs beside each run: the boot service (and dnsmasq) unless --no-serve, and
+    each layer's watch of Nodes when the target is joined."""
+
+    def beside(plan: Plan, topology: Topology, store: Store) -> Sequence[Beside]:
+        parts: list[Beside] = []
+        joining = target is State.JOINED
+        if joining:
+            from strata.cli.joining import keep_materials, node_watcher
+
+            materials = keep_materials(plan, cast(Any, store))
+        if boot is not None:
+            parts.append(_boot_side(plan, topology, store, *boot))
+        if joining:
+            parts.append(node_watcher(plan, cast(Any, store), materials))
+        return parts
+
+    return beside
+
+
+def _boot_side(
+    plan: Plan,
+    topology: Topology,
+    store: Store,
+    listen: tuple[str, int],
+    url: str | None,
+    dhcp_interface: str | None,
+    mirror: Path,
+) -> Beside:
+    from strata.boot.reach import boot_url
+    from strata.boot.runner import BootRunner, boot_service, dnsmasq_for
+
+    network = next(n for n in topology.networks.values() if n.purpose == "provisioning")
+    base = boot_url(listen[0], listen[1], network, url, dhcp_interface).url
+    service = boot_service(
+        plan, topology, cast(Any, store), cast(Any, store).token_key(), base, mirror
+    )
+    dhcp = None
+    if dhcp_interface is not None:
+        directory = mirror.parent / "dhcp"
+        dhcp = dnsmasq_for(plan, topology, dhcp_interface, base, directory, False)
+    return BootRunner(service, *listen, dhcp)
+
+
+@contextlib.contextmanager
+def _drivers(topology: Topology) -> Iterator[DriverSource]:
+    from strata.bmc import BMCPool, DriverSettings
+
+    with BMCPool(topology, DriverSettings()) as pool:
+        yield pool

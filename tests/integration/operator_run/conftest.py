@@ -1,0 +1,236 @@
+"""`strata controller` as a subprocess against a real API server (etcd +
+kube-apiserver, ``tests/support/kube_api.py``) with Strata's CRDs installed, and
+sushy-tools' emulated BMCs with simulated machines behind them (the session's
+``emulator``, ``tests/support/machine_sim.py``) booting against the boot service the
+controller runs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+
+from strata.lab.image import stand_ins_for
+from strata.plan import build_plan
+from strata.topology import load
+from tests.support.boot_server import free_port
+from tests.support.fleet_topology import PASSWORD_ENV, fleet_yaml
+from tests.support.kube_api import ControlPlane, control_plane, wait_for
+from tests.support.machine_sim import MachineSimulator
+from tests.support.redfish_emulator import Emulator, FakeSystem
+
+CRDS = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
+TOPOLOGIES = "/apis/strata.dev/v1alpha1/namespaces/{ns}/topologies"
+
+
+def _crds() -> list[dict[str, Any]]:
+    from strata.operator.crds import all_crds
+
+    return all_crds()
+
+
+@pytest.fixture(scope="module")
+def plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]:
+    with control_plane(tmp_path_factory.mktemp("kube")) as running:
+        with running.client() as api:
+            for crd in _crds():
+                answer = api.post(CRDS, json=crd)
+                assert answer.status_code == 201, answer.text
+            for crd in _crds():
+                wait_for(lambda c=crd: _established(api, c), 60, f"CRD {crd['metadata']['name']}")
+        yield running
+
+
+def _established(api: httpx.Client, crd: dict[str, Any]) -> bool | None:
+    got = api.get(f"{CRDS}/{crd['metadata']['name']}").json()
+    ok = any(
+        c["type"] == "Established" and c["status"] == "True"
+        for c in (got.get("status") or {}).get("conditions") or []
+    )
+    return True if ok else None
+
+
+@dataclass
+class Run:
+    """One controller process, its namespace, fleet and boot service port."""
+
+    plane: ControlPlane
+    namespace: str
+    directory: Path
+    systems: list[FakeSystem]
+    machines: MachineSimulator
+    port: int
+    bmc_url: str
+    process: subprocess.Popen[bytes] | None = None
+    health: int = 0
+    requests: list[tuple[str, str]] = field(default_factory=list)  # BMC calls seen
+
+    def api(self) -> httpx.Client:
+        return self.plane.client()
+
+    def document(self, systems: list[FakeSystem], name: str, **kw: Any) -> dict[str, Any]:
+        return dict(yaml.safe_load(fleet_yaml(self.bmc_url, systems, name=name, **kw)))
+
+    def create(self, document: dict[str, Any], consent: dict[str, Any] | None = None) -> None:
+        with self.api() as api:
+            answer = api.post(TOPOLOGIES.format(ns=self.namespace), json=_object(document, consent))
+            assert answer.status_code == 201, answer.text
+
+    def replace(self, document: dict[str, Any], consent: dict[str, Any] | None = None) -> None:
+        name = document["metadata"]["name"]
+        with self.api() as api:
+            path = f"{TOPOLOGIES.format(ns=self.namespace)}/{name}"
+            current = api.get(path).json()
+            body = _object(document, consent)
+            body["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
+            answer = api.put(path, json=body)
+            assert answer.status_code == 200, answer.text
+
+    def get(self, name: str) -> dict[str, Any]:
+        with self.api() as api:
+            answer = api.get(f"{TOPOLOGIES.format(ns=self.namespace)}/{name}")
+            assert answer.status_code == 200, answer.text
+            return dict(answer.json())
+
+    def condition(self, name: str, kind: str) -> dict[str, Any] | None:
+        obj = self.get(name)
+        conditions = obj.get("status", {}).get("conditions", [])
+        found = [c for c in conditions if c["type"] == kind]
+        return found[0] if found else None
+
+    def wait_condition(
+        self, name: str, kind: str, status: str, generation: int, timeout: float = 120
+    ) -> dict[str, Any]:
+        def check() -> dict[str, Any] | None:
+            self.check_alive()
+            c = self.condition(name, kind)
+            ok = c and c["status"] == status and c.get("observedGeneration") == generation
+            return c if ok else None
+
+        return wait_for(check, timeout, f"{name}: {kind}={status} at generation {generation}")
+
+    def events(self, name: str) -> list[dict[str, Any]]:
+        with self.api() as api:
+            got = api.get(f"/api/v1/namespaces/{self.namespace}/events").json()
+        return [e for e in got["items"] if e["involvedObject"]["name"] == name]
+
+    def start(self, *args: str) -> None:
+        self.health = free_port()
+        kubeconfig = self.plane.admin_kubeconfig()
+        command = [
+            str(Path(sys.executable).parent / "strata"), "controller",
+            "--kubeconfig", str(kubeconfig),
+            "--namespace", self.namespace,
+            "--identity", "replica-a",
+            "--listen", f"127.0.0.1:{self.port}",
+            "--url", f"http://127.0.0.1:{self.port}",
+            "--artifacts", str(self.directory / "artifacts"),
+            "--health-addr", f"127.0.0.1:{self.health}",
+            "--until", "provisioned",
+            "--resync", "0.5",
+            "--state-dir", str(self.directory / "state"),
+            *args,
+        ]  # fmt: skip
+        log = (self.directory / "controller.log").open("ab")
+        self.process = subprocess.Popen(command, stdout=log, stderr=log, env=dict(os.environ))
+        wait_for(self._ready, 60, "the controller's /readyz")
+
+    def _ready(self) -> bool | None:
+        self.check_alive()
+        try:
+            answer = httpx.get(f"http://127.0.0.1:{self.health}/readyz", timeout=2)
+        except httpx.HTTPError:
+            return None
+        return True if answer.status_code == 200 else None
+
+    def check_alive(self) -> None:
+        if self.process is not None and self.process.poll() is not None:
+            pytest.fail(f"the controller exited ({self.process.returncode}):\n{self.log()}")
+
+    def log(self) -> str:
+        path = self.directory / "controller.log"
+        return path.read_text()[-6000:] if path.exists() else ""
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+
+
+def _object(document: dict[str, Any], consent: dict[str, Any] | None) -> dict[str, Any]:
+    spec = {k: v for k, v in document.items() if k not in ("apiVersion", "kind", "metadata")}
+    if consent is not None:
+        spec["consent"] = consent
+    return {
+        "apiVersion": "strata.dev/v1alpha1",
+        "kind": "Topology",
+        "metadata": {"name": document["metadata"]["name"]},
+        "spec": spec,
+    }
+
+
+@pytest.fixture
+def make_run(
+    plane: ControlPlane,
+    emulator: Emulator,
+    password: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[Any]:
+    monkeypatch.setenv(PASSWORD_ENV, password)
+    made: list[Run] = []
+
+    def make(count: int) -> Run:
+        namespace = f"t-{uuid.uuid4().hex[:8]}"
+        with plane.client() as api:
+            body = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}
+            assert api.post("/api/v1/namespaces", json=body).status_code == 201
+        systems = emulator.take(count)
+        port = free_port()
+        file = tmp_path / "topology.yaml"
+        file.write_text(fleet_yaml(emulator.url, systems))
+        stand_ins_for(tmp_path / "artifacts", build_plan(load(file)).nodes)
+        machines = MachineSimulator(emulator, systems, f"http://127.0.0.1:{port}")
+        run = Run(plane, namespace, tmp_path, systems, machines, port, emulator.url)
+
+        def seen(method: str, path: str, body: bytes) -> None:
+            run.requests.append((method, path))
+
+        emulator.app.observers.append(seen)
+        made.append(run)
+        return run
+
+    yield make
+    for run in made:
+        run.stop()
+        run.machines.close()
+    emulator.app.observers[:] = [o for o in emulator.app.observers if not _is_seen(o)]
+    time.sleep(0)
+
+
+def _is_seen(observer: Any) -> bool:
+    return getattr(observer, "__name__", "") == "seen"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item) -> Any:
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()
+    log = item.funcargs.get("make_run") if hasattr(item, "funcargs") else None
+    if report.failed and log is not None:
+        for path in Path(str(item.funcargs.get("tmp_path"))).glob("controller.log"):
+            report.sections.append(("strata controller log", path.read_text()[-8000:]))

@@ -1,0 +1,80 @@
+"""`strata controller` (a subprocess) drives Topology objects on a real API server:
+every server provisioned through sushy-tools' emulated BMCs; an edit applies the plan's
+diff; a destructive edit waits for spec.consent; a broken Topology is refused with
+located findings and no BMC is called."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def test_a_topology_applied_provisions_every_server_and_an_edit_applies_the_diff(
+    make_run: Any,
+) -> None:
+    run = make_run(3)
+    first, second, third = run.systems
+    run.start()
+    run.create(run.document([first, second], "lab"))
+    ready = run.wait_condition("lab", "Ready", "True", 1)
+    assert ready["reason"] == "AllServersReady"
+    status = run.get("lab")["status"]
+    assert status["servers"] == 2 and status["states"] == {"provisioned": 2}
+    assert status["layers"] == {"mgmt": {"provisioned": 2}}
+    assert run.condition("lab", "Planned")["message"] == "2 create"  # type: ignore[index]
+    for system in (first, second):
+        machine = run.machines.by_name(system.name)
+        assert machine.errors == [] and machine.power_ons == 1
+        assert machine.boots == ["net", "disk"]
+
+    run.replace(run.document([first, second, third], "lab"))  # one server added
+    run.wait_condition("lab", "Ready", "True", 2)
+    assert run.condition("lab", "Planned")["message"] == "1 create, 2 unchanged"  # type: ignore[index]
+    assert run.get("lab")["status"]["states"] == {"provisioned": 3}
+    assert [run.machines.by_name(s.name).power_ons for s in run.systems] == [1, 1, 1]
+
+
+def test_a_destructive_edit_waits_for_consent(make_run: Any) -> None:
+    run = make_run(2)
+    run.start()
+    document = run.document(run.systems, "gitops")
+    run.create(document)
+    run.wait_condition("gitops", "Ready", "True", 1)
+    target = run.systems[1].name
+
+    document["defaults"]["os"]["version"] = "4152.2.0"  # every server's OS: reinstall
+    run.replace(document)
+    held = run.wait_condition("gitops", "Ready", "False", 2)
+    assert held["reason"] == "ConsentRequired"
+    assert "add them to spec.consent.allowReprovision" in held["message"]
+    assert target in held["message"]
+    assert [run.machines.by_name(s.name).power_ons for s in run.systems] == [1, 1]
+    assert any(e["reason"] == "ConsentRequired" for e in run.events("gitops"))
+
+    run.replace(document, consent={"allowReprovision": [target]})
+    still = run.wait_condition("gitops", "Ready", "False", 3)
+    assert target not in still["message"]  # consented: reinstalled; the other still held
+    assert run.machines.by_name(target).power_ons == 2
+    assert run.machines.by_name(run.systems[0].name).power_ons == 1
+
+
+def test_a_broken_topology_is_refused_with_located_findings_and_nothing_touched(
+    make_run: Any,
+) -> None:
+    run = make_run(2)
+    run.start()
+    document = run.document(run.systems, "broken")
+    document["regions"][0]["zones"][0]["racks"][0]["nodes"][1]["bmc"]["credentials"] = "nosuch"
+    run.create(document)
+    invalid = run.wait_condition("broken", "Valid", "False", 1)
+    assert invalid["reason"] == "Invalid"
+    assert (
+        "topologies/broken: spec.regions[0].zones[0].racks[0].nodes[1].bmc.credentials"
+        in (invalid["message"])
+    )
+    assert run.condition("broken", "Planned")["status"] == "False"  # type: ignore[index]
+    warnings = [e for e in run.events("broken") if e["reason"] == "Invalid"]
+    assert warnings and warnings[0]["type"] == "Warning"
+    assert warnings[0]["message"] in invalid["message"]
+    paths = {s.path for s in run.systems}
+    assert not [r for r in run.requests if any(r[1].startswith(p) for p in paths)]
+    assert all(run.machines.by_name(s.name).power_ons == 0 for s in run.systems)
