@@ -89,6 +89,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "strata.cli.lab:lab",
         "A virtual datacenter: QEMU machines behind emulated Redfish BMCs.",
     ),
+    "controller": (
+        "strata.cli.controller_cmd:controller",
+        "Run the in-cluster controller: watch Topology objects, validate, plan and drive…",
+    ),
 }
 
 
