@@ -1,5 +1,8 @@
-"""Where Strata keeps what it knows: the store interface and the embedded SQLite store."""
+"""Where Strata keeps what it knows: the store interface, the embedded SQLite store and
+the Kubernetes store (state in custom resources, for in-cluster mode)."""
 
+from strata.store.kube_api import KubeStoreError
+from strata.store.kube_store import KubeStore
 from strata.store.migrations import SchemaTooNew
 from strata.store.records import (
     Conflict,
@@ -10,11 +13,14 @@ from strata.store.records import (
     Store,
     WriterBusy,
 )
+from strata.store.server_crd import server_crd
 from strata.store.sqlite import SQLiteStore
 from strata.store.state_file import StateDamaged, StateFileError, StateLost
 
 __all__ = [
     "Conflict",
+    "KubeStore",
+    "KubeStoreError",
     "LogEntry",
     "NodeRecord",
     "NodeSummary",
@@ -26,4 +32,5 @@ __all__ = [
     "StateLost",
     "Store",
     "WriterBusy",
+    "server_crd",
 ]

@@ -1,0 +1,179 @@
+"""The few Kubernetes API verbs the Kubernetes store uses, over one ``httpx.Client``,
+each request counted (``Requests``: reads, writes, Events) so a benchmark can say how
+many API requests a server costs.
+
+Paths and verbs are the Kubernetes API's own (kubernetes.io/docs/reference/using-api/
+api-concepts/): GET/LIST read, POST creates (409 ``AlreadyExists`` when the name is
+taken), PUT replaces and carries ``metadata.resourceVersion`` (409 ``Conflict`` when the
+object moved on since it was read), DELETE may carry preconditions. Those two 409s are
+answers the store acts on, returned as ``None``; any other failure is ``KubeStoreError``,
+whose message names the request and the API's reason but never a request or response
+body (a Secret's body is a secret).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from strata.errors import StrataError
+
+__all__ = ["KubeApi", "KubeStoreError", "Requests", "client_from_kubeconfig"]
+
+Obj = dict[str, Any]
+
+
+class KubeStoreError(StrataError):
+    """The Kubernetes API refused or failed a request of the store."""
+
+    kind = "kube-store"
+    hint = "check that the API server answers and that Strata's account may do this (RBAC)"
+
+    def __init__(self, verb: str, path: str, status: int, reason: str) -> None:
+        super().__init__(f"Kubernetes API: {verb} {path}: {status} {reason}")
+        self.status = status
+
+
+@dataclass
+class Requests:
+    """Requests made, by kind: ``read`` (GET, LIST pages), ``write`` (POST, PUT, PATCH,
+    DELETE of the store's objects) and ``event`` (POSTs of human-facing Events, counted
+    apart: they are best effort, not state)."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+    by_resource: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def reads(self) -> int:
+        return self.counts["read"]
+
+    @property
+    def writes(self) -> int:
+        return self.counts["write"]
+
+    @property
+    def events(self) -> int:
+        return self.counts["event"]
+
+
+def client_from_kubeconfig(path: Path | str | None = None) -> httpx.Client:
+    """An httpx client for the kubeconfig at ``path`` (None: ``$KUBECONFIG``, then
+    ``~/.kube/config``, then the in-cluster service account), read by lightkube:
+    the cluster's CA, a client certificate or a bearer token."""
+    from lightkube.config.client_adapter import verify_cluster
+    from lightkube.config.kubeconfig import KubeConfig
+
+    config = (KubeConfig.from_file(path) if path is not None else KubeConfig.from_env()).get()
+    if config is None or config.user is None:
+        raise KubeStoreError("OPEN", str(path or "kubeconfig"), 0, "no current context or user")
+    verify = verify_cluster(config.cluster, config.user, config.abs_file, trust_env=False)
+    token = config.user.token
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return httpx.Client(
+        base_url=config.cluster.server, verify=verify, headers=headers, timeout=30.0
+    )
+
+
+class KubeApi:
+    """One client and its request counter; every method takes an API path."""
+
+    def __init__(self, client: httpx.Client) -> None:
+        self.client = client
+        self.requests = Requests()
+
+    def _send(
+        self, verb: str, path: str, count: str, body: Obj | None = None, **kw: Any
+    ) -> httpx.Response:
+        self.requests.counts[count] += 1
+        self.requests.by_resource[f"{verb} {_resource(path)}"] += 1
+        try:
+            return self.client.request(verb, path, json=body, **kw)
+        except httpx.HTTPError as exc:
+            raise KubeStoreError(verb, path, 0, type(exc).__name__) from None
+
+    def get(self, path: str) -> Obj | None:
+        """The object; None when it does not exist."""
+        response = self._send("GET", path, "read")
+        if response.status_code == 404:
+            return None
+        return _json(response, "GET", path)
+
+    def items(self, path: str, selector: str | None = None, page: int = 500) -> Iterator[Obj]:
+        """Every item of the collection (label ``selector``), ``page`` at a time."""
+        params: dict[str, str | int] = {"limit": page}
+        if selector:
+            params["labelSelector"] = selector
+        while True:
+            listed = _json(self._send("GET", path, "read", params=params), "LIST", path)
+            yield from listed.get("items") or []
+            token = (listed.get("metadata") or {}).get("continue")
+            if not token:
+                return
+            params["continue"] = token
+
+    def names(self, path: str, selector: str) -> list[str]:
+        """The names in a collection, metadata only (PartialObjectMetadataList, meta.k8s.io/v1)."""
+        accept = "application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io"
+        params = {"labelSelector": selector}
+        response = self._send("GET", path, "read", params=params, headers={"Accept": accept})
+        listed = _json(response, "LIST", path)
+        return [item["metadata"]["name"] for item in listed.get("items") or []]
+
+    def create(self, path: str, body: Obj, count: str = "write") -> Obj | None:
+        """POST; None when the name is taken (409 AlreadyExists)."""
+        response = self._send("POST", path, count, body)
+        if response.status_code == 409:
+            return None
+        return _json(response, "POST", path)
+
+    def replace(self, path: str, body: Obj) -> Obj | None:
+        """PUT with the body's resourceVersion; None when the object moved on (409)."""
+        response = self._send("PUT", path, "write", body)
+        if response.status_code == 409:
+            return None
+        return _json(response, "PUT", path)
+
+    def merge(self, path: str, patch: Obj) -> Obj | None:
+        """JSON merge patch (RFC 7386); None when the object does not exist."""
+        headers = {"Content-Type": "application/merge-patch+json"}
+        response = self._send("PATCH", path, "write", patch, headers=headers)
+        if response.status_code == 404:
+            return None
+        return _json(response, "PATCH", path)
+
+    def delete(self, path: str, resource_version: str | None = None) -> bool:
+        """DELETE (only at ``resource_version`` when given); False when it was gone or
+        had moved on."""
+        body: Obj | None = None
+        if resource_version is not None:
+            body = {"preconditions": {"resourceVersion": resource_version}}
+        response = self._send("DELETE", path, "write", body)
+        if response.status_code in (404, 409):
+            return False
+        _json(response, "DELETE", path)
+        return True
+
+
+def _resource(path: str) -> str:
+    """``/apis/g/v/namespaces/ns/servers/x/status`` -> ``servers/status``."""
+    parts = path.split("?")[0].strip("/").split("/")
+    if "namespaces" in parts and len(parts) > parts.index("namespaces") + 2:
+        parts = parts[parts.index("namespaces") + 2 :]
+    kind = parts[0]
+    return f"{kind}/{parts[2]}" if len(parts) > 2 else kind
+
+
+def _json(response: httpx.Response, verb: str, path: str) -> Obj:
+    if response.status_code >= 400:
+        reason = "error"
+        with contextlib.suppress(ValueError):
+            reason = str(response.json().get("reason") or reason)
+        raise KubeStoreError(verb, path, response.status_code, reason)
+    result: Obj = response.json()
+    return result

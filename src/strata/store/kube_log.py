@@ -1,0 +1,170 @@
+"""The Kubernetes store's event log: append-only segments, each a ConfigMap holding up
+to ``size`` entries, named by sequence number (``<topology>-log-00000042``).
+
+Why this form: ``events_since(cursor)`` must return entries in one total order, and a
+reader must find its place without scanning the whole log at 10,000 servers. Kubernetes
+has neither a sequence nor a multi-object transaction, but one object updated with its
+``resourceVersion`` (compare-and-swap, a 409 retried on a fresh read) is a serialisation
+point: every writer appends to the newest segment, so entries are totally ordered, and
+an entry's id is ``segment * size + offset + 1`` — a cursor names its segment directly
+(one GET, no index). A segment is full at ``size`` entries, or closed early (a
+``closed`` key written with the same check) when the next entries would pass
+``max_bytes``: a ConfigMap holds at most 1 MiB, and an append rewrites the whole
+segment, so segments are small. Then the next segment is created (POST; a 409 means
+another writer made it: read it). Creating segment ``n`` deletes segment
+``n - keep``: the log holds at most ``size * keep`` entries (100,000 by default, about
+ten per server at 10,000 servers), and a reader whose cursor fell behind the oldest
+kept segment continues from that one.
+
+Why not Kubernetes Events (they are deduplicated, rate-limited and expire after an
+hour, with no order a cursor can rely on) nor one object per entry (a LIST per read,
+an object per entry in etcd). Human-facing Events are written besides, by the store.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
+
+from strata.store.kube_api import KubeApi, Obj
+from strata.store.records import LogEntry
+
+__all__ = ["EventLog"]
+
+Entry = tuple[str, float, str, Mapping[str, Any]]  # node, at, kind, detail
+_ATTEMPTS = 50  # compare-and-swap retries before giving up (a hang guard)
+
+
+class EventLog:
+    """The log of one topology in one namespace (see the module's docstring)."""
+
+    def __init__(
+        self,
+        api: KubeApi,
+        namespace: str,
+        topology: str,
+        size: int = 100,
+        keep: int = 1000,
+        max_bytes: int = 256 * 1024,
+    ) -> None:
+        self.api, self.topology, self.size, self.keep = api, topology, size, keep
+        self.max_bytes = max_bytes
+        self._collection = f"/api/v1/namespaces/{namespace}/configmaps"
+        self._selector = f"strata.dev/topology={topology},strata.dev/log=segment"
+        self._head: Obj | None = None  # the newest segment this store saw
+
+    # -- writing -------------------------------------------------------------
+
+    def append(self, entries: Sequence[Entry]) -> None:
+        """Appends ``entries`` in order: each segment written is one atomic request;
+        entries that spill into a new segment are written by a second request."""
+        pending = [[n, at, kind, dict(detail)] for n, at, kind, detail in entries]
+        for _ in range(_ATTEMPTS + len(pending)):
+            if not pending:
+                return
+            head = self._head or self._find_head()
+            items, closed = _items(head), head["data"].get("closed") == "true"
+            take = pending[: max(0, self.size - len(items))]
+            grown = items + take
+            if closed or not take:
+                self._head = self._next(head)
+                continue
+            data = {"entries": json.dumps(grown, separators=(",", ":"))}
+            if items and len(data["entries"]) > self.max_bytes:
+                data = {**head["data"], "closed": "true"}
+            written = self.api.replace(self._path(_number(head)), {**head, "data": data})
+            if written is None:  # another writer appended: read it again
+                self._head = self.api.get(self._path(_number(head))) or self._find_head()
+                continue
+            self._head = written
+            if "closed" not in data:
+                pending = pending[len(take) :]
+        raise RuntimeError(f"event log of {self.topology}: append kept conflicting")
+
+    def _next(self, head: Obj) -> Obj:
+        number = _number(head) + 1
+        made = self.api.create(self._collection, self._segment(number))
+        if made is None:
+            found = self.api.get(self._path(number))
+            return found or self._find_head()
+        if number >= self.keep:  # the retention bound: the oldest kept segment goes
+            self.api.delete(self._path(number - self.keep))
+        return made
+
+    def _find_head(self) -> Obj:
+        numbers = self._numbers()
+        number = numbers[-1] if numbers else 0
+        found = self.api.get(self._path(number)) if numbers else None
+        if found is not None:
+            return found
+        made = self.api.create(self._collection, self._segment(number))
+        return made or self.api.get(self._path(number)) or self._find_head()
+
+    # -- reading ---------------------------------------------------------------
+
+    def since(self, after: int, limit: int) -> list[LogEntry]:
+        """Entries with ids above ``after``, oldest first, at most ``limit``."""
+        found: list[LogEntry] = []
+        number = max(after, 0) // self.size
+        segment = self.api.get(self._path(number))
+        if segment is None:  # past the head, or dropped: continue from the next kept
+            later = [n for n in self._numbers() if n >= number]
+            segment = self.api.get(self._path(later[0])) if later else None
+        while segment is not None and len(found) < limit:
+            found += [e for e in self._entries(segment) if e.id > after][: limit - len(found)]
+            segment = self.api.get(self._path(_number(segment) + 1))
+        return found
+
+    def newest_first(self) -> Iterator[LogEntry]:
+        """Every kept entry, newest first (a segment read at a time)."""
+        for number in reversed(self._numbers()):
+            segment = self.api.get(self._path(number))
+            if segment is not None:
+                yield from reversed(self._entries(segment))
+
+    def find(self, wanted: Callable[[LogEntry], bool], limit: int) -> list[LogEntry]:
+        """Up to ``limit`` entries ``wanted`` keeps, newest first."""
+        found: list[LogEntry] = []
+        for entry in self.newest_first():
+            if len(found) >= limit:
+                break
+            if wanted(entry):
+                found.append(entry)
+        return found
+
+    def segments(self) -> list[Obj]:
+        """Every kept segment, oldest first (for inspection and tests)."""
+        return sorted(self.api.items(self._collection, self._selector), key=_number)
+
+    # -- names -------------------------------------------------------------------
+
+    def _numbers(self) -> list[int]:
+        names = self.api.names(self._collection, self._selector)
+        return sorted(int(n.rsplit("-", 1)[1]) for n in names)
+
+    def _path(self, number: int) -> str:
+        return f"{self._collection}/{self.topology}-log-{number:08d}"
+
+    def _segment(self, number: int) -> Obj:
+        labels = {"strata.dev/topology": self.topology, "strata.dev/log": "segment"}
+        metadata = {"name": f"{self.topology}-log-{number:08d}", "labels": labels}
+        return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": metadata, "data": {}}
+
+    def _entries(self, segment: Obj) -> list[LogEntry]:
+        base = _number(segment) * self.size
+        return [
+            LogEntry(node, at, kind, detail, base + i + 1)
+            for i, (node, at, kind, detail) in enumerate(_items(segment))
+        ]
+
+
+def _items(segment: Obj) -> list[list[Any]]:
+    data = segment.get("data") or {}
+    segment["data"] = data
+    items: list[list[Any]] = json.loads(data.get("entries") or "[]")
+    return items
+
+
+def _number(segment: Obj) -> int:
+    return int(segment["metadata"]["name"].rsplit("-", 1)[1])

@@ -1,0 +1,185 @@
+"""The Kubernetes store's ``Server`` objects (``strata.store.server_crd``): reading
+them, and changing one's status with the compare-and-swap every write goes through.
+
+A change reads the object (or starts from the copy this store last wrote), computes
+the next status, and PUTs it to the status subresource with the ``resourceVersion``
+read; a 409 (anyone wrote the object since: a record write, a mark, a token used) is
+read again and decided again. The record's own version lives in ``status.version``: a
+change that expects another raises ``Conflict``, the same check SQLite makes, made
+atomic by the ``resourceVersion``.
+
+Human-facing Events (core/v1, involvedObject = the Server) tell state changes, best
+effort: never a failed write because of one, and at most ``burst`` at once refilled at
+``per_minute`` (a token bucket), the rest dropped and counted (``events_dropped``).
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime
+import re
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from strata.store.kube_api import KubeApi, KubeStoreError, Obj
+from strata.store.records import Conflict
+from strata.store.server_crd import GROUP, KIND, PLURAL, VERSION
+
+__all__ = ["Servers"]
+
+Change = Callable[[dict[str, Any]], dict[str, Any] | None]  # status -> next (None: no write)
+_ATTEMPTS = 50
+_LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+
+
+class Servers:
+    def __init__(
+        self,
+        api: KubeApi,
+        namespace: str,
+        topology: str,
+        per_minute: float = 120,
+        burst: int = 20,
+    ) -> None:
+        self.api, self.namespace, self.topology = api, namespace, topology
+        self.collection = f"/apis/{GROUP}/{VERSION}/namespaces/{namespace}/{PLURAL}"
+        self._cache: dict[str, Obj] = {}  # node -> the object as this store last wrote it
+        self._per_second, self._burst = per_minute / 60.0, float(burst)
+        self._budget, self._refilled = float(burst), time.monotonic()
+        self.events_dropped = 0
+
+    def object_name(self, node: str) -> str:
+        return f"{self.topology}.{node}"
+
+    def path(self, node: str, sub: str = "") -> str:
+        return f"{self.collection}/{self.object_name(node)}{sub}"
+
+    def get(self, node: str) -> Obj | None:
+        """The Server as the API has it now."""
+        found = self.api.get(self.path(node))
+        if found is not None:
+            self._cache[node] = found
+        return found
+
+    def all(self) -> list[Obj]:
+        listed = list(self.api.items(self.collection, f"strata.dev/topology={self.topology}"))
+        for item in listed:
+            self._cache[node_of(item)] = item
+        return listed
+
+    def create(self, node: str, plan: Mapping[str, Any]) -> Obj:
+        """A new Server (no status yet: the API drops it on create); the one another
+        writer made when it got there first."""
+        body = {
+            "apiVersion": f"{GROUP}/{VERSION}",
+            "kind": KIND,
+            "metadata": {"name": self.object_name(node), "labels": self._labels(node, plan)},
+            "spec": dict(plan),
+        }
+        made = self.api.create(self.collection, body) or self.api.get(self.path(node))
+        if made is None:
+            raise KubeStoreError("GET", self.path(node), 404, "deleted while it was made")
+        return made
+
+    def change(
+        self, node: str, change: Change, start: Obj | None = None, make: bool = False
+    ) -> Obj | None:
+        """Apply ``change`` to the node's status (see the module's docstring); ``make``:
+        create the Server when it does not exist (else None). Returns the object."""
+        current, cached = start, False
+        if current is None and node in self._cache:
+            current, cached = self._cache[node], True
+        for _ in range(_ATTEMPTS):
+            if current is None:
+                current, cached = self.get(node), False
+                if current is None and not make:
+                    return None
+                current = current or self.create(node, {})
+            try:
+                status = change(copy.deepcopy(current.get("status") or {}))
+            except Conflict:
+                if not cached:
+                    raise
+                current = None  # decided on a copy that may be stale: read it again
+                continue
+            if status is None and cached:
+                current = None  # "nothing to write" decided on a copy: decide on the API's
+                continue
+            if status is None:
+                return current
+            written = self.api.replace(self.path(node, "/status"), {**current, "status": status})
+            if written is not None:
+                self._cache[node] = written
+                return written
+            current = None
+        raise KubeStoreError("PUT", self.path(node, "/status"), 409, "kept conflicting")
+
+    def set_spec(self, node: str, obj: Obj, plan: Mapping[str, Any], version: int) -> None:
+        """The node's plan, written after the status that decided the record's version;
+        skipped once a newer record version is there (its writer read this plan)."""
+        current: Obj | None = obj
+        for _ in range(_ATTEMPTS):
+            if current is None:
+                current = self.get(node)
+            if current is None or (current.get("status") or {}).get("version") != version:
+                return
+            if current.get("spec") == plan:
+                return
+            metadata = dict(current["metadata"])
+            metadata["labels"] = {**(metadata.get("labels") or {}), **self._labels(node, plan)}
+            body = {**current, "metadata": metadata, "spec": dict(plan)}
+            written = self.api.replace(self.path(node), body)
+            if written is not None:
+                self._cache[node] = written
+                return
+            current = None
+
+    def tell(self, obj: Obj, old: str | None, new: str, why: str | None) -> None:
+        """A core/v1 Event for a state change, if the budget allows (never raises)."""
+        now = time.monotonic()
+        self._budget = min(self._burst, self._budget + (now - self._refilled) * self._per_second)
+        self._refilled = now
+        if self._budget < 1:
+            self.events_dropped += 1
+            return
+        self._budget -= 1
+        stamp = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        metadata = obj["metadata"]
+        message = f"{old or 'new'} -> {new}" + (f": {why}" if why else "")
+        event = {
+            "apiVersion": "v1",
+            "kind": "Event",
+            "metadata": {"generateName": f"{metadata['name']}.", "namespace": self.namespace},
+            "involvedObject": {
+                "apiVersion": f"{GROUP}/{VERSION}",
+                "kind": KIND,
+                "name": metadata["name"],
+                "namespace": self.namespace,
+                "uid": metadata.get("uid"),
+            },
+            "reason": "".join(p.capitalize() for p in re.split(r"[-_ ]", new)),
+            "message": message[:1024],
+            "type": "Warning" if new == "failed" else "Normal",
+            "firstTimestamp": stamp,
+            "lastTimestamp": stamp,
+            "count": 1,
+            "source": {"component": "strata"},
+        }
+        try:
+            self.api.create(f"/api/v1/namespaces/{self.namespace}/events", event, count="event")
+        except KubeStoreError:
+            self.events_dropped += 1
+
+    def _labels(self, node: str, plan: Mapping[str, Any]) -> dict[str, str]:
+        labels = {"strata.dev/topology": self.topology, "strata.dev/node": node}
+        for key in ("layer", "rack"):
+            value = plan.get(key)
+            if isinstance(value, str) and len(value) <= 63 and _LABEL_VALUE.match(value):
+                labels[f"strata.dev/{key}"] = value
+        return labels
+
+
+def node_of(obj: Obj) -> str:
+    labels = obj["metadata"].get("labels") or {}
+    return str(labels.get("strata.dev/node") or obj["metadata"]["name"].split(".", 1)[1])

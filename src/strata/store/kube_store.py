@@ -1,0 +1,367 @@
+"""The Kubernetes store: the ``Store`` interface kept in a Kubernetes API, for Strata
+running as a controller in a cluster (docs/in-cluster.md, "State in custom resources").
+
+One topology's state in one namespace:
+
+- a ``Server`` (``strata.store.server_crd``) per node, ``<topology>.<node>``: ``spec``
+  the NodePlan, ``status`` the record (state, step, reason, deadline, marks, version),
+  the provisioning attempt with the token stages it used, and the last 20 record
+  events (``strata.store.kube_servers``);
+- the event log in ConfigMap segments (``strata.store.kube_log``), the controllers'
+  cursors in ``<topology>-cursors`` and machines in no topology in
+  ``<topology>-unknown-machines`` (ConfigMaps);
+- the single-writer lease, a coordination.k8s.io/v1 Lease (``strata.store.kube_lease``);
+- secrets in Secrets only (``strata.store.kube_secrets``).
+
+What ``write_records`` guarantees (Kubernetes has no multi-object transaction, so not
+SQLite's all or nothing): the batch is checked first — every record is read and its
+version compared with what the batch expects, and ``Conflict`` is raised before
+anything is written when one is stale; then each node's writes are one atomic status
+update (several writes of one node in a batch become one), checked again by its
+``resourceVersion``; a writer that got in between the check and a record's update
+makes that record raise ``Conflict``: the records before it stay written (with their
+log entries), the ones after it are not written. A record's plan is written after its
+status (the status decides the version); a crash in between leaves the previous plan
+under the new state, which the controller's next plan comparison sees.
+
+``requests`` counts the API requests made (``kube_api.Requests``).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Collection, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from strata.provisioning import Attempt, Stage, UnknownMachine
+from strata.store.clusters import StoredCluster
+from strata.store.kube_api import KubeApi, Obj, Requests, client_from_kubeconfig
+from strata.store.kube_lease import WriterLease
+from strata.store.kube_log import EventLog
+from strata.store.kube_secrets import KubeSecrets
+from strata.store.kube_servers import Servers, node_of
+from strata.store.records import (
+    Conflict,
+    LogEntry,
+    NodeRecord,
+    NodeSummary,
+    RecordWrite,
+    Store,
+)
+
+__all__ = ["KubeStore"]
+
+HISTORY = 20  # record events kept in a Server's status
+
+
+class KubeStore:
+    """``client``: an httpx client whose base URL is the API server, authenticated (or
+    a kubeconfig path, see ``from_kubeconfig``). ``segment_size``/``keep_segments``:
+    the event log's shape (``kube_log``). Raises ``KubeStoreError`` when the API fails."""
+
+    def __init__(
+        self,
+        client: httpx.Client,
+        namespace: str,
+        topology: str,
+        segment_size: int = 100,
+        keep_segments: int = 1000,
+        events_per_minute: float = 120,
+    ) -> None:
+        self.api = KubeApi(client)
+        self.namespace, self.topology = namespace, topology
+        self.servers = Servers(self.api, namespace, topology, per_minute=events_per_minute)
+        self.log = EventLog(self.api, namespace, topology, segment_size, keep_segments)
+        self.lease = WriterLease(self.api, namespace, topology)
+        self.secrets = KubeSecrets(self.api, namespace, topology)
+        self._configmaps = f"/api/v1/namespaces/{namespace}/configmaps"
+
+    @classmethod
+    def from_kubeconfig(cls, path: Path | str | None, namespace: str, topology: str) -> KubeStore:
+        return cls(client_from_kubeconfig(path), namespace, topology)
+
+    @property
+    def requests(self) -> Requests:
+        return self.api.requests
+
+    def close(self) -> None:
+        self.api.client.close()
+
+    # -- node records ----------------------------------------------------------
+
+    def records(self) -> dict[str, NodeRecord]:
+        return {node_of(o): _record(o) for o in self.servers.all() if _version(o) > 0}
+
+    def summaries(self) -> list[NodeSummary]:
+        found = []
+        for obj in self.servers.all():
+            if _version(obj) > 0:
+                status, spec = obj["status"], obj.get("spec") or {}
+                place = (str(spec.get(k) or "?") for k in ("layer", "region", "zone", "rack"))
+                found.append(
+                    NodeSummary(
+                        node_of(obj),
+                        status["state"],
+                        status.get("step"),
+                        status.get("reason"),
+                        status.get("updated", 0.0),
+                        *place,
+                    )
+                )
+        return found
+
+    def write_records(self, writes: Sequence[RecordWrite]) -> None:
+        """See the module's docstring for what is atomic; ``Conflict`` when a record
+        moved on since it was read."""
+        groups: dict[str, list[RecordWrite]] = {}
+        for w in writes:
+            groups.setdefault(w.name, []).append(w)
+        read = {name: self.servers.get(name) for name in groups}  # the batch checked first
+        for name, group in groups.items():
+            actual = _version(read[name])
+            for w in group:
+                if w.expected_version != actual:
+                    raise Conflict(name, w.expected_version, actual)
+                actual += 1
+        now, written = time.time(), set()
+        try:
+            for name, group in groups.items():
+                self._write(name, group, read[name], now)
+                written.add(name)
+        finally:
+            self.log.append(
+                [(w.name, now, *w.event) for w in writes if w.event and w.name in written]
+            )
+
+    def _write(self, name: str, group: list[RecordWrite], obj: Obj | None, now: float) -> None:
+        first, last = group[0], group[-1]
+        plans = [_json(w.plan) for w in group if w.plan is not None]
+        obj = obj or self.servers.create(name, plans[-1] if plans else {})
+        before = (obj.get("status") or {}).get("state")
+        version = first.expected_version + len(group)
+
+        def change(status: dict[str, Any]) -> dict[str, Any]:
+            actual = int(status.get("version") or 0)
+            if actual != first.expected_version:
+                raise Conflict(name, first.expected_version, actual)
+            history = list(status.get("history") or [])
+            for w in group:
+                if w.event is not None:
+                    kind, detail = w.event
+                    entry = {"at": now, "kind": kind, "state": w.state, "detail": _json(detail)}
+                    history.append(entry)
+            status.update(
+                state=last.state,
+                step=last.step,
+                reason=last.reason,
+                deadline=last.deadline,
+                marks=_json(last.marks),
+                version=version,
+                updated=now,
+                history=history[-HISTORY:],
+            )
+            return status
+
+        stored = self.servers.change(name, change, start=obj)
+        assert stored is not None  # it exists: read or made above
+        if plans:
+            self.servers.set_spec(name, stored, plans[-1], version)
+        if last.state != before:
+            why = f"{last.step}: {last.reason}" if last.reason else None
+            self.servers.tell(stored, before, last.state, why)
+
+    def set_marks(self, name: str, marks: Mapping[str, Any]) -> None:
+        def change(status: dict[str, Any]) -> dict[str, Any] | None:
+            if not status.get("version"):
+                return None  # no record: nothing to mark (as SQLite's UPDATE)
+            return status | {"marks": _json(marks)}
+
+        self.servers.change(name, change)
+
+    # -- attempts and single-use tokens (BootState) --------------------------------
+
+    def begin_attempt(self, node: str, lifetime: float, now: float | None = None) -> Attempt:
+        expires = int((now or time.time()) + lifetime)
+        number = 0
+
+        def change(status: dict[str, Any]) -> dict[str, Any]:
+            nonlocal number
+            number = int((status.get("attempt") or {}).get("number") or 0) + 1
+            attempt = {"number": number, "expires": expires, "provisioned": False, "consumed": []}
+            return status | {"attempt": attempt}
+
+        self.servers.change(node, change, make=True)
+        return Attempt(number, expires)
+
+    def end_attempt(self, node: str, provisioned: bool) -> None:
+        def change(status: dict[str, Any]) -> dict[str, Any] | None:
+            attempt = status.get("attempt")
+            if not attempt:
+                return None
+            return status | {"attempt": attempt | {"expires": None, "provisioned": provisioned}}
+
+        self.servers.change(node, change)
+
+    def attempt(self, node: str) -> Attempt | None:
+        found = self.servers.get(node)
+        attempt = ((found or {}).get("status") or {}).get("attempt") or {}
+        if attempt.get("expires") is None:
+            return None
+        return Attempt(int(attempt["number"]), int(attempt["expires"]))
+
+    def consume(self, node: str, attempt: int, stage: Stage) -> bool:
+        """False for a replay, and for a stage of an attempt other than the current one
+        (only the current attempt's stages are kept)."""
+        fresh = False
+
+        def change(status: dict[str, Any]) -> dict[str, Any] | None:
+            nonlocal fresh
+            current = status.get("attempt") or {}
+            used = list(current.get("consumed") or [])
+            fresh = current.get("number") == attempt and int(stage) not in used
+            if not fresh:
+                return None
+            return status | {"attempt": current | {"consumed": [*used, int(stage)]}}
+
+        self.servers.change(node, change)
+        return fresh
+
+    # -- the event log -------------------------------------------------------------
+
+    def record(self, node: str, event: str, detail: Mapping[str, object]) -> None:
+        self.record_many([(node, event, detail)])
+
+    def record_many(self, entries: Sequence[tuple[str, str, Mapping[str, object]]]) -> None:
+        now = time.time()
+        self.log.append([(n, now, e, _json(d)) for n, e, d in entries])
+
+    def events(self, node: str) -> list[LogEntry]:
+        return self.log.find(lambda e: e.node == node, limit=10**9)[::-1]
+
+    def events_since(self, after: int, limit: int = 10_000) -> list[LogEntry]:
+        return self.log.since(after, limit)
+
+    def recent_events(self, limit: int) -> list[LogEntry]:
+        return self.log.find(lambda e: True, limit)[::-1]
+
+    def latest(self, kinds: Collection[str], node: str) -> LogEntry | None:
+        """The node's newest log entry of one of ``kinds`` (None: it has none)."""
+        wanted = set(kinds)
+        found = self.log.find(lambda e: e.node == node and e.kind in wanted, limit=1)
+        return found[0] if found else None
+
+    def cursor(self, name: str) -> int:
+        found = self.api.get(f"{self._configmaps}/{self.topology}-cursors")
+        return int(((found or {}).get("data") or {}).get(name, 0))
+
+    def set_cursor(self, name: str, value: int) -> None:
+        path = f"{self._configmaps}/{self.topology}-cursors"
+        patch: Obj = {"data": {name: str(value)}}
+        while self.api.merge(path, patch) is None:
+            body = self._configmap(f"{self.topology}-cursors", patch["data"])
+            if self.api.create(self._configmaps, body) is not None:
+                return
+
+    # -- machines in no topology ---------------------------------------------------
+
+    def record_unknown(self, machine: UnknownMachine) -> None:
+        name, now = f"{self.topology}-unknown-machines", time.time()
+        key = machine.mac.replace(":", "-")
+        seen = {
+            "mac": machine.mac,
+            "uuid": machine.uuid,
+            "serial": machine.serial,
+            "arch": machine.arch,
+            "platform": machine.platform,
+        }
+        while True:
+            found = self.api.get(f"{self._configmaps}/{name}")
+            if found is None:
+                row = seen | {"first_seen": now, "last_seen": now, "boots": 1}
+                body = self._configmap(name, {key: json.dumps(row)})
+                if self.api.create(self._configmaps, body) is not None:
+                    return
+                continue
+            data = dict(found.get("data") or {})
+            before = json.loads(data.get(key) or "null") or {"first_seen": now, "boots": 0}
+            row = seen | {"first_seen": before["first_seen"], "last_seen": now}
+            data[key] = json.dumps(row | {"boots": before["boots"] + 1})
+            path = f"{self._configmaps}/{name}"
+            if self.api.replace(path, {**found, "data": data}) is not None:
+                return
+
+    def unknown_machines(self) -> list[dict[str, Any]]:
+        found = self.api.get(f"{self._configmaps}/{self.topology}-unknown-machines")
+        rows = [json.loads(v) for v in ((found or {}).get("data") or {}).values()]
+        return sorted(rows, key=lambda r: r["first_seen"])
+
+    def _configmap(self, name: str, data: Mapping[str, str]) -> Obj:
+        metadata = {"name": name, "labels": {"strata.dev/topology": self.topology}}
+        return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": metadata, "data": dict(data)}
+
+    # -- the single-writer lease -----------------------------------------------------
+
+    def acquire_writer(
+        self, holder: str, ttl: float, now: float | None = None, replacing: str | None = None
+    ) -> None:
+        """Hold the topology for ``ttl`` seconds (again, to renew); ``WriterBusy`` naming
+        the holder when someone else holds a live lease; ``replacing``: take over from
+        that holder (known dead) even though its lease runs."""
+        self.lease.acquire(holder, ttl, time.time() if now is None else now, replacing)
+
+    def release_writer(self, holder: str) -> None:
+        self.lease.release(holder)
+
+    def writer(self, now: float | None = None) -> tuple[str, float] | None:
+        return self.lease.holder(time.time() if now is None else now)
+
+    # -- secrets -------------------------------------------------------------------------
+
+    def token_key(self) -> bytes:
+        return self.secrets.token_key()
+
+    def cluster(self, layer: str) -> StoredCluster | None:
+        return self.secrets.cluster(layer)
+
+    def keep_cluster(self, first: StoredCluster) -> StoredCluster:
+        return self.secrets.keep_cluster(first)
+
+    def rotate_cluster_token(
+        self, layer: str, replacing: str, token: str, expires: float, now: float
+    ) -> StoredCluster:
+        return self.secrets.rotate_cluster_token(layer, replacing, token, expires, now)
+
+
+def _json(value: Mapping[str, Any]) -> dict[str, Any]:
+    """``value`` as JSON gives it back (what SQLite's store returns too)."""
+    result: dict[str, Any] = json.loads(json.dumps(dict(value), sort_keys=True))
+    return result
+
+
+def _version(obj: Obj | None) -> int:
+    return int(((obj or {}).get("status") or {}).get("version") or 0)
+
+
+def _record(obj: Obj) -> NodeRecord:
+    status = obj["status"]
+    return NodeRecord(
+        node_of(obj),
+        int(status["version"]),
+        status["state"],
+        status.get("step"),
+        status.get("reason"),
+        obj.get("spec") or {},
+        float(status.get("updated") or 0.0),
+        status.get("deadline"),
+        status.get("marks") or {},
+    )
+
+
+if TYPE_CHECKING:  # mypy proves the Kubernetes store implements the protocol
+
+    def _conforms(store: KubeStore) -> Store:
+        return store
