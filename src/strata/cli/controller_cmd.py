@@ -193,7 +193,9 @@ def _stores(state_dir: Path | None, kubeconfig: Path | None, namespace: str) -> 
 
             state_dir.mkdir(parents=True, exist_ok=True)
             return SQLiteStore(state_dir / f"{topology}.db")
-        raise click.ClickException("the Kubernetes store has not landed yet: give --state-dir")
+        from strata.store.kube_store import KubeStore
+
+        return KubeStore.from_kubeconfig(kubeconfig, namespace, topology)
 
     cache: dict[str, Store] = {}
 

@@ -119,6 +119,12 @@ class Run:
 
         return wait_for(check, timeout, f"{name}: {kind}={status} at generation {generation}")
 
+    def servers(self) -> list[dict[str, Any]]:
+        with self.api() as api:
+            got = api.get(f"/apis/strata.dev/v1alpha1/namespaces/{self.namespace}/servers")
+            assert got.status_code == 200, got.text
+            return list(got.json()["items"])
+
     def events(self, name: str) -> list[dict[str, Any]]:
         with self.api() as api:
             got = api.get(f"/api/v1/namespaces/{self.namespace}/events").json()
@@ -138,7 +144,6 @@ class Run:
             "--health-addr", f"127.0.0.1:{self.health}",
             "--until", "provisioned",
             "--resync", "0.5",
-            "--state-dir", str(self.directory / "state"),
             *args,
         ]  # fmt: skip
         log = (self.directory / "controller.log").open("ab")

@@ -31,6 +31,10 @@ def test_a_topology_applied_provisions_every_server_and_an_edit_applies_the_diff
     assert run.condition("lab", "Planned")["message"] == "1 create, 2 unchanged"  # type: ignore[index]
     assert run.get("lab")["status"]["states"] == {"provisioned": 3}
     assert [run.machines.by_name(s.name).power_ons for s in run.systems] == [1, 1, 1]
+    servers = run.servers()  # the records are Server objects (the Kubernetes store)
+    assert {s["metadata"]["name"]: s["status"]["state"] for s in servers} == {
+        f"lab.{s.name}": "provisioned" for s in run.systems
+    }
 
 
 def test_a_destructive_edit_waits_for_consent(make_run: Any) -> None:
