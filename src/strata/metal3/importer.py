@@ -60,6 +60,7 @@ def import_hosts(files: Iterable[tuple[str, str]], *, name: str = "imported") ->
     _roles(layout, notes)
     for layer in layout.layer_names():
         layout.layers[layer] = _layer(layer, inputs, layout, notes)
+    _place_vips(layout)
     layout.bmc_hosts = [h for h in (_bmc_ip(host) for host in inputs.hosts) if h is not None]
     return Imported(render(layout), len(inputs.hosts), notes)
 
@@ -204,6 +205,19 @@ def _layer(layer: str, inputs: Inputs, layout: Layout, notes: list[str]) -> dict
         "serviceCIDR": f"10.{200 + index}.0.0/16",
         "placeholder": True,
     }
+
+
+def _place_vips(layout: Layout) -> None:
+    """Placeholder VIPs go beside the given ones (the top of the first one's /24), so
+    that one provisioning network holds them all."""
+    given = [x["vip"] for x in layout.layers.values() if not x["placeholder"]]
+    if not given or given[0].version != 4:
+        return
+    network = ip_network(f"{given[0]}/24", strict=False)
+    free = (a for a in reversed(list(network.hosts())) if a not in given)
+    for layer in layout.layers.values():
+        if layer["placeholder"]:
+            layer["vip"] = next(free)
 
 
 def _bmc_ip(host: Host) -> IPv4Address | IPv6Address | None:

@@ -28,7 +28,9 @@ def test_every_exported_object_validates_strictly(
     assert kinds["BareMetalHost"] == len(topology.nodes)
     assert kinds["Secret"] == len({n.bmc.credentials for n in topology.nodes})
     kubeadm = [layer for layer in topology.layers if layer.distribution.name == "kubeadm"]
-    assert kinds["Cluster"] == kinds["Metal3Cluster"] == kinds["KubeadmControlPlane"] == len(kubeadm)
+    assert (
+        kinds["Cluster"] == kinds["Metal3Cluster"] == kinds["KubeadmControlPlane"] == len(kubeadm)
+    )
     for document in documents:
         if document["kind"] != "Secret":
             assert document["apiVersion"] == storage_version(document["kind"])
@@ -63,9 +65,7 @@ def test_the_exported_objects_carry_the_topology(
     network = by_kind["Cluster"]["spec"]["clusterNetwork"]
     assert network["pods"] == {"cidrBlocks": ["10.244.0.0/16"]}
     assert network["services"] == {"cidrBlocks": ["10.96.0.0/12"]}
-    template = next(
-        d for d in documents if d["metadata"]["name"] == "mgmt-controlplane"
-    )
+    template = next(d for d in documents if d["metadata"]["name"] == "mgmt-controlplane")
     selected = template["spec"]["template"]["spec"]["hostSelector"]["matchLabels"]
     assert selected.items() <= host["metadata"]["labels"].items()
 
@@ -74,7 +74,9 @@ def test_the_strict_schema_refuses_an_unknown_field(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     lab = next(e for e in EXAMPLES if e.parent.name == "lab")
-    documents = export_metal3(readable_example(lab, tmp_path, monkeypatch), ExportOptions()).documents
+    documents = export_metal3(
+        readable_example(lab, tmp_path, monkeypatch), ExportOptions()
+    ).documents
     host = next(d for d in documents if d["kind"] == "BareMetalHost")
     host["spec"]["bmc"]["adress"] = "redfish://x"
     assert any("adress" in p for p in problems(host))
