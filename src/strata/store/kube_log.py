@@ -63,7 +63,7 @@ class EventLog:
         for _ in range(_ATTEMPTS + len(pending)):
             if not pending:
                 return
-            head = self._head or self._find_head()
+            head = self._fresh_head()
             items, closed = _items(head), head["data"].get("closed") == "true"
             take = pending[: max(0, self.size - len(items))]
             grown = items + take
@@ -74,20 +74,30 @@ class EventLog:
             if items and len(data["entries"]) > self.max_bytes:
                 data = {**head["data"], "closed": "true"}
             written = self.api.replace(self._path(_number(head)), {**head, "data": data})
-            if written is None:  # another writer appended: read it again
-                self._head = self.api.get(self._path(_number(head))) or self._find_head()
+            if written is None:  # another writer appended in between: read it again
                 continue
             self._head = written
             if "closed" not in data:
                 pending = pending[len(take) :]
         raise RuntimeError(f"event log of {self.topology}: append kept conflicting")
 
+    def _fresh_head(self) -> Obj:
+        """The newest segment as the API has it (a read before every append: a PUT
+        refused with 409 would cost a write)."""
+        if self._head is not None:
+            found = self.api.get(self._path(_number(self._head)))
+            if found is not None:
+                return found
+        return self._find_head()
+
     def _next(self, head: Obj) -> Obj:
         number = _number(head) + 1
+        found = self.api.get(self._path(number))  # another writer may have made it
+        if found is not None:
+            return found
         made = self.api.create(self._collection, self._segment(number))
         if made is None:
-            found = self.api.get(self._path(number))
-            return found or self._find_head()
+            return self.api.get(self._path(number)) or self._find_head()
         if number >= self.keep:  # the retention bound: the oldest kept segment goes
             self.api.delete(self._path(number - self.keep))
         return made

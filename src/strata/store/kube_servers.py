@@ -1,8 +1,8 @@
 """The Kubernetes store's ``Server`` objects (``strata.store.server_crd``): reading
 them, and changing one's status with the compare-and-swap every write goes through.
 
-A change reads the object (or starts from the copy this store last wrote), computes
-the next status, and PUTs it to the status subresource with the ``resourceVersion``
+A change reads the object (no cached copy: a PUT refused with 409 costs a write, a
+read does not), computes the next status, and PUTs it to the status subresource with the ``resourceVersion``
 read; a 409 (anyone wrote the object since: a record write, a mark, a token used) is
 read again and decided again. The record's own version lives in ``status.version``: a
 change that expects another raises ``Conflict``, the same check SQLite makes, made
@@ -23,7 +23,6 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from strata.store.kube_api import KubeApi, KubeStoreError, Obj
-from strata.store.records import Conflict
 from strata.store.server_crd import GROUP, KIND, PLURAL, VERSION
 
 __all__ = ["Servers"]
@@ -44,7 +43,6 @@ class Servers:
     ) -> None:
         self.api, self.namespace, self.topology = api, namespace, topology
         self.collection = f"/apis/{GROUP}/{VERSION}/namespaces/{namespace}/{PLURAL}"
-        self._cache: dict[str, Obj] = {}  # node -> the object as this store last wrote it
         self._per_second, self._burst = per_minute / 60.0, float(burst)
         self._budget, self._refilled = float(burst), time.monotonic()
         self.events_dropped = 0
@@ -57,16 +55,10 @@ class Servers:
 
     def get(self, node: str) -> Obj | None:
         """The Server as the API has it now."""
-        found = self.api.get(self.path(node))
-        if found is not None:
-            self._cache[node] = found
-        return found
+        return self.api.get(self.path(node))
 
     def all(self) -> list[Obj]:
-        listed = list(self.api.items(self.collection, f"strata.dev/topology={self.topology}"))
-        for item in listed:
-            self._cache[node_of(item)] = item
-        return listed
+        return list(self.api.items(self.collection, f"strata.dev/topology={self.topology}"))
 
     def create(self, node: str, plan: Mapping[str, Any]) -> Obj:
         """A new Server (no status yet: the API drops it on create); the one another
@@ -87,30 +79,18 @@ class Servers:
     ) -> Obj | None:
         """Apply ``change`` to the node's status (see the module's docstring); ``make``:
         create the Server when it does not exist (else None). Returns the object."""
-        current, cached = start, False
-        if current is None and node in self._cache:
-            current, cached = self._cache[node], True
+        current = start
         for _ in range(_ATTEMPTS):
             if current is None:
-                current, cached = self.get(node), False
+                current = self.get(node)
                 if current is None and not make:
                     return None
                 current = current or self.create(node, {})
-            try:
-                status = change(copy.deepcopy(current.get("status") or {}))
-            except Conflict:
-                if not cached:
-                    raise
-                current = None  # decided on a copy that may be stale: read it again
-                continue
-            if status is None and cached:
-                current = None  # "nothing to write" decided on a copy: decide on the API's
-                continue
+            status = change(copy.deepcopy(current.get("status") or {}))
             if status is None:
                 return current
             written = self.api.replace(self.path(node, "/status"), {**current, "status": status})
             if written is not None:
-                self._cache[node] = written
                 return written
             current = None
         raise KubeStoreError("PUT", self.path(node, "/status"), 409, "kept conflicting")
@@ -131,7 +111,6 @@ class Servers:
             body = {**current, "metadata": metadata, "spec": dict(plan)}
             written = self.api.replace(self.path(node), body)
             if written is not None:
-                self._cache[node] = written
                 return
             current = None
 

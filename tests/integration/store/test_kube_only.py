@@ -1,0 +1,209 @@
+"""What only the Kubernetes store has, against the real kube-apiserver: the Server CRD
+as the API server serves it (printer columns through kubectl and the Table API), no
+secret in any object but a Secret, the log's retention bound, human-facing Events
+bounded, and the API requests a server costs from declared to provisioned."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import shutil
+import subprocess
+
+from strata.provisioning import Stage, UnknownMachine
+from strata.store import KubeStore, RecordWrite
+from strata.store.clusters import StoredCluster
+from tests.integration.store.conftest import NAMESPACE, kube_store
+from tests.support.kube_api import ControlPlane
+
+PLAN = {"layer": "mgmt", "region": "eu", "zone": "z1", "rack": "r7", "os_version": "1"}
+SERVERS = f"/apis/strata.dev/v1alpha1/namespaces/{NAMESPACE}/servers"
+TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io"
+
+
+def fresh(plane: ControlPlane, prefix: str, **options: float) -> KubeStore:
+    store = kube_store(plane, f"{prefix}{secrets.token_hex(3)}")
+    for name, value in options.items():
+        setattr(store.log if name in ("size", "keep") else store, name, value)
+    return store
+
+
+def test_the_crd_is_served_with_its_columns(crd_applied: ControlPlane) -> None:
+    store = fresh(crd_applied, "cols")
+    store.write_records([RecordWrite("n1", 0, "registering", plan=PLAN)])
+    name = f"{store.topology}.n1"
+    with crd_applied.client() as api:
+        table = api.get(f"{SERVERS}/{name}", headers={"Accept": TABLE}).json()
+    columns = [c["name"] for c in table["columnDefinitions"]]
+    assert columns == ["Name", "State", "Layer", "Rack", "Age"]
+    assert table["rows"][0]["cells"][:4] == [name, "registering", "mgmt", "r7"]
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        return
+    config = str(crd_applied.admin_kubeconfig())
+    shown = subprocess.run(
+        [kubectl, "--kubeconfig", config, "-n", NAMESPACE, "get", "srv", name],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout.splitlines()
+    assert shown[0].split() == ["NAME", "STATE", "LAYER", "RACK", "AGE"]
+    assert shown[1].split()[:4] == [name, "registering", "mgmt", "r7"]
+
+
+def test_no_secret_outside_secrets(crd_applied: ControlPlane) -> None:
+    store = fresh(crd_applied, "sec")
+    token = f"{secrets.token_hex(3)}.{secrets.token_hex(8)}"
+    pki, certificate_key = json.dumps({"ca_key": secrets.token_hex(24)}), secrets.token_hex(32)
+    store.keep_cluster(StoredCluster("mgmt", pki, token, 2e9, certificate_key, 1.0, 1.0))
+    rotated = f"{secrets.token_hex(3)}.{secrets.token_hex(8)}"
+    store.rotate_cluster_token("mgmt", token, rotated, 3e9, 2.0)
+    key = store.token_key()
+    store.write_records([RecordWrite("n1", 0, "declared", plan=PLAN, event=("declared", {}))])
+    attempt = store.begin_attempt("n1", 600)
+    store.consume("n1", attempt.number, Stage.LIVE)
+    store.record("n1", "installed", {"attempt": attempt.number})
+    store.record_unknown(UnknownMachine("52:54:00:00:00:09", None, None, None, None))
+    store.set_cursor("controller", 3)
+    store.acquire_writer("test", 30)
+    values = [pki, token, rotated, certificate_key, key.hex()]
+    encoded = [secrets_b64(v.encode()) for v in values] + [secrets_b64(key)]
+    with crd_applied.client() as api:
+        texts = {
+            path: api.get(path).text
+            for path in (
+                SERVERS,
+                f"/api/v1/namespaces/{NAMESPACE}/configmaps",
+                f"/api/v1/namespaces/{NAMESPACE}/events",
+                f"/apis/coordination.k8s.io/v1/namespaces/{NAMESPACE}/leases",
+            )
+        }
+        topologies = api.get(f"/apis/strata.dev/v1alpha1/namespaces/{NAMESPACE}/topologies")
+        if topologies.status_code == 200:
+            texts["topologies"] = topologies.text
+        kept = api.get(f"/api/v1/namespaces/{NAMESPACE}/secrets").text
+    assert store.topology in texts[SERVERS]  # the objects were read
+    for where, text in texts.items():
+        assert [v for v in values + encoded if v in text] == [], where
+    assert secrets_b64(rotated.encode()) in kept and secrets_b64(key) in kept  # grep works
+
+
+def secrets_b64(value: bytes) -> str:
+    import base64
+
+    return base64.b64encode(value).decode()
+
+
+def test_the_log_keeps_a_bounded_number_of_segments(crd_applied: ControlPlane) -> None:
+    store = fresh(crd_applied, "ret", size=3, keep=2)
+    for i in range(20):
+        store.record("n1", "installed", {"i": i})
+    segments = store.log.segments()
+    assert len(segments) == 2
+    kept = store.events_since(0)
+    assert [e.detail["i"] for e in kept] == list(range(20 - len(kept), 20))
+    assert [e.id for e in kept] == sorted(e.id for e in kept) and len(kept) <= 6
+    assert store.events_since(5)[0] == kept[0]  # a cursor behind the bound: the oldest kept
+
+
+def test_a_segment_is_closed_when_it_would_grow_too_large(crd_applied: ControlPlane) -> None:
+    store = fresh(crd_applied, "big")
+    store.log.max_bytes = 600
+    for i in range(8):
+        store.record("n1", "detail", {"i": i, "pad": "x" * 200})
+    entries = store.events_since(0)
+    assert [e.detail["i"] for e in entries] == list(range(8))
+    assert len(store.log.segments()) > 2
+    assert all(len(s["data"].get("entries", "")) <= 600 + 300 for s in store.log.segments())
+
+
+def test_state_changes_are_told_as_events_within_a_budget(crd_applied: ControlPlane) -> None:
+    store = fresh(crd_applied, "ev")
+    store.servers._per_second = 0.0  # no refill: the burst is all there is
+    store.write_records([RecordWrite(f"n{i}", 0, "declared", plan=PLAN) for i in range(25)])
+    store.write_records([RecordWrite("n0", 1, "failed", step="inspecting", reason="NIC")])
+    assert store.requests.events == 20 and store.servers.events_dropped == 6
+    with crd_applied.client() as api:
+        items = api.get(f"/api/v1/namespaces/{NAMESPACE}/events").json()["items"]
+    told = [e for e in items if e["involvedObject"]["name"].startswith(f"{store.topology}.")]
+    assert len(told) == 20
+    event = told[0]
+    assert event["involvedObject"]["kind"] == "Server" and event["involvedObject"]["uid"]
+    assert (event["reason"], event["type"], event["message"]) == (
+        "Declared",
+        "Normal",
+        "new -> declared",
+    )
+
+
+def test_api_writes_per_server_from_declared_to_provisioned(crd_applied: ControlPlane) -> None:
+    """The store calls one run makes for ``n`` servers, batched as the controller
+    batches them (one flush per step for all servers; the boot service one call per
+    request). Figures go to the report; the assertions are what the store adds."""
+    n, topology = 20, f"cost{secrets.token_hex(3)}"
+    store = KubeStore(crd_applied.client(), NAMESPACE, topology)  # the log's default shape
+    boot = KubeStore(crd_applied.client(), NAMESPACE, topology)
+    nodes = [f"n{i}" for i in range(n)]
+    version = dict.fromkeys(nodes, 0)
+
+    def step(state: str, event: str) -> None:
+        plan = PLAN if state == "declared" else None
+        store.write_records(
+            [RecordWrite(x, version[x], state, plan=plan, event=(event, {})) for x in nodes]
+        )
+        for x in nodes:
+            version[x] += 1
+
+    for state, event in RECORD_STEPS[:5]:
+        step(state, event)
+    for x in nodes:  # prepare_boot
+        attempt = store.begin_attempt(x, 600)
+        store.set_marks(x, {"attempt": attempt.number})
+        store.set_marks(x, {"attempt": attempt.number, "prepared": attempt.number})
+    step(*RECORD_STEPS[5])
+    for x in nodes:  # power_on
+        store.set_marks(x, {"attempt": 1, "prepared": 1, "powered": 1})
+    step(*RECORD_STEPS[6])
+    for x in nodes:  # the boot service: iPXE script, two Ignition configs, phone-home
+        boot.record(x, "ipxe-fetched", {})
+        assert boot.consume(x, 1, Stage.LIVE)
+        boot.record(x, "ignition-fetched", {"stage": "live"})
+    step(*RECORD_STEPS[7])
+    for x in nodes:
+        assert boot.consume(x, 1, Stage.FINAL)
+        boot.record(x, "ignition-fetched", {"stage": "final"})
+        boot.record(x, "installed", {})
+    step(*RECORD_STEPS[8])
+    for x in nodes:
+        store.end_attempt(x, provisioned=True)
+    assert store.records()["n0"].state == "provisioned" and store.attempt("n0") is None
+    made = store.requests.by_resource + boot.requests.by_resource
+    writes = store.requests.writes + boot.requests.writes
+    print(
+        f"\nper server: {writes / n:.2f} API writes, {(store.requests.reads + boot.requests.reads) / n:.2f} reads, {store.requests.events / n:.2f} Events; {dict(made)}"
+    )
+    # one write to the Server per record step, attempt change, mark and token (no 409:
+    # nothing else writes), its creation; the log: one append per batch of the
+    # controller, one per entry of the boot service, and a new segment per 100 entries
+    per_server = 1 + len(RECORD_STEPS) + 1 + 3 + 1 + 2
+    assert made["POST servers"] + made["PUT servers/status"] == per_server * n
+    entries = n * (len(RECORD_STEPS) + 4)
+    assert (
+        made["PUT configmaps"] + made["POST configmaps"]
+        <= len(RECORD_STEPS) + 4 * n + entries // 100 + 2
+    )
+    assert writes == sum(v for k, v in made.items() if not k.startswith(("GET", "POST events")))
+
+
+RECORD_STEPS = [
+    ("declared", "declared"),
+    ("registering", "start"),
+    ("inspecting", "bmc-ok"),
+    ("ready", "inspection-passed"),
+    ("provisioning", "provision"),
+    ("provisioning", "boot-prepared"),
+    ("booting", "powered-on"),
+    ("installing", "ignition-fetched"),
+    ("provisioned", "installed"),
+]
