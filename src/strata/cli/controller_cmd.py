@@ -127,6 +127,15 @@ def _namespace() -> str:
     help="Seconds between two reads of the Topology objects.",
 )
 @click.option(
+    "--shards",
+    envvar="STRATA_SHARDS",
+    type=click.IntRange(1, 1024),
+    default=4,
+    show_default=True,
+    help="Racks are split into this many shards, each held by one replica through its own "
+    "Lease (the same on every replica).",
+)
+@click.option(
     "--state-dir",
     envvar="STRATA_STATE_DIR",
     type=click.Path(file_okay=False, path_type=Path),
@@ -147,6 +156,7 @@ def controller(
     until: str,
     concurrency: int,
     resync: float,
+    shards: int,
     state_dir: Path | None,
 ) -> None:
     """Run the in-cluster controller: watch Topology objects, validate, plan and drive
@@ -154,6 +164,7 @@ def controller(
     from strata.operator.health import HealthServer
     from strata.operator.resources import kube_client
     from strata.operator.run import Operator, Settings
+    from strata.operator.shards import Shards
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     namespace = namespace or _namespace()
@@ -167,13 +178,16 @@ def controller(
         _stores(state_dir, kubeconfig, namespace),
         _beside(boot, settings.target),
         _drivers,
+        Shards(client, namespace, identity, shards, lease_duration),
     )
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     health = HealthServer(
         *listen_address(health_addr),
-        live=lambda: None if time.monotonic() - operator.beat < 10 * resync + 30 else "loop stalled",
+        live=lambda: (
+            None if time.monotonic() - operator.beat < 10 * resync + 30 else "loop stalled"
+        ),
         ready=lambda: None if operator.listed.is_set() else "Topology objects not listed yet",
     )
     health.start()

@@ -90,11 +90,15 @@ class StatusWriter:
         self.conditions: list[Condition] = list((obj.get("status") or {}).get("conditions") or [])
         self._events: dict[int, int] = {}  # generation -> Events sent for it
         self._counts_at = 0.0
+        self.muted = False  # another replica writes this object's status (shard 0's holder)
+        self._sent: dict[str, Any] | None = None  # the last patch: not sent twice
         self._lock = threading.Lock()
 
     def set(self, generation: int, *updates: Condition, **fields: Any) -> None:
         """Merge ``updates`` into the conditions and patch them with ``fields``
         (``servers``, ``states``, ``layers``) and ``observedGeneration``."""
+        if self.muted:
+            return
         with self._lock:
             self.conditions = merged(self.conditions, updates)
             status = {"observedGeneration": generation, "conditions": self.conditions, **fields}
@@ -104,7 +108,7 @@ class StatusWriter:
         """Servers per state and per layer and state, at most every ``COUNTS_EVERY`` s
         unless ``force``; ``summaries``: the store's (``NodeSummary`` list), read only
         when the counts are written."""
-        if not force and time.monotonic() - self._counts_at < COUNTS_EVERY:
+        if self.muted or (not force and time.monotonic() - self._counts_at < COUNTS_EVERY):
             return
         self._counts_at = time.monotonic()
         states: dict[str, int] = {}
@@ -122,7 +126,7 @@ class StatusWriter:
         """A core/v1 Event on the object (``kind``: Normal or Warning); False when this
         generation already had ``MAX_EVENTS``."""
         sent = self._events.get(generation, 0)
-        if sent >= MAX_EVENTS:
+        if self.muted or sent >= MAX_EVENTS:
             return False
         self._events[generation] = sent + 1
         now = datetime.datetime.now(datetime.UTC)
@@ -156,6 +160,9 @@ class StatusWriter:
 
     def _patch(self, status: Mapping[str, Any], replace: bool = False) -> None:
         body: dict[str, Any] = {"status": dict(status)}
+        if body == self._sent:  # a resync that changed nothing writes nothing
+            return
+        self._sent = body
         if replace:  # counts: states no longer present must go (merge patch: null deletes)
             body = {"status": {"states": None, "layers": None}}
             self._send(body)

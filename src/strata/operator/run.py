@@ -28,15 +28,17 @@ from typing import Any
 
 from lightkube import ApiError, Client
 
-from strata.controller import ApplyOptions, State, Summary, recorded
+from strata.controller import ApplyOptions, State, recorded
 from strata.controller.manager import Beside, Manager
 from strata.controller.reconciler import DriverSource
 from strata.operator.conditions import StatusWriter, condition
 from strata.operator.consent import Consent, consent_of, held_message
 from strata.operator.findings import check_object
 from strata.operator.resources import TOPOLOGY
+from strata.operator.sharded import ShardStore, shard_plan
+from strata.operator.shards import Shards
 from strata.plan import Plan, build_plan
-from strata.store import Store
+from strata.store import NodeSummary, Store
 from strata.topology import Topology
 
 __all__ = ["Operator", "Settings"]
@@ -69,14 +71,21 @@ class Operator:
         open_store: OpenStore,
         beside: BesideFor,
         drivers: DriversFor,
+        shards: Shards,
     ) -> None:
-        self.client, self.settings = client, settings
+        self.client, self.settings, self.shards = client, settings, shards
         self.open_store, self.beside, self.drivers = open_store, beside, drivers
         self.workers: dict[str, _Worker] = {}
+        shards.on_change = self._replan_all
+        shards.busy = lambda: frozenset().union(*(w.running for w in list(self.workers.values())))
         self.listed = threading.Event()  # the first list answered: /readyz
         self.beat = time.monotonic()  # when the loop last turned: /healthz
 
     def run(self, stop: threading.Event) -> None:
+        """List and sync until ``stop``; the shard Leases renewed beside, given back at
+        the end (a replica stopped cleanly hands its shards over at once)."""
+        leases = threading.Thread(target=self.shards.run, args=(stop,), name="shards", daemon=True)
+        leases.start()
         try:
             while not stop.is_set():
                 self.beat = time.monotonic()
@@ -91,6 +100,12 @@ class Operator:
                 worker.close()
             for worker in self.workers.values():
                 worker.join()
+            leases.join(30)
+            self.shards.release_all()
+
+    def _replan_all(self) -> None:
+        for worker in list(self.workers.values()):
+            worker.replan.set()
 
     def sync(self, objects: Sequence[Mapping[str, Any]]) -> None:
         """One worker per object: a new generation replans, a deleted object stops."""
@@ -121,7 +136,9 @@ class _Worker(threading.Thread):
         self.operator, self.name_ = operator, name
         self.latest = obj
         self.status = StatusWriter(operator.client, obj, operator.settings.identity)
-        self.replan = threading.Event()  # a new generation: the current run stops
+        self.replan = threading.Event()  # a new generation, shards moved: the run stops
+        self.running: frozenset[int] = frozenset()  # the shards the current run drives
+        self._told: set[tuple[int, str]] = set()  # (generation, held) said as an Event
         self.closed = False
         self._lock = threading.Lock()
 
@@ -149,6 +166,7 @@ class _Worker(threading.Thread):
 
     def _once(self, obj: Mapping[str, Any]) -> None:
         generation = _generation(obj)
+        self.status.muted = 0 not in self.operator.shards.active()  # shard 0's holder writes
         checked = check_object(obj)
         if checked.topology is None:
             self._invalid(generation, checked.errors, checked.omitted)
@@ -176,7 +194,7 @@ class _Worker(threading.Thread):
                 self.status.event(generation, "Warning", "Invalid", line)
 
     def _run(self, generation: int, topology: Topology, consent: Consent, valid: Any) -> None:
-        settings = self.operator.settings
+        settings, shards = self.operator.settings, self.operator.shards
         store = self.operator.open_store(topology.name)
         options = ApplyOptions(
             concurrency=settings.concurrency,
@@ -186,9 +204,10 @@ class _Worker(threading.Thread):
             poll_interval=settings.poll_interval,
             target=settings.target,
         )
-        role = f"strata controller {settings.identity}"
-        with Manager(store, options, role) as manager:
-            plan = build_plan(topology, *recorded(store))
+        mine = self.running = shards.active()
+        try:
+            before = recorded(store)
+            plan = build_plan(topology, *before)
             counts = ", ".join(f"{n} {k}" for k, n in plan.counts().items() if n)
             self.status.set(
                 generation,
@@ -197,28 +216,46 @@ class _Worker(threading.Thread):
                 condition("Progressing", True, "Reconciling", f"to {settings.target}", generation),
             )
             self.status.counts(store.summaries, force=True)
+            if mine:
+                part = shard_plan(plan, before[0], mine, shards.count)
+                self._reconcile(part, plan, topology, ShardStore(store, mine).as_store(), options)
+        finally:
+            self.running = frozenset()
+        self.status.counts(store.summaries, force=True)
+        self._report(generation, plan, consent, store)
+
+    def _reconcile(
+        self, part: Plan, plan: Plan, topology: Topology, store: Store, options: ApplyOptions
+    ) -> None:
+        """Drive ``part`` (this replica's shards of ``plan``); the boot side serves the
+        whole plan (a machine of any shard may ask this replica)."""
+        role = f"strata controller {self.operator.settings.identity}"
+        with Manager(store, options, role) as manager:
             beside = self.operator.beside(plan, topology, store)
             with self.operator.drivers(topology) as drivers:
-                summary = manager.reconcile(
-                    plan,
+                manager.reconcile(
+                    part,
                     drivers,
                     beside,
                     lambda change: self.status.counts(store.summaries),
                     stop=self.replan,
                 )
-        self.status.counts(store.summaries, force=True)
-        self._report(generation, plan, consent, summary)
 
-    def _report(self, generation: int, plan: Plan, consent: Consent, summary: Summary) -> None:
+    def _report(self, generation: int, plan: Plan, consent: Consent, store: Store) -> None:
+        """Ready, Progressing and Degraded from every server's record (all shards')."""
+        if self.status.muted:
+            return
         stopped = self.replan.is_set()
-        held = held_message(plan, consent, summary.held)
-        target = self.operator.settings.target
-        ready = not stopped and summary.ok and not held
-        why = (
-            "stopped to replan"
-            if stopped
-            else held or ("every server " + str(target) if ready else _not_ready(summary))
-        )
+        records = {s.name: s for s in store.summaries()}
+        mine = [records[p.name] for p in plan.nodes if p.name in records]
+        target = str(self.operator.settings.target)
+        at_target = {target, str(State.JOINED)}
+        held = held_message(plan, consent, {})
+        failed = "; ".join(f"{s.name}: {s.step}: {s.reason}" for s in mine if s.state == "failed")
+        ready = len(mine) == len(plan.nodes) and all(s.state in at_target for s in mine)
+        ready = ready and not held and not stopped
+        done = stopped or ready or all(s.state in at_target or s.state == "failed" for s in mine)
+        why = "stopped to replan" if stopped else held or _counted(mine, target, ready)
         reason = (
             "Replanning"
             if stopped
@@ -226,10 +263,10 @@ class _Worker(threading.Thread):
             if held
             else ("AllServersReady" if ready else "NotReady")
         )
-        failed = "; ".join(f"{n}: {why}" for n, why in sorted(summary.failed.items()))
+        progress = "Replanning" if stopped else "Done" if done else "Reconciling"
         self.status.set(
             generation,
-            condition("Progressing", False, "Replanning" if stopped else "Done", why, generation),
+            condition("Progressing", not done, progress, why, generation),
             condition("Ready", ready, reason, why, generation),
             condition(
                 "Degraded",
@@ -239,7 +276,8 @@ class _Worker(threading.Thread):
                 generation,
             ),
         )
-        if held and not stopped:
+        if held and not stopped and (generation, held) not in self._told:
+            self._told.add((generation, held))
             self.status.event(generation, "Warning", "ConsentRequired", held)
 
     def _degraded(self, obj: Mapping[str, Any], why: str) -> None:
@@ -254,10 +292,12 @@ class _Worker(threading.Thread):
             log.exception("topology=%s status not written", self.name_)
 
 
-def _not_ready(summary: Summary) -> str:
+def _counted(servers: Sequence[NodeSummary], target: str, ready: bool) -> str:
+    if ready:
+        return f"every server {target}"
     counts: dict[str, int] = {}
-    for s in summary.states.values():
-        counts[s.value] = counts.get(s.value, 0) + 1
+    for s in servers:
+        counts[s.state] = counts.get(s.state, 0) + 1
     return "servers: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
 
 
