@@ -70,7 +70,7 @@ class Shards:
         with self._lock:
             before = self.active()
             self._keep(self._member_name())
-            self.share = math.ceil(self.count / max(1, self._live_members()))
+            self.share = math.ceil(self.count / max(1, self._observe()))
             held = {i for i in self.held if self._keep(_shard_name(i))}
             self.held = frozenset(held)
             for i in held - self.active() - self.busy():  # over the share, no run on it
@@ -113,9 +113,15 @@ class Shards:
     def _member_name(self) -> str:
         return "strata-member-" + "".join(c if c.isalnum() else "-" for c in self.identity.lower())
 
-    def _live_members(self) -> int:
-        leases = self.client.list(Lease, namespace=self.namespace, labels={LABEL: "member"})
-        return sum(1 for lease in leases if self._alive(lease))
+    def _observe(self) -> int:
+        """Every member and shard Lease looked at (an unrenewed one is seen going stale
+        from now, whether or not this replica wants it yet); returns the live members."""
+        members = 0
+        for lease in self.client.list(Lease, namespace=self.namespace, labels={LABEL: None}):
+            alive = self._alive(lease)
+            labels = (lease.metadata.labels if lease.metadata else None) or {}
+            members += alive and labels.get(LABEL) == "member"
+        return members
 
     def _alive(self, lease: Lease) -> bool:
         spec = lease.spec or LeaseSpec()

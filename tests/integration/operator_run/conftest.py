@@ -71,8 +71,8 @@ class Run:
     machines: MachineSimulator
     port: int
     bmc_url: str
-    process: subprocess.Popen[bytes] | None = None
-    health: int = 0
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    killed: set[str] = field(default_factory=set)
     requests: list[tuple[str, str]] = field(default_factory=list)  # BMC calls seen
 
     def api(self) -> httpx.Client:
@@ -130,50 +130,61 @@ class Run:
             got = api.get(f"/api/v1/namespaces/{self.namespace}/events").json()
         return [e for e in got["items"] if e["involvedObject"]["name"] == name]
 
-    def start(self, *args: str) -> None:
-        self.health = free_port()
+    def start(self, *args: str, identity: str = "replica-a") -> subprocess.Popen[bytes]:
+        """A controller process named ``identity``; returns once its /readyz answers."""
+        health = free_port()
         kubeconfig = self.plane.admin_kubeconfig()
         command = [
             str(Path(sys.executable).parent / "strata"), "controller",
             "--kubeconfig", str(kubeconfig),
             "--namespace", self.namespace,
-            "--identity", "replica-a",
+            "--identity", identity,
             "--listen", f"127.0.0.1:{self.port}",
             "--url", f"http://127.0.0.1:{self.port}",
             "--artifacts", str(self.directory / "artifacts"),
-            "--health-addr", f"127.0.0.1:{self.health}",
+            "--health-addr", f"127.0.0.1:{health}",
             "--until", "provisioned",
             "--resync", "0.5",
             *args,
         ]  # fmt: skip
         log = (self.directory / "controller.log").open("ab")
-        self.process = subprocess.Popen(command, stdout=log, stderr=log, env=dict(os.environ))
-        wait_for(self._ready, 60, "the controller's /readyz")
+        process = subprocess.Popen(command, stdout=log, stderr=log, env=dict(os.environ))
+        self.processes[identity] = process
+        wait_for(lambda: self._ready(health), 60, f"{identity}'s /readyz")
+        return process
 
-    def _ready(self) -> bool | None:
+    def _ready(self, port: int) -> bool | None:
         self.check_alive()
         try:
-            answer = httpx.get(f"http://127.0.0.1:{self.health}/readyz", timeout=2)
+            answer = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2)
         except httpx.HTTPError:
             return None
         return True if answer.status_code == 200 else None
 
     def check_alive(self) -> None:
-        if self.process is not None and self.process.poll() is not None:
-            pytest.fail(f"the controller exited ({self.process.returncode}):\n{self.log()}")
+        for identity, process in self.processes.items():
+            if identity not in self.killed and process.poll() is not None:
+                pytest.fail(f"{identity} exited ({process.returncode}):\n{self.log()}")
+
+    def kill(self, identity: str) -> None:
+        self.killed.add(identity)
+        self.processes[identity].kill()  # SIGKILL: no lease given back
+        self.processes[identity].wait(10)
 
     def log(self) -> str:
         path = self.directory / "controller.log"
         return path.read_text()[-6000:] if path.exists() else ""
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.terminate()
+        for process in self.processes.values():
             try:
-                self.process.wait(30)
+                process.wait(30)
             except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
+                process.kill()
+                process.wait(10)
 
 
 def _object(document: dict[str, Any], consent: dict[str, Any] | None) -> dict[str, Any]:
