@@ -127,7 +127,8 @@ class EventLog:
         return found
 
     def newest_first(self) -> Iterator[LogEntry]:
-        """Every kept entry, newest first (a segment read at a time)."""
+        """Every kept entry, newest first, a segment read at a time (for the newest few:
+        ``every`` reads them all in fewer requests)."""
         for number in reversed(self._numbers()):
             segment = self.api.get(self._path(number))
             if segment is not None:
@@ -144,8 +145,12 @@ class EventLog:
         return found
 
     def segments(self) -> list[Obj]:
-        """Every kept segment, oldest first (for inspection and tests)."""
+        """Every kept segment, oldest first (one LIST, 500 segments a page)."""
         return sorted(self.api.items(self._collection, self._selector), key=_number)
+
+    def every(self) -> list[LogEntry]:
+        """Every kept entry, oldest first."""
+        return [e for segment in self.segments() for e in self._entries(segment)]
 
     # -- names -------------------------------------------------------------------
 

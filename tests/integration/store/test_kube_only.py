@@ -10,8 +10,11 @@ import secrets
 import shutil
 import subprocess
 
+import httpx
+import pytest
+
 from strata.provisioning import Stage, UnknownMachine
-from strata.store import KubeStore, RecordWrite
+from strata.store import KubeStore, KubeStoreError, RecordWrite
 from strata.store.clusters import StoredCluster
 from tests.integration.store.conftest import NAMESPACE, kube_store
 from tests.support.kube_api import ControlPlane
@@ -207,3 +210,38 @@ RECORD_STEPS = [
     ("installing", "ignition-fetched"),
     ("provisioned", "installed"),
 ]
+
+
+def test_a_servers_status_keeps_its_recent_history(crd_applied: ControlPlane) -> None:
+    store = fresh(crd_applied, "hist")
+    store.write_records([RecordWrite("n1", 0, "declared", plan=PLAN, event=("declared", {}))])
+    for version in range(1, 26):
+        store.write_records([RecordWrite("n1", version, "booting", event=("e", {"v": version}))])
+    attempt = store.begin_attempt("n1", 600, now=1000.0)
+    store.consume("n1", attempt.number, Stage.FINAL)
+    with crd_applied.client() as api:
+        status = api.get(f"{SERVERS}/{store.topology}.n1").json()["status"]
+    assert [h["detail"]["v"] for h in status["history"]] == list(range(6, 26))
+    assert status["history"][-1]["state"] == "booting" and status["version"] == 26
+    assert status["attempt"] == {
+        "number": 1,
+        "expires": 1600,
+        "provisioned": False,
+        "consumed": [int(Stage.FINAL)],
+    }
+    assert len(store.events("n1")) == 26  # the log keeps every entry
+
+
+def test_a_kubeconfig_opens_the_store_and_api_errors_are_named(
+    crd_applied: ControlPlane,
+) -> None:
+    store = KubeStore.from_kubeconfig(crd_applied.admin_kubeconfig(), NAMESPACE, "viakubeconfig")
+    store.set_cursor("controller", 5)
+    assert store.cursor("controller") == 5 and store.requests.writes >= 1
+    elsewhere = KubeStore(crd_applied.client(), "no-such-namespace", "x")
+    with pytest.raises(KubeStoreError, match=r"POST /api.*/servers: 404 NotFound"):
+        elsewhere.write_records([RecordWrite("n1", 0, "declared", plan=PLAN)])
+    anonymous = httpx.Client(base_url=crd_applied.url, verify=crd_applied.ssl_context())
+    with anonymous, pytest.raises(KubeStoreError, match="403 Forbidden") as refused:
+        KubeStore(anonymous, NAMESPACE, "x").token_key()
+    assert refused.value.status == 403
