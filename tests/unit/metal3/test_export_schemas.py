@@ -83,3 +83,15 @@ def test_the_strict_schema_refuses_an_unknown_field(
     control_plane = next(d for d in documents if d["kind"] == "KubeadmControlPlane")
     control_plane["spec"]["kubeadmConfigSpec"]["clusterConfiguration"]["podSubnet"] = "10.0.0.0/8"
     assert any("podSubnet" in p for p in problems(control_plane))
+
+
+def test_servers_strata_provisioned_are_externally_provisioned(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lab = next(e for e in EXAMPLES if e.parent.name == "lab")
+    topology = readable_example(lab, tmp_path, monkeypatch)
+    options = ExportOptions(provisioned={"lab-worker-0"})
+    hosts = [d for d in export_metal3(topology, options).documents if d["kind"] == "BareMetalHost"]
+    marked = {h["metadata"]["name"] for h in hosts if h["spec"].get("externallyProvisioned")}
+    assert marked == {"lab-worker-0"}
+    assert [p for h in hosts for p in problems(h)] == []
