@@ -60,12 +60,14 @@ class EventLog:
         """Appends ``entries`` in order: each segment written is one atomic request;
         entries that spill into a new segment are written by a second request."""
         pending = [[n, at, kind, dict(detail)] for n, at, kind, detail in entries]
-        for _ in range(_ATTEMPTS + len(pending)):
+        for _ in range(_ATTEMPTS + 2 * len(pending)):
             if not pending:
                 return
             head = self._fresh_head()
             items, closed = _items(head), head["data"].get("closed") == "true"
             take = pending[: max(0, self.size - len(items))]
+            while len(take) > 1 and _size(items + take) > self.max_bytes:
+                take = take[: len(take) // 2]  # a segment never grows past max_bytes
             grown = items + take
             if closed or not take:
                 self._head = self._next(head)
@@ -179,6 +181,10 @@ def _items(segment: Obj) -> list[list[Any]]:
     segment["data"] = data
     items: list[list[Any]] = json.loads(data.get("entries") or "[]")
     return items
+
+
+def _size(items: list[list[Any]]) -> int:
+    return len(json.dumps(items, separators=(",", ":")))
 
 
 def _number(segment: Obj) -> int:

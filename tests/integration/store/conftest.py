@@ -28,7 +28,9 @@ OpenStore = Callable[[], Store]
 @pytest.fixture(scope="session")
 def plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]:
     with control_plane(tmp_path_factory.mktemp("kube-store")) as running:
+        _planes.append(running)
         yield running
+        _planes.clear()
 
 
 @pytest.fixture(scope="session")
@@ -90,10 +92,14 @@ def store(open_store: OpenStore) -> Store:
     return open_store()
 
 
+_planes: list[ControlPlane] = []  # the session's, once started (for failure reports)
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item) -> Generator[None, pytest.TestReport, None]:
+    """A failing test on the Kubernetes backend carries the control plane's log tails."""
     outcome = yield
     report: pytest.TestReport = outcome.get_result()
-    running = getattr(item, "funcargs", {}).get("plane")
-    if report.failed and isinstance(running, ControlPlane):
-        report.sections.append(("kube control plane logs", running.logs()))
+    on_kube = "kubernetes]" in item.nodeid or "crd_applied" in getattr(item, "fixturenames", ())
+    if report.failed and on_kube and _planes:
+        report.sections.append(("kube control plane logs", _planes[0].logs()))

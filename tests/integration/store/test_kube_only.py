@@ -9,6 +9,7 @@ import json
 import secrets
 import shutil
 import subprocess
+import time
 
 import httpx
 import pytest
@@ -149,6 +150,7 @@ def test_api_writes_per_server_from_declared_to_provisioned(crd_applied: Control
     boot = KubeStore(crd_applied.client(), NAMESPACE, topology)
     nodes = [f"n{i}" for i in range(n)]
     version = dict.fromkeys(nodes, 0)
+    started = time.monotonic()
 
     def step(state: str, event: str) -> None:
         plan = PLAN if state == "declared" else None
@@ -181,7 +183,10 @@ def test_api_writes_per_server_from_declared_to_provisioned(crd_applied: Control
     for x in nodes:
         store.end_attempt(x, provisioned=True)
     assert store.records()["n0"].state == "provisioned" and store.attempt("n0") is None
+    elapsed = time.monotonic() - started
     made = store.requests.by_resource + boot.requests.by_resource
+    total = sum(made.values())
+    print(f"\n{total} requests in {elapsed:.1f} s ({total / elapsed:.0f}/s, one at a time)")
     writes = store.requests.writes + boot.requests.writes
     print(
         f"\nper server: {writes / n:.2f} API writes, {(store.requests.reads + boot.requests.reads) / n:.2f} reads, {store.requests.events / n:.2f} Events; {dict(made)}"
