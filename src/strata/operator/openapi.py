@@ -9,7 +9,10 @@ pattern, enum, bounds) inside ``anyOf``, no ``additionalProperties`` beside
 ``properties``. :func:`structural` does that turn:
 
 - ``$ref`` to ``$defs`` inlined (the topology model has no recursion);
-- ``anyOf`` with ``{"type": "null"}`` made ``nullable: true``;
+- ``anyOf`` with ``{"type": "null"}`` made ``nullable: true`` — except beside an
+  ``enum``: Kubernetes 1.20 checks a null against the enum and refuses it, and refuses a
+  CRD whose enum holds null; without ``nullable`` it drops the null field instead
+  (a null written there means "not set" to Strata too), and the enum still checks;
 - strings of several formats: ``type: string`` with an ``anyOf`` of the formats
   (``ipv4`` / ``ipv6`` are Kubernetes formats; ``ipv4network`` / ``ipv6network``
   become its ``cidr``);
@@ -131,7 +134,7 @@ def _union(options: list[Schema], defs: Schema, seen: tuple[str, ...]) -> Schema
     nullable = len(present) < len(options)
     converted = [_node(o, defs, seen) for o in present]
     out = converted[0] if len(converted) == 1 else _merged(converted)
-    if nullable:
+    if nullable and "enum" not in out:  # see the module's docstring on enums
         out["nullable"] = True
     return out
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
-from strata.operator.crds import DOCUMENT_ONLY, manifest_yaml, topology_crd
+from strata.operator.crds import DOCUMENT_ONLY, all_crds, manifest_yaml, topology_crd
 from strata.operator.objects import topology_document, topology_object
 from strata.operator.openapi import FREE_FORM, free_form_paths, structural
 from strata.topology.jsonschema import topology_json_schema
@@ -66,12 +66,19 @@ def _json_paths(node: Any, defs: dict[str, Any], path: str = "") -> Iterator[str
         yield from _json_paths(node["additionalProperties"], defs, f"{path}{{}}")
 
 
-@pytest.mark.parametrize("crd", [topology_crd()], ids=lambda c: c["metadata"]["name"])
+@pytest.mark.parametrize("crd", all_crds(), ids=lambda c: c["metadata"]["name"])
 def test_committed_crd_is_current(crd: dict[str, Any]) -> None:
     path = CRDS / f"{crd['metadata']['name']}.yaml"
     if UPDATE:
         path.write_text(manifest_yaml(crd))
     assert path.read_text() == manifest_yaml(crd), "run: STRATA_UPDATE_GOLDEN=1 pytest " + __file__
+
+
+def test_deploy_installs_every_crd_and_nothing_else() -> None:
+    names = {f"{crd['metadata']['name']}.yaml" for crd in all_crds()}
+    assert {p.name for p in CRDS.iterdir()} == names
+    listed = YAML(typ="safe", pure=True).load((ROOT / "deploy/kustomization.yaml").read_text())
+    assert {r.removeprefix("crds/") for r in listed["resources"] if r.startswith("crds/")} == names
 
 
 def test_every_json_schema_property_is_in_the_crd() -> None:
