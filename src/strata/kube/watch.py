@@ -265,7 +265,8 @@ class NodeWatcher:
                 return
             self._said[key] = value
             self._pending.append((node, kind, detail))
-            self._news.set()
+            if not self._news.is_set():  # set() takes the event's lock and wakes waiters
+                self._news.set()
 
 
 def ensure_token(token: BootstrapToken) -> Callable[[Client], None]:
