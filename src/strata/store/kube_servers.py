@@ -95,24 +95,46 @@ class Servers:
             current = None
         raise KubeStoreError("PUT", self.path(node, "/status"), 409, "kept conflicting")
 
-    def set_spec(self, node: str, obj: Obj, plan: Mapping[str, Any], version: int) -> None:
+    def set_spec(self, node: str, obj: Obj, plan: Mapping[str, Any], version: int) -> Obj:
         """The node's plan, written after the status that decided the record's version;
-        skipped once a newer record version is there (its writer read this plan)."""
+        skipped once a newer record version is there (its writer read this plan).
+        Returns the object as last seen."""
         current: Obj | None = obj
         for _ in range(_ATTEMPTS):
-            if current is None:
-                current = self.get(node)
+            current = current or self.get(node)
             if current is None or (current.get("status") or {}).get("version") != version:
-                return
+                return current or obj
             if current.get("spec") == plan:
-                return
+                return current
             metadata = dict(current["metadata"])
             metadata["labels"] = {**(metadata.get("labels") or {}), **self._labels(node, plan)}
             body = {**current, "metadata": metadata, "spec": dict(plan)}
-            written = self.api.replace(self.path(node), body)
-            if written is not None:
-                return
-            current = None
+            current = self.api.replace(self.path(node), body)
+            if current is not None:
+                return current
+        return obj
+
+    def put_back(self, node: str, before: Obj | None, after: Obj) -> bool:
+        """Undo a write that left ``after``: the Server as it was ``before`` (deleted when
+        it did not exist), each request at ``after``'s resourceVersion. False when
+        someone wrote it since (then it stays as they left it)."""
+        try:
+            return self._put_back(node, before, after)
+        except KubeStoreError:
+            return False
+
+    def _put_back(self, node: str, before: Obj | None, after: Obj) -> bool:
+        if before is None:
+            return self.api.delete(self.path(node), after["metadata"]["resourceVersion"])
+        current: Obj | None = after
+        if after.get("spec") != before.get("spec"):
+            metadata = {**after["metadata"], "labels": before["metadata"].get("labels") or {}}
+            body = {**after, "metadata": metadata, "spec": before.get("spec") or {}}
+            current = self.api.replace(self.path(node), body)
+        if current is None:
+            return False
+        body = {**current, "status": before.get("status") or {}}
+        return self.api.replace(self.path(node, "/status"), body) is not None
 
     def tell(self, obj: Obj, old: str | None, new: str, why: str | None) -> None:
         """A core/v1 Event for a state change, if the budget allows (never raises)."""

@@ -14,15 +14,21 @@ One topology's state in one namespace:
 - secrets in Secrets only (``strata.store.kube_secrets``).
 
 What ``write_records`` guarantees (Kubernetes has no multi-object transaction, so not
-SQLite's all or nothing): the batch is checked first — every record is read and its
-version compared with what the batch expects, and ``Conflict`` is raised before
-anything is written when one is stale; then each node's writes are one atomic status
-update (several writes of one node in a batch become one), checked again by its
-``resourceVersion``; a writer that got in between the check and a record's update
-makes that record raise ``Conflict``: the records before it stay written (with their
-log entries), the ones after it are not written. A record's plan is written after its
-status (the status decides the version); a crash in between leaves the previous plan
-under the new state, which the controller's next plan comparison sees.
+SQLite's all or nothing, but close to it):
+
+1. the batch is checked first: every record is read and its version compared with
+   what the batch expects; ``Conflict`` before anything is written when one is stale;
+2. each node's writes in the batch become one status update, checked again by its
+   ``resourceVersion`` (each record is atomic);
+3. a writer that got in between the check and a record's update makes that record
+   raise ``Conflict``; the records of the batch already written are then put back as
+   they were (a Server the batch created is deleted), each with the same
+   ``resourceVersion`` check — one written over again in that instant by a third
+   writer stays as that writer left it, with its log entries;
+4. the log entries and Events of the batch are written once its records are;
+5. a record's plan (``spec``) is written after its status, which decides the version:
+   a crash in between leaves the previous plan under the new state, which the
+   controller's next comparison of plans sees.
 
 ``requests`` counts the API requests made (``kube_api.Requests``).
 """
@@ -127,21 +133,25 @@ class KubeStore:
                 if w.expected_version != actual:
                     raise Conflict(name, w.expected_version, actual)
                 actual += 1
-        now, written = time.time(), set()
+        now, done = time.time(), []
         try:
             for name, group in groups.items():
-                self._write(name, group, read[name], now)
-                written.add(name)
-        finally:
-            self.log.append(
-                [(w.name, now, *w.event) for w in writes if w.event and w.name in written]
-            )
+                done.append((name, read[name], self._write(name, group, read[name], now)))
+        except Conflict:  # a writer got in between the check and this record's update
+            done = [d for d in reversed(done) if not self.servers.put_back(*d)]
+            raise
+        finally:  # the log entries of the records that stay written
+            kept = {name for name, _, _ in done}
+            self.log.append([(w.name, now, *w.event) for w in writes if w.event and w.name in kept])
+        for name, before, after in done:
+            self._tell(groups[name][-1], before, after)
 
-    def _write(self, name: str, group: list[RecordWrite], obj: Obj | None, now: float) -> None:
+    def _write(self, name: str, group: list[RecordWrite], obj: Obj | None, now: float) -> Obj:
+        """The node's writes of a batch as one status update (then its plan); returns
+        the Server as written."""
         first, last = group[0], group[-1]
         plans = [_json(w.plan) for w in group if w.plan is not None]
         obj = obj or self.servers.create(name, plans[-1] if plans else {})
-        before = (obj.get("status") or {}).get("state")
         version = first.expected_version + len(group)
 
         def change(status: dict[str, Any]) -> dict[str, Any]:
@@ -168,11 +178,13 @@ class KubeStore:
 
         stored = self.servers.change(name, change, start=obj)
         assert stored is not None  # it exists: read or made above
-        if plans:
-            self.servers.set_spec(name, stored, plans[-1], version)
-        if last.state != before:
+        return self.servers.set_spec(name, stored, plans[-1], version) if plans else stored
+
+    def _tell(self, last: RecordWrite, before: Obj | None, after: Obj) -> None:
+        was = ((before or {}).get("status") or {}).get("state")
+        if last.state != was:
             why = f"{last.step}: {last.reason}" if last.reason else None
-            self.servers.tell(stored, before, last.state, why)
+            self.servers.tell(after, was, last.state, why)
 
     def set_marks(self, name: str, marks: Mapping[str, Any]) -> None:
         def change(status: dict[str, Any]) -> dict[str, Any] | None:

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from strata.provisioning import Stage, UnknownMachine
-from strata.store import KubeStore, KubeStoreError, RecordWrite
+from strata.store import Conflict, KubeStore, KubeStoreError, RecordWrite
 from strata.store.clusters import StoredCluster
 from tests.integration.store.conftest import NAMESPACE, kube_store
 from tests.support.kube_api import ControlPlane
@@ -250,3 +250,43 @@ def test_a_kubeconfig_opens_the_store_and_api_errors_are_named(
     with anonymous, pytest.raises(KubeStoreError, match="403 Forbidden") as refused:
         KubeStore(anonymous, NAMESPACE, "x").token_key()
     assert refused.value.status == 403
+
+
+def test_a_writer_between_check_and_update_puts_the_batch_back(
+    crd_applied: ControlPlane,
+) -> None:
+    """Another store writes n2 just before this store's update of n2 reaches the API
+    (an httpx request hook on this store's client): n1, already written, and n3, made
+    by the batch, are put back; the log has none of the batch's entries."""
+    topology = f"race{secrets.token_hex(3)}"
+    other = kube_store(crd_applied, topology)
+    other.write_records(
+        [RecordWrite(n, 0, "declared", plan=PLAN, event=("declared", {})) for n in ("n1", "n2")]
+    )
+    before = {n: crd_applied.client().get(f"{SERVERS}/{topology}.{n}").json() for n in ("n1", "n2")}
+    cut_in: list[str] = []
+
+    def hook(request: httpx.Request) -> None:
+        if request.method == "PUT" and request.url.path.endswith(".n2/status") and not cut_in:
+            cut_in.append("n2")
+            other.write_records([RecordWrite("n2", 1, "maintenance", event=("other", {}))])
+
+    client = crd_applied.client()
+    client.event_hooks["request"] = [hook]
+    store = KubeStore(client, NAMESPACE, topology, segment_size=7)
+    with pytest.raises(Conflict, match="node n2: record is at version 2, not 1"):
+        store.write_records(
+            [
+                RecordWrite("n1", 1, "registering", plan={**PLAN, "rack": "r9"}, event=("a", {})),
+                RecordWrite("n3", 0, "declared", plan=PLAN, event=("b", {})),
+                RecordWrite("n2", 1, "registering", event=("c", {})),
+            ]
+        )
+    records = other.records()
+    assert set(records) == {"n1", "n2"}  # n3 deleted again
+    assert (records["n1"].version, records["n1"].state, records["n1"].plan) == (1, "declared", PLAN)
+    assert (records["n2"].version, records["n2"].state) == (2, "maintenance")
+    after = crd_applied.client().get(f"{SERVERS}/{topology}.n1").json()
+    assert after["status"] == before["n1"]["status"]
+    assert after["metadata"]["labels"] == before["n1"]["metadata"]["labels"]
+    assert [e.kind for e in other.events_since(0)] == ["declared", "declared", "other"]
