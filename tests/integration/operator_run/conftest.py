@@ -6,10 +6,10 @@ controller runs."""
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -47,12 +47,13 @@ def plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]:
                 answer = api.post(CRDS, json=crd)
                 assert answer.status_code == 201, answer.text
             for crd in _crds():
-                wait_for(lambda c=crd: _established(api, c), 60, f"CRD {crd['metadata']['name']}")
+                name = crd["metadata"]["name"]
+                wait_for(functools.partial(_established, api, name), 60, f"CRD {name}")
         yield running
 
 
-def _established(api: httpx.Client, crd: dict[str, Any]) -> bool | None:
-    got = api.get(f"{CRDS}/{crd['metadata']['name']}").json()
+def _established(api: httpx.Client, name: str) -> bool | None:
+    got = api.get(f"{CRDS}/{name}").json()
     ok = any(
         c["type"] == "Established" and c["status"] == "True"
         for c in (got.get("status") or {}).get("conditions") or []
@@ -209,6 +210,7 @@ def make_run(
 ) -> Iterator[Any]:
     monkeypatch.setenv(PASSWORD_ENV, password)
     made: list[Run] = []
+    observers: list[Any] = []
 
     def make(count: int) -> Run:
         namespace = f"t-{uuid.uuid4().hex[:8]}"
@@ -227,6 +229,7 @@ def make_run(
             run.requests.append((method, path))
 
         emulator.app.observers.append(seen)
+        observers.append(seen)
         made.append(run)
         return run
 
@@ -234,19 +237,16 @@ def make_run(
     for run in made:
         run.stop()
         run.machines.close()
-    emulator.app.observers[:] = [o for o in emulator.app.observers if not _is_seen(o)]
-    time.sleep(0)
-
-
-def _is_seen(observer: Any) -> bool:
-    return getattr(observer, "__name__", "") == "seen"
+    for observer in observers:
+        emulator.app.observers.remove(observer)
 
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item) -> Any:
+    """A failing test's report carries the controllers' log."""
     outcome = yield
     report: pytest.TestReport = outcome.get_result()
-    log = item.funcargs.get("make_run") if hasattr(item, "funcargs") else None
-    if report.failed and log is not None:
-        for path in Path(str(item.funcargs.get("tmp_path"))).glob("controller.log"):
-            report.sections.append(("strata controller log", path.read_text()[-8000:]))
+    tmp_path = getattr(item, "funcargs", {}).get("tmp_path")
+    log = Path(str(tmp_path)) / "controller.log"
+    if report.failed and tmp_path is not None and log.exists():
+        report.sections.append(("strata controller log", log.read_text()[-8000:]))

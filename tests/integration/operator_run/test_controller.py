@@ -20,7 +20,7 @@ def test_a_topology_applied_provisions_every_server_and_an_edit_applies_the_diff
     status = run.get("lab")["status"]
     assert status["servers"] == 2 and status["states"] == {"provisioned": 2}
     assert status["layers"] == {"mgmt": {"provisioned": 2}}
-    assert run.condition("lab", "Planned")["message"] == "2 create"  # type: ignore[index]
+    assert run.condition("lab", "Planned")["message"] == "2 create"
     for system in (first, second):
         machine = run.machines.by_name(system.name)
         assert machine.errors == [] and machine.power_ons == 1
@@ -28,7 +28,7 @@ def test_a_topology_applied_provisions_every_server_and_an_edit_applies_the_diff
 
     run.replace(run.document([first, second, third], "lab"))  # one server added
     run.wait_condition("lab", "Ready", "True", 2)
-    assert run.condition("lab", "Planned")["message"] == "1 create, 2 unchanged"  # type: ignore[index]
+    assert run.condition("lab", "Planned")["message"] == "1 create, 2 unchanged"
     assert run.get("lab")["status"]["states"] == {"provisioned": 3}
     assert [run.machines.by_name(s.name).power_ons for s in run.systems] == [1, 1, 1]
     servers = run.servers()  # the records are Server objects (the Kubernetes store)
@@ -75,7 +75,7 @@ def test_a_broken_topology_is_refused_with_located_findings_and_nothing_touched(
         "topologies/broken: spec.regions[0].zones[0].racks[0].nodes[1].bmc.credentials"
         in (invalid["message"])
     )
-    assert run.condition("broken", "Planned")["status"] == "False"  # type: ignore[index]
+    assert run.condition("broken", "Planned")["status"] == "False"
     warnings = [e for e in run.events("broken") if e["reason"] == "Invalid"]
     assert warnings and warnings[0]["type"] == "Warning"
     assert warnings[0]["message"] in invalid["message"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import random
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -48,11 +49,15 @@ def test_two_replicas_split_shards_and_one_killed_loses_them_to_the_other(
 
         run.create(run.document(run.systems, "pair", per_rack=PER_RACK))
         rng = random.Random(int(os.environ.get("STRATA_CRASH_SEED", "7")))
-        time.sleep(rng.uniform(1.0, 3.0))  # servers powering on, booting, installing
+        enough = rng.randint(1, SERVERS // 2)  # then some are booting and installing
+        wait_for(lambda: _provisioned(store) >= enough or None, 120, f"{enough} provisioned")
         victim = rng.choice(["replica-a", "replica-b"])
         survivor = "replica-b" if victim == "replica-a" else "replica-a"
         run.kill(victim)
         killed_at = time.monotonic()
+        moment = Counter(s.state for s in store.summaries())
+        print(f"killed {victim} at {dict(moment)}")
+        assert moment["provisioned"] < SERVERS  # mid-way: the survivor has work to take
         wait_for(lambda: _all_held_by(run, survivor), 60, f"{survivor} holding every shard")
         print(f"{survivor} held every shard {time.monotonic() - killed_at:.1f} s after the kill")
 
@@ -67,6 +72,10 @@ def test_two_replicas_split_shards_and_one_killed_loses_them_to_the_other(
         assert machine.power_ons_at_install is not None, machine
         assert machine.power_ons == machine.power_ons_at_install == 1, machine
     store.close()
+
+
+def _provisioned(store: KubeStore) -> int:
+    return sum(s.state == "provisioned" for s in store.summaries())
 
 
 def _holders(run: Any) -> dict[str, str]:
