@@ -14,6 +14,7 @@ body (a Secret's body is a secret).
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -86,12 +87,14 @@ class KubeApi:
     def __init__(self, client: httpx.Client) -> None:
         self.client = client
         self.requests = Requests()
+        self._lock = threading.Lock()
 
     def _send(
         self, verb: str, path: str, count: str, body: Obj | None = None, **kw: Any
     ) -> httpx.Response:
-        self.requests.counts[count] += 1
-        self.requests.by_resource[f"{verb} {_resource(path)}"] += 1
+        with self._lock:  # the store's threads share the counter
+            self.requests.counts[count] += 1
+            self.requests.by_resource[f"{verb} {_resource(path)}"] += 1
         try:
             return self.client.request(verb, path, json=body, **kw)
         except httpx.HTTPError as exc:

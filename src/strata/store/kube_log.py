@@ -24,7 +24,7 @@ an object per entry in etcd). Human-facing Events are written besides, by the st
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from typing import Any
 
 from strata.store.kube_api import KubeApi, Obj
@@ -115,8 +115,10 @@ class EventLog:
 
     # -- reading ---------------------------------------------------------------
 
-    def since(self, after: int, limit: int) -> list[LogEntry]:
-        """Entries with ids above ``after``, oldest first, at most ``limit``."""
+    def since(self, after: int, limit: int, kinds: Collection[str] | None = None) -> list[LogEntry]:
+        """Entries with ids above ``after``, oldest first, at most ``limit``; ``kinds``:
+        only entries of these kinds (None: every entry)."""
+        wanted = None if kinds is None else set(kinds)
         found: list[LogEntry] = []
         number = max(after, 0) // self.size
         segment = self.api.get(self._path(number))
@@ -124,7 +126,11 @@ class EventLog:
             later = [n for n in self._numbers() if n >= number]
             segment = self.api.get(self._path(later[0])) if later else None
         while segment is not None and len(found) < limit:
-            found += [e for e in self._entries(segment) if e.id > after][: limit - len(found)]
+            found += [
+                e
+                for e in self._entries(segment)
+                if e.id > after and (wanted is None or e.kind in wanted)
+            ][: limit - len(found)]
             segment = self.api.get(self._path(_number(segment) + 1))
         return found
 

@@ -13,22 +13,9 @@ One topology's state in one namespace:
 - the single-writer lease, a coordination.k8s.io/v1 Lease (``strata.store.kube_lease``);
 - secrets in Secrets only (``strata.store.kube_secrets``).
 
-What ``write_records`` guarantees (Kubernetes has no multi-object transaction, so not
-SQLite's all or nothing, but close to it):
-
-1. the batch is checked first: every record is read and its version compared with
-   what the batch expects; ``Conflict`` before anything is written when one is stale;
-2. each node's writes in the batch become one status update, checked again by its
-   ``resourceVersion`` (each record is atomic);
-3. a writer that got in between the check and a record's update makes that record
-   raise ``Conflict``; the records of the batch already written are then put back as
-   they were (a Server the batch created is deleted), each with the same
-   ``resourceVersion`` check — one written over again in that instant by a third
-   writer stays as that writer left it, with its log entries;
-4. the log entries and Events of the batch are written once its records are;
-5. a record's plan (``spec``) is written after its status, which decides the version:
-   a crash in between leaves the previous plan under the new state, which the
-   controller's next comparison of plans sees.
+What ``write_records`` guarantees, with Kubernetes having no transaction over several
+objects: ``strata.store.kube_records`` (checked first, each record atomic, put back on
+a conflict in between, the log after the records).
 
 ``requests`` counts the API requests made (``kube_api.Requests``).
 """
@@ -48,10 +35,10 @@ from strata.store.clusters import StoredCluster
 from strata.store.kube_api import KubeApi, Obj, Requests, client_from_kubeconfig
 from strata.store.kube_lease import WriterLease
 from strata.store.kube_log import EventLog
+from strata.store.kube_records import RecordWriter, as_json, version_of
 from strata.store.kube_secrets import KubeSecrets
 from strata.store.kube_servers import Servers, node_of
 from strata.store.records import (
-    Conflict,
     LogEntry,
     NodeRecord,
     NodeSummary,
@@ -61,13 +48,12 @@ from strata.store.records import (
 
 __all__ = ["KubeStore"]
 
-HISTORY = 20  # record events kept in a Server's status
-
 
 class KubeStore:
     """``client``: an httpx client whose base URL is the API server, authenticated (or
-    a kubeconfig path, see ``from_kubeconfig``). ``segment_size``/``keep_segments``:
-    the event log's shape (``kube_log``). Raises ``KubeStoreError`` when the API fails."""
+        a kubeconfig path, see ``from_kubeconfig``). ``segment_size``/``keep_segments``:
+        the event log's shape (``kube_log``); ``workers``: Servers of a record batch read and
+    written at once (``kube_records``). Raises ``KubeStoreError`` when the API fails."""
 
     def __init__(
         self,
@@ -77,11 +63,13 @@ class KubeStore:
         segment_size: int = 100,
         keep_segments: int = 1000,
         events_per_minute: float = 120,
+        workers: int = 8,
     ) -> None:
         self.api = KubeApi(client)
         self.namespace, self.topology = namespace, topology
         self.servers = Servers(self.api, namespace, topology, per_minute=events_per_minute)
         self.log = EventLog(self.api, namespace, topology, segment_size, keep_segments)
+        self.writer_of_records = RecordWriter(self.servers, self.log, workers)
         self.lease = WriterLease(self.api, namespace, topology)
         self.secrets = KubeSecrets(self.api, namespace, topology)
         self._configmaps = f"/api/v1/namespaces/{namespace}/configmaps"
@@ -95,17 +83,18 @@ class KubeStore:
         return self.api.requests
 
     def close(self) -> None:
+        self.writer_of_records.close()
         self.api.client.close()
 
     # -- node records ----------------------------------------------------------
 
     def records(self) -> dict[str, NodeRecord]:
-        return {node_of(o): _record(o) for o in self.servers.all() if _version(o) > 0}
+        return {node_of(o): _record(o) for o in self.servers.all() if version_of(o) > 0}
 
     def summaries(self) -> list[NodeSummary]:
         found = []
         for obj in self.servers.all():
-            if _version(obj) > 0:
+            if version_of(obj) > 0:
                 status, spec = obj["status"], obj.get("spec") or {}
                 place = (str(spec.get(k) or "?") for k in ("layer", "region", "zone", "rack"))
                 found.append(
@@ -121,76 +110,15 @@ class KubeStore:
         return found
 
     def write_records(self, writes: Sequence[RecordWrite]) -> None:
-        """See the module's docstring for what is atomic; ``Conflict`` when a record
-        moved on since it was read."""
-        groups: dict[str, list[RecordWrite]] = {}
-        for w in writes:
-            groups.setdefault(w.name, []).append(w)
-        read = {name: self.servers.get(name) for name in groups}  # the batch checked first
-        for name, group in groups.items():
-            actual = _version(read[name])
-            for w in group:
-                if w.expected_version != actual:
-                    raise Conflict(name, w.expected_version, actual)
-                actual += 1
-        now, done = time.time(), []
-        try:
-            for name, group in groups.items():
-                done.append((name, read[name], self._write(name, group, read[name], now)))
-        except Conflict:  # a writer got in between the check and this record's update
-            done = [d for d in reversed(done) if not self.servers.put_back(*d)]
-            raise
-        finally:  # the log entries of the records that stay written
-            kept = {name for name, _, _ in done}
-            self.log.append([(w.name, now, *w.event) for w in writes if w.event and w.name in kept])
-        for name, before, after in done:
-            self._tell(groups[name][-1], before, after)
-
-    def _write(self, name: str, group: list[RecordWrite], obj: Obj | None, now: float) -> Obj:
-        """The node's writes of a batch as one status update (then its plan); returns
-        the Server as written."""
-        first, last = group[0], group[-1]
-        plans = [_json(w.plan) for w in group if w.plan is not None]
-        obj = obj or self.servers.create(name, plans[-1] if plans else {})
-        version = first.expected_version + len(group)
-
-        def change(status: dict[str, Any]) -> dict[str, Any]:
-            actual = int(status.get("version") or 0)
-            if actual != first.expected_version:
-                raise Conflict(name, first.expected_version, actual)
-            history = list(status.get("history") or [])
-            for w in group:
-                if w.event is not None:
-                    kind, detail = w.event
-                    entry = {"at": now, "kind": kind, "state": w.state, "detail": _json(detail)}
-                    history.append(entry)
-            status.update(
-                state=last.state,
-                step=last.step,
-                reason=last.reason,
-                deadline=last.deadline,
-                marks=_json(last.marks),
-                version=version,
-                updated=now,
-                history=history[-HISTORY:],
-            )
-            return status
-
-        stored = self.servers.change(name, change, start=obj)
-        assert stored is not None  # it exists: read or made above
-        return self.servers.set_spec(name, stored, plans[-1], version) if plans else stored
-
-    def _tell(self, last: RecordWrite, before: Obj | None, after: Obj) -> None:
-        was = ((before or {}).get("status") or {}).get("state")
-        if last.state != was:
-            why = f"{last.step}: {last.reason}" if last.reason else None
-            self.servers.tell(after, was, last.state, why)
+        """See ``strata.store.kube_records`` for what is atomic; ``Conflict`` when a
+        record moved on since it was read."""
+        self.writer_of_records.write(writes)
 
     def set_marks(self, name: str, marks: Mapping[str, Any]) -> None:
         def change(status: dict[str, Any]) -> dict[str, Any] | None:
             if not status.get("version"):
                 return None  # no record: nothing to mark (as SQLite's UPDATE)
-            return status | {"marks": _json(marks)}
+            return status | {"marks": as_json(marks)}
 
         self.servers.change(name, change)
 
@@ -249,14 +177,18 @@ class KubeStore:
 
     def record_many(self, entries: Sequence[tuple[str, str, Mapping[str, object]]]) -> None:
         now = time.time()
-        self.log.append([(n, now, e, _json(d)) for n, e, d in entries])
+        self.log.append([(n, now, e, as_json(d)) for n, e, d in entries])
 
     def events(self, node: str) -> list[LogEntry]:
         """The node's kept entries, oldest first (the whole kept log is read)."""
         return [e for e in self.log.every() if e.node == node]
 
-    def events_since(self, after: int, limit: int = 10_000) -> list[LogEntry]:
-        return self.log.since(after, limit)
+    def events_since(
+        self, after: int, limit: int = 10_000, kinds: Collection[str] | None = None
+    ) -> list[LogEntry]:
+        """Up to ``limit`` entries after ``after``, in log order; ``kinds``: only entries
+        of these kinds (None: every entry; the segments are read either way)."""
+        return self.log.since(after, limit, kinds)
 
     def recent_events(self, limit: int) -> list[LogEntry]:
         return self.log.find(lambda e: True, limit)[::-1]
@@ -347,16 +279,6 @@ class KubeStore:
         self, layer: str, replacing: str, token: str, expires: float, now: float
     ) -> StoredCluster:
         return self.secrets.rotate_cluster_token(layer, replacing, token, expires, now)
-
-
-def _json(value: Mapping[str, Any]) -> dict[str, Any]:
-    """``value`` as JSON gives it back (what SQLite's store returns too)."""
-    result: dict[str, Any] = json.loads(json.dumps(dict(value), sort_keys=True))
-    return result
-
-
-def _version(obj: Obj | None) -> int:
-    return int(((obj or {}).get("status") or {}).get("version") or 0)
 
 
 def _record(obj: Obj) -> NodeRecord:

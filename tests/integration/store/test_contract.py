@@ -126,6 +126,8 @@ def test_the_log_in_order_across_many_entries(open_store: OpenStore) -> None:
     for middle in (everything[SEGMENT - 1], everything[SEGMENT], everything[17]):
         assert reader.events_since(middle.id) == everything[everything.index(middle) + 1 :]
     assert reader.events_since(everything[-1].id) == []
+    only = reader.events_since(everything[2].id, limit=5, kinds=["a", "b"])
+    assert only == [e for e in everything[3:] if e.kind in ("a", "b")][:5]
     assert reader.events("n1") == [e for e in everything if e.node == "n1"]
     assert reader.recent_events(3) == everything[-3:]
     assert all(e.at > 0 for e in everything)

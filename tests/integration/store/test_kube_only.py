@@ -186,7 +186,7 @@ def test_api_writes_per_server_from_declared_to_provisioned(crd_applied: Control
     elapsed = time.monotonic() - started
     made = store.requests.by_resource + boot.requests.by_resource
     total = sum(made.values())
-    print(f"\n{total} requests in {elapsed:.1f} s ({total / elapsed:.0f}/s, one at a time)")
+    print(f"\n{total} requests in {elapsed:.1f} s ({total / elapsed:.0f}/s)")
     writes = store.requests.writes + boot.requests.writes
     print(
         f"\nper server: {writes / n:.2f} API writes, {(store.requests.reads + boot.requests.reads) / n:.2f} reads, {store.requests.events / n:.2f} Events; {dict(made)}"
