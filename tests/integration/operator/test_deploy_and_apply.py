@@ -160,6 +160,13 @@ def test_apply_is_server_side_and_keeps_a_consent_written_by_others(plane: Contr
     )
     assert code == 0, out
     assert _topology(plane, "lab", "lab")["spec"]["consent"]["prune"] is True  # type: ignore[index]
+    # ... and withdrawn by the next apply that does not give it; the other consent stays
+    code, out = _strata(
+        "topology", "apply", "-f", str(LAB), "--kubeconfig", kubeconfig, "-n", "lab"
+    )
+    assert code == 0, out
+    consent = _topology(plane, "lab", "lab")["spec"]["consent"]  # type: ignore[index]
+    assert consent == {"allowReprovision": ["lab-worker-1"]}
 
 
 def test_kubectl_get_prints_the_columns(plane: ControlPlane) -> None:
