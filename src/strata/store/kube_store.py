@@ -9,7 +9,8 @@ One topology's state in one namespace:
   events (``strata.store.kube_servers``);
 - the event log in ConfigMap segments (``strata.store.kube_log``), the controllers'
   cursors in ``<topology>-cursors`` and machines in no topology in
-  ``<topology>-unknown-machines`` (ConfigMaps);
+  ``<topology>-unknown-machines`` (ConfigMaps; the newest ``UNKNOWN_KEPT`` machines
+  by last sighting, a ConfigMap holding at most 1 MiB);
 - the single-writer lease, a coordination.k8s.io/v1 Lease (``strata.store.kube_lease``);
 - secrets in Secrets only (``strata.store.kube_secrets``).
 
@@ -48,11 +49,13 @@ from strata.store.records import (
 
 __all__ = ["KubeStore"]
 
+UNKNOWN_KEPT = 1000  # machines in no topology kept (about 300 bytes each)
+
 
 class KubeStore:
     """``client``: an httpx client whose base URL is the API server, authenticated (or
-        a kubeconfig path, see ``from_kubeconfig``). ``segment_size``/``keep_segments``:
-        the event log's shape (``kube_log``); ``workers``: Servers of a record batch read and
+    a kubeconfig path, see ``from_kubeconfig``). ``segment_size``/``keep_segments``: the
+    event log's shape (``kube_log``); ``workers``: Servers of a record batch read and
     written at once (``kube_records``). Raises ``KubeStoreError`` when the API fails."""
 
     def __init__(
@@ -235,6 +238,8 @@ class KubeStore:
             before = json.loads(data.get(key) or "null") or {"first_seen": now, "boots": 0}
             row = seen | {"first_seen": before["first_seen"], "last_seen": now}
             data[key] = json.dumps(row | {"boots": before["boots"] + 1})
+            if len(data) > UNKNOWN_KEPT:  # the machine seen longest ago goes
+                del data[min(data, key=lambda k: json.loads(data[k])["last_seen"])]
             path = f"{self._configmaps}/{name}"
             if self.api.replace(path, {**found, "data": data}) is not None:
                 return

@@ -16,6 +16,7 @@ import pytest
 
 from strata.provisioning import Stage, UnknownMachine
 from strata.store import Conflict, KubeStore, KubeStoreError, RecordWrite
+from strata.store import kube_store as kube_store_module
 from strata.store.clusters import StoredCluster
 from tests.integration.store.conftest import NAMESPACE, kube_store
 from tests.support.kube_api import ControlPlane
@@ -290,3 +291,15 @@ def test_a_writer_between_check_and_update_puts_the_batch_back(
     assert after["status"] == before["n1"]["status"]
     assert after["metadata"]["labels"] == before["n1"]["metadata"]["labels"]
     assert [e.kind for e in other.events_since(0)] == ["declared", "declared", "other"]
+
+
+def test_machines_in_no_topology_are_kept_within_a_bound(
+    crd_applied: ControlPlane, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(kube_store_module, "UNKNOWN_KEPT", 3)
+    store = fresh(crd_applied, "unk")
+    for i in range(5):
+        store.record_unknown(UnknownMachine(f"52:54:00:00:00:0{i}", None, None, None, None))
+    store.record_unknown(UnknownMachine("52:54:00:00:00:04", None, None, None, None))
+    kept = store.unknown_machines()
+    assert [m["mac"][-1] for m in kept] == ["2", "3", "4"] and kept[-1]["boots"] == 2
