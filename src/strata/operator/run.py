@@ -34,6 +34,7 @@ from strata.controller.reconciler import DriverSource
 from strata.operator.conditions import StatusWriter, condition
 from strata.operator.consent import Consent, consent_of, held_message
 from strata.operator.findings import check_object
+from strata.operator.kept import Kept
 from strata.operator.resources import TOPOLOGY
 from strata.operator.sharded import ShardStore, shard_plan
 from strata.operator.shards import Shards
@@ -138,7 +139,8 @@ class _Worker(threading.Thread):
         self.status = StatusWriter(operator.client, obj, operator.settings.identity)
         self.replan = threading.Event()  # a new generation, shards moved: the run stops
         self.running: frozenset[int] = frozenset()  # the shards the current run drives
-        self._told: set[tuple[int, str]] = set()  # (generation, held) said as an Event
+        self._told: set[tuple[int, str]] = set()
+        self.kept = Kept()  # the boot side and watches, across runs of one generation  # (generation, held) said as an Event
         self.closed = False
         self._lock = threading.Lock()
 
@@ -163,6 +165,7 @@ class _Worker(threading.Thread):
                 log.exception("topology=%s run failed", self.name_)
                 self._degraded(obj, f"{type(exc).__name__}: {exc}")
             self.replan.wait(self.operator.settings.resync)
+        self.kept.stop()
 
     def _once(self, obj: Mapping[str, Any]) -> None:
         generation = _generation(obj)
@@ -216,30 +219,25 @@ class _Worker(threading.Thread):
                 condition("Progressing", True, "Reconciling", f"to {settings.target}", generation),
             )
             self.status.counts(store.summaries, force=True)
+            self.kept.keep(generation, lambda: self.operator.beside(plan, topology, store))
             if mine:
                 part = shard_plan(plan, before[0], mine, shards.count)
-                self._reconcile(part, plan, topology, ShardStore(store, mine).as_store(), options)
+                self._reconcile(part, topology, ShardStore(store, mine).as_store(), options)
         finally:
             self.running = frozenset()
         self.status.counts(store.summaries, force=True)
         self._report(generation, plan, consent, store)
 
     def _reconcile(
-        self, part: Plan, plan: Plan, topology: Topology, store: Store, options: ApplyOptions
+        self, part: Plan, topology: Topology, store: Store, options: ApplyOptions
     ) -> None:
-        """Drive ``part`` (this replica's shards of ``plan``); the boot side serves the
-        whole plan (a machine of any shard may ask this replica)."""
+        """Drive ``part`` (this replica's shards of the plan); the boot side (``kept``)
+        serves the whole plan (a machine of any shard may ask this replica)."""
         role = f"strata controller {self.operator.settings.identity}"
-        with Manager(store, options, role) as manager:
-            beside = self.operator.beside(plan, topology, store)
-            with self.operator.drivers(topology) as drivers:
-                manager.reconcile(
-                    part,
-                    drivers,
-                    beside,
-                    lambda change: self.status.counts(store.summaries),
-                    stop=self.replan,
-                )
+        with Manager(store, options, role) as manager, self.operator.drivers(topology) as drivers:
+            manager.reconcile(
+                part, drivers, (), lambda change: self.status.counts(store.summaries), self.replan
+            )
 
     def _report(self, generation: int, plan: Plan, consent: Consent, store: Store) -> None:
         """Ready, Progressing and Degraded from every server's record (all shards')."""

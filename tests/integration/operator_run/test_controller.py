@@ -5,7 +5,10 @@ located findings and no BMC is called."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
+
+import httpx
 
 
 def test_a_topology_applied_provisions_every_server_and_an_edit_applies_the_diff(
@@ -25,6 +28,10 @@ def test_a_topology_applied_provisions_every_server_and_an_edit_applies_the_diff
         machine = run.machines.by_name(system.name)
         assert machine.errors == [] and machine.power_ons == 1
         assert machine.boots == ["net", "disk"]
+
+    for _ in range(15):  # across several resyncs (0.5 s): the boot service stays up
+        assert httpx.get(f"http://127.0.0.1:{run.port}/boot.ipxe", timeout=5).status_code == 200
+        time.sleep(0.1)
 
     run.replace(run.document([first, second, third], "lab"))  # one server added
     run.wait_condition("lab", "Ready", "True", 2)
