@@ -30,6 +30,15 @@ __all__ = ["KubeApi", "KubeStoreError", "Requests", "client_from_kubeconfig"]
 Obj = dict[str, Any]
 
 
+def _http_errors() -> tuple[type[Exception], ...]:
+    import httpx2  # lightkube's HTTP client, a fork of httpx with its own exceptions
+
+    return (httpx.HTTPError, httpx2.HTTPError)
+
+
+_HTTP_ERRORS = _http_errors()
+
+
 class KubeStoreError(StrataError):
     """The Kubernetes API refused or failed a request of the store."""
 
@@ -63,28 +72,34 @@ class Requests:
         return self.counts["event"]
 
 
-def client_from_kubeconfig(path: Path | str | None = None) -> httpx.Client:
-    """An httpx client for the kubeconfig at ``path`` (None: ``$KUBECONFIG``, then
-    ``~/.kube/config``, then the in-cluster service account), read by lightkube:
-    the cluster's CA, a client certificate or a bearer token."""
-    from lightkube.config.client_adapter import verify_cluster
+def client_from_kubeconfig(path: Path | str | None = None) -> Any:
+    """An HTTP client (lightkube's: ``httpx2.Client``) for the kubeconfig at ``path``
+    (None: ``$KUBECONFIG``, then ``~/.kube/config``, then the in-cluster service
+    account), made by lightkube as its own clients are: the cluster's CA, a client
+    certificate, a bearer token, a token file re-read when the API answers 401 (the
+    kubelet rotates a pod's service-account token) or an exec credential plugin (EKS,
+    GKE). ``KubeStoreError`` when the kubeconfig has no current context or user."""
+    from lightkube.config.client_adapter import Client, ConnectionParams
     from lightkube.config.kubeconfig import KubeConfig
+    from lightkube.core.exceptions import ConfigError
 
-    config = (KubeConfig.from_file(path) if path is not None else KubeConfig.from_env()).get()
+    try:
+        config = (KubeConfig.from_file(path) if path is not None else KubeConfig.from_env()).get()
+    except (ConfigError, OSError, KeyError, ValueError) as exc:
+        raise KubeStoreError("OPEN", str(path or "kubeconfig"), 0, str(exc)) from None
     if config is None or config.user is None:
         raise KubeStoreError("OPEN", str(path or "kubeconfig"), 0, "no current context or user")
-    verify = verify_cluster(config.cluster, config.user, config.abs_file, trust_env=False)
-    token = config.user.token
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    return httpx.Client(
-        base_url=config.cluster.server, verify=verify, headers=headers, timeout=30.0
-    )
+    import httpx2
+
+    return Client(config, ConnectionParams(timeout=httpx2.Timeout(30.0), trust_env=False))
 
 
 class KubeApi:
-    """One client and its request counter; every method takes an API path."""
+    """One client and its request counter; every method takes an API path. ``client``:
+    an ``httpx.Client`` (tests) or lightkube's ``httpx2.Client`` (``client_from_kubeconfig``),
+    its base URL the API server's."""
 
-    def __init__(self, client: httpx.Client) -> None:
+    def __init__(self, client: Any) -> None:
         self.client = client
         self.requests = Requests()
         self._lock = threading.Lock()
@@ -96,9 +111,10 @@ class KubeApi:
             self.requests.counts[count] += 1
             self.requests.by_resource[f"{verb} {_resource(path)}"] += 1
         try:
-            return self.client.request(verb, path, json=body, **kw)
-        except httpx.HTTPError as exc:
+            response: httpx.Response = self.client.request(verb, path, json=body, **kw)
+        except _HTTP_ERRORS as exc:
             raise KubeStoreError(verb, path, 0, type(exc).__name__) from None
+        return response  # httpx2's Response has httpx's shape
 
     def get(self, path: str) -> Obj | None:
         """The object; None when it does not exist."""

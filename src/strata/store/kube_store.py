@@ -29,8 +29,6 @@ from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import httpx
-
 from strata.provisioning import Attempt, Stage, UnknownMachine
 from strata.store.clusters import StoredCluster
 from strata.store.kube_api import KubeApi, Obj, Requests, client_from_kubeconfig
@@ -60,7 +58,7 @@ class KubeStore:
 
     def __init__(
         self,
-        client: httpx.Client,
+        client: Any,
         namespace: str,
         topology: str,
         segment_size: int = 100,
