@@ -6,6 +6,7 @@ controller runs."""
 
 from __future__ import annotations
 
+import datetime
 import functools
 import os
 import subprocess
@@ -20,6 +21,8 @@ import httpx
 import pytest
 import yaml
 
+from strata.kube.kubeconfig import admin_kubeconfig
+from strata.kube.pki import issue_client_cert
 from strata.lab.image import stand_ins_for
 from strata.plan import build_plan
 from strata.topology import load
@@ -29,6 +32,7 @@ from tests.support.kube_api import ControlPlane, control_plane, wait_for
 from tests.support.machine_sim import MachineSimulator
 from tests.support.redfish_emulator import Emulator, FakeSystem
 
+ROOT = Path(__file__).resolve().parents[3]
 CRDS = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
 TOPOLOGIES = "/apis/strata.dev/v1alpha1/namespaces/{ns}/topologies"
 
@@ -131,10 +135,39 @@ class Run:
             got = api.get(f"/api/v1/namespaces/{self.namespace}/events").json()
         return [e for e in got["items"] if e["involvedObject"]["name"] == name]
 
-    def start(self, *args: str, identity: str = "replica-a") -> subprocess.Popen[bytes]:
+    def least_privilege(self) -> Path:
+        """A kubeconfig for the ServiceAccount of deploy/rbac.yaml, its Role and
+        RoleBinding made in this namespace: the controller with the rights it ships with
+        (a client certificate named as the account: RBAC reads the user name)."""
+        docs = [d for d in yaml.safe_load_all((ROOT / "deploy" / "rbac.yaml").read_text()) if d]
+        with self.api() as api:
+            for doc in docs:
+                if doc["kind"] not in ("Role", "RoleBinding"):
+                    continue
+                doc["metadata"]["namespace"] = self.namespace
+                for subject in doc.get("subjects", []):
+                    subject["namespace"] = self.namespace
+                kind = "roles" if doc["kind"] == "Role" else "rolebindings"
+                path = f"/apis/rbac.authorization.k8s.io/v1/namespaces/{self.namespace}/{kind}"
+                answer = api.post(path, json=doc)
+                assert answer.status_code == 201, answer.text
+        user = f"system:serviceaccount:{self.namespace}:strata-controller"
+        ca = self.plane.pki.ca
+        now = datetime.datetime.now(datetime.UTC)
+        cert = issue_client_cert(ca, user, ["system:serviceaccounts"], now=now)
+        config = self.directory / "controller.kubeconfig"
+        config.write_text(
+            admin_kubeconfig(self.plane.url, ca.cert_pem, cert.cert_pem, cert.key_pem)
+        )
+        config.chmod(0o600)
+        return config
+
+    def start(
+        self, *args: str, identity: str = "replica-a", kubeconfig: Path | None = None
+    ) -> subprocess.Popen[bytes]:
         """A controller process named ``identity``; returns once its /readyz answers."""
         health = free_port()
-        kubeconfig = self.plane.admin_kubeconfig()
+        kubeconfig = kubeconfig or self.plane.admin_kubeconfig()
         command = [
             str(Path(sys.executable).parent / "strata"), "controller",
             "--kubeconfig", str(kubeconfig),

@@ -16,7 +16,7 @@ def test_a_topology_applied_provisions_every_server_and_an_edit_applies_the_diff
 ) -> None:
     run = make_run(3)
     first, second, third = run.systems
-    run.start()
+    run.start(kubeconfig=run.least_privilege())  # deploy/rbac.yaml's rights, no more
     run.create(run.document([first, second], "lab"))
     ready = run.wait_condition("lab", "Ready", "True", 1)
     assert ready["reason"] == "AllServersReady"
