@@ -17,6 +17,7 @@ store.
 
 from __future__ import annotations
 
+import gc
 import logging
 import math
 import random
@@ -45,7 +46,7 @@ from strata.controller.timers import Timers
 from strata.controller.tracked import INSTALLED, Tracked, tracked_from
 from strata.controller.workers import DriverSource, Workers
 from strata.controller.writes import Writes
-from strata.plan import ChangeKind, NodePlan, Plan
+from strata.plan import ChangeKind, Plan
 from strata.store import Store
 
 __all__ = ["DriverSource", "Reconciler"]
@@ -103,6 +104,7 @@ class Reconciler:
             lease.acquire()
         try:
             self._load()
+            gc.freeze()  # what is loaded lives as long as the run: full collections skip it
             cursor = self.store.cursor(CURSOR)
             polled = -math.inf
             while True:
@@ -121,6 +123,7 @@ class Reconciler:
                 self._fire_timers()
                 lease.renew()
         finally:
+            gc.unfreeze()
             self._workers.shutdown()
             if self.lease is None:
                 lease.release()
@@ -140,12 +143,12 @@ class Reconciler:
         for t, record in tracked_from(self.plan, records):
             self.nodes[t.name] = t
             if record is None:
-                self._write(t, ("declared", {}), plan=t.plan)
+                self._writes.record(t, ("declared", {}), plan=t.plan)
             elif t.intent is ChangeKind.UPDATE or (
                 t.intent is ChangeKind.REPROVISION and t.state not in INSTALLED
             ):  # not installed yet: its next install takes the new plan, nothing to redo
                 t.intent = ChangeKind.UPDATE
-                self._write(t, ("plan-updated", {"changed": list(t.changed)}), plan=t.plan)
+                self._writes.record(t, ("plan-updated", {"changed": list(t.changed)}), plan=t.plan)
             timeout = self.options.timeouts.of(t.state)
             if t.deadline is None and timeout:  # retried while no controller ran
                 t.deadline = self.clock() + timeout
@@ -184,7 +187,7 @@ class Reconciler:
             event, detail = intent
             if event is Event.REPROVISION and t.intent is ChangeKind.REPROVISION:
                 t.intent = ChangeKind.UPDATE  # consented: the new plan is recorded first
-                self._write(t, ("plan-updated", {"changed": list(t.changed)}), plan=t.plan)
+                self._writes.record(t, ("plan-updated", {"changed": list(t.changed)}), plan=t.plan)
             self._feed(t, event, None, detail)
         return intent is not None
 
@@ -221,7 +224,7 @@ class Reconciler:
         info = {"from": before.value, "to": t.state.value, "event": event.value, **(detail or {})}
         if t.reason:
             info["reason"] = t.reason
-        self._write(t, ("state", info))
+        self._writes.record(t, ("state", info))
         if t.deadline is not None:
             self._timers.add(t.deadline, t.name, t.generation, "deadline")
         self._notify(t, before, event.value)
@@ -369,11 +372,6 @@ class Reconciler:
                 if t.last_error:
                     reason += f"; last error: {t.last_error}"
                 self._feed(t, Event.TIMEOUT, reason)
-
-    def _write(
-        self, t: Tracked, event: tuple[str, Mapping[str, Any]], plan: NodePlan | None = None
-    ) -> None:
-        self._writes.record(t, event, plan)
 
     def _flush(self) -> None:
         for name in self._writes.flush():
