@@ -6,19 +6,24 @@ events; the reasons a phase's timeout or a machine's report gives a failed node.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import inspect
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from strata.controller.lifecycle import Event, State
 from strata.provisioning import LogKind
+from strata.store import LogEntry, Store
 
 __all__ = [
     "ADOPT_REQUESTED",
     "BOOT_EVENTS",
     "CLUSTER_EVENTS",
+    "CLUSTER_NEWS",
+    "READS",
     "REQUESTS",
     "RETRY_REQUESTED",
     "TIMEOUT_REASONS",
+    "log_reader",
     "reason_for",
 ]
 
@@ -34,9 +39,13 @@ BOOT_EVENTS: dict[str, Event] = {  # log entries from the boot service -> lifecy
 CLUSTER_EVENTS: dict[str, Event] = {  # log entries from a layer's watch of Nodes
     LogKind.NODE_READY: Event.NODE_READY,
 }
+# what a layer's watch of Nodes writes besides a node's Ready (a lifecycle event)
+CLUSTER_NEWS = frozenset({LogKind.NODE_REGISTERED, LogKind.API_ANSWERED, LogKind.API_UNREACHABLE})
 RETRY_REQUESTED = LogKind.RETRY_REQUESTED  # `strata retry` while a controller runs
 ADOPT_REQUESTED = LogKind.ADOPT_REQUESTED  # `strata adopt` while a controller runs
 REQUESTS: dict[str, Event] = {RETRY_REQUESTED: Event.RETRY, ADOPT_REQUESTED: Event.ADOPT}
+# every kind of log entry the controller acts on: not its own records' entries
+READS = frozenset({*BOOT_EVENTS, *CLUSTER_EVENTS, *CLUSTER_NEWS, *REQUESTS})
 TIMEOUT_REASONS = {
     State.REGISTERING: "the BMC gave no answer in {t:g} s",
     State.INSPECTING: "inspection did not finish in {t:g} s",
@@ -65,3 +74,12 @@ def reason_for(event: Event, detail: Mapping[str, Any]) -> str | None:
     """Why a boot event fails a node (None: it does not)."""
     text = FAILURE_REASONS.get(event)
     return text.format(file=detail.get("file")) if text is not None else None
+
+
+def log_reader(store: Store) -> Callable[[int], list[LogEntry]]:
+    """How the controller reads the log after a position: only the kinds it acts on
+    (``READS``: its own state changes are not read back), or every entry from a store
+    whose ``events_since`` has no ``kinds`` yet (the controller skips the others)."""
+    if "kinds" in inspect.signature(store.events_since).parameters:
+        return lambda after: store.events_since(after, kinds=READS)
+    return store.events_since

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from strata.controller.inputs import CLUSTER_NEWS
 from strata.controller.lifecycle import Action, State
 from strata.controller.tracked import Tracked
 from strata.plan import ClusterPlan, Plan
@@ -24,8 +25,6 @@ from strata.provisioning import LogKind
 
 __all__ = ["CLUSTER_NEWS", "OPEN", "WAIT", "Gate", "Layers"]
 
-# what a layer's watch of Nodes writes besides a node's Ready (a lifecycle event)
-CLUSTER_NEWS = frozenset({LogKind.NODE_REGISTERED, LogKind.API_ANSWERED, LogKind.API_UNREACHABLE})
 
 OPEN, WAIT = "open", "wait"
 Gate = str  # OPEN, WAIT, or why the node is held (the gate can never open)

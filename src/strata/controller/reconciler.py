@@ -34,6 +34,7 @@ from strata.controller.inputs import (
     CLUSTER_EVENTS,
     REQUESTS,
     TIMEOUT_REASONS,
+    log_reader,
     reason_for,
 )
 from strata.controller.intent import plan_intent
@@ -315,7 +316,7 @@ class Reconciler:
     # -- events, timers, records ------------------------------------------
 
     def _read_events(self, cursor: int) -> int:
-        events = self.store.events_since(cursor)
+        events = log_reader(self.store)(cursor)  # the entries it acts on
         for e in events:
             t = self.nodes.get(e.node)
             if t is None:

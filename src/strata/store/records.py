@@ -9,7 +9,7 @@ Lease) will implement the same one.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -124,7 +124,12 @@ class Store(BootState, ClusterSecretsStore, Protocol):
 
     def events(self, node: str) -> list[LogEntry]: ...
 
-    def events_since(self, after: int, limit: int = 10_000) -> list[LogEntry]: ...
+    def events_since(
+        self, after: int, limit: int = 10_000, kinds: Collection[str] | None = None
+    ) -> list[LogEntry]:
+        """Up to ``limit`` entries after position ``after``, in log order; ``kinds``: only
+        entries of these kinds (None, the default: every entry)."""
+        ...
 
     def recent_events(self, limit: int) -> list[LogEntry]: ...
 

@@ -283,8 +283,17 @@ class SQLiteStore:
     def events(self, node: str) -> list[LogEntry]:
         return self._events("WHERE node = ? ORDER BY id", (node,))
 
-    def events_since(self, after: int, limit: int = 10_000) -> list[LogEntry]:
-        return self._events("WHERE id > ? ORDER BY id LIMIT ?", (after, limit))
+    def events_since(
+        self, after: int, limit: int = 10_000, kinds: Collection[str] | None = None
+    ) -> list[LogEntry]:
+        """Entries after ``after``, in order; ``kinds``: only entries of these kinds, the
+        rest not read (None: every entry)."""
+        if kinds is None:
+            return self._events("WHERE id > ? ORDER BY id LIMIT ?", (after, limit))
+        marks = ", ".join("?" * len(kinds))
+        return self._events(
+            f"WHERE id > ? AND kind IN ({marks}) ORDER BY id LIMIT ?", (after, *kinds, limit)
+        )
 
     def recent_events(self, limit: int) -> list[LogEntry]:
         return self._events("ORDER BY id DESC LIMIT ?", (limit,))[::-1]
