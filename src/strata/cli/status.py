@@ -26,6 +26,7 @@ from strata.cli.status_clusters import (
     clusters_view,
     read_clusters,
 )
+from strata.cli.status_kube import StatusStore, kube_source
 from strata.controller import State
 from strata.store import LogEntry, NodeSummary, SQLiteStore
 
@@ -46,14 +47,63 @@ def open_store(file: Path, state: Path | None, read_only: bool = True) -> SQLite
     return SQLiteStore(path, read_only=read_only)
 
 
+def _in_cluster(command: Any) -> Any:
+    """--kubeconfig/--namespace/--topology: read a topology ``strata controller`` drives."""
+    for option in reversed(
+        (
+            click.option(
+                "--kubeconfig",
+                type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                help="Read the topology a `strata controller` drives in this cluster "
+                "(its Topology object and Servers), not a state file.",
+            ),
+            click.option("--namespace", "-n", help="The Topology's namespace [the context's]."),
+            click.option(
+                "--topology", "-t", help="The Topology object's name [FILE's metadata.name]."
+            ),
+        )
+    ):
+        command = option(command)
+    return command
+
+
+def _opened(
+    file: Path, state: Path | None, kubeconfig: Path | None, namespace: str | None, name: str | None
+) -> tuple[StatusStore, Clusters, str | None]:
+    """(store, layers, who drives it: None to ask the store's writer lease, "" nobody)."""
+    if kubeconfig is None:
+        return open_store(file, state), read_clusters(file), None
+    source = kube_source(kubeconfig, namespace, name or _name_in(file))
+    return source.store, source.clusters, ", ".join(source.drivers)
+
+
+def _name_in(file: Path) -> str:
+    from strata.topology import check_file
+
+    checked = check_file(file)
+    if checked.topology is None:
+        click.echo(f"error: give --topology NAME ({file} names none it can be read from)", err=True)
+        sys.exit(1)
+    return checked.topology.name
+
+
 @click.command()
 @TOPOLOGY_PATH  # the state file beside it; the clusters table reads its layers if it can
 @STATE
+@_in_cluster
 @click.option("--watch", "-w", is_flag=True, help="Refresh every two seconds until interrupted.")
 @click.option(
     "--output", "-o", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
-def status(file: Path, state: Path | None, watch: bool, output: str) -> None:
+def status(
+    file: Path,
+    state: Path | None,
+    kubeconfig: Path | None,
+    namespace: str | None,
+    topology: str | None,
+    watch: bool,
+    output: str,
+) -> None:
     """Nodes by state per layer, region and rack; failed nodes and why; recent events.
     And each layer's cluster: distribution and version, endpoint, API reachable,
     control-plane nodes and workers joined.
@@ -61,30 +111,40 @@ def status(file: Path, state: Path | None, watch: bool, output: str) -> None:
     Read-only: status contacts no machine and no cluster. "API reachable" is what the
     last run to joined saw of the layer's API (its watch of Nodes), not a live probe;
     "not watched" when no run has watched it. The layers come from FILE (read once);
-    without a valid FILE the rest still shows."""
-    store = open_store(file, state)
-    clusters = read_clusters(file)
+    without a valid FILE the rest still shows. With --kubeconfig: the topology a
+    `strata controller` drives in that cluster, its layers from the Topology object."""
+    store, clusters, driver = _opened(file, state, kubeconfig, namespace, topology)
     if output == "json":
-        click.echo(json.dumps(status_json(store, clusters), indent=2))
+        click.echo(json.dumps(status_json(store, clusters, driver), indent=2))
         return
     console = make_console()
     if not watch:
-        console.print(status_view(store, clusters))
+        console.print(status_view(store, clusters, driver))
         return
-    with Live(status_view(store, clusters), console=console, auto_refresh=False) as live:
+    with Live(status_view(store, clusters, driver), console=console, auto_refresh=False) as live:
         try:
             while True:
                 time.sleep(2)
-                live.update(status_view(store, clusters), refresh=True)
+                live.update(status_view(store, clusters, driver), refresh=True)
         except KeyboardInterrupt:
             pass
 
 
-def status_json(store: SQLiteStore, clusters: Clusters = NO_LAYERS) -> dict[str, Any]:
-    nodes = store.summaries()
+def _controller(store: StatusStore, driver: str | None) -> str | None:
+    """Who drives the datacenter: ``driver`` when given (in a cluster: the replicas
+    holding its shards), else the holder of the store's writer lease; None: nobody."""
+    if driver is not None:
+        return driver or None
     writer = store.writer()
+    return writer[0] if writer else None
+
+
+def status_json(
+    store: StatusStore, clusters: Clusters = NO_LAYERS, driver: str | None = None
+) -> dict[str, Any]:
+    nodes = store.summaries()
     return {
-        "controller": writer[0] if writer else None,
+        "controller": _controller(store, driver),
         "counts": {k: dict(v) for k, v in _counts(nodes).items()},
         **clusters_json(clusters, cluster_rows(clusters.plans, store, nodes)),
         "nodes": {
@@ -95,15 +155,13 @@ def status_json(store: SQLiteStore, clusters: Clusters = NO_LAYERS) -> dict[str,
     }
 
 
-def status_view(store: SQLiteStore, clusters: Clusters = NO_LAYERS) -> RenderableType:
+def status_view(
+    store: StatusStore, clusters: Clusters = NO_LAYERS, driver: str | None = None
+) -> RenderableType:
     nodes = store.summaries()
-    writer = store.writer()
     counts = _counts(nodes)
     parts: list[RenderableType] = [
-        Text(
-            f"{len(nodes)} nodes; "
-            + (f"driven by {writer[0]}" if writer else "no controller running")
-        ),
+        Text(f"{len(nodes)} nodes; " + _driven(_controller(store, driver))),
         state_counts_table("by layer", _parse(counts["layer"])),
         state_counts_table("by region", _parse(counts["region"])),
         state_counts_table("by rack", _parse(counts["rack"])),
@@ -115,6 +173,10 @@ def status_view(store: SQLiteStore, clusters: Clusters = NO_LAYERS) -> Renderabl
     )
     parts.append(events_table("recent events", store.recent_events(10), with_node=True))
     return Group(*parts)
+
+
+def _driven(controller: str | None) -> str:
+    return f"driven by {controller}" if controller else "no controller running"
 
 
 def _problem_table(
@@ -175,15 +237,29 @@ def _entry_json(e: LogEntry) -> dict[str, Any]:
 @click.argument("node")
 @FILE_OPTION
 @STATE
+@_in_cluster
 @click.option(
     "--output", "-o", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
-def events(node: str, file: Path, state: Path | None, output: str) -> None:
+def events(
+    node: str,
+    file: Path,
+    state: Path | None,
+    kubeconfig: Path | None,
+    namespace: str | None,
+    topology: str | None,
+    output: str,
+) -> None:
     """NODE's event log: its state changes, and what its machine and the boot service did."""
-    store = open_store(file, state)
+    if kubeconfig is None:
+        store: StatusStore = open_store(file, state)
+        where = str(state or default_state(file))
+    else:
+        source = kube_source(kubeconfig, namespace, topology or _name_in(file))
+        store, where = source.store, f"Topology {source.where}"
     entries = store.events(node)
     if not entries and node not in store.records():
-        click.echo(f"no node {node} in {store.path}", err=True)
+        click.echo(f"no node {node} in {where}", err=True)
         sys.exit(1)
     if output == "json":
         click.echo(json.dumps([_entry_json(e) for e in entries], indent=2))

@@ -16,10 +16,10 @@ clusters table says why it is missing.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from rich.table import Table
 from rich.text import Text
@@ -28,7 +28,7 @@ from strata.controller import State
 from strata.plan import build_plan
 from strata.plan.model import ClusterPlan
 from strata.provisioning import LogKind
-from strata.store import LogEntry, NodeSummary, SQLiteStore
+from strata.store import LogEntry, NodeSummary
 from strata.topology import check_file
 
 __all__ = [
@@ -42,6 +42,10 @@ __all__ = [
 ]
 
 API_KINDS = (LogKind.API_ANSWERED, LogKind.API_UNREACHABLE)
+
+
+class _Latest(Protocol):
+    def latest(self, kinds: Collection[str], node: str) -> LogEntry | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,13 +84,13 @@ class ClusterRow:
 
 
 def cluster_rows(
-    plans: Sequence[ClusterPlan], store: SQLiteStore, nodes: Sequence[NodeSummary]
+    plans: Sequence[ClusterPlan], store: _Latest, nodes: Sequence[NodeSummary]
 ) -> list[ClusterRow]:
     states = {n.name: n.state for n in nodes}
     return [_row(c, store, states) for c in plans]
 
 
-def _row(cluster: ClusterPlan, store: SQLiteStore, states: Mapping[str, str]) -> ClusterRow:
+def _row(cluster: ClusterPlan, store: _Latest, states: Mapping[str, str]) -> ClusterRow:
     api = None
     if cluster.control_plane:  # the watch writes on the layer's init node
         api = store.latest(API_KINDS, cluster.control_plane[0])

@@ -5,7 +5,11 @@ located findings and no BMC is called."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -42,6 +46,34 @@ def test_a_topology_applied_provisions_every_server_and_an_edit_applies_the_diff
     assert {s["metadata"]["name"]: s["status"]["state"] for s in servers} == {
         f"lab.{s.name}": "provisioned" for s in run.systems
     }
+    _status_reads_the_cluster(run, [s.name for s in run.systems])
+
+
+def _strata(*args: str) -> subprocess.CompletedProcess[str]:
+    strata = str(Path(sys.executable).parent / "strata")
+    return subprocess.run([strata, *args], capture_output=True, text=True, timeout=120)
+
+
+def _status_reads_the_cluster(run: Any, nodes: list[str]) -> None:
+    """`strata status/events --kubeconfig`: what the controller drives, read from the
+    Topology object, its Servers and log, and the replicas' shard Leases."""
+    where = ["--kubeconfig", str(run.plane.admin_kubeconfig()), "-n", run.namespace]
+    shown = _strata("status", *where, "--topology", "lab", "-o", "json")
+    assert shown.returncode == 0, shown.stderr
+    status = json.loads(shown.stdout)
+    assert status["controller"] == "replica-a"
+    assert status["counts"]["layer"] == {"mgmt": {"provisioned": 3}}
+    assert set(status["nodes"]) == set(nodes)
+    assert [c["layer"] for c in status["clusters"]] == ["mgmt"]  # from the Topology's spec
+    text = _strata("status", *where, "--topology", "lab")
+    assert text.returncode == 0 and "driven by replica-a" in text.stdout, text.stderr
+    log = _strata("events", nodes[0], *where, "--topology", "lab", "-o", "json")
+    assert log.returncode == 0, log.stderr
+    assert [e["detail"]["to"] for e in json.loads(log.stdout) if e["kind"] == "state"][-1] == (
+        "provisioned"
+    )
+    missing = _strata("status", *where, "--topology", "nope")
+    assert missing.returncode == 1 and f"no Topology {run.namespace}/nope" in missing.stderr
 
 
 def test_a_destructive_edit_waits_for_consent(make_run: Any) -> None:
