@@ -102,15 +102,60 @@ def import_metal3(files: tuple[Path, ...], out: Path | None, name: str) -> None:
     topology.yaml: one rack per strata.dev/rack label, passwords as environment variables
     named after the Secret."""
     from strata.metal3.importer import import_hosts
+    from strata.metal3.shapes import ImportError_
+    from strata.topology.diagnostics import printable  # messages carry what the input holds
 
-    imported = import_hosts([(str(f), f.read_text()) for f in files], name=name)
+    try:
+        imported = import_hosts([(str(f), _text(f)) for f in files], name=name)
+    except ImportError_ as exc:  # one line per problem, each located in the input
+        for line in str(exc).splitlines():
+            click.echo(f"error: {printable(line)}", err=True)
+        if exc.hint:
+            click.echo(f"hint: {exc.hint}", err=True)
+        sys.exit(exc.exit_code)
     for note in imported.notes:
         click.echo(f"note: {note}", err=True)
     if out is None:
         sys.stdout.write(imported.text)
     else:
-        out.write_text(imported.text)
+        write_atomically(out, imported.text)
         click.echo(f"wrote {out}: {imported.hosts} host(s)", err=True)
+
+
+def _text(path: Path) -> str:
+    """The file as UTF-8 text (YAML 1.2's encoding for Kubernetes manifests)."""
+    from strata.metal3.shapes import ImportError_
+
+    try:
+        return path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ImportError_(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    except OSError as exc:
+        raise ImportError_(f"{path}: cannot be read ({exc.strerror})") from None
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """``text`` into ``path`` whole or not at all: a temporary file beside it (owner-only,
+    as an import's topology names secrets' variables), flushed, then renamed over it
+    (os.replace, atomic on POSIX). Raises ``OutputError`` naming the path."""
+    import os
+    import tempfile
+
+    from strata.metal3.shapes import ImportError_
+
+    try:
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
+    except OSError as exc:
+        raise ImportError_(f"{path}: cannot be written ({exc.strerror})") from None
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except OSError as exc:
+        os.unlink(temporary)
+        raise ImportError_(f"{path}: cannot be written ({exc.strerror}); nothing written") from None
 
 
 def _provisioned(state: Path) -> frozenset[str]:

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl
 
+from strata.metal3.units import gb_to_metal3
 from strata.plan import NodePlan
 
 __all__ = [
@@ -104,9 +105,15 @@ def bare_metal_host(
 def root_device_hints(node: NodePlan) -> dict[str, Any]:
     """``installDisk`` as Metal3's ``deviceName`` hint, or the node's hints as written
     (topology.yaml and Metal3 share Ironic's names: deviceName, hctl, model, vendor,
-    serialNumber, wwn, minSizeGigabytes, rotational)."""
+    serialNumber, wwn, minSizeGigabytes, rotational); ``minSizeGigabytes`` from Strata's
+    decimal GB to Metal3's GiB, rounded down (strata.metal3.units)."""
     if node.root_device_hints:
-        return dict(node.root_device_hints)
+        hints = dict(node.root_device_hints)
+        if "minSizeGigabytes" in hints:  # GB -> GiB, rounded down (strata.metal3.units)
+            hints["minSizeGigabytes"] = gb_to_metal3(int(hints["minSizeGigabytes"]))
+            if hints["minSizeGigabytes"] == 0:
+                del hints["minSizeGigabytes"]  # under 1 GiB: Metal3's 0 is no minimum
+        return hints
     if node.install_disk:
         return {"deviceName": node.install_disk}
     return {}

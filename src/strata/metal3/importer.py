@@ -22,9 +22,18 @@ from typing import Any
 
 from strata.metal3.hosts import LAYER_LABEL, RACK_LABEL, REGION_LABEL, ROLE_LABEL, ZONE_LABEL
 from strata.metal3.layout import Layout, render
+from strata.metal3.located import check_imported
 from strata.metal3.reading import Host, Inputs, read_inputs
+from strata.metal3.shapes import ImportError_
+from strata.metal3.units import metal3_to_gb
 from strata.topology.addresses import AddressError, parse_bmc_address
-from strata.topology.bmc_schemes import REFUSED_SCHEMES, SCHEMES, VIRTUAL_MEDIA, split_scheme
+from strata.topology.bmc_schemes import (
+    REFUSED_SCHEMES,
+    SCHEMES,
+    UEFI_HTTP,
+    VIRTUAL_MEDIA,
+    split_scheme,
+)
 
 __all__ = ["Imported", "import_hosts"]
 
@@ -38,8 +47,26 @@ HINTS = (
     "minSizeGigabytes",
     "rotational",
 )
-FIRMWARE = {"UEFI": "uefi", "UEFISecureBoot": "uefi", "legacy": "bios"}
 DEFAULT_LAYER = "cluster"
+SHAPES = {str: "a string", int: "a whole number"}
+CLUSTER_SOURCES = ("Cluster", "Metal3Cluster", "KubeadmControlPlane")
+# What a layer takes from its Cluster API objects: kind, path, shape.
+LAYER_FIELDS: dict[str, tuple[str, tuple[str | int, ...], type]] = {
+    "version": ("KubeadmControlPlane", ("spec", "version"), str),
+    "vip": ("Metal3Cluster", ("spec", "controlPlaneEndpoint", "host"), str),
+    "port": ("Metal3Cluster", ("spec", "controlPlaneEndpoint", "port"), int),
+    "pods": ("Cluster", ("spec", "clusterNetwork", "pods", "cidrBlocks", 0), str),
+    "services": ("Cluster", ("spec", "clusterNetwork", "services", "cidrBlocks", 0), str),
+}
+# Metal3 schemes of protocols Strata does not speak, and the one to try instead: the
+# vendor's Redfish service, which these BMCs (iDRAC 9, iLO 5, iRMC S5, iBMC) also run.
+NEAREST = {
+    "idrac": "idrac-redfish",
+    "ilo4": "redfish",
+    "ilo5": "ilo5-redfish",
+    "irmc": "redfish",
+    "ibmc": "redfish",
+}
 
 
 @dataclass
@@ -51,18 +78,28 @@ class Imported:
 
 def import_hosts(files: Iterable[tuple[str, str]], *, name: str = "imported") -> Imported:
     """``files``: (file name, YAML text) pairs. Raises ``ImportError_`` (strata.metal3.
-    reading) located at ``file:line:column`` for input that is not BareMetalHosts."""
+    shapes) located at ``file:line:column`` for input that is not BareMetalHosts, and
+    for every finding ``strata validate`` has about the topology built (located at the
+    input field it came from): nothing that does not validate is returned."""
     inputs = read_inputs(files)
     layout = Layout(name=name)
     notes: list[str] = []
+    problems: list[str] = []
     for host in inputs.hosts:
-        layout.add_node(_where(host), _node(host, inputs, layout, notes))
+        layout.add_node(_where(host), _node(host, inputs, layout, notes, problems))
     _roles(layout, notes)
     for layer in layout.layer_names():
-        layout.layers[layer] = _layer(layer, inputs, layout, notes)
+        layout.layers[layer] = _layer(layer, inputs, layout, notes, problems)
     _place_vips(layout)
     layout.bmc_hosts = [h for h in (_bmc_ip(host) for host in inputs.hosts) if h is not None]
-    return Imported(render(layout), len(inputs.hosts), notes)
+    text = render(layout)
+    if not problems:
+        problems = check_imported(text, layout, inputs)
+    if problems:
+        error = ImportError_("\n".join(problems))
+        error.hint = "nothing was written; correct the input (or the topology, after import)"
+        raise error
+    return Imported(text, len(inputs.hosts), notes)
 
 
 def _where(host: Host) -> tuple[str, str, str]:
@@ -72,27 +109,36 @@ def _where(host: Host) -> tuple[str, str, str]:
     return region, zone, host.labels.get(RACK_LABEL, "default")
 
 
-def _node(host: Host, inputs: Inputs, layout: Layout, notes: list[str]) -> dict[str, Any]:
+def _node(
+    host: Host, inputs: Inputs, layout: Layout, notes: list[str], problems: list[str]
+) -> dict[str, Any]:
     spec, bmc_spec = host.spec, host.spec["bmc"]
     comments: list[str] = []
-    address = _address(host.name, str(bmc_spec["address"]), comments, notes)
+    boot: dict[str, str] = {}
+    address = _address(host, comments, notes, problems, boot)
     bmc: dict[str, Any] = {"address": address}
     secret = bmc_spec.get("credentialsName")
-    if isinstance(secret, str) and secret:
-        bmc["credentials"] = layout.credential(secret, inputs.usernames.get(secret), notes)
+    if secret:
+        bmc["credentials"] = _credential(host, secret, inputs, layout, notes, problems)
+    else:
+        problems.append(
+            f"{host.source.at(('spec', 'bmc'))}: BareMetalHost {host.name} has no "
+            "spec.bmc.credentialsName: Strata (and Metal3) need the BMC's credentials Secret"
+        )
     if bmc_spec.get("disableCertificateVerification") is True:
         bmc["insecure"] = True
-    node: dict[str, Any] = {"name": host.name}
+    node: dict[str, Any] = {"name": host.name, "@": host}
     node["layer"] = host.labels.get(LAYER_LABEL, DEFAULT_LAYER)
     if host.labels.get(ROLE_LABEL) == "control-plane":
         node["role"] = "control-plane"
     node["bmc"] = bmc
-    if isinstance(spec.get("bootMACAddress"), str):
-        node["bootMAC"] = spec["bootMACAddress"].lower()
+    node["bootMAC"] = str(spec["bootMACAddress"]).lower()
     mode = spec.get("bootMode")
     if mode == "legacy":
-        node["boot"] = {"firmware": "bios"}
-    elif mode == "UEFISecureBoot":
+        boot["firmware"] = "bios"
+    if boot:
+        node["boot"] = boot
+    if mode == "UEFISecureBoot":
         comments.append(
             "Metal3 asked UEFISecureBoot: Strata boots UEFI; Secure Boot is the firmware's"
         )
@@ -114,26 +160,67 @@ def _node(host: Host, inputs: Inputs, layout: Layout, notes: list[str]) -> dict[
     return node
 
 
-def _address(host: str, address: str, comments: list[str], notes: list[str]) -> str:
+def _credential(
+    host: Host,
+    secret: str,
+    inputs: Inputs,
+    layout: Layout,
+    notes: list[str],
+    problems: list[str],
+) -> str:
+    """The credentials entry of the host's Secret; two Secrets that would make one
+    entry (``bmc_a``, ``bmc-a``) are an error at the second."""
+    entry = layout.credential(secret, inputs.usernames.get(secret), notes)
+    other = next(
+        (s for s, (e, _) in layout.credentials.items() if e == entry and s != secret), None
+    )
+    if other is not None:
+        problems.append(
+            f"{host.source.at(('spec', 'bmc', 'credentialsName'))}: Secrets {other} and "
+            f"{secret} would both be credentials entry {entry} (a DNS label): rename one"
+        )
+    return entry
+
+
+def _address(
+    host: Host, comments: list[str], notes: list[str], problems: list[str], boot: dict[str, str]
+) -> str:
     """The address as written, but for schemes Strata does not take yet or at all: a
     virtual-media scheme becomes its twin that boots with iPXE (virtual-media boot is
-    refused at validate until Strata builds per-node install media, docs/bmc.md), and
-    ``libvirt://`` becomes ``ipmi://`` (what it is)."""
+    refused at validate until Strata builds per-node install media, docs/bmc.md),
+    ``libvirt://`` becomes ``ipmi://`` (what it is); ``redfish-uefihttp`` sets the
+    node's ``boot.method: http``. A scheme Strata does not know is an error."""
+    address = str(host.spec["bmc"]["address"])
     scheme, rest = split_scheme(address)
+    if scheme in SCHEMES and SCHEMES[scheme].boot == UEFI_HTTP:
+        boot["method"] = "http"
+        return address
+    if scheme is not None and scheme not in SCHEMES and scheme not in REFUSED_SCHEMES:
+        family = scheme.split("+")[0]
+        instead = (
+            f" (its Redfish service may answer as {NEAREST[family]}://)"
+            if family in NEAREST
+            else ""
+        )
+        problems.append(
+            f"{host.source.at(('spec', 'bmc', 'address'))}: BareMetalHost {host.name}: Strata "
+            f"does not speak {scheme}://{instead}; it takes {', '.join(sorted({s.split('+')[0] for s in SCHEMES} | set(REFUSED_SCHEMES)))}"
+        )
+        return address
     if scheme in SCHEMES and SCHEMES[scheme].boot == VIRTUAL_MEDIA:
         twin = f"{SCHEMES[scheme].network_twin}://{rest}"
         comments.append(
             f"Metal3: {address} (virtual media); Strata boots it with iPXE until it has virtual-media boot"
         )
         notes.append(
-            f"{host}: {scheme}:// boots through virtual media, which Strata refuses at validate "
+            f"{host.name}: {scheme}:// boots through virtual media, which Strata refuses at validate "
             f"until it builds per-node install media (docs/bmc.md): written as {twin}, booting with iPXE"
         )
         return twin
     if scheme in REFUSED_SCHEMES:
         instead = f"{REFUSED_SCHEMES[scheme][1]}://{rest}"
         comments.append(f"Metal3: {address}")
-        notes.append(f"{host}: {REFUSED_SCHEMES[scheme][0]}: written as {instead}")
+        notes.append(f"{host.name}: {REFUSED_SCHEMES[scheme][0]}: written as {instead}")
         return instead
     return address
 
@@ -143,6 +230,8 @@ def _hints(host: Host, notes: list[str]) -> dict[str, Any]:
     hints = {k: v for k, v in written.items() if k in HINTS and v not in (None, "")}
     if hints.get("minSizeGigabytes") == 0:
         del hints["minSizeGigabytes"]  # Metal3's "no minimum"; Strata's hint is >= 1
+    elif "minSizeGigabytes" in hints:  # Metal3's GiB as Strata's GB (strata.metal3.units)
+        hints["minSizeGigabytes"] = metal3_to_gb(hints["minSizeGigabytes"])
     dropped = sorted(set(written) - set(HINTS))
     if dropped:
         notes.append(
@@ -168,33 +257,54 @@ def _roles(layout: Layout, notes: list[str]) -> None:
             )
 
 
-def _layer(layer: str, inputs: Inputs, layout: Layout, notes: list[str]) -> dict[str, Any]:
-    """From the layer's Cluster, Metal3Cluster and KubeadmControlPlane when all are given."""
-    cluster = inputs.clusters.get("Cluster", {}).get(layer)
-    metal3 = inputs.clusters.get("Metal3Cluster", {}).get(layer)
-    control = inputs.clusters.get("KubeadmControlPlane", {}).get(layer)
-    index = len(layout.layers)
-    if cluster and metal3 and control:
+def _layer(
+    layer: str, inputs: Inputs, layout: Layout, notes: list[str], problems: list[str]
+) -> dict[str, Any]:
+    """From the layer's Cluster, Metal3Cluster and KubeadmControlPlane when all are given
+    (a value of the wrong shape is an error there, one missing a note)."""
+    objects = {kind: inputs.clusters.get(kind, {}).get(layer) for kind in CLUSTER_SOURCES}
+    index, before = len(layout.layers), len(problems)
+    if all(objects.values()):
+        values = {}
+        for key, (kind, path, shape) in LAYER_FIELDS.items():
+            source = objects[kind].source  # type: ignore[union-attr]
+            there, value = source.get(path)
+            if there and not isinstance(value, shape):
+                problems.append(
+                    f"{source.at(path)}: {kind} {layer}: {'.'.join(map(str, path))} is not "
+                    f"{SHAPES[shape]}"
+                )
+            values[key] = value if there else None
+        values["port"] = values["port"] if values["port"] is not None else 6443
+        missing = [k for k, v in values.items() if v is None]
         try:
-            network = cluster["spec"]["clusterNetwork"]
-            endpoint = metal3["spec"]["controlPlaneEndpoint"]
+            vip = ip_address(values["vip"]) if values["vip"] is not None else None
+        except ValueError:
+            vip = None
+            notes.append(
+                f"layer {layer}: Metal3Cluster controlPlaneEndpoint.host {values['vip']} is not an "
+                "IP address (Strata's VIP is one); a placeholder VIP is written"
+            )
+        if not missing and vip is not None and len(problems) == before:
             return {
                 "name": layer,
-                "version": str(control["spec"]["version"]).removeprefix("v"),
-                "vip": ip_address(endpoint["host"]),
-                "port": int(endpoint.get("port", 6443)),
-                "podCIDR": network["pods"]["cidrBlocks"][0],
-                "serviceCIDR": network["services"]["cidrBlocks"][0],
+                "version": str(values["version"]).removeprefix("v"),
+                "vip": vip,
+                "port": values["port"],
+                "podCIDR": values["pods"],
+                "serviceCIDR": values["services"],
                 "placeholder": False,
+                "from": objects,
             }
-        except (KeyError, IndexError, TypeError, ValueError):
+        if missing:
             notes.append(
-                f"layer {layer}: its Cluster API objects are incomplete; placeholders written"
+                f"layer {layer}: its Cluster API objects give no {', '.join(missing)}; "
+                "placeholders written"
             )
     else:
         notes.append(
-            f"layer {layer}: no Cluster, Metal3Cluster and KubeadmControlPlane given; "
-            "its version, VIP and CIDRs are placeholders to replace"
+            f"layer {layer}: no Cluster, Metal3Cluster and KubeadmControlPlane named {layer} "
+            "given; its version, VIP and CIDRs are placeholders to replace"
         )
     return {
         "name": layer,
@@ -204,6 +314,7 @@ def _layer(layer: str, inputs: Inputs, layout: Layout, notes: list[str]) -> dict
         "podCIDR": f"10.{100 + index}.0.0/16",
         "serviceCIDR": f"10.{200 + index}.0.0/16",
         "placeholder": True,
+        "from": {},
     }
 
 

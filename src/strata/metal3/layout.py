@@ -29,15 +29,20 @@ class Layout:
     layers: dict[str, dict[str, Any]] = field(default_factory=dict)
     bmc_hosts: list[IPv4Address | IPv6Address] = field(default_factory=list)
 
+    order: list[str] = field(default_factory=list)  # layers, as the input first names them
+
     def add_node(self, where: tuple[str, str, str], node: dict[str, Any]) -> None:
+        """``node``: the node's fields, ``#`` its comments, ``@`` the Host it came from."""
         region, zone, rack = where
         self.tree.setdefault(region, {}).setdefault(zone, {}).setdefault(rack, []).append(node)
+        if node["layer"] not in self.order:
+            self.order.append(node["layer"])
 
     def nodes(self) -> list[dict[str, Any]]:
         return [n for z in self.tree.values() for r in z.values() for ns in r.values() for n in ns]
 
     def layer_names(self) -> list[str]:
-        return list(dict.fromkeys(n["layer"] for n in self.nodes()))
+        return list(self.order)
 
     def credential(self, secret: str, username: str | None, notes: list[str]) -> str:
         """The credentials entry for a Secret: its name a DNS label made of the Secret's."""
@@ -157,7 +162,7 @@ def _nodes(nodes: list[dict[str, Any]]) -> CommentedSeq:
     for node in nodes:
         item = CommentedMap()
         for key, value in node.items():
-            if key != "#":
+            if key not in ("#", "@"):
                 item[key] = _flow(**value) if isinstance(value, dict) else value
         if "bootMAC" in item:  # YAML 1.1 reads 52:54:… as a number in base 60
             item["bootMAC"] = Quoted(item["bootMAC"])

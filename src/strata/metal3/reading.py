@@ -2,7 +2,9 @@
 writes) from YAML files, every fault located as ``file:line:column``.
 
 The objects are read as the BareMetalHost CRD (metal3.io/v1alpha1) and the Secret API
-(v1) define them; ``data`` is base64 (RFC 4648), ``stringData`` plain text.
+(v1) define them; ``data`` is base64 (RFC 4648), ``stringData`` plain text. Every value
+taken from the input is checked for its shape (mapping, list, string, boolean, integer)
+before it is used: a wrong one is a located error, never a crash.
 """
 
 from __future__ import annotations
@@ -16,10 +18,10 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
-from strata.errors import StrataError
+from strata.metal3.shapes import ImportError_, Source, check_spec, mapping, string
 from strata.topology.parse_errors import StrictConstructor, yaml_fault
 
-__all__ = ["Host", "ImportError_", "Inputs", "read_inputs"]
+__all__ = ["CapiObject", "Host", "ImportError_", "Inputs", "Source", "read_inputs"]
 
 # Kinds an export writes beside the hosts: read for the layers, else passed over.
 CLUSTER_KINDS = {
@@ -32,29 +34,35 @@ CLUSTER_KINDS = {
 }
 
 
-class ImportError_(StrataError):
-    """An input Strata cannot read as BareMetalHosts: the message starts file:line:column."""
-
-    kind = "metal3-import"
-
-
 @dataclass(frozen=True, slots=True)
 class Host:
-    """One BareMetalHost: its name, labels and spec as written, and where it is."""
+    """One BareMetalHost: its name, labels and spec as written, and where it is
+    (``source.at(path)`` locates any of its fields)."""
 
     name: str
     labels: dict[str, str]
     spec: dict[str, Any]
-    place: str  # file:line:column of the object
+    source: Source = field(compare=False, repr=False)
+
+    @property
+    def place(self) -> str:
+        return self.source.at(())
+
+
+@dataclass(frozen=True, slots=True)
+class CapiObject:
+    """A Cluster API object as written (plain dicts), and where it is."""
+
+    body: dict[str, Any]
+    source: Source = field(compare=False, repr=False)
 
 
 @dataclass
 class Inputs:
     hosts: list[Host] = field(default_factory=list)
     usernames: dict[str, str | None] = field(default_factory=dict)  # Secret -> username
-    clusters: dict[str, dict[str, dict[str, Any]]] = field(
-        default_factory=dict
-    )  # kind -> name -> obj
+    secrets: dict[str, Source] = field(default_factory=dict)  # Secret -> where
+    clusters: dict[str, dict[str, CapiObject]] = field(default_factory=dict)  # kind -> name
 
 
 def read_inputs(files: Iterable[tuple[str, str]]) -> Inputs:
@@ -62,123 +70,122 @@ def read_inputs(files: Iterable[tuple[str, str]]) -> Inputs:
     inputs = Inputs()
     seen: dict[str, str] = {}
     for name, text in files:
-        for document in _documents(name, text):
-            _take(inputs, seen, name, document)
+        for source in _documents(name, text):
+            _take(inputs, seen, source)
     if not inputs.hosts:
         raise ImportError_("no BareMetalHost in the input")
     return inputs
 
 
-def _documents(name: str, text: str) -> list[Any]:
+def _documents(name: str, text: str) -> list[Source]:
+    """Every object of the file, a ``kind: List``'s items one by one, each with a place
+    (scalars, which carry none, get their document's or list item's)."""
     loader = YAML(typ="rt", pure=True)
     loader.Constructor = StrictConstructor
+    pairs: list[tuple[Any, Any]] = []
     try:
-        documents = [d for d in loader.load_all(text) if d is not None]
+        constructor, _ = loader.get_constructor_parser(text)
+        composer = loader.composer
+        while composer.check_node():
+            node = composer.get_node()
+            pairs.append((node, constructor.construct_document(node)))
     except YAMLError as exc:
         phrase, line, column = yaml_fault(exc, text)
         raise ImportError_(f"{name}:{line}:{column}: {phrase}") from None
-    out: list[Any] = []
-    for document in documents:
+    out: list[Source] = []
+    for node, document in pairs:
+        if document is None:
+            continue
+        mark = (node.start_mark.line + 1, node.start_mark.column + 1)
+        source = Source(name, document, mark)
         if isinstance(document, dict) and document.get("kind") == "List":
-            out.extend(document.get("items") or [])
+            items = document.get("items")
+            if items is None:
+                continue
+            if not isinstance(items, list):
+                raise source.fail(("items",), "a List's items are not a list")
+            out.extend(_item(source, items, i) for i in range(len(items)))
         else:
-            out.append(document)
+            out.append(source)
     return out
 
 
-def _where(name: str, node: Any, key: str | None = None) -> str:
-    """``file:line:column`` of ``node`` (of its ``key`` when given), 1-based."""
-    lc = getattr(node, "lc", None)
-    if lc is None:
-        return f"{name}:1:1"
-    if key is not None and isinstance(node, dict) and key in node:
-        line, column = lc.key(key)
-    else:
-        line, column = lc.line, lc.col
-    return f"{name}:{line + 1}:{column + 1}"
+def _item(source: Source, items: Any, index: int) -> Source:
+    line, column = items.lc.item(index)
+    return Source(source.file, items[index], (line + 1, column + 1))
 
 
-def _fail(name: str, node: Any, key: str | None, message: str) -> ImportError_:
-    return ImportError_(f"{_where(name, node, key)}: {message}")
-
-
-def _take(inputs: Inputs, seen: dict[str, str], name: str, document: Any) -> None:
+def _take(inputs: Inputs, seen: dict[str, str], source: Source) -> None:
+    document = source.node
     if not isinstance(document, dict):
-        raise _fail(name, document, None, "not a Kubernetes object (a mapping with kind)")
+        raise source.fail((), "not a Kubernetes object (a mapping with kind)")
     kind = document.get("kind")
     if kind == "Secret":
-        _secret(inputs, name, document)
+        _secret(inputs, source)
     elif kind in CLUSTER_KINDS:
-        metadata = document.get("metadata") or {}
-        inputs.clusters.setdefault(str(kind), {})[str(metadata.get("name"))] = _plain(document)
+        name = _name(source, str(kind))
+        inputs.clusters.setdefault(str(kind), {})[name] = CapiObject(_plain(document), source)
     elif kind != "BareMetalHost":
-        shown = kind if isinstance(kind, str) else None
-        raise _fail(
-            name,
-            document,
-            "kind" if shown else None,
-            f"a {shown} is not a BareMetalHost (metal3.io/v1alpha1)"
-            if shown
-            else "not a Kubernetes object: it has no kind",
-        )
+        if isinstance(kind, str):
+            raise source.fail(("kind",), f"a {kind} is not a BareMetalHost (metal3.io/v1alpha1)")
+        raise source.fail((), "not a Kubernetes object: it has no kind (a string)")
     else:
-        host = _host(name, document)
-        if host.name in seen:
-            raise _fail(
-                name,
-                document["metadata"],
-                "name",
-                f"BareMetalHost {host.name} is written twice (first at {seen[host.name]})",
+        name = _name(source, "BareMetalHost")
+        if name in seen:
+            raise source.fail(
+                ("metadata", "name"),
+                f"BareMetalHost {name} is written twice (first at {seen[name]})",
             )
+        host = _host(source)
         seen[host.name] = host.place
         inputs.hosts.append(host)
 
 
-def _host(name: str, document: dict[str, Any]) -> Host:
-    api = document.get("apiVersion")
+def _name(source: Source, kind: str) -> str:
+    """``metadata.name``, a string."""
+    metadata = mapping(source, ("metadata",), f"the {kind}'s metadata", required=True)
+    name = string(source, ("metadata", "name"), f"the {kind}'s metadata.name", required=True)
+    assert metadata is not None and name is not None
+    return name
+
+
+def _host(source: Source) -> Host:
+    api = source.node.get("apiVersion")
     if api != "metal3.io/v1alpha1":
-        raise _fail(name, document, "apiVersion", f"apiVersion {api} is not metal3.io/v1alpha1")
-    metadata = document.get("metadata")
-    if not isinstance(metadata, dict) or not isinstance(metadata.get("name"), str):
-        raise _fail(name, document, "metadata", "the BareMetalHost has no metadata.name")
-    spec = document.get("spec")
-    if not isinstance(spec, dict):
-        raise _fail(
-            name, document, "spec" if "spec" in document else None, "the BareMetalHost has no spec"
-        )
-    bmc = spec.get("bmc")
-    if not isinstance(bmc, dict) or not isinstance(bmc.get("address"), str) or not bmc["address"]:
-        target, key = (
-            (bmc, None) if isinstance(bmc, dict) else (spec, "bmc" if "bmc" in spec else None)
-        )
-        raise _fail(name, target, key, f"BareMetalHost {metadata['name']} has no spec.bmc.address")
-    labels = metadata.get("labels") or {}
+        raise source.fail(("apiVersion",), f"apiVersion {api} is not metal3.io/v1alpha1")
+    name = _name(source, "BareMetalHost")
+    labels = mapping(source, ("metadata", "labels"), f"BareMetalHost {name}'s metadata.labels")
+    for key in labels or {}:
+        what = f"BareMetalHost {name}'s label {key}"
+        string(source, ("metadata", "labels", key), what, required=True)
+    spec = mapping(source, ("spec",), f"BareMetalHost {name}'s spec", required=True)
+    assert spec is not None
+    check_spec(source, name)
     return Host(
-        name=metadata["name"],
-        labels={str(k): str(v) for k, v in labels.items()},
+        name=name,
+        labels={str(k): str(v) for k, v in (labels or {}).items()},
         spec=_plain(spec),
-        place=_where(name, document),
+        source=source,
     )
 
 
-def _secret(inputs: Inputs, name: str, document: dict[str, Any]) -> None:
-    metadata = document.get("metadata") or {}
-    secret = metadata.get("name")
-    if not isinstance(secret, str):
-        raise _fail(name, document, "metadata", "the Secret has no metadata.name")
-    data = document.get("data") or {}
-    plain = document.get("stringData") or {}
+def _secret(inputs: Inputs, source: Source) -> None:
+    secret = _name(source, "Secret")
+    data = mapping(source, ("data",), f"Secret {secret}'s data") or {}
+    plain = mapping(source, ("stringData",), f"Secret {secret}'s stringData") or {}
     username: str | None = None
-    if isinstance(plain, dict) and isinstance(plain.get("username"), str):
-        username = plain["username"]
-    elif isinstance(data, dict) and isinstance(data.get("username"), str):
+    if "username" in plain:
+        username = string(source, ("stringData", "username"), f"Secret {secret}'s username")
+    elif "username" in data:
+        encoded = string(source, ("data", "username"), f"Secret {secret}'s data.username")
         try:
-            username = base64.b64decode(data["username"], validate=True).decode()
+            username = base64.b64decode(encoded or "", validate=True).decode()
         except (binascii.Error, UnicodeDecodeError):
-            raise _fail(
-                name, data, "username", f"Secret {secret}: data.username is not base64 text"
+            raise source.fail(
+                ("data", "username"), f"Secret {secret}: data.username is not base64 text"
             ) from None
     inputs.usernames[secret] = username  # the password is never read
+    inputs.secrets[secret] = source
 
 
 def _plain(value: Any) -> Any:

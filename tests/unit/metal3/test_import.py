@@ -171,8 +171,8 @@ BAD = [
     (
         "apiVersion: metal3.io/v1alpha1\nkind: BareMetalHost\nmetadata: {name: a}\n"
         "spec:\n  online: true\n  bmc: {credentialsName: s}\n",
-        "hosts.yaml:6:8",
-        "no spec.bmc.address",
+        "hosts.yaml:6:3",
+        "spec.bmc.address is missing",
     ),
     (
         HOSTS
