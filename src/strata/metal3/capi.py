@@ -28,6 +28,7 @@ from typing import Any
 from strata.kube.endpoint import parse_endpoint
 from strata.kube.podnet import uses_pod_network
 from strata.kube.versions import kubernetes_version
+from strata.metal3.checks import short_label
 from strata.metal3.hosts import LAYER_LABEL, ROLE_LABEL, TOPOLOGY_LABEL
 from strata.plan import ClusterPlan
 
@@ -190,7 +191,8 @@ def _config_template(meta: dict[str, Any], users: list[dict[str, Any]]) -> dict[
 
 
 def _deployment(cluster: ClusterPlan, meta: dict[str, Any], version: str) -> dict[str, Any]:
-    labels = {CLUSTER_NAME_LABEL: cluster.name, DEPLOYMENT_NAME_LABEL: meta["name"]}
+    # a label value holds 63 characters, a name 253: a long layer's name is shortened
+    labels = {CLUSTER_NAME_LABEL: cluster.name, DEPLOYMENT_NAME_LABEL: short_label(meta["name"])}
     spec = {
         "clusterName": cluster.name,
         "replicas": len(cluster.workers),

@@ -21,6 +21,7 @@ from strata.boot.checksums import published_digests
 from strata.errors import StrataError
 from strata.ignition import profile_for
 from strata.metal3.capi import cluster_objects
+from strata.metal3.checks import bad_labels, bad_namespace, bad_url
 from strata.metal3.hosts import bare_metal_host, credentials_secret
 from strata.plan import ClusterPlan, NodePlan, build_plan
 from strata.topology import Topology
@@ -59,7 +60,12 @@ class Exported:
 
 
 def export_metal3(topology: Topology, options: ExportOptions) -> Exported:
-    """The objects, in the order they are applied. Raises ``ExportError``."""
+    """The objects, in the order they are applied. Raises ``ExportError`` for what
+    Metal3, Cluster API or the API server would refuse (strata.metal3.checks), every
+    fault of one kind named at once."""
+    for problem in (bad_namespace(options.namespace), bad_url(options.image_base)):
+        if problem is not None:
+            raise ExportError(problem)
     plan = build_plan(topology)
     clusters = _clusters(plan.clusters, options.layer)
     names = {c.name for c in clusters}
@@ -76,9 +82,13 @@ def export_metal3(topology: Topology, options: ExportOptions) -> Exported:
         for n in nodes
     ]
     notes: list[str] = []
+    problems: list[str] = []
     if options.cluster_api:
         for cluster in clusters:
-            documents += _cluster_api(topology.name, cluster, nodes, options, notes)
+            documents += _cluster_api(topology.name, cluster, nodes, options, notes, problems)
+    problems += bad_labels(documents)
+    if problems:
+        raise ExportError("; ".join(problems))
     return Exported(documents, notes)
 
 
@@ -98,6 +108,7 @@ def _secrets(
     """One Secret per credentials entry the nodes use; every failure named at once."""
     users: dict[str, str] = {}  # credentials entry -> the first node that uses it
     problems: list[str] = []
+    unreadable = False
     for node in nodes:
         if node.bmc_credentials is None:
             problems.append(
@@ -109,15 +120,32 @@ def _secrets(
     base_dir = Path(topology.file).parent
     secrets = []
     for name, node_name in users.items():
+        spec = topology.credentials[name]
+        if spec.password.secret is not None:
+            problems.append(
+                f"node {node_name}: credentials {name}: the password is Kubernetes Secret "
+                f"{spec.password.secret.name}'s key {spec.password.secret.key}; Metal3 reads "
+                "a Secret of keys username and password that the export writes: give the "
+                "password as env or file to export it"
+            )
+            continue
         try:
-            found = resolve_credentials(topology.credentials[name], base_dir)
+            found = resolve_credentials(spec, base_dir)
         except CredentialsError as exc:  # names the reference, never a value
             problems.append(f"node {node_name}: {exc}")
+            unreadable = True
             continue
+        for what, value in (("user name", found.username), ("password", found.password.reveal())):
+            if not value:
+                problems.append(
+                    f"node {node_name}: credentials {name}: the {what} is empty (Metal3 "
+                    "refuses a BMC Secret without it)"
+                )
         secrets.append(credentials_secret(name, found.username, found.password.reveal(), namespace))
     if problems:
         error = ExportError("; ".join(problems))
-        error.hint = "set the variables or files the credentials name, as for `strata apply`"
+        if unreadable:
+            error.hint = "set the variables or files the credentials name, as for `strata apply`"
         raise error
     return secrets
 
@@ -128,6 +156,7 @@ def _cluster_api(
     nodes: list[NodePlan],
     options: ExportOptions,
     notes: list[str],
+    problems: list[str],
 ) -> list[dict[str, Any]]:
     if cluster.distribution != "kubeadm":
         message = (
@@ -138,11 +167,27 @@ def _cluster_api(
             raise ExportError(message)
         notes.append(message)
         return []
+    if len(cluster.control_plane) % 2 == 0:
+        problems.append(
+            f"layer {cluster.name}: {len(cluster.control_plane)} control-plane nodes; Cluster "
+            "API's KubeadmControlPlane refuses an even replica count with stacked etcd (an "
+            "odd number keeps etcd's quorum): use an odd number, or --no-cluster-api"
+        )
+    if options.image_base is None:
+        problems.append(
+            f"layer {cluster.name}: its Metal3MachineTemplates need an image, which "
+            "--image-base gives (the URL the OS disk images are served under as "
+            "<os>/<version>/<file>); or export the hosts only with --no-cluster-api"
+        )
+        return []
     members = [n for n in nodes if n.layer == cluster.name]
     keys = list(dict.fromkeys(k for n in members for k in n.ssh_keys))
     images = {
         role: _image(
-            f"layer {cluster.name} {what}", [n for n in members if n.role == role], options, notes
+            f"layer {cluster.name} {what}",
+            [n for n in members if n.role == role],
+            options,
+            problems,
         )
         for role, what in (("control-plane", "control-plane nodes"), ("worker", "workers"))
     }
@@ -152,22 +197,17 @@ def _cluster_api(
 
 
 def _image(
-    who: str, nodes: list[NodePlan], options: ExportOptions, notes: list[str]
+    who: str, nodes: list[NodePlan], options: ExportOptions, problems: list[str]
 ) -> Mapping[str, str] | None:
     """The Metal3 image of a role's nodes: the OS disk image the boot recipe installs
-    (strata.ignition.profiles), at ``image_base``; its checksum from the mirror's
-    published checksum files when they list it."""
+    (strata.ignition.profiles), at ``image_base``, with its checksum from the mirror's
+    published checksum files — CAPM3 refuses a Metal3MachineTemplate whose image has no
+    URL or no checksum, so either missing is a problem."""
     releases = {(n.os_name, n.os_version) for n in nodes}
-    if not nodes:
-        return None
-    if options.image_base is None:
-        notes.append(
-            f"{who}: no image (give --image-base, the URL the OS disk images "
-            "are served under as <os>/<version>/<file>)"
-        )
+    if not nodes or options.image_base is None:
         return None
     if len(releases) != 1:
-        notes.append(f"{who}: no image, they run {len(releases)} OS releases")
+        problems.append(f"{who}: they run {len(releases)} OS releases; a template has one image")
         return None
     os_name, version = releases.pop()
     disk = profile_for(os_name).artifacts.names(version)["disk_image"]
@@ -175,10 +215,13 @@ def _image(
     digests = _digests(options.artifacts, os_name, version).get(disk, {})
     algorithm = next((a for a in ("sha512", "sha256") if a in digests), None)
     if algorithm is None:
-        notes.append(f"{who}: no checksum for {disk} in the artifact mirror")
-    else:
-        image |= {"checksum": digests[algorithm], "checksumType": algorithm}
-    return image
+        where = options.artifacts / os_name / version if options.artifacts else "--artifacts"
+        problems.append(
+            f"{who}: no checksum for {disk} in the artifact mirror ({where}); Metal3 needs "
+            "the image's checksum: give --artifacts, the mirror whose checksum files list it"
+        )
+        return None
+    return image | {"checksum": digests[algorithm], "checksumType": algorithm}
 
 
 def _digests(artifacts: Path | None, os_name: str, version: str) -> dict[str, dict[str, str]]:

@@ -13,6 +13,7 @@ docs/api.md, "bmc.credentialsName").
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl
@@ -44,12 +45,16 @@ LAYER_LABEL = "strata.dev/layer"
 ROLE_LABEL = "strata.dev/role"
 TOPOLOGY_LABEL = "strata.dev/topology"
 BOOT_MODES = {"uefi": "UEFI", "bios": "legacy"}
+_ZONE = re.compile(r"\[([^\]%]*)%(?!25)([^\]]*)\]")  # [addr%zone], zone not yet encoded
 
 
 def metal3_address(address: str) -> str:
     """A BMC address as Metal3 reads it: Strata's normalized ``scheme://…`` unchanged,
     except IPMI's ``?privilege=operator``, which Metal3 spells ``?privilegelevel=OPERATOR``
-    (pkg/hardwareutils/bmc/ipmi.go; Ironic's ipmi_priv_level takes upper case)."""
+    (pkg/hardwareutils/bmc/ipmi.go; Ironic's ipmi_priv_level takes upper case), and an
+    IPv6 zone, which a URL writes percent-encoded (RFC 6874: ``[fe80::1%25eth0]``; Go's
+    url.Parse, which Metal3 reads addresses with, refuses a bare ``%``)."""
+    address = _ZONE.sub(r"[\1%25\2]", address)
     base, _, query = address.partition("?")
     if not query or not base.startswith("ipmi:"):
         return address

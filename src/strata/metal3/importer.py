@@ -190,7 +190,7 @@ def _address(
     refused at validate until Strata builds per-node install media, docs/bmc.md),
     ``libvirt://`` becomes ``ipmi://`` (what it is); ``redfish-uefihttp`` sets the
     node's ``boot.method: http``. A scheme Strata does not know is an error."""
-    address = str(host.spec["bmc"]["address"])
+    address = str(host.spec["bmc"]["address"]).replace("%25", "%")  # RFC 6874's zone
     scheme, rest = split_scheme(address)
     if scheme in SCHEMES and SCHEMES[scheme].boot == UEFI_HTTP:
         boot["method"] = "http"

@@ -11,7 +11,7 @@ import yaml
 from click.testing import CliRunner
 
 from strata.cli.app import cli
-from tests.unit.metal3.conftest import EXAMPLES, PASSWORD, readable_example
+from tests.unit.metal3.conftest import EXAMPLES, IMAGE_BASE, PASSWORD, mirror, readable_example
 
 LAB = next(e for e in EXAMPLES if e.parent.name == "lab")
 MIDSIZE = next(e for e in EXAMPLES if e.parent.name == "midsize")
@@ -37,27 +37,34 @@ def test_an_unreadable_credential_prints_nothing_and_names_node_and_entry(
 def test_export_yaml_and_json_agree_and_carry_the_password_only_in_data(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    readable_example(LAB, tmp_path, monkeypatch)
+    topology = readable_example(LAB, tmp_path, monkeypatch)
+    mirror(topology, tmp_path / "lab" / "artifacts")  # the default --artifacts
     file = str(tmp_path / "lab" / "topology.yaml")
     runner = CliRunner()
-    as_yaml = runner.invoke(cli, ["export", "metal3", "-f", file, "-n", "dc"])
-    as_json = runner.invoke(cli, ["export", "metal3", "-f", file, "-n", "dc", "-o", "json"])
+    given = ["export", "metal3", "-f", file, "-n", "dc", "--image-base", IMAGE_BASE]
+    as_yaml = runner.invoke(cli, given)
+    as_json = runner.invoke(cli, [*given, "-o", "json"])
     assert as_yaml.exit_code == as_json.exit_code == 0, as_yaml.output
     documents = list(yaml.safe_load_all(as_yaml.stdout))
     assert json.loads(as_json.stdout)["items"] == documents
     assert PASSWORD not in as_yaml.stdout  # base64 in data, never in clear
     assert all(d["metadata"]["namespace"] == "dc" for d in documents)
-    assert "no image" in as_yaml.stderr
+    assert as_yaml.stderr == ""
 
 
 def test_layer_and_no_cluster_api(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    readable_example(MIDSIZE, tmp_path, monkeypatch)
+    topology = readable_example(MIDSIZE, tmp_path, monkeypatch)
+    mirror(topology, tmp_path / "midsize" / "artifacts")
     file = str(tmp_path / "midsize" / "topology.yaml")
     runner = CliRunner()
     hosts_only = runner.invoke(cli, ["export", "metal3", "-f", file, "--no-cluster-api"])
     kinds = {d["kind"] for d in yaml.safe_load_all(hosts_only.stdout)}
     assert kinds == {"Secret", "BareMetalHost"}
-    one = runner.invoke(cli, ["export", "metal3", "-f", file, "--layer", "mgmt"])
+    without = runner.invoke(cli, ["export", "metal3", "-f", file, "--layer", "mgmt"])
+    assert without.exit_code != 0 and without.stdout == ""
+    assert "--image-base" in without.stderr and "--no-cluster-api" in without.stderr
+    base = ["--image-base", IMAGE_BASE]
+    one = runner.invoke(cli, ["export", "metal3", "-f", file, "--layer", "mgmt", *base])
     documents = list(yaml.safe_load_all(one.stdout))
     assert {
         d["metadata"]["labels"]["strata.dev/layer"]
@@ -67,7 +74,7 @@ def test_layer_and_no_cluster_api(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert [d["metadata"]["name"] for d in documents if d["kind"] == "Cluster"] == ["mgmt"]
     missing = runner.invoke(cli, ["export", "metal3", "-f", file, "--layer", "nope"])
     assert missing.exit_code != 0 and "no layer named 'nope'" in missing.stderr
-    k3s = runner.invoke(cli, ["export", "metal3", "-f", file, "--layer", "batch"])
+    k3s = runner.invoke(cli, ["export", "metal3", "-f", file, "--layer", "batch", *base])
     assert k3s.exit_code != 0 and "k3s layer" in k3s.stderr and k3s.stdout == ""
 
 
@@ -114,7 +121,8 @@ def test_import_writes_a_file_that_validates(
     readable_example(LAB, tmp_path, monkeypatch)
     runner = CliRunner()
     exported = runner.invoke(
-        cli, ["export", "metal3", "-f", str(tmp_path / "lab" / "topology.yaml")]
+        cli,
+        ["export", "metal3", "-f", str(tmp_path / "lab" / "topology.yaml"), "--no-cluster-api"],
     )
     source = tmp_path / "export.yaml"
     source.write_text(exported.stdout)

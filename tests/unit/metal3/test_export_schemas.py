@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from strata.metal3.export import ExportOptions, export_metal3
-from tests.unit.metal3.conftest import EXAMPLES, PASSWORD, readable_example
+from strata.metal3.export import export_metal3
+from tests.unit.metal3.conftest import EXAMPLES, PASSWORD, options, readable_example
 from tests.unit.metal3.crds import problems, storage_version
 
 
@@ -20,8 +20,7 @@ def test_every_exported_object_validates_strictly(
     example: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     topology = readable_example(example, tmp_path, monkeypatch)
-    options = ExportOptions(image_base="http://images.example:8080/os", namespace="metal3")
-    documents = export_metal3(topology, options).documents
+    documents = export_metal3(topology, options(topology, tmp_path, namespace="metal3")).documents
     found = [p for d in documents for p in problems(d)]
     assert found[:20] == []
     kinds = Counter(d["kind"] for d in documents)
@@ -41,7 +40,7 @@ def test_the_exported_objects_carry_the_topology(
 ) -> None:
     lab = next(e for e in EXAMPLES if e.parent.name == "lab")
     topology = readable_example(lab, tmp_path, monkeypatch)
-    documents = export_metal3(topology, ExportOptions()).documents
+    documents = export_metal3(topology, options(topology, tmp_path)).documents
     by_kind = {d["kind"]: d for d in documents}
     secret = by_kind["Secret"]
     assert base64.b64decode(secret["data"]["password"]).decode() == PASSWORD
@@ -74,9 +73,8 @@ def test_the_strict_schema_refuses_an_unknown_field(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     lab = next(e for e in EXAMPLES if e.parent.name == "lab")
-    documents = export_metal3(
-        readable_example(lab, tmp_path, monkeypatch), ExportOptions()
-    ).documents
+    topology = readable_example(lab, tmp_path, monkeypatch)
+    documents = export_metal3(topology, options(topology, tmp_path)).documents
     host = next(d for d in documents if d["kind"] == "BareMetalHost")
     host["spec"]["bmc"]["adress"] = "redfish://x"
     assert any("adress" in p for p in problems(host))
@@ -90,8 +88,8 @@ def test_servers_strata_provisioned_are_externally_provisioned(
 ) -> None:
     lab = next(e for e in EXAMPLES if e.parent.name == "lab")
     topology = readable_example(lab, tmp_path, monkeypatch)
-    options = ExportOptions(provisioned={"lab-worker-0"})
-    hosts = [d for d in export_metal3(topology, options).documents if d["kind"] == "BareMetalHost"]
+    chosen = options(topology, tmp_path, provisioned={"lab-worker-0"})
+    hosts = [d for d in export_metal3(topology, chosen).documents if d["kind"] == "BareMetalHost"]
     marked = {h["metadata"]["name"] for h in hosts if h["spec"].get("externallyProvisioned")}
     assert marked == {"lab-worker-0"}
     assert [p for h in hosts for p in problems(h)] == []

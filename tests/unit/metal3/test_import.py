@@ -16,7 +16,7 @@ from strata.metal3.importer import import_hosts
 from strata.metal3.output import dump_documents
 from strata.metal3.reading import ImportError_
 from strata.topology import Topology, check_text
-from tests.unit.metal3.conftest import EXAMPLES, readable_example
+from tests.unit.metal3.conftest import EXAMPLES, options, readable_example
 
 SECRET_PASSWORD = "c3VwZXItc2VjcmV0LXBhc3N3b3Jk"  # base64 of a password never to be seen
 HOSTS = f"""\
@@ -111,7 +111,7 @@ def test_import_then_export_gives_the_same_hosts(monkeypatch: pytest.MonkeyPatch
     assert SECRET_PASSWORD not in text and "super-secret" not in text
     assert "virtual media" in text  # said in the file, beside the node
     written = _hosts(list(yaml.safe_load_all(HOSTS)))
-    exported = _hosts(export_metal3(topology, ExportOptions()).documents)
+    exported = _hosts(export_metal3(topology, ExportOptions(cluster_api=False)).documents)
     assert set(exported) == set(written)
     for name, host in written.items():
         again = exported[name]
@@ -127,7 +127,9 @@ def test_import_then_export_gives_the_same_hosts(monkeypatch: pytest.MonkeyPatch
         for label, value in host["metadata"]["labels"].items():
             assert again["metadata"]["labels"][label] == value
     secret = next(
-        d for d in export_metal3(topology, ExportOptions()).documents if d["kind"] == "Secret"
+        d
+        for d in export_metal3(topology, ExportOptions(cluster_api=False)).documents
+        if d["kind"] == "Secret"
     )
     assert secret["data"]["username"] == "cm9vdA=="  # root, from the Secret given
 
@@ -147,14 +149,14 @@ def test_export_import_export_is_stable(
             "midsize runs the same code; ruamel's pure-Python reader takes a minute on 10,009 hosts"
         )
     topology = readable_example(example, tmp_path, monkeypatch)
-    first = export_metal3(topology, ExportOptions()).documents
+    first = export_metal3(topology, options(topology, tmp_path)).documents
     imported = import_hosts([("export.yaml", dump_documents(first, "yaml"))], name=topology.name)
     checked = check_text(imported.text, str(tmp_path / "again.yaml"))
     assert [d.render() for d in checked.errors] == []
     assert checked.topology is not None
     for name in {s["metadata"]["name"] for s in first if s["kind"] == "Secret"}:
         monkeypatch.setenv(name.upper().replace("-", "_") + "_PASSWORD", "y")
-    second = export_metal3(checked.topology, ExportOptions()).documents
+    second = export_metal3(checked.topology, options(checked.topology, tmp_path)).documents
     assert _hosts(second) == _hosts(first)
     clusters = {d["metadata"]["name"] for d in first if d["kind"] == "Cluster"}
     for kind in ("Cluster", "Metal3Cluster"):
