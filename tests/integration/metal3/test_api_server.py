@@ -14,9 +14,10 @@ from typing import Any
 import httpx
 import pytest
 
-from strata.metal3.export import ExportOptions, export_metal3
+from strata.metal3.checks import bad_labels
+from strata.metal3.export import export_metal3
 from tests.support.kube_api import ControlPlane, control_plane, wait_for
-from tests.unit.metal3.conftest import EXAMPLES, readable_example
+from tests.unit.metal3.conftest import EXAMPLES, options, readable_example
 from tests.unit.metal3.crds import all_crds, crd
 
 NAMESPACE = "default"
@@ -101,8 +102,7 @@ def test_every_exported_object_is_accepted_whole(
     example: Path, api: httpx.Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     topology = readable_example(example, tmp_path, monkeypatch)
-    options = ExportOptions(namespace=NAMESPACE, image_base="http://images.example/os")
-    documents = export_metal3(topology, options).documents
+    documents = export_metal3(topology, options(topology, tmp_path, namespace=NAMESPACE)).documents
     if example.parent.name == "hyperscale":
         hosts = [d for d in documents if d["kind"] == "BareMetalHost"][:HYPERSCALE_HOSTS]
         documents = [d for d in documents if d["kind"] != "BareMetalHost"] + hosts
@@ -130,3 +130,25 @@ def test_the_comparison_sees_a_pruned_field(api: httpx.Client) -> None:
     assert api.post(_collection(host), json=host).status_code == 201
     back = api.get(f"{_collection(host)}/pruned").json()
     assert missing(host, back) == ["/spec/bmc/adress"]
+
+
+def test_a_label_value_the_export_refuses_the_api_server_refuses(api: httpx.Client) -> None:
+    """The export's label check (strata.metal3.checks) says what the API server says:
+    a 64-character label value is refused, a 63-character one taken."""
+    for length, status in ((63, 201), (64, 422)):
+        host = {
+            "apiVersion": "metal3.io/v1alpha1",
+            "kind": "BareMetalHost",
+            "metadata": {
+                "name": f"label-{length}",
+                "namespace": NAMESPACE,
+                "labels": {"topology.kubernetes.io/zone": "z" * length},
+            },
+            "spec": {
+                "online": True,
+                "bmc": {"address": "ipmi://10.0.0.1", "credentialsName": "x"},
+            },
+        }
+        response = api.post(_collection(host), json=host)
+        assert response.status_code == status, response.text[:500]
+        assert bool(bad_labels([host])) is (status == 422)
