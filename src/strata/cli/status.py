@@ -30,7 +30,7 @@ from strata.cli.status_kube import StatusStore, kube_source
 from strata.controller import State
 from strata.store import LogEntry, NodeSummary, SQLiteStore
 
-__all__ = ["events", "open_store", "status"]
+__all__ = ["events", "in_cluster", "name_in", "open_store", "status"]
 
 
 NO_LAYERS = Clusters()  # no topology read: an empty clusters table
@@ -47,7 +47,7 @@ def open_store(file: Path, state: Path | None, read_only: bool = True) -> SQLite
     return SQLiteStore(path, read_only=read_only)
 
 
-def _in_cluster(command: Any) -> Any:
+def in_cluster(command: Any) -> Any:
     """--kubeconfig/--namespace/--topology: read a topology ``strata controller`` drives."""
     for option in reversed(
         (
@@ -73,11 +73,11 @@ def _opened(
     """(store, layers, who drives it: None to ask the store's writer lease, "" nobody)."""
     if kubeconfig is None:
         return open_store(file, state), read_clusters(file), None
-    source = kube_source(kubeconfig, namespace, name or _name_in(file))
+    source = kube_source(kubeconfig, namespace, name or name_in(file))
     return source.store, source.clusters, ", ".join(source.drivers)
 
 
-def _name_in(file: Path) -> str:
+def name_in(file: Path) -> str:
     from strata.topology import check_file
 
     checked = check_file(file)
@@ -90,7 +90,7 @@ def _name_in(file: Path) -> str:
 @click.command()
 @TOPOLOGY_PATH  # the state file beside it; the clusters table reads its layers if it can
 @STATE
-@_in_cluster
+@in_cluster
 @click.option("--watch", "-w", is_flag=True, help="Refresh every two seconds until interrupted.")
 @click.option(
     "--output", "-o", type=click.Choice(["text", "json"]), default="text", show_default=True
@@ -237,7 +237,7 @@ def _entry_json(e: LogEntry) -> dict[str, Any]:
 @click.argument("node")
 @FILE_OPTION
 @STATE
-@_in_cluster
+@in_cluster
 @click.option(
     "--output", "-o", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
@@ -255,7 +255,7 @@ def events(
         store: StatusStore = open_store(file, state)
         where = str(state or default_state(file))
     else:
-        source = kube_source(kubeconfig, namespace, topology or _name_in(file))
+        source = kube_source(kubeconfig, namespace, topology or name_in(file))
         store, where = source.store, f"Topology {source.where}"
     entries = store.events(node)
     if not entries and node not in store.records():

@@ -13,13 +13,16 @@ import sys
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn, Protocol
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
 import click
 
 from strata.cli.status_clusters import Clusters
 from strata.plan import build_plan
 from strata.store import LogEntry, NodeRecord, NodeSummary
+
+if TYPE_CHECKING:
+    from strata.store import KubeStore
 
 __all__ = ["KubeSource", "StatusStore", "kube_source"]
 
@@ -45,7 +48,7 @@ class KubeSource:
     """A topology in a cluster as status reads it: its store, its layers, and the
     controller replicas holding its namespace's shards (empty: none running)."""
 
-    store: StatusStore
+    store: KubeStore
     clusters: Clusters
     drivers: tuple[str, ...]
     where: str  # "namespace/topology", for messages

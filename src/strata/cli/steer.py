@@ -4,15 +4,17 @@ controller (``strata.controller.requests``) and its lifecycle table."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
 from strata.cli.common import FILE_OPTION, STATE
-from strata.cli.status import open_store
+from strata.cli.status import in_cluster, name_in, open_store
+from strata.cli.status_kube import kube_source
 from strata.controller import Event
 from strata.controller.recorded import found_running
 from strata.controller.requests import request
-from strata.store import SQLiteStore
+from strata.store import Store
 
 __all__ = ["adopt", "retry"]
 
@@ -21,10 +23,11 @@ __all__ = ["adopt", "retry"]
 @click.argument("nodes", nargs=-1, required=True)
 @FILE_OPTION
 @STATE
-def retry(nodes: tuple[str, ...], file: Path, state: Path | None) -> None:
+@in_cluster
+def retry(nodes: tuple[str, ...], file: Path, state: Path | None, **cluster: Any) -> None:
     """Send failed NODEs back into the lifecycle (from registering: BMC, inspection, install)."""
-    store = open_store(file, state, read_only=False)
-    _request(store, nodes, Event.RETRY, "retrying", "`strata apply` resumes them")
+    store, running = _opened(file, state, **cluster)
+    _request(store, running, nodes, Event.RETRY, "retrying", "`strata apply` resumes them")
 
 
 @click.command()
@@ -32,25 +35,50 @@ def retry(nodes: tuple[str, ...], file: Path, state: Path | None) -> None:
 @click.option("--all-found", is_flag=True, help="Adopt every node that is found-running.")
 @FILE_OPTION
 @STATE
-def adopt(nodes: tuple[str, ...], all_found: bool, file: Path, state: Path | None) -> None:
+@in_cluster
+def adopt(
+    nodes: tuple[str, ...], all_found: bool, file: Path, state: Path | None, **cluster: Any
+) -> None:
     """Take found-running NODEs as provisioned without touching them.
 
     A node is found-running when, at first contact, its BMC said it was on and the
     state had no record of Strata installing it (a lost state file, or servers installed
     by someone else). Adopting powers nothing and writes nothing to its disks; to
     reinstall it instead, run `strata apply --allow-reprovision NODE`."""
-    store = open_store(file, state, read_only=False)
+    store, running = _opened(file, state, **cluster)
     if all_found:
         nodes += tuple(sorted(found_running(store)))
     if not nodes:
         raise click.UsageError("name the nodes to adopt, or give --all-found")
-    _request(store, tuple(dict.fromkeys(nodes)), Event.ADOPT, "adopted", "now provisioned")
+    chosen = tuple(dict.fromkeys(nodes))
+    _request(store, running, chosen, Event.ADOPT, "adopted", "now provisioned")
+
+
+def _opened(
+    file: Path,
+    state: Path | None,
+    kubeconfig: Path | None,
+    namespace: str | None,
+    topology: str | None,
+) -> tuple[Store, str | None]:
+    """The store to ask through, and the in-cluster controller driving it (None: the
+    store's writer lease says)."""
+    if kubeconfig is None:
+        return open_store(file, state, read_only=False), None
+    source = kube_source(kubeconfig, namespace, topology or name_in(file))
+    return source.store, ", ".join(source.drivers) or None
 
 
 def _request(
-    store: SQLiteStore, nodes: tuple[str, ...], event: Event, done: str, then: str
+    store: Store,
+    running: str | None,
+    nodes: tuple[str, ...],
+    event: Event,
+    done: str,
+    then: str,
 ) -> None:
-    requested = request(store, nodes, event)  # RequestRefused, Conflict: nothing done, exit 1
+    # RequestRefused, Conflict: nothing done, exit 1
+    requested = request(store, nodes, event, running)
     names = ", ".join(requested.nodes)
     if requested.controller is not None:
         click.echo(f"asked {requested.controller} to {event} {names}")

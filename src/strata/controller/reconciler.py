@@ -106,7 +106,7 @@ class Reconciler:
         try:
             self._load()
             gc.freeze()  # what is loaded lives as long as the run: full collections skip it
-            cursor = self.store.cursor(CURSOR)
+            cursor = self._read_events(self.store.cursor(CURSOR))  # what came between runs
             polled = -math.inf
             while True:
                 self._flush()

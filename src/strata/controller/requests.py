@@ -40,8 +40,14 @@ class Requested:
     controller: str | None  # the running controller that was asked; None: records written
 
 
-def request(store: Store, nodes: Sequence[str], event: Event) -> Requested:
+def request(
+    store: Store, nodes: Sequence[str], event: Event, running: str | None = None
+) -> Requested:
     """Send ``event`` (``Event.RETRY`` or ``Event.ADOPT``) to ``nodes``.
+
+    ``running``: the controller known to drive the nodes though it holds no store writer
+    lease (in a cluster, the replicas holding the shard leases); None: the store's
+    writer lease says whether one runs.
 
     Raises ``RequestRefused`` when any node is unknown or cannot take the event, and
     ``Conflict`` when a record moved on while this ran; in both cases nothing changed."""
@@ -57,10 +63,11 @@ def request(store: Store, nodes: Sequence[str], event: Event) -> Requested:
     if problems:
         raise RequestRefused(problems)
     writer = store.writer()
-    if writer is not None:
+    controller = running or (writer[0] if writer is not None else None)
+    if controller is not None:
         for name in nodes:
             store.record(name, _LOG_ENTRY[event], {})
-        return Requested(tuple(nodes), writer[0])
+        return Requested(tuple(nodes), controller)
     store.write_records([_written(records[n], event) for n in nodes])
     return Requested(tuple(nodes), None)
 

@@ -6,6 +6,7 @@ located findings and no BMC is called."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -13,6 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from tests.support.fleet_topology import PASSWORD_ENV
+from tests.support.kube_api import wait_for
+from tests.support.redfish_emulator import USERNAME
 
 
 def test_a_topology_applied_provisions_every_server_and_an_edit_applies_the_diff(
@@ -121,3 +126,36 @@ def test_a_broken_topology_is_refused_with_located_findings_and_nothing_touched(
     paths = {s.path for s in run.systems}
     assert not [r for r in run.requests if any(r[1].startswith(p) for p in paths)]
     assert all(run.machines.by_name(s.name).power_ons == 0 for s in run.systems)
+
+
+def test_a_server_found_running_is_adopted_through_the_cluster(make_run: Any) -> None:
+    """`strata adopt NODE --kubeconfig`: the request goes into the Topology's log, the
+    running controller takes it (its next run reads what came between runs), and the
+    server becomes provisioned without a power action."""
+    run = make_run(2)
+    fresh, running = run.systems
+    on = httpx.post(  # someone else's server, already on: Strata never installed it
+        f"{run.bmc_url.replace('redfish+', '')}{running.path}/Actions/ComputerSystem.Reset",
+        json={"ResetType": "On"},
+        auth=(USERNAME, os.environ[PASSWORD_ENV]),  # make_run sets it
+        timeout=30,
+    )
+    assert on.status_code in (200, 204), on.text
+    run.start()
+    run.create(run.document([fresh, running], "lab"))
+    wait_for(
+        lambda: True if run.get("lab").get("status", {}).get("states") == _found else None,
+        120,
+        "one server provisioned, one found running",
+    )
+    where = ["--kubeconfig", str(run.plane.admin_kubeconfig()), "-n", run.namespace]
+    adopted = _strata("adopt", running.name, *where, "--topology", "lab")
+    assert adopted.returncode == 0, adopted.stderr
+    assert adopted.stdout.strip() == f"asked replica-a to adopt {running.name}"
+    run.wait_condition("lab", "Ready", "True", 1)
+    assert run.get("lab")["status"]["states"] == {"provisioned": 2}
+    assert run.machines.by_name(running.name).power_ons == 1  # ours, before the controller
+    assert run.machines.by_name(running.name).boots == ["disk"]
+
+
+_found = {"provisioned": 1, "found-running": 1}
