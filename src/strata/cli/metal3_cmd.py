@@ -137,12 +137,20 @@ def _text(path: Path) -> str:
 def write_atomically(path: Path, text: str) -> None:
     """``text`` into ``path`` whole or not at all: a temporary file beside it (owner-only,
     as an import's topology names secrets' variables), flushed, then renamed over it
-    (os.replace, atomic on POSIX). Raises ``OutputError`` naming the path."""
+    (os.replace, atomic on POSIX); a device or pipe (``/dev/stdout``) written in place.
+    Raises ``ImportError_`` naming the path."""
     import os
     import tempfile
 
     from strata.metal3.shapes import ImportError_
 
+    if path.exists() and not path.is_file():  # a device or pipe is written, never replaced
+        try:
+            with path.open("w", encoding="utf-8") as stream:
+                stream.write(text)
+        except OSError as exc:
+            raise ImportError_(f"{path}: cannot be written ({exc.strerror})") from None
+        return
     try:
         handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
     except OSError as exc:

@@ -54,8 +54,12 @@ def check_imported(text: str, layout: Layout, inputs: Inputs) -> list[str]:
     ``layout``), as ``input-file:line:column: message (topology: path)``; [] when it
     validates."""
     checked = check_text(text, "<imported>")
+    paths = [tuple(f.path) for f in checked.errors]
     out: list[str] = []
     for finding in checked.errors:
+        path = tuple(finding.path)
+        if any(len(p) > len(path) and p[: len(path)] == path for p in paths):
+            continue  # a consequence of a finding below it ("no layers": the one left out)
         place = _place(tuple(finding.path), layout, inputs)
         where = format_path(finding.path) or "the document"
         message = _TOPOLOGY_LINE.sub("", finding.message)  # lines of a file not written
