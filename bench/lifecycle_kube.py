@@ -121,6 +121,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         plane = None if args.sqlite else _start_plane(Path(tmp))
         try:
             store: Any
+            boot: Any
             if plane is None:
                 store = boot = SQLiteStore(Path(tmp) / "state.db")
             else:
