@@ -29,7 +29,8 @@ def export_group() -> None:
 )
 @click.option(
     "--image-base",
-    help="URL the OS disk images are served under as <os>/<version>/<file> (the Metal3 image).",
+    help="URL the OS disk images are served under as <os>/<version>/<file> (the Metal3 "
+    "image); needed with Cluster API objects.",
 )
 @click.option(
     "--artifacts",
