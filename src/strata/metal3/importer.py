@@ -23,6 +23,7 @@ from typing import Any
 from strata.metal3.hosts import LAYER_LABEL, RACK_LABEL, REGION_LABEL, ROLE_LABEL, ZONE_LABEL
 from strata.metal3.layout import Layout, render
 from strata.metal3.located import check_imported
+from strata.metal3.matching import cluster_parts, served
 from strata.metal3.reading import Host, Inputs, read_inputs
 from strata.metal3.shapes import ImportError_
 from strata.metal3.units import metal3_to_gb
@@ -128,8 +129,12 @@ def _node(
     if bmc_spec.get("disableCertificateVerification") is True:
         bmc["insecure"] = True
     node: dict[str, Any] = {"name": host.name, "@": host}
-    node["layer"] = host.labels.get(LAYER_LABEL, DEFAULT_LAYER)
-    if host.labels.get(ROLE_LABEL) == "control-plane":
+    layer, role = host.labels.get(LAYER_LABEL), host.labels.get(ROLE_LABEL)
+    if layer is None and (found := served(host, inputs)) is not None:
+        layer, role = found  # the cluster whose machine template selects the host
+        comments.append(f"{role} of cluster {layer}: its Metal3MachineTemplate selects the host")
+    node["layer"] = layer or DEFAULT_LAYER
+    if role == "control-plane":
         node["role"] = "control-plane"
     node["bmc"] = bmc
     node["bootMAC"] = str(spec["bootMACAddress"]).lower()
@@ -262,7 +267,8 @@ def _layer(
 ) -> dict[str, Any]:
     """From the layer's Cluster, Metal3Cluster and KubeadmControlPlane when all are given
     (a value of the wrong shape is an error there, one missing a note)."""
-    objects = {kind: inputs.clusters.get(kind, {}).get(layer) for kind in CLUSTER_SOURCES}
+    parts = cluster_parts(layer, inputs)
+    objects = {kind: inputs.clusters.get(kind, {}).get(parts[kind]) for kind in CLUSTER_SOURCES}
     index, before = len(layout.layers), len(problems)
     if all(objects.values()):
         values = {}
@@ -271,7 +277,7 @@ def _layer(
             there, value = source.get(path)
             if there and not isinstance(value, shape):
                 problems.append(
-                    f"{source.at(path)}: {kind} {layer}: {'.'.join(map(str, path))} is not "
+                    f"{source.at(path)}: {kind} {parts[kind]}: {'.'.join(map(str, path))} is not "
                     f"{SHAPES[shape]}"
                 )
             values[key] = value if there else None

@@ -200,3 +200,75 @@ def test_bad_input_is_located_and_nothing_is_written(
     result = CliRunner().invoke(cli, ["import", "metal3", str(source), "-o", str(out)])
     assert result.exit_code != 0 and not out.exists()
     assert f"{source}:" in result.output
+
+
+REAL_METAL3 = """\
+apiVersion: metal3.io/v1alpha1
+kind: BareMetalHost
+metadata: {name: node-0, labels: {cluster-role: control-plane}}
+spec:
+  bmc: {address: "redfish://10.0.0.1/redfish/v1/Systems/1", credentialsName: bmc}
+  bootMACAddress: "52:54:00:00:00:01"
+---
+apiVersion: metal3.io/v1alpha1
+kind: BareMetalHost
+metadata: {name: node-1, labels: {cluster-role: worker}}
+spec:
+  bmc: {address: "redfish://10.0.0.2/redfish/v1/Systems/1", credentialsName: bmc}
+  bootMACAddress: "52:54:00:00:00:02"
+---
+apiVersion: cluster.x-k8s.io/v1beta1
+kind: Cluster
+metadata: {name: prod}
+spec:
+  clusterNetwork: {pods: {cidrBlocks: [10.1.0.0/16]}, services: {cidrBlocks: [10.2.0.0/16]}}
+  controlPlaneRef: {kind: KubeadmControlPlane, name: prod-kcp}
+  infrastructureRef: {kind: Metal3Cluster, name: prod-m3}
+---
+apiVersion: infrastructure.cluster.x-k8s.io/v1beta1
+kind: Metal3Cluster
+metadata: {name: prod-m3}
+spec: {controlPlaneEndpoint: {host: 10.0.0.100, port: 6443}}
+---
+apiVersion: controlplane.cluster.x-k8s.io/v1beta1
+kind: KubeadmControlPlane
+metadata: {name: prod-kcp}
+spec:
+  version: v1.30.1
+  machineTemplate: {infrastructureRef: {kind: Metal3MachineTemplate, name: prod-cp}}
+---
+apiVersion: infrastructure.cluster.x-k8s.io/v1beta1
+kind: Metal3MachineTemplate
+metadata: {name: prod-cp}
+spec: {template: {spec: {hostSelector: {matchLabels: {cluster-role: control-plane}}}}}
+---
+apiVersion: infrastructure.cluster.x-k8s.io/v1beta1
+kind: Metal3MachineTemplate
+metadata: {name: prod-md}
+spec: {template: {spec: {hostSelector: {matchLabels: {cluster-role: worker}}}}}
+---
+apiVersion: cluster.x-k8s.io/v1beta1
+kind: MachineDeployment
+metadata: {name: prod-md}
+spec:
+  clusterName: prod
+  template: {spec: {clusterName: prod, infrastructureRef: {kind: Metal3MachineTemplate, name: prod-md}}}
+"""
+
+
+def test_hosts_without_strata_labels_join_the_cluster_whose_template_selects_them() -> None:
+    """The usual Metal3 input: hosts labelled as their own templates select them, the
+    Cluster's parts named apart from it."""
+    imported = import_hosts([("metal3.yaml", REAL_METAL3)])
+    assert not any("placeholder" in n or "no host labelled" in n for n in imported.notes)
+    checked = check_text(imported.text, "topology.yaml")
+    assert [d.render() for d in checked.errors] == []
+    assert checked.topology is not None
+    (layer,) = checked.topology.layers
+    assert (layer.name, layer.distribution.version, str(layer.endpoint.vip)) == (
+        "prod",
+        "1.30.1",
+        "10.0.0.100",
+    )
+    roles = {n.name: (n.layer, n.role) for n in checked.topology.nodes}
+    assert roles == {"node-0": ("prod", "control-plane"), "node-1": ("prod", "worker")}
