@@ -2,7 +2,10 @@
 
 The password lives in an environment variable, a file or a Kubernetes
 Secret; it is read when a BMC session opens and held in a ``Secret`` whose
-``repr`` and ``str`` never show it. A file goes through the same reader and
+``repr`` and ``str`` never show it. A Kubernetes Secret is read by the
+``SecretReader`` the caller passes (the in-cluster controller's reads it through its
+API client, ``strata.operator.secrets``); without one it is refused, as on a
+workstation. A file goes through the same reader and
 checks as at ``strata validate`` (``strata.topology.named_files``): inside the
 topology's directory (or an allowed one), a regular file, owner-only, one line.
 """
@@ -10,17 +13,25 @@ topology's directory (or an allowed one), a regular file, owner-only, one line.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from strata.errors import StrataError
-from strata.topology.fields import SecretRef
+from strata.topology.fields import KubernetesSecretKey, SecretRef
 from strata.topology.file_contents import password_from
 from strata.topology.named_files import CREDENTIALS, NamedFileError, NamedFiles
 from strata.topology.spec import CredentialSpec
 
-__all__ = ["Credentials", "CredentialsError", "Secret", "resolve_credentials"]
+__all__ = [
+    "Credentials",
+    "CredentialsError",
+    "Secret",
+    "SecretReader",
+    "refuse_kubernetes_secret",
+    "resolve_credentials",
+]
 
 
 class CredentialsError(StrataError):
@@ -53,13 +64,33 @@ class Credentials:
     password: Secret
 
 
-def resolve_credentials(spec: CredentialSpec, base_dir: Path | None = None) -> Credentials:
+SecretReader = Callable[[KubernetesSecretKey], str]
+"""Reads one key of a Kubernetes Secret: the value as text. Raises ``CredentialsError``
+whose message names the Secret (and key), never the value."""
+
+
+def refuse_kubernetes_secret(ref: KubernetesSecretKey) -> str:
+    """The ``SecretReader`` outside a cluster: always raises ``CredentialsError``."""
+    raise CredentialsError(
+        f"Kubernetes Secret {ref.name} can only be read by the in-cluster controller; "
+        "in bootstrap mode use env or file"
+    )
+
+
+def resolve_credentials(
+    spec: CredentialSpec,
+    base_dir: Path | None = None,
+    read_secret: SecretReader = refuse_kubernetes_secret,
+) -> Credentials:
     """The entry's user name and password. ``base_dir``: the topology's directory, which a
-    file reference needs. Raises ``CredentialsError``, naming the reference, not the value."""
-    return Credentials(spec.username, Secret(_read(spec.name, spec.password, base_dir)))
+    file reference needs; ``read_secret``: how a Kubernetes Secret reference is read
+    (default: refused). Raises ``CredentialsError`` naming the entry and the reference,
+    never the value."""
+    password = _read(spec.name, spec.password, base_dir, read_secret)
+    return Credentials(spec.username, Secret(password))
 
 
-def _read(name: str, ref: SecretRef, base_dir: Path | None) -> str:
+def _read(name: str, ref: SecretRef, base_dir: Path | None, read_secret: SecretReader) -> str:
     if ref.env is not None:
         value = os.environ.get(ref.env)
         if value is None:
@@ -76,7 +107,7 @@ def _read(name: str, ref: SecretRef, base_dir: Path | None) -> str:
         except NamedFileError as exc:
             raise CredentialsError(f"credentials {name}: {exc}") from None
     assert ref.secret is not None
-    raise CredentialsError(
-        f"credentials {name}: Kubernetes Secret {ref.secret.name} can only be read by "
-        "the in-cluster controller; in bootstrap mode use env or file"
-    )
+    try:
+        return read_secret(ref.secret)
+    except CredentialsError as exc:
+        raise CredentialsError(f"credentials {name}: {exc}") from None

@@ -11,7 +11,12 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from strata.bmc.credentials import CredentialsError, resolve_credentials
+from strata.bmc.credentials import (
+    CredentialsError,
+    SecretReader,
+    refuse_kubernetes_secret,
+    resolve_credentials,
+)
 from strata.bmc.errors import CredentialsUnavailable
 from strata.bmc.guard import Guard, RetryPolicy
 from strata.bmc.registry import make_driver, target_for
@@ -29,10 +34,14 @@ class BMCPool:
         topology: Topology,
         settings: DriverSettings | None = None,
         base_dir: Path | None = None,
+        read_secret: SecretReader = refuse_kubernetes_secret,
     ) -> None:
+        """``read_secret``: how a credentials entry's Kubernetes Secret is read (the
+        in-cluster controller passes its reader; default: refused)."""
         self.topology = topology
         self.settings = settings or DriverSettings()
         self.base_dir = base_dir if base_dir is not None else Path(topology.file).parent
+        self.read_secret = read_secret
         self._nodes = {n.name: n for n in topology.nodes}
         self._drivers: dict[str, BMCDriver] = {}
         self._guards: dict[tuple[str, int | None], Guard] = {}
@@ -91,7 +100,7 @@ class BMCPool:
                 node_name, target.address, f"no credentials entry named {bmc.credentials}"
             )
         try:
-            credentials = resolve_credentials(spec, self.base_dir)
+            credentials = resolve_credentials(spec, self.base_dir, self.read_secret)
         except CredentialsError as exc:
             raise CredentialsUnavailable(node_name, target.address, str(exc)) from None
         s = self.settings

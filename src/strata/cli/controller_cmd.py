@@ -177,7 +177,7 @@ def controller(
         settings,
         _stores(state_dir, kubeconfig, namespace),
         _beside(boot, settings.target),
-        _drivers,
+        _drivers(client, namespace),
         Shards(client, namespace, identity, shards, lease_duration),
     )
     stop = threading.Event()
@@ -267,9 +267,17 @@ def _boot_side(
     return BootRunner(service, *listen, dhcp)
 
 
-@contextlib.contextmanager
-def _drivers(topology: Topology) -> Iterator[DriverSource]:
+def _drivers(client: Any, namespace: str) -> Any:
+    """Each Topology's BMC drivers; a password in a Kubernetes Secret is read through
+    ``client`` (the Secret in the reference's namespace, else ``namespace``)."""
     from strata.bmc import BMCPool, DriverSettings
+    from strata.operator.secrets import secret_reader
 
-    with BMCPool(topology, DriverSettings()) as pool:
-        yield pool
+    read_secret = secret_reader(client, namespace)
+
+    @contextlib.contextmanager
+    def drivers(topology: Topology) -> Iterator[DriverSource]:
+        with BMCPool(topology, DriverSettings(), read_secret=read_secret) as pool:
+            yield pool
+
+    return drivers
