@@ -24,7 +24,9 @@ an object per entry in etcd). Human-facing Events are written besides, by the st
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from strata.store.kube_api import KubeApi, Obj
@@ -52,18 +54,47 @@ class EventLog:
         self.max_bytes = max_bytes
         self._collection = f"/api/v1/namespaces/{namespace}/configmaps"
         self._selector = f"strata.dev/topology={topology},strata.dev/log=segment"
-        self._head: Obj | None = None  # the newest segment this store saw
+        self._head: Obj | None = None  # the newest segment as this store last saw it
+        self._writing = threading.Lock()  # one append of this store's at a time
+        self._queued_lock = threading.Lock()
+        self._queued: list[_Ticket] = []  # appends waiting for the one being written
 
     # -- writing -------------------------------------------------------------
 
     def append(self, entries: Sequence[Entry]) -> None:
-        """Appends ``entries`` in order: each segment written is one atomic request;
-        entries that spill into a new segment are written by a second request."""
-        pending = [[n, at, kind, dict(detail)] for n, at, kind, detail in entries]
+        """Appends ``entries`` in order and returns once they are written. Appends of
+        this store's threads are written one at a time, and those that arrive while one
+        is written go out together in the next request (group commit: each caller still
+        returns only once its own entries are in the API)."""
+        ticket = _Ticket([[n, at, kind, dict(detail)] for n, at, kind, detail in entries])
+        with self._queued_lock:
+            self._queued.append(ticket)
+        with self._writing:
+            if not ticket.done:
+                with self._queued_lock:
+                    batch, self._queued = self._queued, []
+                try:
+                    self._append([e for t in batch for e in t.entries])
+                except BaseException as failure:
+                    for t in batch:
+                        t.failure = failure
+                    raise
+                finally:
+                    for t in batch:
+                        t.done = True
+        if ticket.failure is not None:
+            raise ticket.failure
+
+    def _append(self, pending: list[list[Any]]) -> None:
+        """Each segment written is one atomic request, from the segment as this store
+        last wrote or read it (no read first); a 409 (another writer appended) reads it
+        again. Entries that spill into a new segment are written by a second request."""
+        stale = self._head is None
         for _ in range(_ATTEMPTS + 2 * len(pending)):
             if not pending:
                 return
-            head = self._fresh_head()
+            head = self._fresh_head() if stale or self._head is None else self._head
+            stale = False
             items, closed = _items(head), head["data"].get("closed") == "true"
             take = pending[: max(0, self.size - len(items))]
             while len(take) > 1 and _size(items + take) > self.max_bytes:
@@ -77,6 +108,7 @@ class EventLog:
                 data = {**head["data"], "closed": "true"}
             written = self.api.replace(self._path(_number(head)), {**head, "data": data})
             if written is None:  # another writer appended in between: read it again
+                stale = True
                 continue
             self._head = written
             if "closed" not in data:
@@ -84,8 +116,7 @@ class EventLog:
         raise RuntimeError(f"event log of {self.topology}: append kept conflicting")
 
     def _fresh_head(self) -> Obj:
-        """The newest segment as the API has it (a read before every append: a PUT
-        refused with 409 would cost a write)."""
+        """The newest segment as the API has it now."""
         if self._head is not None:
             found = self.api.get(self._path(_number(self._head)))
             if found is not None:
@@ -180,6 +211,13 @@ class EventLog:
             LogEntry(node, at, kind, detail, base + i + 1)
             for i, (node, at, kind, detail) in enumerate(_items(segment))
         ]
+
+
+@dataclass
+class _Ticket:
+    entries: list[list[Any]]
+    done: bool = False
+    failure: BaseException | None = None
 
 
 def _items(segment: Obj) -> list[list[Any]]:

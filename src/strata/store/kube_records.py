@@ -4,8 +4,11 @@ written one Server at a time (``workers`` at once), put back on a conflict.
 What it guarantees, since Kubernetes has no transaction over several objects (the
 store's module docstring and docs/in-cluster.md say the same):
 
-1. the batch is checked first: every record is read and its version compared with
-   what the batch expects; ``Conflict`` before anything is written when one is stale;
+1. the batch is checked first: every record's version is compared with what the
+   batch expects, on the Server as this store last wrote or read it (its only writer
+   needs no read), and any that differs is read again; ``Conflict`` before anything is
+   written when one is stale. A Server another writer changed since this store kept
+   it is found at its update (409), as in 3;
 2. each node's writes in the batch become one status update, checked again by its
    ``resourceVersion`` (each record is atomic);
 3. a writer that got in between the check and a record's update makes that record
@@ -57,7 +60,10 @@ class RecordWriter:
         for w in writes:
             groups.setdefault(w.name, []).append(w)
         names = list(groups)
-        read = dict(zip(names, self._map(self.servers.get, names), strict=True))
+        read = dict(zip(names, self._map(self.servers.known, names), strict=True))
+        stale = [n for n in names if not _fits(groups[n], read[n])]
+        if stale:  # kept copies decide nothing against the batch: read those again
+            read |= dict(zip(stale, self._map(self.servers.get, stale), strict=True))
         for name, group in groups.items():  # the batch checked first
             actual = version_of(read[name])
             for w in group:
@@ -122,8 +128,8 @@ class RecordWriter:
             )
             return status
 
-        stored = self.servers.change(name, change, start=obj)
-        assert stored is not None  # it exists: read or made above
+        stored = self.servers.change(name, change, start=obj, make=True)
+        assert stored is not None  # made when it had gone
         return self.servers.set_spec(name, stored, plans[-1], version) if plans else stored
 
     def _tell(self, last: RecordWrite, before: Obj | None, after: Obj) -> None:
@@ -131,6 +137,10 @@ class RecordWriter:
         if last.state != was:
             why = f"{last.step}: {last.reason}" if last.reason else None
             self.servers.tell(after, was, last.state, why)
+
+
+def _fits(group: list[RecordWrite], obj: Obj | None) -> bool:
+    return group[0].expected_version == version_of(obj)
 
 
 def as_json(value: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,12 +1,15 @@
 """The Kubernetes store's ``Server`` objects (``strata.store.server_crd``): reading
 them, and changing one's status with the compare-and-swap every write goes through.
 
-A change reads the object (no cached copy: a PUT refused with 409 costs a write, a
-read does not), computes the next status, and PUTs it to the status subresource with the ``resourceVersion``
-read; a 409 (anyone wrote the object since: a record write, a mark, a token used) is
-read again and decided again. The record's own version lives in ``status.version``: a
-change that expects another raises ``Conflict``, the same check SQLite makes, made
-atomic by the ``resourceVersion``.
+A change starts from the Server as this store last wrote or read it (``seen``: each
+write's response is kept, so a store that is its Servers' only writer never reads before
+writing), computes the next status, and PUTs it to the status subresource with that
+``resourceVersion``; a 409 (another writer got there since: another replica's boot
+service using a token, ``strata retry``) is read again and decided again. Only a fresh
+read decides that nothing is to be written: a change that finds nothing to do in the
+kept copy reads the object and asks again. The record's own version lives in
+``status.version``: a change that expects another raises ``Conflict``, the same check
+SQLite makes, made atomic by the ``resourceVersion``.
 
 Human-facing Events (core/v1, involvedObject = the Server) tell state changes, best
 effort: never a failed write because of one, and at most ``burst`` at once refilled at
@@ -46,6 +49,8 @@ class Servers:
         self._per_second, self._burst = per_minute / 60.0, float(burst)
         self._budget, self._refilled = float(burst), time.monotonic()
         self.events_dropped = 0
+        self.seen: dict[str, Obj] = {}  # node -> its Server as last written or read here
+        self.listed = False  # every Server listed once: one not seen did not exist
 
     def object_name(self, node: str) -> str:
         return f"{self.topology}.{node}"
@@ -55,10 +60,31 @@ class Servers:
 
     def get(self, node: str) -> Obj | None:
         """The Server as the API has it now."""
-        return self.api.get(self.path(node))
+        return self._keep(node, self.api.get(self.path(node)))
+
+    def known(self, node: str) -> Obj | None:
+        """The Server as this store last wrote or read it (may be stale); read when not
+        seen, unless every Server was listed since (then it did not exist)."""
+        if node in self.seen:
+            return self.seen[node]
+        return None if self.listed else self.get(node)
+
+    def forget(self, node: str) -> None:
+        self.seen.pop(node, None)
 
     def all(self) -> list[Obj]:
-        return list(self.api.items(self.collection, f"strata.dev/topology={self.topology}"))
+        found = list(self.api.items(self.collection, f"strata.dev/topology={self.topology}"))
+        for obj in found:
+            self._keep(node_of(obj), obj)
+        self.listed = True
+        return found
+
+    def _keep(self, node: str, obj: Obj | None) -> Obj | None:
+        if obj is None:
+            self.seen.pop(node, None)
+        else:
+            self.seen[node] = obj
+        return obj
 
     def create(self, node: str, plan: Mapping[str, Any]) -> Obj:
         """A new Server (no status yet: the API drops it on create); the one another
@@ -69,7 +95,7 @@ class Servers:
             "metadata": {"name": self.object_name(node), "labels": self._labels(node, plan)},
             "spec": dict(plan),
         }
-        made = self.api.create(self.collection, body) or self.api.get(self.path(node))
+        made = self._keep(node, self.api.create(self.collection, body)) or self.get(node)
         if made is None:
             raise KubeStoreError("GET", self.path(node), 404, "deleted while it was made")
         return made
@@ -78,22 +104,37 @@ class Servers:
         self, node: str, change: Change, start: Obj | None = None, make: bool = False
     ) -> Obj | None:
         """Apply ``change`` to the node's status (see the module's docstring); ``make``:
-        create the Server when it does not exist (else None). Returns the object."""
-        current = start
+        create the Server when it does not exist (else None). ``start``: the object to
+        begin from (default: the one kept). Returns the object."""
+        current, fresh = start or self.seen.get(node), False
         for _ in range(_ATTEMPTS):
             if current is None:
-                current = self.get(node)
+                current, fresh = self.get(node), True
                 if current is None and not make:
                     return None
                 current = current or self.create(node, {})
             status = change(copy.deepcopy(current.get("status") or {}))
             if status is None:
-                return current
-            written = self.api.replace(self.path(node, "/status"), {**current, "status": status})
+                if fresh:
+                    return current
+                current = None  # decided on a kept copy: only a fresh read says so
+                continue
+            written = self._replace_status(node, current, status)
             if written is not None:
+                self.seen[node] = written
                 return written
             current = None
         raise KubeStoreError("PUT", self.path(node, "/status"), 409, "kept conflicting")
+
+    def _replace_status(self, node: str, current: Obj, status: dict[str, Any]) -> Obj | None:
+        """The PUT; None when it must be decided again (409, or gone since it was kept)."""
+        try:
+            return self.api.replace(self.path(node, "/status"), _status_body(current, status))
+        except KubeStoreError as failure:
+            if failure.status != 404:
+                raise
+            self.forget(node)
+            return None
 
     def set_spec(self, node: str, obj: Obj, plan: Mapping[str, Any], version: int) -> Obj:
         """The node's plan, written after the status that decided the record's version;
@@ -109,7 +150,7 @@ class Servers:
             metadata = dict(current["metadata"])
             metadata["labels"] = {**(metadata.get("labels") or {}), **self._labels(node, plan)}
             body = {**current, "metadata": metadata, "spec": dict(plan)}
-            current = self.api.replace(self.path(node), body)
+            current = self._keep(node, self.api.replace(self.path(node), body))
             if current is not None:
                 return current
         return obj
@@ -118,6 +159,7 @@ class Servers:
         """Undo a write that left ``after``: the Server as it was ``before`` (deleted when
         it did not exist), each request at ``after``'s resourceVersion. False when
         someone wrote it since (then it stays as they left it)."""
+        self.forget(node)  # read again before the next write
         try:
             return self._put_back(node, before, after)
         except KubeStoreError:
@@ -179,6 +221,14 @@ class Servers:
             if isinstance(value, str) and len(value) <= 63 and _LABEL_VALUE.match(value):
                 labels[f"strata.dev/{key}"] = value
         return labels
+
+
+def _status_body(obj: Obj, status: dict[str, Any]) -> Obj:
+    """What a PUT to the status subresource needs: the API server keeps the stored
+    ``spec`` whatever the body says (Kubernetes API, "Status subresource"), so the plan
+    is not sent."""
+    body = {k: v for k, v in obj.items() if k != "spec"}
+    return body | {"status": status}
 
 
 def node_of(obj: Obj) -> str:
