@@ -28,10 +28,11 @@ from strata.topology.diagnostics import Diagnostic, Diagnostics, Path, Severity,
 from strata.topology.file_rules import FragmentCheck, check_named_files
 from strata.topology.model import Topology
 from strata.topology.named_files import TOPOLOGY, NamedFileError, NamedFiles, read_regular
+from strata.topology.object_form import check_consent, document_of_object, is_object, object_path
 from strata.topology.resolve import resolve
 from strata.topology.rules import LeftOut, check_rules
 from strata.topology.schema_errors import SchemaFinding, schema_findings
-from strata.topology.source import Document, SourceError, parse_yaml
+from strata.topology.source import SourceError, parse_yaml
 from strata.topology.spec import TopologySpec
 
 __all__ = ["MAX_TOPOLOGY_BYTES", "Checked", "FragmentCheck", "check_file", "check_text", "load"]
@@ -102,8 +103,11 @@ def check_text(
     if not isinstance(doc.data, dict):
         return _failed(file, "the document must be a mapping (apiVersion, kind, metadata, …)")
     repairs = _Repairs()
-    diags = Diagnostics(file, doc, remap=repairs.to_original)
-    spec = _validate(doc, diags, repairs)
+    form = is_object(doc.data)  # the Topology object a GitOps repository commits
+    remap = (lambda p: object_path(repairs.to_original(p))) if form else repairs.to_original
+    diags = Diagnostics(file, doc, remap=remap)
+    data = document_of_object(doc.data, diags) if form else doc.data
+    spec = _validate(data, diags, repairs)
     if spec is None:
         return _checked(None, diags)
     before = diags.count
@@ -111,6 +115,8 @@ def check_text(
     if diags.count > before:  # every resolve finding leaves a node (or rack) out
         repairs.left_out.nodes += 1
     check_rules(spec, topology, diags, left_out=repairs.left_out)
+    if form:
+        check_consent(doc.data, topology, diags)
     if base_dir is not None:
         _named_files(spec, topology, diags, base_dir, fragment_check)
     if diags.has_errors:
@@ -139,16 +145,16 @@ def _checked(topology: Topology | None, diags: Diagnostics) -> Checked:
     return Checked(topology, tuple(diags.sorted()), sum(diags.omitted.values()))
 
 
-def _validate(doc: Document, diags: Diagnostics, repairs: _Repairs) -> TopologySpec | None:
-    data: Any = doc.data
+def _validate(original: Any, diags: Diagnostics, repairs: _Repairs) -> TopologySpec | None:
+    data: Any = original
     for _ in range(_MAX_PASSES):
         try:
-            return TopologySpec.model_validate(data)
+            return TopologySpec.model_validate(data, strict=True, by_alias=True, by_name=False)
         except ValidationError as exc:
             findings = schema_findings(TopologySpec, data, exc.errors())
         for finding in findings:
             diags.error(finding.path, finding.message, finding.hint, key=finding.key)
-        if data is doc.data:
+        if data is original:
             data = copy.deepcopy(data)
         if not repairs.repair(data, findings):
             return None

@@ -46,6 +46,8 @@ def check_rules(
     """``left_out``: what the loader dropped after schema errors (see loader)."""
     left_out = left_out or LeftOut()
     _unique_names(spec, topology, diags)
+    for key, value in spec.metadata.labels.items():
+        _label(diags, ("metadata", "labels", key), key, value)
     for path, settings in written_settings(spec):
         _settings(spec, path, settings, diags, left_out)
     _networks(spec, diags, left_out)

@@ -33,6 +33,8 @@ _MESSAGES = {
     "missing": "required",
 }
 _HINTS = {"literal_secret": SECRET_HINT}
+_TYPED = {"int_type": "a whole number", "float_type": "a number", "bool_type": "true or false"}
+"""Strict types (no string to number or bool): the CRD's schema refuses them too."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,13 +64,13 @@ def _finding(
     kind = error["type"]
     if kind == "extra_forbidden":
         name = str(path[-1])
-        return SchemaFinding(
-            path,
-            f"unknown key '{name}'",
-            did_you_mean(name, _keys_at(model, path[:-1])),
-            kind,
-            True,
+        keys = _keys_at(model, path[:-1])
+        hint = (
+            f"keys are camelCase: write '{keys[name]}'"
+            if keys.get(name, name) != name
+            else did_you_mean(name, list(keys.values()))
         )
+        return SchemaFinding(path, f"unknown key '{name}'", hint, kind, True)
     if kind == "missing":
         return SchemaFinding(path, f"'{path[-1]}' is required", None, kind, False)
     messages = list(dict.fromkeys(_message(e) for e, _ in group))
@@ -76,6 +78,10 @@ def _finding(
     value = _value_at(data, path)
     if kind == "string_type" and isinstance(value, int | float) and not isinstance(value, bool):
         hint = 'write it in quotes, e.g. "1.30": YAML reads 1.30 as the number 1.3'
+    if kind in _TYPED and isinstance(value, str):
+        hint = f"write {_TYPED[kind]} without quotes: a quoted value is a string, which the API server refuses here"
+    elif kind == "bool_type":
+        hint = "write true or false"
     if kind == "literal_error" and isinstance(value, str):
         expected = str(error.get("ctx", {}).get("expected", ""))
         hint = did_you_mean(
@@ -126,8 +132,9 @@ def _value_at(data: Any, path: Path) -> Any:
     return node
 
 
-def _keys_at(model: type[BaseModel], path: Path) -> list[str]:
-    """The keys a mapping at ``path`` may hold, by walking the model's fields."""
+def _keys_at(model: type[BaseModel], path: Path) -> dict[str, str]:
+    """The keys a mapping at ``path`` may hold (field name -> key, its alias), by walking
+    the model's fields."""
     current: Any = model
     for part in path:
         if isinstance(part, int):
@@ -135,15 +142,15 @@ def _keys_at(model: type[BaseModel], path: Path) -> list[str]:
             continue
         found = _submodel(current)
         if found is None:
-            return []
+            return {}
         field = next((f for n, f in found.model_fields.items() if (f.alias or n) == part), None)
         if field is None:
-            return []
+            return {}
         current = field.annotation
     found = _submodel(current)
     if found is None:
-        return []
-    return [f.alias or n for n, f in found.model_fields.items()]
+        return {}
+    return {n: f.alias or n for n, f in found.model_fields.items()}
 
 
 def _members(tp: Any) -> Iterator[Any]:

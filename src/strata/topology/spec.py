@@ -7,12 +7,11 @@ generators are expanded (see ``resolve``), where every node has its own value.
 
 from __future__ import annotations
 
-from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 from typing import Literal
 
 from pydantic import Field
 
-from strata.topology.fields import Name, SecretValue, SpecModel
+from strata.topology.fields import IPAddress, IPNetwork, Name, SecretValue, SpecModel
 from strata.topology.settings import BMCSettings, NodeSettings
 
 __all__ = [
@@ -43,9 +42,6 @@ IMAGE_REPOSITORY = (
 MAX_IMAGE_REPOSITORY = 200
 """Characters of imageRepository: an image reference's name is at most 255
 (distribution/reference NameTotalLengthMax), and the image's own path follows it."""
-
-IPAddress = IPv4Address | IPv6Address
-IPNetwork = IPv4Network | IPv6Network
 
 
 class Generate(SpecModel):
