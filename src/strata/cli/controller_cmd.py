@@ -29,7 +29,7 @@ from strata.plan import Plan
 from strata.store import Store
 from strata.topology import Topology
 
-__all__ = ["controller"]
+__all__ = ["controller", "dhcp_directory"]
 
 SERVICE_ACCOUNT_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
 
@@ -262,9 +262,14 @@ def _boot_side(
     )
     dhcp = None
     if dhcp_interface is not None:
-        directory = mirror.parent / "dhcp"
-        dhcp = dnsmasq_for(plan, topology, dhcp_interface, base, directory, False)
+        dhcp = dnsmasq_for(plan, topology, dhcp_interface, base, dhcp_directory(mirror), False)
     return BootRunner(service, *listen, dhcp)
+
+
+def dhcp_directory(mirror: Path) -> Path:
+    """Where dnsmasq's configuration, hosts and leases are written: beside the artifact
+    mirror (``/var/lib/strata/dhcp`` by default; deploy/deployment.yaml mounts it)."""
+    return mirror.parent / "dhcp"
 
 
 def _drivers(client: Any, namespace: str) -> Any:
