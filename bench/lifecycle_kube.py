@@ -4,11 +4,13 @@ apply`` runs it) with its records, log and lease in Server objects and ConfigMap
 real kube-apiserver + etcd that the benchmark starts (``strata.lab.control_plane``, the
 binaries of ``KUBEBUILDER_ASSETS``, the Server CRD of ``strata.store.server_crd``).
 
-The machines' side stands in for the boot service as it writes to the store: the
-iPXE fetch logged; the live Ignition config's single-use token consumed, then logged;
-the final config's token consumed and logged, then ``installed`` (the boot service's
-four log entries and two tokens per server, each a call of its own, through the
-controller's store as ``strata controller`` shares it with its boot service).
+The machines' side stands in for the boot service as it writes to the store
+(``BootSide``): the iPXE fetch logged; the live Ignition config's single-use token
+consumed, then logged; the final config's token consumed and logged, then
+``installed`` (four log entries and two tokens per server, the attempt read at each of
+the three boot requests, the entries batched as the service's journal batches them),
+through the controller's store, as ``strata controller`` shares it with its boot
+service.
 
 Prints: nodes, wall, nodes/s; CPU per node in Strata (this process: the reconciler,
 the simulated fleet, the store's clients) and, apart, in the API server, etcd and the
@@ -33,6 +35,7 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from collections.abc import Mapping
@@ -79,11 +82,19 @@ def main() -> None:
 
 
 class BootSide:
-    """What the simulated machines write, as the boot service writes it: tokens consumed
-    before the Ignition configs are served, the final config's fetch logged apart."""
+    """What the simulated machines write, as the boot service writes it: the attempt read
+    at each iPXE and Ignition request, the single-use token consumed before a config is
+    served, the final config's fetch logged apart; the log entries batched as its
+    journal batches them (``strata.boot.journal``: those recorded while a write is in
+    flight go in the next one), written by a thread of their own."""
 
     def __init__(self, store: Any) -> None:
         self.store = store
+        self._queued: list[tuple[str, str, Mapping[str, object]]] = []
+        self._stop = False
+        self._wake = threading.Condition()
+        self._writer = threading.Thread(target=self._write, name="boot-journal", daemon=True)
+        self._writer.start()
 
     def attempt(self, node: str) -> Any:
         return self.store.attempt(node)
@@ -92,14 +103,38 @@ class BootSide:
         from strata.provisioning import LogKind, Stage
 
         number = int(str(detail.get("attempt", 0)))
-        if kind == LogKind.IGNITION_FETCHED:
+        entries = [(node, kind, detail)]
+        if kind == LogKind.IPXE_FETCHED:
+            self.store.attempt(node)
+        elif kind == LogKind.IGNITION_FETCHED:
+            self.store.attempt(node)
             self.store.consume(node, number, Stage.LIVE)
-            detail = {**detail, "stage": "live"}
+            entries = [(node, kind, {**detail, "stage": "live"})]
         elif kind == LogKind.INSTALLED:
+            self.store.attempt(node)
             self.store.consume(node, number, Stage.FINAL)
             final = {"stage": "final", "attempt": number}
-            self.store.record(node, LogKind.IGNITION_FETCHED, final)
-        self.store.record(node, kind, detail)
+            entries.insert(0, (node, LogKind.IGNITION_FETCHED, final))
+        with self._wake:
+            self._queued += entries
+            self._wake.notify()
+
+    def _write(self) -> None:
+        while True:
+            with self._wake:
+                while not self._queued and not self._stop:
+                    self._wake.wait()
+                batch, self._queued = self._queued, []
+            if batch:
+                self.store.record_many(batch)
+            elif self._stop:
+                return
+
+    def close(self) -> None:
+        with self._wake:
+            self._stop = True
+            self._wake.notify()
+        self._writer.join()
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -126,7 +161,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 store = boot = SQLiteStore(Path(tmp) / "state.db")
             else:
                 store = boot = KubeStore.from_kubeconfig(_kubeconfig(plane), NAMESPACE, "bench")
-            fleet = Fleet(topology, BootSide(boot), settings)  # type: ignore[arg-type]
+            side = BootSide(boot)
+            fleet = Fleet(topology, side, settings)  # type: ignore[arg-type]
             options = ApplyOptions(concurrency=args.concurrency, target=State.PROVISIONED)
             plane_before = _plane_cpu(plane)
             before = resource.getrusage(resource.RUSAGE_SELF)
@@ -137,6 +173,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             after = resource.getrusage(resource.RUSAGE_SELF)
             plane_after = _plane_cpu(plane)
             fleet.close()
+            side.close()
             if plane is not None:
                 kube = _kube_figures(plane, [store, boot], plane_before, plane_after)
             events = len(store.events_since(0, limit=10**8))

@@ -10,7 +10,7 @@ both use it without importing each other (DESIGN.md, "Direction").
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -91,5 +91,9 @@ class BootState(Protocol):
         ...
 
     def record(self, node: str, event: str, detail: Mapping[str, object]) -> None: ...
+
+    def record_many(self, entries: Sequence[tuple[str, str, Mapping[str, object]]]) -> None:
+        """Several entries, in order, in one write."""
+        ...
 
     def record_unknown(self, machine: UnknownMachine) -> None: ...

@@ -13,7 +13,8 @@ while handing it to a worker thread cost four times the whole request
 checkpoint is the worst pause.
 
 What a request may make the service write goes through a ``Tally``: a repeat within a
-minute is counted, not written (``strata.boot.tally``). Only the phone-home reads a
+minute is counted, not written (``strata.boot.tally``); what is written goes in
+batches, each request answered once its entries are (``strata.boot.journal``). Only the phone-home reads a
 body, bounded, once its token is checked; any other request's body is never read and
 its connection is closed after the answer (``strata.boot.body``). Connections are
 bounded by the server (``strata.boot.server``).
@@ -26,7 +27,7 @@ import contextlib
 import json
 import re
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
 from starlette.applications import Starlette
@@ -39,6 +40,7 @@ from strata.boot.assets import Asset, AssetIndex
 from strata.boot.body import BodyRefused, UnreadBody, read_body
 from strata.boot.content import BootContent
 from strata.boot.firmware import firmware_assets
+from strata.boot.journal import Journal
 from strata.boot.limits import DEFAULT_LIMITS, Limits
 from strata.boot.tally import OVER, Tally
 from strata.boot.tokens import Grant, Stage, TokenRejected
@@ -86,18 +88,23 @@ class BootService:
         limits: Limits = DEFAULT_LIMITS,
         tally: Tally | None = None,
         firmware: Mapping[str, Asset] | None = None,
+        linger: float = 0.0,
     ) -> None:
+        """``linger``: seconds a batch of log entries waits for more (``Journal``)."""
         self.content, self.state, self.assets, self.clock = content, state, assets, clock
+        self.journal = Journal(state, linger)
         self.firmware = firmware_assets() if firmware is None else firmware
         self.tally = tally or Tally()
         self.limits = limits
         self.app = Starlette(
             routes=[
                 Route("/boot.ipxe", self.boot_ipxe),
-                Route("/ipxe", self.ipxe),
-                Route("/ignition/{node}", self.ignition),
-                Route("/events/{node}", self.events, methods=["POST"]),
-                Route("/assets/{os}/{version}/{file}", self.asset, methods=["GET", "HEAD"]),
+                Route("/ipxe", _journaled(self.ipxe)),
+                Route("/ignition/{node}", _journaled(self.ignition)),
+                Route("/events/{node}", _journaled(self.events), methods=["POST"]),
+                Route(
+                    "/assets/{os}/{version}/{file}", _journaled(self.asset), methods=["GET", "HEAD"]
+                ),
                 Route("/firmware/{file}", self.firmware_file, methods=["GET", "HEAD"]),
             ],
             middleware=[Middleware(UnreadBody)],
@@ -274,8 +281,8 @@ class BootService:
         self.flush()
         source = _source(request)
         key = (node, event, tuple((k, detail[k]) for k in ident))
-        if self.tally.offer(key, source, self.clock(), capped):
-            self.state.record(node, event, {**detail, "source": source})
+        if self.tally.offer(key, source, self.clock(), capped):  # answered once written
+            request.state.written = self.journal.add(node, event, {**detail, "source": source})
 
     def _sighted(self, request: Request, machine: UnknownMachine) -> None:
         """Record a machine in no topology, once a window per MAC (its row keeps the last
@@ -305,12 +312,28 @@ class BootService:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+            self.journal.write()
             self.flush(everything=True)
 
     async def _flush_every(self, seconds: float) -> None:
         while True:
             await asyncio.sleep(seconds)
             self.flush()
+
+
+def _journaled(
+    handler: Callable[[Request], Awaitable[Response]],
+) -> Callable[[Request], Awaitable[Response]]:
+    """The route answers once what the request recorded is written (``Journal``)."""
+
+    async def handle(request: Request) -> Response:
+        response = await handler(request)
+        written = getattr(request.state, "written", None)
+        if written is not None:
+            await written
+        return response
+
+    return handle
 
 
 def _serve(request: Request, found: Asset | None) -> Response:
