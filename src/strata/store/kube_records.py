@@ -116,6 +116,9 @@ class RecordWriter:
                     kind, detail = w.event
                     entry = {"at": now, "kind": kind, "state": w.state, "detail": as_json(detail)}
                     history.append(entry)
+            ending = [w.end_attempt for w in group if w.end_attempt is not None]
+            if ending and status.get("attempt"):  # as end_attempt, in the same update
+                status["attempt"] = status["attempt"] | {"expires": None, "provisioned": ending[-1]}
             status.update(
                 state=last.state,
                 step=last.step,

@@ -59,7 +59,9 @@ class NodeSummary:
 @dataclass(frozen=True, slots=True)
 class RecordWrite:
     """One node's next record. ``plan=None`` keeps the recorded plan (a new record needs
-    one); ``event`` is appended to the node's log in the same transaction."""
+    one); ``event`` is appended to the node's log in the same transaction;
+    ``end_attempt``: True or False ends the node's open provisioning attempt (if any) in
+    the same transaction, as ``end_attempt(provisioned=...)`` would (None: leave it)."""
 
     name: str
     expected_version: int  # 0: the record does not exist yet
@@ -70,6 +72,7 @@ class RecordWrite:
     marks: Mapping[str, Any] = field(default_factory=dict)
     plan: Mapping[str, Any] | None = None
     event: tuple[str, Mapping[str, Any]] | None = None
+    end_attempt: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)

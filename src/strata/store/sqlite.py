@@ -196,6 +196,8 @@ class SQLiteStore:
             db.executemany(
                 "INSERT INTO events (node, at, kind, detail) VALUES (?, ?, ?, ?)", entries
             )
+            ending = [(int(w.end_attempt), w.name) for w in writes if w.end_attempt is not None]
+            db.executemany(_END_ATTEMPT, ending)
         return now
 
     def put_record(
@@ -321,6 +323,8 @@ class SQLiteStore:
 
 
 _RECORD = "name, version, state, step, reason, plan, updated, deadline, marks"
+_END_ATTEMPT = """UPDATE nodes SET attempt_expires = NULL, provisioned = ?
+WHERE name = ? AND attempt_expires IS NOT NULL"""
 _VERSIONS = "SELECT name, version FROM node_records WHERE name IN (SELECT value FROM json_each(?))"
 # a new record takes the write's plan (none: an empty one); a recorded one keeps its plan
 # unless the write carries one

@@ -171,6 +171,23 @@ def test_attempts_begin_and_end(open_store: OpenStore) -> None:
     store.end_attempt("nobody", provisioned=False)  # no attempt: nothing to end
 
 
+def test_an_attempt_ends_with_the_record_that_says_why(open_store: OpenStore) -> None:
+    store, boot = open_store(), open_store()
+    store.write_records(
+        [RecordWrite("n1", 0, "booting", plan=PLAN), RecordWrite("n2", 0, "x", plan=PLAN)]
+    )
+    first = store.begin_attempt("n1", lifetime=600, now=time.time())
+    stale = [RecordWrite("n1", 1, "provisioned", end_attempt=True), RecordWrite("n2", 0, "y")]
+    with pytest.raises(Conflict):
+        store.write_records(stale)
+    assert boot.attempt("n1") == first  # a batch that wrote nothing ended nothing
+    store.write_records([RecordWrite("n1", 1, "provisioned", end_attempt=True)])
+    assert boot.attempt("n1") is None and boot.records()["n1"].state == "provisioned"
+    assert store.begin_attempt("n1", lifetime=600).number == 2
+    store.write_records([RecordWrite("n2", 1, "failed", end_attempt=False)])  # none open
+    assert boot.attempt("n2") is None and boot.records()["n2"].version == 2
+
+
 def test_a_token_is_used_once_per_attempt(open_store: OpenStore) -> None:
     store, boot, other = open_store(), open_store(), open_store()
     attempt = store.begin_attempt("n1", lifetime=600)
