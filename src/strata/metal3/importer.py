@@ -35,19 +35,10 @@ from strata.topology.bmc_schemes import (
     VIRTUAL_MEDIA,
     split_scheme,
 )
+from strata.topology.root_device import HINTS  # the hints topology.yaml knows
 
 __all__ = ["Imported", "import_hosts"]
 
-HINTS = (
-    "deviceName",
-    "hctl",
-    "model",
-    "vendor",
-    "serialNumber",
-    "wwn",
-    "minSizeGigabytes",
-    "rotational",
-)
 DEFAULT_LAYER = "cluster"
 SHAPES = {str: "a string", int: "a whole number"}
 CLUSTER_SOURCES = ("Cluster", "Metal3Cluster", "KubeadmControlPlane")
