@@ -26,6 +26,7 @@ __all__ = [
     "CONDITION_TYPES",
     "DOCUMENT_ONLY",
     "GROUP",
+    "KEYED_LISTS",
     "VERSION",
     "all_crds",
     "manifest_yaml",
@@ -95,6 +96,8 @@ def topology_spec_schema() -> Schema:
     document = structural(topology_json_schema())
     properties = {k: v for k, v in document["properties"].items() if k not in DOCUMENT_ONLY}
     required = [k for k in document.get("required", []) if k not in DOCUMENT_ONLY]
+    for path in KEYED_LISTS:
+        _keyed_by_name(properties, path)
     spec: Schema = {
         "type": "object",
         "description": "The topology document (topology.yaml without apiVersion, kind and "
@@ -104,6 +107,25 @@ def topology_spec_schema() -> Schema:
     if required:
         spec["required"] = required
     return spec
+
+
+KEYED_LISTS = (("credentials",), ("networks",), ("layers",), ("regions",), ("regions", "zones"))
+"""Lists whose entries are known by a required ``name``, unique as written (strata
+validate refuses a repeated one): server-side apply merges them entry by entry
+(``x-kubernetes-list-type: map``, Kubernetes API docs "Server-Side Apply", "Merge
+strategy"), so several field managers can each own some entries. Racks and nodes are
+left atomic: two generator entries may share a written name (``n{index}`` with two
+starts), which a map would refuse, and per-entry managed fields would grow with every
+server, eating into the object's etcd budget (``objects.MAX_OBJECT_BYTES``)."""
+
+
+def _keyed_by_name(properties: Schema, path: tuple[str, ...]) -> None:
+    node: Schema = properties[path[0]]
+    for key in path[1:]:
+        node = node["items"]["properties"][key]
+    assert "name" in node["items"].get("required", []), path
+    node["x-kubernetes-list-type"] = "map"
+    node["x-kubernetes-list-map-keys"] = ["name"]
 
 
 def _object_schema() -> Schema:

@@ -11,6 +11,8 @@ own — a consent written with kubectl — stay as they are.
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -20,8 +22,12 @@ from strata.operator.crds import API_VERSION, DOCUMENT_ONLY, GROUP, VERSION
 
 __all__ = [
     "FIELD_MANAGER",
+    "MAX_OBJECT_BYTES",
     "ApplyRefused",
     "apply_topology",
+    "check_size",
+    "default_kubeconfig",
+    "load_kubeconfig",
     "topology_document",
     "topology_object",
 ]
@@ -70,6 +76,42 @@ def topology_document(obj: Mapping[str, Any]) -> Object:
     return {"apiVersion": API_VERSION, "kind": "Topology", "metadata": metadata, **spec}
 
 
+MAX_OBJECT_BYTES = 1024 * 1024
+"""The largest Topology object sent, in bytes of JSON. etcd refuses a request over
+1.5 MiB by default (etcd.io/docs/v3.5/dev-guide/limit/, "Request size limit"), and the
+stored object carries its managedFields (server-side apply: a set of every field path)
+besides the spec; client-side ``kubectl apply`` also copies the object into a
+last-applied annotation, capped at 256 KiB (``TotalAnnotationSizeLimitB``)."""
+SIZE_HINT = (
+    "write repeated servers with generators (generate: {count: N} and {index} patterns) and "
+    "leave out what defaults blocks give; or split the datacenter into several Topology "
+    "objects (one per region or layer)"
+)
+
+
+def check_size(obj: Object) -> int:
+    """The object's size in bytes of compact JSON; raises ApplyRefused past
+    ``MAX_OBJECT_BYTES``, with how to make it smaller."""
+    size = len(json.dumps(obj, separators=(",", ":")).encode())
+    if size > MAX_OBJECT_BYTES:
+        raise ApplyRefused(
+            f"Topology {obj['metadata']['name']} is {size:,} bytes as JSON, over the "
+            f"{MAX_OBJECT_BYTES:,} a Topology object may hold (etcd stores at most 1.5 MiB "
+            "with its managed fields)",
+            SIZE_HINT,
+        )
+    return size
+
+
+def default_kubeconfig() -> Path:
+    """The kubeconfig kubectl uses: the first file of ``$KUBECONFIG`` that exists (the
+    variable lists several, kubectl merges them), else ``~/.kube/config``."""
+    for name in (os.environ.get("KUBECONFIG") or "").split(os.pathsep):
+        if name and Path(name).expanduser().is_file():
+            return Path(name).expanduser()
+    return Path("~/.kube/config").expanduser()
+
+
 def apply_topology(
     obj: Object, kubeconfig: Path, dry_run: bool = False, force: bool = False
 ) -> Object:
@@ -78,16 +120,19 @@ def apply_topology(
     ``default``); returns the object as the API server stored it (with ``dryRun=All``:
     as it would). ``force``: take over fields another field manager owns (else their
     conflict is refused). Raises ApplyRefused with the API server's message (a refused field is
-    named by its path there) or the reason it was not reached."""
+    named by its path there) or the reason it was not reached; nothing is sent over
+    ``MAX_OBJECT_BYTES``."""
     import httpx2  # lightkube's HTTP client
-    from lightkube import ApiError, Client, KubeConfig
+    from lightkube import ApiError, Client
     from lightkube.core.exceptions import ConfigError
 
-    try:
-        config = KubeConfig.from_file(kubeconfig)
-        client = Client(config, field_manager=FIELD_MANAGER, trust_env=False)
-    except (ConfigError, OSError, KeyError, ValueError) as err:
-        raise ApplyRefused(f"{kubeconfig}: cannot use this kubeconfig: {err}") from None
+    check_size(obj)
+    client = Client(
+        load_kubeconfig(kubeconfig),
+        field_manager=FIELD_MANAGER,
+        trust_env=False,
+        timeout=httpx2.Timeout(30.0),
+    )
     namespace = obj["metadata"].get("namespace") or client.namespace
     sent = {**obj, "metadata": {**obj["metadata"], "namespace": namespace}}
     try:
@@ -96,13 +141,71 @@ def apply_topology(
         raise ApplyRefused(
             f"the API server refused Topology {namespace}/{obj['metadata']['name']}: "
             f"{err.status.message}",
-            _hint(err.status.code),
+            _hint(err.status, namespace),
         ) from None
     except ConfigError as err:
         raise ApplyRefused(f"{kubeconfig}: cannot use this kubeconfig: {err}") from None
     except httpx2.HTTPError as err:
         raise ApplyRefused(f"the API server named in {kubeconfig} was not reached: {err}") from None
+    except OSError as err:  # an exec credential plugin that is missing or failed
+        raise ApplyRefused(
+            f"{kubeconfig}: its user's credential plugin could not run: "
+            + (f"{err.filename}: {err.strerror}" if err.filename else str(err)),
+            "install the plugin its users[].user.exec.command names, or use another context",
+        ) from None
     return dict(applied.to_dict())
+
+
+def load_kubeconfig(kubeconfig: Path) -> Any:
+    """lightkube's ``KubeConfig`` for the file, its current context checked; raises
+    ApplyRefused naming what is wrong (not YAML, no clusters, no current context, a
+    context naming a cluster or user it lacks) instead of a traceback."""
+    import yaml
+    from lightkube import KubeConfig
+    from lightkube.core.exceptions import ConfigError
+
+    try:
+        data = yaml.safe_load(kubeconfig.read_text())
+    except OSError as err:
+        raise ApplyRefused(
+            f"{kubeconfig}: cannot read it: {err.strerror}", KUBECONFIG_HINT
+        ) from None
+    except (yaml.YAMLError, UnicodeDecodeError):
+        raise ApplyRefused(f"{kubeconfig}: not a kubeconfig (not YAML)", KUBECONFIG_HINT) from None
+    problem = _kubeconfig_problem(data)
+    if problem is not None:
+        raise ApplyRefused(f"{kubeconfig}: not a usable kubeconfig: {problem}", KUBECONFIG_HINT)
+    try:
+        config = KubeConfig.from_dict(data, fname=kubeconfig)
+        config.get()  # the current context, its cluster and user resolved
+    except (ConfigError, KeyError, ValueError, TypeError, AttributeError) as err:
+        raise ApplyRefused(
+            f"{kubeconfig}: cannot use this kubeconfig: {err}", KUBECONFIG_HINT
+        ) from None
+    return config
+
+
+KUBECONFIG_HINT = "pass --kubeconfig FILE, or set KUBECONFIG as for kubectl"
+
+
+def _kubeconfig_problem(data: Any) -> str | None:
+    if not isinstance(data, dict):
+        return "it is not a mapping"
+    for key in ("clusters", "contexts"):
+        if not isinstance(data.get(key), list) or not data[key]:
+            return f"it has no {key}"
+    current = data.get("current-context")
+    if not current:
+        return "it sets no current-context"
+    contexts = {
+        c.get("name"): c.get("context") or {} for c in data["contexts"] if isinstance(c, dict)
+    }
+    if current not in contexts:
+        return f"its current-context {current} is not among its contexts"
+    clusters = {c.get("name") for c in data["clusters"] if isinstance(c, dict)}
+    if contexts[current].get("cluster") not in clusters:
+        return f"context {current} names cluster {contexts[current].get('cluster')}, which it lacks"
+    return None
 
 
 def _resource() -> Any:
@@ -111,7 +214,15 @@ def _resource() -> Any:
     return create_namespaced_resource(GROUP, VERSION, "Topology", "topologies")
 
 
-def _hint(code: int | None) -> str | None:
+def _hint(status: Any, namespace: str) -> str | None:
+    """What to do about a refusal; a 404 is a missing namespace or a missing CRD."""
+    code = status.code
+    details = status.details
+    if code == 404 and details is not None and details.kind == "namespaces":
+        return (
+            f"namespace {namespace} does not exist: pass -n with the controller's namespace "
+            f"(strata-system with deploy/), or create it: kubectl create namespace {namespace}"
+        )
     hints: Sequence[tuple[int, str]] = (
         (404, "install the CRDs first: kubectl apply -k deploy/ (or deploy/crds/)"),
         (403, "this kubeconfig's user may not write topologies.strata.dev in this namespace"),
