@@ -72,6 +72,7 @@ def test_bmc_passwords_from_secrets_provision_and_a_missing_one_is_named(
     for system in run.systems[2:]:
         assert run.machines.by_name(system.name).power_ons == 0
     assert password not in run.log()
+    assert "forbidden" not in run.log().lower()  # deploy/rbac.yaml grants every call made
     assert password not in str(run.servers())
 
 
