@@ -6,7 +6,6 @@ events; the reasons a phase's timeout or a machine's report gives a failed node.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -78,8 +77,5 @@ def reason_for(event: Event, detail: Mapping[str, Any]) -> str | None:
 
 def log_reader(store: Store) -> Callable[[int], list[LogEntry]]:
     """How the controller reads the log after a position: only the kinds it acts on
-    (``READS``: its own state changes are not read back), or every entry from a store
-    whose ``events_since`` has no ``kinds`` yet (the controller skips the others)."""
-    if "kinds" in inspect.signature(store.events_since).parameters:
-        return lambda after: store.events_since(after, kinds=READS)
-    return store.events_since
+    (``READS``: its own state changes are not read back)."""
+    return lambda after: store.events_since(after, kinds=READS)

@@ -1,5 +1,5 @@
-"""The controller reads back only the log entries it acts on (not its own state changes)
-from a store that filters by kind, and everything from one that cannot yet."""
+"""The controller reads back only the log entries it acts on (not its own state changes):
+the store filters them by kind (both stores do: the contract suite checks ``kinds``)."""
 
 from __future__ import annotations
 
@@ -24,19 +24,3 @@ def test_a_filtering_store_gives_only_what_the_controller_acts_on(tmp_path: Path
     assert [e.kind for e in read] == ["ipxe-fetched", "node-registered", "node-ready"]
     assert read == [e for e in everything if e.kind in READS]
     assert log_reader(store)(read[0].id) == read[1:]
-
-
-class _Unfiltered:
-    """A store whose events_since has no ``kinds`` parameter (yet)."""
-
-    def __init__(self, store: SQLiteStore) -> None:
-        self.store = store
-
-    def events_since(self, after: int, limit: int = 10_000) -> list[LogEntry]:
-        return self.store.events_since(after, limit)
-
-
-def test_a_store_without_kinds_gives_everything(tmp_path: Path) -> None:
-    store = SQLiteStore(tmp_path / "s.db")
-    everything = _log(store)
-    assert log_reader(_Unfiltered(store))(0) == everything  # type: ignore[arg-type]
