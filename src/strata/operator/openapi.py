@@ -16,10 +16,14 @@ pattern, enum, bounds) inside ``anyOf``, no ``additionalProperties`` beside
 - strings of several formats: ``type: string`` with an ``anyOf`` of the formats
   (``ipv4`` / ``ipv6`` are Kubernetes formats; ``ipv4network`` / ``ipv6network``
   become its ``cidr``);
-- string or integer: ``x-kubernetes-int-or-string``;
-- any other union (a switch's ``ports``: a count or a list of names) has no
-  structural form: ``x-kubernetes-preserve-unknown-fields`` with no type, listed by
-  :func:`free_form_paths`; Strata's own validation still checks it;
+- any other union — a switch's ``ports`` (a count or a list of names), a switch
+  port (a name or a number) — has no usable structural form:
+  ``x-kubernetes-preserve-unknown-fields`` with no type, listed by
+  :func:`free_form_paths`; Strata's own validation still checks it. (String or integer
+  has one, ``x-kubernetes-int-or-string``, but Kubernetes 1.20 cannot publish it in the
+  CRD's OpenAPI models — "has invalid property: anyOf" in its log — and without those
+  models its server-side apply treats every list of the object as atomic, list-map keys
+  or not: seen on the real API server);
 - ``additionalProperties: true`` (an inline Ignition config: genuinely free-form):
   ``type: object`` with ``x-kubernetes-preserve-unknown-fields``;
 - ``additionalProperties: false`` dropped (Kubernetes prunes unknown fields instead),
@@ -149,6 +153,4 @@ def _merged(options: list[Schema]) -> Schema:
         if all(unique):  # each option checks something: a value must pass one of them
             return {"type": "string", "anyOf": unique}
         return {"type": "string"}
-    if kinds == {"string", "integer"}:
-        return {"x-kubernetes-int-or-string": True}
-    return {FREE_FORM: True}  # no structural form: Strata's own validation checks it
+    return {FREE_FORM: True}  # string-or-integer too: see the module's docstring  # no structural form: Strata's own validation checks it

@@ -199,3 +199,32 @@ def test_the_object_file_applies_as_it_is(plane: ControlPlane, tmp_path: Path) -
     stored = _stored(plane, "gitops")
     assert stored is not None and stored["spec"] == obj["spec"]
     assert stored["metadata"]["annotations"] == {"team": "dc ops"}
+
+
+def test_entries_of_a_list_keyed_by_name_are_merged_across_field_managers(
+    plane: ControlPlane,
+) -> None:
+    """credentials (and networks, layers, regions, zones) are list-maps: another field
+    manager's entry stays beside strata's through strata's next apply (1.20's
+    server-side apply honours that only when the CRD's OpenAPI models build)."""
+    _namespace(plane, "managers")
+    where = ["--kubeconfig", str(plane.admin_kubeconfig()), "-n", "managers"]
+    assert _strata("topology", "apply", "-f", str(LAB), *where)[0] == 0
+    other = {
+        "apiVersion": "strata.dev/v1alpha1",
+        "kind": "Topology",
+        "metadata": {"name": "lab"},
+        "spec": {"credentials": [{"name": "other", "username": "u", "password": {"env": "X"}}]},
+    }
+    with plane.client() as api:
+        answer = api.patch(
+            f"{API.format(ns='managers')}/lab",
+            params={"fieldManager": "someone-else"},
+            content=json.dumps(other),
+            headers={"Content-Type": "application/apply-patch+yaml"},
+        )
+        assert answer.status_code == 200, answer.text
+    assert _strata("topology", "apply", "-f", str(LAB), *where)[0] == 0
+    stored = _stored(plane, "managers")
+    assert stored is not None
+    assert [c["name"] for c in stored["spec"]["credentials"]] == ["lab-bmc", "other"]
