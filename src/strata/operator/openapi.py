@@ -153,4 +153,4 @@ def _merged(options: list[Schema]) -> Schema:
         if all(unique):  # each option checks something: a value must pass one of them
             return {"type": "string", "anyOf": unique}
         return {"type": "string"}
-    return {FREE_FORM: True}  # string-or-integer too: see the module's docstring  # no structural form: Strata's own validation checks it
+    return {FREE_FORM: True}  # no usable structural form (string-or-integer too: see above)
