@@ -188,7 +188,7 @@ def controller(
         live=lambda: (
             None if time.monotonic() - operator.beat < 10 * resync + 30 else "loop stalled"
         ),
-        ready=lambda: None if operator.listed.is_set() else "Topology objects not listed yet",
+        ready=operator.ready,
     )
     health.start()
     click.echo(

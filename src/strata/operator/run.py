@@ -104,6 +104,14 @@ class Operator:
             leases.join(30)
             self.shards.release_all()
 
+    def ready(self) -> str | None:
+        """/readyz: None once the Topology objects were listed and the shard leases are
+        renewed and this replica holds its share (``Shards.problem``); else what is
+        wrong."""
+        if not self.listed.is_set():
+            return "Topology objects not listed yet"
+        return self.shards.problem()
+
     def _replan_all(self) -> None:
         for worker in list(self.workers.values()):
             worker.replan.set()

@@ -10,7 +10,11 @@ free when nobody holds it, or when its record has not changed for one lease dura
 as this replica observed it (client-go's leaderelection judges expiry on its own clock
 the same way: no clocks compared across hosts). A replica over its fair share (a new
 replica came) gives shards back — only once no run of its own still drives them
-(``release_when``), so two replicas never drive one rack at once.
+(``busy``), so two replicas never drive one rack at once. A Lease naming this
+replica's own identity is its own (identities are unique: the pod's name): a replica
+restarted under the same name takes its shards back at once rather than waiting for
+a record it can never see expire. Two live processes given one identity are a
+misconfiguration this cannot detect (client-go's leaderelection cannot either).
 
 Writes are replaces carrying the read ``resourceVersion``: of two replicas taking one
 free shard, the API server lets one through (the other gets 409 Conflict).
@@ -63,29 +67,63 @@ class Shards:
         self.busy: Callable[[], frozenset[int]] = frozenset  # shards runs still drive
         self.on_change: Callable[[], None] = lambda: None
         self._seen: dict[str, tuple[str, float]] = {}  # lease -> (its record, first seen)
+        self.ticked = clock()  # the last tick that renewed (start: as if just renewed)
+        self._short_since: float | None = None  # under the share with shards unheld since
+        self._stranded: frozenset[int] = frozenset()
         self._lock = threading.Lock()
 
     def tick(self) -> None:
-        """One round: announce, renew what is held, give back or take to the fair share."""
+        """One round: announce, renew what is held, give back or take to the fair share.
+        A shard Lease naming this identity that ``held`` lacks (this replica restarted
+        with the same identity: a container restart in its pod) is taken back first,
+        as client-go lets a holder renew its own record; beyond the fair share it is
+        given back at once instead of going stale."""
         with self._lock:
             before = self.active()
             self._keep(self._member_name())
-            self.share = math.ceil(self.count / max(1, self._observe()))
+            members, own, free = self._observe()
+            self.share = math.ceil(self.count / max(1, members))
             held = {i for i in self.held if self._keep(_shard_name(i))}
             self.held = frozenset(held)
             for i in held - self.active() - self.busy():  # over the share, no run on it
                 self._give_back(_shard_name(i))
                 held.discard(i)
-            for i in range(self.count):
+            for i in [*sorted(own - held), *range(self.count)]:
                 if len(held) >= self.share:
                     break
                 if i not in held and self._take(_shard_name(i)):
                     held.add(i)
+            for i in own - held:  # our own record beyond the share: for the others now
+                self._give_back(_shard_name(i))
             self.held = frozenset(held)
+            self._judge(free - held)
+            self.ticked = self.clock()
             after = self.active()
         if after != before:
             log.info("identity=%s shards: %s", self.identity, sorted(after) or "none")
             self.on_change()
+
+    def problem(self) -> str | None:
+        """What keeps this replica from its share, for /readyz; None: fine. Said when
+        the leases were not renewed for a lease duration (the API server unreachable),
+        or when it has held less than its share for a lease duration while some shard
+        is held by no live replica (nobody drives that shard's racks)."""
+        now = self.clock()
+        if now - self.ticked > self.duration:
+            return f"shard leases not renewed for {now - self.ticked:.0f} s"
+        if self._short_since is not None and now - self._short_since > self.duration:
+            return (
+                f"holds {len(self.held)} of its {self.share} shard(s) while shard(s) "
+                f"{', '.join(map(str, sorted(self._stranded)))} are held by no live replica"
+            )
+        return None
+
+    def _judge(self, stranded: set[int]) -> None:
+        self._stranded = frozenset(stranded)
+        if len(self.held) >= self.share or not stranded:
+            self._short_since = None
+        elif self._short_since is None:
+            self._short_since = self.clock()
 
     def active(self) -> frozenset[int]:
         """The held shards runs may drive: the fair share's lowest (those over it are
@@ -99,6 +137,8 @@ class Shards:
                 self.tick()
             except ApiError as err:
                 log.warning("shard leases: %s", err.status.message)
+            except Exception as exc:  # the API server unreachable: tried again, never ends
+                log.warning("shard leases: %s: %s", type(exc).__name__, exc)
             stop.wait(self.duration / 3)
 
     def release_all(self) -> None:
@@ -113,15 +153,25 @@ class Shards:
     def _member_name(self) -> str:
         return "strata-member-" + "".join(c if c.isalnum() else "-" for c in self.identity.lower())
 
-    def _observe(self) -> int:
+    def _observe(self) -> tuple[int, set[int], set[int]]:
         """Every member and shard Lease looked at (an unrenewed one is seen going stale
-        from now, whether or not this replica wants it yet); returns the live members."""
-        members = 0
+        from now, whether or not this replica wants it yet); returns the live members,
+        the shards whose Lease names this identity, and the shards no live replica
+        holds (no Lease yet, no holder, or stale)."""
+        members, own, free = 0, set(), set(range(self.count))
         for lease in self.client.list(Lease, namespace=self.namespace, labels={LABEL: None}):
             alive = self._alive(lease)
             labels = (lease.metadata.labels if lease.metadata else None) or {}
             members += alive and labels.get(LABEL) == "member"
-        return members
+            name = str(lease.metadata.name if lease.metadata else "")
+            index = _shard_index(name, self.count)
+            if index is None:
+                continue
+            if lease.spec and lease.spec.holderIdentity == self.identity:
+                own.add(index)
+            if alive:
+                free.discard(index)
+        return members, own, free
 
     def _alive(self, lease: Lease) -> bool:
         spec = lease.spec or LeaseSpec()
@@ -149,9 +199,12 @@ class Shards:
         return self._replace(lease, acquired=False)
 
     def _take(self, name: str) -> bool:
+        """Take a free Lease, or one naming this identity (kept as acquired then)."""
         lease = self._get(name)
         if lease is None:
             return self._create(name)
+        if (lease.spec and lease.spec.holderIdentity) == self.identity:
+            return self._replace(lease, acquired=False)
         if self._alive(lease):
             return False
         return self._replace(lease, acquired=True)
@@ -209,3 +262,11 @@ class Shards:
 
 def _shard_name(i: int) -> str:
     return f"strata-shard-{i}"
+
+
+def _shard_index(name: str, count: int) -> int | None:
+    """The shard a Lease's name says, when it is one of ``count``'s; else None."""
+    number = name.removeprefix("strata-shard-")
+    if number == name or not number.isdigit() or int(number) >= count:
+        return None
+    return int(number)

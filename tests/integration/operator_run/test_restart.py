@@ -1,0 +1,79 @@
+"""`strata controller` SIGKILLed mid-provisioning and started again under the SAME
+--identity (a container restart in its pod: the Deployment sets STRATA_IDENTITY to the
+pod's name): the shard Leases still naming it are its own, taken back at once; every
+server converges to provisioned, an edit made after the restart is applied, and no
+server is powered on twice.
+
+The replica runs --no-serve: the boot service runs in this process on the same
+Kubernetes store (as a Service in front of the replicas would), so a machine booting
+during the kill is not refused by a dead boot service (as in tests/.../test_replicas)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from strata.boot import AssetIndex, BootContent, BootService, TokenSigner
+from strata.plan import build_plan
+from strata.store.kube_store import KubeStore
+from strata.topology import load
+from tests.support.boot_server import RunningServer
+from tests.support.fleet_topology import fleet_yaml
+from tests.support.kube_api import wait_for
+
+SERVERS, PER_RACK, SHARDS, LEASE = 7, 2, 4, 3.0
+
+
+def test_a_replica_restarted_under_its_identity_takes_its_shards_back_and_converges(
+    make_run: Any, tmp_path: Path
+) -> None:
+    run = make_run(SERVERS)
+    run.machines.install_seconds = 1.0
+    first, added = run.systems[:-1], run.systems[-1]
+    file = tmp_path / "same.yaml"  # every server: the boot service knows the added one too
+    file.write_text(fleet_yaml(run.bmc_url, run.systems, name="same", per_rack=PER_RACK))
+    store = KubeStore.from_kubeconfig(run.plane.admin_kubeconfig(), run.namespace, "same")
+    url = f"http://127.0.0.1:{run.port}"
+    content = BootContent(build_plan(load(file)), url, TokenSigner(store.token_key()))
+    boot = RunningServer(
+        BootService(content, store, AssetIndex(tmp_path / "artifacts")).app, run.port
+    )
+    flags = ("--no-serve", "--shards", str(SHARDS), "--lease-duration", str(LEASE))
+    try:
+        run.start(*flags)
+        run.create(run.document(first, "same", per_rack=PER_RACK))
+        wait_for(lambda: _provisioned(store) >= 1 or None, 120, "one server provisioned")
+        run.kill("replica-a")  # SIGKILL mid-way: the shard Leases still name replica-a
+        print(f"killed with {_provisioned(store)} of {len(first)} provisioned")
+        assert set(_holders(run).values()) == {"replica-a"}
+        run.killed.discard("replica-a")
+        run.start(*flags)  # the same identity
+        run.wait_condition("same", "Ready", "True", 1, timeout=240)
+
+        run.replace(run.document(run.systems, "same", per_rack=PER_RACK))  # one added
+        run.wait_condition("same", "Ready", "True", 2, timeout=240)
+    finally:
+        boot.stop()
+    records = store.records()
+    assert len(records) == SERVERS and {r.state for r in records.values()} == {"provisioned"}
+    assert run.machines.by_name(added.name).power_ons == 1
+    for machine in run.machines.machines.values():
+        assert machine.errors == [], machine
+        assert machine.power_ons == machine.power_ons_at_install == 1, machine
+    assert set(_holders(run).values()) == {"replica-a"}
+    store.close()
+
+
+def _provisioned(store: KubeStore) -> int:
+    return sum(s.state == "provisioned" for s in store.summaries())
+
+
+def _holders(run: Any) -> dict[str, str]:
+    with run.api() as api:
+        path = f"/apis/coordination.k8s.io/v1/namespaces/{run.namespace}/leases"
+        items = api.get(path).json()["items"]
+    return {
+        lease["metadata"]["name"]: lease["spec"].get("holderIdentity", "")
+        for lease in items
+        if lease["metadata"]["name"].startswith("strata-shard-")
+    }
