@@ -91,7 +91,7 @@ class StatusWriter:
         self._events: dict[int, int] = {}  # generation -> Events sent for it
         self._counts_at = 0.0
         self.muted = False  # another replica writes this object's status (shard 0's holder)
-        self._sent: dict[str, Any] | None = None  # the last patch: not sent twice
+        self._sent: dict[bool, dict[str, Any]] = {}  # the last patch of each kind: not twice
         self._lock = threading.Lock()
 
     def set(self, generation: int, *updates: Condition, **fields: Any) -> None:
@@ -103,6 +103,12 @@ class StatusWriter:
             self.conditions = merged(self.conditions, updates)
             status = {"observedGeneration": generation, "conditions": self.conditions, **fields}
             self._patch(status)
+
+    def has(self, kind: str, generation: int) -> bool:
+        """True when the ``kind`` condition was written for ``generation``."""
+        return any(
+            c["type"] == kind and c.get("observedGeneration") == generation for c in self.conditions
+        )
 
     def counts(self, summaries: Callable[[], Iterable[Any]], force: bool = False) -> None:
         """Servers per state and per layer and state, at most every ``COUNTS_EVERY`` s
@@ -160,14 +166,13 @@ class StatusWriter:
 
     def _patch(self, status: Mapping[str, Any], replace: bool = False) -> None:
         body: dict[str, Any] = {"status": dict(status)}
-        if body == self._sent:  # a resync that changed nothing writes nothing
-            return
-        self._sent = body
+        if body == self._sent.get(replace):  # a resync that changed nothing writes nothing
+            return  # (conditions and counts compared apart: they alternate in a run)
+        self._sent.pop(replace, None)  # a write that fails is tried again next time
         if replace:  # counts: states no longer present must go (merge patch: null deletes)
-            body = {"status": {"states": None, "layers": None}}
-            self._send(body)
-            body = {"status": dict(status)}
+            self._send({"status": {"states": None, "layers": None}})
         self._send(body)
+        self._sent[replace] = body
 
     def _send(self, body: dict[str, Any]) -> None:
         try:

@@ -31,15 +31,16 @@ from lightkube import ApiError, Client
 from strata.controller import ApplyOptions, State, recorded
 from strata.controller.manager import Beside, Manager
 from strata.controller.reconciler import DriverSource
+from strata.operator.assess import assess, pending
 from strata.operator.conditions import StatusWriter, condition
-from strata.operator.consent import Consent, consent_of, held_message
+from strata.operator.consent import Consent, consent_of
 from strata.operator.findings import check_object
 from strata.operator.kept import Kept
 from strata.operator.resources import TOPOLOGY
 from strata.operator.sharded import ShardStore, shard_plan
 from strata.operator.shards import Shards
 from strata.plan import Plan, build_plan
-from strata.store import NodeSummary, Store
+from strata.store import Store
 from strata.topology import Topology
 
 __all__ = ["Operator", "Settings"]
@@ -220,12 +221,14 @@ class _Worker(threading.Thread):
             before = recorded(store)
             plan = build_plan(topology, *before)
             counts = ", ".join(f"{n} {k}" for k, n in plan.counts().items() if n)
-            self.status.set(
-                generation,
-                valid,
-                condition("Planned", True, "Planned", counts or "nothing to do", generation),
-                condition("Progressing", True, "Reconciling", f"to {settings.target}", generation),
-            )
+            planned = condition("Planned", True, "Planned", counts or "nothing to do", generation)
+            updates = [valid]
+            if self._work(plan, consent, store):
+                why = f"to {settings.target}"
+                updates += [planned, condition("Progressing", True, "Reconciling", why, generation)]
+            elif not self.status.has("Planned", generation):  # settled: the plan said stays
+                updates.append(planned)
+            self.status.set(generation, *updates)
             self.status.counts(store.summaries, force=True)
             self.kept.keep(generation, lambda: self.operator.beside(plan, topology, store))
             if mine:
@@ -247,33 +250,29 @@ class _Worker(threading.Thread):
                 part, drivers, (), lambda change: self.status.counts(store.summaries), self.replan
             )
 
+    def _work(self, plan: Plan, consent: Consent, store: Store) -> bool:
+        """True when the run has something to do: an action no consent holds back, or
+        a server not yet settled (at the target, failed, or waiting for consent)."""
+        if pending(plan, consent):
+            return True
+        records = {s.name: s for s in store.summaries()}
+        target = str(self.operator.settings.target)
+        return not assess(plan, records, consent, target).done
+
     def _report(self, generation: int, plan: Plan, consent: Consent, store: Store) -> None:
         """Ready, Progressing and Degraded from every server's record (all shards')."""
         if self.status.muted:
             return
         stopped = self.replan.is_set()
         records = {s.name: s for s in store.summaries()}
-        mine = [records[p.name] for p in plan.nodes if p.name in records]
-        target = str(self.operator.settings.target)
-        at_target = {target, str(State.JOINED)}
-        held = held_message(plan, consent, {})
-        failed = "; ".join(f"{s.name}: {s.step}: {s.reason}" for s in mine if s.state == "failed")
-        ready = len(mine) == len(plan.nodes) and all(s.state in at_target for s in mine)
-        ready = ready and not held and not stopped
-        done = stopped or ready or all(s.state in at_target or s.state == "failed" for s in mine)
-        why = "stopped to replan" if stopped else held or _counted(mine, target, ready)
-        reason = (
-            "Replanning"
-            if stopped
-            else "ConsentRequired"
-            if held
-            else ("AllServersReady" if ready else "NotReady")
-        )
-        progress = "Replanning" if stopped else "Done" if done else "Reconciling"
+        target, namespace = str(self.operator.settings.target), self.operator.settings.namespace
+        seen = assess(plan, records, consent, target, stopped, namespace)
+        progress = "Replanning" if stopped else "Done" if seen.done else "Reconciling"
+        failed = seen.failed
         self.status.set(
             generation,
-            condition("Progressing", not done, progress, why, generation),
-            condition("Ready", ready, reason, why, generation),
+            condition("Progressing", not seen.done, progress, seen.why, generation),
+            condition("Ready", seen.ready, seen.reason, seen.why, generation),
             condition(
                 "Degraded",
                 bool(failed),
@@ -282,6 +281,7 @@ class _Worker(threading.Thread):
                 generation,
             ),
         )
+        held = seen.held
         if held and not stopped and (generation, held) not in self._told:
             self._told.add((generation, held))
             self.status.event(generation, "Warning", "ConsentRequired", held)
@@ -296,15 +296,6 @@ class _Worker(threading.Thread):
             )
         except ApiError:
             log.exception("topology=%s status not written", self.name_)
-
-
-def _counted(servers: Sequence[NodeSummary], target: str, ready: bool) -> str:
-    if ready:
-        return f"every server {target}"
-    counts: dict[str, int] = {}
-    for s in servers:
-        counts[s.state] = counts.get(s.state, 0) + 1
-    return "servers: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
 
 
 def _generation(obj: Mapping[str, Any]) -> int:

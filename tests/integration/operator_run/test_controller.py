@@ -38,9 +38,13 @@ def test_a_topology_applied_provisions_every_server_and_an_edit_applies_the_diff
         assert machine.errors == [] and machine.power_ons == 1
         assert machine.boots == ["net", "disk"]
 
+    settled = run.get("lab")
     for _ in range(15):  # across several resyncs (0.5 s): the boot service stays up
         assert httpx.get(f"http://127.0.0.1:{run.port}/boot.ipxe", timeout=5).status_code == 200
         time.sleep(0.1)
+    again = run.get("lab")  # a settled Topology: nothing rewritten, Progressing stays False
+    assert again["metadata"]["resourceVersion"] == settled["metadata"]["resourceVersion"]
+    assert run.condition("lab", "Progressing")["status"] == "False"
 
     run.replace(run.document([first, second, third], "lab"))  # one server added
     run.wait_condition("lab", "Ready", "True", 2)
@@ -148,6 +152,11 @@ def test_a_server_found_running_is_adopted_through_the_cluster(make_run: Any) ->
         120,
         "one server provisioned, one found running",
     )
+    offer = f"strata adopt {running.name} --kubeconfig FILE -n {run.namespace}"
+    wait_for(  # adoption offered (before reinstall) in what Ready says
+        lambda: True if offer in run.condition("lab", "Ready")["message"] else None, 60, offer
+    )
+    assert run.condition("lab", "Progressing")["status"] == "False"  # waits for a person
     where = ["--kubeconfig", str(run.plane.admin_kubeconfig()), "-n", run.namespace]
     adopted = _strata("adopt", running.name, *where, "--topology", "lab")
     assert adopted.returncode == 0, adopted.stderr
