@@ -47,11 +47,10 @@ def held_nodes(plan: Plan, consent: Consent) -> frozenset[str]:
     )
 
 
-def unknown_nodes(consent: Consent, plan: Plan) -> list[str]:
-    """Names in ``allowReprovision`` that are not servers of the plan (a typo, or a
-    server since removed): consent that allows nothing."""
-    names = {p.name for p in plan.nodes}
-    return sorted(consent.allow_reprovision - names)
+def unknown_nodes(consent: Consent, names: Iterable[str]) -> list[str]:
+    """Names in ``allowReprovision`` that are not among ``names`` (the topology's
+    servers): a typo, or a server since removed — consent that allows nothing."""
+    return sorted(consent.allow_reprovision - set(names))
 
 
 def held_message(

@@ -33,7 +33,7 @@ from strata.controller.manager import Beside, Manager
 from strata.controller.reconciler import DriverSource
 from strata.operator.assess import assess, pending
 from strata.operator.conditions import StatusWriter, condition
-from strata.operator.consent import Consent, consent_of
+from strata.operator.consent import Consent, consent_of, unknown_nodes
 from strata.operator.findings import check_object
 from strata.operator.kept import Kept
 from strata.operator.resources import TOPOLOGY
@@ -183,10 +183,26 @@ class _Worker(threading.Thread):
         if checked.topology is None:
             self._invalid(generation, checked.errors, checked.omitted)
             return
-        note = f"{len(checked.warnings)} warning(s): " + "; ".join(checked.warnings)
-        valid = condition("Valid", True, "Valid", note if checked.warnings else "valid", generation)
         consent = consent_of(obj.get("spec") or {})
+        warnings = [*checked.warnings, *self._stray(generation, consent, checked.topology)]
+        note = f"{len(warnings)} warning(s): " + "; ".join(warnings)
+        valid = condition("Valid", True, "Valid", note if warnings else "valid", generation)
         self._run(generation, checked.topology, consent, valid)
+
+    def _stray(self, generation: int, consent: Consent, topology: Topology) -> list[str]:
+        """Consent naming no server of the topology, as a warning (and an Event, once
+        per generation): a typo there would otherwise allow nothing, silently."""
+        unknown = unknown_nodes(consent, (n.name for n in topology.nodes))
+        if not unknown:
+            return []
+        text = (
+            f"topologies/{self.name_}: spec.consent.allowReprovision: "
+            f"{', '.join(unknown)}: no such server in this topology (allows nothing)"
+        )
+        if (generation, text) not in self._told:
+            self._told.add((generation, text))
+            self.status.event(generation, "Warning", "UnknownConsent", text)
+        return [text]
 
     def _invalid(self, generation: int, errors: Sequence[str], omitted: int) -> None:
         more = f"\n… and {omitted} more" if omitted else ""

@@ -102,8 +102,11 @@ def test_a_destructive_edit_waits_for_consent(make_run: Any) -> None:
     assert [run.machines.by_name(s.name).power_ons for s in run.systems] == [1, 1]
     assert any(e["reason"] == "ConsentRequired" for e in run.events("gitops"))
 
-    run.replace(document, consent={"allowReprovision": [target]})
+    run.replace(document, consent={"allowReprovision": [target, "node-typo"]})
     still = run.wait_condition("gitops", "Ready", "False", 3)
+    valid = run.condition("gitops", "Valid")  # consent naming no server: said, not silent
+    assert valid["status"] == "True" and "node-typo: no such server" in valid["message"]
+    assert any(e["reason"] == "UnknownConsent" for e in run.events("gitops"))
     assert target not in still["message"]  # consented: reinstalled; the other still held
     assert run.machines.by_name(target).power_ons == 2
     assert run.machines.by_name(run.systems[0].name).power_ons == 1

@@ -63,7 +63,7 @@ def test_a_server_waiting_for_consent_is_not_progress() -> None:
 def test_consent_naming_no_server_of_the_topology_is_found() -> None:
     plan = _plan()
     consent = Consent(frozenset({plan.nodes[0].name, "node-typo"}))
-    assert unknown_nodes(consent, plan) == ["node-typo"]
+    assert unknown_nodes(consent, [p.name for p in plan.nodes]) == ["node-typo"]
     assert held_message(plan, consent, {}) is None
 
 

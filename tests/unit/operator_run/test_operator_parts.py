@@ -54,6 +54,15 @@ def test_findings_are_located_at_the_objects_field_paths() -> None:
     assert not any(":1:" in e or "line" in e for e in checked.errors)  # no file positions
 
 
+def test_a_finding_naming_another_line_names_the_field_there() -> None:
+    obj = lab_object()
+    nodes = obj["spec"]["regions"][0]["zones"][0]["racks"][0]["nodes"]
+    nodes[1]["name"] = nodes[0]["name"]
+    (error,) = check_object(obj).errors
+    assert "line" not in error  # the object has no lines: the first definition's field
+    assert error.endswith("is already defined (spec.regions[0].zones[0].racks[0].nodes[0].name)")
+
+
 def test_consent_read_leniently_and_what_is_held_named_with_what_to_write() -> None:
     assert consent_of({"consent": {"allowReprovision": ["a", 3], "prune": True}}) == Consent(
         frozenset({"a"}), True
