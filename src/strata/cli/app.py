@@ -91,7 +91,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "controller": (
         "strata.cli.controller_cmd:controller",
-        "Run the in-cluster controller: watch Topology objects, validate, plan and drive…",
+        "Run the in-cluster controller: list Topology objects every --resync seconds,…",
     ),
 }
 

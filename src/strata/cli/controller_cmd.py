@@ -1,5 +1,5 @@
-"""`strata controller`: the in-cluster controller. Watches Topology objects in one
-namespace and drives each one's servers as `strata apply` does (``strata.operator``).
+"""`strata controller`: the in-cluster controller. Lists the Topology objects of one
+namespace every --resync seconds and drives each one's servers as `strata apply` does (``strata.operator``).
 
 Configured like other operators: flags, each with a ``STRATA_*`` environment variable
 (a Deployment sets those), the API server from --kubeconfig, else the pod's service
@@ -129,11 +129,12 @@ def _namespace() -> str:
 @click.option(
     "--shards",
     envvar="STRATA_SHARDS",
-    type=click.IntRange(1, 1024),
+    type=click.IntRange(1, 256),
     default=4,
     show_default=True,
     help="Racks are split into this many shards, each held by one replica through its own "
-    "Lease (the same on every replica).",
+    "Lease (the same on every replica). Each replica reads and writes each shard it holds "
+    "every third of --lease-duration: a few per replica suffice (at most 256).",
 )
 @click.option(
     "--state-dir",
@@ -159,8 +160,9 @@ def controller(
     shards: int,
     state_dir: Path | None,
 ) -> None:
-    """Run the in-cluster controller: watch Topology objects, validate, plan and drive
-    every server as `strata apply` does; status and Events on each object."""
+    """Run the in-cluster controller: list Topology objects every --resync seconds,
+    validate, plan and drive every server as `strata apply` does; status and Events on
+    each object."""
     from strata.operator.health import HealthServer
     from strata.operator.resources import kube_client
     from strata.operator.run import Operator, Settings

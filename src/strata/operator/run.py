@@ -148,8 +148,9 @@ class _Worker(threading.Thread):
         self.status = StatusWriter(operator.client, obj, operator.settings.identity)
         self.replan = threading.Event()  # a new generation, shards moved: the run stops
         self.running: frozenset[int] = frozenset()  # the shards the current run drives
-        self._told: set[tuple[int, str]] = set()
-        self.kept = Kept()  # the boot side and watches, across runs of one generation  # (generation, held) said as an Event
+        self._told: set[tuple[int, str]] = set()  # (generation, what) said as an Event
+        self._logged: set[tuple[int, str]] = set()  # (generation, failure) logged
+        self.kept = Kept()  # the boot side and watches, across runs of one generation
         self.closed = False
         self._lock = threading.Lock()
 
@@ -171,10 +172,21 @@ class _Worker(threading.Thread):
             try:
                 self._once(obj)
             except Exception as exc:  # said on the object, tried again at the next resync
-                log.exception("topology=%s run failed", self.name_)
-                self._degraded(obj, f"{type(exc).__name__}: {exc}")
+                self._failed(obj, exc)
             self.replan.wait(self.operator.settings.resync)
         self.kept.stop()
+
+    def _failed(self, obj: Mapping[str, Any], exc: Exception) -> None:
+        """A run's failure: logged with its traceback once per generation and cause (a
+        cause that stays, such as a port another Topology's boot service holds, is
+        not logged again at every resync), and said on the object."""
+        why = f"{type(exc).__name__}: {exc}"
+        if (_generation(obj), why) in self._logged:
+            log.debug("topology=%s run failed again: %s", self.name_, why)
+        else:
+            self._logged.add((_generation(obj), why))
+            log.exception("topology=%s run failed (said once per generation)", self.name_)
+        self._degraded(obj, why)
 
     def _once(self, obj: Mapping[str, Any]) -> None:
         generation = _generation(obj)

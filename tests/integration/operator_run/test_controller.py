@@ -171,3 +171,22 @@ def test_a_server_found_running_is_adopted_through_the_cluster(make_run: Any) ->
 
 
 _found = {"provisioned": 1, "found-running": 1}
+
+
+def test_a_failure_that_stays_is_logged_once_per_generation(make_run: Any) -> None:
+    """A second Topology in the namespace: its boot service cannot listen where the
+    first one's does. Said on the object (Degraded) and logged with its traceback once,
+    not at every resync."""
+    run = make_run(2)
+    first, second = run.systems
+    run.start()
+    run.create(run.document([first], "one"))
+    run.wait_condition("one", "Ready", "True", 1)
+    run.create(run.document([second], "two"))
+    degraded = run.wait_condition("two", "Degraded", "True", 1)
+    assert degraded["reason"] == "Error" and "could not listen" in degraded["message"]
+    time.sleep(3)  # six resyncs (0.5 s) or so: each tries again and fails again
+    log = (run.directory / "controller.log").read_text()
+    assert log.count("topology=two run failed") == 1
+    assert log.count("Traceback") == 1
+    assert run.machines.by_name(second.name).power_ons == 0
