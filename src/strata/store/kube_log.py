@@ -58,6 +58,8 @@ class EventLog:
         self._writing = threading.Lock()  # one append of this store's at a time
         self._queued_lock = threading.Lock()
         self._queued: list[_Ticket] = []  # appends waiting for the one being written
+        self._sealed: dict[int, list[LogEntry]] = {}  # full segments' entries, by number
+        self._newest = 0  # the highest segment number read
 
     # -- writing -------------------------------------------------------------
 
@@ -151,19 +153,38 @@ class EventLog:
         only entries of these kinds (None: every entry)."""
         wanted = None if kinds is None else set(kinds)
         found: list[LogEntry] = []
-        number = max(after, 0) // self.size
-        segment = self.api.get(self._path(number))
-        if segment is None:  # past the head, or dropped: continue from the next kept
-            later = [n for n in self._numbers() if n >= number]
-            segment = self.api.get(self._path(later[0])) if later else None
-        while segment is not None and len(found) < limit:
-            found += [
-                e
-                for e in self._entries(segment)
-                if e.id > after and (wanted is None or e.kind in wanted)
-            ][: limit - len(found)]
-            segment = self.api.get(self._path(_number(segment) + 1))
+        first = max(after, 0) // self.size
+        number: int | None = first
+        entries = self._read(first)
+        if entries is None:  # past the head, or dropped: continue from the next kept
+            later = [n for n in self._numbers() if n >= first]
+            number = later[0] if later else None
+            entries = self._read(number) if number is not None else None
+        while entries is not None and number is not None and len(found) < limit:
+            found += [e for e in entries if e.id > after and (wanted is None or e.kind in wanted)][
+                : limit - len(found)
+            ]
+            number += 1
+            entries = self._read(number)
         return found
+
+    def _read(self, number: int) -> list[LogEntry] | None:
+        """A segment's entries (None: it does not exist). A full or closed segment never
+        changes again (the log is append-only), so its entries are kept once read and not
+        asked for again while it is among the kept segments (the newest ``keep`` this
+        store knows of: an older one may have been dropped, and is asked for)."""
+        if number > self._newest - self.keep and number in self._sealed:
+            return self._sealed[number]
+        segment = self.api.get(self._path(number))
+        if segment is None:
+            return None
+        entries = self._entries(segment)
+        self._newest = max(self._newest, number)
+        if len(entries) >= self.size or segment["data"].get("closed") == "true":
+            self._sealed[number] = entries
+            while len(self._sealed) > self.keep:
+                del self._sealed[min(self._sealed)]
+        return entries
 
     def newest_first(self) -> Iterator[LogEntry]:
         """Every kept entry, newest first, a segment read at a time (for the newest few:

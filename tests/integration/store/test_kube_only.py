@@ -112,6 +112,19 @@ def test_the_log_keeps_a_bounded_number_of_segments(crd_applied: ControlPlane) -
     assert store.events_since(5)[0] == kept[0]  # a cursor behind the bound: the oldest kept
 
 
+def test_a_full_segment_is_read_once(crd_applied: ControlPlane) -> None:
+    store = fresh(crd_applied, "sealed", size=3)
+    reader = kube_store(crd_applied, store.topology)
+    reader.log.size = 3
+    store.record_many([("n1", "installed", {"i": i}) for i in range(7)])  # 3 + 3 + 1
+    assert [e.detail["i"] for e in reader.events_since(0)] == list(range(7))
+    before = reader.requests.by_resource["GET configmaps"]
+    store.record("n1", "installed", {"i": 7})
+    assert [e.detail["i"] for e in reader.events_since(2)] == list(range(2, 8))
+    # the two full segments come from memory; the head and the one after it are asked for
+    assert reader.requests.by_resource["GET configmaps"] - before == 2
+
+
 def test_a_segment_is_closed_when_it_would_grow_too_large(crd_applied: ControlPlane) -> None:
     store = fresh(crd_applied, "big")
     store.log.max_bytes = 600
