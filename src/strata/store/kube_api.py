@@ -36,7 +36,15 @@ def _http_errors() -> tuple[type[Exception], ...]:
     return (httpx.HTTPError, httpx2.HTTPError)
 
 
+def _pool_timeouts() -> tuple[type[Exception], ...]:
+    import httpx2
+
+    return (httpx.PoolTimeout, httpx2.PoolTimeout)
+
+
 _HTTP_ERRORS = _http_errors()
+_POOL_TIMEOUTS = _pool_timeouts()  # the client's connections all busy for its timeout
+_POOL_WAITS = 10  # such waits before giving up (many threads share one client)
 
 
 class KubeStoreError(StrataError):
@@ -110,11 +118,15 @@ class KubeApi:
         with self._lock:  # the store's threads share the counter
             self.requests.counts[count] += 1
             self.requests.by_resource[f"{verb} {_resource(path)}"] += 1
-        try:
-            response: httpx.Response = self.client.request(verb, path, json=body, **kw)
-        except _HTTP_ERRORS as exc:
-            raise KubeStoreError(verb, path, 0, type(exc).__name__) from None
-        return response  # httpx2's Response has httpx's shape
+        for _ in range(_POOL_WAITS):
+            try:
+                response: httpx.Response = self.client.request(verb, path, json=body, **kw)
+            except _POOL_TIMEOUTS:  # no connection was free: nothing was sent, so again
+                continue
+            except _HTTP_ERRORS as exc:
+                raise KubeStoreError(verb, path, 0, type(exc).__name__) from None
+            return response  # httpx2's Response has httpx's shape
+        raise KubeStoreError(verb, path, 0, "PoolTimeout")
 
     def get(self, path: str) -> Obj | None:
         """The object; None when it does not exist."""
