@@ -2,7 +2,8 @@
 Valid, Planned, Progressing, Ready, Degraded; each with ``observedGeneration``; its
 ``lastTransitionTime`` moves only when its status does — Kubernetes API conventions,
 "Typical status properties"), counts per layer and state (throttled), and core/v1
-Events on the object, bounded per Topology generation.
+Events on the object, bounded per Topology generation, the same Event again counted on
+one object (``count``, ``lastTimestamp``) as client-go's EventCorrelator does.
 
 Writes are JSON merge patches (RFC 7386) of ``status`` on ``/status``: the spec, which a
 person or GitOps tool owns, is never written here.
@@ -11,10 +12,10 @@ person or GitOps tool owns, is never written here.
 from __future__ import annotations
 
 import datetime
+import hashlib
 import logging
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, cast
 
@@ -89,6 +90,7 @@ class StatusWriter:
         self.name, self.namespace, self.uid = meta["name"], meta["namespace"], meta.get("uid")
         self.conditions: list[Condition] = list((obj.get("status") or {}).get("conditions") or [])
         self._events: dict[int, int] = {}  # generation -> Events sent for it
+        self._counted: dict[str, int] = {}  # Event name -> its count as last written
         self._counts_at = 0.0
         self.muted = False  # another replica writes this object's status (shard 0's holder)
         self._sent: dict[bool, dict[str, Any]] = {}  # the last patch of each kind: not twice
@@ -130,17 +132,52 @@ class StatusWriter:
 
     def event(self, generation: int, kind: str, reason: str, message: str) -> bool:
         """A core/v1 Event on the object (``kind``: Normal or Warning); False when this
-        generation already had ``MAX_EVENTS``."""
+        generation already had ``MAX_EVENTS``. The same Event again (type, reason and
+        message on this object) is one Event counted again: its ``count`` and
+        ``lastTimestamp`` patched, as client-go's EventCorrelator aggregates — also
+        across a restart and between replicas (the Event's name is derived from what
+        it says)."""
         sent = self._events.get(generation, 0)
         if self.muted or sent >= MAX_EVENTS:
             return False
         self._events[generation] = sent + 1
+        text = _clip(message, MAX_EVENT_MESSAGE)
+        said = "\0".join((str(self.uid), kind, reason, text)).encode()
+        name = f"{self.name}.{hashlib.sha256(said).hexdigest()[:16]}"
+        try:
+            self._record(name, kind, reason, text)
+        except ApiError as err:  # an Event is news for people: never worth failing a run
+            log.warning("topology=%s event not written: %s", self.name, err.status.message)
+        return True
+
+    def _record(self, name: str, kind: str, reason: str, text: str) -> None:
+        count = self._counted.get(name)
+        if count is None:  # not sent by this process: new, or sent before a restart
+            if self._create_event(name, kind, reason, text):
+                return
+            got = self.client.get(Event, name, namespace=self.namespace)
+            count = got.count or 1
+        try:
+            self.client.patch(
+                Event,
+                name,
+                {"count": count + 1, "lastTimestamp": _now()},
+                namespace=self.namespace,
+                patch_type=PatchType.MERGE,
+            )
+        except ApiError as err:
+            if err.status.code != 404:
+                raise
+            self._counted.pop(name, None)  # gone meanwhile (Events expire): anew
+            self._create_event(name, kind, reason, text)
+            return
+        self._counted[name] = count + 1
+
+    def _create_event(self, name: str, kind: str, reason: str, text: str) -> bool:
+        """Create the Event counted once; False: it exists already (409)."""
         now = datetime.datetime.now(datetime.UTC)
         body = {
-            "metadata": {
-                "name": f"{self.name}.{uuid.uuid4().hex[:16]}",
-                "namespace": self.namespace,
-            },
+            "metadata": {"name": name, "namespace": self.namespace},
             "involvedObject": {
                 "apiVersion": TOPOLOGY_API_VERSION,
                 "kind": "Topology",
@@ -149,7 +186,7 @@ class StatusWriter:
                 "uid": self.uid,
             },
             "reason": reason,
-            "message": _clip(message, MAX_EVENT_MESSAGE),
+            "message": text,
             "type": kind,
             "count": 1,
             "firstTimestamp": now,
@@ -160,8 +197,11 @@ class StatusWriter:
         }
         try:
             self.client.create(cast(Event, Event.from_dict(body)), namespace=self.namespace)
-        except ApiError as err:  # an Event is news for people: never worth failing a run
-            log.warning("topology=%s event not written: %s", self.name, err.status.message)
+        except ApiError as err:
+            if err.status.code == 409:
+                return False
+            raise
+        self._counted[name] = 1
         return True
 
     def _patch(self, status: Mapping[str, Any], replace: bool = False) -> None:

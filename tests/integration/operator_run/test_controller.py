@@ -100,7 +100,14 @@ def test_a_destructive_edit_waits_for_consent(make_run: Any) -> None:
     assert "add them to spec.consent.allowReprovision" in held["message"]
     assert target in held["message"]
     assert [run.machines.by_name(s.name).power_ons for s in run.systems] == [1, 1]
-    assert any(e["reason"] == "ConsentRequired" for e in run.events("gitops"))
+    (told,) = [e for e in run.events("gitops") if e["reason"] == "ConsentRequired"]
+    run.kill("replica-a")  # restarted: the same Event again is one Event, counted twice
+    run.killed.discard("replica-a")
+    run.start()
+    wait_for(lambda: _counted(run, "gitops", told["metadata"]["name"]) == 2 or None, 60, "count 2")
+    assert [
+        e["metadata"]["name"] for e in run.events("gitops") if e["reason"] == "ConsentRequired"
+    ] == [told["metadata"]["name"]]
 
     run.replace(document, consent={"allowReprovision": [target, "node-typo"]})
     still = run.wait_condition("gitops", "Ready", "False", 3)
@@ -190,3 +197,8 @@ def test_a_failure_that_stays_is_logged_once_per_generation(make_run: Any) -> No
     assert log.count("topology=two run failed") == 1
     assert log.count("Traceback") == 1
     assert run.machines.by_name(second.name).power_ons == 0
+
+
+def _counted(run: Any, topology: str, name: str) -> int | None:
+    found = [e.get("count") for e in run.events(topology) if e["metadata"]["name"] == name]
+    return found[0] if found else None
