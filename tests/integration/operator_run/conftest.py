@@ -92,13 +92,18 @@ class Run:
             assert answer.status_code == 201, answer.text
 
     def replace(self, document: dict[str, Any], consent: dict[str, Any] | None = None) -> None:
+        """Replace the object's spec, read-modify-write as kubectl does: a 409 (the
+        controller wrote the status between the read and the write) reads again."""
         name = document["metadata"]["name"]
         with self.api() as api:
             path = f"{TOPOLOGIES.format(ns=self.namespace)}/{name}"
-            current = api.get(path).json()
-            body = _object(document, consent)
-            body["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
-            answer = api.put(path, json=body)
+            for _ in range(10):
+                current = api.get(path).json()
+                body = _object(document, consent)
+                body["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
+                answer = api.put(path, json=body)
+                if answer.status_code != 409:
+                    break
             assert answer.status_code == 200, answer.text
 
     def get(self, name: str) -> dict[str, Any]:
