@@ -78,8 +78,9 @@ class Operator:
         self.client, self.settings, self.shards = client, settings, shards
         self.open_store, self.beside, self.drivers = open_store, beside, drivers
         self.workers: dict[str, _Worker] = {}
+        self._closing: dict[str, _Worker] = {}  # stopping: a worker of the name waits
         shards.on_change = self._replan_all
-        shards.busy = lambda: frozenset().union(*(w.running for w in list(self.workers.values())))
+        shards.busy = lambda: frozenset().union(*(w.running for w in self._all()))
         self.listed = threading.Event()  # the first list answered: /readyz
         self.beat = time.monotonic()  # when the loop last turned: /healthz
 
@@ -98,9 +99,10 @@ class Operator:
                     log.warning("listing Topology objects failed: %s", err.status.message)
                 stop.wait(self.settings.resync)
         finally:
-            for worker in self.workers.values():
+            every = [*self.workers.values(), *self._closing.values()]
+            for worker in every:
                 worker.close()
-            for worker in self.workers.values():
+            for worker in every:
                 worker.join()
             leases.join(30)
             self.shards.release_all()
@@ -118,19 +120,37 @@ class Operator:
             worker.replan.set()
 
     def sync(self, objects: Sequence[Mapping[str, Any]]) -> None:
-        """One worker per object: a new generation replans, a deleted object stops."""
+        """One worker per object: a new generation replans, a deleted object stops. An
+        object deleted and made again under its name (another uid) is a new object: a
+        new worker, started once the old one's run has stopped (never two runs on one
+        topology's servers)."""
         names = set()
         for obj in objects:
             name = obj["metadata"]["name"]
             names.add(name)
             worker = self.workers.get(name)
+            if worker is not None and worker.uid != obj["metadata"].get("uid"):
+                self._close(name)
+                worker = None
             if worker is None or not worker.is_alive():
-                worker = self.workers[name] = _Worker(self, obj)
+                worker = self.workers[name] = _Worker(self, obj, self._closing.pop(name, None))
                 worker.start()
             else:
                 worker.update(obj)
         for name in set(self.workers) - names:
-            self.workers.pop(name).close()
+            self._close(name)
+        for name, worker in list(self._closing.items()):
+            if not worker.is_alive():  # stopped: nothing to wait for
+                del self._closing[name]
+
+    def _all(self) -> list[_Worker]:
+        """Every worker, those stopping too (their runs still drive servers)."""
+        return [*list(self.workers.values()), *list(self._closing.values())]
+
+    def _close(self, name: str) -> None:
+        worker = self.workers.pop(name)
+        worker.close()
+        self._closing[name] = worker
 
     def _list(self) -> Iterator[dict[str, Any]]:
         for obj in self.client.list(TOPOLOGY, namespace=self.settings.namespace):
@@ -140,10 +160,14 @@ class Operator:
 class _Worker(threading.Thread):
     """One Topology: its runs, one at a time, each on the latest generation seen."""
 
-    def __init__(self, operator: Operator, obj: Mapping[str, Any]) -> None:
+    def __init__(
+        self, operator: Operator, obj: Mapping[str, Any], after: _Worker | None = None
+    ) -> None:
         name = obj["metadata"]["name"]
         super().__init__(name=f"topology-{name}", daemon=True)
         self.operator, self.name_ = operator, name
+        self.uid = obj["metadata"].get("uid")
+        self.after = after  # the stopping worker of a former object of the name
         self.latest = obj
         self.status = StatusWriter(operator.client, obj, operator.settings.identity)
         self.replan = threading.Event()  # a new generation, shards moved: the run stops
@@ -165,6 +189,9 @@ class _Worker(threading.Thread):
         self.replan.set()
 
     def run(self) -> None:
+        if self.after is not None:
+            self.after.join()
+            self.after = None
         while not self.closed:
             with self._lock:
                 obj = self.latest

@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 
+from tests.integration.operator_run.conftest import TOPOLOGIES
 from tests.support.fleet_topology import PASSWORD_ENV
 from tests.support.kube_api import wait_for
 from tests.support.redfish_emulator import USERNAME
@@ -202,3 +203,23 @@ def test_a_failure_that_stays_is_logged_once_per_generation(make_run: Any) -> No
 def _counted(run: Any, topology: str, name: str) -> int | None:
     found = [e.get("count") for e in run.events(topology) if e["metadata"]["name"] == name]
     return found[0] if found else None
+
+
+def test_a_topology_deleted_and_made_again_is_a_new_object_on_the_kept_records(
+    make_run: Any,
+) -> None:
+    """Deleted and created again under its name between two lists: a new object (a new
+    uid) gets its own status; the state was kept (no ownerReferences: see
+    docs/in-cluster.md), so its servers are unchanged and none is powered on again."""
+    run = make_run(1)
+    run.start()
+    document = run.document(run.systems, "again")
+    run.create(document)
+    run.wait_condition("again", "Ready", "True", 1)
+    with run.api() as api:
+        gone = api.delete(f"{TOPOLOGIES.format(ns=run.namespace)}/again")
+        assert gone.status_code == 200, gone.text
+    run.create(document)
+    run.wait_condition("again", "Ready", "True", 1)
+    assert run.condition("again", "Planned")["message"] == "1 unchanged"
+    assert run.machines.by_name(run.systems[0].name).power_ons == 1
