@@ -131,7 +131,10 @@ def prepare_boot(driver: BMCDriver, work: Work) -> Outcome:
 
     Marks make it idempotent: ``attempt`` names the attempt this node installs with,
     ``prepared`` the attempt its boot device was set for, ``powered`` the attempt it
-    was already powered on for (then, if it is on, there is nothing left to do).
+    was already powered on for (then, if it is on, there is nothing left to do). They
+    are written with the ``boot-prepared`` record, not before: nothing here cannot be
+    done again (a crash before that record begins another attempt, whose tokens no
+    machine was given, and sets the boot device again).
 
     A machine that is on, and that Strata did not power on for the attempt in progress,
     is reset only with a person's word (``MAY_RESET``): a state restored from a backup
@@ -155,7 +158,6 @@ def prepare_boot(driver: BMCDriver, work: Work) -> Outcome:
     if attempt is None:
         attempt = store.begin_attempt(plan.name, work.attempt_lifetime)
         marks = {k: v for k, v in marks.items() if k == MAY_RESET} | {"attempt": attempt.number}
-        store.set_marks(plan.name, marks)
     device = BOOT_DEVICES.get(plan.boot_method)
     if device is None:
         raise NotSupported(
@@ -167,7 +169,6 @@ def prepare_boot(driver: BMCDriver, work: Work) -> Outcome:
     driver.set_boot_device(device, BootMode.UEFI if plan.firmware == "uefi" else BootMode.LEGACY)
     marks.pop("powered", None)  # noted, yet the machine is off: that power-on never happened
     marks.update(prepared=attempt.number, running=running)
-    store.set_marks(plan.name, marks)
     return Outcome(Event.BOOT_PREPARED, detail={"attempt": attempt.number}, marks=marks)
 
 

@@ -11,6 +11,7 @@ for one found running.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
@@ -26,6 +27,7 @@ class Writes:
         self.store = store
         self._records: list[RecordWrite] = []
         self._ending: dict[str, bool] = {}  # node -> provisioned, once its record is written
+        self._last: dict[str, int] = {}  # node -> its pending record's place in _records
 
     def record(
         self, t: Tracked, event: tuple[str, Mapping[str, Any]], plan: NodePlan | None = None
@@ -44,16 +46,25 @@ class Writes:
                 event=event,
             )
         )
+        self._last[t.name] = len(self._records) - 1
         t.version += 1
 
     def end_attempt(self, name: str, provisioned: bool) -> None:
-        """End the node's open attempt (if any) once the records before it are written."""
+        """End the node's open attempt (if any) with the record saying why: in the same
+        write when that record is pending (``RecordWrite.end_attempt``: no read, no
+        write of its own), else once the records before it are written."""
+        place = self._last.get(name)
+        if place is not None:
+            pending = self._records[place]
+            self._records[place] = dataclasses.replace(pending, end_attempt=provisioned)
+            return
         self._ending[name] = provisioned
 
     def flush(self) -> list[str]:
         """Write everything; returns the nodes whose record someone else changed (their
         pending writes dropped: the caller reads them again)."""
         conflicted: list[str] = []
+        self._last = {}
         while self._records:
             writes, self._records = self._records, []
             try:

@@ -3,11 +3,12 @@ state they belong to is written. A controller killed right after it ended a node
 attempt (the node had just become provisioned, its record not yet flushed) used to
 leave the attempt ended and the record at provisioning: the next run's prepare-boot
 found no attempt of its own and a machine that is on, and took the node Strata had just
-installed for one found running. The attempt now ends only after the record is written
-(``controller/writes.py``)."""
+installed for one found running. The attempt now ends only with the record or after it
+(``controller/writes.py``: in the same write when the record is pending)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ from strata.controller import ApplyOptions, Reconciler, State, recorded
 from strata.lab.generated import generated_topology
 from strata.lab.simulated import Fleet, FleetSettings
 from strata.plan import build_plan
-from strata.store import SQLiteStore
+from strata.store import RecordWrite, SQLiteStore
 
 FAST = FleetSettings(
     latency=(0.001, 0.003), boot_seconds=(0.02, 0.04), install_seconds=(0.02, 0.04)
@@ -39,6 +40,14 @@ class DiesAfterEndingAnAttempt(SQLiteStore):
         super().end_attempt(node, provisioned=provisioned)
         self.ended.append(node)
         raise Killed
+
+    def write_records(self, writes: Sequence[RecordWrite]) -> None:
+        """An attempt ended with the record saying why (``RecordWrite.end_attempt``)."""
+        super().write_records(writes)
+        ending = [w.name for w in writes if w.end_attempt is not None]
+        if ending:
+            self.ended += ending
+            raise Killed
 
 
 def test_a_kill_right_after_an_attempt_ends_does_not_strand_the_node(tmp_path: Path) -> None:
