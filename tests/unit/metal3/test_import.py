@@ -140,14 +140,15 @@ def test_virtual_media_is_said_clearly() -> None:
     assert said and "refuses at validate" in said[0] and "redfish+https://10.0.0.2:8443" in said[0]
 
 
-@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.parent.name)
+# hyperscale runs the same code as midsize: ruamel's pure-Python reader would take a
+# minute on its 10,009 hosts
+STABLE = [e for e in EXAMPLES if e.parent.name != "hyperscale"]
+
+
+@pytest.mark.parametrize("example", STABLE, ids=lambda p: p.parent.name)
 def test_export_import_export_is_stable(
     example: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    if example.parent.name == "hyperscale":
-        pytest.skip(
-            "midsize runs the same code; ruamel's pure-Python reader takes a minute on 10,009 hosts"
-        )
     topology = readable_example(example, tmp_path, monkeypatch)
     first = export_metal3(topology, options(topology, tmp_path)).documents
     imported = import_hosts([("export.yaml", dump_documents(first, "yaml"))], name=topology.name)
