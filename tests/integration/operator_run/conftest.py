@@ -288,3 +288,20 @@ def pytest_runtest_makereport(item: pytest.Item) -> Any:
     log = Path(str(tmp_path)) / "controller.log"
     if report.failed and tmp_path is not None and log.exists():
         report.sections.append(("strata controller log", log.read_text()[-8000:]))
+
+
+def provisioned(store: Any) -> int:
+    """How many of the store's servers are provisioned."""
+    return sum(s.state == "provisioned" for s in store.summaries())
+
+
+def shard_holders(run: Run) -> dict[str, str]:
+    """Shard Lease name -> the replica holding it ("" when given back)."""
+    with run.api() as api:
+        path = f"/apis/coordination.k8s.io/v1/namespaces/{run.namespace}/leases"
+        items = api.get(path).json()["items"]
+    return {
+        lease["metadata"]["name"]: lease["spec"].get("holderIdentity", "")
+        for lease in items
+        if lease["metadata"]["name"].startswith("strata-shard-")
+    }

@@ -20,6 +20,7 @@ from strata.boot import AssetIndex, BootContent, BootService, TokenSigner
 from strata.plan import build_plan
 from strata.store.kube_store import KubeStore
 from strata.topology import load
+from tests.integration.operator_run.conftest import provisioned, shard_holders
 from tests.support.boot_server import RunningServer
 from tests.support.fleet_topology import fleet_yaml
 from tests.support.kube_api import wait_for
@@ -50,7 +51,7 @@ def test_two_replicas_split_shards_and_one_killed_loses_them_to_the_other(
         run.create(run.document(run.systems, "pair", per_rack=PER_RACK))
         rng = random.Random(int(os.environ.get("STRATA_CRASH_SEED", "7")))
         enough = rng.randint(1, SERVERS // 2)  # then some are booting and installing
-        wait_for(lambda: _provisioned(store) >= enough or None, 120, f"{enough} provisioned")
+        wait_for(lambda: provisioned(store) >= enough or None, 120, f"{enough} provisioned")
         victim = rng.choice(["replica-a", "replica-b"])
         survivor = "replica-b" if victim == "replica-a" else "replica-a"
         run.kill(victim)
@@ -74,28 +75,13 @@ def test_two_replicas_split_shards_and_one_killed_loses_them_to_the_other(
     store.close()
 
 
-def _provisioned(store: KubeStore) -> int:
-    return sum(s.state == "provisioned" for s in store.summaries())
-
-
-def _holders(run: Any) -> dict[str, str]:
-    with run.api() as api:
-        path = f"/apis/coordination.k8s.io/v1/namespaces/{run.namespace}/leases"
-        items = api.get(path).json()["items"]
-    return {
-        lease["metadata"]["name"]: lease["spec"].get("holderIdentity", "")
-        for lease in items
-        if lease["metadata"]["name"].startswith("strata-shard-")
-    }
-
-
 def _split(run: Any) -> dict[str, str] | None:
-    holders = _holders(run)
+    holders = shard_holders(run)
     counts = [list(holders.values()).count(r) for r in ("replica-a", "replica-b")]
     return holders if len(holders) == SHARDS and counts == [3, 3] else None
 
 
 def _all_held_by(run: Any, survivor: str) -> bool | None:
     run.check_alive()
-    holders = _holders(run)
+    holders = shard_holders(run)
     return True if set(holders.values()) == {survivor} and len(holders) == SHARDS else None

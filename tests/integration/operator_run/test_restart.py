@@ -17,6 +17,7 @@ from strata.boot import AssetIndex, BootContent, BootService, TokenSigner
 from strata.plan import build_plan
 from strata.store.kube_store import KubeStore
 from strata.topology import load
+from tests.integration.operator_run.conftest import provisioned, shard_holders
 from tests.support.boot_server import RunningServer
 from tests.support.fleet_topology import fleet_yaml
 from tests.support.kube_api import wait_for
@@ -42,10 +43,10 @@ def test_a_replica_restarted_under_its_identity_takes_its_shards_back_and_conver
     try:
         run.start(*flags)
         run.create(run.document(first, "same", per_rack=PER_RACK))
-        wait_for(lambda: _provisioned(store) >= 1 or None, 120, "one server provisioned")
+        wait_for(lambda: provisioned(store) >= 1 or None, 120, "one server provisioned")
         run.kill("replica-a")  # SIGKILL mid-way: the shard Leases still name replica-a
-        print(f"killed with {_provisioned(store)} of {len(first)} provisioned")
-        assert set(_holders(run).values()) == {"replica-a"}
+        print(f"killed with {provisioned(store)} of {len(first)} provisioned")
+        assert set(shard_holders(run).values()) == {"replica-a"}
         run.killed.discard("replica-a")
         run.start(*flags)  # the same identity
         run.wait_condition("same", "Ready", "True", 1, timeout=240)
@@ -60,20 +61,5 @@ def test_a_replica_restarted_under_its_identity_takes_its_shards_back_and_conver
     for machine in run.machines.machines.values():
         assert machine.errors == [], machine
         assert machine.power_ons == machine.power_ons_at_install == 1, machine
-    assert set(_holders(run).values()) == {"replica-a"}
+    assert set(shard_holders(run).values()) == {"replica-a"}
     store.close()
-
-
-def _provisioned(store: KubeStore) -> int:
-    return sum(s.state == "provisioned" for s in store.summaries())
-
-
-def _holders(run: Any) -> dict[str, str]:
-    with run.api() as api:
-        path = f"/apis/coordination.k8s.io/v1/namespaces/{run.namespace}/leases"
-        items = api.get(path).json()["items"]
-    return {
-        lease["metadata"]["name"]: lease["spec"].get("holderIdentity", "")
-        for lease in items
-        if lease["metadata"]["name"].startswith("strata-shard-")
-    }
