@@ -4,7 +4,8 @@ spec.layers[0].distribution.version: …``) instead of a file's line and column.
 
 The spec is the topology document minus ``apiVersion``/``kind``/``metadata``, plus
 ``spec.consent`` (not part of the document: taken off before the check, read by
-``consent``). The document is rebuilt as YAML from the object and checked with
+``consent``). The document (``objects.topology_document``: the object's name and
+labels, its spec without consent) is rebuilt as YAML and checked with
 ``strata.topology.check_text``; files the document names are not read (``base_dir``
 None): in the cluster there is no directory beside the object.
 """
@@ -18,13 +19,11 @@ from typing import Any
 
 import yaml
 
-from strata.topology import API_VERSION, Diagnostic, Topology, check_text
+from strata.operator.objects import topology_document
+from strata.topology import Diagnostic, Topology, check_text
 from strata.topology.diagnostics import format_path
 
-__all__ = ["Checked", "check_object", "document_of", "field_lines", "located"]
-
-CONSENT = "consent"
-_DOCUMENT_HEAD = ("apiVersion", "kind", "metadata")
+__all__ = ["Checked", "check_object", "field_lines", "located"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,16 +34,6 @@ class Checked:
     errors: tuple[str, ...]
     warnings: tuple[str, ...]
     omitted: int = 0  # findings past the checker's bound: counted, not kept
-
-
-def document_of(obj: Mapping[str, Any]) -> dict[str, Any]:
-    """The topology document a Topology object carries: its spec without ``consent``,
-    under the document's own apiVersion/kind and the object's name."""
-    spec = dict(obj.get("spec") or {})
-    spec.pop(CONSENT, None)
-    name = obj.get("metadata", {}).get("name", "")
-    head = {"apiVersion": API_VERSION, "kind": "Topology", "metadata": {"name": name}}
-    return {**head, **{k: v for k, v in spec.items() if k not in _DOCUMENT_HEAD}}
 
 
 def located(name: str, finding: Diagnostic, lines: Mapping[int, str] | None = None) -> str:
@@ -83,7 +72,7 @@ def field_lines(text: str) -> dict[int, str]:
 def check_object(obj: Mapping[str, Any]) -> Checked:
     """Every finding about the object's spec, as ``strata validate`` reports it."""
     name = str(obj.get("metadata", {}).get("name", ""))
-    text = yaml.safe_dump(document_of(obj), sort_keys=False)
+    text = yaml.safe_dump(topology_document(obj), sort_keys=False)
     result = check_text(text, f"topologies/{name}", base_dir=None)
     lines = field_lines(text) if result.errors or result.warnings else {}
     return Checked(

@@ -13,8 +13,9 @@ import yaml
 
 from strata.operator.conditions import condition, merged
 from strata.operator.consent import Consent, consent_of, held_message
-from strata.operator.findings import check_object, document_of
+from strata.operator.findings import check_object
 from strata.operator.health import HealthServer
+from strata.operator.objects import topology_document
 from strata.operator.sharded import shard_plan
 from strata.operator.shards import shard_of
 from strata.plan import ChangeKind, NodeChange, build_plan
@@ -37,7 +38,7 @@ def test_a_valid_object_gives_the_topology_strata_validate_gives() -> None:
     assert checked.errors == ()
     assert checked.topology is not None
     assert [n.name for n in checked.topology.nodes] == [n.name for n in load(LAB).nodes]
-    assert "consent" not in document_of(obj)
+    assert "consent" not in topology_document(obj)
 
 
 def test_findings_are_located_at_the_objects_field_paths() -> None:
