@@ -26,7 +26,7 @@ from strata.kube.pki import issue_client_cert
 from strata.lab.image import stand_ins_for
 from strata.plan import build_plan
 from strata.topology import load
-from tests.support.boot_server import free_port
+from tests.support.boot_server import RunningServer, free_port
 from tests.support.fleet_topology import PASSWORD_ENV, fleet_yaml
 from tests.support.kube_api import ControlPlane, control_plane, wait_for
 from tests.support.machine_sim import MachineSimulator
@@ -305,3 +305,21 @@ def shard_holders(run: Run) -> dict[str, str]:
         for lease in items
         if lease["metadata"]["name"].startswith("strata-shard-")
     }
+
+
+def boot_service_beside(
+    run: Run, directory: Path, name: str, per_rack: int
+) -> tuple[Any, RunningServer]:
+    """The Kubernetes store of Topology ``name`` (every server of ``run``) and a boot
+    service on it in this process, at the run's port — what a Service in front of
+    replicas started with --no-serve gives machines."""
+    from strata.boot import AssetIndex, BootContent, BootService, TokenSigner
+    from strata.store.kube_store import KubeStore
+
+    file = directory / f"{name}.yaml"
+    file.write_text(fleet_yaml(run.bmc_url, run.systems, name=name, per_rack=per_rack))
+    store = KubeStore.from_kubeconfig(run.plane.admin_kubeconfig(), run.namespace, name)
+    url = f"http://127.0.0.1:{run.port}"
+    content = BootContent(build_plan(load(file)), url, TokenSigner(store.token_key()))
+    service = BootService(content, store, AssetIndex(directory / "artifacts"))
+    return store, RunningServer(service.app, run.port)

@@ -16,13 +16,11 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from strata.boot import AssetIndex, BootContent, BootService, TokenSigner
-from strata.plan import build_plan
-from strata.store.kube_store import KubeStore
-from strata.topology import load
-from tests.integration.operator_run.conftest import provisioned, shard_holders
-from tests.support.boot_server import RunningServer
-from tests.support.fleet_topology import fleet_yaml
+from tests.integration.operator_run.conftest import (
+    boot_service_beside,
+    provisioned,
+    shard_holders,
+)
 from tests.support.kube_api import wait_for
 
 SERVERS, PER_RACK, SHARDS, LEASE = 24, 4, 6, 3.0
@@ -33,14 +31,7 @@ def test_two_replicas_split_shards_and_one_killed_loses_them_to_the_other(
 ) -> None:
     run = make_run(SERVERS)
     run.machines.install_seconds = 1.0
-    file = tmp_path / "pair.yaml"
-    file.write_text(fleet_yaml(run.bmc_url, run.systems, name="pair", per_rack=PER_RACK))
-    store = KubeStore.from_kubeconfig(run.plane.admin_kubeconfig(), run.namespace, "pair")
-    url = f"http://127.0.0.1:{run.port}"
-    content = BootContent(build_plan(load(file)), url, TokenSigner(store.token_key()))
-    boot = RunningServer(
-        BootService(content, store, AssetIndex(tmp_path / "artifacts")).app, run.port
-    )
+    store, boot = boot_service_beside(run, tmp_path, "pair", PER_RACK)
     flags = ("--no-serve", "--shards", str(SHARDS), "--lease-duration", str(LEASE))
     try:
         run.start(*flags, identity="replica-a")

@@ -13,13 +13,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from strata.boot import AssetIndex, BootContent, BootService, TokenSigner
-from strata.plan import build_plan
-from strata.store.kube_store import KubeStore
-from strata.topology import load
-from tests.integration.operator_run.conftest import provisioned, shard_holders
-from tests.support.boot_server import RunningServer
-from tests.support.fleet_topology import fleet_yaml
+from tests.integration.operator_run.conftest import (
+    boot_service_beside,
+    provisioned,
+    shard_holders,
+)
 from tests.support.kube_api import wait_for
 
 SERVERS, PER_RACK, SHARDS, LEASE = 7, 2, 4, 3.0
@@ -31,14 +29,7 @@ def test_a_replica_restarted_under_its_identity_takes_its_shards_back_and_conver
     run = make_run(SERVERS)
     run.machines.install_seconds = 1.0
     first, added = run.systems[:-1], run.systems[-1]
-    file = tmp_path / "same.yaml"  # every server: the boot service knows the added one too
-    file.write_text(fleet_yaml(run.bmc_url, run.systems, name="same", per_rack=PER_RACK))
-    store = KubeStore.from_kubeconfig(run.plane.admin_kubeconfig(), run.namespace, "same")
-    url = f"http://127.0.0.1:{run.port}"
-    content = BootContent(build_plan(load(file)), url, TokenSigner(store.token_key()))
-    boot = RunningServer(
-        BootService(content, store, AssetIndex(tmp_path / "artifacts")).app, run.port
-    )
+    store, boot = boot_service_beside(run, tmp_path, "same", PER_RACK)
     flags = ("--no-serve", "--shards", str(SHARDS), "--lease-duration", str(LEASE))
     try:
         run.start(*flags)
