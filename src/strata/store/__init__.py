@@ -7,6 +7,8 @@ from strata.store.migrations import SchemaTooNew
 from strata.store.records import (
     Conflict,
     LogEntry,
+    MovableStore,
+    NodeCopy,
     NodeRecord,
     NodeSummary,
     RecordWrite,
@@ -22,6 +24,8 @@ __all__ = [
     "KubeStore",
     "KubeStoreError",
     "LogEntry",
+    "MovableStore",
+    "NodeCopy",
     "NodeRecord",
     "NodeSummary",
     "RecordWrite",

@@ -34,15 +34,16 @@ from strata.store.clusters import StoredCluster
 from strata.store.kube_api import KubeApi, Obj, Requests, client_from_kubeconfig
 from strata.store.kube_lease import WriterLease
 from strata.store.kube_log import EventLog
+from strata.store.kube_move import KubeMove
 from strata.store.kube_records import RecordWriter, as_json, version_of
 from strata.store.kube_secrets import KubeSecrets
 from strata.store.kube_servers import Servers, node_of
 from strata.store.records import (
     LogEntry,
+    MovableStore,
     NodeRecord,
     NodeSummary,
     RecordWrite,
-    Store,
 )
 
 __all__ = ["KubeStore"]
@@ -50,7 +51,7 @@ __all__ = ["KubeStore"]
 UNKNOWN_KEPT = 1000  # machines in no topology kept (about 300 bytes each)
 
 
-class KubeStore:
+class KubeStore(KubeMove):
     """``client``: an httpx client whose base URL is the API server, authenticated (or
     a kubeconfig path, see ``from_kubeconfig``). ``segment_size``/``keep_segments``: the
     event log's shape (``kube_log``); ``workers``: Servers of a record batch read and
@@ -301,5 +302,5 @@ def _record(obj: Obj) -> NodeRecord:
 
 if TYPE_CHECKING:  # mypy proves the Kubernetes store implements the protocol
 
-    def _conforms(store: KubeStore) -> Store:
+    def _conforms(store: KubeStore) -> MovableStore:
         return store

@@ -20,6 +20,8 @@ from strata.store.clusters import ClusterSecretsStore
 __all__ = [
     "Conflict",
     "LogEntry",
+    "MovableStore",
+    "NodeCopy",
     "NodeRecord",
     "NodeSummary",
     "RecordWrite",
@@ -82,6 +84,24 @@ class LogEntry:
     kind: str
     detail: Mapping[str, Any]
     id: int = 0  # position in the log: later events have larger ids
+
+
+@dataclass(frozen=True, slots=True)
+class NodeCopy:
+    """One node's whole state as a store keeps it, for a move to another store
+    (``MovableStore``): its record (None: an attempt was begun before any record), its
+    provisioning attempt (number 0: none; ``expires`` None: not open; unix seconds),
+    the single-use token stages (``Stage`` values) used in that attempt, and the record
+    events the store keeps beside the record (the Kubernetes store's last 20; SQLite
+    keeps none beyond the log: empty)."""
+
+    name: str
+    record: NodeRecord | None
+    attempt: int = 0
+    expires: int | None = None
+    provisioned: bool = False
+    used: tuple[int, ...] = ()
+    history: tuple[Mapping[str, Any], ...] = ()
 
 
 class Conflict(StrataError):
@@ -151,3 +171,52 @@ class Store(BootState, ClusterSecretsStore, Protocol):
     def release_writer(self, holder: str) -> None: ...
 
     def writer(self, now: float | None = None) -> tuple[str, float] | None: ...
+
+
+class MovableStore(Store, Protocol):
+    """A store whose whole state can be read out and written into another one as it
+    was (``strata pivot``, docs/pivot.md): versions, times and ids of attempts kept."""
+
+    def export_nodes(self) -> list[NodeCopy]:
+        """Every node's record, attempt, used token stages and kept history."""
+        ...
+
+    def import_nodes(self, nodes: Sequence[NodeCopy]) -> None:
+        """Each node's state becomes exactly ``nodes[i]`` (its version, its ``updated``),
+        whatever was kept for it before; other nodes are left as they are."""
+        ...
+
+    def append_log(self, entries: Sequence[LogEntry]) -> None:
+        """Appends ``entries`` in order with their own ``at`` (their ids are this store's)."""
+        ...
+
+    def cursors(self) -> dict[str, int]:
+        """Every log cursor kept (``set_cursor``), by name."""
+        ...
+
+    def cluster_layers(self) -> list[str]:
+        """The layers with cluster secrets kept (``keep_cluster``), sorted."""
+        ...
+
+    def token_key(self) -> bytes:
+        """The key that signs boot tokens (made once when there is none)."""
+        ...
+
+    def put_token_key(self, key: bytes) -> None:
+        """The key that signs boot tokens becomes ``key`` (32 bytes)."""
+        ...
+
+    def clear(self) -> None:
+        """Forgets every record, attempt, used token, log entry, cursor, cluster secret
+        and unknown machine; the token key (``put_token_key`` replaces it), the writer
+        lease and notes stay."""
+        ...
+
+    def note(self, key: str) -> str | None:
+        """A note kept beside the state (``set_note``); None when there is none."""
+        ...
+
+    def set_note(self, key: str, value: str | None, expected: str | None) -> bool:
+        """Compare-and-swap: the note ``key`` becomes ``value`` (None: removed) only if it
+        is ``expected`` now; False (nothing written) otherwise."""
+        ...

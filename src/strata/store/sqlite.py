@@ -31,12 +31,13 @@ from strata.store.records import (
     RecordWrite,
     WriterBusy,
 )
+from strata.store.sqlite_move import SQLiteMove
 from strata.store.state_file import StateDamaged, StateFile
 
 __all__ = ["SQLiteStore"]
 
 
-class SQLiteStore:
+class SQLiteStore(SQLiteMove):
     """Raises ``StateDamaged`` (empty, unreadable, not Strata's), ``SchemaTooNew`` at open;
     ``StateLost`` from ``acquire_writer`` once the file was removed or replaced."""
 
