@@ -89,6 +89,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "strata.cli.lab:lab",
         "A virtual datacenter: QEMU machines behind emulated Redfish BMCs.",
     ),
+    "pivot": (
+        "strata.cli.pivot_cmd:pivot",
+        "Move the management plane: the topology's whole state, from the state file (or…",
+    ),
     "controller": (
         "strata.cli.controller_cmd:controller",
         "Run the in-cluster controller: list Topology objects every --resync seconds,…",

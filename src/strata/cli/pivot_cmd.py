@@ -1,0 +1,115 @@
+"""`strata pivot`: move a topology's management plane — its whole state — from the
+SQLite state file (or a cluster) into a cluster's Kubernetes store, verified,
+resumable after a crash, rolled back on a failure before the switch, and reversible
+with ``--back`` (``strata.pivot``, docs/pivot.md)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from strata.cli.common import STATE, TOPOLOGY_PATH, default_state
+
+__all__ = ["pivot"]
+
+_KUBECONFIG = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+@click.command()
+@TOPOLOGY_PATH
+@STATE
+@click.option(
+    "--kubeconfig",
+    type=_KUBECONFIG,
+    help="Move from this cluster (cluster to cluster), not from a state file.",
+)
+@click.option(
+    "--namespace", "-n", default="strata", show_default=True, help="The source cluster's namespace."
+)
+@click.option("--topology", "-t", help="The topology's name [FILE's metadata.name].")
+@click.option("--to-kubeconfig", type=_KUBECONFIG, help="The target cluster's kubeconfig.")
+@click.option("--to-namespace", default="strata", show_default=True, help="The target's namespace.")
+@click.option("--back", is_flag=True, help="Move back where the last move came from.")
+@click.option("--abort", is_flag=True, help="Roll back an unfinished move (before its switch).")
+@click.option("--dry-run", is_flag=True, help="Preflight and the plan of the move; write nothing.")
+@click.option("--allow-failed", is_flag=True, help="Move failed servers as they are.")
+def pivot(
+    file: Path,
+    state: Path | None,
+    kubeconfig: Path | None,
+    namespace: str,
+    topology: str | None,
+    to_kubeconfig: Path | None,
+    to_namespace: str,
+    back: bool,
+    abort: bool,
+    dry_run: bool,
+    allow_failed: bool,
+) -> None:
+    """Move the management plane: the topology's whole state, from the state file (or
+    --kubeconfig's cluster) into --to-kubeconfig's cluster.
+
+    Steps, each in a journal kept in both stores (a rerun after a crash resumes):
+    preflight, freeze the source (its writer lease: "moving to ..."), install the CRDs,
+    copy every record, attempt, used token, log entry, cursor and secret, verify (a
+    digest per record equal on both sides), switch (the source left "moved to ..."),
+    resume. A failure before the switch rolls back: the target's copy removed, the
+    source in charge again. --back moves it home; --abort rolls back an unfinished
+    move. The target's controller is started by hand afterwards (docs/pivot.md)."""
+    from strata.pivot.ends import End
+    from strata.pivot.engine import Options, Pivot
+
+    name = topology or _name_in(file)
+    if kubeconfig is not None:
+        source = End.kube(kubeconfig, namespace, name)
+    else:
+        source = End.sqlite(state or default_state(file), name)
+    if source.kind == "sqlite" and not Path(source.path).exists():
+        click.echo(f"error: no state at {source.path}: nothing to move", err=True)
+        sys.exit(1)
+    options = Options(dry_run=dry_run, allow_failed=allow_failed, say=click.echo)
+    if back or abort:
+        _back_or_abort(source, options, back)
+        return
+    if to_kubeconfig is None:
+        click.echo("error: say where to: --to-kubeconfig FILE (or --back, --abort)", err=True)
+        sys.exit(2)
+    mover = Pivot(source, End.kube(to_kubeconfig, to_namespace, name), options)
+    try:
+        mover.run()
+    finally:
+        mover.close()
+
+
+def _back_or_abort(source: object, options: object, back: bool) -> None:
+    from strata.pivot.ends import End
+    from strata.pivot.engine import Options, Pivot, PivotRefused
+    from strata.pivot.journal import Kept
+
+    assert isinstance(source, End) and isinstance(options, Options)
+    mover = Pivot(source, source, options)
+    try:
+        if not back:
+            mover.abort()
+            return
+        last = Kept(mover.source).read()
+        ends = (last.source, last.target) if last is not None else ()
+        if last is None or last.state != "done" or not any(e.same_place(source) for e in ends):
+            raise PivotRefused(
+                f"{source.describe()} is no end of a finished move: nothing to go back to"
+            )
+    finally:
+        mover.close()
+    home = Pivot(last.target, last.source, options)
+    try:
+        home.run()
+    finally:
+        home.close()
+
+
+def _name_in(file: Path) -> str:
+    from strata.cli.status import name_in
+
+    return name_in(file)

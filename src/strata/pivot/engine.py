@@ -1,0 +1,332 @@
+"""The move: preflight, freeze, install, copy, verify, switch, resume — each step done
+so that doing it again is harmless, its entry written in the journal after its work
+(``strata.pivot.journal``), so a rerun after a crash anywhere resumes.
+
+Writers (docs/pivot.md, "Never two writers"): the source's writer lease is taken by
+the move (``frozen``: nothing else acts on it, status still answers) before anything
+is written to the target; the target's is taken (``receiving``) before its state is
+written; at the switch the target's becomes ``taking-over`` and then the source's
+``moved`` (held for years: ``strata apply`` there is refused naming the new place);
+resume releases the target's for its controller. No controller can hold either lease
+between the freeze and the resume. The source's ``moved`` lease is the commit point:
+once it is written nothing is rolled back, and ``--back`` is the way home.
+
+Any failure before it rolls back (``rollback``): the move's state in the target
+cleared and its lease given back (or the earlier move's marker put back), the
+namespace and CRDs it created removed, the source's lease released, and the report
+written in the source's journal. A target that cannot be reached then is cleaned by
+the next ``strata pivot`` (``cleanup_pending``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from strata.errors import StrataError
+from strata.pivot import copying, failpoints, install
+from strata.pivot.digest import EVERY, differences, inventory
+from strata.pivot.ends import FREEZE_TTL, MOVED_TTL, End, marker, moved_to
+from strata.pivot.journal import STEPS, Journal, Kept
+from strata.pivot.preflight import Finding, blocking, check_source, check_target, target_exists
+from strata.store import KubeStore, MovableStore
+
+__all__ = ["Options", "Pivot", "PivotFailed", "PivotRefused"]
+
+
+class PivotRefused(StrataError):
+    """Preflight found what stops the move; nothing was written."""
+
+    kind = "pivot-refused"
+    exit_code = 1
+
+
+class PivotFailed(StrataError):
+    """A step failed before the switch: the move was rolled back (the report says how)."""
+
+    kind = "pivot-failed"
+    exit_code = 1
+
+
+@dataclass
+class Options:
+    dry_run: bool = False
+    allow_failed: bool = False
+    say: Callable[[str], None] = print
+
+
+class Pivot:
+    def __init__(self, source: End, target: End, options: Options) -> None:
+        self.source_end, self.target_end, self.options = source, target, options
+        self.say = options.say
+        self.source: MovableStore = source.open()
+        self.kept = Kept(self.source)
+        self.target: MovableStore | None = None
+        self.target_kept: Kept | None = None
+        self.journal: Journal | None = None
+
+    # -- the run ---------------------------------------------------------------
+
+    def run(self) -> Journal:
+        """The whole move (or only its preflight and plan with ``dry_run``). Raises
+        ``PivotRefused`` (nothing written), ``PivotFailed`` (rolled back)."""
+        earlier = self.kept.read()
+        resuming = earlier is not None and earlier.unfinished
+        if resuming and earlier is not None and not earlier.target.same_place(self.target_end):
+            raise PivotRefused(
+                f"move {earlier.move} to {earlier.target.describe()} is unfinished: run it again or --abort it"
+            )
+        findings = self.preflight(earlier if resuming else None)
+        for level, text in findings:
+            self.say(f"preflight {level:5} {text}")
+        if self.options.dry_run:
+            self._plan()
+            return (
+                earlier
+                if resuming and earlier is not None
+                else Journal.new(self.source_end, self.target_end)
+            )
+        if (
+            earlier is not None
+            and earlier.cleanup_pending
+            and earlier.target.same_place(self.target_end)
+        ):
+            self._clean_after(earlier)
+        if blocking(findings) and not resuming:
+            raise PivotRefused("; ".join(blocking(findings)))
+        if resuming and earlier is not None:
+            self.journal = earlier
+        else:
+            self.journal = Journal.new(self.source_end, self.target_end)
+            self.journal.steps["preflight"] = time.time()
+            self.kept.write(self.journal)
+        return self._steps()
+
+    def preflight(self, journal: Journal | None) -> list[Finding]:
+        found = check_source(self.source, self.source_end, journal, self.options.allow_failed)
+        try:
+            if target_exists(self.target_end) or not self.options.dry_run:
+                self._open_target()
+            found += check_target(self.target_end, self.target, self.source_end, journal)
+        except StrataError as failure:
+            found.append(("block", f"target {self.target_end.describe()}: {failure}"))
+        return found
+
+    def _open_target(self) -> MovableStore:
+        if self.target is None:
+            self.target = self.target_end.open()
+            self.target_kept = Kept(self.target)
+        return self.target
+
+    def _steps(self) -> Journal:
+        journal = self.journal
+        assert journal is not None
+        try:
+            self._hold()
+            for step in STEPS[1:]:
+                if step in journal.steps:
+                    continue
+                failpoints.reached(f"before:{step}")
+                getattr(self, f"_{step}")()
+                failpoints.reached(f"after:{step}")
+                journal.steps[step] = time.time()
+                self._write()
+                self.say(f"step {step}: done")
+                failpoints.reached(f"journaled:{step}")
+        except BaseException as failure:
+            if self._switched():
+                raise
+            self.rollback(f"{type(failure).__name__}: {failure}")
+            if not isinstance(failure, Exception):
+                raise
+            raise PivotFailed("; ".join(journal.report)) from None
+        return journal
+
+    def _write(self) -> None:
+        assert self.journal is not None
+        self.kept.write(self.journal)
+        if self.journal.owned and self.target_kept is not None:
+            self.target_kept.write(self.journal)
+
+    def _hold(self) -> None:
+        """A resumed move takes its leases again before going on (``WriterBusy`` when
+        someone took one meanwhile: then it is rolled back)."""
+        journal = self.journal
+        assert journal is not None
+        if "freeze" in journal.steps and not self._switched():
+            self._freeze()
+        if journal.owned and "switch" not in journal.steps and not self._switched():
+            receiving = marker("receiving", journal.move, self.source_end)
+            self._open_target().acquire_writer(receiving, FREEZE_TTL)
+
+    # -- the steps ---------------------------------------------------------------
+
+    def _freeze(self) -> None:
+        assert self.journal is not None
+        self.source.acquire_writer(marker("frozen", self.journal.move, self.target_end), FREEZE_TTL)
+
+    def _install(self) -> None:
+        journal, target = self.journal, self._open_target()
+        assert journal is not None and self.target_kept is not None
+        if isinstance(target, KubeStore):
+            journal.created = install.ensure(target.api, self.target_end.namespace)
+            self.kept.write(journal)
+        receiving = marker("receiving", journal.move, self.source_end)
+        writer = target.writer()
+        holder = writer[0] if writer else None
+        if holder not in (None, receiving) and not moved_to(holder, self.source_end):
+            raise copying.CopyRefused(f"{holder} holds the target's writer lease")
+        if holder is None and not journal.owned and (target.records() or target.events_since(0, 1)):
+            raise copying.CopyRefused(
+                f"the target already holds state of {self.source_end.topology}: a conflict"
+            )
+        if holder != receiving:
+            journal.prior = holder
+            self.kept.write(journal)
+        target.acquire_writer(receiving, FREEZE_TTL, replacing=holder)
+        journal.owned = True
+        self._write()
+        target.clear()  # nothing of this move is there yet: what is, is stale
+
+    def _copy(self) -> None:
+        journal, target = self.journal, self._open_target()
+        assert journal is not None
+        if journal.log_from is None:
+            journal.log_from = copying.log_window(self.source, target)
+            self._write()
+        started = time.monotonic()
+        copying.copy_all(self.source, target, journal.log_from, self._history())
+        self.say(f"copy: {time.monotonic() - started:.1f} s")
+
+    def _verify(self) -> None:
+        journal, target = self.journal, self._open_target()
+        assert journal is not None and journal.log_from is not None
+        source = inventory(self.source, self._history(), journal.log_from)
+        there = inventory(target, self._history())
+        cursors = copying.cursor_map(self.source, target, journal.log_from)
+        found = differences(source, there, cursors)
+        if found:
+            raise copying.CopyRefused("verify: " + "; ".join(found))
+        self.say(f"verify: equal on both sides: {source.counts()}, a digest per node equal")
+
+    def _switch(self) -> None:
+        journal, target = self.journal, self._open_target()
+        assert journal is not None
+        receiving = marker("receiving", journal.move, self.source_end)
+        target.acquire_writer(
+            marker("taking-over", journal.move, self.source_end), FREEZE_TTL, replacing=receiving
+        )
+        failpoints.reached("switch:target-taken")
+        frozen = marker("frozen", journal.move, self.target_end)
+        self.source.acquire_writer(
+            marker("moved", journal.move, self.target_end), MOVED_TTL, replacing=frozen
+        )
+        journal.state = "switched"
+
+    def _resume(self) -> None:
+        journal, target = self.journal, self._open_target()
+        assert journal is not None
+        target.release_writer(marker("taking-over", journal.move, self.source_end))
+        journal.state = "done"
+        self.say(
+            f"the management plane of {self.source_end.topology} now lives in {self.target_end.describe()}"
+        )
+
+    def _history(self) -> bool:
+        return self.source_end.kind == self.target_end.kind == "kube"
+
+    def _switched(self) -> bool:
+        assert self.journal is not None
+        writer = self.source.writer()
+        return writer is not None and writer[0] == marker(
+            "moved", self.journal.move, self.target_end
+        )
+
+    # -- rollback ----------------------------------------------------------------
+
+    def rollback(self, reason: str) -> None:
+        """Undo a move that has not switched (see the module's docstring)."""
+        journal = self.journal
+        assert journal is not None
+        journal.report = [f"failed: {reason}"]
+        try:
+            self._undo_target(journal)
+            journal.report.append(f"target {self.target_end.describe()}: the move's state removed")
+        except Exception as failure:
+            journal.cleanup_pending = True
+            journal.report.append(
+                f"target {self.target_end.describe()} not cleaned ({type(failure).__name__}: {failure}): "
+                "the next strata pivot to it cleans it first"
+            )
+        self.source.release_writer(marker("frozen", journal.move, self.target_end))
+        journal.report.append(f"source {self.source_end.describe()}: unfrozen, in charge as before")
+        journal.state = "rolled-back"
+        self.kept.write(journal)
+        for line in journal.report:
+            self.say(f"rollback: {line}")
+
+    def _undo_target(self, journal: Journal) -> None:
+        target = self._open_target() if target_exists(self.target_end) else None
+        if target is None:
+            return
+        if journal.owned:
+            target.clear()
+            held = [marker(r, journal.move, self.source_end) for r in ("receiving", "taking-over")]
+            if journal.prior is not None:
+                current = target.writer()
+                replacing = current[0] if current and current[0] in held else None
+                target.acquire_writer(journal.prior, MOVED_TTL, replacing=replacing)
+            for holder in held:
+                target.release_writer(holder)
+            journal.owned = False
+            if self.target_kept is not None:
+                self.target_kept.write(journal)
+        if isinstance(target, KubeStore) and journal.created:
+            install.remove(target.api, self.target_end.namespace, journal.created)
+            journal.created = {}
+        journal.cleanup_pending = False
+
+    def _clean_after(self, earlier: Journal) -> None:
+        """A rolled-back move whose target could not be cleaned then: clean it now."""
+        self.journal = earlier
+        self._undo_target(earlier)
+        earlier.report.append(f"target {self.target_end.describe()}: cleaned by a later run")
+        self.kept.write(earlier)
+        self.journal = None
+        self.say(f"cleaned what move {earlier.move} had left in {self.target_end.describe()}")
+
+    def abort(self) -> Journal:
+        """Roll back the unfinished move this source's journal names."""
+        earlier = self.kept.read()
+        if earlier is None or earlier.state != "moving":
+            raise PivotRefused(
+                "no unfinished move to abort (a switched move is finished by running it again)"
+            )
+        self.journal = earlier
+        if self._switched():
+            raise PivotRefused("the move has switched: run it again to finish, then --back")
+        self.rollback("aborted by strata pivot --abort")
+        return earlier
+
+    # -- dry run -----------------------------------------------------------------
+
+    def _plan(self) -> None:
+        nodes = self.source.export_nodes()
+        entries = len(self.source.events_since(0, EVERY))
+        source, target = self.source_end.describe(), self.target_end.describe()
+        for line in (
+            f"1. freeze: the writer lease of {source} marked 'moving to {target}'",
+            f"2. install: {'namespace and CRDs where absent' if self.target_end.kind == 'kube' else 'the state file'}; the target's writer lease taken",
+            f"3. copy: {len(nodes)} nodes (records, attempts, used token stages), {entries} log entries (newest that the target keeps), {len(self.source.cursors())} cursors, the secrets of {len(self.source.cluster_layers())} layers and the boot token key",
+            "4. verify: counts and a digest per node, log entry, secret equal on both sides",
+            f"5. switch: the target's lease taken, then the source's: 'moved to {target}'",
+            "6. resume: the target's lease released for its controller",
+            "dry run: nothing was written",
+        ):
+            self.say(f"plan {line}")
+
+    def close(self) -> None:
+        for store in (self.source, self.target):
+            if store is not None:
+                store.close()  # type: ignore[attr-defined]

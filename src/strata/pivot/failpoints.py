@@ -1,0 +1,29 @@
+"""Named instants of a move where a test stops it, as etcd's gofail and TiKV's
+fail-rs do: ``reached(name)`` does nothing unless the environment variable
+``STRATA_PIVOT_FAILPOINT`` names that instant (then the process SIGKILLs itself
+there: a crash at exactly that point, nothing flushed or cleaned), or a test in the
+same process registered an action for it in ``ACTIONS``.
+
+Names: ``before:<step>`` and ``after:<step>`` (around each step's work, before its
+journal entry), ``journaled:<step>`` (its entry written in both stores),
+``copy:secrets``, ``copy:nodes:<batch>``, ``copy:log:<batch>``, ``copy:cursors``.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Callable
+
+__all__ = ["ACTIONS", "ENV", "reached"]
+
+ENV = "STRATA_PIVOT_FAILPOINT"
+ACTIONS: dict[str, Callable[[], None]] = {}
+
+
+def reached(name: str) -> None:
+    action = ACTIONS.get(name)
+    if action is not None:
+        action()
+    if os.environ.get(ENV) == name:
+        os.kill(os.getpid(), signal.SIGKILL)

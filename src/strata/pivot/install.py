@@ -1,0 +1,76 @@
+"""The install step on a Kubernetes target: the namespace and Strata's CRDs
+(``strata.operator.crds.all_crds``: Topology and Server), created when absent and
+awaited until Established; what was created is returned, so a rollback removes it
+and nothing it found there.
+
+Not installed yet (docs/pivot.md, "Not done yet"): RBAC, the controller's
+Deployment (started paused) and its Secrets — the target's controller is started by
+hand after the move, in the cluster or on the host against it.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from strata.operator.crds import VERSION, all_crds
+from strata.store.kube_api import KubeApi, KubeStoreError
+
+__all__ = ["CRDS", "crd_findings", "ensure", "remove"]
+
+CRDS = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
+ESTABLISHED_WITHIN = 60.0  # seconds: a hang guard
+
+
+def crd_findings(api: KubeApi) -> list[tuple[str, str]]:
+    """(level, text) for each CRD: absent (it will be installed), or installed and
+    serving this Strata's version, or not (refused: another Strata's CRDs)."""
+    found = []
+    for crd in all_crds():
+        name = crd["metadata"]["name"]
+        there = api.get(f"{CRDS}/{name}")
+        if there is None:
+            found.append(("note", f"CRD {name} is not installed: it will be"))
+            continue
+        served = [v["name"] for v in there["spec"]["versions"] if v.get("served")]
+        storage = [v["name"] for v in there["spec"]["versions"] if v.get("storage")]
+        if VERSION not in served or storage != [VERSION]:
+            text = f"CRD {name} serves {served} (storage {storage}), not this Strata's {VERSION}"
+            found.append(("block", text + ": a CRD version mismatch"))
+        else:
+            found.append(("ok", f"CRD {name} is installed and serves {VERSION}"))
+    return found
+
+
+def ensure(api: KubeApi, namespace: str) -> dict[str, Any]:
+    """Creates the namespace and the CRDs that are absent; ``{"namespace": bool, "crds":
+    [names created]}``. ``KubeStoreError`` when the API refuses."""
+    created: dict[str, Any] = {"namespace": False, "crds": []}
+    if api.get(f"/api/v1/namespaces/{namespace}") is None:
+        body = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}
+        created["namespace"] = api.create("/api/v1/namespaces", body) is not None
+    for crd in all_crds():
+        name = crd["metadata"]["name"]
+        if api.get(f"{CRDS}/{name}") is None and api.create(CRDS, crd) is not None:
+            created["crds"].append(name)
+    for crd in all_crds():
+        _established(api, crd["metadata"]["name"])
+    return created
+
+
+def _established(api: KubeApi, name: str) -> None:
+    deadline = time.monotonic() + ESTABLISHED_WITHIN
+    while time.monotonic() < deadline:
+        conditions = ((api.get(f"{CRDS}/{name}") or {}).get("status") or {}).get("conditions")
+        if any(c["type"] == "Established" and c["status"] == "True" for c in conditions or []):
+            return
+        time.sleep(0.2)
+    raise KubeStoreError("GET", f"{CRDS}/{name}", 0, "not Established within 60 s")
+
+
+def remove(api: KubeApi, namespace: str, created: dict[str, Any]) -> None:
+    """Deletes what ``ensure`` created (a namespace is then finalised by the cluster)."""
+    for name in created.get("crds") or []:
+        api.delete(f"{CRDS}/{name}")
+    if created.get("namespace"):
+        api.delete(f"/api/v1/namespaces/{namespace}")

@@ -1,0 +1,97 @@
+"""The journal of a move, written in both stores so that a rerun after a crash at any
+instant resumes where it stopped, and ``--back`` finds the way home.
+
+Where: the note ``pivot`` of each store (``MovableStore.note``): on a SQLite state file
+the row ``note:pivot`` of its ``meta`` table, in a Kubernetes namespace the key
+``pivot`` of the ConfigMap ``<topology>-notes``. The source's is written from the
+start of the move; the target's once the move holds the target's writer lease. Each
+write is a compare-and-swap on the text last read or written, so a second ``strata
+pivot`` writing at the same time is told (``JournalTaken``) instead of writing over it.
+
+A step's entry is written after its work: a step found without an entry is done again,
+and every step can be (see ``strata.pivot.engine``).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from strata.errors import StrataError
+from strata.pivot.ends import End
+from strata.store import MovableStore
+
+__all__ = ["KEY", "STEPS", "Journal", "JournalTaken", "Kept"]
+
+KEY = "pivot"
+STEPS = ("preflight", "freeze", "install", "copy", "verify", "switch", "resume")
+
+
+class JournalTaken(StrataError):
+    """Another ``strata pivot`` changed the journal since this one read it."""
+
+    kind = "pivot-journal"
+    exit_code = 2
+    hint = "one strata pivot at a time: wait for the other, then run it again"
+
+
+@dataclass
+class Journal:
+    """``state``: moving, switched, done or rolled-back. ``steps``: step -> when done
+    (unix seconds). ``owned``: the move holds the target's lease (its state there is the
+    move's to remove on a rollback). ``prior``: the target's lease holder before (a
+    "moved" marker left by an earlier move), put back on a rollback."""
+
+    move: str
+    source: End
+    target: End
+    started: float
+    steps: dict[str, float] = field(default_factory=dict)
+    state: str = "moving"
+    log_from: int | None = None
+    created: dict[str, Any] = field(default_factory=dict)
+    owned: bool = False
+    prior: str | None = None
+    report: list[str] = field(default_factory=list)
+    cleanup_pending: bool = False
+
+    @classmethod
+    def new(cls, source: End, target: End) -> Journal:
+        return cls(uuid.uuid4().hex[:12], source, target, time.time())
+
+    def to_text(self) -> str:
+        value = {k: v for k, v in self.__dict__.items() if k not in ("source", "target")}
+        value |= {"source": self.source.to_json(), "target": self.target.to_json()}
+        return json.dumps(value, sort_keys=True)
+
+    @classmethod
+    def from_text(cls, text: str) -> Journal:
+        value = json.loads(text)
+        source, target = End.from_json(value.pop("source")), End.from_json(value.pop("target"))
+        return cls(source=source, target=target, **value)
+
+    @property
+    def unfinished(self) -> bool:
+        return self.state in ("moving", "switched")
+
+
+class Kept:
+    """The journal as one store keeps it, written by compare-and-swap."""
+
+    def __init__(self, store: MovableStore) -> None:
+        self.store = store
+        self.text = store.note(KEY)
+
+    def read(self) -> Journal | None:
+        return None if self.text is None else Journal.from_text(self.text)
+
+    def write(self, journal: Journal) -> None:
+        text = journal.to_text()
+        if text == self.text:
+            return
+        if not self.store.set_note(KEY, text, self.text):
+            raise JournalTaken("the move's journal was changed by another strata pivot")
+        self.text = text

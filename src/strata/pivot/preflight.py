@@ -1,0 +1,181 @@
+"""Preflight: read-only, every finding at once, before anything is written.
+
+A finding is ``(level, text)``: ``ok``, ``note`` (said, not in the way) or ``block``
+(the move is refused). What is checked (docs/pivot.md, "Preflight"):
+
+- the source: readable; who holds its writer lease (free, or this move's own freeze
+  when resuming; a live controller or an earlier move away blocks); on a Kubernetes
+  source, no in-cluster controller replica holding a shard Lease; every server
+  steady (no machine action in flight, no open boot attempt); no failed server unless
+  allowed;
+- the target: its API answers with the kubeconfig's credential; Strata's CRDs absent
+  (installed by the move) or serving this version; its namespace (created when
+  absent); no state of this topology there unless this move's own or left by an
+  earlier move to the source (then cleared and overwritten); its writer lease free.
+"""
+
+from __future__ import annotations
+
+import datetime
+import time
+from pathlib import Path
+
+from strata.pivot.ends import End, marker, moved_to
+from strata.pivot.install import CRDS, crd_findings
+from strata.pivot.journal import Journal
+from strata.store import KubeStore, MovableStore
+from strata.store.kube_api import KubeApi
+
+__all__ = ["IN_FLIGHT", "Finding", "blocking", "check_source", "check_target"]
+
+Finding = tuple[str, str]
+IN_FLIGHT = frozenset(
+    {"registering", "inspecting", "provisioning", "booting", "installing", "deprovisioning"}
+)
+
+
+def blocking(findings: list[Finding]) -> list[str]:
+    return [text for level, text in findings if level == "block"]
+
+
+def check_source(
+    store: MovableStore, end: End, journal: Journal | None, allow_failed: bool
+) -> list[Finding]:
+    found: list[Finding] = []
+    records = store.records()
+    found.append(("ok", f"source {end.describe()}: {len(records)} records of {end.topology}"))
+    found += _writer(store, journal, end)
+    if isinstance(store, KubeStore):
+        found += _shard_holders(store.api, end.namespace)
+    busy = sorted(n for n, r in records.items() if r.state in IN_FLIGHT)
+    now = time.time()
+    open_attempts = sorted(
+        n.name for n in store.export_nodes() if n.expires is not None and n.expires > now
+    )
+    if busy or open_attempts:
+        names = ", ".join(sorted(set(busy) | set(open_attempts))[:10])
+        found.append(
+            ("block", f"servers in flight (a machine action or boot attempt open): {names}")
+        )
+    else:
+        found.append(("ok", "every server is steady: no machine action, no boot attempt open"))
+    failed = sorted(n for n, r in records.items() if r.state == "failed")
+    if failed:
+        level = "note" if allow_failed else "block"
+        found.append(
+            (
+                level,
+                f"failed servers (--allow-failed moves them as they are): {', '.join(failed[:10])}",
+            )
+        )
+    layers = store.cluster_layers()
+    found.append(
+        ("ok", f"secrets: the boot token key, and the cluster PKI/tokens of {layers or 'no layer'}")
+    )
+    return found
+
+
+def _writer(store: MovableStore, journal: Journal | None, end: End) -> list[Finding]:
+    writer = store.writer()
+    if writer is None:
+        return [("ok", "the source's writer lease is free: the move freezes it")]
+    holder = writer[0]
+    if (
+        journal is not None
+        and journal.unfinished
+        and holder
+        in (
+            marker("frozen", journal.move, journal.target),
+            marker("moved", journal.move, journal.target),
+        )
+    ):
+        return [("note", f"resuming move {journal.move}: {holder}")]
+    if holder.startswith("the controller in "):
+        return [
+            (
+                "block",
+                f"this state's management plane moved away: {holder} (strata pivot --back there)",
+            )
+        ]
+    return [("block", f"{holder} holds the source's writer lease: stop it first")]
+
+
+def _shard_holders(api: KubeApi, namespace: str) -> list[Finding]:
+    """In-cluster controller replicas hold ``strata-shard-<i>`` Leases (strata.operator.shards)."""
+    now, live = time.time(), []
+    for lease in api.items(f"/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases"):
+        spec, name = lease.get("spec") or {}, lease["metadata"]["name"]
+        if not name.startswith("strata-shard-") or not spec.get("holderIdentity"):
+            continue
+        renewed = datetime.datetime.fromisoformat(str(spec.get("renewTime")).replace("Z", "+00:00"))
+        if renewed.timestamp() + float(spec.get("leaseDurationSeconds") or 0) > now:
+            live.append(str(spec["holderIdentity"]))
+    if live:
+        return [
+            (
+                "block",
+                f"an in-cluster controller drives the source ({', '.join(sorted(set(live)))}): scale it to 0 first",
+            )
+        ]
+    return []
+
+
+def check_target(
+    end: End, store: MovableStore | None, source: End, journal: Journal | None
+) -> list[Finding]:
+    """``store`` None: a state file that does not exist yet (it will be made)."""
+    if store is None:
+        return [("ok", f"target {end.describe()}: does not exist yet, it will be made")]
+    found: list[Finding] = []
+    if isinstance(store, KubeStore):
+        try:
+            version = store.api.get("/version") or {}
+        except Exception as failure:
+            return [
+                ("block", f"target {end.describe()}: the API server was not reached ({failure})")
+            ]
+        found.append(("ok", f"target {end.describe()}: Kubernetes {version.get('gitVersion')}"))
+        found += [(level, text) for level, text in crd_findings(store.api)]
+        if store.api.get(f"/api/v1/namespaces/{end.namespace}") is None:
+            return [*found, ("note", f"namespace {end.namespace} does not exist: it will be made")]
+        if store.api.get(f"{CRDS}/servers.strata.dev") is None:
+            return found
+    return found + _target_state(store, source, journal)
+
+
+def _target_state(store: MovableStore, source: End, journal: Journal | None) -> list[Finding]:
+    writer = store.writer()
+    holder = writer[0] if writer else None
+    ours = (
+        journal is not None
+        and journal.owned
+        and holder
+        in (
+            marker("receiving", journal.move, source),
+            marker("taking-over", journal.move, source),
+        )
+    )
+    if ours:
+        return [("note", "the target holds this move's own partial copy: the copy goes on")]
+    if moved_to(holder, source):
+        return [
+            (
+                "note",
+                f"the target was left by an earlier move to the source ({holder}): it is cleared and overwritten",
+            )
+        ]
+    if holder is not None:
+        return [("block", f"{holder} holds the target's writer lease")]
+    count = len(store.records())
+    if count or store.events_since(0, 1):
+        return [
+            (
+                "block",
+                f"the target already holds state of {source.topology} ({count} records): a conflict, not overwritten",
+            )
+        ]
+    return [("ok", "the target holds no state of this topology")]
+
+
+def target_exists(end: End) -> bool:
+    return end.kind != "sqlite" or Path(end.path).exists()

@@ -1,0 +1,131 @@
+"""What the pivot tests share: real control planes (``tests/support/kube_api.py``), a
+SQLite state of N provisioned servers built through the store's own API (records
+through each state with their log entries, an attempt begun, its tokens used and
+ended by the record that says provisioned, the boot service's entries, a layer's
+cluster secrets, the controller's cursor), running ``strata pivot`` as a process,
+and a snapshot of everything a move could change on one end (``snapshot``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import subprocess
+import sys
+from collections.abc import Generator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from strata.pivot.digest import inventory
+from strata.provisioning import Stage
+from strata.store import KubeStore, MovableStore, RecordWrite, SQLiteStore
+from strata.store.clusters import StoredCluster
+from tests.support.kube_api import ControlPlane, control_plane
+
+TOPOLOGY = "lab"
+STATES = ("declared", "registering", "inspecting", "ready", "provisioning", "booting")
+_names = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]:
+    with control_plane(tmp_path_factory.mktemp("pivot-a")) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def other_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]:
+    with control_plane(tmp_path_factory.mktemp("pivot-b")) as running:
+        yield running
+
+
+@pytest.fixture
+def namespace() -> str:
+    """A namespace of its own per test (the move creates it)."""
+    return f"pivot-{next(_names)}"
+
+
+def provisioned_state(path: Path, count: int) -> SQLiteStore:
+    """A state file of ``count`` servers taken to provisioned through the store's API."""
+    store = SQLiteStore(path)
+    names = [f"n{i:04d}" for i in range(count)]
+    plans = {
+        n: {"layer": "mgmt", "region": "eu", "zone": "z1", "rack": f"r{i % 4}"}
+        for i, n in enumerate(names)
+    }
+    for version, state in enumerate(STATES):
+        store.write_records(
+            [
+                RecordWrite(
+                    n,
+                    version,
+                    state,
+                    plan=plans[n] if version == 0 else None,
+                    event=("state", {"to": state}),
+                )
+                for n in names
+            ]
+        )
+        if state == "provisioning":
+            for n in names:
+                store.begin_attempt(n, lifetime=3600)
+    for n in names:
+        assert store.consume(n, 1, Stage.LIVE) and store.consume(n, 1, Stage.FINAL)
+    store.record_many(
+        [(n, kind, {"attempt": 1}) for n in names for kind in ("ipxe-fetched", "installed")]
+    )
+    last = len(STATES)
+    store.write_records(
+        [
+            RecordWrite(
+                n,
+                last,
+                "provisioned",
+                marks={"attempt": 1},
+                event=("state", {"to": "provisioned"}),
+                end_attempt=True,
+            )
+            for n in names
+        ]
+    )
+    row = StoredCluster(
+        "mgmt", '{"ca": "-----BEGIN-----"}', "abcdef.0123456789abcdef", 2e9, "cd" * 32, 1.7e9, 1.7e9
+    )
+    store.keep_cluster(row)
+    store.set_cursor("controller", store.events_since(0, 10**9)[-1].id)
+    return store
+
+
+def kube_store(plane: ControlPlane, namespace: str) -> KubeStore:
+    return KubeStore.from_kubeconfig(plane.admin_kubeconfig(), namespace, TOPOLOGY)
+
+
+def snapshot(store: MovableStore) -> dict[str, Any]:
+    """Everything of a store a move writes: its inventory, lease and journal note."""
+    seen = inventory(store, history=isinstance(store, KubeStore))
+    return {"inventory": seen.__dict__, "writer": store.writer(), "note": store.note("pivot")}
+
+
+def run_pivot(
+    *args: str, failpoint: str | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env.pop("STRATA_PIVOT_FAILPOINT", None)
+    if failpoint:
+        env["STRATA_PIVOT_FAILPOINT"] = failpoint
+    command = [sys.executable, "-m", "strata.cli.app", "pivot", "-t", TOPOLOGY, *args]
+    return subprocess.run(
+        command, capture_output=True, text=True, timeout=timeout, env=env, stdin=subprocess.DEVNULL
+    )
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item) -> Generator[None, pytest.TestReport, None]:
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()
+    for name in ("plane", "other_plane"):
+        running = getattr(item, "funcargs", {}).get(name)
+        if report.failed and isinstance(running, ControlPlane):
+            report.sections.append((f"{name} logs", running.logs()))

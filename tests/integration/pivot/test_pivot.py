@@ -1,0 +1,203 @@
+"""``strata pivot`` against real kube-apiservers: a SQLite state of provisioned servers
+moved into a cluster (digests equal on both sides), refused on a conflict with nothing
+changed, a dry run that changes nothing, ``--back``, and cluster to cluster."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from strata.pivot import End
+from strata.pivot.digest import inventory
+from strata.pivot.ends import marker
+from strata.pivot.journal import Journal
+from strata.store import RecordWrite, SQLiteStore, WriterBusy
+from tests.integration.pivot.conftest import (
+    TOPOLOGY,
+    kube_store,
+    provisioned_state,
+    run_pivot,
+    snapshot,
+)
+from tests.support.kube_api import ControlPlane
+
+N = 200
+
+
+def test_a_state_file_moves_into_a_cluster(
+    plane: ControlPlane, namespace: str, tmp_path: Path
+) -> None:
+    state = tmp_path / "strata.db"
+    source = provisioned_state(state, N)
+    before = inventory(source, history=False)
+    started = time.monotonic()
+    done = run_pivot(
+        "--state",
+        str(state),
+        "--to-kubeconfig",
+        str(plane.admin_kubeconfig()),
+        "--to-namespace",
+        namespace,
+    )
+    took = time.monotonic() - started
+    assert done.returncode == 0, done.stdout + done.stderr
+    print(done.stdout, f"strata pivot of {N} servers: {took:.1f} s")
+    target = kube_store(plane, namespace)
+    after = inventory(target, history=False)
+    assert after.nodes == before.nodes and len(after.nodes) == N
+    assert after.log == before.log and after.clusters == before.clusters
+    assert after.token_key == before.token_key
+    assert target.cursors()["controller"] == target.events_since(0, 10**9)[-1].id
+    journal = Journal.from_text(source.note("pivot") or "")
+    assert journal.state == "done" and target.note("pivot") == source.note("pivot")
+    holder = source.writer()
+    assert holder is not None and holder[0] == marker(
+        "moved", journal.move, End.kube(plane.admin_kubeconfig(), namespace, TOPOLOGY)
+    )
+    assert target.writer() is None  # free for the target's controller
+    try:
+        source.acquire_writer("strata apply (pid 1 on elsewhere)", ttl=30)
+        raise AssertionError("the moved source let a controller in")
+    except WriterBusy as busy:
+        assert "moved there by strata pivot" in str(busy)
+    target.acquire_writer("strata apply (probe)", ttl=30)  # the target's is free
+    target.release_writer("strata apply (probe)")
+
+
+def test_a_conflict_is_refused_and_nothing_changes(
+    plane: ControlPlane, namespace: str, tmp_path: Path
+) -> None:
+    state = tmp_path / "strata.db"
+    source = provisioned_state(state, 5)
+    done = run_pivot(
+        "--state",
+        str(state),
+        "--to-kubeconfig",
+        str(plane.admin_kubeconfig()),
+        "--to-namespace",
+        namespace,
+        "--dry-run",
+    )
+    assert done.returncode == 0, done.stderr
+    other = provisioned_state(tmp_path / "other.db", 1)
+    assert other.records()
+    # another topology of the same name already lives in the target
+    made = run_pivot(
+        "--state",
+        str(tmp_path / "other.db"),
+        "--to-kubeconfig",
+        str(plane.admin_kubeconfig()),
+        "--to-namespace",
+        namespace,
+    )
+    assert made.returncode == 0, made.stderr
+    target = kube_store(plane, namespace)
+    before = (snapshot(source), snapshot(target))
+    refused = run_pivot(
+        "--state",
+        str(state),
+        "--to-kubeconfig",
+        str(plane.admin_kubeconfig()),
+        "--to-namespace",
+        namespace,
+    )
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    assert "a conflict, not overwritten" in refused.stderr
+    assert (snapshot(source), snapshot(target)) == before
+
+
+def test_a_dry_run_changes_nothing(plane: ControlPlane, namespace: str, tmp_path: Path) -> None:
+    state = tmp_path / "strata.db"
+    source = provisioned_state(state, 10)
+    before = snapshot(source)
+    dry = run_pivot(
+        "--state",
+        str(state),
+        "--to-kubeconfig",
+        str(plane.admin_kubeconfig()),
+        "--to-namespace",
+        namespace,
+        "--dry-run",
+    )
+    assert dry.returncode == 0, dry.stdout + dry.stderr
+    assert "preflight ok" in dry.stdout and "plan 3. copy: 10 nodes" in dry.stdout
+    assert "will be made" in dry.stdout and "nothing was written" in dry.stdout
+    assert snapshot(source) == before
+    with plane.client() as api:
+        assert api.get(f"/api/v1/namespaces/{namespace}").status_code == 404
+
+
+def test_back_after_a_move(plane: ControlPlane, namespace: str, tmp_path: Path) -> None:
+    state = tmp_path / "strata.db"
+    source = provisioned_state(state, 20)
+    kubeconfig = str(plane.admin_kubeconfig())
+    assert (
+        run_pivot(
+            "--state", str(state), "--to-kubeconfig", kubeconfig, "--to-namespace", namespace
+        ).returncode
+        == 0
+    )
+    target = kube_store(plane, namespace)
+    target.write_records(
+        [RecordWrite("n0001", 7, "joined", event=("state", {"to": "joined"}))]
+    )  # driven there
+    moved = inventory(target, history=False)
+    back = run_pivot("--state", str(state), "--back")
+    assert back.returncode == 0, back.stdout + back.stderr
+    home = SQLiteStore(state)
+    assert (
+        home.records()["n0001"].state == "joined"
+        and inventory(home, history=False).nodes == moved.nodes
+    )
+    assert home.writer() is None  # strata apply may drive it again
+    holder = target.writer()
+    assert holder is not None and holder[0].startswith(
+        f"the controller in state file {state.resolve()}"
+    )
+    del source
+
+
+def test_cluster_to_cluster(
+    plane: ControlPlane, other_plane: ControlPlane, namespace: str, tmp_path: Path
+) -> None:
+    state = tmp_path / "strata.db"
+    provisioned_state(state, 30)
+    first = str(plane.admin_kubeconfig())
+    assert (
+        run_pivot(
+            "--state", str(state), "--to-kubeconfig", first, "--to-namespace", namespace
+        ).returncode
+        == 0
+    )
+    source = kube_store(plane, namespace)
+    source.write_records(
+        [
+            RecordWrite(f"n{i:04d}", 7, "joining", event=("state", {"to": "joining"}))
+            for i in range(30)
+        ]
+    )
+    before = inventory(source, history=True)
+    assert all(n.history for n in source.export_nodes())  # the cluster's own, carried on
+    second = str(other_plane.admin_kubeconfig())
+    done = run_pivot(
+        "--kubeconfig",
+        first,
+        "-n",
+        namespace,
+        "--to-kubeconfig",
+        second,
+        "--to-namespace",
+        namespace,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    target = kube_store(other_plane, namespace)
+    after = inventory(target, history=True)
+    assert (
+        after.nodes == before.nodes
+        and after.log == before.log
+        and after.token_key == before.token_key
+    )
+    holder = source.writer()
+    assert holder is not None and holder[0].startswith(
+        f"the controller in cluster {other_plane.url}"
+    )
