@@ -28,10 +28,12 @@ from strata.plan import ChangeKind, ClusterPlan, NodePlan, Plan, build_plan
 from strata.store import SQLiteStore
 from strata.topology import Topology
 
-__all__ = ["apply"]
+__all__ = ["apply", "parse_timeouts"]
 
 
-def _timeouts(values: tuple[str, ...]) -> Timeouts:
+def parse_timeouts(values: tuple[str, ...]) -> Timeouts:
+    """``--timeout PHASE=SECONDS`` values as ``Timeouts``; ``click.BadParameter`` naming
+    a value that is not PHASE=SECONDS or a phase that does not exist."""
     overrides: dict[str, float] = {}
     for value in values:
         phase, _, seconds = value.partition("=")
@@ -125,7 +127,7 @@ def apply(
         )
     options = ApplyOptions(
         concurrency=concurrency,
-        timeouts=_timeouts(timeouts),
+        timeouts=parse_timeouts(timeouts),
         allow_reprovision=frozenset(allow_reprovision),
         prune=prune,
         target=State(until),

@@ -112,6 +112,15 @@ def _namespace() -> str:
     help="Where each server is taken.",
 )
 @click.option(
+    "--timeout",
+    "timeouts",
+    envvar="STRATA_TIMEOUT",
+    multiple=True,
+    metavar="PHASE=SECONDS",
+    help="A phase's time limit, e.g. joining=3600 (repeatable; in the variable, "
+    "separated by spaces).",
+)
+@click.option(
     "--concurrency",
     envvar="STRATA_CONCURRENCY",
     default=32,
@@ -155,6 +164,7 @@ def controller(
     dhcp_interface: str | None,
     artifact_dir: Path,
     until: str,
+    timeouts: tuple[str, ...],
     concurrency: int,
     resync: float,
     shards: int,
@@ -163,6 +173,7 @@ def controller(
     """Run the in-cluster controller: list Topology objects every --resync seconds,
     validate, plan and drive every server as `strata apply` does; status and Events on
     each object."""
+    from strata.cli.apply import parse_timeouts
     from strata.operator.health import HealthServer
     from strata.operator.resources import kube_client
     from strata.operator.run import Operator, Settings
@@ -171,7 +182,15 @@ def controller(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     namespace = namespace or _namespace()
     identity = identity or os.environ.get("POD_NAME") or socket.gethostname()
-    settings = Settings(namespace, identity, State(until), concurrency, lease_duration, resync)
+    settings = Settings(
+        namespace,
+        identity,
+        State(until),
+        concurrency,
+        lease_duration,
+        resync,
+        timeouts=parse_timeouts(timeouts),
+    )
     client = kube_client(kubeconfig, namespace)
     boot = None if no_serve else (listen_address(listen), url, dhcp_interface, artifact_dir)
     operator = Operator(

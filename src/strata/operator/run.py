@@ -23,12 +23,12 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from lightkube import ApiError, Client
 
-from strata.controller import ApplyOptions, State, recorded
+from strata.controller import ApplyOptions, State, Timeouts, recorded
 from strata.controller.manager import Beside, Manager
 from strata.controller.reconciler import DriverSource
 from strata.operator.assess import assess, pending
@@ -61,6 +61,7 @@ class Settings:
     lease_ttl: float = 15.0
     resync: float = 2.0  # seconds between two lists of Topology objects
     poll_interval: float = 0.25
+    timeouts: Timeouts = field(default_factory=Timeouts)  # each phase's time limit (--timeout)
 
 
 class Operator:
@@ -265,6 +266,7 @@ class _Worker(threading.Thread):
         store = self.operator.open_store(topology.name)
         options = ApplyOptions(
             concurrency=settings.concurrency,
+            timeouts=settings.timeouts,
             allow_reprovision=consent.allow_reprovision,
             prune=consent.prune,
             lease_ttl=settings.lease_ttl,
