@@ -25,6 +25,7 @@ import re
 import shutil
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,7 +47,7 @@ from strata.lab.kubeadm_init import bootstrap_objects, create_or_replace
 from strata.lab.kubelet import DISCOVERY_TIMEOUT, NodeKubelet, discover, init_node_kubeconfig
 from strata.lab.network import ip_command
 
-__all__ = ["KubeStandIn", "MachineStandIn"]
+__all__ = ["KubeStandIn", "MachineStandIn", "kubeadm_init"]
 
 log = logging.getLogger("strata.lab.kube")
 KUBELET_NETWORK = ipaddress.ip_network("198.18.0.0/15")
@@ -181,31 +182,52 @@ class MachineStandIn:
         return ClusterPKI.from_files(pki)
 
     def _init(self, config: KubeadmConfig, pki: ClusterPKI) -> str:
-        """What ``kubeadm init`` does: the control plane, then its API objects."""
-        vip, port = config.endpoint()
-        _add_address(vip, self.bridge)
-        networking = config.cluster.get("networking") or {}
-        spec = ControlPlaneSpec(
-            directory=self.directory / "control-plane",
-            pki=pki,
-            bind=vip,
-            port=port,
-            names=tuple(map(str, (config.cluster.get("apiServer") or {}).get("certSANs") or [])),
-            service_cidr=str(networking.get("serviceSubnet") or "10.96.0.0/12"),
-            pod_cidr=networking.get("podSubnet"),
-            dns_domain=str(networking.get("dnsDomain") or "cluster.local"),
-            extra_args={c: config.extra_args(c) for c in ("apiServer", "controllerManager")},
+        """What ``kubeadm init`` does, at the layer's VIP on the bridge."""
+        _add_address(config.endpoint()[0], self.bridge)
+        self.plane = kubeadm_init(
+            config, pki, self.directory / "control-plane", die_with_parent, self.name
         )
-        self.plane = plane = start_control_plane(spec, before_exec=die_with_parent)
-        log.info("%s: control plane up at %s in %.1f s", self.name, plane.url, plane.started_in)
-        init = config.init or {}
+        return pki.ca.cert_pem
+
+
+def kubeadm_init(
+    config: KubeadmConfig,
+    pki: ClusterPKI,
+    directory: Path,
+    before_exec: Callable[[], None] | None = None,
+    name: str = "",
+) -> ControlPlane:
+    """What ``kubeadm init`` does for the init node whose config is ``config``: etcd,
+    kube-apiserver and kube-controller-manager on ``pki`` at the config's
+    ``controlPlaneEndpoint`` (the VIP, already an address of this host), their files
+    in ``directory``, then kubeadm init's API objects (``bootstrap_objects``). Raises
+    ``LabKubeError`` (what it started is stopped)."""
+    vip, port = config.endpoint()
+    networking = config.cluster.get("networking") or {}
+    spec = ControlPlaneSpec(
+        directory=directory,
+        pki=pki,
+        bind=vip,
+        port=port,
+        names=tuple(map(str, (config.cluster.get("apiServer") or {}).get("certSANs") or [])),
+        service_cidr=str(networking.get("serviceSubnet") or "10.96.0.0/12"),
+        pod_cidr=networking.get("podSubnet"),
+        dns_domain=str(networking.get("dnsDomain") or "cluster.local"),
+        extra_args={c: config.extra_args(c) for c in ("apiServer", "controllerManager")},
+    )
+    plane = start_control_plane(spec, before_exec=before_exec)
+    log.info("%s: control plane up at %s in %.1f s", name, plane.url, plane.started_in)
+    try:
         with plane.client() as admin:
             for manifest in bootstrap_objects(
-                init, config.cluster, plane.url, spec.pki.ca.cert_pem, _now()
+                config.init or {}, config.cluster, plane.url, pki.ca.cert_pem, _now()
             ):
                 create_or_replace(admin, manifest)
-        log.info("%s: kubeadm init's objects written (token, RBAC, cluster-info)", self.name)
-        return spec.pki.ca.cert_pem
+    except BaseException:
+        plane.stop()
+        raise
+    log.info("%s: kubeadm init's objects written (token, RBAC, cluster-info)", name)
+    return plane
 
 
 @dataclass
