@@ -157,8 +157,11 @@ class Pivot:
         if "freeze" in journal.steps and not self._switched():
             self._freeze()
         if journal.owned and "switch" not in journal.steps and not self._switched():
-            receiving = marker("receiving", journal.move, self.source_end)
-            self._open_target().acquire_writer(receiving, FREEZE_TTL)
+            target = self._open_target()
+            ours = [marker(r, journal.move, self.source_end) for r in ("receiving", "taking-over")]
+            writer = target.writer()
+            holder = writer[0] if writer is not None and writer[0] in ours else ours[0]
+            target.acquire_writer(holder, FREEZE_TTL)  # the one it held when it stopped
 
     # -- the steps ---------------------------------------------------------------
 

@@ -129,3 +129,50 @@ def pytest_runtest_makereport(item: pytest.Item) -> Generator[None, pytest.TestR
         running = getattr(item, "funcargs", {}).get(name)
         if report.failed and isinstance(running, ControlPlane):
             report.sections.append((f"{name} logs", running.logs()))
+
+
+class LeaseWatch:
+    """Samples both ends every ``period`` seconds from a thread: who holds each writer
+    lease, and whether the target's journal says it is in charge. ``in_charge``: the
+    ends a controller could act on at that sample (the source: its lease free or held
+    by no move; the target: its lease free or held by no move, once the move is done)."""
+
+    def __init__(self, source: MovableStore, target: KubeStore, period: float = 0.03) -> None:
+        import threading
+
+        self.source, self.target, self.period = source, target, period
+        self.samples: list[tuple[str | None, str | None, str]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> LeaseWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(10)
+
+    def _run(self) -> None:
+        import json
+
+        from strata.store import KubeStoreError
+
+        while not self._stop.is_set():
+            try:
+                source = self.source.writer()
+                target = self.target.writer()
+                note = self.target.note("pivot")
+            except KubeStoreError:  # the namespace is not there yet
+                source, target, note = self.source.writer(), None, None
+            state = json.loads(note)["state"] if note else "none"
+            self.samples.append((source and source[0], target and target[0], state))
+            self._stop.wait(self.period)
+
+    def two_writers(self) -> list[tuple[str | None, str | None, str]]:
+        def free(holder: str | None) -> bool:
+            return holder is None or not (
+                holder.startswith("strata pivot ") or holder.startswith("the controller in ")
+            )
+
+        return [s for s in self.samples if free(s[0]) and free(s[1]) and s[2] == "done"]

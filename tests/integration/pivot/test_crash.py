@@ -1,0 +1,82 @@
+"""A move SIGKILLed at every step boundary and in the middle of the copy (the
+process kills itself at a failpoint, ``strata.pivot.failpoints``), then run again:
+it completes, the digests are equal, and while it was dead no controller could take
+either end's writer lease; the leases sampled all along never show two ends in
+charge at once."""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+
+import pytest
+
+from strata.pivot.digest import inventory
+from strata.store import KubeStoreError, WriterBusy
+from tests.integration.pivot.conftest import LeaseWatch, kube_store, provisioned_state, run_pivot
+from tests.support.kube_api import ControlPlane
+
+N = 120  # three batches of nodes, three of log entries
+POINTS = (
+    "before:freeze",
+    "after:freeze",
+    "journaled:freeze",
+    "after:install",
+    "journaled:install",
+    "copy:secrets",
+    "copy:nodes:0",
+    "copy:nodes:1",
+    "copy:log:0",
+    "copy:log:1",
+    "copy:cursors",
+    "after:copy",
+    "journaled:copy",
+    "after:verify",
+    "journaled:verify",
+    "switch:target-taken",
+    "after:switch",
+    "journaled:switch",
+    "after:resume",
+)
+FROZEN_FROM = POINTS.index("after:freeze")
+TARGET_HELD = range(POINTS.index("after:install"), POINTS.index("after:resume"))
+
+
+@pytest.mark.parametrize("point", POINTS)
+def test_a_move_killed_anywhere_completes_when_run_again(
+    plane: ControlPlane, namespace: str, tmp_path: Path, point: str
+) -> None:
+    state = tmp_path / "strata.db"
+    source = provisioned_state(state, N)
+    before = inventory(source, history=False)
+    target = kube_store(plane, namespace)
+    args = (
+        "--state",
+        str(state),
+        "--to-kubeconfig",
+        str(plane.admin_kubeconfig()),
+        "--to-namespace",
+        namespace,
+    )
+    with LeaseWatch(source, target) as watch:
+        killed = run_pivot(*args, failpoint=point)
+        assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr
+        where = POINTS.index(point)
+        if where >= FROZEN_FROM:  # a controller starting now is refused
+            with pytest.raises(WriterBusy, match="strata pivot"):
+                source.acquire_writer("strata apply (probe)", ttl=30)
+        if where in TARGET_HELD:
+            with pytest.raises(WriterBusy, match="strata pivot"):
+                target.acquire_writer("strata apply (probe)", ttl=30)
+        again = run_pivot(*args)
+        assert again.returncode == 0, again.stdout + again.stderr
+    after = inventory(target, history=False)
+    assert after.nodes == before.nodes and after.log == before.log
+    assert after.clusters == before.clusters and after.token_key == before.token_key
+    assert watch.two_writers() == [] and len(watch.samples) > 10
+    moved = source.writer()
+    assert moved is not None and moved[0].startswith("the controller in cluster")
+    try:
+        assert target.writer() is None
+    except KubeStoreError:
+        pytest.fail("the target is not reachable after the move")

@@ -1,0 +1,117 @@
+"""Faults before the switch roll the move back, in process (``Pivot``) so a test can act
+at a failpoint: the target's API server stopped in the middle of the copy; the source
+changed behind the copy (a boot service still serving it) so verify finds it; Strata's
+CRDs of another version in the target. Each: refused or rolled back, the source in
+charge again (a controller takes its lease and writes), a readable report."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from strata.pivot import End, Options, Pivot, PivotFailed, PivotRefused, failpoints
+from strata.pivot.digest import inventory
+from strata.store import RecordWrite
+from tests.integration.pivot.conftest import TOPOLOGY, kube_store, provisioned_state
+from tests.support.kube_api import ControlPlane, control_plane
+
+
+@pytest.fixture
+def spare_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]:
+    with control_plane(tmp_path_factory.mktemp("pivot-spare")) as running:
+        yield running
+
+
+@pytest.fixture(autouse=True)
+def no_actions() -> Iterator[None]:
+    yield
+    failpoints.ACTIONS.clear()
+
+
+def _pivot(state: Path, plane: ControlPlane, namespace: str, lines: list[str]) -> Pivot:
+    source = End.sqlite(state, TOPOLOGY)
+    return Pivot(
+        source, End.kube(plane.admin_kubeconfig(), namespace, TOPOLOGY), Options(say=lines.append)
+    )
+
+
+def _in_charge_again(state: Path) -> None:
+    """The source works as before: a controller takes its lease and writes a record."""
+    from strata.store import SQLiteStore
+
+    store = SQLiteStore(state)
+    store.acquire_writer("strata apply (pid 1 on here)", ttl=30)
+    record = store.records()["n0000"]
+    store.write_records([RecordWrite("n0000", record.version, "joining")])
+    store.release_writer("strata apply (pid 1 on here)")
+
+
+def test_the_target_api_going_away_mid_copy_rolls_back(
+    spare_plane: ControlPlane, tmp_path: Path
+) -> None:
+    state = tmp_path / "strata.db"
+    before = inventory(provisioned_state(state, 120), history=False)
+    failpoints.ACTIONS["copy:nodes:1"] = spare_plane.stop
+    lines: list[str] = []
+    mover = _pivot(state, spare_plane, "moving", lines)
+    with pytest.raises(PivotFailed, match="not cleaned") as failed:
+        mover.run()
+    mover.close()
+    assert "failed: KubeStoreError" in str(failed.value)
+    assert any("the next strata pivot to it cleans it first" in line for line in lines)
+    from strata.store import SQLiteStore
+
+    source = SQLiteStore(state)
+    journal = json.loads(source.note("pivot") or "{}")
+    assert (journal["state"], journal["cleanup_pending"]) == ("rolled-back", True)
+    assert source.writer() is None and inventory(source, history=False) == before
+    _in_charge_again(state)
+
+
+def test_a_source_changed_behind_the_copy_fails_verify_and_rolls_back(
+    plane: ControlPlane, namespace: str, tmp_path: Path
+) -> None:
+    state = tmp_path / "strata.db"
+    source = provisioned_state(state, 20)
+
+    def boot_service_still_serving() -> None:
+        source.record("n0003", "first-boot", {"attempt": 1})
+
+    failpoints.ACTIONS["after:copy"] = boot_service_still_serving
+    lines: list[str] = []
+    mover = _pivot(state, plane, namespace, lines)
+    with pytest.raises(
+        PivotFailed, match=r"verify: counts differ.*log entries': 181.*log entries': 180"
+    ):
+        mover.run()
+    mover.close()
+    target = kube_store(plane, namespace)
+    with plane.client() as api:  # the namespace the move made is going (finalised by the cluster)
+        found = api.get(f"/api/v1/namespaces/{namespace}").json()
+        assert found.get("status", {}).get("phase") == "Terminating" or found.get("code") == 404
+    assert source.writer() is None
+    assert json.loads(source.note("pivot") or "{}")["state"] == "rolled-back"
+    del target
+    _in_charge_again(state)
+
+
+def test_crds_of_another_version_are_refused(spare_plane: ControlPlane, tmp_path: Path) -> None:
+    from strata.store.server_crd import server_crd
+
+    crd = server_crd()
+    crd["spec"]["versions"][0]["name"] = "v1beta9"
+    with spare_plane.client() as api:
+        made = api.post("/apis/apiextensions.k8s.io/v1/customresourcedefinitions", json=crd)
+        assert made.status_code == 201, made.text
+    state = tmp_path / "strata.db"
+    source = provisioned_state(state, 3)
+    before = (inventory(source, history=False), source.writer(), source.note("pivot"))
+    lines: list[str] = []
+    mover = _pivot(state, spare_plane, "strata", lines)
+    with pytest.raises(PivotRefused, match="CRD version mismatch"):
+        mover.run()
+    mover.close()
+    assert (inventory(source, history=False), source.writer(), source.note("pivot")) == before
