@@ -306,7 +306,7 @@ class Pivot:
             raise PivotRefused(
                 "no unfinished move to abort (a switched move is finished by running it again)"
             )
-        self.journal = earlier
+        self.journal, self.target_end = earlier, earlier.target
         if self._switched():
             raise PivotRefused("the move has switched: run it again to finish, then --back")
         self.rollback("aborted by strata pivot --abort")

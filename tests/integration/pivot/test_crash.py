@@ -80,3 +80,21 @@ def test_a_move_killed_anywhere_completes_when_run_again(
         assert target.writer() is None
     except KubeStoreError:
         pytest.fail("the target is not reachable after the move")
+
+
+def test_an_unfinished_move_is_aborted(plane: ControlPlane, namespace: str, tmp_path: Path) -> None:
+    state = tmp_path / "strata.db"
+    source = provisioned_state(state, 60)
+    before = inventory(source, history=False)
+    kubeconfig = str(plane.admin_kubeconfig())
+    args = ("--state", str(state), "--to-kubeconfig", kubeconfig, "--to-namespace", namespace)
+    assert run_pivot(*args, failpoint="copy:nodes:0").returncode == -signal.SIGKILL
+    aborted = run_pivot("--state", str(state), "--abort")
+    assert aborted.returncode == 0, aborted.stdout + aborted.stderr
+    assert "rollback: source state file" in aborted.stdout
+    assert source.writer() is None and inventory(source, history=False) == before
+    with plane.client() as api:  # the namespace the move made: deleted
+        found = api.get(f"/api/v1/namespaces/{namespace}")
+        assert found.status_code == 404 or found.json()["status"]["phase"] == "Terminating"
+    again = run_pivot("--state", str(state), "--abort")
+    assert again.returncode == 1 and "no unfinished move" in again.stderr

@@ -4,6 +4,9 @@ changed, a dry run that changes nothing, ``--back``, and cluster to cluster."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -62,6 +65,26 @@ def test_a_state_file_moves_into_a_cluster(
         assert "moved there by strata pivot" in str(busy)
     target.acquire_writer("strata apply (probe)", ttl=30)  # the target's is free
     target.release_writer("strata apply (probe)")
+    status = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "strata.cli.app",
+            "status",
+            "-f",
+            str(tmp_path / "none.yaml"),
+            "--state",
+            str(state),
+            "-o",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert json.loads(status.stdout)["controller"].startswith(
+        f"the controller in cluster {plane.url} namespace {namespace}"
+    )
 
 
 def test_a_conflict_is_refused_and_nothing_changes(
