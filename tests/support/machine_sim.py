@@ -47,6 +47,9 @@ class MachineSimulator:
         self.boot_url = boot_url.rstrip("/")
         self.machines = {s.uuid: Machine(s) for s in systems}
         self.install_seconds = 0.2
+        # told each machine's first boot of its installed OS, with the live config it
+        # installed from (the installed system's config inside): its Kubernetes, if any
+        self.on_first_boot: Callable[[Machine, bytes], None] | None = None
         self._emulator = emulator
         self._threads: list[threading.Thread] = []
         emulator.app.observers.append(self.observe)
@@ -111,7 +114,8 @@ class MachineSimulator:
         if machine.skip_ignition > 0:
             machine.skip_ignition -= 1
             return
-        live = _get(found.group(1)).decode()
+        config = _get(found.group(1))
+        live = config.decode()
         events = _EVENTS.findall(live)
         installed = next(e for e in events if e.endswith("event=installed"))
         time.sleep(self.install_seconds)
@@ -119,6 +123,8 @@ class MachineSimulator:
         machine.power_ons_at_install = machine.power_ons
         machine.boots.append("disk")  # the installer reboots into the installed OS
         _post(installed.replace("event=installed", "event=first-boot"))
+        if self.on_first_boot is not None:
+            self.on_first_boot(machine, config)
 
 
 def _get(url: str) -> bytes:
