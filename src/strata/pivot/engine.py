@@ -77,6 +77,9 @@ class Pivot:
             raise PivotRefused(
                 f"move {earlier.move} to {earlier.target.describe()} is unfinished: run it again or --abort it"
             )
+        if self._left_to_clean(earlier):
+            assert earlier is not None
+            self._clean_after(earlier)
         findings = self.preflight(earlier if resuming else None)
         for level, text in findings:
             self.say(f"preflight {level:5} {text}")
@@ -87,12 +90,6 @@ class Pivot:
                 if resuming and earlier is not None
                 else Journal.new(self.source_end, self.target_end)
             )
-        if (
-            earlier is not None
-            and earlier.cleanup_pending
-            and earlier.target.same_place(self.target_end)
-        ):
-            self._clean_after(earlier)
         if blocking(findings) and not resuming:
             raise PivotRefused("; ".join(blocking(findings)))
         if resuming and earlier is not None:
@@ -189,6 +186,7 @@ class Pivot:
             self.kept.write(journal)
         target.acquire_writer(receiving, FREEZE_TTL, replacing=holder)
         journal.owned = True
+        self.target_kept = Kept(target)  # read now: a cleaned target may have lost its note
         self._write()
         target.clear()  # nothing of this move is there yet: what is, is stale
 
@@ -289,6 +287,12 @@ class Pivot:
             install.remove(target.api, self.target_end.namespace, journal.created)
             journal.created = {}
         journal.cleanup_pending = False
+
+    def _left_to_clean(self, earlier: Journal | None) -> bool:
+        """A rolled-back move whose target could not be cleaned then, to this target."""
+        if earlier is None or not earlier.cleanup_pending or self.options.dry_run:
+            return False
+        return earlier.target.same_place(self.target_end)
 
     def _clean_after(self, earlier: Journal) -> None:
         """A rolled-back move whose target could not be cleaned then: clean it now."""

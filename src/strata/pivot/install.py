@@ -20,6 +20,7 @@ __all__ = ["CRDS", "crd_findings", "ensure", "remove"]
 
 CRDS = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
 ESTABLISHED_WITHIN = 60.0  # seconds: a hang guard
+TERMINATED_WITHIN = 300.0  # seconds: a namespace's finalisation (its objects deleted first)
 
 
 def crd_findings(api: KubeApi) -> list[tuple[str, str]]:
@@ -46,6 +47,7 @@ def ensure(api: KubeApi, namespace: str) -> dict[str, Any]:
     """Creates the namespace and the CRDs that are absent; ``{"namespace": bool, "crds":
     [names created]}``. ``KubeStoreError`` when the API refuses."""
     created: dict[str, Any] = {"namespace": False, "crds": []}
+    _gone_if_terminating(api, namespace)
     if api.get(f"/api/v1/namespaces/{namespace}") is None:
         body = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}
         created["namespace"] = api.create("/api/v1/namespaces", body) is not None
@@ -56,6 +58,20 @@ def ensure(api: KubeApi, namespace: str) -> dict[str, Any]:
     for crd in all_crds():
         _established(api, crd["metadata"]["name"])
     return created
+
+
+def _gone_if_terminating(api: KubeApi, namespace: str) -> None:
+    """A namespace being deleted (a rolled-back move's) takes no new objects (403): wait
+    until the cluster has finalised it."""
+    deadline = time.monotonic() + TERMINATED_WITHIN
+    while time.monotonic() < deadline:
+        found = api.get(f"/api/v1/namespaces/{namespace}")
+        if found is None or (found.get("status") or {}).get("phase") != "Terminating":
+            return
+        time.sleep(0.5)
+    raise KubeStoreError(
+        "GET", f"/api/v1/namespaces/{namespace}", 0, "still Terminating after 300 s"
+    )
 
 
 def _established(api: KubeApi, name: str) -> None:

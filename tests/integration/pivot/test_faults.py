@@ -6,7 +6,9 @@ charge again (a controller takes its lease and writes), a readable report."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -115,3 +117,106 @@ def test_crds_of_another_version_are_refused(spare_plane: ControlPlane, tmp_path
         mover.run()
     mover.close()
     assert (inventory(source, history=False), source.writer(), source.note("pivot")) == before
+
+
+class Partition:
+    """A TCP relay in front of an API server (TLS passes through: its certificate names
+    127.0.0.1), which a test cuts — every connection closed, new ones refused — and
+    mends again on the same port: the network between Strata and the target failing."""
+
+    def __init__(self, upstream: str) -> None:
+        import socket
+        import threading
+        from urllib.parse import urlparse
+
+        parsed = urlparse(upstream)
+        self.upstream = (parsed.hostname or "127.0.0.1", parsed.port or 443)
+        self._socket, self._threading = socket, threading
+        self._open: list[socket.socket] = []
+        self._listener: socket.socket | None = None
+        probe = socket.socket()
+        probe.bind(("127.0.0.1", 0))
+        self.port = probe.getsockname()[1]
+        probe.close()
+        self.mend()
+
+    @property
+    def url(self) -> str:
+        return f"https://127.0.0.1:{self.port}"
+
+    def mend(self) -> None:
+        listener = self._socket.socket()
+        listener.setsockopt(self._socket.SOL_SOCKET, self._socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(64)
+        self._listener = listener
+        self._threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def cut(self) -> None:
+        assert self._listener is not None
+        self._listener.close()
+        for conn in self._open:
+            with contextlib.suppress(OSError):
+                conn.shutdown(self._socket.SHUT_RDWR)
+            conn.close()
+        self._open.clear()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            server = self._socket.create_connection(self.upstream)
+            self._open += [client, server]
+            for a, b in ((client, server), (server, client)):
+                self._threading.Thread(target=_pump, args=(a, b), daemon=True).start()
+
+
+def _pump(a: socket.socket, b: socket.socket) -> None:
+    try:
+        while data := a.recv(65536):
+            b.sendall(data)
+    except OSError:
+        pass
+    with contextlib.suppress(OSError):
+        b.shutdown(socket.SHUT_WR)
+
+
+def test_a_target_cut_off_mid_copy_is_cleaned_by_the_next_move(
+    plane: ControlPlane, namespace: str, tmp_path: Path
+) -> None:
+    from strata.kube.kubeconfig import admin_kubeconfig
+    from strata.store import SQLiteStore
+
+    partition = Partition(plane.url)
+    kubeconfig = tmp_path / "through.kubeconfig"
+    kubeconfig.write_text(
+        admin_kubeconfig(
+            partition.url, plane.pki.ca.cert_pem, plane.admin.cert_pem, plane.admin.key_pem
+        )
+    )
+    state = tmp_path / "strata.db"
+    before = inventory(provisioned_state(state, 120), history=False)
+    failpoints.ACTIONS["copy:nodes:1"] = partition.cut
+    lines: list[str] = []
+    source_end, target_end = End.sqlite(state, TOPOLOGY), End.kube(kubeconfig, namespace, TOPOLOGY)
+    mover = Pivot(source_end, target_end, Options(say=lines.append))
+    with pytest.raises(PivotFailed, match="not cleaned"):
+        mover.run()
+    mover.close()
+    failpoints.ACTIONS.clear()
+    left = kube_store(plane, namespace)  # behind the cut: the partial copy and its lease
+    assert left.records() and left.writer() is not None
+    _in_charge_again(state)
+    source = SQLiteStore(state)
+    record = source.records()["n0000"]
+    source.write_records([RecordWrite("n0000", record.version, "provisioned")])  # as it was
+    partition.mend()
+    again = Pivot(source_end, target_end, Options(say=lines.append))
+    again.run()
+    again.close()
+    assert any("cleaned what move" in line for line in lines)
+    moved = inventory(kube_store(plane, namespace), history=False)
+    assert moved.nodes == inventory(source, history=False).nodes and len(moved.nodes) == 120
+    assert moved.log[: len(before.log)] == before.log
