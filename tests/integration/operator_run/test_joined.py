@@ -37,7 +37,7 @@ def joining(make_run: Any, tmp_path: Path) -> Iterator[Any]:
     as a document) puts its layer's VIP on loopback, each machine's Kubernetes started
     from its config once it boots its installed OS; the machines at positions
     ``silent`` never register."""
-    made: list[JoinStandIn] = []
+    made: list[tuple[Any, JoinStandIn]] = []
 
     def make(count: int, silent: tuple[int, ...] = ()) -> tuple[Any, dict[str, Any], JoinStandIn]:
         run = make_run(count)
@@ -48,12 +48,13 @@ def joining(make_run: Any, tmp_path: Path) -> Iterator[Any]:
         file.write_text(yaml.safe_dump(document))
         stand_in_kube_artifacts(run.directory / "artifacts", build_plan(load(file)))
         standin = JoinStandIn(tmp_path / "kube", [run.systems[i].name for i in silent])
-        made.append(standin)
+        made.append((run, standin))
         run.machines.on_first_boot = lambda machine, config: standin.hand_over(config)
         return run, document, standin
 
     yield make
-    for standin in made:
+    for run, standin in made:  # the controller first: its watch follows the layer's API
+        run.stop()
         standin.stop()
 
 
