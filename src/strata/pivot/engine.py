@@ -170,7 +170,10 @@ class Pivot:
         journal, target = self.journal, self._open_target()
         assert journal is not None and self.target_kept is not None
         if isinstance(target, KubeStore):
-            journal.created = install.ensure(target.api, self.target_end.namespace)
+            made = install.ensure(target.api, self.target_end.namespace)
+            crds = sorted({*journal.created.get("crds", []), *made["crds"]})
+            namespace = bool(journal.created.get("namespace")) or made["namespace"]
+            journal.created = {**journal.created, "namespace": namespace, "crds": crds}
             self.kept.write(journal)
         receiving = marker("receiving", journal.move, self.source_end)
         writer = target.writer()
@@ -197,6 +200,11 @@ class Pivot:
             journal.log_from = copying.log_window(self.source, target)
             self._write()
         started = time.monotonic()
+        if isinstance(self.source, KubeStore) and isinstance(target, KubeStore):
+            ends = (self.source_end.namespace, self.target_end.namespace)
+            if install.copy_topology(self.source.api, target.api, ends, self.source_end.topology):
+                journal.created = {**journal.created, "topology": True}
+                self._write()
         copying.copy_all(self.source, target, journal.log_from, self._history())
         self.say(f"copy: {time.monotonic() - started:.1f} s")
 
@@ -207,6 +215,17 @@ class Pivot:
         there = inventory(target, self._history())
         cursors = copying.cursor_map(self.source, target, journal.log_from)
         found = differences(source, there, cursors)
+        if isinstance(self.source, KubeStore) and isinstance(target, KubeStore):
+            name, ends = (
+                self.source_end.topology,
+                (self.source_end.namespace, self.target_end.namespace),
+            )
+            objects = [
+                install.topology_object(s.api, ns, name)
+                for s, ns in zip((self.source, target), ends, strict=True)
+            ]
+            if (objects[0] or {}).get("spec") != (objects[1] or {}).get("spec"):
+                found.append(f"the Topology object {name}'s spec differs")
         if found:
             raise copying.CopyRefused("verify: " + "; ".join(found))
         self.say(f"verify: equal on both sides: {source.counts()}, a digest per node equal")
@@ -284,7 +303,9 @@ class Pivot:
             if self.target_kept is not None:
                 self.target_kept.write(journal)
         if isinstance(target, KubeStore) and journal.created:
-            install.remove(target.api, self.target_end.namespace, journal.created)
+            install.remove(
+                target.api, self.target_end.namespace, journal.created, journal.target.topology
+            )
             journal.created = {}
         journal.cleanup_pending = False
 

@@ -1,7 +1,8 @@
 """The install step on a Kubernetes target: the namespace and Strata's CRDs
 (``strata.operator.crds.all_crds``: Topology and Server), created when absent and
 awaited until Established; what was created is returned, so a rollback removes it
-and nothing it found there.
+and nothing it found there. From a cluster, the Topology object (its spec, labels and
+status) is copied with the state (``copy_topology``).
 
 Not installed yet (docs/pivot.md, "Not done yet"): RBAC, the controller's
 Deployment (started paused) and its Secrets — the target's controller is started by
@@ -13,10 +14,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from strata.operator.crds import VERSION, all_crds
-from strata.store.kube_api import KubeApi, KubeStoreError
+from strata.operator.crds import API_VERSION, VERSION, all_crds
+from strata.store.kube_api import KubeApi, KubeStoreError, Obj
 
-__all__ = ["CRDS", "crd_findings", "ensure", "remove"]
+__all__ = ["CRDS", "copy_topology", "crd_findings", "ensure", "remove", "topology_object"]
 
 CRDS = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
 ESTABLISHED_WITHIN = 60.0  # seconds: a hang guard
@@ -84,9 +85,52 @@ def _established(api: KubeApi, name: str) -> None:
     raise KubeStoreError("GET", f"{CRDS}/{name}", 0, "not Established within 60 s")
 
 
-def remove(api: KubeApi, namespace: str, created: dict[str, Any]) -> None:
-    """Deletes what ``ensure`` created (a namespace is then finalised by the cluster)."""
+def remove(api: KubeApi, namespace: str, created: dict[str, Any], topology: str) -> None:
+    """Deletes what ``ensure`` and ``copy_topology`` created (a namespace is then
+    finalised by the cluster)."""
+    if created.get("topology"):
+        api.delete(_topology_path(namespace, topology))
     for name in created.get("crds") or []:
         api.delete(f"{CRDS}/{name}")
     if created.get("namespace"):
         api.delete(f"/api/v1/namespaces/{namespace}")
+
+
+def _topology_path(namespace: str, name: str) -> str:
+    return f"/apis/{API_VERSION}/namespaces/{namespace}/topologies/{name}"
+
+
+def topology_object(api: KubeApi, namespace: str, name: str) -> Obj | None:
+    """The Topology object ``name`` (desired state, consent, status); None: absent."""
+    return api.get(_topology_path(namespace, name))
+
+
+def copy_topology(source: KubeApi, target: KubeApi, namespaces: tuple[str, str], name: str) -> bool:
+    """The source's Topology object made in the target with its spec, labels and status
+    (the target's controller goes on from it); True when this call created it. An
+    object already there with the same spec is kept (a rerun); another spec is
+    refused (``KubeStoreError`` 409: someone applied a different topology there)."""
+    found = topology_object(source, namespaces[0], name)
+    if found is None:
+        return False
+    there = topology_object(target, namespaces[1], name)
+    made = there is None
+    if there is None:
+        metadata = {"name": name, "labels": (found.get("metadata") or {}).get("labels") or {}}
+        body = {
+            "apiVersion": API_VERSION,
+            "kind": "Topology",
+            "metadata": metadata,
+            "spec": found.get("spec") or {},
+        }
+        there = target.create(f"/apis/{API_VERSION}/namespaces/{namespaces[1]}/topologies", body)
+        made = there is not None
+        there = there or topology_object(target, namespaces[1], name)
+    if there is None or there.get("spec") != found.get("spec"):
+        path = _topology_path(namespaces[1], name)
+        raise KubeStoreError("PUT", path, 409, "a Topology of another spec is there")
+    if found.get("status") and there.get("status") != found["status"]:
+        target.replace(
+            _topology_path(namespaces[1], name) + "/status", {**there, "status": found["status"]}
+        )
+    return made

@@ -10,6 +10,9 @@ import sys
 import time
 from pathlib import Path
 
+import yaml
+
+from strata.operator.objects import topology_object
 from strata.pivot import End
 from strata.pivot.digest import inventory
 from strata.pivot.ends import marker
@@ -192,6 +195,16 @@ def test_cluster_to_cluster(
         ).returncode
         == 0
     )
+    document = yaml.safe_load(Path("examples/lab/topology.yaml").read_text())
+    topology = topology_object(document, namespace)
+    with plane.client() as api:  # the desired state, applied in the first cluster
+        path = f"/apis/strata.dev/v1alpha1/namespaces/{namespace}/topologies"
+        made = api.post(path, json=topology)
+        assert made.status_code == 201, made.text
+        status = {"observedGeneration": 1, "servers": 30}
+        assert (
+            api.put(f"{path}/lab/status", json={**made.json(), "status": status}).status_code == 200
+        )
     source = kube_store(plane, namespace)
     source.write_records(
         [
@@ -224,3 +237,6 @@ def test_cluster_to_cluster(
     assert holder is not None and holder[0].startswith(
         f"the controller in cluster {other_plane.url}"
     )
+    with other_plane.client() as api:
+        copied = api.get(f"/apis/strata.dev/v1alpha1/namespaces/{namespace}/topologies/lab").json()
+    assert copied["spec"] == topology["spec"] and copied["status"]["servers"] == 30
