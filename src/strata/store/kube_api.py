@@ -24,6 +24,7 @@ from typing import Any
 import httpx
 
 from strata.errors import StrataError
+from strata.store.kube_http import HttpError, KubeHttp, PoolTimeout
 
 __all__ = ["KubeApi", "KubeStoreError", "Requests", "client_from_kubeconfig"]
 
@@ -33,13 +34,13 @@ Obj = dict[str, Any]
 def _http_errors() -> tuple[type[Exception], ...]:
     import httpx2  # lightkube's HTTP client, a fork of httpx with its own exceptions
 
-    return (httpx.HTTPError, httpx2.HTTPError)
+    return (httpx.HTTPError, httpx2.HTTPError, HttpError)
 
 
 def _pool_timeouts() -> tuple[type[Exception], ...]:
     import httpx2
 
-    return (httpx.PoolTimeout, httpx2.PoolTimeout)
+    return (httpx.PoolTimeout, httpx2.PoolTimeout, PoolTimeout)
 
 
 _HTTP_ERRORS = _http_errors()
@@ -80,14 +81,14 @@ class Requests:
         return self.counts["event"]
 
 
-def client_from_kubeconfig(path: Path | str | None = None) -> Any:
-    """An HTTP client (lightkube's: ``httpx2.Client``) for the kubeconfig at ``path``
+def client_from_kubeconfig(path: Path | str | None = None) -> KubeHttp:
+    """The store's HTTP client (``kube_http.KubeHttp``) for the kubeconfig at ``path``
     (None: ``$KUBECONFIG``, then ``~/.kube/config``, then the in-cluster service
-    account), made by lightkube as its own clients are: the cluster's CA, a client
+    account), its connection parameters lightkube's own: the cluster's CA, a client
     certificate, a bearer token, a token file re-read when the API answers 401 (the
     kubelet rotates a pod's service-account token) or an exec credential plugin (EKS,
     GKE). ``KubeStoreError`` when the kubeconfig has no current context or user."""
-    from lightkube.config.client_adapter import Client, ConnectionParams
+    from lightkube.config.client_adapter import ConnectionParams
     from lightkube.config.kubeconfig import KubeConfig
     from lightkube.core.exceptions import ConfigError
 
@@ -97,15 +98,14 @@ def client_from_kubeconfig(path: Path | str | None = None) -> Any:
         raise KubeStoreError("OPEN", str(path or "kubeconfig"), 0, str(exc)) from None
     if config is None or config.user is None:
         raise KubeStoreError("OPEN", str(path or "kubeconfig"), 0, "no current context or user")
-    import httpx2
-
-    return Client(config, ConnectionParams(timeout=httpx2.Timeout(30.0), trust_env=False))
+    params = ConnectionParams(trust_env=False).httpx_params(config)
+    return KubeHttp(str(params["base_url"]), params["verify"], params["auth"], timeout=30.0)
 
 
 class KubeApi:
     """One client and its request counter; every method takes an API path. ``client``:
-    an ``httpx.Client`` (tests) or lightkube's ``httpx2.Client`` (``client_from_kubeconfig``),
-    its base URL the API server's."""
+    the store's own (``kube_http.KubeHttp``, ``client_from_kubeconfig``), an
+    ``httpx.Client`` or lightkube's ``httpx2.Client``, its base URL the API server's."""
 
     def __init__(self, client: Any) -> None:
         self.client = client
@@ -125,7 +125,7 @@ class KubeApi:
                 continue
             except _HTTP_ERRORS as exc:
                 raise KubeStoreError(verb, path, 0, type(exc).__name__) from None
-            return response  # httpx2's Response has httpx's shape
+            return response  # httpx2's and KubeHttp's Response have httpx's shape
         raise KubeStoreError(verb, path, 0, "PoolTimeout")
 
     def get(self, path: str) -> Obj | None:

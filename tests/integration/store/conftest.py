@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from strata.store import KubeStore, SQLiteStore, Store, server_crd
+from strata.store.kube_api import client_from_kubeconfig
 from tests.support.kube_api import ControlPlane, control_plane, wait_for
 
 NAMESPACE = "strata-contract"
@@ -57,7 +58,9 @@ def crd_applied(plane: ControlPlane) -> ControlPlane:
 
 
 def kube_store(plane: ControlPlane, topology: str) -> KubeStore:
-    return KubeStore(plane.client(), NAMESPACE, topology, segment_size=SEGMENT)
+    """Its client made from a kubeconfig, as ``strata controller`` makes it."""
+    client = client_from_kubeconfig(plane.admin_kubeconfig())
+    return KubeStore(client, NAMESPACE, topology, segment_size=SEGMENT)
 
 
 @pytest.fixture(params=["sqlite", "kubernetes"])
