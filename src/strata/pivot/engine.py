@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from strata.errors import StrataError
-from strata.pivot import copying, failpoints, install
+from strata.pivot import copying, credentials, failpoints, install
 from strata.pivot.digest import EVERY, differences, inventory
 from strata.pivot.ends import FREEZE_TTL, MOVED_TTL, End, marker, moved_to
 from strata.pivot.journal import STEPS, Journal, Kept
@@ -201,12 +201,31 @@ class Pivot:
             self._write()
         started = time.monotonic()
         if isinstance(self.source, KubeStore) and isinstance(target, KubeStore):
-            ends = (self.source_end.namespace, self.target_end.namespace)
-            if install.copy_topology(self.source.api, target.api, ends, self.source_end.topology):
-                journal.created = {**journal.created, "topology": True}
-                self._write()
+            self._copy_topology(self.source, target)
         copying.copy_all(self.source, target, journal.log_from, self._history())
         self.say(f"copy: {time.monotonic() - started:.1f} s")
+
+    def _copy_topology(self, source: KubeStore, target: KubeStore) -> None:
+        """The Topology object, then the Secrets it refers to (BMC passwords)."""
+        journal, ends = self.journal, (self.source_end.namespace, self.target_end.namespace)
+        assert journal is not None
+        if install.copy_topology(source.api, target.api, ends, self.source_end.topology):
+            journal.created = {**journal.created, "topology": True}
+            self._write()
+        made = credentials.copy_secrets(source.api, target.api, self._refs(), ends)
+        if made:
+            journal.created = {
+                **journal.created,
+                "secrets": [*journal.created.get("secrets", []), *made],
+            }
+            self._write()
+
+    def _refs(self) -> list[tuple[str, str, str]]:
+        if not isinstance(self.source, KubeStore):
+            return []
+        name, namespace = self.source_end.topology, self.source_end.namespace
+        found = install.topology_object(self.source.api, namespace, name) or {}
+        return credentials.references(found.get("spec") or {}, namespace)
 
     def _verify(self) -> None:
         journal, target = self.journal, self._open_target()
@@ -226,6 +245,11 @@ class Pivot:
             ]
             if (objects[0] or {}).get("spec") != (objects[1] or {}).get("spec"):
                 found.append(f"the Topology object {name}'s spec differs")
+            refs, same = self._refs(), (ends[0], ends[0])
+            if credentials.digests(self.source.api, refs, same) != credentials.digests(
+                target.api, refs, ends
+            ):
+                found.append("the Secrets the Topology refers to differ")
         if found:
             raise copying.CopyRefused("verify: " + "; ".join(found))
         self.say(f"verify: equal on both sides: {source.counts()}, a digest per node equal")

@@ -90,6 +90,9 @@ def remove(api: KubeApi, namespace: str, created: dict[str, Any], topology: str)
     finalised by the cluster)."""
     if created.get("topology"):
         api.delete(_topology_path(namespace, topology))
+    for secret in created.get("secrets") or []:
+        where, name = secret.split("/", 1)
+        api.delete(f"/api/v1/namespaces/{where}/secrets/{name}")
     for name in created.get("crds") or []:
         api.delete(f"{CRDS}/{name}")
     if created.get("namespace"):

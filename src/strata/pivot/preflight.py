@@ -20,8 +20,9 @@ import datetime
 import time
 from pathlib import Path
 
+from strata.pivot.credentials import digests, references
 from strata.pivot.ends import End, marker, moved_to
-from strata.pivot.install import CRDS, crd_findings
+from strata.pivot.install import CRDS, crd_findings, topology_object
 from strata.pivot.journal import Journal
 from strata.store import KubeStore, MovableStore
 from strata.store.kube_api import KubeApi
@@ -47,6 +48,7 @@ def check_source(
     found += _writer(store, journal, end)
     if isinstance(store, KubeStore):
         found += _shard_holders(store.api, end.namespace)
+        found += _referenced_secrets(store.api, end)
     busy = sorted(n for n, r in records.items() if r.state in IN_FLIGHT)
     now = time.time()
     open_attempts = sorted(
@@ -98,6 +100,21 @@ def _writer(store: MovableStore, journal: Journal | None, end: End) -> list[Find
             )
         ]
     return [("block", f"{holder} holds the source's writer lease: stop it first")]
+
+
+def _referenced_secrets(api: KubeApi, end: End) -> list[Finding]:
+    """The Topology object and the Secrets it refers to, which move with it."""
+    found = topology_object(api, end.namespace, end.topology)
+    if found is None:
+        return [("note", f"no Topology object {end.topology} in {end.namespace}: none moves")]
+    refs = references(found.get("spec") or {}, end.namespace)
+    values = digests(api, refs, (end.namespace, end.namespace))
+    missing = sorted(k for k, v in values.items() if v == "absent")
+    if missing:
+        return [
+            ("block", f"the Topology refers to Secrets missing in the source: {', '.join(missing)}")
+        ]
+    return [("ok", f"the Topology object moves with the {len(refs)} Secret keys it refers to")]
 
 
 def _shard_holders(api: KubeApi, namespace: str) -> list[Finding]:

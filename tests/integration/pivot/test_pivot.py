@@ -196,6 +196,7 @@ def test_cluster_to_cluster(
         == 0
     )
     document = yaml.safe_load(Path("examples/lab/topology.yaml").read_text())
+    document["credentials"][0]["password"] = {"secret": {"name": "bmc", "key": "password"}}
     topology = topology_object(document, namespace)
     with plane.client() as api:  # the desired state, applied in the first cluster
         path = f"/apis/strata.dev/v1alpha1/namespaces/{namespace}/topologies"
@@ -215,7 +216,7 @@ def test_cluster_to_cluster(
     before = inventory(source, history=True)
     assert all(n.history for n in source.export_nodes())  # the cluster's own, carried on
     second = str(other_plane.admin_kubeconfig())
-    done = run_pivot(
+    args = (
         "--kubeconfig",
         first,
         "-n",
@@ -225,6 +226,20 @@ def test_cluster_to_cluster(
         "--to-namespace",
         namespace,
     )
+    refused = run_pivot(*args)  # its BMC password's Secret is missing
+    assert (
+        refused.returncode == 1
+        and f"missing in the source: {namespace}/bmc/password" in refused.stderr
+    )
+    secret = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "bmc"},
+        "data": {"password": "aHVudGVyMg=="},
+    }
+    with plane.client() as api:
+        assert api.post(f"/api/v1/namespaces/{namespace}/secrets", json=secret).status_code == 201
+    done = run_pivot(*args)
     assert done.returncode == 0, done.stdout + done.stderr
     target = kube_store(other_plane, namespace)
     after = inventory(target, history=True)
@@ -239,4 +254,7 @@ def test_cluster_to_cluster(
     )
     with other_plane.client() as api:
         copied = api.get(f"/apis/strata.dev/v1alpha1/namespaces/{namespace}/topologies/lab").json()
+        moved_secret = api.get(f"/api/v1/namespaces/{namespace}/secrets/bmc").json()
     assert copied["spec"] == topology["spec"] and copied["status"]["servers"] == 30
+    assert moved_secret["data"] == secret["data"]
+    assert "aHVudGVyMg" not in done.stdout + done.stderr  # no value said
