@@ -117,7 +117,7 @@ def _referenced_secrets(api: KubeApi, end: End) -> list[Finding]:
     return [("ok", f"the Topology object moves with the {len(refs)} Secret keys it refers to")]
 
 
-def _shard_holders(api: KubeApi, namespace: str) -> list[Finding]:
+def _shard_holders(api: KubeApi, namespace: str, where: str = "the source") -> list[Finding]:
     """In-cluster controller replicas hold ``strata-shard-<i>`` Leases (strata.operator.shards)."""
     now, live = time.time(), []
     for lease in api.items(f"/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases"):
@@ -128,12 +128,11 @@ def _shard_holders(api: KubeApi, namespace: str) -> list[Finding]:
         if renewed.timestamp() + float(spec.get("leaseDurationSeconds") or 0) > now:
             live.append(str(spec["holderIdentity"]))
     if live:
-        return [
-            (
-                "block",
-                f"an in-cluster controller drives the source ({', '.join(sorted(set(live)))}): scale it to 0 first",
-            )
-        ]
+        holders = ", ".join(sorted(set(live)))
+        text = (
+            f"an in-cluster controller runs in {where}'s namespace ({holders}): scale it to 0 first"
+        )
+        return [("block", text)]
     return []
 
 
@@ -157,6 +156,7 @@ def check_target(
             return [*found, ("note", f"namespace {end.namespace} does not exist: it will be made")]
         if store.api.get(f"{CRDS}/servers.strata.dev") is None:
             return found
+        found += _shard_holders(store.api, end.namespace, "the target")
     return found + _target_state(store, source, journal)
 
 

@@ -220,3 +220,33 @@ def test_a_target_cut_off_mid_copy_is_cleaned_by_the_next_move(
     moved = inventory(kube_store(plane, namespace), history=False)
     assert moved.nodes == inventory(source, history=False).nodes and len(moved.nodes) == 120
     assert moved.log[: len(before.log)] == before.log
+
+
+def test_a_controller_running_in_the_target_is_refused(
+    plane: ControlPlane, namespace: str, tmp_path: Path
+) -> None:
+    import datetime
+
+    from strata.pivot import install
+    from strata.store.kube_api import KubeApi
+
+    install.ensure(KubeApi(plane.client()), namespace)
+    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    lease = {
+        "apiVersion": "coordination.k8s.io/v1",
+        "kind": "Lease",
+        "metadata": {"name": "strata-shard-0"},
+        "spec": {"holderIdentity": "strata-7f9c-x2", "leaseDurationSeconds": 600, "renewTime": now},
+    }
+    with plane.client() as api:
+        path = f"/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases"
+        assert api.post(path, json=lease).status_code == 201
+    state = tmp_path / "strata.db"
+    source = provisioned_state(state, 3)
+    lines: list[str] = []
+    with pytest.raises(
+        PivotRefused,
+        match=r"in-cluster controller runs in the target's namespace \(strata-7f9c-x2\)",
+    ):
+        _pivot(state, plane, namespace, lines).run()
+    assert source.writer() is None and source.note("pivot") is None
