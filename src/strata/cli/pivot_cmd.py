@@ -84,29 +84,35 @@ def pivot(
 
 
 def _back_or_abort(source: object, options: object, back: bool) -> None:
+    """The move this end's journal names: rolled back (--abort), resumed when unfinished,
+    else reversed (--back)."""
     from strata.pivot.ends import End
     from strata.pivot.engine import Options, Pivot, PivotRefused
     from strata.pivot.journal import Kept
 
     assert isinstance(source, End) and isinstance(options, Options)
-    mover = Pivot(source, source, options)
+    store = source.open()
     try:
-        if not back:
-            mover.abort()
-            return
-        last = Kept(mover.source).read()
-        ends = (last.source, last.target) if last is not None else ()
-        if last is None or last.state != "done" or not any(e.same_place(source) for e in ends):
-            raise PivotRefused(
-                f"{source.describe()} is no end of a finished move: nothing to go back to"
-            )
+        last = Kept(store).read()
+    finally:
+        store.close()  # type: ignore[attr-defined]
+    if last is None or not any(e.same_place(source) for e in (last.source, last.target)):
+        raise PivotRefused(f"{source.describe()} has no move in its journal")
+    if not back:
+        mover = Pivot(last.source, last.target, options)
+        work = mover.abort
+    elif last.unfinished:  # a move (or a way back) that stopped: finish it first
+        mover = Pivot(last.source, last.target, options)
+        work = mover.run
+    elif last.state == "done":
+        mover = Pivot(last.target, last.source, options)
+        work = mover.run
+    else:
+        raise PivotRefused(f"the last move ({last.move}) was {last.state}: nothing to go back to")
+    try:
+        work()
     finally:
         mover.close()
-    home = Pivot(last.target, last.source, options)
-    try:
-        home.run()
-    finally:
-        home.close()
 
 
 def _name_in(file: Path) -> str:

@@ -98,3 +98,27 @@ def test_an_unfinished_move_is_aborted(plane: ControlPlane, namespace: str, tmp_
         assert found.status_code == 404 or found.json()["status"]["phase"] == "Terminating"
     again = run_pivot("--state", str(state), "--abort")
     assert again.returncode == 1 and "no unfinished move" in again.stderr
+
+
+@pytest.mark.parametrize(
+    "point", ["journaled:freeze", "journaled:install", "copy:nodes:0", "after:switch"]
+)
+def test_the_way_back_killed_anywhere_completes_when_run_again(
+    plane: ControlPlane, namespace: str, tmp_path: Path, point: str
+) -> None:
+    state = tmp_path / "strata.db"
+    source = provisioned_state(state, 60)
+    kubeconfig = str(plane.admin_kubeconfig())
+    args = ("--state", str(state), "--to-kubeconfig", kubeconfig, "--to-namespace", namespace)
+    assert run_pivot(*args).returncode == 0
+    cluster = kube_store(plane, namespace)
+    moved = inventory(cluster, history=False)
+    killed = run_pivot("--state", str(state), "--back", failpoint=point)
+    assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr
+    again = run_pivot("--state", str(state), "--back")
+    assert again.returncode == 0, again.stdout + again.stderr
+    home = inventory(source, history=False)
+    assert home.nodes == moved.nodes and home.log == moved.log and home.token_key == moved.token_key
+    assert source.writer() is None
+    holder = cluster.writer()
+    assert holder is not None and holder[0].startswith("the controller in state file")
