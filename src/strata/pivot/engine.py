@@ -26,10 +26,17 @@ from dataclasses import dataclass
 
 from strata.errors import StrataError
 from strata.pivot import copying, credentials, failpoints, install
-from strata.pivot.digest import EVERY, differences, inventory
+from strata.pivot.digest import differences, inventory
 from strata.pivot.ends import FREEZE_TTL, MOVED_TTL, End, marker, moved_to
 from strata.pivot.journal import STEPS, Journal, Kept
-from strata.pivot.preflight import Finding, blocking, check_source, check_target, target_exists
+from strata.pivot.preflight import (
+    Finding,
+    blocking,
+    check_source,
+    check_target,
+    plan_lines,
+    target_exists,
+)
 from strata.store import KubeStore, MovableStore
 
 __all__ = ["Options", "Pivot", "PivotFailed", "PivotRefused"]
@@ -77,6 +84,10 @@ class Pivot:
             raise PivotRefused(
                 f"move {earlier.move} to {earlier.target.describe()} is unfinished: run it again or --abort it"
             )
+        if earlier is not None and earlier.state == "rolling-back":
+            self.journal = earlier
+            self.rollback(earlier.report[0].removeprefix("failed: ") if earlier.report else "?")
+            raise PivotFailed("; ".join(earlier.report))
         if self._left_to_clean(earlier):
             assert earlier is not None
             self._clean_after(earlier)
@@ -294,8 +305,11 @@ class Pivot:
         journal = self.journal
         assert journal is not None
         journal.report = [f"failed: {reason}"]
+        journal.state = "rolling-back"  # a crash from here on: the rerun rolls back
+        self.kept.write(journal)
         try:
             self._undo_target(journal)
+            failpoints.reached("rollback:target-cleaned")
             journal.report.append(f"target {self.target_end.describe()}: the move's state removed")
         except Exception as failure:
             journal.cleanup_pending = True
@@ -351,7 +365,7 @@ class Pivot:
     def abort(self) -> Journal:
         """Roll back the unfinished move this source's journal names."""
         earlier = self.kept.read()
-        if earlier is None or earlier.state != "moving":
+        if earlier is None or earlier.state not in ("moving", "rolling-back"):
             raise PivotRefused(
                 "no unfinished move to abort (a switched move is finished by running it again)"
             )
@@ -364,18 +378,7 @@ class Pivot:
     # -- dry run -----------------------------------------------------------------
 
     def _plan(self) -> None:
-        nodes = self.source.export_nodes()
-        entries = len(self.source.events_since(0, EVERY))
-        source, target = self.source_end.describe(), self.target_end.describe()
-        for line in (
-            f"1. freeze: the writer lease of {source} marked 'moving to {target}'",
-            f"2. install: {'namespace and CRDs where absent' if self.target_end.kind == 'kube' else 'the state file'}; the target's writer lease taken",
-            f"3. copy: {len(nodes)} nodes (records, attempts, used token stages), {entries} log entries (newest that the target keeps), {len(self.source.cursors())} cursors, the secrets of {len(self.source.cluster_layers())} layers and the boot token key",
-            "4. verify: counts and a digest per node, log entry, secret equal on both sides",
-            f"5. switch: the target's lease taken, then the source's: 'moved to {target}'",
-            "6. resume: the target's lease released for its controller",
-            "dry run: nothing was written",
-        ):
+        for line in plan_lines(self.source, self.source_end, self.target_end):
             self.say(f"plan {line}")
 
     def close(self) -> None:

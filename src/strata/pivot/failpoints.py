@@ -6,7 +6,8 @@ same process registered an action for it in ``ACTIONS``.
 
 Names: ``before:<step>`` and ``after:<step>`` (around each step's work, before its
 journal entry), ``journaled:<step>`` (its entry written in both stores),
-``copy:secrets``, ``copy:nodes:<batch>``, ``copy:log:<batch>``, ``copy:cursors``.
+``copy:secrets``, ``copy:nodes:<batch>``, ``copy:log:<batch>``, ``copy:cursors``,
+``switch:target-taken``, ``rollback:target-cleaned``.
 """
 
 from __future__ import annotations

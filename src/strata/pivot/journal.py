@@ -40,7 +40,7 @@ class JournalTaken(StrataError):
 
 @dataclass
 class Journal:
-    """``state``: moving, switched, done or rolled-back. ``steps``: step -> when done
+    """``state``: moving, switched, done, rolling-back or rolled-back. ``steps``: step -> when done
     (unix seconds). ``owned``: the move holds the target's lease (its state there is the
     move's to remove on a rollback). ``prior``: the target's lease holder before (a
     "moved" marker left by an earlier move), put back on a rollback."""
@@ -75,7 +75,7 @@ class Journal:
 
     @property
     def unfinished(self) -> bool:
-        return self.state in ("moving", "switched")
+        return self.state in ("moving", "switched", "rolling-back")
 
 
 class Kept:

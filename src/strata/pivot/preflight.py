@@ -21,13 +21,22 @@ import time
 from pathlib import Path
 
 from strata.pivot.credentials import digests, references
+from strata.pivot.digest import EVERY
 from strata.pivot.ends import End, marker, moved_to
 from strata.pivot.install import CRDS, crd_findings, topology_object
 from strata.pivot.journal import Journal
 from strata.store import KubeStore, MovableStore
 from strata.store.kube_api import KubeApi
 
-__all__ = ["IN_FLIGHT", "Finding", "blocking", "check_source", "check_target"]
+__all__ = [
+    "IN_FLIGHT",
+    "Finding",
+    "blocking",
+    "check_source",
+    "check_target",
+    "plan_lines",
+    "target_exists",
+]
 
 Finding = tuple[str, str]
 IN_FLIGHT = frozenset(
@@ -196,3 +205,21 @@ def _target_state(store: MovableStore, source: End, journal: Journal | None) -> 
 
 def target_exists(end: End) -> bool:
     return end.kind != "sqlite" or Path(end.path).exists()
+
+
+def plan_lines(store: MovableStore, source_end: End, target_end: End) -> list[str]:
+    """The plan of the move, as ``--dry-run`` prints it (read-only)."""
+    nodes, entries = store.export_nodes(), len(store.events_since(0, EVERY))
+    source, target = source_end.describe(), target_end.describe()
+    made = "namespace and CRDs where absent" if target_end.kind == "kube" else "the state file"
+    return [
+        f"1. freeze: the writer lease of {source} marked 'moving to {target}'",
+        f"2. install: {made}; the target's writer lease taken",
+        f"3. copy: {len(nodes)} nodes (records, attempts, used token stages), {entries} log "
+        f"entries (newest that the target keeps), {len(store.cursors())} cursors, the secrets "
+        f"of {len(store.cluster_layers())} layers and the boot token key",
+        "4. verify: counts and a digest per node, log entry, secret equal on both sides",
+        f"5. switch: the target's lease taken, then the source's: 'moved to {target}'",
+        "6. resume: the target's lease released for its controller",
+        "dry run: nothing was written",
+    ]

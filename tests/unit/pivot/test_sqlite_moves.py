@@ -128,3 +128,34 @@ def test_the_journal_and_canonical_json() -> None:
     assert marker("moved", "m1", End("kube", "t", server="https://h", namespace="n")).startswith(
         "the controller in cluster https://h namespace n"
     )
+
+
+class _Crash(BaseException):
+    """Stands for the process dying at a failpoint (nothing after it runs)."""
+
+
+def test_a_crash_in_the_middle_of_a_rollback_is_rolled_back_by_the_rerun(tmp_path: Path) -> None:
+    a, b = tmp_path / "a.db", tmp_path / "b.db"
+    lines: list[str] = []
+    home = _state(a)
+    before = inventory(home, history=False)
+
+    def broken() -> None:
+        raise RuntimeError("verify would fail")
+
+    def crash() -> None:
+        raise _Crash
+
+    failpoints.ACTIONS["after:copy"] = broken
+    failpoints.ACTIONS["rollback:target-cleaned"] = crash
+    with pytest.raises(_Crash):
+        _move(a, b, lines).run()
+    assert Journal.from_text(home.note("pivot") or "").state == "rolling-back"
+    assert home.writer() is not None  # still frozen: nobody acts
+    failpoints.ACTIONS.clear()
+    with pytest.raises(PivotFailed, match="verify would fail"):
+        _move(a, b, lines).run()  # the same command again: it finishes the rollback
+    assert Journal.from_text(home.note("pivot") or "").state == "rolled-back"
+    assert home.writer() is None and inventory(home, history=False) == before
+    assert SQLiteStore(b).records() == {} and SQLiteStore(b).writer() is None
+    assert _move(a, b, lines).run().state == "done"  # and a new move goes through
