@@ -114,7 +114,7 @@ class Pivot:
     def preflight(self, journal: Journal | None) -> list[Finding]:
         found = check_source(self.source, self.source_end, journal, self.options.allow_failed)
         try:
-            if target_exists(self.target_end) or not self.options.dry_run:
+            if target_exists(self.target_end):  # a state file is made at install, not here
                 self._open_target()
             found += check_target(self.target_end, self.target, self.source_end, journal)
         except StrataError as failure:

@@ -159,3 +159,21 @@ def test_a_crash_in_the_middle_of_a_rollback_is_rolled_back_by_the_rerun(tmp_pat
     assert home.writer() is None and inventory(home, history=False) == before
     assert SQLiteStore(b).records() == {} and SQLiteStore(b).writer() is None
     assert _move(a, b, lines).run().state == "done"  # and a new move goes through
+
+
+def test_servers_in_flight_are_refused_and_the_dry_run_writes_nothing(tmp_path: Path) -> None:
+    a, b = tmp_path / "a.db", tmp_path / "b.db"
+    lines: list[str] = []
+    home = _state(a)
+    home.write_records([RecordWrite("n2", 2, "booting")])
+    home.begin_attempt("n3", lifetime=600)
+    with pytest.raises(PivotRefused, match=r"servers in flight .*: n2, n3"):
+        _move(a, b, lines).run()
+    mover = _move(a, b, lines)
+    mover.options.dry_run = True
+    before = (inventory(home, history=False), home.writer(), home.note("pivot"))
+    mover.run()
+    assert (inventory(home, history=False), home.writer(), home.note("pivot")) == before
+    assert not b.exists()  # a state file that does not exist is not made
+    assert "plan dry run: nothing was written" in lines
+    assert any(line.startswith("preflight block servers in flight") for line in lines)
