@@ -3,10 +3,13 @@
 ONE watch of Nodes per layer (not a request per node), on the layer's API at its VIP,
 with Strata's own short-lived admin credential: a list (the API answers: its nodes as
 they are now), then a watch from that list's resourceVersion; a watch the server ends
-is resumed, one whose version is too old (410 Gone) starts again from the current state
-(lightkube does both), and a failure to connect is retried with a bounded backoff until
-the run stops. The Kubernetes API concepts this follows: "Efficient detection of
-changes" (https://kubernetes.io/docs/reference/using-api/api-concepts/).
+is resumed from the last version seen, one whose version is too old (410 Gone) starts
+again from the current state (a list), and a failure to connect is retried with a
+bounded backoff until the run stops. The Kubernetes API concepts this follows:
+"Efficient detection of changes" (https://kubernetes.io/docs/reference/using-api/api-concepts/).
+The watch's stream is read by ``strata.kube.watch_stream`` (the news of ``batch_seconds``
+read at one wake-up of the thread, not one per event), the list and the writes by
+lightkube.
 
 What it sees goes to the event log, as the boot service's news does, and only when it
 changes: ``api-answered`` / ``api-unreachable`` (on the layer's init node, detail: the
@@ -15,28 +18,32 @@ condition's reason and message), ``node-ready``. A Node is the node's when its n
 the node's and its ``spec.providerID`` is the one Strata gave it (or not yet set); a
 Node of that name with another providerID is reported, never taken for it. The entries
 are written in batches (one thread, ``watch-log``, writes what every layer's watch said
-within ``batch_seconds`` in one write): a news reaches the log at most that much later,
-and costs a row, not a transaction. News not yet written when the process dies is not
+within ``batch_seconds`` in one write): a news reaches the log at most twice that much
+later (read from its stream after a pause of ``batch_seconds``, then written with the
+others), and costs a row, not a transaction. News not yet written when the process dies is not
 lost: a watch that starts lists every Node again and says all of it anew.
 
-lightkube (not the official client): typed models, list-then-watch with relist on 410
-built in, httpx underneath, and a few hundred kB instead of the generated client.
+lightkube (not the official client) for the list and the writes: typed models, httpx
+underneath, and a few hundred kB instead of the generated client.
 """
 
 from __future__ import annotations
 
 import logging
+import ssl
 import tempfile
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from lightkube import ApiError, Client, KubeConfig, codecs
 from lightkube.resources.core_v1 import Node
 
 from strata.kube.tokens import BootstrapToken
+from strata.kube.watch_stream import WatchError, WatchStream
 from strata.provisioning import LogKind
 
 __all__ = ["AdminCredential", "LayerWatch", "NodeWatcher", "ensure_token", "node_condition"]
@@ -75,14 +82,15 @@ class LayerWatch:
     on_answer: Callable[[Client], None] | None = None
 
 
-def node_condition(node: Node) -> tuple[bool, str]:
-    """(Ready, why): the Ready condition's status, and its reason and message."""
-    conditions = (node.status.conditions if node.status else None) or []
-    ready = next((c for c in conditions if c.type == "Ready"), None)
+def node_condition(node: Mapping[str, Any]) -> tuple[bool, str]:
+    """(Ready, why): a Node's (its JSON object's) Ready condition's status, and its
+    reason and message."""
+    conditions = (node.get("status") or {}).get("conditions") or []
+    ready = next((c for c in conditions if c.get("type") == "Ready"), None)
     if ready is None:
         return False, "no Ready condition yet"
-    why = ": ".join(p for p in (ready.reason, ready.message) if p)
-    return ready.status == "True", why or f"Ready is {ready.status}"
+    why = ": ".join(p for p in (ready.get("reason"), ready.get("message")) if p)
+    return ready.get("status") == "True", why or f"Ready is {ready.get('status')}"
 
 
 class NodeWatcher:
@@ -104,7 +112,9 @@ class NodeWatcher:
         self.requests = 0  # lists and watches sent, every layer (O(1) per layer and run)
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._clients: dict[str, tuple[AdminCredential, Client]] = {}  # layer -> its client
+        # layer -> its credential, its client and TLS context (for its watch's stream)
+        self._clients: dict[str, tuple[AdminCredential, Client, ssl.SSLContext]] = {}
+        self._streams: dict[str, WatchStream] = {}  # layer -> its watch's stream, open
         self._said: dict[tuple[str, str], object] = {}  # (layer|node, what) -> last said
         self._pending: list[Entry] = []  # said, not written yet
         self._news = threading.Event()  # set while something is pending
@@ -125,8 +135,11 @@ class NodeWatcher:
         """Every watch ends, then what they said is written."""
         self._stopping.set()
         with self._lock:
-            clients = [client for _, client in self._clients.values()]
-        for client in clients:  # ends a watch blocked on its stream
+            streams = list(self._streams.values())
+            clients = [held[1] for held in self._clients.values()]
+        for stream in streams:  # ends a watch blocked on its stream
+            stream.close()
+        for client in clients:
             client.close()
         for thread in self._threads:
             thread.join(10)
@@ -192,28 +205,30 @@ class NodeWatcher:
                 self._stopping.wait(backoff)
                 backoff = min(backoff * 2, MAX_RETRY_SECONDS)
 
-    def _client_for(self, layer: LayerWatch) -> Client:
-        """The layer's client, made again only when its credential changed: a client holds
-        a TLS context (milliseconds to build), and an API not up yet is tried every few
-        seconds."""
+    def _client_for(self, layer: LayerWatch) -> tuple[Client, ssl.SSLContext]:
+        """The layer's client and TLS context, made again only when its credential
+        changed: a TLS context takes milliseconds to build, and an API not up yet is tried
+        every few seconds."""
         credential = layer.credential()
         with self._lock:
             held = self._clients.get(layer.layer)
         if held is not None and held[0] is credential:
-            return held[1]
-        client = _client(layer, credential)
+            return held[1], held[2]
+        client, context = _client(layer, credential)
         with self._lock:
-            self._clients[layer.layer] = (credential, client)
+            self._clients[layer.layer] = (credential, client, context)
         if held is not None:
             held[1].close()
-        return client
+        return client, context
 
     def _watch(self, layer: LayerWatch) -> None:
-        client = self._client_for(layer)
+        """A list, then a watch from its version, resumed from the last version seen
+        when the API ends it; returns to list again when that version is gone (410)."""
+        client, context = self._client_for(layer)
         self.requests += 1
         listed = client.list(Node)
         for node in listed:
-            self._see(layer, node)
+            self._see(layer, node.to_dict())
         if layer.on_answer is not None:
             layer.on_answer(client)
         self._say(
@@ -223,20 +238,49 @@ class NodeWatcher:
             LogKind.API_ANSWERED,
             {"layer": layer.layer},
         )
-        self.requests += 1
-        for kind, node in client.watch(Node, resource_version=listed.resourceVersion):
-            if self._stopping.is_set():
-                return
-            if kind == "DELETED":
-                self._forget(node)
-            else:
-                self._see(layer, node)
+        version = listed.resourceVersion
+        try:
+            while not self._stopping.is_set():
+                self.requests += 1
+                version = self._stream(layer, context, version)
+        except WatchError as exc:
+            if exc.code != 410:
+                raise
 
-    def _see(self, layer: LayerWatch, node: Node) -> None:
-        name = node.metadata.name if node.metadata else None
+    def _stream(self, layer: LayerWatch, context: ssl.SSLContext, version: str) -> str:
+        """One watch request from ``version``, followed to its end: the last version seen."""
+        path = f"/api/v1/nodes?watch=true&resourceVersion={quote(version)}"
+        with WatchStream(layer.server, path, context) as stream:
+            with self._lock:
+                self._streams[layer.layer] = stream
+            try:
+                batches = stream.batches(self.batch_seconds, self._stopping)
+                for events in () if self._stopping.is_set() else batches:  # else stop() missed it
+                    for event in events:
+                        version = self._event(layer, event) or version
+            finally:
+                with self._lock:
+                    self._streams.pop(layer.layer, None)
+        return version
+
+    def _event(self, layer: LayerWatch, event: Mapping[str, Any]) -> str | None:
+        """One watch event seen: its object's resourceVersion."""
+        kind, obj = event.get("type"), event.get("object") or {}
+        if kind == "ERROR":
+            raise WatchError(int(obj.get("code") or 500), str(obj.get("message") or ""))
+        if kind == "DELETED":
+            self._forget(obj)
+        elif kind != "BOOKMARK":
+            self._see(layer, obj)
+        version = (obj.get("metadata") or {}).get("resourceVersion")
+        return str(version) if version else None
+
+    def _see(self, layer: LayerWatch, node: Mapping[str, Any]) -> None:
+        """A Node (its JSON object) as listed or watched."""
+        name = (node.get("metadata") or {}).get("name")
         if name is None or name not in layer.nodes:
             return
-        wanted, actual = layer.nodes[name], node.spec.providerID if node.spec else None
+        wanted, actual = layer.nodes[name], (node.get("spec") or {}).get("providerID")
         if actual and actual != wanted:
             why = f"a Node named {name} has providerID {actual}, not {wanted}"
             self._say(name, ("node", name), why, LogKind.NODE_REGISTERED, {"reason": why})
@@ -244,17 +288,18 @@ class NodeWatcher:
         ready, why = node_condition(node)
         # the machine's boot: a reinstalled machine's kubelet, Ready again on a Node that
         # never stopped being Ready, is news (its boot ID is new), not a repeat
-        boot = node.status.nodeInfo.bootID if node.status and node.status.nodeInfo else None
+        boot = ((node.get("status") or {}).get("nodeInfo") or {}).get("bootID")
         if ready:
             self._say(name, ("node", name), ("ready", boot), LogKind.NODE_READY, {})
         else:
             said = (why, boot)
             self._say(name, ("node", name), said, LogKind.NODE_REGISTERED, {"reason": why})
 
-    def _forget(self, node: Node) -> None:
-        if node.metadata and node.metadata.name:
+    def _forget(self, node: Mapping[str, Any]) -> None:
+        name = (node.get("metadata") or {}).get("name")
+        if name:
             with self._lock:
-                self._said.pop(("node", node.metadata.name), None)
+                self._said.pop(("node", name), None)
 
     def _say(
         self, node: str, key: tuple[str, str], value: object, kind: str, detail: Mapping[str, Any]
@@ -285,9 +330,10 @@ def ensure_token(token: BootstrapToken) -> Callable[[Client], None]:
     return ensure
 
 
-def _client(layer: LayerWatch, credential: AdminCredential) -> Client:
-    """A client on the layer's API with ``credential``; its keys are read from a
-    private directory that is gone once the client holds them (no secret left on disk)."""
+def _client(layer: LayerWatch, credential: AdminCredential) -> tuple[Client, ssl.SSLContext]:
+    """A client on the layer's API with ``credential``, and a TLS context with the same
+    (for the watch's stream); its keys are read from a private directory that is gone
+    once both hold them (no secret left on disk)."""
     with tempfile.TemporaryDirectory(prefix="strata-watch-") as directory:
         files = {
             "ca.crt": credential.ca_pem,
@@ -322,7 +368,9 @@ def _client(layer: LayerWatch, credential: AdminCredential) -> Client:
                 "current-context": layer.layer,
             }
         )
-        return Client(config, lazy=False, trust_env=False)
+        context = ssl.create_default_context(cadata=credential.ca_pem)
+        context.load_cert_chain(f"{directory}/tls.crt", f"{directory}/tls.key")
+        return Client(config, lazy=False, trust_env=False), context
 
 
 def _why(exc: BaseException) -> str:
