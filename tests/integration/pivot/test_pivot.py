@@ -12,11 +12,13 @@ from pathlib import Path
 
 import yaml
 
+from strata.boot.tokens import Grant, TokenSigner
 from strata.operator.objects import topology_object
 from strata.pivot import End
 from strata.pivot.digest import inventory
 from strata.pivot.ends import marker
 from strata.pivot.journal import Journal
+from strata.provisioning import Stage
 from strata.store import RecordWrite, SQLiteStore, WriterBusy
 from tests.integration.pivot.conftest import (
     TOPOLOGY,
@@ -53,6 +55,10 @@ def test_a_state_file_moves_into_a_cluster(
     assert after.nodes == before.nodes and len(after.nodes) == N
     assert after.log == before.log and after.clusters == before.clusters
     assert after.token_key == before.token_key
+    signed = TokenSigner(source.token_key()).issue(
+        Grant("n0001", 1, Stage.FINAL, int(time.time()) + 600)
+    )
+    assert TokenSigner(target.token_key()).check("n0001", signed, time.time()).attempt == 1
     assert target.cursors()["controller"] == target.events_since(0, 10**9)[-1].id
     journal = Journal.from_text(source.note("pivot") or "")
     assert journal.state == "done" and target.note("pivot") == source.note("pivot")
