@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import socket
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -125,14 +126,13 @@ class Partition:
     mends again on the same port: the network between Strata and the target failing."""
 
     def __init__(self, upstream: str) -> None:
-        import socket
-        import threading
         from urllib.parse import urlparse
 
         parsed = urlparse(upstream)
         self.upstream = (parsed.hostname or "127.0.0.1", parsed.port or 443)
-        self._socket, self._threading = socket, threading
         self._open: list[socket.socket] = []
+        self._down = False
+        self._lock = threading.Lock()  # a connection is kept, or closed by cut(): never both
         self._listener: socket.socket | None = None
         probe = socket.socket()
         probe.bind(("127.0.0.1", 0))
@@ -145,32 +145,44 @@ class Partition:
         return f"https://127.0.0.1:{self.port}"
 
     def mend(self) -> None:
-        listener = self._socket.socket()
-        listener.setsockopt(self._socket.SOL_SOCKET, self._socket.SO_REUSEADDR, 1)
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         listener.bind(("127.0.0.1", self.port))
         listener.listen(64)
-        self._listener = listener
-        self._threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+        with self._lock:
+            self._listener, self._down = listener, False
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
 
     def cut(self) -> None:
-        assert self._listener is not None
-        self._listener.close()
-        for conn in self._open:
-            with contextlib.suppress(OSError):
-                conn.shutdown(self._socket.SHUT_RDWR)
-            conn.close()
-        self._open.clear()
+        with self._lock:
+            self._down = True
+            assert self._listener is not None
+            _close(self._listener)  # shutdown wakes the thread blocked in accept() (Linux)
+            for conn in self._open:
+                _close(conn)
+            self._open.clear()
 
     def _accept(self, listener: socket.socket) -> None:
         while True:
             try:
                 client, _ = listener.accept()
+                server = socket.create_connection(self.upstream)
             except OSError:
                 return
-            server = self._socket.create_connection(self.upstream)
-            self._open += [client, server]
+            with self._lock:
+                if self._down:
+                    _close(client)
+                    _close(server)
+                    return
+                self._open += [client, server]
             for a, b in ((client, server), (server, client)):
-                self._threading.Thread(target=_pump, args=(a, b), daemon=True).start()
+                threading.Thread(target=_pump, args=(a, b), daemon=True).start()
+
+
+def _close(conn: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        conn.shutdown(socket.SHUT_RDWR)
+    conn.close()
 
 
 def _pump(a: socket.socket, b: socket.socket) -> None:
