@@ -4,10 +4,10 @@
 that performs it, given the node's ``Work`` (copies: a worker never reads what the
 reconciler's thread changes). An action returns an ``Outcome`` (the event to feed back
 into the lifecycle) or raises ``BMCError``; the reconciler decides what a fault means
-(retry a transient one, fail the node on a permanent one). ``prepare_boot`` and
-``power_on`` note in the node's marks what they have done before the next thing, so a
-controller killed half-way through resumes without a second power-on of the same
-attempt (``resume_action``).
+(retry a transient one, fail the node on a permanent one). ``power_on`` opens the
+node's attempt in the store right before it powers the machine on, so a controller
+killed half-way through finds the attempt open and resumes without a second power-on
+(``prepare_boot``, ``resume_action``).
 """
 
 from __future__ import annotations
@@ -125,39 +125,34 @@ def inspect(driver: BMCDriver, work: Work) -> Outcome:
 
 
 def prepare_boot(driver: BMCDriver, work: Work) -> Outcome:
-    """Open a provisioning attempt and set a one-time network boot (``boot-prepared``);
-    the power-on is a step of its own (``power_on``), so each rack's budget gates the
-    power-on itself.
+    """Set a one-time network boot for the node's install (``boot-prepared``); the
+    power-on is a step of its own (``power_on``), so each rack's budget gates the power-on
+    itself, and it is the power-on that opens the attempt.
 
-    Marks make it idempotent: ``attempt`` names the attempt this node installs with,
-    ``prepared`` the attempt its boot device was set for, ``powered`` the attempt it
-    was already powered on for (then, if it is on, there is nothing left to do). They
-    are written with the ``boot-prepared`` record, not before: nothing here cannot be
-    done again (a crash before that record begins another attempt, whose tokens no
-    machine was given, and sets the boot device again).
+    Idempotent: an attempt of the node still open (not ended, not expired) was opened by
+    a power-on (``power_on`` opens it right before the call), so a machine found on with
+    one is the machine Strata powered on for it: the node goes on to booting without a
+    second power-on. Its boot device is set again otherwise (``prepared``: the attempt it
+    was set for, 0 before the attempt is open).
 
-    A machine that is on, and that Strata did not power on for the attempt in progress,
+    A machine that is on, and that Strata did not power on for an attempt in progress,
     is reset only with a person's word (``MAY_RESET``): a state restored from a backup
     or left stale must never reinstall a running server. Otherwise the node stops at
     found-running, before any power action.
     """
     plan, store, marks = work.plan, work.store, dict(work.marks)
     attempt = store.attempt(plan.name)
-    if attempt is not None and (
-        attempt.expires < time.time() or marks.get("attempt") != attempt.number
-    ):
-        attempt = None  # not this node's attempt in progress
+    if attempt is not None and attempt.expires < time.time():
+        attempt = None  # its tokens are dead: a new install needs a new attempt
     power = driver.power_state()
     running = power is not PowerState.OFF
-    if attempt is not None and marks.get("powered") == attempt.number and running:
+    if attempt is not None and running:
+        marks.update(attempt=attempt.number, powered=attempt.number)
         detail = {"attempt": attempt.number, "resumed": True}
         return Outcome(Event.POWERED_ON, detail=detail, marks=marks)
     if running and not marks.get(MAY_RESET):
         why = "no install of Strata's is in progress there (a restored or stale state, or "
         return _found_running(power, why + "started by someone else)")
-    if attempt is None:
-        attempt = store.begin_attempt(plan.name, work.attempt_lifetime)
-        marks = {k: v for k, v in marks.items() if k == MAY_RESET} | {"attempt": attempt.number}
     device = BOOT_DEVICES.get(plan.boot_method)
     if device is None:
         raise NotSupported(
@@ -167,19 +162,24 @@ def prepare_boot(driver: BMCDriver, work: Work) -> Outcome:
             hint="use boot.method ipxe, pxe or http",
         )
     driver.set_boot_device(device, BootMode.UEFI if plan.firmware == "uefi" else BootMode.LEGACY)
-    marks.pop("powered", None)  # noted, yet the machine is off: that power-on never happened
-    marks.update(prepared=attempt.number, running=running)
-    return Outcome(Event.BOOT_PREPARED, detail={"attempt": attempt.number}, marks=marks)
+    number = attempt.number if attempt is not None else 0
+    marks = {k: v for k, v in marks.items() if k == MAY_RESET}
+    marks.update(attempt=number, prepared=number, running=running)
+    return Outcome(Event.BOOT_PREPARED, detail={"attempt": number}, marks=marks)
 
 
 def power_on(driver: BMCDriver, work: Work) -> Outcome:
     """Power on (or reset a running machine) into the network boot ``prepare_boot`` set,
-    once ``work.pace`` lets the call go (the rack's stagger)."""
+    once ``work.pace`` lets the call go (the rack's stagger). The attempt opens right
+    before the call, in one write (unless one is open already: a power-on repeated after
+    a restart): from then on an open attempt says the machine may be on by Strata's
+    doing (``prepare_boot``), and the marks saying so go with the node's next record."""
     marks = dict(work.marks)
+    work.pace()
+    if not marks.get("attempt"):
+        marks["attempt"] = work.store.begin_attempt(work.plan.name, work.attempt_lifetime).number
     marks["powered"] = marks["attempt"]
     marks.pop(MAY_RESET, None)  # the person's word covers this power-on, not a later one
-    work.store.set_marks(work.plan.name, marks)  # before the power-on: never repeated
-    work.pace()
     driver.power(PowerAction.RESET if marks.get("running") else PowerAction.ON)
     detail = {"attempt": marks["attempt"], "power": "reset" if marks.get("running") else "on"}
     return Outcome(Event.POWERED_ON, detail=detail, marks=marks)

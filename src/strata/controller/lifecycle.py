@@ -24,7 +24,17 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-__all__ = ["RESUME", "TABLE", "Action", "Event", "IllegalEvent", "State", "Transition", "next_step"]
+__all__ = [
+    "RESUME",
+    "TABLE",
+    "WRITE_BEHIND",
+    "Action",
+    "Event",
+    "IllegalEvent",
+    "State",
+    "Transition",
+    "next_step",
+]
 
 
 class State(enum.StrEnum):
@@ -173,6 +183,22 @@ RESUME: dict[State, Action] = {
     S.FOUND_RUNNING: A.RECORD_FAILURE,
     S.DEPROVISIONING: A.POWER_OFF,
 }
+
+
+# Transitions whose record need not be on disk before what follows (``writes.Writes``:
+# it is written with the node's next record), because a restart that finds the node in
+# the state before does the same again, touching nothing twice:
+# - registering -> inspecting: found registering (or declared), it checks its BMC again,
+#   then inspects — reads only;
+# - provisioning -> booting: found provisioning with its power-on marked for its open
+#   attempt (``actions.power_on`` writes the mark before the power-on), prepare-boot finds
+#   it on and goes on to booting without a second power-on; the boot events it waits
+#   for then move it with a record that does not wait (an iPXE fetch moves nothing).
+# Not the first step of a retry or of a consented reinstall: their record is the
+# person's word, which a restart must find.
+WRITE_BEHIND: frozenset[tuple[State, Event]] = frozenset(
+    {(S.REGISTERING, E.BMC_OK), (S.PROVISIONING, E.POWERED_ON)}
+)
 
 
 def next_step(state: State, event: Event) -> Transition:

@@ -40,11 +40,11 @@ from strata.controller.inputs import (
 from strata.controller.intent import plan_intent
 from strata.controller.layers import CLUSTER_NEWS, Layers
 from strata.controller.lease import Lease
-from strata.controller.lifecycle import Action, Event, IllegalEvent, State, next_step
+from strata.controller.lifecycle import WRITE_BEHIND, Action, Event, IllegalEvent, State, next_step
 from strata.controller.options import ApplyOptions
 from strata.controller.report import Change, Summary, change_of, summarize
 from strata.controller.timers import Timers
-from strata.controller.tracked import INSTALLED, Tracked, tracked_from
+from strata.controller.tracked import ANY_ATTEMPT, INSTALLED, Tracked, tracked_from
 from strata.controller.workers import DriverSource, Workers
 from strata.controller.writes import Writes
 from strata.plan import ChangeKind, Plan
@@ -123,6 +123,7 @@ class Reconciler:
                     cursor = self._read_events(cursor)
                 self._fire_timers()
                 lease.renew()
+            self._writes.flush(everything=True)  # records that waited for a next one
         finally:
             gc.unfreeze()
             self._workers.shutdown()
@@ -225,7 +226,7 @@ class Reconciler:
         info = {"from": before.value, "to": t.state.value, "event": event.value, **(detail or {})}
         if t.reason:
             info["reason"] = t.reason
-        self._writes.record(t, ("state", info))
+        self._writes.record(t, ("state", info), wait=(before, event) in WRITE_BEHIND)
         if t.deadline is not None:
             self._timers.add(t.deadline, t.name, t.generation, "deadline")
         self._notify(t, before, event.value)
@@ -255,7 +256,7 @@ class Reconciler:
         """Boot events that arrived before the power-on's result, fed now, in order."""
         early, t.early = t.early, []
         for _, attempt, event in early:
-            if attempt == t.marks.get("attempt"):
+            if attempt in (ANY_ATTEMPT, t.marks.get("attempt")):
                 self._feed(t, event)
 
     def _end_attempt(self, t: Tracked) -> None:
@@ -326,7 +327,7 @@ class Reconciler:
                 continue
             if e.kind in CLUSTER_EVENTS:  # a node Ready in its layer's cluster
                 if t.state is State.PROVISIONING:  # after the boot events held back
-                    t.early.append((e.id, t.marks.get("attempt"), CLUSTER_EVENTS[e.kind]))
+                    t.early.append((e.id, ANY_ATTEMPT, CLUSTER_EVENTS[e.kind]))
                     self._early.add(t.name)
                 else:
                     self._feed(t, CLUSTER_EVENTS[e.kind])
@@ -390,10 +391,7 @@ class Reconciler:
         self._touch(t)
 
     def _touch(self, t: Tracked) -> None:
-        if t.settled(self.options.target):
-            self._unsettled.discard(t.name)
-        else:
-            self._unsettled.add(t.name)
+        (self._unsettled.discard if t.settled(self.options.target) else self._unsettled.add)(t.name)
 
     def _notify(self, t: Tracked, before: State | None, event: str) -> None:
         if self.observer is not None:

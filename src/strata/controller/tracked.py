@@ -11,7 +11,9 @@ from strata.controller.lifecycle import Action, State
 from strata.plan import ChangeKind, NodePlan, Plan, node_plan_from_jsonable
 from strata.store import NodeRecord
 
-__all__ = ["INSTALLED", "Tracked", "tracked_from"]
+__all__ = ["ANY_ATTEMPT", "INSTALLED", "Tracked", "tracked_from"]
+
+ANY_ATTEMPT = -1  # held news of the node itself (its Node Ready), not of one attempt
 
 # the OS is on its disk: reinstalled only with the person's consent (reprovision)
 INSTALLED = frozenset({State.PROVISIONED, State.JOINING, State.JOINED})
@@ -39,7 +41,8 @@ class Tracked:
     last_error: str | None = None
     held: str | None = None
     seen: str | None = None  # what its layer's watch of Nodes last said of it
-    # boot events that outran the power-on's result: (log id, attempt, event)
+    # boot events (and its Node's news) that outran the power-on's result: (log id, the
+    # attempt they belong to or ANY_ATTEMPT, event)
     early: list[tuple[int, Any, Any]] = field(default_factory=list)
 
     @property

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from strata.bmc import PowerState
 from strata.controller import ApplyOptions, Reconciler, State, recorded
 from strata.lab.generated import generated_topology
@@ -22,11 +24,17 @@ SLOW_BMC = FleetSettings(
 )
 
 
-def test_a_node_ready_that_outran_the_power_on_result_is_not_lost(tmp_path: Path) -> None:
+@pytest.mark.parametrize("marked", [True, False])
+def test_a_node_ready_that_outran_the_power_on_result_is_not_lost(
+    tmp_path: Path, marked: bool
+) -> None:
+    """``marked``: the record holds the power-on's marks (as written before the attempt
+    opened with the power-on); else only the open attempt says so (as written now)."""
     store = SQLiteStore(tmp_path / "s.db")
     topo = generated_topology(1, 1)
     plans = {p.name: p for p in build_plan(topo).nodes}
     n = store.begin_attempt("k1-n1", 3600).number
+    marks = {"attempt": n, "prepared": n, "powered": n, "running": False} if marked else {}
     store.write_records(
         [
             RecordWrite("cp", 0, "joined", plan=to_jsonable(plans["cp"])),
@@ -34,7 +42,7 @@ def test_a_node_ready_that_outran_the_power_on_result_is_not_lost(tmp_path: Path
                 "k1-n1",
                 0,
                 "provisioning",
-                marks={"attempt": n, "prepared": n, "powered": n, "running": False},
+                marks=marks,
                 plan=to_jsonable(plans["k1-n1"]),
             ),
         ]
