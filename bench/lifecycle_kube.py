@@ -86,10 +86,11 @@ class BootSide:
     at each iPXE and Ignition request, the single-use token consumed before a config is
     served, the final config's fetch logged apart; the log entries batched as its
     journal batches them (``strata.boot.journal``: those recorded while a write is in
-    flight go in the next one), written by a thread of their own."""
+    flight or within ``linger`` seconds of the first go in the next one — ``strata
+    controller`` lingers ``JOURNAL_LINGER``), written by a thread of their own."""
 
-    def __init__(self, store: Any) -> None:
-        self.store = store
+    def __init__(self, store: Any, linger: float = 0.0) -> None:
+        self.store, self.linger = store, linger
         self._queued: list[tuple[str, str, Mapping[str, object]]] = []
         self._stop = False
         self._wake = threading.Condition()
@@ -124,6 +125,9 @@ class BootSide:
             with self._wake:
                 while not self._queued and not self._stop:
                     self._wake.wait()
+            if self.linger and not self._stop:
+                time.sleep(self.linger)
+            with self._wake:
                 batch, self._queued = self._queued, []
             if batch:
                 self.store.record_many(batch)
@@ -138,6 +142,7 @@ class BootSide:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
+    from strata.cli.controller_cmd import JOURNAL_LINGER
     from strata.controller import ApplyOptions, Reconciler, State, recorded
     from strata.lab.simulated import Fleet, FleetSettings
     from strata.plan import build_plan
@@ -161,7 +166,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 store = boot = SQLiteStore(Path(tmp) / "state.db")
             else:
                 store = boot = KubeStore.from_kubeconfig(_kubeconfig(plane), NAMESPACE, "bench")
-            side = BootSide(boot)
+            side = BootSide(boot, 0.0 if args.sqlite else JOURNAL_LINGER)
             fleet = Fleet(topology, side, settings)  # type: ignore[arg-type]
             options = ApplyOptions(concurrency=args.concurrency, target=State.PROVISIONED)
             plane_before = _plane_cpu(plane)

@@ -56,14 +56,16 @@ def boot_service(
     token_key: bytes,
     base_url: str,
     mirror: Path,
+    linger: float = 0.0,
 ) -> BootService:
     """The boot service for ``plan`` on ``state`` (the store), its tokens signed with
     ``token_key``; ``FragmentError`` for an Ignition fragment that is not one (fragments
     are read from the files the topology names). Nodes of a layer whose cluster material
-    the store keeps get its Kubernetes too (``KubeSource``)."""
+    the store keeps get its Kubernetes too (``KubeSource``). ``linger``: seconds its log
+    entries wait for more before they are written (``Journal``)."""
     kube = KubeSource(plan, state, mirror, base_url)
     content = boot_content(plan, topology, base_url, TokenSigner(token_key), kube)
-    return BootService(content, state, AssetIndex(mirror))
+    return BootService(content, state, AssetIndex(mirror), linger=linger)
 
 
 def boot_content(
