@@ -84,8 +84,11 @@ def pivot(
 
 
 def _back_or_abort(source: object, options: object, back: bool) -> None:
-    """The move this end's journal names: rolled back (--abort), resumed when unfinished,
-    else reversed (--back)."""
+    """The move this end's journal names: rolled back (--abort); with --back, a way back
+    that stopped (or was rolled back) run again, a move away that stopped rolled back
+    before its switch or else finished, and a finished move away reversed."""
+    from dataclasses import replace
+
     from strata.pivot.ends import End
     from strata.pivot.engine import Options, Pivot, PivotRefused
     from strata.pivot.journal import Kept
@@ -98,21 +101,48 @@ def _back_or_abort(source: object, options: object, back: bool) -> None:
         store.close()  # type: ignore[attr-defined]
     if last is None or not any(e.same_place(source) for e in (last.source, last.target)):
         raise PivotRefused(f"{source.describe()} has no move in its journal")
+    options = replace(options, back=back)
     if not back:
-        mover = Pivot(last.source, last.target, options)
-        work = mover.abort
-    elif last.unfinished:  # a move (or a way back) that stopped: finish it first
-        mover = Pivot(last.source, last.target, options)
-        work = mover.run
+        _run(Pivot(last.source, last.target, options), "abort")
+    elif last.back and (last.unfinished or last.state == "rolled-back"):
+        _run(Pivot(last.source, last.target, options), "run")  # the way back again
+    elif last.unfinished:
+        _home(last, options)
     elif last.state == "done":
-        mover = Pivot(last.target, last.source, options)
-        work = mover.run
+        _run(Pivot(last.target, last.source, options), "run")
     else:
         raise PivotRefused(f"the last move ({last.move}) was {last.state}: nothing to go back to")
+
+
+def _home(last: object, options: object) -> None:
+    """--back after a move away that stopped: its source's journal (the one that counts)
+    says whether it switched — rolled back if not, else finished, then reversed."""
+    from strata.pivot.engine import Options, Pivot
+    from strata.pivot.journal import Journal
+
+    assert isinstance(last, Journal) and isinstance(options, Options)
+    mover = Pivot(last.source, last.target, options)
     try:
-        work()
+        current = mover.kept.read() or last
+        mover.journal = current
+        if current.state in ("moving", "rolling-back") and not mover._switched():
+            mover.abort()
+            return
+        if current.state == "rolled-back":
+            mover.say(f"move {current.move} was rolled back: {last.source.describe()} is in charge")
+            return
+        if current.unfinished:
+            mover.run()  # switched: finished first
     finally:
         mover.close()
+    _run(Pivot(last.target, last.source, options), "run")
+
+
+def _run(mover: object, work: str) -> None:
+    try:
+        getattr(mover, work)()
+    finally:
+        mover.close()  # type: ignore[attr-defined]
 
 
 def _name_in(file: Path) -> str:

@@ -60,6 +60,7 @@ class PivotFailed(StrataError):
 class Options:
     dry_run: bool = False
     allow_failed: bool = False
+    back: bool = False  # this move is a way back (``--back``): said in its journal
     say: Callable[[str], None] = print
 
 
@@ -85,6 +86,9 @@ class Pivot:
                 f"move {earlier.move} to {earlier.target.describe()} is unfinished: run it again or --abort it"
             )
         if earlier is not None and earlier.state == "rolling-back":
+            if self.options.dry_run:
+                self.say(f"move {earlier.move} is rolling back: not finished by a dry run")
+                return earlier
             self.journal = earlier
             self.rollback(earlier.report[0].removeprefix("failed: ") if earlier.report else "?")
             raise PivotFailed("; ".join(earlier.report))
@@ -106,7 +110,7 @@ class Pivot:
         if resuming and earlier is not None:
             self.journal = earlier
         else:
-            self.journal = Journal.new(self.source_end, self.target_end)
+            self.journal = Journal.new(self.source_end, self.target_end, self.options.back)
             self.journal.steps["preflight"] = time.time()
             self.kept.write(self.journal)
         return self._steps()

@@ -43,7 +43,8 @@ class Journal:
     """``state``: moving, switched, done, rolling-back or rolled-back. ``steps``: step -> when done
     (unix seconds). ``owned``: the move holds the target's lease (its state there is the
     move's to remove on a rollback). ``prior``: the target's lease holder before (a
-    "moved" marker left by an earlier move), put back on a rollback."""
+    "moved" marker left by an earlier move), put back on a rollback. ``back``: the move
+    is a way back (``--back``)."""
 
     move: str
     source: End
@@ -57,10 +58,11 @@ class Journal:
     prior: str | None = None
     report: list[str] = field(default_factory=list)
     cleanup_pending: bool = False
+    back: bool = False
 
     @classmethod
-    def new(cls, source: End, target: End) -> Journal:
-        return cls(uuid.uuid4().hex[:12], source, target, time.time())
+    def new(cls, source: End, target: End, back: bool = False) -> Journal:
+        return cls(uuid.uuid4().hex[:12], source, target, time.time(), back=back)
 
     def to_text(self) -> str:
         value = {k: v for k, v in self.__dict__.items() if k not in ("source", "target")}

@@ -53,7 +53,11 @@ def check_source(
 ) -> list[Finding]:
     found: list[Finding] = []
     records = store.records()
-    found.append(("ok", f"source {end.describe()}: {len(records)} records of {end.topology}"))
+    if not records and not store.export_nodes() and not store.events_since(0, 1):
+        text = f"source {end.describe()}: no state of {end.topology}: nothing to move"
+        found.append(("block", text + " (the wrong --state, -t, --namespace or context?)"))
+    else:
+        found.append(("ok", f"source {end.describe()}: {len(records)} records of {end.topology}"))
     found += _writer(store, journal, end)
     if isinstance(store, KubeStore):
         found += _shard_holders(store.api, end.namespace)
