@@ -29,6 +29,7 @@ from typing import Any
 
 from strata.bmc import BMCError
 from strata.controller import actions
+from strata.controller.cursor import SavedCursor
 from strata.controller.inputs import (
     BOOT_EVENTS,
     CLUSTER_EVENTS,
@@ -82,7 +83,7 @@ class Reconciler:
         self._unsettled: set[str] = set()
         self._ready: deque[str] = deque()
         self._timers = Timers()
-        self._writes = Writes(store)
+        self._writes, self._cursor = Writes(store), SavedCursor(store, CURSOR, clock=clock)
         self._workers = Workers(plan.racks, drivers, store, self.options)
         self._early: set[str] = set()  # nodes holding boot events that outran their power-on
         self.layers = Layers(plan)
@@ -106,7 +107,7 @@ class Reconciler:
         try:
             self._load()
             gc.freeze()  # what is loaded lives as long as the run: full collections skip it
-            cursor = self._read_events(self.store.cursor(CURSOR))  # what came between runs
+            cursor = self._read_events(self._cursor.load())  # what came between runs
             polled = -math.inf
             while True:
                 self._flush()
@@ -124,6 +125,7 @@ class Reconciler:
                 self._fire_timers()
                 lease.renew()
             self._writes.flush(everything=True)  # records that waited for a next one
+            self._cursor.save()
         finally:
             gc.unfreeze()
             self._workers.shutdown()
@@ -132,11 +134,8 @@ class Reconciler:
         return summarize(self.nodes.values(), self.clock() - started)
 
     def _next_wake(self, polled: float) -> float:
-        wake = polled + self.options.poll_interval
-        soonest = self._timers.next_at()
-        if soonest is not None:
-            wake = min(wake, soonest)
-        return max(0.0, wake - self.clock())
+        wake, soonest = polled + self.options.poll_interval, self._timers.next_at()
+        return max(0.0, (wake if soonest is None else min(wake, soonest)) - self.clock())
 
     # -- loading what the store knows --------------------------------------
 
@@ -345,7 +344,8 @@ class Reconciler:
                 self._feed(t, event, reason_for(event, e.detail))
         if events:
             self._flush()
-            self.store.set_cursor(CURSOR, self._safe_cursor(events[-1].id))
+            requested = any(e.kind in REQUESTS for e in events)  # saved at once
+            self._cursor.advance(self._safe_cursor(events[-1].id), requested)
             return events[-1].id
         return cursor
 
