@@ -36,6 +36,7 @@ from strata.operator.conditions import StatusWriter, condition
 from strata.operator.consent import Consent, consent_of, unknown_nodes
 from strata.operator.findings import check_object
 from strata.operator.kept import Kept
+from strata.operator.moving import Held, Watch, held
 from strata.operator.resources import TOPOLOGY
 from strata.operator.sharded import ShardStore, shard_plan
 from strata.operator.shards import Shards
@@ -264,6 +265,10 @@ class _Worker(threading.Thread):
     def _run(self, generation: int, topology: Topology, consent: Consent, valid: Any) -> None:
         settings, shards = self.operator.settings, self.operator.shards
         store = self.operator.open_store(topology.name)
+        moving = held(store)
+        if moving is not None:  # a move holds the store: nothing driven (docs/pivot.md)
+            self._moving(generation, valid, moving, store)
+            return
         options = ApplyOptions(
             concurrency=settings.concurrency,
             timeouts=settings.timeouts,
@@ -290,11 +295,31 @@ class _Worker(threading.Thread):
             self.kept.keep(generation, lambda: self.operator.beside(plan, topology, store))
             if mine:
                 part = shard_plan(plan, before[0], mine, shards.count)
-                self._reconcile(part, topology, ShardStore(store, mine).as_store(), options)
+                with Watch(store, self.replan, settings.resync) as watch:
+                    self._reconcile(part, topology, ShardStore(store, mine).as_store(), options)
+                moving = watch.seen
         finally:
             self.running = frozenset()
+        if moving is not None:  # a move began during the run: it stopped
+            self._moving(generation, valid, moving, store)
+            return
         self.status.counts(store.summaries, force=True)
         self._report(generation, plan, consent, store)
+
+    def _moving(self, generation: int, valid: Any, moving: Held, store: Store) -> None:
+        """A move holds the store's writer lease: ``Progressing`` False with reason
+        Moving or Moved and the holder (an Event once per generation and holder), the
+        counts still answered. Moved: the boot side stops (the state lives elsewhere)."""
+        text = moving.message()
+        progressing = condition("Progressing", False, moving.reason, text, generation)
+        self.status.set(generation, valid, progressing)
+        self.status.counts(store.summaries, force=True)
+        if moving.reason == "Moved":
+            self.kept.stop()
+        if (generation, text) not in self._told:
+            self._told.add((generation, text))
+            log.info("topology=%s %s", self.name_, text)
+            self.status.event(generation, "Normal", moving.reason, text)
 
     def _reconcile(
         self, part: Plan, topology: Topology, store: Store, options: ApplyOptions
