@@ -150,7 +150,10 @@ class EventLog:
 
     def since(self, after: int, limit: int, kinds: Collection[str] | None = None) -> list[LogEntry]:
         """Entries with ids above ``after``, oldest first, at most ``limit``; ``kinds``:
-        only entries of these kinds (None: every entry)."""
+        only entries of these kinds (None: every entry). Segments are read from the
+        cursor's up to the first neither full nor closed: the head (no GET of the one
+        after it, which is not made before; one made since holds entries appended after
+        this read, which the next call returns — a prefix of the log either way)."""
         wanted = None if kinds is None else set(kinds)
         found: list[LogEntry] = []
         first = max(after, 0) // self.size
@@ -164,6 +167,8 @@ class EventLog:
             found += [e for e in entries if e.id > after and (wanted is None or e.kind in wanted)][
                 : limit - len(found)
             ]
+            if number not in self._sealed:  # the head: the next is made once it is sealed
+                break
             number += 1
             entries = self._read(number)
         return found
