@@ -164,7 +164,15 @@ class KubeApi:
         return _json(response, "POST", path)
 
     def replace(self, path: str, body: Obj) -> Obj | None:
-        """PUT with the body's resourceVersion; None when the object moved on (409)."""
+        """PUT with the body's resourceVersion; None when the object moved on (409).
+        The body's ``metadata.managedFields`` is not sent: the API server keeps the
+        stored ones for an update that carries none (Kubernetes API, Server-Side Apply:
+        clients unaware of the field never strip it), and they are ~500 bytes of a
+        Server's."""
+        metadata = body.get("metadata")
+        if isinstance(metadata, dict) and "managedFields" in metadata:
+            kept = {k: v for k, v in metadata.items() if k != "managedFields"}
+            body = {**body, "metadata": kept}
         response = self._send("PUT", path, "write", body)
         if response.status_code == 409:
             return None

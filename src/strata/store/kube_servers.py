@@ -224,11 +224,17 @@ class Servers:
 
 
 def _status_body(obj: Obj, status: dict[str, Any]) -> Obj:
-    """What a PUT to the status subresource needs: the API server keeps the stored
-    ``spec`` whatever the body says (Kubernetes API, "Status subresource"), so the plan
-    is not sent."""
-    body = {k: v for k, v in obj.items() if k != "spec"}
-    return body | {"status": status}
+    """What a PUT to the status subresource needs: the status, and the name and
+    ``resourceVersion`` the update is checked by. The API server takes nothing else
+    from the body ("PUT requests to the /status subresource take a custom resource
+    object, and ignore changes to anything except the status stanza":
+    apiextensions.k8s.io/v1 CustomResourceSubresourceStatus), so the plan, the labels
+    and the rest of the metadata are not sent."""
+    metadata = obj["metadata"]
+    kept = {"name": metadata["name"], "resourceVersion": metadata["resourceVersion"]}
+    return {"apiVersion": obj["apiVersion"], "kind": obj["kind"], "metadata": kept} | {
+        "status": status
+    }
 
 
 def node_of(obj: Obj) -> str:

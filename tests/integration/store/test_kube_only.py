@@ -245,7 +245,11 @@ def test_a_servers_status_keeps_its_recent_history(crd_applied: ControlPlane) ->
     attempt = store.begin_attempt("n1", 600, now=1000.0)
     store.consume("n1", attempt.number, Stage.FINAL)
     with crd_applied.client() as api:
-        status = api.get(f"{SERVERS}/{store.topology}.n1").json()["status"]
+        server = api.get(f"{SERVERS}/{store.topology}.n1").json()
+    status = server["status"]
+    # status writes send the status alone (no plan, labels, managedFields): all kept
+    assert server["spec"] == PLAN and server["metadata"]["labels"]["strata.dev/rack"] == "r7"
+    assert {f["manager"] for f in server["metadata"]["managedFields"]} == {"strata"}
     assert [h["detail"]["v"] for h in status["history"]] == list(range(6, 26))
     assert status["history"][-1]["state"] == "booting" and status["version"] == 26
     assert status["attempt"] == {
