@@ -20,8 +20,8 @@ Node of that name with another providerID is reported, never taken for it. The e
 are written in batches (one thread, ``watch-log``, writes what every layer's watch said
 within ``batch_seconds`` in one write): a news reaches the log at most twice that much
 later (read from its stream after a pause of ``batch_seconds``, then written with the
-others), and costs a row, not a transaction. News not yet written when the process dies is not
-lost: a watch that starts lists every Node again and says all of it anew.
+others), and costs a row, not a transaction. News not yet written when the process dies
+is not lost: a watch that starts lists every Node again and says all of it anew.
 
 lightkube (not the official client) for the list and the writes: typed models, httpx
 underneath, and a few hundred kB instead of the generated client.
