@@ -334,6 +334,10 @@ class Pivot:
             return
         if journal.owned:
             target.clear()
+            if isinstance(target, KubeStore):  # clear() keeps it: a secret the move wrote
+                install.remove_token_key(
+                    target.api, self.target_end.namespace, journal.target.topology
+                )
             held = [marker(r, journal.move, self.source_end) for r in ("receiving", "taking-over")]
             if journal.prior is not None:
                 current = target.writer()

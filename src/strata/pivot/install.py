@@ -17,7 +17,15 @@ from typing import Any
 from strata.operator.crds import API_VERSION, VERSION, all_crds
 from strata.store.kube_api import KubeApi, KubeStoreError, Obj
 
-__all__ = ["CRDS", "copy_topology", "crd_findings", "ensure", "remove", "topology_object"]
+__all__ = [
+    "CRDS",
+    "copy_topology",
+    "crd_findings",
+    "ensure",
+    "remove",
+    "remove_token_key",
+    "topology_object",
+]
 
 CRDS = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
 ESTABLISHED_WITHIN = 60.0  # seconds: a hang guard
@@ -97,6 +105,12 @@ def remove(api: KubeApi, namespace: str, created: dict[str, Any], topology: str)
         api.delete(f"{CRDS}/{name}")
     if created.get("namespace"):
         api.delete(f"/api/v1/namespaces/{namespace}")
+
+
+def remove_token_key(api: KubeApi, namespace: str, topology: str) -> None:
+    """Deletes the boot service's token-signing key the copy wrote (the Secret
+    ``<topology>-boot-token-key``, ``strata.store.kube_secrets``); absent: nothing."""
+    api.delete(f"/api/v1/namespaces/{namespace}/secrets/{topology}-boot-token-key")
 
 
 def _topology_path(namespace: str, name: str) -> str:
