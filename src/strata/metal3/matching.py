@@ -2,19 +2,21 @@
 carry no ``strata.dev/layer`` label (hosts Metal3 users wrote themselves).
 
 CAPM3 picks a host for a Machine by its Metal3MachineTemplate's
-``spec.template.spec.hostSelector.matchLabels`` (Metal3MachineTemplate CRD,
-infrastructure.cluster.x-k8s.io). The template is a control-plane one when a
+``spec.template.spec.hostSelector`` (Metal3MachineTemplate CRD,
+infrastructure.cluster.x-k8s.io): every ``matchLabels`` pair and every
+``matchExpressions`` requirement must hold (``selects``). The template is a control-plane one when a
 KubeadmControlPlane's ``spec.machineTemplate.infrastructureRef`` names it, a worker one
 when a MachineDeployment's ``spec.template.spec.infrastructureRef`` does; the cluster is
 the Cluster whose ``controlPlaneRef`` names that KubeadmControlPlane, or the
-MachineDeployment's ``spec.clusterName``. ``matchExpressions`` are not read.
+MachineDeployment's ``spec.clusterName``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from strata.metal3.reading import Host, Inputs
+from strata.metal3.reading import CapiObject, Host, Inputs
+from strata.metal3.selectors import selects
 
 __all__ = ["cluster_parts", "served"]
 
@@ -31,14 +33,18 @@ def _bodies(inputs: Inputs, kind: str) -> dict[str, dict[str, Any]]:
     return {name: obj.body for name, obj in inputs.clusters.get(kind, {}).items()}
 
 
+SELECTOR = ("spec", "template", "spec", "hostSelector")
+
+
 def served(host: Host, inputs: Inputs) -> tuple[str, str] | None:
     """(cluster name, ``control-plane`` or ``worker``) of the first template whose
-    selector the host's labels match; None when none does."""
-    for name, template in _bodies(inputs, "Metal3MachineTemplate").items():
-        selector = _get(template, "spec", "template", "spec", "hostSelector", "matchLabels")
-        if not isinstance(selector, dict) or not selector:
-            continue
-        if any(host.labels.get(str(k)) != str(v) for k, v in selector.items()):
+    ``hostSelector`` selects the host (an empty or absent one selects none here: it
+    names no cluster's hosts); None when none does. ``ImportError_`` at the requirement
+    for an operator CAPM3 would refuse."""
+    templates: dict[str, CapiObject] = inputs.clusters.get("Metal3MachineTemplate", {})
+    for name, template in templates.items():
+        selector = _get(template.body, *SELECTOR)
+        if not isinstance(selector, dict) or not selects(selector, host.labels, template, SELECTOR):
             continue
         found = _user(name, inputs)
         if found is not None:

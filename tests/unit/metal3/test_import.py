@@ -273,3 +273,46 @@ def test_hosts_without_strata_labels_join_the_cluster_whose_template_selects_the
     )
     roles = {n.name: (n.layer, n.role) for n in checked.topology.nodes}
     assert roles == {"node-0": ("prod", "control-plane"), "node-1": ("prod", "worker")}
+
+
+EXPRESSIONS = REAL_METAL3.replace(
+    "{hostSelector: {matchLabels: {cluster-role: control-plane}}}",
+    "{hostSelector: {matchExpressions: [{key: cluster-role, operator: In, values: [control-plane, cp]}]}}",
+).replace(
+    "{hostSelector: {matchLabels: {cluster-role: worker}}}",
+    "{hostSelector: {matchExpressions: [{key: cluster-role, operator: notin, values: [control-plane, cp]},"
+    " {key: cluster-role, operator: Exists, values: []}]}}",
+)
+
+
+def test_a_template_selecting_by_match_expressions_is_read_as_capm3_reads_it() -> None:
+    """CAPM3 lowercases each requirement's operator into a label selector: ``In`` and
+    ``notin`` alike; a worker template selecting "has the label, not a control-plane
+    value" takes node-1 only."""
+    assert "matchLabels" not in EXPRESSIONS.split("kind: Metal3MachineTemplate", 1)[1]
+    checked = check_text(import_hosts([("metal3.yaml", EXPRESSIONS)]).text, "topology.yaml")
+    assert checked.topology is not None, [d.render() for d in checked.errors]
+    roles = {n.name: (n.layer, n.role) for n in checked.topology.nodes}
+    assert roles == {"node-0": ("prod", "control-plane"), "node-1": ("prod", "worker")}
+
+
+@pytest.mark.parametrize(
+    ("requirement", "fault"),
+    [
+        ("{key: cluster-role, operator: Matches, values: [x]}", "operator 'Matches' is not"),
+        ("{key: cluster-role, operator: In, values: []}", "operator in needs values"),
+        ("{key: cluster-role, operator: Exists, values: [x]}", "operator exists takes no values"),
+        ("{key: size, operator: Gt, values: [big]}", "operator gt needs an integer value"),
+    ],
+)
+def test_a_requirement_capm3_would_refuse_is_refused_at_its_place(
+    requirement: str, fault: str
+) -> None:
+    text = REAL_METAL3.replace(
+        "{hostSelector: {matchLabels: {cluster-role: worker}}}",
+        f"{{hostSelector: {{matchExpressions: [{requirement}]}}}}",
+    )
+    with pytest.raises(ImportError_) as caught:
+        import_hosts([("metal3.yaml", text)])
+    message = str(caught.value)
+    assert fault in message and message.startswith("metal3.yaml:"), message
