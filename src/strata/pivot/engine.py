@@ -349,9 +349,11 @@ class Pivot:
             if self.target_kept is not None:
                 self.target_kept.write(journal)
         if isinstance(target, KubeStore) and journal.created:
-            install.remove(
+            kept = install.remove(
                 target.api, self.target_end.namespace, journal.created, journal.target.topology
             )
+            if kept:
+                journal.report.append(f"CRDs {', '.join(kept)} kept: in use by other topologies")
             journal.created = {}
         journal.cleanup_pending = False
 

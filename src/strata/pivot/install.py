@@ -93,18 +93,26 @@ def _established(api: KubeApi, name: str) -> None:
     raise KubeStoreError("GET", f"{CRDS}/{name}", 0, "not Established within 60 s")
 
 
-def remove(api: KubeApi, namespace: str, created: dict[str, Any], topology: str) -> None:
+def remove(api: KubeApi, namespace: str, created: dict[str, Any], topology: str) -> list[str]:
     """Deletes what ``ensure`` and ``copy_topology`` created (a namespace is then
-    finalised by the cluster)."""
+    finalised by the cluster) — except a CRD with objects the move did not make (another
+    topology's, in any namespace: deleting the CRD would delete them): the names of
+    those kept are returned."""
+    kept = []
     if created.get("topology"):
         api.delete(_topology_path(namespace, topology))
     for secret in created.get("secrets") or []:
         where, name = secret.split("/", 1)
         api.delete(f"/api/v1/namespaces/{where}/secrets/{name}")
     for name in created.get("crds") or []:
+        plural, group = name.split(".", 1)
+        if next(iter(api.items(f"/apis/{group}/{VERSION}/{plural}", page=1)), None) is not None:
+            kept.append(name)
+            continue
         api.delete(f"{CRDS}/{name}")
     if created.get("namespace"):
         api.delete(f"/api/v1/namespaces/{namespace}")
+    return kept
 
 
 def remove_token_key(api: KubeApi, namespace: str, topology: str) -> None:

@@ -11,7 +11,14 @@ import pytest
 
 from strata.pivot import End, Options, Pivot, PivotFailed, failpoints
 from tests.integration.pivot.conftest import TOPOLOGY, provisioned_state
-from tests.support.kube_api import ControlPlane
+from tests.support.kube_api import ControlPlane, control_plane
+
+
+@pytest.fixture
+def fresh_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]:
+    """A plane of its own: no CRDs of Strata yet (the move makes them)."""
+    with control_plane(tmp_path_factory.mktemp("pivot-fresh")) as running:
+        yield running
 
 
 @pytest.fixture(autouse=True)
@@ -48,3 +55,39 @@ def test_a_rollback_into_an_existing_namespace_leaves_no_token_key(
         mover.run()
     mover.close()
     assert _secrets(plane, namespace) == []
+
+
+def test_a_rollback_keeps_the_crds_another_topology_uses_now(
+    fresh_plane: ControlPlane, namespace: str, tmp_path: Path
+) -> None:
+    plane = fresh_plane
+    # The move made the CRDs; meanwhile another topology moved its Servers into
+    # another namespace of the same cluster. Deleting the CRDs on the rollback deleted
+    # every one of its Servers with them: that topology's whole state, lost.
+    state = tmp_path / "strata.db"
+    provisioned_state(state, 3)
+    other = f"{namespace}-other"
+    servers = f"/apis/strata.dev/v1alpha1/namespaces/{other}/servers"
+
+    def another_topology_moves_in() -> None:
+        with plane.client() as api:
+            body = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": other}}
+            assert api.post("/api/v1/namespaces", json=body).status_code == 201
+            labels = {"strata.dev/topology": "other"}
+            server = {"apiVersion": "strata.dev/v1alpha1", "kind": "Server", "spec": {}}
+            server["metadata"] = {"name": "other.n1", "labels": labels}
+            assert api.post(servers, json=server).status_code == 201
+        raise RuntimeError("verify would fail")
+
+    failpoints.ACTIONS["after:copy"] = another_topology_moves_in
+    source = End.sqlite(state, TOPOLOGY)
+    target = End.kube(plane.admin_kubeconfig(), namespace, TOPOLOGY)
+    lines: list[str] = []
+    mover = Pivot(source, target, Options(say=lines.append))
+    with pytest.raises(PivotFailed, match="verify would fail"):
+        mover.run()
+    mover.close()
+    with plane.client() as api:
+        found = api.get(servers).json()
+        assert [s["metadata"]["name"] for s in found.get("items", [])] == ["other.n1"], found
+    assert any("kept: in use" in line for line in lines)
