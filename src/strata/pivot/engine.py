@@ -353,7 +353,9 @@ class Pivot:
                 target.api, self.target_end.namespace, journal.created, journal.target.topology
             )
             if kept:
-                journal.report.append(f"CRDs {', '.join(kept)} kept: in use by other topologies")
+                journal.report.append(
+                    f"CRDs {', '.join(kept)} kept: in use by objects the move did not make"
+                )
             journal.created = {}
         journal.cleanup_pending = False
 
