@@ -15,7 +15,7 @@ doing it again after a crash at any instant goes on from where it stopped.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from strata.errors import StrataError
 from strata.pivot import failpoints
@@ -24,6 +24,7 @@ from strata.store import KubeStore, LogEntry, MovableStore
 
 __all__ = ["CopyRefused", "copy_all", "cursor_map", "log_window"]
 
+Check = Callable[[], None]
 NODE_BATCH = 50
 LOG_BATCH = 500
 
@@ -44,11 +45,16 @@ def log_window(source: MovableStore, target: MovableStore) -> int:
     return max(0, total - target.log.keep * target.log.size)
 
 
-def copy_all(source: MovableStore, target: MovableStore, log_from: int, history: bool) -> None:
+def copy_all(
+    source: MovableStore, target: MovableStore, log_from: int, history: bool, check: Check
+) -> None:
+    """``check``: raises when this run no longer has the move (called before each write)."""
+    check()
     copy_secrets(source, target)
     failpoints.reached("copy:secrets")
-    copy_nodes(source, target, history)
-    copy_log(source, target, log_from)
+    copy_nodes(source, target, history, check)
+    copy_log(source, target, log_from, check)
+    check()
     for name, value in cursor_map(source, target, log_from).items():
         target.set_cursor(name, value)
     failpoints.reached("copy:cursors")
@@ -62,20 +68,22 @@ def copy_secrets(source: MovableStore, target: MovableStore) -> None:
     target.put_token_key(source.token_key())
 
 
-def copy_nodes(source: MovableStore, target: MovableStore, history: bool) -> None:
+def copy_nodes(source: MovableStore, target: MovableStore, history: bool, check: Check) -> None:
     there = {n.name: node_digest(n, history) for n in target.export_nodes()}
     todo = [n for n in source.export_nodes() if there.get(n.name) != node_digest(n, history)]
     for i in range(0, len(todo), NODE_BATCH):
+        check()
         target.import_nodes(todo[i : i + NODE_BATCH])
         failpoints.reached(f"copy:nodes:{i // NODE_BATCH}")
 
 
-def copy_log(source: MovableStore, target: MovableStore, log_from: int) -> None:
+def copy_log(source: MovableStore, target: MovableStore, log_from: int, check: Check) -> None:
     wanted = source.events_since(0, EVERY)[log_from:]
     there = target.events_since(0, EVERY)
     _check_prefix(wanted, there)
     rest = wanted[len(there) :]
     for i in range(0, len(rest), LOG_BATCH):
+        check()
         target.append_log(rest[i : i + LOG_BATCH])
         failpoints.reached(f"copy:log:{i // LOG_BATCH}")
 

@@ -11,16 +11,16 @@ resume releases the target's for its controller. No controller can hold either l
 between the freeze and the resume. The source's ``moved`` lease is the commit point:
 once it is written nothing is rolled back, and ``--back`` is the way home.
 
-Any failure before it rolls back (``rollback``): the move's state in the target
-cleared and its lease given back (or the earlier move's marker put back), the
-namespace and CRDs it created removed, the source's lease released, and the report
-written in the source's journal. A target that cannot be reached then is cleaned by
-the next ``strata pivot`` (``cleanup_pending``).
+Any failure before it rolls back (``rollback``, docs/pivot.md "Failures"); a target
+that cannot be reached then is cleaned by the next run (``cleanup_pending``). Each run
+writes its own ``runner`` in the journal: another run still going fails its next
+compare-and-swap (``Kept.check`` before each batch of the copy, and before the switch).
 """
 
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -99,7 +99,8 @@ class Pivot:
         for level, text in findings:
             self.say(f"preflight {level:5} {text}")
         if self.options.dry_run:
-            self._plan()
+            for line in plan_lines(self.source, self.source_end, self.target_end):
+                self.say(f"plan {line}")
             return (
                 earlier
                 if resuming and earlier is not None
@@ -135,6 +136,8 @@ class Pivot:
         journal = self.journal
         assert journal is not None
         try:
+            journal.runner = uuid.uuid4().hex[:8]
+            self._write()
             self._hold()
             for step in STEPS[1:]:
                 if step in journal.steps:
@@ -162,8 +165,7 @@ class Pivot:
             self.target_kept.write(self.journal)
 
     def _hold(self) -> None:
-        """A resumed move takes its leases again before going on (``WriterBusy`` when
-        someone took one meanwhile: then it is rolled back)."""
+        """A resumed move takes its leases again (``WriterBusy``: rolled back)."""
         journal = self.journal
         assert journal is not None
         if "freeze" in journal.steps and not self._switched():
@@ -217,7 +219,7 @@ class Pivot:
         started = time.monotonic()
         if isinstance(self.source, KubeStore) and isinstance(target, KubeStore):
             self._copy_topology(self.source, target)
-        copying.copy_all(self.source, target, journal.log_from, self._history())
+        copying.copy_all(self.source, target, journal.log_from, self._history(), self.kept.check)
         self.say(f"copy: {time.monotonic() - started:.1f} s")
 
     def _copy_topology(self, source: KubeStore, target: KubeStore) -> None:
@@ -272,6 +274,8 @@ class Pivot:
     def _switch(self) -> None:
         journal, target = self.journal, self._open_target()
         assert journal is not None
+        journal.switch_begun = time.time()
+        self._write()  # compare-and-swap: not if --abort or another run took the journal
         receiving = marker("receiving", journal.move, self.source_end)
         target.acquire_writer(
             marker("taking-over", journal.move, self.source_end), FREEZE_TTL, replacing=receiving
@@ -386,12 +390,6 @@ class Pivot:
             raise PivotRefused("the move has switched: run it again to finish, then --back")
         self.rollback("aborted by strata pivot --abort")
         return earlier
-
-    # -- dry run -----------------------------------------------------------------
-
-    def _plan(self) -> None:
-        for line in plan_lines(self.source, self.source_end, self.target_end):
-            self.say(f"plan {line}")
 
     def close(self) -> None:
         for store in (self.source, self.target):

@@ -59,6 +59,8 @@ class Journal:
     report: list[str] = field(default_factory=list)
     cleanup_pending: bool = False
     back: bool = False
+    runner: str = ""  # the run going on with it: a second run's write stops the first
+    switch_begun: float | None = None
 
     @classmethod
     def new(cls, source: End, target: End, back: bool = False) -> Journal:
@@ -89,6 +91,12 @@ class Kept:
 
     def read(self) -> Journal | None:
         return None if self.text is None else Journal.from_text(self.text)
+
+    def check(self) -> None:
+        """``JournalTaken`` when the journal kept is no longer the one last read or
+        written here (another run of the move, or ``--abort``, has taken it)."""
+        if self.store.note(KEY) != self.text:
+            raise JournalTaken("the move's journal was changed by another strata pivot")
 
     def write(self, journal: Journal) -> None:
         text = journal.to_text()

@@ -12,7 +12,7 @@ import pytest
 from strata.cli.pivot_cmd import _back_or_abort
 from strata.pivot import End, Options, Pivot, PivotFailed, PivotRefused, failpoints
 from strata.pivot.digest import inventory
-from strata.pivot.journal import Journal
+from strata.pivot.journal import Journal, JournalTaken
 from strata.store import RecordWrite, SQLiteStore
 
 
@@ -144,3 +144,42 @@ def test_back_again_after_a_way_back_that_was_rolled_back(tmp_path: Path) -> Non
     failpoints.ACTIONS.clear()
     _back_or_abort(End.sqlite(a, "lab"), Options(say=lines.append), back=True)
     assert home.writer() is None and home.records()
+
+
+def test_an_abort_while_the_move_runs_keeps_it_from_switching(tmp_path: Path) -> None:
+    # Before: the running move switched after --abort had cleared the target: the
+    # source said "moved" to an empty target.
+    a, b = tmp_path / "a.db", tmp_path / "b.db"
+    lines: list[str] = []
+    home = _state(a)
+    before = inventory(home, history=False)
+
+    def aborted_meanwhile() -> None:
+        other = _move(a, b, lines)
+        other.abort()
+        other.close()
+
+    failpoints.ACTIONS["before:switch"] = aborted_meanwhile
+    with pytest.raises((JournalTaken, PivotFailed)):
+        _move(a, b, lines).run()
+    assert home.writer() is None and inventory(home, history=False) == before
+    assert Journal.from_text(home.note("pivot") or "").state == "rolled-back"
+
+
+def test_a_second_run_of_a_running_move_stops_the_first(tmp_path: Path) -> None:
+    # Before: the first run went on copying after the second had finished the move and
+    # the target's controller had written: its stale copy of n1 written over that.
+    a, b = tmp_path / "a.db", tmp_path / "b.db"
+    lines: list[str] = []
+    _state(a)
+
+    def second_run_meanwhile() -> None:
+        failpoints.ACTIONS.clear()
+        assert _move(a, b, lines).run().state == "done"
+        there = SQLiteStore(b)
+        there.write_records([RecordWrite("n1", 2, "joined")])
+
+    failpoints.ACTIONS["copy:secrets"] = second_run_meanwhile
+    with pytest.raises(JournalTaken):
+        _move(a, b, lines).run()
+    assert SQLiteStore(b).records()["n1"].state == "joined"
