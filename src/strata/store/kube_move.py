@@ -19,8 +19,8 @@ from strata.store.kube_api import KubeApi, Obj
 from strata.store.kube_log import EventLog
 from strata.store.kube_records import RecordWriter, as_json
 from strata.store.kube_secrets import KubeSecrets
-from strata.store.kube_servers import Servers, node_of
-from strata.store.records import LogEntry, NodeCopy, NodeRecord
+from strata.store.kube_servers import Servers, node_of, record_of
+from strata.store.records import LogEntry, NodeCopy
 
 __all__ = ["KubeMove"]
 
@@ -162,19 +162,7 @@ def _status(node: NodeCopy) -> dict[str, Any]:
 def _copy(obj: Obj) -> NodeCopy:
     status = obj.get("status") or {}
     attempt = status.get("attempt") or {}
-    record = None
-    if int(status.get("version") or 0) > 0:
-        record = NodeRecord(
-            node_of(obj),
-            int(status["version"]),
-            status["state"],
-            status.get("step"),
-            status.get("reason"),
-            obj.get("spec") or {},
-            float(status.get("updated") or 0.0),
-            status.get("deadline"),
-            status.get("marks") or {},
-        )
+    record = record_of(obj) if int(status.get("version") or 0) > 0 else None
     expires = attempt.get("expires")
     return NodeCopy(
         node_of(obj),

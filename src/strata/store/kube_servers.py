@@ -26,6 +26,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from strata.store.kube_api import KubeApi, KubeStoreError, Obj
+from strata.store.records import NodeRecord
 from strata.store.server_crd import GROUP, KIND, PLURAL, VERSION
 
 __all__ = ["Servers"]
@@ -240,3 +241,19 @@ def _status_body(obj: Obj, status: dict[str, Any]) -> Obj:
 def node_of(obj: Obj) -> str:
     labels = obj["metadata"].get("labels") or {}
     return str(labels.get("strata.dev/node") or obj["metadata"]["name"].split(".", 1)[1])
+
+
+def record_of(obj: Obj) -> NodeRecord:
+    """The node record a Server with a record (``status.version`` > 0) holds."""
+    status = obj["status"]
+    return NodeRecord(
+        node_of(obj),
+        int(status["version"]),
+        status["state"],
+        status.get("step"),
+        status.get("reason"),
+        obj.get("spec") or {},
+        float(status.get("updated") or 0.0),
+        status.get("deadline"),
+        status.get("marks") or {},
+    )

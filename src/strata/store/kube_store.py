@@ -37,7 +37,7 @@ from strata.store.kube_log import EventLog
 from strata.store.kube_move import KubeMove
 from strata.store.kube_records import RecordWriter, as_json, version_of
 from strata.store.kube_secrets import KubeSecrets
-from strata.store.kube_servers import Servers, node_of
+from strata.store.kube_servers import Servers, node_of, record_of
 from strata.store.records import (
     LogEntry,
     MovableStore,
@@ -91,7 +91,7 @@ class KubeStore(KubeMove):
     # -- node records ----------------------------------------------------------
 
     def records(self) -> dict[str, NodeRecord]:
-        return {node_of(o): _record(o) for o in self.servers.all() if version_of(o) > 0}
+        return {node_of(o): record_of(o) for o in self.servers.all() if version_of(o) > 0}
 
     def summaries(self) -> list[NodeSummary]:
         found = []
@@ -283,21 +283,6 @@ class KubeStore(KubeMove):
         self, layer: str, replacing: str, token: str, expires: float, now: float
     ) -> StoredCluster:
         return self.secrets.rotate_cluster_token(layer, replacing, token, expires, now)
-
-
-def _record(obj: Obj) -> NodeRecord:
-    status = obj["status"]
-    return NodeRecord(
-        node_of(obj),
-        int(status["version"]),
-        status["state"],
-        status.get("step"),
-        status.get("reason"),
-        obj.get("spec") or {},
-        float(status.get("updated") or 0.0),
-        status.get("deadline"),
-        status.get("marks") or {},
-    )
 
 
 if TYPE_CHECKING:  # mypy proves the Kubernetes store implements the protocol
