@@ -358,7 +358,7 @@ class Pivot:
             )
             if kept:
                 journal.report.append(
-                    f"CRDs {', '.join(kept)} kept: in use by objects the move did not make"
+                    f"{', '.join(kept)} kept: in use by objects the move did not make"
                 )
             journal.created = {}
         journal.cleanup_pending = False

@@ -96,9 +96,10 @@ def _established(api: KubeApi, name: str) -> None:
 def remove(api: KubeApi, namespace: str, created: dict[str, Any], topology: str) -> list[str]:
     """Deletes what ``ensure`` and ``copy_topology`` created (a namespace is then
     finalised by the cluster) — except a CRD with objects the move did not make (another
-    topology's, in any namespace: deleting the CRD would delete them): the names of
-    those kept are returned."""
+    topology's, in any namespace: deleting the CRD would delete them), and a namespace
+    holding another topology's objects: what was kept is returned ("CRD x", "namespace y")."""
     kept = []
+    others = created.get("namespace") and _others_in(api, namespace, topology)
     if created.get("topology"):
         api.delete(_topology_path(namespace, topology))
     for secret in created.get("secrets") or []:
@@ -107,12 +108,31 @@ def remove(api: KubeApi, namespace: str, created: dict[str, Any], topology: str)
     for name in created.get("crds") or []:
         plural, group = name.split(".", 1)
         if next(iter(api.items(f"/apis/{group}/{VERSION}/{plural}", page=1)), None) is not None:
-            kept.append(name)
+            kept.append(f"CRD {name}")
             continue
         api.delete(f"{CRDS}/{name}")
-    if created.get("namespace"):
+    if others:
+        kept.append(f"namespace {namespace}")
+    elif created.get("namespace"):
         api.delete(f"/api/v1/namespaces/{namespace}")
     return kept
+
+
+def _others_in(api: KubeApi, namespace: str, topology: str) -> bool:
+    """Whether ``namespace`` holds Strata's objects of another topology (or a Topology
+    object made there meanwhile): then a rollback keeps it."""
+    other = f"strata.dev/topology,strata.dev/topology!={topology}"
+    for kind in ("configmaps", "secrets"):
+        if api.names(f"/api/v1/namespaces/{namespace}/{kind}", other):
+            return True
+    for crd in all_crds():
+        plural = crd["spec"]["names"]["plural"]
+        if api.get(f"{CRDS}/{crd['metadata']['name']}") is None:
+            continue
+        path = f"/apis/{API_VERSION}/namespaces/{namespace}/{plural}"
+        if next(iter(api.items(path, page=1)), None) is not None:
+            return True
+    return False
 
 
 def remove_token_key(api: KubeApi, namespace: str, topology: str) -> None:

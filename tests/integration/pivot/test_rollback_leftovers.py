@@ -91,3 +91,36 @@ def test_a_rollback_keeps_the_crds_another_topology_uses_now(
         found = api.get(servers).json()
         assert [s["metadata"]["name"] for s in found.get("items", [])] == ["other.n1"], found
     assert any("kept: in use by objects the move did not make" in line for line in lines)
+
+
+def test_a_rollback_keeps_the_namespace_another_topology_moved_into(
+    plane: ControlPlane, namespace: str, tmp_path: Path
+) -> None:
+    # The move made the namespace (the default "strata" is every topology's);
+    # meanwhile another topology's state went into it. Deleting the namespace on the
+    # rollback deleted that state.
+    state = tmp_path / "strata.db"
+    provisioned_state(state, 3)
+    servers = f"/apis/strata.dev/v1alpha1/namespaces/{namespace}/servers"
+
+    def another_topology_moves_in() -> None:
+        with plane.client() as api:
+            server = {"apiVersion": "strata.dev/v1alpha1", "kind": "Server", "spec": {}}
+            server["metadata"] = {"name": "other.n1", "labels": {"strata.dev/topology": "other"}}
+            assert api.post(servers, json=server).status_code == 201
+        raise RuntimeError("verify would fail")
+
+    failpoints.ACTIONS["after:copy"] = another_topology_moves_in
+    source = End.sqlite(state, TOPOLOGY)
+    target = End.kube(plane.admin_kubeconfig(), namespace, TOPOLOGY)
+    lines: list[str] = []
+    mover = Pivot(source, target, Options(say=lines.append))
+    with pytest.raises(PivotFailed, match="verify would fail"):
+        mover.run()
+    mover.close()
+    with plane.client() as api:
+        found = api.get(f"/api/v1/namespaces/{namespace}").json()
+        assert found["status"]["phase"] == "Active"
+        names = [s["metadata"]["name"] for s in api.get(servers).json()["items"]]
+        assert names == ["other.n1"]
+    assert any(f"namespace {namespace} kept" in line for line in lines)
