@@ -102,6 +102,10 @@ def _back_or_abort(source: object, options: object, back: bool) -> None:
     if last is None or not any(e.same_place(source) for e in (last.source, last.target)):
         raise PivotRefused(f"{source.describe()} has no move in its journal")
     options = replace(options, back=back)
+    if options.dry_run and (not back or (last.unfinished and not last.back)):
+        what = "rolled back" if not back else "rolled back (or, switched, finished and reversed)"
+        options.say(f"dry run: move {last.move} ({last.state}) would be {what}; nothing written")
+        return
     if not back:
         _run(Pivot(last.source, last.target, options), "abort")
     elif last.back and (last.unfinished or last.state == "rolled-back"):

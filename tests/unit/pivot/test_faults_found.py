@@ -183,3 +183,20 @@ def test_a_second_run_of_a_running_move_stops_the_first(tmp_path: Path) -> None:
     with pytest.raises(JournalTaken):
         _move(a, b, lines).run()
     assert SQLiteStore(b).records()["n1"].state == "joined"
+
+
+@pytest.mark.parametrize("back", [False, True])
+def test_abort_or_back_with_dry_run_changes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, back: bool
+) -> None:
+    # Before: --abort --dry-run rolled the move back for real.
+    a, b = tmp_path / "a.db", tmp_path / "b.db"
+    lines: list[str] = []
+    home = _state(a)
+    _killed_at(a, b, "after:copy", monkeypatch)
+    there = SQLiteStore(b)
+    before = (home.note("pivot"), home.writer(), there.writer(), inventory(there, history=False))
+    _back_or_abort(End.sqlite(a, "lab"), Options(say=lines.append, dry_run=True), back=back)
+    after = (home.note("pivot"), home.writer(), there.writer(), inventory(there, history=False))
+    assert after == before
+    assert any("dry run" in line for line in lines)
