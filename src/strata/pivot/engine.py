@@ -30,6 +30,7 @@ from strata.pivot.digest import differences, inventory
 from strata.pivot.ends import FREEZE_TTL, MOVED_TTL, End, marker, moved_to
 from strata.pivot.journal import STEPS, Journal, Kept
 from strata.pivot.preflight import (
+    CONTROLLER,
     Finding,
     blocking,
     check_source,
@@ -74,8 +75,6 @@ class Pivot:
         self.target_kept: Kept | None = None
         self.journal: Journal | None = None
 
-    # -- the run ---------------------------------------------------------------
-
     def run(self) -> Journal:
         """The whole move (or only its preflight and plan with ``dry_run``). Raises
         ``PivotRefused`` (nothing written), ``PivotFailed`` (rolled back)."""
@@ -106,8 +105,10 @@ class Pivot:
                 if resuming and earlier is not None
                 else Journal.new(self.source_end, self.target_end)
             )
-        if blocking(findings) and not resuming:
-            raise PivotRefused("; ".join(blocking(findings)))
+        moving = resuming and earlier is not None and earlier.state == "moving"
+        held = [t for t in blocking(findings) if not resuming or (moving and CONTROLLER in t)]
+        if held:  # a rerun goes on past blocks, but not past a controller: two writers
+            raise PivotRefused("; ".join(held))
         if resuming and earlier is not None:
             self.journal = earlier
         else:

@@ -29,6 +29,7 @@ from strata.store import KubeStore, MovableStore
 from strata.store.kube_api import KubeApi
 
 __all__ = [
+    "CONTROLLER",
     "IN_FLIGHT",
     "Finding",
     "blocking",
@@ -39,6 +40,7 @@ __all__ = [
 ]
 
 Finding = tuple[str, str]
+CONTROLLER = "an in-cluster controller runs in"  # a block a resumed move honours too
 IN_FLIGHT = frozenset(
     {"registering", "inspecting", "provisioning", "booting", "installing", "deprovisioning"}
 )
@@ -142,9 +144,7 @@ def _shard_holders(api: KubeApi, namespace: str, where: str = "the source") -> l
             live.append(str(spec["holderIdentity"]))
     if live:
         holders = ", ".join(sorted(set(live)))
-        text = (
-            f"an in-cluster controller runs in {where}'s namespace ({holders}): scale it to 0 first"
-        )
+        text = f"{CONTROLLER} {where}'s namespace ({holders}): scale it to 0 first"
         return [("block", text)]
     return []
 
