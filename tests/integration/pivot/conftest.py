@@ -176,3 +176,18 @@ class LeaseWatch:
             )
 
         return [s for s in self.samples if free(s[0]) and free(s[1]) and s[2] == "done"]
+
+
+def to_cluster(state: Path, plane: ControlPlane, namespace: str) -> tuple[str, ...]:
+    """``strata pivot``'s arguments moving the SQLite ``state`` into ``namespace`` of
+    ``plane`` (its admin kubeconfig)."""
+    kubeconfig = str(plane.admin_kubeconfig())
+    return ("--state", str(state), "--to-kubeconfig", kubeconfig, "--to-namespace", namespace)
+
+
+def pivot_to_cluster(
+    state: Path, plane: ControlPlane, namespace: str, *args: str, **kwargs: Any
+) -> subprocess.CompletedProcess[str]:
+    """``strata pivot`` with ``to_cluster``'s arguments, then ``args``; ``kwargs`` as
+    ``run_pivot``'s."""
+    return run_pivot(*to_cluster(state, plane, namespace), *args, **kwargs)

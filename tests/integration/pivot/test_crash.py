@@ -13,7 +13,13 @@ import pytest
 
 from strata.pivot.digest import inventory
 from strata.store import KubeStoreError, WriterBusy
-from tests.integration.pivot.conftest import LeaseWatch, kube_store, provisioned_state, run_pivot
+from tests.integration.pivot.conftest import (
+    LeaseWatch,
+    kube_store,
+    provisioned_state,
+    run_pivot,
+    to_cluster,
+)
 from tests.support.kube_api import ControlPlane
 
 N = 120  # three batches of nodes, three of log entries
@@ -50,14 +56,7 @@ def test_a_move_killed_anywhere_completes_when_run_again(
     source = provisioned_state(state, N)
     before = inventory(source, history=False)
     target = kube_store(plane, namespace)
-    args = (
-        "--state",
-        str(state),
-        "--to-kubeconfig",
-        str(plane.admin_kubeconfig()),
-        "--to-namespace",
-        namespace,
-    )
+    args = to_cluster(state, plane, namespace)
     with LeaseWatch(source, target) as watch:
         killed = run_pivot(*args, failpoint=point)
         assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr
@@ -86,8 +85,7 @@ def test_an_unfinished_move_is_aborted(plane: ControlPlane, namespace: str, tmp_
     state = tmp_path / "strata.db"
     source = provisioned_state(state, 60)
     before = inventory(source, history=False)
-    kubeconfig = str(plane.admin_kubeconfig())
-    args = ("--state", str(state), "--to-kubeconfig", kubeconfig, "--to-namespace", namespace)
+    args = to_cluster(state, plane, namespace)
     assert run_pivot(*args, failpoint="copy:nodes:0").returncode == -signal.SIGKILL
     aborted = run_pivot("--state", str(state), "--abort")
     assert aborted.returncode == 0, aborted.stdout + aborted.stderr
@@ -108,8 +106,7 @@ def test_the_way_back_killed_anywhere_completes_when_run_again(
 ) -> None:
     state = tmp_path / "strata.db"
     source = provisioned_state(state, 60)
-    kubeconfig = str(plane.admin_kubeconfig())
-    args = ("--state", str(state), "--to-kubeconfig", kubeconfig, "--to-namespace", namespace)
+    args = to_cluster(state, plane, namespace)
     assert run_pivot(*args).returncode == 0
     cluster = kube_store(plane, namespace)
     moved = inventory(cluster, history=False)

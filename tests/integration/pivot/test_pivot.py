@@ -23,6 +23,7 @@ from strata.store import RecordWrite, SQLiteStore, WriterBusy
 from tests.integration.pivot.conftest import (
     TOPOLOGY,
     kube_store,
+    pivot_to_cluster,
     provisioned_state,
     run_pivot,
     snapshot,
@@ -39,12 +40,9 @@ def test_a_state_file_moves_into_a_cluster(
     source = provisioned_state(state, N)
     before = inventory(source, history=False)
     started = time.monotonic()
-    done = run_pivot(
-        "--state",
-        str(state),
-        "--to-kubeconfig",
-        str(plane.admin_kubeconfig()),
-        "--to-namespace",
+    done = pivot_to_cluster(
+        state,
+        plane,
         namespace,
     )
     took = time.monotonic() - started
@@ -101,12 +99,9 @@ def test_a_conflict_is_refused_and_nothing_changes(
 ) -> None:
     state = tmp_path / "strata.db"
     source = provisioned_state(state, 5)
-    done = run_pivot(
-        "--state",
-        str(state),
-        "--to-kubeconfig",
-        str(plane.admin_kubeconfig()),
-        "--to-namespace",
+    done = pivot_to_cluster(
+        state,
+        plane,
         namespace,
         "--dry-run",
     )
@@ -114,23 +109,17 @@ def test_a_conflict_is_refused_and_nothing_changes(
     other = provisioned_state(tmp_path / "other.db", 1)
     assert other.records()
     # another topology of the same name already lives in the target
-    made = run_pivot(
-        "--state",
-        str(tmp_path / "other.db"),
-        "--to-kubeconfig",
-        str(plane.admin_kubeconfig()),
-        "--to-namespace",
+    made = pivot_to_cluster(
+        tmp_path / "other.db",
+        plane,
         namespace,
     )
     assert made.returncode == 0, made.stderr
     target = kube_store(plane, namespace)
     before = (snapshot(source), snapshot(target))
-    refused = run_pivot(
-        "--state",
-        str(state),
-        "--to-kubeconfig",
-        str(plane.admin_kubeconfig()),
-        "--to-namespace",
+    refused = pivot_to_cluster(
+        state,
+        plane,
         namespace,
     )
     assert refused.returncode == 1, refused.stdout + refused.stderr
@@ -142,12 +131,9 @@ def test_a_dry_run_changes_nothing(plane: ControlPlane, namespace: str, tmp_path
     state = tmp_path / "strata.db"
     source = provisioned_state(state, 10)
     before = snapshot(source)
-    dry = run_pivot(
-        "--state",
-        str(state),
-        "--to-kubeconfig",
-        str(plane.admin_kubeconfig()),
-        "--to-namespace",
+    dry = pivot_to_cluster(
+        state,
+        plane,
         namespace,
         "--dry-run",
     )
@@ -162,13 +148,7 @@ def test_a_dry_run_changes_nothing(plane: ControlPlane, namespace: str, tmp_path
 def test_back_after_a_move(plane: ControlPlane, namespace: str, tmp_path: Path) -> None:
     state = tmp_path / "strata.db"
     source = provisioned_state(state, 20)
-    kubeconfig = str(plane.admin_kubeconfig())
-    assert (
-        run_pivot(
-            "--state", str(state), "--to-kubeconfig", kubeconfig, "--to-namespace", namespace
-        ).returncode
-        == 0
-    )
+    assert pivot_to_cluster(state, plane, namespace).returncode == 0
     target = kube_store(plane, namespace)
     target.write_records(
         [RecordWrite("n0001", 7, "joined", event=("state", {"to": "joined"}))]
@@ -195,12 +175,7 @@ def test_cluster_to_cluster(
     state = tmp_path / "strata.db"
     provisioned_state(state, 30)
     first = str(plane.admin_kubeconfig())
-    assert (
-        run_pivot(
-            "--state", str(state), "--to-kubeconfig", first, "--to-namespace", namespace
-        ).returncode
-        == 0
-    )
+    assert pivot_to_cluster(state, plane, namespace).returncode == 0
     document = yaml.safe_load(Path("examples/lab/topology.yaml").read_text())
     document["credentials"][0]["password"] = {"secret": {"name": "bmc", "key": "password"}}
     topology = topology_object(document, namespace)
