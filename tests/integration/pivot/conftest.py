@@ -8,6 +8,7 @@ and a snapshot of everything a move could change on one end (``snapshot``).
 
 from __future__ import annotations
 
+import datetime
 import itertools
 import os
 import subprocess
@@ -191,3 +192,15 @@ def pivot_to_cluster(
     """``strata pivot`` with ``to_cluster``'s arguments, then ``args``; ``kwargs`` as
     ``run_pivot``'s."""
     return run_pivot(*to_cluster(state, plane, namespace), *args, **kwargs)
+
+
+def hold_shard_lease(plane: ControlPlane, namespace: str) -> None:
+    """A live shard Lease of an in-cluster controller in ``namespace`` (held for 600 s
+    by ``strata-7f9c-x2``): a controller runs there."""
+    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    spec = {"holderIdentity": "strata-7f9c-x2", "leaseDurationSeconds": 600, "renewTime": now}
+    lease = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "spec": spec}
+    lease["metadata"] = {"name": "strata-shard-0"}
+    with plane.client() as api:
+        path = f"/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases"
+        assert api.post(path, json=lease).status_code == 201

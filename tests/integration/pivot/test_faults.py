@@ -18,7 +18,12 @@ import pytest
 from strata.pivot import End, Options, Pivot, PivotFailed, PivotRefused, failpoints
 from strata.pivot.digest import inventory
 from strata.store import RecordWrite
-from tests.integration.pivot.conftest import TOPOLOGY, kube_store, provisioned_state
+from tests.integration.pivot.conftest import (
+    TOPOLOGY,
+    hold_shard_lease,
+    kube_store,
+    provisioned_state,
+)
 from tests.support.kube_api import ControlPlane, control_plane
 
 
@@ -237,22 +242,12 @@ def test_a_target_cut_off_mid_copy_is_cleaned_by_the_next_move(
 def test_a_controller_running_in_the_target_is_refused(
     plane: ControlPlane, namespace: str, tmp_path: Path
 ) -> None:
-    import datetime
 
     from strata.pivot import install
     from strata.store.kube_api import KubeApi
 
     install.ensure(KubeApi(plane.client()), namespace)
-    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    lease = {
-        "apiVersion": "coordination.k8s.io/v1",
-        "kind": "Lease",
-        "metadata": {"name": "strata-shard-0"},
-        "spec": {"holderIdentity": "strata-7f9c-x2", "leaseDurationSeconds": 600, "renewTime": now},
-    }
-    with plane.client() as api:
-        path = f"/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases"
-        assert api.post(path, json=lease).status_code == 201
+    hold_shard_lease(plane, namespace)
     state = tmp_path / "strata.db"
     source = provisioned_state(state, 3)
     lines: list[str] = []

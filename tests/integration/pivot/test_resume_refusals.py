@@ -4,7 +4,6 @@ in-cluster controller started in the target's namespace while the move was dead
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import pytest
 from strata.pivot import End, Options, Pivot, PivotRefused, failpoints
 from strata.pivot.ends import marker
 from strata.pivot.journal import Journal
-from tests.integration.pivot.conftest import TOPOLOGY, provisioned_state
+from tests.integration.pivot.conftest import TOPOLOGY, hold_shard_lease, provisioned_state
 from tests.support.kube_api import ControlPlane
 
 
@@ -46,16 +45,7 @@ def test_a_rerun_refuses_a_controller_started_in_the_target_meanwhile(
         with pytest.raises(_Crash):
             Pivot(*ends, Options(say=lambda line: None)).run()
     failpoints.ACTIONS.clear()
-    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    lease = {
-        "apiVersion": "coordination.k8s.io/v1",
-        "kind": "Lease",
-        "metadata": {"name": "strata-shard-0"},
-        "spec": {"holderIdentity": "strata-7f9c-x2", "leaseDurationSeconds": 600, "renewTime": now},
-    }
-    with plane.client() as api:
-        path = f"/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases"
-        assert api.post(path, json=lease).status_code == 201
+    hold_shard_lease(plane, namespace)
     mover = Pivot(*ends, Options(say=lambda line: None))
     with pytest.raises(PivotRefused, match="in-cluster controller runs in the target's namespace"):
         mover.run()

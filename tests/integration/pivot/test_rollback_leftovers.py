@@ -80,13 +80,7 @@ def test_a_rollback_keeps_the_crds_another_topology_uses_now(
         raise RuntimeError("verify would fail")
 
     failpoints.ACTIONS["after:copy"] = another_topology_moves_in
-    source = End.sqlite(state, TOPOLOGY)
-    target = End.kube(plane.admin_kubeconfig(), namespace, TOPOLOGY)
-    lines: list[str] = []
-    mover = Pivot(source, target, Options(say=lines.append))
-    with pytest.raises(PivotFailed, match="verify would fail"):
-        mover.run()
-    mover.close()
+    lines = failed_move(state, plane, namespace, "verify would fail")
     with plane.client() as api:
         found = api.get(servers).json()
         assert [s["metadata"]["name"] for s in found.get("items", [])] == ["other.n1"], found
@@ -111,16 +105,23 @@ def test_a_rollback_keeps_the_namespace_another_topology_moved_into(
         raise RuntimeError("verify would fail")
 
     failpoints.ACTIONS["after:copy"] = another_topology_moves_in
-    source = End.sqlite(state, TOPOLOGY)
-    target = End.kube(plane.admin_kubeconfig(), namespace, TOPOLOGY)
-    lines: list[str] = []
-    mover = Pivot(source, target, Options(say=lines.append))
-    with pytest.raises(PivotFailed, match="verify would fail"):
-        mover.run()
-    mover.close()
+    lines = failed_move(state, plane, namespace, "verify would fail")
     with plane.client() as api:
         found = api.get(f"/api/v1/namespaces/{namespace}").json()
         assert found["status"]["phase"] == "Active"
         names = [s["metadata"]["name"] for s in api.get(servers).json()["items"]]
         assert names == ["other.n1"]
     assert any(f"namespace {namespace} kept" in line for line in lines)
+
+
+def failed_move(state: Path, plane: ControlPlane, namespace: str, why: str) -> list[str]:
+    """A move of ``state`` into ``namespace`` that fails with ``why`` and rolls back;
+    what it told the person."""
+    source = End.sqlite(state, TOPOLOGY)
+    target = End.kube(plane.admin_kubeconfig(), namespace, TOPOLOGY)
+    lines: list[str] = []
+    mover = Pivot(source, target, Options(say=lines.append))
+    with pytest.raises(PivotFailed, match=why):
+        mover.run()
+    mover.close()
+    return lines
