@@ -67,7 +67,9 @@ def test_the_clusters_controller_goes_on_from_the_moved_state(
         process.wait(30)
     assert ready["status"]["states"] == {"provisioned": 3}
     planned = next(c for c in ready["status"]["conditions"] if c["type"] == "Planned")
-    assert planned["message"] == "1 create, 2 unchanged"
+    # the plan against the moved records: the new server created, the moved ones kept; a
+    # run started again (a replan) before the new one settled plans it unchanged too
+    assert planned["message"] in ("1 create, 2 unchanged", "3 unchanged"), planned
     assert [fleet.machines.by_name(s.name).power_ons for s in fleet.systems] == [1, 1, 1]
     store = KubeStore.from_kubeconfig(kubeconfig, namespace, "emulated")
     assert {r.state for r in store.records().values()} == {"provisioned"}
