@@ -23,6 +23,7 @@ from strata.pivot.digest import inventory
 from strata.provisioning import Stage
 from strata.store import KubeStore, MovableStore, RecordWrite, SQLiteStore
 from strata.store.clusters import StoredCluster
+from tests.support.failpoints import no_failpoint_actions  # noqa: F401 (autouse here)
 from tests.support.kube_api import ControlPlane, control_plane
 
 TOPOLOGY = "lab"
@@ -204,3 +205,11 @@ def hold_shard_lease(plane: ControlPlane, namespace: str) -> None:
     with plane.client() as api:
         path = f"/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases"
         assert api.post(path, json=lease).status_code == 201
+
+
+@pytest.fixture
+def fresh_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]:
+    """A control plane of the test's own: no CRDs of Strata yet (a move makes them),
+    free to be stopped in the middle of a move."""
+    with control_plane(tmp_path_factory.mktemp("pivot-fresh")) as running:
+        yield running

@@ -10,7 +10,6 @@ import contextlib
 import json
 import socket
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,19 +23,7 @@ from tests.integration.pivot.conftest import (
     kube_store,
     provisioned_state,
 )
-from tests.support.kube_api import ControlPlane, control_plane
-
-
-@pytest.fixture
-def spare_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]:
-    with control_plane(tmp_path_factory.mktemp("pivot-spare")) as running:
-        yield running
-
-
-@pytest.fixture(autouse=True)
-def no_actions() -> Iterator[None]:
-    yield
-    failpoints.ACTIONS.clear()
+from tests.support.kube_api import ControlPlane
 
 
 def _pivot(state: Path, plane: ControlPlane, namespace: str, lines: list[str]) -> Pivot:
@@ -58,13 +45,13 @@ def _in_charge_again(state: Path) -> None:
 
 
 def test_the_target_api_going_away_mid_copy_rolls_back(
-    spare_plane: ControlPlane, tmp_path: Path
+    fresh_plane: ControlPlane, tmp_path: Path
 ) -> None:
     state = tmp_path / "strata.db"
     before = inventory(provisioned_state(state, 120), history=False)
-    failpoints.ACTIONS["copy:nodes:1"] = spare_plane.stop
+    failpoints.ACTIONS["copy:nodes:1"] = fresh_plane.stop
     lines: list[str] = []
-    mover = _pivot(state, spare_plane, "moving", lines)
+    mover = _pivot(state, fresh_plane, "moving", lines)
     with pytest.raises(PivotFailed, match="not cleaned") as failed:
         mover.run()
     mover.close()
@@ -106,19 +93,19 @@ def test_a_source_changed_behind_the_copy_fails_verify_and_rolls_back(
     _in_charge_again(state)
 
 
-def test_crds_of_another_version_are_refused(spare_plane: ControlPlane, tmp_path: Path) -> None:
+def test_crds_of_another_version_are_refused(fresh_plane: ControlPlane, tmp_path: Path) -> None:
     from strata.store.server_crd import server_crd
 
     crd = server_crd()
     crd["spec"]["versions"][0]["name"] = "v1beta9"
-    with spare_plane.client() as api:
+    with fresh_plane.client() as api:
         made = api.post("/apis/apiextensions.k8s.io/v1/customresourcedefinitions", json=crd)
         assert made.status_code == 201, made.text
     state = tmp_path / "strata.db"
     source = provisioned_state(state, 3)
     before = (inventory(source, history=False), source.writer(), source.note("pivot"))
     lines: list[str] = []
-    mover = _pivot(state, spare_plane, "strata", lines)
+    mover = _pivot(state, fresh_plane, "strata", lines)
     with pytest.raises(PivotRefused, match="CRD version mismatch"):
         mover.run()
     mover.close()

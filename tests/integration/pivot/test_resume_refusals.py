@@ -4,7 +4,6 @@ in-cluster controller started in the target's namespace while the move was dead
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,12 +17,6 @@ from tests.support.kube_api import ControlPlane
 
 class _Crash(BaseException):
     """Stands for a SIGKILL: nothing after it runs."""
-
-
-@pytest.fixture(autouse=True)
-def no_actions() -> Iterator[None]:
-    yield
-    failpoints.ACTIONS.clear()
 
 
 def test_a_rerun_refuses_a_controller_started_in_the_target_meanwhile(

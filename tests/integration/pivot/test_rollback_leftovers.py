@@ -4,27 +4,13 @@ the boot service's token-signing key, a secret the move wrote there."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from strata.pivot import End, Options, Pivot, PivotFailed, failpoints
 from tests.integration.pivot.conftest import TOPOLOGY, provisioned_state
-from tests.support.kube_api import ControlPlane, control_plane
-
-
-@pytest.fixture
-def fresh_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]:
-    """A plane of its own: no CRDs of Strata yet (the move makes them)."""
-    with control_plane(tmp_path_factory.mktemp("pivot-fresh")) as running:
-        yield running
-
-
-@pytest.fixture(autouse=True)
-def no_actions() -> Iterator[None]:
-    yield
-    failpoints.ACTIONS.clear()
+from tests.support.kube_api import ControlPlane
 
 
 def _secrets(plane: ControlPlane, namespace: str) -> list[str]:

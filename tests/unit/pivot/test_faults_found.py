@@ -4,7 +4,6 @@ no API server): a move of nothing called a success, a dry run that acted, and
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,12 +17,6 @@ from strata.store import RecordWrite, SQLiteStore
 
 class _Crash(BaseException):
     """Stands for a SIGKILL: nothing after it runs."""
-
-
-@pytest.fixture(autouse=True)
-def no_actions() -> Iterator[None]:
-    yield
-    failpoints.ACTIONS.clear()
 
 
 def _state(path: Path, count: int = 3) -> SQLiteStore:

@@ -5,7 +5,6 @@ that puts the earlier move's marker back, the journal's text, canonical JSON."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,12 +16,6 @@ from strata.pivot.journal import Journal
 from strata.provisioning import Stage
 from strata.store import RecordWrite, SQLiteStore, WriterBusy
 from strata.store.clusters import StoredCluster
-
-
-@pytest.fixture(autouse=True)
-def no_actions() -> Iterator[None]:
-    yield
-    failpoints.ACTIONS.clear()
 
 
 def _state(path: Path, count: int = 5) -> SQLiteStore:
