@@ -21,14 +21,14 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
 
 from strata.errors import StrataError
-from strata.pivot import copying, credentials, failpoints, install
+from strata.pivot import copying, failpoints, install
+from strata.pivot.between import BetweenClusters
 from strata.pivot.digest import differences, inventory
-from strata.pivot.ends import FREEZE_TTL, MOVED_TTL, End, marker, moved_to
+from strata.pivot.ends import FREEZE_TTL, MOVED_TTL, marker, moved_to
 from strata.pivot.journal import STEPS, Journal, Kept
+from strata.pivot.moving import Options, PivotFailed, PivotRefused
 from strata.pivot.preflight import (
     CONTROLLER,
     Finding,
@@ -38,43 +38,13 @@ from strata.pivot.preflight import (
     plan_lines,
     target_exists,
 )
-from strata.store import KubeStore, MovableStore
+from strata.pivot.undo import Undoing
+from strata.store import KubeStore
 
 __all__ = ["Options", "Pivot", "PivotFailed", "PivotRefused"]
 
 
-class PivotRefused(StrataError):
-    """Preflight found what stops the move; nothing was written."""
-
-    kind = "pivot-refused"
-    exit_code = 1
-
-
-class PivotFailed(StrataError):
-    """A step failed before the switch: the move was rolled back (the report says how)."""
-
-    kind = "pivot-failed"
-    exit_code = 1
-
-
-@dataclass
-class Options:
-    dry_run: bool = False
-    allow_failed: bool = False
-    back: bool = False  # this move is a way back (``--back``): said in its journal
-    say: Callable[[str], None] = print
-
-
-class Pivot:
-    def __init__(self, source: End, target: End, options: Options) -> None:
-        self.source_end, self.target_end, self.options = source, target, options
-        self.say = options.say
-        self.source: MovableStore = source.open()
-        self.kept = Kept(self.source)
-        self.target: MovableStore | None = None
-        self.target_kept: Kept | None = None
-        self.journal: Journal | None = None
-
+class Pivot(Undoing, BetweenClusters):
     def run(self) -> Journal:
         """The whole move (or only its preflight and plan with ``dry_run``). Raises
         ``PivotRefused`` (nothing written), ``PivotFailed`` (rolled back)."""
@@ -127,12 +97,6 @@ class Pivot:
             found.append(("block", f"target {self.target_end.describe()}: {failure}"))
         return found
 
-    def _open_target(self) -> MovableStore:
-        if self.target is None:
-            self.target = self.target_end.open()
-            self.target_kept = Kept(self.target)
-        return self.target
-
     def _steps(self) -> Journal:
         journal = self.journal
         assert journal is not None
@@ -158,12 +122,6 @@ class Pivot:
                 raise
             raise PivotFailed("; ".join(journal.report)) from None
         return journal
-
-    def _write(self) -> None:
-        assert self.journal is not None
-        self.kept.write(self.journal)
-        if self.journal.owned and self.target_kept is not None:
-            self.target_kept.write(self.journal)
 
     def _hold(self) -> None:
         """A resumed move takes its leases again (``WriterBusy``: rolled back)."""
@@ -223,28 +181,6 @@ class Pivot:
         copying.copy_all(self.source, target, journal.log_from, self._history(), self.kept.check)
         self.say(f"copy: {time.monotonic() - started:.1f} s")
 
-    def _copy_topology(self, source: KubeStore, target: KubeStore) -> None:
-        """The Topology object, then the Secrets it refers to (BMC passwords)."""
-        journal, ends = self.journal, (self.source_end.namespace, self.target_end.namespace)
-        assert journal is not None
-        if install.copy_topology(source.api, target.api, ends, self.source_end.topology):
-            journal.created = {**journal.created, "topology": True}
-            self._write()
-        made = credentials.copy_secrets(source.api, target.api, self._refs(), ends)
-        if made:
-            journal.created = {
-                **journal.created,
-                "secrets": [*journal.created.get("secrets", []), *made],
-            }
-            self._write()
-
-    def _refs(self) -> list[tuple[str, str, str]]:
-        if not isinstance(self.source, KubeStore):
-            return []
-        name, namespace = self.source_end.topology, self.source_end.namespace
-        found = install.topology_object(self.source.api, namespace, name) or {}
-        return credentials.references(found.get("spec") or {}, namespace)
-
     def _verify(self) -> None:
         journal, target = self.journal, self._open_target()
         assert journal is not None and journal.log_from is not None
@@ -253,21 +189,7 @@ class Pivot:
         cursors = copying.cursor_map(self.source, target, journal.log_from)
         found = differences(source, there, cursors)
         if isinstance(self.source, KubeStore) and isinstance(target, KubeStore):
-            name, ends = (
-                self.source_end.topology,
-                (self.source_end.namespace, self.target_end.namespace),
-            )
-            objects = [
-                install.topology_object(s.api, ns, name)
-                for s, ns in zip((self.source, target), ends, strict=True)
-            ]
-            if (objects[0] or {}).get("spec") != (objects[1] or {}).get("spec"):
-                found.append(f"the Topology object {name}'s spec differs")
-            refs, same = self._refs(), (ends[0], ends[0])
-            if credentials.digests(self.source.api, refs, same) != credentials.digests(
-                target.api, refs, ends
-            ):
-                found.append("the Secrets the Topology refers to differ")
+            found += self._differences_between(self.source, target)
         if found:
             raise copying.CopyRefused("verify: " + "; ".join(found))
         self.say(f"verify: equal on both sides: {source.counts()}, a digest per node equal")
@@ -296,101 +218,6 @@ class Pivot:
         self.say(
             f"the management plane of {self.source_end.topology} now lives in {self.target_end.describe()}"
         )
-
-    def _history(self) -> bool:
-        return self.source_end.kind == self.target_end.kind == "kube"
-
-    def _switched(self) -> bool:
-        assert self.journal is not None
-        writer = self.source.writer()
-        return writer is not None and writer[0] == marker(
-            "moved", self.journal.move, self.target_end
-        )
-
-    # -- rollback ----------------------------------------------------------------
-
-    def rollback(self, reason: str) -> None:
-        """Undo a move that has not switched (see the module's docstring)."""
-        journal = self.journal
-        assert journal is not None
-        journal.report = [f"failed: {reason}"]
-        journal.state = "rolling-back"  # a crash from here on: the rerun rolls back
-        self.kept.write(journal)
-        try:
-            self._undo_target(journal)
-            failpoints.reached("rollback:target-cleaned")
-            journal.report.append(f"target {self.target_end.describe()}: the move's state removed")
-        except Exception as failure:
-            journal.cleanup_pending = True
-            journal.report.append(
-                f"target {self.target_end.describe()} not cleaned ({type(failure).__name__}: {failure}): "
-                "the next strata pivot to it cleans it first"
-            )
-        self.source.release_writer(marker("frozen", journal.move, self.target_end))
-        journal.report.append(f"source {self.source_end.describe()}: unfrozen, in charge as before")
-        journal.state = "rolled-back"
-        self.kept.write(journal)
-        for line in journal.report:
-            self.say(f"rollback: {line}")
-
-    def _undo_target(self, journal: Journal) -> None:
-        target = self._open_target() if target_exists(self.target_end) else None
-        if target is None:
-            return
-        if journal.owned:
-            target.clear()
-            if isinstance(target, KubeStore):  # clear() keeps it: a secret the move wrote
-                install.remove_token_key(
-                    target.api, self.target_end.namespace, journal.target.topology
-                )
-            held = [marker(r, journal.move, self.source_end) for r in ("receiving", "taking-over")]
-            if journal.prior is not None:
-                current = target.writer()
-                replacing = current[0] if current and current[0] in held else None
-                target.acquire_writer(journal.prior, MOVED_TTL, replacing=replacing)
-            for holder in held:
-                target.release_writer(holder)
-            journal.owned = False
-            if self.target_kept is not None:
-                self.target_kept.write(journal)
-        if isinstance(target, KubeStore) and journal.created:
-            kept = install.remove(
-                target.api, self.target_end.namespace, journal.created, journal.target.topology
-            )
-            if kept:
-                journal.report.append(
-                    f"{', '.join(kept)} kept: in use by objects the move did not make"
-                )
-            journal.created = {}
-        journal.cleanup_pending = False
-
-    def _left_to_clean(self, earlier: Journal | None) -> bool:
-        """A rolled-back move whose target could not be cleaned then, to this target."""
-        if earlier is None or not earlier.cleanup_pending or self.options.dry_run:
-            return False
-        return earlier.target.same_place(self.target_end)
-
-    def _clean_after(self, earlier: Journal) -> None:
-        """A rolled-back move whose target could not be cleaned then: clean it now."""
-        self.journal = earlier
-        self._undo_target(earlier)
-        earlier.report.append(f"target {self.target_end.describe()}: cleaned by a later run")
-        self.kept.write(earlier)
-        self.journal = None
-        self.say(f"cleaned what move {earlier.move} had left in {self.target_end.describe()}")
-
-    def abort(self) -> Journal:
-        """Roll back the unfinished move this source's journal names."""
-        earlier = self.kept.read()
-        if earlier is None or earlier.state not in ("moving", "rolling-back"):
-            raise PivotRefused(
-                "no unfinished move to abort (a switched move is finished by running it again)"
-            )
-        self.journal, self.target_end = earlier, earlier.target
-        if self._switched():
-            raise PivotRefused("the move has switched: run it again to finish, then --back")
-        self.rollback("aborted by strata pivot --abort")
-        return earlier
 
     def close(self) -> None:
         for store in (self.source, self.target):

@@ -1,0 +1,71 @@
+"""What every part of a move shares: both ends, their stores, the journal kept in
+each (``strata.pivot.engine.Pivot`` is made of this, ``undo`` and ``between``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from strata.errors import StrataError
+from strata.pivot.ends import End, marker
+from strata.pivot.journal import Journal, Kept
+from strata.store import MovableStore
+
+__all__ = ["Moving", "Options", "PivotFailed", "PivotRefused"]
+
+
+class PivotRefused(StrataError):
+    """Preflight found what stops the move; nothing was written."""
+
+    kind = "pivot-refused"
+    exit_code = 1
+
+
+class PivotFailed(StrataError):
+    """A step failed before the switch: the move was rolled back (the report says how)."""
+
+    kind = "pivot-failed"
+    exit_code = 1
+
+
+@dataclass
+class Options:
+    dry_run: bool = False
+    allow_failed: bool = False
+    back: bool = False  # this move is a way back (``--back``): said in its journal
+    say: Callable[[str], None] = print
+
+
+class Moving:
+    """Both ends of one move and its journal; the steps live in ``Pivot``."""
+
+    def __init__(self, source: End, target: End, options: Options) -> None:
+        self.source_end, self.target_end, self.options = source, target, options
+        self.say = options.say
+        self.source: MovableStore = source.open()
+        self.kept = Kept(self.source)
+        self.target: MovableStore | None = None
+        self.target_kept: Kept | None = None
+        self.journal: Journal | None = None
+
+    def _open_target(self) -> MovableStore:
+        if self.target is None:
+            self.target = self.target_end.open()
+            self.target_kept = Kept(self.target)
+        return self.target
+
+    def _write(self) -> None:
+        assert self.journal is not None
+        self.kept.write(self.journal)
+        if self.journal.owned and self.target_kept is not None:
+            self.target_kept.write(self.journal)
+
+    def _history(self) -> bool:
+        return self.source_end.kind == self.target_end.kind == "kube"
+
+    def _switched(self) -> bool:
+        assert self.journal is not None
+        writer = self.source.writer()
+        return writer is not None and writer[0] == marker(
+            "moved", self.journal.move, self.target_end
+        )
