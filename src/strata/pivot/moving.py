@@ -34,6 +34,11 @@ class Options:
     allow_failed: bool = False
     back: bool = False  # this move is a way back (``--back``): said in its journal
     say: Callable[[str], None] = print
+    # how the target's controller starts at resume (``strata.pivot.resume``): "cluster"
+    # (its Deployment scaled up), "host" (``strata controller`` started here against
+    # the target), "auto" (host when no node can run it, else cluster), "none" (by hand)
+    controller: str = "none"
+    host_args: tuple[str, ...] = ()  # a host controller's boot flags (--listen URL ...)
 
 
 class Moving:
