@@ -29,6 +29,13 @@ _KUBECONFIG = click.Path(exists=True, dir_okay=False, path_type=Path)
     "--namespace", "-n", default="strata", show_default=True, help="The source cluster's namespace."
 )
 @click.option("--topology", "-t", help="The topology's name [FILE's metadata.name].")
+@click.option(
+    "--to",
+    "to_layer",
+    metavar="LAYER",
+    help="Into LAYER's own cluster: a kubeconfig minted from the layer's PKI in the state "
+    "[the layer marked pivot: true].",
+)
 @click.option("--to-kubeconfig", type=_KUBECONFIG, help="The target cluster's kubeconfig.")
 @click.option("--to-namespace", default="strata", show_default=True, help="The target's namespace.")
 @click.option("--back", is_flag=True, help="Move back where the last move came from.")
@@ -41,6 +48,7 @@ def pivot(
     kubeconfig: Path | None,
     namespace: str,
     topology: str | None,
+    to_layer: str | None,
     to_kubeconfig: Path | None,
     to_namespace: str,
     back: bool,
@@ -49,7 +57,8 @@ def pivot(
     allow_failed: bool,
 ) -> None:
     """Move the management plane: the topology's whole state, from the state file (or
-    --kubeconfig's cluster) into --to-kubeconfig's cluster.
+    --kubeconfig's cluster) into a cluster: --to LAYER's own (the layer marked pivot:
+    true by default), or --to-kubeconfig's.
 
     Steps, each in a journal kept in both stores (a rerun after a crash resumes):
     preflight, freeze the source (its writer lease: "moving to ..."), install the CRDs,
@@ -61,6 +70,8 @@ def pivot(
     from strata.pivot.ends import End
     from strata.pivot.engine import Options, Pivot
 
+    if to_layer is not None and to_kubeconfig is not None:
+        raise click.UsageError("--to LAYER and --to-kubeconfig are exclusive: give one")
     name = topology or _name_in(file)
     if kubeconfig is not None:
         source = End.kube(kubeconfig, namespace, name)
@@ -74,13 +85,33 @@ def pivot(
         _back_or_abort(source, options, back)
         return
     if to_kubeconfig is None:
-        click.echo("error: say where to: --to-kubeconfig FILE (or --back, --abort)", err=True)
+        to_kubeconfig = _layer_target(file, state, source, to_layer)
+    if to_kubeconfig is None:
+        click.echo(
+            "error: say where to: --to LAYER or --to-kubeconfig FILE (or --back, --abort)",
+            err=True,
+        )
         sys.exit(2)
     mover = Pivot(source, End.kube(to_kubeconfig, to_namespace, name), options)
     try:
         mover.run()
     finally:
         mover.close()
+
+
+def _layer_target(file: Path, state: Path | None, source: object, layer: str | None) -> Path | None:
+    """--to LAYER's kubeconfig, written beside the state (``strata.cli.pivot_layer``);
+    None without LAYER when FILE marks no layer pivot: true."""
+    from strata.cli.pivot_layer import target_kubeconfig
+    from strata.pivot.ends import End
+
+    assert isinstance(source, End)
+    state_dir = Path(source.path).parent if source.kind == "sqlite" else default_state(file).parent
+    store = source.open()
+    try:
+        return target_kubeconfig(file, layer, store, state_dir, click.echo)
+    finally:
+        store.close()  # type: ignore[attr-defined]
 
 
 def _back_or_abort(source: object, options: object, back: bool) -> None:
