@@ -1,0 +1,278 @@
+"""The in-cluster controller's manifests as code: its ServiceAccount, Role and
+RoleBinding, the ConfigMap of its ``STRATA_*`` settings and its Deployment, for one
+namespace — what ``kubectl apply -k deploy/`` installs (docs/in-cluster.md,
+"Install"), and what ``strata pivot`` installs in its target (``strata.pivot.install``).
+
+``deploy/rbac.yaml`` and ``deploy/deployment.yaml`` stay the files people read and
+kustomize (with their comments); a test keeps them equal to these functions for the
+namespace ``strata-system`` with kustomize's namespace and ``part-of`` label
+(``tests/unit/operator/test_manifests.py``). The image is named once, ``IMAGE``.
+
+Least privilege (docs/in-cluster.md): the controller's rights are a Role in its own
+namespace, nothing cluster-wide — it reads each layer's Nodes with Strata's own
+admin credential of that layer (``strata.kube.watch``), not its ServiceAccount. The
+two ClusterRoles of ``deploy/rbac.yaml`` (``PEOPLE_ROLES``) are for people (aggregated
+to ``edit``/``admin`` and ``view``), not for the controller.
+
+Objects follow the Kubernetes API reference: core/v1 ServiceAccount and ConfigMap,
+rbac.authorization.k8s.io/v1 Role and RoleBinding, apps/v1 Deployment.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "IMAGE",
+    "NAME",
+    "PART_OF",
+    "PEOPLE_ROLES",
+    "REPLICAS",
+    "REPLICAS_ANNOTATION",
+    "SETTINGS",
+    "config_map",
+    "controller_objects",
+    "deployment",
+    "object_path",
+    "paused",
+    "role",
+    "role_binding",
+    "service_account",
+]
+
+Obj = dict[str, Any]
+
+NAME = "strata-controller"  # the ServiceAccount, Role, RoleBinding, ConfigMap, Deployment
+IMAGE = "strata:latest"  # built from the Containerfile (docs/in-cluster.md, "The image")
+REPLICAS = 1  # replicas split the racks into shards; one more is a warm spare
+REPLICAS_ANNOTATION = "strata.dev/replicas"  # a paused Deployment's replicas to come
+PART_OF = {"app.kubernetes.io/part-of": "strata"}  # deploy/kustomization.yaml's labels
+SETTINGS = {  # deploy/kustomization.yaml's configMapGenerator literals
+    "STRATA_UNTIL": "joined",
+    "STRATA_HEALTH_ADDR": "0.0.0.0:8081",
+    "STRATA_LISTEN": "0.0.0.0:8080",
+}
+_APP = {"app.kubernetes.io/name": NAME}
+
+ROLE_RULES: list[Obj] = [
+    {"apiGroups": ["strata.dev"], "resources": ["topologies"], "verbs": ["list"]},
+    {"apiGroups": ["strata.dev"], "resources": ["topologies/status"], "verbs": ["patch"]},
+    {
+        "apiGroups": ["strata.dev"],
+        "resources": ["servers"],
+        "verbs": ["get", "list", "create", "update", "delete"],
+    },
+    {"apiGroups": ["strata.dev"], "resources": ["servers/status"], "verbs": ["update"]},
+    {
+        "apiGroups": ["coordination.k8s.io"],
+        "resources": ["leases"],
+        "verbs": ["get", "list", "create", "update", "delete"],
+    },
+    {"apiGroups": [""], "resources": ["events"], "verbs": ["create", "get", "patch"]},
+    {
+        "apiGroups": [""],
+        "resources": ["configmaps"],
+        "verbs": ["get", "list", "create", "update", "patch", "delete"],
+    },
+    {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "create", "update"]},
+]
+
+_READ = ["get", "list", "watch"]
+PEOPLE_ROLES: list[Obj] = [
+    {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRole",
+        "metadata": {
+            "name": "strata-topology-editor",
+            "labels": {
+                "rbac.authorization.k8s.io/aggregate-to-edit": "true",
+                "rbac.authorization.k8s.io/aggregate-to-admin": "true",
+                **PART_OF,
+            },
+        },
+        "rules": [
+            {
+                "apiGroups": ["strata.dev"],
+                "resources": ["topologies"],
+                "verbs": [*_READ, "create", "update", "patch", "delete"],
+            },
+            {
+                "apiGroups": ["strata.dev"],
+                "resources": ["servers", "topologies/status", "servers/status"],
+                "verbs": _READ,
+            },
+        ],
+    },
+    {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRole",
+        "metadata": {
+            "name": "strata-topology-viewer",
+            "labels": {"rbac.authorization.k8s.io/aggregate-to-view": "true", **PART_OF},
+        },
+        "rules": [
+            {
+                "apiGroups": ["strata.dev"],
+                "resources": ["topologies", "servers", "topologies/status", "servers/status"],
+                "verbs": _READ,
+            }
+        ],
+    },
+]
+
+
+def _meta(namespace: str, **labels: str) -> Obj:
+    return {"name": NAME, "namespace": namespace, "labels": {**labels, **PART_OF}}
+
+
+def service_account(namespace: str) -> Obj:
+    """The controller's ServiceAccount ``strata-controller`` in ``namespace``."""
+    return {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": _meta(namespace)}
+
+
+def role(namespace: str) -> Obj:
+    """The controller's Role: exactly the calls it makes, all in ``namespace``."""
+    rules = [{**r, "verbs": list(r["verbs"])} for r in ROLE_RULES]
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "Role",
+        "metadata": _meta(namespace),
+        "rules": rules,
+    }
+
+
+def role_binding(namespace: str) -> Obj:
+    """The Role bound to the ServiceAccount of ``namespace``."""
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "RoleBinding",
+        "metadata": _meta(namespace),
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": NAME},
+        "subjects": [{"kind": "ServiceAccount", "name": NAME, "namespace": namespace}],
+    }
+
+
+def config_map(namespace: str, settings: dict[str, str] | None = None) -> Obj:
+    """The ConfigMap of ``strata controller``'s settings (every flag has a ``STRATA_*``
+    variable): ``SETTINGS``, then ``settings`` over them."""
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": _meta(namespace),
+        "data": {**SETTINGS, **(settings or {})},
+    }
+
+
+def deployment(namespace: str, image: str = IMAGE, replicas: int = REPLICAS) -> Obj:
+    """The controller's Deployment: non-root, read-only root filesystem, no
+    capabilities; ``/readyz`` and ``/healthz`` on port 8081, the boot service on 8080;
+    its settings from the ConfigMap ``strata-controller``."""
+    volumes: list[Obj] = [{"name": n, "emptyDir": {}} for n in ("artifacts", "dhcp", "tmp")]
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": _meta(namespace, **_APP),
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": dict(_APP)},
+            "template": {
+                "metadata": {"labels": dict(_APP)},
+                "spec": {
+                    "serviceAccountName": NAME,
+                    "securityContext": {
+                        "runAsNonRoot": True,
+                        "runAsUser": 10001,
+                        "runAsGroup": 10001,
+                        "fsGroup": 10001,
+                        "seccompProfile": {"type": "RuntimeDefault"},
+                    },
+                    "containers": [_container(image)],
+                    "volumes": volumes,
+                },
+            },
+        },
+    }
+
+
+def _container(image: str) -> Obj:
+    def field(path: str) -> Obj:
+        return {"fieldRef": {"fieldPath": path}}
+
+    return {
+        "name": "controller",
+        "image": image,
+        "imagePullPolicy": "IfNotPresent",
+        "args": ["controller"],
+        "envFrom": [{"configMapRef": {"name": NAME}}],
+        "env": [
+            {"name": "STRATA_NAMESPACE", "valueFrom": field("metadata.namespace")},
+            {"name": "STRATA_IDENTITY", "valueFrom": field("metadata.name")},
+        ],
+        "ports": [
+            {"name": "boot", "containerPort": 8080},
+            {"name": "health", "containerPort": 8081},
+        ],
+        "readinessProbe": {"httpGet": {"path": "/readyz", "port": "health"}, "periodSeconds": 5},
+        "livenessProbe": {
+            "httpGet": {"path": "/healthz", "port": "health"},
+            "initialDelaySeconds": 15,
+            "periodSeconds": 10,
+        },
+        "resources": {"requests": {"cpu": "200m", "memory": "256Mi"}, "limits": {"memory": "1Gi"}},
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "capabilities": {"drop": ["ALL"]},
+        },
+        "volumeMounts": [
+            {"name": "artifacts", "mountPath": "/var/lib/strata/artifacts"},
+            {"name": "dhcp", "mountPath": "/var/lib/strata/dhcp"},
+            {"name": "tmp", "mountPath": "/tmp"},
+        ],
+    }
+
+
+def paused(obj: Obj) -> Obj:
+    """``obj`` (a Deployment) started paused: ``replicas`` 0, the replicas it is to have
+    written in the annotation ``strata.dev/replicas`` (scaled up by whoever resumes it)."""
+    metadata = obj["metadata"]
+    annotations = {**(metadata.get("annotations") or {})}
+    annotations[REPLICAS_ANNOTATION] = str(obj["spec"].get("replicas", REPLICAS))
+    return {
+        **obj,
+        "metadata": {**metadata, "annotations": annotations},
+        "spec": {**obj["spec"], "replicas": 0},
+    }
+
+
+def controller_objects(namespace: str, image: str = IMAGE) -> list[Obj]:
+    """Everything the controller needs in ``namespace``, in the order to create it:
+    ServiceAccount, Role, RoleBinding, ConfigMap, Deployment (as deploy/ has it: not
+    paused; see ``paused``)."""
+    return [
+        service_account(namespace),
+        role(namespace),
+        role_binding(namespace),
+        config_map(namespace),
+        deployment(namespace, image),
+    ]
+
+
+_COLLECTIONS = {
+    "ServiceAccount": "/api/v1/namespaces/{ns}/serviceaccounts",
+    "ConfigMap": "/api/v1/namespaces/{ns}/configmaps",
+    "Secret": "/api/v1/namespaces/{ns}/secrets",
+    "Role": "/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/roles",
+    "RoleBinding": "/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/rolebindings",
+    "ClusterRole": "/apis/rbac.authorization.k8s.io/v1/clusterroles",
+    "ClusterRoleBinding": "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
+    "Deployment": "/apis/apps/v1/namespaces/{ns}/deployments",
+}
+
+
+def object_path(obj: Obj, collection: bool = False) -> str:
+    """The API path of ``obj`` (one of the kinds above), or of its collection.
+    ``KeyError`` for another kind."""
+    metadata = obj["metadata"]
+    base = _COLLECTIONS[obj["kind"]].format(ns=metadata.get("namespace", ""))
+    return base if collection else f"{base}/{metadata['name']}"
