@@ -38,6 +38,7 @@ from strata.pivot.preflight import (
     plan_lines,
     target_exists,
 )
+from strata.pivot.resume import start_controller
 from strata.pivot.undo import Undoing
 from strata.store import KubeStore
 
@@ -214,6 +215,7 @@ class Pivot(Undoing, BetweenClusters):
         journal, target = self.journal, self._open_target()
         assert journal is not None
         target.release_writer(marker("taking-over", journal.move, self.source_end))
+        start_controller(self.options, self.source_end, self.target_end, target)  # resume.py
         journal.state = "done"
         self.say(
             f"the management plane of {self.source_end.topology} now lives in {self.target_end.describe()}"

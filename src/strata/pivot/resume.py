@@ -1,0 +1,311 @@
+"""Step 7, resume: the target's controller started, once the move has switched and the
+target's writer lease is released for it (docs/pivot.md, "Resume and the handover").
+
+``Options.controller`` says how:
+
+- ``cluster``: the Deployment ``strata-controller`` the install made paused (replicas
+  0, the replicas wanted in its annotation ``strata.dev/replicas``) is scaled to them
+  (apps/v1 Deployment, a JSON merge patch of ``spec.replicas``). One already scaled
+  (replicas above 0) is left as it is.
+- ``host``: ``strata controller --kubeconfig K --namespace N --identity strata-host-H``
+  with ``Options.host_args`` (--listen, --url, --dhcp-interface, --until ...) started
+  on this machine against the target, detached (its own session), its log and pid file
+  beside the state (``host_files``) — the way operator projects run a controller out
+  of cluster while it cannot run in it. It inherits this process's environment, so
+  BMC passwords the topology reads from variables or files are found as before.
+  Before it starts, the boot endpoint it listens on must be free: the source's boot
+  service stops on its own at the switch (``strata serve`` exits when its lease says
+  ``moved``); after ``FREE_WAIT`` seconds it is a failure the rerun retries.
+- ``auto``: ``cluster`` when a Node is Ready, schedulable and carries no taint the
+  Deployment's pods do not tolerate (Kubernetes "Taints and Tolerations"), else
+  ``host``.
+- ``none``: nothing started (the library's default).
+
+Done again after a crash, it starts nothing twice: a host controller whose pid file
+names a live process with the same command line is kept, and none is started while any
+controller holds a live shard or member Lease in the target's namespace
+(``strata.operator.shards``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from strata.errors import StrataError
+from strata.pivot.ends import End
+from strata.pivot.moving import Options
+from strata.store import KubeStore, MovableStore
+from strata.store.kube_api import KubeApi, KubeStoreError
+
+__all__ = ["DEPLOYMENT", "MODES", "REPLICAS", "ResumeFailed", "host_files", "start_controller"]
+
+DEPLOYMENT = "strata-controller"  # deploy/deployment.yaml
+REPLICAS = "strata.dev/replicas"  # the replicas a paused Deployment is scaled to
+MODES = ("auto", "cluster", "host", "none")
+FREE_WAIT = 60.0  # seconds the source's boot service is given to free the boot endpoint
+TAKE_WAIT = 60.0  # seconds a host controller is given to announce itself (its member Lease)
+
+
+class ResumeFailed(StrataError):
+    """The target's controller could not be started; the move itself is switched."""
+
+    kind = "pivot-resume"
+    exit_code = 1
+    hint = "the move has switched: fix what it says and run the same `strata pivot` again to finish"
+
+
+def start_controller(options: Options, source: End, target: End, store: MovableStore) -> None:
+    """Start the target's controller as ``options.controller`` says (module doc).
+    Raises ``ResumeFailed`` (a missing Deployment, a boot endpoint still taken, a host
+    controller that exits or never announces itself)."""
+    mode, say = options.controller, options.say
+    if mode == "none":
+        say("controller: none started (--controller none): start it in the cluster or on a host")
+        return
+    if not isinstance(store, KubeStore):
+        say(f"controller: {target.describe()} is a state file: `strata apply` drives it")
+        return
+    api = store.api
+    if mode == "auto":
+        nodes = schedulable(api, target.namespace)
+        mode = "cluster" if nodes else "host"
+        why = f"Nodes can run it: {', '.join(nodes[:3])}" if nodes else "no Node can run it"
+        say(f"controller: auto -> {mode} ({why})")
+    if mode == "cluster":
+        say(scale_up(api, target.namespace))
+    elif mode == "host":
+        say(start_host(options.host_args, source, target, api))
+    else:
+        raise ResumeFailed(f"--controller {mode}: not one of {', '.join(MODES)}")
+
+
+# -- cluster -------------------------------------------------------------------------
+
+
+def _deployment_path(namespace: str) -> str:
+    return f"/apis/apps/v1/namespaces/{namespace}/deployments/{DEPLOYMENT}"
+
+
+def scale_up(api: KubeApi, namespace: str) -> str:
+    """The paused Deployment scaled to its ``strata.dev/replicas`` (1 without it);
+    what was done, as a line."""
+    path = _deployment_path(namespace)
+    found = api.get(path)
+    if found is None:
+        raise ResumeFailed(
+            f"no Deployment {DEPLOYMENT} in namespace {namespace}: install it "
+            "(docs/in-cluster.md) or run the controller on a host (--controller host)"
+        )
+    current = int((found.get("spec") or {}).get("replicas", 1))
+    if current > 0:
+        return f"controller: deployment/{DEPLOYMENT} already runs {current} replica(s)"
+    annotations = (found.get("metadata") or {}).get("annotations") or {}
+    try:
+        wanted = max(1, int(annotations.get(REPLICAS, "1")))
+    except ValueError:
+        wanted = 1
+    api.merge(path, {"spec": {"replicas": wanted}})
+    return f"controller: deployment/{DEPLOYMENT} in {namespace} scaled from 0 to {wanted}"
+
+
+def schedulable(api: KubeApi, namespace: str) -> list[str]:
+    """The Nodes the controller's pods could run on: Ready, not cordoned, every
+    NoSchedule/NoExecute taint tolerated by the Deployment's pod template (none:
+    no toleration). A cluster whose Nodes cannot be listed counts as none."""
+    found = api.get(_deployment_path(namespace)) or {}
+    template = ((found.get("spec") or {}).get("template") or {}).get("spec") or {}
+    tolerations = template.get("tolerations") or []
+    try:
+        nodes = list(api.items("/api/v1/nodes"))
+    except KubeStoreError:
+        return []
+    return [
+        n["metadata"]["name"]
+        for n in nodes
+        if _ready(n) and not (n.get("spec") or {}).get("unschedulable")
+        if all(_tolerated(t, tolerations) for t in (n.get("spec") or {}).get("taints") or [])
+    ]
+
+
+def _ready(node: dict[str, Any]) -> bool:
+    conditions = (node.get("status") or {}).get("conditions") or []
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+
+
+def _tolerated(taint: dict[str, Any], tolerations: list[dict[str, Any]]) -> bool:
+    """Kubernetes' matching: an empty key with Exists tolerates every taint; else the
+    key equal and (Exists, or the value equal), the effect empty or equal."""
+    if taint.get("effect") not in ("NoSchedule", "NoExecute"):
+        return True
+    for t in tolerations:
+        if t.get("effect") and t.get("effect") != taint.get("effect"):
+            continue
+        exists = t.get("operator") == "Exists"
+        if exists and not t.get("key"):
+            return True
+        if t.get("key") == taint.get("key") and (exists or t.get("value") == taint.get("value")):
+            return True
+    return False
+
+
+# -- host ----------------------------------------------------------------------------
+
+
+def host_files(source: End, target: End) -> tuple[Path, Path]:
+    """(pid file, log file) of the host controller of ``target``: beside the source's
+    state file, else beside the target's kubeconfig."""
+    base = Path(source.path if source.kind == "sqlite" else target.kubeconfig).parent
+    tag = "".join(c if c.isalnum() else "-" for c in f"{target.topology}-{target.namespace}")
+    return base / f"controller-{tag}.pid", base / f"controller-{tag}.log"
+
+
+def identity() -> str:
+    """The host controller's identity in its Leases: the same on every start on this
+    host, so one restarted takes its shards back at once."""
+    return "strata-host-" + "".join(c if c.isalnum() else "-" for c in socket.gethostname())
+
+
+def start_host(args: tuple[str, ...], source: End, target: End, api: KubeApi) -> str:
+    pid_file, log_file = host_files(source, target)
+    pid = running(pid_file)
+    if pid is not None:
+        return f"controller: on this host already (pid {pid}, log {log_file})"
+    holders = [h for h in live_holders(api, target.namespace) if h != identity()]
+    if holders:  # this host's own identity with no live process: a dead one, taken over
+        return (
+            f"controller: already runs for {target.namespace} ({', '.join(holders)}): none started"
+        )
+    address = listen_of(args)
+    if address is not None:
+        _await_free(address)
+    command = [
+        sys.executable,
+        "-m",
+        "strata.cli.app",
+        "controller",
+        "--kubeconfig",
+        target.kubeconfig,
+        "--namespace",
+        target.namespace,
+        "--identity",
+        identity(),
+        *args,
+    ]
+    child = _spawn(command, log_file)
+    _write_pid(pid_file, child.pid, command)
+    _await_member(api, target.namespace, child, log_file)
+    return f"controller: started on this host against {target.describe()} (pid {child.pid}, log {log_file})"
+
+
+def running(pid_file: Path) -> int | None:
+    """The pid the file names when that process runs the command it recorded."""
+    try:
+        kept = json.loads(pid_file.read_text())
+        line = Path(f"/proc/{int(kept['pid'])}/cmdline").read_bytes()
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return (
+        int(kept["pid"])
+        if line.split(b"\0")[:-1] == [a.encode() for a in kept["command"]]
+        else None
+    )
+
+
+def live_holders(api: KubeApi, namespace: str) -> list[str]:
+    """Identities holding a shard or member Lease in ``namespace`` renewed within its
+    duration (a controller runs there)."""
+    path = f"/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases"
+    now, found = time.time(), set()
+    for lease in api.items(path):
+        if not lease["metadata"]["name"].startswith(("strata-shard-", "strata-member-")):
+            continue
+        spec = lease.get("spec") or {}
+        holder, renewed = spec.get("holderIdentity"), spec.get("renewTime")
+        if holder and renewed and _seconds(renewed) + spec.get("leaseDurationSeconds", 15) > now:
+            found.add(str(holder))
+    return sorted(found)
+
+
+def _seconds(stamp: str) -> float:
+    from datetime import datetime
+
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+
+
+def listen_of(args: tuple[str, ...]) -> tuple[str, int] | None:
+    """Where the host controller's boot service will listen (None: --no-serve)."""
+    if "--no-serve" in args:
+        return None
+    value = args[args.index("--listen") + 1] if "--listen" in args[:-1] else "0.0.0.0:8080"
+    host, _, port = value.rpartition(":")
+    return host or "0.0.0.0", int(port)
+
+
+def _free(address: tuple[str, int]) -> bool:
+    """Whether this host can listen there (as the boot server will: SO_REUSEADDR)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError:
+            return False
+    return True
+
+
+def _await_free(address: tuple[str, int]) -> None:
+    deadline = time.monotonic() + FREE_WAIT
+    while not _free(address):
+        if time.monotonic() > deadline:
+            raise ResumeFailed(
+                f"the boot endpoint {address[0]}:{address[1]} is still taken after {FREE_WAIT:.0f} s "
+                "(the source's boot service, `strata serve`, still running?): stop it"
+            )
+        time.sleep(0.5)
+
+
+def _spawn(command: list[str], log_file: Path) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if k != "STRATA_PIVOT_FAILPOINT"}
+    fd = os.open(log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        return subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=fd,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,  # detached: outlives this command and its terminal
+        )
+    finally:
+        os.close(fd)
+
+
+def _write_pid(pid_file: Path, pid: int, command: list[str]) -> None:
+    partial = pid_file.with_suffix(".pid.new")
+    partial.write_text(json.dumps({"pid": pid, "command": command}))
+    partial.replace(pid_file)
+
+
+def _await_member(
+    api: KubeApi, namespace: str, child: subprocess.Popen[bytes], log_file: Path
+) -> None:
+    """Until the controller's member Lease names it; ``ResumeFailed`` when it exits
+    first (its log's last lines said) or takes longer than ``TAKE_WAIT``."""
+    deadline = time.monotonic() + TAKE_WAIT
+    while identity() not in live_holders(api, namespace):
+        if child.poll() is not None:
+            tail = log_file.read_text(errors="replace").splitlines()[-5:]
+            raise ResumeFailed(
+                f"the host controller exited ({child.returncode}): " + " | ".join(tail)
+            )
+        if time.monotonic() > deadline:
+            raise ResumeFailed(
+                f"the host controller took no Lease within {TAKE_WAIT:.0f} s: see {log_file}"
+            )
+        time.sleep(0.25)
