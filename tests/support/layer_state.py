@@ -8,6 +8,9 @@ from __future__ import annotations
 import datetime
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from strata.kube.material_store import ClusterMaterial, cluster_material
 from strata.plan import build_plan
@@ -15,7 +18,22 @@ from strata.plan.model import to_jsonable
 from strata.store import RecordWrite, SQLiteStore
 from strata.topology import load
 
-__all__ = ["layer_state"]
+__all__ = ["lab_file", "layer_state"]
+
+LAB = Path(__file__).resolve().parents[2] / "examples" / "lab" / "topology.yaml"
+
+
+def lab_file(directory: Path, endpoint: Mapping[str, Any], pivot: bool = True) -> Path:
+    """The lab example as ``directory/topology.yaml``, its layer mgmt's endpoint at
+    ``endpoint`` (a loopback VIP: its network ``bmc`` is made 127.0.0.0/8) and marked
+    ``pivot`` or not."""
+    document = yaml.safe_load(LAB.read_text())
+    document["networks"][0]["cidr"] = "127.0.0.0/8"
+    document["layers"][0]["endpoint"] = dict(endpoint)
+    document["layers"][0]["pivot"] = pivot
+    file = directory / "topology.yaml"
+    file.write_text(yaml.safe_dump(document))
+    return file
 
 
 def layer_state(
@@ -35,7 +53,7 @@ def layer_state(
                     0,
                     wanted[n.name],
                     plan=to_jsonable(n),
-                    event=("state", {"to": wanted[n.name]}),
+                    event=("declared", {}),
                 )
                 for n in plan.nodes
                 if n.name in wanted

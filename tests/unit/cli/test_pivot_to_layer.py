@@ -20,22 +20,7 @@ from cryptography import x509
 from strata.cli.app import cli
 from strata.cli.pivot_layer import LIFETIME, layer_kubeconfig_path
 from strata.store import SQLiteStore
-from tests.support.layer_state import layer_state
-
-ROOT = Path(__file__).resolve().parents[3]
-LAB = ROOT / "examples" / "lab" / "topology.yaml"
-
-
-def lab_file(directory: Path, endpoint: dict[str, Any], pivot: bool = True) -> Path:
-    """The lab example with its layer's endpoint at ``endpoint`` (a loopback VIP on a
-    network of 127.0.0.0/8: nothing listens there)."""
-    document = yaml.safe_load(LAB.read_text())
-    document["networks"][0]["cidr"] = "127.0.0.0/8"
-    document["layers"][0]["endpoint"] = endpoint
-    document["layers"][0]["pivot"] = pivot
-    file = directory / "topology.yaml"
-    file.write_text(yaml.safe_dump(document))
-    return file
+from tests.support.layer_state import lab_file, layer_state
 
 
 @pytest.fixture
