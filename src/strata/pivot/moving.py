@@ -4,10 +4,11 @@ each (``strata.pivot.engine.Pivot`` is made of this, ``undo`` and ``between``)."
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from strata.errors import StrataError
 from strata.pivot.ends import End, marker
+from strata.pivot.from_file import InstallOptions
 from strata.pivot.journal import Journal, Kept
 from strata.store import MovableStore
 
@@ -39,6 +40,9 @@ class Options:
     # the target), "auto" (host when no node can run it, else cluster), "none" (by hand)
     controller: str = "none"
     host_args: tuple[str, ...] = ()  # a host controller's boot flags (--listen URL ...)
+    # from a state file: FILE (the Topology object made from it) and the consent to make
+    # its BMC credentials Secrets in the target (``strata.pivot.from_file``)
+    install: InstallOptions = field(default_factory=InstallOptions)
 
 
 class Moving:
