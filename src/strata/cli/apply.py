@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from strata.bmc import BMCPool, DriverSettings
 from strata.boot.runner import BootRunner, boot_service, dnsmasq_for
@@ -20,7 +21,7 @@ from strata.cli.common import (
     topology_or_exit,
 )
 from strata.cli.progress import JsonLines, LiveView, PlainLines
-from strata.cli.render import make_console, plan_counts
+from strata.cli.render import make_console, pivot_line, plan_counts
 from strata.cli.serve import listen_address, reach_url
 from strata.controller import ApplyOptions, State, Summary, Timeouts, recorded
 from strata.controller.manager import Beside, Manager
@@ -95,6 +96,12 @@ def parse_timeouts(values: tuple[str, ...]) -> Timeouts:
     "cluster), or provisioned (the OS installed, booting its disk: no Kubernetes).",
 )
 @click.option(
+    "--no-pivot",
+    is_flag=True,
+    help="Keep the management plane here: no move into the cluster of the layer marked "
+    "pivot: true once it is joined (`strata pivot` does it later).",
+)
+@click.option(
     "--output",
     "-o",
     type=click.Choice(["auto", "live", "plain", "json"]),
@@ -115,10 +122,14 @@ def apply(
     allow_reprovision: tuple[str, ...],
     prune: bool,
     until: str,
+    no_pivot: bool,
     output: str,
 ) -> None:
     """Provision FILE's datacenter: every node from declared to joined, Ready in its
-    layer's cluster (or to provisioned, with --until provisioned), or failed."""
+    layer's cluster (or to provisioned, with --until provisioned), or failed.
+
+    Then, once the layer marked pivot: true is joined, the management plane moves into
+    its cluster (`strata pivot --to LAYER`; not with --no-pivot)."""
     topology = topology_or_exit(file)
     unknown = sorted(set(allow_reprovision) - {n.name for n in topology.nodes})
     if unknown:
@@ -132,7 +143,8 @@ def apply(
         prune=prune,
         target=State(until),
     )
-    store = SQLiteStore(state or default_state(file))
+    state = state or default_state(file)
+    store = SQLiteStore(state)
     err = make_console(stderr=True)
     mode = output if output != "auto" else ("live" if Console().is_terminal else "plain")
     host, port = listen_address(listen)
@@ -142,6 +154,9 @@ def apply(
     with Manager(store, options) as manager:
         plan = build_plan(topology, *recorded(store))  # the run's one plan
         _show_plan(err, plan, options)
+        pivot = pivot_line(plan, options.target is State.JOINED, no_pivot)
+        if pivot is not None:
+            err.print(escape(pivot), soft_wrap=True)
         joining = options.target is State.JOINED
         beside: list[Beside] = []
         if base is not None:  # with --no-serve the mirror is the other service's to check
@@ -157,8 +172,13 @@ def apply(
             )
         if joining:
             beside.append(node_watcher(plan, store, materials))
-        summary = _run(manager, topology, plan, beside, mode)
-    _report(err, summary)
+        summary = _run(manager, topology, plan, beside, mode)  # the boot side stopped
+    _report(err, summary)  # and the lease released: the move takes it
+    if summary.ok and joining and not no_pivot and pivot is not None:
+        from strata.cli.apply_pivot import pivot_after_apply
+
+        say = lambda line: err.print(escape(line), soft_wrap=True)  # noqa: E731
+        sys.exit(pivot_after_apply(file, state, plan, say))
     sys.exit(0 if summary.ok else 1)
 
 

@@ -137,6 +137,9 @@ def plan_tables(console: Console, plan: Plan) -> None:
     ]
     console.print(fitted_table("Layers", tuple(layers[0]) if layers else (), layers, console.width))
     console.print(f"Plan: {plan_counts(plan)}.")
+    pivot = pivot_line(plan)
+    if pivot is not None:
+        console.print(escape(pivot))
     found = [a.node for a in plan.actions if a.kind is ChangeKind.ADOPT_OR_REINSTALL]
     if found:
         console.print(
@@ -147,6 +150,28 @@ def plan_tables(console: Console, plan: Plan) -> None:
             soft_wrap=True,
         )
     _consent_lines(console, plan)
+
+
+PIVOT_NAMESPACE = "strata"  # where apply's automatic pivot puts the management plane
+
+
+def pivot_line(plan: Plan, joined: bool = True, skipped: bool = False) -> str | None:
+    """What the end of ``strata apply`` does with the layer marked ``pivot: true`` (None:
+    no layer is): the management plane moves into its cluster once it is joined —
+    unless the run stops at provisioned (``joined`` False) or ``--no-pivot`` (``skipped``)."""
+    layer = next((c.name for c in plan.clusters if c.pivot), None)
+    if layer is None:
+        return None
+    if skipped:
+        return f"pivot: not at the end of this run (--no-pivot); later: strata pivot --to {layer}"
+    if not joined:
+        return (
+            f"pivot: not at the end of this run (--until provisioned: layer {layer} is not joined)"
+        )
+    return (
+        f"pivot: after layer {layer} is joined, the management plane moves into its cluster "
+        f"(namespace {PIVOT_NAMESPACE})"
+    )
 
 
 def _action_cell(action: NodeChange) -> str:

@@ -126,3 +126,16 @@ def test_the_layer_kubeconfig_is_minted_from_its_ca_and_kept_private(file: Path)
         assert store.writer() is None  # refused in preflight: the state still in charge
     finally:
         store.close()
+
+
+def test_the_plan_says_the_management_plane_moves_into_the_pivot_layer(file: Path) -> None:
+    code, out = run("plan", "-f", str(file), "--state", str(file.parent / "none.db"))
+    assert code == 0
+    line = "pivot: after layer mgmt is joined, the management plane moves into its cluster"
+    assert f"{line} (namespace strata)" in out
+
+
+def test_no_plan_line_without_a_layer_marked_pivot(tmp_path: Path) -> None:
+    file = lab_file(tmp_path, {"vip": "127.0.0.9", "network": "bmc", "port": 1}, pivot=False)
+    code, out = run("plan", "-f", str(file), "--state", str(tmp_path / "none.db"))
+    assert code == 0 and "pivot:" not in out
