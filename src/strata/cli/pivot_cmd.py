@@ -7,8 +7,12 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from strata.pivot.from_file import InstallOptions
 
 from strata.cli.common import STATE, TOPOLOGY_PATH, default_state
 
@@ -42,6 +46,18 @@ _KUBECONFIG = click.Path(exists=True, dir_okay=False, path_type=Path)
 @click.option("--abort", is_flag=True, help="Roll back an unfinished move (before its switch).")
 @click.option("--dry-run", is_flag=True, help="Preflight and the plan of the move; write nothing.")
 @click.option("--allow-failed", is_flag=True, help="Move failed servers as they are.")
+@click.option(
+    "--copy-credentials",
+    is_flag=True,
+    help="Make the BMC passwords FILE reads on this machine (environment, files) Secrets "
+    "in the target, for its controller.",
+)
+@click.option(
+    "--leave-credentials",
+    is_flag=True,
+    help="Leave them here: the target's controller cannot reach those BMCs until their "
+    "Secrets are made there.",
+)
 def pivot(
     file: Path,
     state: Path | None,
@@ -55,6 +71,8 @@ def pivot(
     abort: bool,
     dry_run: bool,
     allow_failed: bool,
+    copy_credentials: bool,
+    leave_credentials: bool,
 ) -> None:
     """Move the management plane: the topology's whole state, from the state file (or
     --kubeconfig's cluster) into a cluster: --to LAYER's own (the layer marked pivot:
@@ -81,6 +99,7 @@ def pivot(
         click.echo(f"error: no state at {source.path}: nothing to move", err=True)
         sys.exit(1)
     options = Options(dry_run=dry_run, allow_failed=allow_failed, say=click.echo)
+    options.install = _install_options(file, copy_credentials, leave_credentials)
     if back or abort:
         _back_or_abort(source, options, back)
         return
@@ -178,6 +197,17 @@ def _run(mover: object, work: str) -> None:
         getattr(mover, work)()
     finally:
         mover.close()  # type: ignore[attr-defined]
+
+
+def _install_options(file: Path, copy: bool, leave: bool) -> InstallOptions:
+    """FILE (when it exists: the Topology object is made from it) and the consent
+    given for its credentials (``strata.pivot.from_file``)."""
+    from strata.pivot.from_file import InstallOptions
+
+    if copy and leave:
+        raise click.UsageError("--copy-credentials and --leave-credentials: give one")
+    consent = "copy" if copy else "leave" if leave else ""
+    return InstallOptions(file if file.is_file() else None, consent)
 
 
 def _name_in(file: Path) -> str:

@@ -267,6 +267,7 @@ _COLLECTIONS = {
     "ClusterRole": "/apis/rbac.authorization.k8s.io/v1/clusterroles",
     "ClusterRoleBinding": "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
     "Deployment": "/apis/apps/v1/namespaces/{ns}/deployments",
+    "Topology": "/apis/strata.dev/v1alpha1/namespaces/{ns}/topologies",
 }
 
 

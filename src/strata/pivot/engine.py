@@ -27,6 +27,7 @@ from strata.pivot import copying, failpoints, install
 from strata.pivot.between import BetweenClusters
 from strata.pivot.digest import differences, inventory
 from strata.pivot.ends import FREEZE_TTL, MOVED_TTL, marker, moved_to
+from strata.pivot.installing import Installing
 from strata.pivot.journal import STEPS, Journal, Kept
 from strata.pivot.moving import Options, PivotFailed, PivotRefused
 from strata.pivot.preflight import (
@@ -45,7 +46,7 @@ from strata.store import KubeStore
 __all__ = ["Options", "Pivot", "PivotFailed", "PivotRefused"]
 
 
-class Pivot(Undoing, BetweenClusters):
+class Pivot(Undoing, BetweenClusters, Installing):
     def run(self) -> Journal:
         """The whole move (or only its preflight and plan with ``dry_run``). Raises
         ``PivotRefused`` (nothing written), ``PivotFailed`` (rolled back)."""
@@ -94,6 +95,7 @@ class Pivot(Undoing, BetweenClusters):
             if target_exists(self.target_end):  # a state file is made at install, not here
                 self._open_target()
             found += check_target(self.target_end, self.target, self.source_end, journal)
+            found += self.install_findings()  # the controller's objects, FILE's
         except StrataError as failure:
             found.append(("block", f"target {self.target_end.describe()}: {failure}"))
         return found
@@ -169,6 +171,8 @@ class Pivot(Undoing, BetweenClusters):
         self.target_kept = Kept(target)  # read now: a cleaned target may have lost its note
         self._write()
         target.clear()  # nothing of this move is there yet: what is, is stale
+        if isinstance(target, KubeStore):
+            self._install_objects(target)  # the controller's, paused; FILE's
 
     def _copy(self) -> None:
         journal, target = self.journal, self._open_target()
@@ -191,6 +195,8 @@ class Pivot(Undoing, BetweenClusters):
         found = differences(source, there, cursors)
         if isinstance(self.source, KubeStore) and isinstance(target, KubeStore):
             found += self._differences_between(self.source, target)
+        if isinstance(target, KubeStore):
+            found += self._install_differences(target)
         if found:
             raise copying.CopyRefused("verify: " + "; ".join(found))
         self.say(f"verify: equal on both sides: {source.counts()}, a digest per node equal")

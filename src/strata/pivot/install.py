@@ -1,12 +1,14 @@
 """The install step on a Kubernetes target: the namespace and Strata's CRDs
 (``strata.operator.crds.all_crds``: Topology and Server), created when absent and
-awaited until Established; what was created is returned, so a rollback removes it
-and nothing it found there. From a cluster, the Topology object (its spec, labels and
-status) is copied with the state (``copy_topology``).
-
-Not installed yet (docs/pivot.md, "Not done yet"): RBAC, the controller's
-Deployment (started paused) and its Secrets — the target's controller is started by
-hand after the move, in the cluster or on the host against it.
+awaited until Established; then what the target's controller needs
+(``strata.operator.manifests``: ServiceAccount, Role, RoleBinding, ConfigMap and its
+Deployment, started paused: replicas 0, the replicas to come in the annotation
+``strata.dev/replicas``), and, from a state file, the BMC credentials' Secrets and the
+Topology object made from FILE (``strata.pivot.from_file``). What was created is
+recorded in the journal, so a rollback removes it and nothing it found there; an
+object found there and equal is kept (and not recorded), a different one is refused
+(``conflicts``, said in preflight). From a cluster, the Topology object (its spec,
+labels and status) is copied with the state (``copy_topology``).
 """
 
 from __future__ import annotations
@@ -15,13 +17,18 @@ import time
 from typing import Any
 
 from strata.operator.crds import API_VERSION, VERSION, all_crds
+from strata.operator.manifests import controller_objects, object_path, paused
 from strata.store.kube_api import KubeApi, KubeStoreError, Obj
 
 __all__ = [
     "CRDS",
+    "conflicts",
+    "controller_wanted",
     "copy_topology",
     "crd_findings",
+    "create_absent",
     "ensure",
+    "object_findings",
     "remove",
     "remove_token_key",
     "topology_object",
@@ -94,17 +101,20 @@ def _established(api: KubeApi, name: str) -> None:
 
 
 def remove(api: KubeApi, namespace: str, created: dict[str, Any], topology: str) -> list[str]:
-    """Deletes what ``ensure`` and ``copy_topology`` created (a namespace is then
-    finalised by the cluster) — except a CRD with objects the move did not make (another
-    topology's, in any namespace: deleting the CRD would delete them), and a namespace
-    holding another topology's objects: what was kept is returned ("CRD x", "namespace y")."""
+    """Deletes what ``ensure``, ``create_absent`` and ``copy_topology`` created (a
+    namespace is then finalised by the cluster) — except a CRD with objects the move did
+    not make (another topology's, in any namespace: deleting the CRD would delete them),
+    and a namespace holding another topology's objects: what was kept is returned ("CRD
+    x", "namespace y")."""
     kept = []
-    others = created.get("namespace") and _others_in(api, namespace, topology)
     if created.get("topology"):
         api.delete(_topology_path(namespace, topology))
     for secret in created.get("secrets") or []:
         where, name = secret.split("/", 1)
         api.delete(f"/api/v1/namespaces/{where}/secrets/{name}")
+    for path in reversed(created.get("objects") or []):
+        api.delete(path)
+    others = created.get("namespace") and _others_in(api, namespace, topology)
     for name in created.get("crds") or []:
         plural, group = name.split(".", 1)
         if next(iter(api.items(f"/apis/{group}/{VERSION}/{plural}", page=1)), None) is not None:
@@ -116,6 +126,110 @@ def remove(api: KubeApi, namespace: str, created: dict[str, Any], topology: str)
     elif created.get("namespace"):
         api.delete(f"/api/v1/namespaces/{namespace}")
     return kept
+
+
+def controller_wanted(namespace: str) -> list[Obj]:
+    """What the target's controller needs in ``namespace``, its Deployment paused."""
+    objects = controller_objects(namespace)
+    return [paused(o) if o["kind"] == "Deployment" else o for o in objects]
+
+
+def differs(want: Obj, have: Obj) -> str | None:
+    """Where ``have`` (as the API server returns it) differs from ``want``: None when
+    equal. What the API server adds (defaults, status) and metadata are no difference;
+    nor a Deployment's replicas (scaled since). A Topology's spec (but its consent) is
+    compared whole."""
+    if want["kind"] == "Topology":
+        mine, theirs = (
+            {k: v for k, v in (o.get("spec") or {}).items() if k != "consent"} for o in (want, have)
+        )
+        return None if mine == theirs else ".spec"
+    for key, value in want.items():
+        if key in ("apiVersion", "kind", "metadata", "status"):
+            continue
+        if want["kind"] == "Deployment" and key == "spec":
+            value = {k: v for k, v in value.items() if k != "replicas"}
+        found = _subset(value, have.get(key), f".{key}")
+        if found is not None:
+            return found
+    return None
+
+
+def _subset(want: Any, have: Any, path: str) -> str | None:
+    if isinstance(want, dict):
+        if not isinstance(have, dict):
+            return path
+        for key, value in want.items():
+            found = _subset(value, have.get(key), f"{path}.{key}")
+            if found is not None:
+                return found
+        return None
+    if isinstance(want, list):
+        if not isinstance(have, list) or len(have) != len(want):
+            return path
+        for i, (mine, theirs) in enumerate(zip(want, have, strict=True)):
+            found = _subset(mine, theirs, f"{path}[{i}]")
+            if found is not None:
+                return found
+        return None
+    return None if want == have else path
+
+
+def _named(obj: Obj) -> str:
+    metadata = obj["metadata"]
+    where = f"{metadata['namespace']}/" if metadata.get("namespace") else ""
+    return f"{obj['kind']} {where}{metadata['name']}"
+
+
+def _conflict(obj: Obj, path: str) -> str:
+    return (
+        f"{_named(obj)} is there and differs from what this move makes (at {path}): "
+        "a conflict, not written over (remove it, or move into another namespace)"
+    )
+
+
+def object_findings(api: KubeApi, objects: list[Obj]) -> list[tuple[str, str]]:
+    """(level, text) for each object: absent (it will be created), there and equal
+    (kept), there and different (a block: a conflict). Secrets' values never shown."""
+    found = []
+    for obj in objects:
+        there = api.get(object_path(obj))
+        if there is None:
+            paused_note = " (paused: replicas 0)" if obj["kind"] == "Deployment" else ""
+            found.append(("note", f"{_named(obj)} is not there: it will be created{paused_note}"))
+        elif (where := differs(obj, there)) is not None:
+            found.append(("block", _conflict(obj, where)))
+        else:
+            found.append(("ok", f"{_named(obj)} is there as this move would make it: kept"))
+    return found
+
+
+def conflicts(api: KubeApi, objects: list[Obj]) -> list[Obj]:
+    """The objects absent from the target; ``KubeStoreError`` (409) naming the first
+    one there and different."""
+    absent = []
+    for obj in objects:
+        there = api.get(object_path(obj))
+        if there is None:
+            absent.append(obj)
+        elif (where := differs(obj, there)) is not None:
+            raise KubeStoreError("GET", object_path(obj), 409, _conflict(obj, where))
+    return absent
+
+
+def create_absent(api: KubeApi, absent: list[Obj]) -> list[str]:
+    """Creates each object (``conflicts``' answer, already recorded as the move's);
+    returns the paths of those another made meanwhile, equal (not the move's: to be
+    unrecorded). ``KubeStoreError`` for one made meanwhile and different."""
+    taken = []
+    for obj in absent:
+        if api.create(object_path(obj, collection=True), obj) is not None:
+            continue
+        there = api.get(object_path(obj)) or {}
+        if (where := differs(obj, there)) is not None:
+            raise KubeStoreError("POST", object_path(obj), 409, _conflict(obj, where))
+        taken.append(object_path(obj))
+    return taken
 
 
 def _others_in(api: KubeApi, namespace: str, topology: str) -> bool:
