@@ -12,6 +12,13 @@ from rich.markup import escape
 
 from strata.bmc import BMCPool, DriverSettings
 from strata.boot.runner import BootRunner, boot_service, dnsmasq_for
+from strata.cli.apply_pivot import (
+    PIVOT_OPTIONS,
+    AfterApply,
+    consent_refusals,
+    pivot_after_apply,
+    run_flags,
+)
 from strata.cli.common import (
     ARTIFACTS,
     STATE,
@@ -101,6 +108,7 @@ def parse_timeouts(values: tuple[str, ...]) -> Timeouts:
     help="Keep the management plane here: no move into the cluster of the layer marked "
     "pivot: true once it is joined (`strata pivot` does it later).",
 )
+@PIVOT_OPTIONS
 @click.option(
     "--output",
     "-o",
@@ -123,6 +131,9 @@ def apply(
     prune: bool,
     until: str,
     no_pivot: bool,
+    controller: str,
+    copy_credentials: bool,
+    leave_credentials: bool,
     output: str,
 ) -> None:
     """Provision FILE's datacenter: every node from declared to joined, Ready in its
@@ -150,6 +161,8 @@ def apply(
     host, port = listen_address(listen)
     base = None if no_serve else reach_url(topology, host, port, url, dhcp_interface)
     mirror = artifact_dir or default_artifacts(file)
+    flags = run_flags(listen, url, dhcp_interface, no_serve, mirror, until, timeouts)
+    after = AfterApply.of(controller, copy_credentials, leave_credentials, flags)
     # the lease before anything listens: a second apply is told who drives the datacenter
     with Manager(store, options) as manager:
         plan = build_plan(topology, *recorded(store))  # the run's one plan
@@ -157,6 +170,9 @@ def apply(
         pivot = pivot_line(plan, options.target is State.JOINED, no_pivot)
         if pivot is not None:
             err.print(escape(pivot), soft_wrap=True)
+        pivoting = pivot is not None and options.target is State.JOINED and not no_pivot
+        if pivoting:
+            _pivot_preflight(err, file, plan, after)
         joining = options.target is State.JOINED
         beside: list[Beside] = []
         if base is not None:  # with --no-serve the mirror is the other service's to check
@@ -174,11 +190,9 @@ def apply(
             beside.append(node_watcher(plan, store, materials))
         summary = _run(manager, topology, plan, beside, mode)  # the boot side stopped
     _report(err, summary)  # and the lease released: the move takes it
-    if summary.ok and joining and not no_pivot and pivot is not None:
-        from strata.cli.apply_pivot import pivot_after_apply
-
+    if summary.ok and pivoting:
         say = lambda line: err.print(escape(line), soft_wrap=True)  # noqa: E731
-        sys.exit(pivot_after_apply(file, state, plan, say))
+        sys.exit(pivot_after_apply(file, state, plan, after, say))
     sys.exit(0 if summary.ok else 1)
 
 
@@ -211,6 +225,17 @@ def _boot_side(
     runner = BootRunner(service, *listen, dhcp)
     make_console(stderr=True).print(f"boot service: {runner.describe()}")
     return runner
+
+
+def _pivot_preflight(err: Console, file: Path, plan: Plan, after: AfterApply) -> None:
+    """Exit 2, before any server is powered on, when the pivot at the end would be
+    refused for want of the person's word on BMC credentials (or an unreadable one)."""
+    refusals = consent_refusals(file, plan.topology, after)
+    for text in refusals:
+        err.print(f"[red]error[/]: the pivot at the end: {escape(text)}", soft_wrap=True)
+    if refusals:
+        err.print("nothing was powered on; say so (or --no-pivot), then apply again")
+        sys.exit(2)
 
 
 def _to_install(plan: Plan, store: SQLiteStore, options: ApplyOptions) -> list[NodePlan]:

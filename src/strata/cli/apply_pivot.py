@@ -14,7 +14,11 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import click
 
 from strata.cli.pivot_layer import layer_kubeconfig, not_joined, pivot_layer
 from strata.cli.render import PIVOT_NAMESPACE
@@ -22,10 +26,88 @@ from strata.errors import StrataError
 from strata.plan import Plan
 from strata.store import SQLiteStore
 
-__all__ = ["pivot_after_apply"]
+__all__ = ["PIVOT_OPTIONS", "AfterApply", "consent_refusals", "pivot_after_apply", "run_flags"]
+
+_OPTIONS = [
+    click.option(
+        "--controller",
+        type=click.Choice(["auto", "cluster", "host", "none"]),
+        default="auto",
+        show_default=True,
+        help="After the pivot, how the controller starts in the layer's cluster: its "
+        "Deployment scaled up (cluster), `strata controller` on this host against it with "
+        "this run's boot flags (host), host when no Node can run it (auto), by hand (none).",
+    ),
+    click.option(
+        "--copy-credentials",
+        is_flag=True,
+        help="The pivot makes FILE's BMC passwords read on this machine (env, files) "
+        "Secrets in the layer's cluster.",
+    ),
+    click.option(
+        "--leave-credentials",
+        is_flag=True,
+        help="The pivot leaves them here (the cluster's controller needs the Secrets made).",
+    ),
+]
 
 
-def pivot_after_apply(file: Path, state: Path, plan: Plan, say: Callable[[str], None]) -> int:
+def PIVOT_OPTIONS(command: Callable[..., Any]) -> Callable[..., Any]:
+    for option in reversed(_OPTIONS):
+        command = option(command)
+    return command
+
+
+@dataclass(frozen=True)
+class AfterApply:
+    """How apply's pivot runs: ``controller`` (``Options.controller``), ``host_args``
+    (a host controller's boot flags: this run's), ``consent`` ("", "copy", "leave":
+    ``strata.pivot.from_file.CONSENTS``)."""
+
+    controller: str = "auto"
+    host_args: tuple[str, ...] = ()
+    consent: str = ""
+
+    @classmethod
+    def of(cls, controller: str, copy: bool, leave: bool, host_args: tuple[str, ...]) -> AfterApply:
+        if copy and leave:
+            raise click.UsageError("--copy-credentials and --leave-credentials: give one")
+        return cls(controller, host_args, "copy" if copy else "leave" if leave else "")
+
+
+def run_flags(
+    listen: str,
+    url: str | None,
+    dhcp_interface: str | None,
+    no_serve: bool,
+    mirror: Path,
+    until: str,
+    timeouts: tuple[str, ...],
+) -> tuple[str, ...]:
+    """This run's boot flags as `strata controller` takes them: what a host controller
+    started at the pivot's resume serves with, where apply's boot service served."""
+    args = ["--listen", listen, "--artifacts", str(mirror.resolve()), "--until", until]
+    for flag, value in (("--url", url), ("--dhcp-interface", dhcp_interface)):
+        if value is not None:
+            args += [flag, value]
+    for timeout in timeouts:
+        args += ["--timeout", timeout]
+    return (*args, "--no-serve") if no_serve else tuple(args)
+
+
+def consent_refusals(file: Path, topology: str, after: AfterApply) -> list[str]:
+    """What would stop the pivot at the end of the run for want of the person's word
+    (BMC credentials read on this machine, neither --copy- nor --leave-credentials) or
+    of a readable credential: said before any server is powered on."""
+    from strata.pivot.from_file import InstallOptions, handover
+
+    found = handover(InstallOptions(file, after.consent), PIVOT_NAMESPACE, topology).findings
+    return [text for level, text in found if level == "block"]
+
+
+def pivot_after_apply(
+    file: Path, state: Path, plan: Plan, after: AfterApply, say: Callable[[str], None]
+) -> int:
     """Moves the state at ``state`` into the pivot layer's cluster (``plan``'s), saying
     each step; the exit code apply ends on: 0 moved (or no layer marked ``pivot``), else
     the failure's (the state file still in charge); 0 too when the layer is not all
@@ -50,7 +132,7 @@ def pivot_after_apply(file: Path, state: Path, plan: Plan, say: Callable[[str], 
         store.close()
     say(f"pivot: layer {layer.name} is joined: the management plane moves into its cluster")
     try:
-        _move(state, kubeconfig, plan.topology, say)
+        _move(file, state, kubeconfig, plan.topology, after, say)
     except StrataError as failed:
         say(f"pivot failed: {failed}")
         say(f"the state file {state} is still in charge; fix the cause, then {again}")
@@ -58,12 +140,22 @@ def pivot_after_apply(file: Path, state: Path, plan: Plan, say: Callable[[str], 
     return 0
 
 
-def _move(state: Path, kubeconfig: Path, topology: str, say: Callable[[str], None]) -> None:
+def _move(
+    file: Path,
+    state: Path,
+    kubeconfig: Path,
+    topology: str,
+    after: AfterApply,
+    say: Callable[[str], None],
+) -> None:
     from strata.pivot.ends import End
     from strata.pivot.engine import Options, Pivot
+    from strata.pivot.from_file import InstallOptions
 
+    options = Options(say=say, controller=after.controller, host_args=after.host_args)
+    options.install = InstallOptions(file, after.consent)  # the Topology object made of FILE
     target = End.kube(kubeconfig, PIVOT_NAMESPACE, topology)
-    mover = Pivot(End.sqlite(state, topology), target, Options(say=say))
+    mover = Pivot(End.sqlite(state, topology), target, options)
     try:
         mover.run()
     finally:

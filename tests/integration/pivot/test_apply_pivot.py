@@ -4,7 +4,9 @@ plane and kubelet registrations from each machine's Ignition
 (``tests/support/join_standin.py``) at the layer's loopback VIP — then, the layer
 being marked ``pivot: true``, the management plane moves into that cluster.
 
-The plan says so first; ``--no-pivot`` keeps the plane in the state file; a move that
+The plan says so first; ``--no-pivot`` keeps the plane in the state file; without the
+person's word on the BMC password read from the environment (``--copy-credentials``)
+apply refuses before powering anything on; a move that
 fails (an in-cluster controller already holds a shard Lease in the target's
 namespace) ends apply non-zero with the state file still in charge; the next apply
 (nothing left to do) moves it: the state file's lease says where, the Servers are in
@@ -103,7 +105,11 @@ def test_apply_moves_the_plane_into_the_pivot_layer_once_it_is_joined(
         _controller_there(api)
     hold_shard_lease(plane, "strata")  # type: ignore[arg-type]  # its replica's shard Lease
 
-    refused = fleet.apply("--until", "joined")
+    unsaid = fleet.apply("--until", "joined")  # the BMC password is read from the env here
+    assert unsaid.exit_code == 2 and "--copy-credentials" in unsaid.output, unsaid.output
+    assert "nothing was powered on" in unsaid.output
+    pivoting = ("--until", "joined", "--copy-credentials", "--controller", "none")
+    refused = fleet.apply(*pivoting)
     assert refused.exit_code != 0, refused.output
     assert PLAN_LINE in refused.output and "pivot failed" in refused.output
     assert "is still in charge" in refused.output
@@ -112,7 +118,7 @@ def test_apply_moves_the_plane_into_the_pivot_layer_once_it_is_joined(
     with plane.client() as api:
         path = "/apis/coordination.k8s.io/v1/namespaces/strata/leases/strata-shard-0"
         assert api.delete(path).status_code == 200
-    moved = fleet.apply("--until", "joined")
+    moved = fleet.apply(*pivoting)
     assert moved.exit_code == 0, moved.output
     output = moved.output
     assert output.index(PLAN_LINE) < output.index("pivot: layer mgmt is joined")
@@ -127,5 +133,5 @@ def test_apply_moves_the_plane_into_the_pivot_layer_once_it_is_joined(
     assert there == {s.name: "joined" for s in fleet.systems}
     status = fleet.strata("status", "-f", str(fleet.file))
     assert status.exit_code == 0 and place in status.output, status.output
-    again = fleet.apply("--until", "joined")  # the plane lives there now
+    again = fleet.apply(*pivoting)  # the plane lives there now
     assert again.exit_code == 2 and "moved there by strata pivot" in again.output
