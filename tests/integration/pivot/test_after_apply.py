@@ -30,6 +30,7 @@ def test_a_state_file_strata_apply_made_moves_into_a_cluster(
         str(plane.admin_kubeconfig()),
         "--to-namespace",
         namespace,
+        "--copy-credentials",
     )
     assert moved.exit_code == 0, moved.output
     target = KubeStore.from_kubeconfig(plane.admin_kubeconfig(), namespace, "emulated")

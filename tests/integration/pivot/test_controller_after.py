@@ -1,7 +1,8 @@
 """After the move, the cluster's controller carries on from the moved state: a real
 `strata apply` takes two servers to provisioned (sushy-tools' emulated BMCs, simulated
-machines), `strata pivot` moves its state file into a cluster, the topology is sent
-there as a Topology object with a third server added, and `strata controller` run
+machines), `strata pivot --copy-credentials` moves its state file into a cluster with
+the Topology object made from its file and the BMC password as a Secret, the Topology
+is given a third server, and `strata controller` run
 against the cluster (on the host, as docs/pivot.md says) plans "1 create, 2
 unchanged" and provisions only the new one: no moved server is powered on again."""
 
@@ -43,13 +44,20 @@ def test_the_clusters_controller_goes_on_from_the_moved_state(
     kubeconfig = plane.admin_kubeconfig()
     moved = fleet.strata(
         "pivot", "-f", str(two), "--state", str(tmp_path / "strata.db"),
-        "--to-kubeconfig", str(kubeconfig), "--to-namespace", namespace,
+        "--to-kubeconfig", str(kubeconfig), "--to-namespace", namespace, "--copy-credentials",
     )  # fmt: skip
     assert moved.exit_code == 0, moved.output
     document = yaml.safe_load(fleet.file.read_text())  # all three servers
-    with plane.client() as api:
-        made = api.post(TOPOLOGIES.format(ns=namespace), json=_object(document, None))
-        assert made.status_code == 201, made.text
+    with plane.client() as api:  # the move made the Topology from two.yaml: a third server
+        path = f"{TOPOLOGIES.format(ns=namespace)}/emulated"
+        moved_object = api.get(path).json()
+        spec = _object(document, None)["spec"]  # its BMC password: the Secret the move made
+        spec["credentials"] = moved_object["spec"]["credentials"]
+        assert spec["credentials"][0]["password"] == {
+            "secret": {"name": "emulated-bmc-emulator", "key": "password"}
+        }
+        made = api.put(path, json={**moved_object, "spec": spec})
+        assert made.status_code == 200, made.text
     health = free_port()
     command = [
         sys.executable, "-m", "strata.cli.app", "controller",
