@@ -152,11 +152,23 @@ def down(file: Path) -> None:
     """Power the lab's machines off and remove its network namespace."""
     topology = topology_or_exit(file)
     network = lab_network(topology)
+    _stop_host_controllers(default_state(file).parent)
     _stop_daemons(workdir(file))
     _sweep(workdir(file))
     network.delete()
     shutil.rmtree(f"/run/strata-lab/{network.namespace}", ignore_errors=True)
     click.echo(f"lab {topology.name} is down")
+
+
+def _stop_host_controllers(state_dir: Path) -> None:
+    """The controller a pivot started on this host against the lab's cluster (``strata
+    apply --controller host``: its pid file beside the state, ``strata.pivot.resume``)."""
+    from strata.pivot.resume import running
+
+    for pid_file in state_dir.glob("controller-*.pid"):
+        pid = running(pid_file)
+        if pid is not None:
+            _stop(pid)
 
 
 def _sweep(work: Path) -> None:

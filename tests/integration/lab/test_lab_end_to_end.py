@@ -64,6 +64,41 @@ def _nodes_ready_in_the_api(file: Path, env: dict[str, str], namespace: str, nam
     assert ready == {node: f"strata://{name}/{node}" for node in NODES}
 
 
+def _plane_moved_into_mgmt(
+    file: Path, env: dict[str, str], namespace: str, name: str, said: str
+) -> None:
+    """Apply ended with the pivot (the layer is marked ``pivot: true``): the state file's
+    lease says the plane moved to the mgmt cluster (the stand-in control plane at the
+    VIP), the Servers are there in namespace strata, joined, as the state file has
+    them; `strata status` names the place; a controller runs on the host against it."""
+    place = "cluster https://192.168.110.10:6443 namespace strata"
+    assert "pivot: after layer mgmt is joined, the management plane moves" in said, said
+    assert f"now lives in {place}" in said, said[-3000:]
+    store = SQLiteStore(file.parent / ".strata" / "strata.db", read_only=True)
+    try:
+        writer = store.writer()
+        states = {s.name: s.state for s in store.summaries()}
+    finally:
+        store.close()
+    assert writer is not None and writer[0].startswith(f"the controller in {place} (moved there")
+    assert states == dict.fromkeys(NODES, "joined")
+    kubeconfig = file.parent / ".strata" / "mgmt.kubeconfig"  # the pivot's, 0600
+    assert kubeconfig.stat().st_mode & 0o777 == 0o600
+    kubectl = ["kubectl", "--kubeconfig", str(kubeconfig), "-n", "strata", "get", "servers"]
+    got = subprocess.run(
+        ["ip", "netns", "exec", namespace, *kubectl, "-o", "json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert got.returncode == 0, got.stderr
+    there = {s["metadata"]["name"]: s["status"]["state"] for s in json.loads(got.stdout)["items"]}
+    assert there == {f"{name}.{node}": "joined" for node in NODES}
+    status = strata("status", "-f", str(file), env=env, timeout=60)
+    assert "3 nodes" in status.stdout and place in status.stdout, status.stdout
+    assert "controller: started on this host" in said, said[-3000:]
+
+
 def _lost_state_reinstalls_nothing(file: Path, env: dict[str, str], namespace: str) -> None:
     """The state emptied, then removed, under a provisioned lab: the first is refused, the
     second finds the three machines running and holds them for `strata adopt`."""
@@ -72,7 +107,7 @@ def _lost_state_reinstalls_nothing(file: Path, env: dict[str, str], namespace: s
         p: p.read_text(errors="replace").count("fetching Ignition config")
         for p in (file.parent / ".strata" / "lab").glob("*.console.log")
     }
-    again = ("apply", "-f", str(file), "--no-serve", "-o", "json")
+    again = ("apply", "-f", str(file), "--no-serve", "--no-pivot", "-o", "json")
     state.write_bytes(b"")
     refused = strata(*again, env=env, timeout=120, inside=namespace)
     assert refused.returncode == 2 and "is empty (0 bytes)" in refused.stderr, refused.stderr
@@ -119,6 +154,9 @@ def test_lab_up_apply_down(tmp_path: Path) -> None:
             "prov0",
             "--until",
             "joined",
+            "--copy-credentials",  # the pivot's: the BMC password a Secret in the cluster
+            "--controller",
+            "host",  # the lab's Nodes run no pods: the controller runs here against it
             "-o",
             "json",
             env=env,
@@ -143,9 +181,8 @@ def test_lab_up_apply_down(tmp_path: Path) -> None:
             assert "strata-lab: reported installed" in console
         leases = (tmp_path / ".strata" / "dhcp" / "dnsmasq.log").read_text(errors="replace")
         assert "DHCPACK(prov0)" in leases and "http://192.168.110.1:8080/boot.ipxe" in leases
-        status = strata("status", "-f", str(file), env=env, timeout=60)
-        assert "3 nodes" in status.stdout and "provisioned" in status.stdout
         store.close()
+        _plane_moved_into_mgmt(file, env, namespace, name, applied.stderr)
         _lost_state_reinstalls_nothing(file, env, namespace)
     finally:
         down = strata("lab", "down", "-f", str(file), env=env, timeout=300)
