@@ -34,10 +34,11 @@ __all__ = ["Writes"]
 class Writes:
     def __init__(self, store: Store) -> None:
         self.store = store
-        self._records: list[RecordWrite] = []
+        # node -> its pending records, in order, each with its place in the order written
+        self._pending: dict[str, list[tuple[int, RecordWrite]]] = {}
         self._due: set[str] = set()  # nodes with a pending record that does not wait
         self._ending: dict[str, bool] = {}  # node -> provisioned, once its record is written
-        self._last: dict[str, int] = {}  # node -> its pending record's place in _records
+        self._count = 0  # records made: a pending record's place in the order written
 
     def record(
         self,
@@ -49,20 +50,19 @@ class Writes:
     ) -> None:
         """``t``'s record as it is now, with ``event``; ``plan`` when it changed;
         ``wait``: written with the node's next record (see the module's docstring)."""
-        self._records.append(
-            RecordWrite(
-                t.name,
-                t.version,
-                t.state.value,
-                t.step,
-                t.reason,
-                t.deadline,
-                dict(t.marks),
-                plan=to_jsonable(plan) if plan is not None else None,
-                event=event,
-            )
+        write = RecordWrite(
+            t.name,
+            t.version,
+            t.state.value,
+            t.step,
+            t.reason,
+            t.deadline,
+            dict(t.marks),
+            plan=to_jsonable(plan) if plan is not None else None,
+            event=event,
         )
-        self._last[t.name] = len(self._records) - 1
+        self._pending.setdefault(t.name, []).append((self._count, write))
+        self._count += 1
         if not wait:
             self._due.add(t.name)
         t.version += 1
@@ -71,22 +71,23 @@ class Writes:
         """End the node's open attempt (if any) with the record saying why: in the same
         write when that record is pending (``RecordWrite.end_attempt``: no read, no
         write of its own), else once the records before it are written."""
-        place = self._last.get(name)
-        if place is not None:
-            pending = self._records[place]
-            self._records[place] = dataclasses.replace(pending, end_attempt=provisioned)
+        pending = self._pending.get(name)
+        if pending:
+            place, last = pending[-1]
+            pending[-1] = (place, dataclasses.replace(last, end_attempt=provisioned))
             return
         self._ending[name] = provisioned
 
     def flush(self, everything: bool = False) -> list[str]:
         """Write every node's pending records but those that only wait (all of them with
-        ``everything``); returns the nodes whose record someone else changed (their
-        pending writes dropped: the caller reads them again)."""
-        due = {w.name for w in self._records} if everything else self._due
-        writes = [w for w in self._records if w.name in due]
-        self._records = [w for w in self._records if w.name not in due]
-        self._last = {w.name: i for i, w in enumerate(self._records)}
+        ``everything``), in the order they were made; returns the nodes whose record
+        someone else changed (their pending writes dropped: the caller reads them
+        again). Costs the records written, not those left waiting."""
+        due = list(self._pending) if everything else self._due
         self._due = set()
+        placed = [w for name in due for w in self._pending.pop(name, ())]
+        placed.sort(key=_place)
+        writes = [w for _, w in placed]
         conflicted: list[str] = []
         while writes:
             try:
@@ -101,3 +102,7 @@ class Writes:
             if self.store.attempt(name) is not None:
                 self.store.end_attempt(name, provisioned=provisioned)
         return conflicted
+
+
+def _place(placed: tuple[int, RecordWrite]) -> int:
+    return placed[0]
