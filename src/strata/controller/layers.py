@@ -30,6 +30,7 @@ OPEN, WAIT = "open", "wait"
 Gate = str  # OPEN, WAIT, or why the node is held (the gate can never open)
 
 _STUCK = frozenset({State.FAILED, State.FOUND_RUNNING, State.MAINTENANCE})
+_GATE_READS = _STUCK | {State.JOINED}  # the states of a node that a gate reads (and held)
 
 
 class Layers:
@@ -84,9 +85,15 @@ class Layers:
         self._waiting[layer] = idle
         return [n for n in waiting if n not in idle]
 
-    def affected_by(self, t: Tracked) -> Iterable[str]:
+    def affected_by(self, t: Tracked, left: State | None = None) -> Iterable[str]:
         """The layers whose gates may move when ``t`` moves: its own when it is the init
-        node, and every layer its layer provisions when it is a control-plane node."""
+        node, and every layer its layer provisions when it is a control-plane node.
+        ``left``: the state ``t`` just left for ``t.state`` (None: its hold changed); a
+        gate reads only whether a node is joined, stuck or held, so a step between two
+        states that are neither moves none (a parent's control-plane node goes through
+        ~10 of them, each waking up to thousands of waiting workers)."""
+        if left is not None and left not in _GATE_READS and t.state not in _GATE_READS:
+            return
         layer = t.plan.layer
         if self.init_node(layer) == t.name:
             yield layer

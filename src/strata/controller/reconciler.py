@@ -234,7 +234,7 @@ class Reconciler:
         if t.action not in actions.BMC_ACTIONS:  # done in the loop: the plan's next event
             self._consider(t)
         self._touch(t)
-        for layer in self.layers.affected_by(t):
+        for layer in self.layers.affected_by(t, before):
             self._reopen(layer)
         return True
 
