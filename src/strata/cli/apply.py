@@ -16,6 +16,7 @@ from strata.cli.apply_pivot import (
     PIVOT_OPTIONS,
     AfterApply,
     consent_refusals,
+    held_line,
     pivot_after_apply,
     run_flags,
 )
@@ -171,8 +172,7 @@ def apply(
         if pivot is not None:
             err.print(escape(pivot), soft_wrap=True)
         pivoting = pivot is not None and options.target is State.JOINED and not no_pivot
-        if pivoting:
-            _pivot_preflight(err, file, plan, after)
+        held = _pivot_held(err, file, plan, after) if pivoting else []
         joining = options.target is State.JOINED
         beside: list[Beside] = []
         if base is not None:  # with --no-serve the mirror is the other service's to check
@@ -190,7 +190,9 @@ def apply(
             beside.append(node_watcher(plan, store, materials))
         summary = _run(manager, topology, plan, beside, mode)  # the boot side stopped
     _report(err, summary)  # and the lease released: the move takes it
-    if summary.ok and pivoting:
+    if summary.ok and pivoting and held:
+        err.print(escape(held_line(file, plan)), soft_wrap=True)
+    elif summary.ok and pivoting:
         say = lambda line: err.print(escape(line), soft_wrap=True)  # noqa: E731
         sys.exit(pivot_after_apply(file, state, plan, after, say))
     sys.exit(0 if summary.ok else 1)
@@ -227,15 +229,15 @@ def _boot_side(
     return runner
 
 
-def _pivot_preflight(err: Console, file: Path, plan: Plan, after: AfterApply) -> None:
-    """Exit 2, before any server is powered on, when the pivot at the end would be
-    refused for want of the person's word on BMC credentials (or an unreadable one)."""
-    refusals = consent_refusals(file, plan.topology, after)
-    for text in refusals:
-        err.print(f"[red]error[/]: the pivot at the end: {escape(text)}", soft_wrap=True)
-    if refusals:
-        err.print("nothing was powered on; say so (or --no-pivot), then apply again")
-        sys.exit(2)
+def _pivot_held(err: Console, file: Path, plan: Plan, after: AfterApply) -> list[str]:
+    """What holds the pivot at the end, said with the plan, as a reinstall held for
+    consent is: the person's word on BMC credentials read on this machine not given
+    (--copy-credentials, --leave-credentials), or a credential that cannot be read.
+    The run goes on; the move is then not made."""
+    held = consent_refusals(file, plan.topology, after)
+    for text in held:
+        err.print(f"  [yellow]pivot held[/]: {escape(text)}", soft_wrap=True)
+    return held
 
 
 def _to_install(plan: Plan, store: SQLiteStore, options: ApplyOptions) -> list[NodePlan]:

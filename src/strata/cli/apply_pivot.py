@@ -26,7 +26,14 @@ from strata.errors import StrataError
 from strata.plan import Plan
 from strata.store import SQLiteStore
 
-__all__ = ["PIVOT_OPTIONS", "AfterApply", "consent_refusals", "pivot_after_apply", "run_flags"]
+__all__ = [
+    "PIVOT_OPTIONS",
+    "AfterApply",
+    "consent_refusals",
+    "held_line",
+    "pivot_after_apply",
+    "run_flags",
+]
 
 _OPTIONS = [
     click.option(
@@ -93,6 +100,16 @@ def run_flags(
     for timeout in timeouts:
         args += ["--timeout", timeout]
     return (*args, "--no-serve") if no_serve else tuple(args)
+
+
+def held_line(file: Path, plan: Plan) -> str:
+    """What apply says at its end when the pivot was held for the person's word."""
+    layer = pivot_layer(plan)
+    name = layer.name if layer is not None else "LAYER"
+    return (
+        f"pivot: not done, held for your word (above): `strata pivot -f {file} --to {name} "
+        "--copy-credentials` (or --leave-credentials) moves the management plane"
+    )
 
 
 def consent_refusals(file: Path, topology: str, after: AfterApply) -> list[str]:

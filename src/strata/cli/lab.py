@@ -69,11 +69,13 @@ def up(file: Path, image_cache: Path) -> None:
     network.create()
     _set_aside(default_state(file), console)  # new machines: nothing recorded holds
     _start_daemons(network, file, work)
+    # a layer marked pivot: true moves the plane there at the end: its flags (docs/lab.md)
+    pivot = " --copy-credentials --controller host" if any(x.pivot for x in topology.layers) else ""
     console.print(
         f"lab [bold]{topology.name}[/] is up: {len(topology.nodes)} machines, powered off, behind "
         f"Redfish BMCs at {', '.join(network.bmc_hosts)}, in network namespace {network.namespace}\n"
         f"provision them:\n  ip netns exec {network.namespace} strata apply -f {file} "
-        f"--listen {network.gateway}:8080 --dhcp-interface {BRIDGE}\n"
+        f"--listen {network.gateway}:8080 --dhcp-interface {BRIDGE}{pivot}\n"
         f"consoles: {work}/<node>.console.log; stop with: strata lab down -f {file}"
     )
 
