@@ -38,6 +38,7 @@ import argparse
 import dataclasses
 import json
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -67,6 +68,9 @@ def main() -> None:
     parser.add_argument("--join", type=_pair, default=(5.0, 10.0), help="installed to Ready")
     parser.add_argument("--ignore-budgets", action="store_true", help="no rack power budgets")
     parser.add_argument("--json", action="store_true", help="one run's figures as JSON")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="with --until both: this many pairs, alternated"
+    )
     args = parser.parse_args()
     if args.until != "both":
         figures = run(args)
@@ -74,20 +78,36 @@ def main() -> None:
         if not figures["ok"]:
             sys.exit(f"not every node was {args.until}")
         return
-    rows = []
-    for target in TARGETS:  # each in its own process: its own CPU, memory and threads
-        argv = [a for a in sys.argv[1:] if a != "--json"]
-        command = [sys.executable, __file__, *argv, "--until", target, "--json"]
-        done = subprocess.run(command, capture_output=True, text=True)
-        if done.returncode != 0:
-            sys.exit(f"the run to {target} failed:\n{done.stderr[-3000:]}")
-        rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
-    for figures in rows:
+    pairs = []
+    for _ in range(args.repeat):  # each run in its own process: its CPU, memory, threads
+        pairs.append([_child(target) for target in TARGETS])
+        if args.repeat > 1:
+            print(pair_line(len(pairs), pairs[-1]), flush=True)
+    if args.repeat > 1:
+        print(repeated(pairs))
+        return
+    for figures in pairs[0]:
         print(report(figures), end="\n\n")
-    print(side_by_side(rows))
+    print(side_by_side(pairs[0]))
+
+
+def _child(target: str) -> dict[str, Any]:
+    """One run to ``target`` in a fresh process, with this run's other arguments."""
+    argv, skip = [], False
+    for a in sys.argv[1:]:
+        if not skip and a not in ("--json",) and not a.startswith("--repeat"):
+            argv.append(a)
+        skip = a == "--repeat"
+    command = [sys.executable, __file__, *argv, "--until", target, "--json"]
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.exit(f"the run to {target} failed:\n{done.stderr[-3000:]}")
+    figures: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return figures
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
+    from bench.thread_cpu import ThreadClocks, load_average
     from strata.controller import ApplyOptions, Reconciler, State, recorded
     from strata.lab.simulated import Fleet, FleetSettings
     from strata.plan import build_plan
@@ -107,11 +127,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         cluster = _Clusters(topology, store, args.join) if target is State.JOINED else None
         fleet = Fleet(topology, store, settings, cluster.installed if cluster else None)
         options = ApplyOptions(concurrency=args.concurrency, target=target)
+        clocks = ThreadClocks()
         before = resource.getrusage(resource.RUSAGE_SELF)
         loop_cpu, wall = time.thread_time(), time.perf_counter()
         if cluster is not None:
             cluster.start()
         summary = Reconciler(build_plan(topology, *recorded(store)), store, fleet, options).run()
+        threads = clocks.read()
         watch = cluster.stop() if cluster is not None else {}
         loop_cpu, wall = time.thread_time() - loop_cpu, time.perf_counter() - wall
         after = resource.getrusage(resource.RUSAGE_SELF)
@@ -141,6 +163,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "bmc_seconds": fleet.busy_seconds,
         "events": events,
         "peak_rss_mib": after.ru_maxrss / 1024,
+        "threads": threads,
+        "load": load_average(),
         **watch,
     }
 
@@ -232,6 +256,13 @@ def report(f: dict[str, Any]) -> str:
         f"BMC time        {f['bmc_seconds']:,.0f} s of simulated BMC calls",
         f"store           {f['events']:,} events logged, {f['events'] / count:.1f} per node",
         f"peak RSS        {f['peak_rss_mib']:.0f} MiB",
+        f"load average    {' '.join(f'{x:.2f}' for x in f['load'])} at the end",
+        "threads' CPU    "
+        + ", ".join(
+            f"{name} {seconds * per_node:.3f}"
+            for name, seconds in sorted(f["threads"].items(), key=lambda kv: -kv[1])
+        )
+        + " ms per node",
     ]
     return "\n".join(lines)
 
@@ -274,11 +305,56 @@ def side_by_side(rows: list[dict[str, Any]]) -> str:
     if len(rows) == 2 and "cluster_cpu" in rows[1]:
         base, joined = rows
         n = joined["nodes"]
-        added = joined["process_cpu"] - joined["cluster_cpu"] - base["process_cpu"]
         lines.append(
-            f"joins add {added / n * 1000:.3f} ms CPU per node (whole process, less the simulated clusters' {joined['cluster_cpu'] / n * 1000:.3f} ms); the watch threads {joined['watch_cpu'] / n * 1000:.3f} ms"
+            f"joins add {joins_add(base, joined) * 1000:.3f} ms CPU per node (whole process, less the simulated clusters' {joined['cluster_cpu'] / n * 1000:.3f} ms); the watch threads {joined['watch_cpu'] / n * 1000:.3f} ms"
         )
     return "\n".join(lines)
+
+
+CLUSTER_THREADS = ("kubelets", "api-requests", "node-api")  # the simulated clusters'
+
+
+def joins_add(base: dict[str, Any], joined: dict[str, Any]) -> float:
+    """Seconds of CPU per node a run to joined spends beyond a run to provisioned: the
+    whole process, less the simulated clusters (their APIs and kubelets)."""
+    added = joined["process_cpu"] - joined["cluster_cpu"] - base["process_cpu"]
+    return float(added / joined["nodes"])
+
+
+def pair_line(number: int, pair: list[dict[str, Any]]) -> str:
+    base, joined = pair
+    n, load = joined["nodes"], (base["load"][0], joined["load"][0])
+    return (
+        f"pair {number}: to provisioned {base['process_cpu'] / n * 1000:.2f} ms/node"
+        f" ({base['wall']:.0f} s), to joined {joined['process_cpu'] / n * 1000:.2f} ms/node"
+        f" ({joined['wall']:.0f} s; simulated clusters {joined['cluster_cpu'] / n * 1000:.3f} ms)"
+        f", joins add {joins_add(base, joined) * 1000:.3f} ms;"
+        f" load average {load[0]:.2f} / {load[1]:.2f} at the runs' ends"
+    )
+
+
+def repeated(pairs: list[list[dict[str, Any]]]) -> str:
+    """The pairs' ``joins add``: median and spread, and where it goes (each thread
+    group's joined minus provisioned, per node, median over the pairs)."""
+    added = sorted(joins_add(*pair) * 1000 for pair in pairs)
+    groups = sorted({g for pair in pairs for f in pair for g in f["threads"]})
+    where = []
+    for group in groups:
+        if group in CLUSTER_THREADS:
+            continue
+        diffs = [
+            (pair[1]["threads"].get(group, 0.0) - pair[0]["threads"].get(group, 0.0))
+            / pair[1]["nodes"]
+            * 1000
+            for pair in pairs
+        ]
+        where.append(f"{group} {statistics.median(diffs):+.3f}")
+    return (
+        f"joins add {statistics.median(added):.3f} ms CPU per node (median of {len(pairs)}"
+        f" pairs), {added[0]:.3f}-{added[-1]:.3f} ms; under 0.5 ms in"
+        f" {sum(a < 0.5 for a in added)} of {len(added)}\n"
+        f"by thread (joined - provisioned, median): {', '.join(where)} ms per node"
+    )
 
 
 def _budget_bound(topology: Any) -> float:

@@ -1,0 +1,66 @@
+"""Each thread's own CPU over a benchmark's run, grouped by what the thread is: where a
+process's CPU went (bench/lifecycle_scale.py), read from the threads' CPU clocks
+(``pthread_getcpuclockid``, CLOCK_THREAD_CPUTIME_ID: user + system time of that thread)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import defaultdict
+from pathlib import Path
+
+__all__ = ["ThreadClocks", "load_average"]
+
+
+class ThreadClocks:
+    """Each thread's own CPU, grouped by what the thread is (``_group``): the threads
+    alive at ``read`` from their clocks, those that ended before from the CPU they had
+    spent when they ended (``threading.Thread.run`` wrapped for the run's length).
+    Seconds, counted from ``__init__`` (threads alive then: what they spent since)."""
+
+    def __init__(self) -> None:
+        self._ended: defaultdict[str, float] = defaultdict(float)
+        self._lock = threading.Lock()
+        self._start = {t.ident: _thread_clock(t) for t in threading.enumerate()}
+        run, ended, lock = threading.Thread.run, self._ended, self._lock
+
+        def counted(thread: threading.Thread) -> None:
+            try:
+                run(thread)
+            finally:
+                spent = time.thread_time()
+                with lock:
+                    ended[_group(thread.name)] += spent
+
+        setattr(threading.Thread, "run", counted)  # noqa: B010 (mypy: a method assigned)
+        self._run = run
+
+    def read(self) -> dict[str, float]:
+        setattr(threading.Thread, "run", self._run)  # noqa: B010
+        with self._lock:
+            groups = defaultdict(float, self._ended)
+        for t in threading.enumerate():
+            groups[_group(t.name)] += _thread_clock(t) - self._start.get(t.ident, 0.0)
+        return dict(groups)
+
+
+def _thread_clock(t: threading.Thread) -> float:
+    try:
+        return time.clock_gettime(time.pthread_getcpuclockid(t.ident or 0))
+    except OSError:  # ended since it was listed
+        return 0.0
+
+
+def _group(name: str) -> str:
+    """A thread's name without its number: 'strata-bmc_12' -> 'strata-bmc'."""
+    if name.endswith("(process_request_thread)"):
+        return "api-requests"
+    if name.startswith(("watch-", "node-api-")) and name != "watch-log":
+        return name.split("-")[0] + ("-api" if name.startswith("node") else "-layers")
+    return name.rsplit("_", 1)[0] if name.startswith("strata-bmc") else name
+
+
+def load_average() -> tuple[float, float, float]:
+    """The machine's load averages (1, 5, 15 minutes) at the run's end."""
+    one, five, fifteen = (float(x) for x in Path("/proc/loadavg").read_text().split()[:3])
+    return one, five, fifteen
