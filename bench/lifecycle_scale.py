@@ -107,7 +107,7 @@ def _child(target: str) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    from bench.thread_cpu import ThreadClocks, load_average
+    from bench.thread_cpu import CollectorClock, ThreadClocks, load_average
     from strata.controller import ApplyOptions, Reconciler, State, recorded
     from strata.lab.simulated import Fleet, FleetSettings
     from strata.plan import build_plan
@@ -127,13 +127,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         cluster = _Clusters(topology, store, args.join) if target is State.JOINED else None
         fleet = Fleet(topology, store, settings, cluster.installed if cluster else None)
         options = ApplyOptions(concurrency=args.concurrency, target=target)
-        clocks = ThreadClocks()
+        clocks, collector = ThreadClocks(), CollectorClock()
         before = resource.getrusage(resource.RUSAGE_SELF)
         loop_cpu, wall = time.thread_time(), time.perf_counter()
         if cluster is not None:
             cluster.start()
         summary = Reconciler(build_plan(topology, *recorded(store)), store, fleet, options).run()
-        threads = clocks.read()
+        threads, collected = clocks.read(), collector.stop()
         watch = cluster.stop() if cluster is not None else {}
         loop_cpu, wall = time.thread_time() - loop_cpu, time.perf_counter() - wall
         after = resource.getrusage(resource.RUSAGE_SELF)
@@ -164,6 +164,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "events": events,
         "peak_rss_mib": after.ru_maxrss / 1024,
         "threads": threads,
+        "gc": collected,
         "load": load_average(),
         **watch,
     }
@@ -257,6 +258,11 @@ def report(f: dict[str, Any]) -> str:
         f"store           {f['events']:,} events logged, {f['events'] / count:.1f} per node",
         f"peak RSS        {f['peak_rss_mib']:.0f} MiB",
         f"load average    {' '.join(f'{x:.2f}' for x in f['load'])} at the end",
+        "collector       "
+        + ", ".join(
+            f"generation {g}: {p:.0f} passes, {s * 1000:.0f} ms"
+            for g, (p, s) in enumerate(zip(f["gc"]["passes"], f["gc"]["seconds"], strict=True))
+        ),
         "threads' CPU    "
         + ", ".join(
             f"{name} {seconds * per_node:.3f}"

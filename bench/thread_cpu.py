@@ -4,12 +4,13 @@ process's CPU went (bench/lifecycle_scale.py), read from the threads' CPU clocks
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from collections import defaultdict
 from pathlib import Path
 
-__all__ = ["ThreadClocks", "load_average"]
+__all__ = ["CollectorClock", "ThreadClocks", "load_average"]
 
 
 class ThreadClocks:
@@ -64,3 +65,27 @@ def load_average() -> tuple[float, float, float]:
     """The machine's load averages (1, 5, 15 minutes) at the run's end."""
     one, five, fifteen = (float(x) for x in Path("/proc/loadavg").read_text().split()[:3])
     return one, five, fifteen
+
+
+class CollectorClock:
+    """The cyclic garbage collector's passes over a run (``gc.callbacks``): how many of
+    each generation and the wall seconds they took (the collector runs in whichever
+    thread allocates, holding the GIL: that thread's CPU, and the others wait)."""
+
+    def __init__(self) -> None:
+        self.passes = [0, 0, 0]
+        self.seconds = [0.0, 0.0, 0.0]
+        self._started = 0.0
+        gc.callbacks.append(self._callback)
+
+    def _callback(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+            return
+        generation = info["generation"]
+        self.passes[generation] += 1
+        self.seconds[generation] += time.perf_counter() - self._started
+
+    def stop(self) -> dict[str, list[float]]:
+        gc.callbacks.remove(self._callback)
+        return {"passes": [float(p) for p in self.passes], "seconds": self.seconds}
