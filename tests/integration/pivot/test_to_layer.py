@@ -36,6 +36,7 @@ def layer_plane(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tup
     and layer mgmt's PKI, and a control plane on that PKI at the VIP; yields the
     topology file and the endpoint's URL."""
     monkeypatch.setenv("KUBEBUILDER_ASSETS", str(assets_dir()))  # where strata.lab looks
+    monkeypatch.setenv("STRATA_LAB_BMC_PASSWORD", "lab-secret")  # FILE's BMC credential
     etcd_binary()
     vip = f"127.{random.randrange(1, 255)}.{random.randrange(256)}.{random.randrange(1, 255)}"
     port = free_port(vip)
@@ -55,7 +56,7 @@ def test_pivot_to_layer_moves_the_state_into_the_layers_cluster(
 ) -> None:
     file, url = layer_plane
     state = file.parent / ".strata" / "strata.db"
-    moved = run_pivot("-f", str(file), "--to", "mgmt")
+    moved = run_pivot("-f", str(file), "--to", "mgmt", "--copy-credentials")
     assert moved.returncode == 0, moved.stdout + moved.stderr
     kubeconfig = file.parent / ".strata" / "mgmt.kubeconfig"
     assert f"layer mgmt's kubeconfig: {kubeconfig}" in moved.stdout
