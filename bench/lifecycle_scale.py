@@ -191,40 +191,35 @@ class _Clusters:
         self.installed = self.kubelets.installed
 
     def start(self) -> None:
+        from bench.thread_cpu import thread_cpu
+
         self.watcher.start()
         names = {f"watch-{layer}" for layer in self.apis} | {"watch-log"}  # and its writer
-        self._clocks = [
-            time.pthread_getcpuclockid(t.ident)
-            for t in threading.enumerate()
-            if t.name in names and t.ident is not None
-        ]
-        assert self.kubelets.thread.ident is not None
-        self._kubelets_clock = time.pthread_getcpuclockid(self.kubelets.thread.ident)
-        self._kubelets_cpu = time.clock_gettime(self._kubelets_clock)
+        self._watch = [t.native_id for t in threading.enumerate() if t.name in names]
+        self._kubelets_cpu = thread_cpu(self.kubelets.thread.native_id)
 
     def stop(self) -> dict[str, Any]:
         """The watch threads' CPU (read before they end), requests, then everything stops.
         The simulated APIs' CPU: their requests that ended (``cpu_seconds``) and, read
-        from their threads' clocks at the same moment, what the streams still open and the
-        servers' own threads spent (a stream's CPU is added to ``cpu_seconds`` only when it
-        ends, after this)."""
-        watch_cpu = sum(time.clock_gettime(c) for c in self._clocks)
-        kubelets_cpu = time.clock_gettime(self._kubelets_clock) - self._kubelets_cpu
+        from their threads' accounts at the same moment, what the streams still open and
+        the servers' own threads spent (a stream's CPU is added to ``cpu_seconds`` only
+        when it ends, after this)."""
+        from bench.thread_cpu import thread_cpu
+
+        watch_cpu = sum(thread_cpu(t) for t in self._watch)
+        kubelets_cpu = thread_cpu(self.kubelets.thread.native_id) - self._kubelets_cpu
         serving = [
-            t
+            t.native_id
             for t in threading.enumerate()
-            if t.ident is not None
-            and (t.name.endswith("(process_request_thread)") or t.name.startswith("node-api-"))
+            if t.name.endswith("(process_request_thread)") or t.name.startswith("node-api-")
         ]
-        api_cpu = sum(a.cpu_seconds for a in self.apis.values()) + sum(
-            time.clock_gettime(time.pthread_getcpuclockid(t.ident)) for t in serving if t.ident
-        )
+        api_cpu = sum(a.cpu_seconds for a in self.apis.values()) + sum(map(thread_cpu, serving))
         self.watcher.stop()
         self.kubelets.stop()
         for api in self.apis.values():
             api.close()
         return {
-            "watch_threads": len(self._clocks),
+            "watch_threads": len(self._watch),
             "watch_cpu": watch_cpu,
             "cluster_cpu": kubelets_cpu + api_cpu,
             # as read before (after close: a stream's CPU only if it had ended by then)

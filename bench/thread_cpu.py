@@ -1,6 +1,6 @@
 """Each thread's own CPU over a benchmark's run, grouped by what the thread is: where a
-process's CPU went (bench/lifecycle_scale.py), read from the threads' CPU clocks
-(``pthread_getcpuclockid``, CLOCK_THREAD_CPUTIME_ID: user + system time of that thread)."""
+process's CPU went (bench/lifecycle_scale.py), read from the kernel's account of each
+thread (user + system time)."""
 
 from __future__ import annotations
 
@@ -10,19 +10,20 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-__all__ = ["CollectorClock", "ThreadClocks", "load_average"]
+__all__ = ["CollectorClock", "ThreadClocks", "load_average", "thread_cpu"]
 
 
 class ThreadClocks:
     """Each thread's own CPU, grouped by what the thread is (``_group``): the threads
-    alive at ``read`` from their clocks, those that ended before from the CPU they had
-    spent when they ended (``threading.Thread.run`` wrapped for the run's length).
-    Seconds, counted from ``__init__`` (threads alive then: what they spent since)."""
+    alive at ``read`` from the kernel's account of them, those that ended before from
+    the CPU they had spent when they ended (``threading.Thread.run`` wrapped for the
+    run's length). Seconds, counted from ``__init__`` (threads alive then: what they
+    spent since)."""
 
     def __init__(self) -> None:
-        self._ended: defaultdict[str, float] = defaultdict(float)
+        self._ended: dict[int, tuple[str, float]] = {}  # native id -> (group, CPU at end)
         self._lock = threading.Lock()
-        self._start = {t.ident: _thread_clock(t) for t in threading.enumerate()}
+        self._start = {t.native_id: thread_cpu(t.native_id) for t in threading.enumerate()}
         run, ended, lock = threading.Thread.run, self._ended, self._lock
 
         def counted(thread: threading.Thread) -> None:
@@ -31,25 +32,38 @@ class ThreadClocks:
             finally:
                 spent = time.thread_time()
                 with lock:
-                    ended[_group(thread.name)] += spent
+                    ended[threading.get_native_id()] = (_group(thread.name), spent)
 
         setattr(threading.Thread, "run", counted)  # noqa: B010 (mypy: a method assigned)
         self._run = run
 
     def read(self) -> dict[str, float]:
+        """Seconds per group. A thread's account is read before the CPU it had at its
+        end: one that ends in between (a pool shutting down) has the latter by then."""
         setattr(threading.Thread, "run", self._run)  # noqa: B010
+        alive = [
+            (t.native_id, _group(t.name), thread_cpu(t.native_id)) for t in threading.enumerate()
+        ]
         with self._lock:
-            groups = defaultdict(float, self._ended)
-        for t in threading.enumerate():
-            groups[_group(t.name)] += _thread_clock(t) - self._start.get(t.ident, 0.0)
+            ended = dict(self._ended)
+        groups: defaultdict[str, float] = defaultdict(float)
+        for group, spent in ended.values():
+            groups[group] += spent
+        for native_id, group, spent in alive:
+            if native_id not in ended:
+                groups[group] += spent - self._start.get(native_id, 0.0)
         return dict(groups)
 
 
-def _thread_clock(t: threading.Thread) -> float:
+def thread_cpu(native_id: int | None) -> float:
+    """Seconds a thread of this process has run on a CPU (``/proc/self/task/ID/schedstat``:
+    user and system; 0 once it has ended). Not ``pthread_getcpuclockid``: asked of a
+    thread that has just ended, that reads freed memory (a run crashed on it)."""
     try:
-        return time.clock_gettime(time.pthread_getcpuclockid(t.ident or 0))
-    except OSError:  # ended since it was listed
+        text = Path(f"/proc/self/task/{native_id}/schedstat").read_text()
+    except OSError:
         return 0.0
+    return int(text.split()[0]) / 1e9
 
 
 def _group(name: str) -> str:
