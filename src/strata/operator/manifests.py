@@ -142,13 +142,14 @@ def role(namespace: str) -> Obj:
 
 
 def role_binding(namespace: str) -> Obj:
-    """The Role bound to the ServiceAccount of ``namespace``."""
+    """The Role bound to the ServiceAccount of ``namespace``. The subject names no
+    namespace: RBAC takes the RoleBinding's (and kustomize would not rewrite one)."""
     return {
         "apiVersion": "rbac.authorization.k8s.io/v1",
         "kind": "RoleBinding",
         "metadata": _meta(namespace),
         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": NAME},
-        "subjects": [{"kind": "ServiceAccount", "name": NAME, "namespace": namespace}],
+        "subjects": [{"kind": "ServiceAccount", "name": NAME}],
     }
 
 

@@ -13,11 +13,13 @@ labels and status) is copied with the state (``copy_topology``).
 
 from __future__ import annotations
 
+import json
+import re
 import time
 from typing import Any
 
 from strata.operator.crds import API_VERSION, VERSION, all_crds
-from strata.operator.manifests import controller_objects, object_path, paused
+from strata.operator.manifests import NAME, controller_objects, object_path, paused
 from strata.store.kube_api import KubeApi, KubeStoreError, Obj
 
 __all__ = [
@@ -140,19 +142,37 @@ def differs(want: Obj, have: Obj) -> str | None:
     nor a Deployment's replicas (scaled since). A Topology's spec (but its consent) is
     compared whole."""
     if want["kind"] == "Topology":
-        mine, theirs = (
+        mine, kept = (
             {k: v for k, v in (o.get("spec") or {}).items() if k != "consent"} for o in (want, have)
         )
-        return None if mine == theirs else ".spec"
+        return None if mine == kept else ".spec"
     for key, value in want.items():
         if key in ("apiVersion", "kind", "metadata", "status"):
             continue
+        theirs = have.get(key)
         if want["kind"] == "Deployment" and key == "spec":
             value = {k: v for k, v in value.items() if k != "replicas"}
-        found = _subset(value, have.get(key), f".{key}")
+            theirs = _unhashed(theirs)
+        found = _subset(value, theirs, f".{key}")
         if found is not None:
             return found
     return None
+
+
+_HASHED = re.compile(rf"^{NAME}-[a-z0-9]{{10}}$")  # kustomize's configMapGenerator's name
+
+
+def _unhashed(spec: Any) -> Any:
+    """A Deployment's spec with the ConfigMap kustomize generated (``kubectl apply -k
+    deploy/``: ``strata-controller-<hash>``) read as ``strata-controller``: the same."""
+    spec = json.loads(json.dumps(spec))
+    template = (spec or {}).get("template") or {}
+    for container in (template.get("spec") or {}).get("containers") or []:
+        for source in container.get("envFrom") or []:
+            ref = source.get("configMapRef") or {}
+            if _HASHED.match(str(ref.get("name", ""))):
+                ref["name"] = NAME
+    return spec
 
 
 def _subset(want: Any, have: Any, path: str) -> str | None:

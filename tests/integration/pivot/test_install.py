@@ -249,3 +249,53 @@ def test_a_different_deployment_there_is_a_conflict_refused_in_preflight(
     assert _get(plane, paths["ServiceAccount"]) is None and _get(plane, paths["Role"]) is None
     deployment = _get(plane, paths["Deployment"]) or {}
     assert deployment["spec"]["replicas"] == 1  # not touched
+
+
+OVERLAY = """\
+apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+namespace: {namespace}
+resources: [rbac.yaml, deployment.yaml]
+configMapGenerator:
+  - name: strata-controller
+    literals: [{literals}]
+"""
+
+
+def test_a_controller_installed_from_deploy_is_found_equal_and_kept(
+    plane: ControlPlane, namespace: str, tmp_path: Path
+) -> None:
+    """deploy/'s objects applied with kubectl (kustomize, its ConfigMap named with a
+    hash) are what the move would make: kept, none recorded but the plain ConfigMap."""
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        pytest.skip("kubectl is missing (apt-get install kubernetes-client)")
+    state = tmp_path / "strata.db"
+    provisioned_state(state, 2)
+    overlay = tmp_path / "overlay"
+    overlay.mkdir()
+    literals = ", ".join(f"{k}={v}" for k, v in manifests.SETTINGS.items())
+    for name in ("rbac.yaml", "deployment.yaml"):  # kustomize reads files below it only
+        shutil.copy(ROOT / "deploy" / name, overlay / name)
+    text = OVERLAY.format(namespace=namespace, literals=literals)
+    (overlay / "kustomization.yaml").write_text(text)
+    with plane.client() as api:
+        body = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}
+        assert api.post("/api/v1/namespaces", json=body).status_code == 201
+    config = str(plane.admin_kubeconfig())
+    done = subprocess.run(
+        [kubectl, "--kubeconfig", config, "apply", "-k", str(overlay)],
+        capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    moved = pivot_to_cluster(state, plane, namespace, *NONE)
+    assert moved.returncode == 0, moved.stdout + moved.stderr
+    for kind in ("ServiceAccount", "Role", "RoleBinding", "Deployment"):
+        assert f"{kind} {namespace}/strata-controller is there as this move would make it" in (
+            moved.stdout
+        )
+    note = _get(plane, f"/api/v1/namespaces/{namespace}/configmaps/{TOPOLOGY}-notes") or {}
+    created = json.loads(note["data"]["pivot"])["created"]
+    assert created["objects"] == [_paths(namespace)["ConfigMap"]]
+    deployment = _get(plane, _paths(namespace)["Deployment"]) or {}
+    assert deployment["spec"]["replicas"] == 1  # kept as it was: not paused, not touched
