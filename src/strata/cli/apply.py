@@ -155,15 +155,15 @@ def apply(
         prune=prune,
         target=State(until),
     )
+    mirror = artifact_dir or default_artifacts(file)
+    flags = run_flags(listen, url, dhcp_interface, no_serve, mirror, until, timeouts)
+    after = AfterApply.of(controller, copy_credentials, leave_credentials, flags)
     state = state or default_state(file)
     store = SQLiteStore(state)
     err = make_console(stderr=True)
     mode = output if output != "auto" else ("live" if Console().is_terminal else "plain")
     host, port = listen_address(listen)
     base = None if no_serve else reach_url(topology, host, port, url, dhcp_interface)
-    mirror = artifact_dir or default_artifacts(file)
-    flags = run_flags(listen, url, dhcp_interface, no_serve, mirror, until, timeouts)
-    after = AfterApply.of(controller, copy_credentials, leave_credentials, flags)
     # the lease before anything listens: a second apply is told who drives the datacenter
     with Manager(store, options) as manager:
         plan = build_plan(topology, *recorded(store))  # the run's one plan

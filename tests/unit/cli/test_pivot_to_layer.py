@@ -139,3 +139,45 @@ def test_no_plan_line_without_a_layer_marked_pivot(tmp_path: Path) -> None:
     file = lab_file(tmp_path, {"vip": "127.0.0.9", "network": "bmc", "port": 1}, pivot=False)
     code, out = run("plan", "-f", str(file), "--state", str(tmp_path / "none.db"))
     assert code == 0 and "pivot:" not in out
+
+
+def test_the_plan_line_says_when_the_run_does_not_pivot(file: Path) -> None:
+    from strata.cli.render import pivot_line
+    from strata.plan import build_plan
+    from strata.topology import load
+
+    plan = build_plan(load(file))
+    assert pivot_line(plan, joined=False) == (
+        "pivot: not at the end of this run (--until provisioned: layer mgmt is not joined)"
+    )
+    assert pivot_line(plan, skipped=True) == (
+        "pivot: not at the end of this run (--no-pivot); later: strata pivot --to mgmt"
+    )
+
+
+def test_a_host_controller_takes_the_runs_own_boot_flags(tmp_path: Path) -> None:
+    from strata.cli.apply_pivot import AfterApply, run_flags
+
+    flags = run_flags(
+        "192.168.110.1:8080", None, "prov0", False, tmp_path, "joined", ("booting=900",)
+    )
+    assert flags == (
+        "--listen",
+        "192.168.110.1:8080",
+        "--artifacts",
+        str(tmp_path.resolve()),
+        "--until",
+        "joined",
+        "--dhcp-interface",
+        "prov0",
+        "--timeout",
+        "booting=900",
+    )
+    assert AfterApply.of("host", True, False, flags).consent == "copy"
+    assert AfterApply.of("auto", False, False, ()).consent == ""
+
+
+def test_apply_takes_one_word_on_credentials(file: Path) -> None:
+    code, out = run("apply", "-f", str(file), "--copy-credentials", "--leave-credentials")
+    assert code == 2 and "--copy-credentials and --leave-credentials: give one" in out
+    assert not state_of(file).exists()  # refused before the state was opened
