@@ -8,7 +8,7 @@ rollback removes exactly those (``install.remove``), and compared by verify."""
 from __future__ import annotations
 
 from strata.operator.manifests import object_path
-from strata.pivot import install
+from strata.pivot import failpoints, install
 from strata.pivot.copying import CopyRefused
 from strata.pivot.from_file import Handover, handover
 from strata.pivot.moving import Moving
@@ -78,9 +78,13 @@ class Installing(Moving):
         absent = install.conflicts(target.api, wanted)
         paths = [object_path(o) for o in absent]
         earlier = list(journal.created.get("objects") or [])
-        journal.created = {**journal.created, "objects": [*earlier, *paths]}
+        fresh = [p for p in paths if p not in earlier]  # a rerun: recorded, never made
+        journal.created = {**journal.created, "objects": [*earlier, *fresh]}
         self._write()
-        taken = install.create_absent(target.api, absent)
+        failpoints.reached("install:recorded")  # recorded, not made yet
+        taken = install.create_absent(target.api, absent[:1])
+        failpoints.reached("install:one-made")
+        taken += install.create_absent(target.api, absent[1:])
         if taken:
             mine = [p for p in journal.created["objects"] if p not in taken]
             journal.created = {**journal.created, "objects": mine}

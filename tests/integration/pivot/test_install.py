@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import json
 import shutil
+import signal
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from tests.integration.pivot.conftest import (
     TOPOLOGY,
     pivot_to_cluster,
     provisioned_state,
+    run_pivot,
     snapshot,
 )
 from tests.support.kube_api import ControlPlane
@@ -299,3 +301,37 @@ def test_a_controller_installed_from_deploy_is_found_equal_and_kept(
     assert created["objects"] == [_paths(namespace)["ConfigMap"]]
     deployment = _get(plane, _paths(namespace)["Deployment"]) or {}
     assert deployment["spec"]["replicas"] == 1  # kept as it was: not paused, not touched
+
+
+@pytest.mark.parametrize("point", ["install:recorded", "install:one-made", "after:install"])
+def test_a_crash_in_the_install_then_a_rerun_or_an_abort(
+    plane: ControlPlane, namespace: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    point: str,
+) -> None:  # fmt: skip
+    """SIGKILLed between recording the objects and making them, after the first, after
+    all: the same command again makes the rest (each once, all recorded); --abort then
+    removes every one (even those recorded and never made)."""
+    state, file = tmp_path / "strata.db", _file(tmp_path)
+    provisioned_state(state, 3)
+    monkeypatch.setenv(ENV, PASSWORD)
+    args = ("-f", str(file), "--copy-credentials", *NONE)
+    killed = pivot_to_cluster(state, plane, namespace, *args, failpoint=point)
+    assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr
+    paths = _paths(namespace)
+    note = json.loads(provisioned_state_store(state).note("pivot") or "{}")
+    assert sorted(note["created"]["objects"]) == sorted(paths.values())  # before any is made
+    made = {k for k, p in paths.items() if _get(plane, p) is not None}
+    assert made == {"recorded": set(), "one-made": {"ServiceAccount"}}.get(
+        point.split(":")[1], set(paths)
+    )
+    if point == "install:one-made":
+        aborted = run_pivot("--state", str(state), "--abort")
+        assert aborted.returncode == 0, aborted.stdout + aborted.stderr
+        assert all(_get(plane, p) is None for p in paths.values())
+        return
+    again = pivot_to_cluster(state, plane, namespace, *args)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert all(_get(plane, p) is not None for p in paths.values())
+    created = json.loads(provisioned_state_store(state).note("pivot") or "{}")["created"]
+    assert sorted(created["objects"]) == sorted(paths.values())
+    assert PASSWORD not in killed.stdout + killed.stderr + again.stdout + again.stderr
