@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from strata.pivot.from_file import InstallOptions
 
 from strata.cli.common import STATE, TOPOLOGY_PATH, default_state
+from strata.cli.pivot_host import HOST_CONTROLLER, host_args
 
 __all__ = ["pivot"]
 
@@ -58,6 +59,16 @@ _KUBECONFIG = click.Path(exists=True, dir_okay=False, path_type=Path)
     help="Leave them here: the target's controller cannot reach those BMCs until their "
     "Secrets are made there.",
 )
+@click.option(
+    "--controller",
+    type=click.Choice(["auto", "cluster", "host", "none"]),
+    default="auto",
+    show_default=True,
+    help="How the target's controller starts at resume: its Deployment scaled up (cluster), "
+    "`strata controller` started on this host against it (host), host when no Node can run "
+    "it (auto), or by hand (none).",
+)
+@HOST_CONTROLLER
 def pivot(
     file: Path,
     state: Path | None,
@@ -73,6 +84,8 @@ def pivot(
     allow_failed: bool,
     copy_credentials: bool,
     leave_credentials: bool,
+    controller: str,
+    **host: Any,
 ) -> None:
     """Move the management plane: the topology's whole state, from the state file (or
     --kubeconfig's cluster) into a cluster: --to LAYER's own (the layer marked pivot:
@@ -84,7 +97,8 @@ def pivot(
     digest per record equal on both sides), switch (the source left "moved to ..."),
     resume. A failure before the switch rolls back: the target's copy removed, the
     source in charge again. --back moves it home; --abort rolls back an unfinished
-    move. The target's controller is started by hand afterwards (docs/pivot.md)."""
+    move. Resume starts the target's controller (--controller; a host controller takes
+    the boot flags --listen, --url, --dhcp-interface ... of `strata controller`)."""
     from strata.pivot.ends import End
     from strata.pivot.engine import Options, Pivot
 
@@ -100,6 +114,7 @@ def pivot(
         sys.exit(1)
     options = Options(dry_run=dry_run, allow_failed=allow_failed, say=click.echo)
     options.install = _install_options(file, copy_credentials, leave_credentials)
+    options.controller, options.host_args = controller, host_args(file, source, **host)
     if back or abort:
         _back_or_abort(source, options, back)
         return

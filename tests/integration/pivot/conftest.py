@@ -117,7 +117,9 @@ def run_pivot(
     env.pop("STRATA_PIVOT_FAILPOINT", None)
     if failpoint:
         env["STRATA_PIVOT_FAILPOINT"] = failpoint
-    command = [sys.executable, "-m", "strata.cli.app", "pivot", "-t", TOPOLOGY, *args]
+    # no controller started at resume unless ``args`` say (a later --controller wins)
+    command = [sys.executable, "-m", "strata.cli.app", "pivot", "-t", TOPOLOGY]
+    command += ["--controller", "none", *args]
     return subprocess.run(
         command, capture_output=True, text=True, timeout=timeout, env=env, stdin=subprocess.DEVNULL
     )

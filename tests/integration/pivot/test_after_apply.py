@@ -31,6 +31,8 @@ def test_a_state_file_strata_apply_made_moves_into_a_cluster(
         "--to-namespace",
         namespace,
         "--copy-credentials",
+        "--controller",
+        "none",
     )
     assert moved.exit_code == 0, moved.output
     target = KubeStore.from_kubeconfig(plane.admin_kubeconfig(), namespace, "emulated")

@@ -44,7 +44,7 @@ def test_the_clusters_controller_goes_on_from_the_moved_state(
     kubeconfig = plane.admin_kubeconfig()
     moved = fleet.strata(
         "pivot", "-f", str(two), "--state", str(tmp_path / "strata.db"),
-        "--to-kubeconfig", str(kubeconfig), "--to-namespace", namespace, "--copy-credentials",
+        "--to-kubeconfig", str(kubeconfig), "--to-namespace", namespace, "--copy-credentials", "--controller", "none",
     )  # fmt: skip
     assert moved.exit_code == 0, moved.output
     document = yaml.safe_load(fleet.file.read_text())  # all three servers
