@@ -129,8 +129,10 @@ class BootRunner:
             time.sleep(0.02)
 
     def stop(self) -> None:
+        """dnsmasq first, then the server: once the boot port is free, DHCP has stopped
+        too (a successor waiting for the port starts after both: ``strata.pivot.resume``)."""
+        if self.dhcp is not None:
+            self.dhcp.stop()
         self.server.should_exit = True
         if self._thread is not None:
             self._thread.join(10)
-        if self.dhcp is not None:
-            self.dhcp.stop()

@@ -27,7 +27,7 @@ import contextlib
 import json
 import re
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 from starlette.applications import Starlette
@@ -40,12 +40,14 @@ from strata.boot.assets import Asset, AssetIndex
 from strata.boot.body import BodyRefused, UnreadBody, read_body
 from strata.boot.content import BootContent
 from strata.boot.firmware import firmware_assets
+from strata.boot.frozen import journaled, unrecorded
 from strata.boot.journal import Journal
 from strata.boot.limits import DEFAULT_LIMITS, Limits
 from strata.boot.tally import OVER, Tally
 from strata.boot.tokens import Grant, Stage, TokenRejected
 from strata.ignition import BuildError, disk_script
 from strata.provisioning import PHONE_HOME, BootState, LogKind, UnknownMachine
+from strata.store.fence import WritesRefused
 
 __all__ = [
     "FLUSH_SECONDS",
@@ -63,11 +65,15 @@ IGNITION_TYPE = "application/vnd.coreos.ignition+json"
 # ${netX/mac}: the device iPXE booted from (netX is the most recently opened one;
 # ipxe.org/cfg); ${uuid} and ${serial} come from SMBIOS; ${buildarch} and ${platform}
 # say which kernel and firmware to serve.
-CHAIN = (
-    "#!ipxe\n"
-    "# Strata boot service: tell it who this machine is\n"
+_WHO = (  # the chain to this machine's script
     "chain {base}/ipxe?mac=${{netX/mac}}&uuid=${{uuid}}&serial=${{serial}}"
-    "&buildarch=${{buildarch}}&platform=${{platform}}\n"
+    "&buildarch=${{buildarch}}&platform=${{platform}}"
+)
+CHAIN = (  # asked again every 5 s for 2 min while it cannot answer (a 503 during a move;
+    # ``cmd && exit ||``: ipxe.org/scripting), then failing as before: the next boot device
+    "#!ipxe\n# Strata boot service: tell it who this machine is\n"
+    + f"{_WHO} && exit ||\nsleep 5\n" * 24
+    + f"{_WHO}\n"
 )
 UNKNOWN = (
     "#!ipxe\n"
@@ -99,11 +105,11 @@ class BootService:
         self.app = Starlette(
             routes=[
                 Route("/boot.ipxe", self.boot_ipxe),
-                Route("/ipxe", _journaled(self.ipxe)),
-                Route("/ignition/{node}", _journaled(self.ignition)),
-                Route("/events/{node}", _journaled(self.events), methods=["POST"]),
+                Route("/ipxe", journaled(self.ipxe)),
+                Route("/ignition/{node}", journaled(self.ignition)),
+                Route("/events/{node}", journaled(self.events), methods=["POST"]),
                 Route(
-                    "/assets/{os}/{version}/{file}", _journaled(self.asset), methods=["GET", "HEAD"]
+                    "/assets/{os}/{version}/{file}", journaled(self.asset), methods=["GET", "HEAD"]
                 ),
                 Route("/firmware/{file}", self.firmware_file, methods=["GET", "HEAD"]),
             ],
@@ -173,6 +179,7 @@ class BootService:
             return PlainTextResponse(f"Strata: {exc}\n", status_code=500)
         if not self.state.consume(name, grant.attempt, grant.stage):
             return self._refuse(request, name, "ignition", "replayed (this token was used)")
+        request.state.committed = True  # answered even if its entry is refused (frozen.py)
         detail = {"stage": grant.stage.name.lower(), "attempt": attempt.number}
         self._write(request, name, LogKind.IGNITION_FETCHED, detail, ("stage", "attempt"))
         return Response(body, media_type=IGNITION_TYPE)
@@ -297,9 +304,13 @@ class BootService:
         One unknown machine's repeats need none (its row says when it was last seen); the
         count of those beyond the bounds (no MAC) is written."""
         closed = self.tally.drain() if everything else self.tally.closed(self.clock())
-        for repeats in closed:
-            if repeats.event != UNKNOWN_MACHINE or not repeats.ident:
+        summaries = [r for r in closed if r.event != UNKNOWN_MACHINE or not r.ident]
+        for done, repeats in enumerate(summaries):
+            try:
                 self.state.record(repeats.node, LogKind.REPEATED, repeats.detail())
+            except WritesRefused as refused:  # a move holds the state: dropped, said
+                unrecorded(refused, len(summaries) - done)
+                return
 
     @contextlib.asynccontextmanager
     async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
@@ -319,21 +330,6 @@ class BootService:
         while True:
             await asyncio.sleep(seconds)
             self.flush()
-
-
-def _journaled(
-    handler: Callable[[Request], Awaitable[Response]],
-) -> Callable[[Request], Awaitable[Response]]:
-    """The route answers once what the request recorded is written (``Journal``)."""
-
-    async def handle(request: Request) -> Response:
-        response = await handler(request)
-        written = getattr(request.state, "written", None)
-        if written is not None:
-            await written
-        return response
-
-    return handle
 
 
 def _serve(request: Request, found: Asset | None) -> Response:

@@ -34,6 +34,7 @@ from strata.cli.common import (
 from strata.cli.render import diagnostics_text, make_console
 from strata.plan import build_plan
 from strata.store import SQLiteStore
+from strata.store.fence import move_holding
 from strata.topology import Topology
 
 __all__ = [
@@ -115,12 +116,15 @@ def serve(
         f"{len(service.assets)} artifacts; provisioning: {', '.join(provision) or 'none'}; "
         f"{runner.describe()}"
     )
-    _run_until_stopped(runner, lambda: _reload(file, service, store, dhcp))
+    _run_until_stopped(runner, lambda: _reload(file, service, store, dhcp), _mover(store))
 
 
-def _run_until_stopped(runner: BootRunner, reload: Callable[[], None]) -> None:
+def _run_until_stopped(
+    runner: BootRunner, reload: Callable[[], None], moved: Callable[[], str | None]
+) -> None:
     """Start ``runner``; SIGHUP calls ``reload``; SIGTERM or SIGINT stops it cleanly
-    (the server drains, dnsmasq stops) and the command exits 0."""
+    (dnsmasq stops, the server drains) and the command exits 0 — and so does the state
+    moving elsewhere (``moved`` says where: docs/pivot.md, "Resume and the handover")."""
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     signal.signal(signal.SIGINT, lambda *_: stopping.set())
@@ -130,8 +134,36 @@ def _run_until_stopped(runner: BootRunner, reload: Callable[[], None]) -> None:
         while not stopping.wait(0.5):
             if not runner.running:
                 raise BootStartFailed("the boot service stopped on its own")
+            where = moved()
+            if where is not None:
+                make_console(stderr=True).print(
+                    f"the management plane moved: {where}; this boot service and its DHCP "
+                    "stop here (the new plane's boot service takes over its address)",
+                    soft_wrap=True,
+                )
+                return
     finally:
         runner.stop()
+
+
+def _mover(store: SQLiteStore) -> Callable[[], str | None]:
+    """Reads the writer lease: the holder once the state has moved (None before); a
+    move's freeze is said once (its writes are answered 503 meanwhile: boot/frozen.py)."""
+    said: set[str] = set()
+
+    def moved() -> str | None:
+        writer = store.writer()
+        holder = writer[0] if writer is not None else ""
+        held = move_holding(holder)
+        if held == "moving" and holder not in said:
+            said.add(holder)
+            make_console(stderr=True).print(
+                f"a move holds the state ({holder}): writes are answered 503 until it ends",
+                soft_wrap=True,
+            )
+        return holder if held == "moved" else None
+
+    return moved
 
 
 def _preflight(file: Path, service: BootService, provision: tuple[str, ...]) -> None:

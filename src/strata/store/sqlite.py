@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from strata.provisioning import Attempt, Stage, UnknownMachine
-from strata.store import clusters
+from strata.store import clusters, fence
 from strata.store.clusters import StoredCluster
 from strata.store.migrations import check_readable, migrate
 from strata.store.records import (
@@ -129,6 +129,7 @@ class SQLiteStore(SQLiteMove):
 
     def consume(self, node: str, attempt: int, stage: Stage) -> bool:
         with self._tx() as db:
+            fence.check(db)  # the boot service's writes honour a move (store/fence.py)
             cursor = db.execute(
                 "INSERT OR IGNORE INTO tokens_used VALUES (?, ?, ?, ?)",
                 (node, attempt, int(stage), time.time()),
@@ -139,15 +140,18 @@ class SQLiteStore(SQLiteMove):
         self.record_many([(node, event, detail)])
 
     def record_many(self, entries: Sequence[tuple[str, str, Mapping[str, object]]]) -> None:
-        """Append (node, event, detail) entries to the log, in order, in one transaction."""
+        """Append (node, event, detail) entries to the log, in order, in one transaction;
+        ``WritesRefused`` while a move holds the lease (so do ``consume``, ``record_unknown``)."""
         now = time.time()
         rows = [(n, now, e, json.dumps(dict(d), sort_keys=True)) for n, e, d in entries]
         with self._tx() as db:
+            fence.check(db)
             db.executemany("INSERT INTO events (node, at, kind, detail) VALUES (?, ?, ?, ?)", rows)
 
     def record_unknown(self, machine: UnknownMachine) -> None:
         now = time.time()
         with self._tx() as db:
+            fence.check(db)
             db.execute(
                 """INSERT INTO unknown_machines VALUES (?, ?, ?, ?, ?, ?, ?, 1)
                    ON CONFLICT (mac) DO UPDATE SET uuid = excluded.uuid, serial = excluded.serial,

@@ -72,8 +72,12 @@ def test_a_source_changed_behind_the_copy_fails_verify_and_rolls_back(
     state = tmp_path / "strata.db"
     source = provisioned_state(state, 20)
 
-    def boot_service_still_serving() -> None:
-        source.record("n0003", "first-boot", {"attempt": 1})
+    def boot_service_still_serving() -> None:  # one that does not check the freeze:
+        import sqlite3  # the store refuses its writes now (store/fence.py)
+
+        with sqlite3.connect(state) as raw:
+            row = ("n0003", 1.7e9, "first-boot", '{"attempt": 1}')
+            raw.execute("INSERT INTO events (node, at, kind, detail) VALUES (?, ?, ?, ?)", row)
 
     failpoints.ACTIONS["after:copy"] = boot_service_still_serving
     lines: list[str] = []
