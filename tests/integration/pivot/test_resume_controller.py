@@ -1,0 +1,142 @@
+"""Resume starts the target's controller: ``--controller host`` a real `strata
+controller` process on this host against the real API server (it takes its Leases; a
+rerun of the resume after a SIGKILL starts no second one), ``--controller cluster``
+the paused Deployment scaled to its ``strata.dev/replicas`` (the test API server runs
+no pods: its spec is what is looked at), ``auto`` host on a cluster with no Node."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from strata.pivot.ends import End
+from strata.pivot.resume import DEPLOYMENT, REPLICAS, host_files, identity, live_holders, running
+from tests.integration.pivot.conftest import (
+    TOPOLOGY,
+    kube_store,
+    pivot_to_cluster,
+    provisioned_state,
+)
+from tests.support.kube_api import ControlPlane, free_port, wait_for
+
+
+def _hosted(tmp_path: Path, namespace: str) -> list[str]:
+    health, boot = free_port(), free_port()
+    return [
+        "--controller", "host", "--listen", f"127.0.0.1:{boot}", "--url", f"http://127.0.0.1:{boot}",
+        "--health-addr", f"127.0.0.1:{health}", "--artifacts", str(tmp_path / "mirror"),
+        "--until", "provisioned",
+    ]  # fmt: skip
+
+
+def _controllers(namespace: str) -> list[int]:
+    """Pids of `strata controller` processes of this host for ``namespace``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            line = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"controller" in line and namespace.encode() in line and identity().encode() in line:
+            found.append(int(entry.name))
+    return found
+
+
+@pytest.fixture
+def stop_controllers(namespace: str) -> Iterator[None]:
+    """The host controllers a test started are stopped (SIGTERM, then SIGKILL)."""
+    yield
+    for pid in _controllers(namespace):
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 30
+    while _controllers(namespace) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    for pid in _controllers(namespace):
+        os.kill(pid, signal.SIGKILL)
+
+
+def _ends(state: Path, plane: ControlPlane, namespace: str) -> tuple[End, End]:
+    return End.sqlite(state, TOPOLOGY), End.kube(plane.admin_kubeconfig(), namespace, TOPOLOGY)
+
+
+def test_a_host_controller_starts_once_even_when_the_resume_is_run_again(
+    plane: ControlPlane, namespace: str, tmp_path: Path, stop_controllers: None
+) -> None:
+    state = tmp_path / "strata.db"
+    provisioned_state(state, 10).close()
+    flags = _hosted(tmp_path, namespace)
+    killed = pivot_to_cluster(state, plane, namespace, *flags, failpoint="after:resume")
+    assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr
+    pid_file, log_file = host_files(*_ends(state, plane, namespace))
+    first = running(pid_file)
+    assert first is not None and _controllers(namespace) == [first]
+    api = kube_store(plane, namespace).api
+    wait_for(lambda: identity() in live_holders(api, namespace) or None, 60, "its Leases")
+    again = pivot_to_cluster(state, plane, namespace, *flags)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert f"controller: on this host already (pid {first}" in again.stdout
+    assert _controllers(namespace) == [first]  # no second one
+    journal = json.loads(kube_store(plane, namespace).note("pivot") or "{}")
+    assert journal["state"] == "done"
+
+    def shards_held() -> bool | None:
+        path = f"/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases"
+        holders = [
+            (lease.get("spec") or {}).get("holderIdentity")
+            for lease in api.items(path)
+            if lease["metadata"]["name"].startswith("strata-shard-")
+        ]
+        return (bool(holders) and all(h == identity() for h in holders)) or None
+
+    wait_for(shards_held, 60, "the host controller to hold every shard Lease")
+    assert oct(log_file.stat().st_mode & 0o777) == "0o600"
+    assert "strata controller " in log_file.read_text()
+
+
+def test_a_rerun_starts_the_host_controller_again_when_the_one_it_started_died(
+    plane: ControlPlane, namespace: str, tmp_path: Path, stop_controllers: None
+) -> None:
+    """A host controller killed after the move: a rerun of the resume (the crash was
+    before its journal entry) starts one again under the same identity."""
+    state = tmp_path / "strata.db"
+    provisioned_state(state, 4).close()
+    flags = _hosted(tmp_path, namespace)
+    killed = pivot_to_cluster(state, plane, namespace, *flags, failpoint="after:resume")
+    assert killed.returncode == -signal.SIGKILL
+    pid_file, _ = host_files(*_ends(state, plane, namespace))
+    first = running(pid_file)
+    assert first is not None
+    os.kill(first, signal.SIGKILL)
+    wait_for(lambda: running(pid_file) is None or None, 30, "the controller to be gone")
+    again = pivot_to_cluster(state, plane, namespace, *flags)
+    assert again.returncode == 0, again.stdout + again.stderr
+    second = running(pid_file)
+    assert second is not None and second != first and _controllers(namespace) == [second]
+
+
+def test_cluster_scales_the_paused_deployment_and_auto_picks_host_without_nodes(
+    plane: ControlPlane, namespace: str, tmp_path: Path
+) -> None:
+    state = tmp_path / "strata.db"
+    provisioned_state(state, 4).close()
+    dry = pivot_to_cluster(state, plane, namespace, "--controller", "auto", "--dry-run")
+    assert dry.returncode == 0 and "controller:" not in dry.stdout  # a dry run starts nothing
+    moved = pivot_to_cluster(state, plane, namespace, "--controller", "cluster")
+    assert moved.returncode == 0, moved.stdout + moved.stderr
+    with plane.client() as api:
+        found = api.get(f"/apis/apps/v1/namespaces/{namespace}/deployments/{DEPLOYMENT}").json()
+    wanted = int(found["metadata"]["annotations"][REPLICAS])  # the install made it paused
+    assert found["spec"]["replicas"] == wanted >= 1
+    assert f"deployment/{DEPLOYMENT} in {namespace} scaled from 0 to {wanted}" in moved.stdout
+
+    from strata.pivot.resume import scale_up, schedulable
+
+    store = kube_store(plane, namespace)
+    assert f"already runs {wanted} replica(s)" in scale_up(store.api, namespace)  # unchanged
+    assert schedulable(store.api, namespace) == []  # no Node: auto would start it here
