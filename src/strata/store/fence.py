@@ -7,7 +7,11 @@ controller in ... (moved there by strata pivot <id>)``), what the boot service w
 a single-use token consumed, a phone-home or any log entry, a machine in no topology
 seen — is refused with ``WritesRefused``: on a SQLite state in the same transaction as
 the write (the lease is read under the write lock the move's own lease write takes), so
-nothing reaches a frozen state between its copy and the switch. The boot service
+nothing reaches a frozen state between its copy and the switch. Kubernetes has no
+transaction over two objects (the Lease and a log segment or Server): the Kubernetes
+store reads its Lease before such a write, at most ``SAMPLE_SECONDS`` old (``Sampled``),
+so a write begun up to that long plus one request before the freeze can land after it —
+verify then finds the difference and the move is rolled back. The boot service
 answers 503 with Retry-After (``strata.boot.frozen``); a machine retries, and once the
 move is done it reaches the new plane.
 
@@ -19,10 +23,13 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Callable
 
 from strata.errors import StrataError
 
-__all__ = ["WritesRefused", "check", "move_holding"]
+__all__ = ["SAMPLE_SECONDS", "Sampled", "WritesRefused", "check", "move_holding"]
+
+SAMPLE_SECONDS = 1.0  # how old the Kubernetes store's reading of its lease may be
 
 
 class WritesRefused(StrataError):
@@ -61,3 +68,23 @@ def check(db: sqlite3.Connection, now: float | None = None) -> None:
     live = row is not None and row[1] > (time.time() if now is None else now)
     if live and move_holding(row[0]) is not None:
         raise WritesRefused(row[0])
+
+
+class Sampled:
+    """The Kubernetes store's check: ``writer`` (the store's lease reader) read at most
+    once every ``period`` seconds, its holder checked before each boot-service write."""
+
+    def __init__(
+        self, writer: Callable[[], tuple[str, float] | None], period: float = SAMPLE_SECONDS
+    ) -> None:
+        self.writer, self.period = writer, period
+        self._holder: str | None = None
+        self._read_at = -period
+
+    def check(self) -> None:
+        now = time.monotonic()
+        if now - self._read_at >= self.period:
+            found = self.writer()
+            self._holder, self._read_at = (found[0] if found else None), now
+        if self._holder is not None and move_holding(self._holder) is not None:
+            raise WritesRefused(self._holder)

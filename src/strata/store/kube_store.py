@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from strata.provisioning import Attempt, Stage, UnknownMachine
+from strata.store import fence
 from strata.store.clusters import StoredCluster
 from strata.store.kube_api import KubeApi, Obj, Requests, client_from_kubeconfig
 from strata.store.kube_lease import WriterLease
@@ -73,6 +74,7 @@ class KubeStore(KubeMove):
         self.log = EventLog(self.api, namespace, topology, segment_size, keep_segments)
         self.writer_of_records = RecordWriter(self.servers, self.log, workers)
         self.lease = WriterLease(self.api, namespace, topology)
+        self.fence = fence.Sampled(self.writer)  # a move refuses the boot service's writes
         self.secrets = KubeSecrets(self.api, namespace, topology)
         self._configmaps = f"/api/v1/namespaces/{namespace}/configmaps"
 
@@ -158,6 +160,7 @@ class KubeStore(KubeMove):
     def consume(self, node: str, attempt: int, stage: Stage) -> bool:
         """False for a replay, and for a stage of an attempt other than the current one
         (only the current attempt's stages are kept)."""
+        self.fence.check()
         fresh = False
 
         def change(status: dict[str, Any]) -> dict[str, Any] | None:
@@ -178,6 +181,7 @@ class KubeStore(KubeMove):
         self.record_many([(node, event, detail)])
 
     def record_many(self, entries: Sequence[tuple[str, str, Mapping[str, object]]]) -> None:
+        self.fence.check()  # WritesRefused while a move holds the lease (store/fence.py)
         now = time.time()
         self.log.append([(n, now, e, as_json(d)) for n, e, d in entries])
 
@@ -216,6 +220,7 @@ class KubeStore(KubeMove):
     # -- machines in no topology ---------------------------------------------------
 
     def record_unknown(self, machine: UnknownMachine) -> None:
+        self.fence.check()
         name, now = f"{self.topology}-unknown-machines", time.time()
         key = machine.mac.replace(":", "-")
         seen = {

@@ -128,3 +128,35 @@ def test_a_boot_service_on_the_source_honours_the_freeze_and_stops_after_the_mov
     )
     assert "the management plane moved: the controller in cluster" in output
     assert _answers(url) is None  # the address is free for the new plane's boot service
+
+
+def test_the_kubernetes_store_refuses_boot_writes_while_a_move_holds_its_lease(
+    plane: ControlPlane, namespace: str
+) -> None:
+    from strata.provisioning import UnknownMachine
+    from strata.store.fence import Sampled
+
+    with plane.client() as api:
+        assert api.post("/api/v1/namespaces", json={"metadata": {"name": namespace}}).is_success
+    store = kube_store(plane, namespace)
+    store.fence = Sampled(store.writer, period=0)  # the lease read before every write
+    store.record(NODE, "first-boot", {"attempt": 1})
+    frozen = "strata pivot 1a2b: moving to cluster https://x namespace strata"
+    store.acquire_writer(frozen, 60)
+    for write in (
+        lambda: store.record(NODE, "installed", {"attempt": 1}),
+        lambda: store.consume(NODE, 1, Stage.LIVE),
+        lambda: store.record_unknown(UnknownMachine("52:54:00:99:99:01", None, None, None, None)),
+    ):
+        with pytest.raises(WritesRefused, match="a move holds the state: strata pivot 1a2b"):
+            write()
+    store.release_writer(frozen)
+    store.record(NODE, "installed", {"attempt": 1})  # the freeze given back: written
+    store.acquire_writer(
+        "the controller in cluster https://x (moved there by strata pivot 1a2b)", 60
+    )
+    with pytest.raises(WritesRefused, match="the state moved") as refused:
+        store.record(NODE, "node-ready", {})
+    assert refused.value.moved
+    assert [e.kind for e in store.events(NODE)] == ["first-boot", "installed"]
+    assert store.unknown_machines() == []
