@@ -185,6 +185,7 @@ def start_host(args: tuple[str, ...], source: End, target: End, api: KubeApi) ->
     address = listen_of(args)
     if address is not None:
         _await_free(address)
+    carry_leases(args, source)
     command = [
         sys.executable,
         "-m",
@@ -246,6 +247,29 @@ def listen_of(args: tuple[str, ...]) -> tuple[str, int] | None:
     value = args[args.index("--listen") + 1] if "--listen" in args[:-1] else "0.0.0.0:8080"
     host, _, port = value.rpartition(":")
     return host or "0.0.0.0", int(port)
+
+
+def carry_leases(args: tuple[str, ...], source: End) -> Path | None:
+    """With --dhcp-interface, the source's dnsmasq leases (``dnsmasq.leases`` beside the
+    state, where `strata apply` and `strata serve` keep them) copied where the host
+    controller's dnsmasq reads them (``dhcp`` beside its --artifacts:
+    ``strata.cli.controller_cmd.dhcp_directory``) unless it has its own: addresses
+    handed out from the range are renewed as before. The file copied, or None."""
+    if "--dhcp-interface" not in args or source.kind != "sqlite":
+        return None
+    leases = Path(source.path).parent / "dhcp" / "dnsmasq.leases"
+    mirror = (
+        args[args.index("--artifacts") + 1]
+        if "--artifacts" in args[:-1]
+        else "/var/lib/strata/artifacts"
+    )
+    there = Path(mirror).parent / "dhcp" / "dnsmasq.leases"
+    if not leases.is_file() or there.exists() or there == leases:
+        return None
+    there.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    there.write_bytes(leases.read_bytes())
+    there.chmod(0o600)
+    return there
 
 
 def _free(address: tuple[str, int]) -> bool:
