@@ -12,11 +12,14 @@ import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
 from strata.pivot.ends import End
 from strata.pivot.resume import DEPLOYMENT, REPLICAS, host_files, identity, live_holders, running
+from tests.integration.operator_run.conftest import _object
 from tests.integration.pivot.conftest import (
     TOPOLOGY,
     kube_store,
@@ -24,6 +27,8 @@ from tests.integration.pivot.conftest import (
     provisioned_state,
 )
 from tests.support.kube_api import ControlPlane, free_port, wait_for
+
+LAB = Path(__file__).resolve().parents[3] / "examples/lab/topology.yaml"  # metadata.name: lab
 
 
 def _hosted(tmp_path: Path, namespace: str) -> list[str]:
@@ -95,6 +100,22 @@ def test_a_host_controller_starts_once_even_when_the_resume_is_run_again(
         return (bool(holders) and all(h == identity() for h in holders)) or None
 
     wait_for(shards_held, 60, "the host controller to hold every shard Lease")
+    # a Topology sent to it (another name: the moved records' plans are the fixture's
+    # stand-ins, not a topology's): the host controller drives it, its status written
+    topology = yaml.safe_load(LAB.read_text())
+    topology["metadata"]["name"] = "other"
+    path = f"/apis/strata.dev/v1alpha1/namespaces/{namespace}/topologies"
+    with plane.client() as client:
+        made = client.post(path, json=_object(topology, None))
+        assert made.status_code == 201, made.text
+
+        def status() -> dict[str, Any] | None:
+            found = client.get(f"{path}/other").json().get("status") or {}
+            return found if found.get("conditions") else None
+
+        written = wait_for(status, 60, "the host controller to write the Topology's status")
+    assert written["observedGeneration"] == 1, written
+    assert "Valid" in {c["type"] for c in written["conditions"]}, written
     assert oct(log_file.stat().st_mode & 0o777) == "0o600"
     assert "strata controller " in log_file.read_text()
 
