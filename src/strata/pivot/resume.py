@@ -312,7 +312,9 @@ def _spawn(command: list[str], log_file: Path) -> subprocess.Popen[bytes]:
 
 def _write_pid(pid_file: Path, pid: int, command: list[str]) -> None:
     partial = pid_file.with_suffix(".pid.new")
-    partial.write_text(json.dumps({"pid": pid, "command": command}))
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(json.dumps({"pid": pid, "command": command}))
     partial.replace(pid_file)
 
 

@@ -116,7 +116,7 @@ def test_a_host_controller_starts_once_even_when_the_resume_is_run_again(
         written = wait_for(status, 60, "the host controller to write the Topology's status")
     assert written["observedGeneration"] == 1, written
     assert "Valid" in {c["type"] for c in written["conditions"]}, written
-    assert oct(log_file.stat().st_mode & 0o777) == "0o600"
+    assert {oct(f.stat().st_mode & 0o777) for f in (log_file, pid_file)} == {"0o600"}
     assert "strata controller " in log_file.read_text()
 
 
