@@ -29,12 +29,13 @@ whose body is slow when the service needs its room.)
 from __future__ import annotations
 
 import asyncio
+import json
 
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["BodyRefused", "UnreadBody", "declares_body", "read_body"]
+__all__ = ["BadEvent", "BodyRefused", "UnreadBody", "declares_body", "event_from_body", "read_body"]
 
 
 class BodyRefused(Exception):
@@ -138,3 +139,24 @@ def content_length(headers: list[tuple[bytes, bytes]]) -> int | None:
             valid = text.isascii() and text.isdigit() and len(text) <= 20  # a 64-bit size
             return int(text) if valid else -1
     return None
+
+
+class BadEvent(ValueError):
+    """A phone-home body that is not ``{"event": NAME}``; the message says what is wrong."""
+
+
+def event_from_body(body: bytes) -> str | None:
+    """The event a phone-home body names (None: none); ``BadEvent`` for any other body.
+    The body is bounded (``read_body``); nesting too deep for the parser is not JSON."""
+    if not body.strip():
+        return None
+    try:
+        value = json.loads(body)
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        raise BadEvent('the body is not JSON: send {"event": NAME}') from None
+    if not isinstance(value, dict):
+        raise BadEvent('the body must be a JSON object: {"event": NAME}')
+    event = value.get("event")
+    if event is not None and not isinstance(event, str):
+        raise BadEvent("event must be a string")
+    return event

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import re
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -37,7 +36,7 @@ from starlette.responses import FileResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from strata.boot.assets import Asset, AssetIndex
-from strata.boot.body import BodyRefused, UnreadBody, read_body
+from strata.boot.body import BadEvent, BodyRefused, UnreadBody, event_from_body, read_body
 from strata.boot.content import BootContent
 from strata.boot.firmware import firmware_assets
 from strata.boot.frozen import journaled, unrecorded
@@ -289,7 +288,14 @@ class BootService:
         source = _source(request)
         key = (node, event, tuple((k, detail[k]) for k in ident))
         if self.tally.offer(key, source, self.clock(), capped):  # answered once written
-            request.state.written = self.journal.add(node, event, {**detail, "source": source})
+            written = self.journal.add(node, event, {**detail, "source": source})
+            written.add_done_callback(lambda done: self._refused(done, key))
+            request.state.written = written
+
+    def _refused(self, written: asyncio.Future[None], key: Any) -> None:
+        """A refused write (a move: ``strata.boot.frozen``) is not a repeat's first."""
+        if not written.cancelled() and isinstance(written.exception(), WritesRefused):
+            self.tally.forget(key)
 
     def _sighted(self, request: Request, machine: UnknownMachine) -> None:
         """Record a machine in no topology, once a window per MAC (its row keeps the last
@@ -297,7 +303,11 @@ class BootService:
         self.flush()
         key = (OVER, UNKNOWN_MACHINE, (("mac", machine.mac),))
         if self.tally.offer(key, _source(request), self.clock(), capped=True):
-            self.state.record_unknown(machine)
+            try:
+                self.state.record_unknown(machine)
+            except WritesRefused:
+                self.tally.forget(key)
+                raise
 
     def flush(self, everything: bool = False) -> None:
         """Write the summaries of the windows that have closed (all of them: stopping).
@@ -365,27 +375,6 @@ def _forbidden() -> Response:
 def _opt(query: Any, key: str) -> str | None:
     value = query.get(key)
     return value[:128] if value else None
-
-
-class BadEvent(ValueError):
-    """A phone-home body that is not ``{"event": NAME}``; the message says what is wrong."""
-
-
-def event_from_body(body: bytes) -> str | None:
-    """The event a phone-home body names (None: none); ``BadEvent`` for any other body.
-    The body is bounded (``read_body``); nesting too deep for the parser is not JSON."""
-    if not body.strip():
-        return None
-    try:
-        value = json.loads(body)
-    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
-        raise BadEvent('the body is not JSON: send {"event": NAME}') from None
-    if not isinstance(value, dict):
-        raise BadEvent('the body must be a JSON object: {"event": NAME}')
-    event = value.get("event")
-    if event is not None and not isinstance(event, str):
-        raise BadEvent("event must be a string")
-    return event
 
 
 def _source(request: Request) -> str:

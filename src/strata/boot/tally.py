@@ -127,6 +127,13 @@ class Tally:
             out += self._close(key, window)
         return out
 
+    def forget(self, key: Key) -> None:
+        """Close ``key``'s window without a summary: its first entry was not written (a
+        move refused it), so the next offer is written, not counted as a repeat."""
+        window = self._open.get(key)
+        if window is not None:
+            self._close(key, window)
+
     def tracked(self) -> int:
         return len(self._open)
 
