@@ -17,7 +17,6 @@ store.
 
 from __future__ import annotations
 
-import gc
 import logging
 import math
 import random
@@ -29,6 +28,7 @@ from typing import Any
 
 from strata.bmc import BMCError
 from strata.controller import actions
+from strata.controller.collector import RunHeap
 from strata.controller.cursor import SavedCursor
 from strata.controller.inputs import (
     BOOT_EVENTS,
@@ -101,12 +101,12 @@ class Reconciler:
 
     def run(self) -> Summary:
         started = self.clock()
-        lease = self.lease or Lease(self.store, self.options.lease_ttl)
+        lease, heap = self.lease or Lease(self.store, self.options.lease_ttl), RunHeap()
         if self.lease is None:
             lease.acquire()
         try:
             self._load()
-            gc.freeze()  # what is loaded lives as long as the run: full collections skip it
+            heap.settle()  # what is loaded lives as long as the run (collector.py)
             cursor = self._read_events(self._cursor.load())  # what came between runs
             polled = -math.inf
             while True:
@@ -127,7 +127,7 @@ class Reconciler:
             self._writes.flush(everything=True)  # records that waited for a next one
             self._cursor.save()
         finally:
-            gc.unfreeze()
+            heap.restore()
             self._workers.shutdown()
             if self.lease is None:
                 lease.release()
