@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import time
 import uuid
+from functools import partial
 
 from strata.errors import StrataError
-from strata.pivot import copying, failpoints, install
+from strata.pivot import copying, failpoints, install, steady
 from strata.pivot.between import BetweenClusters
 from strata.pivot.digest import differences, inventory
 from strata.pivot.ends import FREEZE_TTL, MOVED_TTL, marker, moved_to
@@ -36,8 +37,10 @@ from strata.pivot.preflight import (
     blocking,
     check_source,
     check_target,
+    driving,
     plan_lines,
     target_exists,
+    waitable,
 )
 from strata.pivot.resume import start_controller
 from strata.pivot.undo import Undoing
@@ -66,9 +69,17 @@ class Pivot(Undoing, BetweenClusters, Installing):
         if self._left_to_clean(earlier):
             assert earlier is not None
             self._clean_after(earlier)
+        self.until = time.monotonic() + self.options.wait_steady  # the bound of every wait
         findings = self.preflight(earlier if resuming else None)
-        for level, text in findings:
-            self.say(f"preflight {level:5} {text}")
+        if (
+            self.options.wait_steady > 0
+            and not self.options.dry_run
+            and not resuming
+            and waitable(findings)
+        ):
+            driver = partial(driving, self.source, self.source_end)
+            steady.wait(self.source, self.until, self.say, driver=driver)
+            findings = self.preflight(None)
         if self.options.dry_run:
             for line in plan_lines(self.source, self.source_end, self.target_end):
                 self.say(f"plan {line}")
@@ -98,6 +109,8 @@ class Pivot(Undoing, BetweenClusters, Installing):
             found += self.install_findings()  # the controller's objects, FILE's
         except StrataError as failure:
             found.append(("block", f"target {self.target_end.describe()}: {failure}"))
+        for level, text in found:
+            self.say(f"preflight {level:5} {text}")
         return found
 
     def _steps(self) -> Journal:
@@ -131,7 +144,7 @@ class Pivot(Undoing, BetweenClusters, Installing):
         journal = self.journal
         assert journal is not None
         if "freeze" in journal.steps and not self._switched():
-            self._freeze()
+            self._take_freeze()
         if journal.owned and "switch" not in journal.steps and not self._switched():
             target = self._open_target()
             ours = [marker(r, journal.move, self.source_end) for r in ("receiving", "taking-over")]
@@ -142,6 +155,13 @@ class Pivot(Undoing, BetweenClusters, Installing):
     # -- the steps ---------------------------------------------------------------
 
     def _freeze(self) -> None:
+        """Frozen with every server steady, checked under the freeze (``steady``)."""
+        assert self.journal is not None
+        frozen = marker("frozen", self.journal.move, self.target_end)
+        thaw = partial(self.source.release_writer, frozen)
+        steady.freeze_steady(self.source, self._take_freeze, thaw, self.until, self.say)
+
+    def _take_freeze(self) -> None:
         assert self.journal is not None
         self.source.acquire_writer(marker("frozen", self.journal.move, self.target_end), FREEZE_TTL)
 

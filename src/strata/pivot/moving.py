@@ -34,6 +34,7 @@ class Options:
     dry_run: bool = False
     allow_failed: bool = False
     back: bool = False  # this move is a way back (``--back``): said in its journal
+    wait_steady: float = 600.0  # seconds to wait for servers in flight (0: refuse at once)
     say: Callable[[str], None] = print
     # how the target's controller starts at resume (``strata.pivot.resume``): "cluster"
     # (its Deployment scaled up), "host" (``strata controller`` started here against

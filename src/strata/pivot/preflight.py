@@ -22,28 +22,32 @@ from pathlib import Path
 
 from strata.pivot.credentials import digests, references
 from strata.pivot.digest import EVERY
-from strata.pivot.ends import End, marker, moved_to
+from strata.pivot.ends import End, marker, move_holding, moved_to
 from strata.pivot.install import CRDS, crd_findings, topology_object
 from strata.pivot.journal import Journal
+from strata.pivot.steady import IN_FLIGHT, in_flight, names, summary
 from strata.store import KubeStore, MovableStore
 from strata.store.kube_api import KubeApi
 
 __all__ = [
     "CONTROLLER",
     "IN_FLIGHT",
+    "SERVERS_IN_FLIGHT",
     "Finding",
     "blocking",
     "check_source",
     "check_target",
+    "driving",
     "plan_lines",
     "target_exists",
+    "waitable",
 ]
 
 Finding = tuple[str, str]
 CONTROLLER = "an in-cluster controller runs in"  # a block a resumed move honours too
-IN_FLIGHT = frozenset(
-    {"registering", "inspecting", "provisioning", "booting", "installing", "deprovisioning"}
-)
+SERVERS_IN_FLIGHT = "servers in flight"  # the block the move waits on (--wait-steady)
+WRITER_BUSY = "holds the source's writer lease: stop it first"
+SOURCE_CONTROLLER = f"{CONTROLLER} the source's namespace"
 
 
 def blocking(findings: list[Finding]) -> list[str]:
@@ -64,16 +68,10 @@ def check_source(
     if isinstance(store, KubeStore):
         found += _shard_holders(store.api, end.namespace)
         found += _referenced_secrets(store.api, end)
-    busy = sorted(n for n, r in records.items() if r.state in IN_FLIGHT)
-    now = time.time()
-    open_attempts = sorted(
-        n.name for n in store.export_nodes() if n.expires is not None and n.expires > now
-    )
-    if busy or open_attempts:
-        names = ", ".join(sorted(set(busy) | set(open_attempts))[:10])
-        found.append(
-            ("block", f"servers in flight (a machine action or boot attempt open): {names}")
-        )
+    busy = in_flight(store)
+    if busy:
+        text = f"{SERVERS_IN_FLIGHT} ({summary(busy).split('(', 1)[1]}: {names(busy)}"
+        found.append(("block", text))
     else:
         found.append(("ok", "every server is steady: no machine action, no boot attempt open"))
     failed = sorted(n for n, r in records.items() if r.state == "failed")
@@ -114,7 +112,28 @@ def _writer(store: MovableStore, journal: Journal | None, end: End) -> list[Find
                 f"this state's management plane moved away: {holder} (strata pivot --back there)",
             )
         ]
-    return [("block", f"{holder} holds the source's writer lease: stop it first")]
+    return [("block", f"{holder} {WRITER_BUSY}")]
+
+
+def waitable(findings: list[Finding]) -> bool:
+    """Whether the move should wait (``steady.wait``) before it is refused: servers are
+    in flight, and every other block is what may be driving them to a steady state (a
+    live ``strata apply`` holding the writer lease, an in-cluster controller)."""
+    blocks = blocking(findings)
+    return any(b.startswith(SERVERS_IN_FLIGHT) for b in blocks) and all(
+        b.startswith(SERVERS_IN_FLIGHT) or b.endswith(WRITER_BUSY) or SOURCE_CONTROLLER in b
+        for b in blocks
+    )
+
+
+def driving(store: MovableStore, end: End) -> str | None:
+    """What acts on the source's servers now: the writer lease's live holder (not a
+    move's marker), the in-cluster controller replicas holding shard Leases; None."""
+    writer = store.writer()
+    found = [writer[0]] if writer is not None and move_holding(writer[0]) is None else []
+    if isinstance(store, KubeStore):
+        found += [text for _, text in _shard_holders(store.api, end.namespace)]
+    return "; ".join(found) or None
 
 
 def _referenced_secrets(api: KubeApi, end: End) -> list[Finding]:
