@@ -48,6 +48,14 @@ _KUBECONFIG = click.Path(exists=True, dir_okay=False, path_type=Path)
 @click.option("--dry-run", is_flag=True, help="Preflight and the plan of the move; write nothing.")
 @click.option("--allow-failed", is_flag=True, help="Move failed servers as they are.")
 @click.option(
+    "--wait-steady",
+    default="10m",
+    show_default=True,
+    metavar="DURATION",
+    callback=lambda ctx, param, value: _seconds(value),
+    help="How long to wait for servers in flight to settle before refusing (0: do not wait).",
+)
+@click.option(
     "--copy-credentials",
     is_flag=True,
     help="Make the BMC passwords FILE reads on this machine (environment, files) Secrets "
@@ -82,6 +90,7 @@ def pivot(
     abort: bool,
     dry_run: bool,
     allow_failed: bool,
+    wait_steady: float,
     copy_credentials: bool,
     leave_credentials: bool,
     controller: str,
@@ -113,6 +122,7 @@ def pivot(
         click.echo(f"error: no state at {source.path}: nothing to move", err=True)
         sys.exit(1)
     options = Options(dry_run=dry_run, allow_failed=allow_failed, say=click.echo)
+    options.wait_steady = wait_steady
     options.install = _install_options(file, copy_credentials, leave_credentials)
     options.controller, options.host_args = controller, host_args(file, source, **host)
     if back or abort:
@@ -223,6 +233,13 @@ def _install_options(file: Path, copy: bool, leave: bool) -> InstallOptions:
         raise click.UsageError("--copy-credentials and --leave-credentials: give one")
     consent = "copy" if copy else "leave" if leave else ""
     return InstallOptions(file if file.is_file() else None, consent)
+
+
+def _seconds(text: str) -> float:
+    """``--wait-steady``: ``0`` or a duration as ``strata kubeconfig --ttl`` takes it."""
+    from strata.cli.kube import parse_duration
+
+    return 0.0 if text.strip() in ("0", "0s") else parse_duration(text).total_seconds()
 
 
 def _name_in(file: Path) -> str:
