@@ -80,6 +80,7 @@ def start_controller(options: Options, source: End, target: End, store: MovableS
         say(f"controller: auto -> {mode} ({why})")
     if mode == "cluster":
         say(scale_up(api, target.namespace))
+        say(await_replica(api, target.namespace))
     elif mode == "host":
         say(start_host(options.host_args, source, target, api))
     else:
@@ -113,6 +114,24 @@ def scale_up(api: KubeApi, namespace: str) -> str:
         wanted = 1
     api.merge(path, {"spec": {"replicas": wanted}})
     return f"controller: deployment/{DEPLOYMENT} in {namespace} scaled from 0 to {wanted}"
+
+
+def await_replica(api: KubeApi, namespace: str) -> str:
+    """Whether a replica of the Deployment runs: its member Lease live within
+    ``TAKE_WAIT`` seconds — not awaited when no Node can run it (said at once). A line
+    to say; never a failure (the move is done; the Deployment starts when it can)."""
+    if not schedulable(api, namespace):
+        return "controller: no Node can run its pods yet: it starts once one can"
+    deadline = time.monotonic() + TAKE_WAIT
+    while time.monotonic() < deadline:
+        holders = live_holders(api, namespace)
+        if holders:
+            return f"controller: running in the cluster ({', '.join(holders)})"
+        time.sleep(1.0)
+    return (
+        f"controller: no replica took a Lease within {TAKE_WAIT:.0f} s: "
+        f"see kubectl -n {namespace} get pods -l app.kubernetes.io/name={DEPLOYMENT}"
+    )
 
 
 def schedulable(api: KubeApi, namespace: str) -> list[str]:

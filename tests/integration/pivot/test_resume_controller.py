@@ -6,6 +6,7 @@ no pods: its spec is what is looked at), ``auto`` host on a cluster with no Node
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import signal
@@ -141,23 +142,101 @@ def test_a_rerun_starts_the_host_controller_again_when_the_one_it_started_died(
     assert second is not None and second != first and _controllers(namespace) == [second]
 
 
-def test_cluster_scales_the_paused_deployment_and_auto_picks_host_without_nodes(
+def test_a_dry_run_starts_nothing_and_a_cluster_without_nodes_can_run_no_pod(
     plane: ControlPlane, namespace: str, tmp_path: Path
 ) -> None:
+    from strata.pivot.resume import schedulable
+
     state = tmp_path / "strata.db"
     provisioned_state(state, 4).close()
     dry = pivot_to_cluster(state, plane, namespace, "--controller", "auto", "--dry-run")
-    assert dry.returncode == 0 and "controller:" not in dry.stdout  # a dry run starts nothing
-    moved = pivot_to_cluster(state, plane, namespace, "--controller", "cluster")
+    assert dry.returncode == 0 and "controller:" not in dry.stdout
+    assert _controllers(namespace) == []
+    assert schedulable(kube_store(plane, namespace).api, namespace) == []  # auto: host
+
+
+def test_cluster_scales_the_paused_deployment_when_a_node_can_run_it(
+    fresh_plane: ControlPlane, tmp_path: Path
+) -> None:
+    """Nodes as the API keeps them (this API server runs no kubelet: the test writes
+    them): Ready and untainted can run the pods; a taint, a cordon or NotReady cannot,
+    unless the pods tolerate the taint. The move scales the install's paused Deployment
+    and says the replica that holds a member Lease (written here: no pod runs)."""
+    from strata.pivot.moving import Options
+    from strata.pivot.resume import schedulable, start_controller
+
+    namespace = "strata"
+    taint = {"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}
+    with fresh_plane.client() as api:
+        for name in (namespace, "tolerating"):
+            assert api.post("/api/v1/namespaces", json={"metadata": {"name": name}}).is_success
+        for name, spec, ready in (
+            ("worker", {}, "True"),
+            ("cp", {"taints": [taint]}, "True"),
+            ("cordoned", {"unschedulable": True}, "True"),
+            ("down", {}, "False"),
+        ):
+            _node(api, name, spec, ready)
+        store = kube_store(fresh_plane, namespace)
+        wait_for(  # the node lifecycle controller lifts the not-ready taint it was made with
+            lambda: schedulable(store.api, namespace) == ["worker"] or None, 60, "worker Ready"
+        )
+        deployment = _paused_deployment("3")
+        template = deployment["spec"]["template"]["spec"]
+        template["tolerations"] = [{"key": taint["key"], "operator": "Exists"}]
+        made = api.post("/apis/apps/v1/namespaces/tolerating/deployments", json=deployment)
+        assert made.status_code == 201, made.text
+        assert sorted(schedulable(store.api, "tolerating")) == ["cp", "worker"]
+        _member_lease(api, namespace, "strata-controller-7f9c-x2")
+    state = tmp_path / "strata.db"
+    provisioned_state(state, 4).close()
+    moved = pivot_to_cluster(state, fresh_plane, namespace, "--controller", "cluster")
     assert moved.returncode == 0, moved.stdout + moved.stderr
-    with plane.client() as api:
+    with fresh_plane.client() as api:
         found = api.get(f"/apis/apps/v1/namespaces/{namespace}/deployments/{DEPLOYMENT}").json()
     wanted = int(found["metadata"]["annotations"][REPLICAS])  # the install made it paused
     assert found["spec"]["replicas"] == wanted >= 1
     assert f"deployment/{DEPLOYMENT} in {namespace} scaled from 0 to {wanted}" in moved.stdout
+    assert "controller: running in the cluster (strata-controller-7f9c-x2)" in moved.stdout
+    lines: list[str] = []  # again, as auto: the Node can run it, the Deployment left
+    source, target = _ends(state, fresh_plane, namespace)
+    start_controller(Options(say=lines.append, controller="auto"), source, target, store)
+    assert lines == [
+        "controller: auto -> cluster (Nodes can run it: worker)",
+        f"controller: deployment/{DEPLOYMENT} already runs {wanted} replica(s)",
+        "controller: running in the cluster (strata-controller-7f9c-x2)",
+    ]
 
-    from strata.pivot.resume import scale_up, schedulable
 
-    store = kube_store(plane, namespace)
-    assert f"already runs {wanted} replica(s)" in scale_up(store.api, namespace)  # unchanged
-    assert schedulable(store.api, namespace) == []  # no Node: auto would start it here
+def _node(api: Any, name: str, spec: dict[str, Any], ready: str) -> None:
+    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    condition = {"type": "Ready", "status": ready, "lastHeartbeatTime": now}
+    condition |= {"lastTransitionTime": now, "reason": "Test", "message": "written by the test"}
+    node = {"metadata": {"name": name}, "spec": spec}
+    made = api.post("/api/v1/nodes", json=node)
+    assert made.status_code == 201, made.text
+    body = made.json() | {"status": {"conditions": [condition]}}
+    assert api.put(f"/api/v1/nodes/{name}/status", json=body).is_success
+
+
+def _member_lease(api: Any, namespace: str, holder: str) -> None:
+    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    spec = {"holderIdentity": holder, "leaseDurationSeconds": 600, "renewTime": now}
+    lease = {"metadata": {"name": f"strata-member-{holder}"}, "spec": spec}
+    path = f"/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases"
+    assert api.post(path, json=lease).status_code == 201
+
+
+def _paused_deployment(replicas: str) -> dict[str, Any]:
+    labels = {"app.kubernetes.io/name": DEPLOYMENT}
+    container = {"name": "controller", "image": "strata:latest", "args": ["controller"]}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": DEPLOYMENT, "annotations": {REPLICAS: replicas}},
+        "spec": {
+            "replicas": 0,
+            "selector": {"matchLabels": labels},
+            "template": {"metadata": {"labels": labels}, "spec": {"containers": [container]}},
+        },
+    }
