@@ -31,6 +31,7 @@ import dataclasses
 import datetime
 import json
 import os
+import re
 import resource
 import subprocess
 import sys
@@ -61,6 +62,13 @@ def main() -> None:
     parser.add_argument("--install", type=_pair, default=(5.0, 10.0))
     parser.add_argument("--ignore-budgets", action="store_true", help="no rack power budgets")
     parser.add_argument("--json", action="store_true", help="one run's figures as JSON")
+    parser.add_argument(
+        "--apiserver-arg",
+        action="append",
+        default=[],
+        metavar="FLAG=VALUE",
+        help="a kube-apiserver flag, e.g. watch-cache-sizes=servers.strata.dev#20000",
+    )
     args = parser.parse_args()
     if not args.both:
         figures = run(args)
@@ -158,7 +166,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     )
     kube: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        plane = None if args.sqlite else _start_plane(Path(tmp))
+        plane = None if args.sqlite else _start_plane(Path(tmp), args.apiserver_arg)
         try:
             store: Any
             boot: Any
@@ -169,18 +177,19 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             side = BootSide(boot, 0.0 if args.sqlite else JOURNAL_LINGER)
             fleet = Fleet(topology, side, settings)  # type: ignore[arg-type]
             options = ApplyOptions(concurrency=args.concurrency, target=State.PROVISIONED)
-            plane_before = _plane_cpu(plane)
+            plane_before, served_before = _plane_cpu(plane), _served(plane)
             before = resource.getrusage(resource.RUSAGE_SELF)
             loop_cpu, wall = time.thread_time(), time.perf_counter()
             plan = build_plan(topology, *recorded(store))
             summary = Reconciler(plan, store, fleet, options).run()
             loop_cpu, wall = time.thread_time() - loop_cpu, time.perf_counter() - wall
             after = resource.getrusage(resource.RUSAGE_SELF)
-            plane_after = _plane_cpu(plane)
+            plane_after, served_after = _plane_cpu(plane), _served(plane)
             fleet.close()
             side.close()
             if plane is not None:
                 kube = _kube_figures(plane, [store, boot], plane_before, plane_after)
+                kube["served"] = dict(served_after - served_before)
             events = len(store.events_since(0, limit=10**8))
             store.close()
             if boot is not store:
@@ -212,9 +221,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def _start_plane(directory: Path) -> Any:
-    """etcd + kube-apiserver + kube-controller-manager, the Server CRD Established and
-    the benchmark's namespace made."""
+def _start_plane(directory: Path, apiserver_args: list[str] | None = None) -> Any:
+    """etcd + kube-apiserver (with ``apiserver_args``, each ``flag=value``) +
+    kube-controller-manager, the Server CRD Established and the benchmark's namespace
+    made."""
     from strata.kube.pki import generate_pki
     from strata.lab.control_plane import ControlPlaneSpec, start_control_plane
     from strata.store import server_crd
@@ -223,7 +233,8 @@ def _start_plane(directory: Path) -> Any:
         default = Path.home() / ".cache/strata/kube-assets/1.20.2"
         os.environ["KUBEBUILDER_ASSETS"] = str(default)  # where scripts/kube-assets.sh puts them
     pki = generate_pki(datetime.datetime.now(datetime.UTC))
-    plane = start_control_plane(ControlPlaneSpec(directory / "plane", pki))
+    extra = {"apiServer": dict(a.split("=", 1) for a in apiserver_args or [])}
+    plane = start_control_plane(ControlPlaneSpec(directory / "plane", pki, extra_args=extra))
     crds = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
     with plane.client() as api:
         api.post(crds, json=server_crd()).raise_for_status()
@@ -263,6 +274,22 @@ def _plane_cpu(plane: Any) -> dict[str, float]:
         fields = Path(f"/proc/{process.popen.pid}/stat").read_text().rsplit(")", 1)[1].split()
         used[process.name] = (int(fields[11]) + int(fields[12])) / TICKS
     return used
+
+
+def _served(plane: Any) -> Counter[str]:
+    """Requests the API server has served, from every client (Strata's, the controller
+    manager's, its own), by verb and resource: ``apiserver_request_total`` of its
+    /metrics (Prometheus text format)."""
+    served: Counter[str] = Counter()
+    if plane is None:
+        return served
+    with plane.client() as api:
+        text = api.get("/metrics").text
+    for line in text.splitlines():
+        if line.startswith("apiserver_request_total{"):
+            labels = dict(re.findall(r'(\w+)="([^"]*)"', line))
+            served[f"{labels.get('verb')} {labels.get('resource')}"] += int(float(line.split()[-1]))
+    return served
 
 
 def _peak_rss_mib(pid: int) -> float:
@@ -312,6 +339,7 @@ def report(f: dict[str, Any]) -> str:
             f"API requests    per node: {f['reads'] / count:.2f} reads, {f['writes'] / count:.2f} writes, {f['kube_events'] / count:.2f} Events",
             "  writes        " + _per_node(f["by_resource"], count, writes=True),
             "  reads         " + _per_node(f["by_resource"], count, writes=False),
+            "  served        " + _served_line(f.get("served", {}), count),
             f"etcd            {f['etcd_db_mib']:.1f} MiB database (member/snap/db) at the end",
             f"peak RSS        {f['peak_rss_mib']:.0f} MiB Strata; {rss}",
         ]
@@ -328,6 +356,15 @@ def _per_node(by_resource: dict[str, int], count: int, writes: bool) -> str:
         if k.startswith("GET") != writes and not k.endswith(" events")
     ]
     return ", ".join(f"{k} {v / count:.2f}" for k, v in chosen)
+
+
+def _served_line(served: dict[str, int], count: int) -> str:
+    """The API server's own tally, every client: the busiest verb/resource pairs."""
+    top = sorted(served.items(), key=lambda kv: -kv[1])[:8]
+    total = sum(served.values())
+    return f"{total / count:.2f} per node by all clients: " + ", ".join(
+        f"{k} {v / count:.2f}" for k, v in top
+    )
 
 
 def side_by_side(rows: list[dict[str, Any]]) -> str:
