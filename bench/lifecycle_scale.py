@@ -22,14 +22,18 @@ watch per layer, pointed at the simulated API instead of the layer's VIP), writi
 Prints, per run: nodes/s, CPU seconds per node (the whole process, simulated machines
 and clusters included; the reconciler's own loop thread; the watch threads, one per
 layer and the one writing their news; the simulated clusters' own threads), requests to
-the API per node, events logged per node, peak RSS, and the share of the wall time the
-loop thread was busy. ``--until both``
-(the default) runs each target in a fresh process, one after the other, and prints
-them side by side.
+the API per node, events logged per node, peak RSS, the share of the wall time the
+loop thread was busy, the load average at the run's end, the collector's passes, and
+each thread group's CPU (bench/thread_cpu.py). ``--until both`` (the default) runs each
+target in a fresh process, one after the other, and prints them side by side, with
+what joins add: the run to joined's CPU per node, less the simulated clusters', less
+the run to provisioned's. ``--repeat N`` runs N such pairs and prints each pair's
+figure, then their median and spread and each thread group's median difference: one
+pair is a difference between two processes minutes apart on shared cores.
 
     python bench/lifecycle_scale.py [--until both|provisioned|joined] [--file FILE]
         [--concurrency 512] [--latency 0.05,0.2] [--boot 5,10] [--install 5,10]
-        [--join 5,10] [--ignore-budgets]
+        [--join 5,10] [--ignore-budgets] [--repeat N]
 """
 
 from __future__ import annotations
