@@ -104,6 +104,12 @@ def _namespace() -> str:
     help="The artifact mirror the boot service serves.",
 )
 @click.option(
+    "--dhcp-dir",
+    envvar="STRATA_DHCP_DIR",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="dnsmasq's configuration, hosts and leases [dhcp beside --artifacts].",
+)
+@click.option(
     "--until",
     envvar="STRATA_UNTIL",
     type=click.Choice(["provisioned", "joined"]),
@@ -163,6 +169,7 @@ def controller(
     no_serve: bool,
     dhcp_interface: str | None,
     artifact_dir: Path,
+    dhcp_dir: Path | None,
     until: str,
     timeouts: tuple[str, ...],
     concurrency: int,
@@ -192,7 +199,8 @@ def controller(
         timeouts=parse_timeouts(timeouts),
     )
     client = kube_client(kubeconfig, namespace)
-    boot = None if no_serve else (listen_address(listen), url, dhcp_interface, artifact_dir)
+    dhcp = (dhcp_interface, dhcp_dir or dhcp_directory(artifact_dir))
+    boot = None if no_serve else (listen_address(listen), url, dhcp, artifact_dir)
     operator = Operator(
         client,
         settings,
@@ -243,7 +251,8 @@ def _stores(state_dir: Path | None, kubeconfig: Path | None, namespace: str) -> 
 
 
 def _beside(
-    boot: tuple[tuple[str, int], str | None, str | None, Path] | None, target: State
+    boot: tuple[tuple[str, int], str | None, tuple[str | None, Path], Path] | None,
+    target: State,
 ) -> Any:
     """What runs beside each run: the boot service (and dnsmasq) unless --no-serve, and
     each layer's watch of Nodes when the target is joined."""
@@ -270,19 +279,20 @@ def _boot_side(
     store: Store,
     listen: tuple[str, int],
     url: str | None,
-    dhcp_interface: str | None,
+    dhcp_at: tuple[str | None, Path],
     mirror: Path,
 ) -> Beside:
     from strata.boot.reach import boot_url
     from strata.boot.runner import BootRunner, boot_service, dnsmasq_for
 
+    dhcp_interface, dhcp_dir = dhcp_at
     network = next(n for n in topology.networks.values() if n.purpose == "provisioning")
     base = boot_url(listen[0], listen[1], network, url, dhcp_interface).url
     state = cast(Any, store)
     service = boot_service(plan, topology, state, state.token_key(), base, mirror, JOURNAL_LINGER)
     dhcp = None
     if dhcp_interface is not None:
-        dhcp = dnsmasq_for(plan, topology, dhcp_interface, base, dhcp_directory(mirror), False)
+        dhcp = dnsmasq_for(plan, topology, dhcp_interface, base, dhcp_dir, False)
     return BootRunner(service, *listen, dhcp)
 
 

@@ -204,7 +204,6 @@ def start_host(args: tuple[str, ...], source: End, target: End, api: KubeApi) ->
     address = listen_of(args)
     if address is not None:
         _await_free(address)
-    carry_leases(args, source)
     command = [
         sys.executable,
         "-m",
@@ -216,7 +215,7 @@ def start_host(args: tuple[str, ...], source: End, target: End, api: KubeApi) ->
         target.namespace,
         "--identity",
         identity(),
-        *args,
+        *dhcp_here(args, source),
     ]
     child = _spawn(command, log_file)
     _write_pid(pid_file, child.pid, command)
@@ -268,27 +267,16 @@ def listen_of(args: tuple[str, ...]) -> tuple[str, int] | None:
     return host or "0.0.0.0", int(port)
 
 
-def carry_leases(args: tuple[str, ...], source: End) -> Path | None:
-    """With --dhcp-interface, the source's dnsmasq leases (``dnsmasq.leases`` beside the
-    state, where `strata apply` and `strata serve` keep them) copied where the host
-    controller's dnsmasq reads them (``dhcp`` beside its --artifacts:
-    ``strata.cli.controller_cmd.dhcp_directory``) unless it has its own: addresses
-    handed out from the range are renewed as before. The file copied, or None."""
-    if "--dhcp-interface" not in args or source.kind != "sqlite":
-        return None
-    leases = Path(source.path).parent / "dhcp" / "dnsmasq.leases"
-    mirror = (
-        args[args.index("--artifacts") + 1]
-        if "--artifacts" in args[:-1]
-        else "/var/lib/strata/artifacts"
-    )
-    there = Path(mirror).parent / "dhcp" / "dnsmasq.leases"
-    if not leases.is_file() or there.exists() or there == leases:
-        return None
-    there.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    there.write_bytes(leases.read_bytes())
-    there.chmod(0o600)
-    return there
+def dhcp_here(args: tuple[str, ...], source: End) -> tuple[str, ...]:
+    """With --dhcp-interface and no --dhcp-dir, a host controller's dnsmasq keeps its
+    configuration, hosts and leases in the very directory the source's did (``dhcp``
+    beside the state, where `strata apply` and `strata serve` keep them): the leases
+    handed out from the range are the same file, renewed as before, and nothing is
+    written beside the topology's artifacts. ``args`` with ``--dhcp-dir`` added, or as
+    given."""
+    if "--dhcp-interface" not in args or "--dhcp-dir" in args or source.kind != "sqlite":
+        return args
+    return (*args, "--dhcp-dir", str((Path(source.path).parent / "dhcp").resolve()))
 
 
 def _free(address: tuple[str, int]) -> bool:

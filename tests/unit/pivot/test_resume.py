@@ -11,9 +11,7 @@ import sys
 from pathlib import Path
 
 from strata.pivot.ends import End
-from strata.pivot.resume import _free, _tolerated, carry_leases, listen_of, running
-
-LEASE = b"1767225600 52:54:00:10:00:02 192.168.110.57 lab-worker-0 01:52:54:00:10:00:02\n"
+from strata.pivot.resume import _free, _tolerated, dhcp_here, listen_of, running
 
 
 def test_the_boot_endpoint_a_host_controller_listens_on() -> None:
@@ -32,19 +30,17 @@ def test_a_taken_endpoint_is_not_free_until_its_listener_closes() -> None:
     assert _free(address)
 
 
-def test_dnsmasq_leases_are_carried_beside_the_host_controllers_mirror(tmp_path: Path) -> None:
+def test_a_host_controllers_dnsmasq_keeps_the_sources_directory(tmp_path: Path) -> None:
     state = tmp_path / ".strata" / "strata.db"
-    (state.parent / "dhcp").mkdir(parents=True)
-    (state.parent / "dhcp" / "dnsmasq.leases").write_bytes(LEASE)
     source = End("sqlite", "lab", path=str(state))
-    mirror = tmp_path / "artifacts"
-    args = ("--dhcp-interface", "eno2", "--artifacts", str(mirror))
-    assert carry_leases(("--artifacts", str(mirror)), source) is None  # no DHCP: nothing
-    carried = carry_leases(args, source)
-    assert carried == tmp_path / "dhcp" / "dnsmasq.leases" and carried.read_bytes() == LEASE
-    assert oct(carried.stat().st_mode & 0o777) == "0o600"
-    carried.write_bytes(b"")  # its own from then on: never written over
-    assert carry_leases(args, source) is None and carried.read_bytes() == b""
+    mirror = ("--artifacts", str(tmp_path / "artifacts"))
+    assert dhcp_here(mirror, source) == mirror  # no DHCP: nothing
+    args = ("--dhcp-interface", "eno2", *mirror)
+    assert dhcp_here(args, source) == (*args, "--dhcp-dir", str(state.parent / "dhcp"))
+    given = (*args, "--dhcp-dir", "/srv/dhcp")
+    assert dhcp_here(given, source) == given  # the person's choice kept
+    cluster = End("kube", "lab", kubeconfig="k", namespace="strata")
+    assert dhcp_here(args, cluster) == args  # from a cluster: its pod's own
 
 
 def test_taints_the_controllers_pods_tolerate() -> None:
