@@ -28,6 +28,7 @@ __all__ = [
     "GROUP",
     "KEYED_LISTS",
     "VERSION",
+    "VERSION_ANNOTATION",
     "all_crds",
     "manifest_yaml",
     "topology_crd",
@@ -39,6 +40,7 @@ VERSION = "v1alpha1"
 API_VERSION = f"{GROUP}/{VERSION}"
 CONDITION_TYPES = ("Valid", "Planned", "Progressing", "Ready", "Degraded")
 DOCUMENT_ONLY = ("apiVersion", "kind", "metadata")  # the object's own, not its spec's
+VERSION_ANNOTATION = f"{GROUP}/version"  # on each CRD: the Strata (package version) that made it
 
 Schema = dict[str, Any]
 
@@ -75,10 +77,20 @@ def topology_crd() -> Schema:
 
 
 def all_crds() -> list[Schema]:
-    """Every CRD Strata's controller needs: Topology, then Server."""
+    """Every CRD Strata's controller needs: Topology, then Server, each annotated with
+    the Strata that made it (``VERSION_ANNOTATION``: ``strata pivot`` refuses a
+    cluster whose CRDs another major.minor of Strata installed)."""
     from strata.store.server_crd import server_crd
 
-    return [topology_crd(), server_crd()]
+    return [_annotated(topology_crd()), _annotated(server_crd())]
+
+
+def _annotated(manifest: Schema) -> Schema:
+    from strata import __version__
+
+    metadata = manifest["metadata"]
+    annotations = {**metadata.get("annotations", {}), VERSION_ANNOTATION: __version__}
+    return {**manifest, "metadata": {**metadata, "annotations": annotations}}
 
 
 def manifest_yaml(manifest: Schema) -> str:

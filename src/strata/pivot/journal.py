@@ -22,12 +22,21 @@ from typing import Any
 
 from strata.errors import StrataError
 from strata.pivot.ends import End
+from strata.pivot.versions import STRATA, compatible
 from strata.store import MovableStore
 
-__all__ = ["KEY", "STEPS", "Journal", "JournalTaken", "Kept"]
+__all__ = ["KEY", "STEPS", "Journal", "JournalTaken", "JournalVersion", "Kept"]
 
 KEY = "pivot"
 STEPS = ("preflight", "freeze", "install", "copy", "verify", "switch", "resume")
+
+
+class JournalVersion(StrataError):
+    """The journal was written by a Strata this one cannot read (``versions.compatible``)."""
+
+    kind = "pivot-journal-version"
+    exit_code = 2
+    hint = "run the strata pivot of the version that began the move to finish or --abort it"
 
 
 class JournalTaken(StrataError):
@@ -61,10 +70,11 @@ class Journal:
     back: bool = False
     runner: str = ""  # the run going on with it: a second run's write stops the first
     switch_begun: float | None = None
+    strata: str = ""  # the Strata that began the move ("": one before journals said it)
 
     @classmethod
     def new(cls, source: End, target: End, back: bool = False) -> Journal:
-        return cls(uuid.uuid4().hex[:12], source, target, time.time(), back=back)
+        return cls(uuid.uuid4().hex[:12], source, target, time.time(), back=back, strata=STRATA)
 
     def to_text(self) -> str:
         value = {k: v for k, v in self.__dict__.items() if k not in ("source", "target")}
@@ -73,9 +83,23 @@ class Journal:
 
     @classmethod
     def from_text(cls, text: str) -> Journal:
+        """``JournalVersion`` when another major.minor of Strata wrote it (or fields
+        this Strata does not know are in it)."""
         value = json.loads(text)
+        written = str(value.get("strata") or "")
+        if written and not compatible(written):
+            raise JournalVersion(
+                f"move {value.get('move')}'s journal was written by Strata {written}, this is "
+                f"Strata {STRATA} (compatible: the same major.minor): it is not read"
+            )
         source, target = End.from_json(value.pop("source")), End.from_json(value.pop("target"))
-        return cls(source=source, target=target, **value)
+        try:
+            return cls(source=source, target=target, **value)
+        except TypeError as failure:
+            raise JournalVersion(
+                f"move {value.get('move')}'s journal (Strata {written or '?'}) has what this "
+                f"Strata {STRATA} does not know: {failure}"
+            ) from None
 
     @property
     def unfinished(self) -> bool:

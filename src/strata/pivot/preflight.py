@@ -26,8 +26,9 @@ from strata.pivot.ends import End, marker, move_holding, moved_to
 from strata.pivot.install import CRDS, crd_findings, topology_object
 from strata.pivot.journal import Journal
 from strata.pivot.steady import IN_FLIGHT, in_flight, names, summary
+from strata.pivot.versions import version_findings
 from strata.store import KubeStore, MovableStore
-from strata.store.kube_api import KubeApi
+from strata.store.kube_api import KubeApi, KubeStoreError
 
 __all__ = [
     "CONTROLLER",
@@ -66,6 +67,7 @@ def check_source(
         found.append(("ok", f"source {end.describe()}: {len(records)} records of {end.topology}"))
     found += _writer(store, journal, end)
     if isinstance(store, KubeStore):
+        found += version_findings(store.api, "source")
         found += _shard_holders(store.api, end.namespace)
         found += _referenced_secrets(store.api, end)
     busy = in_flight(store)
@@ -169,9 +171,14 @@ def _shard_holders(api: KubeApi, namespace: str, where: str = "the source") -> l
 
 
 def check_target(
-    end: End, store: MovableStore | None, source: End, journal: Journal | None
+    end: End,
+    store: MovableStore | None,
+    source: End,
+    journal: Journal | None,
+    controller: str = "auto",
 ) -> list[Finding]:
-    """``store`` None: a state file that does not exist yet (it will be made)."""
+    """``store`` None: a state file that does not exist yet (it will be made);
+    ``controller``: how the target's controller will start (``Options.controller``)."""
     if store is None:
         return [("ok", f"target {end.describe()}: does not exist yet, it will be made")]
     found: list[Finding] = []
@@ -183,13 +190,37 @@ def check_target(
                 ("block", f"target {end.describe()}: the API server was not reached ({failure})")
             ]
         found.append(("ok", f"target {end.describe()}: Kubernetes {version.get('gitVersion')}"))
+        found += version_findings(store.api, "target")
         found += [(level, text) for level, text in crd_findings(store.api)]
+        found += _nodes(store.api, end.namespace, controller)
         if store.api.get(f"/api/v1/namespaces/{end.namespace}") is None:
             return [*found, ("note", f"namespace {end.namespace} does not exist: it will be made")]
         if store.api.get(f"{CRDS}/servers.strata.dev") is None:
             return found
         found += _shard_holders(store.api, end.namespace, "the target")
     return found + _target_state(store, source, journal)
+
+
+def _nodes(api: KubeApi, namespace: str, controller: str) -> list[Finding]:
+    """Whether the target's Nodes can run the controller's pods (``resume.schedulable``:
+    Ready, not cordoned, taints tolerated); none: it runs on this host instead."""
+    from strata.pivot.resume import schedulable
+
+    try:
+        total = sum(1 for _ in api.items("/api/v1/nodes"))
+    except KubeStoreError as failure:
+        return [("note", f"the target's Nodes could not be listed ({failure})")]
+    able = schedulable(api, namespace)
+    if able:
+        shown = ", ".join(able[:5]) + (" ..." if len(able) > 5 else "")
+        text = f"the target can run the controller: {len(able)} of {total} Nodes Ready and schedulable ({shown})"
+        return [("ok", text)]
+    text = (
+        f"no Node of the target can run the controller ({total} Nodes, none Ready and schedulable)"
+    )
+    if controller == "cluster":
+        return [("block", text + ": --controller cluster cannot start it (use host or auto)")]
+    return [("note", text + ": it will run on this host (--controller host; auto chooses it)")]
 
 
 def _target_state(store: MovableStore, source: End, journal: Journal | None) -> list[Finding]:
