@@ -152,9 +152,26 @@ def pivot_after_apply(
         _move(file, state, kubeconfig, plan.topology, after, say)
     except StrataError as failed:
         say(f"pivot failed: {failed}")
-        say(f"the state file {state} is still in charge; fix the cause, then {again}")
+        if _switched(state):  # past the commit point: finished by running it again
+            say(
+                f"the move had switched: the plane lives in layer {layer.name}'s cluster; {again} finishes it"
+            )
+        else:
+            say(f"the state file {state} is still in charge; fix the cause, then {again}")
         return failed.exit_code or 1
     return 0
+
+
+def _switched(state: Path) -> bool:
+    """Whether the state's writer lease says the plane moved (the switch's commit)."""
+    from strata.store.fence import move_holding
+
+    store = SQLiteStore(state)
+    try:
+        writer = store.writer()
+    finally:
+        store.close()
+    return writer is not None and move_holding(writer[0]) == "moved"
 
 
 def _move(

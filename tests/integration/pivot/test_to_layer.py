@@ -83,3 +83,34 @@ def test_pivot_to_layer_moves_the_state_into_the_layers_cluster(
     )
     assert status.returncode == 0, status.stderr
     assert place in status.stdout, status.stdout
+
+
+def test_apply_says_a_move_past_its_switch_is_finished_by_running_it_again(
+    layer_plane: tuple[Path, str],
+) -> None:
+    """A failure after the switch (the commit point) is not rolled back: apply's pivot
+    must not say the state file is still in charge, but how to finish the move."""
+    from strata.cli.apply_pivot import AfterApply, pivot_after_apply
+    from strata.errors import StrataError
+    from strata.pivot import failpoints
+    from strata.plan import build_plan
+    from strata.topology import load
+
+    file, url = layer_plane
+    state = file.parent / ".strata" / "strata.db"
+
+    def fails() -> None:
+        raise StrataError("the API server went away in the resume")
+
+    failpoints.ACTIONS["before:resume"] = fails
+    plan = build_plan(load(file))
+    said: list[str] = []
+    code = pivot_after_apply(file, state, plan, AfterApply("none", (), "copy"), said.append)
+    assert code != 0
+    text = "\n".join(said)
+    assert "still in charge" not in text, text
+    assert "the move had switched: the plane lives in layer mgmt's cluster" in text, text
+    failpoints.ACTIONS.clear()
+    again = run_pivot("-f", str(file), "--to", "mgmt", "--copy-credentials", "--controller", "none")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert f"now lives in cluster {url} namespace strata" in again.stdout
