@@ -31,10 +31,12 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +46,15 @@ from strata.pivot.moving import Options
 from strata.store import KubeStore, MovableStore
 from strata.store.kube_api import KubeApi, KubeStoreError
 
-__all__ = ["DEPLOYMENT", "MODES", "REPLICAS", "ResumeFailed", "host_files", "start_controller"]
+__all__ = [
+    "DEPLOYMENT",
+    "MODES",
+    "REPLICAS",
+    "ResumeFailed",
+    "host_files",
+    "start_controller",
+    "stop_host",
+]
 
 DEPLOYMENT = "strata-controller"  # deploy/deployment.yaml
 REPLICAS = "strata.dev/replicas"  # the replicas a paused Deployment is scaled to
@@ -323,6 +333,29 @@ def _write_pid(pid_file: Path, pid: int, command: list[str]) -> None:
     with os.fdopen(fd, "w") as out:
         out.write(json.dumps({"pid": pid, "command": command}))
     partial.replace(pid_file)
+
+
+def stop_host(source: End, target: End, say: Callable[[str], None], wait: float = 30.0) -> None:
+    """Stop the host controller a move from ``source`` to ``target`` started (its pid
+    file names a live process running the recorded command): SIGTERM — it gives its
+    Leases back — then SIGKILL after ``wait`` seconds. For ``--back``: the state file
+    takes charge again, and a controller left driving the cluster's copy would be a
+    second writer (preflight refuses while it holds a Lease). The pid file is kept: it
+    holds the command to start it again. Nothing when none runs."""
+    pid_file, _ = host_files(source, target)
+    pid = running(pid_file)
+    if pid is None:
+        return
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + wait
+    while running(pid_file) == pid and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if running(pid_file) == pid:
+        os.kill(pid, signal.SIGKILL)
+    say(
+        f"controller: the host controller this move started (pid {pid}) stopped: "
+        f"{source.describe()} takes charge again (its command is kept in {pid_file})"
+    )
 
 
 def _await_member(

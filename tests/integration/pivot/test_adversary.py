@@ -1,0 +1,41 @@
+"""The session's new pivot parts tried as a user and an adversary would: `--back` after a
+move that started a host controller, secrets in what a move writes and says, refusals
+that must change nothing on either end (real API server, real `strata` processes)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from strata.pivot.resume import host_files, identity, live_holders, running
+from tests.integration.pivot.conftest import (
+    kube_store,
+    pivot_to_cluster,
+    provisioned_state,
+    run_pivot,
+)
+from tests.integration.pivot.test_resume_controller import _controllers, _ends, _hosted
+from tests.integration.pivot.test_resume_controller import (
+    stop_controllers as stop_controllers,  # a fixture
+)
+from tests.support.kube_api import ControlPlane
+
+
+def test_back_stops_the_host_controller_the_move_started(
+    plane: ControlPlane, namespace: str, tmp_path: Path, stop_controllers: None
+) -> None:
+    """`--controller host` (auto's choice on a cluster that runs no pods) then `--back`:
+    the host controller is stopped — not left driving the cluster's copy while the state
+    file is in charge again — and the way back is not refused for it."""
+    state = tmp_path / "strata.db"
+    provisioned_state(state, 4).close()
+    moved = pivot_to_cluster(state, plane, namespace, *_hosted(tmp_path, namespace))
+    assert moved.returncode == 0, moved.stdout + moved.stderr
+    pid_file, _ = host_files(*_ends(state, plane, namespace))
+    first = running(pid_file)
+    assert first is not None and _controllers(namespace) == [first]
+    back = run_pivot("--state", str(state), "--back")
+    assert back.returncode == 0, back.stdout + back.stderr
+    assert f"host controller this move started (pid {first}) stopped" in back.stdout
+    assert _controllers(namespace) == [] and running(pid_file) is None
+    api = kube_store(plane, namespace).api
+    assert identity() not in live_holders(api, namespace)
