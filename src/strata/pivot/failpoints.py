@@ -7,7 +7,8 @@ same process registered an action for it in ``ACTIONS``.
 Names: ``before:<step>`` and ``after:<step>`` (around each step's work, before its
 journal entry), ``journaled:<step>`` (its entry written in both stores),
 ``copy:secrets``, ``copy:nodes:<batch>``, ``copy:log:<batch>``, ``copy:cursors``,
-``switch:target-taken``, ``rollback:target-cleaned``, ``install:recorded`` (the
+``switch:target-taken``, ``rollback:target-cleaned``, ``resume:spawned`` (a host
+controller started, its pid file not yet written), ``install:recorded`` (the
 install's objects in the journal, none made), ``install:one-made``.
 """
 

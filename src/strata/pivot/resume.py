@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from strata.errors import StrataError
+from strata.pivot import failpoints
 from strata.pivot.ends import End
 from strata.pivot.moving import Options
 from strata.store import KubeStore, MovableStore
@@ -227,7 +228,12 @@ def start_host(args: tuple[str, ...], source: End, target: End, api: KubeApi) ->
         identity(),
         *dhcp_here(args, source),
     ]
+    found = _running_command(command)  # started by a run killed before its pid file
+    if found is not None:
+        _write_pid(pid_file, found, command)
+        return f"controller: on this host already (pid {found}, log {log_file})"
     child = _spawn(command, log_file)
+    failpoints.reached("resume:spawned")
     _write_pid(pid_file, child.pid, command)
     _await_member(api, target.namespace, child, log_file)
     return f"controller: started on this host against {target.describe()} (pid {child.pid}, log {log_file})"
@@ -245,6 +251,19 @@ def running(pid_file: Path) -> int | None:
         if line.split(b"\0")[:-1] == [a.encode() for a in kept["command"]]
         else None
     )
+
+
+def _running_command(command: list[str]) -> int | None:
+    """A process of this host running exactly ``command`` (/proc/PID/cmdline), if any."""
+    wanted = [a.encode() for a in command]
+    for entry in Path("/proc").iterdir():
+        try:
+            line = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if entry.name.isdigit() and line.split(b"\0")[:-1] == wanted:
+            return int(entry.name)
+    return None
 
 
 def live_holders(api: KubeApi, namespace: str) -> list[str]:

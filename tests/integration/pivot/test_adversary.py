@@ -4,6 +4,7 @@ that must change nothing on either end (real API server, real `strata` processes
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 from strata.pivot.resume import host_files, identity, live_holders, running
@@ -39,3 +40,21 @@ def test_back_stops_the_host_controller_the_move_started(
     assert _controllers(namespace) == [] and running(pid_file) is None
     api = kube_store(plane, namespace).api
     assert identity() not in live_holders(api, namespace)
+
+
+def test_a_crash_between_starting_the_host_controller_and_its_pid_file_starts_no_second(
+    plane: ControlPlane, namespace: str, tmp_path: Path, stop_controllers: None
+) -> None:
+    """SIGKILL once the host controller is spawned, before its pid file is written: the
+    rerun must not start a second `strata controller` under the same identity (both
+    would take the same shard Leases as theirs: two writers)."""
+    state = tmp_path / "strata.db"
+    provisioned_state(state, 4).close()
+    flags = _hosted(tmp_path, namespace)
+    killed = pivot_to_cluster(state, plane, namespace, *flags, failpoint="resume:spawned")
+    assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr
+    assert len(_controllers(namespace)) == 1
+    again = pivot_to_cluster(state, plane, namespace, *flags)
+    assert again.returncode == 0, again.stdout + again.stderr
+    pid_file, _ = host_files(*_ends(state, plane, namespace))
+    assert _controllers(namespace) == [running(pid_file)]
