@@ -76,18 +76,16 @@ def test_the_nodes_that_can_run_the_controller(
 
 
 def _ready_node(plane: ControlPlane, name: str, unschedulable: bool = False) -> None:
+    """A Node made Ready as a kubelet registers one: its status in the create (a PUT of
+    the status afterwards races the node lifecycle controller's own writes: 409)."""
+    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    ready = {"type": "Ready", "status": "True", "reason": "KubeletReady"}
+    ready |= {"lastHeartbeatTime": now, "lastTransitionTime": now}  # a kubelet's, just now
     node = {"apiVersion": "v1", "kind": "Node", "metadata": {"name": name}}
-    node["spec"] = {"unschedulable": unschedulable}
+    node |= {"spec": {"unschedulable": unschedulable}, "status": {"conditions": [ready]}}
     with plane.client() as api:
         made = api.post("/api/v1/nodes", json=node)
         assert made.status_code == 201, made.text
-        now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        ready = {"type": "Ready", "status": "True", "reason": "KubeletReady"}
-        ready |= {"lastHeartbeatTime": now, "lastTransitionTime": now}  # a kubelet's, just now
-        status = {"conditions": [ready]}
-        body = {**made.json(), "status": status}
-        put = api.put(f"/api/v1/nodes/{name}/status", json=body)
-        assert put.status_code == 200, put.text
 
 
 def _schedulable(plane: ControlPlane) -> list[str]:
