@@ -94,12 +94,13 @@ def serve(
     ``BootRunner``), in the foreground until SIGTERM or Ctrl-C; no controller runs here,
     so no writer lease is taken (`strata apply --no-serve` holds it)."""
     topology = topology_or_exit(file)
+    store = SQLiteStore(state or default_state(file))
+    _refuse_moved(store)
     host, port = listen_address(listen)
     unknown = [n for n in provision if n not in {node.name for node in topology.nodes}]
     if unknown:
         raise click.BadParameter(f"not in {file}: {', '.join(unknown)}", param_hint="--provision")
     base = reach_url(topology, host, port, url, dhcp_interface)
-    store = SQLiteStore(state or default_state(file))
     plan = build_plan(topology)  # the one plan the service and dnsmasq serve
     mirror = artifact_dir or default_artifacts(file)
     service = boot_service(plan, topology, store, store.token_key(), base, mirror)
@@ -144,6 +145,19 @@ def _run_until_stopped(
                 return
     finally:
         runner.stop()
+
+
+def _refuse_moved(store: SQLiteStore) -> None:
+    """A state that moved elsewhere starts no boot service nor dnsmasq beside the new
+    plane's (exit 2, saying where it lives)."""
+    writer = store.writer()
+    if writer is not None and move_holding(writer[0]) == "moved":
+        click.echo(
+            f"error: the management plane moved: {writer[0]}; no boot service starts here "
+            "(`strata pivot --back` brings it home)",
+            err=True,
+        )
+        sys.exit(2)
 
 
 def _mover(store: SQLiteStore) -> Callable[[], str | None]:

@@ -101,6 +101,7 @@ class SQLiteStore(SQLiteMove):
     def begin_attempt(self, node: str, lifetime: float, now: float | None = None) -> Attempt:
         expires = int((now or time.time()) + lifetime)
         with self._tx() as db:
+            fence.check(db)  # `strata serve --provision` too honours a move
             db.execute("INSERT OR IGNORE INTO nodes (name) VALUES (?)", (node,))
             db.execute(
                 "UPDATE nodes SET attempt = attempt + 1, attempt_expires = ?, provisioned = 0 WHERE name = ?",
