@@ -333,6 +333,7 @@ def _await_free(address: tuple[str, int]) -> None:
 def _spawn(command: list[str], log_file: Path) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if k != "STRATA_PIVOT_FAILPOINT"}
     fd = os.open(log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.fchmod(fd, 0o600)  # one already there (an earlier run's, made by hand) too
     try:
         return subprocess.Popen(
             command,
@@ -349,6 +350,7 @@ def _spawn(command: list[str], log_file: Path) -> subprocess.Popen[bytes]:
 def _write_pid(pid_file: Path, pid: int, command: list[str]) -> None:
     partial = pid_file.with_suffix(".pid.new")
     fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
     with os.fdopen(fd, "w") as out:
         out.write(json.dumps({"pid": pid, "command": command}))
     partial.replace(pid_file)

@@ -49,3 +49,19 @@ def test_serve_on_a_moved_state_refuses_to_start(tmp_path: Path) -> None:
     assert result.exit_code == 2, result.output
     assert "moved there by strata pivot 0123abcd" in result.output
     assert store.attempt("n1") == before
+
+
+def test_a_host_controllers_log_and_pid_file_already_there_become_owner_only(
+    tmp_path: Path,
+) -> None:
+    """A log or pid file left world-readable (an older Strata's, made by hand) is not
+    written into as it is: the log names the kubeconfig and says what the controller does."""
+    from strata.pivot.resume import _spawn, _write_pid
+
+    log, pid = tmp_path / "controller.log", tmp_path / "controller.pid"
+    for path in (log, pid.with_suffix(".pid.new")):
+        path.write_text("")
+        path.chmod(0o644)
+    _spawn(["true"], log).wait(10)
+    _write_pid(pid, 1, ["true"])
+    assert {oct(p.stat().st_mode & 0o777) for p in (log, pid)} == {"0o600"}
