@@ -24,7 +24,7 @@ import uuid
 from functools import partial
 
 from strata.errors import StrataError
-from strata.pivot import copying, failpoints, install, steady
+from strata.pivot import copying, failpoints, install, lease, steady
 from strata.pivot.between import BetweenClusters
 from strata.pivot.digest import differences, inventory
 from strata.pivot.ends import FREEZE_TTL, MOVED_TTL, marker, moved_to
@@ -53,7 +53,7 @@ class Pivot(Undoing, BetweenClusters, Installing):
     def run(self) -> Journal:
         """The whole move (or only its preflight and plan with ``dry_run``). Raises
         ``PivotRefused`` (nothing written), ``PivotFailed`` (rolled back)."""
-        earlier = self.kept.read()
+        earlier = lease.await_free(self.kept, self.say, wait=not self.options.dry_run)
         resuming = earlier is not None and earlier.unfinished
         if resuming and earlier is not None and not earlier.target.same_place(self.target_end):
             raise PivotRefused(
@@ -116,10 +116,15 @@ class Pivot(Undoing, BetweenClusters, Installing):
         return found
 
     def _steps(self) -> Journal:
+        assert self.journal is not None
+        self.journal.runner = uuid.uuid4().hex[:8]
+        with lease.Heartbeat(self.journal, self.kept, self._write):  # one run at a time
+            return self._steps_held()
+
+    def _steps_held(self) -> Journal:
         journal = self.journal
         assert journal is not None
         try:
-            journal.runner = uuid.uuid4().hex[:8]
             self._write()
             self._hold()
             for step in STEPS[1:]:

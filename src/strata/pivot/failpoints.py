@@ -1,8 +1,9 @@
 """Named instants of a move where a test stops it, as etcd's gofail and TiKV's
 fail-rs do: ``reached(name)`` does nothing unless the environment variable
 ``STRATA_PIVOT_FAILPOINT`` names that instant (then the process SIGKILLs itself
-there: a crash at exactly that point, nothing flushed or cleaned), or a test in the
-same process registered an action for it in ``ACTIONS``.
+there: a crash at exactly that point, nothing flushed or cleaned), or
+``STRATA_PIVOT_PAUSE`` names it with seconds to sleep there (a slow run, for a second
+one to meet), or a test in the same process registered an action for it in ``ACTIONS``.
 
 Names: ``before:<step>`` and ``after:<step>`` (around each step's work, before its
 journal entry), ``journaled:<step>`` (its entry written in both stores),
@@ -16,11 +17,13 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from collections.abc import Callable
 
-__all__ = ["ACTIONS", "ENV", "reached"]
+__all__ = ["ACTIONS", "ENV", "PAUSE", "reached"]
 
 ENV = "STRATA_PIVOT_FAILPOINT"
+PAUSE = "STRATA_PIVOT_PAUSE"  # "<name>=<seconds>": the process sleeps there (a slow run)
 ACTIONS: dict[str, Callable[[], None]] = {}
 
 
@@ -28,5 +31,8 @@ def reached(name: str) -> None:
     action = ACTIONS.get(name)
     if action is not None:
         action()
+    paused, _, seconds = os.environ.get(PAUSE, "").partition("=")
+    if paused == name:
+        time.sleep(float(seconds or 0))
     if os.environ.get(ENV) == name:
         os.kill(os.getpid(), signal.SIGKILL)

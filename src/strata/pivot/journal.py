@@ -15,6 +15,7 @@ and every step can be (see ``strata.pivot.engine``).
 from __future__ import annotations
 
 import json
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -71,6 +72,8 @@ class Journal:
     runner: str = ""  # the run going on with it: a second run's write stops the first
     switch_begun: float | None = None
     strata: str = ""  # the Strata that began the move ("": one before journals said it)
+    lease_holder: str = ""  # the run holding the move lease (``strata.pivot.lease``)
+    lease_until: float | None = None  # unix seconds; None: no run holds it
 
     @classmethod
     def new(cls, source: End, target: End, back: bool = False) -> Journal:
@@ -112,20 +115,27 @@ class Kept:
     def __init__(self, store: MovableStore) -> None:
         self.store = store
         self.text = store.note(KEY)
+        self._lock = threading.Lock()  # the run and its lease's heartbeat both write
 
     def read(self) -> Journal | None:
         return None if self.text is None else Journal.from_text(self.text)
 
+    def reload(self) -> None:
+        with self._lock:
+            self.text = self.store.note(KEY)
+
     def check(self) -> None:
         """``JournalTaken`` when the journal kept is no longer the one last read or
         written here (another run of the move, or ``--abort``, has taken it)."""
-        if self.store.note(KEY) != self.text:
-            raise JournalTaken("the move's journal was changed by another strata pivot")
+        with self._lock:
+            if self.store.note(KEY) != self.text:
+                raise JournalTaken("the move's journal was changed by another strata pivot")
 
     def write(self, journal: Journal) -> None:
-        text = journal.to_text()
-        if text == self.text:
-            return
-        if not self.store.set_note(KEY, text, self.text):
-            raise JournalTaken("the move's journal was changed by another strata pivot")
-        self.text = text
+        with self._lock:
+            text = journal.to_text()
+            if text == self.text:
+                return
+            if not self.store.set_note(KEY, text, self.text):
+                raise JournalTaken("the move's journal was changed by another strata pivot")
+            self.text = text

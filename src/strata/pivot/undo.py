@@ -5,7 +5,7 @@ cannot be reached is cleaned by the next run (``cleanup_pending``)."""
 
 from __future__ import annotations
 
-from strata.pivot import failpoints, install
+from strata.pivot import failpoints, install, lease
 from strata.pivot.ends import MOVED_TTL, marker
 from strata.pivot.journal import Journal
 from strata.pivot.moving import Moving, PivotRefused
@@ -88,7 +88,7 @@ class Undoing(Moving):
 
     def abort(self) -> Journal:
         """Roll back the unfinished move this source's journal names."""
-        earlier = self.kept.read()
+        earlier = lease.await_free(self.kept, self.say)  # not while a run of it is live
         if earlier is None or earlier.state not in ("moving", "rolling-back"):
             raise PivotRefused(
                 "no unfinished move to abort (a switched move is finished by running it again)"

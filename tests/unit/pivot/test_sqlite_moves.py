@@ -160,8 +160,10 @@ def test_servers_in_flight_are_refused_and_the_dry_run_writes_nothing(tmp_path: 
     home = _state(a)
     home.write_records([RecordWrite("n2", 2, "booting")])
     home.begin_attempt("n3", lifetime=600)
+    mover = _move(a, b, lines)
+    mover.options.wait_steady = 0  # refused at once (the wait: test_steady.py)
     with pytest.raises(PivotRefused, match=r"servers in flight .*: n2, n3"):
-        _move(a, b, lines).run()
+        mover.run()
     mover = _move(a, b, lines)
     mover.options.dry_run = True
     before = (inventory(home, history=False), home.writer(), home.note("pivot"))

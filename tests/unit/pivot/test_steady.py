@@ -59,15 +59,15 @@ def _controller(
     return thread
 
 
-def _honouring_the_freeze(path: Path, name: str) -> threading.Thread:
+def _honouring_the_freeze(path: Path, name: str, lines: list[str]) -> threading.Thread:
     """A controller that began acting just before the freeze: it stops once the move
     holds the lease, and takes ``name`` to provisioned once it is given back."""
 
     def run() -> None:
         store = SQLiteStore(path)
-        while store.writer() is None:  # the move freezes the source, it stops
+        while not any(line.startswith("frozen with") for line in lines):  # frozen, thawed
             time.sleep(0.01)
-        while store.writer() is not None:  # and goes on once the freeze is given back
+        while store.writer() is not None:
             time.sleep(0.01)
         store.acquire_writer(APPLY, ttl=60)
         record = store.records()[name]
@@ -137,7 +137,7 @@ def test_a_server_moving_between_the_wait_and_the_freeze_is_let_settle(tmp_path:
         if not started:
             record = home.records()["n1"]
             home.write_records([RecordWrite("n1", record.version, "deprovisioning")])
-            started.append(_honouring_the_freeze(a, "n1"))
+            started.append(_honouring_the_freeze(a, "n1", lines))
 
     failpoints.ACTIONS["before:freeze"] = moves_now
     journal = _move(a, b, lines, wait_steady=120).run()

@@ -1,0 +1,93 @@
+"""One run of a move at a time (``strata.pivot.lease``), with two real `strata pivot`
+processes: while the first is alive (slowed in its copy) a second is refused, having
+seen the first renew its lease, and the first completes; when the first is stalled
+(SIGSTOP) its lease runs out, the second takes the move and completes it, and the
+first, woken, finds the journal taken and stops without undoing anything — the
+target equal to the source."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from strata.pivot.digest import inventory
+from tests.integration.pivot.conftest import (
+    TOPOLOGY,
+    kube_store,
+    pivot_to_cluster,
+    provisioned_state,
+    to_cluster,
+)
+from tests.support.kube_api import ControlPlane, wait_for
+
+SLOW = "copy:nodes:0=12"  # seconds the first run sleeps after its first batch of nodes
+
+
+def _started(state: Path, plane: ControlPlane, namespace: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "STRATA_PIVOT_PAUSE": SLOW}
+    env.pop("STRATA_PIVOT_FAILPOINT", None)
+    command = [sys.executable, "-m", "strata.cli.app", "pivot", "-t", TOPOLOGY]
+    command += [*to_cluster(state, plane, namespace), "--controller", "none"]
+    return subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+    )
+
+
+def _copying(state: Path) -> bool | None:
+    """The first run is in its copy (its install journaled, its lease held)."""
+    from strata.store import SQLiteStore
+
+    store = SQLiteStore(state, read_only=True)
+    try:
+        note = json.loads(store.note("pivot") or "{}")
+    finally:
+        store.close()
+    return True if "install" in note.get("steps", {}) and note.get("lease_until") else None
+
+
+def test_a_second_run_is_refused_while_the_first_is_alive(
+    plane: ControlPlane, namespace: str, tmp_path: Path
+) -> None:
+    state = tmp_path / "strata.db"
+    source = provisioned_state(state, 120)
+    first = _started(state, plane, namespace)
+    try:
+        wait_for(lambda: _copying(state), 120, "the first run copying")
+        second = pivot_to_cluster(state, plane, namespace, "--controller", "none")
+        assert second.returncode != 0, second.stdout
+        said = second.stdout + second.stderr
+        assert "is being run by strata pivot pid" in said and "its lease renewed" in said, said
+        out, _ = first.communicate(timeout=300)
+    finally:
+        first.kill() if first.poll() is None else None
+    assert first.returncode == 0, out
+    assert json.loads(source.note("pivot") or "{}")["state"] == "done"
+    target = kube_store(plane, namespace)
+    assert inventory(target, history=False) == inventory(source, history=False)
+
+
+def test_a_stalled_run_loses_the_move_to_a_second_which_completes_it(
+    plane: ControlPlane, namespace: str, tmp_path: Path
+) -> None:
+    state = tmp_path / "strata.db"
+    source = provisioned_state(state, 120)
+    first = _started(state, plane, namespace)
+    try:
+        wait_for(lambda: _copying(state), 120, "the first run copying")
+        os.kill(first.pid, signal.SIGSTOP)  # stalled: its heartbeat stops too
+        second = pivot_to_cluster(state, plane, namespace, "--controller", "none")
+        assert second.returncode == 0, second.stdout + second.stderr
+        assert "s to see it alive" in second.stdout  # it waited the lease out
+        os.kill(first.pid, signal.SIGCONT)
+        out, _ = first.communicate(timeout=120)
+    finally:
+        first.kill() if first.poll() is None else None
+    assert first.returncode != 0 and "changed by another strata pivot" in out, out
+    assert json.loads(source.note("pivot") or "{}")["state"] == "done"
+    target = kube_store(plane, namespace)
+    assert inventory(target, history=False) == inventory(source, history=False)
+    assert target.writer() is None  # resumed: free for its controller, not undone
