@@ -187,6 +187,7 @@ def _move(
     from strata.pivot.from_file import InstallOptions
 
     options = Options(say=say, controller=after.controller, host_args=after.host_args)
+    options.wait_steady = 0  # the run has ended: nothing drives a server still in flight
     options.install = InstallOptions(file, after.consent)  # the Topology object made of FILE
     target = End.kube(kubeconfig, PIVOT_NAMESPACE, topology)
     mover = Pivot(End.sqlite(state, topology), target, options)
