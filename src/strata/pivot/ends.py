@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from strata.store import KubeStore, MovableStore, SQLiteStore
+from strata.store.fence import move_holding  # the store's reading of a marker
 
 __all__ = ["FREEZE_TTL", "MOVED_TTL", "End", "marker", "move_holding"]
 
@@ -92,18 +93,6 @@ def marker(role: str, move: str, other: End) -> str:
 def moved_to(holder: str | None, end: End) -> bool:
     """Whether ``holder`` is the marker of a move that went to ``end``."""
     return bool(holder) and str(holder).startswith(f"the controller in {end.describe()} (moved")
-
-
-def move_holding(holder: str | None) -> str | None:
-    """What a move's lease marker (``marker``) says of the store it holds: "moving" (a
-    move runs: frozen, receiving, taking over), "moved" (the state lives elsewhere now);
-    None for any other holder (``strata apply``, a controller) or none."""
-    text = str(holder or "")
-    if text.startswith("strata pivot "):
-        return "moving"
-    if text.startswith("the controller in ") and " (moved there by strata pivot " in text:
-        return "moved"
-    return None
 
 
 def _server_of(kubeconfig: Path) -> str:
