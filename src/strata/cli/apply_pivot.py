@@ -20,6 +20,7 @@ from typing import Any
 
 import click
 
+from strata.cli.pivot_host import CONTROLLER_MODES
 from strata.cli.pivot_layer import layer_kubeconfig, not_joined, pivot_layer
 from strata.cli.render import PIVOT_NAMESPACE
 from strata.errors import StrataError
@@ -38,7 +39,7 @@ __all__ = [
 _OPTIONS = [
     click.option(
         "--controller",
-        type=click.Choice(["auto", "cluster", "host", "none"]),
+        type=click.Choice(CONTROLLER_MODES),
         default="auto",
         show_default=True,
         help="After the pivot, how the controller starts in the layer's cluster: its "

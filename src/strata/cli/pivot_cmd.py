@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from strata.pivot.from_file import InstallOptions
 
 from strata.cli.common import STATE, TOPOLOGY_PATH, default_state
-from strata.cli.pivot_host import HOST_CONTROLLER, host_args
+from strata.cli.pivot_host import CONTROLLER_MODES, HOST_CONTROLLER, host_args
 
 __all__ = ["pivot"]
 
@@ -69,7 +69,7 @@ _KUBECONFIG = click.Path(exists=True, dir_okay=False, path_type=Path)
 )
 @click.option(
     "--controller",
-    type=click.Choice(["auto", "cluster", "host", "none"]),
+    type=click.Choice(CONTROLLER_MODES),
     default="auto",
     show_default=True,
     help="How the target's controller starts at resume: its Deployment scaled up (cluster), "

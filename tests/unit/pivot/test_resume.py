@@ -70,3 +70,10 @@ def test_a_pid_file_counts_only_while_its_process_runs_the_recorded_command(
     assert running(pid_file) is None
     pid_file.write_text("not json")
     assert running(pid_file) is None
+
+
+def test_the_commands_offer_the_controller_modes_resume_takes() -> None:
+    from strata.cli.pivot_host import CONTROLLER_MODES
+    from strata.pivot.resume import MODES
+
+    assert CONTROLLER_MODES == MODES
