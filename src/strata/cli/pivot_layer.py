@@ -13,7 +13,6 @@ minted again at each ``--to LAYER``. Nothing is written when the layer is refuse
 from __future__ import annotations
 
 import datetime
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
@@ -24,6 +23,7 @@ from strata.plan import Plan
 from strata.plan.model import ClusterPlan
 from strata.store.clusters import ClusterSecretsStore
 from strata.store.records import NodeSummary
+from strata.store.state_file import write_private
 from strata.topology.diagnostics import did_you_mean
 
 __all__ = [
@@ -101,23 +101,8 @@ def layer_kubeconfig(
         )
     text = layer_admin_kubeconfig(material, cluster.endpoint, now, LIFETIME)
     path = layer_kubeconfig_path(state_dir, layer)
-    _write_private(path, text)
+    write_private(path, text)
     return path
-
-
-def _write_private(path: Path, text: str) -> None:
-    """``text`` at ``path``, mode 0600 from its first byte, replacing the file whole."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(descriptor, "w") as file:
-            file.write(text)
-        os.chmod(temporary, 0o600)
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
 
 
 def target_kubeconfig(

@@ -46,6 +46,7 @@ from strata.pivot.ends import End
 from strata.pivot.moving import Options
 from strata.store import KubeStore, MovableStore
 from strata.store.kube_api import KubeApi, KubeStoreError
+from strata.store.state_file import write_private
 
 __all__ = [
     "DEPLOYMENT",
@@ -348,12 +349,7 @@ def _spawn(command: list[str], log_file: Path) -> subprocess.Popen[bytes]:
 
 
 def _write_pid(pid_file: Path, pid: int, command: list[str]) -> None:
-    partial = pid_file.with_suffix(".pid.new")
-    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.fchmod(fd, 0o600)
-    with os.fdopen(fd, "w") as out:
-        out.write(json.dumps({"pid": pid, "command": command}))
-    partial.replace(pid_file)
+    write_private(pid_file, json.dumps({"pid": pid, "command": command}))
 
 
 def stop_host(source: End, target: End, say: Callable[[str], None], wait: float = 30.0) -> None:

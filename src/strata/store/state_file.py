@@ -25,7 +25,14 @@ from pathlib import Path
 
 from strata.errors import StrataError
 
-__all__ = ["SIDE_FILES", "StateDamaged", "StateFile", "StateFileError", "StateLost"]
+__all__ = [
+    "SIDE_FILES",
+    "StateDamaged",
+    "StateFile",
+    "StateFileError",
+    "StateLost",
+    "write_private",
+]
 
 log = logging.getLogger("strata.store")
 
@@ -227,3 +234,24 @@ def _make_private(path: Path, st: os.stat_result) -> None:
         path,
         stat.S_IMODE(st.st_mode),
     )
+
+
+def write_private(path: Path, text: str) -> None:
+    """``text`` at ``path`` whole or not at all, mode 0600 from its first byte (a file
+    beside the state: a kubeconfig holding a client key, a pid file): written to a
+    temporary file beside it (``mkstemp``: 0600), flushed, renamed over it
+    (``os.replace``, atomic on POSIX), so a wider mode of a file already there never
+    carries over; its directory made 0700 when absent. ``OSError`` as raised."""
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
