@@ -14,12 +14,12 @@ from __future__ import annotations
 
 from strata import __version__
 from strata.operator.crds import VERSION_ANNOTATION, all_crds
+from strata.pivot.install import CRDS
 from strata.store.kube_api import KubeApi
 
 __all__ = ["STRATA", "compatible", "crd_versions", "version_findings"]
 
 STRATA = __version__
-CRDS = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
 
 
 def compatible(other: str, ours: str = STRATA) -> bool:
