@@ -138,7 +138,8 @@ class Pivot(Undoing, BetweenClusters, Installing):
                 self.say(f"step {step}: done")
                 failpoints.reached(f"journaled:{step}")
         except BaseException as failure:
-            if self._switched():
+            if self._switched():  # not rolled back; finished by another run meanwhile?
+                self.kept.check()  # then JournalTaken says so, not this run's error
                 raise
             self.rollback(f"{type(failure).__name__}: {failure}")
             if not isinstance(failure, Exception):

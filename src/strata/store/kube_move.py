@@ -15,6 +15,7 @@ import base64
 from collections.abc import Sequence
 from typing import Any
 
+from strata.errors import StrataError
 from strata.store.kube_api import KubeApi, Obj
 from strata.store.kube_log import EventLog
 from strata.store.kube_records import RecordWriter, as_json
@@ -129,8 +130,10 @@ class KubeMove:
         return f"{self._configmaps}/{self.topology}-notes"
 
 
-class _Moved(RuntimeError):
+class _Moved(StrataError):
     """An object kept changing under an import (another writer in the namespace)."""
+
+    kind = "kube-store"
 
     def __init__(self, name: str) -> None:
         super().__init__(f"{name}: another writer changed it while it was written")
