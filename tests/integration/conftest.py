@@ -16,7 +16,7 @@ import pytest
 from strata.topology import load
 from tests.support.redfish_emulator import Emulator, start_emulator
 
-SYSTEMS = 240
+SYSTEMS = 320
 LAB = Path(__file__).resolve().parents[2] / "examples" / "lab" / "topology.yaml"
 
 
