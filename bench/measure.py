@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+from strata.lab.ports import free_port as free_port
 
 
 def _stat(pid: int) -> list[str]:
@@ -20,12 +21,6 @@ def cpu_seconds(pid: int) -> float:
     """User + system CPU of a process, from /proc/PID/stat (proc(5), fields 14 and 15)."""
     fields = _stat(pid)
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def process_tree(pid: int) -> list[int]:

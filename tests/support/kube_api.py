@@ -47,9 +47,9 @@ from strata.kube.kubeconfig import admin_kubeconfig
 from strata.kube.pki import CertAndKey, ClusterPKI, generate_pki
 from strata.lab.control_plane import ControlPlane as RunningPlane
 from strata.lab.control_plane import ControlPlaneSpec
-from strata.lab.control_plane import free_port as lab_free_port
 from strata.lab.control_plane import start_control_plane as lab_start
 from strata.lab.kube_processes import LabKubeError
+from strata.lab.ports import free_port as free_port
 from tests.support.shared import ROOT, shared_dir
 
 VERSION = "1.20.2"
@@ -95,10 +95,6 @@ def etcd_binary() -> str:
         _absent("etcd is missing: ./dev test installs it (apt-get install etcd-server)")
     assert found is not None
     return found
-
-
-def free_port() -> int:
-    return lab_free_port()
 
 
 def wait_for(check: Callable[[], T | None], timeout: float, what: str) -> T:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
-import socket
+import shutil
 import ssl
 import time
 from collections.abc import Callable, Mapping
@@ -27,11 +27,14 @@ import httpx
 from strata.kube.kubeconfig import admin_kubeconfig
 from strata.kube.pki import CertAndKey, ClusterPKI, issue_client_cert, issue_serving_cert
 from strata.lab.kube_processes import KubeProcess, LabKubeError, binary, spawn, write_file
+from strata.lab.ports import free_port
 
-__all__ = ["ControlPlane", "ControlPlaneSpec", "free_port", "start_control_plane"]
+__all__ = ["ControlPlane", "ControlPlaneSpec", "start_control_plane"]
 
 START_TIMEOUT = 120.0  # s: ~2-5 s alone; generous for a 2-core machine under load
 CERT_LIFETIME = datetime.timedelta(days=365)  # kubeadm's for leaf certificates
+BIND_ATTEMPTS = 3  # a port another process took first is chosen again
+_ADDRESS_IN_USE = "address already in use"  # what Go's net.Listen says for EADDRINUSE
 
 
 @dataclass(frozen=True)
@@ -94,12 +97,6 @@ class ControlPlane:
             process.stop()
 
 
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
-
-
 def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
     """Polls ``check`` every 0.1 s; ``LabKubeError`` after ``timeout`` s naming ``what``."""
     deadline = time.monotonic() + timeout
@@ -114,7 +111,20 @@ def start_control_plane(
 ) -> ControlPlane:
     """Starts etcd, kube-apiserver and kube-controller-manager; returns once the API
     server's ``/readyz`` and the controller manager's ``/healthz`` answer ``ok``.
-    Raises ``LabKubeError`` (with the programs' log tails) and stops what it started."""
+    Raises ``LabKubeError`` (with the programs' log tails) and stops what it started.
+    A port taken between choosing and binding it (``address already in use``) is
+    chosen again, up to ``BIND_ATTEMPTS`` times."""
+    for attempt in range(1, BIND_ATTEMPTS + 1):
+        try:
+            return _start(spec, before_exec)
+        except LabKubeError as err:
+            if _ADDRESS_IN_USE not in str(err) or attempt == BIND_ATTEMPTS:
+                raise
+            shutil.rmtree(spec.directory / "etcd", ignore_errors=True)
+    raise AssertionError("unreachable")
+
+
+def _start(spec: ControlPlaneSpec, before_exec: Callable[[], None] | None) -> ControlPlane:
     now = datetime.datetime.now(datetime.UTC)
     port = spec.port or free_port(spec.bind)
     url = f"https://{_host(spec.bind)}:{port}"
@@ -137,7 +147,6 @@ def start_control_plane(
             plane.processes.append(process)
             if name == "kube-apiserver":
                 _await_ok(plane, url, "/readyz", True)
-        _await_ok(plane, f"https://127.0.0.1:{manager_port}", "/healthz", False)
         _await_ok(plane, f"https://127.0.0.1:{manager_port}", "/healthz", False)
     except BaseException:
         plane.stop()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ import pytest
 
 from strata.bmc import BMCTarget, Credentials, DriverSettings, Secret, make_driver
 from strata.bmc.types import BMCDriver
+from strata.lab.ports import free_port
 from tests.support.redfish_emulator import USERNAME
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -67,9 +67,7 @@ def driver(
 
 
 def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    return free_port(udp=True)
 
 
 class IPMISimulator:

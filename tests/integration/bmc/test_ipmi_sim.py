@@ -4,7 +4,6 @@ whose power control starts and stops a real process standing for the machine."""
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -14,21 +13,16 @@ import pytest
 
 from strata.bmc import BMCFault, BootDevice, BootMode, PowerAction, PowerState
 from strata.bmc.types import BMCDriver
+from strata.lab.ports import free_port
 from tests.integration.bmc.conftest import driver, free_udp_port
 from tests.support.ipmi_sim import FRU, IPMISim
 
 MACHINE = FRU("Contoso", "Rackserver 3500", "RS3500-A", "CN-0042", "Contoso Boards", "MB-7")
 
 
-def free_tcp_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def ipmi_sim(tmp_path: Path, password: str) -> Iterator[tuple[IPMISim, BMCDriver]]:
-    sim = IPMISim(tmp_path, free_udp_port(), free_tcp_port(), "admin", password, MACHINE)
+    sim = IPMISim(tmp_path, free_udp_port(), free_port(), "admin", password, MACHINE)
     bmc = driver(f"ipmi://127.0.0.1:{sim.port}", password, username="admin")
     deadline = time.monotonic() + 10
     while True:  # ready when it answers

@@ -21,8 +21,8 @@ from typing import Any
 import pytest
 import yaml
 
-from strata.lab.control_plane import free_port
 from strata.lab.image import stand_in_kube_artifacts
+from strata.lab.ports import free_port
 from strata.plan import build_plan
 from strata.topology import load
 from tests.support.join_standin import JoinStandIn

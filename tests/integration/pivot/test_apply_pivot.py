@@ -24,8 +24,8 @@ import httpx
 import pytest
 import yaml
 
-from strata.lab.control_plane import free_port
 from strata.lab.image import stand_in_kube_artifacts
+from strata.lab.ports import free_port
 from strata.plan import build_plan
 from strata.store import KubeStore, SQLiteStore
 from strata.store.server_crd import server_crd

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from strata.lab.ports import free_port
 from strata.pivot import End, Options, Pivot, PivotFailed, PivotRefused, failpoints
 from strata.pivot.digest import inventory
 from strata.store import RecordWrite
@@ -130,10 +131,7 @@ class Partition:
         self._down = False
         self._lock = threading.Lock()  # a connection is kept, or closed by cut(): never both
         self._listener: socket.socket | None = None
-        probe = socket.socket()
-        probe.bind(("127.0.0.1", 0))
-        self.port = probe.getsockname()[1]
-        probe.close()
+        self.port = free_port()
         self.mend()
 
     @property
