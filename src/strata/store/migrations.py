@@ -11,6 +11,7 @@ import sqlite3
 from pathlib import Path
 
 from strata.store.state_file import StateFileError
+from strata.store.state_lock import begin_immediate
 
 __all__ = ["MIGRATIONS", "SchemaTooNew", "check_readable", "migrate"]
 
@@ -114,7 +115,7 @@ def migrate(db: sqlite3.Connection, path: Path = Path("<memory>")) -> int:
     db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL)")
     current = _known_version(db, path)
     for version in range(current + 1, len(MIGRATIONS) + 1):
-        db.execute("BEGIN IMMEDIATE")
+        begin_immediate(db, path)
         try:
             for statement in MIGRATIONS[version - 1].split(";"):
                 if statement.strip():

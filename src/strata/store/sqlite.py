@@ -33,6 +33,7 @@ from strata.store.records import (
 )
 from strata.store.sqlite_move import SQLiteMove
 from strata.store.state_file import StateDamaged, StateFile
+from strata.store.state_lock import BUSY_TIMEOUT, begin_immediate
 
 __all__ = ["SQLiteStore"]
 
@@ -83,7 +84,7 @@ class SQLiteStore(SQLiteMove):
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
+            begin_immediate(self._db, self.path)
             try:
                 yield self._db
             except BaseException:
@@ -371,7 +372,9 @@ def _record(row: Sequence[Any]) -> NodeRecord:
 
 
 def _connect(target: str, uri: bool = False) -> sqlite3.Connection:
-    return sqlite3.connect(target, uri=uri, check_same_thread=False, isolation_level=None)
+    return sqlite3.connect(
+        target, uri=uri, check_same_thread=False, isolation_level=None, timeout=BUSY_TIMEOUT
+    )
 
 
 def _initialise(db: sqlite3.Connection) -> None:

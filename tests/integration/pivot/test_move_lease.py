@@ -10,8 +10,10 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from strata.pivot.digest import inventory
@@ -49,6 +51,24 @@ def _copying(state: Path) -> bool | None:
     return True if "install" in note.get("steps", {}) and note.get("lease_until") else None
 
 
+def _stall(pid: int, state: Path) -> None:
+    """SIGSTOP ``pid`` outside a write to the state file: one stopped inside keeps its
+    lock and every other writer waits (``StateLocked``, tests/unit/store/test_state_lock.py)."""
+    for _ in range(100):
+        os.kill(pid, signal.SIGSTOP)
+        probe = sqlite3.connect(state, timeout=0, isolation_level=None)
+        try:
+            probe.execute("BEGIN IMMEDIATE")
+            probe.execute("ROLLBACK")
+            return
+        except sqlite3.OperationalError:
+            os.kill(pid, signal.SIGCONT)
+            time.sleep(0.05)
+        finally:
+            probe.close()
+    raise AssertionError(f"pid {pid} held the state file's write lock at each of 100 stops")
+
+
 def test_a_second_run_is_refused_while_the_first_is_alive(
     plane: ControlPlane, namespace: str, tmp_path: Path
 ) -> None:
@@ -78,7 +98,7 @@ def test_a_stalled_run_loses_the_move_to_a_second_which_completes_it(
     first = _started(state, plane, namespace)
     try:
         wait_for(lambda: _copying(state), 120, "the first run copying")
-        os.kill(first.pid, signal.SIGSTOP)  # stalled: its heartbeat stops too
+        _stall(first.pid, state)  # its heartbeat stops too
         second = pivot_to_cluster(state, plane, namespace, "--controller", "none")
         assert second.returncode == 0, second.stdout + second.stderr
         assert "s to see it alive" in second.stdout  # it waited the lease out
