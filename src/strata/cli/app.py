@@ -93,6 +93,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "strata.cli.pivot_cmd:pivot",
         "Move the management plane: the topology's whole state, from the state file (or…",
     ),
+    "seed": (
+        "strata.cli.seed_cmd:seed",
+        "The seed: a bootable image (ISO / USB) that starts Strata on the first machine of…",
+    ),
     "controller": (
         "strata.cli.controller_cmd:controller",
         "Run the in-cluster controller: list Topology objects every --resync seconds,…",
