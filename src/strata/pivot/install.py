@@ -31,6 +31,7 @@ __all__ = [
     "create_absent",
     "ensure",
     "object_findings",
+    "read_crds",
     "remove",
     "remove_token_key",
     "topology_object",
@@ -41,13 +42,20 @@ ESTABLISHED_WITHIN = 60.0  # seconds: a hang guard
 TERMINATED_WITHIN = 300.0  # seconds: a namespace's finalisation (its objects deleted first)
 
 
-def crd_findings(api: KubeApi) -> list[tuple[str, str]]:
-    """(level, text) for each CRD: absent (it will be installed), or installed and
-    serving this Strata's version, or not (refused: another Strata's CRDs)."""
+def read_crds(api: KubeApi) -> dict[str, Obj | None]:
+    """Strata's CRDs as the cluster has them: name -> the object (None: not installed),
+    one GET each — read once by preflight and shared by what it checks of them
+    (``crd_findings``, ``strata.pivot.versions.version_findings``)."""
+    return {
+        crd["metadata"]["name"]: api.get(f"{CRDS}/{crd['metadata']['name']}") for crd in all_crds()
+    }
+
+
+def crd_findings(crds: dict[str, Obj | None]) -> list[tuple[str, str]]:
+    """(level, text) for each CRD of ``read_crds``: absent (it will be installed), or
+    installed and serving this Strata's version, or not (refused: another Strata's)."""
     found = []
-    for crd in all_crds():
-        name = crd["metadata"]["name"]
-        there = api.get(f"{CRDS}/{name}")
+    for name, there in crds.items():
         if there is None:
             found.append(("note", f"CRD {name} is not installed: it will be"))
             continue

@@ -23,9 +23,9 @@ from pathlib import Path
 from strata.pivot.credentials import digests, references
 from strata.pivot.digest import EVERY
 from strata.pivot.ends import End, marker, move_holding, moved_to
-from strata.pivot.install import CRDS, crd_findings, topology_object
+from strata.pivot.install import crd_findings, read_crds, topology_object
 from strata.pivot.journal import Journal
-from strata.pivot.steady import IN_FLIGHT, in_flight, names, summary
+from strata.pivot.steady import IN_FLIGHT, in_flight, names, states
 from strata.pivot.versions import version_findings
 from strata.store import KubeStore, MovableStore
 from strata.store.kube_api import KubeApi, KubeStoreError
@@ -67,12 +67,13 @@ def check_source(
         found.append(("ok", f"source {end.describe()}: {len(records)} records of {end.topology}"))
     found += _writer(store, journal, end)
     if isinstance(store, KubeStore):
-        found += version_findings(store.api, "source")
+        found += version_findings(read_crds(store.api), "source")
         found += _shard_holders(store.api, end.namespace)
         found += _referenced_secrets(store.api, end)
     busy = in_flight(store)
     if busy:
-        text = f"{SERVERS_IN_FLIGHT} ({summary(busy).split('(', 1)[1]}: {names(busy)}"
+        counts = ", ".join(f"{state} {count}" for state, count in states(busy))
+        text = f"{SERVERS_IN_FLIGHT} ({counts}): {names(busy)}"
         found.append(("block", text))
     else:
         found.append(("ok", "every server is steady: no machine action, no boot attempt open"))
@@ -190,12 +191,13 @@ def check_target(
                 ("block", f"target {end.describe()}: the API server was not reached ({failure})")
             ]
         found.append(("ok", f"target {end.describe()}: Kubernetes {version.get('gitVersion')}"))
-        found += version_findings(store.api, "target")
-        found += [(level, text) for level, text in crd_findings(store.api)]
+        crds = read_crds(store.api)  # once: the versions and what they serve
+        found += version_findings(crds, "target")
+        found += crd_findings(crds)
         found += _nodes(store.api, end.namespace, controller)
         if store.api.get(f"/api/v1/namespaces/{end.namespace}") is None:
             return [*found, ("note", f"namespace {end.namespace} does not exist: it will be made")]
-        if store.api.get(f"{CRDS}/servers.strata.dev") is None:
+        if crds.get("servers.strata.dev") is None:
             return found
         found += _shard_holders(store.api, end.namespace, "the target")
     return found + _target_state(store, source, journal)

@@ -19,7 +19,16 @@ from collections.abc import Callable
 
 from strata.store import MovableStore
 
-__all__ = ["IN_FLIGHT", "OPEN", "StillMoving", "freeze_steady", "in_flight", "summary", "wait"]
+__all__ = [
+    "IN_FLIGHT",
+    "OPEN",
+    "StillMoving",
+    "freeze_steady",
+    "in_flight",
+    "states",
+    "summary",
+    "wait",
+]
 
 IN_FLIGHT = frozenset(
     {"registering", "inspecting", "provisioning", "booting", "installing", "deprovisioning"}
@@ -55,10 +64,15 @@ def names(busy: dict[str, str], most: int = 10) -> str:
     return ", ".join(shown) + more
 
 
+def states(busy: dict[str, str]) -> list[tuple[str, int]]:
+    """How many servers of ``busy`` are in each state (``OPEN`` among them), sorted by
+    state: ``[("boot attempt open", 1), ("provisioning", 2)]``."""
+    return sorted(Counter(busy.values()).items())
+
+
 def summary(busy: dict[str, str]) -> str:
-    """``3 servers in flight (provisioning 2, boot attempt open 1)``"""
-    counts = Counter(busy.values())
-    parts = ", ".join(f"{state} {count}" for state, count in sorted(counts.items()))
+    """``3 servers in flight (boot attempt open 1, provisioning 2)``"""
+    parts = ", ".join(f"{state} {count}" for state, count in states(busy))
     return f"{len(busy)} server{'s' * (len(busy) != 1)} in flight ({parts})"
 
 

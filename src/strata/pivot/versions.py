@@ -13,9 +13,8 @@ refused (their served version is checked on its own, ``install.crd_findings``).
 from __future__ import annotations
 
 from strata import __version__
-from strata.operator.crds import VERSION_ANNOTATION, all_crds
-from strata.pivot.install import CRDS
-from strata.store.kube_api import KubeApi
+from strata.operator.crds import VERSION_ANNOTATION
+from strata.store.kube_api import Obj
 
 __all__ = ["STRATA", "compatible", "crd_versions", "version_findings"]
 
@@ -35,23 +34,21 @@ def _major_minor(version: str) -> tuple[int, int] | None:
         return None
 
 
-def crd_versions(api: KubeApi) -> dict[str, str | None]:
-    """CRD name -> the Strata version that installed it (None: no annotation); CRDs
-    not installed are left out. One GET per CRD."""
+def crd_versions(crds: dict[str, Obj | None]) -> dict[str, str | None]:
+    """CRD name -> the Strata version that installed it (None: no annotation), of the
+    CRDs ``strata.pivot.install.read_crds`` read; CRDs not installed are left out."""
     found: dict[str, str | None] = {}
-    for crd in all_crds():
-        name = crd["metadata"]["name"]
-        there = api.get(f"{CRDS}/{name}")
+    for name, there in crds.items():
         if there is not None:
             annotations = (there.get("metadata") or {}).get("annotations") or {}
             found[name] = annotations.get(VERSION_ANNOTATION)
     return found
 
 
-def version_findings(api: KubeApi, where: str) -> list[tuple[str, str]]:
-    """(level, text): the Strata of ``where``'s CRDs beside this one's; another
-    major.minor blocks (a Strata version mismatch)."""
-    found = crd_versions(api)
+def version_findings(crds: dict[str, Obj | None], where: str) -> list[tuple[str, str]]:
+    """(level, text): the Strata of ``where``'s CRDs (``read_crds``) beside this one's;
+    another major.minor blocks (a Strata version mismatch)."""
+    found = crd_versions(crds)
     if not found:
         return [("note", f"{where}: no CRD of Strata installed; this is Strata {STRATA}")]
     out = []
