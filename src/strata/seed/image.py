@@ -1,0 +1,188 @@
+"""The seed's one hybrid image: a CD image (ISO 9660 with Rock Ridge and Joliet) that
+boots from a CD or virtual CD on BIOS (El Torito, Debian's ISOLINUX) and on UEFI
+(El Torito EFI entry: a FAT ESP with Debian's GRUB EFI), and, written with ``dd``,
+from a USB stick (isohybrid: Debian's isohdpfx.bin MBR plus a GPT naming the ESP).
+
+Layout on the medium::
+
+    /isolinux/   isolinux.bin, ldlinux.c32, isolinux.cfg, boot.cat (El Torito catalog)
+    /efi.img     the ESP: EFI/BOOT/BOOTX64.EFI (grub-mkimage) in a FAT image (mtools)
+    /boot/grub/grub.cfg
+    /live/       vmlinuz, initrd.img, filesystem.squashfs (live-boot(7)'s default path),
+                 seed-<digest>: the file GRUB's ``search`` finds this medium by
+    /strata/     the payload (S2's topology, manifest, sealed secrets, artifacts)
+
+Reproducible: every date in the image is SOURCE_DATE_EPOCH (default 2026-01-01), files
+go in in sorted order, the MBR id and GPT GUIDs derive from the inputs' digest; GRUB is
+made with ``grub-mkimage`` and an embedded config, not ``grub-mkstandalone``, whose
+memdisk tar carries the build's time. Written with pycdlib (ISO 9660, ECMA-119;
+El Torito 1.0; Rock Ridge RRIP 1.09).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import pycdlib
+
+from strata.seed import boot_files
+from strata.seed.reproducible import fixed_clock
+from strata.seed.rootfs import LiveRoot, SeedBuildError, _say, source_date_epoch
+
+__all__ = ["PAYLOAD_DIR", "SeedImage", "build_image"]
+
+PAYLOAD_DIR = "strata"
+VOLUME = "STRATA_SEED"
+
+
+@dataclass(frozen=True)
+class SeedImage:
+    """A built seed image: its path, size in bytes and hex SHA-256."""
+
+    path: Path
+    size: int
+    sha256: str
+
+
+def build_image(
+    output: Path,
+    payload: Mapping[str, bytes | Path],
+    *,
+    root: LiveRoot,
+    progress: Callable[[str], None] = _say,
+) -> SeedImage:
+    """Write the hybrid image to ``output`` (atomically: a temporary file beside it,
+    then renamed) with ``payload`` under /strata/ (keys are relative POSIX paths such as
+    ``seed.json`` or ``artifacts/flatcar.img``; values the bytes or a file to copy).
+    Raises SeedBuildError for a bad payload name or a missing boot loader package."""
+    names = sorted(payload)
+    for name in names:
+        _check_name(name)
+    files = boot_files.locate()
+    epoch = source_date_epoch()
+    marker = f"seed-{root.digest[:16]}"
+    seed = _digest(root, payload)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=output.parent, prefix=".seed-") as tmp:
+        work = Path(tmp)
+        progress("seed: GRUB EFI and its FAT ESP (grub-mkimage, mtools)")
+        esp = boot_files.esp(work, marker, epoch, files)
+        iso = pycdlib.PyCdlib()
+        with fixed_clock(epoch, seed):
+            iso.new(interchange_level=4, joliet=3, rock_ridge="1.09", vol_ident=VOLUME)
+            _add_boot(iso, files, esp, marker)
+            _add_live(iso, root, marker)
+            progress(f"seed: {len(names)} payload files under /{PAYLOAD_DIR}/")
+            _add_payload(iso, {name: payload[name] for name in names})
+            iso.add_eltorito(
+                "/ISOLINUX/ISOLINUX.BIN",
+                bootcatfile="/ISOLINUX/BOOT.CAT",
+                rr_bootcatname="boot.cat",
+                joliet_bootcatfile="/isolinux/boot.cat",
+                boot_load_size=4,
+                boot_info_table=True,
+            )
+            iso.add_eltorito("/EFI.IMG", efi=True, media_name="noemul")
+            iso.add_isohybrid(efi=True, mbr_id=int(seed[:8], 16))
+            _use_debian_mbr(iso, files.isohdpfx)
+            progress(f"seed: writing {output.name}")
+            written = work / "seed.iso"
+            iso.write(str(written))
+            iso.close()
+        sha256 = _sha256(written)
+        os.replace(written, output)
+    image = SeedImage(output, output.stat().st_size, sha256)
+    progress(f"seed: {output} {image.size / 2**20:.0f} MiB sha256 {sha256[:16]}")
+    return image
+
+
+def _check_name(name: str) -> None:
+    parts = name.split("/")
+    if not name or name.startswith("/") or any(p in ("", ".", "..") for p in parts):
+        raise SeedBuildError(f"payload name {name!r}: a relative path without . or .. parts")
+    if any(len(p) > 64 for p in parts):
+        raise SeedBuildError(f"payload name {name!r}: parts of at most 64 characters (Joliet)")
+
+
+def _digest(root: LiveRoot, payload: Mapping[str, bytes | Path]) -> str:
+    """Names the build's inputs: the seed of the MBR id and the GPT GUIDs."""
+    hasher = hashlib.sha256(root.digest.encode())
+    for name in sorted(payload):
+        value = payload[name]
+        hasher.update(name.encode() + b"\0")
+        hasher.update(
+            hashlib.sha256(value).digest() if isinstance(value, bytes) else _sha256(value).encode()
+        )
+    return hasher.hexdigest()
+
+
+def _dirs(iso: pycdlib.PyCdlib, path: str, made: set[str]) -> None:
+    """Each directory of ``path`` (a POSIX path on the medium), parents first."""
+    parts = path.strip("/").split("/")
+    for depth in range(1, len(parts) + 1):
+        directory = "/" + "/".join(parts[:depth])
+        if directory in made:
+            continue
+        made.add(directory)
+        iso.add_directory(directory.upper(), rr_name=parts[depth - 1], joliet_path=directory)
+
+
+def _file(iso: pycdlib.PyCdlib, path: str, source: Path | bytes, made: set[str]) -> None:
+    parent, _, name = path.rpartition("/")
+    if parent:
+        _dirs(iso, parent, made)
+    if isinstance(source, bytes):
+        iso.add_fp(
+            io.BytesIO(source), len(source), path.upper(), rr_name=name, joliet_path=path,
+            file_mode=0o100444,
+        )  # fmt: skip
+    else:
+        iso.add_file(str(source), path.upper(), rr_name=name, joliet_path=path, file_mode=0o100444)
+
+
+def _add_boot(iso: pycdlib.PyCdlib, files: boot_files.BootFiles, esp: Path, marker: str) -> None:
+    made: set[str] = set()
+    _file(iso, "/efi.img", esp, made)
+    _file(iso, "/boot/grub/grub.cfg", boot_files.grub_cfg(marker).encode(), made)
+    _file(iso, "/isolinux/isolinux.bin", files.isolinux, made)
+    _file(iso, "/isolinux/isolinux.cfg", boot_files.isolinux_cfg().encode(), made)
+    _file(iso, "/isolinux/ldlinux.c32", files.ldlinux, made)
+
+
+def _add_live(iso: pycdlib.PyCdlib, root: LiveRoot, marker: str) -> None:
+    made: set[str] = set()
+    _file(iso, "/live/filesystem.squashfs", root.squashfs, made)
+    _file(iso, "/live/initrd.img", root.initrd, made)
+    _file(iso, f"/live/{marker}", root.digest.encode() + b"\n", made)
+    _file(iso, "/live/vmlinuz", root.kernel, made)
+
+
+def _add_payload(iso: pycdlib.PyCdlib, payload: Mapping[str, bytes | Path]) -> None:
+    made: set[str] = set()
+    for name, value in payload.items():
+        _file(iso, f"/{PAYLOAD_DIR}/{name}", value, made)
+
+
+def _use_debian_mbr(iso: pycdlib.PyCdlib, isohdpfx: Path) -> None:
+    """The boot code of Debian's isohdpfx.bin, the one made for this isolinux.bin
+    (pycdlib carries an older copy): its first 32 bytes are the header, then 400 of code."""
+    code = isohdpfx.read_bytes()
+    if len(code) != 432:
+        raise SeedBuildError(f"{isohdpfx}: 432 bytes expected (syslinux's isohdpfx.bin)")
+    hybrid = iso.isohybrid_mbr
+    assert hybrid is not None
+    hybrid.header, hybrid.mbr = code[:32], code[32:]
+
+
+def _sha256(path: Path) -> str:
+    hasher = hashlib.sha256()
+    with path.open("rb") as stream:
+        while chunk := stream.read(1 << 20):
+            hasher.update(chunk)
+    return hasher.hexdigest()
