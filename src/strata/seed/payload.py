@@ -19,12 +19,23 @@ import hashlib
 import json
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from strata import __version__
 from strata.errors import StrataError
+from strata.seed.sealed import CIPHER, SCRYPT_N, Secrets, seal, seal_plain
+from strata.topology.named_files import (
+    CA_BUNDLE,
+    IGNITION_FRAGMENT,
+    FileKind,
+    NamedFileError,
+    NamedFiles,
+)
+
+if TYPE_CHECKING:
+    from strata.topology import Topology
 
 __all__ = [
     "FORMAT_VERSION",
@@ -35,7 +46,14 @@ __all__ = [
     "NetworkSide",
     "PayloadError",
     "SecretsInfo",
+    "build_payload",
+    "mirror_files",
+    "named_files",
+    "read_contents",
+    "read_directory",
+    "seed_network",
     "sha256_of",
+    "topology_secrets",
 ]
 
 FORMAT_VERSION = 1
@@ -213,3 +231,149 @@ def safe_name(name: str) -> str:
 
 def to_json(value: Any) -> str:
     return json.dumps(value, indent=1, sort_keys=True)
+
+
+def seed_network(topology: Topology, node: str | None) -> tuple[NetworkSide, ...]:
+    """The seed's machine on the topology's (first) BMC and provisioning networks: with
+    ``node``, that node's NIC on each (name, MAC, static address with the network's
+    prefix); without, the networks alone. ``PayloadError`` for an unknown node, or one
+    with no static address on the provisioning network (the seed serves DHCP there)."""
+    machine = None
+    if node is not None:
+        try:
+            machine = topology.node(node)
+        except KeyError:
+            raise PayloadError(f"--node {node}: no such node in topology {topology.name}") from None
+    sides = []
+    for purpose in ("bmc", "provisioning"):
+        net = next((n for n in topology.networks.values() if n.purpose == purpose), None)
+        if net is None:
+            continue
+        nic = next((c for c in machine.nics if c.network == net.name), None) if machine else None
+        if machine is not None and purpose == "provisioning" and (nic is None or nic.ip is None):
+            raise PayloadError(
+                f"node {node} has no static address on provisioning network {net.name}: the "
+                "seed serves DHCP and the boot service there, so it needs one (ip: in its NIC)"
+            )
+        address = f"{nic.ip}/{net.cidr.prefixlen}" if nic and nic.ip else None
+        gateway = str(net.gateway) if net.gateway else None
+        side = NetworkSide(purpose, net.name, str(net.cidr), gateway=gateway, address=address)
+        sides.append(replace(side, interface=nic.name, mac=nic.mac) if nic else side)
+    return tuple(sides)
+
+
+def topology_secrets(topology: Topology, base_dir: Path) -> Secrets:
+    """Every BMC password the topology references (env, file), read now, as
+    ``credentials/NAME``. ``CredentialsError`` naming a reference that cannot be read (a
+    Kubernetes Secret among them: the seed runs outside any cluster)."""
+    from strata.bmc.credentials import resolve_credentials
+
+    return Secrets(
+        {
+            f"credentials/{name}": resolve_credentials(spec, base_dir).password.reveal()
+            for name, spec in topology.credentials.items()
+        }
+    )
+
+
+def named_files(document: Any) -> dict[str, FileKind]:
+    """The files a topology document (parsed YAML) names besides passwords: each
+    ``caBundle`` and each ``ignition[].file``, with its kind."""
+    found: dict[str, FileKind] = {}
+    if isinstance(document, dict):
+        for key, inner in document.items():
+            if key == "caBundle" and isinstance(inner, str):
+                found[inner] = CA_BUNDLE
+            elif key == "ignition" and isinstance(inner, list):
+                for entry in inner:
+                    if isinstance(entry, dict) and isinstance(entry.get("file"), str):
+                        found[entry["file"]] = IGNITION_FRAGMENT
+            else:
+                found |= named_files(inner)
+    elif isinstance(document, list):
+        for inner in document:
+            found |= named_files(inner)
+    return found
+
+
+def mirror_files(mirror: Path | None) -> list[tuple[Artifact, Path]]:
+    """Every regular file of the artifact mirror, sorted, with its size and SHA-256;
+    ``PayloadError`` for anything else there (a symbolic link, a device)."""
+    if mirror is None or not mirror.is_dir():
+        return []
+    out = []
+    for path in sorted(mirror.rglob("*")):
+        if path.is_symlink() or not (path.is_file() or path.is_dir()):
+            raise PayloadError(f"{path}: not a regular file; the seed carries only files")
+        if path.is_file():
+            size, digest = sha256_of(path)
+            out.append(
+                (Artifact(f"artifacts/{path.relative_to(mirror).as_posix()}", size, digest), path)
+            )
+    return out
+
+
+def build_payload(
+    file: Path,
+    topology: Topology,
+    *,
+    node: str | None = None,
+    artifacts: Path | None = None,
+    passphrase: str | None = None,
+    plaintext: bool = False,
+    scrypt_n: int = SCRYPT_N,
+) -> tuple[Manifest, dict[str, bytes | Path]]:
+    """The seed's manifest and payload (path under /strata/ -> bytes, or the ``Path`` of
+    an artifact) for the topology at ``file`` (``topology``: it, validated). Secrets are
+    sealed with ``passphrase``, or carried in clear when ``plaintext``. ``PayloadError``
+    (no passphrase for secrets, a named file that cannot be read, an unknown node),
+    ``CredentialsError`` (a secret that cannot be read now)."""
+    from ruamel.yaml import YAML
+
+    text = file.read_bytes()
+    payload: dict[str, bytes | Path] = {TOPOLOGY: text}
+    secrets = topology_secrets(topology, file.parent)
+    info = _secrets(topology.name, secrets, passphrase, plaintext, scrypt_n, payload)
+    files = []
+    reader = NamedFiles.beside(file.parent)
+    for name, kind in sorted(named_files(YAML(typ="safe").load(text)).items()):
+        try:
+            raw = reader.read(name, kind)
+        except NamedFileError as exc:
+            raise PayloadError(f"{file}: {exc}") from None
+        digest = sha256_bytes(raw)
+        files.append(NamedFile(name, f"files/{digest[:12]}-{safe_name(name)}", digest))
+        payload[files[-1].path] = raw
+    found = mirror_files(artifacts)
+    payload.update({artifact.path: path for artifact, path in found})
+    pivot = next((layer.name for layer in topology.layers if layer.pivot), None)
+    network = seed_network(topology, node)
+    manifest = Manifest(topology.name, sha256_bytes(text), len(text), node, network, info)
+    manifest = replace(manifest, artifacts=tuple(a for a, _ in found), files=tuple(files))
+    manifest = replace(manifest, pivot=pivot)
+    payload[MANIFEST] = manifest.to_json()
+    return manifest, payload
+
+
+def _secrets(
+    topology: str,
+    secrets: Secrets,
+    passphrase: str | None,
+    plaintext: bool,
+    scrypt_n: int,
+    payload: dict[str, bytes | Path],
+) -> SecretsInfo:
+    if not len(secrets):
+        return SecretsInfo(sealed=False, file=None)
+    names = tuple(secrets.names())
+    if plaintext:
+        payload[PLAIN] = seal_plain(secrets)
+        return SecretsInfo(sealed=False, file=PLAIN, names=names)
+    if passphrase is None:
+        raise PayloadError(
+            f"topology {topology} references {len(secrets)} secret(s) (BMC passwords): give a "
+            "passphrase to seal them (asked twice at a terminal, or --passphrase-file), or "
+            "--plaintext-secrets to carry them in clear"
+        )
+    payload[SEALED] = seal(secrets, passphrase, n=scrypt_n)
+    return SecretsInfo(sealed=True, file=SEALED, names=names, cipher=CIPHER)

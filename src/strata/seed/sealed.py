@@ -27,6 +27,7 @@ from typing import Any
 from strata.errors import StrataError
 
 __all__ = [
+    "CIPHER",
     "FORMAT",
     "MIN_PASSPHRASE",
     "SCRYPT_N",
@@ -43,6 +44,7 @@ __all__ = [
 FORMAT = "strata-sealed-secrets"
 PLAIN_FORMAT = "strata-secrets"
 VERSION = 1
+CIPHER = "scrypt+AES-256-GCM"  # as seed.json names it
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 1  # about 32 MiB and 0.1 s a derivation
 MIN_PASSPHRASE = 8  # characters
 _N_RANGE = (2**14, 2**20)  # what a reader accepts: a forged header cannot ask for 16 GiB

@@ -224,8 +224,8 @@ def network_step(side: NetworkSide, links: Mapping[str, tuple[str, list[str]]]) 
         return NetworkStep(
             None,
             (),
-            f"{where}: no NIC of this machine is in the topology "
-            "(--node): nothing set up; give this machine its address there",
+            f"{where}: the topology names no NIC of this machine there (seed build "
+            "--node): nothing set up; give this machine its address there, or a route",
         )
     found = next((n for n, (mac, _) in links.items() if mac.lower() == side.mac.lower()), None)
     if found is None:
