@@ -20,6 +20,7 @@ from typing import Any
 
 from strata.operator.crds import API_VERSION, VERSION, all_crds
 from strata.operator.manifests import NAME, controller_objects, object_path, paused
+from strata.pivot import leftover
 from strata.store.kube_api import KubeApi, KubeStoreError, Obj
 
 __all__ = [
@@ -114,9 +115,13 @@ def remove(api: KubeApi, namespace: str, created: dict[str, Any], topology: str)
     """Deletes what ``ensure``, ``create_absent`` and ``copy_topology`` created (a
     namespace is then finalised by the cluster) — except a CRD with objects the move did
     not make (another topology's, in any namespace: deleting the CRD would delete them),
-    and a namespace holding another topology's objects: what was kept is returned ("CRD
-    x", "namespace y")."""
+    and a namespace holding anything the move did not make (``strata.pivot.leftover``:
+    deleting it would delete that): then only the move's own objects in it are deleted.
+    Returns what was kept and why, a sentence each."""
     kept = []
+    inside = (
+        leftover.contents(api, namespace, topology, created) if created.get("namespace") else None
+    )
     if created.get("topology"):
         api.delete(_topology_path(namespace, topology))
     for secret in created.get("secrets") or []:
@@ -124,17 +129,22 @@ def remove(api: KubeApi, namespace: str, created: dict[str, Any], topology: str)
         api.delete(f"/api/v1/namespaces/{where}/secrets/{name}")
     for path in reversed(created.get("objects") or []):
         api.delete(path)
-    others = created.get("namespace") and _others_in(api, namespace, topology)
     for name in created.get("crds") or []:
         plural, group = name.split(".", 1)
         if next(iter(api.items(f"/apis/{group}/{VERSION}/{plural}", page=1)), None) is not None:
-            kept.append(f"CRD {name}")
+            kept.append(f"CRD {name} kept: in use by objects the move did not make")
             continue
         api.delete(f"{CRDS}/{name}")
-    if others:
-        kept.append(f"namespace {namespace}")
-    elif created.get("namespace"):
+    if inside is not None and inside.only_the_moves():
         api.delete(f"/api/v1/namespaces/{namespace}")
+    elif inside is not None:
+        for path in inside.mine:  # what the store wrote (its notes, Lease ...), owned ones
+            api.delete(path)
+        kept.append(
+            f"namespace {namespace} kept: it holds what the move did not make "
+            f"({inside.said()}), which deleting it would delete; the move's own objects in "
+            "it were deleted"
+        )
     return kept
 
 
@@ -258,23 +268,6 @@ def create_absent(api: KubeApi, absent: list[Obj]) -> list[str]:
             raise KubeStoreError("POST", object_path(obj), 409, _conflict(obj, where))
         taken.append(object_path(obj))
     return taken
-
-
-def _others_in(api: KubeApi, namespace: str, topology: str) -> bool:
-    """Whether ``namespace`` holds Strata's objects of another topology (or a Topology
-    object made there meanwhile): then a rollback keeps it."""
-    other = f"strata.dev/topology,strata.dev/topology!={topology}"
-    for kind in ("configmaps", "secrets"):
-        if api.names(f"/api/v1/namespaces/{namespace}/{kind}", other):
-            return True
-    for crd in all_crds():
-        plural = crd["spec"]["names"]["plural"]
-        if api.get(f"{CRDS}/{crd['metadata']['name']}") is None:
-            continue
-        path = f"/apis/{API_VERSION}/namespaces/{namespace}/{plural}"
-        if next(iter(api.items(path, page=1)), None) is not None:
-            return True
-    return False
 
 
 def remove_token_key(api: KubeApi, namespace: str, topology: str) -> None:

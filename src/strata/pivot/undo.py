@@ -64,10 +64,7 @@ class Undoing(Moving):
             kept = install.remove(
                 target.api, self.target_end.namespace, journal.created, journal.target.topology
             )
-            if kept:
-                journal.report.append(
-                    f"{', '.join(kept)} kept: in use by objects the move did not make"
-                )
+            journal.report += kept  # each what was kept and why
             journal.created = {}
         journal.cleanup_pending = False
 
