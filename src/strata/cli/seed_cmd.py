@@ -147,7 +147,7 @@ def _write_tree(root: Path, payload: Mapping[str, bytes | Path]) -> None:
 def inspect(image: Path, output: str) -> None:
     """What a seed image (or a medium's directory) holds: the topology's digest, the
     artifacts with their sums, the versions, whether its secrets are sealed — its
-    secrets never opened."""
+    secrets never opened. Exit 1 when an artifact's bytes differ from its sum."""
     from strata.seed.payload import read_contents, read_directory, sha256_bytes, sha256_of
 
     if image.is_dir():
@@ -167,8 +167,9 @@ def inspect(image: Path, output: str) -> None:
     if output == "json":
         data = {"image": str(image), "seed": json.loads(manifest.to_json()), "verified": checked}
         click.echo(json.dumps(data, indent=2, sort_keys=True))
-        return
-    _inspect_text(manifest, checked)
+    else:
+        _inspect_text(manifest, checked)
+    sys.exit(1 if False in checked.values() else 0)  # an artifact whose bytes changed
 
 
 def _listed(root: Path) -> list[str]:
@@ -258,11 +259,12 @@ def start(
     click.echo(f"run directory: {run.root} (topology, {len(run.secrets)} secret files, state)")
     dhcp = _network(manifest, dry_run)
     command = _apply(manifest, run, medium, dhcp)
+    shown = "strata " + shlex.join(command[3:])  # [python, -m, strata.cli.app, apply, ...]
     if dry_run:
         _check(run.topology)
-        click.echo(f"dry run: would run {shlex.join(command)}")
+        click.echo(f"dry run: would run {shown}")
         return
-    click.echo(f"running: {shlex.join(command[2:])}")
+    click.echo(f"running: {shown}")
     sys.stdout.flush()
     sys.exit(subprocess.run(command, check=False).returncode)
 

@@ -1,0 +1,118 @@
+"""`strata seed start` as the live system runs it, a real process against a medium's
+directory that `strata seed build --directory` wrote: it prints its start line first,
+refuses without a passphrase and with a wrong one (saying why, exit 2), and with the
+right one — from a file or the kernel command line — unseals the secrets into a private
+run directory and gets to `strata apply` (a dry run: validated and said; and for real,
+where apply itself stops at the boot URL, this host having no address on the lab's
+provisioning network)."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.unit.seed.conftest import PASSWORD, seed_topology
+
+PHRASE = "a long seed passphrase"
+START_LINE = "strata seed: starting"
+
+
+def strata(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "strata.cli.app", *args],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        env=env or os.environ.copy(),
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.fixture
+def medium(tmp_path: Path) -> Path:
+    site = tmp_path / "site"
+    site.mkdir()
+    topology = seed_topology(site)
+    (tmp_path / "phrase").write_text(PHRASE + "\n")
+    env = os.environ | {"STRATA_LAB_BMC_PASSWORD": PASSWORD}
+    built = strata(
+        "seed", "build", str(topology), "-o", str(tmp_path / "medium"), "--directory",
+        "--node", "lab-seed", "--passphrase-file", str(tmp_path / "phrase"), env=env,
+    )  # fmt: skip
+    assert built.returncode == 0, built.stderr
+    assert PASSWORD not in built.stdout + built.stderr
+    return tmp_path / "medium"
+
+
+def start(
+    medium: Path, *args: str, cmdline: str = "boot=live quiet\n"
+) -> subprocess.CompletedProcess[str]:
+    line = medium.parent / "cmdline"
+    line.write_text(cmdline)
+    env = {k: v for k, v in os.environ.items() if k != "STRATA_LAB_BMC_PASSWORD"}
+    run = medium.parent / "run"
+    done = strata("seed", "start", "--medium", str(medium), "--run-dir", str(run),
+                  "--cmdline", str(line), *args, env=env)  # fmt: skip
+    assert done.stdout.splitlines()[0] == START_LINE  # first, whatever follows
+    assert PASSWORD not in done.stdout + done.stderr and PHRASE not in done.stdout + done.stderr
+    return done
+
+
+def test_without_a_passphrase_the_seed_refuses_and_says_why(medium: Path) -> None:
+    done = start(medium, "--dry-run")
+    assert done.returncode == 2
+    assert "sealed and no passphrase was given, so Strata does not start" in done.stderr
+    assert "strata.seed.passphrase=" in done.stderr  # the hint: where to give it
+    assert not (medium.parent / "run").exists()
+
+
+def test_with_a_wrong_passphrase_the_seed_refuses_and_says_why(medium: Path) -> None:
+    done = start(medium, "--dry-run", cmdline="boot=live strata.seed.passphrase=not-the-one\n")
+    assert done.returncode == 2
+    assert "the passphrase does not open the seed's secrets" in done.stderr
+    assert not (medium.parent / "run").exists()
+
+
+def test_a_changed_medium_is_refused(medium: Path) -> None:
+    topology = medium / "strata" / "topology.yaml"
+    topology.write_text(topology.read_text() + "# changed\n")
+    done = start(medium, "--dry-run")
+    assert done.returncode == 2 and "does not match its SHA-256" in done.stderr
+
+
+def test_with_the_passphrase_the_seed_gets_to_strata_apply(medium: Path) -> None:
+    phrase = medium.parent / "phrase"
+    done = start(medium, "--dry-run", "--passphrase-file", str(phrase))
+    assert done.returncode == 0, done.stderr
+    assert "unsealed with the passphrase from --passphrase-file" in done.stdout
+    assert "strata validate: ✓" in done.stdout and "4 nodes" in done.stdout
+    assert "would run strata apply -f " in done.stdout
+    assert "--copy-credentials" in done.stdout  # layer mgmt has pivot: true
+    run = medium.parent / "run"
+    for path in [run, *run.rglob("*")]:
+        assert stat.S_IMODE(path.stat().st_mode) == (0o700 if path.is_dir() else 0o600), path
+    assert (run / "secrets" / "lab-bmc").read_text() == PASSWORD + "\n"
+
+
+def test_the_kernel_command_line_passphrase_runs_apply_itself(medium: Path) -> None:
+    """No --dry-run: `strata apply` runs on the run directory's topology and reads it;
+    this host has no NIC of the seed node (no MAC matches), so nothing is set up and
+    apply stops before powering anything: no boot URL on the provisioning network."""
+    from strata.boot.reach import local_addresses
+
+    lab = ipaddress.ip_network("192.168.110.0/24")
+    if any(a in lab for addresses in local_addresses().values() for a in addresses):
+        pytest.skip("this host has an address on the lab's provisioning network")
+    done = start(medium, cmdline=f'boot=live strata.seed.passphrase="{PHRASE}"\n')
+    assert "unsealed with the passphrase from the kernel command line" in done.stdout
+    assert "no interface has MAC 52:54:00:10:00:04; nothing set up" in done.stdout
+    assert "running: strata apply -f" in done.stdout
+    assert done.returncode == 2, done.stderr
+    assert "no address on provisioning (192.168.110.0/24)" in done.stderr
