@@ -26,7 +26,7 @@ from typing import Any
 
 from strata.errors import StrataError
 from strata.seed.payload import PLAIN, Contents, Manifest, NetworkSide, safe_name
-from strata.seed.sealed import Secrets, open_plain, unseal
+from strata.seed.sealed import Secrets, WrongPassphrase, open_plain, unseal
 from strata.store.state_file import write_private
 
 __all__ = [
@@ -45,6 +45,7 @@ __all__ = [
 ]
 
 START_LINE = "strata seed: starting"
+CONSOLE_TRIES = 3  # a passphrase typed at the console, asked again after a mistake
 CMDLINE_KEY = "strata.seed.passphrase"
 
 
@@ -81,7 +82,7 @@ def open_secrets(
 ) -> tuple[Secrets, str]:
     """The seed's secrets and where the passphrase came from. The passphrase is taken from
     ``passphrase_file`` (its first line), else the kernel command line at ``cmdline``,
-    else ``ask()`` (the console; None: no terminal). ``NoPassphrase`` when sealed and none
+    else ``ask()`` (the console, up to ``CONSOLE_TRIES`` times; None: no terminal). ``NoPassphrase`` when sealed and none
     is given; ``strata.seed.sealed``'s errors when it does not open them."""
     info = contents.manifest.secrets
     if contents.secrets is None:
@@ -93,7 +94,27 @@ def open_secrets(
         raise NoPassphrase(
             "the seed's secrets are sealed and no passphrase was given, so Strata does not start"
         )
-    return unseal(contents.secrets, passphrase), f"unsealed with the passphrase from {source}"
+    return _unseal(contents.secrets, passphrase, source, ask)
+
+
+def _unseal(
+    sealed: bytes, passphrase: str, source: str, ask: Callable[[], str] | None
+) -> tuple[Secrets, str]:
+    """At the console a mistyped passphrase is asked again, ``CONSOLE_TRIES`` times in all."""
+    tries = CONSOLE_TRIES if source == "the console" and ask is not None else 1
+    for attempt in range(1, tries + 1):
+        try:
+            return unseal(sealed, passphrase), f"unsealed with the passphrase from {source}"
+        except WrongPassphrase:
+            if attempt == tries or ask is None:
+                raise
+            print(
+                f"the passphrase does not open the seed's secrets; again ({attempt}/{tries})",
+                file=sys.stderr,
+                flush=True,
+            )
+            passphrase = ask()
+    raise AssertionError("unreachable")
 
 
 def _passphrase(

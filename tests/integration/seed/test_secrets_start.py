@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import select
 import stat
 import subprocess
 import sys
@@ -20,6 +21,7 @@ import pytest
 from tests.unit.seed.conftest import PASSWORD, seed_topology
 
 PHRASE = "a long seed passphrase"
+HANG_GUARD = 120.0  # seconds without a byte on the terminal
 START_LINE = "strata seed: starting"
 
 
@@ -116,3 +118,46 @@ def test_the_kernel_command_line_passphrase_runs_apply_itself(medium: Path) -> N
     assert "running: strata apply -f" in done.stdout
     assert done.returncode == 2, done.stderr
     assert "no address on provisioning (192.168.110.0/24)" in done.stderr
+
+
+def _on_a_terminal(medium: Path, typed: list[str]) -> tuple[int, str]:
+    """`strata seed start --dry-run` on a pseudo-terminal (its controlling terminal, as
+    the console is the unit's): each line of ``typed`` answers a passphrase prompt.
+    Returns the exit code and everything the terminal showed."""
+    import pty
+
+    line = medium.parent / "cmdline"
+    line.write_text("boot=live\n")
+    argv = [sys.executable, "-m", "strata.cli.app", "seed", "start", "--medium", str(medium),
+            "--run-dir", str(medium.parent / "run"), "--cmdline", str(line), "--dry-run"]  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if k != "STRATA_LAB_BMC_PASSWORD"}
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: its stdin, stdout and stderr are the terminal
+        os.execve(argv[0], argv, env)
+    shown, answers = b"", list(typed)
+    while True:
+        if not select.select([fd], [], [], HANG_GUARD)[0]:
+            os.kill(pid, 9)
+            pytest.fail(f"the seed waits on its terminal for nothing asked:\n{shown!r}")
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        shown += chunk
+        if shown.count(b"seed passphrase:") > len(typed) - len(answers) and answers:
+            os.write(fd, answers.pop(0).encode() + b"\n")
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    return os.waitstatus_to_exitcode(status), shown.decode(errors="replace")
+
+
+def test_at_the_console_the_seed_asks_for_the_passphrase(medium: Path) -> None:
+    code, shown = _on_a_terminal(medium, ["typo-typo", PHRASE])
+    assert code == 0, shown
+    assert shown.splitlines()[0].strip() == START_LINE
+    assert "does not open the seed's secrets; again (1/3)" in shown
+    assert "unsealed with the passphrase from the console" in shown
+    assert PHRASE not in shown and "typo-typo" not in shown  # not echoed
+    assert PASSWORD not in shown

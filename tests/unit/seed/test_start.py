@@ -114,3 +114,14 @@ def test_the_apply_command(topology_file: Path, tmp_path: Path) -> None:
         "--artifacts", "/m/strata/artifacts", "--dhcp-interface", "ens3", "--copy-credentials",
     ]  # fmt: skip
     assert os.path.isabs(command[0])
+
+
+def test_at_the_console_a_mistyped_passphrase_is_asked_again(topology_file: Path) -> None:
+    sealed = contents(topology_file, passphrase=PHRASE)
+    typed = iter(["typo", PHRASE])
+    secrets, how = open_secrets(sealed, None, None, lambda: next(typed))
+    assert secrets.reveal("credentials/lab-bmc") == PASSWORD and "console" in how
+    asked = []
+    with pytest.raises(WrongPassphrase):
+        open_secrets(sealed, None, None, lambda: asked.append(1) or "typo")  # type: ignore[func-returns-value]
+    assert len(asked) == 3
