@@ -12,6 +12,7 @@ from strata.pivot import failpoints, install
 from strata.pivot.copying import CopyRefused
 from strata.pivot.from_file import Handover, handover
 from strata.pivot.moving import Moving
+from strata.pivot.reach import provisioning, reach_findings
 from strata.store import KubeStore
 from strata.store.kube_api import KubeApi, Obj
 
@@ -65,7 +66,27 @@ class Installing(Moving):
         found += install.object_findings(target.api, self._wanted())
         if handed is not None:
             found += _external(target.api, handed, self.options.install.credentials)
-        return found
+        return found + self._reach_findings(target.api, handed)
+
+    def _reach_findings(self, api: KubeApi, handed: Handover | None) -> list[Finding]:
+        """Whether the controller the move starts serves boots where the provisioning
+        network reaches it (``strata.pivot.reach``), that network read from FILE's
+        Topology, else the source cluster's Topology object."""
+        from strata.pivot.resume import schedulable
+
+        spec = (
+            next((o["spec"] for o in handed.objects if o["kind"] == "Topology"), None)
+            if handed
+            else None
+        )
+        if spec is None and isinstance(self.source, KubeStore):
+            end = self.source_end
+            spec = (
+                install.topology_object(self.source.api, end.namespace, end.topology) or {}
+            ).get("spec")
+        mode = self.options.controller
+        able = schedulable(api, self.target_end.namespace) if mode in ("auto", "cluster") else []
+        return reach_findings(api, mode, able, self.options.host_args, provisioning(spec))
 
     def _install_objects(self, target: KubeStore) -> None:
         """Creates what is absent, recorded first; ``CopyRefused`` for FILE's blocks

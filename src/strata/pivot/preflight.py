@@ -25,6 +25,7 @@ from strata.pivot.digest import EVERY
 from strata.pivot.ends import End, marker, move_holding, moved_to
 from strata.pivot.install import crd_findings, read_crds, topology_object
 from strata.pivot.journal import Journal
+from strata.pivot.nodes import why_none
 from strata.pivot.steady import IN_FLIGHT, in_flight, names, states
 from strata.pivot.versions import version_findings
 from strata.store import KubeStore, MovableStore
@@ -205,7 +206,7 @@ def check_target(
 
 def _nodes(api: KubeApi, namespace: str, controller: str) -> list[Finding]:
     """Whether the target's Nodes can run the controller's pods (``resume.schedulable``:
-    Ready, not cordoned, taints tolerated); none: it runs on this host instead."""
+    Ready, running pods, not cordoned, taints tolerated); none: it runs on this host."""
     from strata.pivot.resume import schedulable
 
     try:
@@ -215,11 +216,9 @@ def _nodes(api: KubeApi, namespace: str, controller: str) -> list[Finding]:
     able = schedulable(api, namespace)
     if able:
         shown = ", ".join(able[:5]) + (" ..." if len(able) > 5 else "")
-        text = f"the target can run the controller: {len(able)} of {total} Nodes Ready and schedulable ({shown})"
+        text = f"the target can run the controller: {len(able)} of {total} Nodes Ready, running pods and schedulable ({shown})"
         return [("ok", text)]
-    text = (
-        f"no Node of the target can run the controller ({total} Nodes, none Ready and schedulable)"
-    )
+    text = f"the target cannot run the controller ({why_none(api)})"
     if controller == "cluster":
         return [("block", text + ": --controller cluster cannot start it (use host or auto)")]
     return [("note", text + ": it will run on this host (--controller host; auto chooses it)")]

@@ -16,7 +16,8 @@ target's writer lease is released for it (docs/pivot.md, "Resume and the handove
   Before it starts, the boot endpoint it listens on must be free: the source's boot
   service stops on its own at the switch (``strata serve`` exits when its lease says
   ``moved``); after ``FREE_WAIT`` seconds it is a failure the rerun retries.
-- ``auto``: ``cluster`` when a Node is Ready, schedulable and carries no taint the
+- ``auto``: ``cluster`` when a Node is Ready, runs pods (``strata.pivot.nodes``: its
+  runtime holds an image), is schedulable and carries no taint the
   Deployment's pods do not tolerate (Kubernetes "Taints and Tolerations"), else
   ``host``.
 - ``none``: nothing started (the library's default).
@@ -44,6 +45,7 @@ from strata.errors import StrataError
 from strata.pivot import failpoints
 from strata.pivot.ends import End
 from strata.pivot.moving import Options
+from strata.pivot.nodes import runs_pods, why_none
 from strata.store import KubeStore, MovableStore
 from strata.store.kube_api import KubeApi, KubeStoreError
 from strata.store.state_file import write_private
@@ -88,7 +90,7 @@ def start_controller(options: Options, source: End, target: End, store: MovableS
     if mode == "auto":
         nodes = schedulable(api, target.namespace)
         mode = "cluster" if nodes else "host"
-        why = f"Nodes can run it: {', '.join(nodes[:3])}" if nodes else "no Node can run it"
+        why = f"Nodes can run it: {', '.join(nodes[:3])}" if nodes else why_none(api)
         say(f"controller: auto -> {mode} ({why})")
     if mode == "cluster":
         say(scale_up(api, target.namespace))
@@ -147,7 +149,7 @@ def await_replica(api: KubeApi, namespace: str) -> str:
 
 
 def schedulable(api: KubeApi, namespace: str) -> list[str]:
-    """The Nodes the controller's pods could run on: Ready, not cordoned, every
+    """The Nodes the controller's pods could run on: Ready, running pods, not cordoned, every
     NoSchedule/NoExecute taint tolerated by the Deployment's pod template (none:
     no toleration). A cluster whose Nodes cannot be listed counts as none."""
     found = api.get(_deployment_path(namespace)) or {}
@@ -160,7 +162,7 @@ def schedulable(api: KubeApi, namespace: str) -> list[str]:
     return [
         n["metadata"]["name"]
         for n in nodes
-        if _ready(n) and not (n.get("spec") or {}).get("unschedulable")
+        if _ready(n) and runs_pods(n) and not (n.get("spec") or {}).get("unschedulable")
         if all(_tolerated(t, tolerations) for t in (n.get("spec") or {}).get("taints") or [])
     ]
 

@@ -1,8 +1,8 @@
 """Preflight on the target (docs/pivot.md, "Preflight"): the Strata that installed
 its CRDs (their ``strata.dev/version`` annotation) — another major.minor refused,
-nothing changed on either end; its Nodes — none Ready and schedulable is a note (the
-controller will run on this host), a block with ``--controller cluster``; a Ready,
-schedulable Node is counted."""
+nothing changed on either end; its Nodes — none Ready, running pods and schedulable
+is a note (the controller will run on this host), a block with ``--controller
+cluster``; a Ready, schedulable Node holding images is counted."""
 
 from __future__ import annotations
 
@@ -57,7 +57,8 @@ def test_the_nodes_that_can_run_the_controller(
     provisioned_state(state, 2)
     lines: list[str] = []
     _pivot(state, plane, namespace, lines, dry_run=True, controller="auto").run()
-    assert any("no Node of the target can run the controller (0 Nodes" in x for x in lines), lines
+    text = "the target cannot run the controller (no Node can run it: the cluster has no Node)"
+    assert any(text in x for x in lines), lines
     assert any(
         f"installed by Strata {__version__} (this: {__version__})" in x for x in lines
     ) or any("no CRD of Strata installed" in x for x in lines)
@@ -68,7 +69,7 @@ def test_the_nodes_that_can_run_the_controller(
     wait_for(lambda: _schedulable(plane) == ["worker-1"] or None, 60, "worker-1 schedulable")
     lines = []
     _pivot(state, plane, namespace, lines, dry_run=True, controller="cluster").run()
-    text = "the target can run the controller: 1 of 2 Nodes Ready and schedulable (worker-1)"
+    text = "the target can run the controller: 1 of 2 Nodes Ready, running pods and schedulable (worker-1)"
     assert any(text in x for x in lines), lines
     with plane.client() as api:  # the shared plane: no Node left for the other tests
         for name in ("worker-1", "cordoned"):
@@ -77,12 +78,15 @@ def test_the_nodes_that_can_run_the_controller(
 
 def _ready_node(plane: ControlPlane, name: str, unschedulable: bool = False) -> None:
     """A Node made Ready as a kubelet registers one: its status in the create (a PUT of
-    the status afterwards races the node lifecycle controller's own writes: 409)."""
+    the status afterwards races the node lifecycle controller's own writes: 409), with
+    the pod sandbox's image its runtime holds (it has run pods: ``strata.pivot.nodes``)."""
     now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     ready = {"type": "Ready", "status": "True", "reason": "KubeletReady"}
     ready |= {"lastHeartbeatTime": now, "lastTransitionTime": now}  # a kubelet's, just now
     node = {"apiVersion": "v1", "kind": "Node", "metadata": {"name": name}}
-    node |= {"spec": {"unschedulable": unschedulable}, "status": {"conditions": [ready]}}
+    images = [{"names": ["registry.k8s.io/pause:3.2"], "sizeBytes": 299513}]
+    status = {"conditions": [ready], "images": images}
+    node |= {"spec": {"unschedulable": unschedulable}, "status": status}
     with plane.client() as api:
         made = api.post("/api/v1/nodes", json=node)
         assert made.status_code == 201, made.text

@@ -215,7 +215,8 @@ def _node(api: Any, name: str, spec: dict[str, Any], ready: str) -> None:
     node = {"metadata": {"name": name}, "spec": spec}
     made = api.post("/api/v1/nodes", json=node)
     assert made.status_code == 201, made.text
-    body = made.json() | {"status": {"conditions": [condition]}}
+    images = [{"names": ["registry.k8s.io/pause:3.2"], "sizeBytes": 299513}]  # it runs pods
+    body = made.json() | {"status": {"conditions": [condition], "images": images}}
     assert api.put(f"/api/v1/nodes/{name}/status", json=body).is_success
 
 
