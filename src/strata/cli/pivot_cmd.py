@@ -187,8 +187,7 @@ def _back_or_abort(source: object, options: object, back: bool) -> None:
         _run(Pivot(last.source, last.target, options), "run")  # the way back again
     elif last.unfinished:
         _home(last, options)
-    elif last.state == "done":
-        _stop_host_controller(last, options)
+    elif last.state == "done":  # a host controller it started: stopped under the freeze
         _run(Pivot(last.target, last.source, options), "run")
     else:
         raise PivotRefused(f"the last move ({last.move}) was {last.state}: nothing to go back to")
@@ -215,20 +214,7 @@ def _home(last: object, options: object) -> None:
             mover.run()  # switched: finished first
     finally:
         mover.close()
-    _stop_host_controller(last, options)
     _run(Pivot(last.target, last.source, options), "run")
-
-
-def _stop_host_controller(last: object, options: object) -> None:
-    """--back: the host controller the move started is stopped first (a second writer
-    otherwise, driving the cluster's copy: ``strata.pivot.resume.stop_host``)."""
-    from strata.pivot.engine import Options
-    from strata.pivot.journal import Journal
-    from strata.pivot.resume import stop_host
-
-    assert isinstance(last, Journal) and isinstance(options, Options)
-    if not options.dry_run:
-        stop_host(last.source, last.target, options.say)
 
 
 def _run(mover: object, work: str) -> None:

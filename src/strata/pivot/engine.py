@@ -28,6 +28,7 @@ from strata.pivot import copying, failpoints, install, lease, steady
 from strata.pivot.between import BetweenClusters
 from strata.pivot.digest import differences, inventory
 from strata.pivot.ends import FREEZE_TTL, MOVED_TTL, marker, moved_to
+from strata.pivot.handback import HandingBack
 from strata.pivot.installing import Installing
 from strata.pivot.journal import STEPS, Journal, Kept
 from strata.pivot.moving import Options, PivotFailed, PivotRefused
@@ -43,13 +44,12 @@ from strata.pivot.preflight import (
     waitable,
 )
 from strata.pivot.resume import start_controller
-from strata.pivot.undo import Undoing
 from strata.store import KubeStore
 
 __all__ = ["Options", "Pivot", "PivotFailed", "PivotRefused"]
 
 
-class Pivot(Undoing, BetweenClusters, Installing):
+class Pivot(HandingBack, BetweenClusters, Installing):
     def run(self) -> Journal:
         """The whole move (or only its preflight and plan with ``dry_run``). Raises
         ``PivotRefused`` (nothing written), ``PivotFailed`` (rolled back)."""
@@ -96,6 +96,7 @@ class Pivot(Undoing, BetweenClusters, Installing):
             self.journal = earlier
         else:
             self.journal = Journal.new(self.source_end, self.target_end, self.options.back)
+            self.carry_left(earlier)  # a way back: what the move away made in the cluster left
             self.journal.steps["preflight"] = time.time()
             self.kept.write(self.journal)
         return self._steps()
@@ -111,6 +112,7 @@ class Pivot(Undoing, BetweenClusters, Installing):
             found += self.install_findings()  # the controller's objects, FILE's
         except StrataError as failure:
             found.append(("block", f"target {self.target_end.describe()}: {failure}"))
+        found = self.handback_findings(found)  # a way back: the host controller it stops
         for level, text in found:
             self.say(f"preflight {level:5} {text}")
         return found
@@ -168,6 +170,7 @@ class Pivot(Undoing, BetweenClusters, Installing):
         frozen = marker("frozen", self.journal.move, self.target_end)
         thaw = partial(self.source.release_writer, frozen)
         steady.freeze_steady(self.source, self._take_freeze, thaw, self.until, self.say)
+        self._stop_left_host()  # a way back: the host controller the move away started
 
     def _take_freeze(self) -> None:
         assert self.journal is not None
@@ -249,6 +252,7 @@ class Pivot(Undoing, BetweenClusters, Installing):
         journal, target = self.journal, self._open_target()
         assert journal is not None
         target.release_writer(marker("taking-over", journal.move, self.source_end))
+        self.leave_source()  # the source's controller stopped before the target's starts
         start_controller(self.options, self.source_end, self.target_end, target)  # resume.py
         journal.state = "done"
         self.say(

@@ -36,7 +36,7 @@ def test_back_stops_the_host_controller_the_move_started(
     assert first is not None and _controllers(namespace) == [first]
     back = run_pivot("--state", str(state), "--back")
     assert back.returncode == 0, back.stdout + back.stderr
-    assert f"host controller this move started (pid {first}) stopped" in back.stdout
+    assert f"host controller the move here started (pid {first}) stopped" in back.stdout
     assert _controllers(namespace) == [] and running(pid_file) is None
     api = kube_store(plane, namespace).api
     assert identity() not in live_holders(api, namespace)
