@@ -164,6 +164,7 @@ def _back_or_abort(source: object, options: object, back: bool) -> None:
     before its switch or else finished, and a finished move away reversed."""
     from dataclasses import replace
 
+    from strata.cli.pivot_remint import refresh_layer_kubeconfigs
     from strata.pivot.ends import End
     from strata.pivot.engine import Options, Pivot, PivotRefused
     from strata.pivot.journal import Kept
@@ -176,6 +177,7 @@ def _back_or_abort(source: object, options: object, back: bool) -> None:
         store.close()  # type: ignore[attr-defined]
     if last is None or not any(e.same_place(source) for e in (last.source, last.target)):
         raise PivotRefused(f"{source.describe()} has no move in its journal")
+    refresh_layer_kubeconfigs((last.source, last.target), options.say)  # run out: minted again
     options = replace(options, back=back)
     if options.dry_run and (not back or (last.unfinished and not last.back)):
         what = "rolled back" if not back else "rolled back (or, switched, finished and reversed)"
