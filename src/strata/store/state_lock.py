@@ -26,9 +26,11 @@ _PROC_LOCKS = Path("/proc/locks")
 
 
 class StateLocked(StateFileError):
-    """Another process kept the state file's write lock for ``BUSY_TIMEOUT`` s."""
+    """Another process kept the state file's write lock for ``BUSY_TIMEOUT`` s. Exit
+    code 1: it can come in the middle of a command's work, not only before it."""
 
     kind = "state-locked"
+    exit_code = 1
 
     def __init__(self, path: Path, holders: list[str]) -> None:
         who = ", ".join(holders) if holders else "another process"
