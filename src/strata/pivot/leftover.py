@@ -64,7 +64,8 @@ def contents(api: KubeApi, namespace: str, topology: str, created: dict[str, Any
     ``KubeStoreError`` when discovery itself cannot be read."""
     found, seen = Contents(), set()
     objects: list[tuple[str, Obj]] = []
-    for prefix, plural, kind in _resources(api):
+    resources, found.unread = _resources(api)
+    for prefix, plural, kind in resources:
         collection = f"{prefix}/namespaces/{namespace}/{plural}"
         try:
             listed = list(api.items(collection))
@@ -91,20 +92,21 @@ def contents(api: KubeApi, namespace: str, topology: str, created: dict[str, Any
     return found
 
 
-def _resources(api: KubeApi) -> list[tuple[str, str, str]]:
+def _resources(api: KubeApi) -> tuple[list[tuple[str, str, str]], list[str]]:
     """(path prefix, plural, kind) of every namespaced resource that can be listed,
-    events aside: ``/api/v1`` and each API group's preferred version."""
+    events aside: ``/api/v1`` and each API group's preferred version; and the groups
+    whose resources could not be read (an aggregated API that is down)."""
     prefixes = ["/api/v1"]
     for group in (api.get("/apis") or {}).get("groups") or []:
         preferred = (group.get("preferredVersion") or {}).get("groupVersion")
         if preferred:
             prefixes.append(f"/apis/{preferred}")
-    found = []
+    found, unread = [], []
     for prefix in prefixes:
         try:
             listed = api.get(prefix) or {}
         except KubeStoreError:  # an aggregated API that is down: its kinds unknown
-            found.append((prefix, "*", "*"))
+            unread.append(f"the resources of {prefix.removeprefix('/apis/')}")
             continue
         for resource in listed.get("resources") or []:
             name = str(resource.get("name", ""))
@@ -112,7 +114,7 @@ def _resources(api: KubeApi) -> list[tuple[str, str, str]]:
                 continue
             if "list" in (resource.get("verbs") or []):
                 found.append((prefix, name, str(resource.get("kind", name))))
-    return found
+    return found, unread
 
 
 def _recorded(namespace: str, topology: str, created: dict[str, Any]) -> set[str]:
