@@ -61,6 +61,20 @@ BASE_HOOKS = (
     'rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*',
 )
 UNIT = "strata-seed.service"
+# Left out of the squashfs: documentation, translations, and kernel modules for hardware
+# a seed's server does not have (sound, cameras, GPUs beyond the firmware's framebuffer,
+# Wi-Fi, Bluetooth, staging drivers); depmod then forgets them. Storage, NICs (Ethernet,
+# InfiniBand), USB and HID stay.
+TRIM = (
+    *("usr/share/doc", "usr/share/man", "usr/share/info", "usr/share/locale"),
+    *(f"usr/lib/modules/*/kernel/{p}" for p in ("sound", "drivers/gpu", "drivers/media")),
+    *(f"usr/lib/modules/*/kernel/drivers/{p}" for p in ("staging", "iio", "comedi")),
+    *(f"usr/lib/modules/*/kernel/{p}" for p in ("drivers/net/wireless", "net/wireless")),
+    *(f"usr/lib/modules/*/kernel/{p}" for p in ("net/mac80211", "drivers/bluetooth")),
+    *("usr/lib/modules/*/kernel/net/bluetooth", "usr/lib/modules/*/kernel/lib/test_*"),
+)
+# Timers of an installed system that a live seed, offline, has no use for.
+MASKED = ("apt-daily.timer", "apt-daily-upgrade.timer", "dpkg-db-backup.timer", "fstrim.timer")
 VENV = "/opt/strata"
 
 
@@ -113,6 +127,7 @@ def live_root(cache: Path | None = None, progress: Callable[[str], None] = _say)
         _run("tar", "--numeric-owner", "-xpf", str(base / "base.tar"), "-C", str(tree), mkdir=tree)
         _install_strata(tree, wheels, progress)
         _install_unit(tree, source / "deploy" / "seed" / UNIT)
+        _trim(tree)
         progress("seed: the root filesystem as a squashfs (mksquashfs, zstd)")
         _squash(tree, work / "filesystem.squashfs")
         shutil.copy(base / "vmlinuz", work / "vmlinuz")
@@ -254,6 +269,24 @@ def _install_unit(tree: Path, unit: Path) -> None:
     wants.mkdir(exist_ok=True)
     (wants / UNIT).unlink(missing_ok=True)
     (wants / UNIT).symlink_to(f"/etc/systemd/system/{UNIT}")
+    for name in MASKED:  # systemctl mask, by hand: a link to /dev/null
+        (systemd / name).unlink(missing_ok=True)
+        (systemd / name).symlink_to("/dev/null")
+
+
+def _trim(tree: Path) -> None:
+    """TRIM out of the tree, the kernel's module index made again without them."""
+    for pattern in TRIM:
+        for path in sorted(tree.glob(pattern)):
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+    for modules in sorted((tree / "usr" / "lib" / "modules").iterdir()):
+        _run("chroot", str(tree), "depmod", "-a", modules.name)
+    # live-boot writes /etc/network/interfaces (for ifupdown, absent here) if the
+    # directory exists; without it, its initrd prints an error on every boot
+    (tree / "etc" / "network").mkdir(exist_ok=True)
 
 
 def _squash(tree: Path, out: Path) -> None:
