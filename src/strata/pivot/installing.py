@@ -12,7 +12,7 @@ from strata.pivot import failpoints, install
 from strata.pivot.copying import CopyRefused
 from strata.pivot.from_file import Handover, handover
 from strata.pivot.moving import Moving
-from strata.pivot.reach import provisioning, reach_findings
+from strata.pivot.reach import controller_findings, provisioning
 from strata.store import KubeStore
 from strata.store.kube_api import KubeApi, Obj
 
@@ -69,11 +69,10 @@ class Installing(Moving):
         return found + self._reach_findings(target.api, handed)
 
     def _reach_findings(self, api: KubeApi, handed: Handover | None) -> list[Finding]:
-        """Whether the controller the move starts serves boots where the provisioning
-        network reaches it (``strata.pivot.reach``), that network read from FILE's
-        Topology, else the source cluster's Topology object."""
-        from strata.pivot.resume import schedulable
-
+        """Whether the target can run the controller, and whether the one the move
+        starts serves boots where the provisioning network reaches it
+        (``strata.pivot.reach``), that network read from FILE's Topology, else the
+        source cluster's Topology object."""
         spec = (
             next((o["spec"] for o in handed.objects if o["kind"] == "Topology"), None)
             if handed
@@ -84,9 +83,10 @@ class Installing(Moving):
             spec = (
                 install.topology_object(self.source.api, end.namespace, end.topology) or {}
             ).get("spec")
-        mode = self.options.controller
-        able = schedulable(api, self.target_end.namespace) if mode in ("auto", "cluster") else []
-        return reach_findings(api, mode, able, self.options.host_args, provisioning(spec))
+        mode, end = self.options.controller, self.target_end
+        return controller_findings(
+            api, end.namespace, mode, self.options.host_args, provisioning(spec)
+        )
 
     def _install_objects(self, target: KubeStore) -> None:
         """Creates what is absent, recorded first; ``CopyRefused`` for FILE's blocks

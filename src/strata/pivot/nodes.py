@@ -19,7 +19,7 @@ from typing import Any
 
 from strata.store.kube_api import KubeApi, KubeStoreError
 
-__all__ = ["internal_ips", "ready", "runs_pods", "why_none"]
+__all__ = ["internal_ips", "on_network", "ready", "runs_pods", "why_none"]
 
 Obj = dict[str, Any]
 
@@ -34,13 +34,15 @@ def runs_pods(node: Obj) -> bool:
     return bool((node.get("status") or {}).get("images"))
 
 
-def why_none(api: KubeApi) -> str:
+def why_none(api: KubeApi, nodes: list[Obj] | None = None) -> str:
     """Why no Node can run the controller, for a person: ``no Node can run it: 3 Nodes,
-    3 Ready, none holding a container image (no pod has started on any)``."""
-    try:
-        nodes = list(api.items("/api/v1/nodes"))
-    except KubeStoreError as failure:
-        return f"no Node can run it: the Nodes could not be listed ({failure})"
+    3 Ready, none holding a container image (no pod has started on any)``. ``nodes``:
+    the Nodes already read (None: listed here)."""
+    if nodes is None:
+        try:
+            nodes = list(api.items("/api/v1/nodes"))
+        except KubeStoreError as failure:
+            return f"no Node can run it: the Nodes could not be listed ({failure})"
     if not nodes:
         return "no Node can run it: the cluster has no Node"
     up = [n for n in nodes if ready(n)]

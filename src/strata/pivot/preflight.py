@@ -25,11 +25,10 @@ from strata.pivot.digest import EVERY
 from strata.pivot.ends import End, marker, move_holding, moved_to
 from strata.pivot.install import crd_findings, read_crds, topology_object
 from strata.pivot.journal import Journal
-from strata.pivot.nodes import why_none
 from strata.pivot.steady import IN_FLIGHT, in_flight, names, states
 from strata.pivot.versions import version_findings
 from strata.store import KubeStore, MovableStore
-from strata.store.kube_api import KubeApi, KubeStoreError
+from strata.store.kube_api import KubeApi
 
 __all__ = [
     "CONTROLLER",
@@ -179,8 +178,10 @@ def check_target(
     journal: Journal | None,
     controller: str = "auto",
 ) -> list[Finding]:
-    """``store`` None: a state file that does not exist yet (it will be made);
-    ``controller``: how the target's controller will start (``Options.controller``)."""
+    """``store`` None: a state file that does not exist yet (it will be made).
+    ``controller`` is not used here any more: whether the target can run the controller
+    is checked with the boot service's reach, on one read of its Nodes
+    (``strata.pivot.reach.controller_findings``, from the install's findings)."""
     if store is None:
         return [("ok", f"target {end.describe()}: does not exist yet, it will be made")]
     found: list[Finding] = []
@@ -195,33 +196,12 @@ def check_target(
         crds = read_crds(store.api)  # once: the versions and what they serve
         found += version_findings(crds, "target")
         found += crd_findings(crds)
-        found += _nodes(store.api, end.namespace, controller)
         if store.api.get(f"/api/v1/namespaces/{end.namespace}") is None:
             return [*found, ("note", f"namespace {end.namespace} does not exist: it will be made")]
         if crds.get("servers.strata.dev") is None:
             return found
         found += _shard_holders(store.api, end.namespace, "the target")
     return found + _target_state(store, source, journal)
-
-
-def _nodes(api: KubeApi, namespace: str, controller: str) -> list[Finding]:
-    """Whether the target's Nodes can run the controller's pods (``resume.schedulable``:
-    Ready, running pods, not cordoned, taints tolerated); none: it runs on this host."""
-    from strata.pivot.resume import schedulable
-
-    try:
-        total = sum(1 for _ in api.items("/api/v1/nodes"))
-    except KubeStoreError as failure:
-        return [("note", f"the target's Nodes could not be listed ({failure})")]
-    able = schedulable(api, namespace)
-    if able:
-        shown = ", ".join(able[:5]) + (" ..." if len(able) > 5 else "")
-        text = f"the target can run the controller: {len(able)} of {total} Nodes Ready, running pods and schedulable ({shown})"
-        return [("ok", text)]
-    text = f"the target cannot run the controller ({why_none(api)})"
-    if controller == "cluster":
-        return [("block", text + ": --controller cluster cannot start it (use host or auto)")]
-    return [("note", text + ": it will run on this host (--controller host; auto chooses it)")]
 
 
 def _target_state(store: MovableStore, source: End, journal: Journal | None) -> list[Finding]:

@@ -30,11 +30,11 @@ from urllib.parse import urlsplit
 from pydantic import ValidationError
 
 from strata.boot.reach import Address, BootURL, NoBootURL, boot_url, local_addresses
-from strata.pivot.nodes import on_network
-from strata.store.kube_api import KubeApi, KubeStoreError
+from strata.pivot.nodes import on_network, why_none
+from strata.store.kube_api import KubeApi, KubeStoreError, Obj
 from strata.topology.spec import NetworkSpec
 
-__all__ = ["provisioning", "reach_findings"]
+__all__ = ["controller_findings", "provisioning", "reach_findings"]
 
 Finding = tuple[str, str]
 Local = dict[str, list[Address]]
@@ -51,16 +51,49 @@ def provisioning(spec: dict[str, Any] | None) -> NetworkSpec | None:
     return None
 
 
-def reach_findings(
+def controller_findings(
     api: KubeApi,
+    namespace: str,
+    mode: str,
+    host_args: tuple[str, ...],
+    network: NetworkSpec | None,
+) -> list[Finding]:
+    """Whether the target's Nodes can run the controller's pods (``resume.schedulable``:
+    Ready, running pods, not cordoned, taints tolerated; none: it runs on this host, a
+    block with ``--controller cluster``), then ``reach_findings`` — the Nodes read once."""
+    from strata.pivot.resume import schedulable
+
+    try:
+        nodes = list(api.items("/api/v1/nodes"))
+    except KubeStoreError as failure:
+        return [("note", f"the target's Nodes could not be listed ({failure})")]
+    able = schedulable(api, namespace, nodes)
+    if able:
+        shown = ", ".join(able[:5]) + (" ..." if len(able) > 5 else "")
+        text = f"the target can run the controller: {len(able)} of {len(nodes)} Nodes Ready, running pods and schedulable ({shown})"
+        found: list[Finding] = [("ok", text)]
+    else:
+        text = f"the target cannot run the controller ({why_none(api, nodes)})"
+        if mode == "cluster":
+            found = [("block", text + ": --controller cluster cannot start it (use host or auto)")]
+        else:
+            found = [
+                ("note", text + ": it will run on this host (--controller host; auto chooses it)")
+            ]
+    return found + reach_findings(nodes, mode, able, host_args, network)
+
+
+def reach_findings(
+    nodes: list[Obj],
     mode: str,
     able: list[str],
     host_args: tuple[str, ...],
     network: NetworkSpec | None,
     local: Local | None = None,
 ) -> list[Finding]:
-    """Findings of the module doc. ``mode``: ``Options.controller``; ``able``: the
-    Nodes that can run the controller's pods (``resume.schedulable``); ``host_args``:
+    """Findings of the module doc. ``nodes``: the target's; ``mode``:
+    ``Options.controller``; ``able``: the names of the Nodes that can run the
+    controller's pods (``resume.schedulable``); ``host_args``:
     a host controller's boot flags; ``local``: this host's addresses by interface
     (None: read them, ``boot.reach.local_addresses``)."""
     if mode == "none":
@@ -74,7 +107,7 @@ def reach_findings(
             )
         ]
     if mode == "cluster" or (mode == "auto" and able):
-        return _in_cluster(api, able, network)
+        return _in_cluster(nodes, able, network)
     return _on_host(host_args, network, local_addresses() if local is None else local)
 
 
@@ -82,14 +115,14 @@ def _where(network: NetworkSpec) -> str:
     return f"the provisioning network {network.name} ({network.cidr})"
 
 
-def _in_cluster(api: KubeApi, able: list[str], network: NetworkSpec) -> list[Finding]:
+def _in_cluster(nodes: list[Obj], able: list[str], network: NetworkSpec) -> list[Finding]:
     if not able:
         return []  # said by the Nodes' own finding, a block with --controller cluster
-    try:
-        nodes = [n for n in api.items("/api/v1/nodes") if n["metadata"]["name"] in able]
-    except KubeStoreError as failure:
-        return [("block", f"the target's Nodes could not be listed ({failure})")]
-    there = sorted(n["metadata"]["name"] for n in nodes if on_network(n, network.cidr))
+    there = sorted(
+        n["metadata"]["name"]
+        for n in nodes
+        if n["metadata"]["name"] in able and on_network(n, network.cidr)
+    )
     if there:
         text = f"the controller can run on a Node in {_where(network)}: {', '.join(there[:5])}"
         return [("ok", text)]

@@ -153,17 +153,21 @@ def await_replica(api: KubeApi, namespace: str) -> str:
     )
 
 
-def schedulable(api: KubeApi, namespace: str) -> list[str]:
+def schedulable(
+    api: KubeApi, namespace: str, nodes: list[dict[str, Any]] | None = None
+) -> list[str]:
     """The Nodes the controller's pods could run on: Ready, running pods, not cordoned, every
     NoSchedule/NoExecute taint tolerated by the Deployment's pod template (none:
-    no toleration). A cluster whose Nodes cannot be listed counts as none."""
+    no toleration). ``nodes``: the Nodes already read (None: listed here). A cluster
+    whose Nodes cannot be listed counts as none."""
     found = api.get(_deployment_path(namespace)) or {}
     template = ((found.get("spec") or {}).get("template") or {}).get("spec") or {}
     tolerations = template.get("tolerations") or []
-    try:
-        nodes = list(api.items("/api/v1/nodes"))
-    except KubeStoreError:
-        return []
+    if nodes is None:
+        try:
+            nodes = list(api.items("/api/v1/nodes"))
+        except KubeStoreError:
+            return []
     return [
         n["metadata"]["name"]
         for n in nodes
