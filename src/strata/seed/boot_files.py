@@ -107,7 +107,7 @@ def grub_cfg(marker: str) -> str:
 def esp(work: Path, marker: str, epoch: int, files: BootFiles) -> Path:
     """The EFI system partition image: EFI/BOOT/BOOTX64.EFI (UEFI 2.x's removable-media
     path), a GRUB whose embedded config finds this medium by ``marker`` and reads the
-    medium's /boot/grub/grub.cfg. Dates are ``epoch`` (mtools honours SOURCE_DATE_EPOCH)."""
+    medium's /boot/grub/grub.cfg. Dates are ``epoch`` in UTC (mtools honours SOURCE_DATE_EPOCH)."""
     early = work / "early.cfg"
     early.write_text(
         f"search --no-floppy --set=root --file /live/{marker}\nset prefix=($root)/boot/grub\n"
@@ -119,7 +119,9 @@ def esp(work: Path, marker: str, epoch: int, files: BootFiles) -> Path:
     )  # fmt: skip
     os.utime(grub, (epoch, epoch))
     image = work / "efi.img"
-    env = {**os.environ, "SOURCE_DATE_EPOCH": str(epoch), "MTOOLS_SKIP_CHECK": "1"}
+    # FAT keeps local times (Microsoft's FAT specification, "Date and time formats"): in UTC
+    # here, so the image is the same whatever the build machine's time zone
+    env = {**os.environ, "SOURCE_DATE_EPOCH": str(epoch), "MTOOLS_SKIP_CHECK": "1", "TZ": "UTC"}
     _run("mkfs.fat", "--invariant", "-i", ESP_VOLUME_ID, "-n", "ESP", "-C", str(image),
          str(ESP_KIB), env=env)  # fmt: skip
     _run("mmd", "-i", str(image), "::/EFI", "::/EFI/BOOT", env=env)

@@ -1,0 +1,82 @@
+"""The seed image as written: reproducible (two builds of the same inputs, the same
+SHA-256, whatever the clock and time zone), its payload read back as given, and the
+structures firmware reads to boot it: an ISO 9660 volume (ECMA-119: "CD001" at sector
+16), an El Torito boot record (sector 17) whose catalog has a BIOS and an EFI entry, and
+the isohybrid MBR (Debian's isohdpfx.bin boot code, 0x55AA) with a GPT (UEFI 2.x, 5.3:
+"EFI PART" at LBA 1) for the image written to a USB stick."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from strata.seed.image import build_image
+from strata.seed.medium import SeedMediumError, read_payload
+from strata.seed.rootfs import LiveRoot
+
+SECTOR = 2048
+
+
+def _payload(tmp_path: Path) -> dict[str, bytes | Path]:
+    artifact = tmp_path / "flatcar.img"
+    artifact.write_bytes(hashlib.sha256(b"a").digest() * 40000)
+    return {
+        "seed.json": b'{"topology": "abc"}\n',
+        "topology.yaml": b"apiVersion: strata.dev/v1alpha1\n",
+        "artifacts/flatcar_production_image.bin.bz2": artifact,
+    }
+
+
+@pytest.mark.slow
+def test_two_builds_of_the_same_inputs_are_the_same_image(
+    seed_root: LiveRoot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    payload = _payload(tmp_path)
+    first = build_image(tmp_path / "a" / "seed.iso", payload, root=seed_root)
+    monkeypatch.setenv("TZ", "America/Los_Angeles")
+    time.tzset()
+    try:
+        time.sleep(1.1)  # another second on the clock: no date in the image may move
+        second = build_image(tmp_path / "b" / "seed.iso", payload, root=seed_root)
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+    assert first.sha256 == second.sha256
+    assert first.size == second.size == first.path.stat().st_size
+    assert first.sha256 == hashlib.sha256(first.path.read_bytes()).hexdigest()
+    assert first.size % SECTOR == 0
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1800000000")
+    later = build_image(tmp_path / "c" / "seed.iso", payload, root=seed_root)
+    assert later.sha256 != first.sha256  # the dates are SOURCE_DATE_EPOCH's
+
+
+@pytest.mark.slow
+def test_the_payload_reads_back_and_the_boot_structures_are_there(
+    seed_root: LiveRoot, tmp_path: Path
+) -> None:
+    payload = _payload(tmp_path)
+    image = build_image(tmp_path / "seed.iso", payload, root=seed_root)
+    expected = {k: v if isinstance(v, bytes) else v.read_bytes() for k, v in payload.items()}
+    assert read_payload(image.path) == expected
+    with image.path.open("rb") as disk:
+        head = disk.read(18 * SECTOR)
+    assert head[16 * SECTOR + 1 : 16 * SECTOR + 6] == b"CD001"
+    assert head[17 * SECTOR + 7 : 17 * SECTOR + 30] == b"EL TORITO SPECIFICATION"
+    assert head[510:512] == b"\x55\xaa"
+    isohdpfx = Path("/usr/lib/ISOLINUX/isohdpfx.bin").read_bytes()
+    assert head[:432] == isohdpfx  # Debian's isohybrid boot code, for BIOS from a disk
+    assert head[512:520] == b"EFI PART"
+    assert os.path.getsize(image.path) >= seed_root.squashfs.stat().st_size
+
+
+def test_a_file_that_is_not_a_seed_image_is_refused(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.iso"
+    junk.write_bytes(b"\0" * 100000)
+    with pytest.raises(SeedMediumError, match="not an ISO 9660 image"):
+        read_payload(junk)
+    with pytest.raises(SeedMediumError, match="no such file"):
+        read_payload(tmp_path / "absent.iso")
