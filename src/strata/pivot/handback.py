@@ -1,14 +1,18 @@
 """What a move does with the controller of the end it leaves, and what a way back
 (``--back``) does with what the move away installed (docs/pivot.md, "The way back").
 
-- The host controller the move away started (``strata.pivot.host``; its pid file beside
-  the state) is not a block of the way back's preflight: it is said (a dry run says
-  it would be stopped, pid and pid file), left running while preflight may still
-  refuse, stopped once the source is frozen (before the copy: nothing it writes can
-  land behind the copy), its pid file recorded first in the journal's
-  ``created["host_stopped"]``, and started again from its pid file's command when the
-  way back is rolled back (``restart_host``) — never zero controllers after a refused
-  or rolled-back way back, never two writers (frozen, it drives nothing).
+- The source's controller — the host controller the move away started (a way back;
+  ``strata.pivot.host``, its pid file beside the state) and the replicas of the
+  source's Deployment ``strata-controller`` (any move from a cluster) — is not a block
+  of preflight: it is said (a dry run says it would be stopped: pid and pid file, or
+  the replicas), left running while preflight may still refuse, and stopped once the
+  source is frozen, before the copy (nothing it writes can land behind the copy):
+  SIGTERM, or the Deployment scaled to 0, recorded first in the journal's
+  ``created`` (``host_stopped``, ``scaled_down``), then its Leases awaited given back
+  (``GIVE_BACK_WAIT``). A rollback starts it again first (``restart_host``, the
+  Deployment scaled up again) — never zero controllers after a refused or rolled-back
+  move, never two writers (frozen, it drives nothing). A controller holding Leases
+  there that is neither (one run by hand elsewhere, with no replicas) still blocks.
 - At resume (past the switch: the commit point) the cluster left has its controller's
   Deployment scaled to 0 (``scale_down``: its replicas kept in the annotation
   ``strata.dev/replicas``, so a move back scales it up again), and a way back removes
@@ -20,6 +24,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +32,7 @@ from strata.pivot.copying import CopyRefused
 from strata.pivot.host import host_files, identity, live_holders, restart_host, running, stop_host
 from strata.pivot.journal import Journal
 from strata.pivot.preflight import CONTROLLER, Finding
+from strata.pivot.resume import scale_up
 from strata.pivot.steady import in_flight, names
 from strata.pivot.undo import Undoing
 from strata.store import KubeStore
@@ -37,6 +43,13 @@ __all__ = ["HandingBack", "scale_down"]
 DEPLOYMENT = "strata-controller"  # deploy/deployment.yaml (``resume.DEPLOYMENT``)
 REPLICAS = "strata.dev/replicas"  # the replicas a paused Deployment is scaled to
 _CARRIED = ("objects", "secrets", "topology", "namespace", "crds")
+GIVE_BACK_WAIT = 60.0  # seconds a stopped controller is given to give its Leases back
+
+
+def replicas(api: KubeApi, namespace: str) -> int:
+    """The replicas of the Deployment ``strata-controller`` (0: none there)."""
+    found = api.get(f"/apis/apps/v1/namespaces/{namespace}/deployments/{DEPLOYMENT}")
+    return int(((found or {}).get("spec") or {}).get("replicas", 1)) if found else 0
 
 
 def scale_down(api: KubeApi, namespace: str) -> str | None:
@@ -44,15 +57,14 @@ def scale_down(api: KubeApi, namespace: str) -> str | None:
     patch of ``spec.replicas``, apps/v1), its replicas kept in ``strata.dev/replicas``;
     a line to say, or None when there is none or it runs none."""
     path = f"/apis/apps/v1/namespaces/{namespace}/deployments/{DEPLOYMENT}"
-    found = api.get(path)
-    replicas = int(((found or {}).get("spec") or {}).get("replicas", 1)) if found else 0
-    if replicas <= 0:
+    count = replicas(api, namespace)
+    if count <= 0:
         return None
-    patch = {"metadata": {"annotations": {REPLICAS: str(replicas)}}, "spec": {"replicas": 0}}
+    patch = {"metadata": {"annotations": {REPLICAS: str(count)}}, "spec": {"replicas": 0}}
     api.merge(path, patch)
     return (
         f"controller: deployment/{DEPLOYMENT} in {namespace} (the cluster left) scaled from "
-        f"{replicas} to 0 ({REPLICAS}: {replicas} kept for a move back)"
+        f"{count} to 0 ({REPLICAS}: {count} kept for a move back)"
     )
 
 
@@ -65,48 +77,87 @@ class HandingBack(Undoing):
         return host_files(self.target_end, self.source_end)
 
     def handback_findings(self, found: list[Finding]) -> list[Finding]:
-        """Preflight's findings with the source's controller block replaced by a note
-        when what holds the source's Leases is only the host controller the move away
-        started (alive: its pid file)."""
+        """Preflight's findings with the source's controller block replaced by notes
+        when what holds the source's Leases is the host controller the move away
+        started (alive: its pid file) or the source Deployment's replicas."""
+        mine = f"{CONTROLLER} the source's namespace"
+        if not isinstance(self.source, KubeStore) or not any(
+            lv == "block" and t.startswith(mine) for lv, t in found
+        ):
+            return found
+        api, namespace = self.source.api, self.source_end.namespace
         files = self._left_host()
         pid = running(files[0]) if files is not None else None
-        if files is None or pid is None or not isinstance(self.source, KubeStore):
-            return found
-        if set(live_holders(self.source.api, self.source_end.namespace)) - {identity()}:
-            return found  # another controller runs there: the block stands
-        verb = "would stop" if self.options.dry_run else "stops"
-        note = (
-            f"the host controller the move here started runs (pid {pid}, from its pid file "
-            f"{files[0]}): the way back {verb} it once the source is frozen (it starts it "
-            "again if the way back is rolled back)"
-        )
-        mine = f"{CONTROLLER} the source's namespace"
-        return [("note", note) if t.startswith(mine) else (lv, t) for lv, t in found]
+        count = replicas(api, namespace)
+        others = set(live_holders(api, namespace)) - ({identity()} if pid else set())
+        if others and count == 0:
+            return found  # a controller neither the move nor its Deployment runs
+        verb = "would" if self.options.dry_run else "will"
+        notes = []
+        if pid is not None and files is not None:
+            notes.append(
+                f"the host controller the move here started runs (pid {pid}, from its pid "
+                f"file {files[0]}): the move {verb} stop it once the source is frozen (and "
+                "start it again if the move is rolled back)"
+            )
+        if count:
+            notes.append(
+                f"deployment/{DEPLOYMENT} runs {count} replica(s) ({', '.join(sorted(others))}"
+                f"): the move {verb} scale it to 0 once the source is frozen and await its "
+                f"Leases given back (and scale it to {count} again if the move is rolled back)"
+            )
+        out: list[Finding] = []
+        for level, text in found:
+            out += [("note", n) for n in notes] if text.startswith(mine) else [(level, text)]
+        return out
 
     def _stop_left_host(self) -> None:
-        """Under the freeze, before the copy: the host controller stopped (recorded
-        first); ``CopyRefused`` (a rollback) when it left a server in flight."""
+        """Under the freeze, before the copy: the source's controller stopped (recorded
+        first; module doc) and its Leases awaited given back; ``CopyRefused`` (a
+        rollback) when they are not, or when it left a server in flight."""
         journal, files = self.journal, self._left_host()
         assert journal is not None
-        if files is None or running(files[0]) is None:
-            return
-        journal.created = {**journal.created, "host_stopped": str(files[0])}
-        self._write()
-        pid = stop_host(files[0])
-        self.say(
-            f"controller: the host controller the move here started (pid {pid}) stopped, "
-            f"the source frozen (its command kept in {files[0]})"
-        )
-        busy = in_flight(self.source)
+        stopped = False
+        if files is not None and running(files[0]) is not None:
+            journal.created = {**journal.created, "host_stopped": str(files[0])}
+            self._write()
+            pid = stop_host(files[0])
+            stopped = True
+            self.say(
+                f"controller: the host controller the move here started (pid {pid}) stopped, "
+                f"the source frozen (its command kept in {files[0]})"
+            )
+        if isinstance(self.source, KubeStore):
+            api, namespace = self.source.api, self.source_end.namespace
+            count = replicas(api, namespace)
+            if count > 0:
+                journal.created = {**journal.created, "scaled_down": count}
+                self._write()
+                self.say(f"{scale_down(api, namespace)}, the source frozen")
+            if stopped or journal.created.get("scaled_down"):
+                _await_given_back(api, namespace)
+                stopped = True
+        busy = in_flight(self.source) if stopped else {}
         if busy:
             raise CopyRefused(f"servers in flight once its controller stopped: {names(busy)}")
 
     def rollback(self, reason: str) -> None:
-        """The host controller a way back stopped started again first (frozen, it waits),
-        then the rollback (``Undoing.rollback``); what the way back carries is kept."""
+        """The source's controller the move stopped started again first (its Deployment
+        scaled up, the host controller from its pid file: frozen, they wait), then the
+        rollback (``Undoing.rollback``); what a way back carries is kept."""
         journal = self.journal
         assert journal is not None
         stopped, left = journal.created.get("host_stopped"), journal.created.get("left")
+        if journal.created.get("scaled_down") and isinstance(self.source, KubeStore):
+            namespace = self.source_end.namespace
+            try:
+                self.say(f"rollback: {scale_up(self.source.api, namespace)}")
+            except Exception as failure:  # the rollback goes on; what to do is said
+                self.say(
+                    f"rollback: deployment/{DEPLOYMENT} not scaled up again ({failure}): "
+                    f"kubectl -n {namespace} scale deployment/{DEPLOYMENT} "
+                    f"--replicas={journal.created['scaled_down']}"
+                )
         if stopped:
             pid_file = Path(stopped)
             found = restart_host(pid_file, pid_file.with_suffix(".log"))
@@ -157,6 +208,19 @@ class HandingBack(Undoing):
         if journal.back and left:
             for text in _remove_left(api, namespace, left, self.source_end.topology):
                 self.say(text)
+
+
+def _await_given_back(api: KubeApi, namespace: str) -> None:
+    """Until no controller holds a live shard or member Lease in ``namespace``;
+    ``CopyRefused`` after ``GIVE_BACK_WAIT`` seconds, naming the holders."""
+    deadline = time.monotonic() + GIVE_BACK_WAIT
+    while held := live_holders(api, namespace):
+        if time.monotonic() > deadline:
+            raise CopyRefused(
+                f"the source's controller Leases are still held after {GIVE_BACK_WAIT:.0f} s "
+                f"({', '.join(held)}): a controller the move does not run? stop it"
+            )
+        time.sleep(0.5)
 
 
 def _remove_left(api: KubeApi, namespace: str, left: dict[str, Any], topology: str) -> list[str]:

@@ -7,8 +7,8 @@ target's writer lease is released for it (docs/pivot.md, "Resume and the handove
   0, the replicas wanted in its annotation ``strata.dev/replicas``) is scaled to them
   (apps/v1 Deployment, a JSON merge patch of ``spec.replicas``). One already scaled
   (replicas above 0) is left as it is.
-- ``host``: ``strata controller --kubeconfig K --namespace N --identity strata-host-H``
-  with ``Options.host_args`` (--listen, --url, --dhcp-interface, --until ...) started
+- ``host`` (``strata.pivot.host``, re-exported here): ``strata controller
+  --kubeconfig K --namespace N --identity strata-host-H`` with ``Options.host_args`` (--listen, --url, --dhcp-interface, --until ...) started
   on this machine against the target, detached (its own session), its log and pid file
   beside the state (``host_files``) — the way operator projects run a controller out
   of cluster while it cannot run in it. It inherits this process's environment, so
