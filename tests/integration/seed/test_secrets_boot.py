@@ -1,0 +1,125 @@
+"""A seed image that `strata seed build` made, booted in QEMU (TCG) as a CD, its kernel
+command line given directly (QEMU's -kernel/-initrd/-append with the image's own kernel
+and initrd: the menus' line plus what a person would add at ISOLINUX's prompt):
+
+- with a wrong ``strata.seed.passphrase=``, the console says the passphrase does not
+  open the secrets, and nothing starts;
+- with none, `strata seed start` asks at the console (stdin is the console's terminal)
+  and starts nothing until answered;
+- with the right one, it unseals the secrets, finds the seed node's NIC by its MAC, gives
+  it the node's address, and runs `strata apply`, which derives its boot URL from that
+  address, shows the plan, and (this topology's seed carrying no artifact mirror) stops
+  before powering anything on, naming the artifacts missing from the medium.
+
+No secret is on the console (the passphrase only in the kernel's echo of its own
+command line). Each boot takes a minute or more on 2 cores (2-4 min under load here)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from strata.seed.boot_files import kernel_args
+from strata.seed.rootfs import LiveRoot
+from tests.integration.seed.conftest import START_LINE, Booted
+from tests.unit.seed.conftest import PASSWORD, seed_topology
+
+PHRASE = "seed-passphrase-4417"  # no space: the kernel line takes it bare
+HANG_GUARD = 900.0  # seconds, per boot
+SEED_MAC = "52:54:00:10:00:04"  # lab-seed's NIC on the provisioning network
+
+
+@pytest.fixture(scope="module")
+def image(seed_root: LiveRoot, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    work = tmp_path_factory.mktemp("seed-boot")
+    site = work / "site"
+    site.mkdir()
+    topology = seed_topology(site)
+    (work / "phrase").write_text(PHRASE + "\n")
+    env = os.environ | {"STRATA_LAB_BMC_PASSWORD": PASSWORD}
+    built = subprocess.run(
+        [sys.executable, "-m", "strata.cli.app", "seed", "build", str(topology),
+         "-o", str(work / "seed.iso"), "--node", "lab-seed",
+         "--passphrase-file", str(work / "phrase")],
+        capture_output=True, text=True, stdin=subprocess.DEVNULL, env=env, timeout=1800,
+        check=False,
+    )  # fmt: skip
+    assert built.returncode == 0, built.stderr
+    return work / "seed.iso"
+
+
+@pytest.fixture
+def boot(image: Path, seed_root: LiveRoot, tmp_path: Path) -> Iterator[Callable[[str], Booted]]:
+    started: list[subprocess.Popen[bytes]] = []
+
+    def run(extra: str) -> Booted:
+        qemu = shutil.which("qemu-system-x86_64")
+        assert qemu is not None
+        console = tmp_path / f"console-{len(started)}.log"
+        command = [
+            qemu, "-machine", "pc,accel=tcg", "-m", "1536",
+            "-kernel", str(seed_root.kernel), "-initrd", str(seed_root.initrd),
+            "-append", f"{kernel_args(screen=False)} {extra}".strip(),
+            "-drive", f"file={image},media=cdrom,readonly=on,format=raw",
+            "-nic", f"user,model=virtio-net-pci,mac={SEED_MAC}",
+            "-display", "none", "-monitor", "none", "-serial", f"file:{console}", "-no-reboot",
+        ]  # fmt: skip
+        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                   stderr=(tmp_path / "qemu.log").open("ab"))  # fmt: skip
+        started.append(process)
+        return Booted(process, console, time.monotonic())
+
+    yield run
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+            process.wait(30)
+
+
+def _settled(machine: Booted, line: str) -> str:
+    seconds = machine.wait_for(line, HANG_GUARD)
+    print(f"{line!r} after {seconds:.0f} s")
+    time.sleep(5)  # what follows the line, had anything followed it
+    text = machine.text()
+    assert (
+        START_LINE in text
+        and PASSWORD not in text
+        and PHRASE
+        not in text.replace(
+            f"strata.seed.passphrase={PHRASE}",
+            "",  # the kernel echoes its own command line
+        )
+    )
+    return text
+
+
+def test_a_wrong_passphrase_on_the_kernel_line_starts_nothing(
+    boot: Callable[[str], Booted],
+) -> None:
+    text = _settled(boot("strata.seed.passphrase=not-the-one"), "does not open the seed's secrets")
+    assert "running: strata apply" not in text and "run directory" not in text
+
+
+def test_without_a_passphrase_the_console_asks_and_nothing_starts(
+    boot: Callable[[str], Booted],
+) -> None:
+    text = _settled(boot(""), "seed passphrase:")
+    assert "running: strata apply" not in text and "run directory" not in text
+
+
+def test_with_the_passphrase_the_seed_runs_apply_on_its_address(
+    boot: Callable[[str], Booted],
+) -> None:
+    text = _settled(boot(f"strata.seed.passphrase={PHRASE}"), "machines reach the boot service")
+    assert "unsealed with the passphrase from the kernel command line" in text
+    assert "gets 192.168.110.14/24" in text
+    assert "running: strata apply" in text
+    assert "machines reach the boot service at http://192.168.110.14:8080" in text
+    assert "plan for lab: 4 to create" in text
