@@ -242,8 +242,8 @@ def start(
     DHCP on the provisioning NIC, and the pivot when the topology asks for it)."""
     click.echo("strata seed: starting")  # the first line: the boot tests wait for it
     sys.stdout.flush()
-    from strata.seed.payload import read_contents, read_directory
-    from strata.seed.start import START_LINE, open_secrets, prepare
+    from strata.seed.payload import PayloadError, read_contents, read_directory
+    from strata.seed.start import START_LINE, artifact_problems, open_secrets, prepare
 
     assert START_LINE == "strata seed: starting"
     contents = read_contents(read_directory(medium / "strata"))
@@ -252,6 +252,13 @@ def start(
         f"seed of topology {manifest.topology} (sha256 {manifest.topology_sha256[:16]}…), "
         f"built by Strata {manifest.strata}"
     )
+    problems = artifact_problems(manifest, medium / "strata")
+    if problems:
+        raise PayloadError(
+            f"the medium's artifacts are not as built ({len(problems)}): {'; '.join(problems[:3])}"
+        )
+    total = sum(a.size for a in manifest.artifacts) / 2**20
+    click.echo(f"artifacts: {len(manifest.artifacts)} files, {total:.1f} MiB, sizes as built")
     ask = _console_prompt if sys.stdin.isatty() else None
     secrets, how = open_secrets(contents, passphrase_file, cmdline, ask)
     click.echo(f"secrets: {len(secrets)} ({how})")

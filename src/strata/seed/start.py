@@ -36,6 +36,7 @@ __all__ = [
     "NoPassphrase",
     "RunDirectory",
     "apply_command",
+    "artifact_problems",
     "cmdline_passphrase",
     "local_links",
     "network_step",
@@ -152,6 +153,8 @@ def prepare(contents: Contents, secrets: Secrets, root: Path) -> RunDirectory:
     ``OSError`` as the file system does."""
     root.mkdir(parents=True, exist_ok=True, mode=0o700)
     os.chmod(root, 0o700)
+    for stale in sorted((root / "secrets").glob("*")):  # a previous seed's: not this one's
+        stale.unlink()
     written = []
     for name in secrets.names():
         kind, _, credential = name.partition("/")
@@ -169,6 +172,22 @@ def prepare(contents: Contents, secrets: Secrets, root: Path) -> RunDirectory:
     text = run_topology(contents.topology.decode("utf-8"), written, placed)
     write_private(root / "topology.yaml", text)
     return RunDirectory(root, root / "topology.yaml", tuple(written))
+
+
+def artifact_problems(manifest: Manifest, strata: Path) -> list[str]:
+    """Each artifact of ``manifest`` missing under ``strata`` (the medium's directory) or
+    of another size than seed.json says (a medium written short); sums are
+    `strata seed inspect`'s to check, reading every byte."""
+    problems = []
+    for artifact in manifest.artifacts:
+        try:
+            size = (strata / artifact.path).stat().st_size
+        except OSError:
+            problems.append(f"{artifact.path} is missing")
+            continue
+        if size != artifact.size:
+            problems.append(f"{artifact.path} has {size} bytes, not {artifact.size}")
+    return problems
 
 
 def run_topology(text: str, credentials: list[str], files: Mapping[str, str]) -> str:

@@ -161,3 +161,24 @@ def test_at_the_console_the_seed_asks_for_the_passphrase(medium: Path) -> None:
     assert "unsealed with the passphrase from the console" in shown
     assert PHRASE not in shown and "typo-typo" not in shown  # not echoed
     assert PASSWORD not in shown
+
+
+def test_a_medium_with_an_artifact_written_short_is_refused(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    topology = seed_topology(site)
+    mirror = site / "artifacts" / "flatcar" / "4081.2.0"
+    mirror.mkdir(parents=True)
+    (mirror / "flatcar_production_pxe.vmlinuz").write_bytes(b"k" * 8192)
+    env = os.environ | {"STRATA_LAB_BMC_PASSWORD": PASSWORD}
+    medium = tmp_path / "medium"
+    built = strata("seed", "build", str(topology), "-o", str(medium), "--directory",
+                   "--plaintext-secrets", env=env)  # fmt: skip
+    assert built.returncode == 0, built.stderr
+    carried = medium / "strata" / "artifacts" / "flatcar" / "4081.2.0"
+    (carried / "flatcar_production_pxe.vmlinuz").write_bytes(b"k" * 100)
+    done = start(medium, "--dry-run")
+    assert done.returncode == 2
+    assert (
+        "artifacts are not as built (1)" in done.stderr and "has 100 bytes, not 8192" in done.stderr
+    )

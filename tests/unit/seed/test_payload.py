@@ -140,3 +140,12 @@ def test_the_artifact_mirror_is_listed_with_sizes_and_sums(topology_file: Path) 
     (mirror / "link").symlink_to("/etc/passwd")
     with pytest.raises(PayloadError, match="not a regular file"):
         build(topology_file, artifacts=topology_file.parent / "artifacts")
+
+
+def test_the_same_inputs_give_the_same_payload_but_the_sealed_secrets(topology_file: Path) -> None:
+    """No date, no order of the file system: a plaintext (or secretless) payload is the
+    same bytes twice; sealed, only secrets.sealed differs (a fresh salt and nonce)."""
+    one, two = (small(build(topology_file, passphrase=None, plaintext=True)[1]) for _ in "ab")
+    assert one == two
+    one, two = (small(build(topology_file)[1]) for _ in "ab")
+    assert {k for k in one if one[k] != two[k]} == {"secrets.sealed"}

@@ -15,6 +15,7 @@ from strata.seed.sealed import WrongPassphrase
 from strata.seed.start import (
     NoPassphrase,
     apply_command,
+    artifact_problems,
     cmdline_passphrase,
     network_step,
     open_secrets,
@@ -125,3 +126,28 @@ def test_at_the_console_a_mistyped_passphrase_is_asked_again(topology_file: Path
     with pytest.raises(WrongPassphrase):
         open_secrets(sealed, None, None, lambda: asked.append(1) or "typo")  # type: ignore[func-returns-value]
     assert len(asked) == 3
+
+
+def test_a_medium_written_short_is_told_and_stale_secrets_go(
+    topology_file: Path, tmp_path: Path
+) -> None:
+    mirror = topology_file.parent / "artifacts" / "flatcar" / "4081.2.0"
+    mirror.mkdir(parents=True)
+    (mirror / "flatcar_production_pxe.vmlinuz").write_bytes(b"k" * 4096)
+    sealed = contents(topology_file, plaintext=True, artifacts=topology_file.parent / "artifacts")
+    medium = tmp_path / "strata"
+    target = medium / sealed.manifest.artifacts[0].path
+    assert artifact_problems(sealed.manifest, medium) == [
+        f"{target.relative_to(medium)} is missing"
+    ]
+    target.parent.mkdir(parents=True)
+    target.write_bytes(b"k" * 4000)
+    assert artifact_problems(sealed.manifest, medium) == [
+        f"{target.relative_to(medium)} has 4000 bytes, not 4096"
+    ]
+    target.write_bytes(b"k" * 4096)
+    assert artifact_problems(sealed.manifest, medium) == []
+    (tmp_path / "run" / "secrets").mkdir(parents=True)
+    (tmp_path / "run" / "secrets" / "old-bmc").write_text("from another seed\n")
+    run = prepare(sealed, open_secrets(sealed, None, None, None)[0], tmp_path / "run")
+    assert sorted(p.name for p in (run.root / "secrets").iterdir()) == ["lab-bmc"]
