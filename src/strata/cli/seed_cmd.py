@@ -18,6 +18,7 @@ import click
 if TYPE_CHECKING:
     from strata.seed.payload import Manifest
     from strata.seed.start import RunDirectory
+    from strata.topology import Topology
 
 __all__ = ["seed"]
 
@@ -92,6 +93,7 @@ def build(
             "while the seed runs there it is found running, and its layer waits for it; "
             "name a worker"
         )
+    _missing(topology, checked, artifact_dir or default_artifacts(topology))
     secrets = manifest.secrets
     kept = "sealed" if secrets.sealed else "IN CLEAR" if secrets.file else "none"
     say(
@@ -111,6 +113,19 @@ def build(
         f"{image.path}: {image.size / 2**20:.1f} MiB, sha256 {image.sha256}, "
         f"built in {time.monotonic() - started:.1f} s"
     )
+
+
+def _missing(file: Path, topology: Topology, mirror: Path) -> None:
+    """A warning for each file an install would fetch that the carried mirror lacks (the
+    preflight `strata apply` runs at the seed, before powering anything on, refuses on
+    them: better said now, where the files can be fetched)."""
+    from strata.boot import AssetIndex
+    from strata.boot.preflight import missing_artifacts
+    from strata.plan import build_plan
+
+    plan = build_plan(topology)
+    for gap in missing_artifacts(plan.nodes, AssetIndex(mirror), plan.clusters):
+        say(f"warning: the seed lacks artifacts for {gap.describe(file)}")
 
 
 def say(line: str) -> None:

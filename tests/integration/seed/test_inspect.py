@@ -38,6 +38,9 @@ def test_inspect_says_what_a_medium_holds_without_opening_its_secrets(tmp_path: 
                    "--passphrase-file", str(tmp_path / "phrase"))  # fmt: skip
     assert built.returncode == 0, built.stderr
     assert "1 artifacts" in built.stderr and "1 secrets (sealed)" in built.stderr
+    # the mirror holds the kernel only: the rest of an install is said missing, at build
+    assert "warning: the seed lacks artifacts for flatcar 4081.2.0" in built.stderr
+    assert "flatcar_production_pxe_image.cpio.gz" in built.stderr
 
     done = strata("seed", "inspect", str(medium), "-o", "json")
     assert done.returncode == 0, done.stderr
