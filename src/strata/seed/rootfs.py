@@ -18,6 +18,7 @@ Needs root (chroot), ``mmdebstrap`` and ``squashfs-tools``.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import shutil
@@ -107,19 +108,40 @@ def default_cache() -> Path:
 
 def live_root(cache: Path | None = None, progress: Callable[[str], None] = _say) -> LiveRoot:
     """The live system, built once per digest of its inputs and kept in ``cache``
-    (default ``~/.cache/strata/seed``). Raises SeedBuildError when a tool is missing,
-    this is not root, or a build step fails (with the step's last output)."""
+    (default ``~/.cache/strata/seed``). Builds at the same time in one cache wait for
+    each other (a lock file). Raises SeedBuildError when a tool is missing, this is not
+    root, or a build step fails (with the step's last output)."""
     cache = cache or default_cache()
     _check_tools()
-    base = _base(cache, progress)
-    source = checkout()
-    digest = _digest(base.name, *_strata_inputs(source))
-    out = cache / "root" / digest[:16]
-    root = LiveRoot(out / "vmlinuz", out / "initrd.img", out / "filesystem.squashfs", digest)
-    if root.squashfs.exists():
-        return root
-    (cache / "root").mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=cache / "root", prefix=".build-") as tmp:
+    cache.mkdir(parents=True, exist_ok=True)
+    with _locked(cache / ".lock", progress):
+        base = _base(cache, progress)
+        source = checkout()
+        digest = _digest(base.name, *_strata_inputs(source))
+        out = cache / "root" / digest[:16]
+        root = LiveRoot(out / "vmlinuz", out / "initrd.img", out / "filesystem.squashfs", digest)
+        if not root.squashfs.exists():
+            _build_root(base, source, out, digest, progress)
+            progress(f"seed: live root {digest[:16]} ready ({_mib(root.squashfs)} MiB squashfs)")
+    return root
+
+
+@contextmanager
+def _locked(path: Path, progress: Callable[[str], None]) -> Iterator[None]:
+    with path.open("a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            progress(f"seed: waiting for another build in {path.parent}")
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def _build_root(
+    base: Path, source: Path, out: Path, digest: str, progress: Callable[[str], None]
+) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out.parent, prefix=".build-") as tmp:
         work = Path(tmp)
         wheels = _wheels(source, work / "wheels", progress)
         tree = work / "tree"
@@ -135,11 +157,8 @@ def live_root(cache: Path | None = None, progress: Callable[[str], None] = _say)
         (work / "digest").write_text(digest + "\n")
         shutil.rmtree(tree)
         shutil.rmtree(wheels)
-        if not out.exists():
-            os.replace(work, out)
-            work.mkdir()  # for TemporaryDirectory's clean-up
-    progress(f"seed: live root {digest[:16]} ready ({_mib(root.squashfs)} MiB squashfs)")
-    return root
+        os.replace(work, out)
+        work.mkdir()  # for TemporaryDirectory's clean-up
 
 
 def checkout() -> Path:

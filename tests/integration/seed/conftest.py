@@ -87,11 +87,21 @@ class Booted:
 
 def qemu_command(image: Path, how: str, workdir: Path) -> list[str]:
     """QEMU (TCG) booting ``image`` as ``how``: "bios-cd" (SeaBIOS, IDE CD), "uefi-cd"
-    (q35 + OVMF, SATA CD) or "bios-usb" (SeaBIOS, a raw disk on usb-storage behind
-    xHCI, as the image is after ``dd`` to a stick). Serial console to a file."""
+    (q35 + OVMF, SATA CD), "bios-usb" (SeaBIOS, a raw disk on usb-storage behind xHCI,
+    as the image is after ``dd`` to a stick) or "uefi-usb" (the same with OVMF). Serial
+    console to a file."""
     qemu = shutil.which("qemu-system-x86_64")
     assert qemu is not None
     cdrom = ("-drive", f"file={image},media=cdrom,readonly=on,format=raw")
+    usb = (
+        *("-drive", f"if=none,id=usb,format=raw,snapshot=on,file={image}"),
+        *(
+            "-device",
+            "qemu-xhci,id=xhci",
+            "-device",
+            "usb-storage,bus=xhci.0,drive=usb,bootindex=0",
+        ),
+    )
     machines = {
         "bios-cd": ("-machine", "pc,accel=tcg", *cdrom, "-boot", "d"),
         "uefi-cd": (
@@ -100,11 +110,12 @@ def qemu_command(image: Path, how: str, workdir: Path) -> list[str]:
             *("-drive", f"if=pflash,format=raw,file={_vars(workdir)}"),
             *cdrom,
         ),
-        "bios-usb": (
-            *("-machine", "pc,accel=tcg"),
-            *("-drive", f"if=none,id=usb,format=raw,snapshot=on,file={image}"),
-            *("-device", "qemu-xhci,id=xhci"),
-            *("-device", "usb-storage,bus=xhci.0,drive=usb,bootindex=0"),
+        "bios-usb": ("-machine", "pc,accel=tcg", *usb),
+        "uefi-usb": (
+            *("-machine", "q35,accel=tcg"),
+            *("-drive", f"if=pflash,format=raw,readonly=on,file={OVMF_CODE}"),
+            *("-drive", f"if=pflash,format=raw,file={_vars(workdir)}"),
+            *usb,
         ),
     }
     return [

@@ -1,6 +1,7 @@
 """The seed image boots in QEMU (TCG) to Strata's start line on its serial console: as a
 CD with SeaBIOS (ISOLINUX), as a USB disk with SeaBIOS (isohybrid MBR, as after ``dd``),
-and as a CD with OVMF (UEFI: the El Torito EFI entry's GRUB). The live system is
+as a CD with OVMF (UEFI: the El Torito EFI entry's GRUB), and as a USB disk with OVMF
+(the isohybrid GPT's ESP). The live system is
 Debian's kernel and live-boot initrd finding /live/filesystem.squashfs on the medium;
 systemd starts strata-seed.service, whose `strata seed start` prints the line first.
 
@@ -51,3 +52,12 @@ def test_the_seed_boots_as_a_cd_with_ovmf(
     console = _boots(boot_seed, boot_image, "uefi-cd")
     assert "ISOLINUX" not in console  # the UEFI path: the ESP's GRUB
     assert "Strata seed" in console  # GRUB's menu, on the serial port
+
+
+@pytest.mark.slow
+def test_the_seed_boots_as_a_usb_disk_with_ovmf(
+    boot_seed: Callable[[Path, str], Booted], boot_image: SeedImage
+) -> None:
+    console = _boots(boot_seed, boot_image, "uefi-usb")
+    assert "USB HARDDRIVE" in console  # OVMF boots the stick: the GPT's ESP, then GRUB
+    assert "ISOLINUX" not in console
