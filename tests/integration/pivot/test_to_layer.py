@@ -16,12 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from strata.lab.control_plane import (
-    ControlPlane,
-    ControlPlaneSpec,
-    free_port,
-    start_control_plane,
-)
+from strata.lab.control_plane import ControlPlane, ControlPlaneSpec, start_control_plane
+from strata.lab.ports import free_port
 from strata.store import KubeStore, SQLiteStore
 from tests.integration.pivot.conftest import run_pivot
 from tests.support.kube_api import assets_dir, etcd_binary
