@@ -106,9 +106,7 @@ class Pivot(HandingBack, BetweenClusters, Installing):
         try:
             if target_exists(self.target_end):  # a state file is made at install, not here
                 self._open_target()
-            found += check_target(
-                self.target_end, self.target, self.source_end, journal, self.options.controller
-            )
+            found += check_target(self.target_end, self.target, self.source_end, journal)
             found += self.install_findings()  # the controller's objects, FILE's
         except StrataError as failure:
             found.append(("block", f"target {self.target_end.describe()}: {failure}"))

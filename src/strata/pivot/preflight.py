@@ -176,12 +176,11 @@ def check_target(
     store: MovableStore | None,
     source: End,
     journal: Journal | None,
-    controller: str = "auto",
 ) -> list[Finding]:
-    """``store`` None: a state file that does not exist yet (it will be made).
-    ``controller`` is not used here any more: whether the target can run the controller
-    is checked with the boot service's reach, on one read of its Nodes
-    (``strata.pivot.reach.controller_findings``, from the install's findings)."""
+    """``store`` None: a state file that does not exist yet (it will be made). Whether
+    the target can run the controller is checked with the boot service's reach, on one
+    read of its Nodes (``strata.pivot.reach.controller_findings``, from the install's
+    findings)."""
     if store is None:
         return [("ok", f"target {end.describe()}: does not exist yet, it will be made")]
     found: list[Finding] = []
