@@ -13,9 +13,8 @@ from strata.cli.common import FILE_OPTION, STATE, default_state, topology_or_exi
 from strata.errors import StrataError
 from strata.kube.material_store import layer_admin_kubeconfig, stored_material
 from strata.plan import build_plan
-from strata.plan.model import ClusterPlan
+from strata.plan.model import ClusterPlan, UnknownLayer
 from strata.store import SQLiteStore
-from strata.topology.diagnostics import did_you_mean
 
 __all__ = ["MAX_TTL", "LayerRefused", "kubeconfig", "parse_duration"]
 
@@ -83,16 +82,10 @@ def kubeconfig(layer: str, file: Path, state: Path | None, ttl: datetime.timedel
 
 def _layer(file: Path, name: str) -> ClusterPlan:
     """The layer's ClusterPlan; ``LayerRefused`` (with a did-you-mean) when FILE has none."""
-    plan = build_plan(topology_or_exit(file))
-    found = {c.name: c for c in plan.clusters}
-    if name not in found:
-        known = ", ".join(found) or "none"
-        suggestion = did_you_mean(name, found)
-        raise LayerRefused(
-            f"{file} has no layer {name!r} (its layers: {known})",
-            suggestion or "name a layer from the topology's layers list",
-        )
-    return found[name]
+    try:
+        return build_plan(topology_or_exit(file)).layer(name)
+    except UnknownLayer as unknown:
+        raise LayerRefused(f"{file}: {unknown}", unknown.hint) from None
 
 
 def _kubeconfig(

@@ -20,11 +20,10 @@ from typing import Protocol
 from strata.errors import StrataError
 from strata.kube.material_store import layer_admin_kubeconfig, stored_material
 from strata.plan import Plan
-from strata.plan.model import ClusterPlan
+from strata.plan.model import ClusterPlan, UnknownLayer
 from strata.store.clusters import ClusterSecretsStore
 from strata.store.records import NodeSummary
 from strata.store.state_file import write_private
-from strata.topology.diagnostics import did_you_mean
 
 __all__ = [
     "LIFETIME",
@@ -78,14 +77,10 @@ def layer_kubeconfig(
     whole), once the layer is found in ``plan``, every node of it ``joined`` and its
     PKI in ``store``; ``LayerTargetRefused`` naming the layer otherwise (nothing
     written). The key is never printed."""
-    found = {c.name: c for c in plan.clusters}
-    cluster = found.get(layer)
-    if cluster is None:
-        known = ", ".join(found) or "none"
-        raise LayerTargetRefused(
-            f"no layer {layer!r} in topology {plan.topology} (its layers: {known})",
-            did_you_mean(layer, found) or "name a layer of the topology's layers list",
-        )
+    try:
+        cluster = plan.layer(layer)
+    except UnknownLayer as unknown:
+        raise LayerTargetRefused(str(unknown), unknown.hint) from None
     waiting = not_joined(cluster, store)
     if waiting:
         raise LayerTargetRefused(

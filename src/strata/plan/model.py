@@ -12,6 +12,9 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address
 from typing import Any
 
+from strata.errors import StrataError
+from strata.topology.diagnostics import did_you_mean
+
 __all__ = [
     "ChangeKind",
     "ClusterPlan",
@@ -21,6 +24,7 @@ __all__ = [
     "NodePlan",
     "Plan",
     "RackPlan",
+    "UnknownLayer",
     "node_plan_from_jsonable",
     "to_jsonable",
 ]
@@ -141,6 +145,19 @@ class NodeChange:
         return self.kind in (ChangeKind.REPROVISION, ChangeKind.DELETE)
 
 
+class UnknownLayer(StrataError):
+    """A layer name the topology does not declare."""
+
+    kind = "unknown-layer"
+    exit_code = 2
+
+    def __init__(self, name: str, topology: str, known: tuple[str, ...]) -> None:
+        super().__init__(
+            f"no layer {name!r} in topology {topology} (its layers: {', '.join(known) or 'none'})"
+        )
+        self.hint = did_you_mean(name, known) or "name a layer of the topology's layers list"
+
+
 @dataclass(frozen=True, slots=True)
 class Plan:
     topology: str
@@ -148,6 +165,14 @@ class Plan:
     clusters: tuple[ClusterPlan, ...]
     actions: tuple[NodeChange, ...]
     racks: tuple[RackPlan, ...] = ()
+
+    def layer(self, name: str) -> ClusterPlan:
+        """The layer ``name``'s ClusterPlan; ``UnknownLayer`` (message and a did-you-mean
+        hint) when the topology declares none of that name."""
+        found = {c.name: c for c in self.clusters}
+        if name not in found:
+            raise UnknownLayer(name, self.topology, tuple(found))
+        return found[name]
 
     def counts(self) -> dict[str, int]:
         out = {kind.value: 0 for kind in ChangeKind}

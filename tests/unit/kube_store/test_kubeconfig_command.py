@@ -91,7 +91,7 @@ def test_an_unknown_layer_is_refused_with_a_suggestion(tmp_path: Path) -> None:
     state, _ = applied_state(tmp_path)
     code, out, err = run("mgnt", "--state", str(state))
     assert (code, out) == (2, "")
-    assert "has no layer 'mgnt' (its layers: mgmt)" in err
+    assert "no layer 'mgnt' in topology" in err and "(its layers: mgmt)" in err
     assert "did you mean 'mgmt'?" in err
 
 
