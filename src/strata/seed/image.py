@@ -60,10 +60,10 @@ def build_image(
     """Write the hybrid image to ``output`` (atomically: a temporary file beside it,
     then renamed) with ``payload`` under /strata/ (keys are relative POSIX paths such as
     ``seed.json`` or ``artifacts/flatcar.img``; values the bytes or a file to copy).
-    Raises SeedBuildError for a bad payload name or a missing boot loader package."""
+    Raises SeedBuildError for a bad payload name (absolute, with . or .. parts, parts
+    over 64 characters, two names differing only in case) or a missing boot loader."""
     names = sorted(payload)
-    for name in names:
-        _check_name(name)
+    _check_names(names)
     files = boot_files.locate()
     epoch = source_date_epoch()
     marker = f"seed-{root.digest[:16]}"
@@ -100,6 +100,15 @@ def build_image(
     image = SeedImage(output, output.stat().st_size, sha256)
     progress(f"seed: {output} {image.size / 2**20:.0f} MiB sha256 {sha256[:16]}")
     return image
+
+
+def _check_names(names: list[str]) -> None:
+    seen: dict[str, str] = {}
+    for name in names:
+        _check_name(name)
+        other = seen.setdefault(name.upper(), name)
+        if other != name:  # the ISO 9660 names are upper case
+            raise SeedBuildError(f"payload names {other!r} and {name!r} differ only in case")
 
 
 def _check_name(name: str) -> None:

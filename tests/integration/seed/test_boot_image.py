@@ -16,7 +16,7 @@ import pytest
 
 from strata.seed.image import build_image
 from strata.seed.medium import SeedMediumError, read_payload
-from strata.seed.rootfs import LiveRoot
+from strata.seed.rootfs import LiveRoot, SeedBuildError
 
 SECTOR = 2048
 
@@ -80,3 +80,16 @@ def test_a_file_that_is_not_a_seed_image_is_refused(tmp_path: Path) -> None:
         read_payload(junk)
     with pytest.raises(SeedMediumError, match="no such file"):
         read_payload(tmp_path / "absent.iso")
+
+
+@pytest.mark.parametrize(
+    "names",
+    [["/etc/passwd"], ["../seed.json"], ["a//b"], ["x" * 65], ["Seed.json", "seed.json"]],
+)
+def test_a_bad_payload_name_is_refused_before_anything_is_written(
+    names: list[str], tmp_path: Path
+) -> None:
+    root = LiveRoot(tmp_path / "k", tmp_path / "i", tmp_path / "s", "0" * 64)
+    with pytest.raises(SeedBuildError, match="payload name"):
+        build_image(tmp_path / "seed.iso", dict.fromkeys(names, b"x"), root=root)
+    assert list(tmp_path.iterdir()) == []
