@@ -66,7 +66,7 @@ def controller_findings(
     try:
         nodes = list(api.items("/api/v1/nodes"))
     except KubeStoreError as failure:
-        return [("note", f"the target's Nodes could not be listed ({failure})")]
+        return _unlisted(str(failure), mode, host_args, network)
     able = schedulable(api, namespace, nodes)
     if able:
         shown = ", ".join(able[:5]) + (" ..." if len(able) > 5 else "")
@@ -81,6 +81,23 @@ def controller_findings(
                 ("note", text + ": it will run on this host (--controller host; auto chooses it)")
             ]
     return found + reach_findings(nodes, mode, able, host_args, network)
+
+
+def _unlisted(
+    failure: str, mode: str, host_args: tuple[str, ...], network: NetworkSpec | None
+) -> list[Finding]:
+    """The Nodes unreadable: what needs no Node is checked all the same — a host
+    controller's reach; ``auto`` then runs it on this host (``resume.schedulable``
+    counts unreadable Nodes as none), so its reach is the host's."""
+    text = f"the target's Nodes could not be listed ({failure})"
+    if mode == "cluster":
+        text += ": whether a Node can run the controller, and reach the provisioning network, is not checked"
+    elif mode == "auto":
+        text += ": auto runs the controller on this host (--controller host), checked as such"
+    found: list[Finding] = [("note", text)]
+    if mode in ("host", "auto"):
+        found += reach_findings([], "host", [], host_args, network)
+    return found
 
 
 def reach_findings(

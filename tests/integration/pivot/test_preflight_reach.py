@@ -24,6 +24,8 @@ from typing import Any
 
 import pytest
 
+from strata.kube.kubeconfig import admin_kubeconfig
+from strata.kube.pki import issue_client_cert
 from strata.pivot import End, Options, Pivot, PivotRefused
 from strata.pivot.from_file import InstallOptions
 from strata.pivot.resume import schedulable
@@ -161,3 +163,55 @@ def test_in_the_cluster_a_node_on_the_provisioning_network_is_needed(
     _pivot(tmp_path, plane, namespace, lines, dry_run=True, controller="cluster").run()
     assert _said(lines, "ok", f"on a Node in {NETWORK}: on-it"), lines
     assert not _said(lines, "block", ""), lines
+
+
+def _no_nodes(plane: ControlPlane, tmp_path: Path) -> Path:
+    """A kubeconfig of a user who may do everything a move does but list Nodes."""
+    rbac = "/apis/rbac.authorization.k8s.io/v1"
+    rule = {"apiGroups": ["*"], "verbs": ["*"], "resources": ["*"]}
+    role = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole"}
+    rules = [rule | {"resources": list(MOVE_USES)}, {"nonResourceURLs": ["*"], "verbs": ["*"]}]
+    role |= {"metadata": {"name": "no-nodes"}, "rules": rules}
+    bind = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding"}
+    bind |= {
+        "metadata": {"name": "no-nodes"},
+        "roleRef": {"kind": "ClusterRole", "name": "no-nodes"},
+    }
+    bind["roleRef"]["apiGroup"] = "rbac.authorization.k8s.io"
+    bind["subjects"] = [
+        {"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "no-nodes"}
+    ]
+    with plane.client() as api:
+        for collection, body in (("clusterroles", role), ("clusterrolebindings", bind)):
+            made = api.post(f"{rbac}/{collection}", json=body)
+            assert made.status_code in (201, 409), made.text
+    now = datetime.datetime.now(datetime.UTC)
+    cred = issue_client_cert(plane.pki.ca, "no-nodes", now=now)
+    path = tmp_path / "no-nodes.kubeconfig"
+    path.write_text(admin_kubeconfig(plane.url, plane.pki.ca.cert_pem, cred.cert_pem, cred.key_pem))
+    path.chmod(0o600)
+    return path
+
+
+MOVE_USES = ("customresourcedefinitions", "namespaces", "leases", "secrets", "configmaps")
+MOVE_USES += ("serviceaccounts", "roles", "rolebindings", "deployments", "replicasets")
+MOVE_USES += ("pods", "topologies", "servers", "events")
+
+
+@pytest.mark.parametrize("mode", ["host", "auto"])
+def test_the_host_reach_is_checked_when_the_nodes_cannot_be_listed(
+    plane: ControlPlane, namespace: str, tmp_path: Path, mode: str
+) -> None:
+    kubeconfig = _no_nodes(plane, tmp_path)
+    flags = ("--listen", "192.0.2.2:8080", "--dhcp-interface", "lo")
+    lines: list[str] = []
+    mover = _pivot(
+        tmp_path, plane, namespace, lines, dry_run=True, controller=mode, host_args=flags
+    )
+    mover.target_end = End.kube(kubeconfig, namespace, TOPOLOGY)
+    mover.run()
+    said = _said(lines, "note", "the target's Nodes could not be listed")
+    assert said and "403" in said[0], lines
+    assert mode == "host" or "auto runs the controller on this host" in said[0]
+    assert _said(lines, "block", f"address 192.0.2.2 is not in {NETWORK}"), lines
+    assert _said(lines, "block", f"DHCP on lo: it has no address in {NETWORK}"), lines
