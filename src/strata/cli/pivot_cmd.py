@@ -162,11 +162,12 @@ def _back_or_abort(source: object, options: object, back: bool) -> None:
     """The move this end's journal names: rolled back (--abort); with --back, a way back
     that stopped (or was rolled back) run again, a move away that stopped rolled back
     before its switch or else finished, and a finished move away reversed."""
+    import tempfile
     from dataclasses import replace
 
-    from strata.cli.pivot_remint import refresh_layer_kubeconfigs
+    from strata.cli.pivot_remint import put_back, refresh_layer_kubeconfigs
     from strata.pivot.ends import End
-    from strata.pivot.engine import Options, Pivot, PivotRefused
+    from strata.pivot.engine import Options, PivotRefused
     from strata.pivot.journal import Kept
 
     assert isinstance(source, End) and isinstance(options, Options)
@@ -177,12 +178,34 @@ def _back_or_abort(source: object, options: object, back: bool) -> None:
         store.close()  # type: ignore[attr-defined]
     if last is None or not any(e.same_place(source) for e in (last.source, last.target)):
         raise PivotRefused(f"{source.describe()} has no move in its journal")
-    refresh_layer_kubeconfigs((last.source, last.target), options.say)  # run out: minted again
     options = replace(options, back=back)
-    if options.dry_run and (not back or (last.unfinished and not last.back)):
-        what = "rolled back" if not back else "rolled back (or, switched, finished and reversed)"
-        options.say(f"dry run: move {last.move} ({last.state}) would be {what}; nothing written")
-        return
+    dry = options.dry_run and (not back or (last.unfinished and not last.back))
+    with tempfile.TemporaryDirectory() as scratch:  # a dry run's kubeconfigs: not kept
+        ends, written = refresh_layer_kubeconfigs(
+            (last.source, last.target),
+            options.say,
+            scratch=Path(scratch) if options.dry_run else None,
+        )
+        if dry:
+            what = (
+                "rolled back" if not back else "rolled back (or, switched, finished and reversed)"
+            )
+            options.say(
+                f"dry run: move {last.move} ({last.state}) would be {what}; nothing written"
+            )
+            return
+        try:
+            _back_or_abort_run(replace(last, source=ends[0], target=ends[1]), options, back)
+        except PivotRefused:
+            put_back(written)  # a refused run writes nothing
+            raise
+
+
+def _back_or_abort_run(last: object, options: object, back: bool) -> None:
+    from strata.pivot.engine import Options, Pivot, PivotRefused
+    from strata.pivot.journal import Journal
+
+    assert isinstance(last, Journal) and isinstance(options, Options)
     if not back:
         _run(Pivot(last.source, last.target, options), "abort")
     elif last.back and (last.unfinished or last.state == "rolled-back"):

@@ -5,8 +5,11 @@ the way back reaches the layer's real API server with it (``strata.cli.pivot_rem
 
 from __future__ import annotations
 
+import base64
 import datetime
 from pathlib import Path
+
+import yaml
 
 from strata.cli.pivot_remint import expires
 from strata.kube.material_store import layer_admin_kubeconfig, stored_material
@@ -66,3 +69,42 @@ def test_abort_mints_a_layer_kubeconfig_that_expires_within_a_day_again(
     renewed = expires(kubeconfig)
     now = datetime.datetime.now(datetime.UTC)
     assert renewed is not None and renewed > now + datetime.timedelta(days=29)
+
+
+def test_back_dry_run_writes_no_kubeconfig(layer_plane: tuple[Path, str]) -> None:
+    """A dry run says it would mint the layer's run-out kubeconfig again, writes nothing,
+    and still reaches the cluster (with one minted into a temporary directory)."""
+    file, url = layer_plane
+    moved = run_pivot("-f", str(file), "--to", "mgmt", "--copy-credentials")
+    assert moved.returncode == 0, moved.stdout + moved.stderr
+    kubeconfig = file.parent / ".strata" / "mgmt.kubeconfig"
+    _run_out(file, url, kubeconfig, datetime.timedelta(days=30))
+    before = kubeconfig.read_bytes()
+    dry = run_pivot("-f", str(file), "--back", "--dry-run")
+    assert dry.returncode == 0, dry.stdout + dry.stderr
+    assert kubeconfig.read_bytes() == before, dry.stdout
+    assert "would be minted again from the layer's CA (dry run: not written)" in dry.stdout
+    assert "dry run: nothing was written" in dry.stdout
+
+
+def test_the_persons_own_kubeconfig_at_the_layer_path_is_used_as_it_is(
+    layer_plane: tuple[Path, str],
+) -> None:
+    """No client-certificate-data (certificate files here; a token or an exec plugin
+    alike): not Strata's, never overwritten."""
+    file, _url = layer_plane
+    moved = run_pivot("-f", str(file), "--to", "mgmt", "--copy-credentials")
+    assert moved.returncode == 0, moved.stdout + moved.stderr
+    kubeconfig = file.parent / ".strata" / "mgmt.kubeconfig"
+    config = yaml.safe_load(kubeconfig.read_text())
+    user = config["users"][0]["user"]
+    certf, keyf = file.parent / "my.crt", file.parent / "my.key"
+    certf.write_bytes(base64.b64decode(user.pop("client-certificate-data")))
+    keyf.write_bytes(base64.b64decode(user.pop("client-key-data")))
+    user["client-certificate"], user["client-key"] = str(certf), str(keyf)
+    kubeconfig.write_text(yaml.safe_dump(config))
+    before = kubeconfig.read_bytes()
+    dry = run_pivot("-f", str(file), "--back", "--dry-run")
+    assert dry.returncode == 0, dry.stdout + dry.stderr
+    assert kubeconfig.read_bytes() == before, dry.stdout
+    assert "minted again" not in dry.stdout
