@@ -5,7 +5,9 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
-from strata.lab.ports import free_port
+import pytest
+
+from strata.lab.ports import free_port, outside_ephemeral
 
 
 def _ephemeral_start() -> int:
@@ -40,3 +42,21 @@ def test_a_port_something_listens_on_is_never_chosen() -> None:
 def test_udp_ports_are_bindable() -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as server:
         server.bind(("127.0.0.1", free_port(udp=True)))
+
+
+@pytest.mark.parametrize(
+    ("ephemeral", "chosen"),
+    [
+        ("32768\t60999", (10_000, 32_767)),  # Linux's default
+        ("10500 60999", (61_000, 65_535)),  # no room below from 10,000: above
+        ("10500 65535", (1_024, 10_499)),  # none above either: below from 1,024
+        ("1024 65535", (1_024, 65_535)),  # no room anywhere: all, probed
+        ("garbage", (10_000, 32_767)),
+    ],
+)
+def test_the_range_keeps_clear_of_the_kernels(
+    tmp_path: Path, ephemeral: str, chosen: tuple[int, int]
+) -> None:
+    range_file = tmp_path / "ip_local_port_range"
+    range_file.write_text(ephemeral + "\n")
+    assert outside_ephemeral(range_file) == chosen
