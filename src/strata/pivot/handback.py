@@ -24,13 +24,23 @@
 
 from __future__ import annotations
 
+import shlex
 import time
 from pathlib import Path
 from typing import Any
 
 from strata.pivot.copying import CopyRefused
-from strata.pivot.host import host_files, identity, live_holders, restart_host, running, stop_host
+from strata.pivot.host import (
+    host_files,
+    identity,
+    live_holders,
+    recorded_command,
+    restart_host,
+    running,
+    stop_host,
+)
 from strata.pivot.journal import Journal
+from strata.pivot.moving import PivotFailed
 from strata.pivot.preflight import CONTROLLER, Finding
 from strata.pivot.resume import scale_up
 from strata.pivot.steady import in_flight, names
@@ -119,7 +129,11 @@ class HandingBack(Undoing):
         assert journal is not None
         stopped = False
         if files is not None and running(files[0]) is not None:
-            journal.created = {**journal.created, "host_stopped": str(files[0])}
+            journal.created = {
+                **journal.created,
+                "host_stopped": str(files[0]),
+                "host_command": recorded_command(files[0]),
+            }
             self._write()
             pid = stop_host(files[0])
             stopped = True
@@ -141,35 +155,65 @@ class HandingBack(Undoing):
         if busy:
             raise CopyRefused(f"servers in flight once its controller stopped: {names(busy)}")
 
-    def rollback(self, reason: str) -> None:
+    def rollback(self, reason: str, first: tuple[str, ...] = ()) -> None:
         """The source's controller the move stopped started again first (its Deployment
-        scaled up, the host controller from its pid file: frozen, they wait), then the
-        rollback (``Undoing.rollback``); what a way back carries is kept."""
+        scaled up, the host controller from its pid file or the command the journal
+        kept: frozen, they wait), then the rollback (``Undoing.rollback``: the reason
+        said first); what a way back carries is kept. ``PivotFailed`` after it when the
+        host controller could not be started again (the command to run said)."""
         journal = self.journal
         assert journal is not None
-        stopped, left = journal.created.get("host_stopped"), journal.created.get("left")
-        if journal.created.get("scaled_down") and isinstance(self.source, KubeStore):
-            namespace = self.source_end.namespace
-            try:
-                self.say(f"rollback: {scale_up(self.source.api, namespace)}")
-            except Exception as failure:  # the rollback goes on; what to do is said
-                self.say(
-                    f"rollback: deployment/{DEPLOYMENT} not scaled up again ({failure}): "
-                    f"kubectl -n {namespace} scale deployment/{DEPLOYMENT} "
-                    f"--replicas={journal.created['scaled_down']}"
-                )
-        if stopped:
-            pid_file = Path(stopped)
-            found = restart_host(pid_file, pid_file.with_suffix(".log"))
-            if found is not None:
-                how = "started again" if found[1] else "runs"
-                self.say(
-                    f"rollback: the host controller the way back stopped {how} (pid {found[0]})"
-                )
-        super().rollback(reason)
+        left = journal.created.get("left")
+        lines, down = self._controller_again()
+        super().rollback(reason, (*first, *lines))
         if left and "left" not in journal.created:
             journal.created = {**journal.created, "left": left}
             self.kept.write(journal)
+        if down:
+            raise PivotFailed(down)
+
+    def _controller_again(self) -> tuple[list[str], str]:
+        """The source's controller started again: lines to say, and what is left without
+        one ("" when nothing is)."""
+        journal = self.journal
+        assert journal is not None
+        lines: list[str] = []
+        if journal.created.get("scaled_down") and isinstance(self.source, KubeStore):
+            namespace = self.source_end.namespace
+            try:
+                lines.append(str(scale_up(self.source.api, namespace)))
+            except Exception as failure:  # the rollback goes on; what to do is said
+                lines.append(
+                    f"deployment/{DEPLOYMENT} not scaled up again ({failure}): "
+                    f"kubectl -n {namespace} scale deployment/{DEPLOYMENT} "
+                    f"--replicas={journal.created['scaled_down']}"
+                )
+        stopped = journal.created.get("host_stopped")
+        if not stopped:
+            return lines, ""
+        pid_file, command = Path(stopped), journal.created.get("host_command")
+        log = pid_file.with_suffix(".log")
+        try:
+            found = restart_host(pid_file, log, command)
+        except OSError as failure:
+            found, why = None, f"{type(failure).__name__}: {failure}"
+        else:
+            why = f"its pid file {pid_file} holds no command and the journal kept none"
+        if found is not None:
+            how = "started again" if found[1] else "runs"
+            lines.append(f"the host controller the way back stopped {how} (pid {found[0]})")
+            return lines, ""
+        run = (
+            f"start it with `setsid {shlex.join(command)} >>{log} 2>&1 &`"
+            if command
+            else "start `strata controller` against it by hand, as the move away did"
+        )
+        down = (
+            f"NO CONTROLLER: the host controller the way back stopped was not started again "
+            f"({why}); {self.source_end.describe()} has none: {run}"
+        )
+        lines.append(down)
+        return lines, down
 
     def carry_left(self, earlier: Journal | None) -> None:
         """A new way back's journal carries what the move away created in the cluster

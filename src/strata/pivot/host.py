@@ -226,15 +226,25 @@ def stop_host(pid_file: Path, wait: float = 30.0) -> int | None:
     return pid
 
 
-def restart_host(pid_file: Path, log_file: Path) -> tuple[int, bool] | None:
-    """The host controller ``pid_file`` recorded, started again from its command (a
-    way back rolled back gives the cluster back its controller): ``(pid, started)`` —
-    ``started`` False when it runs already (its pid file, or a process running the very
-    command: no second one) — or None when the file holds no command. Its log appended
-    to ``log_file``."""
+def recorded_command(pid_file: Path) -> list[str] | None:
+    """The command ``pid_file`` recorded (``_write_pid``); None when it is gone or
+    holds none."""
     try:
-        command = [str(a) for a in json.loads(pid_file.read_text())["command"]]
+        return [str(a) for a in json.loads(pid_file.read_text())["command"]]
     except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def restart_host(
+    pid_file: Path, log_file: Path, command: list[str] | None = None
+) -> tuple[int, bool] | None:
+    """The host controller ``pid_file`` recorded (or ``command``, the one the journal
+    kept, when the file is gone or garbled), started again (a way back rolled back
+    gives the cluster back its controller): ``(pid, started)`` — ``started`` False
+    when it runs already (its pid file, or a process running the very command: no
+    second one) — or None when there is no command. Its log appended to ``log_file``."""
+    command = recorded_command(pid_file) or command
+    if not command:
         return None
     pid = running(pid_file) or _running_command(command)
     if pid is not None:

@@ -16,11 +16,12 @@ __all__ = ["Undoing"]
 
 
 class Undoing(Moving):
-    def rollback(self, reason: str) -> None:
-        """Undo a move that has not switched (see the module's docstring)."""
+    def rollback(self, reason: str, first: tuple[str, ...] = ()) -> None:
+        """Undo a move that has not switched (see the module's docstring); ``first``:
+        lines said (and kept in its report) right after the reason."""
         journal = self.journal
         assert journal is not None
-        journal.report = [f"failed: {reason}"]
+        journal.report = [f"failed: {reason}", *first]
         journal.state = "rolling-back"  # a crash from here on: the rerun rolls back
         self.kept.write(journal)
         try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import signal
 from pathlib import Path
 
+from strata.pivot.journal import Kept
 from strata.pivot.resume import host_files, identity, live_holders, running
 from strata.store import RecordWrite, SQLiteStore
 from tests.integration.pivot.conftest import (
@@ -125,3 +126,44 @@ def test_a_way_back_that_completes_stops_the_host_controller_under_the_freeze(
     assert checked < stopped < frozen  # past preflight, under the freeze, before the copy
     assert running(pid_file) is None and _controllers(namespace) == []
     assert _state_writer(state) is None  # the state file in charge again
+
+
+def test_a_way_back_rolled_back_restarts_the_host_controller_from_its_journal(
+    plane: ControlPlane, namespace: str, tmp_path: Path, stop_controllers: None
+) -> None:
+    """Its pid file garbled meanwhile: the command the journal kept starts it again."""
+    state, pid_file, _pid = _moved_with_host(plane, namespace, tmp_path)
+    killed = run_pivot("--state", str(state), "--back", failpoint="after:copy")
+    assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr
+    pid_file.write_text("garbage")
+    aborted = run_pivot("--state", str(state), "--abort")
+    assert aborted.returncode == 0, aborted.stdout + aborted.stderr
+    again = running(pid_file)
+    assert again is not None and _controllers(namespace) == [again]
+    assert f"started again (pid {again})" in aborted.stdout
+    lines = aborted.stdout.splitlines()
+    assert lines[0].startswith("rollback: failed: aborted by strata pivot --abort"), lines
+
+
+def test_a_way_back_rolled_back_with_no_command_left_says_so_and_fails(
+    plane: ControlPlane, namespace: str, tmp_path: Path, stop_controllers: None
+) -> None:
+    """Pid file gone and no command in the journal (one written before it kept it):
+    rolled back, NO CONTROLLER said with the command to run, exit non-zero."""
+    state, pid_file, _pid = _moved_with_host(plane, namespace, tmp_path)
+    killed = run_pivot("--state", str(state), "--back", failpoint="after:copy")
+    assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr
+    pid_file.unlink()
+    for store in (SQLiteStore(state), kube_store(plane, namespace)):
+        kept = Kept(store)
+        journal = kept.read()
+        assert journal is not None and journal.created.get("host_command")
+        journal.created = {k: v for k, v in journal.created.items() if k != "host_command"}
+        kept.write(journal)
+    aborted = run_pivot("--state", str(state), "--abort")
+    assert aborted.returncode != 0, aborted.stdout + aborted.stderr
+    assert "NO CONTROLLER: the host controller the way back stopped was not started" in (
+        aborted.stdout + aborted.stderr
+    )
+    assert "unfrozen, in charge as before" in aborted.stdout
+    assert _controllers(namespace) == []
