@@ -12,7 +12,8 @@
   (``GIVE_BACK_WAIT``). A rollback starts it again first (``restart_host``, the
   Deployment scaled up again) — never zero controllers after a refused or rolled-back
   move, never two writers (frozen, it drives nothing). A controller holding Leases
-  there that is neither (one run by hand elsewhere, with no replicas) still blocks.
+  there that is neither (one run by hand, replicas or not: its identity is no pod
+  of the Deployment's, ``deployment_pods``) still blocks, named.
 - At resume (past the switch: the commit point) the cluster left has its controller's
   Deployment scaled to 0 (``scale_down``: its replicas kept in the annotation
   ``strata.dev/replicas``, so a move back scales it up again), and a way back removes
@@ -48,7 +49,7 @@ from strata.pivot.undo import Undoing
 from strata.store import KubeStore
 from strata.store.kube_api import KubeApi
 
-__all__ = ["HandingBack", "scale_down"]
+__all__ = ["HandingBack", "deployment_pods", "scale_down"]
 
 DEPLOYMENT = "strata-controller"  # deploy/deployment.yaml (``resume.DEPLOYMENT``)
 REPLICAS = "strata.dev/replicas"  # the replicas a paused Deployment is scaled to
@@ -60,6 +61,22 @@ def replicas(api: KubeApi, namespace: str) -> int:
     """The replicas of the Deployment ``strata-controller`` (0: none there)."""
     found = api.get(f"/apis/apps/v1/namespaces/{namespace}/deployments/{DEPLOYMENT}")
     return int(((found or {}).get("spec") or {}).get("replicas", 1)) if found else 0
+
+
+def deployment_pods(api: KubeApi, namespace: str) -> list[str]:
+    """The names of the pods of the Deployment ``strata-controller`` (its
+    ``spec.selector.matchLabels``, apps/v1) not finished (phase neither Succeeded nor
+    Failed): a replica's identity in its Leases is its pod's name."""
+    found = api.get(f"/apis/apps/v1/namespaces/{namespace}/deployments/{DEPLOYMENT}")
+    labels = (((found or {}).get("spec") or {}).get("selector") or {}).get("matchLabels")
+    if not labels:
+        return []
+    selector = ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
+    pods = api.items(f"/api/v1/namespaces/{namespace}/pods", selector)
+    done = ("Succeeded", "Failed")
+    return sorted(
+        p["metadata"]["name"] for p in pods if (p.get("status") or {}).get("phase") not in done
+    )
 
 
 def scale_down(api: KubeApi, namespace: str) -> str | None:
@@ -100,8 +117,14 @@ class HandingBack(Undoing):
         pid = running(files[0]) if files is not None else None
         count = replicas(api, namespace)
         others = set(live_holders(api, namespace)) - ({identity()} if pid else set())
-        if others and count == 0:
-            return found  # a controller neither the move nor its Deployment runs
+        strangers = sorted(others - set(deployment_pods(api, namespace)))
+        if strangers:  # a controller neither the move nor its Deployment runs
+            block = (
+                f"{mine} ({', '.join(strangers)} hold its Leases: neither the host controller "
+                f"the move here started nor a pod of deployment/{DEPLOYMENT}; one run by "
+                "hand?): stop it first"
+            )
+            return [("block", block) if t.startswith(mine) else (lv, t) for lv, t in found]
         verb = "would" if self.options.dry_run else "will"
         notes = []
         if pid is not None and files is not None:

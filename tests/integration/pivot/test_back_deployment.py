@@ -20,6 +20,7 @@ import pytest
 
 from strata.store import RecordWrite
 from tests.integration.pivot.conftest import (
+    hold_shard_lease,
     kube_store,
     pivot_to_cluster,
     provisioned_state,
@@ -41,6 +42,20 @@ class Replica:
         self.plane, self.namespace = plane, namespace
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def pod(self) -> None:
+        """Its Pod object (never scheduled: no Node here) with the Deployment's labels:
+        a replica's identity in its Leases is its pod's name."""
+        container = {"name": "controller", "image": "strata:test"}
+        body = {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": HOLDER, "labels": {"app.kubernetes.io/name": "strata-controller"}},
+            "spec": {"containers": [container], "automountServiceAccountToken": False},
+        }
+        with self.plane.client() as api:
+            made = api.post(f"/api/v1/namespaces/{self.namespace}/pods", json=body)
+            assert made.status_code == 201, made.text
 
     def _run(self) -> None:
         leases = f"/apis/coordination.k8s.io/v1/namespaces/{self.namespace}/leases"
@@ -79,6 +94,7 @@ def moved_with_replica(
     assert moved.returncode == 0, moved.stdout + moved.stderr
     _scale(plane, namespace, 1)  # as --controller cluster does where a Node runs pods
     replica = Replica(plane, namespace)
+    replica.pod()
     replica.thread.start()
     wait_for(replica.holds, 30, "the replica's Leases")
     try:
@@ -132,5 +148,25 @@ def test_a_way_back_rolled_back_scales_the_deployment_up_again(
     assert aborted.returncode == 0, aborted.stdout + aborted.stderr
     assert (_get(plane, _paths(namespace)["Deployment"]) or {})["spec"]["replicas"] == 1
     assert "scaled from 0 to 1" in aborted.stdout
+    lines = aborted.stdout.splitlines()  # the reason first, then what was started again
+    assert lines[0] == "rollback: failed: aborted by strata pivot --abort", lines
     wait_for(replica.holds, 30, "the replica's Leases again")
     assert _state_writer(state) == moved_marker  # never two writers: the file still moved
+
+
+def test_a_controller_run_by_hand_beside_the_deployments_replicas_blocks(
+    plane: ControlPlane, namespace: str, tmp_path: Path
+) -> None:
+    """Replicas 1 but no pod of it runs, and a controller run by hand holds the Leases:
+    not counted as a replica — preflight blocks naming it, nothing frozen or scaled."""
+    state = tmp_path / "strata.db"
+    provisioned_state(state, 4).close()
+    moved = pivot_to_cluster(state, plane, namespace, "--controller", "none")
+    assert moved.returncode == 0, moved.stdout + moved.stderr
+    _scale(plane, namespace, 1)
+    hold_shard_lease(plane, namespace)  # strata-7f9c-x2, run by hand
+    back = run_pivot("--state", str(state), "--back")
+    assert back.returncode != 0
+    assert "preflight block" in back.stdout, back.stdout
+    assert "strata-7f9c-x2 hold its Leases: neither" in back.stdout
+    assert "scaled from" not in back.stdout and "step freeze" not in back.stdout
