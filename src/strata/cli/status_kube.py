@@ -57,14 +57,16 @@ class KubeSource:
 def kube_source(kubeconfig: Path, namespace: str | None, topology: str) -> KubeSource:
     """Opens what ``status`` reads; exits 1 with the reason when the API cannot be
     read or the Topology object does not exist (nothing is written either way)."""
-    from lightkube import ApiError, Client, KubeConfig
+    from lightkube import ApiError, Client
     from lightkube.core.exceptions import ConfigError
 
+    from strata.kube.kubeconfig_load import KubeconfigRefused, load_kubeconfig
     from strata.store import KubeStore, KubeStoreError
 
     try:
-        config = KubeConfig.from_file(kubeconfig)
-        client = Client(config, trust_env=False)
+        client = Client(load_kubeconfig(kubeconfig), trust_env=False)
+    except KubeconfigRefused as refused:
+        _exit(str(refused))
     except (ConfigError, OSError, KeyError, ValueError) as exc:
         _exit(f"{kubeconfig}: cannot use this kubeconfig: {exc}")
     namespace = namespace or client.namespace

@@ -157,55 +157,15 @@ def apply_topology(
 
 
 def load_kubeconfig(kubeconfig: Path) -> Any:
-    """lightkube's ``KubeConfig`` for the file, its current context checked; raises
-    ApplyRefused naming what is wrong (not YAML, no clusters, no current context, a
-    context naming a cluster or user it lacks) instead of a traceback."""
-    import yaml
-    from lightkube import KubeConfig
-    from lightkube.core.exceptions import ConfigError
+    """lightkube's ``KubeConfig`` for the file (``strata.kube.kubeconfig_load``);
+    ``ApplyRefused`` naming what is wrong instead of a traceback."""
+    from strata.kube.kubeconfig_load import KubeconfigRefused
+    from strata.kube.kubeconfig_load import load_kubeconfig as load
 
     try:
-        data = yaml.safe_load(kubeconfig.read_text())
-    except OSError as err:
-        raise ApplyRefused(
-            f"{kubeconfig}: cannot read it: {err.strerror}", KUBECONFIG_HINT
-        ) from None
-    except (yaml.YAMLError, UnicodeDecodeError):
-        raise ApplyRefused(f"{kubeconfig}: not a kubeconfig (not YAML)", KUBECONFIG_HINT) from None
-    problem = _kubeconfig_problem(data)
-    if problem is not None:
-        raise ApplyRefused(f"{kubeconfig}: not a usable kubeconfig: {problem}", KUBECONFIG_HINT)
-    try:
-        config = KubeConfig.from_dict(data, fname=kubeconfig)
-        config.get()  # the current context, its cluster and user resolved
-    except (ConfigError, KeyError, ValueError, TypeError, AttributeError) as err:
-        raise ApplyRefused(
-            f"{kubeconfig}: cannot use this kubeconfig: {err}", KUBECONFIG_HINT
-        ) from None
-    return config
-
-
-KUBECONFIG_HINT = "pass --kubeconfig FILE, or set KUBECONFIG as for kubectl"
-
-
-def _kubeconfig_problem(data: Any) -> str | None:
-    if not isinstance(data, dict):
-        return "it is not a mapping"
-    for key in ("clusters", "contexts"):
-        if not isinstance(data.get(key), list) or not data[key]:
-            return f"it has no {key}"
-    current = data.get("current-context")
-    if not current:
-        return "it sets no current-context"
-    contexts = {
-        c.get("name"): c.get("context") or {} for c in data["contexts"] if isinstance(c, dict)
-    }
-    if current not in contexts:
-        return f"its current-context {current} is not among its contexts"
-    clusters = {c.get("name") for c in data["clusters"] if isinstance(c, dict)}
-    if contexts[current].get("cluster") not in clusters:
-        return f"context {current} names cluster {contexts[current].get('cluster')}, which it lacks"
-    return None
+        return load(kubeconfig)
+    except KubeconfigRefused as refused:
+        raise ApplyRefused(str(refused), refused.hint) from None
 
 
 def _resource() -> Any:

@@ -8,6 +8,8 @@ from pathlib import Path
 from lightkube import Client, KubeConfig
 from lightkube.generic_resource import create_namespaced_resource
 
+from strata.kube.kubeconfig_load import load_kubeconfig
+
 __all__ = ["TOPOLOGY", "TOPOLOGY_API_VERSION", "kube_client"]
 
 GROUP, VERSION = "strata.dev", "v1alpha1"  # strata.operator.crds' (issue 16's conventions)
@@ -19,5 +21,5 @@ def kube_client(kubeconfig: Path | None, namespace: str) -> Client:
     """A client for ``namespace``: from ``kubeconfig`` when given, else the pod's
     service account (in a cluster), else ``$KUBECONFIG`` or ``~/.kube/config``
     (lightkube's ``KubeConfig.from_env``)."""
-    config = KubeConfig.from_file(kubeconfig) if kubeconfig else KubeConfig.from_env()
+    config = load_kubeconfig(kubeconfig) if kubeconfig else KubeConfig.from_env()
     return Client(config, namespace=namespace, trust_env=False)

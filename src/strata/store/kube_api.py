@@ -92,10 +92,15 @@ def client_from_kubeconfig(path: Path | str | None = None) -> KubeHttp:
     from lightkube.config.kubeconfig import KubeConfig
     from lightkube.core.exceptions import ConfigError
 
+    from strata.kube.kubeconfig_load import KubeconfigRefused, load_kubeconfig
+
+    where = str(path or "kubeconfig")
     try:
-        config = (KubeConfig.from_file(path) if path is not None else KubeConfig.from_env()).get()
+        config = (load_kubeconfig(Path(path)) if path is not None else KubeConfig.from_env()).get()
+    except KubeconfigRefused as refused:
+        raise KubeStoreError("OPEN", where, 0, str(refused).removeprefix(f"{where}: ")) from None
     except (ConfigError, OSError, KeyError, ValueError) as exc:
-        raise KubeStoreError("OPEN", str(path or "kubeconfig"), 0, str(exc)) from None
+        raise KubeStoreError("OPEN", where, 0, str(exc)) from None
     if config is None or config.user is None:
         raise KubeStoreError("OPEN", str(path or "kubeconfig"), 0, "no current context or user")
     params = ConnectionParams(trust_env=False).httpx_params(config)

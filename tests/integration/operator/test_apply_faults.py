@@ -49,7 +49,7 @@ def _lab() -> dict[str, Any]:
 
 
 KUBECONFIGS = {
-    "not-yaml": ("not yaml: [", "not a kubeconfig (not YAML)"),
+    "not-yaml": ("not yaml: [", "not a kubeconfig (not YAML at line 1"),
     "empty": ("{}", "it has no clusters"),
     "no-context": (None, "it sets no current-context"),
     "exec-missing": (None, "credential plugin could not run: /nonexistent-plugin"),
