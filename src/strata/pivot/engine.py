@@ -102,7 +102,10 @@ class Pivot(HandingBack, BetweenClusters, Installing):
         return self._steps()
 
     def preflight(self, journal: Journal | None) -> list[Finding]:
-        found = check_source(self.source, self.source_end, journal, self.options.allow_failed)
+        to_file = self.target_end.kind == "sqlite"
+        found = check_source(
+            self.source, self.source_end, journal, self.options.allow_failed, to_file
+        )
         try:
             if target_exists(self.target_end):  # a state file is made at install, not here
                 self._open_target()

@@ -56,8 +56,14 @@ def blocking(findings: list[Finding]) -> list[str]:
 
 
 def check_source(
-    store: MovableStore, end: End, journal: Journal | None, allow_failed: bool
+    store: MovableStore,
+    end: End,
+    journal: Journal | None,
+    allow_failed: bool,
+    to_file: bool = False,
 ) -> list[Finding]:
+    """What preflight finds at the source ``end``; ``to_file``: the target is a state
+    file (the Topology's Secrets do not move: it reads the passwords here)."""
     found: list[Finding] = []
     records = store.records()
     if not records and not store.export_nodes() and not store.events_since(0, 1):
@@ -69,7 +75,7 @@ def check_source(
     if isinstance(store, KubeStore):
         found += version_findings(read_crds(store.api), "source")
         found += _shard_holders(store.api, end.namespace)
-        found += _referenced_secrets(store.api, end)
+        found += _referenced_secrets(store.api, end, to_file)
     busy = in_flight(store)
     if busy:
         counts = ", ".join(f"{state} {count}" for state, count in states(busy))
@@ -139,14 +145,25 @@ def driving(store: MovableStore, end: End) -> str | None:
     return "; ".join(found) or None
 
 
-def _referenced_secrets(api: KubeApi, end: End) -> list[Finding]:
-    """The Topology object and the Secrets it refers to, which move with it."""
+def _referenced_secrets(api: KubeApi, end: End, to_file: bool = False) -> list[Finding]:
+    """The Topology object and the Secrets it refers to, which move with it to a
+    cluster; to a state file they do not (missing ones are a note: the state file reads
+    the BMC passwords from this machine's environment and files, as before a move)."""
     found = topology_object(api, end.namespace, end.topology)
     if found is None:
         return [("note", f"no Topology object {end.topology} in {end.namespace}: none moves")]
     refs = references(found.get("spec") or {}, end.namespace)
     values = digests(api, refs, (end.namespace, end.namespace))
     missing = sorted(k for k, v in values.items() if v == "absent")
+    if missing and to_file:
+        return [
+            (
+                "note",
+                f"the Topology refers to Secrets not in the source ({', '.join(missing)}): "
+                "they do not move to a state file, which reads the BMC passwords from this "
+                "machine's environment and files (the topology's credentials), as before the move",
+            )
+        ]
     if missing:
         return [
             ("block", f"the Topology refers to Secrets missing in the source: {', '.join(missing)}")
