@@ -3,7 +3,9 @@ and the Secrets it refers to (BMC passwords), copied and compared."""
 
 from __future__ import annotations
 
+from strata.operator.crds import API_VERSION
 from strata.pivot import credentials, install
+from strata.pivot.edits import versions
 from strata.pivot.moving import Moving
 from strata.store import KubeStore
 
@@ -15,16 +17,30 @@ class BetweenClusters(Moving):
         """The Topology object, then the Secrets it refers to (BMC passwords)."""
         journal, ends = self.journal, (self.source_end.namespace, self.target_end.namespace)
         assert journal is not None
-        if install.copy_topology(source.api, target.api, ends, self.source_end.topology):
+        name = self.source_end.topology
+        if install.copy_topology(source.api, target.api, ends, name):
+            path = f"/apis/{API_VERSION}/namespaces/{ends[1]}/topologies/{name}"
             journal.created = {**journal.created, "topology": True}
-            self._write()
+            self._record_versions(target, [path])
         made = credentials.copy_secrets(source.api, target.api, self._refs(), ends)
         if made:
             journal.created = {
                 **journal.created,
                 "secrets": [*journal.created.get("secrets", []), *made],
             }
-            self._write()
+            paths = [
+                f"/api/v1/namespaces/{s.split('/', 1)[0]}/secrets/{s.split('/', 1)[1]}"
+                for s in made
+            ]
+            self._record_versions(target, paths)
+
+    def _record_versions(self, target: KubeStore, paths: list[str]) -> None:
+        """What was made, as made (``strata.pivot.edits``): a later edit is kept."""
+        journal = self.journal
+        assert journal is not None
+        recorded = {**journal.created.get("versions", {}), **versions(target.api, paths)}
+        journal.created = {**journal.created, "versions": recorded}
+        self._write()
 
     def _refs(self) -> list[tuple[str, str, str]]:
         if not isinstance(self.source, KubeStore):

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from strata.pivot.copying import CopyRefused
+from strata.pivot.edits import edited
 from strata.pivot.host import (
     host_files,
     identity,
@@ -53,7 +54,7 @@ __all__ = ["HandingBack", "deployment_pods", "scale_down"]
 
 DEPLOYMENT = "strata-controller"  # deploy/deployment.yaml (``resume.DEPLOYMENT``)
 REPLICAS = "strata.dev/replicas"  # the replicas a paused Deployment is scaled to
-_CARRIED = ("objects", "secrets", "topology", "namespace", "crds")
+_CARRIED = ("objects", "secrets", "topology", "namespace", "crds", "versions")
 GIVE_BACK_WAIT = 60.0  # seconds a stopped controller is given to give its Leases back
 
 
@@ -303,10 +304,19 @@ def _remove_left(api: KubeApi, namespace: str, left: dict[str, Any], topology: s
         for where, name in (s.split("/", 1) for s in made.get("secrets") or [])
     ]
     removed += list(reversed(made.get("objects") or []))
-    for path in removed:
+    recorded, lines = made.get("versions") or {}, []
+    for path in list(removed):
+        change = edited(api.get(path), recorded[path]) if path in recorded else None
+        if change is not None:  # a person's edit since the move made it: theirs now
+            removed.remove(path)
+            lines.append(
+                f"left behind: kept {_short(path)}: edited in the cluster since move "
+                f"{left.get('move')} made it ({change}); to remove it: {_kubectl_delete(path)}"
+            )
+            continue
         api.delete(path)
     shown = ", ".join(_short(p) for p in removed) or "nothing"
-    lines = [f"left behind: removed what move {left.get('move')} installed there: {shown}"]
+    lines.insert(0, f"left behind: removed what move {left.get('move')} installed there: {shown}")
     kept = (
         f"kept in namespace {namespace}: the moved state's copy (Servers, the ConfigMaps and "
         f"Secrets labelled strata.dev/topology={topology}, the Lease {topology}-writer saying "
@@ -325,6 +335,15 @@ def _remove_left(api: KubeApi, namespace: str, left: dict[str, Any], topology: s
             "topology uses them"
         )
     return [*lines, kept]
+
+
+def _kubectl_delete(path: str) -> str:
+    """``/apis/strata.dev/v1alpha1/namespaces/ns/topologies/x`` ->
+    ``kubectl -n ns delete topologies.strata.dev/x`` (a Secret: ``secret/x``)."""
+    parts = path.strip("/").split("/")
+    group = "" if parts[0] == "api" else "." + parts[1]
+    namespace, resource, name = parts[-3], parts[-2], parts[-1]
+    return f"`kubectl -n {namespace} delete {resource}{group}/{name}`"
 
 
 def _short(path: str) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from strata.operator.manifests import object_path
 from strata.pivot import failpoints, install
 from strata.pivot.copying import CopyRefused
+from strata.pivot.edits import tracked, versions
 from strata.pivot.from_file import Handover, handover
 from strata.pivot.moving import Moving
 from strata.pivot.reach import controller_findings, provisioning
@@ -111,6 +112,11 @@ class Installing(Moving):
             journal.created = {**journal.created, "objects": mine}
             self._write()
         made = sorted({o["kind"] for o in absent if object_path(o) not in taken})
+        made_paths = [object_path(o) for o in absent if object_path(o) not in taken]
+        if any(map(tracked, made_paths)):  # a later edit there is told from what was made
+            recorded = {**journal.created.get("versions", {}), **versions(target.api, made_paths)}
+            journal.created = {**journal.created, "versions": recorded}
+            self._write()
         self.say(
             f"install: {len(absent) - len(taken)} objects created ({', '.join(made) or 'none'}),"
             f" {len(wanted) - len(absent) + len(taken)} found there and kept; the controller's "

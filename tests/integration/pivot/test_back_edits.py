@@ -1,0 +1,49 @@
+"""`--back` removes what the move away made in the cluster it leaves — but not a
+Topology object or BMC Secret edited there since (its generation, or resourceVersion,
+moved from what the move recorded): kept, said, with the kubectl command to remove it
+(``strata.pivot.edits``)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.integration.pivot.conftest import TOPOLOGY, provisioned_state, run_pivot, to_cluster
+from tests.integration.pivot.conftest import namespace as namespace  # a fixture
+from tests.integration.pivot.conftest import plane as plane  # a fixture
+from tests.support.kube_api import ControlPlane
+
+LAB = Path(__file__).resolve().parents[3] / "examples" / "lab" / "topology.yaml"
+MERGE = {"Content-Type": "application/merge-patch+json"}
+
+
+def test_the_way_back_keeps_a_topology_and_secret_edited_after_the_move(
+    plane: ControlPlane, namespace: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STRATA_LAB_BMC_PASSWORD", "b27-Secret-pw")
+    state = tmp_path / "strata.db"
+    provisioned_state(state, 3).close()
+    file = tmp_path / "topology.yaml"
+    shutil.copy(LAB, file)
+    moved = run_pivot("-f", str(file), *to_cluster(state, plane, namespace), "--copy-credentials")
+    assert moved.returncode == 0, moved.stdout + moved.stderr
+    topology = f"/apis/strata.dev/v1alpha1/namespaces/{namespace}/topologies/{TOPOLOGY}"
+    secret = f"/api/v1/namespaces/{namespace}/secrets/{TOPOLOGY}-bmc-lab-bmc"
+    with plane.client() as api:
+        edit = {"spec": {"consent": {"prune": True}}}
+        assert api.patch(topology, json=edit, headers=MERGE).status_code == 200
+        label = {"metadata": {"labels": {"edited": "by-hand"}}}
+        assert api.patch(secret, json=label, headers=MERGE).status_code == 200
+    back = run_pivot("-f", str(file), "--state", str(state), "--back")
+    assert back.returncode == 0, back.stdout + back.stderr
+    with plane.client() as api:
+        assert api.get(topology).status_code == 200
+        assert api.get(secret).status_code == 200
+    assert f"kept topologies/{TOPOLOGY}: edited in the cluster since move" in back.stdout
+    assert "(generation 1 -> 2)" in back.stdout
+    assert f"kubectl -n {namespace} delete topologies.strata.dev/{TOPOLOGY}" in back.stdout
+    assert f"kept secrets/{TOPOLOGY}-bmc-lab-bmc: edited" in back.stdout
+    assert "removed what move" in back.stdout and "deployments/strata-controller" in back.stdout
+    assert "b27-Secret-pw" not in back.stdout + back.stderr
