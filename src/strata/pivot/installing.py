@@ -117,10 +117,14 @@ class Installing(Moving):
             recorded = {**journal.created.get("versions", {}), **versions(target.api, made_paths)}
             journal.created = {**journal.created, "versions": recorded}
             self._write()
+        absent_paths = {object_path(o) for o in absent}
+        there = [object_path(o) for o in wanted if object_path(o) not in absent_paths]
+        ours = sum(p in earlier for p in there)  # made by this move's earlier run
+        earlier_run = f", {ours} made by this move's earlier run" if ours else ""
         self.say(
-            f"install: {len(absent) - len(taken)} objects created ({', '.join(made) or 'none'}),"
-            f" {len(wanted) - len(absent) + len(taken)} found there and kept; the controller's "
-            "Deployment paused"
+            f"install: {len(absent) - len(taken)} objects created ({', '.join(made) or 'none'})"
+            f"{earlier_run}, {len(there) - ours + len(taken)} found there and kept; the "
+            "controller's Deployment paused"
         )
 
     def _install_differences(self, target: KubeStore) -> list[str]:

@@ -6,11 +6,20 @@ moved from what the move recorded): kept, said, with the kubectl command to remo
 from __future__ import annotations
 
 import shutil
+import signal
 from pathlib import Path
 
 import pytest
 
-from tests.integration.pivot.conftest import TOPOLOGY, provisioned_state, run_pivot, to_cluster
+from strata.pivot.journal import Kept
+from strata.store import SQLiteStore
+from tests.integration.pivot.conftest import (
+    TOPOLOGY,
+    pivot_to_cluster,
+    provisioned_state,
+    run_pivot,
+    to_cluster,
+)
 from tests.integration.pivot.conftest import namespace as namespace  # a fixture
 from tests.integration.pivot.conftest import plane as plane  # a fixture
 from tests.support.kube_api import ControlPlane
@@ -47,3 +56,26 @@ def test_the_way_back_keeps_a_topology_and_secret_edited_after_the_move(
     assert f"kept secrets/{TOPOLOGY}-bmc-lab-bmc: edited" in back.stdout
     assert "removed what move" in back.stdout and "deployments/strata-controller" in back.stdout
     assert "b27-Secret-pw" not in back.stdout + back.stderr
+
+
+def test_a_rerun_after_a_crash_past_install_names_its_own_objects(
+    plane: ControlPlane, namespace: str, tmp_path: Path
+) -> None:
+    """The objects its earlier run made (the journal's, which a way back removes) are
+    said as the move's, not as "found there and kept"."""
+    state = tmp_path / "strata.db"
+    provisioned_state(state, 3).close()
+    killed = pivot_to_cluster(state, plane, namespace, failpoint="after:install")
+    assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr
+    again = pivot_to_cluster(state, plane, namespace)
+    assert again.returncode == 0, again.stdout + again.stderr
+    line = next(t for t in again.stdout.splitlines() if t.startswith("install:"))
+    store = SQLiteStore(state)
+    try:
+        journal = Kept(store).read()
+    finally:
+        store.close()
+    assert journal is not None
+    mine = len(journal.created.get("objects") or [])
+    assert mine > 0 and f"{mine} made by this move's earlier run" in line, line
+    assert "0 found there and kept" in line, line
