@@ -10,11 +10,15 @@ Every namespaced resource the API server lists is read (its discovery documents,
 ``/api/v1`` and each group's preferred version: Kubernetes API "Discovery"), not a
 list of kinds Strata knows: an object of a kind Strata never makes is what this is for.
 
-The move's own: an object labelled ``strata.dev/topology=<topology>`` (the store's
-Servers, log segments, notes, Lease and Secrets, the Secrets the move copied), an API
-path the journal's ``created`` records (the controller's objects, the Topology
-object), and what those own (``metadata.ownerReferences``: a Deployment's
-ReplicaSets). The cluster's own, in every namespace: the ServiceAccount ``default``,
+The move's own: an API path the journal's ``created`` records (the controller's
+objects, the Topology object, the Secrets the move copied), what the store writes
+there — known by its kind and name as ``strata.store.kube_*`` make them, with the
+label ``strata.dev/topology=<topology>`` (the Servers ``<topology>.<node>``, the
+ConfigMaps ``<topology>-log-NNNNNNNN``, ``-cursors``, ``-unknown-machines``,
+``-notes``, the Lease ``<topology>-writer``, the Secrets ``<topology>-boot-token-key``
+and ``<topology>-cluster-<layer>``) — and what those own (``metadata.ownerReferences``:
+a Deployment's ReplicaSets). The label alone makes nothing the move's: another
+party's object labelled for the topology (an agent watching it) is another party's. The cluster's own, in every namespace: the ServiceAccount ``default``,
 the ConfigMap ``kube-root-ca.crt`` and the token Secrets of ``default`` and of the
 ServiceAccounts the move made (their ``kubernetes.io/service-account.name``
 annotation). Events are records of what happened, not objects anyone keeps: left out.
@@ -22,6 +26,7 @@ annotation). Events are records of what happened, not objects anyone keeps: left
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +35,8 @@ from strata.store.kube_api import KubeApi, KubeStoreError, Obj
 __all__ = ["Contents", "contents"]
 
 LABEL = "strata.dev/topology"
+GROUP = "strata.dev"
+STORE_CONFIGMAPS = ("cursors", "unknown-machines", "notes")
 TOKEN_OF = "kubernetes.io/service-account.name"  # a service-account token Secret's
 CLUSTER_MADE = {("ServiceAccount", "default"), ("ConfigMap", "kube-root-ca.crt")}
 SHOWN = 8  # objects named in a report; the rest counted
@@ -80,7 +87,7 @@ def contents(api: KubeApi, namespace: str, topology: str, created: dict[str, Any
             objects.append((f"{collection}/{metadata.get('name')}", {**obj, "kind": kind}))
     recorded = _recorded(namespace, topology, created)
     accounts = {p.rsplit("/", 1)[1] for p in recorded if "/serviceaccounts/" in p} | {"default"}
-    mine = {path for path, obj in objects if _labelled(obj, topology) or path in recorded}
+    mine = {path for path, obj in objects if _store_made(path, obj, topology) or path in recorded}
     cluster = {path for path, obj in objects if _cluster_made(obj, accounts)}
     _owned(objects, mine)
     for path, obj in objects:
@@ -127,8 +134,28 @@ def _recorded(namespace: str, topology: str, created: dict[str, Any]) -> set[str
     return paths
 
 
-def _labelled(obj: Obj, topology: str) -> bool:
-    return ((obj.get("metadata") or {}).get("labels") or {}).get(LABEL) == topology
+def _store_made(path: str, obj: Obj, topology: str) -> bool:
+    """Whether ``obj`` at ``path`` is one the store writes (module doc): its kind, its
+    name, and the topology's label."""
+    metadata = obj.get("metadata") or {}
+    if (metadata.get("labels") or {}).get(LABEL) != topology:
+        return False
+    name, resource = str(metadata.get("name")), path.rsplit("/", 2)[-2]
+    if path.startswith("/api/v1/"):
+        if resource == "configmaps":
+            return name in {f"{topology}-{n}" for n in STORE_CONFIGMAPS} or bool(
+                re.fullmatch(rf"{re.escape(topology)}-log-\d{{8}}", name)
+            )
+        if resource == "secrets":
+            return name == f"{topology}-boot-token-key" or name.startswith(f"{topology}-cluster-")
+        return False
+    if path.startswith("/apis/coordination.k8s.io/") and resource == "leases":
+        return name == f"{topology}-writer"
+    return (
+        path.startswith(f"/apis/{GROUP}/")
+        and resource == "servers"
+        and name.startswith(f"{topology}.")
+    )
 
 
 def _cluster_made(obj: Obj, accounts: set[str]) -> bool:
