@@ -268,17 +268,18 @@ def _install_strata(tree: Path, wheels: Path, progress: Callable[[str], None]) -
 
 @contextmanager
 def _mounted(tree: Path) -> Iterator[None]:
-    """/dev and /proc inside ``tree`` for the chroot's commands, unmounted after."""
-    mounts = []
+    """/proc inside ``tree`` for the chroot's commands, unmounted after. /dev is the
+    base's own (mmdebstrap's tar holds its device nodes): no bind mount of the host's
+    /dev that a clean-up could walk into."""
+    proc = tree / "proc"
+    proc.mkdir(exist_ok=True)
+    _run("mount", "-t", "proc", "proc", str(proc))
     try:
-        for name, command in (("dev", ["--bind", "/dev"]), ("proc", ["-t", "proc", "proc"])):
-            (tree / name).mkdir(exist_ok=True)
-            _run("mount", *command, str(tree / name))
-            mounts.append(tree / name)
         yield
     finally:
-        for mount in reversed(mounts):
-            subprocess.run(["umount", "--lazy", str(mount)], check=False)
+        subprocess.run(["umount", "--lazy", str(proc)], check=False)
+        if os.path.ismount(proc):
+            raise SeedBuildError(f"{proc} is still mounted: umount it, then remove {tree}")
 
 
 def _install_unit(tree: Path, unit: Path) -> None:
