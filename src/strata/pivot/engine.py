@@ -144,7 +144,7 @@ class Pivot(HandingBack, BetweenClusters, Installing):
             if self._switched():  # not rolled back; finished by another run meanwhile?
                 self.kept.check()  # then JournalTaken says so, not this run's error
                 raise
-            self.rollback(f"{type(failure).__name__}: {failure}")
+            self.rollback(self.failed(failure))
             if not isinstance(failure, Exception):
                 raise
             raise PivotFailed("; ".join(journal.report)) from None

@@ -148,6 +148,27 @@ def remove(api: KubeApi, namespace: str, created: dict[str, Any], topology: str)
     return kept
 
 
+def refused_why(api: KubeApi, namespace: str, failure: KubeStoreError) -> str | None:
+    """Why the API server refused a request in ``namespace`` (403, 404) when the namespace
+    itself is the cause — deleted by someone meanwhile: a namespace being terminated
+    takes no new object (its admission answers 403 "unable to create new content in
+    namespace … because it is being terminated"; Kubernetes "Namespaces"), a deleted one
+    none at all. ``namespace … is being terminated`` / ``… does not exist``; None for
+    another cause, or when the namespace cannot be read."""
+    if failure.status not in (403, 404) or f"/namespaces/{namespace}/" not in str(failure):
+        return None
+    try:
+        found = api.get(f"/api/v1/namespaces/{namespace}")
+    except KubeStoreError:
+        return None
+    if found is None:
+        return f"namespace {namespace} does not exist: it was deleted during the move"
+    metadata, status = found.get("metadata") or {}, found.get("status") or {}
+    if metadata.get("deletionTimestamp") or status.get("phase") == "Terminating":
+        return f"namespace {namespace} is being terminated: it was deleted during the move"
+    return None
+
+
 def controller_wanted(namespace: str) -> list[Obj]:
     """What the target's controller needs in ``namespace``, its Deployment paused."""
     objects = controller_objects(namespace)

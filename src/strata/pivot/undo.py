@@ -11,6 +11,7 @@ from strata.pivot.journal import Journal
 from strata.pivot.moving import Moving, PivotRefused
 from strata.pivot.preflight import target_exists
 from strata.store import KubeStore
+from strata.store.kube_api import KubeStoreError
 
 __all__ = ["Undoing"]
 
@@ -40,6 +41,15 @@ class Undoing(Moving):
         self.kept.write(journal)
         for line in journal.report:
             self.say(f"rollback: {line}")
+
+    def failed(self, failure: BaseException) -> str:
+        """The reason of a rollback for ``failure``, with the API server's cause when the
+        target's namespace is it (``install.refused_why``)."""
+        reason = f"{type(failure).__name__}: {failure}"
+        if isinstance(failure, KubeStoreError) and isinstance(self.target, KubeStore):
+            why = install.refused_why(self.target.api, self.target_end.namespace, failure)
+            reason += f" ({why})" if why else ""
+        return reason
 
     def _undo_target(self, journal: Journal) -> None:
         target = self._open_target() if target_exists(self.target_end) else None

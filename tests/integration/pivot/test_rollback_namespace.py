@@ -113,3 +113,28 @@ def test_an_object_labelled_for_the_topology_that_the_move_did_not_make_keeps_it
     wait_for(none_of_ours, 60, "the move's objects deleted")
     said = [x for x in lines if f"namespace {namespace} kept" in x]
     assert len(said) == 1 and "Deployment their-agent" in said[0], lines
+
+
+def test_a_namespace_deleted_during_the_move_is_the_reason_said(
+    plane: ControlPlane, namespace: str, tmp_path: Path
+) -> None:
+    state = tmp_path / "strata.db"
+    provisioned_state(state, 3)
+
+    def someone_deletes_the_namespace() -> None:
+        with plane.client() as api:
+            assert api.delete(f"/api/v1/namespaces/{namespace}").is_success
+
+    failpoints.ACTIONS["after:copy"] = someone_deletes_the_namespace
+    try:
+        lines = failed_move(state, plane, namespace, "deleted during the move")
+    finally:
+        failpoints.ACTIONS.clear()
+    said = [x for x in lines if x.startswith("rollback: failed: KubeStoreError")]
+    assert len(said) == 1, lines
+    assert f"(namespace {namespace} is being terminated: it was deleted during the move)" in said[
+        0
+    ] or (f"(namespace {namespace} does not exist: it was deleted during the move)" in said[0]), (
+        said
+    )
+    assert any("unfrozen, in charge as before" in x for x in lines), lines
