@@ -33,7 +33,7 @@ import pycdlib
 
 from strata.seed import boot_files
 from strata.seed.reproducible import fixed_clock
-from strata.seed.rootfs import LiveRoot, SeedBuildError, _say, source_date_epoch
+from strata.seed.rootfs import LiveRoot, SeedBuildError, source_date_epoch, stderr_progress
 
 __all__ = ["PAYLOAD_DIR", "SeedImage", "build_image"]
 
@@ -55,7 +55,7 @@ def build_image(
     payload: Mapping[str, bytes | Path],
     *,
     root: LiveRoot,
-    progress: Callable[[str], None] = _say,
+    progress: Callable[[str], None] = stderr_progress,
 ) -> SeedImage:
     """Write the hybrid image to ``output`` (atomically: a temporary file beside it,
     then renamed) with ``payload`` under /strata/ (keys are relative POSIX paths such as

@@ -33,7 +33,7 @@ from pathlib import Path
 
 from strata.errors import StrataError
 
-__all__ = ["PACKAGES", "LiveRoot", "SeedBuildError", "checkout", "live_root"]
+__all__ = ["PACKAGES", "LiveRoot", "SeedBuildError", "checkout", "live_root", "stderr_progress"]
 
 # Debian bookworm packages of the live system (no Recommends: mmdebstrap's default).
 PACKAGES = (
@@ -97,7 +97,8 @@ class LiveRoot:
     digest: str
 
 
-def _say(message: str) -> None:
+def stderr_progress(message: str) -> None:
+    """The default progress of a build: one line on stderr per long step."""
     print(message, file=sys.stderr, flush=True)
 
 
@@ -106,7 +107,9 @@ def default_cache() -> Path:
     return Path(base) / "strata" / "seed"
 
 
-def live_root(cache: Path | None = None, progress: Callable[[str], None] = _say) -> LiveRoot:
+def live_root(
+    cache: Path | None = None, progress: Callable[[str], None] = stderr_progress
+) -> LiveRoot:
     """The live system, built once per digest of its inputs and kept in ``cache``
     (default ``~/.cache/strata/seed``). Builds at the same time in one cache wait for
     each other (a lock file). Raises SeedBuildError when a tool is missing, this is not
