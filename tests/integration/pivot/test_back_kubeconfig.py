@@ -108,3 +108,22 @@ def test_the_persons_own_kubeconfig_at_the_layer_path_is_used_as_it_is(
     assert dry.returncode == 0, dry.stdout + dry.stderr
     assert kubeconfig.read_bytes() == before, dry.stdout
     assert "minted again" not in dry.stdout
+
+
+def test_a_refused_abort_leaves_the_run_out_kubeconfig_as_it_was(
+    layer_plane: tuple[Path, str],
+) -> None:
+    """--abort of a finished move is refused (after reaching the cluster with the
+    kubeconfig minted again): the file put back as it was — a refused run writes
+    nothing."""
+    file, url = layer_plane
+    moved = run_pivot("-f", str(file), "--to", "mgmt", "--copy-credentials")
+    assert moved.returncode == 0, moved.stdout + moved.stderr
+    kubeconfig = file.parent / ".strata" / "mgmt.kubeconfig"
+    _run_out(file, url, kubeconfig, datetime.timedelta(days=30))
+    before = kubeconfig.read_bytes()
+    aborted = run_pivot("-f", str(file), "--abort")
+    assert aborted.returncode != 0, aborted.stdout + aborted.stderr
+    assert "no unfinished move to abort" in aborted.stdout + aborted.stderr
+    assert kubeconfig.read_bytes() == before
+    assert oct(kubeconfig.stat().st_mode & 0o777) == "0o600"
