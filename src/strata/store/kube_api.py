@@ -213,11 +213,19 @@ def _resource(path: str) -> str:
     return f"{kind}/{parts[2]}" if len(parts) > 2 else kind
 
 
+def _shortened(text: str, limit: int = 300) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
 def _json(response: httpx.Response, verb: str, path: str) -> Obj:
     if response.status_code >= 400:
         reason = "error"
-        with contextlib.suppress(ValueError):
-            reason = str(response.json().get("reason") or reason)
+        with contextlib.suppress(ValueError, AttributeError):
+            status = response.json()  # a metav1.Status: its reason, and what it says
+            reason = str(status.get("reason") or reason)
+            if status.get("message"):
+                reason += f" ({_shortened(str(status['message']))})"
         raise KubeStoreError(verb, path, response.status_code, reason)
     result: Obj = response.json()
     return result
