@@ -15,7 +15,8 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -135,26 +136,23 @@ def _vars(workdir: Path) -> Path:
     return copy
 
 
-@pytest.fixture
-def boot_seed(tmp_path: Path) -> Iterator[Callable[[Path, str], Booted]]:
-    """``boot_seed(image, how)`` starts QEMU; every machine it started is killed after."""
-    started: list[Booted] = []
-
-    def boot(image: Path, how: str) -> Booted:
-        workdir = tmp_path / how
-        workdir.mkdir(exist_ok=True)
-        process = subprocess.Popen(
-            qemu_command(image, how, workdir),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=(workdir / "qemu.log").open("wb"),
-        )
-        booted = Booted(process, workdir / "console.log", time.monotonic())
-        started.append(booted)
-        return booted
-
-    yield boot
-    for booted in started:
-        if booted.process.poll() is None:
-            booted.process.kill()
-            booted.process.wait(30)
+@contextmanager
+def booted_at_once(commands: Mapping[str, list[str]], work: Path) -> Iterator[dict[str, Booted]]:
+    """Starts each QEMU command at once (under TCG each guest uses one core: on 2
+    cores, N machines take about half the wall time of N in turn), each with its own
+    ``work/<name>/`` (the command writes its serial console to ``console.log`` there);
+    kills whatever still runs on leaving."""
+    booted: dict[str, Booted] = {}
+    try:
+        for name, command in commands.items():
+            log = (work / name / "qemu.log").open("wb")
+            process = subprocess.Popen(
+                command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log
+            )
+            booted[name] = Booted(process, work / name / "console.log", time.monotonic())
+        yield booted
+    finally:
+        for machine in booted.values():
+            if machine.process.poll() is None:
+                machine.process.kill()
+                machine.process.wait(30)
