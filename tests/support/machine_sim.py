@@ -127,6 +127,10 @@ class MachineSimulator:
             self.on_first_boot(machine, config)
 
 
+TRANSIENT_FOR = 120.0  # s a machine keeps retrying a transient answer
+_TRANSIENT = frozenset({408, 429, 500, 502, 503, 504})
+
+
 def _get(url: str) -> bytes:
     return _retry(lambda: urllib.request.urlopen(url, timeout=10).read())
 
@@ -137,15 +141,29 @@ def _post(url: str) -> None:
 
 
 def _retry(call: Callable[[], bytes]) -> bytes:
-    """A booting machine's tools retry (curl --retry 10) when the service is away: so
-    does the simulator. An HTTP error answer is final."""
-    for attempt in range(20):
+    """A booting machine's tools retry when the service is away or says to come back: so
+    does the simulator. A connection refused is tried again 20 times, 0.25 s apart (curl
+    --retry); a transient status (RFC 9110: 408, 429, 500, 502, 503, 504 — curl
+    --retry's list; Ignition retries its fetches on them too) after its Retry-After
+    (1 s without one, at most 10 s) for up to ``TRANSIENT_FOR`` seconds, as Strata's
+    iPXE script retries for 2 minutes. Any other HTTP error answer is final."""
+    refused, deadline = 0, time.monotonic() + TRANSIENT_FOR
+    while True:
         try:
             return call()
-        except urllib.error.HTTPError:
-            raise
+        except urllib.error.HTTPError as answer:
+            if answer.code not in _TRANSIENT or time.monotonic() > deadline:
+                raise
+            time.sleep(_retry_after(answer.headers.get("Retry-After")))
         except (urllib.error.URLError, ConnectionError):
-            if attempt == 19:
+            refused += 1
+            if refused == 20:
                 raise
             time.sleep(0.25)
-    raise AssertionError("unreachable")
+
+
+def _retry_after(value: str | None) -> float:
+    try:
+        return min(max(float(value or 1), 0.1), 10.0)
+    except ValueError:  # an HTTP date: not what Strata sends
+        return 1.0

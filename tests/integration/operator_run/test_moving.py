@@ -18,7 +18,8 @@ from strata.store.kube_store import KubeStore
 from tests.support.kube_api import wait_for
 
 HOUR = 3600.0
-STAGGERED = "{maxConcurrentPowerOn: 1, staggerSeconds: 1.5}"  # one power-on every 1.5 s
+STAGGER = 8.0  # s between power-ons: the freeze must land before the last of 4, under load
+STAGGERED = f"{{maxConcurrentPowerOn: 1, staggerSeconds: {STAGGER}}}"
 
 
 def _store(run: Any, name: str) -> KubeStore:
@@ -78,8 +79,8 @@ def test_a_move_beginning_during_a_run_stops_it_before_the_next_power_on(
     wait_for(lambda: _reason(run, "busy", "Moving"), 60, "Progressing=False Moving")
     seen = _power_ons(run)
     print(f"freeze seen after {seen} of {len(run.systems)} power-ons")
-    assert seen < len(run.systems)  # the freeze came before the last one (1.5 s apart)
-    time.sleep(4.5)  # three staggers: a run going on would have powered on more
+    assert seen < len(run.systems)  # the freeze came before the last one (STAGGER apart)
+    time.sleep(2 * STAGGER)  # a run going on would have powered on more
     assert _power_ons(run) == seen
     assert _reason(run, "busy", "Moving") is not None
 
