@@ -44,7 +44,7 @@ from strata.pivot.host import (
 from strata.pivot.journal import Journal
 from strata.pivot.moving import PivotFailed
 from strata.pivot.preflight import CONTROLLER, Finding
-from strata.pivot.resume import scale_up
+from strata.pivot.resume import DEPLOYMENT, REPLICAS, scale_up
 from strata.pivot.steady import in_flight, names
 from strata.pivot.undo import Undoing
 from strata.store import KubeStore
@@ -52,8 +52,6 @@ from strata.store.kube_api import KubeApi
 
 __all__ = ["HandingBack", "deployment_pods", "scale_down"]
 
-DEPLOYMENT = "strata-controller"  # deploy/deployment.yaml (``resume.DEPLOYMENT``)
-REPLICAS = "strata.dev/replicas"  # the replicas a paused Deployment is scaled to
 _CARRIED = ("objects", "secrets", "topology", "namespace", "crds", "versions")
 GIVE_BACK_WAIT = 60.0  # seconds a stopped controller is given to give its Leases back
 

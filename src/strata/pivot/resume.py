@@ -33,6 +33,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from strata.operator.manifests import NAME, REPLICAS_ANNOTATION
 from strata.pivot.ends import End
 from strata.pivot.host import (  # the host controller's part, re-exported here
     ResumeFailed,
@@ -74,8 +75,8 @@ __all__ = [
     "stop_host",
 ]
 
-DEPLOYMENT = "strata-controller"  # deploy/deployment.yaml
-REPLICAS = "strata.dev/replicas"  # the replicas a paused Deployment is scaled to
+DEPLOYMENT = NAME  # deploy/deployment.yaml
+REPLICAS = REPLICAS_ANNOTATION  # the replicas a paused Deployment is scaled to
 MODES = ("auto", "cluster", "host", "none")
 TAKE_WAIT = 60.0  # seconds a replica is given to announce itself (its member Lease)
 
