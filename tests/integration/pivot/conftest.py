@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 import itertools
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Generator, Iterator
@@ -25,6 +26,7 @@ from strata.store import KubeStore, MovableStore, RecordWrite, SQLiteStore
 from strata.store.clusters import StoredCluster
 from tests.support.failpoints import no_failpoint_actions  # noqa: F401 (autouse here)
 from tests.support.kube_api import ControlPlane, control_plane
+from tests.support.layer_state import LAB
 
 TOPOLOGY = "lab"
 STATES = ("declared", "registering", "inspecting", "ready", "provisioning", "booting")
@@ -195,6 +197,19 @@ def pivot_to_cluster(
     """``strata pivot`` with ``to_cluster``'s arguments, then ``args``; ``kwargs`` as
     ``run_pivot``'s."""
     return run_pivot(*to_cluster(state, plane, namespace), *args, **kwargs)
+
+
+def moved_with_lab_file(
+    plane: ControlPlane, namespace: str, directory: Path, *flags: str
+) -> tuple[Path, Path]:
+    """A state file of 3 provisioned servers moved into ``plane`` with ``-f`` a copy of the
+    lab's topology and ``flags``; (state, file)."""
+    state, file = directory / "strata.db", directory / "topology.yaml"
+    provisioned_state(state, 3).close()
+    shutil.copy(LAB, file)
+    moved = run_pivot("-f", str(file), *to_cluster(state, plane, namespace), *flags)
+    assert moved.returncode == 0, moved.stdout + moved.stderr
+    return state, file
 
 
 def hold_shard_lease(plane: ControlPlane, namespace: str) -> None:

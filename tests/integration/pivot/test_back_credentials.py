@@ -4,29 +4,21 @@ file reads the BMC passwords from this machine's environment, as before the move
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
+from tests.integration.pivot.conftest import moved_with_lab_file, run_pivot
 from tests.integration.pivot.conftest import namespace as namespace  # a fixture
 from tests.integration.pivot.conftest import plane as plane  # a fixture
-from tests.integration.pivot.conftest import provisioned_state, run_pivot, to_cluster
 from tests.support.kube_api import ControlPlane
-
-LAB = Path(__file__).resolve().parents[3] / "examples" / "lab" / "topology.yaml"
 
 
 def test_the_way_back_after_leave_credentials_needs_no_secret_in_the_cluster(
     plane: ControlPlane, namespace: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("STRATA_LAB_BMC_PASSWORD", "b27-pw")
-    state = tmp_path / "strata.db"
-    provisioned_state(state, 3).close()
-    file = tmp_path / "topology.yaml"
-    shutil.copy(LAB, file)
-    moved = run_pivot("-f", str(file), *to_cluster(state, plane, namespace), "--leave-credentials")
-    assert moved.returncode == 0, moved.stdout + moved.stderr
+    state, file = moved_with_lab_file(plane, namespace, tmp_path, "--leave-credentials")
     back = run_pivot("-f", str(file), "--state", str(state), "--back")
     assert back.returncode == 0, back.stdout + back.stderr
     assert "they do not move to a state file" in back.stdout

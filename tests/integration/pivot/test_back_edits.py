@@ -5,7 +5,6 @@ moved from what the move recorded): kept, said, with the kubectl command to remo
 
 from __future__ import annotations
 
-import shutil
 import signal
 from pathlib import Path
 
@@ -15,16 +14,17 @@ from strata.pivot.journal import Kept
 from strata.store import SQLiteStore
 from tests.integration.pivot.conftest import (
     TOPOLOGY,
+    moved_with_lab_file,
     pivot_to_cluster,
     provisioned_state,
     run_pivot,
-    to_cluster,
 )
-from tests.integration.pivot.conftest import namespace as namespace  # a fixture
-from tests.integration.pivot.conftest import plane as plane  # a fixture
+from tests.integration.pivot.conftest import (
+    namespace as namespace,  # a fixture, moved_with_lab_file
+)
+from tests.integration.pivot.conftest import plane as plane  # a fixture, moved_with_lab_file
 from tests.support.kube_api import ControlPlane
 
-LAB = Path(__file__).resolve().parents[3] / "examples" / "lab" / "topology.yaml"
 MERGE = {"Content-Type": "application/merge-patch+json"}
 
 
@@ -32,12 +32,7 @@ def test_the_way_back_keeps_a_topology_and_secret_edited_after_the_move(
     plane: ControlPlane, namespace: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("STRATA_LAB_BMC_PASSWORD", "b27-Secret-pw")
-    state = tmp_path / "strata.db"
-    provisioned_state(state, 3).close()
-    file = tmp_path / "topology.yaml"
-    shutil.copy(LAB, file)
-    moved = run_pivot("-f", str(file), *to_cluster(state, plane, namespace), "--copy-credentials")
-    assert moved.returncode == 0, moved.stdout + moved.stderr
+    state, file = moved_with_lab_file(plane, namespace, tmp_path, "--copy-credentials")
     topology = f"/apis/strata.dev/v1alpha1/namespaces/{namespace}/topologies/{TOPOLOGY}"
     secret = f"/api/v1/namespaces/{namespace}/secrets/{TOPOLOGY}-bmc-lab-bmc"
     with plane.client() as api:

@@ -32,8 +32,8 @@ from strata.pivot.resume import schedulable
 from strata.store import KubeStore
 from tests.integration.pivot.conftest import TOPOLOGY, provisioned_state
 from tests.support.kube_api import ControlPlane, wait_for
+from tests.support.layer_state import LAB
 
-LAB = Path(__file__).resolve().parents[3] / "examples" / "lab" / "topology.yaml"
 NETWORK = "the provisioning network provisioning (192.168.110.0/24)"
 PAUSE = [{"names": ["registry.k8s.io/pause:3.2"], "sizeBytes": 299513}]
 

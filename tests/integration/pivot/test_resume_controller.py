@@ -28,8 +28,7 @@ from tests.integration.pivot.conftest import (
     provisioned_state,
 )
 from tests.support.kube_api import ControlPlane, free_port, wait_for
-
-LAB = Path(__file__).resolve().parents[3] / "examples/lab/topology.yaml"  # metadata.name: lab
+from tests.support.layer_state import LAB
 
 
 def _hosted(tmp_path: Path, namespace: str) -> list[str]:
