@@ -31,13 +31,18 @@ def _run_out(file: Path, url: str, kubeconfig: Path, lifetime: datetime.timedelt
     write_private(kubeconfig, layer_admin_kubeconfig(material, url, then, lifetime))
 
 
+def _moved_to_mgmt(file: Path) -> Path:
+    """``strata pivot --to mgmt`` from FILE's state; the layer kubeconfig it wrote."""
+    moved = run_pivot("-f", str(file), "--to", "mgmt", "--copy-credentials")
+    assert moved.returncode == 0, moved.stdout + moved.stderr
+    return file.parent / ".strata" / "mgmt.kubeconfig"
+
+
 def test_the_way_back_mints_an_expired_layer_kubeconfig_again(
     layer_plane: tuple[Path, str],
 ) -> None:
     file, url = layer_plane
-    moved = run_pivot("-f", str(file), "--to", "mgmt", "--copy-credentials")
-    assert moved.returncode == 0, moved.stdout + moved.stderr
-    kubeconfig = file.parent / ".strata" / "mgmt.kubeconfig"
+    kubeconfig = _moved_to_mgmt(file)
     _run_out(file, url, kubeconfig, datetime.timedelta(days=30))  # expired a day ago
     now = datetime.datetime.now(datetime.UTC)
     assert (expires(kubeconfig) or now) < now
@@ -75,9 +80,7 @@ def test_back_dry_run_writes_no_kubeconfig(layer_plane: tuple[Path, str]) -> Non
     """A dry run says it would mint the layer's run-out kubeconfig again, writes nothing,
     and still reaches the cluster (with one minted into a temporary directory)."""
     file, url = layer_plane
-    moved = run_pivot("-f", str(file), "--to", "mgmt", "--copy-credentials")
-    assert moved.returncode == 0, moved.stdout + moved.stderr
-    kubeconfig = file.parent / ".strata" / "mgmt.kubeconfig"
+    kubeconfig = _moved_to_mgmt(file)
     _run_out(file, url, kubeconfig, datetime.timedelta(days=30))
     before = kubeconfig.read_bytes()
     dry = run_pivot("-f", str(file), "--back", "--dry-run")
@@ -93,9 +96,7 @@ def test_the_persons_own_kubeconfig_at_the_layer_path_is_used_as_it_is(
     """No client-certificate-data (certificate files here; a token or an exec plugin
     alike): not Strata's, never overwritten."""
     file, _url = layer_plane
-    moved = run_pivot("-f", str(file), "--to", "mgmt", "--copy-credentials")
-    assert moved.returncode == 0, moved.stdout + moved.stderr
-    kubeconfig = file.parent / ".strata" / "mgmt.kubeconfig"
+    kubeconfig = _moved_to_mgmt(file)
     config = yaml.safe_load(kubeconfig.read_text())
     user = config["users"][0]["user"]
     certf, keyf = file.parent / "my.crt", file.parent / "my.key"
@@ -117,9 +118,7 @@ def test_a_refused_abort_leaves_the_run_out_kubeconfig_as_it_was(
     kubeconfig minted again): the file put back as it was — a refused run writes
     nothing."""
     file, url = layer_plane
-    moved = run_pivot("-f", str(file), "--to", "mgmt", "--copy-credentials")
-    assert moved.returncode == 0, moved.stdout + moved.stderr
-    kubeconfig = file.parent / ".strata" / "mgmt.kubeconfig"
+    kubeconfig = _moved_to_mgmt(file)
     _run_out(file, url, kubeconfig, datetime.timedelta(days=30))
     before = kubeconfig.read_bytes()
     aborted = run_pivot("-f", str(file), "--abort")
