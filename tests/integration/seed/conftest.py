@@ -156,3 +156,22 @@ def booted_at_once(commands: Mapping[str, list[str]], work: Path) -> Iterator[di
             if machine.process.poll() is None:
                 machine.process.kill()
                 machine.process.wait(30)
+
+
+def run_strata(
+    *args: str, env: Mapping[str, str] | None = None, timeout: float = 120.0
+) -> subprocess.CompletedProcess[str]:
+    """``strata ARGS`` as a process (this interpreter), no terminal, output captured;
+    ``env`` (default: this one) and ``timeout`` (seconds, a hang guard) as given."""
+    return subprocess.run(
+        [sys.executable, "-m", "strata.cli.app", *args],
+        capture_output=True, text=True, stdin=subprocess.DEVNULL,
+        env=dict(env if env is not None else os.environ), timeout=timeout, check=False,
+    )  # fmt: skip
+
+
+def with_bmc_password() -> dict[str, str]:
+    """This environment with the seed topology's BMC password (``tests.unit.seed``)."""
+    from tests.unit.seed.conftest import PASSWORD
+
+    return os.environ | {"STRATA_LAB_BMC_PASSWORD": PASSWORD}

@@ -7,21 +7,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 from strata import __version__
+from tests.integration.seed.conftest import run_strata, with_bmc_password
 from tests.unit.seed.conftest import PASSWORD, seed_topology
 
 
 def strata(*args: str) -> subprocess.CompletedProcess[str]:
-    env = os.environ | {"STRATA_LAB_BMC_PASSWORD": PASSWORD}
-    return subprocess.run(
-        [sys.executable, "-m", "strata.cli.app", *args],
-        capture_output=True, text=True, stdin=subprocess.DEVNULL, env=env, timeout=120, check=False,
-    )  # fmt: skip
+    return run_strata(*args, env=with_bmc_password())
 
 
 def test_inspect_says_what_a_medium_holds_without_opening_its_secrets(tmp_path: Path) -> None:

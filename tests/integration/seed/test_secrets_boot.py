@@ -16,10 +16,7 @@ command line). Each boot takes a minute or more on 2 cores (2-4 min under load h
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,7 +25,13 @@ import pytest
 
 from strata.seed.boot_files import kernel_args
 from strata.seed.rootfs import LiveRoot
-from tests.integration.seed.conftest import START_LINE, Booted, booted_at_once
+from tests.integration.seed.conftest import (
+    START_LINE,
+    Booted,
+    booted_at_once,
+    run_strata,
+    with_bmc_password,
+)
 from tests.unit.seed.conftest import PASSWORD, seed_topology
 
 PHRASE = "seed-passphrase-4417"  # no space: the kernel line takes it bare
@@ -43,13 +46,9 @@ def image(seed_root: LiveRoot, tmp_path_factory: pytest.TempPathFactory) -> Path
     site.mkdir()
     topology = seed_topology(site)
     (work / "phrase").write_text(PHRASE + "\n")
-    env = os.environ | {"STRATA_LAB_BMC_PASSWORD": PASSWORD}
-    built = subprocess.run(
-        [sys.executable, "-m", "strata.cli.app", "seed", "build", str(topology),
-         "-o", str(work / "seed.iso"), "--node", "lab-seed",
-         "--passphrase-file", str(work / "phrase")],
-        capture_output=True, text=True, stdin=subprocess.DEVNULL, env=env, timeout=1800,
-        check=False,
+    built = run_strata(
+        "seed", "build", str(topology), "-o", str(work / "seed.iso"), "--node", "lab-seed",
+        "--passphrase-file", str(work / "phrase"), env=with_bmc_password(), timeout=1800,
     )  # fmt: skip
     assert built.returncode == 0, built.stderr
     return work / "seed.iso"

@@ -8,26 +8,21 @@ opens with the passphrase to the very password."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 from strata.seed.medium import read_payload
 from strata.seed.payload import read_contents
 from strata.seed.rootfs import LiveRoot
 from strata.seed.sealed import unseal
+from tests.integration.seed.conftest import run_strata, with_bmc_password
 from tests.unit.seed.conftest import PASSWORD, seed_topology
 
 PHRASE = "a long seed passphrase"
 
 
 def strata(*args: str) -> subprocess.CompletedProcess[str]:
-    env = os.environ | {"STRATA_LAB_BMC_PASSWORD": PASSWORD}
-    return subprocess.run(
-        [sys.executable, "-m", "strata.cli.app", *args],
-        capture_output=True, text=True, stdin=subprocess.DEVNULL, env=env, timeout=1800, check=False,
-    )  # fmt: skip
+    return run_strata(*args, env=with_bmc_password(), timeout=1800)
 
 
 def forms(secret: str) -> list[bytes]:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.integration.seed.conftest import run_strata
 from tests.unit.seed.conftest import PASSWORD, seed_topology
 
 PHRASE = "a long seed passphrase"
@@ -25,16 +26,7 @@ HANG_GUARD = 120.0  # seconds without a byte on the terminal
 START_LINE = "strata seed: starting"
 
 
-def strata(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "strata.cli.app", *args],
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        env=env or os.environ.copy(),
-        timeout=120,
-        check=False,
-    )
+strata = run_strata
 
 
 @pytest.fixture
