@@ -14,6 +14,7 @@ from tests.integration.pivot.conftest import (
     provisioned_state,
     run_pivot,
 )
+from tests.integration.pivot.test_back_controller import _moved_with_host
 from tests.integration.pivot.test_resume_controller import _controllers, _ends, _hosted
 from tests.integration.pivot.test_resume_controller import (
     stop_controllers as stop_controllers,  # a fixture
@@ -27,13 +28,7 @@ def test_back_stops_the_host_controller_the_move_started(
     """`--controller host` (auto's choice on a cluster that runs no pods) then `--back`:
     the host controller is stopped — not left driving the cluster's copy while the state
     file is in charge again — and the way back is not refused for it."""
-    state = tmp_path / "strata.db"
-    provisioned_state(state, 4).close()
-    moved = pivot_to_cluster(state, plane, namespace, *_hosted(tmp_path, namespace))
-    assert moved.returncode == 0, moved.stdout + moved.stderr
-    pid_file, _ = host_files(*_ends(state, plane, namespace))
-    first = running(pid_file)
-    assert first is not None and _controllers(namespace) == [first]
+    state, pid_file, first = _moved_with_host(plane, namespace, tmp_path)
     back = run_pivot("--state", str(state), "--back")
     assert back.returncode == 0, back.stdout + back.stderr
     assert f"host controller the move here started (pid {first}) stopped" in back.stdout
