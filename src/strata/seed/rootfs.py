@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from strata.errors import StrataError
+from strata.seed.cache import KEEP, mark_used, prune
 
 __all__ = ["PACKAGES", "LiveRoot", "SeedBuildError", "checkout", "live_root", "stderr_progress"]
 
@@ -112,8 +113,10 @@ def live_root(
 ) -> LiveRoot:
     """The live system, built once per digest of its inputs and kept in ``cache``
     (default ``~/.cache/strata/seed``). Builds at the same time in one cache wait for
-    each other (a lock file). Raises SeedBuildError when a tool is missing, this is not
-    root, or a build step fails (with the step's last output)."""
+    each other (a lock file). Each kind of stage keeps the ``KEEP`` used last, and any in
+    use by a process; older ones are removed, each said (``strata.seed.cache``). Raises
+    SeedBuildError when a tool is missing, this is not root, or a build step fails (with
+    the step's last output)."""
     cache = cache or default_cache()
     _check_tools()
     cache.mkdir(parents=True, exist_ok=True)
@@ -126,6 +129,9 @@ def live_root(
         if not root.squashfs.exists():
             _build_root(base, source, out, digest, progress)
             progress(f"seed: live root {digest[:16]} ready ({_mib(root.squashfs)} MiB squashfs)")
+        for stage in (base, out):  # in use until this process ends; the rest pruned
+            mark_used(stage)
+            prune(stage.parent, KEEP, current=stage, progress=progress)
     return root
 
 
