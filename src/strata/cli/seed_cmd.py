@@ -8,6 +8,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -90,8 +91,8 @@ def build(
     if node is not None and checked.node(node).role == "control-plane":
         say(
             f"warning: node {node} is a control plane of layer {checked.node(node).layer}: "
-            "while the seed runs there it is found running, and its layer waits for it; "
-            "name a worker"
+            "while the seed runs there it is held until the pivot, and its layer waits for "
+            "it; name a worker"
         )
     _missing(topology, checked, artifact_dir or default_artifacts(topology))
     secrets = manifest.secrets
@@ -249,12 +250,35 @@ def _inspect_text(manifest: Manifest, checked: Mapping[str, bool | None]) -> Non
     help="Open the secrets, lay out the run directory and check its topology; then say "
     "the network setup and the apply command, and run neither.",
 )
+@click.option(
+    "--status-listen",
+    default="auto",
+    show_default=True,
+    metavar="auto|none|HOST:PORT",
+    help="Where the run's status is served over HTTP (/status, /status.json); auto: "
+    "this machine's provisioning address, port 8090.",
+)
+@click.option(
+    "--hold",
+    is_flag=True,
+    help="Once `strata apply` ends, keep serving its status until stopped (the live "
+    "system's unit: the outcome stays readable); exit with apply's code then.",
+)
+@click.argument("apply_args", nargs=-1, type=click.UNPROCESSED, metavar="[-- APPLY_OPTION...]")
 def start(
-    medium: Path, passphrase_file: Path | None, cmdline: Path, run_dir: Path, dry_run: bool
+    medium: Path,
+    passphrase_file: Path | None,
+    cmdline: Path,
+    run_dir: Path,
+    dry_run: bool,
+    status_listen: str,
+    hold: bool,
+    apply_args: tuple[str, ...],
 ) -> None:
     """Start the seed from its medium: open its secrets with the passphrase, lay out a
     private run directory, set up its NICs, then run `strata apply` (the boot service,
-    DHCP on the provisioning NIC, and the pivot when the topology asks for it)."""
+    DHCP on the provisioning NIC, and the pivot when the topology asks for it), serving
+    its status over HTTP meanwhile. Options after `--` are added to `strata apply`'s."""
     click.echo("strata seed: starting")  # the first line: the boot tests wait for it
     sys.stdout.flush()
     from strata.seed.payload import PayloadError, read_contents, read_directory
@@ -280,15 +304,36 @@ def start(
     run = prepare(contents, secrets, run_dir)
     click.echo(f"run directory: {run.root} (topology, {len(run.secrets)} secret files, state)")
     dhcp = _network(manifest, dry_run)
-    command = _apply(manifest, run, medium, dhcp)
+    command = _apply(manifest, run, medium, dhcp) + list(apply_args)
     shown = "strata " + shlex.join(command[3:])  # [python, -m, strata.cli.app, apply, ...]
     if dry_run:
         _check(run.topology)
         click.echo(f"dry run: would run {shown}")
         return
+    from strata.cli.seed_status import serve_status
+
+    phase, server = serve_status(status_listen, manifest, run, click.echo)
     click.echo(f"running: {shown}")
     sys.stdout.flush()
-    sys.exit(subprocess.run(command, check=False).returncode)
+    phase.running()
+    code = subprocess.run(command, check=False).returncode
+    phase.ended(code)
+    if hold and server is not None:
+        click.echo(f"strata seed: apply exited {code}; its status stays at {server.url}")
+        sys.stdout.flush()
+        _wait_for_stop()
+    sys.exit(code)
+
+
+def _wait_for_stop() -> None:
+    """Until SIGTERM (systemctl stop, the machine's shutdown) or SIGINT: then return."""
+    import signal
+
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    while not stop.wait(1.0):
+        pass
 
 
 def _console_prompt() -> str:
@@ -318,16 +363,16 @@ def _network(manifest: Manifest, dry_run: bool) -> str | None:
 
 
 def _apply(manifest: Manifest, run: RunDirectory, medium: Path, dhcp: str | None) -> list[str]:
+    from strata.seed.handover import held_line
     from strata.seed.start import apply_command
 
+    extra: tuple[str, ...] = ()
     if manifest.node is not None:
-        click.echo(
-            f"node {manifest.node} is this machine: found running, apply leaves it alone "
-            "(provisioning it after the pivot is not done yet)"
-        )
+        click.echo(f"node {held_line(manifest.node, manifest.pivot)}")
+        extra = ("--seed-node", manifest.node)
     if dhcp is None:
         click.echo("DHCP: no provisioning NIC found on this machine: the boot service only")
-    return apply_command(manifest, run, medium / "strata" / "artifacts", dhcp)
+    return apply_command(manifest, run, medium / "strata" / "artifacts", dhcp, extra=extra)
 
 
 def _check(topology: Path) -> None:

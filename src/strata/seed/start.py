@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import shlex
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from io import StringIO
 from pathlib import Path
@@ -43,6 +43,7 @@ __all__ = [
     "open_secrets",
     "prepare",
     "run_topology",
+    "status_host",
 ]
 
 START_LINE = "strata seed: starting"
@@ -297,3 +298,28 @@ def local_links() -> dict[str, tuple[str, list[str]]]:
         ]
         links[name] = (mac, ips)
     return links
+
+
+def status_host(
+    sides: Iterable[NetworkSide], links: Mapping[str, tuple[str, list[str]]]
+) -> str | None:
+    """Where the seed serves its status: its address on the provisioning network (the
+    topology's, when this machine has it; else any of this machine's in that network's
+    CIDR), or None when it has none there. ``links`` as ``local_links`` reads them."""
+    import ipaddress
+
+    local = [ip for _name, (_mac, ips) in sorted(links.items()) for ip in ips]
+    for side in sides:
+        if side.purpose != "provisioning":
+            continue
+        named = side.address.split("/")[0] if side.address else None
+        if named is not None and named in local:
+            return named
+        network = ipaddress.ip_network(side.cidr, strict=False)
+        for ip in local:
+            try:
+                if ipaddress.ip_address(ip) in network:
+                    return ip
+            except ValueError:
+                continue
+    return None

@@ -151,3 +151,20 @@ def test_a_medium_written_short_is_told_and_stale_secrets_go(
     (tmp_path / "run" / "secrets" / "old-bmc").write_text("from another seed\n")
     run = prepare(sealed, open_secrets(sealed, None, None, None)[0], tmp_path / "run")
     assert sorted(p.name for p in (run.root / "secrets").iterdir()) == ["lab-bmc"]
+
+
+def test_the_status_is_served_on_the_provisioning_address_this_machine_has() -> None:
+    from strata.seed.start import status_host
+
+    prov = NetworkSide("provisioning", "prov", "192.168.110.0/24", address="192.168.110.14/24")
+    bmc = NetworkSide("bmc", "bmc", "192.168.100.0/24", address="192.168.100.4/24")
+    links = {
+        "lo": ("00:00:00:00:00:00", ["127.0.0.1"]),
+        "ens3": ("52:54:00:10:00:14", ["192.168.100.4"]),
+        "ens4": ("52:54:00:10:00:04", ["192.168.110.99", "192.168.110.14"]),
+    }
+    assert status_host((bmc, prov), links) == "192.168.110.14"  # the topology's, when here
+    unnamed = NetworkSide("provisioning", "prov", "192.168.110.0/24")
+    assert status_host((unnamed,), links) == "192.168.110.99"  # else any in its CIDR
+    assert status_host((bmc,), links) is None  # no provisioning network: nowhere
+    assert status_host((prov,), {"lo": ("", ["127.0.0.1", "fe80::1"])}) is None
