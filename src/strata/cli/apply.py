@@ -111,6 +111,12 @@ def parse_timeouts(values: tuple[str, ...]) -> Timeouts:
 )
 @PIVOT_OPTIONS
 @click.option(
+    "--seed-node",
+    metavar="NODE",
+    help="NODE is the machine this runs on (the seed's, `strata seed start`): held, "
+    "untouched, until the pivot, which hands it to the cluster's controller to reinstall.",
+)
+@click.option(
     "--output",
     "-o",
     type=click.Choice(["auto", "live", "plain", "json"]),
@@ -135,6 +141,7 @@ def apply(
     controller: str,
     copy_credentials: bool,
     leave_credentials: bool,
+    seed_node: str | None,
     output: str,
 ) -> None:
     """Provision FILE's datacenter: every node from declared to joined, Ready in its
@@ -148,12 +155,15 @@ def apply(
         raise click.BadParameter(
             f"not in {file}: {', '.join(unknown)}", param_hint="--allow-reprovision"
         )
+    if seed_node is not None and seed_node not in {n.name for n in topology.nodes}:
+        raise click.BadParameter(f"not in {file}: {seed_node}", param_hint="--seed-node")
     options = ApplyOptions(
         concurrency=concurrency,
         timeouts=parse_timeouts(timeouts),
         allow_reprovision=frozenset(allow_reprovision),
         prune=prune,
         target=State(until),
+        seed_node=seed_node,
     )
     mirror = artifact_dir or default_artifacts(file)
     flags = run_flags(listen, url, dhcp_interface, no_serve, mirror, until, timeouts)
@@ -194,7 +204,7 @@ def apply(
         err.print(escape(held_line(file, plan)), soft_wrap=True)
     elif summary.ok and pivoting:
         say = lambda line: err.print(escape(line), soft_wrap=True)  # noqa: E731
-        sys.exit(pivot_after_apply(file, state, plan, after, say))
+        sys.exit(pivot_after_apply(file, state, plan, after, say, seed_node))
     sys.exit(0 if summary.ok else 1)
 
 
@@ -270,6 +280,12 @@ def _preflight(
 
 def _show_plan(console: Console, plan: Plan, options: ApplyOptions) -> None:
     console.print(f"plan for {plan.topology}: {plan_counts(plan)}")
+    if options.seed_node is not None:
+        from strata.cli.pivot_layer import pivot_layer
+        from strata.seed.handover import held_line as seed_line
+
+        layer = pivot_layer(plan)
+        console.print(f"  {seed_line(options.seed_node, layer.name if layer else None)}")
     for action in plan.actions:
         if action.kind is ChangeKind.REPROVISION and action.node not in options.allow_reprovision:
             console.print(f"  {action.node}: reprovision held (--allow-reprovision {action.node})")

@@ -124,27 +124,37 @@ def consent_refusals(file: Path, topology: str, after: AfterApply) -> list[str]:
 
 
 def pivot_after_apply(
-    file: Path, state: Path, plan: Plan, after: AfterApply, say: Callable[[str], None]
+    file: Path,
+    state: Path,
+    plan: Plan,
+    after: AfterApply,
+    say: Callable[[str], None],
+    seed_node: str | None = None,
 ) -> int:
     """Moves the state at ``state`` into the pivot layer's cluster (``plan``'s), saying
     each step; the exit code apply ends on: 0 moved (or no layer marked ``pivot``), else
     the failure's (the state file still in charge); 0 too when the layer is not all
-    joined (held for consent): the plane stays here, said. Never raises a ``StrataError``."""
+    joined (held for consent): the plane stays here, said. ``seed_node`` (the seed's own
+    machine, held: not waited for) is handed to the cluster's controller once moved
+    (``strata.seed.handover``), and only then. Never raises a ``StrataError``."""
     layer = pivot_layer(plan)
     if layer is None:
         return 0
     again = f"`strata pivot -f {file} --to {layer.name}`"
+    kept = _kept(seed_node, say)
     store = SQLiteStore(state)
     try:
-        waiting = not_joined(layer, store)
+        waiting = not_joined(layer, store, seed_node)
         if waiting:
             say(f"pivot: not done: layer {layer.name} is not joined ({', '.join(waiting)})")
+            kept("no pivot")
             return 0  # nothing failed: the plane stays here, as with --no-pivot
         try:
             now = datetime.datetime.now(datetime.UTC)
-            kubeconfig = layer_kubeconfig(plan, layer.name, store, state.parent, now)
+            kubeconfig = layer_kubeconfig(plan, layer.name, store, state.parent, now, seed_node)
         except StrataError as refused:
             say(f"pivot: not done: {refused}")
+            kept("no pivot")
             return refused.exit_code
     finally:
         store.close()
@@ -159,7 +169,40 @@ def pivot_after_apply(
             )
         else:
             say(f"the state file {state} is still in charge; fix the cause, then {again}")
+        kept("the pivot did not complete")
         return failed.exit_code or 1
+    if seed_node is None:
+        return 0
+    return _hand_over(kubeconfig, plan, layer.name, seed_node, say)
+
+
+def _kept(seed_node: str | None, say: Callable[[str], None]) -> Callable[[str], None]:
+    """What to say of the seed's own machine when it is not handed over, and why."""
+
+    def kept(why: str) -> None:
+        if seed_node is not None:
+            say(f"{seed_node} (this machine) is not handed over ({why}): held, untouched")
+
+    return kept
+
+
+def _hand_over(
+    kubeconfig: Path, plan: Plan, layer: str, node: str, say: Callable[[str], None]
+) -> int:
+    """The seed's machine handed to the controller in ``layer``'s cluster, said."""
+    from strata.seed.handover import HandoverFailed, hand_over, reinstall_line
+
+    try:
+        hand_over(kubeconfig, PIVOT_NAMESPACE, plan.topology, node, say)
+    except HandoverFailed as failed:
+        say(
+            f"{node} (this machine) is not handed over: {failed}; to hand it over, add {node} "
+            f"to spec.consent.allowReprovision of topologies/{plan.topology} in namespace "
+            f"{PIVOT_NAMESPACE} of layer {layer}'s cluster ({kubeconfig})"
+        )
+        return failed.exit_code
+    bmc = next(n.bmc_address for n in plan.nodes if n.name == node)
+    say(reinstall_line(node, layer, bmc))
     return 0
 
 

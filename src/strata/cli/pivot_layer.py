@@ -63,25 +63,31 @@ def layer_kubeconfig_path(state_dir: Path, layer: str) -> Path:
     return state_dir / f"{layer}.kubeconfig"
 
 
-def not_joined(plan: ClusterPlan, store: _Source) -> list[str]:
-    """``node (state)`` for each of the layer's nodes not ``joined`` in ``store``, sorted."""
+def not_joined(plan: ClusterPlan, store: _Source, seed_node: str | None = None) -> list[str]:
+    """``node (state)`` for each of the layer's nodes not ``joined`` in ``store``, sorted;
+    ``seed_node`` (the seed's own machine, held until after the pivot) is not waited for."""
     states = {s.name: s.state for s in store.summaries()}
-    nodes = sorted((*plan.control_plane, *plan.workers))
+    nodes = sorted(n for n in (*plan.control_plane, *plan.workers) if n != seed_node)
     return [f"{n} ({states.get(n, 'no record')})" for n in nodes if states.get(n) != "joined"]
 
 
 def layer_kubeconfig(
-    plan: Plan, layer: str, store: _Source, state_dir: Path, now: datetime.datetime
+    plan: Plan,
+    layer: str,
+    store: _Source,
+    state_dir: Path,
+    now: datetime.datetime,
+    seed_node: str | None = None,
 ) -> Path:
     """The layer's kubeconfig written to ``layer_kubeconfig_path`` (0600, replaced
     whole), once the layer is found in ``plan``, every node of it ``joined`` and its
-    PKI in ``store``; ``LayerTargetRefused`` naming the layer otherwise (nothing
+    PKI in ``store`` (``seed_node`` not waited for: ``not_joined``); ``LayerTargetRefused`` naming the layer otherwise (nothing
     written). The key is never printed."""
     try:
         cluster = plan.layer(layer)
     except UnknownLayer as unknown:
         raise LayerTargetRefused(str(unknown), unknown.hint) from None
-    waiting = not_joined(cluster, store)
+    waiting = not_joined(cluster, store, seed_node)
     if waiting:
         raise LayerTargetRefused(
             f"layer {layer} is not joined: {', '.join(waiting)}",

@@ -9,7 +9,7 @@ from typing import Any
 
 from strata.controller.layers import OPEN, WAIT, Gate
 from strata.controller.lifecycle import Event, State
-from strata.controller.options import ApplyOptions
+from strata.controller.options import SEED_HELD, ApplyOptions
 from strata.controller.tracked import INSTALLED, Tracked
 from strata.plan import ChangeKind
 
@@ -25,11 +25,14 @@ def plan_intent(t: Tracked, options: ApplyOptions, gate: Callable[[Tracked], Gat
     joined, once ``gate`` opens: its layer's order); a provisioned one joins its cluster
     when the target is joined; a found-running one is reinstalled, and an installed one
     whose plan changed what its OS is installed from reinstalled, only with
-    ``--allow-reprovision``."""
+    ``--allow-reprovision``; the seed's own machine (``options.seed_node``) waits at
+    declared, untouched, for the pivot to hand it over."""
     if t.removed:
         return _removal(t, options)
     s, consented = t.state, t.name in options.allow_reprovision
     joining = options.target is State.JOINED
+    if s is State.DECLARED and t.name == options.seed_node:  # no BMC call: it runs the seed
+        return SEED_HELD
     if s is State.DECLARED:
         return Event.START, {}
     if s is State.READY:

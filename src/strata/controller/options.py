@@ -8,7 +8,12 @@ from dataclasses import dataclass, field
 
 from strata.controller.lifecycle import State
 
-__all__ = ["ApplyOptions", "Timeouts"]
+__all__ = ["SEED_HELD", "ApplyOptions", "Timeouts"]
+
+SEED_HELD = (
+    "the seed's own machine, running this seed: held until the pivot, then reinstalled "
+    "through its BMC by the controller in the cluster"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,3 +52,6 @@ class ApplyOptions:
     # where a run takes every node: provisioned (installed, boots its disk), or joined
     # (Ready in its layer's cluster: installs follow each layer's order, init node first)
     target: State = State.PROVISIONED
+    # the machine this run is on (the seed's, `strata apply --seed-node`): never touched,
+    # held at declared until the pivot hands it to the cluster's controller (SEED_HELD)
+    seed_node: str | None = None

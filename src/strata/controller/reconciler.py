@@ -42,7 +42,7 @@ from strata.controller.intent import plan_intent
 from strata.controller.layers import CLUSTER_NEWS, Layers
 from strata.controller.lease import Lease
 from strata.controller.lifecycle import WRITE_BEHIND, Action, Event, IllegalEvent, State, next_step
-from strata.controller.options import ApplyOptions
+from strata.controller.options import SEED_HELD, ApplyOptions
 from strata.controller.report import Change, Summary, change_of, summarize
 from strata.controller.timers import Timers
 from strata.controller.tracked import ANY_ATTEMPT, INSTALLED, Tracked, tracked_from
@@ -144,6 +144,7 @@ class Reconciler:
         for t, record in tracked_from(self.plan, records):
             self.nodes[t.name] = t
             if record is None:
+                t.reason = SEED_HELD if t.name == self.options.seed_node else None  # status
                 self._writes.record(t, ("declared", {}), plan=t.plan)
             elif t.intent is ChangeKind.UPDATE or (
                 t.intent is ChangeKind.REPROVISION and t.state not in INSTALLED

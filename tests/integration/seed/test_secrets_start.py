@@ -89,6 +89,11 @@ def test_with_the_passphrase_the_seed_gets_to_strata_apply(medium: Path) -> None
     assert "strata validate: ✓" in done.stdout and "4 nodes" in done.stdout
     assert "would run strata apply -f " in done.stdout
     assert "--copy-credentials" in done.stdout  # layer mgmt has pivot: true
+    assert "--seed-node lab-seed" in done.stdout  # held, then handed over after the pivot
+    assert (
+        "node lab-seed: the seed's own machine (this one): held, untouched, until the pivot "
+        "into layer mgmt; then lab-seed is written to spec.consent.allowReprovision"
+    ) in done.stdout
     run = medium.parent / "run"
     for path in [run, *run.rglob("*")]:
         assert stat.S_IMODE(path.stat().st_mode) == (0o700 if path.is_dir() else 0o600), path
