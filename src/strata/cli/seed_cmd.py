@@ -8,7 +8,6 @@ import shlex
 import shutil
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -264,6 +263,15 @@ def _inspect_text(manifest: Manifest, checked: Mapping[str, bool | None]) -> Non
     help="Once `strata apply` ends, keep serving its status until stopped (the live "
     "system's unit: the outcome stays readable); exit with apply's code then.",
 )
+@click.option(
+    "--mirror",
+    multiple=True,
+    default=["none"],
+    show_default=True,
+    metavar="auto|none|PATH",
+    help="Also write everything shown to: auto, every other console of the kernel line "
+    "(the screen, when /dev/console is the serial port); or a terminal or file.",
+)
 @click.argument("apply_args", nargs=-1, type=click.UNPROCESSED, metavar="[-- APPLY_OPTION...]")
 def start(
     medium: Path,
@@ -273,12 +281,18 @@ def start(
     dry_run: bool,
     status_listen: str,
     hold: bool,
+    mirror: tuple[str, ...],
     apply_args: tuple[str, ...],
 ) -> None:
     """Start the seed from its medium: open its secrets with the passphrase, lay out a
     private run directory, set up its NICs, then run `strata apply` (the boot service,
     DHCP on the provisioning NIC, and the pivot when the topology asks for it), serving
     its status over HTTP meanwhile. Options after `--` are added to `strata apply`'s."""
+    from strata.seed.consoles import Tee, open_mirrors
+
+    mirrors = open_mirrors(mirror, sys.stderr)
+    if mirrors:  # what the seed says, on the other consoles too
+        sys.stdout, sys.stderr = Tee(sys.stdout, mirrors), Tee(sys.stderr, mirrors)
     click.echo("strata seed: starting")  # the first line: the boot tests wait for it
     sys.stdout.flush()
     from strata.seed.payload import PayloadError, read_contents, read_directory
@@ -316,24 +330,20 @@ def start(
     click.echo(f"running: {shown}")
     sys.stdout.flush()
     phase.running()
-    code = subprocess.run(command, check=False).returncode
+    if mirrors:  # on a pseudo-terminal, copied to each console: its live view on all
+        from strata.seed.consoles import run_mirrored
+
+        code = run_mirrored(command, mirrors)
+    else:
+        code = subprocess.run(command, check=False).returncode
     phase.ended(code)
     if hold and server is not None:
+        from strata.cli.seed_status import hold_until_stopped
+
         click.echo(f"strata seed: apply exited {code}; its status stays at {server.url}")
         sys.stdout.flush()
-        _wait_for_stop()
+        hold_until_stopped()
     sys.exit(code)
-
-
-def _wait_for_stop() -> None:
-    """Until SIGTERM (systemctl stop, the machine's shutdown) or SIGINT: then return."""
-    import signal
-
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
-    while not stop.wait(1.0):
-        pass
 
 
 def _console_prompt() -> str:

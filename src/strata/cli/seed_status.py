@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from strata.seed.payload import Manifest
     from strata.seed.start import RunDirectory
 
-__all__ = ["PORT", "SeedPhase", "StatusServer", "serve_status", "status_app"]
+__all__ = ["PORT", "SeedPhase", "StatusServer", "hold_until_stopped", "serve_status", "status_app"]
 
 PORT = 8090  # the boot service has 8080
 TEXT_WIDTH = 110  # columns of the text answer (a terminal's, roughly; nothing wraps a URL)
@@ -196,3 +196,15 @@ def serve_status(
         return phase, None
     say(f"status: {server.url} (and {server.url}.json)")
     return phase, server
+
+
+def hold_until_stopped() -> None:
+    """Return on SIGTERM (systemctl stop, the machine's shutdown) or SIGINT; until then
+    the status server's thread goes on answering."""
+    import signal
+
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    while not stop.wait(1.0):
+        pass

@@ -75,7 +75,7 @@ def test_the_seed_serves_its_run_status_over_http_while_and_after_apply_runs(
         [sys.executable, "-m", "strata.cli.app", "seed", "start", "--medium", str(medium),
          "--run-dir", str(tmp_path / "run"), "--passphrase-file", str(tmp_path / "phrase"),
          "--cmdline", str(tmp_path / "cmdline"), "--status-listen", f"127.0.0.1:{status}",
-         "--hold", "--", "--listen", f"127.0.0.1:{boot}", "--url", f"http://127.0.0.1:{boot}",
+         "--hold", "--mirror", str(tmp_path / "screen"), "--", "--listen", f"127.0.0.1:{boot}", "--url", f"http://127.0.0.1:{boot}",
          "-o", "plain", "--until", "provisioned"],
         stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
@@ -119,6 +119,12 @@ def test_the_seed_serves_its_run_status_over_http_while_and_after_apply_runs(
             raise AssertionError("a POST was answered")
         except urllib.error.HTTPError as refused:
             assert refused.code == 405  # read-only
+
+        screen = (tmp_path / "screen").read_text()  # the other console: all that was shown
+        for line in ("strata seed: starting", "secrets: 1 (unsealed", "status: http://",
+                     "running: strata apply", "installing -> provisioned", "apply finished"):  # fmt: skip
+            assert line in screen and line in output, line
+        assert password not in screen + output and PHRASE not in screen + output
 
         for body in answers:  # no secret in any answer
             assert password not in body and PHRASE not in body
