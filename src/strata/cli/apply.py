@@ -182,6 +182,8 @@ def apply(
         if pivot is not None:
             err.print(escape(pivot), soft_wrap=True)
         pivoting = pivot is not None and options.target is State.JOINED and not no_pivot
+        if seed_node is not None:
+            _show_seed_node(err, plan, seed_node, pivoting)
         held = _pivot_held(err, file, plan, after) if pivoting else []
         joining = options.target is State.JOINED
         beside: list[Beside] = []
@@ -278,14 +280,17 @@ def _preflight(
         sys.exit(2)
 
 
+def _show_seed_node(console: Console, plan: Plan, node: str, pivoting: bool) -> None:
+    from strata.cli.pivot_layer import pivot_layer
+    from strata.seed.handover import held_line as seed_line
+
+    layer = pivot_layer(plan)
+    line = seed_line(node, layer.name if layer else None, skipped=not pivoting)
+    console.print(f"  {escape(line)}", soft_wrap=True)
+
+
 def _show_plan(console: Console, plan: Plan, options: ApplyOptions) -> None:
     console.print(f"plan for {plan.topology}: {plan_counts(plan)}")
-    if options.seed_node is not None:
-        from strata.cli.pivot_layer import pivot_layer
-        from strata.seed.handover import held_line as seed_line
-
-        layer = pivot_layer(plan)
-        console.print(f"  {seed_line(options.seed_node, layer.name if layer else None)}")
     for action in plan.actions:
         if action.kind is ChangeKind.REPROVISION and action.node not in options.allow_reprovision:
             console.print(f"  {action.node}: reprovision held (--allow-reprovision {action.node})")

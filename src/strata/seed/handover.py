@@ -37,12 +37,19 @@ class HandoverFailed(StrataError):
     exit_code = 1
 
 
-def held_line(node: str, layer: str | None) -> str:
-    """What the plan (and a seed's dry run) says of the seed's own machine."""
+def held_line(node: str, layer: str | None, skipped: bool = False) -> str:
+    """What the plan (and a seed's dry run) says of the seed's own machine: ``layer``
+    the one marked ``pivot: true`` (None: none is), ``skipped`` when this run does not
+    pivot into it (``--no-pivot``, ``--until provisioned``)."""
     if layer is None:
         return (
             f"{node}: the seed's own machine (this one): held, untouched; the topology "
             "marks no layer pivot: true, so nothing provisions it after this run"
+        )
+    if skipped:
+        return (
+            f"{node}: the seed's own machine (this one): held, untouched; this run does not "
+            f"pivot into layer {layer}, so nothing hands it over"
         )
     return (
         f"{node}: the seed's own machine (this one): held, untouched, until the pivot into "
