@@ -67,8 +67,8 @@ def test_the_seed_hands_its_own_machine_to_the_clusters_controller_after_the_piv
     kept = fleet.apply("--until", "joined", "--seed-node", seed, "--no-pivot")
     assert kept.exit_code == 0, kept.output
     assert (
-        f"{seed}: the seed's own machine (this one): held, untouched, until the pivot into layer mgmt"
-        in kept.output
+        f"{seed}: the seed's own machine (this one): held, untouched; this run does not pivot "
+        "into layer mgmt, so nothing hands it over" in kept.output
     )
     status = fleet.status()["nodes"]
     assert status[seed] == {**status[seed], "state": "declared", "reason": SEED_HELD}
