@@ -35,6 +35,8 @@ __all__ = [
     "deployment",
     "object_path",
     "paused",
+    "pinned",
+    "pinned_to",
     "role",
     "role_binding",
     "service_account",
@@ -244,6 +246,56 @@ def paused(obj: Obj) -> Obj:
         "metadata": {**metadata, "annotations": annotations},
         "spec": {**obj["spec"], "replicas": 0},
     }
+
+
+def pinned(obj: Obj, nodes: list[str]) -> Obj:
+    """``obj`` (the controller's Deployment) run only on the Nodes named ``nodes`` and on
+    their network, for a controller that serves boots and DHCP on a provisioning
+    network only those Nodes are on (docs/pivot.md, "Pinned to the provisioning
+    network"): a required node affinity on the Nodes' ``metadata.name`` (a
+    NodeSelectorTerm's ``matchFields``, as the DaemonSet controller pins its pods to a
+    Node: one term per Node, sorted, as the API server takes one value per field
+    selector and ORs the terms), ``hostNetwork`` with ``dnsPolicy: ClusterFirstWithHostNet``
+    (its boot service listens on the Node's address, which the machines reach; a pod's
+    address is not on their network), and the ``Recreate`` strategy (two pods on one
+    Node's network would want the same ports). ``ValueError`` for no Node: ``In``
+    takes at least one value."""
+    if not nodes:
+        raise ValueError("a Deployment is pinned to at least one Node")
+    terms = [  # one value per field selector (the API server's rule): terms are ORed
+        {"matchFields": [{"key": "metadata.name", "operator": "In", "values": [name]}]}
+        for name in sorted(nodes)
+    ]
+    required = {"nodeSelectorTerms": terms}
+    affinity = {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": required}}
+    spec = obj["spec"]
+    template = spec["template"]
+    pod = {
+        **template["spec"],
+        "affinity": affinity,
+        "hostNetwork": True,
+        "dnsPolicy": "ClusterFirstWithHostNet",
+    }
+    return {
+        **obj,
+        "spec": {**spec, "strategy": {"type": "Recreate"}, "template": {**template, "spec": pod}},
+    }
+
+
+def pinned_to(obj: Obj) -> list[str] | None:
+    """The Node names a Deployment is ``pinned`` to (None: it is not)."""
+    pod = (((obj.get("spec") or {}).get("template") or {}).get("spec")) or {}
+    required = ((pod.get("affinity") or {}).get("nodeAffinity") or {}).get(
+        "requiredDuringSchedulingIgnoredDuringExecution"
+    ) or {}
+    names = [
+        value
+        for term in required.get("nodeSelectorTerms") or []
+        for field in term.get("matchFields") or []
+        if field.get("key") == "metadata.name" and field.get("operator") == "In"
+        for value in field.get("values") or []
+    ]
+    return names or None
 
 
 def controller_objects(namespace: str, image: str = IMAGE) -> list[Obj]:

@@ -7,15 +7,17 @@ rollback removes exactly those (``install.remove``), and compared by verify."""
 
 from __future__ import annotations
 
-from strata.operator.manifests import object_path
+from strata.operator.manifests import object_path, pinned, pinned_to
 from strata.pivot import failpoints, install
 from strata.pivot.copying import CopyRefused
 from strata.pivot.edits import tracked, versions
 from strata.pivot.from_file import Handover, handover
 from strata.pivot.moving import Moving
+from strata.pivot.nodes import on_network
 from strata.pivot.reach import controller_findings, provisioning
 from strata.store import KubeStore
-from strata.store.kube_api import KubeApi, Obj
+from strata.store.kube_api import KubeApi, KubeStoreError, Obj
+from strata.topology.spec import NetworkSpec
 
 __all__ = ["Installing"]
 
@@ -39,11 +41,33 @@ class Installing(Moving):
             self._handed = handover(options, end.namespace, self.source_end.topology)
         return self._handed
 
-    def _wanted(self) -> list[Obj]:
+    def _wanted(self, api: KubeApi) -> list[Obj]:
         handed = self._handover()
-        return install.controller_wanted(self.target_end.namespace) + (
-            handed.objects if handed is not None else []
-        )
+        nodes = self._pinned(api)
+        controller = [
+            pinned(o, nodes) if nodes and o["kind"] == "Deployment" else o
+            for o in install.controller_wanted(self.target_end.namespace)
+        ]
+        return controller + (handed.objects if handed is not None else [])
+
+    def _pinned(self, api: KubeApi) -> list[str] | None:
+        """The Nodes the controller's Deployment is pinned to (docs/pivot.md, "Pinned to
+        the provisioning network"): those of the target with an ``InternalIP`` in the
+        provisioning network. The journal's once the install has recorded them (a rerun
+        makes the same Deployment); None (not pinned) when the network is not known,
+        the Nodes cannot be listed, or none is on it."""
+        journal = self.journal
+        if journal is not None and "pinned" in journal.created:
+            return list(journal.created["pinned"] or []) or None
+        network = self._network()
+        if network is None:
+            return None
+        try:
+            nodes = list(api.items("/api/v1/nodes"))
+        except KubeStoreError:
+            return None
+        names = sorted(n["metadata"]["name"] for n in nodes if on_network(n, network.cidr))
+        return names or None
 
     def install_findings(self) -> list[Finding]:
         """Preflight's findings of the install (read-only; ``KubeStoreError`` when the
@@ -64,16 +88,17 @@ class Installing(Moving):
             )
         target = self._open_target()
         assert isinstance(target, KubeStore)
-        found += install.object_findings(target.api, self._wanted())
+        wanted = self._wanted(target.api)
+        found += install.object_findings(target.api, wanted)
+        found += [_pin_finding(wanted, self._network() is not None)]
         if handed is not None:
             found += _external(target.api, handed, self.options.install.credentials)
-        return found + self._reach_findings(target.api, handed)
+        return found + self._reach_findings(target.api)
 
-    def _reach_findings(self, api: KubeApi, handed: Handover | None) -> list[Finding]:
-        """Whether the target can run the controller, and whether the one the move
-        starts serves boots where the provisioning network reaches it
-        (``strata.pivot.reach``), that network read from FILE's Topology, else the
-        source cluster's Topology object."""
+    def _network(self) -> NetworkSpec | None:
+        """The provisioning network, from FILE's Topology, else the source cluster's
+        Topology object (None: neither says)."""
+        handed = self._handover()
         spec = (
             next((o["spec"] for o in handed.objects if o["kind"] == "Topology"), None)
             if handed
@@ -84,9 +109,15 @@ class Installing(Moving):
             spec = (
                 install.topology_object(self.source.api, end.namespace, end.topology) or {}
             ).get("spec")
+        return provisioning(spec)
+
+    def _reach_findings(self, api: KubeApi) -> list[Finding]:
+        """Whether the target can run the controller, and whether the one the move
+        starts serves boots where the provisioning network reaches it
+        (``strata.pivot.reach``)."""
         mode, end = self.options.controller, self.target_end
         return controller_findings(
-            api, end.namespace, mode, self.options.host_args, provisioning(spec)
+            api, end.namespace, mode, self.options.host_args, self._network()
         )
 
     def _install_objects(self, target: KubeStore) -> None:
@@ -96,7 +127,10 @@ class Installing(Moving):
         assert journal is not None
         if handed is not None and (held := [t for lv, t in handed.findings if lv == "block"]):
             raise CopyRefused("; ".join(held))
-        wanted = self._wanted()
+        if "pinned" not in journal.created:  # the same Deployment on a rerun
+            journal.created = {**journal.created, "pinned": self._pinned(target.api) or []}
+            self._write()
+        wanted = self._wanted(target.api)
         absent = install.conflicts(target.api, wanted)
         paths = [object_path(o) for o in absent]
         earlier = list(journal.created.get("objects") or [])
@@ -154,3 +188,20 @@ def _external(api: KubeApi, handed: Handover, consent: str) -> list[Finding]:
         text = f"Secret {namespace}/{name} (key {key}) FILE refers to is not in the target"
         found.append((level, f"{text}: the target's controller cannot reach the BMCs using it"))
     return found
+
+
+def _pin_finding(wanted: list[Obj], network_known: bool) -> Finding:
+    """Where the controller's Deployment will run (docs/pivot.md, "Pinned to the
+    provisioning network"): the Nodes it is pinned to, or why it is not."""
+    deployment = next(o for o in wanted if o["kind"] == "Deployment")
+    nodes = pinned_to(deployment)
+    if nodes is not None:
+        shown = ", ".join(nodes[:5]) + (f" and {len(nodes) - 5} more" if len(nodes) > 5 else "")
+        text = "the controller's Deployment is pinned to the Nodes on the provisioning network"
+        return ("note", f"{text} ({shown}), on their network (hostNetwork)")
+    why = (
+        "no Node of the target has an InternalIP in the provisioning network, or the Nodes cannot be listed"
+        if network_known
+        else "the provisioning network is not known here"
+    )
+    return ("note", f"the controller's Deployment is not pinned to any Node: {why}")

@@ -9,7 +9,10 @@ network (docs/pivot.md, "Preflight"), and which controller ``auto`` starts:
   refused, each naming the address and the network, with every other finding at once;
   a dry run shows them; a loopback ``--url`` (machines on this host) is said;
 - in the cluster: no Node that can run the controller with an InternalIP in the
-  provisioning network is refused; one is enough.
+  provisioning network is refused; one is enough;
+- the Deployment the install makes is pinned to exactly the Nodes with an InternalIP
+  in the provisioning network (a required node affinity on their names) and runs on
+  their network; a dry run says so; the API server takes it as made.
 
 FILE is the lab's topology (provisioning 192.168.110.0/24); the API server runs no
 kubelet, so the Nodes are written by the test as a kubelet registers them."""
@@ -26,6 +29,7 @@ import pytest
 
 from strata.kube.kubeconfig import admin_kubeconfig
 from strata.kube.pki import issue_client_cert
+from strata.operator import manifests
 from strata.pivot import End, Options, Pivot, PivotRefused
 from strata.pivot.from_file import InstallOptions
 from strata.pivot.resume import schedulable
@@ -215,3 +219,35 @@ def test_the_host_reach_is_checked_when_the_nodes_cannot_be_listed(
     assert mode == "host" or "auto runs the controller on this host" in said[0]
     assert _said(lines, "block", f"address 192.0.2.2 is not in {NETWORK}"), lines
     assert _said(lines, "block", f"DHCP on lo: it has no address in {NETWORK}"), lines
+
+
+def test_the_deployment_is_pinned_to_the_nodes_on_the_provisioning_network(
+    plane: ControlPlane, namespace: str, tmp_path: Path, nodes: list[str]
+) -> None:
+    _node(plane, "pin-runs", "192.168.110.31", PAUSE)
+    _node(plane, "pin-no-images", "192.168.110.32", [])  # on it: the scheduler's to judge
+    _node(plane, "pin-elsewhere", "10.20.0.7", PAUSE)
+    nodes += ["pin-runs", "pin-no-images", "pin-elsewhere"]
+    _settled(plane, set(nodes))
+    on_it = ["pin-no-images", "pin-runs"]
+    lines: list[str] = []
+    _pivot(tmp_path, plane, namespace, lines, dry_run=True, controller="cluster").run()
+    said = _said(lines, "note", "the controller's Deployment is pinned to the Nodes on the")
+    assert said and f"provisioning network ({', '.join(on_it)}), on their network" in said[0]
+    lines = []
+    _pivot(tmp_path, plane, namespace, lines, controller="none").run()
+    path = f"/apis/apps/v1/namespaces/{namespace}/deployments/{manifests.NAME}"
+    with plane.client() as api:
+        got = api.get(path)
+    assert got.status_code == 200, got.text
+    deployment = got.json()
+    pod = deployment["spec"]["template"]["spec"]
+    terms = pod["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+    field = {"key": "metadata.name", "operator": "In"}  # one Node a term, the terms ORed
+    want = [{"matchFields": [field | {"values": [name]}]} for name in on_it]
+    assert terms["nodeSelectorTerms"] == want
+    assert (pod["hostNetwork"], pod["dnsPolicy"]) == (True, "ClusterFirstWithHostNet")
+    assert deployment["spec"]["strategy"] == {"type": "Recreate"}
+    assert deployment["spec"]["replicas"] == 0  # paused all the same
+    ports = {p["name"]: p.get("hostPort") for p in pod["containers"][0]["ports"]}
+    assert ports == {"boot": 8080, "health": 8081}  # the API server's: on the Node's network

@@ -8,6 +8,7 @@ import copy
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from strata.operator import manifests
@@ -79,3 +80,14 @@ def test_every_object_has_a_path_in_its_namespace() -> None:
     paths = [manifests.object_path(o) for o in manifests.controller_objects("ns-a")]
     assert all("/namespaces/ns-a/" in p and p.endswith("/strata-controller") for p in paths)
     assert len(set(paths)) == 5
+
+
+def test_a_pinned_deployment_names_its_nodes_and_needs_one() -> None:
+    deployment = manifests.deployment("strata")
+    assert manifests.pinned_to(deployment) is None
+    pinned = manifests.pinned(deployment, ["w2", "w1"])
+    assert manifests.pinned_to(pinned) == ["w1", "w2"]
+    assert manifests.pinned_to(manifests.paused(pinned)) == ["w1", "w2"]
+    assert "affinity" not in deployment["spec"]["template"]["spec"]  # a copy, not an edit
+    with pytest.raises(ValueError, match="at least one Node"):
+        manifests.pinned(deployment, [])
