@@ -30,7 +30,7 @@ from strata.pivot.digest import differences, inventory
 from strata.pivot.ends import FREEZE_TTL, MOVED_TTL, marker, moved_to
 from strata.pivot.handback import HandingBack
 from strata.pivot.installing import Installing
-from strata.pivot.journal import STEPS, Journal, Kept
+from strata.pivot.journal import STEPS, Journal, JournalTaken, Kept
 from strata.pivot.moving import Options, PivotFailed, PivotRefused
 from strata.pivot.preflight import (
     CONTROLLER,
@@ -141,6 +141,8 @@ class Pivot(HandingBack, BetweenClusters, Installing):
                 self.say(f"step {step}: done")
                 failpoints.reached(f"journaled:{step}")
         except BaseException as failure:
+            if isinstance(failure, JournalTaken):  # the move is another run's: not undone here
+                raise
             if self._switched():  # not rolled back; finished by another run meanwhile?
                 self.kept.check()  # then JournalTaken says so, not this run's error
                 raise
@@ -202,7 +204,8 @@ class Pivot(HandingBack, BetweenClusters, Installing):
         journal.owned = True
         self.target_kept = Kept(target)  # read now: a cleaned target may have lost its note
         self._write()
-        target.clear()  # nothing of this move is there yet: what is, is stale
+        for line in target.clear():  # nothing of this move is there yet: what is, is stale
+            self.say(f"install: {line}")
         if isinstance(target, KubeStore):
             self._install_objects(target)  # the controller's, paused; FILE's
 

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from strata.pivot.copying import CopyRefused
+from strata.pivot.deleting import delete_read
 from strata.pivot.edits import edited
 from strata.pivot.host import (
     host_files,
@@ -304,7 +305,8 @@ def _remove_left(api: KubeApi, namespace: str, left: dict[str, Any], topology: s
     removed += list(reversed(made.get("objects") or []))
     recorded, lines = made.get("versions") or {}, []
     for path in list(removed):
-        change = edited(api.get(path), recorded[path]) if path in recorded else None
+        there = api.get(path)
+        change = edited(there, recorded[path]) if path in recorded else None
         if change is not None:  # a person's edit since the move made it: theirs now
             removed.remove(path)
             lines.append(
@@ -312,7 +314,9 @@ def _remove_left(api: KubeApi, namespace: str, left: dict[str, Any], topology: s
                 f"{left.get('move')} made it ({change}); to remove it: {_kubectl_delete(path)}"
             )
             continue
-        api.delete(path)
+        if there is not None and (refused := delete_read(api, path, there)) is not None:
+            removed.remove(path)  # changed between the read and the delete: kept, said
+            lines.append(f"left behind: {refused}; to remove it: {_kubectl_delete(path)}")
     shown = ", ".join(_short(p) for p in removed) or "nothing"
     lines.insert(0, f"left behind: removed what move {left.get('move')} installed there: {shown}")
     kept = (

@@ -21,6 +21,7 @@ from typing import Any
 from strata.operator.crds import API_VERSION, VERSION, all_crds
 from strata.operator.manifests import NAME, controller_objects, object_path, paused
 from strata.pivot import leftover
+from strata.pivot.deleting import delete_read
 from strata.store.kube_api import KubeApi, KubeStoreError, Obj
 
 __all__ = [
@@ -118,28 +119,29 @@ def remove(api: KubeApi, namespace: str, created: dict[str, Any], topology: str)
     and a namespace holding anything the move did not make (``strata.pivot.leftover``:
     deleting it would delete that): then only the move's own objects in it are deleted.
     Returns what was kept and why, a sentence each."""
-    kept = []
+    kept: list[str] = []
     inside = (
         leftover.contents(api, namespace, topology, created) if created.get("namespace") else None
     )
-    if created.get("topology"):
-        api.delete(_topology_path(namespace, topology))
-    for secret in created.get("secrets") or []:
-        where, name = secret.split("/", 1)
-        api.delete(f"/api/v1/namespaces/{where}/secrets/{name}")
-    for path in reversed(created.get("objects") or []):
-        api.delete(path)
+    paths = [_topology_path(namespace, topology)] if created.get("topology") else []
+    paths += [
+        f"/api/v1/namespaces/{where}/secrets/{name}"
+        for where, name in (s.split("/", 1) for s in created.get("secrets") or [])
+    ]
+    paths += list(reversed(created.get("objects") or []))
+    for path in paths:  # each at the resourceVersion read: one changed since is kept
+        kept += filter(None, [delete_read(api, path)])
     for name in created.get("crds") or []:
         plural, group = name.split(".", 1)
         if next(iter(api.items(f"/apis/{group}/{VERSION}/{plural}", page=1)), None) is not None:
             kept.append(f"CRD {name} kept: in use by objects the move did not make")
             continue
-        api.delete(f"{CRDS}/{name}")
+        kept += filter(None, [delete_read(api, f"{CRDS}/{name}")])
     if inside is not None and inside.only_the_moves():
-        api.delete(f"/api/v1/namespaces/{namespace}")
+        kept += filter(None, [delete_read(api, f"/api/v1/namespaces/{namespace}")])
     elif inside is not None:
         for path in inside.mine:  # what the store wrote (its notes, Lease ...), owned ones
-            api.delete(path)
+            kept += filter(None, [delete_read(api, path)])
         kept.append(
             f"namespace {namespace} kept: it holds what the move did not make "
             f"({inside.said()}), which deleting it would delete; the move's own objects in "
@@ -291,10 +293,11 @@ def create_absent(api: KubeApi, absent: list[Obj]) -> list[str]:
     return taken
 
 
-def remove_token_key(api: KubeApi, namespace: str, topology: str) -> None:
+def remove_token_key(api: KubeApi, namespace: str, topology: str) -> str | None:
     """Deletes the boot service's token-signing key the copy wrote (the Secret
-    ``<topology>-boot-token-key``, ``strata.store.kube_secrets``); absent: nothing."""
-    api.delete(f"/api/v1/namespaces/{namespace}/secrets/{topology}-boot-token-key")
+    ``<topology>-boot-token-key``, ``strata.store.kube_secrets``) at the
+    resourceVersion read; absent: nothing. A line when it was kept (``delete_read``)."""
+    return delete_read(api, f"/api/v1/namespaces/{namespace}/secrets/{topology}-boot-token-key")
 
 
 def _topology_path(namespace: str, name: str) -> str:

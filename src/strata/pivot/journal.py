@@ -29,6 +29,10 @@ from strata.store import MovableStore
 __all__ = ["KEY", "STEPS", "Journal", "JournalTaken", "JournalVersion", "Kept"]
 
 KEY = "pivot"
+TAKEN = (
+    "the move was taken over: its journal was changed by another strata pivot "
+    "(or --abort) since this run read it; this run stops and writes nothing more"
+)
 STEPS = ("preflight", "freeze", "install", "copy", "verify", "switch", "resume")
 
 
@@ -129,7 +133,7 @@ class Kept:
         written here (another run of the move, or ``--abort``, has taken it)."""
         with self._lock:
             if self.store.note(KEY) != self.text:
-                raise JournalTaken("the move's journal was changed by another strata pivot")
+                raise JournalTaken(TAKEN)
 
     def write(self, journal: Journal) -> None:
         with self._lock:
@@ -137,5 +141,5 @@ class Kept:
             if text == self.text:
                 return
             if not self.store.set_note(KEY, text, self.text):
-                raise JournalTaken("the move's journal was changed by another strata pivot")
+                raise JournalTaken(TAKEN)
             self.text = text

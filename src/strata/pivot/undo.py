@@ -56,11 +56,12 @@ class Undoing(Moving):
         if target is None:
             return
         if journal.owned:
-            target.clear()
+            journal.report += [f"target: {line}" for line in target.clear()]
             if isinstance(target, KubeStore):  # clear() keeps it: a secret the move wrote
-                install.remove_token_key(
+                key = install.remove_token_key(
                     target.api, self.target_end.namespace, journal.target.topology
                 )
+                journal.report += [f"target: {key}"] if key else []
             held = [marker(r, journal.move, self.source_end) for r in ("receiving", "taking-over")]
             if journal.prior is not None:
                 current = target.writer()

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from strata.store.kube_api import KubeApi, Obj
+from strata.store.kube_conditional import put
 from strata.store.records import LogEntry
 
 __all__ = ["EventLog"]
@@ -116,6 +117,38 @@ class EventLog:
             if "closed" not in data:
                 pending = pending[len(take) :]
         raise RuntimeError(f"event log of {self.topology}: append kept conflicting")
+
+    def read_head(self) -> Obj | None:
+        """The newest segment as the API has it now, None when there is none (a
+        fence's read: nothing is created)."""
+        numbers = self._numbers()
+        return self.api.get(self._path(numbers[-1])) if numbers else None
+
+    def append_at(self, entries: Sequence[Entry], head: Obj | None) -> None:
+        """Appends ``entries`` from ``head`` as read before the caller's confirmation
+        (``strata.store.kube_fenced``): each segment PUT at the resourceVersion read or
+        written, each new segment POSTed; ``Fenced`` on a 409, nothing retried."""
+        pending = [[n, at, kind, dict(detail)] for n, at, kind, detail in entries]
+        with self._writing:
+            if head is None:
+                head = put(self.api, self._path(0), None, self._segment(0), self._collection)
+            while pending:
+                items = _items(head)
+                take = pending[: max(0, self.size - len(items))]
+                while len(take) > 1 and _size(items + take) > self.max_bytes:
+                    take = take[: len(take) // 2]
+                if head["data"].get("closed") == "true" or not take:
+                    number = _number(head) + 1
+                    path, body = self._path(number), self._segment(number)
+                    head = put(self.api, path, None, body, self._collection)
+                    continue
+                data = {"entries": json.dumps(items + take, separators=(",", ":"))}
+                if items and len(data["entries"]) > self.max_bytes:
+                    data = {**head["data"], "closed": "true"}
+                else:
+                    pending = pending[len(take) :]
+                head = put(self.api, self._path(_number(head)), head, {**head, "data": data}, "")
+            self._head = head
 
     def _fresh_head(self) -> Obj:
         """The newest segment as the API has it now."""

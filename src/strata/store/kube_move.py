@@ -6,17 +6,18 @@ Server's ``spec`` (the plan, with its labels; the object created when absent), t
 its ``status`` exactly as given (record, attempt, used stages, history) — an imported
 node is whole once its status is written. Notes live in the ConfigMap
 ``<topology>-notes``, each change a compare-and-swap on its ``resourceVersion``;
-``clear`` leaves that ConfigMap and the writer Lease alone.
+``clear`` deletes only what the store wrote (``kube_clear``), never that ConfigMap
+nor the writer Lease.
 """
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Sequence
-from typing import Any
 
 from strata.errors import StrataError
 from strata.store.kube_api import KubeApi, Obj
+from strata.store.kube_clear import clear
+from strata.store.kube_fenced import Read, merged, put, read_servers, write_node
 from strata.store.kube_log import EventLog
 from strata.store.kube_records import RecordWriter, as_json
 from strata.store.kube_secrets import KubeSecrets
@@ -36,29 +37,26 @@ class KubeMove:
     writer_of_records: RecordWriter
     secrets: KubeSecrets
     _configmaps: str
+    namespace: str
 
     def export_nodes(self) -> list[NodeCopy]:
         return sorted((_copy(obj) for obj in self.servers.all()), key=lambda n: n.name)
 
-    def import_nodes(self, nodes: Sequence[NodeCopy]) -> None:
+    def import_nodes(self, nodes: Sequence[NodeCopy], read: Read | None = None) -> None:
+        """Each node's Server as ``kube_fenced.write_node`` writes it, conditional on
+        ``read``: the Servers as read before the caller confirmed it still holds the
+        move (None: each read here by a GET, unfenced). ``Fenced`` when one changed."""
         by_name = {n.name: n for n in nodes}
-        self.writer_of_records._map(lambda name: self._import(by_name[name]), list(by_name))
 
-    def _import(self, node: NodeCopy) -> None:
-        plan = as_json(node.record.plan) if node.record is not None else {}
-        current = self.servers.get(node.name) or self.servers.create(node.name, plan)
-        if current.get("spec") != plan:
-            metadata = dict(current["metadata"])
-            metadata["labels"] = self.servers._labels(node.name, plan)
-            body = {**current, "metadata": metadata, "spec": plan}
-            current = self.api.replace(self.servers.path(node.name), body) or {}
-            if not current:
-                raise _Moved(node.name)
-        body = {k: v for k, v in current.items() if k != "spec"} | {"status": _status(node)}
-        written = self.api.replace(self.servers.path(node.name, "/status"), body)
-        if written is None:
-            raise _Moved(node.name)
-        self.servers.seen[node.name] = written
+        def one(name: str) -> None:
+            seen = read.get(name) if read is not None else self.servers.get(name)
+            write_node(self.servers, by_name[name], seen)
+
+        self.writer_of_records._map(one, list(by_name))
+
+    def read_servers(self) -> dict[str, Obj]:
+        """Every Server of the topology by node (one LIST): a fence's read."""
+        return read_servers(self.servers)
 
     def append_log(self, entries: Sequence[LogEntry]) -> None:
         self.log.append([(e.node, e.at, e.kind, as_json(e.detail)) for e in entries])
@@ -73,33 +71,46 @@ class KubeMove:
         return sorted(s["metadata"]["labels"]["strata.dev/layer"] for s in found)
 
     def put_token_key(self, key: bytes) -> None:
+        self.put_token_key_at(key, self.read_token_key())
+
+    def read_token_key(self) -> Obj | None:
+        """The boot token key's Secret as it is now (a fence's read)."""
+        return self.api.get(self.secrets._path(f"{self.topology}-boot-token-key"))
+
+    def put_token_key_at(self, key: bytes, read: Obj | None) -> None:
+        """The boot token key replaced by ``key``, conditional on ``read`` (``Fenced``)."""
         name = f"{self.topology}-boot-token-key"
-        data = {"key": base64.b64encode(key).decode("ascii")}
         body = self.secrets._secret(name, {"key": key}, "boot-token-key")
-        for _ in range(_ATTEMPTS):
-            kept = self.api.get(self.secrets._path(name))
-            if kept is None and self.api.create(self.secrets._collection, body) is not None:
-                break
-            if kept is not None and self.api.replace(
-                self.secrets._path(name), {**kept, "data": data}
-            ):
-                break
-        else:
-            raise _Moved(name)
+        put(self.api, self.secrets._path(name), read, body, self.secrets._collection)
         self.secrets._key = None
 
-    def clear(self) -> None:
-        topology = f"strata.dev/topology={self.topology}"
-        servers = self.servers.collection
-        self.api.delete(f"{servers}?labelSelector={topology}")
-        self.api.delete(f"{self._configmaps}?labelSelector={topology},strata.dev/log=segment")
-        for name in ("cursors", "unknown-machines"):
-            self.api.delete(f"{self._configmaps}/{self.topology}-{name}")
-        secrets = f"{topology},strata.dev/secret=cluster"
-        self.api.delete(f"{self.secrets._collection}?labelSelector={secrets}")
+    def read_cursors(self) -> Obj | None:
+        """The cursors' ConfigMap as it is now (a fence's read)."""
+        return self.api.get(f"{self._configmaps}/{self.topology}-cursors")
+
+    def put_cursors_at(self, values: dict[str, int], read: Obj | None) -> None:
+        """The cursors ``values`` set in one write, conditional on ``read`` (``Fenced``)."""
+        name = f"{self.topology}-cursors"
+        data = {k: str(v) for k, v in values.items()}
+        labels = {"strata.dev/topology": self.topology}
+        base = {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": name, "labels": labels},
+        }
+        body = merged(read, data, base)
+        put(self.api, f"{self._configmaps}/{name}", read, body, self._configmaps)
+
+    def clear(self) -> list[str]:
+        """Deletes only the store's own objects of the topology, each by name at the
+        resourceVersion read (``strata.store.kube_clear``); a line per object kept."""
+        kept = clear(
+            self.api, self.namespace, self.topology, self.servers.collection, self.writer_of_records
+        )
         self.servers.seen.clear()
         self.servers.listed = False
         self.log._head, self.log._sealed, self.log._newest = None, {}, 0
+        return kept
 
     def note(self, key: str) -> str | None:
         found = self.api.get(self._notes())
@@ -137,29 +148,6 @@ class _Moved(StrataError):
 
     def __init__(self, name: str) -> None:
         super().__init__(f"{name}: another writer changed it while it was written")
-
-
-def _status(node: NodeCopy) -> dict[str, Any]:
-    attempt = {
-        "number": node.attempt,
-        "expires": node.expires,
-        "provisioned": node.provisioned,
-        "consumed": list(node.used),
-    }
-    status: dict[str, Any] = {"attempt": attempt} if node.attempt else {}
-    r = node.record
-    if r is not None:
-        status |= {
-            "state": r.state,
-            "step": r.step,
-            "reason": r.reason,
-            "deadline": r.deadline,
-            "marks": as_json(r.marks),
-            "version": r.version,
-            "updated": r.updated,
-            "history": [as_json(h) for h in node.history],
-        }
-    return status
 
 
 def _copy(obj: Obj) -> NodeCopy:

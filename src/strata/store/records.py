@@ -206,10 +206,11 @@ class MovableStore(Store, Protocol):
         """The key that signs boot tokens becomes ``key`` (32 bytes)."""
         ...
 
-    def clear(self) -> None:
+    def clear(self) -> list[str]:
         """Forgets every record, attempt, used token, log entry, cursor, cluster secret
         and unknown machine; the token key (``put_token_key`` replaces it), the writer
-        lease and notes stay."""
+        lease and notes stay. Returns a line per thing kept (another party's, or changed
+        since it was read: a Kubernetes store deletes only its own, ``kube_clear``)."""
         ...
 
     def note(self, key: str) -> str | None:

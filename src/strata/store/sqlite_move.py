@@ -87,11 +87,12 @@ class SQLiteMove:
         with self._tx() as db:
             db.execute("INSERT OR REPLACE INTO meta VALUES ('token_key', ?)", (key,))
 
-    def clear(self) -> None:
+    def clear(self) -> list[str]:
         with self._tx() as db:
             for table in _CLEARED:
                 db.execute(f"DELETE FROM {table}")  # the names: _CLEARED
             db.execute("DELETE FROM meta WHERE key LIKE 'cursor:%'")
+        return []  # the file is the store's alone: nothing in it is another's
 
     def note(self, key: str) -> str | None:
         with self._lock:

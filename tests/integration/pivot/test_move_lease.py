@@ -2,8 +2,11 @@
 processes: while the first is alive (slowed in its copy) a second is refused, having
 seen the first renew its lease, and the first completes; when the first is stalled
 (SIGSTOP) its lease runs out, the second takes the move and completes it, and the
-first, woken, finds the journal taken and stops without undoing anything — the
-target equal to the source."""
+first, woken, finds the move taken over and stops without undoing anything — the
+target equal to the source. Stopped exactly between a batch's reads and its
+confirmation, or between its confirmation and its writes, the first run writes
+nothing into the target once woken (``strata.pivot.fencing``), not even over a Server
+changed after the second run's move (the controller's write, stood in for here)."""
 
 from __future__ import annotations
 
@@ -16,7 +19,10 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from strata.pivot.digest import inventory
+from strata.store import KubeStore
 from tests.integration.pivot.conftest import (
     TOPOLOGY,
     kube_store,
@@ -29,8 +35,10 @@ from tests.support.kube_api import ControlPlane, wait_for
 SLOW = "copy:nodes:0=12"  # seconds the first run sleeps after its first batch of nodes
 
 
-def _started(state: Path, plane: ControlPlane, namespace: str) -> subprocess.Popen[str]:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "STRATA_PIVOT_PAUSE": SLOW}
+def _started(
+    state: Path, plane: ControlPlane, namespace: str, **more: str
+) -> subprocess.Popen[str]:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "STRATA_PIVOT_PAUSE": SLOW, **more}
     env.pop("STRATA_PIVOT_FAILPOINT", None)
     command = [sys.executable, "-m", "strata.cli.app", "pivot", "-t", TOPOLOGY]
     command += [*to_cluster(state, plane, namespace), "--controller", "none"]
@@ -106,8 +114,80 @@ def test_a_stalled_run_loses_the_move_to_a_second_which_completes_it(
         out, _ = first.communicate(timeout=120)
     finally:
         first.kill() if first.poll() is None else None
-    assert first.returncode != 0 and "changed by another strata pivot" in out, out
+    assert first.returncode != 0 and "the move was taken over" in out, out
     assert json.loads(source.note("pivot") or "{}")["state"] == "done"
     target = kube_store(plane, namespace)
     assert inventory(target, history=False) == inventory(source, history=False)
     assert target.writer() is None  # resumed: free for its controller, not undone
+
+
+def _stopped(pid: int) -> bool | None:
+    """The process is stopped (state T in /proc/<pid>/stat, proc(5))."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return True if stat.rsplit(")", 1)[1].split()[0] == "T" else None
+
+
+def _stopped_unlocked(pid: int, state: Path) -> None:
+    """``pid`` stopped at its STRATA_PIVOT_STOP instant with the state file unlocked:
+    a heartbeat stopped inside a write is continued (the main thread stops itself
+    again at once) until it is not."""
+    for _ in range(100):
+        wait_for(lambda: _stopped(pid), 120, f"pid {pid} stopped")
+        probe = sqlite3.connect(state, timeout=0, isolation_level=None)
+        try:
+            probe.execute("BEGIN IMMEDIATE")
+            probe.execute("ROLLBACK")
+            return
+        except sqlite3.OperationalError:
+            os.kill(pid, signal.SIGCONT)
+            time.sleep(0.05)
+        finally:
+            probe.close()
+    raise AssertionError(f"pid {pid} held the state file's write lock at each of 100 stops")
+
+
+def _versions(target: KubeStore, namespace: str) -> dict[str, str]:
+    """Every Server, ConfigMap, Secret and Lease of the namespace: its resourceVersion."""
+    found = {}
+    for path in (
+        target.servers.collection,
+        f"/api/v1/namespaces/{namespace}/configmaps",
+        f"/api/v1/namespaces/{namespace}/secrets",
+        f"/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases",
+    ):
+        for obj in target.api.items(path):
+            found[f"{path}/{obj['metadata']['name']}"] = obj["metadata"]["resourceVersion"]
+    return found
+
+
+@pytest.mark.parametrize("instant", ["copy:nodes:0:read", "copy:nodes:0:confirmed"])
+def test_a_run_stalled_in_a_fenced_batch_writes_nothing_once_woken(
+    plane: ControlPlane, namespace: str, tmp_path: Path, instant: str
+) -> None:
+    state, release = tmp_path / "strata.db", tmp_path / "release"
+    source = provisioned_state(state, 120)
+    first = _started(state, plane, namespace, STRATA_PIVOT_STOP=f"{instant}={release}")
+    try:
+        _stopped_unlocked(first.pid, state)
+        second = pivot_to_cluster(state, plane, namespace, "--controller", "none")
+        assert second.returncode == 0, second.stdout + second.stderr
+        target = kube_store(plane, namespace)
+        server = target.servers.get("n0000")  # in the first run's first batch
+        assert server is not None
+        status = {**server["status"], "reason": "the controller's newer word"}
+        newer = target.api.replace(
+            target.servers.path("n0000", "/status"), {**server, "status": status}
+        )
+        assert newer is not None
+        before = _versions(target, namespace)
+        release.touch()
+        os.kill(first.pid, signal.SIGCONT)
+        out, _ = first.communicate(timeout=120)
+    finally:
+        first.kill() if first.poll() is None else None
+    assert first.returncode != 0 and "the move was taken over" in out, out
+    assert _versions(target, namespace) == before  # the woken run wrote nothing there
+    kept = target.servers.get("n0000")
+    assert kept is not None and kept["status"] == newer["status"]
+    assert json.loads(source.note("pivot") or "{}")["state"] == "done"
+    assert target.writer() is None
