@@ -22,6 +22,10 @@ process of its own and prints them side by side.
 
     python bench/lifecycle_kube.py [--file FILE] [--sqlite | --both] [--concurrency 512]
         [--latency 0.05,0.2] [--boot 5,10] [--install 5,10] [--ignore-budgets] [--json]
+        [--cached-attempts]
+
+``--cached-attempts``: the attempt reads from the API server's watch cache instead of
+etcd (``KubeStore(cached_attempts=True)``; ``strata controller`` reads etcd).
 """
 
 from __future__ import annotations
@@ -62,6 +66,11 @@ def main() -> None:
     parser.add_argument("--install", type=_pair, default=(5.0, 10.0))
     parser.add_argument("--ignore-budgets", action="store_true", help="no rack power budgets")
     parser.add_argument("--json", action="store_true", help="one run's figures as JSON")
+    parser.add_argument(
+        "--cached-attempts",
+        action="store_true",
+        help="attempt reads from the API server's watch cache (KubeStore(cached_attempts=))",
+    )
     parser.add_argument(
         "--apiserver-arg",
         action="append",
@@ -173,7 +182,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             if plane is None:
                 store = boot = SQLiteStore(Path(tmp) / "state.db")
             else:
-                store = boot = KubeStore.from_kubeconfig(_kubeconfig(plane), NAMESPACE, "bench")
+                store = boot = KubeStore.from_kubeconfig(
+                    _kubeconfig(plane), NAMESPACE, "bench", cached_attempts=args.cached_attempts
+                )
             side = BootSide(boot, 0.0 if args.sqlite else JOURNAL_LINGER)
             fleet = Fleet(topology, side, settings)  # type: ignore[arg-type]
             options = ApplyOptions(concurrency=args.concurrency, target=State.PROVISIONED)
@@ -201,6 +212,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     done = Counter(s.value for s in summary.states.values())
     return {
         "store": "sqlite" if args.sqlite else "kubernetes",
+        "attempt_reads": "watch cache" if args.cached_attempts else "etcd",
         "topology": Path(args.file).name,
         "nodes": count,
         "racks": len(topology.racks),
@@ -323,7 +335,8 @@ def report(f: dict[str, Any]) -> str:
     count, s = f["nodes"], f["settings"]
     per_node = 1000 / count
     lines = [
-        f"store           {f['store']}",
+        f"store           {f['store']}"
+        + (f" (attempt reads: {f['attempt_reads']})" if f["store"] == "kubernetes" else ""),
         f"topology        {f['topology']}: {count:,} nodes, {f['racks']} racks",
         f"simulated       BMC call {s['latency'][0] * 1000:.0f}-{s['latency'][1] * 1000:.0f} ms, boot {s['boot'][0]:g}-{s['boot'][1]:g} s, install {s['install'][0]:g}-{s['install'][1]:g} s, {s['concurrency']} BMC calls in flight",
         f"result          {f['result']}",

@@ -133,9 +133,10 @@ class KubeApi:
             return response  # httpx2's and KubeHttp's Response have httpx's shape
         raise KubeStoreError(verb, path, 0, "PoolTimeout")
 
-    def get(self, path: str) -> Obj | None:
-        """The object; None when it does not exist."""
-        response = self._send("GET", path, "read")
+    def get(self, path: str, params: dict[str, str] | None = None) -> Obj | None:
+        """The object; None when it does not exist. ``params``: the query (e.g. a
+        ``resourceVersion``)."""
+        response = self._send("GET", path, "read", params=params)
         if response.status_code == 404:
             return None
         return _json(response, "GET", path)

@@ -56,7 +56,9 @@ class KubeStore(KubeMove):
     """``client``: an httpx client whose base URL is the API server, authenticated (or
     a kubeconfig path, see ``from_kubeconfig``). ``segment_size``/``keep_segments``: the
     event log's shape (``kube_log``); ``workers``: Servers of a record batch read and
-    written at once (``kube_records``). Raises ``KubeStoreError`` when the API fails."""
+    written at once (``kube_records``); ``cached_attempts``: ``attempt`` reads the API
+    server's watch cache, not etcd (``Servers.recent``). Raises ``KubeStoreError`` when
+    the API fails."""
 
     def __init__(
         self,
@@ -67,6 +69,7 @@ class KubeStore(KubeMove):
         keep_segments: int = 1000,
         events_per_minute: float = 120,
         workers: int = 8,
+        cached_attempts: bool = False,
     ) -> None:
         self.api = KubeApi(client)
         self.namespace, self.topology = namespace, topology
@@ -77,10 +80,18 @@ class KubeStore(KubeMove):
         self.fence = fence.Sampled(self.writer)  # a move refuses the boot service's writes
         self.secrets = KubeSecrets(self.api, namespace, topology)
         self._configmaps = f"/api/v1/namespaces/{namespace}/configmaps"
+        self.cached_attempts = cached_attempts
 
     @classmethod
-    def from_kubeconfig(cls, path: Path | str | None, namespace: str, topology: str) -> KubeStore:
-        return cls(client_from_kubeconfig(path), namespace, topology)
+    def from_kubeconfig(
+        cls,
+        path: Path | str | None,
+        namespace: str,
+        topology: str,
+        cached_attempts: bool = False,
+    ) -> KubeStore:
+        client = client_from_kubeconfig(path)
+        return cls(client, namespace, topology, cached_attempts=cached_attempts)
 
     @property
     def requests(self) -> Requests:
@@ -151,7 +162,14 @@ class KubeStore(KubeMove):
         self.servers.change(node, change)
 
     def attempt(self, node: str) -> Attempt | None:
-        found = self.servers.get(node)
+        """The attempt in progress (None: none, or ended), read from etcd, or with
+        ``cached_attempts`` from the API server's watch cache: never older than this
+        store's own last write of the node, another writer's change possibly the cache's
+        delay late. Single use does not rest on this read: ``consume`` is a
+        compare-and-swap on the Server, decided again on a fresh read when it was
+        stale."""
+        read = self.servers.recent if self.cached_attempts else self.servers.get
+        found = read(node)
         attempt = ((found or {}).get("status") or {}).get("attempt") or {}
         if attempt.get("expires") is None:
             return None
