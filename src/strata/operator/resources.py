@@ -8,7 +8,7 @@ from pathlib import Path
 from lightkube import Client, KubeConfig
 from lightkube.generic_resource import create_namespaced_resource
 
-from strata.kube.kubeconfig_load import load_kubeconfig
+from strata.kube.kubeconfig_reload import FollowingClient
 
 __all__ = ["TOPOLOGY", "TOPOLOGY_API_VERSION", "kube_client"]
 
@@ -20,6 +20,8 @@ TOPOLOGY = create_namespaced_resource(GROUP, VERSION, "Topology", "topologies")
 def kube_client(kubeconfig: Path | None, namespace: str) -> Client:
     """A client for ``namespace``: from ``kubeconfig`` when given, else the pod's
     service account (in a cluster), else ``$KUBECONFIG`` or ``~/.kube/config``
-    (lightkube's ``KubeConfig.from_env``)."""
-    config = load_kubeconfig(kubeconfig) if kubeconfig else KubeConfig.from_env()
-    return Client(config, namespace=namespace, trust_env=False)
+    (lightkube's ``KubeConfig.from_env``). From ``kubeconfig``, the client follows the
+    file: a replaced one is read again (``strata.kube.kubeconfig_reload``)."""
+    if kubeconfig:
+        return FollowingClient(kubeconfig, namespace)
+    return Client(KubeConfig.from_env(), namespace=namespace, trust_env=False)

@@ -31,6 +31,7 @@ from lightkube import ApiError, Client
 from strata.controller import ApplyOptions, State, Timeouts, recorded
 from strata.controller.manager import Beside, Manager
 from strata.controller.reconciler import DriverSource
+from strata.kube.kubeconfig_load import KubeconfigRefused
 from strata.operator.assess import assess, pending
 from strata.operator.conditions import StatusWriter, condition
 from strata.operator.consent import Consent, consent_of, unknown_nodes
@@ -99,6 +100,8 @@ class Operator:
                     self.listed.set()
                 except ApiError as err:
                     log.warning("listing Topology objects failed: %s", err.status.message)
+                except KubeconfigRefused as err:  # its file replaced by a broken one
+                    log.warning("listing Topology objects failed: %s", err)
                 stop.wait(self.settings.resync)
         finally:
             every = [*self.workers.values(), *self._closing.values()]
