@@ -6,6 +6,7 @@ from __future__ import annotations
 from strata.operator.crds import API_VERSION
 from strata.pivot import credentials, install
 from strata.pivot.edits import versions
+from strata.pivot.fencing import Fence
 from strata.pivot.moving import Moving
 from strata.store import KubeStore
 
@@ -18,7 +19,8 @@ class BetweenClusters(Moving):
         journal, ends = self.journal, (self.source_end.namespace, self.target_end.namespace)
         assert journal is not None
         name = self.source_end.topology
-        if install.copy_topology(source.api, target.api, ends, name):
+        confirm = Fence(self.kept.check).confirm  # the move still this run's (fencing)
+        if install.copy_topology(source.api, target.api, ends, name, confirm):
             path = f"/apis/{API_VERSION}/namespaces/{ends[1]}/topologies/{name}"
             journal.created = {**journal.created, "topology": True}
             self._record_versions(target, [path])

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Callable
 from typing import Any
 
 from strata.operator.crds import API_VERSION, VERSION, all_crds
@@ -309,15 +310,25 @@ def topology_object(api: KubeApi, namespace: str, name: str) -> Obj | None:
     return api.get(_topology_path(namespace, name))
 
 
-def copy_topology(source: KubeApi, target: KubeApi, namespaces: tuple[str, str], name: str) -> bool:
+def copy_topology(
+    source: KubeApi,
+    target: KubeApi,
+    namespaces: tuple[str, str],
+    name: str,
+    confirm: Callable[[], None] = lambda: None,
+) -> bool:
     """The source's Topology object made in the target with its spec, labels and status
     (the target's controller goes on from it); True when this call created it. An
     object already there with the same spec is kept (a rerun); another spec is
-    refused (``KubeStoreError`` 409: someone applied a different topology there)."""
+    refused (``KubeStoreError`` 409: someone applied a different topology there).
+    Fenced (``strata.pivot.fencing``): the target's object is read, ``confirm()``
+    raises when the move is no longer this run's, then it is created where absent
+    (409: someone made it since) and its status written at the resourceVersion read."""
     found = topology_object(source, namespaces[0], name)
     if found is None:
         return False
     there = topology_object(target, namespaces[1], name)
+    confirm()
     made = there is None
     if there is None:
         metadata = {"name": name, "labels": (found.get("metadata") or {}).get("labels") or {}}
@@ -329,12 +340,16 @@ def copy_topology(source: KubeApi, target: KubeApi, namespaces: tuple[str, str],
         }
         there = target.create(f"/apis/{API_VERSION}/namespaces/{namespaces[1]}/topologies", body)
         made = there is not None
-        there = there or topology_object(target, namespaces[1], name)
+        if there is None:
+            confirm()  # made by another run that took the move over: this one stops
+            there = topology_object(target, namespaces[1], name)
+    path = _topology_path(namespaces[1], name)
     if there is None or there.get("spec") != found.get("spec"):
-        path = _topology_path(namespaces[1], name)
         raise KubeStoreError("PUT", path, 409, "a Topology of another spec is there")
-    if found.get("status") and there.get("status") != found["status"]:
-        target.replace(
-            _topology_path(namespaces[1], name) + "/status", {**there, "status": found["status"]}
-        )
+    wanted = found.get("status")
+    if wanted and there.get("status") != wanted:
+        written = target.replace(path + "/status", {**there, "status": wanted})
+        if written is None:
+            confirm()
+            raise KubeStoreError("PUT", path + "/status", 409, "changed while it was copied")
     return made
