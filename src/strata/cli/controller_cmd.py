@@ -238,10 +238,6 @@ def _stores(state_dir: Path | None, kubeconfig: Path | None, namespace: str) -> 
             return SQLiteStore(state_dir / f"{topology}.db")
         from strata.store.kube_store import KubeStore
 
-        if kubeconfig is not None:  # its client follows the file (a re-minted one)
-            from strata.kube.kubeconfig_reload import FollowingHttp
-
-            return KubeStore(FollowingHttp(kubeconfig), namespace, topology)
         return KubeStore.from_kubeconfig(kubeconfig, namespace, topology)
 
     cache: dict[str, Store] = {}

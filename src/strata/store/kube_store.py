@@ -90,7 +90,15 @@ class KubeStore(KubeMove):
         topology: str,
         cached_attempts: bool = False,
     ) -> KubeStore:
-        client = client_from_kubeconfig(path)
+        """The store over the kubeconfig at ``path``, its client following the file (a
+        replaced one is read again: ``strata.kube.kubeconfig_reload``); None:
+        ``$KUBECONFIG``, ``~/.kube/config`` or the pod's service account, read once."""
+        if path is None:
+            client: Any = client_from_kubeconfig(None)
+        else:
+            from strata.kube.kubeconfig_reload import FollowingHttp
+
+            client = FollowingHttp(Path(path))
         return cls(client, namespace, topology, cached_attempts=cached_attempts)
 
     @property
