@@ -12,7 +12,8 @@ Names: ``before:<step>`` and ``after:<step>`` (around each step's work, before i
 journal entry), ``journaled:<step>`` (its entry written in both stores),
 ``copy:secrets``, ``copy:nodes:<batch>``, ``copy:log:<batch>``, ``copy:cursors``
 (each fenced write's ``<name>:read`` and ``<name>:confirmed`` too, with ``token-key``
-and ``cursors``: ``strata.pivot.fencing``),
+and ``cursors``: ``strata.pivot.fencing``; ``copy:topology:read`` between a move
+between clusters' read of the target's Topology object and its confirmation),
 ``switch:target-taken``, ``rollback:target-cleaned``, ``resume:spawned`` (a host
 controller started, its pid file not yet written), ``install:recorded`` (the
 install's objects in the journal, none made), ``install:one-made``.

@@ -21,7 +21,7 @@ from typing import Any
 
 from strata.operator.crds import API_VERSION, VERSION, all_crds
 from strata.operator.manifests import NAME, controller_objects, object_path, paused
-from strata.pivot import leftover
+from strata.pivot import failpoints, leftover
 from strata.pivot.deleting import delete_read
 from strata.store.kube_api import KubeApi, KubeStoreError, Obj
 
@@ -328,6 +328,7 @@ def copy_topology(
     if found is None:
         return False
     there = topology_object(target, namespaces[1], name)
+    failpoints.reached("copy:topology:read")
     confirm()
     made = there is None
     if there is None:
