@@ -22,10 +22,11 @@ process of its own and prints them side by side.
 
     python bench/lifecycle_kube.py [--file FILE] [--sqlite | --both] [--concurrency 512]
         [--latency 0.05,0.2] [--boot 5,10] [--install 5,10] [--ignore-budgets] [--json]
-        [--cached-attempts]
+        [--etcd-attempts]
 
-``--cached-attempts``: the attempt reads from the API server's watch cache instead of
-etcd (``KubeStore(cached_attempts=True)``; ``strata controller`` reads etcd).
+The attempt reads come from the API server's watch cache, as ``strata controller``'s
+(``KubeStore(cached_attempts=True)``); ``--etcd-attempts``: from etcd (the store's
+default).
 """
 
 from __future__ import annotations
@@ -67,9 +68,9 @@ def main() -> None:
     parser.add_argument("--ignore-budgets", action="store_true", help="no rack power budgets")
     parser.add_argument("--json", action="store_true", help="one run's figures as JSON")
     parser.add_argument(
-        "--cached-attempts",
+        "--etcd-attempts",
         action="store_true",
-        help="attempt reads from the API server's watch cache (KubeStore(cached_attempts=))",
+        help="attempt reads from etcd, not the API server's watch cache",
     )
     parser.add_argument(
         "--apiserver-arg",
@@ -183,7 +184,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 store = boot = SQLiteStore(Path(tmp) / "state.db")
             else:
                 store = boot = KubeStore.from_kubeconfig(
-                    _kubeconfig(plane), NAMESPACE, "bench", cached_attempts=args.cached_attempts
+                    _kubeconfig(plane), NAMESPACE, "bench", cached_attempts=not args.etcd_attempts
                 )
             side = BootSide(boot, 0.0 if args.sqlite else JOURNAL_LINGER)
             fleet = Fleet(topology, side, settings)  # type: ignore[arg-type]
@@ -212,7 +213,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     done = Counter(s.value for s in summary.states.values())
     return {
         "store": "sqlite" if args.sqlite else "kubernetes",
-        "attempt_reads": "watch cache" if args.cached_attempts else "etcd",
+        "attempt_reads": "etcd" if args.etcd_attempts else "watch cache",
         "topology": Path(args.file).name,
         "nodes": count,
         "racks": len(topology.racks),

@@ -238,7 +238,9 @@ def _stores(state_dir: Path | None, kubeconfig: Path | None, namespace: str) -> 
             return SQLiteStore(state_dir / f"{topology}.db")
         from strata.store.kube_store import KubeStore
 
-        return KubeStore.from_kubeconfig(kubeconfig, namespace, topology)
+        # the boot service's attempt reads from the API server's watch cache, not etcd
+        # (KubeStore's cached_attempts; docs/benchmarks.md, "Towards 50 nodes/s")
+        return KubeStore.from_kubeconfig(kubeconfig, namespace, topology, cached_attempts=True)
 
     cache: dict[str, Store] = {}
 
