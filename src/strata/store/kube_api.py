@@ -26,9 +26,10 @@ import httpx
 from strata.errors import StrataError
 from strata.store.kube_http import HttpError, KubeHttp, PoolTimeout
 
-__all__ = ["KubeApi", "KubeStoreError", "Requests", "client_from_kubeconfig"]
+__all__ = ["USER_AGENT", "KubeApi", "KubeStoreError", "Requests", "client_from_kubeconfig"]
 
 Obj = dict[str, Any]
+USER_AGENT = "strata"  # every request's, so every write's field manager is "strata"
 
 
 def _http_errors() -> tuple[type[Exception], ...]:
@@ -123,6 +124,9 @@ class KubeApi:
         with self._lock:  # the store's threads share the counter
             self.requests.counts[count] += 1
             self.requests.by_resource[f"{verb} {_resource(path)}"] += 1
+        # whatever the client: the API server names the store's writes' field manager
+        # after it (metadata.managedFields), which kube_clear tells the store's own by
+        kw["headers"] = {"User-Agent": USER_AGENT, **(kw.get("headers") or {})}
         for _ in range(_POOL_WAITS):
             try:
                 response: httpx.Response = self.client.request(verb, path, json=body, **kw)

@@ -9,7 +9,7 @@ object another party labelled ``strata.dev/topology=<topology>``. Here each cand
 ``<topology>-log-NNNNNNNN`` holding only entries; the cursors and unknown-machines
 ConfigMaps; a layer's cluster Secret ``<topology>-cluster-<layer>``) and to have been
 written by Strata only (every ``metadata.managedFields`` manager ``strata``, the
-API server's name for the store's User-Agent), then deleted with a
+API server's name for the User-Agent ``KubeApi`` sends), then deleted with a
 ``preconditions.resourceVersion``: one changed since it was read is not deleted. Every
 object kept is said, with why; the notes ConfigMap and the writer Lease are not
 candidates.
@@ -20,12 +20,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from strata.store.kube_api import KubeApi, Obj
+from strata.store.kube_api import USER_AGENT, KubeApi, Obj
 from strata.store.kube_records import RecordWriter
 
 __all__ = ["MANAGER", "clear"]
 
-MANAGER = "strata"  # the field manager of the store's writes (its User-Agent, kube_http)
+MANAGER = USER_AGENT  # the field manager of the store's writes
 Candidate = tuple[str, Obj, str | None]  # path, object, why it is not the store's (None: it is)
 
 
