@@ -253,8 +253,15 @@ class EventLog:
     # -- names -------------------------------------------------------------------
 
     def _numbers(self) -> list[int]:
+        """The segments' numbers: only names of the log's own shape count (another
+        party's ConfigMap carrying the label is not a segment)."""
         names = self.api.names(self._collection, self._selector)
-        return sorted(int(n.rsplit("-", 1)[1]) for n in names)
+        prefix = f"{self.topology}-log-"
+        return sorted(
+            int(n[len(prefix) :])
+            for n in names
+            if n.startswith(prefix) and len(n) == len(prefix) + 8 and n[len(prefix) :].isdigit()
+        )
 
     def _path(self, number: int) -> str:
         return f"{self._collection}/{self.topology}-log-{number:08d}"

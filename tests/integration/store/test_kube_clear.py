@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 
 from strata.pivot.deleting import delete_read
-from strata.store import KubeStore, RecordWrite
+from strata.store import KubeStore, LogEntry, RecordWrite
 from strata.store.clusters import StoredCluster
 from strata.store.server_crd import GROUP, PLURAL, VERSION
 from tests.integration.store.conftest import NAMESPACE, kube_store
@@ -65,3 +65,20 @@ def test_a_delete_at_a_version_moved_on_is_refused_and_said(crd_applied: Control
     assert store.cursors() == {"controller": 2}  # kept as the later write left it
     assert delete_read(store.api, path) is None  # read now: deleted
     assert store.api.get(path) is None
+
+
+def test_a_foreign_configmap_labelled_as_a_segment_is_not_read_as_one(
+    crd_applied: ControlPlane,
+) -> None:
+    store = _filled(crd_applied)
+    t = store.topology
+    labels = {"strata.dev/topology": t, "strata.dev/log": "segment"}
+    for name in (f"{t}-log-notes", f"{t}-log-000000001", "ops-runbook"):
+        theirs = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}}
+        theirs["metadata"]["labels"] = labels
+        with crd_applied.client() as other:
+            assert other.post(CONFIGMAPS, json=theirs).status_code == 201
+    before = [e.kind for e in store.events_since(0, 100)]
+    again = kube_store(crd_applied, t)  # a fresh reader finds the head among them
+    again.append_log([LogEntry("d", 5.0, "later", {})])
+    assert [e.kind for e in again.events_since(0, 100)] == [*before, "later"]
