@@ -87,4 +87,20 @@ def _problem(data: Any) -> str | None:
     clusters = {c.get("name") for c in data["clusters"] if isinstance(c, dict)}
     if contexts[current].get("cluster") not in clusters:
         return f"context {current} names cluster {contexts[current].get('cluster')}, which it lacks"
+    return _user_problem(data, contexts[current].get("user"))
+
+
+def _user_problem(data: dict[str, Any], name: Any) -> str | None:
+    """A client certificate needs its key and a key its certificate (a file cut short
+    while it was written has the one without the other)."""
+    users: list[Any] = data["users"] if isinstance(data.get("users"), list) else []
+    found = (u.get("user") for u in users if isinstance(u, dict) and u.get("name") == name)
+    user: Any = next(found, {})
+    if not isinstance(user, dict):
+        return f"user {name} is not a mapping"
+    cert = user.get("client-certificate-data") or user.get("client-certificate")
+    key = user.get("client-key-data") or user.get("client-key")
+    if bool(cert) != bool(key):
+        has, lacks = ("a client certificate", "key") if cert else ("a client key", "certificate")
+        return f"user {name} has {has} but no client {lacks}"
     return None

@@ -34,7 +34,7 @@ from lightkube import Client
 from lightkube.config.client_adapter import ConnectionParams
 from lightkube.core.generic_client import GenericSyncClient
 
-from strata.kube.kubeconfig_load import load_kubeconfig
+from strata.kube.kubeconfig_load import KubeconfigRefused, load_kubeconfig
 from strata.store.kube_http import KubeHttp, Response
 
 __all__ = ["FollowingClient", "FollowingHttp", "Stamp", "following_client", "stamp"]
@@ -136,7 +136,12 @@ class _FollowingGeneric(GenericSyncClient):
     def _adapter(self, path: Path) -> Any:
         """An httpx2 client for the file's current context (lightkube's adapter)."""
         self.config = load_kubeconfig(path).get()
-        return self.AdapterClient(self.config, self._params)
+        try:
+            return self.AdapterClient(self.config, self._params)
+        except (TypeError, ValueError, OSError) as exc:  # a field lightkube cannot use
+            raise KubeconfigRefused(
+                f"{path}: not a usable kubeconfig: {type(exc).__name__}"
+            ) from None
 
     def send(self, req: Any, stream: bool = False) -> Any:
         client = self._follower.current()

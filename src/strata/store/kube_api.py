@@ -104,7 +104,11 @@ def client_from_kubeconfig(path: Path | str | None = None) -> KubeHttp:
         raise KubeStoreError("OPEN", where, 0, str(exc)) from None
     if config is None or config.user is None:
         raise KubeStoreError("OPEN", str(path or "kubeconfig"), 0, "no current context or user")
-    params = ConnectionParams(trust_env=False).httpx_params(config)
+    try:
+        params = ConnectionParams(trust_env=False).httpx_params(config)
+    except (TypeError, ValueError, OSError) as exc:  # a field lightkube cannot use
+        why = f"not a usable kubeconfig: {type(exc).__name__}"
+        raise KubeStoreError("OPEN", where, 0, why) from None
     return KubeHttp(str(params["base_url"]), params["verify"], params["auth"], timeout=30.0)
 
 
