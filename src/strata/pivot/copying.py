@@ -67,10 +67,13 @@ def copy_all(
     if isinstance(target, KubeStore):
         fence.write("cursors", target.read_cursors, partial(target.put_cursors_at, cursors))
     else:
-        fence.confirm()
-        for name, value in cursors.items():
-            target.set_cursor(name, value)
+        fence.plain("cursors", partial(_set_cursors, target, cursors))
     failpoints.reached("copy:cursors")
+
+
+def _set_cursors(target: MovableStore, cursors: dict[str, int]) -> None:
+    for name, value in cursors.items():
+        target.set_cursor(name, value)
 
 
 def copy_secrets(source: MovableStore, target: MovableStore, fence: Fence) -> None:
@@ -84,7 +87,7 @@ def copy_secrets(source: MovableStore, target: MovableStore, fence: Fence) -> No
     if isinstance(target, KubeStore):
         fence.write("token-key", target.read_token_key, partial(target.put_token_key_at, key))
     else:
-        target.put_token_key(key)
+        fence.plain("token-key", partial(target.put_token_key, key))
 
 
 def copy_nodes(source: MovableStore, target: MovableStore, history: bool, fence: Fence) -> None:
@@ -98,8 +101,7 @@ def copy_nodes(source: MovableStore, target: MovableStore, history: bool, fence:
         if isinstance(target, KubeStore) and read is not None:
             fence.write(name, read, partial(target.import_nodes, batch))
         else:
-            fence.confirm()
-            target.import_nodes(batch)
+            fence.plain(name, partial(target.import_nodes, batch))
         failpoints.reached(name)
 
 
@@ -128,8 +130,7 @@ def copy_log(source: MovableStore, target: MovableStore, log_from: int, fence: F
             entries = [(e.node, e.at, e.kind, as_json(e.detail)) for e in batch]
             fence.write(name, target.log.read_head, partial(target.log.append_at, entries))
         else:
-            fence.confirm()
-            target.append_log(batch)
+            fence.plain(name, partial(target.append_log, batch))
         failpoints.reached(name)
 
 

@@ -28,6 +28,7 @@ from strata.pivot import copying, failpoints, install, lease, steady
 from strata.pivot.between import BetweenClusters
 from strata.pivot.digest import differences, inventory
 from strata.pivot.ends import FREEZE_TTL, MOVED_TTL, marker, moved_to
+from strata.pivot.fencing import Fence
 from strata.pivot.handback import HandingBack
 from strata.pivot.installing import Installing
 from strata.pivot.journal import STEPS, Journal, JournalTaken, Kept
@@ -44,7 +45,7 @@ from strata.pivot.preflight import (
     waitable,
 )
 from strata.pivot.resume import start_controller
-from strata.store import KubeStore
+from strata.store import KubeStore, SQLiteStore
 
 __all__ = ["Options", "Pivot", "PivotFailed", "PivotRefused"]
 
@@ -121,6 +122,7 @@ class Pivot(HandingBack, BetweenClusters, Installing):
     def _steps(self) -> Journal:
         assert self.journal is not None
         self.journal.runner = uuid.uuid4().hex[:8]
+        self.journal.epoch += 1  # written by compare-and-swap: no two runs share one
         with lease.Heartbeat(self.journal, self.kept, self._write):  # one run at a time
             return self._steps_held()
 
@@ -218,6 +220,9 @@ class Pivot(HandingBack, BetweenClusters, Installing):
         started = time.monotonic()
         if isinstance(self.source, KubeStore) and isinstance(target, KubeStore):
             self._copy_topology(self.source, target)
+        if isinstance(target, SQLiteStore):  # a way back: the file's fence (sqlite_move)
+            claim = partial(target.claim_fence, journal.move, journal.epoch)
+            Fence(self.kept.check).plain("copy:claim", claim)
         copying.copy_all(self.source, target, journal.log_from, self._history(), self.kept.check)
         self.say(f"copy: {time.monotonic() - started:.1f} s")
 

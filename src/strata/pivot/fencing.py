@@ -23,7 +23,7 @@ from typing import TypeVar
 
 from strata.pivot import failpoints
 from strata.pivot.journal import TAKEN, JournalTaken
-from strata.store.kube_conditional import Fenced
+from strata.store.records import Fenced
 
 __all__ = ["ATTEMPTS", "Fence", "MoveTakenOver"]
 
@@ -68,3 +68,15 @@ class Fence:
                 self.conflicts += 1
                 if attempt == ATTEMPTS - 1:
                     raise
+
+    def plain(self, name: str, write: Callable[[], object]) -> None:
+        """``write()`` into a store that fences itself (a state file's claim,
+        ``SQLiteMove.claim_fence``), after a confirmation; a refused write
+        (``Fenced``) is confirmed again, so a takeover is ``MoveTakenOver``."""
+        self.confirm()
+        failpoints.reached(f"{name}:confirmed")
+        try:
+            write()
+        except Fenced:
+            self.confirm()
+            raise

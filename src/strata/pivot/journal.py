@@ -74,6 +74,7 @@ class Journal:
     cleanup_pending: bool = False
     back: bool = False
     runner: str = ""  # the run going on with it: a second run's write stops the first
+    epoch: int = 0  # how many runs took the move: a state file's fence (sqlite_move)
     switch_begun: float | None = None
     strata: str = ""  # the Strata that began the move ("": one before journals said it)
     lease_holder: str = ""  # the run holding the move lease (``strata.pivot.lease``)

@@ -6,6 +6,7 @@ from strata.store.kube_store import KubeStore
 from strata.store.migrations import SchemaTooNew
 from strata.store.records import (
     Conflict,
+    Fenced,
     LogEntry,
     MovableStore,
     NodeCopy,
@@ -21,6 +22,7 @@ from strata.store.state_file import StateDamaged, StateFileError, StateLost
 
 __all__ = [
     "Conflict",
+    "Fenced",
     "KubeStore",
     "KubeStoreError",
     "LogEntry",

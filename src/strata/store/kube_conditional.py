@@ -5,19 +5,10 @@ is still as it was read, created only if it is still absent; anything else is
 
 from __future__ import annotations
 
-from strata.errors import StrataError
 from strata.store.kube_api import KubeApi, KubeStoreError, Obj
+from strata.store.records import Fenced
 
 __all__ = ["Fenced", "put"]
-
-
-class Fenced(StrataError):
-    """A conditional write found its object changed since it was read (409, or 404)."""
-
-    kind = "kube-fenced"
-
-    def __init__(self, what: str) -> None:
-        super().__init__(f"{what}: changed since it was read before this run's confirmation")
 
 
 def put(api: KubeApi, path: str, read: Obj | None, body: Obj, collection: str) -> Obj:

@@ -19,6 +19,7 @@ from strata.store.clusters import ClusterSecretsStore
 
 __all__ = [
     "Conflict",
+    "Fenced",
     "LogEntry",
     "MovableStore",
     "NodeCopy",
@@ -114,6 +115,19 @@ class Conflict(StrataError):
             f"node {name}: record is at version {actual}, not {expected}: read it again"
         )
         self.name, self.expected, self.actual = name, expected, actual
+
+
+class Fenced(StrataError):
+    """A move's write refused by its fence (docs/pivot.md, "Fenced writes"): in a
+    Kubernetes target the object changed since it was read before the run's
+    confirmation (409, or 404); in a state file another run of the move claimed it."""
+
+    kind = "store-fenced"
+
+    def __init__(
+        self, what: str, why: str = "changed since it was read before this run's confirmation"
+    ) -> None:
+        super().__init__(f"{what}: {why}")
 
 
 class WriterBusy(StrataError):

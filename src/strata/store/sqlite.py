@@ -238,6 +238,7 @@ class SQLiteStore(SQLiteMove):
 
     def set_cursor(self, name: str, value: int) -> None:
         with self._tx() as db:
+            self._check_fence(db)  # a move's copy of the cursors (sqlite_move)
             db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (f"cursor:{name}", value))
 
     # -- the single-writer lease -------------------------------------------

@@ -4,6 +4,13 @@ state read out and written in as it was, for ``strata pivot`` (docs/pivot.md).
 A mixin of ``SQLiteStore`` (which has ``_db``, ``_lock`` and ``_tx``): each method is
 one transaction. Notes are rows ``note:<key>`` of ``meta``, beside the state's
 identity and the token key.
+
+A move into the file (``strata pivot --back``) fences its writes (docs/pivot.md,
+"Fenced writes"): ``claim_fence`` puts the run's move and epoch (the journal's count of
+runs that took the move) in the row ``pivot-fence``, and each later write of this
+object checks, inside its own transaction, that the row is still that claim. A run that
+took the move over claims a higher epoch, which an earlier run can never claim back, so
+a run stalled past its lease gets ``Fenced`` at its next write and writes nothing.
 """
 
 from __future__ import annotations
@@ -14,9 +21,10 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
+from pathlib import Path
 from typing import Any
 
-from strata.store.records import LogEntry, NodeCopy, NodeRecord
+from strata.store.records import Fenced, LogEntry, NodeCopy, NodeRecord
 
 __all__ = ["SQLiteMove"]
 
@@ -26,11 +34,14 @@ ON t.node = n.name AND t.attempt = n.attempt ORDER BY t.stage"""
 _PUT_RECORD = f"INSERT OR REPLACE INTO node_records ({_RECORD}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 _PUT_ATTEMPT = "INSERT OR REPLACE INTO nodes VALUES (?, ?, ?, ?)"
 _CLEARED = ("node_records", "nodes", "tokens_used", "events", "unknown_machines", "clusters")
+_FENCE = "pivot-fence"
 
 
 class SQLiteMove:
     _db: sqlite3.Connection
     _lock: threading.Lock
+    path: Path
+    _fence: tuple[str, int] | None = None  # (move, epoch) this object's writes are fenced at
 
     def _tx(self) -> AbstractContextManager[sqlite3.Connection]:
         raise NotImplementedError  # SQLiteStore's
@@ -57,9 +68,40 @@ class SQLiteMove:
             for name in sorted(set(kept) | set(tried))
         ]
 
+    def claim_fence(self, move: str, epoch: int) -> None:
+        """Fences this object's later move writes at ``epoch`` of ``move``. ``Fenced``
+        when a later epoch of the same move has claimed the file (another run took the
+        move over); a claim of another move, or none, is replaced."""
+        with self._tx() as db:
+            row = db.execute("SELECT value FROM meta WHERE key = ?", (_FENCE,)).fetchone()
+            held = json.loads(row[0]) if row is not None else {}
+            if held.get("move") == move and int(held.get("epoch", 0)) > epoch:
+                raise Fenced(
+                    f"state file {self.path}",
+                    f"run {held['epoch']} of move {move} claimed it after this one ({epoch})",
+                )
+            claim = json.dumps({"move": move, "epoch": epoch}, sort_keys=True)
+            db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (_FENCE, claim))
+        self._fence = (move, epoch)
+
+    def _check_fence(self, db: sqlite3.Connection) -> None:
+        """Inside a write's transaction: ``Fenced`` unless the file's claim is still
+        this object's (no claim made here: nothing checked)."""
+        if self._fence is None:
+            return
+        row = db.execute("SELECT value FROM meta WHERE key = ?", (_FENCE,)).fetchone()
+        held = json.loads(row[0]) if row is not None else {}
+        if (held.get("move"), held.get("epoch")) != self._fence:
+            raise Fenced(
+                f"state file {self.path}",
+                f"another run of the move claimed it (epoch {held.get('epoch')}, this run's "
+                f"{self._fence[1]})",
+            )
+
     def import_nodes(self, nodes: Sequence[NodeCopy]) -> None:
         now = time.time()
         with self._tx() as db:
+            self._check_fence(db)
             for n in nodes:
                 db.execute("DELETE FROM node_records WHERE name = ?", (n.name,))
                 db.execute("DELETE FROM tokens_used WHERE node = ?", (n.name,))
@@ -74,6 +116,7 @@ class SQLiteMove:
     def append_log(self, entries: Sequence[LogEntry]) -> None:
         rows = [(e.node, e.at, e.kind, json.dumps(dict(e.detail), sort_keys=True)) for e in entries]
         with self._tx() as db:
+            self._check_fence(db)
             db.executemany("INSERT INTO events (node, at, kind, detail) VALUES (?, ?, ?, ?)", rows)
 
     def cursors(self) -> dict[str, int]:
@@ -85,10 +128,12 @@ class SQLiteMove:
 
     def put_token_key(self, key: bytes) -> None:
         with self._tx() as db:
+            self._check_fence(db)
             db.execute("INSERT OR REPLACE INTO meta VALUES ('token_key', ?)", (key,))
 
     def clear(self) -> list[str]:
         with self._tx() as db:
+            self._check_fence(db)
             for table in _CLEARED:
                 db.execute(f"DELETE FROM {table}")  # the names: _CLEARED
             db.execute("DELETE FROM meta WHERE key LIKE 'cursor:%'")

@@ -12,8 +12,11 @@ import datetime
 import itertools
 import os
 import shutil
+import signal
+import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
@@ -25,7 +28,7 @@ from strata.provisioning import Stage
 from strata.store import KubeStore, MovableStore, RecordWrite, SQLiteStore
 from strata.store.clusters import StoredCluster
 from tests.support.failpoints import no_failpoint_actions  # noqa: F401 (autouse here)
-from tests.support.kube_api import ControlPlane, control_plane
+from tests.support.kube_api import ControlPlane, control_plane, wait_for
 from tests.support.layer_state import LAB
 
 TOPOLOGY = "lab"
@@ -230,3 +233,28 @@ def fresh_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPla
     free to be stopped in the middle of a move."""
     with control_plane(tmp_path_factory.mktemp("pivot-fresh")) as running:
         yield running
+
+
+def _stopped(pid: int) -> bool | None:
+    """The process is stopped (state T in /proc/<pid>/stat, proc(5))."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return True if stat.rsplit(")", 1)[1].split()[0] == "T" else None
+
+
+def stopped_unlocked(pid: int, state: Path) -> None:
+    """``pid`` stopped at its STRATA_PIVOT_STOP instant with the state file unlocked:
+    a heartbeat stopped inside a write is continued (the main thread stops itself
+    again at once) until it is not."""
+    for _ in range(100):
+        wait_for(lambda: _stopped(pid), 120, f"pid {pid} stopped")
+        probe = sqlite3.connect(state, timeout=0, isolation_level=None)
+        try:
+            probe.execute("BEGIN IMMEDIATE")
+            probe.execute("ROLLBACK")
+            return
+        except sqlite3.OperationalError:
+            os.kill(pid, signal.SIGCONT)
+            time.sleep(0.05)
+        finally:
+            probe.close()
+    raise AssertionError(f"pid {pid} held the state file's write lock at each of 100 stops")

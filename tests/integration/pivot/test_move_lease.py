@@ -28,6 +28,7 @@ from tests.integration.pivot.conftest import (
     kube_store,
     pivot_to_cluster,
     provisioned_state,
+    stopped_unlocked,
     to_cluster,
 )
 from tests.support.kube_api import ControlPlane, wait_for
@@ -121,31 +122,6 @@ def test_a_stalled_run_loses_the_move_to_a_second_which_completes_it(
     assert target.writer() is None  # resumed: free for its controller, not undone
 
 
-def _stopped(pid: int) -> bool | None:
-    """The process is stopped (state T in /proc/<pid>/stat, proc(5))."""
-    stat = Path(f"/proc/{pid}/stat").read_text()
-    return True if stat.rsplit(")", 1)[1].split()[0] == "T" else None
-
-
-def _stopped_unlocked(pid: int, state: Path) -> None:
-    """``pid`` stopped at its STRATA_PIVOT_STOP instant with the state file unlocked:
-    a heartbeat stopped inside a write is continued (the main thread stops itself
-    again at once) until it is not."""
-    for _ in range(100):
-        wait_for(lambda: _stopped(pid), 120, f"pid {pid} stopped")
-        probe = sqlite3.connect(state, timeout=0, isolation_level=None)
-        try:
-            probe.execute("BEGIN IMMEDIATE")
-            probe.execute("ROLLBACK")
-            return
-        except sqlite3.OperationalError:
-            os.kill(pid, signal.SIGCONT)
-            time.sleep(0.05)
-        finally:
-            probe.close()
-    raise AssertionError(f"pid {pid} held the state file's write lock at each of 100 stops")
-
-
 def _versions(target: KubeStore, namespace: str) -> dict[str, str]:
     """Every Server, ConfigMap, Secret and Lease of the namespace: its resourceVersion."""
     found = {}
@@ -168,7 +144,7 @@ def test_a_run_stalled_in_a_fenced_batch_writes_nothing_once_woken(
     source = provisioned_state(state, 120)
     first = _started(state, plane, namespace, STRATA_PIVOT_STOP=f"{instant}={release}")
     try:
-        _stopped_unlocked(first.pid, state)
+        stopped_unlocked(first.pid, state)
         second = pivot_to_cluster(state, plane, namespace, "--controller", "none")
         assert second.returncode == 0, second.stdout + second.stderr
         target = kube_store(plane, namespace)

@@ -15,7 +15,7 @@ from strata.pivot import failpoints
 from strata.pivot.fencing import ATTEMPTS, Fence, MoveTakenOver
 from strata.pivot.journal import KEY, Kept
 from strata.store import SQLiteStore
-from strata.store.kube_conditional import Fenced
+from strata.store.records import Fenced
 
 
 def _kept(path: Path) -> tuple[SQLiteStore, Kept]:

@@ -1,0 +1,79 @@
+"""The way back's writes into the state file are fenced too (``SQLiteMove.claim_fence``;
+docs/pivot.md, "Fenced writes"): a `strata pivot --back` stopped (SIGSTOP) between
+its confirmation and its first batch, woken after a second run finished the way back
+and the host's controller (stood in for) wrote a record, refuses and writes nothing
+into the file — not the cluster's older copy over the host's newer word."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from strata.store import NodeRecord, RecordWrite, SQLiteStore
+from tests.integration.pivot.conftest import (
+    TOPOLOGY,
+    pivot_to_cluster,
+    provisioned_state,
+    run_pivot,
+    stopped_unlocked,
+)
+from tests.support.kube_api import ControlPlane
+
+
+def _started_back(state: Path, release: Path) -> subprocess.Popen[str]:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env["STRATA_PIVOT_STOP"] = f"copy:nodes:0:confirmed={release}"
+    env.pop("STRATA_PIVOT_FAILPOINT", None)
+    command = [sys.executable, "-m", "strata.cli.app", "pivot", "-t", TOPOLOGY]
+    command += ["--controller", "none", "--state", str(state), "--back"]
+    return subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+    )
+
+
+def _file(state: Path) -> tuple[dict[str, NodeRecord], int]:
+    """The state file's records and how many events it holds."""
+    store = SQLiteStore(state, read_only=True)
+    try:
+        return dict(store.records()), len(store.events_since(0, 10**6))
+    finally:
+        store.close()
+
+
+def test_a_way_back_stalled_before_its_batch_writes_nothing_once_woken(
+    plane: ControlPlane, namespace: str, tmp_path: Path
+) -> None:
+    state, release = tmp_path / "strata.db", tmp_path / "release"
+    provisioned_state(state, 60).close()
+    moved = pivot_to_cluster(state, plane, namespace)
+    assert moved.returncode == 0, moved.stdout + moved.stderr
+    first = _started_back(state, release)
+    try:
+        stopped_unlocked(first.pid, state)
+        second = run_pivot("--state", str(state), "--back")
+        assert second.returncode == 0, second.stdout + second.stderr
+        host = SQLiteStore(state)
+        kept = host.records()["n0000"]
+        host.write_records(
+            [RecordWrite("n0000", kept.version, kept.state, reason="the host's newer word")]
+        )
+        host.close()
+        before = _file(state)
+        release.touch()
+        os.kill(first.pid, signal.SIGCONT)
+        out, _ = first.communicate(timeout=120)
+    finally:
+        first.kill() if first.poll() is None else None
+    assert first.returncode != 0 and "the move was taken over" in out, out
+    assert _file(state) == before  # the woken run wrote nothing into the file
+    records, _ = before
+    assert records["n0000"].reason == "the host's newer word"
+    store = SQLiteStore(state, read_only=True)
+    try:
+        assert json.loads(store.note("pivot") or "{}")["state"] == "done"
+    finally:
+        store.close()
