@@ -11,7 +11,11 @@ is hundreds of MiB: without pruning the cache keeps every root it ever built.
   boots it).
 - ``prune`` keeps the ``keep`` stages used last and removes the others — never one that
   is in use (its lock cannot be taken exclusively), never a build in progress
-  (``.build-*``) — and says what it removed and how much space that freed.
+  (``.build-*``) — and says what it removed and how much space that freed. A stage is
+  first renamed to a hidden trash name beside it (``.trash-*``, atomic), then removed:
+  a prune killed midway leaves no half stage under its digest's name, and the next prune
+  clears the trash. Whatever is not a real directory (a symlink, a file) is left alone;
+  a removal that fails is said, never raised (the build it follows succeeded).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
+import stat
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -26,10 +31,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-__all__ = ["KEEP", "Pruned", "mark_used", "prune", "space_of"]
+__all__ = ["KEEP", "TRASH", "Pruned", "mark_used", "prune", "space_of"]
 
 KEEP = 2  # stages of each kind kept, by last use
 USED = ".used"
+TRASH = ".trash-"  # a stage being removed: renamed first, then removed
 _HELD: dict[Path, IO[str]] = {}  # the stages this process uses: their shared locks
 
 
@@ -90,27 +96,73 @@ def prune(
         raise ValueError(f"keep must be at least 1 (the stage in use), not {keep}")
     if not parent.is_dir():
         return Pruned()
-    stages = [p for p in parent.iterdir() if p.is_dir() and not p.name.startswith(".")]
-    stages.sort(key=lambda p: (p != current, -last_use(p), p.name))
+    say = progress or (lambda _: None)
+    _clear_trash(parent, say)
+    stages = [p for p in parent.iterdir() if _real_dir(p) and not p.name.startswith(".")]
+    stages.sort(key=lambda p: (p != current, -_last_use_or_0(p), p.name))
     kept, held, removed = list(stages[:keep]), [], []
     for stage in stages[keep:]:
-        with _claimed(stage) as free:
-            if not free:
-                held.append(stage)
-                continue
-            size = space_of(stage)
-            used = time.strftime("%Y-%m-%d %H:%M", time.localtime(last_use(stage)))
-            shutil.rmtree(stage)
-        removed.append((stage, size))
-        if progress:
-            progress(f"seed: removed {stage} (last used {used}; {_mib(size)} MiB)")
+        try:
+            gone = _remove(stage)
+        except OSError as exc:
+            say(f"seed: could not remove {stage}: {exc.strerror or exc}; left in place")
+            continue
+        if gone is None:
+            held.append(stage)
+            continue
+        removed.append((stage, gone[0]))
+        say(f"seed: removed {stage} (last used {gone[1]}; {_mib(gone[0])} MiB)")
     done = Pruned(tuple(removed), tuple(kept), tuple(held))
-    if progress and removed:
-        progress(
+    if removed:
+        say(
             f"seed: cache {parent}: {len(removed)} removed, {_mib(done.freed)} MiB freed; "
             f"{len(kept) + len(held)} kept"
         )
     return done
+
+
+def _remove(stage: Path) -> tuple[int, str] | None:
+    """Remove ``stage`` unless a process uses it (None): renamed to a trash name first,
+    then removed; its size and last use. Raises OSError when it cannot be."""
+    with _claimed(stage) as free:
+        if not free:
+            return None
+        size = space_of(stage)
+        used = time.strftime("%Y-%m-%d %H:%M", time.localtime(last_use(stage)))
+        trash = stage.with_name(f"{TRASH}{stage.name}-{os.getpid()}")
+        os.rename(stage, trash)  # atomic: the digest's name is gone or whole
+        shutil.rmtree(trash)
+    return size, used
+
+
+def _clear_trash(parent: Path, say: Callable[[str], None]) -> None:
+    """Remove what an earlier prune, killed midway, left under a trash name."""
+    for trash in parent.glob(f"{TRASH}*"):
+        if not _real_dir(trash):
+            continue
+        try:
+            shutil.rmtree(trash)
+        except FileNotFoundError:
+            pass  # another prune cleared it meanwhile
+        except OSError as exc:
+            say(f"seed: could not remove {trash}: {exc.strerror or exc}; left in place")
+        else:
+            say(f"seed: removed {trash} (left by an interrupted prune)")
+
+
+def _real_dir(path: Path) -> bool:
+    """A directory itself, not a symlink to one (lstat(2))."""
+    try:
+        return stat.S_ISDIR(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
+def _last_use_or_0(stage: Path) -> float:
+    try:
+        return last_use(stage)
+    except OSError:
+        return 0.0
 
 
 @contextmanager

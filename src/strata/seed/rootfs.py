@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from strata.errors import StrataError
-from strata.seed.cache import KEEP, mark_used, prune
+from strata.seed.cache import KEEP, TRASH, mark_used, prune
 
 __all__ = ["PACKAGES", "LiveRoot", "SeedBuildError", "checkout", "live_root", "stderr_progress"]
 
@@ -166,8 +166,19 @@ def _build_root(
         (work / "digest").write_text(digest + "\n")
         shutil.rmtree(tree)
         shutil.rmtree(wheels)
+        _set_aside(out, progress)
         os.replace(work, out)
         work.mkdir()  # for TemporaryDirectory's clean-up
+
+
+def _set_aside(out: Path, progress: Callable[[str], None]) -> None:
+    """Move a damaged stage at ``out`` (no squashfs: a removal or build cut short) to a
+    trash name beside it, which ``prune`` clears, so that the new build can take its name."""
+    if not os.path.lexists(out):
+        return
+    trash = out.with_name(f"{TRASH}{out.name}-{os.getpid()}")
+    progress(f"seed: {out} is damaged (no squashfs); set aside as {trash.name}")
+    os.rename(out, trash)
 
 
 def checkout() -> Path:
