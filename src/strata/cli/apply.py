@@ -183,6 +183,7 @@ def apply(
             err.print(escape(pivot), soft_wrap=True)
         pivoting = pivot is not None and options.target is State.JOINED and not no_pivot
         if seed_node is not None:
+            _check_seed_node(plan, seed_node)
             _show_seed_node(err, plan, seed_node, pivoting)
         held = _pivot_held(err, file, plan, after) if pivoting else []
         joining = options.target is State.JOINED
@@ -278,6 +279,14 @@ def _preflight(
     if missing:
         err.print("nothing was powered on; import the artifacts, then apply again")
         sys.exit(2)
+
+
+def _check_seed_node(plan: Plan, node: str) -> None:
+    from strata.seed.handover import seed_node_refusal
+
+    refused = seed_node_refusal(plan, node)
+    if refused is not None:  # before any BMC is called
+        raise click.BadParameter(refused, param_hint="--seed-node")
 
 
 def _show_seed_node(console: Console, plan: Plan, node: str, pivoting: bool) -> None:

@@ -76,6 +76,8 @@ def build(
         raise click.UsageError("--plaintext-secrets and --passphrase-file: give one")
     started = time.monotonic()
     checked = topology_or_exit(topology)
+    if node is not None:
+        _check_node(checked, node)
     passphrase = None
     if checked.credentials and not plaintext_secrets:
         passphrase = _build_passphrase(passphrase_file)
@@ -113,6 +115,17 @@ def build(
         f"{image.path}: {image.size / 2**20:.1f} MiB, sha256 {image.sha256}, "
         f"built in {time.monotonic() - started:.1f} s"
     )
+
+
+def _check_node(topology: Topology, node: str) -> None:
+    """The seed's own machine may be any node but the one that makes its layer's
+    cluster (``seed_node_refusal``): refused before anything is asked or built."""
+    from strata.plan import build_plan
+    from strata.seed.handover import seed_node_refusal
+
+    refused = seed_node_refusal(build_plan(topology), node)
+    if refused is not None:
+        raise click.BadParameter(refused, param_hint="--node")
 
 
 def _missing(file: Path, topology: Topology, mirror: Path) -> None:

@@ -24,8 +24,16 @@ from pathlib import Path
 from typing import Any
 
 from strata.errors import StrataError
+from strata.plan import Plan
 
-__all__ = ["TRIES", "HandoverFailed", "hand_over", "held_line", "reinstall_line"]
+__all__ = [
+    "TRIES",
+    "HandoverFailed",
+    "hand_over",
+    "held_line",
+    "reinstall_line",
+    "seed_node_refusal",
+]
 
 TRIES = 5
 
@@ -35,6 +43,21 @@ class HandoverFailed(StrataError):
 
     kind = "seed-handover"
     exit_code = 1
+
+
+def seed_node_refusal(plan: Plan, node: str) -> str | None:
+    """Why ``node`` cannot be the seed's own machine (None: it can): the first
+    control-plane node of its layer makes that layer's cluster (kubeadm init), and while
+    it runs the seed nothing else can — its layer would never be joined, nor the pivot
+    into it made, nor the machine handed over."""
+    for cluster in plan.clusters:
+        if cluster.control_plane and cluster.control_plane[0] == node:
+            return (
+                f"node {node} is the first control plane of layer {cluster.name} (it makes "
+                "the cluster): while it runs the seed that layer cannot form; name a worker, "
+                "or another node of the topology"
+            )
+    return None
 
 
 def held_line(node: str, layer: str | None, skipped: bool = False) -> str:

@@ -156,6 +156,15 @@ def test_apply_refuses_unknown_nodes_and_phases(applied: Path) -> None:
     assert code == 2 and "no phase named bootin" in out
 
 
+def test_apply_refuses_the_node_that_makes_a_layer_as_the_seeds_machine(applied: Path) -> None:
+    store = SQLiteStore(applied.parent / ".strata" / "strata.db")
+    before = {n: (r.version, r.state) for n, r in store.records().items()}
+    code, out = run("apply", "-f", str(applied), "--no-serve", "--seed-node", "lab-cp-0")
+    assert code == 2, out
+    assert "node lab-cp-0 is the first control plane of layer mgmt" in out
+    assert {n: (r.version, r.state) for n, r in store.records().items()} == before
+
+
 CHANGES = [
     Change("n1", "r", "k1", "mgmt", None, State.DECLARED, "loaded", None, 0.0),
     Change("n1", "r", "k1", "mgmt", State.DECLARED, State.REGISTERING, "start", None, 1.0),
