@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -87,12 +88,21 @@ def status_app(phase: SeedPhase, topology: Path, state: Path) -> Starlette:
     ``state`` (none until `strata apply` made it), the layers of ``topology``."""
 
     async def as_json(request: Request) -> Response:
-        read = await asyncio.to_thread(_status_json, topology, state)
+        try:
+            read = await asyncio.to_thread(_status_json, topology, state)
+        except (StrataError, sqlite3.DatabaseError) as exc:
+            error = _unreadable(exc, state)
+            return JSONResponse({"seed": phase.as_json(), "status": None, "error": error}, 503)
         return JSONResponse({"seed": phase.as_json(), "status": read})
 
     async def as_text(request: Request) -> Response:
-        text = await asyncio.to_thread(_status_text, topology, state)
         head = f"strata seed: topology {phase.topology}, {phase.phase}\n\n"
+        try:
+            text = await asyncio.to_thread(_status_text, topology, state)
+        except (StrataError, sqlite3.DatabaseError) as exc:
+            error = _unreadable(exc, state)
+            hint = f"\nhint: {error['hint']}" if error["hint"] else ""
+            return PlainTextResponse(f"{head}{error['kind']}: {error['message']}{hint}\n", 503)
         return PlainTextResponse(head + text)
 
     methods = ["GET", "HEAD"]
@@ -103,6 +113,15 @@ def status_app(phase: SeedPhase, topology: Path, state: Path) -> Starlette:
             Route("/status.json", as_json, methods=methods),
         ]
     )
+
+
+def _unreadable(exc: StrataError | sqlite3.DatabaseError, state: Path) -> dict[str, Any]:
+    """What a 503 says when the status cannot be read (a damaged state file, a topology
+    that no longer loads): Strata's error as it locates it, or SQLite's, with the file.
+    Neither carries a secret: the store holds none, and topology errors name places."""
+    if isinstance(exc, StrataError):
+        return exc.as_json()
+    return {"kind": "state-file", "message": f"state file {state}: {exc}", "hint": None}
 
 
 def _status_json(topology: Path, state: Path) -> dict[str, Any] | None:
