@@ -26,6 +26,7 @@ Finding = tuple[str, str]
 
 class Installing(Moving):
     _handed: Handover | None = None
+    _unlisted: str | None = None  # why the target's Nodes could not be listed
 
     def _handover(self) -> Handover | None:
         """FILE's part of a move from a state file into a cluster (None: no FILE, or
@@ -64,7 +65,8 @@ class Installing(Moving):
             return None
         try:
             nodes = list(api.items("/api/v1/nodes"))
-        except KubeStoreError:
+        except KubeStoreError as failure:
+            self._unlisted = str(failure)  # said by preflight (_pin_finding)
             return None
         names = sorted(n["metadata"]["name"] for n in nodes if on_network(n, network.cidr))
         return names or None
@@ -90,7 +92,7 @@ class Installing(Moving):
         assert isinstance(target, KubeStore)
         wanted = self._wanted(target.api)
         found += install.object_findings(target.api, wanted)
-        found += [_pin_finding(wanted, self._network() is not None)]
+        found += [_pin_finding(wanted, self._network() is not None, self._unlisted)]
         if handed is not None:
             found += _external(target.api, handed, self.options.install.credentials)
         return found + self._reach_findings(target.api)
@@ -190,17 +192,25 @@ def _external(api: KubeApi, handed: Handover, consent: str) -> list[Finding]:
     return found
 
 
-def _pin_finding(wanted: list[Obj], network_known: bool) -> Finding:
+def _pin_finding(wanted: list[Obj], network_known: bool, unlisted: str | None) -> Finding:
     """Where the controller's Deployment will run (docs/pivot.md, "Pinned to the
-    provisioning network"): the Nodes it is pinned to, or why it is not."""
+    provisioning network"): the Nodes it is pinned to, or why it is not — a warning
+    when the target's Nodes could not be listed (``unlisted``: why)."""
     deployment = next(o for o in wanted if o["kind"] == "Deployment")
     nodes = pinned_to(deployment)
     if nodes is not None:
         shown = ", ".join(nodes[:5]) + (f" and {len(nodes) - 5} more" if len(nodes) > 5 else "")
         text = "the controller's Deployment is pinned to the Nodes on the provisioning network"
         return ("note", f"{text} ({shown}), on their network (hostNetwork)")
+    if unlisted is not None:
+        return (
+            "warn",
+            f"the controller's Deployment is not pinned to any Node: the target's Nodes "
+            f"cannot be listed ({unlisted}); it may run where the provisioning network "
+            "does not reach: let Strata's credential list nodes, or pin it by hand",
+        )
     why = (
-        "no Node of the target has an InternalIP in the provisioning network, or the Nodes cannot be listed"
+        "no Node of the target has an InternalIP in the provisioning network"
         if network_known
         else "the provisioning network is not known here"
     )

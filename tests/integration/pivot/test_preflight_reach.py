@@ -217,6 +217,8 @@ def test_the_host_reach_is_checked_when_the_nodes_cannot_be_listed(
     said = _said(lines, "note", "the target's Nodes could not be listed")
     assert said and "403" in said[0], lines
     assert mode == "host" or "auto runs the controller on this host" in said[0]
+    unpinned = _said(lines, "warn", "the controller's Deployment is not pinned to any Node")
+    assert unpinned and "the target's Nodes cannot be listed" in unpinned[0], lines
     assert _said(lines, "block", f"address 192.0.2.2 is not in {NETWORK}"), lines
     assert _said(lines, "block", f"DHCP on lo: it has no address in {NETWORK}"), lines
 
