@@ -157,6 +157,7 @@ def apply(
         )
     if seed_node is not None and seed_node not in {n.name for n in topology.nodes}:
         raise click.BadParameter(f"not in {file}: {seed_node}", param_hint="--seed-node")
+    host, port = listen_address(listen)  # before the state file is made
     options = ApplyOptions(
         concurrency=concurrency,
         timeouts=parse_timeouts(timeouts),
@@ -172,7 +173,6 @@ def apply(
     store = SQLiteStore(state)
     err = make_console(stderr=True)
     mode = output if output != "auto" else ("live" if Console().is_terminal else "plain")
-    host, port = listen_address(listen)
     base = None if no_serve else reach_url(topology, host, port, url, dhcp_interface)
     # the lease before anything listens: a second apply is told who drives the datacenter
     with Manager(store, options) as manager:

@@ -213,7 +213,7 @@ def controller(
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     health = HealthServer(
-        *listen_address(health_addr),
+        *listen_address(health_addr, "--health-addr"),
         live=lambda: (
             None if time.monotonic() - operator.beat < 10 * resync + 30 else "loop stalled"
         ),

@@ -234,6 +234,16 @@ def _inspect_text(manifest: Manifest, checked: Mapping[str, bool | None]) -> Non
         click.echo(f"  {f.path}  ({f.name})  {f.sha256}")
 
 
+def _status_listen(value: str) -> str:
+    """--status-listen checked as it is parsed, before anything is done (``--dry-run``
+    too): ``auto``, ``none`` or a HOST:PORT ``listen_address`` takes; else BadParameter."""
+    if value not in ("auto", "none"):
+        from strata.cli.serve import listen_address
+
+        listen_address(value, "--status-listen")
+    return value
+
+
 @seed.command()
 @click.option(
     "--medium",
@@ -267,8 +277,9 @@ def _inspect_text(manifest: Manifest, checked: Mapping[str, bool | None]) -> Non
     default="auto",
     show_default=True,
     metavar="auto|none|HOST:PORT",
+    callback=lambda _ctx, _param, value: _status_listen(value),
     help="Where the run's status is served over HTTP (/status, /status.json); auto: "
-    "this machine's provisioning address, port 8090.",
+    "this machine's provisioning address, port 8090; an IPv6 HOST in brackets.",
 )
 @click.option(
     "--hold",

@@ -205,7 +205,7 @@ def serve_status(
             return phase, None
         host, port = found, PORT
     else:
-        host, port = listen_address(listen)
+        host, port = listen_address(listen, "--status-listen")
     app = status_app(phase, run.topology, run.root / "state" / "strata.db")
     try:
         server = StatusServer(app, host, port)

@@ -199,11 +199,26 @@ def _preflight(file: Path, service: BootService, provision: tuple[str, ...]) -> 
         sys.exit(2)
 
 
-def listen_address(listen: str) -> tuple[str, int]:
-    """``HOST:PORT`` (an empty host: every address)."""
+def listen_address(listen: str, option: str = "--listen") -> tuple[str, int]:
+    """``HOST:PORT`` as (host, port): an empty host is every address (``0.0.0.0``), an
+    IPv6 host is given in brackets (``[::1]:8080``, RFC 3986 §3.2.2) and returned
+    without them. Raises click.BadParameter, naming ``option``, when there is no port or
+    it is outside 1-65535, or the brackets do not match."""
     host, _, port = listen.rpartition(":")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+        if not host:
+            raise click.BadParameter(f"{listen!r}: no address in the brackets", param_hint=option)
+    if "[" in host or "]" in host:
+        raise click.BadParameter(
+            f"{listen!r}: an IPv6 address goes in brackets: [ADDRESS]:PORT", param_hint=option
+        )
     if not port.isdigit():
-        raise click.BadParameter("give HOST:PORT", param_hint="--listen")
+        raise click.BadParameter(f"{listen!r}: give HOST:PORT", param_hint=option)
+    if not 1 <= int(port) <= 65535:
+        raise click.BadParameter(
+            f"{listen!r}: the port must be 1-65535, not {int(port)}", param_hint=option
+        )
     return host or "0.0.0.0", int(port)
 
 

@@ -78,7 +78,7 @@ def test_serve_says_why_there_is_no_url_and_exits_2(tmp_path: Path) -> None:
     file.write_text(
         (ROOT / "examples/lab/topology.yaml").read_text().replace("192.168.110.", "198.51.100.")
     )
-    result = CliRunner().invoke(cli, ["serve", "-f", str(file), "--listen", "0.0.0.0:0"])
+    result = CliRunner().invoke(cli, ["serve", "-f", str(file), "--listen", "0.0.0.0:8080"])
     assert result.exit_code == 2, result.output
     assert "this host has no address on provisioning (198.51.100.0/24)" in result.output
     assert "hint: " in result.output and "Traceback" not in result.output
