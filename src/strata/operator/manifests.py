@@ -33,6 +33,7 @@ __all__ = [
     "config_map",
     "controller_objects",
     "deployment",
+    "dhcp_of",
     "object_path",
     "paused",
     "pinned",
@@ -248,7 +249,7 @@ def paused(obj: Obj) -> Obj:
     }
 
 
-def pinned(obj: Obj, nodes: list[str]) -> Obj:
+def pinned(obj: Obj, nodes: list[str], dhcp_interface: str | None = None) -> Obj:
     """``obj`` (the controller's Deployment) run only on the Nodes named ``nodes`` and on
     their network, for a controller that serves boots and DHCP on a provisioning
     network only those Nodes are on (docs/pivot.md, "Pinned to the provisioning
@@ -258,8 +259,12 @@ def pinned(obj: Obj, nodes: list[str]) -> Obj:
     selector and ORs the terms), ``hostNetwork`` with ``dnsPolicy: ClusterFirstWithHostNet``
     (its boot service listens on the Node's address, which the machines reach; a pod's
     address is not on their network), and the ``Recreate`` strategy (two pods on one
-    Node's network would want the same ports). ``ValueError`` for no Node: ``In``
-    takes at least one value."""
+    Node's network would want the same ports). With ``dhcp_interface``, DHCP and TFTP
+    (dnsmasq) on that interface of the Node too, as ``deploy/components/host-network``
+    gives them: ``STRATA_DHCP_INTERFACE``, and the capabilities NET_ADMIN, NET_RAW and
+    NET_BIND_SERVICE (ports 67 and 69) with privilege escalation allowed (dnsmasq's
+    file capabilities apply only without no_new_privs). ``ValueError`` for no Node:
+    ``In`` takes at least one value."""
     if not nodes:
         raise ValueError("a Deployment is pinned to at least one Node")
     terms = [  # one value per field selector (the API server's rule): terms are ORed
@@ -276,10 +281,33 @@ def pinned(obj: Obj, nodes: list[str]) -> Obj:
         "hostNetwork": True,
         "dnsPolicy": "ClusterFirstWithHostNet",
     }
+    if dhcp_interface is not None:
+        pod["containers"] = [_with_dhcp(c, dhcp_interface) for c in pod["containers"]]
     return {
         **obj,
         "spec": {**spec, "strategy": {"type": "Recreate"}, "template": {**template, "spec": pod}},
     }
+
+
+def _with_dhcp(container: Obj, interface: str) -> Obj:
+    security = {
+        **container.get("securityContext", {}),
+        "allowPrivilegeEscalation": True,
+        "capabilities": {"drop": ["ALL"], "add": ["NET_ADMIN", "NET_RAW", "NET_BIND_SERVICE"]},
+    }
+    env = [e for e in container.get("env", []) if e.get("name") != "STRATA_DHCP_INTERFACE"]
+    env.append({"name": "STRATA_DHCP_INTERFACE", "value": interface})
+    return {**container, "securityContext": security, "env": env}
+
+
+def dhcp_of(obj: Obj) -> str | None:
+    """The interface a Deployment's controller serves DHCP on (None: no DHCP)."""
+    pod = (((obj.get("spec") or {}).get("template") or {}).get("spec")) or {}
+    for container in pod.get("containers") or []:
+        for env in container.get("env") or []:
+            if env.get("name") == "STRATA_DHCP_INTERFACE":
+                return str(env.get("value"))
+    return None
 
 
 def pinned_to(obj: Obj) -> list[str] | None:

@@ -7,14 +7,14 @@ rollback removes exactly those (``install.remove``), and compared by verify."""
 
 from __future__ import annotations
 
-from strata.operator.manifests import object_path, pinned, pinned_to
+from strata.operator.manifests import dhcp_of, object_path, pinned, pinned_to
 from strata.pivot import failpoints, install
 from strata.pivot.copying import CopyRefused
 from strata.pivot.edits import tracked, versions
 from strata.pivot.from_file import Handover, handover
 from strata.pivot.moving import Moving
 from strata.pivot.nodes import on_network
-from strata.pivot.reach import controller_findings, provisioning
+from strata.pivot.reach import controller_findings, host_flag, provisioning
 from strata.store import KubeStore
 from strata.store.kube_api import KubeApi, KubeStoreError, Obj
 from strata.topology.spec import NetworkSpec
@@ -45,8 +45,9 @@ class Installing(Moving):
     def _wanted(self, api: KubeApi) -> list[Obj]:
         handed = self._handover()
         nodes = self._pinned(api)
+        dhcp = host_flag(self.options.host_args, "--dhcp-interface")
         controller = [
-            pinned(o, nodes) if nodes and o["kind"] == "Deployment" else o
+            pinned(o, nodes, dhcp) if nodes and o["kind"] == "Deployment" else o
             for o in install.controller_wanted(self.target_end.namespace)
         ]
         return controller + (handed.objects if handed is not None else [])
@@ -201,7 +202,13 @@ def _pin_finding(wanted: list[Obj], network_known: bool, unlisted: str | None) -
     if nodes is not None:
         shown = ", ".join(nodes[:5]) + (f" and {len(nodes) - 5} more" if len(nodes) > 5 else "")
         text = "the controller's Deployment is pinned to the Nodes on the provisioning network"
-        return ("note", f"{text} ({shown}), on their network (hostNetwork)")
+        dhcp = dhcp_of(deployment)
+        serves = (
+            f", DHCP on their {dhcp} (--dhcp-interface)"
+            if dhcp
+            else ", no DHCP (no --dhcp-interface)"
+        )
+        return ("note", f"{text} ({shown}), on their network (hostNetwork){serves}")
     if unlisted is not None:
         return (
             "warn",

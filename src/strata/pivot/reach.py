@@ -34,7 +34,7 @@ from strata.pivot.nodes import on_network, why_none
 from strata.store.kube_api import KubeApi, KubeStoreError, Obj
 from strata.topology.spec import NetworkSpec
 
-__all__ = ["controller_findings", "provisioning", "reach_findings"]
+__all__ = ["controller_findings", "host_flag", "provisioning", "reach_findings"]
 
 Finding = tuple[str, str]
 Local = dict[str, list[Address]]
@@ -150,18 +150,21 @@ def _in_cluster(nodes: list[Obj], able: list[str], network: NetworkSpec) -> list
     return [("block", text + " (--controller host runs them on this host)")]
 
 
-def _flag(args: tuple[str, ...], name: str) -> str | None:
+def host_flag(args: tuple[str, ...], name: str) -> str | None:
+    """The value of ``name`` in ``args`` (the controller's flags: ``--name VALUE``)."""
     return args[args.index(name) + 1] if name in args[:-1] else None
 
 
 def _on_host(args: tuple[str, ...], network: NetworkSpec, local: Local) -> list[Finding]:
     if "--no-serve" in args:
         return [("note", "--no-serve: the host controller runs no boot service")]
-    host, _, port = (_flag(args, "--listen") or "0.0.0.0:8080").rpartition(":")
-    dhcp = _flag(args, "--dhcp-interface")
+    host, _, port = (host_flag(args, "--listen") or "0.0.0.0:8080").rpartition(":")
+    dhcp = host_flag(args, "--dhcp-interface")
     found: list[Finding] = []
     try:
-        boot = boot_url(host or "0.0.0.0", int(port), network, _flag(args, "--url"), dhcp, local)
+        boot = boot_url(
+            host or "0.0.0.0", int(port), network, host_flag(args, "--url"), dhcp, local
+        )
     except (NoBootURL, ValueError) as refused:
         found.append(("block", f"the host controller's boot service: {refused}"))
     else:

@@ -236,8 +236,11 @@ def test_the_deployment_is_pinned_to_the_nodes_on_the_provisioning_network(
     _pivot(tmp_path, plane, namespace, lines, dry_run=True, controller="cluster").run()
     said = _said(lines, "note", "the controller's Deployment is pinned to the Nodes on the")
     assert said and f"provisioning network ({', '.join(on_it)}), on their network" in said[0]
+    assert said[0].endswith("no DHCP (no --dhcp-interface)"), said
     lines = []
-    _pivot(tmp_path, plane, namespace, lines, controller="none").run()
+    dhcp = ("--dhcp-interface", "eno2")  # DHCP in the pod, on that interface of its Node
+    _pivot(tmp_path, plane, namespace, lines, controller="none", host_args=dhcp).run()
+    assert _said(lines, "note", "(hostNetwork), DHCP on their eno2 (--dhcp-interface)"), lines
     path = f"/apis/apps/v1/namespaces/{namespace}/deployments/{manifests.NAME}"
     with plane.client() as api:
         got = api.get(path)
@@ -253,3 +256,8 @@ def test_the_deployment_is_pinned_to_the_nodes_on_the_provisioning_network(
     assert deployment["spec"]["replicas"] == 0  # paused all the same
     ports = {p["name"]: p.get("hostPort") for p in pod["containers"][0]["ports"]}
     assert ports == {"boot": 8080, "health": 8081}  # the API server's: on the Node's network
+    container = pod["containers"][0]
+    assert {"name": "STRATA_DHCP_INTERFACE", "value": "eno2"} in container["env"]
+    security = container["securityContext"]
+    assert security["capabilities"]["add"] == ["NET_ADMIN", "NET_RAW", "NET_BIND_SERVICE"]
+    assert security["allowPrivilegeEscalation"] is True  # dnsmasq's file capabilities
