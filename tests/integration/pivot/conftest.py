@@ -235,10 +235,60 @@ def fresh_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPla
         yield running
 
 
-def _stopped(pid: int) -> bool | None:
+def started(*args: str, **env: str) -> subprocess.Popen[str]:
+    """``strata pivot -t TOPOLOGY ARGS`` as a process of its own, ``env`` added to
+    this one's (``STRATA_PIVOT_STOP``, ``STRATA_PIVOT_PAUSE``), its output piped."""
+    environment = {**os.environ, "PYTHONUNBUFFERED": "1", **env}
+    environment.pop("STRATA_PIVOT_FAILPOINT", None)
+    command = [sys.executable, "-m", "strata.cli.app", "pivot", "-t", TOPOLOGY, *args]
+    return subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=environment
+    )
+
+
+def woken(process: subprocess.Popen[str], release: Path) -> str:
+    """A process stopped at its ``STRATA_PIVOT_STOP`` instant let go (``release`` made,
+    SIGCONT); its output once it has ended."""
+    release.touch()
+    os.kill(process.pid, signal.SIGCONT)
+    out, _ = process.communicate(timeout=120)
+    return out
+
+
+def versions(store: KubeStore, paths: tuple[str, ...] = ()) -> dict[str, str]:
+    """Every Server, ConfigMap, Secret and Lease of the store's namespace, and every
+    object of ``paths``: its resourceVersion."""
+    namespace = store.namespace
+    found = {}
+    for path in (
+        *paths,
+        store.servers.collection,
+        f"/api/v1/namespaces/{namespace}/configmaps",
+        f"/api/v1/namespaces/{namespace}/secrets",
+        f"/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases",
+    ):
+        for obj in store.api.items(path):
+            found[f"{path}/{obj['metadata']['name']}"] = obj["metadata"]["resourceVersion"]
+    return found
+
+
+def stopped(pid: int) -> bool | None:
     """The process is stopped (state T in /proc/<pid>/stat, proc(5))."""
     stat = Path(f"/proc/{pid}/stat").read_text()
     return True if stat.rsplit(")", 1)[1].split()[0] == "T" else None
+
+
+def unlocked(state: Path) -> bool:
+    """No process holds the state file's write lock now (a probe: BEGIN IMMEDIATE)."""
+    probe = sqlite3.connect(state, timeout=0, isolation_level=None)
+    try:
+        probe.execute("BEGIN IMMEDIATE")
+        probe.execute("ROLLBACK")
+        return True
+    except sqlite3.OperationalError:
+        return False
+    finally:
+        probe.close()
 
 
 def stopped_unlocked(pid: int, state: Path) -> None:
@@ -246,15 +296,9 @@ def stopped_unlocked(pid: int, state: Path) -> None:
     a heartbeat stopped inside a write is continued (the main thread stops itself
     again at once) until it is not."""
     for _ in range(100):
-        wait_for(lambda: _stopped(pid), 120, f"pid {pid} stopped")
-        probe = sqlite3.connect(state, timeout=0, isolation_level=None)
-        try:
-            probe.execute("BEGIN IMMEDIATE")
-            probe.execute("ROLLBACK")
+        wait_for(lambda: stopped(pid), 120, f"pid {pid} stopped")
+        if unlocked(state):
             return
-        except sqlite3.OperationalError:
-            os.kill(pid, signal.SIGCONT)
-            time.sleep(0.05)
-        finally:
-            probe.close()
+        os.kill(pid, signal.SIGCONT)
+        time.sleep(0.05)
     raise AssertionError(f"pid {pid} held the state file's write lock at each of 100 stops")

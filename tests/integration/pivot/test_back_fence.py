@@ -7,32 +7,18 @@ into the file — not the cluster's older copy over the host's newer word."""
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 from strata.store import NodeRecord, RecordWrite, SQLiteStore
 from tests.integration.pivot.conftest import (
-    TOPOLOGY,
     pivot_to_cluster,
     provisioned_state,
     run_pivot,
+    started,
     stopped_unlocked,
+    woken,
 )
 from tests.support.kube_api import ControlPlane
-
-
-def _started_back(state: Path, release: Path) -> subprocess.Popen[str]:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    env["STRATA_PIVOT_STOP"] = f"copy:nodes:0:confirmed={release}"
-    env.pop("STRATA_PIVOT_FAILPOINT", None)
-    command = [sys.executable, "-m", "strata.cli.app", "pivot", "-t", TOPOLOGY]
-    command += ["--controller", "none", "--state", str(state), "--back"]
-    return subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
-    )
 
 
 def _file(state: Path) -> tuple[dict[str, NodeRecord], int]:
@@ -51,7 +37,8 @@ def test_a_way_back_stalled_before_its_batch_writes_nothing_once_woken(
     provisioned_state(state, 60).close()
     moved = pivot_to_cluster(state, plane, namespace)
     assert moved.returncode == 0, moved.stdout + moved.stderr
-    first = _started_back(state, release)
+    stop = f"copy:nodes:0:confirmed={release}"
+    first = started("--controller", "none", "--state", str(state), "--back", STRATA_PIVOT_STOP=stop)
     try:
         stopped_unlocked(first.pid, state)
         second = run_pivot("--state", str(state), "--back")
@@ -63,9 +50,7 @@ def test_a_way_back_stalled_before_its_batch_writes_nothing_once_woken(
         )
         host.close()
         before = _file(state)
-        release.touch()
-        os.kill(first.pid, signal.SIGCONT)
-        out, _ = first.communicate(timeout=120)
+        out = woken(first, release)
     finally:
         first.kill() if first.poll() is None else None
     assert first.returncode != 0 and "the move was taken over" in out, out

@@ -7,10 +7,6 @@ nothing in the target cluster — not the controller's newer status."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import yaml
@@ -22,16 +18,14 @@ from tests.integration.pivot.conftest import (
     pivot_to_cluster,
     provisioned_state,
     run_pivot,
+    started,
+    stopped,
+    versions,
+    woken,
 )
 from tests.support.kube_api import ControlPlane, wait_for
 
 TOPOLOGIES = "/apis/strata.dev/v1alpha1/namespaces/{}/topologies"
-
-
-def _stopped(pid: int) -> bool | None:
-    """The process is stopped (state T in /proc/<pid>/stat, proc(5))."""
-    stat = Path(f"/proc/{pid}/stat").read_text()
-    return True if stat.rsplit(")", 1)[1].split()[0] == "T" else None
 
 
 def _in_first_cluster(plane: ControlPlane, namespace: str, tmp_path: Path) -> None:
@@ -54,23 +48,6 @@ def _in_first_cluster(plane: ControlPlane, namespace: str, tmp_path: Path) -> No
         assert api.post(f"/api/v1/namespaces/{namespace}/secrets", json=secret).status_code == 201
 
 
-def _versions(plane: ControlPlane, namespace: str) -> dict[str, str]:
-    """Every Topology, Server, ConfigMap, Secret and Lease of the namespace: its
-    resourceVersion."""
-    target = kube_store(plane, namespace)
-    found = {}
-    for path in (
-        TOPOLOGIES.format(namespace),
-        target.servers.collection,
-        f"/api/v1/namespaces/{namespace}/configmaps",
-        f"/api/v1/namespaces/{namespace}/secrets",
-        f"/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases",
-    ):
-        for obj in target.api.items(path):
-            found[f"{path}/{obj['metadata']['name']}"] = obj["metadata"]["resourceVersion"]
-    return found
-
-
 def test_a_run_stalled_in_the_topology_copy_writes_nothing_once_woken(
     plane: ControlPlane, other_plane: ControlPlane, namespace: str, tmp_path: Path
 ) -> None:
@@ -79,15 +56,9 @@ def test_a_run_stalled_in_the_topology_copy_writes_nothing_once_woken(
     args += ("--to-kubeconfig", str(other_plane.admin_kubeconfig()), "--to-namespace", namespace)
     args += ("--controller", "none")
     release = tmp_path / "release"
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    env["STRATA_PIVOT_STOP"] = f"copy:topology:read={release}"
-    env.pop("STRATA_PIVOT_FAILPOINT", None)
-    command = [sys.executable, "-m", "strata.cli.app", "pivot", "-t", TOPOLOGY, *args]
-    first = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
-    )
+    first = started(*args, STRATA_PIVOT_STOP=f"copy:topology:read={release}")
     try:
-        wait_for(lambda: _stopped(first.pid), 120, "the first run stopped")
+        wait_for(lambda: stopped(first.pid), 120, "the first run stopped")
         second = run_pivot(*args)
         assert second.returncode == 0, second.stdout + second.stderr
         path = f"{TOPOLOGIES.format(namespace)}/{TOPOLOGY}"
@@ -95,13 +66,14 @@ def test_a_run_stalled_in_the_topology_copy_writes_nothing_once_woken(
             there = api.get(path).json()
             newer = {**there["status"], "servers": 21}
             assert api.put(f"{path}/status", json={**there, "status": newer}).status_code == 200
-        before = _versions(other_plane, namespace)
-        release.touch()
-        os.kill(first.pid, signal.SIGCONT)
-        out, _ = first.communicate(timeout=120)
+        target = kube_store(other_plane, namespace)
+        before = versions(target, (TOPOLOGIES.format(namespace),))
+        out = woken(first, release)
     finally:
         first.kill() if first.poll() is None else None
     assert first.returncode != 0 and "the move was taken over" in out, out
-    assert _versions(other_plane, namespace) == before  # the woken run wrote nothing there
+    assert (
+        versions(target, (TOPOLOGIES.format(namespace),)) == before
+    )  # the woken run wrote nothing there
     with other_plane.client() as api:
         assert api.get(path).json()["status"] == newer

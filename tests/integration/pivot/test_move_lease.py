@@ -13,23 +13,23 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from strata.pivot.digest import inventory
-from strata.store import KubeStore
 from tests.integration.pivot.conftest import (
-    TOPOLOGY,
     kube_store,
     pivot_to_cluster,
     provisioned_state,
+    started,
     stopped_unlocked,
     to_cluster,
+    unlocked,
+    versions,
+    woken,
 )
 from tests.support.kube_api import ControlPlane, wait_for
 
@@ -39,13 +39,8 @@ SLOW = "copy:nodes:0=12"  # seconds the first run sleeps after its first batch o
 def _started(
     state: Path, plane: ControlPlane, namespace: str, **more: str
 ) -> subprocess.Popen[str]:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "STRATA_PIVOT_PAUSE": SLOW, **more}
-    env.pop("STRATA_PIVOT_FAILPOINT", None)
-    command = [sys.executable, "-m", "strata.cli.app", "pivot", "-t", TOPOLOGY]
-    command += [*to_cluster(state, plane, namespace), "--controller", "none"]
-    return subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
-    )
+    args = (*to_cluster(state, plane, namespace), "--controller", "none")
+    return started(*args, **{"STRATA_PIVOT_PAUSE": SLOW, **more})
 
 
 def _copying(state: Path) -> bool | None:
@@ -65,16 +60,10 @@ def _stall(pid: int, state: Path) -> None:
     lock and every other writer waits (``StateLocked``, tests/unit/store/test_state_lock.py)."""
     for _ in range(100):
         os.kill(pid, signal.SIGSTOP)
-        probe = sqlite3.connect(state, timeout=0, isolation_level=None)
-        try:
-            probe.execute("BEGIN IMMEDIATE")
-            probe.execute("ROLLBACK")
+        if unlocked(state):
             return
-        except sqlite3.OperationalError:
-            os.kill(pid, signal.SIGCONT)
-            time.sleep(0.05)
-        finally:
-            probe.close()
+        os.kill(pid, signal.SIGCONT)
+        time.sleep(0.05)
     raise AssertionError(f"pid {pid} held the state file's write lock at each of 100 stops")
 
 
@@ -122,20 +111,6 @@ def test_a_stalled_run_loses_the_move_to_a_second_which_completes_it(
     assert target.writer() is None  # resumed: free for its controller, not undone
 
 
-def _versions(target: KubeStore, namespace: str) -> dict[str, str]:
-    """Every Server, ConfigMap, Secret and Lease of the namespace: its resourceVersion."""
-    found = {}
-    for path in (
-        target.servers.collection,
-        f"/api/v1/namespaces/{namespace}/configmaps",
-        f"/api/v1/namespaces/{namespace}/secrets",
-        f"/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases",
-    ):
-        for obj in target.api.items(path):
-            found[f"{path}/{obj['metadata']['name']}"] = obj["metadata"]["resourceVersion"]
-    return found
-
-
 @pytest.mark.parametrize("instant", ["copy:nodes:0:read", "copy:nodes:0:confirmed"])
 def test_a_run_stalled_in_a_fenced_batch_writes_nothing_once_woken(
     plane: ControlPlane, namespace: str, tmp_path: Path, instant: str
@@ -155,14 +130,12 @@ def test_a_run_stalled_in_a_fenced_batch_writes_nothing_once_woken(
             target.servers.path("n0000", "/status"), {**server, "status": status}
         )
         assert newer is not None
-        before = _versions(target, namespace)
-        release.touch()
-        os.kill(first.pid, signal.SIGCONT)
-        out, _ = first.communicate(timeout=120)
+        before = versions(target)
+        out = woken(first, release)
     finally:
         first.kill() if first.poll() is None else None
     assert first.returncode != 0 and "the move was taken over" in out, out
-    assert _versions(target, namespace) == before  # the woken run wrote nothing there
+    assert versions(target) == before  # the woken run wrote nothing there
     kept = target.servers.get("n0000")
     assert kept is not None and kept["status"] == newer["status"]
     assert json.loads(source.note("pivot") or "{}")["state"] == "done"

@@ -40,6 +40,7 @@ def instance(cls: type[StrataError]) -> StrataError:
     values |= {"name": "n1", "expected": 1, "actual": 2, "holder": "apply (pid 1)", "expires": 0.0}
     values |= {"diagnostics": (), "verb": "PUT", "status": 409, "reason": "Conflict"}
     values |= {"holders": ["pid 1 (strata), stopped"], "topology": "lab", "known": ("mgmt",)}
+    values |= {"what": "servers/lab.n1"}
     params = inspect.signature(cls.__init__).parameters
     wanted = [p for p in params.values() if p.name != "self" and p.kind is not p.VAR_KEYWORD]
     if [p.kind for p in wanted] == [inspect.Parameter.VAR_POSITIONAL]:
