@@ -28,7 +28,6 @@ from strata.pivot import copying, failpoints, install, lease, steady
 from strata.pivot.between import BetweenClusters
 from strata.pivot.digest import differences, inventory
 from strata.pivot.ends import FREEZE_TTL, MOVED_TTL, marker, moved_to
-from strata.pivot.fencing import Fence
 from strata.pivot.handback import HandingBack
 from strata.pivot.installing import Installing
 from strata.pivot.journal import STEPS, Journal, JournalTaken, Kept
@@ -45,7 +44,7 @@ from strata.pivot.preflight import (
     waitable,
 )
 from strata.pivot.resume import start_controller
-from strata.store import KubeStore, SQLiteStore
+from strata.store import KubeStore
 
 __all__ = ["Options", "Pivot", "PivotFailed", "PivotRefused"]
 
@@ -206,6 +205,7 @@ class Pivot(HandingBack, BetweenClusters, Installing):
         journal.owned = True
         self.target_kept = Kept(target)  # read now: a cleaned target may have lost its note
         self._write()
+        self._claim_file(target)
         for line in target.clear():  # nothing of this move is there yet: what is, is stale
             self.say(f"install: {line}")
         if isinstance(target, KubeStore):
@@ -220,9 +220,7 @@ class Pivot(HandingBack, BetweenClusters, Installing):
         started = time.monotonic()
         if isinstance(self.source, KubeStore) and isinstance(target, KubeStore):
             self._copy_topology(self.source, target)
-        if isinstance(target, SQLiteStore):  # a way back: the file's fence (sqlite_move)
-            claim = partial(target.claim_fence, journal.move, journal.epoch)
-            Fence(self.kept.check).plain("copy:claim", claim)
+        self._claim_file(target)  # a way back: the file's fence (sqlite_move)
         copying.copy_all(self.source, target, journal.log_from, self._history(), self.kept.check)
         self.say(f"copy: {time.monotonic() - started:.1f} s")
 

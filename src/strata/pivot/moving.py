@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 from strata.errors import StrataError
 from strata.pivot.ends import End, marker
@@ -69,6 +70,27 @@ class Moving:
         self.kept.write(self.journal)
         if self.journal.owned and self.target_kept is not None:
             self.target_kept.write(self.journal)
+
+    def _claim_file(self, target: MovableStore) -> None:
+        """Before a run's first write into a state file (install's clear, the copy, a
+        rollback's clear): the file claimed at the journal's epoch, after a confirmation
+        that the move is still this run's (``SQLiteMove.claim_fence``; docs/pivot.md,
+        "Fenced writes"). ``MoveTakenOver`` when another run took it."""
+        from strata.pivot.fencing import Fence
+        from strata.store import SQLiteStore
+
+        journal = self.journal
+        if isinstance(target, SQLiteStore) and journal is not None:
+            claim = partial(target.claim_fence, journal.move, journal.epoch)
+            Fence(self.kept.check).plain("claim", claim)
+
+    def _next_epoch(self) -> None:
+        """This run takes the move (``--abort``, a later run's clean-up): its epoch one
+        more than any run's before, written by compare-and-swap, so a run stalled with
+        the move can no longer write into a state file this one claims."""
+        assert self.journal is not None
+        self.journal.epoch += 1
+        self.kept.write(self.journal)
 
     def _history(self) -> bool:
         return self.source_end.kind == self.target_end.kind == "kube"

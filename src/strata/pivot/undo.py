@@ -56,6 +56,7 @@ class Undoing(Moving):
         if target is None:
             return
         if journal.owned:
+            self._claim_file(target)
             journal.report += [f"target: {line}" for line in target.clear()]
             if isinstance(target, KubeStore):  # clear() keeps it: a secret the move wrote
                 key = install.remove_token_key(
@@ -89,6 +90,7 @@ class Undoing(Moving):
     def _clean_after(self, earlier: Journal) -> None:
         """A rolled-back move whose target could not be cleaned then: clean it now."""
         self.journal = earlier
+        self._next_epoch()
         self._undo_target(earlier)
         earlier.report.append(f"target {self.target_end.describe()}: cleaned by a later run")
         self.kept.write(earlier)
@@ -105,5 +107,6 @@ class Undoing(Moving):
         self.journal, self.target_end = earlier, earlier.target
         if self._switched():
             raise PivotRefused("the move has switched: run it again to finish, then --back")
+        self._next_epoch()  # a run of it stalled past its lease writes no more
         self.rollback("aborted by strata pivot --abort")
         return earlier

@@ -35,6 +35,7 @@ _PUT_RECORD = f"INSERT OR REPLACE INTO node_records ({_RECORD}) VALUES (?, ?, ?,
 _PUT_ATTEMPT = "INSERT OR REPLACE INTO nodes VALUES (?, ?, ?, ?)"
 _CLEARED = ("node_records", "nodes", "tokens_used", "events", "unknown_machines", "clusters")
 _FENCE = "pivot-fence"
+ENDED = 50  # moves a claim remembers as ended (one move at a time: each ended before)
 
 
 class SQLiteMove:
@@ -71,16 +72,24 @@ class SQLiteMove:
     def claim_fence(self, move: str, epoch: int) -> None:
         """Fences this object's later move writes at ``epoch`` of ``move``. ``Fenced``
         when a later epoch of the same move has claimed the file (another run took the
-        move over); a claim of another move, or none, is replaced."""
+        move over), or when a later move has (a move is begun only once the one before
+        it ended: the claim keeps the last ``ENDED`` moves it replaced)."""
         with self._tx() as db:
             row = db.execute("SELECT value FROM meta WHERE key = ?", (_FENCE,)).fetchone()
             held = json.loads(row[0]) if row is not None else {}
+            ended = list(held.get("ended") or [])
+            if move in ended:
+                raise Fenced(
+                    f"state file {self.path}", f"move {move} ended; a later one claimed it"
+                )
             if held.get("move") == move and int(held.get("epoch", 0)) > epoch:
                 raise Fenced(
                     f"state file {self.path}",
                     f"run {held['epoch']} of move {move} claimed it after this one ({epoch})",
                 )
-            claim = json.dumps({"move": move, "epoch": epoch}, sort_keys=True)
+            if held.get("move") not in (None, move):
+                ended = [*ended, held["move"]][-ENDED:]
+            claim = json.dumps({"move": move, "epoch": epoch, "ended": ended}, sort_keys=True)
             db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (_FENCE, claim))
         self._fence = (move, epoch)
 

@@ -62,3 +62,26 @@ def test_a_way_back_stalled_before_its_batch_writes_nothing_once_woken(
         assert json.loads(store.note("pivot") or "{}")["state"] == "done"
     finally:
         store.close()
+
+
+def test_a_way_back_stalled_then_aborted_writes_nothing_once_woken(
+    plane: ControlPlane, namespace: str, tmp_path: Path
+) -> None:
+    """`--abort` takes the move too (a new epoch, the file claimed before its clear): the
+    stalled run's claim no longer holds the file."""
+    state, release = tmp_path / "strata.db", tmp_path / "release"
+    provisioned_state(state, 60).close()
+    moved = pivot_to_cluster(state, plane, namespace)
+    assert moved.returncode == 0, moved.stdout + moved.stderr
+    stop = f"copy:nodes:0:confirmed={release}"
+    first = started("--controller", "none", "--state", str(state), "--back", STRATA_PIVOT_STOP=stop)
+    try:
+        stopped_unlocked(first.pid, state)
+        aborted = run_pivot("--state", str(state), "--abort")
+        assert aborted.returncode == 0, aborted.stdout + aborted.stderr
+        before = _file(state)
+        out = woken(first, release)
+    finally:
+        first.kill() if first.poll() is None else None
+    assert first.returncode != 0 and "the move was taken over" in out, out
+    assert _file(state) == before  # nothing landed after the abort

@@ -42,6 +42,18 @@ def test_a_later_claim_fences_every_move_write_of_the_earlier_run(tmp_path: Path
     assert second.cursor("controller") == 0
 
 
+def test_a_run_of_an_ended_move_cannot_claim_the_file_back(tmp_path: Path) -> None:
+    path = tmp_path / "strata.db"
+    stalled, later = SQLiteStore(path), SQLiteStore(path)
+    stalled.claim_fence("m1", 1)
+    later.claim_fence("m2", 1)  # m1 aborted meanwhile, then a new way back began
+    with pytest.raises(Fenced, match="move m1 ended; a later one claimed it"):
+        stalled.claim_fence("m1", 1)
+    with pytest.raises(Fenced):
+        stalled.import_nodes([_copy("a", "m1's, stale")])
+    assert "a" not in later.records()
+
+
 def test_another_move_or_no_claim_is_not_fenced(tmp_path: Path) -> None:
     path = tmp_path / "strata.db"
     old, new, plain = SQLiteStore(path), SQLiteStore(path), SQLiteStore(path)
