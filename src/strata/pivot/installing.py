@@ -45,12 +45,28 @@ class Installing(Moving):
     def _wanted(self, api: KubeApi) -> list[Obj]:
         handed = self._handover()
         nodes = self._pinned(api)
-        dhcp = host_flag(self.options.host_args, "--dhcp-interface")
+        dhcp = self._dhcp()
         controller = [
             pinned(o, nodes, dhcp) if nodes and o["kind"] == "Deployment" else o
             for o in install.controller_wanted(self.target_end.namespace)
         ]
         return controller + (handed.objects if handed is not None else [])
+
+    def _dhcp(self) -> str | None:
+        """The interface the pinned Deployment serves DHCP on: the journal's once the
+        install recorded it (a rerun makes the same Deployment, whatever it is given),
+        else ``--dhcp-interface``."""
+        journal = self.journal
+        if journal is not None and "dhcp" in journal.created:
+            return journal.created["dhcp"] or None
+        return host_flag(self.options.host_args, "--dhcp-interface")
+
+    def _dhcp_unused(self, wanted: list[Obj]) -> str | None:
+        """What to say when ``--dhcp-interface`` is not what ``wanted``'s Deployment
+        serves DHCP on (None: it is, or none was given)."""
+        given = host_flag(self.options.host_args, "--dhcp-interface")
+        used = dhcp_of(_deployment(wanted))
+        return None if given is None or given == used else _dhcp_said(given, used)
 
     def _pinned(self, api: KubeApi) -> list[str] | None:
         """The Nodes the controller's Deployment is pinned to (docs/pivot.md, "Pinned to
@@ -94,6 +110,8 @@ class Installing(Moving):
         wanted = self._wanted(target.api)
         found += install.object_findings(target.api, wanted)
         found += [_pin_finding(wanted, self._network() is not None, self._unlisted)]
+        if (unused := self._dhcp_unused(wanted)) is not None:
+            found.append(("note", unused))
         if handed is not None:
             found += _external(target.api, handed, self.options.install.credentials)
         return found + self._reach_findings(target.api)
@@ -131,9 +149,12 @@ class Installing(Moving):
         if handed is not None and (held := [t for lv, t in handed.findings if lv == "block"]):
             raise CopyRefused("; ".join(held))
         if "pinned" not in journal.created:  # the same Deployment on a rerun
-            journal.created = {**journal.created, "pinned": self._pinned(target.api) or []}
+            pinned_now = {"pinned": self._pinned(target.api) or [], "dhcp": self._dhcp()}
+            journal.created = {**journal.created, **pinned_now}
             self._write()
         wanted = self._wanted(target.api)
+        if (unused := self._dhcp_unused(wanted)) is not None:
+            self.say(f"install: {unused}")
         absent = install.conflicts(target.api, wanted)
         paths = [object_path(o) for o in absent]
         earlier = list(journal.created.get("objects") or [])
@@ -193,11 +214,28 @@ def _external(api: KubeApi, handed: Handover, consent: str) -> list[Finding]:
     return found
 
 
+def _deployment(wanted: list[Obj]) -> Obj:
+    return next(o for o in wanted if o["kind"] == "Deployment")
+
+
+def _dhcp_said(given: str, used: str | None) -> str:
+    """Why ``--dhcp-interface`` is not what the cluster's Deployment serves DHCP on."""
+    if used is None:
+        return (
+            f"--dhcp-interface {given}: not in the cluster's Deployment (it is not pinned "
+            "to Nodes on the provisioning network); only a host controller uses it"
+        )
+    return (
+        f"--dhcp-interface {given}: the move began with {used}, which its Deployment keeps "
+        "(--abort and move again to change it)"
+    )
+
+
 def _pin_finding(wanted: list[Obj], network_known: bool, unlisted: str | None) -> Finding:
     """Where the controller's Deployment will run (docs/pivot.md, "Pinned to the
     provisioning network"): the Nodes it is pinned to, or why it is not — a warning
     when the target's Nodes could not be listed (``unlisted``: why)."""
-    deployment = next(o for o in wanted if o["kind"] == "Deployment")
+    deployment = _deployment(wanted)
     nodes = pinned_to(deployment)
     if nodes is not None:
         shown = ", ".join(nodes[:5]) + (f" and {len(nodes) - 5} more" if len(nodes) > 5 else "")

@@ -34,7 +34,7 @@ from strata.pivot import End, Options, Pivot, PivotRefused
 from strata.pivot.from_file import InstallOptions
 from strata.pivot.resume import schedulable
 from strata.store import KubeStore
-from tests.integration.pivot.conftest import TOPOLOGY, provisioned_state
+from tests.integration.pivot.conftest import TOPOLOGY, provisioned_state, run_pivot, to_cluster
 from tests.support.kube_api import ControlPlane, wait_for
 from tests.support.layer_state import LAB
 
@@ -261,3 +261,24 @@ def test_the_deployment_is_pinned_to_the_nodes_on_the_provisioning_network(
     security = container["securityContext"]
     assert security["capabilities"]["add"] == ["NET_ADMIN", "NET_RAW", "NET_BIND_SERVICE"]
     assert security["allowPrivilegeEscalation"] is True  # dnsmasq's file capabilities
+
+
+def test_a_rerun_keeps_the_dhcp_interface_the_move_began_with(
+    plane: ControlPlane, namespace: str, tmp_path: Path, nodes: list[str]
+) -> None:
+    _node(plane, "dh-runs", "192.168.110.41", PAUSE)
+    nodes.append("dh-runs")
+    _settled(plane, {"dh-runs"})
+    state, file = tmp_path / "strata.db", tmp_path / "topology.yaml"
+    provisioned_state(state, 2).close()
+    shutil.copy(LAB, file)
+    args = (*to_cluster(state, plane, namespace), "-f", str(file), "--leave-credentials")
+    killed = run_pivot(*args, "--dhcp-interface", "eno2", failpoint="after:install")
+    assert killed.returncode == -9, killed.stdout + killed.stderr
+    again = run_pivot(*args, "--dhcp-interface", "eno3")
+    said = again.stdout + again.stderr
+    assert again.returncode == 0, said
+    assert "--dhcp-interface eno3: the move began with eno2, which its Deployment keeps" in said
+    path = f"/apis/apps/v1/namespaces/{namespace}/deployments/{manifests.NAME}"
+    with plane.client() as api:
+        assert manifests.dhcp_of(api.get(path).json()) == "eno2"
