@@ -157,6 +157,8 @@ def apply(
         )
     if seed_node is not None and seed_node not in {n.name for n in topology.nodes}:
         raise click.BadParameter(f"not in {file}: {seed_node}", param_hint="--seed-node")
+    if seed_node is not None:  # before the state file is made
+        _check_seed_node(build_plan(topology), seed_node)
     host, port = listen_address(listen)  # before the state file is made
     options = ApplyOptions(
         concurrency=concurrency,
@@ -183,7 +185,6 @@ def apply(
             err.print(escape(pivot), soft_wrap=True)
         pivoting = pivot is not None and options.target is State.JOINED and not no_pivot
         if seed_node is not None:
-            _check_seed_node(plan, seed_node)
             _show_seed_node(err, plan, seed_node, pivoting)
         held = _pivot_held(err, file, plan, after) if pivoting else []
         joining = options.target is State.JOINED

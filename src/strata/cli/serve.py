@@ -202,18 +202,21 @@ def _preflight(file: Path, service: BootService, provision: tuple[str, ...]) -> 
 def listen_address(listen: str, option: str = "--listen") -> tuple[str, int]:
     """``HOST:PORT`` as (host, port): an empty host is every address (``0.0.0.0``), an
     IPv6 host is given in brackets (``[::1]:8080``, RFC 3986 §3.2.2) and returned
-    without them. Raises click.BadParameter, naming ``option``, when there is no port or
-    it is outside 1-65535, or the brackets do not match."""
+    without them. Raises click.BadParameter, naming ``option``, when there is no port (in
+    ASCII digits) or it is outside 1-65535, or an IPv6 address is not in brackets."""
+    if listen.startswith("[") and listen.endswith("]"):
+        raise click.BadParameter(f"{listen!r}: give [ADDRESS]:PORT", param_hint=option)
     host, _, port = listen.rpartition(":")
-    if host.startswith("[") and host.endswith("]"):
+    bracketed = host.startswith("[") and host.endswith("]")
+    if bracketed:
         host = host[1:-1]
         if not host:
             raise click.BadParameter(f"{listen!r}: no address in the brackets", param_hint=option)
-    if "[" in host or "]" in host:
+    if "[" in host or "]" in host or (":" in host and not bracketed):
         raise click.BadParameter(
             f"{listen!r}: an IPv6 address goes in brackets: [ADDRESS]:PORT", param_hint=option
         )
-    if not port.isdigit():
+    if not (port.isascii() and port.isdigit()):
         raise click.BadParameter(f"{listen!r}: give HOST:PORT", param_hint=option)
     if not 1 <= int(port) <= 65535:
         raise click.BadParameter(

@@ -94,8 +94,10 @@ def _user_problem(data: dict[str, Any], name: Any) -> str | None:
     """A client certificate needs its key and a key its certificate (a file cut short
     while it was written has the one without the other)."""
     users: list[Any] = data["users"] if isinstance(data.get("users"), list) else []
-    found = (u.get("user") for u in users if isinstance(u, dict) and u.get("name") == name)
-    user: Any = next(found, {})
+    named = [u for u in users if isinstance(u, dict) and u.get("name") == name]
+    if name is not None and not named:
+        return f"its current context names user {name}, which it lacks"
+    user: Any = named[0].get("user") if named else {}
     if not isinstance(user, dict):
         return f"user {name} is not a mapping"
     cert = user.get("client-certificate-data") or user.get("client-certificate")

@@ -163,6 +163,9 @@ def test_apply_refuses_the_node_that_makes_a_layer_as_the_seeds_machine(applied:
     assert code == 2, out
     assert "node lab-cp-0 is the first control plane of layer mgmt" in out
     assert {n: (r.version, r.state) for n, r in store.records().items()} == before
+    fresh = applied.parent / "fresh.db"  # refused before a state file is made
+    code, out = run("apply", "-f", str(applied), "--state", str(fresh), "--seed-node", "lab-cp-0")
+    assert code == 2 and not fresh.exists(), out
 
 
 CHANGES = [

@@ -42,6 +42,9 @@ def test_a_listen_address_is_a_host_without_brackets_and_a_port(
         ("127.0.0.1:", "give HOST:PORT"),
         ("[::1:8080", "in brackets"),
         ("[]:8080", "no address in the brackets"),
+        (":\u00b2", "give HOST:PORT"),  # a digit to str.isdigit, not a port
+        ("fe80::1", "an IPv6 address goes in brackets"),
+        ("[::1]", "give [ADDRESS]:PORT"),
     ],
 )
 def test_a_bad_listen_address_is_refused_naming_the_option(given: str, why: str) -> None:

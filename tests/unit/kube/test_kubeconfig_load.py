@@ -55,7 +55,7 @@ def test_a_yaml_error_is_located_and_quotes_nothing(tmp_path: Path) -> None:
         (GOOD.replace("current-context: x", "current-context: y"), "current-context y is not"),
         (GOOD.replace("cluster: c, user", "cluster: d, user"), "names cluster d, which it lacks"),
         (GOOD.replace("  user:\n    token", "  user: [1]\n    tok"), "not YAML"),
-        (GOOD.replace("users:\n- name: u", "users:\n- 7\n- name: v"), "wrong shape"),
+        (GOOD.replace("users:\n- name: u", "users:\n- 7\n- name: u"), "wrong shape"),
         (b"\xff\xfe\x00", "not text"),
         (  # a file cut short while it was written: its certificate without its key
             GOOD.replace(f"token: {TOKEN}", f"client-certificate-data: {TOKEN}"),
@@ -65,6 +65,7 @@ def test_a_yaml_error_is_located_and_quotes_nothing(tmp_path: Path) -> None:
             GOOD.replace(f"token: {TOKEN}", f"client-key-data: {TOKEN}"),
             "user u has a client key but no client certificate",
         ),
+        (GOOD.replace("cluster: c, user: u", "cluster: c, user: w"), "names user w, which it"),
     ],
 )
 def test_each_kind_of_fault_is_named(tmp_path: Path, text: str | bytes, problem: str) -> None:
