@@ -7,6 +7,7 @@ into the file — not the cluster's older copy over the host's newer word."""
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 from strata.store import NodeRecord, RecordWrite, SQLiteStore
@@ -30,10 +31,11 @@ def _file(state: Path) -> tuple[dict[str, NodeRecord], int]:
         store.close()
 
 
-def test_a_way_back_stalled_before_its_batch_writes_nothing_once_woken(
-    plane: ControlPlane, namespace: str, tmp_path: Path
-) -> None:
-    state, release = tmp_path / "strata.db", tmp_path / "release"
+def _stalled_way_back(
+    state: Path, release: Path, plane: ControlPlane, namespace: str
+) -> subprocess.Popen[str]:
+    """60 servers moved into ``plane``, then `strata pivot --back` stopped between its
+    confirmation and its first batch, with the state file unlocked."""
     provisioned_state(state, 60).close()
     moved = pivot_to_cluster(state, plane, namespace)
     assert moved.returncode == 0, moved.stdout + moved.stderr
@@ -41,6 +43,18 @@ def test_a_way_back_stalled_before_its_batch_writes_nothing_once_woken(
     first = started("--controller", "none", "--state", str(state), "--back", STRATA_PIVOT_STOP=stop)
     try:
         stopped_unlocked(first.pid, state)
+    except BaseException:
+        first.kill()
+        raise
+    return first
+
+
+def test_a_way_back_stalled_before_its_batch_writes_nothing_once_woken(
+    plane: ControlPlane, namespace: str, tmp_path: Path
+) -> None:
+    state, release = tmp_path / "strata.db", tmp_path / "release"
+    first = _stalled_way_back(state, release, plane, namespace)
+    try:
         second = run_pivot("--state", str(state), "--back")
         assert second.returncode == 0, second.stdout + second.stderr
         host = SQLiteStore(state)
@@ -70,13 +84,8 @@ def test_a_way_back_stalled_then_aborted_writes_nothing_once_woken(
     """`--abort` takes the move too (a new epoch, the file claimed before its clear): the
     stalled run's claim no longer holds the file."""
     state, release = tmp_path / "strata.db", tmp_path / "release"
-    provisioned_state(state, 60).close()
-    moved = pivot_to_cluster(state, plane, namespace)
-    assert moved.returncode == 0, moved.stdout + moved.stderr
-    stop = f"copy:nodes:0:confirmed={release}"
-    first = started("--controller", "none", "--state", str(state), "--back", STRATA_PIVOT_STOP=stop)
+    first = _stalled_way_back(state, release, plane, namespace)
     try:
-        stopped_unlocked(first.pid, state)
         aborted = run_pivot("--state", str(state), "--abort")
         assert aborted.returncode == 0, aborted.stdout + aborted.stderr
         before = _file(state)

@@ -24,21 +24,12 @@ from strata.topology import load
 from tests.integration.seed.conftest import run_strata
 from tests.support.boot_server import free_port
 from tests.support.fleet_topology import PASSWORD_ENV, fleet_yaml
+from tests.support.http_get import get
 from tests.support.machine_sim import MachineSimulator
 from tests.support.redfish_emulator import Emulator, FakeSystem
 
 PHRASE = "status-passphrase-5120"
 HANG_GUARD = 300.0  # seconds for the whole run (it takes seconds)
-
-
-def _get(url: str) -> tuple[int, str]:
-    try:
-        with urllib.request.urlopen(url, timeout=10) as answer:
-            return answer.status, answer.read().decode()
-    except urllib.error.HTTPError as refused:
-        return refused.code, refused.read().decode()
-    except OSError:
-        return 0, ""  # not listening (yet)
 
 
 def _medium(
@@ -85,7 +76,7 @@ def test_the_seed_serves_its_run_status_over_http_while_and_after_apply_runs(
     try:
         deadline = time.monotonic() + HANG_GUARD
         while time.monotonic() < deadline and seed.poll() is None:
-            code, body = _get(f"{base}/status.json")
+            code, body = get(f"{base}/status.json")
             if code == 200:
                 answers.append(body)
                 seen.append(json.loads(body))
@@ -106,7 +97,7 @@ def test_the_seed_serves_its_run_status_over_http_while_and_after_apply_runs(
         assert final["status"]["recent_events"]
         assert final["status"]["counts"]["layer"]["mgmt"] == {"provisioned": 2}
 
-        code, text = _get(f"{base}/status")
+        code, text = get(f"{base}/status")
         answers.append(text)
         assert code == 200
         assert text.startswith("strata seed: topology emulated, apply exited 0\n")
@@ -135,4 +126,4 @@ def test_the_seed_serves_its_run_status_over_http_while_and_after_apply_runs(
         machines.close()
         log.close()
     assert seed.returncode == 0  # apply's
-    assert _get(f"{base}/status.json")[0] == 0  # stopped with the seed
+    assert get(f"{base}/status.json")[0] == 0  # stopped with the seed

@@ -5,22 +5,13 @@ yet written) or garbage. It answers 503 with the located error, never a tracebac
 from __future__ import annotations
 
 import json
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from strata.cli.seed_status import SeedPhase, StatusServer, status_app
 from tests.support.boot_server import free_port
-
-
-def _get(url: str) -> tuple[int, str]:
-    try:
-        with urllib.request.urlopen(url, timeout=10) as answer:
-            return answer.status, answer.read().decode()
-    except urllib.error.HTTPError as refused:
-        return refused.code, refused.read().decode()
+from tests.support.http_get import get
 
 
 @pytest.mark.parametrize(
@@ -38,11 +29,11 @@ def test_a_damaged_state_file_answers_503_with_where_and_what_and_no_traceback(
     server = StatusServer(status_app(SeedPhase("t", "0" * 64), topology, state), "127.0.0.1", port)
     server.start()
     try:
-        code, text = _get(f"http://127.0.0.1:{port}/status")
+        code, text = get(f"http://127.0.0.1:{port}/status")
         assert code == 503, text
         assert text.startswith("strata seed: topology t, starting\n")
         assert f"state-file: state file {state}: {problem}" in text and "\nhint: " in text
-        code, body = _get(f"http://127.0.0.1:{port}/status.json")
+        code, body = get(f"http://127.0.0.1:{port}/status.json")
         answer = json.loads(body)
         assert code == 503 and answer["status"] is None and answer["seed"]["topology"] == "t"
         assert answer["error"]["kind"] == "state-file"
