@@ -39,6 +39,8 @@ __all__ = ["PAYLOAD_DIR", "SeedImage", "build_image"]
 
 PAYLOAD_DIR = "strata"
 VOLUME = "STRATA_SEED"
+GPT_BACKUP = (32 + 1) * 512  # the backup GPT: 128 entries of 128 bytes, then its header
+GPT_ROOM = 64 * 1024  # the filler's margin past what was short
 
 
 @dataclass(frozen=True)
@@ -66,40 +68,74 @@ def build_image(
     _check_names(names)
     files = boot_files.locate()
     epoch = source_date_epoch()
-    marker = f"seed-{root.digest[:16]}"
     seed = _digest(root, payload)
     output.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=output.parent, prefix=".seed-") as tmp:
         work = Path(tmp)
         progress("seed: GRUB EFI and its FAT ESP (grub-mkimage, mtools)")
-        esp = boot_files.esp(work, marker, epoch, files)
-        iso = pycdlib.PyCdlib()
-        with fixed_clock(epoch, seed):
-            iso.new(interchange_level=4, joliet=3, rock_ridge="1.09", vol_ident=VOLUME)
-            _add_boot(iso, files, esp, marker)
-            _add_live(iso, root, marker)
-            progress(f"seed: {len(names)} payload files under /{PAYLOAD_DIR}/")
-            _add_payload(iso, {name: payload[name] for name in names})
-            iso.add_eltorito(
-                "/ISOLINUX/ISOLINUX.BIN",
-                bootcatfile="/ISOLINUX/BOOT.CAT",
-                rr_bootcatname="boot.cat",
-                joliet_bootcatfile="/isolinux/boot.cat",
-                boot_load_size=4,
-                boot_info_table=True,
-            )
-            iso.add_eltorito("/EFI.IMG", efi=True, media_name="noemul")
-            iso.add_isohybrid(efi=True, mbr_id=int(seed[:8], 16))
-            _use_debian_mbr(iso, files.isohdpfx)
-            progress(f"seed: writing {output.name}")
-            written = work / "seed.iso"
-            iso.write(str(written))
-            iso.close()
+        esp = boot_files.esp(work, f"seed-{root.digest[:16]}", epoch, files)
+        layout = _Layout(root, {name: payload[name] for name in names}, files, esp, epoch, seed)
+        progress(f"seed: {len(names)} payload files under /{PAYLOAD_DIR}/; writing {output.name}")
+        written = work / "seed.iso"
+        short = _write_iso(layout, written, filler=0)
+        if short:  # the backup GPT would cover the layout's last blocks: again, with room
+            if _write_iso(layout, written, filler=short + GPT_ROOM):
+                raise SeedBuildError("the backup GPT would overwrite the image's last blocks")
         sha256 = _sha256(written)
         os.replace(written, output)
     image = SeedImage(output, output.stat().st_size, sha256)
     progress(f"seed: {output} {image.size / 2**20:.0f} MiB sha256 {sha256[:16]}")
     return image
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """What goes into the image, in order."""
+
+    root: LiveRoot
+    payload: Mapping[str, bytes | Path]  # sorted by name
+    files: boot_files.BootFiles
+    esp: Path
+    epoch: int
+    seed: str  # the inputs' digest: the MBR id and GPT GUIDs derive from it
+
+
+def _write_iso(layout: _Layout, written: Path, filler: int) -> int:
+    """The hybrid image written to ``written`` (with ``filler`` zero bytes in
+    ``/gpt-room``); returns how many bytes short the padding after the ISO's last block
+    was of the backup GPT's room (0: none).
+
+    pycdlib (1.22) pads a hybrid image to a whole cylinder (64 heads x 32 sectors x 512
+    bytes) and writes the backup GPT (UEFI 2.x, 5.3: the header in the last LBA, the 128
+    partition entries before it: ``GPT_BACKUP`` bytes) over the image's last bytes —
+    over the ISO's own last blocks when the padding is shorter (seen: the last 14,848
+    bytes of a payload file overwritten). A second write with a filler file moves the
+    ISO's end away from the cylinder's."""
+    marker = f"seed-{layout.root.digest[:16]}"
+    iso = pycdlib.PyCdlib()
+    with fixed_clock(layout.epoch, layout.seed):
+        iso.new(interchange_level=4, joliet=3, rock_ridge="1.09", vol_ident=VOLUME)
+        _add_boot(iso, layout.files, layout.esp, marker)
+        _add_live(iso, layout.root, marker)
+        _add_payload(iso, layout.payload)
+        if filler:
+            _file(iso, "/gpt-room", bytes(filler), set())
+        iso.add_eltorito(
+            "/ISOLINUX/ISOLINUX.BIN",
+            bootcatfile="/ISOLINUX/BOOT.CAT",
+            rr_bootcatname="boot.cat",
+            joliet_bootcatfile="/isolinux/boot.cat",
+            boot_load_size=4,
+            boot_info_table=True,
+        )
+        iso.add_eltorito("/EFI.IMG", efi=True, media_name="noemul")
+        iso.add_isohybrid(efi=True, mbr_id=int(layout.seed[:8], 16))
+        _use_debian_mbr(iso, layout.files.isohdpfx)
+        iso.write(str(written))
+        data = iso.pvd.space_size * iso.logical_block_size  # the ISO, without padding
+        iso.close()
+    padding = written.stat().st_size - data
+    return max(0, GPT_BACKUP - padding)
 
 
 def _check_names(names: list[str]) -> None:

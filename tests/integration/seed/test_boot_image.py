@@ -12,6 +12,7 @@ import os
 import time
 from pathlib import Path
 
+import pycdlib
 import pytest
 
 from strata.seed.image import build_image
@@ -93,3 +94,48 @@ def test_a_bad_payload_name_is_refused_before_anything_is_written(
     with pytest.raises(SeedBuildError, match="payload name"):
         build_image(tmp_path / "seed.iso", dict.fromkeys(names, b"x"), root=root)
     assert list(tmp_path.iterdir()) == []
+
+
+def _laid_out(image: Path) -> tuple[int, bool]:
+    """The ISO's own size in bytes (without the hybrid padding), and whether the
+    builder added ``/gpt-room``."""
+    iso = pycdlib.PyCdlib()
+    iso.open(str(image))
+    try:
+        try:
+            iso.get_record(rr_path="/gpt-room")
+            filled = True
+        except pycdlib.pycdlibexception.PyCdlibInvalidInput:
+            filled = False
+        return iso.pvd.space_size * SECTOR, filled
+    finally:
+        iso.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("before_cylinder", [0, SECTOR, 7 * SECTOR])
+def test_the_backup_gpt_never_covers_the_last_file(
+    seed_root: LiveRoot, tmp_path: Path, before_cylinder: int
+) -> None:
+    """The ISO laid out to end ``before_cylinder`` bytes before a cylinder (the hybrid
+    padding's unit, 1 MiB): shorter than the backup GPT, which pycdlib writes over the
+    image's last 16.5 KiB. The last file of the payload reads back whole."""
+    artifact = tmp_path / "flatcar.img"
+    size = 40 * SECTOR
+    for _ in range(4):  # a first layout without the builder's filler
+        artifact.write_bytes(b"\x5a" * size)
+        payload = {"artifacts/flatcar.img": artifact}
+        data, filled = _laid_out(build_image(tmp_path / "probe.iso", payload, root=seed_root).path)
+        if not filled:
+            break
+        size += 64 * 1024
+    cylinder = 64 * 32 * 512
+    size += (data // cylinder + 2) * cylinder - before_cylinder - data
+    artifact.write_bytes(bytes(range(256)) * (size // 256))
+    image = build_image(tmp_path / "seed.iso", {"artifacts/flatcar.img": artifact}, root=seed_root)
+    _, filled = _laid_out(image.path)
+    assert read_payload(image.path) == {"artifacts/flatcar.img": artifact.read_bytes()}
+    with image.path.open("rb") as disk:
+        disk.seek(-512, os.SEEK_END)
+        assert disk.read(8) == b"EFI PART"  # the backup GPT header in the last LBA
+    assert filled  # the builder made room: its layout alone would have been covered
