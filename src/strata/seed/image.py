@@ -78,9 +78,9 @@ def build_image(
         progress(f"seed: {len(names)} payload files under /{PAYLOAD_DIR}/; writing {output.name}")
         written = work / "seed.iso"
         short = _write_iso(layout, written, filler=0)
-        if short:  # the backup GPT would cover the layout's last blocks: again, with room
-            if _write_iso(layout, written, filler=short + GPT_ROOM):
-                raise SeedBuildError("the backup GPT would overwrite the image's last blocks")
+        # the backup GPT would cover the layout's last blocks: again, with room
+        if short and _write_iso(layout, written, filler=short + GPT_ROOM):
+            raise SeedBuildError("the backup GPT would overwrite the image's last blocks")
         sha256 = _sha256(written)
         os.replace(written, output)
     image = SeedImage(output, output.stat().st_size, sha256)
