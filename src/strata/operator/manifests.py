@@ -302,7 +302,7 @@ def _with_dhcp(container: Obj, interface: str) -> Obj:
 
 def dhcp_of(obj: Obj) -> str | None:
     """The interface a Deployment's controller serves DHCP on (None: no DHCP)."""
-    pod = (((obj.get("spec") or {}).get("template") or {}).get("spec")) or {}
+    pod = _pod_spec(obj)
     for container in pod.get("containers") or []:
         for env in container.get("env") or []:
             if env.get("name") == "STRATA_DHCP_INTERFACE":
@@ -310,9 +310,14 @@ def dhcp_of(obj: Obj) -> str | None:
     return None
 
 
+def _pod_spec(obj: Obj) -> Obj:
+    """A Deployment's pod template spec ({} where it has none)."""
+    return (((obj.get("spec") or {}).get("template") or {}).get("spec")) or {}
+
+
 def pinned_to(obj: Obj) -> list[str] | None:
     """The Node names a Deployment is ``pinned`` to (None: it is not)."""
-    pod = (((obj.get("spec") or {}).get("template") or {}).get("spec")) or {}
+    pod = _pod_spec(obj)
     required = ((pod.get("affinity") or {}).get("nodeAffinity") or {}).get(
         "requiredDuringSchedulingIgnoredDuringExecution"
     ) or {}

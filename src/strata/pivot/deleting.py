@@ -7,9 +7,9 @@ deleted by a blind retry."""
 from __future__ import annotations
 
 from strata.pivot.edits import edited
-from strata.store.kube_api import KubeApi, Obj
+from strata.store.kube_api import KubeApi, Obj, short_path
 
-__all__ = ["delete_read", "short"]
+__all__ = ["delete_read"]
 
 
 def delete_read(
@@ -24,13 +24,8 @@ def delete_read(
         return None
     change = edited(there, recorded)
     if change is not None:
-        return f"kept {short(path)}: edited since the move made it ({change})"
+        return f"kept {short_path(path)}: edited since the move made it ({change})"
     version = str(there["metadata"]["resourceVersion"])
     if api.delete(path, version) or api.get(path) is None:
         return None
-    return f"kept {short(path)}: changed while it was deleted (resourceVersion {version} read): not deleted"
-
-
-def short(path: str) -> str:
-    """``/apis/apps/v1/namespaces/ns/deployments/x`` -> ``deployments/x``."""
-    return "/".join(path.rstrip("/").split("/")[-2:])
+    return f"kept {short_path(path)}: changed while it was deleted (resourceVersion {version} read): not deleted"

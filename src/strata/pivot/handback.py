@@ -49,7 +49,7 @@ from strata.pivot.resume import DEPLOYMENT, REPLICAS, scale_up
 from strata.pivot.steady import in_flight, names
 from strata.pivot.undo import Undoing
 from strata.store import KubeStore
-from strata.store.kube_api import KubeApi
+from strata.store.kube_api import KubeApi, short_path
 
 __all__ = ["HandingBack", "deployment_pods", "scale_down"]
 
@@ -310,14 +310,14 @@ def _remove_left(api: KubeApi, namespace: str, left: dict[str, Any], topology: s
         if change is not None:  # a person's edit since the move made it: theirs now
             removed.remove(path)
             lines.append(
-                f"left behind: kept {_short(path)}: edited in the cluster since move "
+                f"left behind: kept {short_path(path)}: edited in the cluster since move "
                 f"{left.get('move')} made it ({change}); to remove it: {_kubectl_delete(path)}"
             )
             continue
         if there is not None and (refused := delete_read(api, path, there)) is not None:
             removed.remove(path)  # changed between the read and the delete: kept, said
             lines.append(f"left behind: {refused}; to remove it: {_kubectl_delete(path)}")
-    shown = ", ".join(_short(p) for p in removed) or "nothing"
+    shown = ", ".join(short_path(p) for p in removed) or "nothing"
     lines.insert(0, f"left behind: removed what move {left.get('move')} installed there: {shown}")
     kept = (
         f"kept in namespace {namespace}: the moved state's copy (Servers, the ConfigMaps and "
@@ -346,9 +346,3 @@ def _kubectl_delete(path: str) -> str:
     group = "" if parts[0] == "api" else "." + parts[1]
     namespace, resource, name = parts[-3], parts[-2], parts[-1]
     return f"`kubectl -n {namespace} delete {resource}{group}/{name}`"
-
-
-def _short(path: str) -> str:
-    """``/apis/apps/v1/namespaces/ns/deployments/x`` -> ``deployments/x``."""
-    parts = path.rstrip("/").split("/")
-    return "/".join(parts[-2:])

@@ -26,7 +26,14 @@ import httpx
 from strata.errors import StrataError
 from strata.store.kube_http import HttpError, KubeHttp, PoolTimeout
 
-__all__ = ["USER_AGENT", "KubeApi", "KubeStoreError", "Requests", "client_from_kubeconfig"]
+__all__ = [
+    "USER_AGENT",
+    "KubeApi",
+    "KubeStoreError",
+    "Requests",
+    "client_from_kubeconfig",
+    "short_path",
+]
 
 Obj = dict[str, Any]
 USER_AGENT = "strata"  # every request's, so every write's field manager is "strata"
@@ -211,6 +218,12 @@ class KubeApi:
             return False
         _json(response, "DELETE", path)
         return True
+
+
+def short_path(path: str) -> str:
+    """An object's API path as a person reads it: its resource and name
+    (``/apis/apps/v1/namespaces/ns/deployments/x`` -> ``deployments/x``)."""
+    return "/".join(path.rstrip("/").split("/")[-2:])
 
 
 def _resource(path: str) -> str:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from strata.store.kube_api import USER_AGENT, KubeApi, Obj
+from strata.store.kube_api import USER_AGENT, KubeApi, Obj, short_path
 from strata.store.kube_records import RecordWriter
 
 __all__ = ["MANAGER", "clear"]
@@ -36,7 +36,7 @@ def clear(
     Servers' collection path), in parallel on ``writer``'s pool. Returns a line per
     object kept: what, and why."""
     found = list(_candidates(api, namespace, topology, servers))
-    kept = [f"kept {_short(path)}: {why}" for path, _, why in found if why is not None]
+    kept = [f"kept {short_path(path)}: {why}" for path, _, why in found if why is not None]
     ours = [(path, obj) for path, obj, why in found if why is None]
     by_path = dict(ours)
     moved = writer._map(lambda path: _deleted(api, path, by_path[path]), list(by_path))
@@ -49,7 +49,7 @@ def _deleted(api: KubeApi, path: str, obj: Obj) -> str | None:
     if api.delete(path, version) or api.get(path) is None:
         return None
     return (
-        f"kept {_short(path)}: changed since it was read (resourceVersion {version}): "
+        f"kept {short_path(path)}: changed since it was read (resourceVersion {version}): "
         "not deleted, someone wrote it meanwhile"
     )
 
@@ -89,8 +89,3 @@ def _candidate(collection: str, obj: Obj, why: str | None) -> Candidate:
     if why is None and others:
         why = f"written by {', '.join(others)} too, not by Strata only"
     return path, obj, why
-
-
-def _short(path: str) -> str:
-    """``/api/v1/namespaces/ns/configmaps/x`` -> ``configmaps/x``."""
-    return "/".join(path.rstrip("/").split("/")[-2:])
