@@ -62,8 +62,9 @@ def test_a_kill_right_after_an_attempt_ends_does_not_strand_the_node(tmp_path: P
             Reconciler(build_plan(topo, *recorded(dying)), dying, fleet, opts).run()
         store = SQLiteStore(tmp_path / "s.db")  # the next controller's
         fleet.store = store  # the machines report there now (the dead one's stays open)
-        (node,) = dying.ended
-        assert store.records()[node].state == "provisioned", "its record is written first"
+        assert dying.ended  # both nodes may end in one write
+        for node in dying.ended:
+            assert store.records()[node].state == "provisioned", "its record is written first"
         summary = Reconciler(build_plan(topo, *recorded(store)), store, fleet, opts).run()
     finally:
         fleet.close()
