@@ -12,10 +12,13 @@ another inode, one rewritten in place another time or size); when it differs, or
 the API server answers 401 Unauthorized (an expired or no-longer-accepted credential:
 a certificate file the kubeconfig names, replaced beside it, changes no stamp of the
 kubeconfig), the file is loaded again (``strata.kube.kubeconfig_load``) and, after a
-401, the request is sent once more with the new credential. A file that cannot be
-loaded is an error naming the file and what is wrong with it (never its content:
-tokens and keys), raised for that request and again for the next ones until the file
-is fixed; the credential read before is not used past a change of its file.
+401, the request is sent once more with the new credential. A file rewritten in place
+(``kubectl config …``, an editor, a ``>`` redirection: truncated, then written) can be
+read half written: a load that fails is tried again until the file has stayed
+unchanged for ``SETTLE`` seconds. A file that still cannot be loaded is an error
+naming the file and what is wrong with it (never its content: tokens and keys),
+raised for that request and, without waiting again, for the next ones until the file
+changes; the credential read before is not used past a change of its file.
 
 Only for clients built from a path: a pod's service account (its token file is
 re-read by lightkube's own auth flow on a 401) and ``$KUBECONFIG`` are left as they
@@ -26,6 +29,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -35,12 +39,16 @@ from lightkube.config.client_adapter import ConnectionParams
 from lightkube.core.generic_client import GenericSyncClient
 
 from strata.kube.kubeconfig_load import KubeconfigRefused, load_kubeconfig
+from strata.store.kube_api import KubeStoreError
 from strata.store.kube_http import KubeHttp, Response
 
 __all__ = ["FollowingClient", "FollowingHttp", "Stamp", "following_client", "stamp"]
 
 Stamp = tuple[int, int, int, int]  # st_dev, st_ino, st_mtime_ns, st_size
 UNAUTHORIZED = 401
+SETTLE = 2.0  # s a file that cannot be loaded must stay unchanged before that is an error
+_POLL = 0.05  # s between loads of a file being written
+_LOAD_ERRORS = (KubeStoreError, KubeconfigRefused)
 
 
 def stamp(path: Path) -> Stamp | None:
@@ -60,8 +68,8 @@ class _Follower:
     def __init__(self, path: Path, build: Callable[[Path], Any]) -> None:
         self.path, self._build = Path(path), build
         self._lock = threading.Lock()
-        self.stamp = stamp(self.path)
-        self.client = build(self.path)
+        self._broken: tuple[Stamp | None, Exception] | None = None  # the last failed load
+        self.stamp, self.client = self._load()
         self.reloads = 0
 
     def current(self) -> Any:
@@ -77,10 +85,32 @@ class _Follower:
         with self._lock:
             if self.client is not used or (changed and stamp(self.path) == self.stamp):
                 return self.client
-            now = stamp(self.path)  # before reading: a change during the read is seen next
-            self.client = self._build(self.path)
-            self.stamp, self.reloads = now, self.reloads + 1
+            self.stamp, self.client = self._load()
+            self.reloads += 1
             return self.client
+
+    def _load(self) -> tuple[Stamp | None, Any]:
+        """(the file's stamp taken before reading it, the client built from it); a
+        failed load tried again until the file has been unchanged for ``SETTLE`` s (one
+        being written becomes whole), then raised — at once for a file whose stamp is
+        still that of the last failure."""
+        before, since = stamp(self.path), time.monotonic()
+        if self._broken is not None and self._broken[0] == before:
+            raise self._broken[1]
+        while True:
+            try:
+                client = self._build(self.path)
+            except _LOAD_ERRORS as failure:
+                if time.monotonic() - since >= SETTLE:
+                    self._broken = (before, failure)
+                    raise
+            else:
+                self._broken = None
+                return before, client  # a change during the read is seen next time
+            time.sleep(_POLL)
+            now = stamp(self.path)
+            if now != before:
+                before, since = now, time.monotonic()
 
 
 class FollowingHttp:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import datetime
 import os
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -18,7 +20,7 @@ from lightkube.resources.core_v1 import Namespace
 
 from strata.kube.kubeconfig import admin_kubeconfig
 from strata.kube.kubeconfig_load import KubeconfigRefused
-from strata.kube.kubeconfig_reload import FollowingClient, FollowingHttp
+from strata.kube.kubeconfig_reload import SETTLE, FollowingClient, FollowingHttp
 from strata.kube.pki import CertAndKey, issue_client_cert
 from strata.store.kube_api import KubeApi, KubeStoreError, client_from_kubeconfig
 from tests.support.kube_api import ControlPlane, wait_for
@@ -126,3 +128,50 @@ def test_a_broken_replacement_is_a_located_error_without_its_content(
     _inline(plane, path, _mint(plane, datetime.timedelta(hours=1)))  # fixed
     assert api.get(NAMESPACE) is not None
     assert lightkube.get(Namespace, "default").metadata is not None
+
+
+def _written_slowly(path: Path, text: str, pieces: int = 8) -> threading.Thread:
+    """``path`` rewritten in place as ``kubectl config`` or an editor does (truncated,
+    then written), ``text`` in ``pieces`` with a pause between each, longer than
+    ``SETTLE`` in all: a thread, started once the first piece is there."""
+    size = -(-len(text) // pieces)
+    out = path.open("w")  # truncated: the same inode
+    out.write(text[:size])
+    out.flush()
+
+    def rest() -> None:
+        for at in range(size, len(text), size):
+            time.sleep(SETTLE / (pieces - 2))
+            out.write(text[at : at + size])
+            out.flush()
+        out.close()
+
+    thread = threading.Thread(target=rest)
+    thread.start()
+    return thread
+
+
+def test_a_kubeconfig_rewritten_in_place_is_read_once_it_is_whole(
+    plane: ControlPlane, tmp_path: Path
+) -> None:
+    """A request made while its kubeconfig is half written goes on once the file is
+    whole, its writer slower than ``SETTLE`` in all (each piece starts the wait again);
+    before, the half file was an error, and `strata pivot` rolled a move back on it."""
+    path = _inline(plane, tmp_path / "layer.kubeconfig", _mint(plane, datetime.timedelta(hours=1)))
+    http = FollowingHttp(path)
+    api, lightkube = KubeApi(http), FollowingClient(path, "default")
+    assert api.get(NAMESPACE) is not None
+    for turn in range(2):
+        credential = _mint(plane, datetime.timedelta(hours=1))
+        text = admin_kubeconfig(
+            plane.url, plane.pki.ca.cert_pem, credential.cert_pem, credential.key_pem
+        )
+        writer = _written_slowly(path, text)
+        if turn == 0:
+            assert api.get(NAMESPACE) is not None
+        else:
+            assert lightkube.get(Namespace, "default").metadata is not None
+        writer.join()
+        assert path.read_text() == text
+    assert api.get(NAMESPACE) is not None
+    assert http.reloads == 2  # each whole file once; never a half one
