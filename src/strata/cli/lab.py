@@ -3,7 +3,10 @@
 Up: the stand-in OS image into the artifact mirror, the lab's network namespace,
 and its BMC service (strata.lab.daemon) inside it, each server a QEMU machine
 powered by its BMC. Then `strata apply` runs inside the namespace, where the
-BMC addresses and the provisioning network of the topology exist.
+BMC addresses and the provisioning network of the topology exist — or, with
+``--seed IMAGE``, the seed's own machine boots that image and runs it there.
+`strata lab artifacts FILE` puts the stand-in OS into the mirror alone (what a seed
+image for the lab carries: ``strata seed build --artifacts``).
 """
 
 from __future__ import annotations
@@ -22,12 +25,13 @@ from rich.console import Console
 
 from strata.cli.common import TOPOLOGY, default_artifacts, default_state, topology_or_exit
 from strata.cli.render import make_console
-from strata.lab.daemon import lab_credentials
+from strata.lab.daemon import LabSeedError, lab_credentials, seed_node
 from strata.lab.image import build_image, install_image, stand_in_kube_artifacts
 from strata.lab.kube_daemon import HANDOFF_PORT
 from strata.lab.kube_processes import LabKubeError, check_binaries
 from strata.lab.network import BRIDGE, LabNetwork, lab_network
 from strata.plan import build_plan
+from strata.seed.medium import SeedMediumError
 
 __all__ = ["lab"]
 
@@ -49,7 +53,12 @@ def lab() -> None:
     default=Path.home() / ".cache" / "strata" / "lab-image",
     show_default=True,
 )
-def up(file: Path, image_cache: Path) -> None:
+@click.option(
+    "--seed",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="A seed image (strata seed build --node NAME): NAME's machine boots it at start.",
+)
+def up(file: Path, image_cache: Path, seed: Path | None) -> None:
     """Start FILE's servers as QEMU machines behind Redfish BMCs, in a network namespace."""
     console = make_console(stderr=True)
     topology = topology_or_exit(file)
@@ -59,16 +68,21 @@ def up(file: Path, image_cache: Path) -> None:
     lab_credentials(topology, file.parent)  # before anything starts: the BMCs need them
     try:  # and the programs the lab runs Kubernetes with on the machines' behalf
         check_binaries()
-    except LabKubeError as err:
-        raise click.ClickException(f"{err} ({err.hint})") from None
-    with console.status("building the lab's stand-in OS image (Debian kernel, busybox)"):
-        kernel, initrd = build_image(image_cache)
-    for os_name, version in sorted({(n.os.name, n.os.version) for n in topology.nodes}):
-        install_image(kernel, initrd, default_artifacts(file), os_name, version)
-    stand_in_kube_artifacts(default_artifacts(file), build_plan(topology))
+        own = seed_node(seed.resolve(), topology) if seed is not None else None
+    except (LabKubeError, LabSeedError, SeedMediumError) as err:
+        raise click.ClickException(f"{err} ({err.hint})" if err.hint else str(err)) from None
+    _stand_ins(file, image_cache, console)
     network.create()
     _set_aside(default_state(file), console)  # new machines: nothing recorded holds
-    _start_daemons(network, file, work)
+    _start_daemons(network, file, work, seed)
+    if own is not None:
+        console.print(
+            f"lab [bold]{topology.name}[/] is up: {own} boots the seed {seed} "
+            f"(console: {work}/{own}.console.log); the other {len(topology.nodes) - 1} "
+            f"machines are powered off, behind Redfish BMCs at {', '.join(network.bmc_hosts)}, "
+            f"in network namespace {network.namespace}; stop with: strata lab down -f {file}"
+        )
+        return
     # a layer marked pivot: true moves the plane there at the end: its flags (docs/lab.md)
     pivot = " --copy-credentials --controller host" if any(x.pivot for x in topology.layers) else ""
     console.print(
@@ -80,10 +94,37 @@ def up(file: Path, image_cache: Path) -> None:
     )
 
 
-def _start_daemons(network: LabNetwork, file: Path, work: Path) -> None:
+@lab.command()
+@TOPOLOGY
+@click.option(
+    "--image-cache",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path.home() / ".cache" / "strata" / "lab-image",
+    show_default=True,
+)
+def artifacts(file: Path, image_cache: Path) -> None:
+    """Put the lab's stand-in OS into FILE's artifact mirror (what `lab up` does first)."""
+    topology_or_exit(file)
+    _stand_ins(file, image_cache, make_console(stderr=True))
+    click.echo(f"the lab's stand-in OS is in {default_artifacts(file)}")
+
+
+def _stand_ins(file: Path, image_cache: Path, console: Console) -> None:
+    """The stand-in OS under the file names of each OS FILE asks for, and stand-ins of
+    the Kubernetes pieces its layers fetch, in FILE's artifact mirror."""
+    topology = topology_or_exit(file)
+    with console.status("building the lab's stand-in OS image (Debian kernel, busybox)"):
+        kernel, initrd = build_image(image_cache)
+    for os_name, version in sorted({(n.os.name, n.os.version) for n in topology.nodes}):
+        install_image(kernel, initrd, default_artifacts(file), os_name, version)
+    stand_in_kube_artifacts(default_artifacts(file), build_plan(topology))
+
+
+def _start_daemons(network: LabNetwork, file: Path, work: Path, seed: Path | None) -> None:
     """The BMC service and the machines' Kubernetes stand-in, inside the namespace."""
     python = (sys.executable, "-m")
     bmc = [*network.inside, *python, "strata.lab.daemon", "--file", str(file.resolve())]
+    bmc += ["--seed", str(seed.resolve())] if seed is not None else []
     _start_daemon("daemon", [*bmc, "--workdir", str(work.resolve())], work, network)
     # nsenter, not `ip netns exec` (which hides the cgroups the kubelets need under a
     # namespace's sysfs); unshare: the kubelets' mounts die with the daemon

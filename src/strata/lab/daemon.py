@@ -6,7 +6,9 @@ One Redfish service (``LabBMC``) on every BMC address of the topology, HTTPS wit
 a self-signed certificate for ``redfish://`` addresses (which is why the lab
 example sets ``insecure: true``), plain HTTP for ``redfish+http://``. It writes
 ``ready`` in its work directory once it listens; SIGTERM powers every machine
-off and ends it.
+off and ends it. With ``--seed IMAGE`` (a `strata seed build` image), the machine of
+the seed's node has it in its drive and is switched on at start, as a person
+switches on the first machine of an empty datacenter.
 """
 
 from __future__ import annotations
@@ -27,12 +29,15 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from strata.bmc.credentials import Credentials, CredentialsError, resolve_credentials
+from strata.errors import StrataError
 from strata.lab.machines import LabMachine
 from strata.lab.network import lab_network
 from strata.lab.redfish import LabBMC
 from strata.topology import Topology, load
 
-__all__ = ["announce", "lab_credentials", "main", "self_signed"]
+__all__ = ["LabSeedError", "announce", "lab_credentials", "main", "seed_node", "self_signed"]
+
+SEED_MEMORY_MIB = 1536  # the seed's live system runs from memory (its root a squashfs)
 
 
 def self_signed(hosts: tuple[str, ...], cert: Path, key: Path) -> None:
@@ -73,11 +78,52 @@ def lab_credentials(topology: Topology, base_dir: Path) -> Credentials:
     return resolve_credentials(topology.credentials[str(refs.pop())], base_dir)
 
 
-def machines(topology: Topology, workdir: Path) -> dict[str, LabMachine]:
-    taps = lab_network(topology).taps
-    return {
-        n.name: LabMachine(n.name, n.boot_mac, workdir, tap=taps[n.name]) for n in topology.nodes
-    }
+def machines(topology: Topology, workdir: Path, seed: Path | None = None) -> dict[str, LabMachine]:
+    """A machine per node: its first NIC on the provisioning bridge, one on the BMC
+    network's bridge when the node has a NIC there; ``seed`` in the drive of the seed
+    node's (``seed_node``)."""
+    network = lab_network(topology)
+    bmc = {name for name, n in topology.networks.items() if n.purpose == "bmc"}
+    own = seed_node(seed, topology) if seed is not None else None
+    fleet = {}
+    for n in topology.nodes:
+        macs = [nic.mac for nic in n.nics if nic.network in bmc and nic.mac != n.boot_mac]
+        tap = network.bmc_taps.get(n.name)
+        machine = LabMachine(n.name, n.boot_mac, workdir, tap=network.taps[n.name])
+        machine.more_nics = ((macs[0], tap),) if macs and tap else ()
+        if n.name == own:
+            machine.medium, machine.memory_mib = seed, SEED_MEMORY_MIB
+        fleet[n.name] = machine
+    return fleet
+
+
+def seed_node(image: Path, topology: Topology) -> str:
+    """The node whose machine boots the seed ``image``: the one it was built for
+    (``strata seed build --node``). ``SeedMediumError`` when it is not a seed image,
+    ``LabSeedError`` when it is another topology's or names no node of this one."""
+    from strata.seed.medium import read_payload
+    from strata.seed.payload import MANIFEST, Manifest, PayloadError
+
+    try:
+        manifest = Manifest.from_json(read_payload(image, {MANIFEST}).get(MANIFEST, b""))
+    except PayloadError as failure:
+        raise LabSeedError(f"{image}: {failure}") from None
+    if manifest.topology != topology.name:
+        raise LabSeedError(
+            f"{image} is a seed of topology {manifest.topology}, not {topology.name}"
+        )
+    if manifest.node is None or manifest.node not in {n.name for n in topology.nodes}:
+        raise LabSeedError(
+            f"{image} names no node of {topology.name} as its own machine ({manifest.node}): "
+            "build it with --node NAME"
+        )
+    return manifest.node
+
+
+class LabSeedError(StrataError):
+    """A seed image the lab cannot give a machine."""
+
+    kind = "lab-seed"
 
 
 def _listener(topology: Topology) -> tuple[int, bool]:
@@ -97,10 +143,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--file", type=Path, required=True)
     parser.add_argument("--workdir", type=Path, required=True)
+    parser.add_argument("--seed", type=Path, help="a seed image, switched on at start")
     args = parser.parse_args()
     topology = load(args.file)
     creds = lab_credentials(topology, args.file.parent)
-    fleet = machines(topology, args.workdir)
+    fleet = machines(topology, args.workdir, args.seed)
     bmc = LabBMC(fleet, creds.username, creds.password.reveal())
     port, tls = _listener(topology)
     cert = key = None
@@ -120,6 +167,9 @@ def main() -> None:
     # finally below powers the machines off.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     threading.Thread(target=announce, args=(server, args.workdir / "ready"), daemon=True).start()
+    for machine in fleet.values():
+        if machine.medium is not None:
+            machine.power_on()  # the seed's: switched on by hand
     try:
         server.run()
     finally:

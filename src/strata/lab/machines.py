@@ -1,10 +1,16 @@
 """The lab's servers: one QEMU process each (TCG), started and stopped by its BMC.
 
 Power on starts QEMU with the boot order the BMC's one-time override asks for
-(network for PXE; else its disk, which a lab machine does not have); power off
-kills it; a reset is an off and an on. The NIC is a tap device on the lab's
+(network for PXE; a CD for ``Cd``; else its disk, which a lab machine does not have);
+power off kills it; a reset is an off and an on. The NIC is a tap device on the lab's
 provisioning bridge (real DHCP from dnsmasq), or QEMU's user network with a
-``bootfile`` where no bridge can be made. The serial console goes to a file.
+``bootfile`` where no bridge can be made; ``more_nics`` are taps on other bridges (the
+seed's machine has one on the BMC network). The serial console goes to a file.
+
+The seed's machine has the seed image in its drive (``medium``: a USB stick or a CD,
+here a CD) and boots from it unless told otherwise, as a person sets its boot order;
+its first network boot — the cluster's controller reinstalling it — takes the medium
+out, as the person does once the seed has handed the machine over (docs/seed.md).
 """
 
 from __future__ import annotations
@@ -35,6 +41,8 @@ class LabMachine:
     tap: str | None = None  # a tap device on the provisioning bridge
     bootfile: str | None = None  # with user networking: the iPXE script URL
     memory_mib: int = 512
+    more_nics: tuple[tuple[str, str], ...] = ()  # (MAC, tap device) after the first
+    medium: Path | None = None  # an ISO image in its drive: the seed's
     boot_once: str | None = None  # Redfish BootSourceOverrideTarget, consumed at power-on
     boot_mode: str = "UEFI"
     process: subprocess.Popen[bytes] | None = None
@@ -53,11 +61,11 @@ class LabMachine:
         with self._lock:
             if self.on:
                 return
-            network = self.boot_once in ("Pxe", "UefiHttp")
+            order = self._boot_order()
             self.boot_once = None
             self.workdir.mkdir(parents=True, exist_ok=True)
             self.process = subprocess.Popen(
-                self.command(network),
+                self.command(order),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=(self.workdir / f"{self.name}.qemu.log").open("ab"),
@@ -76,7 +84,17 @@ class LabMachine:
         self.power_off()
         self.power_on()
 
-    def command(self, network: bool) -> list[str]:
+    def _boot_order(self) -> str:
+        """QEMU's ``-boot order=`` for this power-on: ``n`` (network, the medium taken
+        out), ``d`` (the medium) or ``c`` (the disk)."""
+        if self.boot_once in ("Pxe", "UefiHttp"):
+            self.medium = None
+            return "n"
+        if self.medium is not None and self.boot_once in (None, "Cd"):
+            return "d"
+        return "c"
+
+    def command(self, order: str) -> list[str]:
         binary = shutil.which("qemu-system-x86_64")
         if binary is None:
             raise MachineError(
@@ -86,10 +104,16 @@ class LabMachine:
             netdev = f"tap,id=n0,ifname={self.tap},script=no,downscript=no"
         else:
             netdev = f"user,id=n0,bootfile={self.bootfile}"
+        nics = [*("-netdev", netdev, "-device", f"e1000,netdev=n0,mac={self.mac}")]
+        for i, (mac, tap) in enumerate(self.more_nics, start=1):
+            nics += ["-netdev", f"tap,id=n{i},ifname={tap},script=no,downscript=no"]
+            nics += ["-device", f"e1000,netdev=n{i},mac={mac}"]
+        drive = ["-drive", f"file={self.medium},media=cdrom,readonly=on,format=raw"]
         return [
             binary,
             *("-machine", "accel=tcg", "-m", str(self.memory_mib), "-display", "none"),
             *("-name", self.name, "-serial", f"file:{self.console}"),
-            *("-netdev", netdev, "-device", f"e1000,netdev=n0,mac={self.mac}"),
-            *("-boot", "order=n" if network else "order=c"),
+            *nics,
+            *(drive if self.medium is not None else ()),
+            *("-boot", f"order={order}"),
         ]

@@ -3,7 +3,12 @@
 Inside ``strata-<topology>``: a bridge for the provisioning network carrying its
 gateway address (where Strata's boot service and dnsmasq listen) and one tap
 device per server; every BMC's address on the namespace's loopback (one Redfish
-service answers for all of them). Needs root.
+service answers for all of them). A server with a NIC on the BMC network (the seed's
+machine, which drives the other BMCs) gets a second tap, on a bridge of the BMC
+network (``bmc0``) that carries one address of it (its gateway, else the first address
+no node or BMC uses): Linux answers ARP there for the BMC addresses on the loopback
+too (``arp_ignore`` 0, its default), so the machine reaches them as on a real BMC
+network. Needs root.
 """
 
 from __future__ import annotations
@@ -11,14 +16,17 @@ from __future__ import annotations
 import ipaddress
 import os
 import subprocess
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 from strata.errors import StrataError
-from strata.topology import Topology
+from strata.topology import Node, Topology
+from strata.topology.spec import NetworkSpec
 
 __all__ = ["LabNetwork", "NetworkError", "ip_command", "lab_network"]
 
 BRIDGE = "prov0"
+BMC_BRIDGE = "bmc0"
 
 
 class NetworkError(StrataError):
@@ -34,6 +42,8 @@ class LabNetwork:
     prefix: int
     bmc_hosts: tuple[str, ...]
     taps: dict[str, str]  # node -> tap device
+    bmc_taps: dict[str, str] = field(default_factory=dict)  # node -> its tap on BMC_BRIDGE
+    bmc_address: str | None = None  # "address/prefix" of BMC_BRIDGE (with bmc_taps)
 
     @property
     def inside(self) -> tuple[str, ...]:
@@ -70,10 +80,19 @@ class LabNetwork:
         ip_command(*ns, "link", "set", BRIDGE, "up")
         for host in self.bmc_hosts:  # on the namespace's loopback: reachable only in it
             ip_command(*ns, "addr", "add", f"{host}/32", "dev", "lo")
-        for tap in self.taps.values():
-            ip_command(*ns, "tuntap", "add", tap, "mode", "tap")
-            ip_command(*ns, "link", "set", tap, "master", BRIDGE)
-            ip_command(*ns, "link", "set", tap, "up")
+        _taps(ns, BRIDGE, self.taps.values())
+        if self.bmc_taps and self.bmc_address is not None:
+            ip_command(*ns, "link", "add", BMC_BRIDGE, "type", "bridge")
+            ip_command(*ns, "addr", "add", self.bmc_address, "dev", BMC_BRIDGE)
+            ip_command(*ns, "link", "set", BMC_BRIDGE, "up")
+            _taps(ns, BMC_BRIDGE, self.bmc_taps.values())
+
+
+def _taps(ns: tuple[str, ...], bridge: str, taps: Iterable[str]) -> None:
+    for tap in taps:
+        ip_command(*ns, "tuntap", "add", tap, "mode", "tap")
+        ip_command(*ns, "link", "set", tap, "master", bridge)
+        ip_command(*ns, "link", "set", tap, "up")
 
 
 def lab_network(topology: Topology) -> LabNetwork:
@@ -85,7 +104,31 @@ def lab_network(topology: Topology) -> LabNetwork:
     net = ipaddress.ip_network(str(prov.cidr))
     hosts = tuple(sorted({n.bmc.host for n in topology.nodes}))
     taps = {n.name: f"tap{i}" for i, n in enumerate(topology.nodes)}
-    return LabNetwork(f"strata-{topology.name}", str(prov.gateway), net.prefixlen, hosts, taps)
+    bmc = next((n for n in topology.networks.values() if n.purpose == "bmc"), None)
+    on_bmc = [n for n in topology.nodes if bmc is not None and _on(n, bmc.name)]
+    bmc_taps = {n.name: f"btap{i}" for i, n in enumerate(topology.nodes) if n in on_bmc}
+    address = _bmc_address(topology, bmc) if bmc is not None and bmc_taps else None
+    return LabNetwork(
+        f"strata-{topology.name}", str(prov.gateway), net.prefixlen, hosts, taps, bmc_taps, address
+    )
+
+
+def _on(node: Node, network: str) -> bool:
+    return any(nic.network == network for nic in node.nics)
+
+
+def _bmc_address(topology: Topology, bmc: NetworkSpec) -> str:
+    """``address/prefix`` for the BMC network's bridge: its gateway, else its first
+    address that no NIC and no BMC of the topology has."""
+    net = ipaddress.ip_network(str(bmc.cidr))
+    if bmc.gateway is not None:
+        return f"{bmc.gateway}/{net.prefixlen}"
+    taken = {str(nic.ip) for n in topology.nodes for nic in n.nics if nic.ip is not None}
+    taken |= {n.bmc.host for n in topology.nodes}
+    free = next((str(a) for a in net.hosts() if str(a) not in taken), None)
+    if free is None:
+        raise NetworkError(f"the BMC network {bmc.name} ({net}) has no address left for the lab")
+    return f"{free}/{net.prefixlen}"
 
 
 def ip_command(*args: str) -> None:
