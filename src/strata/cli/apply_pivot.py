@@ -160,7 +160,7 @@ def pivot_after_apply(
         store.close()
     say(f"pivot: layer {layer.name} is joined: the management plane moves into its cluster")
     try:
-        _move(file, state, kubeconfig, plan.topology, after, say)
+        here = _move(file, state, kubeconfig, plan.topology, after, say)
     except StrataError as failed:
         say(f"pivot failed: {failed}")
         if _switched(state):  # past the commit point: finished by running it again
@@ -172,6 +172,14 @@ def pivot_after_apply(
         kept("the pivot did not complete")
         return failed.exit_code or 1
     if seed_node is None:
+        return 0
+    if here:  # reinstalled, this machine would take the cluster's only controller with it
+        say(
+            f"{seed_node} (this machine) is not handed over: the cluster's controller runs on "
+            f"it ({here}); once it runs elsewhere (its Deployment, when a Node can run it), "
+            f"add {seed_node} to spec.consent.allowReprovision of topologies/{plan.topology} "
+            f"in namespace {PIVOT_NAMESPACE} of layer {layer.name}'s cluster ({kubeconfig})"
+        )
         return 0
     return _hand_over(kubeconfig, plan, layer.name, seed_node, say)
 
@@ -225,17 +233,23 @@ def _move(
     topology: str,
     after: AfterApply,
     say: Callable[[str], None],
-) -> None:
+) -> str:
+    """The move; the controller it left running on this host ("pid N, log FILE"), or ""."""
     from strata.pivot.ends import End
     from strata.pivot.engine import Options, Pivot
     from strata.pivot.from_file import InstallOptions
+    from strata.pivot.host import host_files, running
 
     options = Options(say=say, controller=after.controller, host_args=after.host_args)
     options.wait_steady = 0  # the run has ended: nothing drives a server still in flight
     options.install = InstallOptions(file, after.consent)  # the Topology object made of FILE
     target = End.kube(kubeconfig, PIVOT_NAMESPACE, topology)
-    mover = Pivot(End.sqlite(state, topology), target, options)
+    source = End.sqlite(state, topology)
+    mover = Pivot(source, target, options)
     try:
         mover.run()
     finally:
         mover.close()
+    pid_file, log = host_files(source, target)
+    pid = running(pid_file)
+    return f"pid {pid}, log {log}" if pid is not None else ""

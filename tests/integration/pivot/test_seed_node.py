@@ -18,6 +18,7 @@ runs (``strata.seed.start.apply_command`` with ``extra``) — holds it at declar
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -26,7 +27,9 @@ from typing import Any
 import httpx
 
 from strata.controller.options import SEED_HELD
+from strata.pivot.host import running
 from strata.store import KubeStore
+from strata.store.kube_api import KubeApi, client_from_kubeconfig
 from tests.integration.controller.conftest import make_fleet  # noqa: F401 (a fixture)
 from tests.integration.pivot.conftest import hold_shard_lease
 from tests.integration.pivot.test_apply_pivot import (
@@ -148,3 +151,44 @@ def _controller_provisions(fleet: Any, kubeconfig: Path, seed: str, tmp_path: Pa
             process.terminate()
             process.wait(30)
             store.close()
+
+
+def test_the_seed_keeps_its_machine_while_the_clusters_controller_runs_on_it(
+    joined_fleet: tuple[Any, JoinStandIn, str],  # noqa: F811
+    emulator: Emulator,
+    tmp_path: Path,
+) -> None:
+    """No Node of the cluster can run the controller (these Nodes run no pods), so
+    ``--controller auto`` starts it on this host — the seed's own machine: handed over,
+    the machine would be reinstalled under the cluster's only controller. It is kept:
+    no consent written, the machine untouched, what to do once the controller runs
+    elsewhere said."""
+    fleet, _, _ = joined_fleet
+    seed = fleet.systems[2].name
+    _power_on(emulator, fleet.systems[2])
+    machine = fleet.machines.by_name(seed)
+    on = machine.power_ons
+    moved = fleet.apply("--until", "joined", "--seed-node", seed, "--copy-credentials")
+    pid_file = fleet.file.parent / ".strata" / "controller-emulated-strata.pid"
+    try:
+        assert moved.exit_code == 0, moved.output
+        said = moved.output
+        assert "controller: auto -> host" in said and "started on this host" in said, said
+        assert (
+            f"{seed} (this machine) is not handed over: the cluster's controller runs on it (pid "
+            in said
+        )
+        assert f"add {seed} to spec.consent.allowReprovision of topologies/emulated" in said
+        assert "spec.consent.allowReprovision +=" not in said
+        kubeconfig = fleet.file.parent / ".strata" / "mgmt.kubeconfig"
+        api = KubeApi(client_from_kubeconfig(kubeconfig))
+        topology = api.get(TOPOLOGY_PATH)
+        api.client.close()
+        assert topology is not None
+        consent = topology["spec"].get("consent") or {}
+        assert not consent.get("allowReprovision"), topology["spec"]
+        assert (machine.power_ons, machine.once) == (on, None)
+    finally:
+        pid = running(pid_file)
+        if pid is not None:
+            os.kill(pid, signal.SIGTERM)
