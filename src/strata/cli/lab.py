@@ -40,6 +40,14 @@ def workdir(file: Path) -> Path:
     return file.parent / ".strata" / "lab"
 
 
+IMAGE_CACHE = click.option(  # where the stand-in OS image is built once
+    "--image-cache",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path.home() / ".cache" / "strata" / "lab-image",
+    show_default=True,
+)
+
+
 @click.group()
 def lab() -> None:
     """A virtual datacenter: QEMU machines behind emulated Redfish BMCs."""
@@ -47,12 +55,7 @@ def lab() -> None:
 
 @lab.command()
 @TOPOLOGY
-@click.option(
-    "--image-cache",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path.home() / ".cache" / "strata" / "lab-image",
-    show_default=True,
-)
+@IMAGE_CACHE
 @click.option(
     "--seed",
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
@@ -96,12 +99,7 @@ def up(file: Path, image_cache: Path, seed: Path | None) -> None:
 
 @lab.command()
 @TOPOLOGY
-@click.option(
-    "--image-cache",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path.home() / ".cache" / "strata" / "lab-image",
-    show_default=True,
-)
+@IMAGE_CACHE
 def artifacts(file: Path, image_cache: Path) -> None:
     """Put the lab's stand-in OS into FILE's artifact mirror (what `lab up` does first)."""
     topology_or_exit(file)
