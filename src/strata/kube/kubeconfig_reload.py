@@ -15,10 +15,11 @@ kubeconfig), the file is loaded again (``strata.kube.kubeconfig_load``) and, aft
 401, the request is sent once more with the new credential. A file rewritten in place
 (``kubectl config …``, an editor, a ``>`` redirection: truncated, then written) can be
 read half written: a load that fails is tried again until the file has stayed
-unchanged for ``SETTLE`` seconds. A file that still cannot be loaded is an error
-naming the file and what is wrong with it (never its content: tokens and keys),
-raised for that request and, without waiting again, for the next ones until the file
-changes; the credential read before is not used past a change of its file.
+unchanged for ``SETTLE`` seconds (``LONGEST`` at most). A file that still cannot be
+loaded is an error naming the file and what is wrong with it (never its content:
+tokens and keys), raised for that request and, without waiting again, for the next
+ones (for ``REMEMBERED`` seconds, or until the file changes or a 401 asks for it to be
+read again); the credential read before is not used past a change of its file.
 
 Only for clients built from a path: a pod's service account (its token file is
 re-read by lightkube's own auth flow on a 401) and ``$KUBECONFIG`` are left as they
@@ -47,6 +48,8 @@ __all__ = ["FollowingClient", "FollowingHttp", "Stamp", "following_client", "sta
 Stamp = tuple[int, int, int, int]  # st_dev, st_ino, st_mtime_ns, st_size
 UNAUTHORIZED = 401
 SETTLE = 2.0  # s a file that cannot be loaded must stay unchanged before that is an error
+LONGEST = 10.0  # s a load waits at most for a file that keeps changing and stays broken
+REMEMBERED = 10.0  # s a failed load is raised again at once for an unchanged file
 _POLL = 0.05  # s between loads of a file being written
 _LOAD_ERRORS = (KubeStoreError, KubeconfigRefused)
 
@@ -68,8 +71,10 @@ class _Follower:
     def __init__(self, path: Path, build: Callable[[Path], Any]) -> None:
         self.path, self._build = Path(path), build
         self._lock = threading.Lock()
-        self._broken: tuple[Stamp | None, Exception] | None = None  # the last failed load
-        self.stamp, self.client = self._load()
+        self._broken: tuple[Stamp | None, float, Exception] | None = None  # the last failure
+        self.stamp: Stamp | None = None
+        self.client: Any = None
+        self._take(self._load(retry_broken=False))
         self.reloads = 0
 
     def current(self) -> Any:
@@ -81,36 +86,53 @@ class _Follower:
     def reload(self, used: Any, changed: bool = False) -> Any:
         """The client loaded again from the file, unless another thread already did so
         since ``used`` was taken (then that one). ``changed``: only when the stamp
-        still differs (another thread may have reloaded it)."""
+        still differs (another thread may have reloaded it); not ``changed`` (a 401: a
+        certificate file beside it may have been fixed), a failure remembered is no
+        reason not to read the file again."""
         with self._lock:
             if self.client is not used or (changed and stamp(self.path) == self.stamp):
                 return self.client
-            self.stamp, self.client = self._load()
+            self._take(self._load(retry_broken=not changed))
             self.reloads += 1
             return self.client
 
-    def _load(self) -> tuple[Stamp | None, Any]:
-        """(the file's stamp taken before reading it, the client built from it); a
-        failed load tried again until the file has been unchanged for ``SETTLE`` s (one
-        being written becomes whole), then raised — at once for a file whose stamp is
-        still that of the last failure."""
-        before, since = stamp(self.path), time.monotonic()
-        if self._broken is not None and self._broken[0] == before:
-            raise self._broken[1]
+    def _take(self, loaded: tuple[Stamp | None, Any]) -> None:
+        """The client first, then its stamp: ``current`` reads them without the lock, and
+        must never pair the new stamp with the old client."""
+        self.client = loaded[1]
+        self.stamp = loaded[0]
+
+    def _load(self, retry_broken: bool) -> tuple[Stamp | None, Any]:
+        """(the file's stamp taken before reading it, the client built from it). A load
+        that fails is tried again while the file keeps changing, until it has been
+        unchanged for ``SETTLE`` s (one being written becomes whole) or ``LONGEST`` s have
+        passed; a file that is not there is not waited for. The failure is then raised
+        and remembered for ``REMEMBERED`` s: raised again at once for the same stamp
+        (unless ``retry_broken``), not waited for at each request."""
+        first = time.monotonic()
+        before, since = stamp(self.path), first
+        broken = self._broken
+        if not retry_broken and broken is not None and self._remembered(broken, before):
+            raise broken[2].with_traceback(None)  # not one frame more each time
         while True:
             try:
                 client = self._build(self.path)
             except _LOAD_ERRORS as failure:
-                if time.monotonic() - since >= SETTLE:
-                    self._broken = (before, failure)
+                now = time.monotonic()
+                if before is None or now - since >= SETTLE or now - first >= LONGEST:
+                    self._broken = (before, now, failure)
                     raise
             else:
                 self._broken = None
                 return before, client  # a change during the read is seen next time
             time.sleep(_POLL)
-            now = stamp(self.path)
-            if now != before:
-                before, since = now, time.monotonic()
+            changed = stamp(self.path)
+            if changed != before:
+                before, since = changed, time.monotonic()
+
+    @staticmethod
+    def _remembered(broken: tuple[Stamp | None, float, Exception], now: Stamp | None) -> bool:
+        return broken[0] == now and time.monotonic() - broken[1] < REMEMBERED
 
 
 class FollowingHttp:

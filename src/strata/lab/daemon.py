@@ -31,7 +31,7 @@ from cryptography.x509.oid import NameOID
 from strata.bmc.credentials import Credentials, CredentialsError, resolve_credentials
 from strata.errors import StrataError
 from strata.lab.machines import LabMachine
-from strata.lab.network import lab_network
+from strata.lab.network import bmc_network, bmc_nic, lab_network
 from strata.lab.redfish import LabBMC
 from strata.topology import Topology, load
 
@@ -82,15 +82,14 @@ def machines(topology: Topology, workdir: Path, seed: Path | None = None) -> dic
     """A machine per node: its first NIC on the provisioning bridge, one on the BMC
     network's bridge when the node has a NIC there; ``seed`` in the drive of the seed
     node's (``seed_node``)."""
-    network = lab_network(topology)
-    bmc = {name for name, n in topology.networks.items() if n.purpose == "bmc"}
+    network, bmc = lab_network(topology), bmc_network(topology)
     own = seed_node(seed, topology) if seed is not None else None
     fleet = {}
     for n in topology.nodes:
-        macs = [nic.mac for nic in n.nics if nic.network in bmc and nic.mac != n.boot_mac]
+        mac = bmc_nic(n, bmc.name) if bmc is not None else None
         tap = network.bmc_taps.get(n.name)
         machine = LabMachine(n.name, n.boot_mac, workdir, tap=network.taps[n.name])
-        machine.more_nics = ((macs[0], tap),) if macs and tap else ()
+        machine.more_nics = ((mac, tap),) if mac and tap else ()
         if n.name == own:
             machine.medium, machine.memory_mib = seed, SEED_MEMORY_MIB
         fleet[n.name] = machine
@@ -167,10 +166,10 @@ def main() -> None:
     # finally below powers the machines off.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     threading.Thread(target=announce, args=(server, args.workdir / "ready"), daemon=True).start()
-    for machine in fleet.values():
-        if machine.medium is not None:
-            machine.power_on()  # the seed's: switched on by hand
     try:
+        for machine in fleet.values():
+            if machine.medium is not None:
+                machine.power_on()  # the seed's: switched on by hand
         server.run()
     finally:
         for machine in fleet.values():

@@ -23,7 +23,7 @@ from strata.errors import StrataError
 from strata.topology import Node, Topology
 from strata.topology.spec import NetworkSpec
 
-__all__ = ["LabNetwork", "NetworkError", "ip_command", "lab_network"]
+__all__ = ["LabNetwork", "NetworkError", "bmc_network", "bmc_nic", "ip_command", "lab_network"]
 
 BRIDGE = "prov0"
 BMC_BRIDGE = "bmc0"
@@ -104,28 +104,43 @@ def lab_network(topology: Topology) -> LabNetwork:
     net = ipaddress.ip_network(str(prov.cidr))
     hosts = tuple(sorted({n.bmc.host for n in topology.nodes}))
     taps = {n.name: f"tap{i}" for i, n in enumerate(topology.nodes)}
-    bmc = next((n for n in topology.networks.values() if n.purpose == "bmc"), None)
-    on_bmc = [n for n in topology.nodes if bmc is not None and _on(n, bmc.name)]
-    bmc_taps = {n.name: f"btap{i}" for i, n in enumerate(topology.nodes) if n in on_bmc}
+    bmc = bmc_network(topology)
+    bmc_taps = {
+        n.name: f"btap{i}"
+        for i, n in enumerate(topology.nodes)
+        if bmc is not None and bmc_nic(n, bmc.name) is not None
+    }
     address = _bmc_address(topology, bmc) if bmc is not None and bmc_taps else None
     return LabNetwork(
         f"strata-{topology.name}", str(prov.gateway), net.prefixlen, hosts, taps, bmc_taps, address
     )
 
 
-def _on(node: Node, network: str) -> bool:
-    return any(nic.network == network for nic in node.nics)
+def bmc_network(topology: Topology) -> NetworkSpec | None:
+    """The (first) network of purpose ``bmc``: the one the lab makes a bridge of."""
+    return next((n for n in topology.networks.values() if n.purpose == "bmc"), None)
+
+
+def bmc_nic(node: Node, network: str) -> str | None:
+    """The MAC of ``node``'s first NIC on ``network`` other than its boot NIC (which is
+    on the provisioning bridge): the one the lab puts on the BMC network's bridge."""
+    return next((n.mac for n in node.nics if n.network == network and n.mac != node.boot_mac), None)
 
 
 def _bmc_address(topology: Topology, bmc: NetworkSpec) -> str:
     """``address/prefix`` for the BMC network's bridge: its gateway, else its first
-    address that no NIC and no BMC of the topology has."""
+    address that nothing of the topology has or may be given (NICs, BMCs, switches'
+    management addresses, layer endpoints, the network's DHCP range)."""
     net = ipaddress.ip_network(str(bmc.cidr))
-    if bmc.gateway is not None:
-        return f"{bmc.gateway}/{net.prefixlen}"
     taken = {str(nic.ip) for n in topology.nodes for nic in n.nics if nic.ip is not None}
     taken |= {n.bmc.host for n in topology.nodes}
-    free = next((str(a) for a in net.hosts() if str(a) not in taken), None)
+    taken |= {str(s.management_address) for r in topology.racks for s in r.switches}
+    taken |= {str(x.endpoint.vip) for x in topology.layers}
+    if bmc.gateway is not None:  # (validation refuses a gateway that anything else has)
+        return f"{bmc.gateway}/{net.prefixlen}"
+    pool = bmc.dhcp_range
+    dynamic = (lambda a: pool.start <= a <= pool.end) if pool else (lambda a: False)
+    free = next((a for a in net.hosts() if str(a) not in taken and not dynamic(a)), None)
     if free is None:
         raise NetworkError(f"the BMC network {bmc.name} ({net}) has no address left for the lab")
     return f"{free}/{net.prefixlen}"

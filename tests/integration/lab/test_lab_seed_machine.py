@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pycdlib
 import pytest
+import yaml
 
 from strata.bmc import BootDevice, PowerAction
 from strata.lab.daemon import LabSeedError, machines, seed_node
@@ -43,6 +44,23 @@ def test_only_a_node_with_a_nic_on_the_bmc_network_gets_a_tap_on_its_bridge(
     assert network.bmc_address == "192.168.100.1/24"  # no gateway: the first address free
     plain = lab_network(load(LAB))
     assert (plain.bmc_taps, plain.bmc_address) == ({}, None)  # no bmc0 made
+
+
+def test_the_bmc_bridge_takes_no_address_the_topology_gives_or_may_give(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    document = yaml.safe_load(seed_topology(site).read_text())
+    bmc = document["networks"][0]
+    assert bmc["name"] == "bmc"
+    bmc["dhcpRange"] = {"start": "192.168.100.1", "end": "192.168.100.2"}
+    rack = document["regions"][0]["zones"][0]["racks"][0]
+    rack["switches"] = [{"name": "tor", "managementAddress": "192.168.100.3", "ports": 8}]
+    path = site / "topology.yaml"
+    path.write_text(yaml.safe_dump(document))
+    assert lab_network(load(path)).bmc_address == "192.168.100.5/24"  # .4: lab-seed's NIC
+    bmc["gateway"] = "192.168.100.254"
+    path.write_text(yaml.safe_dump(document))
+    assert lab_network(load(path)).bmc_address == "192.168.100.254/24"
 
 
 def test_the_seed_machine_boots_its_medium_with_both_nics(
