@@ -120,20 +120,28 @@ class LabBMC:
         return Response(status_code=204)
 
     async def nics(self, request: Request) -> Response:
+        """One member per NIC of the machine: ``nic0`` (its boot NIC), ``nic1``, …"""
         path = f"{ROOT}/Systems/{request.path_params['id']}/EthernetInterfaces"
-        return self._guard(request) or _collection(path, [path + "/nic0"])
+        machine = self.machines.get(request.path_params["id"])
+        count = 1 + len(machine.more_nics) if machine is not None else 1
+        return self._guard(request) or _collection(path, [f"{path}/nic{i}" for i in range(count)])
 
     async def nic(self, request: Request) -> Response:
         denied = self._guard(request)
         machine = self.machines.get(request.path_params["id"])
         if denied or machine is None:
             return denied or _error(404, "no such system")
+        macs = [machine.mac, *(mac for mac, _ in machine.more_nics)]
+        name = request.path_params["nic"]
+        index = int(name.removeprefix("nic")) if name.removeprefix("nic").isdigit() else -1
+        if not 0 <= index < len(macs):
+            return _error(404, f"no such interface: {name}")
         return _json(
             {
                 "@odata.id": str(request.url.path),
-                "Id": "nic0",
+                "Id": name,
                 "Name": "e1000",
-                "MACAddress": machine.mac,
+                "MACAddress": macs[index],
                 "LinkStatus": "LinkUp",
                 "Status": {"State": "Enabled"},
             }

@@ -151,3 +151,16 @@ def test_the_seed_node_is_the_one_its_image_was_built_for(
     (tmp_path / "text.iso").write_text("not an image")
     with pytest.raises(SeedMediumError, match="not an ISO 9660 image"):
         seed_node(tmp_path / "text.iso", topology)
+
+
+def test_the_bmc_reports_every_nic_of_its_machine(tmp_path: Path) -> None:
+    """Inspection compares the topology's NICs with the BMC's: the seed's second NIC too."""
+    machine = LabMachine("s2", "52:54:00:12:34:59", tmp_path, bootfile="http://10.0.2.2:9/x")
+    machine.more_nics = (("52:54:00:12:34:60", "btap9"),)
+    server = RunningServer(LabBMC({"s2": machine}, "admin", "lab-pw").app, free_port())
+    try:
+        address = f"redfish+http://127.0.0.1:{server.port}/redfish/v1/Systems/s2"
+        inventory = driver(address, "lab-pw", username="admin", settings=FAST).inventory()
+    finally:
+        server.stop()
+    assert [n.mac for n in inventory.nics] == ["52:54:00:12:34:59", "52:54:00:12:34:60"]
