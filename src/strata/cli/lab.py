@@ -32,6 +32,7 @@ from strata.lab.kube_processes import LabKubeError, check_binaries
 from strata.lab.network import BRIDGE, LabNetwork, lab_network
 from strata.plan import build_plan
 from strata.seed.medium import SeedMediumError
+from strata.topology import Topology
 
 __all__ = ["lab"]
 
@@ -74,7 +75,7 @@ def up(file: Path, image_cache: Path, seed: Path | None) -> None:
         own = seed_node(seed.resolve(), topology) if seed is not None else None
     except (LabKubeError, LabSeedError, SeedMediumError) as err:
         raise click.ClickException(f"{err} ({err.hint})" if err.hint else str(err)) from None
-    _stand_ins(file, image_cache, console)
+    _stand_ins(file, topology, image_cache, console)
     network.create()
     _set_aside(default_state(file), console)  # new machines: nothing recorded holds
     _start_daemons(network, file, work, seed)
@@ -102,15 +103,13 @@ def up(file: Path, image_cache: Path, seed: Path | None) -> None:
 @IMAGE_CACHE
 def artifacts(file: Path, image_cache: Path) -> None:
     """Put the lab's stand-in OS into FILE's artifact mirror (what `lab up` does first)."""
-    topology_or_exit(file)
-    _stand_ins(file, image_cache, make_console(stderr=True))
+    _stand_ins(file, topology_or_exit(file), image_cache, make_console(stderr=True))
     click.echo(f"the lab's stand-in OS is in {default_artifacts(file)}")
 
 
-def _stand_ins(file: Path, image_cache: Path, console: Console) -> None:
-    """The stand-in OS under the file names of each OS FILE asks for, and stand-ins of
-    the Kubernetes pieces its layers fetch, in FILE's artifact mirror."""
-    topology = topology_or_exit(file)
+def _stand_ins(file: Path, topology: Topology, image_cache: Path, console: Console) -> None:
+    """The stand-in OS under the file names of each OS FILE (``topology``) asks for, and
+    stand-ins of the Kubernetes pieces its layers fetch, in FILE's artifact mirror."""
     with console.status("building the lab's stand-in OS image (Debian kernel, busybox)"):
         kernel, initrd = build_image(image_cache)
     for os_name, version in sorted({(n.os.name, n.os.version) for n in topology.nodes}):

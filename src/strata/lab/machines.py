@@ -84,6 +84,11 @@ class LabMachine:
         self.power_off()
         self.power_on()
 
+    @property
+    def macs(self) -> tuple[str, ...]:
+        """Every NIC's MAC, the boot NIC's first (what its BMC reports)."""
+        return (self.mac, *(mac for mac, _ in self.more_nics))
+
     def _boot_order(self) -> str:
         """QEMU's ``-boot order=`` for this power-on: ``n`` (network, the medium taken
         out), ``d`` (the medium) or ``c`` (the disk)."""

@@ -123,7 +123,7 @@ class LabBMC:
         """One member per NIC of the machine: ``nic0`` (its boot NIC), ``nic1``, …"""
         path = f"{ROOT}/Systems/{request.path_params['id']}/EthernetInterfaces"
         machine = self.machines.get(request.path_params["id"])
-        count = 1 + len(machine.more_nics) if machine is not None else 1
+        count = len(machine.macs) if machine is not None else 1
         return self._guard(request) or _collection(path, [f"{path}/nic{i}" for i in range(count)])
 
     async def nic(self, request: Request) -> Response:
@@ -131,7 +131,7 @@ class LabBMC:
         machine = self.machines.get(request.path_params["id"])
         if denied or machine is None:
             return denied or _error(404, "no such system")
-        macs = [machine.mac, *(mac for mac, _ in machine.more_nics)]
+        macs = machine.macs
         name = request.path_params["nic"]
         index = int(name.removeprefix("nic")) if name.removeprefix("nic").isdigit() else -1
         if not 0 <= index < len(macs):
