@@ -51,10 +51,13 @@ def fleet_yaml(
     budget: str | None = "{maxConcurrentPowerOn: 4, staggerSeconds: 0.05}",
     macs: dict[int, str] | None = None,
     addresses: dict[int, str] | None = None,
+    boots: dict[int, str] | None = None,
 ) -> str:
     """``bmc_url``: the emulator's (``redfish+http://host:port``). ``macs``/``addresses``:
     by position, a boot MAC or BMC address other than the emulator's (a cabling
-    mistake, a BMC that is down). ``budget`` None: racks without a power budget."""
+    mistake, a BMC that is down). ``boots``: by position, a node's ``boot`` mapping
+    (``{method: virtualmedia, firmware: bios}``). ``budget`` None: racks without a
+    power budget."""
     lines = [HEAD.format(name=name, env=PASSWORD_ENV)]
     for i, system in enumerate(systems):
         if i % per_rack == 0:
@@ -65,10 +68,12 @@ def fleet_yaml(
         role = "control-plane" if i == 0 else "worker"
         address = (addresses or {}).get(i, f"{bmc_url}{system.path}")
         mac = (macs or {}).get(i, system.mac)
+        boot = f"                boot: {boots[i]}\n" if boots and i in boots else ""
         lines.append(
             f"              - name: {system.name}\n"
             f"                role: {role}\n"
             f"                bmc: {{address: '{address}'}}\n"
+            f"{boot}"
             f"                nics:\n"
             f"                  - {{name: eth0, mac: '{mac}', network: prov, "
             f"ip: 10.1.{1 + i // 200}.{10 + i % 200}}}\n"

@@ -7,11 +7,15 @@ over HTTP what a booting server does against the boot service:
 ``/boot.ipxe`` -> ``/ipxe?mac=…`` -> its kernel and initrd -> the live Ignition config named in the
 script's kernel arguments -> the ``installed`` phone-home the config's unit
 would post -> after the reboot into the installed OS, ``first-boot``.
-A machine without a network boot set boots its disk and asks nothing.
+With a one-time CD boot and virtual media inserted (``InsertMedia``), it reads the
+image from the URL the controller gave its BMC and follows the iPXE script on it (the
+chain to ``/ipxe``), then the same road. A machine with neither boots its disk and asks
+nothing.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import threading
@@ -21,12 +25,17 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import pycdlib
+
 from tests.support.redfish_emulator import Emulator, FakeSystem
 
 _SYSTEM = re.compile(r"^/redfish/v1/Systems/([^/]+)$")
 _RESET = re.compile(r"^/redfish/v1/Systems/([^/]+)/Actions/ComputerSystem\.Reset$")
 _POWER_ON = {"On", "ForceOn", "ForceRestart", "GracefulRestart", "PowerCycle"}
 _NET = {"Pxe", "UefiHttp"}
+_MEDIA = re.compile(
+    r"^/redfish/v1/(?:Systems|Managers)/([^/]+)/VirtualMedia/[^/]+/Actions/VirtualMedia\.(\w+)$"
+)
 _IGNITION = re.compile(r"ignition\.config\.url=(\S+)")
 _EVENTS = re.compile(r"(https?://[^\s\"'\\]+/events/[^\s\"'\\]+)")
 
@@ -39,6 +48,8 @@ class Machine:
     power_ons_at_install: int | None = None  # power_ons when the OS was installed
     boots: list[str] = field(default_factory=list)  # "net" or "disk", in order
     skip_ignition: int = 0  # this many network boots stop after the iPXE script
+    media: str | None = None  # the image URL in its virtual CD, as the controller inserted it
+    media_fetched: list[str] = field(default_factory=list)  # the iPXE scripts read from it
     errors: list[str] = field(default_factory=list)
 
 
@@ -63,6 +74,12 @@ class MachineSimulator:
         return next(m for m in self.machines.values() if m.system.name == name)
 
     def observe(self, method: str, path: str, body: bytes) -> None:
+        media = _MEDIA.match(path)
+        if media and media.group(1) in self.machines:
+            machine = self.machines[media.group(1)]
+            image = json.loads(body or b"{}").get("Image")
+            machine.media = image if media.group(2) == "InsertMedia" else None
+            return
         patched, reset = _SYSTEM.match(path), _RESET.match(path)
         match = patched or reset
         machine = self.machines.get(match.group(1)) if match else None
@@ -75,27 +92,38 @@ class MachineSimulator:
             machine.once = None if enabled == "Disabled" else boot.get("BootSourceOverrideTarget")
         elif reset and data.get("ResetType") in _POWER_ON:
             machine.power_ons += 1
-            network = machine.once in _NET
+            device = "net" if machine.once in _NET else "disk"
+            if machine.once == "Cd" and machine.media:
+                device = "cd"
             machine.once = None
-            thread = threading.Thread(target=self._boot, args=(machine, network), daemon=True)
+            thread = threading.Thread(target=self._boot, args=(machine, device), daemon=True)
             self._threads.append(thread)
             thread.start()
 
     # -- what the machine does ------------------------------------------------
 
-    def _boot(self, machine: Machine, network: bool) -> None:
-        machine.boots.append("net" if network else "disk")
-        if not network:
+    def _boot(self, machine: Machine, device: str) -> None:
+        machine.boots.append(device)
+        if device == "disk":
             return
         try:
-            self._network_boot(machine)
+            self._network_boot(machine) if device == "net" else self._media_boot(machine)
         except Exception as exc:  # the test reads these; a real machine would just hang
             machine.errors.append(repr(exc))
 
     def _network_boot(self, machine: Machine) -> None:
-        s = machine.system
         chain = _get(f"{self.boot_url}/boot.ipxe").decode()
-        url = chain.splitlines()[-1].removeprefix("chain ").strip()
+        self._install(machine, chain.splitlines()[-1].removeprefix("chain ").strip())
+
+    def _media_boot(self, machine: Machine) -> None:
+        """What iPXE on the image does: its script's first chain (after ``dhcp &&``)."""
+        script = _iso_file(_get(machine.media or ""), "strata.ipxe").decode()
+        machine.media_fetched.append(script)
+        line = next(x for x in script.splitlines() if x.startswith("dhcp && chain "))
+        self._install(machine, line.split()[3])
+
+    def _install(self, machine: Machine, url: str) -> None:
+        s = machine.system
         for var, value in {
             "${netX/mac}": s.mac,
             "${uuid}": s.uuid,
@@ -167,3 +195,15 @@ def _retry_after(value: str | None) -> float:
         return min(max(float(value or 1), 0.1), 10.0)
     except ValueError:  # an HTTP date: not what Strata sends
         return 1.0
+
+
+def _iso_file(image: bytes, name: str) -> bytes:
+    """A file of an ISO 9660 image, by its Rock Ridge name (pycdlib reads it)."""
+    iso = pycdlib.PyCdlib()
+    iso.open_fp(io.BytesIO(image))
+    try:
+        out = io.BytesIO()
+        iso.get_file_from_iso_fp(out, rr_path=f"/{name}")
+        return out.getvalue()
+    finally:
+        iso.close()

@@ -19,6 +19,7 @@ from strata.boot.content import BootContent
 from strata.boot.dhcp import DHCPConfig, Dnsmasq
 from strata.boot.fragments import load_fragments
 from strata.boot.kube_content import KubeSource
+from strata.boot.media import media_url
 from strata.boot.server import boot_server
 from strata.boot.service import BootService
 from strata.boot.tokens import TokenSigner
@@ -108,6 +109,11 @@ class BootRunner:
 
     def describe(self) -> str:
         return self.files.describe()
+
+    def media_url(self, node: str, expires: int) -> str:
+        """Where ``node``'s BMC reads its virtual media image (``strata.boot.media``)."""
+        content = self.service.content
+        return media_url(content.base_url, content.signer, node, expires)
 
     @property
     def running(self) -> bool:

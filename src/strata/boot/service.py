@@ -4,7 +4,8 @@ Routes (one handler each): ``/boot.ipxe`` (the generic entry every iPXE
 chains to), ``/ipxe`` (this machine's script, found by MAC), ``/ignition/{node}``
 (a config, with a single-use token), ``/events/{node}`` (phone-home), and
 ``/assets/{os}/{version}/{file}`` (the artifact mirror, with Range and ETag), and
-``/firmware/{file}`` (iPXE binaries for UEFI HTTP Boot clients; ``strata.boot.firmware``).
+``/firmware/{file}`` (iPXE binaries for UEFI HTTP Boot clients; ``strata.boot.firmware``),
+and ``/media/{node}.iso`` (a node's virtual media image, for its BMC; ``strata.boot.media``).
 What a machine gets is decided by ``BootContent`` and the ``BootState``; the
 handlers only translate. State calls run on the event loop: a SQLite call in WAL
 mode with synchronous=NORMAL takes tens of microseconds (no fsync per commit),
@@ -32,16 +33,17 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, PlainTextResponse, Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from strata.boot.assets import Asset, AssetIndex
+from strata.boot.assets import Asset, AssetIndex, serve_asset
 from strata.boot.body import BadEvent, BodyRefused, UnreadBody, event_from_body, read_body
 from strata.boot.content import BootContent
 from strata.boot.firmware import firmware_assets
 from strata.boot.frozen import journaled, unrecorded
 from strata.boot.journal import Journal
 from strata.boot.limits import DEFAULT_LIMITS, Limits
+from strata.boot.media import MediaError, MediaImages
 from strata.boot.tally import OVER, Tally
 from strata.boot.tokens import Grant, Stage, TokenRejected
 from strata.ignition import BuildError, disk_script
@@ -101,6 +103,7 @@ class BootService:
         self.firmware = firmware_assets() if firmware is None else firmware
         self.tally = tally or Tally()
         self.limits = limits
+        self.media = MediaImages()
         self.app = Starlette(
             routes=[
                 Route("/boot.ipxe", self.boot_ipxe),
@@ -111,6 +114,7 @@ class BootService:
                     "/assets/{os}/{version}/{file}", journaled(self.asset), methods=["GET", "HEAD"]
                 ),
                 Route("/firmware/{file}", self.firmware_file, methods=["GET", "HEAD"]),
+                Route("/media/{node}.iso", self.media_image, methods=["GET", "HEAD"]),
             ],
             middleware=[Middleware(UnreadBody)],
             lifespan=self._lifespan,
@@ -155,6 +159,7 @@ class BootService:
             "attempt": attempt.number,
             "arch": query.get("buildarch"),
             "platform": query.get("platform"),
+            **({"via": _opt(query, "via")} if query.get("via") else {}),
         }
         self._write(request, node.name, LogKind.IPXE_FETCHED, detail, ("attempt",))
         return PlainTextResponse(script, media_type=_IPXE)
@@ -218,7 +223,7 @@ class BootService:
             found = None
         if found is None:
             self._missing(request, f"{p['os']}/{p['version']}/{p['file']}")
-        return _serve(request, found)
+        return serve_asset(request, found)
 
     def _missing(self, request: Request, file: str) -> None:
         """Record ``artifact-missing`` on the node the request names, which fails the node
@@ -246,7 +251,25 @@ class BootService:
 
     async def firmware_file(self, request: Request) -> Response:
         """An iPXE binary, for UEFI HTTP Boot clients (DHCP points them here)."""
-        return _serve(request, self.firmware.get(request.path_params["file"]))
+        return serve_asset(request, self.firmware.get(request.path_params["file"]))
+
+    async def media_image(self, request: Request) -> Response:
+        """A node's virtual media image, with ETag and Range, to the bearer of its media
+        token (``403`` and a refusal on the node otherwise)."""
+        node = self.content.nodes.get(request.path_params["node"])
+        if node is None:
+            return _forbidden()
+        try:
+            token = request.query_params.get("token", "")
+            self.content.signer.check_media(node.name, token, self.clock())
+        except TokenRejected as exc:
+            self._record_refusal(request, node.name, "media", str(exc))
+            return _forbidden()
+        try:
+            image = await asyncio.to_thread(self.media.image, node, self.content.base_url)
+        except MediaError as exc:
+            return PlainTextResponse(f"{exc}\n", status_code=500)
+        return serve_asset(request, image)
 
     def _grant(
         self, request: Request, node: str, stages: tuple[Stage, ...], route: str
@@ -335,37 +358,12 @@ class BootService:
                 await task
             self.journal.write()
             self.flush(everything=True)
+            self.media.close()
 
     async def _flush_every(self, seconds: float) -> None:
         while True:
             await asyncio.sleep(seconds)
             self.flush()
-
-
-def _serve(request: Request, found: Asset | None) -> Response:
-    """A file of the mirror or the firmware, with ETag and Range; 404 when not indexed."""
-    if found is None:
-        return PlainTextResponse("not found\n", status_code=404)
-    if found.etag in _tags(request.headers.get("if-none-match", "")):
-        return Response(status_code=304, headers={"etag": found.etag})
-    return _Artifact(
-        found.path,
-        stat_result=found.stat,
-        media_type="application/octet-stream",
-        headers={"etag": found.etag},
-    )
-
-
-class _Artifact(FileResponse):
-    """A file answer that reads 1 MiB at a time: Starlette's 64 KiB chunks cost a thread
-    hop each, which caps a multi-gigabyte image well below what the network carries."""
-
-    chunk_size = 1 << 20
-
-
-def _tags(header: str) -> set[str]:
-    """The entity tags of an If-None-Match header (RFC 9110 13.1.2); weak ones compare weakly."""
-    return {t.strip().removeprefix("W/") for t in header.split(",") if t.strip()}
 
 
 def _forbidden() -> Response:

@@ -13,6 +13,12 @@ attempt, so that a missing file can be an event on the node; it lets its bearer 
 nothing else. The script is served to whoever presents the node's MAC (``/ipxe``), so
 it must not carry the reusable ``events`` token: with it, anyone who read the script
 could post ``installed`` for the node.
+
+A *media token* (stage byte ``MEDIA``, attempt 0) rides on the URL of a node's virtual
+media image (``strata.boot.media``), which a BMC fetches: it lets its bearer read that
+node's image until it expires, and nothing else. The image holds no secret (a chain to
+``/ipxe`` by the node's MAC, which anyone may ask for); the token bounds who may make
+the service build it, and for how long.
 """
 
 from __future__ import annotations
@@ -26,11 +32,12 @@ from dataclasses import dataclass
 
 from strata.provisioning import Stage
 
-__all__ = ["ARTIFACTS", "Grant", "Stage", "TokenRejected", "TokenSigner"]
+__all__ = ["ARTIFACTS", "MEDIA", "Grant", "Stage", "TokenRejected", "TokenSigner"]
 
 _BODY = struct.Struct(">IBI")  # attempt, stage, expiry (unix seconds)
 _MAC_BYTES = 16
 ARTIFACTS = 0  # the stage byte of an artifact token; Stage starts at 1
+MEDIA = 255  # the stage byte of a media token: no Stage either
 
 
 class TokenRejected(Exception):
@@ -58,11 +65,22 @@ class TokenSigner:
         """The artifact token of ``node``'s ``attempt`` (see the module's docstring)."""
         return self._sign(node, attempt, ARTIFACTS, expires)
 
+    def issue_media(self, node: str, expires: int) -> str:
+        """The media token of ``node``, valid until ``expires`` (unix seconds)."""
+        return self._sign(node, 0, MEDIA, expires)
+
+    def check_media(self, node: str, token: str, now: float) -> None:
+        """Nothing when ``token`` is ``node``'s unexpired media token; ``TokenRejected``
+        for any other token, forged or expired."""
+        _, stage, _ = self._open(node, token, now)
+        if stage != MEDIA:
+            raise TokenRejected("not a media token")
+
     def check(self, node: str, token: str, now: float) -> Grant:
         """The grant a token carries for ``node``; ``TokenRejected`` when forged or expired."""
         attempt, stage, expires = self._open(node, token, now)
-        if stage == ARTIFACTS:
-            raise TokenRejected("an artifact token")
+        if stage in (ARTIFACTS, MEDIA):
+            raise TokenRejected("an artifact or media token")
         if stage not in Stage.__members__.values():
             raise TokenRejected("unknown stage")
         return Grant(node, attempt, Stage(stage), expires)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -11,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from strata.bmc import BMCPool, DriverSettings
+from strata.boot.media import media_links
 from strata.boot.runner import BootRunner, boot_service, dnsmasq_for
 from strata.cli.apply_pivot import (
     PIVOT_OPTIONS,
@@ -176,6 +178,8 @@ def apply(
     err = make_console(stderr=True)
     mode = output if output != "auto" else ("live" if Console().is_terminal else "plain")
     base = None if no_serve else reach_url(topology, host, port, url, dhcp_interface)
+    if base is not None:  # the controller hands BMCs links to virtual media images
+        options = dataclasses.replace(options, media_url=media_links(base, store.token_key))
     # the lease before anything listens: a second apply is told who drives the datacenter
     with Manager(store, options) as manager:
         plan = build_plan(topology, *recorded(store))  # the run's one plan

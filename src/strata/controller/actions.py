@@ -39,15 +39,23 @@ __all__ = [
     "Outcome",
     "Work",
     "check_bmc",
+    "eject_media",
     "inspect",
     "marks_after",
+    "needs_eject",
     "power_off",
     "power_on",
     "prepare_boot",
     "resume_action",
 ]
 
-BOOT_DEVICES = {"pxe": BootDevice.PXE, "ipxe": BootDevice.PXE, "http": BootDevice.HTTP}
+VIRTUAL_MEDIA = "virtualmedia"  # boot.method: the node's image in its BMC's virtual CD
+BOOT_DEVICES = {
+    "pxe": BootDevice.PXE,
+    "ipxe": BootDevice.PXE,
+    "http": BootDevice.HTTP,
+    VIRTUAL_MEDIA: BootDevice.CD,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +77,7 @@ class Work:
     store: Store
     attempt_lifetime: float  # seconds a provisioning attempt's tokens live
     pace: Callable[[], object] = lambda: None
+    media_url: Callable[[str, int], str] | None = None  # ApplyOptions.media_url
 
 
 FIRST_CONTACT = "first-contact"  # a mark: Strata has no record of installing this server
@@ -156,16 +165,53 @@ def prepare_boot(driver: BMCDriver, work: Work) -> Outcome:
     device = BOOT_DEVICES.get(plan.boot_method)
     if device is None:
         raise NotSupported(
-            plan.name,
-            plan.bmc_address,
-            f"boot method {plan.boot_method}: Strata cannot build per-node install media yet",
-            hint="use boot.method ipxe, pxe or http",
+            plan.name, plan.bmc_address, f"boot method {plan.boot_method}", hint="see docs/boot.md"
         )
+    if device is BootDevice.CD:
+        _insert_media(driver, work)
     driver.set_boot_device(device, BootMode.UEFI if plan.firmware == "uefi" else BootMode.LEGACY)
     number = attempt.number if attempt is not None else 0
     marks = {k: v for k, v in marks.items() if k == MAY_RESET}
     marks.update(attempt=number, prepared=number, running=running)
     return Outcome(Event.BOOT_PREPARED, detail={"attempt": number}, marks=marks)
+
+
+def _insert_media(driver: BMCDriver, work: Work) -> None:
+    """Load the node's virtual media image (``strata.boot.media``) into its BMC's
+    virtual CD; its URL lives as long as an attempt's tokens."""
+    plan = work.plan
+    if work.media_url is None:
+        raise NotSupported(
+            plan.name,
+            plan.bmc_address,
+            "boot method virtualmedia: this run serves no boot service for the BMC to read "
+            "the node's image from",
+            hint="run without --no-serve, or use boot.method ipxe",
+        )
+    driver.insert_media(work.media_url(plan.name, int(time.time() + work.attempt_lifetime)))
+
+
+def needs_eject(plan: NodePlan, marks: Mapping[str, Any]) -> bool:
+    """A node installed from virtual media whose image is still in its drive."""
+    attempt = marks.get("attempt")
+    return (
+        plan.boot_method == VIRTUAL_MEDIA
+        and attempt is not None
+        and marks.get("ejected") != attempt
+    )
+
+
+def eject_media(driver: BMCDriver, work: Work) -> Outcome:
+    """Take the image out of an installed node's virtual CD, so that it boots its disk
+    whatever its boot order. Never fails the node: the image chains to the boot service,
+    which answers a provisioned node with a boot from its disk, so a drive left loaded
+    does no harm; why it could not be ejected is in the outcome's detail."""
+    marks = {**work.marks, "ejected": work.marks.get("attempt")}
+    try:
+        driver.eject_media()
+    except Exception as exc:  # said, never fatal (see above)
+        return Outcome(Event.MEDIA_EJECTED, detail={"left-in": str(exc)}, marks=marks)
+    return Outcome(Event.MEDIA_EJECTED, marks=marks)
 
 
 def power_on(driver: BMCDriver, work: Work) -> Outcome:
@@ -196,6 +242,7 @@ BMC_ACTIONS: dict[Action, Callable[[BMCDriver, Work], Outcome]] = {
     Action.PREPARE_BOOT: prepare_boot,
     Action.POWER_ON: power_on,
     Action.POWER_OFF: power_off,
+    Action.EJECT_MEDIA: eject_media,
 }
 
 

@@ -79,6 +79,7 @@ class Event(enum.StrEnum):
     RETRY = "retry"  # `strata retry NODE`
     DEPROVISION = "deprovision"  # removed from the file, with --prune
     POWERED_OFF = "powered-off"
+    MEDIA_EJECTED = "media-ejected"  # its virtual media taken out, once it was installed
     MAINTENANCE_ON = "maintenance-on"
     MAINTENANCE_OFF = "maintenance-off"
 
@@ -95,6 +96,7 @@ class Action(enum.StrEnum):
     AWAIT_JOIN = "await-join"  # the layer's watch of Nodes reports it, with the phase's timeout
     RECORD_FAILURE = "record-failure"  # keep the step and the reason; end any attempt
     POWER_OFF = "power-off"
+    EJECT_MEDIA = "eject-media"  # installed from virtual media: take the image out
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from strata.controller.lifecycle import State
@@ -55,3 +55,7 @@ class ApplyOptions:
     # the machine this run is on (the seed's, `strata apply --seed-node`): never touched,
     # held at declared until the pivot hands it to the cluster's controller (SEED_HELD)
     seed_node: str | None = None
+    # where a BMC reads a node's virtual media image: (node, expiry in unix seconds) -> URL,
+    # the boot service's /media route (``strata.boot.media.media_url``); None: this run
+    # serves no boot service, so a node that boots from virtual media cannot be installed
+    media_url: Callable[[str, int], str] | None = None

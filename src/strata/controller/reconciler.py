@@ -1,18 +1,14 @@
 """The reconciler: drives every node of a plan through the lifecycle table until it
 reaches the run's target (provisioned, or joined) or fails.
 
-The table drives the work: each transition names an action, and ``_handlers`` maps
-every ``Action`` to what performs it (the way Metal3's host state machine maps states
-to handlers); the reconciler never re-derives the work from the state. The plan says
-what a node at rest should go on to (create it in its layer's order, reinstall it with
-consent, join it, power it off with --prune): ``intent.plan_intent``. One thread owns
-the node records; BMC actions run on a bounded pool of worker threads
-(``actions.BMC_ACTIONS``) and come back as events. Each loop: write what changed (the
-state a node enters is stored before its action starts, so a restart knows what to redo),
-start actions within the global concurrency and each rack's power budget,
-collect results, read the boot service's and the layers' watches' news from the store's
-log, and fire phase timeouts and retry timers. A restart rebuilds everything from the
-store.
+Each transition of the table names an action, and ``_handlers`` maps every ``Action`` to
+what performs it (as Metal3's host state machine maps states to handlers); the plan says
+what a node at rest goes on to (``intent.plan_intent``). One thread owns the records;
+BMC actions run on a bounded pool (``actions.BMC_ACTIONS``) and come back as events.
+Each loop: write what changed (a state is stored before its action starts, so a restart
+knows what to redo), start actions within the global concurrency and each rack's power
+budget, collect results, read the boot service's and the layers' news from the store's
+log, fire timeouts and retries. A restart rebuilds everything from the store.
 """
 
 from __future__ import annotations
@@ -89,7 +85,7 @@ class Reconciler:
         self.layers = Layers(plan)
         self._rng = random.Random()
         self._handlers: dict[Action, Callable[[Tracked], None]] = {
-            **{action: self._queue for action in actions.BMC_ACTIONS},
+            **{action: lambda t: self._ready.append(t.name) for action in actions.BMC_ACTIONS},
             Action.NONE: lambda t: None,
             Action.AWAIT_BOOT: self._replay_early,
             Action.BOOT_FROM_DISK: self._end_attempt,
@@ -249,9 +245,6 @@ class Reconciler:
 
     # -- the loop's own actions (BMC actions are queued for the workers) ----------
 
-    def _queue(self, t: Tracked) -> None:
-        self._ready.append(t.name)
-
     def _replay_early(self, t: Tracked) -> None:
         """Boot events that arrived before the power-on's result, fed now, in order."""
         early, t.early = t.early, []
@@ -260,10 +253,12 @@ class Reconciler:
                 self._feed(t, event)
 
     def _end_attempt(self, t: Tracked) -> None:
-        """Provisioned: the node boots its disk from now on; failed: the attempt's tokens
-        stop working. Either way the attempt ends (if one is open: idempotent), once the
-        record saying why is written (``writes``)."""
+        """The node's attempt ends (if open) with the record saying why (``writes``):
+        provisioned, it boots its disk (its virtual media ejected); failed, its tokens die."""
         self._writes.end_attempt(t.name, provisioned=t.state is State.PROVISIONED)
+        if t.state is State.PROVISIONED and actions.needs_eject(t.plan, t.marks):
+            t.action = Action.EJECT_MEDIA  # a BMC step: the plan's next event waits for it
+            self._ready.append(t.name)
 
     def _hold(self, t: Tracked, why: str) -> None:
         t.held = why
@@ -297,6 +292,10 @@ class Reconciler:
         t = self.nodes[name]
         t.busy = False
         if generation != t.generation:  # the node moved on (a timeout) while the action ran
+            self._advance(t)
+        elif isinstance(result, actions.Outcome) and result.event is Event.MEDIA_EJECTED:
+            t.marks, t.action = dict(result.marks or t.marks), Action.NONE
+            self._writes.record(t, ("media-ejected", dict(result.detail)))  # its mark kept
             self._advance(t)
         elif isinstance(result, actions.Outcome):
             if result.marks is not None:

@@ -53,7 +53,7 @@ class Tracked:
     def settled(self, target: State) -> bool:
         """Nothing more for the run to do: at ``target`` (provisioned or joined), joined,
         held, failed, found running, in maintenance, or removed and not being powered off."""
-        if self.busy:
+        if self.busy or self.action is Action.EJECT_MEDIA:  # a BMC step yet to run
             return False
         if self.held or self.state in (State.FAILED, State.MAINTENANCE, State.FOUND_RUNNING):
             return True

@@ -106,7 +106,8 @@ class Workers:
         """The node's action, bound to copies: workers never read ``t``."""
         perform = actions.BMC_ACTIONS[t.action]
         pace = self._gate(_rack_of(t)).pace
-        work = actions.Work(t.plan, dict(t.marks), self.store, self.options.attempt_lifetime, pace)
+        lifetime, media = self.options.attempt_lifetime, self.options.media_url
+        work = actions.Work(t.plan, dict(t.marks), self.store, lifetime, pace, media)
         drivers = self.drivers
 
         def job() -> actions.Outcome:

@@ -39,3 +39,8 @@ class Kept:
         while self.parts:
             self.parts.pop().stop()
         self.key = None
+
+    def media_url(self) -> Callable[[str, int], str] | None:
+        """The running boot service's links to virtual media images (``ApplyOptions.media_url``),
+        or None when no boot service runs here."""
+        return next((p.media_url for p in self.parts if hasattr(p, "media_url")), None)

@@ -18,6 +18,7 @@ Objects are listed every ``resync`` seconds (a list of Topology objects is small
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -296,6 +297,7 @@ class _Worker(threading.Thread):
             self.status.set(generation, *updates)
             self.status.counts(store.summaries, force=True)
             self.kept.keep(generation, lambda: self.operator.beside(plan, topology, store))
+            options = dataclasses.replace(options, media_url=self.kept.media_url())
             if mine:
                 part = shard_plan(plan, before[0], mine, shards.count)
                 with Watch(store, self.replan, settings.resync) as watch:

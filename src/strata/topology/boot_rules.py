@@ -68,7 +68,7 @@ def _node_problems(spec: TopologySpec, node: Node) -> list[tuple[Path, str, str]
             )
         )
     if method == VIRTUAL_MEDIA:
-        problems.append(_virtual_media(node, where_method, implied))
+        problems += _virtual_media(spec, node, where_method, implied)
     return problems
 
 
@@ -123,29 +123,37 @@ def _contradicted(node: Node, where: Path) -> tuple[Path, str, str]:
     )
 
 
-def _virtual_media(node: Node, where: Path, implied: bool) -> tuple[Path, str, str]:
-    if implied:
-        return (
-            where,
-            f"{node.name}: its BMC address {node.bmc.address} boots through virtual media "
-            f"({node.bmc.protocol}://, as Metal3's virtual-media boot interface), which "
-            "Strata cannot do yet: it cannot build per-node install media (the seed image "
-            "builder will)",
-            f"write {_twin_address(node)} to boot over the network with iPXE",
-        )
+def _virtual_media(
+    spec: TopologySpec, node: Node, where: Path, implied: bool
+) -> list[tuple[Path, str, str]]:
+    """Virtual media needs a Redfish BMC, and BIOS (legacy) firmware: the image starts
+    iPXE through ISOLINUX (``strata.boot.media``), and Debian's iPXE for UEFI takes no
+    script from the medium it was started from."""
     if node.bmc.protocol == "ipmi":
-        return (
-            where,
-            f"boot.method virtualmedia for {node.name}: an IPMI BMC has no virtual media",
-            "use a redfish-virtualmedia:// address, or boot.method: ipxe",
-        )
-    hint = _with_method(node, "ipxe, pxe or http")
-    return (
-        where,
-        "boot.method virtualmedia is not supported yet: Strata cannot build per-node install "
-        "media (the seed image builder will)",
-        hint if node.bmc.boot else f"use {hint}",
+        return [
+            (
+                where,
+                f"boot.method virtualmedia for {node.name}: an IPMI BMC has no virtual media",
+                "use a redfish-virtualmedia:// address, or boot.method: ipxe",
+            )
+        ]
+    if node.boot.firmware == "bios":
+        return []
+    what = f"{node.bmc.protocol}://" if implied else "boot.method virtualmedia"
+    firmware = written_at(
+        spec, node.source, lambda s: s.boot and s.boot.firmware, ("boot", "firmware")
     )
+    if firmware[-1] == "firmware":  # written: where the two meet, the deeper
+        where = max(where, firmware, key=len)
+    return [
+        (
+            where,
+            f"{what} needs firmware bios: Strata's virtual media image starts "
+            "iPXE through ISOLINUX, and Debian's iPXE for UEFI cannot read its script from "
+            "the medium",
+            f"set boot.firmware: bios (legacy boot), or {_with_method(node, 'http or ipxe')}",
+        )
+    ]
 
 
 def _provisioning_networks(spec: TopologySpec, diags: Diagnostics) -> None:

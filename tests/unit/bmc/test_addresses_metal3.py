@@ -327,24 +327,26 @@ def _with_address(address: str, protocol: str | None) -> dict[str, Any]:
 def test_the_plan_boots_as_the_scheme_says(
     name: str, address: str, protocol: str | None, expected: Read
 ) -> None:
-    """ipxe and UEFI HTTP Boot are planned; virtual media, which Strata cannot boot yet,
-    is refused where the address is written, with the address to write instead."""
-    checked = check_text(dump(_with_address(address, protocol)), "t.yaml")
+    """Every scheme's boot method is planned; virtual media on UEFI, which Strata's
+    image cannot boot, is refused where the address is written, with what to write."""
+    doc = _with_address(address, protocol)
+    checked = check_text(dump(doc), "t.yaml")
     errors = [(format_path(d.path), d.message, d.hint) for d in checked.errors]
     if expected.boot == VM:
         twin = SCHEMES[expected.protocol].network_twin
         assert errors == [
             (
                 "regions[0].zones[0].racks[0].nodes[0].bmc.address",
-                f"n0: its BMC address {address} boots through virtual media "
-                f"({expected.protocol}://, as Metal3's virtual-media boot interface), which "
-                "Strata cannot do yet: it cannot build per-node install media (the seed image "
-                "builder will)",
-                f"write {twin}{address[len(expected.protocol) :]} to boot over the network "
-                "with iPXE",
+                f"{expected.protocol}:// needs firmware bios: Strata's virtual media image "
+                "starts iPXE through ISOLINUX, and Debian's iPXE for UEFI cannot read its "
+                "script from the medium",
+                f"set boot.firmware: bios (legacy boot), or write "
+                f"{twin}{address[len(expected.protocol) :]} with boot.method: http or ipxe",
             )
         ]
-        return
+        at(doc, N0)["boot"] = {"firmware": "bios"}
+        checked = check_text(dump(doc), "t.yaml")
+        errors = [(format_path(d.path), d.message, d.hint) for d in checked.errors]
     assert errors == []
     assert checked.topology is not None
     plan = build_plan(checked.topology).nodes[0]

@@ -54,7 +54,7 @@ def test_an_artifact_token_is_good_for_nothing_but_artifacts() -> None:
     signer = TokenSigner(KEY)
     token = signer.issue_artifacts("node-a", 3, 2_000_000_000)
     assert signer.check_artifacts("node-a", token, now=1_900_000_000) == 3
-    with pytest.raises(TokenRejected, match="an artifact token"):
+    with pytest.raises(TokenRejected, match="an artifact or media token"):
         signer.check("node-a", token, now=1_900_000_000)
     for stage in Stage:
         other = signer.issue(Grant("node-a", 3, stage, 2_000_000_000))
@@ -64,3 +64,23 @@ def test_an_artifact_token_is_good_for_nothing_but_artifacts() -> None:
         signer.check_artifacts("node-b", token, now=1_900_000_000)
     with pytest.raises(TokenRejected, match="expired"):
         signer.check_artifacts("node-a", token, now=2_000_000_001)
+
+
+def test_a_media_token_opens_only_its_nodes_image() -> None:
+    """A BMC fetches a node's virtual media with it: it must not open a config, post an
+    event or pass for an artifact token, and no other token may pass for it."""
+    signer = TokenSigner(KEY)
+    token = signer.issue_media("node-a", 2_000_000_000)
+    signer.check_media("node-a", token, now=1_900_000_000)
+    with pytest.raises(TokenRejected, match="an artifact or media token"):
+        signer.check("node-a", token, now=1_900_000_000)
+    with pytest.raises(TokenRejected, match="not an artifact token"):
+        signer.check_artifacts("node-a", token, now=1_900_000_000)
+    others = [signer.issue(Grant("node-a", 0, s, 2_000_000_000)) for s in Stage]
+    for other in [*others, signer.issue_artifacts("node-a", 0, 2_000_000_000)]:
+        with pytest.raises(TokenRejected, match="not a media token"):
+            signer.check_media("node-a", other, now=1_900_000_000)
+    with pytest.raises(TokenRejected, match="bad signature"):
+        signer.check_media("node-b", token, now=1_900_000_000)
+    with pytest.raises(TokenRejected, match="expired"):
+        signer.check_media("node-a", token, now=2_000_000_001)

@@ -63,7 +63,7 @@ CASES: list[tuple[str, Callable[[dict[str, Any]], None], str, str]] = [
         "virtual media for every node: one finding at the default",
         put(("defaults", "boot"), {"method": "virtualmedia"}),
         "defaults.boot.method",
-        "boot.method virtualmedia is not supported yet",
+        "boot.method virtualmedia needs firmware bios",
     ),
     (
         "virtual media behind an IPMI BMC",
@@ -77,8 +77,8 @@ CASES: list[tuple[str, Callable[[dict[str, Any]], None], str, str]] = [
             (*N0, "bmc"), {"address": "redfish-virtualmedia+http://10.0.0.10/redfish/v1/Systems/1"}
         ),
         "regions[0].zones[0].racks[0].nodes[0].bmc.address",
-        "n0: its BMC address redfish-virtualmedia+http://10.0.0.10/redfish/v1/Systems/1 boots "
-        "through virtual media",
+        "redfish-virtualmedia+http:// needs firmware bios: Strata's virtual media image starts "
+        "iPXE through ISOLINUX",
     ),
     (
         "a virtual-media scheme from bmc.protocol: the finding is where the protocol is",
@@ -87,7 +87,7 @@ CASES: list[tuple[str, Callable[[dict[str, Any]], None], str, str]] = [
             put((*N0, "bmc"), {"address": "10.0.0.10"}),
         ),
         "defaults.bmc.protocol",
-        "(idrac-virtualmedia://, as Metal3's virtual-media boot interface)",
+        "idrac-virtualmedia:// needs firmware bios",
     ),
     (
         "boot.method ipxe against a virtual-media scheme",
@@ -124,7 +124,7 @@ CASES: list[tuple[str, Callable[[dict[str, Any]], None], str, str]] = [
             put((*N0, "boot"), {"method": "virtualmedia"}),
         ),
         "regions[0].zones[0].racks[0].nodes[0].boot.method",
-        "boot.method virtualmedia is not supported yet",
+        "boot.method virtualmedia needs firmware bios",
     ),
     (
         "an IPv6 provisioning network",
@@ -205,10 +205,10 @@ FOLLOWED: list[
         "a vendor virtual-media scheme with boot.method virtualmedia written",
         both(VM_ILO, put((*N0, "boot"), {"method": "virtualmedia"})),
         [
-            "write ilo5-redfish+http://10.0.0.10/redfish/v1/Systems/1 with boot.method: "
-            "ipxe, pxe or http"
+            "set boot.firmware: bios (legacy boot), or write "
+            "ilo5-redfish+http://10.0.0.10/redfish/v1/Systems/1 with boot.method: http or ipxe"
         ],
-        both(ILO, put((*N0, "boot"), {"method": "pxe"})),
+        both(VM_ILO, put((*N0, "boot"), {"method": "virtualmedia"}), BIOS),
     ),
     (
         "a vendor virtual-media scheme with boot.method http on bios",
