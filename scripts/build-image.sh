@@ -34,7 +34,7 @@ git -C "$root" ls-files -z | (cd "$root" && xargs -0 tar -c --no-recursion) | ta
 "${PYTHON:-python3}" -m pip download --quiet --dest "$work/wheels" "$work/src" "setuptools>=68" wheel
 
 mmdebstrap --variant=apt --mode=root --format=directory \
-  --include=python3,python3-venv,ca-certificates,dnsmasq-base,ipxe,libcap2-bin \
+  --include=python3,python3-venv,ca-certificates,dnsmasq-base,ipxe,isolinux,syslinux-common,libcap2-bin \
   --customize-hook='mkdir -p "$1/tmp/src" "$1/tmp/wheels"' \
   --customize-hook="copy-in $work/src/. /tmp/src" \
   --customize-hook="copy-in $work/wheels/. /tmp/wheels" \

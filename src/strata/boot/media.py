@@ -30,7 +30,7 @@ import os
 import tempfile
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,6 +47,7 @@ __all__ = [
     "MediaFiles",
     "MediaImages",
     "media_links",
+    "media_refusal",
     "media_script",
     "media_url",
 ]
@@ -78,6 +79,19 @@ class MediaFiles:
                 f"virtual media needs {', '.join(missing)}: "
                 "apt-get install isolinux syslinux-common ipxe"
             )
+
+
+def media_refusal(nodes: Iterable[NodePlan], files: MediaFiles | None = None) -> str | None:
+    """Before any server is powered on: why the images of ``nodes`` that boot from
+    virtual media could not be built (a missing file, and for which nodes), or None."""
+    names = [n.name for n in nodes if n.boot_method == "virtualmedia"]
+    try:
+        if names:
+            (files or MediaFiles()).check()
+    except MediaError as exc:
+        more = f" and {len(names) - 5} more" if len(names) > 5 else ""
+        return f"{exc} (for {', '.join(names[:5])}{more})"
+    return None
 
 
 def media_url(base_url: str, signer: TokenSigner, node: str, expires: int) -> str:

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from strata.bmc import BMCPool, DriverSettings
-from strata.boot.media import media_links
+from strata.boot.media import media_links, media_refusal
 from strata.boot.runner import BootRunner, boot_service, dnsmasq_for
 from strata.cli.apply_pivot import (
     PIVOT_OPTIONS,
@@ -281,8 +281,11 @@ def _preflight(
     missing = missing_artifacts(nodes, AssetIndex(mirror), clusters)
     for gap in missing:
         err.print(f"[red]error[/]: artifacts missing for {gap.describe(file)}", soft_wrap=True)
-    if missing:
-        err.print("nothing was powered on; import the artifacts, then apply again")
+    media = media_refusal(nodes)
+    if media is not None:
+        err.print(f"[red]error[/]: {escape(media)}", soft_wrap=True)
+    if missing or media:
+        err.print("nothing was powered on; install or import what is missing, then apply again")
         sys.exit(2)
 
 

@@ -42,7 +42,9 @@ class LabMachine:
     bootfile: str | None = None  # with user networking: the iPXE script URL
     memory_mib: int = 512
     more_nics: tuple[tuple[str, str], ...] = ()  # (MAC, tap device) after the first
-    medium: Path | None = None  # an ISO image in its drive: the seed's
+    medium: Path | None = None  # an ISO image in its drive: the seed's, or virtual media
+    media_url: str | None = None  # where its BMC read the virtual media in the drive
+    virtual_media: bool = True  # its BMC offers a virtual CD
     boot_once: str | None = None  # Redfish BootSourceOverrideTarget, consumed at power-on
     boot_mode: str = "UEFI"
     process: subprocess.Popen[bytes] | None = None
@@ -93,7 +95,8 @@ class LabMachine:
         """QEMU's ``-boot order=`` for this power-on: ``n`` (network, the medium taken
         out), ``d`` (the medium) or ``c`` (the disk)."""
         if self.boot_once in ("Pxe", "UefiHttp"):
-            self.medium = None
+            if self.media_url is None:  # a person's medium: taken out (virtual media stays)
+                self.medium = None
             return "n"
         if self.medium is not None and self.boot_once in (None, "Cd"):
             return "d"

@@ -4,8 +4,9 @@ process (``LabMachine``).
 Enough of DMTF's Redfish for what Strata asks (through sushy, as for real BMCs):
 the service root, systems with power state, one-time boot override and the Reset
 action, Ethernet interfaces with MAC and link, and a manager with a firmware
-version. Basic authentication only: a session login is refused, as sushy-tools'
-emulator refuses it, and clients fall back to basic auth.
+version, and a virtual CD per system (``strata.lab.virtual_media``). Basic
+authentication only: a session login is refused, as sushy-tools' emulator refuses it,
+and clients fall back to basic auth.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from strata.lab.machines import LabMachine
+from strata.lab.virtual_media import VirtualMedia
 
 __all__ = ["LabBMC"]
 
@@ -40,6 +42,7 @@ class LabBMC:
         self.machines = machines
         self._auth = "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
         system = ROOT + "/Systems/{id}"
+        media = VirtualMedia(machines, system, self._guard)
         self.app = Starlette(
             routes=[
                 Route(ROOT, self.root),
@@ -53,6 +56,7 @@ class LabBMC:
                 Route(system + "/EthernetInterfaces/{nic}", self.nic),
                 Route(ROOT + "/Managers", self.managers),
                 Route(ROOT + "/Managers/{id}", self.manager),
+                *media.routes,
             ]
         )
 
@@ -187,6 +191,7 @@ def _system(m: LabMachine) -> dict[str, Any]:
         "ProcessorSummary": {"Count": 1},
         "MemorySummary": {"TotalSystemMemoryGiB": m.memory_mib / 1024},
         "EthernetInterfaces": {"@odata.id": path + "/EthernetInterfaces"},
+        "VirtualMedia": {"@odata.id": path + "/VirtualMedia"},
         "Actions": {
             "#ComputerSystem.Reset": {
                 "target": path + "/Actions/ComputerSystem.Reset",

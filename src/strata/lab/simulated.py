@@ -56,6 +56,7 @@ class Machine:
     node: Node
     power: PowerState = PowerState.OFF
     boot_once: BootDevice | None = None
+    media: str | None = None  # the virtual media image URL its BMC was given
     power_ons: int = 0  # power-on or reset actions received
     powering: list[tuple[float, float]] = field(default_factory=list)  # (start, settled)
     power_offs: int = 0
@@ -110,7 +111,10 @@ class Fleet:
     def boot(self, machine: Machine) -> None:
         """Power-on with a one-time network boot: the boot service would see these."""
         attempt = self.store.attempt(machine.node.name)
-        if machine.boot_once not in (BootDevice.PXE, BootDevice.HTTP) or attempt is None:
+        media = machine.boot_once is BootDevice.CD and machine.media is not None
+        if not (media or machine.boot_once in (BootDevice.PXE, BootDevice.HTTP)):
+            return
+        if attempt is None:
             return
         machine.boot_once = None
         name, number = machine.node.name, attempt.number
@@ -165,7 +169,9 @@ class Fleet:
 
 
 class SimulatedBMC:
-    capabilities = frozenset({Capability.POWER, Capability.BOOT_DEVICE, Capability.INVENTORY})
+    capabilities = frozenset(
+        {Capability.POWER, Capability.BOOT_DEVICE, Capability.INVENTORY, Capability.VIRTUAL_MEDIA}
+    )
 
     def __init__(self, fleet: Fleet, machine: Machine) -> None:
         self.fleet, self.machine = fleet, machine
@@ -208,9 +214,11 @@ class SimulatedBMC:
 
     def insert_media(self, url: str) -> None:
         self._call()
+        self.machine.media = url
 
     def eject_media(self) -> None:
         self._call()
+        self.machine.media = None
 
     def inventory(self) -> Inventory:
         self._call()

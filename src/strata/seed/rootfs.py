@@ -50,6 +50,8 @@ PACKAGES = (
     "iproute2",  # the seed's addresses on the BMC and provisioning networks
     "dnsmasq-base",  # DHCP/TFTP for the machines it provisions
     "ipxe",  # the iPXE binaries the boot service hands out
+    "isolinux",  # with syslinux-common: the virtual media images it builds (boot.media)
+    "syslinux-common",
 )
 SUITE = "bookworm"
 HOSTNAME = "strata-seed"

@@ -73,3 +73,5 @@ def test_the_image_builds_from_debian_packages_and_runs_strata(tmp_path: Path) -
     assert ran.returncode == 0, ran.stderr
     assert "--health-addr" in ran.stdout
     assert (bundle / "rootfs/usr/lib/ipxe/ipxe.efi").exists()
+    for name in ("usr/lib/ISOLINUX/isolinux.bin", "usr/lib/syslinux/modules/bios/ldlinux.c32"):
+        assert (bundle / "rootfs" / name).exists()  # virtual media images (boot.media)
