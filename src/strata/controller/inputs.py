@@ -24,6 +24,7 @@ __all__ = [
     "TIMEOUT_REASONS",
     "log_reader",
     "reason_for",
+    "timeout_reason",
 ]
 
 BOOT_EVENTS: dict[str, Event] = {  # log entries from the boot service -> lifecycle events
@@ -55,6 +56,18 @@ TIMEOUT_REASONS = {
     State.JOINING: "its Node was not Ready in its layer's cluster within {t:g} s",
     State.DEPROVISIONING: "power-off did not finish in {t:g} s",
 }
+VIRTUAL_MEDIA_BOOT = (  # what to check instead, for a node booted from its virtual media
+    " (check its network boot: DHCP, PXE, the boot service URL)",
+    " (check its virtual media boot: the BMC's virtual CD and its one-time CD boot, DHCP on "
+    "the machine's network, the boot service URL; its console shows iPXE's attempts)",
+)
+
+
+def timeout_reason(state: State, seconds: float, boot_method: str) -> str:
+    """Why a node failed when ``state`` lasted ``seconds``, with what to check for its
+    boot method (``TIMEOUT_REASONS``)."""
+    text = TIMEOUT_REASONS[state].format(t=seconds)
+    return text.replace(*VIRTUAL_MEDIA_BOOT) if boot_method == "virtualmedia" else text
 
 
 FAILURE_REASONS = {  # a machine's report that fails its node, in words a person can act on

@@ -33,6 +33,7 @@ from strata.controller.inputs import (
     TIMEOUT_REASONS,
     log_reader,
     reason_for,
+    timeout_reason,
 )
 from strata.controller.intent import plan_intent
 from strata.controller.layers import CLUSTER_NEWS, Layers
@@ -368,7 +369,7 @@ class Reconciler:
                 self._ready.append(name)
             elif kind == "deadline" and t.state in TIMEOUT_REASONS:
                 timeout = self.options.timeouts.of(t.state) or 0
-                reason = TIMEOUT_REASONS[t.state].format(t=timeout)
+                reason = timeout_reason(t.state, timeout, t.plan.boot_method)
                 if t.state is State.JOINING:
                     reason += f"; {self.layers.join_seen(t)}"
                 if t.last_error:

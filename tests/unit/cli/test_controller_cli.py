@@ -53,7 +53,9 @@ def applied(tmp_path: Path) -> Path:
     fleet = Fleet(topology, store, FAST)
     fleet.machines["lab-worker-1"].no_ignition = True
     options = ApplyOptions(
-        poll_interval=0.01, timeouts=ApplyOptions().timeouts.with_overrides({"booting": 0.5})
+        poll_interval=0.01,
+        timeouts=ApplyOptions().timeouts.with_overrides({"booting": 0.5}),
+        media_url=lambda node, expires: f"http://boot.invalid/media/{node}.iso",  # lab-worker-1
     )
     try:
         Reconciler(build_plan(topology, *recorded(store)), store, fleet, options).run()
@@ -317,7 +319,7 @@ def test_off_a_terminal_no_line_is_wrapped(applied: Path) -> None:
         timeout=60,
     )
     assert done.returncode == 0, done.stderr
-    reason = "fetched no Ignition config within 0.5 s of power-on (check its network boot: DHCP"
+    reason = "fetched no Ignition config within 0.5 s of power-on (check its virtual media boot"
     assert any("lab-worker-1" in line and reason in line for line in done.stdout.splitlines())
 
 
