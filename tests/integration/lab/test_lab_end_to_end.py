@@ -1,7 +1,8 @@
 """The lab end to end, as the README's first command runs it: `strata lab up` starts the
 lab example's three servers as QEMU machines behind Redfish BMCs in a network
 namespace; `strata apply` inside it powers them on through Redfish (sushy), real
-iPXE firmware PXE-boots from real dnsmasq and Strata's boot service, the stand-in
+iPXE firmware PXE-boots from real dnsmasq and Strata's boot service (lab-worker-1:
+real iPXE from the image its BMC inserted as a virtual CD), the stand-in
 OS fetches its Ignition config, phones home and hands the config to the lab, which
 runs a real control plane (for lab-cp-0) and a real kubelet per machine from it; all
 three end `joined`, their Nodes Ready in the layer's API as `strata kubeconfig` and
@@ -180,6 +181,10 @@ def test_lab_up_apply_down(tmp_path: Path) -> None:
                 errors="replace"
             )
             assert "strata-lab: reported installed" in console
+            via = [e.detail.get("via") for e in store.events(node) if e.kind == "ipxe-fetched"]
+            road = "virtual-media" if node == "lab-worker-1" else None  # the example says so
+            assert via == [road], (node, via)
+            assert ("media-ejected" in kinds) is (road is not None), (node, kinds)
         leases = (tmp_path / ".strata" / "dhcp" / "dnsmasq.log").read_text(errors="replace")
         assert "DHCPACK(prov0)" in leases and "http://192.168.110.1:8080/boot.ipxe" in leases
         store.close()
