@@ -110,7 +110,7 @@ def plan_tables(console: Console, plan: Plan) -> None:
                 "layer": n.layer,
                 "role": n.role,
                 "os": f"{n.os_name} {n.os_version}",
-                "boot": f"{n.boot_method}/{n.firmware}",
+                "boot": f"{'→'.join(n.boot_methods)}/{n.firmware}",
                 "bmc": n.bmc_address,
                 "boot mac": n.boot_mac,
                 "addresses": ", ".join(i.address.split("/")[0] for i in n.interfaces if i.address)

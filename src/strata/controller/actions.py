@@ -42,6 +42,7 @@ __all__ = [
     "eject_media",
     "inspect",
     "marks_after",
+    "method_of",
     "needs_eject",
     "power_off",
     "power_on",
@@ -99,6 +100,9 @@ def marks_after(event: Event, marks: Mapping[str, Any]) -> dict[str, Any]:
         return {**marks, MAY_RESET: True}
     if event is Event.PROVISION:
         return {MAY_RESET: True} if marks.get(MAY_RESET) else {}
+    if event is Event.FALLBACK:  # the same install, its next boot method: the machine is
+        # on by Strata's doing (its failed attempt), so the power-on may reset it
+        return {MAY_RESET: True, "method": int(marks.get("method", 0)) + 1}
     return dict(marks)
 
 
@@ -162,18 +166,36 @@ def prepare_boot(driver: BMCDriver, work: Work) -> Outcome:
     if running and not marks.get(MAY_RESET):
         why = "no install of Strata's is in progress there (a restored or stale state, or "
         return _found_running(power, why + "started by someone else)")
-    device = BOOT_DEVICES.get(plan.boot_method)
-    if device is None:
-        raise NotSupported(
-            plan.name, plan.bmc_address, f"boot method {plan.boot_method}", hint="see docs/boot.md"
-        )
-    if device is BootDevice.CD:
-        _insert_media(driver, work)
-    driver.set_boot_device(device, BootMode.UEFI if plan.firmware == "uefi" else BootMode.LEGACY)
+    method, skipped = _set_boot(driver, work, int(marks.get("method", 0)))
     number = attempt.number if attempt is not None else 0
     marks = {k: v for k, v in marks.items() if k == MAY_RESET}
-    marks.update(attempt=number, prepared=number, running=running)
+    marks.update(attempt=number, prepared=number, running=running, method=method)
+    if skipped:
+        marks["skipped"] = skipped
     return Outcome(Event.BOOT_PREPARED, detail={"attempt": number}, marks=marks)
+
+
+def _set_boot(driver: BMCDriver, work: Work, first: int) -> tuple[int, list[dict[str, str]]]:
+    """Set the one-time boot of the node's boot method ``first`` (an index into
+    ``plan.boot_methods``), or of the next one the BMC can do: the method set, and each
+    skipped with why. Raises the last method's ``NotSupported`` when none can be."""
+    plan, skipped = work.plan, list[dict[str, str]]()
+    mode = BootMode.UEFI if plan.firmware == "uefi" else BootMode.LEGACY
+    for index in range(min(first, len(plan.boot_methods) - 1), len(plan.boot_methods)):
+        method = plan.boot_methods[index]
+        try:
+            device = BOOT_DEVICES.get(method)
+            if device is None:
+                raise NotSupported(plan.name, plan.bmc_address, f"boot method {method}")
+            if device is BootDevice.CD:
+                _insert_media(driver, work)
+            driver.set_boot_device(device, mode)
+            return index, skipped
+        except NotSupported as exc:
+            if index + 1 == len(plan.boot_methods):
+                raise
+            skipped.append({"method": method, "reason": str(exc)})
+    raise NotSupported(plan.name, plan.bmc_address, "no boot method left to try")
 
 
 def _insert_media(driver: BMCDriver, work: Work) -> None:
@@ -191,14 +213,17 @@ def _insert_media(driver: BMCDriver, work: Work) -> None:
     driver.insert_media(work.media_url(plan.name, int(time.time() + work.attempt_lifetime)))
 
 
+def method_of(plan: NodePlan, marks: Mapping[str, Any]) -> str:
+    """The boot method this install of the node takes (its ``method`` mark: an index
+    into ``plan.boot_methods``; the last, should the plan now list fewer)."""
+    return plan.boot_methods[min(int(marks.get("method", 0)), len(plan.boot_methods) - 1)]
+
+
 def needs_eject(plan: NodePlan, marks: Mapping[str, Any]) -> bool:
     """A node installed from virtual media whose image is still in its drive."""
     attempt = marks.get("attempt")
-    return (
-        plan.boot_method == VIRTUAL_MEDIA
-        and attempt is not None
-        and marks.get("ejected") != attempt
-    )
+    ejected = marks.get("ejected") == attempt
+    return method_of(plan, marks) == VIRTUAL_MEDIA and attempt is not None and not ejected
 
 
 def eject_media(driver: BMCDriver, work: Work) -> Outcome:
@@ -227,7 +252,12 @@ def power_on(driver: BMCDriver, work: Work) -> Outcome:
     marks["powered"] = marks["attempt"]
     marks.pop(MAY_RESET, None)  # the person's word covers this power-on, not a later one
     driver.power(PowerAction.RESET if marks.get("running") else PowerAction.ON)
-    detail = {"attempt": marks["attempt"], "power": "reset" if marks.get("running") else "on"}
+    detail = {
+        "attempt": marks["attempt"],
+        "power": "reset" if marks.get("running") else "on",
+        "method": method_of(work.plan, marks),  # the road it takes
+        **({"skipped": marks["skipped"]} if marks.get("skipped") else {}),  # and why not others
+    }
     return Outcome(Event.POWERED_ON, detail=detail, marks=marks)
 
 

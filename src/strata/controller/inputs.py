@@ -9,7 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from strata.controller.actions import method_of
 from strata.controller.lifecycle import Event, State
+from strata.controller.tracked import Tracked
+from strata.plan import NodePlan
 from strata.provisioning import LogKind
 from strata.store import LogEntry, Store
 
@@ -23,6 +26,8 @@ __all__ = [
     "RETRY_REQUESTED",
     "TIMEOUT_REASONS",
     "log_reader",
+    "next_method",
+    "on_deadline",
     "reason_for",
     "timeout_reason",
 ]
@@ -61,6 +66,28 @@ VIRTUAL_MEDIA_BOOT = (  # what to check instead, for a node booted from its virt
     " (check its virtual media boot: the BMC's virtual CD and its one-time CD boot, DHCP on "
     "the machine's network, the boot service URL; its console shows iPXE's attempts)",
 )
+
+
+def on_deadline(
+    t: Tracked, seconds: float, join_seen: Callable[[Tracked], str]
+) -> tuple[Event, str]:
+    """What a phase that lasted its ``seconds`` feeds, and why: ``fallback`` when booting
+    took too long and the node has another boot method to try, else ``timeout``."""
+    reason = timeout_reason(t.state, seconds, method_of(t.plan, t.marks))
+    if t.state is State.JOINING:
+        reason += f"; {join_seen(t)}"
+    if t.last_error:
+        reason += f"; last error: {t.last_error}"
+    after = next_method(t.plan, t.marks)
+    if t.state is State.BOOTING and after is not None:
+        return Event.FALLBACK, f"{reason}; trying boot method {after} next"
+    return Event.TIMEOUT, reason
+
+
+def next_method(plan: NodePlan, marks: Mapping[str, Any]) -> str | None:
+    """The boot method after the one this install took, if the node lists one."""
+    index = int(marks.get("method", 0)) + 1
+    return plan.boot_methods[index] if index < len(plan.boot_methods) else None
 
 
 def timeout_reason(state: State, seconds: float, boot_method: str) -> str:

@@ -75,6 +75,7 @@ class Event(enum.StrEnum):
     JOIN = "join"  # the run's target is joined: watch for the node in its layer's cluster
     NODE_READY = "node-ready"  # from the cluster's API (the layer's watch of Nodes)
     TIMEOUT = "timeout"  # the phase took longer than its limit
+    FALLBACK = "fallback"  # booting took too long: the next of its boot methods is tried
     BMC_FAILED = "bmc-failed"  # a permanent BMC fault (transient ones are retried below)
     RETRY = "retry"  # `strata retry NODE`
     DEPROVISION = "deprovision"  # removed from the file, with --prune
@@ -97,6 +98,7 @@ class Action(enum.StrEnum):
     RECORD_FAILURE = "record-failure"  # keep the step and the reason; end any attempt
     POWER_OFF = "power-off"
     EJECT_MEDIA = "eject-media"  # installed from virtual media: take the image out
+    FALL_BACK = "fall-back"  # end the attempt, prepare the boot again with the next method
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +130,7 @@ TABLE: dict[tuple[State, Event], Transition] = {
     (S.BOOTING,        E.IGNITION_FETCHED):  T(S.INSTALLING,     A.AWAIT_BOOT),
     (S.INSTALLING,     E.IGNITION_FETCHED):  T(S.INSTALLING,     A.NONE),  # coreos-installer's fetch
     (S.INSTALLING,     E.INSTALLED):         T(S.PROVISIONED,    A.BOOT_FROM_DISK),
+    (S.BOOTING,        E.FALLBACK):          T(S.PROVISIONING,   A.FALL_BACK),
     (S.BOOTING,        E.ARTIFACT_MISSING):  T(S.FAILED,         A.RECORD_FAILURE),
     (S.INSTALLING,     E.ARTIFACT_MISSING):  T(S.FAILED,         A.RECORD_FAILURE),
     (S.INSTALLING,     E.ROOT_DEVICE_NOT_FOUND): T(S.FAILED,     A.RECORD_FAILURE),

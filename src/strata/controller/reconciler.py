@@ -32,8 +32,8 @@ from strata.controller.inputs import (
     REQUESTS,
     TIMEOUT_REASONS,
     log_reader,
+    on_deadline,
     reason_for,
-    timeout_reason,
 )
 from strata.controller.intent import plan_intent
 from strata.controller.layers import CLUSTER_NEWS, Layers
@@ -73,8 +73,7 @@ class Reconciler:
         ``stop``: once set, no new BMC action starts and ``run`` returns when the running
         ones have come back and been recorded (the in-cluster controller's replan)."""
         self.plan, self.store, self.drivers, self.lease = plan, store, drivers, lease
-        self._stop = stop
-        self.options = options or ApplyOptions()
+        self._stop, self.options = stop, options or ApplyOptions()
         self.observer, self.clock = observer, clock
         self.nodes: dict[str, Tracked] = {}
         self._unsettled: set[str] = set()
@@ -91,6 +90,7 @@ class Reconciler:
             Action.AWAIT_BOOT: self._replay_early,
             Action.BOOT_FROM_DISK: self._end_attempt,
             Action.RECORD_FAILURE: self._end_attempt,
+            Action.FALL_BACK: self._fall_back,
             Action.AWAIT_JOIN: lambda t: None,  # the cluster's watch reports node-ready
         }
 
@@ -131,8 +131,8 @@ class Reconciler:
         return summarize(self.nodes.values(), self.clock() - started)
 
     def _next_wake(self, polled: float) -> float:
-        wake, soonest = polled + self.options.poll_interval, self._timers.next_at()
-        return max(0.0, (wake if soonest is None else min(wake, soonest)) - self.clock())
+        wake, soon = polled + self.options.poll_interval, self._timers.next_at()
+        return max(0.0, min(wake, wake if soon is None else soon) - self.clock())
 
     # -- loading what the store knows --------------------------------------
 
@@ -221,8 +221,8 @@ class Reconciler:
             else (None, None)
         )
         info = {"from": before.value, "to": t.state.value, "event": event.value, **(detail or {})}
-        if t.reason:
-            info["reason"] = t.reason
+        if t.reason or reason:  # a failure's, or why the node moved on (a fallback)
+            info["reason"] = t.reason or reason
         self._writes.record(t, ("state", info), wait=(before, event) in WRITE_BEHIND)
         if t.deadline is not None:
             self._timers.add(t.deadline, t.name, t.generation, "deadline")
@@ -260,6 +260,12 @@ class Reconciler:
         if t.state is State.PROVISIONED and actions.needs_eject(t.plan, t.marks):
             t.action = Action.EJECT_MEDIA  # a BMC step: the plan's next event waits for it
             self._ready.append(t.name)
+
+    def _fall_back(self, t: Tracked) -> None:
+        """The next boot method: the attempt ends with this record; its boot is prepared anew."""
+        self._writes.end_attempt(t.name, provisioned=False)
+        t.action = Action.PREPARE_BOOT
+        self._ready.append(t.name)
 
     def _hold(self, t: Tracked, why: str) -> None:
         t.held = why
@@ -369,12 +375,7 @@ class Reconciler:
                 self._ready.append(name)
             elif kind == "deadline" and t.state in TIMEOUT_REASONS:
                 timeout = self.options.timeouts.of(t.state) or 0
-                reason = timeout_reason(t.state, timeout, t.plan.boot_method)
-                if t.state is State.JOINING:
-                    reason += f"; {self.layers.join_seen(t)}"
-                if t.last_error:
-                    reason += f"; last error: {t.last_error}"
-                self._feed(t, Event.TIMEOUT, reason)
+                self._feed(t, *on_deadline(t, timeout, self.layers.join_seen))
 
     def _flush(self) -> None:
         for name in self._writes.flush():

@@ -26,6 +26,7 @@ from strata.bmc import (
     DiskInfo,
     Inventory,
     NICInfo,
+    NotSupported,
     PowerAction,
     PowerState,
     Unreachable,
@@ -57,6 +58,8 @@ class Machine:
     power: PowerState = PowerState.OFF
     boot_once: BootDevice | None = None
     media: str | None = None  # the virtual media image URL its BMC was given
+    virtual_media: bool = True  # its BMC offers a virtual CD
+    dead_boot: BootDevice | None = None  # booted this way, it never reaches its installer
     power_ons: int = 0  # power-on or reset actions received
     powering: list[tuple[float, float]] = field(default_factory=list)  # (start, settled)
     power_offs: int = 0
@@ -113,6 +116,9 @@ class Fleet:
         attempt = self.store.attempt(machine.node.name)
         media = machine.boot_once is BootDevice.CD and machine.media is not None
         if not (media or machine.boot_once in (BootDevice.PXE, BootDevice.HTTP)):
+            return
+        if machine.boot_once is machine.dead_boot:  # e.g. a CD its firmware cannot start
+            machine.boot_once = None
             return
         if attempt is None:
             return
@@ -214,6 +220,8 @@ class SimulatedBMC:
 
     def insert_media(self, url: str) -> None:
         self._call()
+        if not self.machine.virtual_media:
+            raise NotSupported(self.target.node, self.target.address, "no virtual CD or DVD drive")
         self.machine.media = url
 
     def eject_media(self) -> None:

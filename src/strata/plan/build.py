@@ -67,6 +67,7 @@ def node_plan(node: Node, networks: Mapping[str, NetworkSpec]) -> NodePlan:
         ssh_keys=node.ssh_keys,
         ignition_fragments=tuple(f.name for f in node.ignition),
         labels=MappingProxyType(labels),
+        boot_fallbacks=node.boot.fallbacks,
     )
 
 

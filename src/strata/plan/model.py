@@ -103,6 +103,13 @@ class NodePlan:
     ssh_keys: tuple[str, ...]
     ignition_fragments: tuple[str, ...]
     labels: Mapping[str, str]
+    # boot.method as a list: the methods after ``boot_method``, each tried in turn when
+    # the BMC cannot do the one before or that one's boot fails (docs/boot.md, "Fallback")
+    boot_fallbacks: tuple[str, ...] = ()
+
+    @property
+    def boot_methods(self) -> tuple[str, ...]:
+        return (self.boot_method, *self.boot_fallbacks)
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +211,7 @@ def node_plan_from_jsonable(data: Mapping[str, Any]) -> NodePlan:
     )
     for name in ("ssh_keys", "ignition_fragments"):
         values[name] = tuple(values[name])
+    values["boot_fallbacks"] = tuple(values.get("boot_fallbacks", ()))  # absent before 0.2
     values["disks"] = tuple(_disk(d) for d in values["disks"])
     return NodePlan(**values)
 

@@ -10,6 +10,8 @@ written, not once per node that inherits it.
 
 from __future__ import annotations
 
+import dataclasses
+
 from strata.topology.bmc_schemes import (
     BOOT_NAMES,
     SCHEMES,
@@ -18,7 +20,7 @@ from strata.topology.bmc_schemes import (
     split_scheme,
 )
 from strata.topology.diagnostics import Diagnostics, Path
-from strata.topology.model import Node, Topology
+from strata.topology.model import Boot, Node, Topology
 from strata.topology.origins import settings_chain, written_at
 from strata.topology.spec import TopologySpec
 
@@ -36,17 +38,29 @@ def check_boot(spec: TopologySpec, topology: Topology, diags: Diagnostics) -> No
 
 
 def _node_problems(spec: TopologySpec, node: Node) -> list[tuple[Path, str, str]]:
-    method, firmware = node.boot.method, node.boot.firmware
     where_method = written_at(
         spec, node.source, lambda s: s.boot and s.boot.method, ("boot", "method")
     )
     problems = []
     implied = where_method == node.source and node.bmc.boot is not None
-    what = f"{node.bmc.protocol}://" if implied else "boot.method http"
     if implied:
         where_method = _scheme_written_at(spec, node)  # the scheme chose the method
-    elif node.bmc.boot not in (None, method):
+    elif node.bmc.boot not in (None, node.boot.method):
         problems.append(_contradicted(node, where_method))
+    problems += _method_problems(spec, node, where_method, implied)
+    for fallback in node.boot.fallbacks:  # each must be possible too: a list is a promise
+        other = dataclasses.replace(node, boot=Boot(fallback, node.boot.firmware))
+        problems += _method_problems(spec, other, where_method, False)
+    return problems
+
+
+def _method_problems(
+    spec: TopologySpec, node: Node, where_method: Path, implied: bool
+) -> list[tuple[Path, str, str]]:
+    """What makes ``node.boot.method`` impossible on the node's firmware or BMC."""
+    method, firmware = node.boot.method, node.boot.firmware
+    what = f"{node.bmc.protocol}://" if implied else "boot.method http"
+    problems = []
     if method == "http" and firmware == "bios":
         where = written_at(
             spec, node.source, lambda s: s.boot and s.boot.firmware, ("boot", "firmware")

@@ -56,8 +56,13 @@ class BMC:
 
 @dataclass(frozen=True, slots=True)
 class Boot:
-    method: str
+    method: str  # the first choice
     firmware: str
+    fallbacks: tuple[str, ...] = ()  # the next choices, in order (boot.method as a list)
+
+    @property
+    def methods(self) -> tuple[str, ...]:
+        return (self.method, *self.fallbacks)
 
 
 @dataclass(frozen=True, slots=True)

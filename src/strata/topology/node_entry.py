@@ -70,7 +70,9 @@ class NodeEntry:
             for i, nic in enumerate(spec.nics)
         ]
         self.os = _os(settings, path)
-        self.boot = Boot(**{**DEFAULT_BOOT, **settings.boot})
+        boot = {**DEFAULT_BOOT, **settings.boot}
+        methods = boot["method"] if isinstance(boot["method"], list) else [boot["method"]]
+        self.boot = Boot(methods[0], boot["firmware"], tuple(methods[1:]))
         self.layer = _required(
             settings.layer, "layer", path, "set layer on the node or in a defaults block"
         )
@@ -148,7 +150,7 @@ class NodeEntry:
         interface), else ipxe. A written method the scheme contradicts is boot_rules'."""
         if bmc.boot is None or "method" in self.settings.boot:
             return self.boot
-        return Boot(bmc.boot, self.boot.firmware)
+        return Boot(bmc.boot, self.boot.firmware, self.boot.fallbacks)
 
     def _nic(self, i: int, ctx: Context) -> NIC:
         mac_text, ip, switch, port = self.nics[i]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from strata.topology.fields import SpecModel
@@ -93,10 +93,23 @@ class BMCSettings(SpecModel):
 
 
 class BootSettings(SpecModel):
-    method: BootMethod | None = Field(
-        default=None, description="Network boot: pxe, ipxe, http (UEFI HTTP boot) or virtualmedia."
+    method: BootMethod | list[BootMethod] | None = Field(
+        default=None,
+        description="How the server boots its installer: pxe, ipxe, http (UEFI HTTP boot) or "
+        "virtualmedia; or a list of them in order of preference, each tried when the BMC "
+        "cannot do the one before or its boot fails (docs/boot.md, 'Fallback').",
     )
     firmware: Firmware | None = Field(default=None, description="Firmware mode: uefi or bios.")
+
+    @field_validator("method")
+    @classmethod
+    def _methods(cls, method: BootMethod | list[BootMethod] | None) -> Any:
+        if isinstance(method, list):
+            if not method:
+                raise PydanticCustomError("no_methods", "list at least one boot method")
+            if len(set(method)) != len(method):
+                raise PydanticCustomError("repeated_method", "a boot method is listed twice")
+        return method
 
 
 class RootDeviceHints(SpecModel):

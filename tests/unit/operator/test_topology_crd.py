@@ -33,6 +33,12 @@ FREE = {
     ".spec.regions[].zones[].racks[].switches[].ports",
     # a port name or number: int-or-string breaks 1.20's OpenAPI models (strata.operator.openapi)
     ".spec.regions[].zones[].racks[].nodes[].nics[].switchPort.port",
+    # a boot method or a list of them in order (fallback): a string-or-list has no structural form
+    ".spec.defaults.boot.method",
+    ".spec.regions[].defaults.boot.method",
+    ".spec.regions[].zones[].defaults.boot.method",
+    ".spec.regions[].zones[].racks[].defaults.boot.method",
+    ".spec.regions[].zones[].racks[].nodes[].boot.method",
 }
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from strata.plan import build_plan
 from strata.topology import check_text
 from strata.topology.loader import Checked
 from tests.unit.topology.test_rule_findings import (
@@ -125,6 +126,30 @@ CASES: list[tuple[str, Callable[[dict[str, Any]], None], str, str]] = [
         ),
         "regions[0].zones[0].racks[0].nodes[0].boot.method",
         "boot.method virtualmedia needs firmware bios",
+    ),
+    (
+        "a fallback the firmware cannot do: one finding where the list is",
+        put(("defaults", "boot"), {"method": ["virtualmedia", "http"], "firmware": "bios"}),
+        "defaults.boot.method",
+        "boot.method http (UEFI HTTP Boot) needs firmware uefi, not bios",
+    ),
+    (
+        "a fallback an IPMI BMC cannot do",
+        both(put((*N0, "boot"), {"method": ["ipxe", "virtualmedia"]}), put((*N0, "bmc"), IPMI)),
+        "regions[0].zones[0].racks[0].nodes[0].boot.method",
+        "an IPMI BMC has no virtual media",
+    ),
+    (
+        "a method listed twice",
+        put((*N0, "boot"), {"method": ["ipxe", "pxe", "ipxe"]}),
+        "regions[0].zones[0].racks[0].nodes[0].boot.method",
+        "a boot method is listed twice",
+    ),
+    (
+        "an empty list",
+        put((*N0, "boot"), {"method": []}),
+        "regions[0].zones[0].racks[0].nodes[0].boot.method",
+        "list at least one boot method",
     ),
     (
         "an IPv6 provisioning network",
@@ -257,3 +282,12 @@ def test_a_hint_followed_leads_to_no_other_error(
 def test_the_uefi_half_of_the_hint_is_clean_too() -> None:
     """redfish-uefihttp on bios: boot.firmware uefi, the hint's first way, is clean."""
     assert checked(both(UEFIHTTP, put((*N0, "boot"), {"firmware": "uefi"}), BIOS)).errors == []
+
+
+def test_a_list_of_methods_is_planned_in_order() -> None:
+    found = checked(
+        put(("defaults", "boot"), {"method": ["virtualmedia", "ipxe"], "firmware": "bios"})
+    )
+    assert found.errors == [] and found.topology is not None
+    node = build_plan(found.topology).nodes[0]
+    assert node.boot_methods == ("virtualmedia", "ipxe")

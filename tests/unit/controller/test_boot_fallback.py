@@ -1,0 +1,101 @@
+"""boot.method as a list: a BMC that cannot do a method, or a boot by it that never
+reaches the installer, moves the node to its next method, said in its events and
+bounded by the list (the simulated fleet: exact and fast)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from strata.bmc import BootDevice
+from strata.controller import ApplyOptions, Reconciler, Summary, recorded
+from strata.lab.generated import generated_text
+from strata.lab.simulated import Fleet, FleetSettings
+from strata.plan import build_plan
+from strata.store import SQLiteStore
+from strata.topology import Topology, check_text
+
+FAST = FleetSettings(latency=(0.001, 0.002), boot_seconds=(0.05, 0.1), install_seconds=(0.05, 0.1))
+MEDIA_THEN_IPXE = "boot: {method: [virtualmedia, ipxe], firmware: bios}"
+
+
+@pytest.fixture
+def topo(monkeypatch: pytest.MonkeyPatch) -> Topology:
+    monkeypatch.setenv("PW", "pw")
+    text = generated_text(1, 3).replace(
+        "  installDisk: /dev/vda\n", f"  installDisk: /dev/vda\n  {MEDIA_THEN_IPXE}\n", 1
+    )
+    checked = check_text(text, "t.yaml")
+    assert checked.topology is not None, [d.message for d in checked.errors]
+    return checked.topology
+
+
+@pytest.fixture
+def fleet(topo: Topology, store: SQLiteStore) -> Iterator[Fleet]:
+    made = Fleet(topo, store, FAST)
+    yield made
+    made.close()
+
+
+def _run(topo: Topology, store: SQLiteStore, fleet: Fleet, booting: float = 5.0) -> Summary:
+    options = ApplyOptions(
+        poll_interval=0.01,
+        timeouts=ApplyOptions().timeouts.with_overrides({"booting": booting}),
+        media_url=lambda node, expires: f"http://boot.invalid/media/{node}.iso",
+    )
+    return Reconciler(build_plan(topo, *recorded(store)), store, fleet, options).run()
+
+
+def _states(store: SQLiteStore, node: str) -> list[dict[str, Any]]:
+    return [dict(e.detail) for e in store.events(node) if e.kind == "state"]
+
+
+def test_the_plan_lists_the_methods_in_order(topo: Topology) -> None:
+    node = build_plan(topo).nodes[0]
+    assert (node.boot_method, node.boot_fallbacks) == ("virtualmedia", ("ipxe",))
+
+
+def test_a_bmc_without_virtual_media_boots_the_next_method(
+    topo: Topology, store: SQLiteStore, fleet: Fleet
+) -> None:
+    lacking, having = "k1-n1", "k1-n2"
+    fleet.machines[lacking].virtual_media = False
+    assert _run(topo, store, fleet).ok
+    for name in (lacking, having):
+        assert fleet.machines[name].power_ons == 1  # no method cost a power-on
+    booted = {
+        n: next(s for s in _states(store, n) if s["to"] == "booting") for n in (lacking, having)
+    }
+    assert booted[lacking]["method"] == "ipxe"
+    (skipped,) = booted[lacking]["skipped"]
+    assert skipped["method"] == "virtualmedia"
+    assert skipped["reason"].endswith(": no virtual CD or DVD drive")  # node, BMC: why
+    assert booted[having]["method"] == "virtualmedia" and "skipped" not in booted[having]
+    assert fleet.machines[having].media is None  # ejected once installed
+    assert "media-ejected" not in [e.kind for e in store.events(lacking)]
+
+
+def test_a_boot_that_never_comes_falls_back_once_and_the_last_method_fails(
+    topo: Topology, store: SQLiteStore, fleet: Fleet
+) -> None:
+    rescued, lost = "k1-n1", "k1-n2"
+    fleet.machines[rescued].dead_boot = BootDevice.CD  # its firmware cannot start the CD
+    fleet.machines[lost].dead_boot = BootDevice.CD
+    fleet.machines[lost].no_ignition = True  # and its network boot fails too
+    summary = _run(topo, store, fleet, booting=0.5)
+    assert not summary.ok
+    records = {n.name: n for n in store.summaries()}
+    assert records[rescued].state == "provisioned"
+    (fell,) = [s for s in _states(store, rescued) if s["event"] == "fallback"]
+    assert (fell["from"], fell["to"]) == ("booting", "provisioning")
+    assert "within 0.5 s of power-on (check its virtual media boot" in fell["reason"]
+    assert fell["reason"].endswith("; trying boot method ipxe next")
+    assert fleet.machines[rescued].power_ons == 2  # one power-on (or reset) per method
+    powered = [(s["attempt"], s["method"]) for s in _states(store, rescued) if s["to"] == "booting"]
+    assert powered == [(1, "virtualmedia"), (2, "ipxe")]  # a new attempt: the first's tokens died
+    assert (records[lost].state, records[lost].step) == ("failed", "booting")
+    assert "check its network boot" in (records[lost].reason or "")  # the last method's words
+    assert fleet.machines[lost].power_ons == 2  # bounded by the list
+    assert [s["event"] for s in _states(store, lost)].count("fallback") == 1
