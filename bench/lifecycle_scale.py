@@ -112,6 +112,7 @@ def _child(target: str) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     from bench.thread_cpu import CollectorClock, ThreadClocks, load_average
+    from strata.boot.media import media_links
     from strata.controller import ApplyOptions, Reconciler, State, recorded
     from strata.lab.simulated import Fleet, FleetSettings
     from strata.plan import build_plan
@@ -130,7 +131,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         store = SQLiteStore(Path(tmp) / "state.db")
         cluster = _Clusters(topology, store, args.join) if target is State.JOINED else None
         fleet = Fleet(topology, store, settings, cluster.installed if cluster else None)
-        options = ApplyOptions(concurrency=args.concurrency, target=target)
+        # the simulated fleet stands in for the boot service too: virtual media links are
+        # signed as a real run signs them, for a service no machine reaches
+        links = media_links("http://boot.invalid", store.token_key)
+        options = ApplyOptions(concurrency=args.concurrency, target=target, media_url=links)
         clocks, collector = ThreadClocks(), CollectorClock()
         before = resource.getrusage(resource.RUSAGE_SELF)
         loop_cpu, wall = time.thread_time(), time.perf_counter()

@@ -56,10 +56,13 @@ PACKAGES = (
 SUITE = "bookworm"
 HOSTNAME = "strata-seed"
 # Run inside the base (mmdebstrap --customize-hook): the seed's name, an initrd that has
-# live-boot's scripts in it, and no getty on the terminals the unit uses.
+# live-boot's scripts in it, iPXE's binaries where the boot service reads them, and no
+# getty on the terminals the unit uses.
 BASE_HOOKS = (
     f'echo {HOSTNAME} > "$1/etc/hostname"',
     'chroot "$1" update-initramfs -u -k all',
+    # /boot stays out of the squashfs; Debian's /usr/lib/ipxe/ipxe.{efi,lkrn} link there
+    'for f in ipxe.efi ipxe.lkrn; do cp --remove-destination "$1/boot/$f" "$1/usr/lib/ipxe/$f"; done',
     'ln -sf /dev/null "$1/etc/systemd/system/getty@tty1.service"',
     'ln -sf /dev/null "$1/etc/systemd/system/serial-getty@ttyS0.service"',
     'rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*',

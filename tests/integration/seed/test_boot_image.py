@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import subprocess
 import time
 from pathlib import Path
 
@@ -72,6 +73,33 @@ def test_the_payload_reads_back_and_the_boot_structures_are_there(
     assert head[:432] == isohdpfx  # Debian's isohybrid boot code, for BIOS from a disk
     assert head[512:520] == b"EFI PART"
     assert os.path.getsize(image.path) >= seed_root.squashfs.stat().st_size
+
+
+@pytest.mark.slow
+def test_the_live_root_holds_what_the_boot_service_hands_out(seed_root: LiveRoot) -> None:
+    """iPXE's binaries (DHCP's boot files; virtual media's ipxe.lkrn) and ISOLINUX's, as
+    files: Debian's /usr/lib/ipxe/ipxe.{efi,lkrn} link into /boot, which the squashfs
+    leaves out (a dangling link served UEFI machines nothing)."""
+    listing = subprocess.run(
+        ["unsquashfs", "-lls", "-d", "", str(seed_root.squashfs)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
+    kinds = {  # path -> its kind: "-" a file, "l" a link ("PATH -> TARGET")
+        line.split(" -> ")[0].split()[-1]: line[0]
+        for line in listing.splitlines()
+        if line[:1] in ("-", "l")
+    }
+    for name in (
+        "/usr/lib/ipxe/ipxe.efi",
+        "/usr/lib/ipxe/ipxe.lkrn",
+        "/usr/lib/ipxe/undionly.kpxe",
+        "/usr/lib/ISOLINUX/isolinux.bin",
+        "/usr/lib/syslinux/modules/bios/ldlinux.c32",
+    ):
+        assert kinds.get(name) == "-", (name, kinds.get(name))
 
 
 def test_a_file_that_is_not_a_seed_image_is_refused(tmp_path: Path) -> None:
