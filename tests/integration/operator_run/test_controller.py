@@ -167,7 +167,9 @@ def test_a_server_found_running_is_adopted_through_the_cluster(make_run: Any) ->
     wait_for(  # adoption offered (before reinstall) in what Ready says
         lambda: True if offer in run.condition("lab", "Ready")["message"] else None, 60, offer
     )
-    assert run.condition("lab", "Progressing")["status"] == "False"  # waits for a person
+    # waits for a person (a resync's run may write Progressing True before it reassesses,
+    # leaving Ready's message, the offer, as it was: so it is waited for, not read once)
+    run.wait_condition("lab", "Progressing", "False", 1, timeout=60)
     where = ["--kubeconfig", str(run.plane.admin_kubeconfig()), "-n", run.namespace]
     adopted = _strata("adopt", running.name, *where, "--topology", "lab")
     assert adopted.returncode == 0, adopted.stderr
