@@ -62,10 +62,22 @@ def lab() -> None:
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
     help="A seed image (strata seed build --node NAME): NAME's machine boots it at start.",
 )
-def up(file: Path, image_cache: Path, seed: Path | None) -> None:
+@click.option(
+    "--without-virtual-media",
+    "no_media",
+    multiple=True,
+    metavar="NODE",
+    help="NODE's BMC offers no virtual CD, as some BMCs do not (repeatable).",
+)
+def up(file: Path, image_cache: Path, seed: Path | None, no_media: tuple[str, ...]) -> None:
     """Start FILE's servers as QEMU machines behind Redfish BMCs, in a network namespace."""
     console = make_console(stderr=True)
     topology = topology_or_exit(file)
+    unknown = sorted(set(no_media) - {n.name for n in topology.nodes})
+    if unknown:
+        raise click.BadParameter(
+            f"not in {file}: {', '.join(unknown)}", param_hint="--without-virtual-media"
+        )
     network = lab_network(topology)
     work = workdir(file)
     work.mkdir(parents=True, exist_ok=True)
@@ -78,7 +90,7 @@ def up(file: Path, image_cache: Path, seed: Path | None) -> None:
     _stand_ins(file, topology, image_cache, console)
     network.create()
     _set_aside(default_state(file), console)  # new machines: nothing recorded holds
-    _start_daemons(network, file, work, seed)
+    _start_daemons(network, file, work, seed, no_media)
     if own is not None:
         console.print(
             f"lab [bold]{topology.name}[/] is up: {own} boots the seed {seed} "
@@ -117,11 +129,14 @@ def _stand_ins(file: Path, topology: Topology, image_cache: Path, console: Conso
     stand_in_kube_artifacts(default_artifacts(file), build_plan(topology))
 
 
-def _start_daemons(network: LabNetwork, file: Path, work: Path, seed: Path | None) -> None:
+def _start_daemons(
+    network: LabNetwork, file: Path, work: Path, seed: Path | None, no_media: tuple[str, ...]
+) -> None:
     """The BMC service and the machines' Kubernetes stand-in, inside the namespace."""
     python = (sys.executable, "-m")
     bmc = [*network.inside, *python, "strata.lab.daemon", "--file", str(file.resolve())]
     bmc += ["--seed", str(seed.resolve())] if seed is not None else []
+    bmc += [arg for node in no_media for arg in ("--without-virtual-media", node)]
     _start_daemon("daemon", [*bmc, "--workdir", str(work.resolve())], work, network)
     # nsenter, not `ip netns exec` (which hides the cgroups the kubelets need under a
     # namespace's sysfs); unshare: the kubelets' mounts die with the daemon

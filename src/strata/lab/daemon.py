@@ -78,10 +78,15 @@ def lab_credentials(topology: Topology, base_dir: Path) -> Credentials:
     return resolve_credentials(topology.credentials[str(refs.pop())], base_dir)
 
 
-def machines(topology: Topology, workdir: Path, seed: Path | None = None) -> dict[str, LabMachine]:
+def machines(
+    topology: Topology,
+    workdir: Path,
+    seed: Path | None = None,
+    no_media: frozenset[str] = frozenset(),
+) -> dict[str, LabMachine]:
     """A machine per node: its first NIC on the provisioning bridge, one on the BMC
     network's bridge when the node has a NIC there; ``seed`` in the drive of the seed
-    node's (``seed_node``)."""
+    node's (``seed_node``); no virtual CD behind the BMCs of ``no_media``."""
     network, bmc = lab_network(topology), bmc_network(topology)
     own = seed_node(seed, topology) if seed is not None else None
     fleet = {}
@@ -90,6 +95,7 @@ def machines(topology: Topology, workdir: Path, seed: Path | None = None) -> dic
         tap = network.bmc_taps.get(n.name)
         machine = LabMachine(n.name, n.boot_mac, workdir, tap=network.taps[n.name])
         machine.more_nics = ((mac, tap),) if mac and tap else ()
+        machine.virtual_media = n.name not in no_media
         if n.name == own:
             machine.medium, machine.memory_mib = seed, SEED_MEMORY_MIB
         fleet[n.name] = machine
@@ -143,10 +149,11 @@ def main() -> None:
     parser.add_argument("--file", type=Path, required=True)
     parser.add_argument("--workdir", type=Path, required=True)
     parser.add_argument("--seed", type=Path, help="a seed image, switched on at start")
+    parser.add_argument("--without-virtual-media", action="append", default=[], metavar="NODE")
     args = parser.parse_args()
     topology = load(args.file)
     creds = lab_credentials(topology, args.file.parent)
-    fleet = machines(topology, args.workdir, args.seed)
+    fleet = machines(topology, args.workdir, args.seed, frozenset(args.without_virtual_media))
     bmc = LabBMC(fleet, creds.username, creds.password.reveal())
     port, tls = _listener(topology)
     cert = key = None

@@ -64,7 +64,7 @@ def test_apply_the_lab_example_with_the_live_view(
     assert re.search(r"│ mgmt\s+│\s+3 │\s+3 │", result.output), result.output  # 3 provisioned
     assert "apply finished" in result.output and "3 provisioned" in result.output
     boots = [m.boots for m in machines.machines.values()]
-    assert boots == [["net", "disk"], ["net", "disk"], ["cd", "disk"]]  # lab-worker-1: its image
+    assert boots == [["net", "disk"], ["cd", "disk"], ["cd", "disk"]]  # the workers: their images
 
     status = CliRunner().invoke(cli, ["status", "-f", str(file)], env={"COLUMNS": "120"})
     assert status.exit_code == 0

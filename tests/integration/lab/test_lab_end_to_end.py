@@ -144,7 +144,16 @@ def test_lab_up_apply_down(tmp_path: Path) -> None:
     file.write_text(LAB.read_text().replace("name: lab\n", f"name: {name}\n", 1))
     env = {**os.environ, "STRATA_LAB_BMC_PASSWORD": secrets.token_hex(8), "COLUMNS": "120"}
     env["KUBEBUILDER_ASSETS"] = str(assets_dir())  # the lab's Kubernetes (skips if absent)
-    up = strata("lab", "up", "-f", str(file), env=env, timeout=300)
+    up = strata(  # as ./dev demo starts it: lab-worker-0's BMC has no virtual media
+        "lab",
+        "up",
+        "-f",
+        str(file),
+        "--without-virtual-media",
+        "lab-worker-0",
+        env=env,
+        timeout=300,
+    )
     assert up.returncode == 0, up.stderr
     namespace = f"strata-{name}"
     try:
@@ -185,6 +194,13 @@ def test_lab_up_apply_down(tmp_path: Path) -> None:
             road = "virtual-media" if node == "lab-worker-1" else None  # the example says so
             assert via == [road], (node, via)
             assert ("media-ejected" in kinds) is (road is not None), (node, kinds)
+            booted = [e.detail for e in store.events(node) if e.detail.get("to") == "booting"]
+            assert [b["method"] for b in booted] == ["virtualmedia" if road else "ipxe"]
+        (fell,) = [  # lab-worker-0 lists [virtualmedia, ipxe]; its BMC has no virtual CD
+            e.detail for e in store.events("lab-worker-0") if e.detail.get("to") == "booting"
+        ]
+        assert [s["method"] for s in fell["skipped"]] == ["virtualmedia"]
+        assert "no virtual CD or DVD drive" in fell["skipped"][0]["reason"]
         leases = (tmp_path / ".strata" / "dhcp" / "dnsmasq.log").read_text(errors="replace")
         assert "DHCPACK(prov0)" in leases and "http://192.168.110.1:8080/boot.ipxe" in leases
         store.close()
