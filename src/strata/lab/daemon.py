@@ -132,14 +132,28 @@ class LabSeedError(StrataError):
 
 
 def _listener(topology: Topology) -> tuple[int, bool]:
-    """The one (port, TLS) every BMC address of the lab uses."""
-    pairs = {
-        (n.bmc.port or 443, n.bmc.protocol.startswith("redfish") and "+http" not in n.bmc.protocol)
-        for n in topology.nodes
-    }
-    if len(pairs) != 1 or any(not n.bmc.protocol.startswith("redfish") for n in topology.nodes):
-        raise SystemExit("the lab's BMCs are Redfish, all on one port: check the BMC addresses")
+    """The one (port, TLS) every Redfish BMC address of the lab uses."""
+    redfish = [n for n in topology.nodes if n.bmc.protocol != "ipmi"]
+    pairs = {(n.bmc.port or 443, "+http" not in n.bmc.protocol) for n in redfish}
+    if len(pairs) != 1 or any(not n.bmc.protocol.startswith("redfish") for n in redfish):
+        raise SystemExit(
+            "the lab's BMCs are Redfish, all on one port, or IPMI: check the BMC addresses"
+        )
     return pairs.pop()
+
+
+def _ipmi_bmcs(topology: Topology, fleet: dict[str, LabMachine], creds: Credentials) -> None:
+    """An IPMI BMC (``strata.lab.ipmi``) for each ``ipmi://`` node, answered on a thread."""
+    nodes = [n for n in topology.nodes if n.bmc.protocol == "ipmi"]
+    if not nodes:
+        return
+    from strata.lab.ipmi import LabIPMI, serve_forever  # changes pyghmi's server class
+
+    for n in nodes:
+        LabIPMI(
+            fleet[n.name], n.bmc.host, n.bmc.port or 623, creds.username, creds.password.reveal()
+        )
+    threading.Thread(target=serve_forever, name="ipmi", daemon=True).start()
 
 
 def main() -> None:
@@ -156,6 +170,7 @@ def main() -> None:
     fleet = machines(topology, args.workdir, args.seed, frozenset(args.without_virtual_media))
     bmc = LabBMC(fleet, creds.username, creds.password.reveal())
     port, tls = _listener(topology)
+    _ipmi_bmcs(topology, fleet, creds)
     cert = key = None
     if tls:
         cert, key = args.workdir / "bmc.pem", args.workdir / "bmc.key"
