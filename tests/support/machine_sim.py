@@ -76,9 +76,9 @@ class MachineSimulator:
     def observe(self, method: str, path: str, body: bytes) -> None:
         media = _MEDIA.match(path)
         if media and media.group(1) in self.machines:
-            machine = self.machines[media.group(1)]
             image = json.loads(body or b"{}").get("Image")
-            machine.media = image if media.group(2) == "InsertMedia" else None
+            inserted = image if media.group(2) == "InsertMedia" else None
+            self.machines[media.group(1)].media = inserted
             return
         patched, reset = _SYSTEM.match(path), _RESET.match(path)
         match = patched or reset

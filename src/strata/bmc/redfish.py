@@ -100,7 +100,15 @@ class RedfishDriver(GuardedDriver):
         self._run(f"boot device {device}", lambda: self._boot(device, mode, persistent))
 
     def insert_media(self, url: str) -> None:
-        self._run("insert virtual media", lambda: self._insert(url))
+        """Load ``url`` into the virtual CD; its query (a media token) never appears in
+        an error, even one whose BMC message echoes the URL."""
+        operation, query = "insert virtual media", url.partition("?")[2]
+        tokens = [v for _, _, v in (p.partition("=") for p in query.split("&")) if v]
+        hidden = (self._credentials.password.reveal(), *tokens)
+        self._guard.run(
+            operation,
+            lambda: translated(self.target, operation, hidden, lambda: self._insert(url)),
+        )
 
     def eject_media(self) -> None:
         self._run("eject virtual media", self._eject)

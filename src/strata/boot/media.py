@@ -84,7 +84,7 @@ class MediaFiles:
 def media_refusal(nodes: Iterable[NodePlan], files: MediaFiles | None = None) -> str | None:
     """Before any server is powered on: why the images of ``nodes`` that boot from
     virtual media could not be built (a missing file, and for which nodes), or None."""
-    names = [n.name for n in nodes if n.boot_method == "virtualmedia"]
+    names = [n.name for n in nodes if "virtualmedia" in n.boot_methods]
     try:
         if names:
             (files or MediaFiles()).check()

@@ -182,6 +182,9 @@ def _logging(verbose: int) -> None:
     level = (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
     logging.basicConfig(level=level, format="%(levelname)s %(name)s %(message)s", stream=sys.stderr)
     logging.getLogger().setLevel(level)  # also when a command's own -v comes after the group's
+    from strata.cli.logs import hide_tokens  # small: --version imports no command
+
+    hide_tokens()  # a library's debug line may carry a signed URL
     for library in ("sushy", "urllib3", "pyghmi", "werkzeug"):
         logging.getLogger(library).setLevel(logging.DEBUG if verbose >= 2 else logging.CRITICAL)
 

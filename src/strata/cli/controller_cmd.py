@@ -21,6 +21,7 @@ from typing import Any, cast
 
 import click
 
+from strata.cli.logs import hide_tokens
 from strata.cli.serve import listen_address
 from strata.controller import State
 from strata.controller.manager import Beside
@@ -187,6 +188,7 @@ def controller(
     from strata.operator.shards import Shards
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    hide_tokens()
     namespace = namespace or _namespace()
     identity = identity or os.environ.get("POD_NAME") or socket.gethostname()
     settings = Settings(

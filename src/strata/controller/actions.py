@@ -19,6 +19,7 @@ from typing import Any
 
 from strata.bmc import (
     BMCDriver,
+    BMCFault,
     BootDevice,
     BootMode,
     Capability,
@@ -41,6 +42,7 @@ __all__ = [
     "check_bmc",
     "eject_media",
     "inspect",
+    "left_in",
     "marks_after",
     "method_of",
     "needs_eject",
@@ -65,6 +67,8 @@ class Outcome:
     reason: str | None = None
     detail: Mapping[str, Any] = field(default_factory=dict)
     marks: Mapping[str, Any] | None = None  # the node's marks after the action, if changed
+    record: tuple[str, Mapping[str, Any]] | None = None  # kept before what follows, in a
+    # step inside a phase (whose transition writes no record): a method skipped, say
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +86,7 @@ class Work:
 
 
 FIRST_CONTACT = "first-contact"  # a mark: Strata has no record of installing this server
+MEDIA = "media"  # a mark: an image was inserted in the node's virtual CD for this install
 MAY_RESET = "may-reset"  # a mark: a person asked for this (re)install (consent, retry)
 
 
@@ -101,8 +106,10 @@ def marks_after(event: Event, marks: Mapping[str, Any]) -> dict[str, Any]:
     if event is Event.PROVISION:
         return {MAY_RESET: True} if marks.get(MAY_RESET) else {}
     if event is Event.FALLBACK:  # the same install, its next boot method: the machine is
-        # on by Strata's doing (its failed attempt), so the power-on may reset it
-        return {MAY_RESET: True, "method": int(marks.get("method", 0)) + 1}
+        # on by Strata's doing (its failed attempt), so the power-on may reset it; an image
+        # inserted for the method that failed is still to be ejected
+        kept = {MEDIA: True} if marks.get(MEDIA) else {}
+        return {MAY_RESET: True, "method": int(marks.get("method", 0)) + 1, **kept}
     return dict(marks)
 
 
@@ -166,20 +173,25 @@ def prepare_boot(driver: BMCDriver, work: Work) -> Outcome:
     if running and not marks.get(MAY_RESET):
         why = "no install of Strata's is in progress there (a restored or stale state, or "
         return _found_running(power, why + "started by someone else)")
-    method, skipped = _set_boot(driver, work, int(marks.get("method", 0)))
+    method, skipped, inserted = _set_boot(driver, work, int(marks.get("method", 0)))
     number = attempt.number if attempt is not None else 0
-    marks = {k: v for k, v in marks.items() if k == MAY_RESET}
+    marks = {k: v for k, v in marks.items() if k in (MAY_RESET, MEDIA)}
     marks.update(attempt=number, prepared=number, running=running, method=method)
-    if skipped:
-        marks["skipped"] = skipped
-    return Outcome(Event.BOOT_PREPARED, detail={"attempt": number}, marks=marks)
+    marks.update({MEDIA: True} if inserted else {})
+    if not skipped:
+        return Outcome(Event.BOOT_PREPARED, detail={"attempt": number}, marks=marks)
+    marks["skipped"] = skipped  # and kept at once: a restart must not try them again
+    took = {"attempt": number, "method": work.plan.boot_methods[method], "skipped": skipped}
+    return Outcome(Event.BOOT_PREPARED, marks=marks, record=("boot-prepared", took))
 
 
-def _set_boot(driver: BMCDriver, work: Work, first: int) -> tuple[int, list[dict[str, str]]]:
+def _set_boot(driver: BMCDriver, work: Work, first: int) -> tuple[int, list[dict[str, str]], bool]:
     """Set the one-time boot of the node's boot method ``first`` (an index into
-    ``plan.boot_methods``), or of the next one the BMC can do: the method set, and each
-    skipped with why. Raises the last method's ``NotSupported`` when none can be."""
-    plan, skipped = work.plan, list[dict[str, str]]()
+    ``plan.boot_methods``), or of the next one the BMC can do: the method set, each
+    skipped with why, and whether an image was inserted. A method the BMC cannot do
+    (``NotSupported``) or refuses (a permanent ``BMCFault``: an image it cannot read, a
+    device it rejects) is skipped; the last method's fault is raised."""
+    plan, skipped, inserted = work.plan, list[dict[str, str]](), False
     mode = BootMode.UEFI if plan.firmware == "uefi" else BootMode.LEGACY
     for index in range(min(first, len(plan.boot_methods) - 1), len(plan.boot_methods)):
         method = plan.boot_methods[index]
@@ -189,10 +201,11 @@ def _set_boot(driver: BMCDriver, work: Work, first: int) -> tuple[int, list[dict
                 raise NotSupported(plan.name, plan.bmc_address, f"boot method {method}")
             if device is BootDevice.CD:
                 _insert_media(driver, work)
+                inserted = True
             driver.set_boot_device(device, mode)
-            return index, skipped
-        except NotSupported as exc:
-            if index + 1 == len(plan.boot_methods):
+            return index, skipped, inserted
+        except (NotSupported, BMCFault) as exc:
+            if index + 1 == len(plan.boot_methods) or exc.transient:
                 raise
             skipped.append({"method": method, "reason": str(exc)})
     raise NotSupported(plan.name, plan.bmc_address, "no boot method left to try")
@@ -220,10 +233,16 @@ def method_of(plan: NodePlan, marks: Mapping[str, Any]) -> str:
 
 
 def needs_eject(plan: NodePlan, marks: Mapping[str, Any]) -> bool:
-    """A node installed from virtual media whose image is still in its drive."""
+    """A node whose install inserted an image (``MEDIA``; its method may have been
+    skipped or failed since) that was not ejected yet."""
     attempt = marks.get("attempt")
-    ejected = marks.get("ejected") == attempt
-    return method_of(plan, marks) == VIRTUAL_MEDIA and attempt is not None and not ejected
+    return bool(marks.get(MEDIA)) and attempt is not None and marks.get("ejected") != attempt
+
+
+def left_in(marks: Mapping[str, Any], fault: BaseException) -> Outcome:
+    """An eject that could not be made (``fault``): said, marked done, never retried."""
+    done = {**marks, "ejected": marks.get("attempt")}
+    return Outcome(Event.MEDIA_EJECTED, detail={"left-in": str(fault)}, marks=done)
 
 
 def eject_media(driver: BMCDriver, work: Work) -> Outcome:
@@ -231,12 +250,11 @@ def eject_media(driver: BMCDriver, work: Work) -> Outcome:
     whatever its boot order. Never fails the node: the image chains to the boot service,
     which answers a provisioned node with a boot from its disk, so a drive left loaded
     does no harm; why it could not be ejected is in the outcome's detail."""
-    marks = {**work.marks, "ejected": work.marks.get("attempt")}
     try:
         driver.eject_media()
     except Exception as exc:  # said, never fatal (see above)
-        return Outcome(Event.MEDIA_EJECTED, detail={"left-in": str(exc)}, marks=marks)
-    return Outcome(Event.MEDIA_EJECTED, marks=marks)
+        return left_in(work.marks, exc)
+    return Outcome(Event.MEDIA_EJECTED, marks={**work.marks, "ejected": work.marks.get("attempt")})
 
 
 def power_on(driver: BMCDriver, work: Work) -> Outcome:

@@ -166,8 +166,9 @@ class Reconciler:
         if t.busy or t.held:
             return
         if t.action not in actions.BMC_ACTIONS:
-            self._handlers[t.action](t)
-            self._consider(t)
+            self._handlers[t.action](t)  # which may start a BMC step (eject-media)
+            if t.action not in actions.BMC_ACTIONS:
+                self._consider(t)
         elif not self._consider(t):
             self._handlers[t.action](t)
 
@@ -298,6 +299,8 @@ class Reconciler:
     def _settle(self, name: str, generation: int, result: actions.Outcome | BaseException) -> None:
         t = self.nodes[name]
         t.busy = False
+        if t.action is Action.EJECT_MEDIA and not isinstance(result, actions.Outcome):
+            result = actions.left_in(t.marks, result)  # never fails the node, nor retried
         if generation != t.generation:  # the node moved on (a timeout) while the action ran
             self._advance(t)
         elif isinstance(result, actions.Outcome) and result.event is Event.MEDIA_EJECTED:
@@ -305,8 +308,9 @@ class Reconciler:
             self._writes.record(t, ("media-ejected", dict(result.detail)))  # its mark kept
             self._advance(t)
         elif isinstance(result, actions.Outcome):
-            if result.marks is not None:
-                t.marks = dict(result.marks)
+            t.marks = dict(result.marks) if result.marks is not None else t.marks
+            if result.record is not None:  # written before the next step starts (_flush)
+                self._writes.record(t, result.record)
             self._feed(t, result.event, result.reason, result.detail)
         elif isinstance(result, BMCError) and result.transient:
             t.tries += 1
@@ -352,16 +356,13 @@ class Reconciler:
         if events:
             self._flush()
             requested = any(e.kind in REQUESTS for e in events)  # saved at once
-            self._cursor.advance(self._safe_cursor(events[-1].id), requested)
+            # a restart resumes before any event held back (in memory only) for a node
+            # whose power-on has not reported yet
+            self._early = {n for n in self._early if self.nodes[n].early}
+            held = [self.nodes[n].early[0][0] - 1 for n in self._early]
+            self._cursor.advance(min([events[-1].id, *held]), requested)
             return events[-1].id
         return cursor
-
-    def _safe_cursor(self, last: int) -> int:
-        """The log position a restart may resume from: before any event held back for a
-        node whose power-on has not reported yet (those live only in memory)."""
-        self._early = {n for n in self._early if self.nodes[n].early}
-        held = [self.nodes[n].early[0][0] for n in self._early]
-        return min([last, *(i - 1 for i in held)])
 
     def _fire_timers(self) -> None:
         for name, generation, kind in self._timers.due(self.clock()):
@@ -386,8 +387,7 @@ class Reconciler:
         t = self.nodes[name]
         t.state, t.version, t.marks = State(record.state), record.version, dict(record.marks)
         t.step, t.reason, t.held = record.step, record.reason, None
-        t.action = actions.resume_action(t.state, t.marks)
-        t.generation += 1
+        t.action, t.generation = actions.resume_action(t.state, t.marks), t.generation + 1
         self._notify(t, None, "reread")
         self._advance(t)
         self._touch(t)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from strata.bmc import (
     BMCDriver,
+    BMCFault,
     BMCTarget,
     BootDevice,
     BootMode,
@@ -59,6 +60,8 @@ class Machine:
     boot_once: BootDevice | None = None
     media: str | None = None  # the virtual media image URL its BMC was given
     virtual_media: bool = True  # its BMC offers a virtual CD
+    media_refused: bool = False  # its BMC cannot read the image it is given (a 4xx)
+    driver_fault: str | None = None  # its driver cannot even be made (credentials unreadable)
     dead_boot: BootDevice | None = None  # booted this way, it never reaches its installer
     power_ons: int = 0  # power-on or reset actions received
     powering: list[tuple[float, float]] = field(default_factory=list)  # (start, settled)
@@ -105,7 +108,10 @@ class Fleet:
         self.busy_seconds = 0.0  # time BMC calls spent "on the wire"
 
     def driver_for(self, plan: NodePlan) -> BMCDriver:
-        return SimulatedBMC(self, self.machines[plan.name])
+        machine = self.machines[plan.name]
+        if machine.driver_fault is not None:
+            raise BMCFault(plan.name, plan.bmc_address, machine.driver_fault)
+        return SimulatedBMC(self, machine)
 
     def delay(self, bounds: tuple[float, float]) -> float:
         with self._lock:
@@ -222,6 +228,8 @@ class SimulatedBMC:
         self._call()
         if not self.machine.virtual_media:
             raise NotSupported(self.target.node, self.target.address, "no virtual CD or DVD drive")
+        if self.machine.media_refused:
+            raise BMCFault(self.target.node, self.target.address, "HTTP 400: image unreadable")
         self.machine.media = url
 
     def eject_media(self) -> None:

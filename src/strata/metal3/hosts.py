@@ -20,6 +20,7 @@ from urllib.parse import parse_qsl
 
 from strata.metal3.units import gb_to_metal3
 from strata.plan import NodePlan
+from strata.topology.bmc_schemes import boot_twin
 
 __all__ = [
     "BMH_API",
@@ -75,6 +76,14 @@ def host_labels(node: NodePlan, topology: str) -> dict[str, str]:
     }
 
 
+def _booting(node: NodePlan) -> str:
+    """The node's BMC address with the scheme that tells Metal3 its (first) boot method:
+    virtual media or UEFI HTTP Boot (Metal3 reads the boot interface from the scheme)."""
+    scheme, _, rest = node.bmc_address.partition("://")
+    twin = boot_twin(scheme, node.boot_method)
+    return f"{twin}://{rest}" if twin is not None else node.bmc_address
+
+
 def bare_metal_host(
     node: NodePlan, *, topology: str, namespace: str | None, provisioned: bool
 ) -> dict[str, Any]:
@@ -83,7 +92,7 @@ def bare_metal_host(
     checked that the node has credentials (``node.bmc_credentials``)."""
     assert node.bmc_credentials is not None
     bmc: dict[str, Any] = {
-        "address": metal3_address(node.bmc_address),
+        "address": metal3_address(_booting(node)),
         "credentialsName": node.bmc_credentials,
     }
     if node.bmc_insecure:

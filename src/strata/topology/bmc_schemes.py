@@ -15,7 +15,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["REFUSED_SCHEMES", "SCHEMES", "Scheme", "default_port", "split_scheme"]
+__all__ = [
+    "REFUSED_SCHEMES",
+    "SCHEMES",
+    "Scheme",
+    "boot_twin",
+    "default_port",
+    "split_scheme",
+]
 
 VIRTUAL_MEDIA = "virtualmedia"  # Metal3: redfish-virtual-media, idrac-redfish-virtual-media
 UEFI_HTTP = "http"  # Metal3: redfish-https (UEFI HTTP Boot)
@@ -96,3 +103,14 @@ def split_scheme(text: str) -> tuple[str | None, str]:
     if found.group(2) or scheme in SCHEMES or scheme in REFUSED_SCHEMES:
         return scheme, text[found.end() :]
     return None, text
+
+
+def boot_twin(scheme: str, boot: str) -> str | None:
+    """The scheme of the same vendor and transport as ``scheme`` that implies the boot
+    method ``boot`` (``redfish+https``, virtualmedia -> ``redfish-virtualmedia+https``):
+    how Metal3 is told the boot method. None when no scheme does, or ``scheme`` already
+    implies one."""
+    if scheme not in SCHEMES or SCHEMES[scheme].boot is not None:
+        return None
+    found = [n for n, s in SCHEMES.items() if s.boot == boot and s.network_twin == scheme]
+    return found[0] if found else None

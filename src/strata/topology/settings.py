@@ -109,6 +109,10 @@ class BootSettings(SpecModel):
                 raise PydanticCustomError("no_methods", "list at least one boot method")
             if len(set(method)) != len(method):
                 raise PydanticCustomError("repeated_method", "a boot method is listed twice")
+            if {"pxe", "ipxe"} <= set(method):  # one road: a PXE boot that chains to iPXE
+                raise PydanticCustomError(
+                    "same_road", "pxe and ipxe boot the same way (a one-time PXE boot): list one"
+                )
         return method
 
 

@@ -8,11 +8,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from strata.bmc import BootDevice, BootMode, NotSupported, PowerAction, PowerState
+from strata.bmc import BMCFault, BootDevice, BootMode, NotSupported, PowerAction, PowerState
 from strata.bmc.types import BMCDriver
 from tests.integration.bmc.conftest import driver
 from tests.support.redfish_emulator import USERNAME
 from tests.support.redfish_mock import RedfishMock
+from tests.support.redfish_quirks import extended_error
 from tests.support.redfish_vendors import VENDORS, Vendor, build_vendor
 
 IMAGE = "http://10.0.0.1:8080/assets/flatcar/4081.2.0/flatcar.iso"
@@ -110,3 +111,34 @@ def test_power_and_inventory(vendor: Vendor, bmc: tuple[RedfishMock, BMCDriver])
     assert (inventory.manufacturer, inventory.model) == (vendor.manufacturer, vendor.model)
     assert inventory.bmc_firmware == vendor.firmware
     assert inventory.memory_gib == 256
+
+
+@pytest.mark.parametrize("name", sorted(n for n, v in VENDORS.items() if v.insert_by == "action"))
+def test_a_refused_image_names_no_token(name: str, password: str) -> None:
+    """A BMC that cannot use the image says so, often echoing the URL (a Base registry
+    ActionParameterValueFormatError): a permanent fault (the controller then tries the
+    node's next boot method), and the URL's token is not in it."""
+    vendor, token = VENDORS[name], "AAAAAP93tokenMustNotLeak-_x"
+
+    def refuse(_: object, body: dict[str, object]) -> tuple[int, dict[str, object]]:
+        image = body.get("Image")
+        return 400, extended_error(
+            {
+                "MessageId": "Base.1.8.ActionParameterValueFormatError",
+                "Message": f"The value '{image}' for the parameter Image in the action "
+                "VirtualMedia.InsertMedia is invalid.",
+                "MessageArgs": [image, "Image", "VirtualMedia.InsertMedia"],
+                "Severity": "Warning",
+            }
+        )
+
+    mock = build_vendor(vendor, USERNAME, password)
+    mock.actions[f"{vendor.media}/Actions/VirtualMedia.InsertMedia"] = refuse
+    try:
+        bmc_ = driver(f"redfish+http://127.0.0.1:{mock.port}{vendor.system}", password)
+        with pytest.raises(BMCFault) as refused:
+            bmc_.insert_media(f"http://10.0.0.1:8080/media/node-a.iso?token={token}")
+    finally:
+        mock.stop()
+    assert not refused.value.transient and "400" in str(refused.value)
+    assert token not in str(refused.value)

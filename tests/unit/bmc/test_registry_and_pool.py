@@ -34,12 +34,12 @@ def test_capabilities() -> None:
 
 
 def test_target_resolves_a_relative_ca_bundle(tmp_path: Path) -> None:
-    node = load(LAB).nodes[0]
+    node = next(n for n in load(LAB).nodes if n.name == "lab-worker-1")  # a Redfish BMC
     target = target_for(node.name, node.bmc, tmp_path)
     assert (target.node, target.host, target.system) == (
-        "lab-cp-0",
-        "192.168.100.11",
-        "/redfish/v1/Systems/lab-cp-0",
+        "lab-worker-1",
+        "192.168.100.13",
+        "/redfish/v1/Systems/lab-worker-1",
     )
     assert target.insecure is True
 
@@ -91,13 +91,14 @@ def test_nodes_behind_one_bmc_endpoint_share_its_queue(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """A blade chassis: one BMC, several systems; its operations must still run one at a time."""
-    text = re.sub(r"redfish://192\.168\.100\.1[23]/", "redfish://192.168.100.11/", LAB.read_text())
+    text = re.sub(r"redfish://192\.168\.100\.1[23]/", "redfish://192.168.100.12/", LAB.read_text())
     chassis = tmp_path / "topology.yaml"
     chassis.write_text(text)
     monkeypatch.setenv("STRATA_LAB_BMC_PASSWORD", "pw")
     with BMCPool(load(chassis)) as pool:
-        guards = {id(pool.driver(n)._guard) for n in ("lab-cp-0", "lab-worker-0", "lab-worker-1")}  # type: ignore[attr-defined]
-    assert len(guards) == 1
+        guards = {id(pool.driver(n)._guard) for n in ("lab-worker-0", "lab-worker-1")}  # type: ignore[attr-defined]
+        ipmi = pool.driver("lab-cp-0")._guard  # type: ignore[attr-defined]  # its own BMC
+    assert len(guards) == 1 and id(ipmi) not in guards
     with BMCPool(load(LAB)) as pool:
         guards = {id(pool.driver(n)._guard) for n in ("lab-cp-0", "lab-worker-0", "lab-worker-1")}  # type: ignore[attr-defined]
     assert len(guards) == 3

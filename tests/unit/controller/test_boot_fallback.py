@@ -99,3 +99,31 @@ def test_a_boot_that_never_comes_falls_back_once_and_the_last_method_fails(
     assert "check its network boot" in (records[lost].reason or "")  # the last method's words
     assert fleet.machines[lost].power_ons == 2  # bounded by the list
     assert [s["event"] for s in _states(store, lost)].count("fallback") == 1
+
+
+def test_an_image_the_bmc_refuses_moves_to_the_next_method(
+    topo: Topology, store: SQLiteStore, fleet: Fleet
+) -> None:
+    """A BMC that answers InsertMedia with an error (it cannot read the image): the
+    next method, as for a BMC with no virtual CD, and kept at once (``boot-prepared``),
+    before the power-on: a restart reads the method taken, never tries the other again."""
+    refused = "k1-n1"
+    fleet.machines[refused].media_refused = True
+    assert _run(topo, store, fleet).ok
+    events = list(store.events(refused))
+    kinds = [e.kind for e in events]
+    (prepared,) = [e.detail for e in events if e.kind == "boot-prepared"]
+    assert prepared["method"] == "ipxe" and "HTTP 400" in prepared["skipped"][0]["reason"]
+    assert kinds.index("boot-prepared") < kinds.index("ipxe-fetched")  # before the power-on
+    assert fleet.machines[refused].power_ons == 1
+
+
+def test_an_image_left_by_a_method_that_failed_is_ejected_at_the_end(
+    topo: Topology, store: SQLiteStore, fleet: Fleet
+) -> None:
+    fell = "k1-n1"
+    fleet.machines[fell].dead_boot = BootDevice.CD  # inserted, never booted: fallback to ipxe
+    _run(topo, store, fleet, booting=0.5)
+    assert store.records()[fell].state == "provisioned"
+    assert fleet.machines[fell].media is None
+    assert "media-ejected" in [e.kind for e in store.events(fell)]

@@ -46,12 +46,16 @@ def test_the_exported_objects_carry_the_topology(
     assert base64.b64decode(secret["data"]["password"]).decode() == PASSWORD
     host = next(d for d in documents if d["metadata"]["name"] == "lab-cp-0")
     assert host["spec"]["bmc"] == {
-        "address": "redfish://192.168.100.11/redfish/v1/Systems/lab-cp-0",
+        "address": "ipmi://192.168.100.11:623",
         "credentialsName": "lab-bmc",
         "disableCertificateVerification": True,
     }
     assert host["spec"]["bootMACAddress"] == "52:54:00:10:00:01"
-    assert host["spec"]["bootMode"] == "UEFI"
+    assert host["spec"]["bootMode"] == "legacy"
+    media = next(d for d in documents if d["metadata"]["name"] == "lab-worker-1")
+    assert media["spec"]["bmc"]["address"] == (  # Metal3 reads the boot interface from it
+        "redfish-virtualmedia://192.168.100.13/redfish/v1/Systems/lab-worker-1"
+    )
     assert host["spec"]["rootDeviceHints"] == {"deviceName": "/dev/vda"}
     assert "externallyProvisioned" not in host["spec"]
     control_plane = by_kind["KubeadmControlPlane"]["spec"]

@@ -15,6 +15,7 @@ from strata.metal3.export import ExportOptions, export_metal3
 from strata.metal3.importer import import_hosts
 from strata.metal3.output import dump_documents
 from strata.metal3.reading import ImportError_
+from strata.plan import build_plan
 from strata.topology import Topology, check_text
 from tests.unit.metal3.conftest import EXAMPLES, options, readable_example
 
@@ -135,9 +136,19 @@ def test_import_then_export_gives_the_same_hosts(monkeypatch: pytest.MonkeyPatch
 
 
 def test_virtual_media_is_said_clearly() -> None:
+    """On UEFI (which Strata's virtual media image cannot boot) the host boots with iPXE,
+    said; in legacy boot mode its virtual-media address is kept, and the plan boots it so."""
     imported = import_hosts([("hosts.yaml", HOSTS)])
     said = [n for n in imported.notes if n.startswith("vm-0:")]
-    assert said and "refuses at validate" in said[0] and "redfish+https://10.0.0.2:8443" in said[0]
+    assert said and "for BIOS (legacy) machines only" in said[0]
+    assert "redfish+https://10.0.0.2:8443" in said[0]
+    legacy = import_hosts([("hosts.yaml", HOSTS.replace("bootMode: UEFI", "bootMode: legacy"))])
+    assert not [n for n in legacy.notes if n.startswith("vm-0:")]
+    checked = check_text(legacy.text, "topology.yaml")
+    assert checked.topology is not None, [d.message for d in checked.errors]
+    node = next(n for n in build_plan(checked.topology).nodes if n.name == "vm-0")
+    assert (node.boot_method, node.firmware) == ("virtualmedia", "bios")
+    assert node.bmc_address.startswith("redfish-virtualmedia+https://10.0.0.2:8443")
 
 
 # hyperscale runs the same code as midsize: ruamel's pure-Python reader would take a

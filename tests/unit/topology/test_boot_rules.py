@@ -141,9 +141,15 @@ CASES: list[tuple[str, Callable[[dict[str, Any]], None], str, str]] = [
     ),
     (
         "a method listed twice",
-        put((*N0, "boot"), {"method": ["ipxe", "pxe", "ipxe"]}),
+        put((*N0, "boot"), {"method": ["ipxe", "http", "ipxe"]}),
         "regions[0].zones[0].racks[0].nodes[0].boot.method",
         "a boot method is listed twice",
+    ),
+    (
+        "two names of one road",
+        put((*N0, "boot"), {"method": ["pxe", "ipxe"]}),
+        "regions[0].zones[0].racks[0].nodes[0].boot.method",
+        "pxe and ipxe boot the same way",
     ),
     (
         "an empty list",

@@ -1,0 +1,80 @@
+"""The image of a node installed from virtual media is ejected once, whatever happens
+between: a controller restarted before the eject ran (to provisioned or to joined), a
+driver that cannot even be made. An eject never fails a node nor holds a run open."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from strata.controller import ApplyOptions, Reconciler, State, Summary, recorded
+from strata.lab.generated import generated_text
+from strata.lab.simulated import Fleet, FleetSettings
+from strata.plan import build_plan
+from strata.store import SQLiteStore
+from strata.topology import Topology, check_text
+
+FAST = FleetSettings(latency=(0.001, 0.002), boot_seconds=(0.05, 0.1), install_seconds=(0.05, 0.1))
+NODE = "k1-n2"
+
+
+@pytest.fixture
+def topo(monkeypatch: pytest.MonkeyPatch) -> Topology:
+    monkeypatch.setenv("PW", "pw")
+    boot = "  boot: {method: virtualmedia, firmware: bios}\n"
+    text = generated_text(1, 3).replace(
+        "  installDisk: /dev/vda\n", "  installDisk: /dev/vda\n" + boot, 1
+    )
+    checked = check_text(text, "t.yaml")
+    assert checked.topology is not None
+    return checked.topology
+
+
+@pytest.fixture
+def fleet(topo: Topology, store: SQLiteStore) -> Iterator[Fleet]:
+    made = Fleet(topo, store, FAST)
+    yield made
+    made.close()
+
+
+def _run(topo: Topology, store: SQLiteStore, fleet: Fleet, target: State) -> Summary:
+    options = ApplyOptions(
+        poll_interval=0.01,
+        target=target,
+        timeouts=ApplyOptions().timeouts.with_overrides({"joining": 0.3}),
+        media_url=lambda node, expires: f"http://boot.invalid/media/{node}.iso",
+    )
+    return Reconciler(build_plan(topo, *recorded(store)), store, fleet, options).run()
+
+
+def _killed_before_the_eject(store: SQLiteStore, fleet: Fleet) -> None:
+    """What a controller killed between the provisioned record and its eject leaves: the
+    record without the ``ejected`` mark, the image in the drive."""
+    marks = {k: v for k, v in store.records()[NODE].marks.items() if k != "ejected"}
+    store.set_marks(NODE, marks)
+    fleet.machines[NODE].media = f"http://boot.invalid/media/{NODE}.iso"
+
+
+@pytest.mark.parametrize("target", [State.PROVISIONED, State.JOINED])
+def test_a_restart_before_the_eject_ejects(
+    topo: Topology, store: SQLiteStore, fleet: Fleet, target: State
+) -> None:
+    assert _run(topo, store, fleet, State.PROVISIONED).ok
+    assert fleet.machines[NODE].media is None
+    _killed_before_the_eject(store, fleet)
+    _run(topo, store, fleet, target)  # joined: the simulated nodes never join (failed)
+    assert fleet.machines[NODE].media is None
+    assert [e.kind for e in store.events(NODE)].count("media-ejected") == 2
+
+
+def test_an_eject_whose_driver_cannot_be_made_is_said_and_the_run_ends(
+    topo: Topology, store: SQLiteStore, fleet: Fleet
+) -> None:
+    assert _run(topo, store, fleet, State.PROVISIONED).ok
+    _killed_before_the_eject(store, fleet)
+    fleet.machines[NODE].driver_fault = "no credentials entry named c"
+    assert _run(topo, store, fleet, State.PROVISIONED).ok  # returns: the node stays provisioned
+    (last,) = [e.detail for e in store.events(NODE) if e.kind == "media-ejected"][-1:]
+    assert "no credentials entry named c" in last["left-in"]
+    assert store.records()[NODE].state == "provisioned"
