@@ -117,7 +117,7 @@ class MachineSimulator:
 
     def _media_boot(self, machine: Machine) -> None:
         """What iPXE on the image does: its script's first chain (after ``dhcp &&``)."""
-        script = _iso_file(_get(machine.media or ""), "strata.ipxe").decode()
+        script = iso_file(_get(machine.media or ""), "strata.ipxe").decode()
         machine.media_fetched.append(script)
         line = next(x for x in script.splitlines() if x.startswith("dhcp && chain "))
         self._install(machine, line.split()[3])
@@ -197,7 +197,7 @@ def _retry_after(value: str | None) -> float:
         return 1.0
 
 
-def _iso_file(image: bytes, name: str) -> bytes:
+def iso_file(image: bytes, name: str) -> bytes:
     """A file of an ISO 9660 image, by its Rock Ridge name (pycdlib reads it)."""
     iso = pycdlib.PyCdlib()
     iso.open_fp(io.BytesIO(image))

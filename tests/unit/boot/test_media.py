@@ -15,6 +15,7 @@ from strata.boot.media import MediaError, MediaFiles, MediaImages, media_script,
 from strata.plan import NodePlan, build_plan
 from strata.store import SQLiteStore
 from strata.topology import load
+from tests.support.machine_sim import iso_file
 
 ROOT = Path(__file__).resolve().parents[3]
 BASE = "http://10.0.2.2:8080"
@@ -44,17 +45,6 @@ def served(tmp_path: Path) -> Iterator[tuple[TestClient, SQLiteStore, TokenSigne
         yield client, store, signer
 
 
-def _read(image: bytes, name: str) -> bytes:
-    iso = pycdlib.PyCdlib()
-    iso.open_fp(io.BytesIO(image))
-    try:
-        out = io.BytesIO()
-        iso.get_file_from_iso_fp(out, rr_path=f"/{name}")
-        return out.getvalue()
-    finally:
-        iso.close()
-
-
 def test_the_script_chains_to_the_nodes_own_boot_mac() -> None:
     node = _plan_nodes()["lab-cp-0"]
     script = media_script(node, BASE + "/")
@@ -75,9 +65,9 @@ def test_an_image_boots_ipxe_with_the_script(tmp_path: Path) -> None:
         asset = images.image(node, BASE)
         data = asset.path.read_bytes()
         assert asset.path.parent.stat().st_mode & 0o077 == 0  # this process alone reads it
-        assert _read(data, "strata.ipxe").decode() == media_script(node, BASE)
-        assert _read(data, "ipxe.lkrn") == files.ipxe.read_bytes()
-        assert b"INITRD /strata.ipxe" in _read(data, "isolinux.cfg")
+        assert iso_file(data, "strata.ipxe").decode() == media_script(node, BASE)
+        assert iso_file(data, "ipxe.lkrn") == files.ipxe.read_bytes()
+        assert b"INITRD /strata.ipxe" in iso_file(data, "isolinux.cfg")
         iso = pycdlib.PyCdlib()
         iso.open_fp(io.BytesIO(data))
         assert iso.eltorito_boot_catalog is not None

@@ -7,7 +7,14 @@ from pathlib import Path
 
 import pytest
 
+from strata.lab.generated import generated_text
+from strata.lab.simulated import Fleet, FleetSettings
 from strata.store import SQLiteStore
+from strata.topology import Topology, check_text
+
+FAST_BOOT = FleetSettings(
+    latency=(0.001, 0.002), boot_seconds=(0.05, 0.1), install_seconds=(0.05, 0.1)
+)
 
 
 @pytest.fixture
@@ -15,3 +22,23 @@ def store(tmp_path: Path) -> Iterator[SQLiteStore]:
     s = SQLiteStore(tmp_path / "state.db")
     yield s
     s.close()
+
+
+def booting(boot: str, monkeypatch: pytest.MonkeyPatch) -> Topology:
+    """The generated simulation topology (3 workers, a control plane) with ``boot`` (a
+    YAML mapping, e.g. ``{method: [virtualmedia, ipxe], firmware: bios}``) by default."""
+    monkeypatch.setenv("PW", "pw")
+    text = generated_text(1, 3).replace(
+        "  installDisk: /dev/vda\n", f"  installDisk: /dev/vda\n  boot: {boot}\n", 1
+    )
+    checked = check_text(text, "t.yaml")
+    assert checked.topology is not None, [d.message for d in checked.errors]
+    return checked.topology
+
+
+@pytest.fixture
+def sim_fleet(topo: Topology, store: SQLiteStore) -> Iterator[Fleet]:
+    """The simulated fleet of the test's ``topo`` fixture, near-zero latencies."""
+    made = Fleet(topo, store, FAST_BOOT)
+    yield made
+    made.close()

@@ -4,45 +4,33 @@ bounded by the list (the simulated fleet: exact and fast)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from strata.bmc import BootDevice
 from strata.controller import ApplyOptions, Reconciler, Summary, recorded
-from strata.lab.generated import generated_text
-from strata.lab.simulated import Fleet, FleetSettings
+from strata.lab.simulated import Fleet
 from strata.plan import build_plan
 from strata.store import SQLiteStore
-from strata.topology import Topology, check_text
-
-FAST = FleetSettings(latency=(0.001, 0.002), boot_seconds=(0.05, 0.1), install_seconds=(0.05, 0.1))
-MEDIA_THEN_IPXE = "boot: {method: [virtualmedia, ipxe], firmware: bios}"
+from strata.topology import Topology
+from tests.unit.controller.conftest import booting
 
 
 @pytest.fixture
 def topo(monkeypatch: pytest.MonkeyPatch) -> Topology:
-    monkeypatch.setenv("PW", "pw")
-    text = generated_text(1, 3).replace(
-        "  installDisk: /dev/vda\n", f"  installDisk: /dev/vda\n  {MEDIA_THEN_IPXE}\n", 1
-    )
-    checked = check_text(text, "t.yaml")
-    assert checked.topology is not None, [d.message for d in checked.errors]
-    return checked.topology
+    return booting("{method: [virtualmedia, ipxe], firmware: bios}", monkeypatch)
 
 
 @pytest.fixture
-def fleet(topo: Topology, store: SQLiteStore) -> Iterator[Fleet]:
-    made = Fleet(topo, store, FAST)
-    yield made
-    made.close()
+def fleet(sim_fleet: Fleet) -> Fleet:
+    return sim_fleet
 
 
-def _run(topo: Topology, store: SQLiteStore, fleet: Fleet, booting: float = 5.0) -> Summary:
+def _run(topo: Topology, store: SQLiteStore, fleet: Fleet, limit: float = 5.0) -> Summary:
     options = ApplyOptions(
         poll_interval=0.01,
-        timeouts=ApplyOptions().timeouts.with_overrides({"booting": booting}),
+        timeouts=ApplyOptions().timeouts.with_overrides({"booting": limit}),
         media_url=lambda node, expires: f"http://boot.invalid/media/{node}.iso",
     )
     return Reconciler(build_plan(topo, *recorded(store)), store, fleet, options).run()
@@ -84,7 +72,7 @@ def test_a_boot_that_never_comes_falls_back_once_and_the_last_method_fails(
     fleet.machines[rescued].dead_boot = BootDevice.CD  # its firmware cannot start the CD
     fleet.machines[lost].dead_boot = BootDevice.CD
     fleet.machines[lost].no_ignition = True  # and its network boot fails too
-    summary = _run(topo, store, fleet, booting=0.5)
+    summary = _run(topo, store, fleet, limit=0.5)
     assert not summary.ok
     records = {n.name: n for n in store.summaries()}
     assert records[rescued].state == "provisioned"
@@ -123,7 +111,7 @@ def test_an_image_left_by_a_method_that_failed_is_ejected_at_the_end(
 ) -> None:
     fell = "k1-n1"
     fleet.machines[fell].dead_boot = BootDevice.CD  # inserted, never booted: fallback to ipxe
-    _run(topo, store, fleet, booting=0.5)
+    _run(topo, store, fleet, limit=0.5)
     assert store.records()[fell].state == "provisioned"
     assert fleet.machines[fell].media is None
     assert "media-ejected" in [e.kind for e in store.events(fell)]

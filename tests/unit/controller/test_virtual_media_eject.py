@@ -4,38 +4,26 @@ driver that cannot even be made. An eject never fails a node nor holds a run ope
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from strata.controller import ApplyOptions, Reconciler, State, Summary, recorded
-from strata.lab.generated import generated_text
-from strata.lab.simulated import Fleet, FleetSettings
+from strata.lab.simulated import Fleet
 from strata.plan import build_plan
 from strata.store import SQLiteStore
-from strata.topology import Topology, check_text
+from strata.topology import Topology
+from tests.unit.controller.conftest import booting
 
-FAST = FleetSettings(latency=(0.001, 0.002), boot_seconds=(0.05, 0.1), install_seconds=(0.05, 0.1))
 NODE = "k1-n2"
 
 
 @pytest.fixture
 def topo(monkeypatch: pytest.MonkeyPatch) -> Topology:
-    monkeypatch.setenv("PW", "pw")
-    boot = "  boot: {method: virtualmedia, firmware: bios}\n"
-    text = generated_text(1, 3).replace(
-        "  installDisk: /dev/vda\n", "  installDisk: /dev/vda\n" + boot, 1
-    )
-    checked = check_text(text, "t.yaml")
-    assert checked.topology is not None
-    return checked.topology
+    return booting("{method: virtualmedia, firmware: bios}", monkeypatch)
 
 
 @pytest.fixture
-def fleet(topo: Topology, store: SQLiteStore) -> Iterator[Fleet]:
-    made = Fleet(topo, store, FAST)
-    yield made
-    made.close()
+def fleet(sim_fleet: Fleet) -> Fleet:
+    return sim_fleet
 
 
 def _run(topo: Topology, store: SQLiteStore, fleet: Fleet, target: State) -> Summary:
