@@ -160,6 +160,7 @@ class BootSide:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
+    from strata.boot.media import media_links
     from strata.cli.controller_cmd import JOURNAL_LINGER
     from strata.controller import ApplyOptions, Reconciler, State, recorded
     from strata.lab.simulated import Fleet, FleetSettings
@@ -188,7 +189,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 )
             side = BootSide(boot, 0.0 if args.sqlite else JOURNAL_LINGER)
             fleet = Fleet(topology, side, settings)  # type: ignore[arg-type]
-            options = ApplyOptions(concurrency=args.concurrency, target=State.PROVISIONED)
+            # virtual media links signed as a real run signs them (lab-worker-1's, say)
+            links = media_links("http://boot.invalid", store.token_key)
+            options = ApplyOptions(
+                concurrency=args.concurrency, target=State.PROVISIONED, media_url=links
+            )
             plane_before, served_before = _plane_cpu(plane), _served(plane)
             before = resource.getrusage(resource.RUSAGE_SELF)
             loop_cpu, wall = time.thread_time(), time.perf_counter()

@@ -46,7 +46,7 @@ def test_every_example_is_accepted_and_read_back_unchanged(
     [
         (("networks", 1, "vlan"), "ten", "spec.networks[1].vlan"),
         (("networks", 1, "cidr"), "not-a-cidr", "spec.networks[1].cidr"),
-        (("defaults", "boot", "method"), "floppy", "spec.defaults.boot.method"),
+        (("defaults", "boot", "firmware"), "floppy", "spec.defaults.boot.firmware"),
         (("consent", "prune"), "yes", "spec.consent.prune"),
         (("layers", 0, "name"), "Not_A_Label", "spec.layers[0].name"),
     ],
