@@ -40,6 +40,7 @@ from strata.boot.assets import Asset
 from strata.boot.tokens import TokenSigner
 from strata.errors import StrataError
 from strata.plan import NodePlan
+from strata.topology.bmc_schemes import VIRTUAL_MEDIA
 
 __all__ = [
     "KEEP",
@@ -84,7 +85,7 @@ class MediaFiles:
 def media_refusal(nodes: Iterable[NodePlan], files: MediaFiles | None = None) -> str | None:
     """Before any server is powered on: why the images of ``nodes`` that boot from
     virtual media could not be built (a missing file, and for which nodes), or None."""
-    names = [n.name for n in nodes if "virtualmedia" in n.boot_methods]
+    names = [n.name for n in nodes if VIRTUAL_MEDIA in n.boot_methods]
     try:
         if names:
             (files or MediaFiles()).check()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from strata.controller.actions import method_of
+from strata.controller.actions import VIRTUAL_MEDIA, method_of
 from strata.controller.lifecycle import Event, State
 from strata.controller.tracked import Tracked
 from strata.plan import NodePlan
@@ -94,7 +94,7 @@ def timeout_reason(state: State, seconds: float, boot_method: str) -> str:
     """Why a node failed when ``state`` lasted ``seconds``, with what to check for its
     boot method (``TIMEOUT_REASONS``)."""
     text = TIMEOUT_REASONS[state].format(t=seconds)
-    return text.replace(*VIRTUAL_MEDIA_BOOT) if boot_method == "virtualmedia" else text
+    return text.replace(*VIRTUAL_MEDIA_BOOT) if boot_method == VIRTUAL_MEDIA else text
 
 
 FAILURE_REASONS = {  # a machine's report that fails its node, in words a person can act on
