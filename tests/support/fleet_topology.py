@@ -52,12 +52,14 @@ def fleet_yaml(
     macs: dict[int, str] | None = None,
     addresses: dict[int, str] | None = None,
     boots: dict[int, str] | None = None,
+    fallbacks: dict[int, str] | None = None,
 ) -> str:
     """``bmc_url``: the emulator's (``redfish+http://host:port``). ``macs``/``addresses``:
     by position, a boot MAC or BMC address other than the emulator's (a cabling
     mistake, a BMC that is down). ``boots``: by position, a node's ``boot`` mapping
     (``{method: virtualmedia, firmware: bios}``). ``budget`` None: racks without a
-    power budget."""
+    power budget. ``fallbacks``: by position, a node's ``bmc.fallback`` address, where
+    ``{system}`` stands for the emulator's address of its system."""
     lines = [HEAD.format(name=name, env=PASSWORD_ENV)]
     for i, system in enumerate(systems):
         if i % per_rack == 0:
@@ -69,10 +71,14 @@ def fleet_yaml(
         address = (addresses or {}).get(i, f"{bmc_url}{system.path}")
         mac = (macs or {}).get(i, system.mac)
         boot = f"                boot: {boots[i]}\n" if boots and i in boots else ""
+        fallback = (fallbacks or {}).get(i)
+        if fallback:
+            fallback = fallback.format(system=f"{bmc_url}{system.path}")
+        also = f", fallback: {{address: '{fallback}'}}" if fallback else ""
         lines.append(
             f"              - name: {system.name}\n"
             f"                role: {role}\n"
-            f"                bmc: {{address: '{address}'}}\n"
+            f"                bmc: {{address: '{address}'{also}}}\n"
             f"{boot}"
             f"                nics:\n"
             f"                  - {{name: eth0, mac: '{mac}', network: prov, "

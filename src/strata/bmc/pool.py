@@ -43,7 +43,7 @@ class BMCPool:
         self.base_dir = base_dir if base_dir is not None else Path(topology.file).parent
         self.read_secret = read_secret
         self._nodes = {n.name: n for n in topology.nodes}
-        self._drivers: dict[str, BMCDriver] = {}
+        self._drivers: dict[tuple[str, str], BMCDriver] = {}  # (node, address)
         self._guards: dict[tuple[str, int | None], Guard] = {}
         self._lock = threading.Lock()
 
@@ -55,11 +55,13 @@ class BMCPool:
 
     def driver(self, node_name: str) -> BMCDriver:
         """The driver of a node of the topology (``KeyError`` for any other name)."""
-        return self._driver(node_name, lambda: self._nodes[node_name].bmc)
+        bmc = self._nodes[node_name].bmc
+        return self._driver(node_name, bmc.address, lambda: bmc)
 
     def driver_for(self, plan: NodePlan) -> BMCDriver:
         """The driver of the BMC ``plan`` names (a node's current or recorded plan: a node
-        removed from the topology is still powered off through its recorded BMC)."""
+        removed from the topology is still powered off through its recorded BMC; a plan
+        ``through_fallback``: its fallback BMC, a driver of its own)."""
 
         def bmc() -> BMC:
             return parse_bmc_address(
@@ -70,13 +72,13 @@ class BMCPool:
                 plan.bmc_ca_bundle,
             )
 
-        return self._driver(plan.name, bmc)
+        return self._driver(plan.name, plan.bmc_address, bmc)
 
-    def _driver(self, node_name: str, bmc: Callable[[], BMC]) -> BMCDriver:
+    def _driver(self, node_name: str, address: str, bmc: Callable[[], BMC]) -> BMCDriver:
         with self._lock:
-            driver = self._drivers.get(node_name)
+            driver = self._drivers.get((node_name, address))
             if driver is None:
-                driver = self._drivers[node_name] = self._open(node_name, bmc())
+                driver = self._drivers[node_name, address] = self._open(node_name, bmc())
             return driver
 
     def close(self) -> None:

@@ -69,15 +69,31 @@ def lab() -> None:
     metavar="NODE",
     help="NODE's BMC offers no virtual CD, as some BMCs do not (repeatable).",
 )
-def up(file: Path, image_cache: Path, seed: Path | None, no_media: tuple[str, ...]) -> None:
+@click.option(
+    "--without-redfish",
+    "no_redfish",
+    multiple=True,
+    metavar="NODE",
+    help="NODE's BMC answers no Redfish for it (404), as a BMC with Redfish switched off: "
+    "its bmc.fallback (IPMI) drives it (repeatable).",
+)
+def up(
+    file: Path,
+    image_cache: Path,
+    seed: Path | None,
+    no_media: tuple[str, ...],
+    no_redfish: tuple[str, ...],
+) -> None:
     """Start FILE's servers as QEMU machines behind Redfish BMCs, in a network namespace."""
     console = make_console(stderr=True)
     topology = topology_or_exit(file)
-    unknown = sorted(set(no_media) - {n.name for n in topology.nodes})
-    if unknown:
-        raise click.BadParameter(
-            f"not in {file}: {', '.join(unknown)}", param_hint="--without-virtual-media"
-        )
+    names = {n.name for n in topology.nodes}
+    for hint, given in (("--without-virtual-media", no_media), ("--without-redfish", no_redfish)):
+        unknown = sorted(set(given) - names)
+        if unknown:
+            raise click.BadParameter(f"not in {file}: {', '.join(unknown)}", param_hint=hint)
+    flags = [arg for node in no_media for arg in ("--without-virtual-media", node)]
+    flags += [arg for node in no_redfish for arg in ("--without-redfish", node)]
     network = lab_network(topology)
     work = workdir(file)
     work.mkdir(parents=True, exist_ok=True)
@@ -90,7 +106,7 @@ def up(file: Path, image_cache: Path, seed: Path | None, no_media: tuple[str, ..
     _stand_ins(file, topology, image_cache, console)
     network.create()
     _set_aside(default_state(file), console)  # new machines: nothing recorded holds
-    _start_daemons(network, file, work, seed, no_media)
+    _start_daemons(network, file, work, seed, flags)
     if own is not None:
         console.print(
             f"lab [bold]{topology.name}[/] is up: {own} boots the seed {seed} "
@@ -130,13 +146,14 @@ def _stand_ins(file: Path, topology: Topology, image_cache: Path, console: Conso
 
 
 def _start_daemons(
-    network: LabNetwork, file: Path, work: Path, seed: Path | None, no_media: tuple[str, ...]
+    network: LabNetwork, file: Path, work: Path, seed: Path | None, flags: list[str]
 ) -> None:
-    """The BMC service and the machines' Kubernetes stand-in, inside the namespace."""
+    """The BMC service (given ``flags``: the BMC features left out) and the machines'
+    Kubernetes stand-in, inside the namespace."""
     python = (sys.executable, "-m")
     bmc = [*network.inside, *python, "strata.lab.daemon", "--file", str(file.resolve())]
     bmc += ["--seed", str(seed.resolve())] if seed is not None else []
-    bmc += [arg for node in no_media for arg in ("--without-virtual-media", node)]
+    bmc += flags
     _start_daemon("daemon", [*bmc, "--workdir", str(work.resolve())], work, network)
     # nsenter, not `ip netns exec` (which hides the cgroups the kubelets need under a
     # namespace's sysfs); unshare: the kubelets' mounts die with the daemon

@@ -111,7 +111,7 @@ def plan_tables(console: Console, plan: Plan) -> None:
                 "role": n.role,
                 "os": f"{n.os_name} {n.os_version}",
                 "boot": f"{'→'.join(n.boot_methods)}/{n.firmware}",
-                "bmc": n.bmc_address,
+                "bmc": n.bmc_address + (f" → {n.bmc_fallback.address}" if n.bmc_fallback else ""),
                 "boot mac": n.boot_mac,
                 "addresses": ", ".join(i.address.split("/")[0] for i in n.interfaces if i.address)
                 or "dhcp",

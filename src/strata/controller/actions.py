@@ -19,6 +19,7 @@ from typing import Any
 
 from strata.bmc import (
     BMCDriver,
+    BMCError,
     BMCFault,
     BootDevice,
     BootMode,
@@ -34,11 +35,14 @@ from strata.store import Store
 
 __all__ = [
     "BMC_ACTIONS",
+    "BMC_MARK",
     "BOOT_DEVICES",
     "FIRST_CONTACT",
     "MAY_RESET",
     "Outcome",
     "Work",
+    "bmc_fallback",
+    "bmc_plan",
     "check_bmc",
     "eject_media",
     "inspect",
@@ -88,6 +92,7 @@ class Work:
 FIRST_CONTACT = "first-contact"  # a mark: Strata has no record of installing this server
 MEDIA = "media"  # a mark: an image was inserted in the node's virtual CD for this install
 MAY_RESET = "may-reset"  # a mark: a person asked for this (re)install (consent, retry)
+BMC_MARK = "bmc"  # a mark: the node's BMC actions go through its fallback BMC (its address)
 
 
 def marks_after(event: Event, marks: Mapping[str, Any]) -> dict[str, Any]:
@@ -95,7 +100,17 @@ def marks_after(event: Event, marks: Mapping[str, Any]) -> dict[str, Any]:
     install starts clean, keeping only a person's consent; ``start`` is first contact;
     a consented reinstall and a retry are a person's word that a running machine may be
     reset; first contact survives a retry (a retry is no consent to reset a server Strata
-    never installed)."""
+    never installed). A switch to the fallback BMC (``BMC_MARK``) holds until the node
+    starts again or a person retries it, when its first BMC is tried again."""
+    after = _marks_after(event, marks)
+    if marks.get(BMC_MARK) and event not in (Event.START, Event.RETRY):
+        after[BMC_MARK] = marks[BMC_MARK]
+    else:
+        after.pop(BMC_MARK, None)
+    return after
+
+
+def _marks_after(event: Event, marks: Mapping[str, Any]) -> dict[str, Any]:
     if event is Event.START:
         return {FIRST_CONTACT: True}
     if event is Event.REPROVISION:  # a new install, with the person's word
@@ -111,6 +126,32 @@ def marks_after(event: Event, marks: Mapping[str, Any]) -> dict[str, Any]:
         kept = {MEDIA: True} if marks.get(MEDIA) else {}
         return {MAY_RESET: True, "method": int(marks.get("method", 0)) + 1, **kept}
     return dict(marks)
+
+
+def bmc_plan(plan: NodePlan, marks: Mapping[str, Any]) -> NodePlan:
+    """The plan a node's BMC driver is made from: ``through_fallback`` once its actions
+    went over to its fallback BMC (``BMC_MARK`` naming that address), else ``plan``."""
+    fallback = plan.bmc_fallback
+    if fallback is not None and marks.get(BMC_MARK) == fallback.address:
+        return plan.through_fallback()
+    return plan
+
+
+def bmc_fallback(plan: NodePlan, marks: Mapping[str, Any], fault: BaseException) -> Outcome | None:
+    """When an action through a node's first BMC failed (``fault``, a ``BMCError`` —
+    unreachable, timed out, credentials refused, an error answer; not ``NotSupported``: a
+    capability the BMC lacks moves to the next boot method instead), and the node has a
+    fallback BMC (``bmc.fallback``) not yet in use: ``bmc-fallback``, its marks going over
+    to the fallback (``BMC_MARK``), the phase's action to go again through it, and the
+    reason. None otherwise: the fault is the reconciler's, as for a node with one BMC."""
+    fallback = plan.bmc_fallback
+    if fallback is None or bmc_plan(plan, marks) is not plan:
+        return None
+    if not isinstance(fault, BMCError) or isinstance(fault, NotSupported):
+        return None
+    detail = {"from": plan.bmc_address, "to": fallback.address, "reason": str(fault)}
+    marks = {**marks, BMC_MARK: fallback.address}
+    return Outcome(Event.BMC_FALLBACK, str(fault), detail, marks, ("bmc-fallback", detail))
 
 
 def check_bmc(driver: BMCDriver, work: Work) -> Outcome:
@@ -175,7 +216,7 @@ def prepare_boot(driver: BMCDriver, work: Work) -> Outcome:
         return _found_running(power, why + "started by someone else)")
     method, skipped, inserted = _set_boot(driver, work, int(marks.get("method", 0)))
     number = attempt.number if attempt is not None else 0
-    marks = {k: v for k, v in marks.items() if k in (MAY_RESET, MEDIA)}
+    marks = {k: v for k, v in marks.items() if k in (MAY_RESET, MEDIA, BMC_MARK)}
     marks.update(attempt=number, prepared=number, running=running, method=method)
     marks.update({MEDIA: True} if inserted else {})
     if not skipped:

@@ -77,6 +77,7 @@ class Event(enum.StrEnum):
     TIMEOUT = "timeout"  # the phase took longer than its limit
     FALLBACK = "fallback"  # booting took too long: the next of its boot methods is tried
     BMC_FAILED = "bmc-failed"  # a permanent BMC fault (transient ones are retried below)
+    BMC_FALLBACK = "bmc-fallback"  # a BMC action failed: it goes again through bmc.fallback
     RETRY = "retry"  # `strata retry NODE`
     DEPROVISION = "deprovision"  # removed from the file, with --prune
     POWERED_OFF = "powered-off"
@@ -167,6 +168,15 @@ _WAITING = (
 for _state in _WAITING:
     TABLE[(_state, E.TIMEOUT)] = T(S.FAILED, A.RECORD_FAILURE)
     TABLE[(_state, E.BMC_FAILED)] = T(S.FAILED, A.RECORD_FAILURE)
+# A BMC action that failed through the node's first BMC goes again, from the start of
+# its phase, through its fallback BMC (``actions.bmc_fallback``): a step inside the phase.
+for _state, _action in (
+    (S.REGISTERING, A.CHECK_BMC),
+    (S.INSPECTING, A.INSPECT),
+    (S.PROVISIONING, A.PREPARE_BOOT),  # the boot device too is set through the fallback
+    (S.DEPROVISIONING, A.POWER_OFF),
+):
+    TABLE[(_state, E.BMC_FALLBACK)] = T(_state, _action)
 for _state in State:
     if _state is not S.MAINTENANCE:
         TABLE[(_state, E.MAINTENANCE_ON)] = T(S.MAINTENANCE, A.NONE)

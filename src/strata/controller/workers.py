@@ -107,11 +107,19 @@ class Workers:
         perform = actions.BMC_ACTIONS[t.action]
         pace = self._gate(_rack_of(t)).pace
         lifetime, media = self.options.attempt_lifetime, self.options.media_url
-        work = actions.Work(t.plan, dict(t.marks), self.store, lifetime, pace, media)
-        drivers = self.drivers
+        plan = actions.bmc_plan(t.plan, t.marks)  # through its fallback BMC, once taken
+        work = actions.Work(plan, dict(t.marks), self.store, lifetime, pace, media)
+        drivers, first = self.drivers, t.plan
+        may_fall_back = t.action is not Action.EJECT_MEDIA  # an eject's fault is only said
 
         def job() -> actions.Outcome:
-            return perform(drivers.driver_for(work.plan), work)
+            try:
+                return perform(drivers.driver_for(work.plan), work)
+            except Exception as fault:
+                switch = actions.bmc_fallback(first, work.marks, fault) if may_fall_back else None
+                if switch is None:
+                    raise
+                return switch
 
         return job
 

@@ -132,10 +132,10 @@ class LabSeedError(StrataError):
 
 
 def _listener(topology: Topology) -> tuple[int, bool]:
-    """The one (port, TLS) every Redfish BMC address of the lab uses."""
-    redfish = [n for n in topology.nodes if n.bmc.protocol != "ipmi"]
-    pairs = {(n.bmc.port or 443, "+http" not in n.bmc.protocol) for n in redfish}
-    if len(pairs) != 1 or any(not n.bmc.protocol.startswith("redfish") for n in redfish):
+    """The one (port, TLS) every Redfish BMC address of the lab uses (a fallback's too)."""
+    redfish = [b for n in topology.nodes for b in n.bmcs if b.protocol != "ipmi"]
+    pairs = {(b.port or 443, "+http" not in b.protocol) for b in redfish}
+    if len(pairs) != 1 or any(not b.protocol.startswith("redfish") for b in redfish):
         raise SystemExit(
             "the lab's BMCs are Redfish, all on one port, or IPMI: check the BMC addresses"
         )
@@ -143,16 +143,15 @@ def _listener(topology: Topology) -> tuple[int, bool]:
 
 
 def _ipmi_bmcs(topology: Topology, fleet: dict[str, LabMachine], creds: Credentials) -> None:
-    """An IPMI BMC (``strata.lab.ipmi``) for each ``ipmi://`` node, answered on a thread."""
-    nodes = [n for n in topology.nodes if n.bmc.protocol == "ipmi"]
-    if not nodes:
+    """An IPMI BMC (``strata.lab.ipmi``) for each ``ipmi://`` address of a node (its
+    first or its fallback), answered on a thread."""
+    bmcs = [(n.name, b) for n in topology.nodes for b in n.bmcs if b.protocol == "ipmi"]
+    if not bmcs:
         return
     from strata.lab.ipmi import LabIPMI, serve_forever  # changes pyghmi's server class
 
-    for n in nodes:
-        LabIPMI(
-            fleet[n.name], n.bmc.host, n.bmc.port or 623, creds.username, creds.password.reveal()
-        )
+    for name, b in bmcs:
+        LabIPMI(fleet[name], b.host, b.port or 623, creds.username, creds.password.reveal())
     threading.Thread(target=serve_forever, name="ipmi", daemon=True).start()
 
 
@@ -164,17 +163,19 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, required=True)
     parser.add_argument("--seed", type=Path, help="a seed image, switched on at start")
     parser.add_argument("--without-virtual-media", action="append", default=[], metavar="NODE")
+    parser.add_argument("--without-redfish", action="append", default=[], metavar="NODE")
     args = parser.parse_args()
     topology = load(args.file)
     creds = lab_credentials(topology, args.file.parent)
     fleet = machines(topology, args.workdir, args.seed, frozenset(args.without_virtual_media))
-    bmc = LabBMC(fleet, creds.username, creds.password.reveal())
+    served = {name: m for name, m in fleet.items() if name not in args.without_redfish}
+    bmc = LabBMC(served, creds.username, creds.password.reveal())  # others: 404
     port, tls = _listener(topology)
     _ipmi_bmcs(topology, fleet, creds)
     cert = key = None
     if tls:
         cert, key = args.workdir / "bmc.pem", args.workdir / "bmc.key"
-        self_signed(tuple(sorted({n.bmc.host for n in topology.nodes})), cert, key)
+        self_signed(tuple(sorted({b.host for n in topology.nodes for b in n.bmcs})), cert, key)
     config = uvicorn.Config(
         bmc.app,
         host="0.0.0.0",

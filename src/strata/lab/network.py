@@ -102,7 +102,7 @@ def lab_network(topology: Topology) -> LabNetwork:
             "the lab needs a provisioning network with a gateway (the seed's address)"
         )
     net = ipaddress.ip_network(str(prov.cidr))
-    hosts = tuple(sorted({n.bmc.host for n in topology.nodes}))
+    hosts = tuple(sorted({b.host for n in topology.nodes for b in n.bmcs}))
     taps = {n.name: f"tap{i}" for i, n in enumerate(topology.nodes)}
     bmc = bmc_network(topology)
     bmc_taps = {
@@ -133,7 +133,7 @@ def _bmc_address(topology: Topology, bmc: NetworkSpec) -> str:
     management addresses, layer endpoints, the network's DHCP range)."""
     net = ipaddress.ip_network(str(bmc.cidr))
     taken = {str(nic.ip) for n in topology.nodes for nic in n.nics if nic.ip is not None}
-    taken |= {n.bmc.host for n in topology.nodes}
+    taken |= {b.host for n in topology.nodes for b in n.bmcs}
     taken |= {str(s.management_address) for r in topology.racks for s in r.switches}
     taken |= {str(x.endpoint.vip) for x in topology.layers}
     if bmc.gateway is not None:  # (validation refuses a gateway that anything else has)

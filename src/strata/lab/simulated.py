@@ -108,10 +108,13 @@ class Fleet:
         self.busy_seconds = 0.0  # time BMC calls spent "on the wire"
 
     def driver_for(self, plan: NodePlan) -> BMCDriver:
+        """The machine's BMC through the address ``plan`` names: its first, where its
+        faults are set, or its fallback (``through_fallback``), which always answers."""
         machine = self.machines[plan.name]
-        if machine.driver_fault is not None:
+        first = plan.bmc_address == machine.node.bmc.address
+        if machine.driver_fault is not None and first:
             raise BMCFault(plan.name, plan.bmc_address, machine.driver_fault)
-        return SimulatedBMC(self, machine)
+        return SimulatedBMC(self, machine, None if first else plan)
 
     def delay(self, bounds: tuple[float, float]) -> float:
         with self._lock:
@@ -185,17 +188,22 @@ class SimulatedBMC:
         {Capability.POWER, Capability.BOOT_DEVICE, Capability.INVENTORY, Capability.VIRTUAL_MEDIA}
     )
 
-    def __init__(self, fleet: Fleet, machine: Machine) -> None:
-        self.fleet, self.machine = fleet, machine
-        node = machine.node
-        self.target = BMCTarget(
-            node.name, node.bmc.address, node.bmc.protocol, node.bmc.host, node.bmc.port
-        )
+    def __init__(self, fleet: Fleet, machine: Machine, fallback: NodePlan | None = None) -> None:
+        """``fallback``: the node's plan through its fallback BMC (an IPMI address offers
+        no virtual media); None: its first BMC, where the machine's BMC faults are set."""
+        self.fleet, self.machine, self.first = fleet, machine, fallback is None
+        bmc = machine.node.bmc
+        self.target = BMCTarget(machine.node.name, bmc.address, bmc.protocol, bmc.host, bmc.port)
+        if fallback is not None:
+            scheme = fallback.bmc_address.partition("://")[0]
+            self.target = BMCTarget(fallback.name, fallback.bmc_address, scheme, bmc.host, None)
+            if scheme == "ipmi":
+                self.capabilities = self.capabilities - {Capability.VIRTUAL_MEDIA}
 
     def _call(self) -> None:
         pause = self.fleet.delay(self.fleet.settings.latency)
         m = self.machine
-        if m.unreachable or m.flaky_calls > 0:
+        if self.first and (m.unreachable or m.flaky_calls > 0):
             m.flaky_calls -= 1
             raise Unreachable(self.target.node, self.target.address, "connection refused")
         time.sleep(pause)
@@ -226,7 +234,7 @@ class SimulatedBMC:
 
     def insert_media(self, url: str) -> None:
         self._call()
-        if not self.machine.virtual_media:
+        if not self.machine.virtual_media or Capability.VIRTUAL_MEDIA not in self.capabilities:
             raise NotSupported(self.target.node, self.target.address, "no virtual CD or DVD drive")
         if self.machine.media_refused:
             raise BMCFault(self.target.node, self.target.address, "HTTP 400: image unreadable")

@@ -81,7 +81,12 @@ def export_metal3(topology: Topology, options: ExportOptions) -> Exported:
         )
         for n in nodes
     ]
-    notes: list[str] = []
+    notes = [
+        f"{n.name}: bmc.fallback ({n.bmc_fallback.address}) left out: a BareMetalHost has "
+        "one BMC address, its first"
+        for n in nodes
+        if n.bmc_fallback is not None
+    ]
     problems: list[str] = []
     if options.cluster_api:
         for cluster in clusters:

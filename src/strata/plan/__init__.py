@@ -3,6 +3,7 @@
 from strata.plan.build import build_plan, node_plan
 from strata.plan.diff import REPROVISION_FIELDS, diff
 from strata.plan.model import (
+    BMCAccess,
     ChangeKind,
     ClusterPlan,
     DiskPlan,
@@ -18,6 +19,7 @@ from strata.plan.model import (
 
 __all__ = [
     "REPROVISION_FIELDS",
+    "BMCAccess",
     "ChangeKind",
     "ClusterPlan",
     "DiskPlan",

@@ -6,8 +6,16 @@ from collections.abc import Collection, Mapping
 from types import MappingProxyType
 
 from strata.plan.diff import diff
-from strata.plan.model import ClusterPlan, DiskPlan, InterfacePlan, NodePlan, Plan, RackPlan
-from strata.topology import NIC, Disk, Node, Rack, Topology
+from strata.plan.model import (
+    BMCAccess,
+    ClusterPlan,
+    DiskPlan,
+    InterfacePlan,
+    NodePlan,
+    Plan,
+    RackPlan,
+)
+from strata.topology import BMC, NIC, Disk, Node, Rack, Topology
 from strata.topology.spec import NetworkSpec
 
 __all__ = ["build_plan", "node_plan"]
@@ -68,7 +76,14 @@ def node_plan(node: Node, networks: Mapping[str, NetworkSpec]) -> NodePlan:
         ignition_fragments=tuple(f.name for f in node.ignition),
         labels=MappingProxyType(labels),
         boot_fallbacks=node.boot.fallbacks,
+        bmc_fallback=_fallback(node.bmc.fallback),
     )
+
+
+def _fallback(bmc: BMC | None) -> BMCAccess | None:
+    if bmc is None:
+        return None
+    return BMCAccess(bmc.address, bmc.credentials, bmc.insecure, bmc.ca_bundle)
 
 
 def _disk(disk: Disk) -> DiskPlan:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from ipaddress import IPv4Address, IPv6Address
 from typing import Any
 
@@ -16,6 +16,7 @@ from strata.errors import StrataError
 from strata.topology.diagnostics import did_you_mean
 
 __all__ = [
+    "BMCAccess",
     "ChangeKind",
     "ClusterPlan",
     "DiskPlan",
@@ -75,6 +76,17 @@ def rack_key(region: str, zone: str, rack: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class BMCAccess:
+    """A node's fallback BMC address (``bmc.fallback``), as the plan keeps its first one:
+    the address, the name of its credentials entry (never the secret), its TLS settings."""
+
+    address: str
+    credentials: str | None
+    insecure: bool = False
+    ca_bundle: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class NodePlan:
     """One server, every inherited value filled in: all the controller, the boot service
     and DHCP know of it (its BMC by address and credentials name, its expected NICs and
@@ -106,10 +118,26 @@ class NodePlan:
     # boot.method as a list: the methods after ``boot_method``, each tried in turn when
     # the BMC cannot do the one before or that one's boot fails (docs/boot.md, "Fallback")
     boot_fallbacks: tuple[str, ...] = ()
+    bmc_fallback: BMCAccess | None = None  # taken when an action through bmc_address fails
 
     @property
     def boot_methods(self) -> tuple[str, ...]:
         return (self.boot_method, *self.boot_fallbacks)
+
+    def through_fallback(self) -> NodePlan:
+        """This plan with its fallback BMC in the place of its first (``ValueError`` if
+        it has none): what a driver for the fallback is made from."""
+        if self.bmc_fallback is None:
+            raise ValueError(f"{self.name} has no fallback BMC")
+        b = self.bmc_fallback
+        return replace(
+            self,
+            bmc_address=b.address,
+            bmc_credentials=b.credentials,
+            bmc_insecure=b.insecure,
+            bmc_ca_bundle=b.ca_bundle,
+            bmc_fallback=None,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +240,8 @@ def node_plan_from_jsonable(data: Mapping[str, Any]) -> NodePlan:
     for name in ("ssh_keys", "ignition_fragments"):
         values[name] = tuple(values[name])
     values["boot_fallbacks"] = tuple(values.get("boot_fallbacks", ()))  # absent before 0.2
+    fallback = values.get("bmc_fallback")
+    values["bmc_fallback"] = BMCAccess(**fallback) if fallback else None
     values["disks"] = tuple(_disk(d) for d in values["disks"])
     return NodePlan(**values)
 

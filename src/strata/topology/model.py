@@ -52,6 +52,7 @@ class BMC:
     ca_bundle: str | None = None
     privilege: str | None = None  # IPMI privilege level (ipmi://host?privilege=operator)
     boot: str | None = None  # boot method the scheme implies (redfish-virtualmedia: virtualmedia)
+    fallback: BMC | None = None  # bmc.fallback: the same BMC by another address (its IPMI)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +105,11 @@ class Node:
     ignition: tuple[IgnitionFragment, ...]
     labels: Mapping[str, str]
     source: Path  # where the node (or the generator that made it) is written
+
+    @property
+    def bmcs(self) -> tuple[BMC, ...]:
+        """Its BMC addresses in the order they are tried: ``bmc``, then ``bmc.fallback``."""
+        return (self.bmc,) if self.bmc.fallback is None else (self.bmc, self.bmc.fallback)
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ renders one ``Node`` per generated item (one for a plain entry).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from strata.topology.addresses import AddressError, parse_bmc_address, parse_ip
 from strata.topology.diagnostics import Diagnostics, Path
@@ -55,6 +55,10 @@ class NodeEntry:
         self.spec, self.path, self.settings = spec, path, settings
         self.name = pattern(spec.name, (*path, "name"))
         self.bmc_address = pattern(spec.bmc.address, (*path, "bmc", "address"))
+        fallback = spec.bmc.fallback
+        self.fallback_address = (
+            pattern(fallback.address, (*path, "bmc", "fallback", "address")) if fallback else None
+        )
         self.boot_mac = pattern(spec.boot_mac, (*path, "bootMAC")) if spec.boot_mac else None
         self.nics = [
             (
@@ -134,7 +138,7 @@ class NodeEntry:
         where = (*self.path, "bmc", "address")
         bmc = self.settings.bmc
         try:
-            return parse_bmc_address(
+            primary = parse_bmc_address(
                 render(self.bmc_address, ctx, where),
                 bmc.get("protocol"),
                 bmc.get("credentials"),
@@ -143,6 +147,21 @@ class NodeEntry:
             )
         except AddressError as exc:
             raise EntryFault(where, f"{name}: {exc}") from None
+        spec = self.spec.bmc.fallback
+        if spec is None or self.fallback_address is None:
+            return primary
+        where = (*self.path, "bmc", "fallback", "address")
+        try:
+            fallback = parse_bmc_address(
+                render(self.fallback_address, ctx, where),
+                None,  # its scheme written: bmc.protocol names the first address's
+                spec.credentials or primary.credentials,
+                spec.insecure,
+                spec.ca_bundle,
+            )
+        except AddressError as exc:
+            raise EntryFault(where, f"{name}: {exc}") from None
+        return replace(primary, fallback=fallback)
 
     def _boot(self, bmc: BMC) -> Boot:
         """The boot method written (``boot.method``, inherited), else the one the BMC

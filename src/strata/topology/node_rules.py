@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterator
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address
 
@@ -77,10 +77,18 @@ def check_nodes(topology: Topology, diags: Diagnostics, left_out: LeftOut) -> No
             )
         elif not node.nics:
             macs.claim(node.boot_mac, who, (*node.source, "bootMAC"))
-        bmcs.claim(_bmc_key(node.bmc), who, (*node.source, "bmc", "address"), node.bmc.address)
-        _bmc_network(node, bmc_nets, diags)
+        for bmc, where in _bmcs(node):
+            bmcs.claim(_bmc_key(bmc), who, where, bmc.address)
+            _bmc_network(node, bmc, where, bmc_nets, diags)
     if not left_out:
         _control_planes(topology, diags)
+
+
+def _bmcs(node: Node) -> Iterator[tuple[BMC, Path]]:
+    """The node's BMC addresses (its fallback's after its own), each with where it is written."""
+    wheres = (("bmc", "address"), ("bmc", "fallback", "address"))
+    for bmc, where in zip(node.bmcs, wheres, strict=False):
+        yield bmc, (*node.source, *where)
 
 
 def _bmc_key(bmc: BMC) -> Hashable:
@@ -184,16 +192,15 @@ def _switch_port(
     )
 
 
-def _bmc_network(node: Node, bmc_nets: list[IPv4Network | IPv6Network], diags: Diagnostics) -> None:
+def _bmc_network(
+    node: Node, bmc: BMC, where: Path, bmc_nets: list[IPv4Network | IPv6Network], diags: Diagnostics
+) -> None:
     try:
-        host = ip_address(node.bmc.host)
+        host = ip_address(bmc.host)
     except ValueError:
         return  # a DNS name: nothing to check
     if bmc_nets and not any(host in net for net in bmc_nets):
-        diags.warning(
-            (*node.source, "bmc", "address"),
-            f"BMC {host} of node {node.name} is in no network with purpose bmc",
-        )
+        diags.warning(where, f"BMC {host} of node {node.name} is in no network with purpose bmc")
 
 
 def _control_planes(topology: Topology, diags: Diagnostics) -> None:

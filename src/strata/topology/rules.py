@@ -114,13 +114,18 @@ def _settings(
             did_you_mean(s.layer, layers) or f"layers: {', '.join(layers)}",
         )
     credentials = [c.name for c in spec.credentials]
-    ref = s.bmc.credentials if s.bmc is not None else None
-    if ref is not None and ref not in credentials and ref not in left_out.credentials:
-        diags.error(
-            (*path, "bmc", "credentials"),
-            f"unknown credentials '{ref}'",
-            did_you_mean(ref, credentials) or "add an entry under credentials",
-        )
+    fallback = getattr(s.bmc, "fallback", None)  # a node's bmc (NodeBMC) may have one
+    refs = (
+        (s.bmc.credentials if s.bmc is not None else None, (*path, "bmc", "credentials")),
+        (fallback.credentials if fallback else None, (*path, "bmc", "fallback", "credentials")),
+    )
+    for ref, where in refs:
+        if ref is not None and ref not in credentials and ref not in left_out.credentials:
+            diags.error(
+                where,
+                f"unknown credentials '{ref}'",
+                did_you_mean(ref, credentials) or "add an entry under credentials",
+            )
     for i, key in enumerate(s.ssh_keys or ()):
         if "PRIVATE KEY" in key:
             diags.error(

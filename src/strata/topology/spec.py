@@ -53,10 +53,35 @@ class Generate(SpecModel):
     )
 
 
+class FallbackBMC(SpecModel):
+    """A second way into the same server's BMC, taken when the first fails (docs/bmc.md,
+    "A fallback BMC"): most often its IPMI beside its Redfish."""
+
+    address: str = Field(
+        description="BMC address as a URL with its scheme (ipmi://host:623, redfish://…)."
+    )
+    credentials: str | None = Field(
+        default=None,
+        description="Name of an entry in the topology's credentials; the node's bmc.credentials "
+        "if unset.",
+    )
+    insecure: bool = Field(
+        default=False, description="Skip TLS certificate verification (a Redfish address)."
+    )
+    ca_bundle: str | None = Field(
+        default=None, description="CA certificates for a Redfish address, as bmc.caBundle."
+    )
+
+
 class NodeBMC(BMCSettings):
     address: str = Field(
         description="BMC address as a URL (redfish://host/redfish/v1/Systems/1, "
         "redfish-virtualmedia://…, ipmi://host:623) or a bare host with bmc.protocol set."
+    )
+    fallback: FallbackBMC | None = Field(
+        default=None,
+        description="The same BMC by another protocol (IPMI behind Redfish, say), used when an "
+        "action through address fails for any reason but a capability it lacks.",
     )
 
 

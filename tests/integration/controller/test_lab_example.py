@@ -32,11 +32,6 @@ def test_apply_the_lab_example_with_the_live_view(
         lambda m: f"{emulator.url}{emulator.named[m.group(1)].path}",
         LAB.read_text(),
     ).replace("username: admin", "username: strata")
-    # lab-cp-0's BMC is IPMI in the example (the lab's own, tests/integration/lab): here,
-    # an emulated Redfish one, the machines behind the emulator being Redfish's
-    text = text.replace(
-        '"ipmi://192.168.100.11:623"', f"{emulator.url}{emulator.named['lab-cp-0'].path}"
-    )
     file = tmp_path / "topology.yaml"
     file.write_text(text)
     stand_ins_for(tmp_path / "artifacts", build_plan(load(file)).nodes)  # what the machines "fetch"

@@ -13,6 +13,7 @@ from strata.bmc.errors import FileRefused, redact
 from strata.bmc.ipmi import IPMIDriver
 from strata.bmc.redfish import RedfishDriver
 from strata.bmc.registry import DRIVERS
+from strata.plan import build_plan
 from strata.topology import load
 from strata.topology.addresses import BMC_SCHEMES, parse_bmc_address
 from strata.topology.named_files import ALLOWED_DIRS_ENV
@@ -102,3 +103,16 @@ def test_nodes_behind_one_bmc_endpoint_share_its_queue(
     with BMCPool(load(LAB)) as pool:
         guards = {id(pool.driver(n)._guard) for n in ("lab-cp-0", "lab-worker-0", "lab-worker-1")}  # type: ignore[attr-defined]
     assert len(guards) == 3
+
+
+def test_a_nodes_fallback_bmc_is_a_driver_of_its_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    """lab-cp-0: Redfish first, IPMI as its fallback (examples/lab)."""
+    monkeypatch.setenv("STRATA_LAB_BMC_PASSWORD", "pw")
+    topology = load(LAB)
+    plan = next(n for n in build_plan(topology).nodes if n.name == "lab-cp-0")
+    with BMCPool(topology) as pool:
+        first, fallback = pool.driver_for(plan), pool.driver_for(plan.through_fallback())
+        assert isinstance(first, RedfishDriver) and isinstance(fallback, IPMIDriver)
+        assert fallback.target.address == "ipmi://192.168.100.11:623"
+        assert pool.driver_for(plan.through_fallback()) is fallback  # opened once
+        assert pool.driver_for(plan) is first

@@ -24,13 +24,17 @@ def store(tmp_path: Path) -> Iterator[SQLiteStore]:
     s.close()
 
 
-def booting(boot: str, monkeypatch: pytest.MonkeyPatch) -> Topology:
+def booting(boot: str, monkeypatch: pytest.MonkeyPatch, *edits: tuple[str, str]) -> Topology:
     """The generated simulation topology (3 workers, a control plane) with ``boot`` (a
-    YAML mapping, e.g. ``{method: [virtualmedia, ipxe], firmware: bios}``) by default."""
+    YAML mapping, e.g. ``{method: [virtualmedia, ipxe], firmware: bios}``) by default,
+    and each of ``edits`` (old text, new text) made to it."""
     monkeypatch.setenv("PW", "pw")
     text = generated_text(1, 3).replace(
         "  installDisk: /dev/vda\n", f"  installDisk: /dev/vda\n  boot: {boot}\n", 1
     )
+    for old, new in edits:
+        assert old in text, old
+        text = text.replace(old, new)
     checked = check_text(text, "t.yaml")
     assert checked.topology is not None, [d.message for d in checked.errors]
     return checked.topology
