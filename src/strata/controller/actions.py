@@ -138,16 +138,15 @@ def bmc_plan(plan: NodePlan, marks: Mapping[str, Any]) -> NodePlan:
 
 
 def bmc_fallback(plan: NodePlan, marks: Mapping[str, Any], fault: BaseException) -> Outcome | None:
-    """When an action through a node's first BMC failed (``fault``, a ``BMCError`` —
-    unreachable, timed out, credentials refused, an error answer; not ``NotSupported``: a
-    capability the BMC lacks moves to the next boot method instead), and the node has a
-    fallback BMC (``bmc.fallback``) not yet in use: ``bmc-fallback``, its marks going over
-    to the fallback (``BMC_MARK``), the phase's action to go again through it, and the
-    reason. None otherwise: the fault is the reconciler's, as for a node with one BMC."""
+    """When an action through a node's first BMC failed (``fault``, any ``BMCError``:
+    unreachable, timed out, credentials refused, an error answer, no such system, none of
+    the node's boot methods — those it lacks were skipped first, ``prepare_boot``), and
+    the node has a fallback BMC (``bmc.fallback``) not yet in use: ``bmc-fallback``, its
+    marks going over to the fallback (``BMC_MARK``), the phase's action to go again
+    through it, and the reason. None otherwise (a bug is no BMC's fault): the fault is
+    the reconciler's, as for a node with one BMC."""
     fallback = plan.bmc_fallback
-    if fallback is None or bmc_plan(plan, marks) is not plan:
-        return None
-    if not isinstance(fault, BMCError) or isinstance(fault, NotSupported):
+    if fallback is None or bmc_plan(plan, marks) is not plan or not isinstance(fault, BMCError):
         return None
     detail = {"from": plan.bmc_address, "to": fallback.address, "reason": str(fault)}
     marks = {**marks, BMC_MARK: fallback.address}

@@ -80,8 +80,9 @@ class NodeBMC(BMCSettings):
     )
     fallback: FallbackBMC | None = Field(
         default=None,
-        description="The same BMC by another protocol (IPMI behind Redfish, say), used when an "
-        "action through address fails for any reason but a capability it lacks.",
+        description="The same BMC by another address or protocol (its IPMI beside its "
+        "Redfish, say): a BMC action that fails through address goes again through this one, "
+        "for the rest of the install (docs/bmc.md, 'A fallback BMC').",
     )
 
 

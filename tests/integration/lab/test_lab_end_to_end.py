@@ -144,13 +144,15 @@ def test_lab_up_apply_down(tmp_path: Path) -> None:
     file.write_text(LAB.read_text().replace("name: lab\n", f"name: {name}\n", 1))
     env = {**os.environ, "STRATA_LAB_BMC_PASSWORD": secrets.token_hex(8), "COLUMNS": "120"}
     env["KUBEBUILDER_ASSETS"] = str(assets_dir())  # the lab's Kubernetes (skips if absent)
-    up = strata(  # as ./dev demo starts it: lab-worker-0's BMC has no virtual media
-        "lab",
+    up = strata(  # as ./dev demo starts it: lab-worker-0's BMC has no virtual media,
+        "lab",  # lab-cp-0's no Redfish (its IPMI, bmc.fallback, drives it)
         "up",
         "-f",
         str(file),
         "--without-virtual-media",
         "lab-worker-0",
+        "--without-redfish",
+        "lab-cp-0",
         env=env,
         timeout=300,
     )
@@ -201,6 +203,12 @@ def test_lab_up_apply_down(tmp_path: Path) -> None:
         ]
         assert [s["method"] for s in fell["skipped"]] == ["virtualmedia"]
         assert "no virtual CD or DVD drive" in fell["skipped"][0]["reason"]
+        switched = {
+            n: [e.detail for e in store.events(n) if e.kind == "bmc-fallback"] for n in NODES
+        }
+        (ipmi,) = switched.pop("lab-cp-0")  # Redfish off at its BMC: IPMI drove it, once
+        assert ipmi["to"] == "ipmi://192.168.100.11:623" and "no such resource" in ipmi["reason"], ipmi
+        assert switched == {"lab-worker-0": [], "lab-worker-1": []}
         leases = (tmp_path / ".strata" / "dhcp" / "dnsmasq.log").read_text(errors="replace")
         assert "DHCPACK(prov0)" in leases and "http://192.168.110.1:8080/boot.ipxe" in leases
         store.close()

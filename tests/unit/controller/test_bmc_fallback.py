@@ -101,9 +101,10 @@ def test_a_failure_after_the_fallback_is_the_nodes_own(topo: Topology) -> None:
     assert switch.marks is not None
     assert bmc_plan(plan, switch.marks).bmc_address == "ipmi://10.1.0.10"
     assert bmc_fallback(plan, switch.marks, fault) is None  # used once: then it fails
-    lacking = NotSupported(plan.name, plan.bmc_address, "boot method http")
-    assert bmc_fallback(plan, {}, lacking) is None  # a capability: the next boot method
-    assert bmc_fallback(plan, {}, RuntimeError("bug")) is None
+    # none of its boot methods, no such system (a 404): the fallback gets its chance too
+    lacking = NotSupported(plan.name, plan.bmc_address, "no boot method left to try")
+    assert bmc_fallback(plan, {}, lacking) is not None
+    assert bmc_fallback(plan, {}, RuntimeError("bug")) is None  # no BMC's fault
 
 
 def test_the_fallback_holds_for_the_install_and_a_retry_tries_the_first_again(
