@@ -19,7 +19,6 @@ from typing import Any
 
 from strata.bmc import (
     BMCDriver,
-    BMCError,
     BMCFault,
     BootDevice,
     BootMode,
@@ -39,10 +38,9 @@ __all__ = [
     "BOOT_DEVICES",
     "FIRST_CONTACT",
     "MAY_RESET",
+    "REPOWER",
     "Outcome",
     "Work",
-    "bmc_fallback",
-    "bmc_plan",
     "check_bmc",
     "eject_media",
     "inspect",
@@ -93,6 +91,10 @@ FIRST_CONTACT = "first-contact"  # a mark: Strata has no record of installing th
 MEDIA = "media"  # a mark: an image was inserted in the node's virtual CD for this install
 MAY_RESET = "may-reset"  # a mark: a person asked for this (re)install (consent, retry)
 BMC_MARK = "bmc"  # a mark: the node's BMC actions go through its fallback BMC (its address)
+# a mark: the power-on of the open attempt failed through the first BMC; through the
+# fallback, prepare-boot sets the boot again and powers on (a machine found on is on by
+# Strata's doing: reset), never taking the attempt as resumed (``fallback_bmc``)
+REPOWER = "repower"
 
 
 def marks_after(event: Event, marks: Mapping[str, Any]) -> dict[str, Any]:
@@ -100,10 +102,10 @@ def marks_after(event: Event, marks: Mapping[str, Any]) -> dict[str, Any]:
     install starts clean, keeping only a person's consent; ``start`` is first contact;
     a consented reinstall and a retry are a person's word that a running machine may be
     reset; first contact survives a retry (a retry is no consent to reset a server Strata
-    never installed). A switch to the fallback BMC (``BMC_MARK``) holds until the node
-    starts again or a person retries it, when its first BMC is tried again."""
+    never installed). A switch to the fallback BMC (``BMC_MARK``) holds for the install:
+    a new start, a retry or a consented reinstall tries the first BMC again."""
     after = _marks_after(event, marks)
-    if marks.get(BMC_MARK) and event not in (Event.START, Event.RETRY):
+    if marks.get(BMC_MARK) and event not in (Event.START, Event.RETRY, Event.REPROVISION):
         after[BMC_MARK] = marks[BMC_MARK]
     else:
         after.pop(BMC_MARK, None)
@@ -123,34 +125,9 @@ def _marks_after(event: Event, marks: Mapping[str, Any]) -> dict[str, Any]:
     if event is Event.FALLBACK:  # the same install, its next boot method: the machine is
         # on by Strata's doing (its failed attempt), so the power-on may reset it; an image
         # inserted for the method that failed is still to be ejected
-        kept = {MEDIA: True} if marks.get(MEDIA) else {}
+        kept = {MEDIA: marks[MEDIA]} if marks.get(MEDIA) else {}
         return {MAY_RESET: True, "method": int(marks.get("method", 0)) + 1, **kept}
     return dict(marks)
-
-
-def bmc_plan(plan: NodePlan, marks: Mapping[str, Any]) -> NodePlan:
-    """The plan a node's BMC driver is made from: ``through_fallback`` once its actions
-    went over to its fallback BMC (``BMC_MARK`` naming that address), else ``plan``."""
-    fallback = plan.bmc_fallback
-    if fallback is not None and marks.get(BMC_MARK) == fallback.address:
-        return plan.through_fallback()
-    return plan
-
-
-def bmc_fallback(plan: NodePlan, marks: Mapping[str, Any], fault: BaseException) -> Outcome | None:
-    """When an action through a node's first BMC failed (``fault``, any ``BMCError``:
-    unreachable, timed out, credentials refused, an error answer, no such system, none of
-    the node's boot methods — those it lacks were skipped first, ``prepare_boot``), and
-    the node has a fallback BMC (``bmc.fallback``) not yet in use: ``bmc-fallback``, its
-    marks going over to the fallback (``BMC_MARK``), the phase's action to go again
-    through it, and the reason. None otherwise (a bug is no BMC's fault): the fault is
-    the reconciler's, as for a node with one BMC."""
-    fallback = plan.bmc_fallback
-    if fallback is None or bmc_plan(plan, marks) is not plan or not isinstance(fault, BMCError):
-        return None
-    detail = {"from": plan.bmc_address, "to": fallback.address, "reason": str(fault)}
-    marks = {**marks, BMC_MARK: fallback.address}
-    return Outcome(Event.BMC_FALLBACK, str(fault), detail, marks, ("bmc-fallback", detail))
 
 
 def check_bmc(driver: BMCDriver, work: Work) -> Outcome:
@@ -206,18 +183,19 @@ def prepare_boot(driver: BMCDriver, work: Work) -> Outcome:
         attempt = None  # its tokens are dead: a new install needs a new attempt
     power = driver.power_state()
     running = power is not PowerState.OFF
-    if attempt is not None and running:
+    again = attempt is not None and bool(marks.get(REPOWER))  # its power-on failed: anew
+    if attempt is not None and running and not again:
         marks.update(attempt=attempt.number, powered=attempt.number)
         detail = {"attempt": attempt.number, "resumed": True}
         return Outcome(Event.POWERED_ON, detail=detail, marks=marks)
-    if running and not marks.get(MAY_RESET):
+    if running and not marks.get(MAY_RESET) and not again:
         why = "no install of Strata's is in progress there (a restored or stale state, or "
         return _found_running(power, why + "started by someone else)")
     method, skipped, inserted = _set_boot(driver, work, int(marks.get("method", 0)))
     number = attempt.number if attempt is not None else 0
     marks = {k: v for k, v in marks.items() if k in (MAY_RESET, MEDIA, BMC_MARK)}
     marks.update(attempt=number, prepared=number, running=running, method=method)
-    marks.update({MEDIA: True} if inserted else {})
+    marks.update({MEDIA: plan.bmc_address} if inserted else {})  # the BMC that holds it
     if not skipped:
         return Outcome(Event.BOOT_PREPARED, detail={"attempt": number}, marks=marks)
     marks["skipped"] = skipped  # and kept at once: a restart must not try them again

@@ -17,6 +17,7 @@ from typing import Protocol
 
 from strata.bmc import BMCDriver
 from strata.controller import actions
+from strata.controller.fallback_bmc import bmc_fallback, driver_plan
 from strata.controller.lifecycle import Action
 from strata.controller.options import ApplyOptions
 from strata.controller.schedule import PowerGate
@@ -107,16 +108,15 @@ class Workers:
         perform = actions.BMC_ACTIONS[t.action]
         pace = self._gate(_rack_of(t)).pace
         lifetime, media = self.options.attempt_lifetime, self.options.media_url
-        plan = actions.bmc_plan(t.plan, t.marks)  # through its fallback BMC, once taken
+        plan = driver_plan(t.plan, t.marks, t.action)  # its fallback BMC, once taken
         work = actions.Work(plan, dict(t.marks), self.store, lifetime, pace, media)
-        drivers, first = self.drivers, t.plan
-        may_fall_back = t.action is not Action.EJECT_MEDIA  # an eject's fault is only said
+        drivers, first, action = self.drivers, t.plan, t.action
 
         def job() -> actions.Outcome:
             try:
                 return perform(drivers.driver_for(work.plan), work)
             except Exception as fault:
-                switch = actions.bmc_fallback(first, work.marks, fault) if may_fall_back else None
+                switch = bmc_fallback(first, work.marks, fault, action)
                 if switch is None:
                     raise
                 return switch

@@ -83,6 +83,9 @@ def _references(node: Any, path: DocPath) -> Iterator[tuple[DocPath, dict[str, A
     bmc = node.get("bmc")
     if isinstance(bmc, dict) and bmc.get("caBundle") is not None:
         yield (*path, "bmc", "caBundle"), bmc, "caBundle"
+    fallback = bmc.get("fallback") if isinstance(bmc, dict) else None
+    if isinstance(fallback, dict) and fallback.get("caBundle") is not None:
+        yield (*path, "bmc", "fallback", "caBundle"), fallback, "caBundle"
     password = node.get("password")
     if isinstance(password, dict) and password.get("file") is not None:
         yield (*path, "password", "file"), password, "password"

@@ -61,9 +61,10 @@ def check_named_files(
     oses = _fragment_oses(topology)
     named: dict[FsPath, list[_Use]] = {}
     for where, settings in written_settings(spec):
-        if settings.bmc is not None and settings.bmc.ca_bundle is not None:
-            path = (*where, "bmc", "caBundle")
-            reader.read(path, settings.bmc.ca_bundle, CA_BUNDLE, check_ca_bundle)
+        fallback = getattr(settings.bmc, "fallback", None)  # a node's bmc may have one
+        for at, bmc in (((*where, "bmc"), settings.bmc), ((*where, "bmc", "fallback"), fallback)):
+            if bmc is not None and bmc.ca_bundle is not None:
+                reader.read((*at, "caBundle"), bmc.ca_bundle, CA_BUNDLE, check_ca_bundle)
         for i, fragment in enumerate(settings.ignition or ()):
             use = _Use((*where, "ignition", i), fragment, oses.get(id(fragment), ()))
             if fragment.inline is not None:

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from strata.plan import build_plan, diff, node_plan_from_jsonable, to_jsonable
 from strata.topology import check_text
+from strata.topology.diagnostics import format_path
 from tests.unit.topology.test_rule_findings import BASE, N1, at, dump, findings
 
 FALLBACK = "regions[0].zones[0].racks[0].nodes[1].bmc.fallback"
@@ -101,3 +103,24 @@ def test_plan_output_shows_both_addresses_in_order(monkeypatch: pytest.MonkeyPat
     out = StringIO()
     plan_tables(Console(file=out, width=300), _plan({"address": "ipmi://10.0.0.21"}))
     assert "redfish://10.0.0.11/redfish/v1/Systems/1 → ipmi://10.0.0.21" in out.getvalue()
+
+
+def test_a_fallbacks_ca_bundle_is_checked_as_the_first_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At validate (the file is there and is a bundle), and refused on its way to a
+    cluster, which has no directory to read it from."""
+    from strata.operator.portable import portable
+
+    monkeypatch.setenv("PW", "pw")
+    doc = copy.deepcopy(BASE)
+    fallback = "redfish://10.0.0.21/redfish/v1/Systems/1"
+    _fallback({"address": fallback, "caBundle": "missing-ca.pem"})(doc)
+    checked = check_text(dump(doc), "t.yaml", base_dir=tmp_path)
+    assert [(format_path(d.path), d.message) for d in checked.errors] == [
+        (f"{FALLBACK}.caBundle", "CA bundle 'missing-ca.pem' does not exist")
+    ]
+    _, refusals = portable(doc, tmp_path)
+    assert [".".join(map(str, r.path)) for r in refusals] == [
+        "regions.0.zones.0.racks.0.nodes.1.bmc.fallback.caBundle"
+    ]
