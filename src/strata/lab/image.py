@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import re
 import shutil
 import subprocess
 import tempfile
@@ -27,6 +28,19 @@ from strata.plan import NodePlan, Plan
 __all__ = ["LabImageError", "build_image", "install_image", "stand_in_artifacts", "stand_ins_for"]
 
 NOTE = "STRATA-LAB-STAND-IN"  # a file beside the stand-ins, naming them for what they are
+# The NIC drivers of the lab's machines, each after those it needs: e1000 (SeaBIOS
+# machines, iPXE's ROM) and virtio-net (a UEFI HTTP Boot: OVMF's own driver for it).
+NIC_MODULES = (
+    "e1000",
+    "virtio_ring",
+    "virtio",
+    "virtio_pci_legacy_dev",
+    "virtio_pci_modern_dev",
+    "virtio_pci",
+    "failover",
+    "net_failover",
+    "virtio_net",
+)
 
 
 class LabImageError(StrataError):
@@ -38,7 +52,8 @@ class LabImageError(StrataError):
 def build_image(cache: Path) -> tuple[Path, Path]:
     """(kernel, initramfs) in ``cache``, built once per version of init.sh."""
     init_text = resources.files("strata.lab").joinpath("init.sh").read_text()
-    cache = cache / hashlib.sha256(init_text.encode()).hexdigest()[:12]
+    key = "\n".join((init_text, *NIC_MODULES))
+    cache = cache / hashlib.sha256(key.encode()).hexdigest()[:12]
     kernel, initrd = cache / "vmlinuz", cache / "initramfs.cpio.gz"
     if kernel.exists() and initrd.exists():
         return kernel, initrd
@@ -52,10 +67,7 @@ def build_image(cache: Path) -> tuple[Path, Path]:
         root = work / "root"
         (root / "bin").mkdir(parents=True)
         shutil.copy(unpacked / "bin" / "busybox", root / "bin" / "busybox")
-        shutil.copy(
-            next(unpacked.glob("lib/modules/*/kernel/drivers/net/ethernet/intel/e1000/e1000.ko")),
-            root / "e1000.ko",
-        )
+        _modules(unpacked, root / "modules")
         init = root / "init"
         init.write_text(init_text)
         init.chmod(0o755)
@@ -64,6 +76,24 @@ def build_image(cache: Path) -> tuple[Path, Path]:
         (work / "vmlinuz").replace(kernel)
         (work / "initramfs.cpio.gz").replace(initrd)
     return kernel, initrd
+
+
+def _modules(unpacked: Path, into: Path) -> None:
+    """``NIC_MODULES`` from the unpacked kernel package into ``into``, with ``order``
+    (the load order /init follows). ``LabImageError`` when one is missing or comes
+    before a module it depends on (its ``depends=`` in .modinfo, as modprobe reads it)."""
+    into.mkdir()
+    for i, module in enumerate(NIC_MODULES):
+        found = next(unpacked.glob(f"lib/modules/*/kernel/**/{module}.ko"), None)
+        if found is None:
+            raise LabImageError(f"{module}.ko is not in Debian's kernel package")
+        depends = re.search(rb"\0depends=([^\0]*)\0", found.read_bytes())
+        later = {d for d in (depends.group(1).decode() if depends else "").split(",") if d}
+        later -= set(NIC_MODULES[:i])
+        if later:
+            raise LabImageError(f"{module} needs {', '.join(sorted(later))} loaded before it")
+        shutil.copy(found, into / found.name)
+    (into / "order").write_text("\n".join(NIC_MODULES) + "\n")
 
 
 def install_image(kernel: Path, initrd: Path, mirror: Path, os_name: str, version: str) -> Path:

@@ -12,7 +12,7 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 say() { echo "strata-lab: $*" > /dev/console; }
 say "stand-in OS for the Strata lab (not a real OS install)"
-insmod /e1000.ko 2>/dev/null
+for module in $(cat /modules/order); do insmod "/modules/$module.ko" 2>/dev/null; done
 
 arg() { tr ' ' '\n' < /proc/cmdline | sed -n "s/^$1=//p" | head -n 1; }
 url=$(arg ignition.config.url)                              # Flatcar, FCOS, RHCOS live

@@ -2,7 +2,10 @@
 
 Power on starts QEMU with the boot order the BMC's one-time override asks for
 (network for PXE; a CD for ``Cd``; else its disk, which a lab machine does not have);
-power off kills it; a reset is an off and an on. The NIC is a tap device on the lab's
+power off kills it; a reset is an off and an on. The firmware is SeaBIOS (it boots in
+about half the time of OVMF under TCG), except for a ``UefiHttp`` override, which only
+UEFI firmware does: that power-on runs OVMF (Debian's ``ovmf``) with PXE switched off
+and a NIC without iPXE's ROM, so the firmware's own HTTP Boot client starts the boot. The NIC is a tap device on the lab's
 provisioning bridge (real DHCP from dnsmasq), or QEMU's user network with a
 ``bootfile`` where no bridge can be made; ``more_nics`` are taps on other bridges (the
 seed's machine has one on the BMC network). The serial console goes to a file.
@@ -24,7 +27,10 @@ from pathlib import Path
 from strata.boot.dhcp import die_with_parent
 from strata.errors import StrataError
 
-__all__ = ["LabMachine", "MachineError"]
+__all__ = ["OVMF_CODE", "OVMF_VARS", "LabMachine", "MachineError"]
+
+OVMF_CODE = Path("/usr/share/OVMF/OVMF_CODE.fd")  # Debian's ovmf: the firmware
+OVMF_VARS = Path("/usr/share/OVMF/OVMF_VARS.fd")  # ... and its variable store's template
 
 
 class MachineError(StrataError):
@@ -63,11 +69,11 @@ class LabMachine:
         with self._lock:
             if self.on:
                 return
-            order = self._boot_order()
+            order, http = self._boot_order(), self.boot_once == "UefiHttp"
             self.boot_once = None
             self.workdir.mkdir(parents=True, exist_ok=True)
             self.process = subprocess.Popen(
-                self.command(order),
+                self.command(order, uefi_http=http),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=(self.workdir / f"{self.name}.qemu.log").open("ab"),
@@ -102,7 +108,9 @@ class LabMachine:
             return "d"
         return "c"
 
-    def command(self, order: str) -> list[str]:
+    def command(self, order: str, *, uefi_http: bool = False) -> list[str]:
+        """QEMU's command line for a power-on: ``order`` as ``_boot_order`` gives it;
+        ``uefi_http``: OVMF, its HTTP Boot on the boot NIC (``uefi_firmware``)."""
         binary = shutil.which("qemu-system-x86_64")
         if binary is None:
             raise MachineError(
@@ -112,7 +120,10 @@ class LabMachine:
             netdev = f"tap,id=n0,ifname={self.tap},script=no,downscript=no"
         else:
             netdev = f"user,id=n0,bootfile={self.bootfile}"
-        nics = [*("-netdev", netdev, "-device", f"e1000,netdev=n0,mac={self.mac}")]
+        boot_nic = f"e1000,netdev=n0,mac={self.mac}"
+        if uefi_http:  # no option ROM: OVMF's own network stack, not iPXE's
+            boot_nic = f"virtio-net-pci,netdev=n0,mac={self.mac},romfile="
+        nics = [*("-netdev", netdev, "-device", boot_nic)]
         for i, (mac, tap) in enumerate(self.more_nics, start=1):
             nics += ["-netdev", f"tap,id=n{i},ifname={tap},script=no,downscript=no"]
             nics += ["-device", f"e1000,netdev=n{i},mac={mac}"]
@@ -120,8 +131,29 @@ class LabMachine:
         return [
             binary,
             *("-machine", "accel=tcg", "-m", str(self.memory_mib), "-display", "none"),
+            *(self.uefi_firmware() if uefi_http else ()),
             *("-name", self.name, "-serial", f"file:{self.console}"),
             *nics,
             *(drive if self.medium is not None else ()),
             *("-boot", f"order={order}"),
+        ]
+
+    def uefi_firmware(self) -> list[str]:
+        """OVMF for a UEFI HTTP Boot: its code read-only, a variable store of the machine's
+        own (copied once into its work directory), PXE off through OVMF's fw_cfg knobs
+        (``opt/org.tianocore/IPv4PXESupport``), so the network boot it tries is HTTP
+        Boot, which asks DHCP as client architecture 16. ``MachineError`` without OVMF."""
+        if not (OVMF_CODE.is_file() and OVMF_VARS.is_file()):
+            raise MachineError(
+                f"{OVMF_CODE} is missing: a UEFI HTTP Boot needs OVMF (apt-get install ovmf)"
+            )
+        variables = self.workdir / f"{self.name}.OVMF_VARS.fd"
+        if not variables.exists():
+            shutil.copyfile(OVMF_VARS, variables)
+        return [
+            *("-machine", "q35"),
+            *("-drive", f"if=pflash,format=raw,readonly=on,file={OVMF_CODE}"),
+            *("-drive", f"if=pflash,format=raw,file={variables}"),
+            *("-fw_cfg", "name=opt/org.tianocore/IPv4PXESupport,string=n"),
+            *("-fw_cfg", "name=opt/org.tianocore/IPv6PXESupport,string=n"),
         ]

@@ -6,18 +6,17 @@ test makes (as test_dnsmasq_netns.py). Needs root (CI runs as root)."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 from strata.lab.image import stand_ins_for
+from strata.lab.machines import LabMachine
 from strata.plan import build_plan
 from strata.store import SQLiteStore
 from strata.topology import load
 from tests.integration.boot.test_dnsmasq_netns import LAB, MAC, SERVER, netns  # noqa: F401
-from tests.support.machines import uefi_http_boot_command
 
 BOOT_SECONDS = 300  # OVMF under TCG, its DHCP and HTTP download, then iPXE's
 
@@ -29,8 +28,6 @@ def test_ovmf_boots_ipxe_over_http_and_ipxe_asks_for_its_script(
     inside = ("ip", "netns", "exec", netns)
     state = tmp_path / "strata.db"
     stand_ins_for(tmp_path / "mirror", build_plan(load(LAB)).nodes)
-    variables = tmp_path / "OVMF_VARS.fd"
-    shutil.copy("/usr/share/OVMF/OVMF_VARS.fd", variables)
     serve = subprocess.Popen(
         [
             *(*inside, sys.executable, "-m", "strata.cli.app", "serve", "-f", str(LAB)),
@@ -41,15 +38,10 @@ def test_ovmf_boots_ipxe_over_http_and_ipxe_asks_for_its_script(
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    console = tmp_path / "console.log"
-    netdev = "tap,id=n0,ifname=tap0,script=no,downscript=no"
+    lab = LabMachine("uefi", MAC, tmp_path, tap="tap0")  # the lab's UEFI HTTP Boot machine
+    console = lab.console
     machine = subprocess.Popen(
-        [
-            *inside,
-            *uefi_http_boot_command(netdev, MAC, str(variables)),
-            "-serial",
-            f"file:{console}",
-        ],
+        [*inside, *lab.command("n", uefi_http=True), "-no-reboot"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -207,7 +207,8 @@ def test_lab_up_apply_down(tmp_path: Path) -> None:
             n: [e.detail for e in store.events(n) if e.kind == "bmc-fallback"] for n in NODES
         }
         (ipmi,) = switched.pop("lab-cp-0")  # Redfish off at its BMC: IPMI drove it, once
-        assert ipmi["to"] == "ipmi://192.168.100.11:623" and "no such resource" in ipmi["reason"], ipmi
+        assert ipmi["to"] == "ipmi://192.168.100.11:623", ipmi
+        assert "no such resource" in ipmi["reason"], ipmi  # its System answered 404
         assert switched == {"lab-worker-0": [], "lab-worker-1": []}
         leases = (tmp_path / ".strata" / "dhcp" / "dnsmasq.log").read_text(errors="replace")
         assert "DHCPACK(prov0)" in leases and "http://192.168.110.1:8080/boot.ipxe" in leases
