@@ -53,10 +53,16 @@ class BMCPool:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def driver(self, node_name: str) -> BMCDriver:
-        """The driver of a node of the topology (``KeyError`` for any other name)."""
+    def driver(self, node_name: str, *, fallback: bool = False) -> BMCDriver:
+        """The driver of a node of the topology (``KeyError`` for any other name);
+        ``fallback``: through its ``bmc.fallback`` address (``ValueError`` if it has none)."""
         bmc = self._nodes[node_name].bmc
-        return self._driver(node_name, bmc.address, lambda: bmc)
+        if fallback:
+            if bmc.fallback is None:
+                raise ValueError(f"node {node_name} has no bmc.fallback")
+            bmc = bmc.fallback
+        chosen = bmc
+        return self._driver(node_name, chosen.address, lambda: chosen)
 
     def driver_for(self, plan: NodePlan) -> BMCDriver:
         """The driver of the BMC ``plan`` names (a node's current or recorded plan: a node

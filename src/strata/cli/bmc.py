@@ -14,7 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from strata.bmc import BMCError, BMCPool, BootDevice, BootMode, PowerAction
+from strata.bmc import BMCDriver, BMCError, BMCPool, BootDevice, BootMode, PowerAction
 from strata.bmc.inspection import Inspection, inspect_node
 from strata.cli.common import topology_or_exit
 from strata.cli.render import dump, make_console
@@ -62,18 +62,32 @@ def _fail(error: BMCError, output: str) -> None:
     "--mode", type=click.Choice([m.value for m in BootMode]), default="uefi", show_default=True
 )
 @click.option("--persistent", is_flag=True, help="bootdev: keep the device beyond the next boot.")
+@click.option("--fallback", is_flag=True, help="Through the node's bmc.fallback address.")
 @OUTPUT
 def bmc(
-    file: Path, node: str, action: str, value: str | None, mode: str, persistent: bool, output: str
+    file: Path,
+    node: str,
+    action: str,
+    value: str | None,
+    mode: str,
+    persistent: bool,
+    fallback: bool,
+    output: str,
 ) -> None:
     """Drive NODE's BMC: status, on, off, graceful-off, reset, cycle, bootdev DEVICE
     (pxe, http, cd, disk), inventory, insert-media URL, eject-media."""
     topology = topology_or_exit(file)
-    if node not in {n.name for n in topology.nodes}:
+    found = next((n for n in topology.nodes if n.name == node), None)
+    if found is None:
         raise click.BadParameter(f"no node {node} in {file}", param_hint="NODE")
+    if fallback and found.bmc.fallback is None:
+        raise click.BadParameter(
+            f"node {node} has no bmc.fallback in {file}", param_hint="--fallback"
+        )
     with BMCPool(topology) as pool:
         try:
-            result = _act(pool, node, action, value, BootMode(mode), persistent)
+            driver = pool.driver(node, fallback=fallback)
+            result = _act(driver, action, value, BootMode(mode), persistent)
         except BMCError as error:
             _fail(error, output)
     if output == "json":
@@ -87,9 +101,8 @@ def bmc(
 
 
 def _act(
-    pool: BMCPool, node: str, action: str, value: str | None, mode: BootMode, persistent: bool
+    driver: BMCDriver, action: str, value: str | None, mode: BootMode, persistent: bool
 ) -> dict[str, Any]:
-    driver = pool.driver(node)
     if action == "status":
         return {"power": driver.power_state().value}
     if action in POWER:

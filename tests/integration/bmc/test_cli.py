@@ -103,3 +103,26 @@ def test_an_unknown_node(
     file = topology(tmp_path, emulator, two, [s.mac for s in two])
     code, out = run(file, password, "bmc", "nope", "status")
     assert code == 2 and "no node nope" in out
+
+
+def test_bmc_through_the_fallback_address(
+    tmp_path: Path, emulator: Emulator, password: str, two: list[FakeSystem]
+) -> None:
+    """``--fallback``: the node's bmc.fallback, for a node whose first address is down
+    (nothing listens there), as the controller goes over to it."""
+    from tests.support.boot_server import free_port
+
+    file = topology(tmp_path, emulator, two, [s.mac for s in two])
+    node, system = two[1].name, two[1]
+    good = f"redfish+http://127.0.0.1:{emulator.port}{system.path}"
+    dead = f"redfish+http://127.0.0.1:{free_port()}{system.path}"
+    text = file.read_text().replace(
+        f'bmc: {{address: "{good}"}}',
+        f'bmc: {{address: "{dead}", fallback: {{address: "{good}"}}}}',
+    )
+    file.write_text(text)
+    code, out = run(file, password, "bmc", node, "status")
+    assert code != 0 and "unreachable" in out, out
+    assert run(file, password, "bmc", node, "status", "--fallback") == (0, "power=off\n")
+    code, out = run(file, password, "bmc", two[0].name, "status", "--fallback")
+    assert code == 2 and f"node {two[0].name} has no bmc.fallback" in out, out
