@@ -80,7 +80,7 @@ class Work:
     stagger lets the call go)."""
 
     plan: NodePlan
-    marks: Mapping[str, Any]
+    marks: dict[str, Any]  # the job's own copy
     store: Store
     attempt_lifetime: float  # seconds a provisioning attempt's tokens live
     pace: Callable[[], object] = lambda: None
@@ -184,6 +184,9 @@ def prepare_boot(driver: BMCDriver, work: Work) -> Outcome:
     power = driver.power_state()
     running = power is not PowerState.OFF
     again = attempt is not None and bool(marks.get(REPOWER))  # its power-on failed: anew
+    if again and running:  # the failed power-on may have gone through, its tokens spent:
+        store.end_attempt(plan.name, provisioned=False)  # the reset gets a new attempt
+        attempt = None
     if attempt is not None and running and not again:
         marks.update(attempt=attempt.number, powered=attempt.number)
         detail = {"attempt": attempt.number, "resumed": True}
@@ -220,6 +223,8 @@ def _set_boot(driver: BMCDriver, work: Work, first: int) -> tuple[int, list[dict
             if device is BootDevice.CD:
                 _insert_media(driver, work)
                 inserted = True
+                work.marks[MEDIA] = work.plan.bmc_address  # a fault after this still says
+                # which BMC holds an image (the fallback's marks are made from these)
             driver.set_boot_device(device, mode)
             return index, skipped, inserted
         except (NotSupported, BMCFault) as exc:

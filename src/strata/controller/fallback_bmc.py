@@ -31,8 +31,9 @@ def bmc_plan(plan: NodePlan, marks: Mapping[str, Any]) -> NodePlan:
 
 def driver_plan(plan: NodePlan, marks: Mapping[str, Any], action: Action) -> NodePlan:
     """``bmc_plan``, but an eject goes to the BMC that holds the image (``MEDIA`` names
-    it): one inserted through the first BMC before the switch is ejected there."""
-    if action is Action.EJECT_MEDIA and marks.get(MEDIA) == plan.bmc_address:
+    it): one inserted through the first BMC before the switch is ejected there (as is
+    one a state from before fallback BMCs marks ``True``: there was only the first)."""
+    if action is Action.EJECT_MEDIA and marks.get(MEDIA) in (plan.bmc_address, True):
         return plan
     return bmc_plan(plan, marks)
 

@@ -11,21 +11,15 @@ import pytest
 
 from strata.bmc import (
     AuthenticationFailed,
-    BMCFault,
-    Capability,
     NotSupported,
-    PowerAction,
-    PowerState,
     Unreachable,
 )
 from strata.controller import ApplyOptions, Reconciler, Summary, recorded
-from strata.controller.actions import BMC_MARK, MAY_RESET, MEDIA, marks_after
+from strata.controller.actions import BMC_MARK, marks_after
 from strata.controller.fallback_bmc import bmc_fallback, bmc_plan
-from strata.controller.lifecycle import Action, Event, State
-from strata.controller.tracked import Tracked
-from strata.controller.workers import Workers
+from strata.controller.lifecycle import Action, Event
 from strata.lab.simulated import Fleet
-from strata.plan import ChangeKind, NodePlan, build_plan
+from strata.plan import build_plan
 from strata.store import SQLiteStore
 from strata.topology import Topology
 from tests.unit.controller.conftest import booting
@@ -130,77 +124,6 @@ def test_refused_credentials_are_not_sent_again_through_the_fallback(topo: Topol
     assert bmc_fallback(plan, {}, refused, Action.CHECK_BMC) is None
     other = replace(plan, bmc_fallback=replace(plan.bmc_fallback, credentials="ipmi-admin"))
     assert bmc_fallback(other, {}, refused, Action.CHECK_BMC) is not None
-
-
-class _BMC:
-    """A BMC on the wire's side of the driver interface: the machine is on (a reinstall),
-    and ``refuse`` its power calls (an HTTP 400 a Redfish service answers a reset with)."""
-
-    capabilities = frozenset({Capability.POWER, Capability.BOOT_DEVICE, Capability.VIRTUAL_MEDIA})
-
-    def __init__(self, refuse: bool) -> None:
-        self.refuse, self.calls = refuse, list[object]()
-
-    def power_state(self) -> PowerState:
-        return PowerState.ON
-
-    def set_boot_device(self, *args: object, **kwargs: object) -> None:
-        self.calls.append("boot")
-
-    def power(self, action: PowerAction) -> PowerState:
-        self.calls.append(action)
-        if self.refuse:
-            raise BMCFault("k1-n1", "redfish://10.0.0.10", "HTTP 400: ResetType not allowed")
-        return PowerState.ON
-
-    def eject_media(self) -> None:
-        self.calls.append("eject")
-
-
-class _Both:
-    def __init__(self) -> None:
-        self.first, self.fallback = _BMC(refuse=True), _BMC(refuse=False)
-
-    def driver_for(self, plan: NodePlan) -> _BMC:
-        return self.first if plan.bmc_address.startswith("redfish") else self.fallback
-
-
-def _step(workers: Workers, t: Tracked, action: Action) -> Any:
-    t.action = action
-    out = workers._job(t)()
-    t.marks = dict(out.marks) if out.marks is not None else t.marks
-    return out
-
-
-def test_a_reset_refused_by_the_first_bmc_is_made_through_the_fallback(
-    topo: Topology, store: SQLiteStore
-) -> None:
-    """A consented reinstall of a running server: the power-on opened the attempt, then
-    the reset failed through Redfish; through IPMI the boot is set and the machine reset,
-    not taken as powered on for that attempt."""
-    plan, drivers = build_plan(topo).nodes[0], _Both()
-    workers = Workers([], drivers, store, ApplyOptions())
-    t = Tracked(plan.name, plan, ChangeKind.REPROVISION, State.PROVISIONING, 1)
-    t.marks = {MAY_RESET: True, "method": 1}  # the person's word; ipxe (no image to insert)
-    assert _step(workers, t, Action.PREPARE_BOOT).event is Event.BOOT_PREPARED
-    assert _step(workers, t, Action.POWER_ON).event is Event.BMC_FALLBACK
-    assert "prepared" not in t.marks  # a restarted controller prepares the boot again too
-    assert _step(workers, t, Action.PREPARE_BOOT).event is Event.BOOT_PREPARED  # not resumed
-    assert _step(workers, t, Action.POWER_ON).event is Event.POWERED_ON
-    assert drivers.fallback.calls == ["boot", PowerAction.RESET]
-    assert drivers.first.calls == ["boot", PowerAction.RESET]  # the one refused
-
-
-def test_an_image_inserted_through_the_first_bmc_is_ejected_there(
-    topo: Topology, store: SQLiteStore
-) -> None:
-    plan, drivers = build_plan(topo).nodes[0], _Both()
-    workers = Workers([], drivers, store, ApplyOptions())
-    assert plan.bmc_fallback is not None
-    t = Tracked(plan.name, plan, ChangeKind.CREATE, State.PROVISIONED, 1)
-    t.marks = {MEDIA: plan.bmc_address, "attempt": 1, BMC_MARK: plan.bmc_fallback.address}
-    assert _step(workers, t, Action.EJECT_MEDIA).event is Event.MEDIA_EJECTED
-    assert (drivers.first.calls, drivers.fallback.calls) == (["eject"], [])
 
 
 def test_the_fallback_holds_for_the_install_and_a_retry_tries_the_first_again(
