@@ -7,8 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from strata.controller import ApplyOptions, Reconciler, Summary, recorded
+from strata.controller.lifecycle import State
 from strata.lab.generated import generated_text
 from strata.lab.simulated import Fleet, FleetSettings
+from strata.plan import build_plan
 from strata.store import SQLiteStore
 from strata.topology import Topology, check_text
 
@@ -46,3 +49,26 @@ def sim_fleet(topo: Topology, store: SQLiteStore) -> Iterator[Fleet]:
     made = Fleet(topo, store, FAST_BOOT)
     yield made
     made.close()
+
+
+def media_url(node: str, expires: int) -> str:
+    """Where a run's boot service would serve ``node``'s virtual media image."""
+    return f"http://boot.invalid/media/{node}.iso"
+
+
+def run_fleet(
+    topo: Topology,
+    store: SQLiteStore,
+    fleet: Fleet,
+    timeouts: dict[str, float] | None = None,
+    target: State = State.PROVISIONED,
+) -> Summary:
+    """One reconciler run of ``topo`` over the simulated ``fleet``, polling fast, with a
+    boot service's media links (``media_url``) and phase ``timeouts`` (s) overridden."""
+    options = ApplyOptions(
+        poll_interval=0.01,
+        target=target,
+        timeouts=ApplyOptions().timeouts.with_overrides(timeouts or {}),
+        media_url=media_url,
+    )
+    return Reconciler(build_plan(topo, *recorded(store)), store, fleet, options).run()

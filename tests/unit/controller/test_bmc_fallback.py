@@ -14,7 +14,6 @@ from strata.bmc import (
     NotSupported,
     Unreachable,
 )
-from strata.controller import ApplyOptions, Reconciler, Summary, recorded
 from strata.controller.actions import BMC_MARK, marks_after
 from strata.controller.fallback_bmc import bmc_fallback, bmc_plan
 from strata.controller.lifecycle import Action, Event
@@ -22,7 +21,7 @@ from strata.lab.simulated import Fleet
 from strata.plan import build_plan
 from strata.store import SQLiteStore
 from strata.topology import Topology
-from tests.unit.controller.conftest import booting
+from tests.unit.controller.conftest import booting, run_fleet
 
 FIRST = 'bmc: {address: "redfish://{ip:10.0.0.10}/redfish/v1/Systems/1"}'
 BOTH = (
@@ -39,14 +38,6 @@ def topo(monkeypatch: pytest.MonkeyPatch) -> Topology:
 @pytest.fixture
 def fleet(sim_fleet: Fleet) -> Fleet:
     return sim_fleet
-
-
-def _run(topo: Topology, store: SQLiteStore, fleet: Fleet) -> Summary:
-    options = ApplyOptions(
-        poll_interval=0.01,
-        media_url=lambda node, expires: f"http://boot.invalid/media/{node}.iso",
-    )
-    return Reconciler(build_plan(topo, *recorded(store)), store, fleet, options).run()
 
 
 def _kinds(store: SQLiteStore, node: str) -> list[tuple[str, dict[str, Any]]]:
@@ -70,7 +61,7 @@ def test_an_unreachable_first_bmc_falls_back_and_the_node_provisions(
 ) -> None:
     dead, fine = "k1-n1", "k1-n2"
     fleet.machines[dead].unreachable = True
-    assert _run(topo, store, fleet).ok
+    assert run_fleet(topo, store, fleet).ok
     events = _kinds(store, dead)
     (switch,) = [d for k, d in events if k == "bmc-fallback"]
     assert switch == {
@@ -94,7 +85,7 @@ def test_a_first_bmc_whose_driver_cannot_be_made_falls_back(
 ) -> None:
     node = "k1-n3"
     fleet.machines[node].driver_fault = "credentials unreadable"
-    assert _run(topo, store, fleet).ok
+    assert run_fleet(topo, store, fleet).ok
     (switch,) = [d for k, d in _kinds(store, node) if k == "bmc-fallback"]
     assert "credentials unreadable" in switch["reason"]
 

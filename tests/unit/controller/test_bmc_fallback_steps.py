@@ -19,7 +19,7 @@ from strata.plan import ChangeKind, NodePlan, build_plan
 from strata.provisioning import Stage
 from strata.store import SQLiteStore
 from strata.topology import Topology
-from tests.unit.controller.conftest import booting
+from tests.unit.controller.conftest import booting, media_url
 from tests.unit.controller.test_bmc_fallback import BOTH, FIRST
 
 
@@ -89,8 +89,7 @@ def _node(topo: Topology, marks: dict[str, Any], state: State = State.PROVISIONI
 
 
 def _workers(store: SQLiteStore, drivers: _Both) -> Workers:
-    media = ApplyOptions(media_url=lambda node, expires: f"http://boot.invalid/{node}.iso")
-    return Workers([], drivers, store, media)
+    return Workers([], drivers, store, ApplyOptions(media_url=media_url))
 
 
 def test_a_reset_refused_by_the_first_bmc_is_made_through_the_fallback(

@@ -9,12 +9,11 @@ from typing import Any
 import pytest
 
 from strata.bmc import BootDevice
-from strata.controller import ApplyOptions, Reconciler, Summary, recorded
 from strata.lab.simulated import Fleet
 from strata.plan import build_plan
 from strata.store import SQLiteStore
 from strata.topology import Topology
-from tests.unit.controller.conftest import booting
+from tests.unit.controller.conftest import booting, run_fleet
 
 
 @pytest.fixture
@@ -25,15 +24,6 @@ def topo(monkeypatch: pytest.MonkeyPatch) -> Topology:
 @pytest.fixture
 def fleet(sim_fleet: Fleet) -> Fleet:
     return sim_fleet
-
-
-def _run(topo: Topology, store: SQLiteStore, fleet: Fleet, limit: float = 5.0) -> Summary:
-    options = ApplyOptions(
-        poll_interval=0.01,
-        timeouts=ApplyOptions().timeouts.with_overrides({"booting": limit}),
-        media_url=lambda node, expires: f"http://boot.invalid/media/{node}.iso",
-    )
-    return Reconciler(build_plan(topo, *recorded(store)), store, fleet, options).run()
 
 
 def _states(store: SQLiteStore, node: str) -> list[dict[str, Any]]:
@@ -50,7 +40,7 @@ def test_a_bmc_without_virtual_media_boots_the_next_method(
 ) -> None:
     lacking, having = "k1-n1", "k1-n2"
     fleet.machines[lacking].virtual_media = False
-    assert _run(topo, store, fleet).ok
+    assert run_fleet(topo, store, fleet, {"booting": 5.0}).ok
     for name in (lacking, having):
         assert fleet.machines[name].power_ons == 1  # no method cost a power-on
     booted = {
@@ -72,7 +62,7 @@ def test_a_boot_that_never_comes_falls_back_once_and_the_last_method_fails(
     fleet.machines[rescued].dead_boot = BootDevice.CD  # its firmware cannot start the CD
     fleet.machines[lost].dead_boot = BootDevice.CD
     fleet.machines[lost].no_ignition = True  # and its network boot fails too
-    summary = _run(topo, store, fleet, limit=0.5)
+    summary = run_fleet(topo, store, fleet, {"booting": 0.5})
     assert not summary.ok
     records = {n.name: n for n in store.summaries()}
     assert records[rescued].state == "provisioned"
@@ -97,7 +87,7 @@ def test_an_image_the_bmc_refuses_moves_to_the_next_method(
     before the power-on: a restart reads the method taken, never tries the other again."""
     refused = "k1-n1"
     fleet.machines[refused].media_refused = True
-    assert _run(topo, store, fleet).ok
+    assert run_fleet(topo, store, fleet, {"booting": 5.0}).ok
     events = list(store.events(refused))
     kinds = [e.kind for e in events]
     (prepared,) = [e.detail for e in events if e.kind == "boot-prepared"]
@@ -111,7 +101,7 @@ def test_an_image_left_by_a_method_that_failed_is_ejected_at_the_end(
 ) -> None:
     fell = "k1-n1"
     fleet.machines[fell].dead_boot = BootDevice.CD  # inserted, never booted: fallback to ipxe
-    _run(topo, store, fleet, limit=0.5)
+    run_fleet(topo, store, fleet, {"booting": 0.5})
     assert store.records()[fell].state == "provisioned"
     assert fleet.machines[fell].media is None
     assert "media-ejected" in [e.kind for e in store.events(fell)]

@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import pytest
 
-from strata.controller import ApplyOptions, Reconciler, State, Summary, recorded
+from strata.controller import State
 from strata.lab.simulated import Fleet
-from strata.plan import build_plan
 from strata.store import SQLiteStore
 from strata.topology import Topology
-from tests.unit.controller.conftest import booting
+from tests.unit.controller.conftest import booting, run_fleet
 
 NODE = "k1-n2"
+JOINING = {"joining": 0.3}  # the simulated nodes never join: a short wait for that
 
 
 @pytest.fixture
@@ -24,16 +24,6 @@ def topo(monkeypatch: pytest.MonkeyPatch) -> Topology:
 @pytest.fixture
 def fleet(sim_fleet: Fleet) -> Fleet:
     return sim_fleet
-
-
-def _run(topo: Topology, store: SQLiteStore, fleet: Fleet, target: State) -> Summary:
-    options = ApplyOptions(
-        poll_interval=0.01,
-        target=target,
-        timeouts=ApplyOptions().timeouts.with_overrides({"joining": 0.3}),
-        media_url=lambda node, expires: f"http://boot.invalid/media/{node}.iso",
-    )
-    return Reconciler(build_plan(topo, *recorded(store)), store, fleet, options).run()
 
 
 def _killed_before_the_eject(store: SQLiteStore, fleet: Fleet) -> None:
@@ -48,10 +38,10 @@ def _killed_before_the_eject(store: SQLiteStore, fleet: Fleet) -> None:
 def test_a_restart_before_the_eject_ejects(
     topo: Topology, store: SQLiteStore, fleet: Fleet, target: State
 ) -> None:
-    assert _run(topo, store, fleet, State.PROVISIONED).ok
+    assert run_fleet(topo, store, fleet, JOINING).ok
     assert fleet.machines[NODE].media is None
     _killed_before_the_eject(store, fleet)
-    _run(topo, store, fleet, target)  # joined: the simulated nodes never join (failed)
+    run_fleet(topo, store, fleet, JOINING, target)  # joined: the nodes never join (failed)
     assert fleet.machines[NODE].media is None
     assert [e.kind for e in store.events(NODE)].count("media-ejected") == 2
 
@@ -59,10 +49,10 @@ def test_a_restart_before_the_eject_ejects(
 def test_an_eject_whose_driver_cannot_be_made_is_said_and_the_run_ends(
     topo: Topology, store: SQLiteStore, fleet: Fleet
 ) -> None:
-    assert _run(topo, store, fleet, State.PROVISIONED).ok
+    assert run_fleet(topo, store, fleet, JOINING).ok
     _killed_before_the_eject(store, fleet)
     fleet.machines[NODE].driver_fault = "no credentials entry named c"
-    assert _run(topo, store, fleet, State.PROVISIONED).ok  # returns: the node stays provisioned
+    assert run_fleet(topo, store, fleet, JOINING).ok  # returns: the node stays provisioned
     (last,) = [e.detail for e in store.events(NODE) if e.kind == "media-ejected"][-1:]
     assert "no credentials entry named c" in last["left-in"]
     assert store.records()[NODE].state == "provisioned"
