@@ -56,13 +56,11 @@ class BMCPool:
     def driver(self, node_name: str, *, fallback: bool = False) -> BMCDriver:
         """The driver of a node of the topology (``KeyError`` for any other name);
         ``fallback``: through its ``bmc.fallback`` address (``ValueError`` if it has none)."""
-        bmc = self._nodes[node_name].bmc
-        if fallback:
-            if bmc.fallback is None:
-                raise ValueError(f"node {node_name} has no bmc.fallback")
-            bmc = bmc.fallback
-        chosen = bmc
-        return self._driver(node_name, chosen.address, lambda: chosen)
+        first = self._nodes[node_name].bmc
+        bmc = first.fallback if fallback else first
+        if bmc is None:
+            raise ValueError(f"node {node_name} has no bmc.fallback")
+        return self._driver(node_name, bmc.address, lambda: bmc)
 
     def driver_for(self, plan: NodePlan) -> BMCDriver:
         """The driver of the BMC ``plan`` names (a node's current or recorded plan: a node

@@ -13,6 +13,7 @@ from strata.topology.addresses import AddressError, parse_bmc_address, parse_ip
 from strata.topology.diagnostics import Diagnostics, Path
 from strata.topology.entry import (
     EntryFault,
+    Text,
     checked_name,
     in_item,
     mac,
@@ -135,32 +136,31 @@ class NodeEntry:
         )
 
     def _bmc(self, ctx: Context, name: str) -> BMC:
-        where = (*self.path, "bmc", "address")
-        bmc = self.settings.bmc
-        try:
-            primary = parse_bmc_address(
-                render(self.bmc_address, ctx, where),
-                bmc.get("protocol"),
-                bmc.get("credentials"),
-                bool(bmc.get("insecure", False)),
-                bmc.get("ca_bundle"),
-            )
-        except AddressError as exc:
-            raise EntryFault(where, f"{name}: {exc}") from None
-        spec = self.spec.bmc.fallback
+        """The node's BMC (its ``fallback`` too, when written), each address rendered for
+        ``ctx`` and read as Metal3 reads it; an ``EntryFault`` where the bad one is."""
+        bmc, spec = self.settings.bmc, self.spec.bmc.fallback
+        primary = _address(
+            self.bmc_address,
+            ctx,
+            (*self.path, "bmc", "address"),
+            name,
+            bmc.get("protocol"),
+            bmc.get("credentials"),
+            bool(bmc.get("insecure", False)),
+            bmc.get("ca_bundle"),
+        )
         if spec is None or self.fallback_address is None:
             return primary
-        where = (*self.path, "bmc", "fallback", "address")
-        try:
-            fallback = parse_bmc_address(
-                render(self.fallback_address, ctx, where),
-                None,  # its scheme written: bmc.protocol names the first address's
-                spec.credentials or primary.credentials,
-                spec.insecure,
-                spec.ca_bundle,
-            )
-        except AddressError as exc:
-            raise EntryFault(where, f"{name}: {exc}") from None
+        fallback = _address(
+            self.fallback_address,
+            ctx,
+            (*self.path, "bmc", "fallback", "address"),
+            name,
+            None,  # its scheme written: bmc.protocol names the first address's
+            spec.credentials or primary.credentials,
+            spec.insecure,
+            spec.ca_bundle,
+        )
         return replace(primary, fallback=fallback)
 
     def _boot(self, bmc: BMC) -> Boot:
@@ -222,3 +222,23 @@ def _required(value: str | None, what: str, path: Path, hint: str) -> str:
     if value is None:
         raise EntryFault(path, f"no {what} for this node", hint)
     return value
+
+
+def _address(
+    compiled: Text,
+    ctx: Context,
+    where: Path,
+    name: str,
+    protocol: str | None,
+    credentials: str | None,
+    insecure: bool,
+    ca_bundle: str | None,
+) -> BMC:
+    """One BMC address of node ``name``: ``compiled`` rendered for ``ctx``, then
+    ``parse_bmc_address``; ``EntryFault`` at ``where`` naming the node."""
+    try:
+        return parse_bmc_address(
+            render(compiled, ctx, where), protocol, credentials, insecure, ca_bundle
+        )
+    except AddressError as exc:
+        raise EntryFault(where, f"{name}: {exc}") from None
