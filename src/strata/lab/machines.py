@@ -5,10 +5,10 @@ Power on starts QEMU with the boot order the BMC's one-time override asks for
 power off kills it; a reset is an off and an on. The firmware is SeaBIOS (it boots in
 about half the time of OVMF under TCG), except for a ``UefiHttp`` override, which only
 UEFI firmware does: that power-on runs OVMF (Debian's ``ovmf``) with PXE switched off
-and a NIC without iPXE's ROM, so the firmware's own HTTP Boot client starts the boot. The NIC is a tap device on the lab's
-provisioning bridge (real DHCP from dnsmasq), or QEMU's user network with a
-``bootfile`` where no bridge can be made; ``more_nics`` are taps on other bridges (the
-seed's machine has one on the BMC network). The serial console goes to a file.
+and a NIC without iPXE's ROM, so the firmware's own HTTP Boot client starts the boot.
+The NIC is a tap device on the lab's provisioning bridge (real DHCP from dnsmasq), or
+QEMU's user network with a ``bootfile`` where no bridge can be made; ``more_nics`` are
+taps on other bridges (the seed's machine has one on the BMC network). The serial console goes to a file.
 
 The seed's machine has the seed image in its drive (``medium``: a USB stick or a CD,
 here a CD) and boots from it unless told otherwise, as a person sets its boot order;
@@ -29,8 +29,10 @@ from strata.errors import StrataError
 
 __all__ = ["OVMF_CODE", "OVMF_VARS", "LabMachine", "MachineError"]
 
-OVMF_CODE = Path("/usr/share/OVMF/OVMF_CODE.fd")  # Debian's ovmf: the firmware
-OVMF_VARS = Path("/usr/share/OVMF/OVMF_VARS.fd")  # ... and its variable store's template
+# Debian's ovmf, its 4 MiB build (the one Debian keeps): the firmware, and the template
+# of its variable store
+OVMF_CODE = Path("/usr/share/OVMF/OVMF_CODE_4M.fd")
+OVMF_VARS = Path("/usr/share/OVMF/OVMF_VARS_4M.fd")
 
 
 class MachineError(StrataError):

@@ -22,11 +22,10 @@ from pathlib import Path
 
 import pytest
 
+from strata.lab.machines import OVMF_CODE, OVMF_VARS
 from strata.seed.image import SeedImage, build_image
 from strata.seed.rootfs import LiveRoot, live_root
 
-OVMF_CODE = Path("/usr/share/OVMF/OVMF_CODE_4M.fd")
-OVMF_VARS = Path("/usr/share/OVMF/OVMF_VARS_4M.fd")
 START_LINE = "strata seed: starting"  # what `strata seed start` prints first
 PACKAGES = (
     "apt-get install mmdebstrap squashfs-tools isolinux syslinux-common grub-efi-amd64-bin "
