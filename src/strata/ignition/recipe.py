@@ -1,22 +1,40 @@
-"""The boot recipe: the iPXE script that boots a node's installer, from its plan and profile.
+"""The boot recipe: what boots a node's installer (kernel, initrd, kernel arguments), from
+its plan and profile, and the two loaders' scripts for it.
 
-iPXE script syntax: ipxe.org/scripting. ``initrd --name main`` plus
-``initrd=main`` on the kernel line lets a UEFI kernel find its initrd
-(without it the 2019 iPXE in Debian leaves UEFI kernels without a root:
-shared/TESTING.md). ``BOOTIF=01-${netX/mac:hexhyp}`` tells the initramfs which
-NIC booted (dracut's BOOTIF, as pxelinux's IPAPPEND 2 sets it).
+iPXE (every network boot, and virtual media on BIOS): script syntax ipxe.org/scripting.
+``initrd --name main`` plus ``initrd=main`` on the kernel line lets a UEFI kernel find
+its initrd (without it the 2019 iPXE in Debian leaves UEFI kernels without a root:
+shared/TESTING.md). ``BOOTIF=01-${netX/mac:hexhyp}`` tells the initramfs which NIC
+booted (dracut's BOOTIF, as pxelinux's IPAPPEND 2 sets it).
+
+GRUB (virtual media on UEFI, ``strata.boot.media``): a config for GRUB 2's script
+language (GRUB manual, "Shell-like scripting") whose ``linux`` and ``initrd`` read the
+same URLs through GRUB's ``http`` module, written as ``(http,HOST:PORT)/PATH?QUERY``
+(GRUB manual, "Network"); GRUB speaks plain HTTP only. Every word is single-quoted
+(nothing in it is expanded), and BOOTIF names the node's boot MAC, the NIC GRUB asked on.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from strata.ignition.build import BuildError, install_device, spec_version
 from strata.ignition.install import resolves_root_device
 from strata.ignition.profiles import OSProfile
 from strata.plan import NodePlan
 
-__all__ = ["RecipeURLs", "disk_script", "install_script"]
+__all__ = [
+    "BootRecipe",
+    "RecipeURLs",
+    "disk_grub",
+    "disk_script",
+    "grub_config",
+    "install_recipe",
+    "install_script",
+]
+
+BOOTIF = "BOOTIF"  # in BootRecipe.args: where each loader writes the booting NIC
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,9 +47,21 @@ class RecipeURLs:
     asset_query: str = ""
 
 
-def install_script(plan: NodePlan, profile: OSProfile, urls: RecipeURLs) -> str:
-    """The iPXE script; ``BuildError`` when nothing can install this node (a release no
-    spec 3 config serves, a CoreOS node with no disk to install to, a URL iPXE cannot take).
+@dataclass(frozen=True, slots=True)
+class BootRecipe:
+    """What boots a node's installer, whatever loads it: the kernel's and initrd's URLs
+    and the kernel's arguments (``BOOTIF`` stands where the loader names the boot NIC)."""
+
+    title: str  # "install flatcar 4081.2.0 on lab-cp-0"
+    kernel: str
+    initrd: str
+    args: tuple[str, ...]
+
+
+def install_recipe(plan: NodePlan, profile: OSProfile, urls: RecipeURLs) -> BootRecipe:
+    """The node's boot recipe; ``BuildError`` when nothing can install this node (a release
+    no spec 3 config serves, a CoreOS node with no disk to install to, a URL a boot
+    script cannot take).
 
     coreos-installer takes a named disk from kernel arguments; when root device hints
     choose it, the live config's unit runs coreos-installer instead (``install``)."""
@@ -41,14 +71,13 @@ def install_script(plan: NodePlan, profile: OSProfile, urls: RecipeURLs) -> str:
         for role, name in profile.artifacts.names(plan.os_version).items()
     }
     for url in (urls.assets, urls.live_config, urls.final_config, urls.asset_query):
-        if any(c in url for c in " \t\n$") or "&&" in url or "||" in url:
-            raise BuildError(f"the URL {url!r} cannot stand in an iPXE script")
+        if any(c in url for c in " \t\n$'") or "&&" in url or "||" in url:
+            raise BuildError(f"the URL {url!r} cannot stand in a boot script")
     args = [
-        "initrd=main",
         *profile.live_args,
         f"ignition.config.url={urls.live_config}",
         *profile.console,
-        "BOOTIF=01-${netX/mac:hexhyp}",
+        BOOTIF,
     ]
     if profile.installer == "coreos-installer":
         device = install_device(plan)
@@ -69,19 +98,73 @@ def install_script(plan: NodePlan, profile: OSProfile, urls: RecipeURLs) -> str:
                 f"coreos.inst.ignition_url={urls.final_config}",
                 f"coreos.inst.image_url={urls.assets}/{names['disk_image']}",
             ]
+    return BootRecipe(
+        title=f"install {profile.name} {plan.os_version} on {plan.name}",
+        kernel=f"{urls.assets}/{names['kernel']}",
+        initrd=f"{urls.assets}/{names['initramfs']}",
+        args=tuple(args),
+    )
+
+
+def install_script(plan: NodePlan, profile: OSProfile, urls: RecipeURLs) -> str:
+    """The iPXE script for ``install_recipe`` (its ``BuildError`` too)."""
+    recipe = install_recipe(plan, profile, urls)
+    nic = "BOOTIF=01-${netX/mac:hexhyp}"
+    args = ["initrd=main", *(nic if a == BOOTIF else a for a in recipe.args)]
     return "\n".join(
         [
             "#!ipxe",
-            f"# Strata: install {profile.name} {plan.os_version} on {plan.name}",
-            f"kernel {urls.assets}/{names['kernel']} {' '.join(args)}",
-            f"initrd --name main {urls.assets}/{names['initramfs']}",
+            f"# Strata: {recipe.title}",
+            f"kernel {recipe.kernel} {' '.join(args)}",
+            f"initrd --name main {recipe.initrd}",
             "boot",
             "",
         ]
     )
 
 
+def grub_config(recipe: BootRecipe, boot_mac: str) -> str:
+    """The GRUB config for ``recipe`` on a machine that booted from ``boot_mac``
+    (``aa:bb:…``). ``BuildError`` for a URL GRUB cannot read (not ``http://``)."""
+    nic = "BOOTIF=01-" + boot_mac.lower().replace(":", "-")
+    args = " ".join(_quoted(nic if a == BOOTIF else a) for a in recipe.args)
+    return "\n".join(
+        [
+            f"# Strata: {recipe.title}",
+            f"echo {_quoted('Strata: ' + recipe.title)}",
+            f"linux {_quoted(grub_path(recipe.kernel))} {args}",
+            f"initrd {_quoted(grub_path(recipe.initrd))}",
+            "boot",
+            "",
+        ]
+    )
+
+
+def grub_path(url: str) -> str:
+    """``http://HOST:PORT/PATH?QUERY`` as GRUB names it: ``(http,HOST:PORT)/PATH?QUERY``;
+    ``BuildError`` for another scheme (GRUB has no TLS)."""
+    parts = urlsplit(url)
+    if parts.scheme != "http" or not parts.netloc:
+        raise BuildError(f"GRUB reads plain http:// URLs only, not {url!r}")
+    query = f"?{parts.query}" if parts.query else ""
+    return f"(http,{parts.netloc}){parts.path or '/'}{query}"
+
+
+def _quoted(word: str) -> str:
+    """One GRUB word, nothing in it expanded (single quotes hold no quote: GRUB manual,
+    "Quoting"); ``BuildError`` for a word with one."""
+    if "'" in word or "\n" in word:
+        raise BuildError(f"{word!r} cannot stand in a GRUB config")
+    return f"'{word}'"
+
+
 def disk_script(plan: NodePlan) -> str:
     """A provisioned node boots from its own disk (iPXE ``sanboot --no-describe --drive 0x80``
     is BIOS-only; ``exit`` hands back to the firmware's next boot entry, the disk)."""
     return f"#!ipxe\n# Strata: {plan.name} is provisioned: boot from disk\nexit\n"
+
+
+def disk_grub(plan: NodePlan) -> str:
+    """A provisioned node boots from its own disk: GRUB's ``exit`` hands back to the
+    firmware, which tries its next boot entry."""
+    return f"# Strata: {plan.name} is provisioned: boot from disk\nexit\n"

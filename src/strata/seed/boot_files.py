@@ -1,6 +1,5 @@
 """The seed image's boot loaders, all Debian's: ISOLINUX for BIOS (packages isolinux,
-syslinux-common), GRUB for UEFI (grub-efi-amd64-bin: ``grub-mkimage``) in a FAT ESP
-(dosfstools' ``mkfs.fat``, mtools), and their two menus.
+syslinux-common), GRUB for UEFI in a FAT ESP (``strata.boot.esp``), and their two menus.
 
 Both menus boot the same kernel line; they differ in which console is the kernel's last
 ``console=``, the one /dev/console (and so ``strata seed start``) is on
@@ -11,12 +10,10 @@ Kernel messages go to both either way.
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from strata.boot.esp import EspError, build_esp, missing_tools
 from strata.seed.rootfs import SeedBuildError
 
 __all__ = ["BootFiles", "esp", "grub_cfg", "isolinux_cfg", "kernel_args", "locate"]
@@ -31,8 +28,6 @@ GRUB_MODULES = (
     *("part_gpt", "part_msdos", "iso9660", "fat", "search", "search_fs_file", "linux"),
     *("normal", "configfile", "serial", "terminal", "echo", "test", "all_video", "gzio"),
 )
-ESP_KIB = 4096
-ESP_VOLUME_ID = "5354524b"  # "STRK": fixed, as mkfs.fat --invariant wants
 
 
 @dataclass(frozen=True)
@@ -52,11 +47,7 @@ def locate() -> BootFiles:
         isohdpfx=Path("/usr/lib/ISOLINUX/isohdpfx.bin"),
     )
     missing = [str(p) for p in (files.isolinux, files.ldlinux, files.isohdpfx) if not p.exists()]
-    missing += [
-        tool for tool in ("grub-mkimage", "mkfs.fat", "mmd", "mcopy") if shutil.which(tool) is None
-    ]
-    if not Path("/usr/lib/grub/x86_64-efi/linux.mod").exists():
-        missing.append("/usr/lib/grub/x86_64-efi")
+    missing += missing_tools()
     if missing:
         raise SeedBuildError(
             f"missing {', '.join(missing)}: apt-get install isolinux syslinux-common "
@@ -104,35 +95,10 @@ def grub_cfg(marker: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def esp(work: Path, marker: str, epoch: int, files: BootFiles) -> Path:
-    """The EFI system partition image: EFI/BOOT/BOOTX64.EFI (UEFI 2.x's removable-media
-    path), a GRUB whose embedded config finds this medium by ``marker`` and reads the
-    medium's /boot/grub/grub.cfg. Dates are ``epoch`` in UTC (mtools honours SOURCE_DATE_EPOCH)."""
-    early = work / "early.cfg"
-    early.write_text(
-        f"search --no-floppy --set=root --file /live/{marker}\nset prefix=($root)/boot/grub\n"
-    )
-    grub = work / "BOOTX64.EFI"
-    _run(
-        "grub-mkimage", "-O", "x86_64-efi", "-o", str(grub), "-p", "/boot/grub",
-        "-c", str(early), *GRUB_MODULES,
-    )  # fmt: skip
-    os.utime(grub, (epoch, epoch))
-    image = work / "efi.img"
-    # FAT keeps local times (Microsoft's FAT specification, "Date and time formats"): in UTC
-    # here, so the image is the same whatever the build machine's time zone
-    env = {**os.environ, "SOURCE_DATE_EPOCH": str(epoch), "MTOOLS_SKIP_CHECK": "1", "TZ": "UTC"}
-    _run("mkfs.fat", "--invariant", "-i", ESP_VOLUME_ID, "-n", "ESP", "-C", str(image),
-         str(ESP_KIB), env=env)  # fmt: skip
-    _run("mmd", "-i", str(image), "::/EFI", "::/EFI/BOOT", env=env)
-    _run("mcopy", "-m", "-i", str(image), str(grub), "::/EFI/BOOT/BOOTX64.EFI", env=env)
-    os.utime(image, (epoch, epoch))
-    return image
-
-
-def _run(*command: str, env: dict[str, str] | None = None) -> None:
-    done = subprocess.run(
-        list(command), capture_output=True, text=True, stdin=subprocess.DEVNULL, env=env
-    )
-    if done.returncode != 0:
-        raise SeedBuildError(f"{command[0]} failed ({done.returncode}): {done.stderr[-2000:]}")
+def esp(work: Path, marker: str, epoch: int) -> Path:
+    """The EFI system partition image (``strata.boot.esp``): a GRUB that finds this
+    medium by ``/live/{marker}`` and reads the medium's /boot/grub/grub.cfg."""
+    try:
+        return build_esp(work, f"/live/{marker}", GRUB_MODULES, epoch)
+    except EspError as exc:
+        raise SeedBuildError(str(exc)) from exc

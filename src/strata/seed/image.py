@@ -73,7 +73,7 @@ def build_image(
     with tempfile.TemporaryDirectory(dir=output.parent, prefix=".seed-") as tmp:
         work = Path(tmp)
         progress("seed: GRUB EFI and its FAT ESP (grub-mkimage, mtools)")
-        esp = boot_files.esp(work, f"seed-{root.digest[:16]}", epoch, files)
+        esp = boot_files.esp(work, f"seed-{root.digest[:16]}", epoch)
         layout = _Layout(root, {name: payload[name] for name in names}, files, esp, epoch, seed)
         progress(f"seed: {len(names)} payload files under /{PAYLOAD_DIR}/; writing {output.name}")
         written = work / "seed.iso"

@@ -1,4 +1,4 @@
-"""Golden files pin the lab's configs and recipes for each OS: a change is visible in review."""
+"""Golden files pin the lab's configs and recipes (iPXE and GRUB) for each OS: a change is visible in review."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from urllib.parse import unquote
 import pytest
 
 from strata.ignition import PROFILES, final_config, install_script, live_config
+from strata.ignition.recipe import grub_config, install_recipe
 from strata.ignition.config import data_url
 from strata.ignition.install import resolver_script
 from tests.unit.ignition.examples import VERSIONS, callbacks, plans, urls
@@ -32,6 +33,7 @@ def test_lab_control_plane(os_name: str) -> None:
         )
         + "\n",
         "boot.ipxe": install_script(plan, profile, urls(plan, os_name)),
+        "boot.grub": grub_config(install_recipe(plan, profile, urls(plan, os_name)), plan.boot_mac),
     }
     for name, text in rendered.items():
         path = GOLDEN / f"{os_name}-{name}"

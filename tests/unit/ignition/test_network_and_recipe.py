@@ -146,7 +146,7 @@ def test_a_release_no_spec_3_config_serves_is_refused_at_the_recipe() -> None:
 def test_a_url_that_would_break_the_script_is_refused() -> None:
     plan = plans("lab")[0]
     bad = dataclasses.replace(urls(plan, "flatcar"), live_config="http://x/ig?a=1&&reboot")
-    with pytest.raises(BuildError, match="cannot stand in an iPXE script"):
+    with pytest.raises(BuildError, match="cannot stand in a boot script"):
         install_script(plan, PROFILES["flatcar"], bad)
 
 
