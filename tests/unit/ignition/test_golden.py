@@ -1,4 +1,4 @@
-"""Golden files pin the lab's configs and recipes (iPXE and GRUB) for each OS: a change is visible in review."""
+"""Golden files pin the lab's configs and recipes (iPXE, GRUB) for each OS: a change shows in review."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from urllib.parse import unquote
 import pytest
 
 from strata.ignition import PROFILES, final_config, install_script, live_config
-from strata.ignition.recipe import grub_config, install_recipe
 from strata.ignition.config import data_url
 from strata.ignition.install import resolver_script
+from strata.ignition.recipe import grub_config, install_recipe
 from tests.unit.ignition.examples import VERSIONS, callbacks, plans, urls
 
 GOLDEN = Path(__file__).parent / "golden"
