@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import TypeVar
 
+from strata.boot.loaders import GRUB, Loader
 from strata.boot.tokens import Grant, Stage, TokenSigner
 from strata.ignition import (
     Callbacks,
@@ -21,6 +22,7 @@ from strata.ignition import (
     live_config,
     profile_for,
 )
+from strata.ignition.recipe import grub_config, install_recipe
 from strata.plan import NodePlan, Plan
 from strata.provisioning import Attempt
 
@@ -54,8 +56,11 @@ class BootContent:
     def node_for_mac(self, mac: str) -> NodePlan | None:
         return self._by_mac.get(mac)
 
-    def install_script(self, node: NodePlan, attempt: Attempt) -> str:
-        return self._cached(node, attempt, "ipxe", lambda: self._script(node, attempt))
+    def install_script(self, node: NodePlan, attempt: Attempt, loader: Loader | None = None) -> str:
+        """The boot recipe of ``node``'s ``attempt`` for ``loader`` (iPXE by default);
+        ``BuildError`` when none can be made (``strata.ignition.recipe``)."""
+        name = loader.name if loader is not None else "ipxe"
+        return self._cached(node, attempt, name, lambda: self._script(node, attempt, name))
 
     def config(self, node: NodePlan, attempt: Attempt, stage: Stage) -> bytes:
         def render() -> bytes:
@@ -89,7 +94,7 @@ class BootContent:
                 self._cache[key] = hit
         return hit  # type: ignore[return-value]  # one key, one type: str for ipxe, bytes for configs
 
-    def _script(self, node: NodePlan, attempt: Attempt) -> str:
+    def _script(self, node: NodePlan, attempt: Attempt, loader: str) -> str:
         profile = profile_for(node.os_name)
         ignition = f"{self.base_url}/ignition/{node.name}?token="
         urls = RecipeURLs(
@@ -98,6 +103,8 @@ class BootContent:
             live_config=ignition + self.token(node, attempt, Stage.LIVE),
             final_config=ignition + self.token(node, attempt, Stage.FINAL),
         )
+        if loader == GRUB.name:
+            return grub_config(install_recipe(node, profile, urls), node.boot_mac)
         return install_script(node, profile, urls)
 
     def _artifact_token(self, node: NodePlan, attempt: Attempt) -> str:

@@ -57,9 +57,7 @@ def build_esp(
     if missing:
         raise EspError(f"missing {', '.join(missing)}: apt-get install {PACKAGES}")
     early = work / "early.cfg"
-    early.write_text(
-        f"search --no-floppy --set=root --file {marker}\nset prefix=($root){prefix}\n"
-    )
+    early.write_text(f"search --no-floppy --set=root --file {marker}\nset prefix=($root){prefix}\n")
     grub = work / "BOOTX64.EFI"
     _run(
         "grub-mkimage", "-O", "x86_64-efi", "-o", str(grub), "-p", prefix,

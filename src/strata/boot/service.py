@@ -1,7 +1,8 @@
 """The boot service: the HTTP side of network boot, in the manner of matchbox.
 
 Routes (one handler each): ``/boot.ipxe`` (the generic entry every iPXE
-chains to), ``/ipxe`` (this machine's script, found by MAC), ``/ignition/{node}``
+chains to), ``/ipxe`` (this machine's script, found by MAC), ``/grub`` (the same for
+GRUB, which virtual media starts on UEFI; ``strata.boot.loaders``), ``/ignition/{node}``
 (a config, with a single-use token), ``/events/{node}`` (phone-home), and
 ``/assets/{os}/{version}/{file}`` (the artifact mirror, with Range and ETag), and
 ``/firmware/{file}`` (iPXE binaries for UEFI HTTP Boot clients; ``strata.boot.firmware``),
@@ -43,10 +44,11 @@ from strata.boot.firmware import firmware_assets
 from strata.boot.frozen import journaled, unrecorded
 from strata.boot.journal import Journal
 from strata.boot.limits import DEFAULT_LIMITS, Limits
+from strata.boot.loaders import GRUB, IPXE, Loader
 from strata.boot.media import MediaError, MediaImages
 from strata.boot.tally import OVER, Tally
 from strata.boot.tokens import Grant, Stage, TokenRejected
-from strata.ignition import BuildError, disk_script
+from strata.ignition import BuildError
 from strata.provisioning import PHONE_HOME, BootState, LogKind, UnknownMachine
 from strata.store.fence import WritesRefused
 
@@ -76,13 +78,6 @@ CHAIN = (  # asked again every 5 s for 2 min while it cannot answer (a 503 durin
     + f"{_WHO} && exit ||\nsleep 5\n" * 24
     + f"{_WHO}\n"
 )
-UNKNOWN = (
-    "#!ipxe\n"
-    "echo Strata does not know this machine (MAC {mac}): it was recorded, nothing was installed.\n"
-    "echo Add it to topology.yaml to provision it.\n"
-    "sleep 30\n"
-    "exit\n"
-)
 
 
 class BootService:
@@ -108,6 +103,7 @@ class BootService:
             routes=[
                 Route("/boot.ipxe", self.boot_ipxe),
                 Route("/ipxe", journaled(self.ipxe)),
+                Route("/grub", journaled(self.grub)),
                 Route("/ignition/{node}", journaled(self.ignition)),
                 Route("/events/{node}", journaled(self.events), methods=["POST"]),
                 Route(
@@ -128,6 +124,15 @@ class BootService:
         return PlainTextResponse(CHAIN.format(base=self.content.base_url), media_type=_IPXE)
 
     async def ipxe(self, request: Request) -> Response:
+        return self._boot_script(request, IPXE)
+
+    async def grub(self, request: Request) -> Response:
+        return self._boot_script(request, GRUB)
+
+    def _boot_script(self, request: Request, loader: Loader) -> Response:
+        """The machine's boot recipe in ``loader``'s language, found by its ``mac``: the
+        install while its attempt is open (and ``ipxe-fetched`` recorded), else the boot
+        from disk; an unknown MAC is recorded as a sighting."""
         query = request.query_params
         mac = query.get("mac", "").strip().lower().replace("-", ":")
         if not _MAC.match(mac):
@@ -142,27 +147,26 @@ class BootService:
                 _opt(query, "platform"),
             )
             self._sighted(request, machine)
-            return PlainTextResponse(UNKNOWN.format(mac=mac), media_type=_IPXE)
+            return PlainTextResponse(loader.unknown(mac), media_type=loader.media_type)
         attempt = self.state.attempt(node.name)
         if attempt is None or attempt.expires < self.clock():
-            return PlainTextResponse(disk_script(node), media_type=_IPXE)
+            return PlainTextResponse(loader.disk(node), media_type=loader.media_type)
         try:
-            script = self.content.install_script(node, attempt)
+            script = self.content.install_script(node, attempt, loader)
         except BuildError as exc:
             failed = {"reason": str(exc)}
             self._write(request, node.name, LogKind.BOOT_RECIPE_FAILED, failed, ("reason",))
-            return PlainTextResponse(
-                f"#!ipxe\necho Strata: {exc}\nsleep 30\nexit\n", media_type=_IPXE
-            )
+            return PlainTextResponse(loader.failed(str(exc)), media_type=loader.media_type)
         detail = {
             "mac": mac,
             "attempt": attempt.number,
             "arch": query.get("buildarch"),
             "platform": query.get("platform"),
             **({"via": _opt(query, "via")} if query.get("via") else {}),
+            **({"loader": loader.name} if loader is not IPXE else {}),
         }
         self._write(request, node.name, LogKind.IPXE_FETCHED, detail, ("attempt",))
-        return PlainTextResponse(script, media_type=_IPXE)
+        return PlainTextResponse(script, media_type=loader.media_type)
 
     async def ignition(self, request: Request) -> Response:
         name = request.path_params["node"]

@@ -72,7 +72,7 @@ def install_recipe(plan: NodePlan, profile: OSProfile, urls: RecipeURLs) -> Boot
     }
     for url in (urls.assets, urls.live_config, urls.final_config, urls.asset_query):
         if any(c in url for c in " \t\n$'") or "&&" in url or "||" in url:
-            raise BuildError(f"the URL {url!r} cannot stand in a boot script")
+            raise BuildError(f"the URL {_shown(url)!r} cannot stand in a boot script")
     args = [
         *profile.live_args,
         f"ignition.config.url={urls.live_config}",
@@ -145,16 +145,21 @@ def grub_path(url: str) -> str:
     ``BuildError`` for another scheme (GRUB has no TLS)."""
     parts = urlsplit(url)
     if parts.scheme != "http" or not parts.netloc:
-        raise BuildError(f"GRUB reads plain http:// URLs only, not {url!r}")
+        raise BuildError(f"GRUB reads plain http:// URLs only, not {_shown(url)!r}")
     query = f"?{parts.query}" if parts.query else ""
     return f"(http,{parts.netloc}){parts.path or '/'}{query}"
+
+
+def _shown(url: str) -> str:
+    """``url`` as an error may show it: without its query, which holds the tokens."""
+    return url.split("?", 1)[0] + ("?…" if "?" in url else "")
 
 
 def _quoted(word: str) -> str:
     """One GRUB word, nothing in it expanded (single quotes hold no quote: GRUB manual,
     "Quoting"); ``BuildError`` for a word with one."""
     if "'" in word or "\n" in word:
-        raise BuildError(f"{word!r} cannot stand in a GRUB config")
+        raise BuildError(f"{_shown(word)!r} cannot stand in a GRUB config")
     return f"'{word}'"
 
 

@@ -57,3 +57,14 @@ def test_disk_grub_hands_back_to_the_firmware() -> None:
         "# Strata: lab-cp-0 is provisioned: boot from disk",
         "exit",
     ]
+
+
+def test_a_refused_url_is_named_without_its_tokens() -> None:
+    plan = plans("lab")[0]
+    bad = dataclasses.replace(urls(plan, "flatcar"), live_config="http://x/ig?token=SECRET&&x")
+    with pytest.raises(BuildError) as refused:
+        install_recipe(plan, PROFILES["flatcar"], bad)
+    assert "SECRET" not in str(refused.value) and "http://x/ig?…" in str(refused.value)
+    with pytest.raises(BuildError) as refused:
+        grub_path("https://x/a?token=SECRET")
+    assert "SECRET" not in str(refused.value)
