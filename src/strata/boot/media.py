@@ -1,21 +1,29 @@
 """Virtual media: the boot image a BMC inserts as a virtual CD, one per node.
 
-The image is iPXE started by ISOLINUX (El Torito, no emulation: ``isolinux.bin``,
+On BIOS the image is iPXE started by ISOLINUX (El Torito, no emulation: ``isolinux.bin``,
 ``ldlinux.c32``, Debian's ``ipxe.lkrn``) with a script as its initrd, which
 ``ipxe.lkrn`` runs (iPXE's runtime support for images given by the loader). The
 script brings the network up with DHCP and chains to the boot service's ``/ipxe`` for
 the node's boot MAC, so the machine gets exactly what a network boot gets: the install
 script of its attempt open at that moment, with that attempt's tokens, or the boot
-from disk once it is provisioned. The image therefore holds no secret and does not
-change with the attempt; it is built when a BMC first asks for it and kept, at most
-``KEEP`` images, in a directory only this process reads.
+from disk once it is provisioned.
 
-Why iPXE and not the OS's kernel and initrd on the image: a Flatcar or CoreOS live
-initrd is hundreds of MiB, and the attempt's tokens would have to be written into every
-copy; the iPXE image is under 1 MiB and the tokens stay with the boot service.
-Firmware: BIOS (and UEFI's legacy mode) only. Debian's iPXE for EFI (2019) takes no
-script from the medium it was started from (no ``autoexec.ipxe``, no command line):
-started from a CD it says "Nothing to boot"; topology validation says so.
+On UEFI (a node with ``firmware: uefi``) the image has a second El Torito entry, for
+platform 0xEF: an ESP whose GRUB (``strata.boot.esp``) reads the image's
+``/boot/grub/grub.cfg``, which brings the network up (``net_bootp``) and reads the
+boot service's ``/grub`` for the node's boot MAC: the same recipe, attempt and tokens
+in GRUB's words (``strata.boot.loaders``). GRUB and not iPXE there: Debian's iPXE for
+EFI (2019) takes no script from the medium it was started from (no ``autoexec.ipxe``,
+no command line; started from a CD it says "Nothing to boot"), while GRUB's ``http``
+module reads the boot service as iPXE does (plain HTTP only: a boot service behind
+``https://`` cannot serve it).
+
+Either way the image holds no secret and does not change with the attempt; it is
+built when a BMC first asks for it and kept, at most ``KEEP`` images, in a directory
+only this process reads. Why a loader and not the OS's kernel and initrd on the image:
+a Flatcar or CoreOS live initrd is hundreds of MiB, and the attempt's tokens would
+have to be written into every copy; the image is under 1 MiB (5 MiB with the ESP) and
+the tokens stay with the boot service.
 
 The URL a BMC is given carries a media token (``TokenSigner.issue_media``) that ends
 with the attempt's lifetime: ``{base}/media/{node}.iso?token=…`` (``media_url``).
@@ -37,8 +45,11 @@ from pathlib import Path
 import pycdlib
 
 from strata.boot.assets import Asset
+from strata.boot.esp import EspError, build_esp, missing_tools
 from strata.boot.tokens import TokenSigner
 from strata.errors import StrataError
+from strata.ignition import BuildError
+from strata.ignition.recipe import grub_path
 from strata.plan import NodePlan
 from strata.topology.bmc_schemes import VIRTUAL_MEDIA
 
@@ -47,6 +58,7 @@ __all__ = [
     "MediaError",
     "MediaFiles",
     "MediaImages",
+    "media_grub_cfg",
     "media_links",
     "media_refusal",
     "media_script",
@@ -56,6 +68,13 @@ __all__ = [
 KEEP = 256  # images kept on disk (about 0.5 MiB each); the oldest used goes first
 VIA = "virtual-media"  # what the chain tells /ipxe: the road this machine took
 TRIES = 24  # chain attempts, 5 s apart, before iPXE gives up (a boot service moving)
+MARKER = "/strata-media.txt"  # the file GRUB's early config finds the image by
+# GRUB's modules in the ESP's BOOTX64.EFI: the medium, the menu's commands, the network
+GRUB_MODULES = (
+    *("iso9660", "search", "search_fs_file", "normal", "configfile", "echo", "test", "sleep"),
+    *("serial", "terminal", "linux", "all_video", "gzio", "efinet", "net", "http"),
+)
+ESP_EPOCH = 1_577_836_800  # 2020-01-01: the ESP's file dates, fixed so its bytes are too
 
 
 class MediaError(StrataError):
@@ -72,23 +91,28 @@ class MediaFiles:
     ldlinux: Path = Path("/usr/lib/syslinux/modules/bios/ldlinux.c32")
     ipxe: Path = Path("/usr/lib/ipxe/ipxe.lkrn")
 
-    def check(self) -> None:
-        """``MediaError`` naming each missing file and the packages that hold them."""
+    def check(self, uefi: bool = False) -> None:
+        """``MediaError`` naming each missing file and the packages that hold them;
+        ``uefi``: GRUB's and the ESP's too (``strata.boot.esp``)."""
         missing = [str(p) for p in (self.isolinux, self.ldlinux, self.ipxe) if not p.is_file()]
+        packages = "isolinux syslinux-common ipxe"
+        if uefi and missing_tools():
+            missing += missing_tools()
+            packages += " grub-efi-amd64-bin grub-common mtools dosfstools"
         if missing:
             raise MediaError(
-                f"virtual media needs {', '.join(missing)}: "
-                "apt-get install isolinux syslinux-common ipxe"
+                f"virtual media needs {', '.join(missing)}: apt-get install {packages}"
             )
 
 
 def media_refusal(nodes: Iterable[NodePlan], files: MediaFiles | None = None) -> str | None:
     """Before any server is powered on: why the images of ``nodes`` that boot from
     virtual media could not be built (a missing file, and for which nodes), or None."""
-    names = [n.name for n in nodes if VIRTUAL_MEDIA in n.boot_methods]
+    chosen = [n for n in nodes if VIRTUAL_MEDIA in n.boot_methods]
+    names = [n.name for n in chosen]
     try:
-        if names:
-            (files or MediaFiles()).check()
+        if chosen:
+            (files or MediaFiles()).check(uefi=any(n.firmware == "uefi" for n in chosen))
     except MediaError as exc:
         more = f" and {len(names) - 5} more" if len(names) > 5 else ""
         return f"{exc} (for {', '.join(names[:5])}{more})"
@@ -126,13 +150,44 @@ def media_script(node: NodePlan, base_url: str) -> str:
     return f"#!ipxe\n# Strata virtual media for {node.name}\n" + step * TRIES + "exit\n"
 
 
+def media_grub_cfg(node: NodePlan, base_url: str) -> str:
+    """The GRUB config on ``node``'s image (UEFI): DHCP on every NIC, then ``/grub`` for
+    the node's boot MAC, asked again every 5 s for 2 minutes as ``media_script`` does,
+    then back to the firmware. ``MediaError`` for a boot service GRUB cannot read."""
+    query = f"mac={node.boot_mac}&via={VIA}&buildarch=x86_64&platform=efi"
+    try:
+        config = grub_path(f"{base_url.rstrip('/')}/grub?{query}")
+    except BuildError as exc:
+        raise MediaError(f"{node.name}: virtual media on UEFI: {exc}") from exc
+    return "\n".join(
+        [
+            f"# Strata virtual media for {node.name}",
+            "serial --unit=0 --speed=115200",
+            "terminal_input console serial",
+            "terminal_output console serial",
+            f"echo 'Strata virtual media for {node.name}'",
+            f"for try in {' '.join(str(n) for n in range(1, TRIES + 1))}; do",
+            "  net_bootp",
+            f"  configfile '{config}'",
+            "  sleep 5",
+            "done",
+            "exit",
+            "",
+        ]
+    )
+
+
 def _isolinux_cfg() -> bytes:
     return b"DEFAULT strata\nPROMPT 0\nLABEL strata\n  KERNEL /ipxe.lkrn\n  INITRD /strata.ipxe\n"
 
 
-def write_image(script: str, out: Path, files: MediaFiles) -> None:
-    """An El Torito (BIOS, no emulation) ISO 9660 image at ``out``: ISOLINUX starting
-    ``ipxe.lkrn`` with ``script``. ``MediaError`` when a file is missing."""
+def write_image(
+    script: str, out: Path, files: MediaFiles, uefi: tuple[str, Path] | None = None
+) -> None:
+    """An El Torito ISO 9660 image at ``out``: ISOLINUX starting ``ipxe.lkrn`` with
+    ``script`` (BIOS, no emulation), and with ``uefi`` = (GRUB config, ESP image) an
+    entry for UEFI too, the ESP's GRUB reading that config. ``MediaError`` when a file
+    is missing."""
     files.check()
     parts: list[tuple[str, bytes]] = [
         ("isolinux.bin", files.isolinux.read_bytes()),
@@ -153,9 +208,22 @@ def write_image(script: str, out: Path, files: MediaFiles) -> None:
             boot_info_table=True,
             media_name="noemul",
         )
+        if uefi is not None:
+            _add_uefi(iso, *uefi)
         iso.write(str(out))
     finally:
         iso.close()
+
+
+def _add_uefi(iso: pycdlib.PyCdlib, grub_cfg: str, esp: Path) -> None:
+    """The ESP as a second El Torito entry (platform 0xEF), GRUB's config and marker."""
+    iso.add_file(str(esp), "/EFI.IMG", rr_name="efi.img")
+    iso.add_eltorito("/EFI.IMG", efi=True, media_name="noemul", platform_id=0xEF)
+    iso.add_directory("/BOOT", rr_name="boot")
+    iso.add_directory("/BOOT/GRUB", rr_name="grub")
+    files = ((MARKER, b"Strata virtual media\n"), ("/boot/grub/grub.cfg", grub_cfg.encode()))
+    for path, data in files:  # interchange level 4: the Rock Ridge name, in upper case
+        iso.add_fp(io.BytesIO(data), len(data), path.upper(), rr_name=path.rsplit("/", 1)[1])
 
 
 class MediaImages:
@@ -169,9 +237,11 @@ class MediaImages:
         self._lock = threading.Lock()
 
     def image(self, node: NodePlan, base_url: str) -> Asset:
-        """``node``'s image (built on first use; ``MediaError`` when it cannot be)."""
+        """``node``'s image (built on first use; ``MediaError`` when it cannot be), with
+        the UEFI entry when the node's firmware is UEFI."""
         script = media_script(node, base_url)
-        key = hashlib.sha256(f"{node.name}\0{script}".encode()).hexdigest()[:32]
+        grub = media_grub_cfg(node, base_url) if node.firmware == "uefi" else ""
+        key = hashlib.sha256(f"{node.name}\0{script}\0{grub}".encode()).hexdigest()[:32]
         with self._lock:
             found = self._kept.get(key)
             if found is not None and found.path.is_file():
@@ -179,15 +249,28 @@ class MediaImages:
                 return found
             path = self._directory() / f"{key}.iso"
             partial = path.with_suffix(".part")
-            write_image(script, partial, self.files)
+            write_image(script, partial, self.files, (grub, self._esp()) if grub else None)
             os.replace(partial, path)
-            stat = path.stat()
-            asset = Asset(path, stat, f'"{key}"')
+            asset = Asset(path, path.stat(), f'"{key}"')
             self._kept[key] = asset
             while len(self._kept) > self.keep:
                 _, old = self._kept.popitem(last=False)
                 old.path.unlink(missing_ok=True)
             return asset
+
+    def _esp(self) -> Path:
+        """The ESP every UEFI image carries (the same GRUB for all): built once, in a
+        directory of its own, then moved beside the images."""
+        image = self._directory() / "efi.img"
+        if not image.is_file():
+            self.files.check(uefi=True)
+            with tempfile.TemporaryDirectory(dir=self._directory()) as work:
+                try:
+                    built = build_esp(Path(work), MARKER, GRUB_MODULES, ESP_EPOCH)
+                except EspError as exc:
+                    raise MediaError(str(exc)) from exc
+                os.replace(built, image)
+        return image
 
     def close(self) -> None:
         with self._lock:
@@ -195,6 +278,7 @@ class MediaImages:
                 asset.path.unlink(missing_ok=True)
             self._kept.clear()
             if self._dir is not None:
+                (self._dir / "efi.img").unlink(missing_ok=True)
                 self._dir.rmdir()
                 self._dir = None
 

@@ -3,9 +3,11 @@
 Power on starts QEMU with the boot order the BMC's one-time override asks for
 (network for PXE; a CD for ``Cd``; else its disk, which a lab machine does not have);
 power off kills it; a reset is an off and an on. The firmware is SeaBIOS (it boots in
-about half the time of OVMF under TCG), except for a ``UefiHttp`` override, which only
-UEFI firmware does: that power-on runs OVMF (Debian's ``ovmf``) with PXE switched off
-and a NIC without iPXE's ROM, so the firmware's own HTTP Boot client starts the boot.
+about half the time of OVMF under TCG), except where only UEFI firmware will do: a
+``UefiHttp`` override, and a ``Cd`` override in mode ``UEFI`` (virtual media on UEFI).
+Those power-ons run OVMF (Debian's ``ovmf``) with PXE switched off and a virtio NIC
+without iPXE's ROM, so the firmware's own HTTP Boot client, or the CD's own boot loader,
+brings the network up.
 The NIC is a tap device on the lab's provisioning bridge (real DHCP from dnsmasq), or
 QEMU's user network with a ``bootfile`` where no bridge can be made; ``more_nics`` are
 taps on other bridges (the seed's machine has one on the BMC network). The serial console goes to a file.
@@ -71,11 +73,14 @@ class LabMachine:
         with self._lock:
             if self.on:
                 return
-            order, http = self._boot_order(), self.boot_once == "UefiHttp"
+            uefi = self.boot_once == "UefiHttp" or (
+                self.boot_once == "Cd" and self.boot_mode == "UEFI"
+            )
+            order = self._boot_order()
             self.boot_once = None
             self.workdir.mkdir(parents=True, exist_ok=True)
             self.process = subprocess.Popen(
-                self.command(order, uefi_http=http),
+                self.command(order, uefi=uefi),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=(self.workdir / f"{self.name}.qemu.log").open("ab"),
@@ -110,9 +115,9 @@ class LabMachine:
             return "d"
         return "c"
 
-    def command(self, order: str, *, uefi_http: bool = False) -> list[str]:
+    def command(self, order: str, *, uefi: bool = False) -> list[str]:
         """QEMU's command line for a power-on: ``order`` as ``_boot_order`` gives it;
-        ``uefi_http``: OVMF, its HTTP Boot on the boot NIC (``uefi_firmware``)."""
+        ``uefi``: OVMF, with a boot NIC its own drivers run (``uefi_firmware``)."""
         binary = shutil.which("qemu-system-x86_64")
         if binary is None:
             raise MachineError(
@@ -123,7 +128,7 @@ class LabMachine:
         else:
             netdev = f"user,id=n0,bootfile={self.bootfile}"
         boot_nic = f"e1000,netdev=n0,mac={self.mac}"
-        if uefi_http:  # no option ROM: OVMF's own network stack, not iPXE's
+        if uefi:  # no option ROM: OVMF's own network stack, not iPXE's
             boot_nic = f"virtio-net-pci,netdev=n0,mac={self.mac},romfile="
         nics = [*("-netdev", netdev, "-device", boot_nic)]
         for i, (mac, tap) in enumerate(self.more_nics, start=1):
@@ -133,7 +138,7 @@ class LabMachine:
         return [
             binary,
             *("-machine", "accel=tcg", "-m", str(self.memory_mib), "-display", "none"),
-            *(self.uefi_firmware() if uefi_http else ()),
+            *(self.uefi_firmware() if uefi else ()),
             *("-name", self.name, "-serial", f"file:{self.console}"),
             *nics,
             *(drive if self.medium is not None else ()),
@@ -141,13 +146,13 @@ class LabMachine:
         ]
 
     def uefi_firmware(self) -> list[str]:
-        """OVMF for a UEFI HTTP Boot: its code read-only, a variable store of the machine's
-        own (copied once into its work directory), PXE off through OVMF's fw_cfg knobs
+        """OVMF: its code read-only, a variable store of the machine's own (copied once
+        into its work directory), PXE off through OVMF's fw_cfg knobs
         (``opt/org.tianocore/IPv4PXESupport``), so the network boot it tries is HTTP
         Boot, which asks DHCP as client architecture 16. ``MachineError`` without OVMF."""
         if not (OVMF_CODE.is_file() and OVMF_VARS.is_file()):
             raise MachineError(
-                f"{OVMF_CODE} is missing: a UEFI HTTP Boot needs OVMF (apt-get install ovmf)"
+                f"{OVMF_CODE} is missing: a UEFI boot needs OVMF (apt-get install ovmf)"
             )
         variables = self.workdir / f"{self.name}.OVMF_VARS.fd"
         if not variables.exists():

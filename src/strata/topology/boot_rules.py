@@ -140,9 +140,8 @@ def _contradicted(node: Node, where: Path) -> tuple[Path, str, str]:
 def _virtual_media(
     spec: TopologySpec, node: Node, where: Path, implied: bool
 ) -> list[tuple[Path, str, str]]:
-    """Virtual media needs a Redfish BMC, and BIOS (legacy) firmware: the image starts
-    iPXE through ISOLINUX (``strata.boot.media``), and Debian's iPXE for UEFI takes no
-    script from the medium it was started from."""
+    """Virtual media needs a Redfish BMC (an IPMI BMC has none). Either firmware boots
+    Strata's image: ISOLINUX and iPXE on BIOS, GRUB on UEFI (``strata.boot.media``)."""
     if node.bmc.protocol == "ipmi":
         return [
             (
@@ -151,23 +150,7 @@ def _virtual_media(
                 "use a redfish-virtualmedia:// address, or boot.method: ipxe",
             )
         ]
-    if node.boot.firmware == "bios":
-        return []
-    what = f"{node.bmc.protocol}://" if implied else "boot.method virtualmedia"
-    firmware = written_at(
-        spec, node.source, lambda s: s.boot and s.boot.firmware, ("boot", "firmware")
-    )
-    if firmware[-1] == "firmware":  # written: where the two meet, the deeper
-        where = max(where, firmware, key=len)
-    return [
-        (
-            where,
-            f"{what} needs firmware bios: Strata's virtual media image starts "
-            "iPXE through ISOLINUX, and Debian's iPXE for UEFI cannot read its script from "
-            "the medium",
-            f"set boot.firmware: bios (legacy boot), or {_with_method(node, 'http or ipxe')}",
-        )
-    ]
+    return []
 
 
 def _provisioning_networks(spec: TopologySpec, diags: Diagnostics) -> None:

@@ -41,7 +41,7 @@ def test_ovmf_boots_ipxe_over_http_and_ipxe_asks_for_its_script(
     lab = LabMachine("uefi", MAC, tmp_path, tap="tap0")  # the lab's UEFI HTTP Boot machine
     console = lab.console
     machine = subprocess.Popen(
-        [*inside, *lab.command("n", uefi_http=True), "-no-reboot"],
+        [*inside, *lab.command("n", uefi=True), "-no-reboot"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

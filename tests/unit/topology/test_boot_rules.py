@@ -61,34 +61,10 @@ CASES: list[tuple[str, Callable[[dict[str, Any]], None], str, str]] = [
         "an IPMI BMC cannot ask for UEFI HTTP Boot",
     ),
     (
-        "virtual media for every node: one finding at the default",
-        put(("defaults", "boot"), {"method": "virtualmedia"}),
-        "defaults.boot.method",
-        "boot.method virtualmedia needs firmware bios",
-    ),
-    (
         "virtual media behind an IPMI BMC",
         both(put((*N0, "boot"), {"method": "virtualmedia"}), put((*N0, "bmc"), IPMI)),
         "regions[0].zones[0].racks[0].nodes[0].boot.method",
         "an IPMI BMC has no virtual media",
-    ),
-    (
-        "a virtual-media scheme: one finding where the address is written",
-        put(
-            (*N0, "bmc"), {"address": "redfish-virtualmedia+http://10.0.0.10/redfish/v1/Systems/1"}
-        ),
-        "regions[0].zones[0].racks[0].nodes[0].bmc.address",
-        "redfish-virtualmedia+http:// needs firmware bios: Strata's virtual media image starts "
-        "iPXE through ISOLINUX",
-    ),
-    (
-        "a virtual-media scheme from bmc.protocol: the finding is where the protocol is",
-        both(
-            put(("defaults", "bmc"), {"credentials": "c1", "protocol": "idrac-virtualmedia"}),
-            put((*N0, "bmc"), {"address": "10.0.0.10"}),
-        ),
-        "defaults.bmc.protocol",
-        "idrac-virtualmedia:// needs firmware bios",
     ),
     (
         "boot.method ipxe against a virtual-media scheme",
@@ -117,15 +93,6 @@ CASES: list[tuple[str, Callable[[dict[str, Any]], None], str, str]] = [
         ),
         "regions[0].zones[0].racks[0].nodes[1].bmc.address",
         "redfish-uefihttp:// (UEFI HTTP Boot) needs firmware uefi, not bios",
-    ),
-    (
-        "boot.method virtualmedia written, as the scheme says",
-        both(
-            put((*N0, "bmc"), {"address": "redfish-virtualmedia://10.0.0.10"}),
-            put((*N0, "boot"), {"method": "virtualmedia"}),
-        ),
-        "regions[0].zones[0].racks[0].nodes[0].boot.method",
-        "boot.method virtualmedia needs firmware bios",
     ),
     (
         "a fallback the firmware cannot do: one finding where the list is",
@@ -193,6 +160,29 @@ def checked(edit: Callable[[dict[str, Any]], None]) -> Checked:
     return check_text(dump(doc), "t.yaml")
 
 
+@pytest.mark.parametrize(
+    "edit",
+    [
+        put(("defaults", "boot"), {"method": "virtualmedia"}),
+        put(
+            (*N0, "bmc"), {"address": "redfish-virtualmedia+http://10.0.0.10/redfish/v1/Systems/1"}
+        ),
+        both(
+            put(("defaults", "bmc"), {"credentials": "c1", "protocol": "idrac-virtualmedia"}),
+            put((*N0, "bmc"), {"address": "10.0.0.10"}),
+        ),
+        put(("defaults", "boot"), {"method": ["virtualmedia", "http", "ipxe"]}),
+    ],
+    ids=["method", "scheme", "protocol", "list"],
+)
+def test_virtual_media_on_uefi_is_planned(edit: Callable[[dict[str, Any]], None]) -> None:
+    """The image boots GRUB on UEFI (strata.boot.media): the base document's firmware is
+    UEFI, and virtual media there, however it is asked for, is no finding."""
+    found = checked(edit)
+    assert found.errors == [] and found.topology is not None
+    assert found.topology.nodes[0].boot.firmware == "uefi"
+
+
 def test_ipv6_elsewhere_is_fine() -> None:
     """Only network boot is IPv4-only: a cluster or storage network may be IPv6."""
     extra = {"name": "v6", "purpose": "storage", "cidr": "fd00:30::/64"}
@@ -232,15 +222,6 @@ PLAIN = put((*N0, "bmc"), {"address": "redfish://10.0.0.10/redfish/v1/Systems/1"
 FOLLOWED: list[
     tuple[str, Callable[[dict[str, Any]], None], list[str], Callable[[dict[str, Any]], None]]
 ] = [
-    (
-        "a vendor virtual-media scheme with boot.method virtualmedia written",
-        both(VM_ILO, put((*N0, "boot"), {"method": "virtualmedia"})),
-        [
-            "set boot.firmware: bios (legacy boot), or write "
-            "ilo5-redfish+http://10.0.0.10/redfish/v1/Systems/1 with boot.method: http or ipxe"
-        ],
-        both(VM_ILO, put((*N0, "boot"), {"method": "virtualmedia"}), BIOS),
-    ),
     (
         "a vendor virtual-media scheme with boot.method http on bios",
         both(VM_ILO, put((*N0, "boot"), {"method": "http"}), BIOS),
