@@ -181,19 +181,17 @@ def _credential(
 def _address(
     host: Host, comments: list[str], notes: list[str], problems: list[str], boot: dict[str, str]
 ) -> str:
-    """The address as written, but for schemes Strata does not take yet or at all: a
-    virtual-media scheme is kept for a host in legacy boot mode and, for UEFI, becomes
-    its twin that boots with iPXE (Strata's virtual media image boots BIOS only,
-    docs/boot.md), ``libvirt://`` becomes ``ipmi://`` (what it is);
-    ``redfish-uefihttp`` sets the node's ``boot.method: http``. A scheme Strata does not
-    know is an error."""
+    """The address as written, but for schemes Strata does not take yet or at all:
+    ``libvirt://`` becomes ``ipmi://`` (what it is). A virtual-media scheme sets the
+    node's ``boot.method: virtualmedia`` (Strata's image boots BIOS and UEFI machines,
+    docs/boot.md), ``redfish-uefihttp`` its ``boot.method: http``. A scheme Strata does
+    not know is an error."""
     address = str(host.spec["bmc"]["address"]).replace("%25", "%")  # RFC 6874's zone
     scheme, rest = split_scheme(address)
     if scheme in SCHEMES and SCHEMES[scheme].boot == UEFI_HTTP:
         boot["method"] = "http"
         return address
-    legacy = host.spec.get("bootMode") == "legacy"
-    if scheme in SCHEMES and SCHEMES[scheme].boot == VIRTUAL_MEDIA and legacy:
+    if scheme in SCHEMES and SCHEMES[scheme].boot == VIRTUAL_MEDIA:
         boot["method"] = VIRTUAL_MEDIA  # as the scheme says, over the topology's default
         return address
     if scheme is not None and scheme not in SCHEMES and scheme not in REFUSED_SCHEMES:
@@ -208,14 +206,6 @@ def _address(
             f"does not speak {scheme}://{instead}; it takes {', '.join(sorted({s.split('+')[0] for s in SCHEMES} | set(REFUSED_SCHEMES)))}"
         )
         return address
-    if scheme in SCHEMES and SCHEMES[scheme].boot == VIRTUAL_MEDIA:  # on UEFI
-        twin = f"{SCHEMES[scheme].network_twin}://{rest}"
-        comments.append(f"Metal3: {address} (virtual media, UEFI); Strata boots it with iPXE")
-        notes.append(
-            f"{host.name}: {scheme}:// boots through virtual media, which Strata does for BIOS "
-            f"(legacy) machines only (docs/boot.md): written as {twin}, booting with iPXE"
-        )
-        return twin
     if scheme in REFUSED_SCHEMES:
         instead = f"{REFUSED_SCHEMES[scheme][1]}://{rest}"
         comments.append(f"Metal3: {address}")
