@@ -9,6 +9,7 @@ from typing import Any
 
 import uvicorn
 
+from strata.boot.server import boot_server
 from strata.lab.ports import free_port as free_port
 
 ASGIApp = Callable[[MutableMapping[str, Any], Any, Any], Awaitable[None]]
@@ -28,12 +29,17 @@ class PathLog:
 
 
 class RunningServer:
-    def __init__(self, app: ASGIApp, port: int) -> None:
+    def __init__(self, app: ASGIApp, port: int, *, guarded: bool = False) -> None:
+        """``guarded``: the server Strata runs the boot service in (``boot_server``: its
+        connection limits and its response heads), not plain uvicorn."""
         self.log = PathLog(app)
         self.port = port
-        self.server = uvicorn.Server(
-            uvicorn.Config(self.log, host="127.0.0.1", port=port, log_level="warning")
-        )
+        if guarded:
+            self.server, _ = boot_server(self.log, "127.0.0.1", port)
+        else:
+            self.server = uvicorn.Server(
+                uvicorn.Config(self.log, host="127.0.0.1", port=port, log_level="warning")
+            )
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
         deadline = time.monotonic() + 10

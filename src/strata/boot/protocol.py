@@ -37,6 +37,7 @@ from uvicorn.server import ServerState
 
 from strata.boot.body import declares_body
 from strata.boot.connections import ConnectionRegistry, client_key
+from strata.boot.head_case import CanonicalHeads
 from strata.boot.limits import Limits
 
 __all__ = ["REPORT_SECONDS", "Guard", "GuardedProtocol", "guarded_protocol"]
@@ -170,6 +171,7 @@ class GuardedProtocol(HttpToolsProtocol):
         else:
             self.guard.registry.busy(self)
         super().on_headers_complete()
+        self.cycle.transport = CanonicalHeads(self.transport)  # type: ignore[assignment]  # for GRUB
 
     def on_body(self, body: bytes) -> None:
         self._body_bytes += len(body)

@@ -1,8 +1,10 @@
 """The lab end to end, as the README's first command runs it: `strata lab up` starts the
 lab example's three servers as QEMU machines behind Redfish BMCs in a network
-namespace; `strata apply` inside it powers them on through Redfish (sushy), real
-iPXE firmware PXE-boots from real dnsmasq and Strata's boot service (lab-worker-1:
-real iPXE from the image its BMC inserted as a virtual CD), the stand-in
+namespace; `strata apply` inside it powers them on, each by a road of its own:
+lab-cp-0 through IPMI (its Redfish is off; bmc.fallback), iPXE firmware PXE-booting
+from real dnsmasq and Strata's boot service on BIOS; lab-worker-0 the same through
+Redfish after its BMC refused virtual media; lab-worker-1 on UEFI (OVMF) from the
+image its BMC inserted as a virtual CD, whose GRUB asks the boot service. The stand-in
 OS fetches its Ignition config, phones home and hands the config to the lab, which
 runs a real control plane (for lab-cp-0) and a real kubelet per machine from it; all
 three end `joined`, their Nodes Ready in the layer's API as `strata kubeconfig` and
@@ -192,9 +194,11 @@ def test_lab_up_apply_down(tmp_path: Path) -> None:
                 errors="replace"
             )
             assert "strata-lab: reported installed" in console
-            via = [e.detail.get("via") for e in store.events(node) if e.kind == "ipxe-fetched"]
+            fetched = [e.detail for e in store.events(node) if e.kind == "ipxe-fetched"]
             road = "virtual-media" if node == "lab-worker-1" else None  # the example says so
-            assert via == [road], (node, via)
+            assert [f.get("via") for f in fetched] == [road], (node, fetched)
+            loader = "grub" if node == "lab-worker-1" else None  # on UEFI, GRUB asked
+            assert [f.get("loader") for f in fetched] == [loader], (node, fetched)
             assert ("media-ejected" in kinds) is (road is not None), (node, kinds)
             booted = [e.detail for e in store.events(node) if e.detail.get("to") == "booting"]
             assert [b["method"] for b in booted] == ["virtualmedia" if road else "ipxe"]

@@ -46,7 +46,8 @@ def world(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[dict[str, 
     port = free_port()
     signer = TokenSigner(store.token_key())
     content = BootContent(plan, f"http://10.0.2.2:{port}", signer)
-    boot = RunningServer(BootService(content, store, AssetIndex(tmp_path / "mirror")).app, port)
+    service = BootService(content, store, AssetIndex(tmp_path / "mirror"))
+    boot = RunningServer(service.app, port, guarded=True)  # as Strata serves it: GRUB reads it
     machine = LabMachine(name, node.boot_mac, tmp_path, bootfile="http://10.0.2.2:9/none")
     machines = {name: machine, "no-media": LabMachine("no-media", "52:54:00:12:34:99", tmp_path)}
     machines["no-media"].virtual_media = False
@@ -91,8 +92,14 @@ def test_the_machine_boots_its_image_and_its_loader_asks_for_its_script(
     assert fetched[0].detail["via"] == "virtual-media"
     assert fetched[0].detail["mac"] == machine.mac
     assert fetched[0].detail.get("loader") == ("grub" if uefi else None)
-    if uefi:
-        assert f"Strata virtual media for {node.name}" in console  # GRUB's echo, on serial
+    if uefi:  # GRUB's echoes on serial: the image's config, then the recipe it read
+        assert f"Strata virtual media for {node.name}" in console
+        while "Strata: install flatcar" not in console and time.monotonic() < deadline:
+            time.sleep(1)
+            console = machine.console.read_text(errors="replace")
+        assert f"Strata: install flatcar {node.os_version} on {node.name}" in console, console[
+            -2000:
+        ]
     bmc.power(PowerAction.OFF)
     bmc.eject_media()
     assert machine.medium is None and not find_cd(bmc._sys()).inserted
