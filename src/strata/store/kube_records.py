@@ -41,6 +41,8 @@ from strata.store.records import Conflict, RecordWrite
 __all__ = ["HISTORY", "RecordWriter", "as_json", "version_of"]
 
 HISTORY = 20  # record events kept in a Server's status
+# the record of a switch to a node's bmc.fallback (strata.controller.fallback_bmc)
+BMC_FALLBACK = "bmc-fallback"
 T = TypeVar("T")
 Done = tuple[str, Obj | None, Obj]  # node, the Server before, after
 
@@ -91,7 +93,7 @@ class RecordWriter:
         if failures:
             raise (conflicts or failures)[0]
         for name, before, after in done:
-            self._tell(groups[name][-1], before, after)
+            self._tell(groups[name], before, after)
 
     def _map(self, fn: Callable[[str], T], names: list[str]) -> list[T]:
         if self._pool is None or len(names) < 2:
@@ -135,11 +137,23 @@ class RecordWriter:
         assert stored is not None  # made when it had gone
         return self.servers.set_spec(name, stored, plans[-1], version) if plans else stored
 
-    def _tell(self, last: RecordWrite, before: Obj | None, after: Obj) -> None:
+    def _tell(self, group: list[RecordWrite], before: Obj | None, after: Obj) -> None:
+        """Kubernetes Events for people: the state change, and each BMC switched from."""
+        last = group[-1]
         was = ((before or {}).get("status") or {}).get("state")
         if last.state != was:
             why = f"{last.step}: {last.reason}" if last.reason else None
             self.servers.tell(after, was, last.state, why)
+        for w in group:
+            if w.event is not None and w.event[0] == BMC_FALLBACK:
+                detail = w.event[1]
+                text = f"BMC {detail.get('from')} failed: {detail.get('reason')}; "
+                self.servers.notice(
+                    after,
+                    "BMCFallback",
+                    text + f"going on through {detail.get('to')}",
+                    warning=True,
+                )
 
 
 def _fits(group: list[RecordWrite], obj: Obj | None) -> bool:

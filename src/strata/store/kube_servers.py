@@ -199,6 +199,13 @@ class Servers:
 
     def tell(self, obj: Obj, old: str | None, new: str, why: str | None) -> None:
         """A core/v1 Event for a state change, if the budget allows (never raises)."""
+        message = f"{old or 'new'} -> {new}" + (f": {why}" if why else "")
+        reason = "".join(p.capitalize() for p in re.split(r"[-_ ]", new))
+        self.notice(obj, reason, message, warning=new == "failed")
+
+    def notice(self, obj: Obj, reason: str, message: str, *, warning: bool = False) -> None:
+        """A core/v1 Event on the Server ``obj`` (``reason`` in CamelCase, ``message`` cut
+        at 1,024 characters), if the budget allows; never raises."""
         now = time.monotonic()
         self._budget = min(self._burst, self._budget + (now - self._refilled) * self._per_second)
         self._refilled = now
@@ -208,7 +215,6 @@ class Servers:
         self._budget -= 1
         stamp = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         metadata = obj["metadata"]
-        message = f"{old or 'new'} -> {new}" + (f": {why}" if why else "")
         event = {
             "apiVersion": "v1",
             "kind": "Event",
@@ -220,9 +226,9 @@ class Servers:
                 "namespace": self.namespace,
                 "uid": metadata.get("uid"),
             },
-            "reason": "".join(p.capitalize() for p in re.split(r"[-_ ]", new)),
+            "reason": reason,
             "message": message[:1024],
-            "type": "Warning" if new == "failed" else "Normal",
+            "type": "Warning" if warning else "Normal",
             "firstTimestamp": stamp,
             "lastTimestamp": stamp,
             "count": 1,

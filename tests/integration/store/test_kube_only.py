@@ -158,6 +158,25 @@ def test_state_changes_are_told_as_events_within_a_budget(crd_applied: ControlPl
     )
 
 
+def test_a_switch_to_the_fallback_bmc_is_told_as_a_warning(crd_applied: ControlPlane) -> None:
+    """Not a state change, but what a person watching `kubectl get events` must see."""
+    store = fresh(crd_applied, "bmcfb")
+    store.write_records([RecordWrite("n0", 0, "declared", plan=PLAN)])
+    switched = {"from": "redfish://10.0.0.1", "to": "ipmi://10.0.0.1:623", "reason": "timed out"}
+    store.write_records(
+        [RecordWrite("n0", 1, "registering", step="check-bmc", event=("bmc-fallback", switched))]
+    )
+    with crd_applied.client() as api:
+        items = api.get(f"/api/v1/namespaces/{NAMESPACE}/events").json()["items"]
+    told = [e for e in items if e["involvedObject"]["name"] == f"{store.topology}.n0"]
+    [fallback] = [e for e in told if e["reason"] == "BMCFallback"]
+    assert fallback["type"] == "Warning"
+    assert fallback["message"] == (
+        "BMC redfish://10.0.0.1 failed: timed out; going on through ipmi://10.0.0.1:623"
+    )
+    assert {e["reason"] for e in told} == {"Declared", "Registering", "BMCFallback"}
+
+
 def test_api_writes_per_server_from_declared_to_provisioned(crd_applied: ControlPlane) -> None:
     """The store calls one run makes for ``n`` servers, batched as the controller
     batches them (one flush per step for all servers; the boot service one call per
