@@ -28,6 +28,7 @@ from strata.plan import Plan
 from strata.provisioning import BootState
 from strata.store.clusters import ClusterSecretsStore
 from strata.topology import Topology
+from strata.web.metrics import BootMetrics
 
 __all__ = [
     "BootRunner",
@@ -58,15 +59,17 @@ def boot_service(
     base_url: str,
     mirror: Path,
     linger: float = 0.0,
+    metrics: BootMetrics | None = None,
 ) -> BootService:
     """The boot service for ``plan`` on ``state`` (the store), its tokens signed with
     ``token_key``; ``FragmentError`` for an Ignition fragment that is not one (fragments
     are read from the files the topology names). Nodes of a layer whose cluster material
     the store keeps get its Kubernetes too (``KubeSource``). ``linger``: seconds its log
-    entries wait for more before they are written (``Journal``)."""
+    entries wait for more before they are written (``Journal``); ``metrics``: where its
+    requests are counted (``strata.web.metrics``)."""
     kube = KubeSource(plan, state, mirror, base_url)
     content = boot_content(plan, topology, base_url, TokenSigner(token_key), kube)
-    return BootService(content, state, AssetIndex(mirror), linger=linger)
+    return BootService(content, state, AssetIndex(mirror), linger=linger, metrics=metrics)
 
 
 def boot_content(

@@ -51,6 +51,7 @@ from strata.boot.tokens import Grant, Stage, TokenRejected
 from strata.ignition import BuildError
 from strata.provisioning import PHONE_HOME, BootState, LogKind, UnknownMachine
 from strata.store.fence import WritesRefused
+from strata.web.metrics import BootMetrics, CountRequests
 
 __all__ = [
     "FLUSH_SECONDS",
@@ -91,8 +92,10 @@ class BootService:
         tally: Tally | None = None,
         firmware: Mapping[str, Asset] | None = None,
         linger: float = 0.0,
+        metrics: BootMetrics | None = None,
     ) -> None:
-        """``linger``: seconds a batch of log entries waits for more (``Journal``)."""
+        """``linger``: seconds a batch of log entries waits for more (``Journal``);
+        ``metrics``: where each request is counted (``strata.web.metrics``)."""
         self.content, self.state, self.assets, self.clock = content, state, assets, clock
         self.journal = Journal(state, linger)
         self.firmware = firmware_assets() if firmware is None else firmware
@@ -112,7 +115,10 @@ class BootService:
                 Route("/firmware/{file}", self.firmware_file, methods=["GET", "HEAD"]),
                 Route("/media/{node}.iso", self.media_image, methods=["GET", "HEAD"]),
             ],
-            middleware=[Middleware(UnreadBody)],
+            middleware=[
+                *([Middleware(CountRequests, metrics=metrics)] if metrics is not None else []),
+                Middleware(UnreadBody),
+            ],
             lifespan=self._lifespan,
         )
 

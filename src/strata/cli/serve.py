@@ -36,6 +36,8 @@ from strata.plan import build_plan
 from strata.store import SQLiteStore
 from strata.store.fence import move_holding
 from strata.topology import Topology
+from strata.web.app import WebRunner, web_app
+from strata.web.metrics import BootMetrics, run_registry
 
 __all__ = [
     "artifacts",
@@ -77,6 +79,12 @@ __all__ = [
     is_flag=True,
     help="With --dhcp-interface: proxy-DHCP (another server hands out addresses).",
 )
+@click.option(
+    "--web-listen",
+    metavar="HOST:PORT",
+    help="Also serve the web face (Prometheus /metrics; docs/web.md) on HOST:PORT, "
+    "e.g. 127.0.0.1:9464; it answers loopback clients only.",
+)
 def serve(
     file: Path,
     listen: str,
@@ -87,6 +95,7 @@ def serve(
     attempt_minutes: int,
     dhcp_interface: str | None,
     dhcp_proxy: bool,
+    web_listen: str | None,
 ) -> None:
     """Run the boot service for FILE: iPXE scripts, Ignition configs, phone-home, artifacts.
 
@@ -103,7 +112,11 @@ def serve(
     base = reach_url(topology, host, port, url, dhcp_interface)
     plan = build_plan(topology)  # the one plan the service and dnsmasq serve
     mirror = artifact_dir or default_artifacts(file)
-    service = boot_service(plan, topology, store, store.token_key(), base, mirror)
+    registry = run_registry(store.summaries)
+    web_address = listen_address(web_listen, "--web-listen") if web_listen else None
+    web = WebRunner(web_app(registry), *web_address) if web_address else None
+    metrics = BootMetrics(registry)
+    service = boot_service(plan, topology, store, store.token_key(), base, mirror, metrics=metrics)
     dhcp = None
     if dhcp_interface is not None:
         directory = store.path.parent / "dhcp"
@@ -117,7 +130,13 @@ def serve(
         f"{len(service.assets)} artifacts; provisioning: {', '.join(provision) or 'none'}; "
         f"{runner.describe()}"
     )
-    _run_until_stopped(runner, lambda: _reload(file, service, store, dhcp), _mover(store))
+    if web is not None:
+        web.start()
+    try:
+        _run_until_stopped(runner, lambda: _reload(file, service, store, dhcp), _mover(store))
+    finally:
+        if web is not None:
+            web.stop()
 
 
 def _run_until_stopped(

@@ -18,6 +18,7 @@ FORBIDDEN = {
     "plan": {"controller", "store", "boot", "cli"},
     "boot": {"controller", "cli"},
     "bmc": {"controller", "cli", "boot"},
+    "web": {"controller", "cli", "boot", "topology"},  # what it shows comes from the store
 }
 
 
