@@ -49,7 +49,7 @@ from strata.boot.esp import EspError, build_esp, missing_tools
 from strata.boot.tokens import TokenSigner
 from strata.errors import StrataError
 from strata.ignition import BuildError
-from strata.ignition.recipe import grub_path
+from strata.ignition.recipe import grub_path, grub_word
 from strata.plan import NodePlan
 from strata.topology.bmc_schemes import VIRTUAL_MEDIA
 
@@ -73,6 +73,7 @@ MARKER = "/strata-media.txt"  # the file GRUB's early config finds the image by
 GRUB_MODULES = (
     *("iso9660", "search", "search_fs_file", "normal", "configfile", "echo", "test", "sleep"),
     *("serial", "terminal", "linux", "all_video", "gzio", "efinet", "net", "http"),
+    "minicmd",  # exit: back to the firmware (a provisioned node, the loop's end)
 )
 ESP_EPOCH = 1_577_836_800  # 2020-01-01: the ESP's file dates, fixed so its bytes are too
 
@@ -105,14 +106,20 @@ class MediaFiles:
             )
 
 
-def media_refusal(nodes: Iterable[NodePlan], files: MediaFiles | None = None) -> str | None:
+def media_refusal(
+    nodes: Iterable[NodePlan], files: MediaFiles | None = None, base_url: str | None = None
+) -> str | None:
     """Before any server is powered on: why the images of ``nodes`` that boot from
-    virtual media could not be built (a missing file, and for which nodes), or None."""
+    virtual media could not be built (a missing file, and for which nodes; with
+    ``base_url``, the boot service's, a URL GRUB cannot read for a UEFI node), or None."""
     chosen = [n for n in nodes if VIRTUAL_MEDIA in n.boot_methods]
     names = [n.name for n in chosen]
+    uefi = [n for n in chosen if n.firmware == "uefi"]
     try:
         if chosen:
-            (files or MediaFiles()).check(uefi=any(n.firmware == "uefi" for n in chosen))
+            (files or MediaFiles()).check(uefi=bool(uefi))
+        if uefi and base_url is not None:
+            media_grub_cfg(uefi[0], base_url)  # the same URL for every node
     except MediaError as exc:
         more = f" and {len(names) - 5} more" if len(names) > 5 else ""
         return f"{exc} (for {', '.join(names[:5])}{more})"
@@ -156,7 +163,7 @@ def media_grub_cfg(node: NodePlan, base_url: str) -> str:
     then back to the firmware. ``MediaError`` for a boot service GRUB cannot read."""
     query = f"mac={node.boot_mac}&via={VIA}&buildarch=x86_64&platform=efi"
     try:
-        config = grub_path(f"{base_url.rstrip('/')}/grub?{query}")
+        config = grub_word(grub_path(f"{base_url.rstrip('/')}/grub?{query}"))
     except BuildError as exc:
         raise MediaError(f"{node.name}: virtual media on UEFI: {exc}") from exc
     return "\n".join(
@@ -168,7 +175,7 @@ def media_grub_cfg(node: NodePlan, base_url: str) -> str:
             f"echo 'Strata virtual media for {node.name}'",
             f"for try in {' '.join(str(n) for n in range(1, TRIES + 1))}; do",
             "  net_bootp",
-            f"  configfile '{config}'",
+            f"  configfile {config}",
             "  sleep 5",
             "done",
             "exit",
@@ -234,22 +241,26 @@ class MediaImages:
         self.files, self.keep = files or MediaFiles(), keep
         self._dir: Path | None = None
         self._kept: OrderedDict[str, Asset] = OrderedDict()
+        self._esp_digest: str | None = None
         self._lock = threading.Lock()
 
     def image(self, node: NodePlan, base_url: str) -> Asset:
         """``node``'s image (built on first use; ``MediaError`` when it cannot be), with
-        the UEFI entry when the node's firmware is UEFI."""
+        the UEFI entry when the node's firmware is UEFI. Its ETag covers every byte that
+        goes in: the loaders' texts, and the ESP's digest (a GRUB upgraded is a new image)."""
         script = media_script(node, base_url)
         grub = media_grub_cfg(node, base_url) if node.firmware == "uefi" else ""
-        key = hashlib.sha256(f"{node.name}\0{script}\0{grub}".encode()).hexdigest()[:32]
         with self._lock:
+            esp = self._esp() if grub else None
+            made = f"{node.name}\0{script}\0{grub}\0{esp[1] if esp else ''}"
+            key = hashlib.sha256(made.encode()).hexdigest()[:32]
             found = self._kept.get(key)
             if found is not None and found.path.is_file():
                 self._kept.move_to_end(key)
                 return found
             path = self._directory() / f"{key}.iso"
             partial = path.with_suffix(".part")
-            write_image(script, partial, self.files, (grub, self._esp()) if grub else None)
+            write_image(script, partial, self.files, (grub, esp[0]) if esp else None)
             os.replace(partial, path)
             asset = Asset(path, path.stat(), f'"{key}"')
             self._kept[key] = asset
@@ -258,11 +269,11 @@ class MediaImages:
                 old.path.unlink(missing_ok=True)
             return asset
 
-    def _esp(self) -> Path:
-        """The ESP every UEFI image carries (the same GRUB for all): built once, in a
-        directory of its own, then moved beside the images."""
+    def _esp(self) -> tuple[Path, str]:
+        """The ESP every UEFI image carries (the same GRUB for all) and its SHA-256:
+        built once, in a directory of its own, then moved beside the images."""
         image = self._directory() / "efi.img"
-        if not image.is_file():
+        if self._esp_digest is None or not image.is_file():
             self.files.check(uefi=True)
             with tempfile.TemporaryDirectory(dir=self._directory()) as work:
                 try:
@@ -270,7 +281,8 @@ class MediaImages:
                 except EspError as exc:
                     raise MediaError(str(exc)) from exc
                 os.replace(built, image)
-        return image
+            self._esp_digest = hashlib.sha256(image.read_bytes()).hexdigest()
+        return image, self._esp_digest
 
     def close(self) -> None:
         with self._lock:
@@ -279,6 +291,7 @@ class MediaImages:
             self._kept.clear()
             if self._dir is not None:
                 (self._dir / "efi.img").unlink(missing_ok=True)
+                self._esp_digest = None
                 self._dir.rmdir()
                 self._dir = None
 

@@ -195,7 +195,7 @@ def apply(
         beside: list[Beside] = []
         if base is not None:  # with --no-serve the mirror is the other service's to check
             clusters = plan.clusters if joining else ()
-            _preflight(err, file, _to_install(plan, store, options), mirror, clusters)
+            _preflight(err, file, _to_install(plan, store, options), mirror, clusters, base)
         if joining:  # the layers' material before the boot side serves it
             from strata.cli.joining import keep_materials, node_watcher
 
@@ -271,17 +271,23 @@ def _to_install(plan: Plan, store: SQLiteStore, options: ApplyOptions) -> list[N
 
 
 def _preflight(
-    err: Console, file: Path, nodes: list[NodePlan], mirror: Path, clusters: Sequence[ClusterPlan]
+    err: Console,
+    file: Path,
+    nodes: list[NodePlan],
+    mirror: Path,
+    clusters: Sequence[ClusterPlan],
+    base: str,
 ) -> None:
     """Exit 2, before any server is powered on, when an install would fetch a missing file
-    (the Kubernetes pieces of ``clusters`` included)."""
+    (the Kubernetes pieces of ``clusters`` included) or a virtual media image could not
+    be made or read (``media_refusal``; ``base``: the boot service's URL)."""
     from strata.boot import AssetIndex
     from strata.boot.preflight import missing_artifacts
 
     missing = missing_artifacts(nodes, AssetIndex(mirror), clusters)
     for gap in missing:
         err.print(f"[red]error[/]: artifacts missing for {gap.describe(file)}", soft_wrap=True)
-    media = media_refusal(nodes)
+    media = media_refusal(nodes, base_url=base)
     if media is not None:
         err.print(f"[red]error[/]: {escape(media)}", soft_wrap=True)
     if missing or media:

@@ -30,6 +30,8 @@ __all__ = [
     "disk_grub",
     "disk_script",
     "grub_config",
+    "grub_path",
+    "grub_word",
     "install_recipe",
     "install_script",
 ]
@@ -127,13 +129,13 @@ def grub_config(recipe: BootRecipe, boot_mac: str) -> str:
     """The GRUB config for ``recipe`` on a machine that booted from ``boot_mac``
     (``aa:bb:…``). ``BuildError`` for a URL GRUB cannot read (not ``http://``)."""
     nic = "BOOTIF=01-" + boot_mac.lower().replace(":", "-")
-    args = " ".join(_quoted(nic if a == BOOTIF else a) for a in recipe.args)
+    args = " ".join(grub_word(nic if a == BOOTIF else a) for a in recipe.args)
     return "\n".join(
         [
             f"# Strata: {recipe.title}",
-            f"echo {_quoted('Strata: ' + recipe.title)}",
-            f"linux {_quoted(grub_path(recipe.kernel))} {args}",
-            f"initrd {_quoted(grub_path(recipe.initrd))}",
+            f"echo {grub_word('Strata: ' + recipe.title)}",
+            f"linux {grub_word(grub_path(recipe.kernel))} {args}",
+            f"initrd {grub_word(grub_path(recipe.initrd))}",
             "boot",
             "",
         ]
@@ -142,10 +144,13 @@ def grub_config(recipe: BootRecipe, boot_mac: str) -> str:
 
 def grub_path(url: str) -> str:
     """``http://HOST:PORT/PATH?QUERY`` as GRUB names it: ``(http,HOST:PORT)/PATH?QUERY``;
-    ``BuildError`` for another scheme (GRUB has no TLS)."""
+    ``BuildError`` for another scheme (GRUB has no TLS), a user in the URL (GRUB would
+    read it as the host) or whitespace (it would end GRUB's request line)."""
     parts = urlsplit(url)
     if parts.scheme != "http" or not parts.netloc:
         raise BuildError(f"GRUB reads plain http:// URLs only, not {_shown(url)!r}")
+    if "@" in parts.netloc or any(c.isspace() for c in url):
+        raise BuildError(f"GRUB cannot read {_shown(url)!r}: a user or whitespace in it")
     query = f"?{parts.query}" if parts.query else ""
     return f"(http,{parts.netloc}){parts.path or '/'}{query}"
 
@@ -155,7 +160,7 @@ def _shown(url: str) -> str:
     return url.split("?", 1)[0] + ("?…" if "?" in url else "")
 
 
-def _quoted(word: str) -> str:
+def grub_word(word: str) -> str:
     """One GRUB word, nothing in it expanded (single quotes hold no quote: GRUB manual,
     "Quoting"); ``BuildError`` for a word with one."""
     if "'" in word or "\n" in word:

@@ -12,7 +12,9 @@ import pycdlib
 import pytest
 
 from strata.boot.esp import missing_tools
+from strata.boot.loaders import GRUB
 from strata.boot.media import (
+    GRUB_MODULES,
     MARKER,
     MediaError,
     MediaFiles,
@@ -20,6 +22,8 @@ from strata.boot.media import (
     media_grub_cfg,
     media_refusal,
 )
+from strata.ignition import PROFILES
+from strata.ignition.recipe import RecipeURLs, grub_config, install_recipe
 from strata.plan import NodePlan
 from tests.support.machine_sim import iso_file
 from tests.unit.boot.test_media import BASE, _plan_nodes
@@ -116,3 +120,58 @@ def test_without_grub_a_uefi_node_is_refused_before_power_on(
     assert media_refusal([bios], files) is None
     refused = media_refusal([bios, uefi], files)
     assert refused is not None and "grub-efi-amd64-bin" in refused and "lab-worker-1" in refused
+
+
+GRUB_DIR = Path("/usr/lib/grub/x86_64-efi")
+SHELL_WORDS = {"for", "do", "done", "if", "then", "else", "fi"}  # GRUB's script grammar
+
+
+def _built_in() -> dict[str, str]:
+    """Each command GRUB_MODULES brings into BOOTX64.EFI (with the modules they depend
+    on, as grub-mkimage adds them: moddep.lst), and its module (command.lst)."""
+    if not (GRUB_DIR / "command.lst").is_file():
+        pytest.skip(f"{GRUB_DIR} is missing (apt-get install grub-efi-amd64-bin)")
+    lines = (GRUB_DIR / "moddep.lst").read_text().splitlines()
+    deps = {line.split(":")[0]: line.split(":")[1].split() for line in lines}
+    have, todo = set(), list(GRUB_MODULES)
+    while todo:
+        module = todo.pop()
+        if module not in have:
+            have.add(module)
+            todo += deps.get(module, [])
+    commands = (GRUB_DIR / "command.lst").read_text().splitlines()
+    pairs = (line.split(":", 1) for line in commands)
+    return {name.lstrip("*"): module.strip() for name, module in pairs if module.strip() in have}
+
+
+def test_every_command_grub_is_given_is_built_into_the_esp() -> None:
+    """The ESP holds no module files: a command whose module is not built in fails with
+    "can't find command" (``exit`` once did: a provisioned node never left GRUB)."""
+    node, built_in = _uefi(), _built_in()
+    plan = dataclasses.replace(node, os_name="flatcar")
+    urls = RecipeURLs(f"{BASE}/assets/flatcar/1", f"{BASE}/ignition/x?t=1", f"{BASE}/ign?t=2")
+    texts = {
+        "image": media_grub_cfg(node, BASE),
+        "install": grub_config(install_recipe(plan, PROFILES["flatcar"], urls), node.boot_mac),
+        "disk": GRUB.disk(node),
+        "unknown": GRUB.unknown(node.boot_mac),
+        "failed": GRUB.failed("a reason"),
+    }
+    for name, text in texts.items():
+        words = {line.split()[0] for line in text.splitlines() if line.strip()}
+        missing = words - built_in.keys() - SHELL_WORDS - {"#"}
+        assert not missing, f"{name}: {sorted(missing)} not built into BOOTX64.EFI"
+
+
+def test_a_boot_service_grub_cannot_read_is_refused_before_power_on() -> None:
+    """https (GRUB has no TLS), a user in the URL, a quote: apply stops before any
+    server is powered on, naming the nodes; BIOS nodes (iPXE) are not concerned."""
+    uefi = dataclasses.replace(_uefi(), boot_method="virtualmedia")
+    bios = dataclasses.replace(uefi, firmware="bios")
+    files = MediaFiles(isolinux=Path(__file__), ldlinux=Path(__file__), ipxe=Path(__file__))
+    for base in ("https://10.0.2.2:8443", "http://u:p@10.0.2.2:8080", "http://10.0.2.2/x'y"):
+        refused = media_refusal([bios, uefi], files, base_url=base)
+        assert refused is not None and "lab-worker-1" in refused, base
+        assert media_refusal([bios], files, base_url=base) is None
+    if not missing_tools():
+        assert media_refusal([uefi], files, base_url=BASE) is None
