@@ -28,7 +28,9 @@ class GuardedDriver:
         self._credentials = credentials
         self._settings = s = settings or DriverSettings()
         policy = RetryPolicy(attempts=s.attempts, base_delay=s.retry_delay)
-        self._guard = guard or Guard(target.node, target.address, policy, s.operation_timeout)
+        self._guard = guard or Guard(
+            target.node, target.address, policy, s.operation_timeout, s.observe
+        )
 
     def _run(self, operation: str, call: Callable[[], T]) -> T:
         return self._guard.run(operation, lambda: self._translate(operation, call))

@@ -18,7 +18,7 @@ from typing import TypeVar
 
 from strata.bmc.errors import BMCError, TimedOut
 
-__all__ = ["Guard", "RetryPolicy"]
+__all__ = ["Guard", "Observe", "RetryPolicy"]
 
 T = TypeVar("T")
 log = logging.getLogger("strata.bmc")
@@ -35,16 +35,42 @@ class RetryPolicy:
         return rng.uniform(0, min(self.max_delay, self.base_delay * (2**retry)))
 
 
-class Guard:
-    """Serializes and retries the operations of one BMC."""
+Observe = Callable[[str, str, float], None]  # (operation, result, seconds)
 
-    def __init__(self, node: str, address: str, policy: RetryPolicy, timeout: float) -> None:
+
+class Guard:
+    """Serializes and retries the operations of one BMC; ``observe`` (if given) is told
+    of each operation once it ends: its name ("power on", "inventory", …), its result
+    ("ok", or the ``BMCError`` kind it ended with, "error" for anything else) and its
+    seconds, waiting and retries included (``strata.web.metrics.BMCMetrics``)."""
+
+    def __init__(
+        self,
+        node: str,
+        address: str,
+        policy: RetryPolicy,
+        timeout: float,
+        observe: Observe | None = None,
+    ) -> None:
         self.node, self.address, self.policy, self.timeout = node, address, policy, timeout
+        self.observe = observe
         self._lock = threading.Lock()
         self._rng = random.Random()
 
     def run(self, operation: str, call: Callable[[], T]) -> T:
-        deadline = time.monotonic() + self.timeout
+        started, result = time.monotonic(), "error"
+        try:
+            value = self._run(operation, call, started + self.timeout)
+            result = "ok"
+            return value
+        except BMCError as exc:
+            result = exc.kind
+            raise
+        finally:
+            if self.observe is not None:
+                self.observe(operation, result, time.monotonic() - started)
+
+    def _run(self, operation: str, call: Callable[[], T], deadline: float) -> T:
         if not self._lock.acquire(timeout=self.timeout):
             raise TimedOut(self.node, self.address, f"{operation}: another operation held the BMC")
         try:

@@ -115,6 +115,6 @@ class BMCPool:
         if guard is None:
             policy = RetryPolicy(attempts=s.attempts, base_delay=s.retry_delay)
             guard = self._guards[key] = Guard(
-                node_name, target.address, policy, s.operation_timeout
+                node_name, target.address, policy, s.operation_timeout, s.observe
             )
         return make_driver(target, credentials, s, guard)

@@ -7,6 +7,7 @@ of verbs, each idempotent, each bounded by a timeout.
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -151,3 +152,5 @@ class DriverSettings:
     poll_interval: float = 2.0  # between power-state reads while waiting
     attempts: int = 3  # tries for a transient fault, the first included
     retry_delay: float = 0.5  # base of the exponential backoff
+    # told of every BMC operation once it ends: (operation, result, seconds) (``Guard``)
+    observe: Callable[[str, str, float], None] | None = field(default=None, compare=False)

@@ -33,11 +33,13 @@ from strata.cli.common import (
 from strata.cli.progress import JsonLines, LiveView, PlainLines
 from strata.cli.render import make_console, pivot_line, plan_counts
 from strata.cli.serve import listen_address, reach_url
+from strata.cli.web_face import WebFace, observed, web_face
 from strata.controller import ApplyOptions, State, Summary, Timeouts, recorded
 from strata.controller.manager import Beside, Manager
 from strata.plan import ChangeKind, ClusterPlan, NodePlan, Plan, build_plan
 from strata.store import SQLiteStore
 from strata.topology import Topology
+from strata.web.metrics import BootMetrics
 
 __all__ = ["apply", "parse_timeouts"]
 
@@ -119,6 +121,12 @@ def parse_timeouts(values: tuple[str, ...]) -> Timeouts:
     "untouched, until the pivot, which hands it to the cluster's controller to reinstall.",
 )
 @click.option(
+    "--web-listen",
+    metavar="HOST:PORT",
+    help="Also serve the web face (Prometheus /metrics; docs/web.md) on HOST:PORT, "
+    "e.g. 127.0.0.1:9464; it answers loopback clients only.",
+)
+@click.option(
     "--output",
     "-o",
     type=click.Choice(["auto", "live", "plain", "json"]),
@@ -144,6 +152,7 @@ def apply(
     copy_credentials: bool,
     leave_credentials: bool,
     seed_node: str | None,
+    web_listen: str | None,
     output: str,
 ) -> None:
     """Provision FILE's datacenter: every node from declared to joined, Ready in its
@@ -162,6 +171,7 @@ def apply(
     if seed_node is not None:  # before the state file is made
         _check_seed_node(build_plan(topology), seed_node)
     host, port = listen_address(listen)  # before the state file is made
+    web_at = listen_address(web_listen, "--web-listen") if web_listen else None
     options = ApplyOptions(
         concurrency=concurrency,
         timeouts=parse_timeouts(timeouts),
@@ -178,6 +188,7 @@ def apply(
     err = make_console(stderr=True)
     mode = output if output != "auto" else ("live" if Console().is_terminal else "plain")
     base = None if no_serve else reach_url(topology, host, port, url, dhcp_interface)
+    face = web_face(store.summaries, *web_at) if web_at else None
     if base is not None:  # the controller hands BMCs links to virtual media images
         options = dataclasses.replace(options, media_url=media_links(base, store.token_key))
     # the lease before anything listens: a second apply is told who drives the datacenter
@@ -200,13 +211,18 @@ def apply(
             from strata.cli.joining import keep_materials, node_watcher
 
             materials = keep_materials(plan, store)
+        if face is not None:
+            beside.append(face.runner)
         if base is not None:
+            metrics = face.boot if face else None
             beside.append(
-                _boot_side(plan, topology, store, (host, port), base, mirror, dhcp_interface)
+                _boot_side(
+                    plan, topology, store, (host, port), base, mirror, dhcp_interface, metrics
+                )
             )
         if joining:
             beside.append(node_watcher(plan, store, materials))
-        summary = _run(manager, topology, plan, beside, mode)  # the boot side stopped
+        summary = _run(manager, topology, plan, beside, mode, face)  # the boot side stopped
     _report(err, summary)  # and the lease released: the move takes it
     if summary.ok and pivoting and held:
         err.print(escape(held_line(file, plan)), soft_wrap=True)
@@ -217,15 +233,21 @@ def apply(
 
 
 def _run(
-    manager: Manager, topology: Topology, plan: Plan, beside: list[Beside], mode: str
+    manager: Manager,
+    topology: Topology,
+    plan: Plan,
+    beside: list[Beside],
+    mode: str,
+    face: WebFace | None,
 ) -> Summary:
-    with BMCPool(topology, DriverSettings()) as pool:
+    settings = DriverSettings(observe=face.bmc.observe if face else None)
+    with BMCPool(topology, settings) as pool:
         if mode == "json":
-            return manager.reconcile(plan, pool, beside, JsonLines())
+            return manager.reconcile(plan, pool, beside, observed(JsonLines(), face))
         if mode == "plain":
-            return manager.reconcile(plan, pool, beside, PlainLines(make_console()))
+            return manager.reconcile(plan, pool, beside, observed(PlainLines(make_console()), face))
         with LiveView(make_console(), f"strata apply {topology.name}") as view:
-            return manager.reconcile(plan, pool, beside, view)
+            return manager.reconcile(plan, pool, beside, observed(view, face))
 
 
 def _boot_side(
@@ -236,9 +258,11 @@ def _boot_side(
     base: str,
     mirror: Path,
     dhcp_interface: str | None,
+    metrics: BootMetrics | None,
 ) -> BootRunner:
-    """The boot service (and dnsmasq) for the run's plan, started by the manager."""
-    service = boot_service(plan, topology, store, store.token_key(), base, mirror)
+    """The boot service (and dnsmasq) for the run's plan, started by the manager;
+    ``metrics``: where its requests are counted (the web face's)."""
+    service = boot_service(plan, topology, store, store.token_key(), base, mirror, metrics=metrics)
     dhcp = None
     if dhcp_interface is not None:
         dhcp = dnsmasq_for(plan, topology, dhcp_interface, base, store.path.parent / "dhcp", False)

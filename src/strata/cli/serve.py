@@ -32,12 +32,11 @@ from strata.cli.common import (
     topology_or_exit,
 )
 from strata.cli.render import diagnostics_text, make_console
+from strata.cli.web_face import web_face
 from strata.plan import build_plan
 from strata.store import SQLiteStore
 from strata.store.fence import move_holding
 from strata.topology import Topology
-from strata.web.app import WebRunner, web_app
-from strata.web.metrics import BootMetrics, run_registry
 
 __all__ = [
     "artifacts",
@@ -112,10 +111,9 @@ def serve(
     base = reach_url(topology, host, port, url, dhcp_interface)
     plan = build_plan(topology)  # the one plan the service and dnsmasq serve
     mirror = artifact_dir or default_artifacts(file)
-    registry = run_registry(store.summaries)
-    web_address = listen_address(web_listen, "--web-listen") if web_listen else None
-    web = WebRunner(web_app(registry), *web_address) if web_address else None
-    metrics = BootMetrics(registry)
+    web_at = listen_address(web_listen, "--web-listen") if web_listen else None
+    face = web_face(store.summaries, *web_at) if web_at else None
+    metrics = face.boot if face else None
     service = boot_service(plan, topology, store, store.token_key(), base, mirror, metrics=metrics)
     dhcp = None
     if dhcp_interface is not None:
@@ -130,13 +128,13 @@ def serve(
         f"{len(service.assets)} artifacts; provisioning: {', '.join(provision) or 'none'}; "
         f"{runner.describe()}"
     )
-    if web is not None:
-        web.start()
+    if face is not None:
+        face.runner.start()
     try:
         _run_until_stopped(runner, lambda: _reload(file, service, store, dhcp), _mover(store))
     finally:
-        if web is not None:
-            web.stop()
+        if face is not None:
+            face.runner.stop()
 
 
 def _run_until_stopped(

@@ -4,6 +4,14 @@ the process-wide default, so two runs in one process never mix).
 - ``strata_servers{state,layer}`` (gauge): the servers by lifecycle state and layer,
   read from the store each time it is scraped (``FleetCollector``): what the store
   says, never a count kept beside it.
+- ``strata_phase_duration_seconds{phase}`` (histogram): how long servers stayed in
+  each lifecycle state, observed as they leave it (``PhaseMetrics``, told of the
+  controller's moves).
+- ``strata_bmc_calls_total{operation,result}`` (counter) and
+  ``strata_bmc_call_duration_seconds{operation}`` (histogram): every BMC operation
+  ("power on", "boot device pxe", "insert virtual media", "inventory", …), its result
+  ("ok" or the fault's kind: "unreachable", "authentication-failed", …) and its
+  seconds, waiting and retries included (``BMCMetrics``, told by ``bmc.guard.Guard``).
 - ``strata_boot_requests_total{route,status}`` (counter) and
   ``strata_boot_request_duration_seconds{route}`` (histogram): what the boot service
   answered, by route template (``/assets/{os}/{version}/{file}``, not each path: the
@@ -16,6 +24,7 @@ base units, ``_total`` for counters, ``_seconds`` for durations).
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -28,12 +37,23 @@ from prometheus_client.registry import Collector
 
 from strata.store.records import NodeSummary
 
-__all__ = ["BootMetrics", "CountRequests", "FleetCollector", "run_registry"]
+__all__ = [
+    "BMCMetrics",
+    "BootMetrics",
+    "CountRequests",
+    "FleetCollector",
+    "PhaseMetrics",
+    "run_registry",
+]
 
 ASGIApp = Callable[[dict[str, Any], Any, Any], Any]
 UNMATCHED = "unmatched"  # the route label of a request no route took (a 404)
 # seconds: a script or config is answered in milliseconds, an artifact may stream minutes
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10, 60, 300)
+# seconds: a BMC answers in tens of milliseconds to seconds; a power-on settles in minutes
+BMC_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
+# seconds: a phase lasts seconds (registering) to an hour (an install on a slow mirror)
+PHASE_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200)
 
 
 class FleetCollector(Collector):
@@ -105,6 +125,58 @@ class CountRequests:
         finally:
             route = getattr(scope.get("route"), "path", UNMATCHED)
             self.metrics.observe(route, status, time.perf_counter() - started)
+
+
+class BMCMetrics:
+    """BMC operations by name and result, with their durations, in ``registry``;
+    ``observe`` is what ``DriverSettings.observe`` takes."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.calls = PromCounter(
+            "strata_bmc_calls",
+            "BMC operations ended, by operation and result (ok, or the fault's kind).",
+            ["operation", "result"],
+            registry=registry,
+        )
+        self.seconds = Histogram(
+            "strata_bmc_call_duration_seconds",
+            "Seconds a BMC operation took, waiting for its BMC and retries included.",
+            ["operation"],
+            buckets=BMC_BUCKETS,
+            registry=registry,
+        )
+
+    def observe(self, operation: str, result: str, seconds: float) -> None:
+        self.calls.labels(operation, result).inc()
+        self.seconds.labels(operation).observe(seconds)
+
+
+class PhaseMetrics:
+    """How long servers stay in each lifecycle state, in ``registry``: ``moved`` is told
+    of each move (the controller's observer) and observes the state left, timed from
+    when this run saw the server enter it (or first saw it there: a run that starts
+    with a server mid-phase times only the part it saw)."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.seconds = Histogram(
+            "strata_phase_duration_seconds",
+            "Seconds a server stayed in a lifecycle state, observed when it left it.",
+            ["phase"],
+            buckets=PHASE_BUCKETS,
+            registry=registry,
+        )
+        self._entered: dict[str, tuple[str, float]] = {}
+        self._lock = threading.Lock()
+
+    def moved(self, node: str, before: str | None, after: str, at: float) -> None:
+        """``node`` went from ``before`` (None: first seen) to ``after`` at ``at``
+        (unix seconds)."""
+        with self._lock:
+            was = self._entered.get(node)
+            if after != (was[0] if was else None):
+                self._entered[node] = (after, at)
+        if was is not None and before == was[0] and after != before:
+            self.seconds.labels(before).observe(max(0.0, at - was[1]))
 
 
 def run_registry(summaries: Callable[[], Sequence[NodeSummary]]) -> CollectorRegistry:

@@ -6,8 +6,10 @@ status` shows the three provisioned."""
 from __future__ import annotations
 
 import re
+import threading
 from pathlib import Path
 
+import httpx
 import pytest
 from click.testing import CliRunner
 
@@ -20,6 +22,30 @@ from tests.support.machine_sim import MachineSimulator
 from tests.support.redfish_emulator import Emulator
 
 LAB = Path(__file__).resolve().parents[3] / "examples" / "lab" / "topology.yaml"
+
+
+class Scraper:
+    """Scrapes a /metrics URL every 50 ms on a thread, as Prometheus would (more often),
+    while it answers; ``stop`` gives every line any scrape saw."""
+
+    def __init__(self, url: str) -> None:
+        self.url, self.lines = url, set[str]()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.05):
+            try:
+                answer = httpx.get(self.url, timeout=2)
+            except httpx.TransportError:
+                continue  # not listening yet, or no more
+            self.lines.update(line.rsplit(" ", 1)[0] for line in answer.text.splitlines())
+
+    def stop(self) -> str:
+        self._stop.set()
+        self._thread.join(5)
+        return "\n".join(sorted(self.lines))
 
 
 def test_apply_the_lab_example_with_the_live_view(
@@ -35,8 +61,9 @@ def test_apply_the_lab_example_with_the_live_view(
     file = tmp_path / "topology.yaml"
     file.write_text(text)
     stand_ins_for(tmp_path / "artifacts", build_plan(load(file)).nodes)  # what the machines "fetch"
-    port = free_port()
+    port, web = free_port(), free_port()
     machines = MachineSimulator(emulator, systems, f"http://127.0.0.1:{port}")
+    scraper = Scraper(f"http://127.0.0.1:{web}/metrics")
     try:
         result = CliRunner().invoke(
             cli,
@@ -50,6 +77,8 @@ def test_apply_the_lab_example_with_the_live_view(
                 f"http://127.0.0.1:{port}",
                 "--until",
                 "provisioned",  # the simulated machines run no Kubernetes
+                "--web-listen",
+                f"127.0.0.1:{web}",
                 "-o",
                 "live",
             ],
@@ -58,7 +87,13 @@ def test_apply_the_lab_example_with_the_live_view(
         )
     finally:
         machines.close()
+        scraped = scraper.stop()
     assert result.exit_code == 0, result.output
+    # the web face, scraped while the run went on: what the BMCs, machines and phases did
+    assert 'strata_bmc_calls_total{operation="power on",result="ok"}' in scraped
+    assert 'strata_boot_requests_total{route="/ipxe",status="200"}' in scraped
+    assert 'strata_phase_duration_seconds_count{phase="registering"}' in scraped
+    assert "strata_servers{" in scraped
     assert "plan for lab: 3 to create" in result.output
     assert "strata apply lab" in result.output and "by layer" in result.output
     assert re.search(r"│ mgmt\s+│\s+3 │\s+3 │", result.output), result.output  # 3 provisioned

@@ -16,7 +16,7 @@ from strata.plan.model import to_jsonable
 from strata.store import RecordWrite, SQLiteStore
 from strata.topology import load
 from strata.web.app import web_app
-from strata.web.metrics import BootMetrics, run_registry
+from strata.web.metrics import BootMetrics, PhaseMetrics, run_registry
 from tests.support.promtool import promtool_check
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -94,3 +94,23 @@ def test_metrics_answer_the_loopback_only_and_promtool_reads_them(store: SQLiteS
     elsewhere = TestClient(app, client=("192.168.1.9", 50000)).get("/metrics")
     assert elsewhere.status_code == 403 and "strata_" not in elsewhere.text
     assert TestClient(app, client=LOOPBACK).post("/metrics").status_code == 405
+
+
+def test_a_phase_is_timed_from_entering_it_to_leaving_it() -> None:
+    registry = CollectorRegistry()
+    phases = PhaseMetrics(registry)
+    phases.moved("n0", None, "declared", 100.0)  # first seen
+    phases.moved("n0", "declared", "registering", 102.0)
+    phases.moved("n1", None, "booting", 101.0)  # found mid-phase: timed from first sight
+    phases.moved("n0", "registering", "registering", 103.0)  # a step, not a move
+    phases.moved("n0", "registering", "inspecting", 110.0)
+    phases.moved("n1", "booting", "installing", 131.0)
+    counted = samples(registry)
+
+    def phase(name: str, suffix: str) -> float:
+        return counted[(f"strata_phase_duration_seconds_{suffix}", (("phase", name),))]
+
+    assert phase("declared", "sum") == 2.0 and phase("registering", "sum") == 8.0
+    assert phase("booting", "sum") == 30.0 and phase("registering", "count") == 1
+    assert ("strata_phase_duration_seconds_count", (("phase", "inspecting"),)) not in counted
+    promtool_check(generate_latest(registry))
