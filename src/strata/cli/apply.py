@@ -188,7 +188,8 @@ def apply(
     err = make_console(stderr=True)
     mode = output if output != "auto" else ("live" if Console().is_terminal else "plain")
     base = None if no_serve else reach_url(topology, host, port, url, dhcp_interface)
-    face = web_face(store.summaries, *web_at) if web_at else None
+    dhcp_log = store.path.parent / "dhcp" / "dnsmasq.log" if dhcp_interface else None
+    face = web_face(store, *web_at, dhcp_log) if web_at else None
     if base is not None:  # the controller hands BMCs links to virtual media images
         options = dataclasses.replace(options, media_url=media_links(base, store.token_key))
     # the lease before anything listens: a second apply is told who drives the datacenter

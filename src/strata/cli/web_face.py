@@ -4,8 +4,10 @@ collectors in it, and the listener that serves them."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
 
 from strata.controller.report import Change
 from strata.store.records import NodeSummary
@@ -13,6 +15,14 @@ from strata.web.app import WebRunner, web_app
 from strata.web.metrics import BMCMetrics, BootMetrics, PhaseMetrics, run_registry
 
 __all__ = ["WebFace", "observed", "web_face"]
+
+
+class FacedStore(Protocol):
+    """What the web face reads of a store."""
+
+    def summaries(self) -> list[NodeSummary]: ...
+
+    def writer(self, now: float | None = None) -> tuple[str, float] | None: ...
 
 
 @dataclass(frozen=True)
@@ -23,10 +33,10 @@ class WebFace:
     runner: WebRunner  # started and stopped beside the run (``Beside``)
 
 
-def web_face(summaries: Callable[[], Sequence[NodeSummary]], host: str, port: int) -> WebFace:
-    """The run's metrics (the fleet from ``summaries``, a store's) served on
-    ``host:port`` once ``runner`` starts."""
-    registry = run_registry(summaries)
+def web_face(store: FacedStore, host: str, port: int, dhcp_log: Path | None = None) -> WebFace:
+    """The run's metrics (the fleet and the lease from ``store``, DHCP from dnsmasq's
+    ``dhcp_log`` when it runs) served on ``host:port`` once ``runner`` starts."""
+    registry = run_registry(store.summaries, store.writer, dhcp_log)
     runner = WebRunner(web_app(registry), host, port)
     return WebFace(BootMetrics(registry), BMCMetrics(registry), PhaseMetrics(registry), runner)
 

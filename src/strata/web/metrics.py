@@ -12,6 +12,11 @@ the process-wide default, so two runs in one process never mix).
   ("power on", "boot device pxe", "insert virtual media", "inventory", …), its result
   ("ok" or the fault's kind: "unreachable", "authentication-failed", …) and its
   seconds, waiting and retries included (``BMCMetrics``, told by ``bmc.guard.Guard``).
+- ``strata_lease_holder_info{holder}`` (gauge, 1) and ``strata_lease_expiry_timestamp_seconds``
+  (gauge): who holds the state's writer lease and until when (unix seconds), read at
+  each scrape (``LeaseCollector``); none while nobody holds it.
+- ``strata_dhcp_acks_total`` (counter): the DHCPACKs dnsmasq wrote in its log since
+  the web face started (``DhcpLogCollector``: leases handed out, renewals included).
 - ``strata_boot_requests_total{route,status}`` (counter) and
   ``strata_boot_request_duration_seconds{route}`` (histogram): what the boot service
   answered, by route template (``/assets/{os}/{version}/{file}``, not each path: the
@@ -28,11 +33,12 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Histogram
 from prometheus_client import Counter as PromCounter
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from strata.store.records import NodeSummary
@@ -41,7 +47,9 @@ __all__ = [
     "BMCMetrics",
     "BootMetrics",
     "CountRequests",
+    "DhcpLogCollector",
     "FleetCollector",
+    "LeaseCollector",
     "PhaseMetrics",
     "run_registry",
 ]
@@ -74,6 +82,71 @@ class FleetCollector(Collector):
 
     def describe(self) -> Iterator[Metric]:
         return iter(())  # collected at each scrape: the registry need not call it at register
+
+
+class LeaseCollector(Collector):
+    """The writer lease's holder and expiry from ``writer()`` (a store's ``writer``:
+    (holder, expires) or None), read at each scrape."""
+
+    def __init__(self, writer: Callable[[], tuple[str, float] | None]) -> None:
+        self._writer = writer
+
+    def collect(self) -> Iterator[Metric]:
+        holder = GaugeMetricFamily(
+            "strata_lease_holder_info", "Who holds the state's writer lease.", labels=["holder"]
+        )
+        expiry = GaugeMetricFamily(
+            "strata_lease_expiry_timestamp_seconds",
+            "When the writer lease ends unless renewed (unix seconds).",
+        )
+        held = self._writer()
+        if held is not None:
+            holder.add_metric([held[0]], 1)
+            expiry.add_metric([], held[1])
+        yield holder
+        yield expiry
+
+    def describe(self) -> Iterator[Metric]:
+        return iter(())
+
+
+class DhcpLogCollector(Collector):
+    """``strata_dhcp_acks_total``: the ``DHCPACK(`` lines dnsmasq appended to ``log``
+    (its ``--log-dhcp`` output) since this collector was made, read on from where the
+    last scrape stopped (whole lines only); a log that shrank (rotated) is read from
+    its start. The file absent counts nothing."""
+
+    def __init__(self, log: Path) -> None:
+        self.log = log
+        self._offset = log.stat().st_size if log.exists() else 0
+        self._acks = 0
+        self._lock = threading.Lock()
+
+    def collect(self) -> Iterator[Metric]:
+        with self._lock:
+            self._acks += self._read_new()
+            acks = self._acks
+        family = CounterMetricFamily(
+            "strata_dhcp_acks", "DHCPACKs dnsmasq sent (leases handed out or renewed)."
+        )
+        family.add_metric([], acks)
+        yield family
+
+    def describe(self) -> Iterator[Metric]:
+        return iter(())
+
+    def _read_new(self) -> int:
+        try:
+            with self.log.open("rb") as stream:
+                if stream.seek(0, 2) < self._offset:
+                    self._offset = 0
+                stream.seek(self._offset)
+                data = stream.read(16 * 2**20)
+        except FileNotFoundError:
+            return 0
+        whole = data[: data.rfind(b"\n") + 1]
+        self._offset += len(whole)
+        return whole.count(b"DHCPACK(")
 
 
 class BootMetrics:
@@ -179,8 +252,18 @@ class PhaseMetrics:
             self.seconds.labels(before).observe(max(0.0, at - was[1]))
 
 
-def run_registry(summaries: Callable[[], Sequence[NodeSummary]]) -> CollectorRegistry:
-    """A registry for one run, holding its fleet's gauge (the boot service adds its own)."""
+def run_registry(
+    summaries: Callable[[], Sequence[NodeSummary]],
+    writer: Callable[[], tuple[str, float] | None] | None = None,
+    dhcp_log: Path | None = None,
+) -> CollectorRegistry:
+    """A registry for one run: its fleet's gauge, with ``writer`` its lease's, with
+    ``dhcp_log`` (dnsmasq's log) its DHCP counter; the boot service, the BMCs and the
+    phases add their own."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(FleetCollector(summaries))
+    if writer is not None:
+        registry.register(LeaseCollector(writer))
+    if dhcp_log is not None:
+        registry.register(DhcpLogCollector(dhcp_log))
     return registry

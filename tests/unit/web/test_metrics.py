@@ -3,6 +3,9 @@ service's requests by route template and status, loopback only, read by promtool
 
 from __future__ import annotations
 
+import json
+import re
+import time
 from pathlib import Path
 
 import pytest
@@ -16,7 +19,7 @@ from strata.plan.model import to_jsonable
 from strata.store import RecordWrite, SQLiteStore
 from strata.topology import load
 from strata.web.app import web_app
-from strata.web.metrics import BootMetrics, PhaseMetrics, run_registry
+from strata.web.metrics import BMCMetrics, BootMetrics, PhaseMetrics, run_registry
 from tests.support.promtool import promtool_check
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -114,3 +117,64 @@ def test_a_phase_is_timed_from_entering_it_to_leaving_it() -> None:
     assert phase("booting", "sum") == 30.0 and phase("registering", "count") == 1
     assert ("strata_phase_duration_seconds_count", (("phase", "inspecting"),)) not in counted
     promtool_check(generate_latest(registry))
+
+
+def test_the_lease_holder_and_its_expiry(store: SQLiteStore) -> None:
+    registry = run_registry(store.summaries, store.writer)
+    assert not [k for k in samples(registry) if k[0].startswith("strata_lease")]  # nobody
+    store.acquire_writer("strata apply host-1 4242", ttl=30, now=time.time())
+    held = samples(registry)
+    assert held[("strata_lease_holder_info", (("holder", "strata apply host-1 4242"),))] == 1
+    expiry = held[("strata_lease_expiry_timestamp_seconds", ())]
+    assert time.time() < expiry <= time.time() + 30
+    promtool_check(generate_latest(registry))
+
+
+ACK = "dnsmasq-dhcp[2882]: 1796174132 DHCPACK(prov0) 192.168.110.13 52:54:00:10:00:03 lab-w1\n"
+OFFER = "dnsmasq-dhcp[2882]: 1796174132 DHCPOFFER(prov0) 192.168.110.13 52:54:00:10:00:03\n"
+
+
+def test_dhcp_acks_are_counted_from_dnsmasqs_log_as_it_grows(tmp_path: Path) -> None:
+    """Lines written before the face started do not count; a line half written counts
+    once it is whole; a log that shrank (rotated) is read from its start."""
+    log = tmp_path / "dnsmasq.log"
+    log.write_text(ACK)  # before: not counted
+    registry = run_registry(lambda: [], dhcp_log=log)
+
+    def acks() -> float:
+        return samples(registry)[("strata_dhcp_acks_total", ())]
+
+    assert acks() == 0
+    with log.open("a") as out:
+        out.write(OFFER + ACK + ACK[:20])
+    assert acks() == 1
+    with log.open("a") as out:
+        out.write(ACK[20:])
+    assert acks() == 2
+    log.write_text(ACK)  # rotated: a new, shorter log
+    assert acks() == 3
+    log.unlink()
+    assert acks() == 3
+
+
+def test_the_grafana_dashboard_asks_for_metrics_that_exist(
+    store: SQLiteStore, tmp_path: Path
+) -> None:
+    """deploy/grafana/strata-dashboard.json: each query names only families a run's
+    registry exposes (a renamed metric would leave a panel empty without a word)."""
+    log = tmp_path / "dnsmasq.log"
+    registry = run_registry(store.summaries, store.writer, log)
+    store.acquire_writer("strata apply", ttl=30)
+    BootMetrics(registry), BMCMetrics(registry), PhaseMetrics(registry)
+    exposed = {
+        s.name
+        for family in text_string_to_metric_families(generate_latest(registry).decode())
+        for s in family.samples
+    } | {f.name for f in registry.collect()}
+    dashboard = json.loads((ROOT / "deploy" / "grafana" / "strata-dashboard.json").read_text())
+    exprs = [t["expr"] for panel in dashboard["panels"] for t in panel["targets"]]
+    named = {name for expr in exprs for name in re.findall(r"\bstrata_[a-z_]+", expr)}
+    assert named and {n.removesuffix("_bucket") for n in named} <= exposed | {
+        f.name + "_total" for f in registry.collect()
+    }
+    assert {"strata_servers", "strata_bmc_calls_total", "strata_dhcp_acks_total"} <= named
