@@ -69,6 +69,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Run the boot service for FILE: iPXE scripts, Ignition configs, phone-home, artifacts.",
     ),
     "artifacts": ("strata.cli.serve:artifacts", "The artifact mirror that machines install from."),
+    "token": (
+        "strata.cli.token_cmd:token",
+        "Print the bearer token of FILE's web face (`--web-listen`): what a client off the…",
+    ),
     "kubeconfig": (
         "strata.cli.kube:kubeconfig",
         "Print an admin kubeconfig for LAYER's cluster: its endpoint, its CA, and a client…",

@@ -189,12 +189,12 @@ def apply(
     mode = output if output != "auto" else ("live" if Console().is_terminal else "plain")
     base = None if no_serve else reach_url(topology, host, port, url, dhcp_interface)
     dhcp_log = store.path.parent / "dhcp" / "dnsmasq.log" if dhcp_interface else None
-    face = web_face(store, *web_at, dhcp_log) if web_at else None
     if base is not None:  # the controller hands BMCs links to virtual media images
         options = dataclasses.replace(options, media_url=media_links(base, store.token_key))
     # the lease before anything listens: a second apply is told who drives the datacenter
     with Manager(store, options) as manager:
         plan = build_plan(topology, *recorded(store))  # the run's one plan
+        face = web_face(store, plan, *web_at, dhcp_log) if web_at else None
         _show_plan(err, plan, options)
         pivot = pivot_line(plan, options.target is State.JOINED, no_pivot)
         if pivot is not None:

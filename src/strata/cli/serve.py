@@ -113,7 +113,7 @@ def serve(
     mirror = artifact_dir or default_artifacts(file)
     web_at = listen_address(web_listen, "--web-listen") if web_listen else None
     dhcp_log = store.path.parent / "dhcp" / "dnsmasq.log" if dhcp_interface else None
-    face = web_face(store, *web_at, dhcp_log) if web_at else None
+    face = web_face(store, plan, *web_at, dhcp_log) if web_at else None
     metrics = face.boot if face else None
     service = boot_service(plan, topology, store, store.token_key(), base, mirror, metrics=metrics)
     dhcp = None

@@ -1,28 +1,24 @@
 """The web face of a run (docs/web.md), as `strata apply` and `strata serve` start it:
-one registry for the run's metrics, the boot service's, the BMCs' and the phases'
-collectors in it, and the listener that serves them."""
+one registry for the run's metrics (the fleet, the lease, DHCP, the boot service, the
+BMCs, the phases), the REST API over the run's store and plan, and the listener."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
+from strata.controller import Event
 from strata.controller.report import Change
-from strata.store.records import NodeSummary
+from strata.controller.requests import request
+from strata.plan import Plan
+from strata.store.records import MovableStore
+from strata.web.access import web_token
+from strata.web.api import ActionDone, api_routes
 from strata.web.app import WebRunner, web_app
 from strata.web.metrics import BMCMetrics, BootMetrics, PhaseMetrics, run_registry
 
 __all__ = ["WebFace", "observed", "web_face"]
-
-
-class FacedStore(Protocol):
-    """What the web face reads of a store."""
-
-    def summaries(self) -> list[NodeSummary]: ...
-
-    def writer(self, now: float | None = None) -> tuple[str, float] | None: ...
 
 
 @dataclass(frozen=True)
@@ -33,11 +29,24 @@ class WebFace:
     runner: WebRunner  # started and stopped beside the run (``Beside``)
 
 
-def web_face(store: FacedStore, host: str, port: int, dhcp_log: Path | None = None) -> WebFace:
-    """The run's metrics (the fleet and the lease from ``store``, DHCP from dnsmasq's
-    ``dhcp_log`` when it runs) served on ``host:port`` once ``runner`` starts."""
+def web_face(
+    store: MovableStore, plan: Plan, host: str, port: int, dhcp_log: Path | None = None
+) -> WebFace:
+    """The run's face over ``store`` and ``plan`` (DHCP from dnsmasq's ``dhcp_log``
+    when it runs) served on ``host:port`` once ``runner`` starts; its bearer token is
+    the state's (``strata token``)."""
     registry = run_registry(store.summaries, store.writer, dhcp_log)
-    runner = WebRunner(web_app(registry), host, port)
+    nodes = {n.name: n for n in plan.nodes}
+
+    def retry(names: tuple[str, ...]) -> ActionDone:
+        asked = request(store, names, Event.RETRY)  # RequestRefused, Conflict: StrataError
+        who = asked.controller
+        then = f"asked {who} to retry" if who else "retrying: the next `strata apply` resumes"
+        return ActionDone(nodes=list(asked.nodes), controller=who, message=then)
+
+    token = web_token(store.token_key())
+    api = api_routes(store, plan.topology, nodes.get, token, retry)
+    runner = WebRunner(web_app(registry, token, api), host, port)
     return WebFace(BootMetrics(registry), BMCMetrics(registry), PhaseMetrics(registry), runner)
 
 

@@ -1,30 +1,26 @@
-"""The web face's HTTP side: ``/metrics`` for Prometheus, on an address and port of its
-own (``strata serve --web-listen``), never the boot service's.
-
-Access: read-only views answer clients on the loopback only, until the bearer token
-of docs/web.md is built; any other client gets ``403`` and changes nothing. Answers
-carry ``Cache-Control: no-store`` and ``X-Content-Type-Options: nosniff``; nothing
-served names a secret (the metrics are counts by state, layer, route and status).
+"""The web face's HTTP side, on an address and port of its own (``--web-listen``),
+never the boot service's: ``/metrics`` for Prometheus and the REST API
+(``strata.web.api``), under the access rules of ``strata.web.access``.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import threading
 import time
+from collections.abc import Sequence
 
 import uvicorn
 from prometheus_client import CollectorRegistry, generate_latest
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
 
 from strata.errors import StrataError
+from strata.web.access import HEADERS, refusal
 
-__all__ = ["WebRunner", "WebStartFailed", "web_app"]
+__all__ = ["TEXT_FORMAT", "WebRunner", "WebStartFailed", "web_app"]
 
-HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 # Prometheus' text format 0.0.4 (what Prometheus 2 and promtool read; prometheus_client's
 # newer default names version 1.0.0 for the same text)
 TEXT_FORMAT = "text/plain; version=0.0.4; charset=utf-8"
@@ -36,30 +32,18 @@ class WebStartFailed(StrataError):
     kind = "web"
 
 
-def web_app(registry: CollectorRegistry) -> Starlette:
-    """The web face for one run: ``GET /metrics``, ``registry`` in Prometheus' text
-    format (version 0.0.4, what ``promtool check metrics`` reads)."""
+def web_app(registry: CollectorRegistry, token: str, api: Sequence[BaseRoute] = ()) -> Starlette:
+    """The web face for one run: ``GET /metrics`` (``registry`` in Prometheus' text
+    format 0.0.4, what ``promtool check metrics`` reads) and the ``api`` routes; views
+    open on the loopback, elsewhere with the bearer ``token``."""
 
     async def metrics(request: Request) -> Response:
-        refused = _refused(request)
+        refused = refusal(request, token)
         if refused is not None:
             return refused
         return Response(generate_latest(registry), media_type=TEXT_FORMAT, headers=HEADERS)
 
-    return Starlette(routes=[Route("/metrics", metrics, methods=["GET"])])
-
-
-def _refused(request: Request) -> Response | None:
-    """``403`` for a client not on the loopback (no token is taken yet)."""
-    host = request.client.host if request.client else ""
-    try:
-        loopback = ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        loopback = False
-    if loopback:
-        return None
-    text = "the web face answers the loopback only (its bearer token is not built yet)\n"
-    return PlainTextResponse(text, status_code=403, headers=HEADERS)
+    return Starlette(routes=[Route("/metrics", metrics, methods=["GET"]), *api])
 
 
 class WebRunner:

@@ -1,0 +1,72 @@
+"""Who may see and do what through the web face (docs/web.md, "Access").
+
+- Read-only views answer a client on the loopback as they are; any other client must
+  send ``Authorization: Bearer TOKEN`` (RFC 6750, 2.1).
+- Actions (a retry) need the token from every client, the loopback included.
+- The token is derived from the state's token-signing key, a secret the state already
+  keeps (mode 0600; a Secret in a cluster): HMAC-SHA256 of a fixed label under that key
+  (RFC 2104), base64url. It is never stored apart, so it is as safe as the key, and
+  ``strata token`` prints it; a new key (``strata pivot`` keeps it) is a new token.
+- The token travels in a header only, never a cookie: a page of another site cannot
+  make a browser send it, so no request can be forged across sites (no CSRF).
+- Every answer carries strict headers (``HEADERS``).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import ipaddress
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+__all__ = ["HEADERS", "refusal", "web_token"]
+
+LABEL = b"strata web face bearer token v1"
+HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+}
+
+
+def web_token(token_key: bytes) -> str:
+    """The web face's bearer token for a state whose token-signing key is ``token_key``
+    (43 base64url characters, 256 bits)."""
+    digest = hmac.new(token_key, LABEL, hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def refusal(request: Request, token: str, *, action: bool = False) -> Response | None:
+    """None when ``request`` may go on: an action with the bearer ``token``, a view from
+    the loopback or with the token. Else ``401`` with ``WWW-Authenticate: Bearer``
+    (RFC 6750, 3), the same answer whatever was wrong, and nothing else said."""
+    if _bearer(request, token):
+        return None
+    if not action and _loopback(request):
+        return None
+    why = "an action needs the bearer token" if action else "off the loopback, a bearer token"
+    return JSONResponse(
+        {"error": "unauthorized", "detail": f"{why}: `strata token` prints it"},
+        status_code=401,
+        headers={**HEADERS, "WWW-Authenticate": 'Bearer realm="strata"'},
+    )
+
+
+def _bearer(request: Request, token: str) -> bool:
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not given:
+        return False
+    return hmac.compare_digest(given.strip().encode(), token.encode())
+
+
+def _loopback(request: Request) -> bool:
+    host = request.client.host if request.client else ""
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -1,0 +1,147 @@
+"""The REST API, /api/v1, as `strata apply --web-listen` wires it (strata.cli.web_face)
+over a real SQLite store: each answer validates against the OpenAPI document made from
+the same models, the document against the OpenAPI 3.1 schema; access as docs/web.md
+says; no secret in any answer."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jsonschema import Draft202012Validator
+from openapi_spec_validator import validate
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
+
+from strata.cli.web_face import web_face
+from strata.plan import build_plan
+from strata.plan.model import to_jsonable
+from strata.store import RecordWrite, SQLiteStore
+from strata.topology import load
+from strata.web.access import web_token
+
+ROOT = Path(__file__).resolve().parents[3]
+LAB = ROOT / "examples" / "lab" / "topology.yaml"
+LOOPBACK, ELSEWHERE = ("127.0.0.1", 50000), ("192.0.2.7", 50000)
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[tuple[Starlette, SQLiteStore, dict[str, Any]]]:
+    store = SQLiteStore(tmp_path / "strata.db")
+    plan = build_plan(load(LAB))
+    store.write_records(
+        [RecordWrite(n.name, 0, "declared", plan=to_jsonable(n)) for n in plan.nodes]
+    )
+    store.write_records(
+        [RecordWrite("lab-worker-0", 1, "failed", step="inspecting", reason="BMC said no")]
+    )
+    face = web_face(store, plan, "127.0.0.1", 0)
+    app = face.runner.server.config.app
+    doc = TestClient(app, client=LOOPBACK).get("/api/v1/openapi.json").json()
+    yield app, store, doc
+    store.close()
+
+
+def answer(app: Starlette, path: str, doc: dict[str, Any], model: str, **params: Any) -> Any:
+    """GET ``path`` from the loopback; its JSON, checked against ``model``'s schema."""
+    got = TestClient(app, client=LOOPBACK).get(path, params=params)
+    assert got.status_code == (404 if model == "ApiError" else 200), got.text
+    Draft202012Validator({**doc, "$ref": f"#/components/schemas/{model}"}).validate(got.json())
+    assert got.headers["x-content-type-options"] == "nosniff"
+    return got.json()
+
+
+def test_the_document_is_openapi_3_1(world: tuple[Starlette, SQLiteStore, dict[str, Any]]) -> None:
+    validate(world[2])
+    assert set(world[2]["paths"]) == {
+        "/api/v1/summary", "/api/v1/servers", "/api/v1/servers/{name}",
+        "/api/v1/servers/{name}/events", "/api/v1/servers/{name}/retry", "/api/v1/openapi.json",
+    }  # fmt: skip
+
+
+def test_the_summary_and_the_layers_health(
+    world: tuple[Starlette, SQLiteStore, dict[str, Any]],
+) -> None:
+    app, _, doc = world
+    summary = answer(app, "/api/v1/summary", doc, "TopologySummary")
+    assert summary["topology"] == "lab" and summary["servers"] == 3
+    assert summary["states"] == {"declared": 2, "failed": 1}
+    assert summary["layers"] == [
+        {"name": "mgmt", "servers": 3, "joined": 0, "failed": 1, "states": summary["states"]}
+    ]
+
+
+def test_servers_are_filtered_and_paged(
+    world: tuple[Starlette, SQLiteStore, dict[str, Any]],
+) -> None:
+    app, _, doc = world
+    names, after = [], None
+    while True:
+        page = answer(app, "/api/v1/servers", doc, "ServerPage", limit=2,
+                      **({"after": after} if after else {}))  # fmt: skip
+        assert page["total"] == 3
+        names += [s["name"] for s in page["items"]]
+        after = page["next"]
+        if after is None:
+            break
+    assert names == ["lab-cp-0", "lab-worker-0", "lab-worker-1"]
+    failed = answer(app, "/api/v1/servers", doc, "ServerPage", state="failed", rack="lab")
+    assert [(s["name"], s["reason"]) for s in failed["items"]] == [("lab-worker-0", "BMC said no")]
+    client = TestClient(app, client=LOOPBACK)
+    for bad in ({"colour": "red"}, {"limit": "0"}, {"limit": "1001"}, {"limit": "x"}):
+        refused = client.get("/api/v1/servers", params=bad)
+        assert refused.status_code == 400 and refused.json()["error"] == "bad-request", bad
+
+
+def test_one_server_its_plan_and_its_events(
+    world: tuple[Starlette, SQLiteStore, dict[str, Any]],
+) -> None:
+    app, _, doc = world
+    server = answer(app, "/api/v1/servers/lab-cp-0", doc, "ServerDetail")
+    assert server["plan"]["bmc_credentials"] == "lab-bmc" and server["plan"]["layer"] == "mgmt"
+    events = answer(app, "/api/v1/servers/lab-worker-0/events", doc, "ServerEvents")
+    assert events["name"] == "lab-worker-0"
+    missing = answer(app, "/api/v1/servers/nobody", doc, "ApiError")
+    assert missing == {"error": "not-found", "detail": "no server nobody in lab"}
+
+
+def test_off_the_loopback_the_token_and_for_an_action_always(
+    world: tuple[Starlette, SQLiteStore, dict[str, Any]],
+) -> None:
+    app, store, _ = world
+    token = web_token(store.token_key())
+    bearer = {"Authorization": f"Bearer {token}"}
+    away = TestClient(app, client=ELSEWHERE)
+    for path in ("/api/v1/summary", "/api/v1/servers/lab-cp-0", "/metrics"):
+        refused = away.get(path)
+        assert refused.status_code == 401, path
+        assert refused.headers["www-authenticate"].startswith("Bearer")
+        assert "lab-cp-0" not in refused.text and "strata_" not in refused.text
+        assert away.get(path, headers={"Authorization": "Bearer wrong"}).status_code == 401
+        assert away.get(path, headers=bearer).status_code == 200, path
+    here = TestClient(app, client=LOOPBACK)
+    assert here.post("/api/v1/servers/lab-worker-0/retry").status_code == 401
+    assert here.get("/api/v1/servers/lab-worker-0/retry").status_code == 405
+    not_failed = here.post("/api/v1/servers/lab-cp-0/retry", headers=bearer)
+    assert not_failed.status_code == 409 and "declared" in not_failed.json()["detail"]
+    done = here.post("/api/v1/servers/lab-worker-0/retry", headers=bearer)
+    assert done.status_code == 200 and done.json()["nodes"] == ["lab-worker-0"]
+    assert store.records()["lab-worker-0"].state == "registering"  # as `strata retry` does
+
+
+def test_no_secret_in_any_answer(
+    world: tuple[Starlette, SQLiteStore, dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app, store, _ = world
+    key = store.token_key()
+    secrets = {web_token(key), key.hex(), base64.b64encode(key).decode(), "lab-bmc-password"}
+    here = TestClient(app, client=LOOPBACK)
+    paths = ["/api/v1/summary", "/api/v1/servers", "/metrics", "/api/v1/openapi.json"]
+    paths += [f"/api/v1/servers/{n}{tail}" for n in ("lab-cp-0", "lab-worker-0")
+              for tail in ("", "/events")]  # fmt: skip
+    for path in paths:
+        text = here.get(path).text
+        assert not [s for s in secrets if s in text], path
