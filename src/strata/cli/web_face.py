@@ -16,6 +16,7 @@ from strata.store.records import MovableStore
 from strata.web.access import web_token
 from strata.web.api import ActionDone, api_routes
 from strata.web.app import WebRunner, web_app
+from strata.web.live import live_routes
 from strata.web.metrics import BMCMetrics, BootMetrics, PhaseMetrics, run_registry
 
 __all__ = ["WebFace", "observed", "web_face"]
@@ -45,7 +46,7 @@ def web_face(
         return ActionDone(nodes=list(asked.nodes), controller=who, message=then)
 
     token = web_token(store.token_key())
-    api = api_routes(store, plan.topology, nodes.get, token, retry)
+    api = [*api_routes(store, plan.topology, nodes.get, token, retry), *live_routes(store, token)]
     runner = WebRunner(web_app(registry, token, api), host, port)
     return WebFace(BootMetrics(registry), BMCMetrics(registry), PhaseMetrics(registry), runner)
 

@@ -1,17 +1,25 @@
 """The web face's HTTP side, on an address and port of its own (``--web-listen``),
-never the boot service's: ``/metrics`` for Prometheus and the REST API
-(``strata.web.api``), under the access rules of ``strata.web.access``.
+never the boot service's: the dashboard (``/``, its three files under ``/static/``),
+``/metrics`` for Prometheus and the REST API (``strata.web.api``, ``strata.web.live``),
+under the access rules of ``strata.web.access``. The dashboard's files hold no data
+(the data comes from the API, with its access rules), so they are served to anyone,
+with a Content-Security-Policy that lets them load nothing but this origin's own.
+Answers are gzip-compressed for clients that take it (the rack view of 10,009 servers
+is ~0.6 MB of JSON, ~40 kB compressed).
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
 
 import uvicorn
 from prometheus_client import CollectorRegistry, generate_latest
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -24,6 +32,17 @@ __all__ = ["TEXT_FORMAT", "WebRunner", "WebStartFailed", "web_app"]
 # Prometheus' text format 0.0.4 (what Prometheus 2 and promtool read; prometheus_client's
 # newer default names version 1.0.0 for the same text)
 TEXT_FORMAT = "text/plain; version=0.0.4; charset=utf-8"
+STATIC_DIR = Path(__file__).parent / "static"
+STATIC = {
+    "index.html": "text/html; charset=utf-8",
+    "app.js": "text/javascript; charset=utf-8",
+    "style.css": "text/css; charset=utf-8",
+}
+PAGE_HEADERS = {
+    **HEADERS,
+    "Content-Security-Policy": "default-src 'self'; base-uri 'none'; form-action 'none'; "
+    "frame-ancestors 'none'",
+}
 
 
 class WebStartFailed(StrataError):
@@ -43,7 +62,22 @@ def web_app(registry: CollectorRegistry, token: str, api: Sequence[BaseRoute] = 
             return refused
         return Response(generate_latest(registry), media_type=TEXT_FORMAT, headers=HEADERS)
 
-    return Starlette(routes=[Route("/metrics", metrics, methods=["GET"]), *api])
+    routes = [
+        Route("/", _page("index.html")),
+        *(Route(f"/static/{name}", _page(name)) for name in STATIC if name != "index.html"),
+        Route("/metrics", metrics, methods=["GET"]),
+        *api,
+    ]
+    return Starlette(routes=routes, middleware=[Middleware(GZipMiddleware, minimum_size=1024)])
+
+
+def _page(name: str) -> Callable[[Request], Awaitable[Response]]:
+    body, media = (STATIC_DIR / name).read_bytes(), STATIC[name]
+
+    async def page(request: Request) -> Response:
+        return Response(body, media_type=media, headers=PAGE_HEADERS)
+
+    return page
 
 
 class WebRunner:
@@ -52,7 +86,14 @@ class WebRunner:
 
     def __init__(self, app: Starlette, host: str, port: int) -> None:
         self.host, self.port = host, port
-        config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off")
+        config = uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            log_level="warning",
+            lifespan="off",
+            timeout_graceful_shutdown=1,  # a dashboard's open stream never ends by itself
+        )
         self.server = uvicorn.Server(config)
         self._thread: threading.Thread | None = None
 

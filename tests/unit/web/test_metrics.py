@@ -84,18 +84,23 @@ def test_boot_requests_are_counted_by_route_template_and_status(
     assert counted[ipxe] == 2
 
 
-def test_metrics_answer_the_loopback_only_and_promtool_reads_them(store: SQLiteStore) -> None:
+def test_metrics_answer_the_loopback_or_the_token_and_promtool_reads_them(
+    store: SQLiteStore,
+) -> None:
     registry = run_registry(store.summaries)
     BootMetrics(registry).observe("/ipxe", 200, 0.002)
-    app = web_app(registry)
+    app = web_app(registry, "the-token")
     answer = TestClient(app, client=LOOPBACK).get("/metrics")
     assert answer.status_code == 200
     assert answer.headers["content-type"].startswith("text/plain; version=0.0.4")
     assert answer.headers["cache-control"] == "no-store"
     assert 'strata_servers{layer="mgmt",state="declared"} 2.0' in answer.text
     promtool_check(answer.content)
-    elsewhere = TestClient(app, client=("192.168.1.9", 50000)).get("/metrics")
-    assert elsewhere.status_code == 403 and "strata_" not in elsewhere.text
+    elsewhere = TestClient(app, client=("192.168.1.9", 50000))
+    assert elsewhere.get("/metrics").status_code == 401
+    assert "strata_" not in elsewhere.get("/metrics").text
+    bearer = {"Authorization": "Bearer the-token"}
+    assert elsewhere.get("/metrics", headers=bearer).text == answer.text
     assert TestClient(app, client=LOOPBACK).post("/metrics").status_code == 405
 
 

@@ -1,0 +1,127 @@
+"""What the dashboard draws and follows (docs/web.md, "Dashboard"):
+
+- ``GET /api/v1/racks``: every server as a slot of its rack, by region, zone and
+  rack, with its state and layer, in one answer (the rack view's first paint), and
+  ``cursor``: the event log's position read before the servers were, from which
+  ``/api/v1/changes`` goes on (a change in between is sent again: the same state).
+- ``GET /api/v1/changes?after=ID``: server-sent events (HTML Living Standard,
+  "Server-sent events"): one ``data:`` line per state change after log entry ``ID``
+  (or the ``Last-Event-ID`` header of a reconnect), ``{"id", "node", "state", "at"}``,
+  the log read every ``POLL_SECONDS``; a comment every ``HEARTBEAT_SECONDS`` keeps
+  proxies from closing it. Read with ``fetch`` (its reader), the bearer token can go
+  in a header as with every view.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable, Collection
+from typing import Any, Protocol
+
+from pydantic import BaseModel
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from strata.store.records import LogEntry, NodeSummary
+from strata.web.access import HEADERS, refusal
+
+__all__ = ["LiveSource", "RackView", "RacksView", "live_routes"]
+
+POLL_SECONDS = 0.25
+HEARTBEAT_SECONDS = 15.0
+BATCH = 1000  # log entries read at once
+KINDS = ("state", "declared")  # the log entries that move a server (strata.controller)
+
+
+class Slot(BaseModel):
+    name: str
+    state: str
+    layer: str
+
+
+class RackView(BaseModel):
+    region: str
+    zone: str
+    rack: str
+    servers: list[Slot]
+
+
+class RacksView(BaseModel):
+    cursor: int
+    racks: list[RackView]
+
+
+class LiveSource(Protocol):
+    def summaries(self) -> list[NodeSummary]: ...
+
+    def recent_events(self, limit: int) -> list[LogEntry]: ...
+
+    def events_since(
+        self, after: int, limit: int = 10_000, kinds: Collection[str] | None = None
+    ) -> list[LogEntry]: ...
+
+
+def live_routes(source: LiveSource, token: str) -> list[Route]:
+    """``/api/v1/racks`` and ``/api/v1/changes`` over ``source`` (a store)."""
+
+    async def racks(request: Request) -> Response:
+        refused = refusal(request, token)
+        if refused is not None:
+            return refused
+        view = await asyncio.to_thread(racks_view, source)
+        return JSONResponse(view.model_dump(mode="json"), headers=HEADERS)
+
+    async def changes(request: Request) -> Response:
+        refused = refusal(request, token)
+        if refused is not None:
+            return refused
+        given = request.headers.get("last-event-id") or request.query_params.get("after", "0")
+        if not given.isascii() or not given.isdigit():
+            return JSONResponse(
+                {"error": "bad-request", "detail": f"after {given!r}: give a log position"},
+                400,
+                headers=HEADERS,
+            )
+        stream = _changes(source, int(given), request.is_disconnected)
+        return StreamingResponse(stream, media_type="text/event-stream", headers=HEADERS)
+
+    return [Route("/api/v1/racks", racks), Route("/api/v1/changes", changes)]
+
+
+def racks_view(source: LiveSource) -> RacksView:
+    """Every server in its rack (racks and servers by name), and the log's position."""
+    newest = source.recent_events(1)
+    cursor = newest[-1].id if newest else 0  # before the servers: nothing falls between
+    by_rack: dict[tuple[str, str, str], list[Slot]] = {}
+    for s in source.summaries():
+        by_rack.setdefault((s.region, s.zone, s.rack), []).append(
+            Slot(name=s.name, state=s.state, layer=s.layer)
+        )
+    racks = [
+        RackView(region=r, zone=z, rack=k, servers=sorted(slots, key=lambda s: s.name))
+        for (r, z, k), slots in sorted(by_rack.items())
+    ]
+    return RacksView(cursor=cursor, racks=racks)
+
+
+async def _changes(source: LiveSource, after: int, gone: Callable[[], Any]) -> AsyncIterator[str]:
+    quiet = 0.0
+    yield "retry: 2000\n\n"
+    while not await gone():
+        entries = await asyncio.to_thread(source.events_since, after, BATCH, KINDS)
+        for entry in entries:
+            after = entry.id
+            state = entry.detail.get("to") if entry.kind == "state" else "declared"
+            if isinstance(state, str):
+                data = {"id": entry.id, "node": entry.node, "state": state, "at": entry.at}
+                yield f"id: {entry.id}\ndata: {json.dumps(data)}\n\n"
+        if entries:
+            quiet = 0.0
+            continue
+        quiet += POLL_SECONDS
+        if quiet >= HEARTBEAT_SECONDS:
+            quiet = 0.0
+            yield ": still here\n\n"
+        await asyncio.sleep(POLL_SECONDS)

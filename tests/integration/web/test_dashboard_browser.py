@@ -1,0 +1,108 @@
+"""The dashboard in a real browser (Debian's headless chromium over the DevTools
+Protocol) against `strata apply`'s web face (strata.cli.web_face) on a real server and
+a real SQLite store: the rack view colours each server by its state and follows a
+change the controller writes; a failed server's page shows its timeline and the
+command to retry it. Screenshots go to build/test-artifacts/ (and, with
+STRATA_UPDATE_DOCS=1, the rack view to docs/images/ for the README)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from strata.cli.web_face import web_face
+from strata.plan import build_plan
+from strata.plan.model import to_jsonable
+from strata.store import RecordWrite, SQLiteStore
+from strata.topology import load
+from tests.support.boot_server import free_port
+from tests.support.browser import Browser
+
+ROOT = Path(__file__).resolve().parents[3]
+LAB = ROOT / "examples" / "lab" / "topology.yaml"
+ARTIFACTS = ROOT / "build" / "test-artifacts"
+SLOTS = (
+    "Object.fromEntries([...document.querySelectorAll('.slot')]"
+    ".map(s => [s.dataset.name, s.className]))"
+)
+
+
+@pytest.fixture
+def running(tmp_path: Path) -> Iterator[tuple[Browser, SQLiteStore, str]]:
+    store = SQLiteStore(tmp_path / "strata.db")
+    plan = build_plan(load(LAB))
+    store.write_records(
+        [RecordWrite(n.name, 0, "declared", plan=to_jsonable(n), event=("declared", {}))
+         for n in plan.nodes]
+    )  # fmt: skip
+    failed = {"from": "declared", "to": "failed", "event": "bmc-unreachable"}
+    store.write_records(
+        [RecordWrite("lab-worker-0", 1, "failed", step="registering",
+                     reason="BMC unreachable: connection refused", event=("state", failed))]
+    )  # fmt: skip
+    port = free_port()
+    face = web_face(store, plan, "127.0.0.1", port)
+    face.runner.start()
+    browser = Browser(tmp_path)
+    try:
+        yield browser, store, f"http://127.0.0.1:{port}"
+    finally:
+        browser.close()
+        face.runner.stop()
+        store.close()
+
+
+def test_the_rack_view_follows_the_servers(running: tuple[Browser, SQLiteStore, str]) -> None:
+    browser, store, url = running
+    browser.open(url + "/")
+    browser.wait_for("window.strata && window.strata.painted", "the rack view")
+    assert browser.evaluate(SLOTS) == {
+        "lab-cp-0": "slot s-declared",
+        "lab-worker-0": "slot s-failed",
+        "lab-worker-1": "slot s-declared",
+    }
+    assert "Strata · lab" in browser.wait_for(
+        "document.title.length && document.getElementById('title').textContent", "the title"
+    )
+    moved = {"from": "declared", "to": "registering", "event": "start"}
+    store.write_records([RecordWrite("lab-cp-0", 1, "registering", event=("state", moved))])
+    browser.wait_for(
+        "document.querySelector('[data-name=\"lab-cp-0\"]').className === 'slot s-registering'",
+        "lab-cp-0's change",
+    )
+    updates = browser.evaluate("window.strata.updates")
+    assert [(u["node"], u["state"]) for u in updates] == [("lab-cp-0", "registering")]
+    counts = browser.evaluate("document.getElementById('counts').textContent")
+    assert "registering 1" in counts and "failed 1" in counts and "3 servers" in counts
+    shot = browser.screenshot(ARTIFACTS / "rack-view.png")
+    if os.environ.get("STRATA_UPDATE_DOCS") == "1":
+        shutil.copyfile(shot, ROOT / "docs" / "images" / "rack-view.png")
+
+
+def test_a_failed_servers_page_says_why_and_what_to_run(
+    running: tuple[Browser, SQLiteStore, str],
+) -> None:
+    browser, _, url = running
+    browser.open(url + "/#/server/lab-worker-0")
+    browser.wait_for("document.querySelectorAll('#timeline li').length >= 2", "the timeline")
+    failure = browser.evaluate("document.getElementById('server-failure').textContent")
+    assert "BMC unreachable: connection refused" in failure
+    assert "strata retry lab-worker-0" in failure
+    timeline = browser.evaluate(
+        "[...document.querySelectorAll('#timeline li')].map(li => li.textContent)"
+    )
+    assert any("declared → failed (bmc-unreachable)" in line for line in timeline), timeline
+    plan = browser.evaluate("document.getElementById('server-plan').textContent")
+    assert "redfish://192.168.100.12" in plan
+    browser.screenshot(ARTIFACTS / "server-page.png")
+    browser.evaluate("location.hash = '#/layers'")
+    row = browser.wait_for(
+        "document.querySelector('#layers tbody tr') && "
+        "document.querySelector('#layers tbody tr').textContent",
+        "the layer view",
+    )
+    assert row.startswith("mgmt3") and "failed 1" in row
