@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 import time
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -58,11 +59,10 @@ class Browser:
             port = found.group(1) if found else None
             assert line or self.process.poll() is None, "chromium ended before it listened"
         assert port is not None, "chromium did not say where DevTools listens"
-        import urllib.request
-
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10) as answer:
             targets = json.load(answer)
-        return next(t["webSocketDebuggerUrl"] for t in targets if t["type"] == "page")
+        socket: str = next(t["webSocketDebuggerUrl"] for t in targets if t["type"] == "page")
+        return socket
 
     def call(self, method: str, **params: Any) -> dict[str, Any]:
         """One CDP command; its result (events that come before it are skipped)."""
