@@ -60,12 +60,19 @@ class ServerPage(BaseModel):
     next: str | None = Field(description="give as `after` for the next page; null: the last")
 
 
+class RoleHealth(BaseModel):
+    role: str = Field(description="control-plane, worker, …; unknown: not in this plan")
+    servers: int
+    joined: int
+
+
 class LayerHealth(BaseModel):
     name: str
     servers: int
     joined: int
     failed: int
     states: dict[str, int]
+    roles: list[RoleHealth]
 
 
 class TopologySummary(BaseModel):
@@ -188,25 +195,34 @@ def _error(status: int, code: str, detail: str) -> Response:
 
 def _summary(api: Api, _request: Request) -> TopologySummary:
     servers = api.source.summaries()
-    layers: dict[str, Counter[str]] = {}
+    layers: dict[str, list[NodeSummary]] = {}
     for s in servers:
-        layers.setdefault(s.layer, Counter())[s.state] += 1
-    health = [
-        LayerHealth(
-            name=name,
-            servers=sum(states.values()),
-            joined=states["joined"],
-            failed=states["failed"],
-            states=dict(sorted(states.items())),
-        )
-        for name, states in sorted(layers.items())
-    ]
+        layers.setdefault(s.layer, []).append(s)
     states = Counter(s.state for s in servers)
     return TopologySummary(
         topology=api.topology,
         servers=len(servers),
         states=dict(sorted(states.items())),
-        layers=health,
+        layers=[_layer(api, name, members) for name, members in sorted(layers.items())],
+    )
+
+
+def _layer(api: Api, name: str, members: list[NodeSummary]) -> LayerHealth:
+    states = Counter(s.state for s in members)
+    roles: dict[str, Counter[str]] = {}
+    for s in members:
+        plan = api.plan_of(s.name)
+        roles.setdefault(plan.role if plan else "unknown", Counter())[s.state] += 1
+    return LayerHealth(
+        name=name,
+        servers=len(members),
+        joined=states["joined"],
+        failed=states["failed"],
+        states=dict(sorted(states.items())),
+        roles=[
+            RoleHealth(role=role, servers=sum(c.values()), joined=c["joined"])
+            for role, c in sorted(roles.items())
+        ],
     )
 
 

@@ -106,3 +106,4 @@ def test_a_failed_servers_page_says_why_and_what_to_run(
         "the layer view",
     )
     assert row.startswith("mgmt3") and "failed 1" in row
+    assert "control-plane 0/1 joined, worker 0/2 joined" in row

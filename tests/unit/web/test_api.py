@@ -70,8 +70,14 @@ def test_the_summary_and_the_layers_health(
     assert summary["topology"] == "lab" and summary["servers"] == 3
     assert summary["states"] == {"declared": 2, "failed": 1}
     assert summary["layers"] == [
-        {"name": "mgmt", "servers": 3, "joined": 0, "failed": 1, "states": summary["states"]}
-    ]
+        {
+            "name": "mgmt", "servers": 3, "joined": 0, "failed": 1, "states": summary["states"],
+            "roles": [
+                {"role": "control-plane", "servers": 1, "joined": 0},
+                {"role": "worker", "servers": 2, "joined": 0},
+            ],
+        }
+    ]  # fmt: skip
 
 
 def test_servers_are_filtered_and_paged(

@@ -123,6 +123,7 @@ async function showLayers() {
     const row = el("tr");
     row.append(el("td", "", layer.name), el("td", "", layer.servers), el("td", "", layer.joined),
       el("td", "", layer.failed),
+      el("td", "", layer.roles.map((r) => r.role + " " + r.joined + "/" + r.servers + " joined").join(", ")),
       el("td", "", Object.entries(layer.states).map(([s, n]) => s + " " + n).join(", ")));
     return row;
   }));
