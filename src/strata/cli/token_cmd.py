@@ -22,5 +22,5 @@ def token(file: Path, state: Path | None) -> None:
 
     It is derived from the state's token-signing key, so whoever may read the state
     (mode 0600) may print it; nothing else is written."""
-    store = open_store(file, state, read_only=False)
+    store = open_store(file, state)  # read only: a running apply is never waited for
     click.echo(web_token(store.token_key()))

@@ -4,6 +4,7 @@ BMCs, the phases), the REST API over the run's store and plan, and the listener.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,8 +47,12 @@ def web_face(
         return ActionDone(nodes=list(asked.nodes), controller=who, message=then)
 
     token = web_token(store.token_key())
-    api = [*api_routes(store, plan.topology, nodes.get, token, retry), *live_routes(store, token)]
-    runner = WebRunner(web_app(registry, token, api), host, port)
+    stopping = threading.Event()  # set when the face stops: open streams end
+    api = [
+        *api_routes(store, plan.topology, nodes.get, token, retry),
+        *live_routes(store, token, stopping),
+    ]
+    runner = WebRunner(web_app(registry, token, api), host, port, stopping)
     return WebFace(BootMetrics(registry), BMCMetrics(registry), PhaseMetrics(registry), runner)
 
 

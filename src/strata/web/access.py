@@ -1,7 +1,10 @@
 """Who may see and do what through the web face (docs/web.md, "Access").
 
-- Read-only views answer a client on the loopback as they are; any other client must
-  send ``Authorization: Bearer TOKEN`` (RFC 6750, 2.1).
+- Read-only views answer a client on the loopback as they are, when it names this
+  host by a loopback address or ``localhost`` (its ``Host`` header): a page of another
+  site whose name was made to resolve to 127.0.0.1 (DNS rebinding) names its own host
+  and is refused. Any other client must send ``Authorization: Bearer TOKEN``
+  (RFC 6750, 2.1). The peer's address is the socket's: no ``X-Forwarded-For`` is read.
 - Actions (a retry) need the token from every client, the loopback included.
 - The token is derived from the state's token-signing key, a secret the state already
   keeps (mode 0600; a Secret in a cluster): HMAC-SHA256 of a fixed label under that key
@@ -18,11 +21,19 @@ import base64
 import hashlib
 import hmac
 import ipaddress
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-__all__ = ["HEADERS", "refusal", "web_token"]
+__all__ = [
+    "HEADERS",
+    "StrictHeaders",
+    "bad_request",
+    "refusal",
+    "unknown_parameters",
+    "web_token",
+]
 
 LABEL = b"strata web face bearer token v1"
 HEADERS = {
@@ -57,6 +68,20 @@ def refusal(request: Request, token: str, *, action: bool = False) -> Response |
     )
 
 
+def bad_request(detail: str) -> Response:
+    """``400 {"error": "bad-request", "detail": …}``."""
+    return JSONResponse({"error": "bad-request", "detail": detail}, 400, headers=HEADERS)
+
+
+def unknown_parameters(request: Request, known: tuple[str, ...]) -> Response | None:
+    """``bad_request`` naming the query parameters ``request`` gives beyond ``known``."""
+    unknown = sorted(set(request.query_params) - set(known))
+    if not unknown:
+        return None
+    takes = f"it takes {', '.join(known)}" if known else "it takes none"
+    return bad_request(f"unknown query parameter {', '.join(unknown)}: {takes}")
+
+
 def _bearer(request: Request, token: str) -> bool:
     scheme, _, given = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not given:
@@ -65,8 +90,46 @@ def _bearer(request: Request, token: str) -> bool:
 
 
 def _loopback(request: Request) -> bool:
-    host = request.client.host if request.client else ""
+    """The peer is on the loopback and names this host as the loopback does."""
+    return _is_loopback(request.client.host if request.client else "") and _loopback_host(
+        request.headers.get("host", "")
+    )
+
+
+def _loopback_host(host: str) -> bool:
+    name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+    name = name.strip("[]").lower()
+    return name in ("localhost", "localhost.") or _is_loopback(name)
+
+
+def _is_loopback(address: str) -> bool:
     try:
-        return ipaddress.ip_address(host).is_loopback
+        return ipaddress.ip_address(address).is_loopback
     except ValueError:
         return False
+
+
+class StrictHeaders:
+    """ASGI middleware: ``HEADERS`` on every answer that does not set them itself (the
+    framework's own 404, 405 and 500 answers too)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def strict(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                given = {name.lower() for name, _ in message.get("headers", [])}
+                extra = [
+                    (name.lower().encode(), value.encode())
+                    for name, value in HEADERS.items()
+                    if name.lower().encode() not in given
+                ]
+                message = {**message, "headers": [*message.get("headers", []), *extra]}
+            await send(message)
+
+        await self.app(scope, receive, strict)

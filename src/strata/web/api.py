@@ -34,7 +34,8 @@ from strata.errors import StrataError
 from strata.plan import NodePlan
 from strata.plan.model import to_jsonable
 from strata.store.records import LogEntry, NodeSummary
-from strata.web.access import HEADERS, refusal
+from strata.web.access import HEADERS, refusal, unknown_parameters
+from strata.web.live import RacksView
 
 __all__ = ["ApiSource", "api_routes", "openapi"]
 
@@ -140,9 +141,9 @@ def api_routes(
     api = Api(source, topology, plan_of, token, retry)
     return [
         Route("/api/v1/summary", _view(api, _summary)),
-        Route("/api/v1/servers", _view(api, _servers)),
+        Route("/api/v1/servers", _view(api, _servers, (*FILTERS, "limit", "after"))),
         Route("/api/v1/servers/{name}", _view(api, _server)),
-        Route("/api/v1/servers/{name}/events", _view(api, _events)),
+        Route("/api/v1/servers/{name}/events", _view(api, _events, ("limit",))),
         Route("/api/v1/servers/{name}/retry", _retry(api), methods=["POST"]),
         Route("/api/v1/openapi.json", _view(api, lambda _api, _request: openapi())),
     ]
@@ -151,9 +152,9 @@ def api_routes(
 Handler = Callable[[Api, Request], BaseModel | dict[str, Any]]
 
 
-def _view(api: Api, handler: Handler) -> Callable[[Request], Any]:
+def _view(api: Api, handler: Handler, known: tuple[str, ...] = ()) -> Callable[[Request], Any]:
     async def view(request: Request) -> Response:
-        refused = refusal(request, api.token)
+        refused = refusal(request, api.token) or unknown_parameters(request, known)
         if refused is not None:
             return refused
         try:
@@ -176,6 +177,8 @@ def _retry(api: Api) -> Callable[[Request], Any]:
         if api.retry is None:
             return _error(409, "no-controller", "this process runs no controller to ask")
         name = request.path_params["name"]
+        if not any(s.name == name for s in await asyncio.to_thread(api.source.summaries)):
+            return _error(404, "not-found", f"no server {name} in {api.topology}")
         try:
             done = await asyncio.to_thread(api.retry, (name,))
         except StrataError as exc:
@@ -228,11 +231,6 @@ def _layer(api: Api, name: str, members: list[NodeSummary]) -> LayerHealth:
 
 def _servers(api: Api, request: Request) -> ServerPage:
     query = request.query_params
-    unknown = sorted(set(query) - {*FILTERS, "limit", "after"})
-    if unknown:
-        raise ValueError(
-            f"unknown query parameter {', '.join(unknown)}: give {', '.join(FILTERS)}, limit, after"
-        )
     limit = _limit(query.get("limit", "100"))
     wanted = {k: query[k] for k in FILTERS if k in query}
     chosen = sorted(
@@ -287,7 +285,7 @@ def _summary_of(s: NodeSummary) -> ServerSummary:
 
 
 MODELS: Sequence[type[BaseModel]] = (
-    TopologySummary, ServerPage, ServerDetail, ServerEvents, ActionDone, ApiError,
+    TopologySummary, ServerPage, ServerDetail, ServerEvents, ActionDone, ApiError, RacksView,
 )  # fmt: skip
 
 

@@ -25,7 +25,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from strata.errors import StrataError
-from strata.web.access import HEADERS, refusal
+from strata.web.access import HEADERS, StrictHeaders, refusal
 
 __all__ = ["TEXT_FORMAT", "WebRunner", "WebStartFailed", "web_app"]
 
@@ -68,7 +68,8 @@ def web_app(registry: CollectorRegistry, token: str, api: Sequence[BaseRoute] = 
         Route("/metrics", metrics, methods=["GET"]),
         *api,
     ]
-    return Starlette(routes=routes, middleware=[Middleware(GZipMiddleware, minimum_size=1024)])
+    middleware = [Middleware(StrictHeaders), Middleware(GZipMiddleware, minimum_size=1024)]
+    return Starlette(routes=routes, middleware=middleware)
 
 
 def _page(name: str) -> Callable[[Request], Awaitable[Response]]:
@@ -84,15 +85,21 @@ class WebRunner:
     """``app`` on ``host:port`` in a uvicorn server on a thread; ``start`` returns once
     it listens (``WebStartFailed`` if it cannot), ``stop`` waits for it to end."""
 
-    def __init__(self, app: Starlette, host: str, port: int) -> None:
+    def __init__(
+        self, app: Starlette, host: str, port: int, stopping: threading.Event | None = None
+    ) -> None:
+        """``stopping``: set by ``stop`` first, so that open streams end on their own
+        (``strata.web.live``) before the server is told to."""
         self.host, self.port = host, port
+        self.stopping = stopping or threading.Event()
         config = uvicorn.Config(
             app,
             host=host,
             port=port,
             log_level="warning",
             lifespan="off",
-            timeout_graceful_shutdown=1,  # a dashboard's open stream never ends by itself
+            proxy_headers=False,  # the peer is the socket's: no X-Forwarded-For (access)
+            timeout_graceful_shutdown=5,
         )
         self.server = uvicorn.Server(config)
         self._thread: threading.Thread | None = None
@@ -108,6 +115,7 @@ class WebRunner:
             time.sleep(0.02)
 
     def stop(self) -> None:
+        self.stopping.set()
         self.server.should_exit = True
         if self._thread is not None:
             self._thread.join(10)

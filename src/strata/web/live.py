@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable, Collection
-from typing import Any, Protocol
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection
+from typing import Protocol
 
 from pydantic import BaseModel
 from starlette.requests import Request
@@ -25,7 +26,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from strata.store.records import LogEntry, NodeSummary
-from strata.web.access import HEADERS, refusal
+from strata.web.access import HEADERS, bad_request, refusal, unknown_parameters
 
 __all__ = ["LiveSource", "RackView", "RacksView", "live_routes"]
 
@@ -63,28 +64,32 @@ class LiveSource(Protocol):
     ) -> list[LogEntry]: ...
 
 
-def live_routes(source: LiveSource, token: str) -> list[Route]:
-    """``/api/v1/racks`` and ``/api/v1/changes`` over ``source`` (a store)."""
+def live_routes(
+    source: LiveSource, token: str, stopping: threading.Event | None = None
+) -> list[Route]:
+    """``/api/v1/racks`` and ``/api/v1/changes`` over ``source`` (a store); an open
+    stream ends once ``stopping`` is set (the web face stops)."""
+    stopping = stopping or threading.Event()
 
     async def racks(request: Request) -> Response:
-        refused = refusal(request, token)
+        refused = refusal(request, token) or unknown_parameters(request, ())
         if refused is not None:
             return refused
         view = await asyncio.to_thread(racks_view, source)
         return JSONResponse(view.model_dump(mode="json"), headers=HEADERS)
 
     async def changes(request: Request) -> Response:
-        refused = refusal(request, token)
+        refused = refusal(request, token) or unknown_parameters(request, ("after",))
         if refused is not None:
             return refused
         given = request.headers.get("last-event-id") or request.query_params.get("after", "0")
-        if not given.isascii() or not given.isdigit():
-            return JSONResponse(
-                {"error": "bad-request", "detail": f"after {given!r}: give a log position"},
-                400,
-                headers=HEADERS,
-            )
-        stream = _changes(source, int(given), request.is_disconnected)
+        if not (given.isascii() and given.isdigit() and len(given) <= 19 and int(given) < 2**63):
+            return bad_request(f"after {given[:40]!r}: give a log position (a cursor)")
+
+        async def ended() -> bool:
+            return stopping.is_set() or await request.is_disconnected()
+
+        stream = _changes(source, int(given), ended)
         return StreamingResponse(stream, media_type="text/event-stream", headers=HEADERS)
 
     return [Route("/api/v1/racks", racks), Route("/api/v1/changes", changes)]
@@ -106,17 +111,26 @@ def racks_view(source: LiveSource) -> RacksView:
     return RacksView(cursor=cursor, racks=racks)
 
 
-async def _changes(source: LiveSource, after: int, gone: Callable[[], Any]) -> AsyncIterator[str]:
+async def _changes(
+    source: LiveSource, after: int, ended: Callable[[], Awaitable[bool]]
+) -> AsyncIterator[str]:
+    """The stream: each poll reads only the log entries written since the last one (the
+    newest position first, then the state changes up to it), whatever else the log
+    holds."""
     quiet = 0.0
     yield "retry: 2000\n\n"
-    while not await gone():
-        entries = await asyncio.to_thread(source.events_since, after, BATCH, KINDS)
+    while not await ended():
+        newest = await asyncio.to_thread(_newest, source)
+        entries: list[LogEntry] = []
+        if newest > after:
+            entries = await asyncio.to_thread(source.events_since, after, BATCH, KINDS)
+            entries = [e for e in entries if e.id <= newest]
         for entry in entries:
-            after = entry.id
             state = entry.detail.get("to") if entry.kind == "state" else "declared"
             if isinstance(state, str):
                 data = {"id": entry.id, "node": entry.node, "state": state, "at": entry.at}
                 yield f"id: {entry.id}\ndata: {json.dumps(data)}\n\n"
+        after = entries[-1].id if len(entries) == BATCH else max(after, newest)
         if entries:
             quiet = 0.0
             continue
@@ -125,3 +139,8 @@ async def _changes(source: LiveSource, after: int, gone: Callable[[], Any]) -> A
             quiet = 0.0
             yield ": still here\n\n"
         await asyncio.sleep(POLL_SECONDS)
+
+
+def _newest(source: LiveSource) -> int:
+    newest = source.recent_events(1)
+    return newest[-1].id if newest else 0

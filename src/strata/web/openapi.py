@@ -38,16 +38,31 @@ def document(models: Sequence[type[BaseModel]]) -> dict[str, Any]:
         },
         "paths": {
             "/api/v1/summary": {"get": _get("the topology's servers by state and layer",
-                                            "TopologySummary", view)},
+                                            "TopologySummary", view, bad=True)},
             "/api/v1/servers": {"get": _get("servers, filtered and paged", "ServerPage", view,
                                             _servers_parameters(), bad=True)},
             "/api/v1/servers/{name}": {"get": _get("one server and its plan", "ServerDetail",
-                                                   view, [_name()], missing=True)},
+                                                   view, [_name()], missing=True, bad=True)},
             "/api/v1/servers/{name}/events": {"get": _get(
                 "a server's events, oldest first", "ServerEvents", view,
                 [_name(), _query("limit", "the newest N (1-1000)", "integer")], missing=True,
                 bad=True)},
             "/api/v1/servers/{name}/retry": {"post": _retry()},
+            "/api/v1/racks": {"get": _get("every server as a slot of its rack, and the "
+                                          "log's position", "RacksView", view, bad=True)},
+            "/api/v1/changes": {"get": {
+                "summary": "server-sent events: one per state change after `after`",
+                "security": view,
+                "parameters": [_query("after", "a log position: `cursor` of /api/v1/racks",
+                                      "integer")],
+                "responses": {
+                    "200": {"description": "`data: {\"id\", \"node\", \"state\", \"at\"}` "
+                            "per change", "content": {"text/event-stream": {
+                                "schema": {"type": "string"}}}},
+                    "400": _error("not a log position"),
+                    "401": _error("no bearer token"),
+                },
+            }},
             "/api/v1/openapi.json": {"get": {
                 "summary": "this document", "security": view,
                 "responses": {"200": _json({"type": "object"}, "the OpenAPI document")},
@@ -84,6 +99,7 @@ def _retry() -> dict[str, Any]:
         "responses": {
             "200": _json(_ref("ActionDone"), "asked, or done"),
             "401": _error("no bearer token"),
+            "404": _error("no such server"),
             "409": _error("refused: not failed, or no controller to ask"),
         },
     }

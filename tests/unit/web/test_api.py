@@ -26,6 +26,7 @@ from strata.web.access import web_token
 ROOT = Path(__file__).resolve().parents[3]
 LAB = ROOT / "examples" / "lab" / "topology.yaml"
 LOOPBACK, ELSEWHERE = ("127.0.0.1", 50000), ("192.0.2.7", 50000)
+LOCAL = "http://127.0.0.1:9464"  # the loopback, as a browser on this host names it
 
 
 @pytest.fixture
@@ -40,14 +41,14 @@ def world(tmp_path: Path) -> Iterator[tuple[Starlette, SQLiteStore, dict[str, An
     )
     face = web_face(store, plan, "127.0.0.1", 0)
     app = face.runner.server.config.app
-    doc = TestClient(app, client=LOOPBACK).get("/api/v1/openapi.json").json()
+    doc = TestClient(app, client=LOOPBACK, base_url=LOCAL).get("/api/v1/openapi.json").json()
     yield app, store, doc
     store.close()
 
 
 def answer(app: Starlette, path: str, doc: dict[str, Any], model: str, **params: Any) -> Any:
     """GET ``path`` from the loopback; its JSON, checked against ``model``'s schema."""
-    got = TestClient(app, client=LOOPBACK).get(path, params=params)
+    got = TestClient(app, client=LOOPBACK, base_url=LOCAL).get(path, params=params)
     assert got.status_code == (404 if model == "ApiError" else 200), got.text
     Draft202012Validator({**doc, "$ref": f"#/components/schemas/{model}"}).validate(got.json())
     assert got.headers["x-content-type-options"] == "nosniff"
@@ -59,6 +60,7 @@ def test_the_document_is_openapi_3_1(world: tuple[Starlette, SQLiteStore, dict[s
     assert set(world[2]["paths"]) == {
         "/api/v1/summary", "/api/v1/servers", "/api/v1/servers/{name}",
         "/api/v1/servers/{name}/events", "/api/v1/servers/{name}/retry", "/api/v1/openapi.json",
+        "/api/v1/racks", "/api/v1/changes",
     }  # fmt: skip
 
 
@@ -96,10 +98,12 @@ def test_servers_are_filtered_and_paged(
     assert names == ["lab-cp-0", "lab-worker-0", "lab-worker-1"]
     failed = answer(app, "/api/v1/servers", doc, "ServerPage", state="failed", rack="lab")
     assert [(s["name"], s["reason"]) for s in failed["items"]] == [("lab-worker-0", "BMC said no")]
-    client = TestClient(app, client=LOOPBACK)
+    client = TestClient(app, client=LOOPBACK, base_url=LOCAL)
     for bad in ({"colour": "red"}, {"limit": "0"}, {"limit": "1001"}, {"limit": "x"}):
         refused = client.get("/api/v1/servers", params=bad)
         assert refused.status_code == 400 and refused.json()["error"] == "bad-request", bad
+    for path in ("/api/v1/summary", "/api/v1/racks", "/api/v1/servers/lab-cp-0/events"):
+        assert client.get(path, params={"colour": "red"}).status_code == 400, path
 
 
 def test_one_server_its_plan_and_its_events(
@@ -128,11 +132,12 @@ def test_off_the_loopback_the_token_and_for_an_action_always(
         assert "lab-cp-0" not in refused.text and "strata_" not in refused.text
         assert away.get(path, headers={"Authorization": "Bearer wrong"}).status_code == 401
         assert away.get(path, headers=bearer).status_code == 200, path
-    here = TestClient(app, client=LOOPBACK)
+    here = TestClient(app, client=LOOPBACK, base_url=LOCAL)
     assert here.post("/api/v1/servers/lab-worker-0/retry").status_code == 401
     assert here.get("/api/v1/servers/lab-worker-0/retry").status_code == 405
     not_failed = here.post("/api/v1/servers/lab-cp-0/retry", headers=bearer)
     assert not_failed.status_code == 409 and "declared" in not_failed.json()["detail"]
+    assert here.post("/api/v1/servers/nobody/retry", headers=bearer).status_code == 404
     done = here.post("/api/v1/servers/lab-worker-0/retry", headers=bearer)
     assert done.status_code == 200 and done.json()["nodes"] == ["lab-worker-0"]
     assert store.records()["lab-worker-0"].state == "registering"  # as `strata retry` does
@@ -144,10 +149,46 @@ def test_no_secret_in_any_answer(
     app, store, _ = world
     key = store.token_key()
     secrets = {web_token(key), key.hex(), base64.b64encode(key).decode(), "lab-bmc-password"}
-    here = TestClient(app, client=LOOPBACK)
+    here = TestClient(app, client=LOOPBACK, base_url=LOCAL)
     paths = ["/api/v1/summary", "/api/v1/servers", "/metrics", "/api/v1/openapi.json"]
     paths += [f"/api/v1/servers/{n}{tail}" for n in ("lab-cp-0", "lab-worker-0")
               for tail in ("", "/events")]  # fmt: skip
     for path in paths:
         text = here.get(path).text
         assert not [s for s in secrets if s in text], path
+
+
+def test_the_loopback_is_the_socket_s_and_names_itself_so(
+    world: tuple[Starlette, SQLiteStore, dict[str, Any]],
+) -> None:
+    """No X-Forwarded-For opens a view to a client elsewhere; a page of another site
+    whose name resolves to 127.0.0.1 (DNS rebinding) names its own host: refused."""
+    app = world[0]
+    forged = TestClient(app, client=ELSEWHERE, base_url=LOCAL)
+    assert (
+        forged.get("/api/v1/summary", headers={"X-Forwarded-For": "127.0.0.1"}).status_code == 401
+    )
+    rebound = TestClient(app, client=LOOPBACK, base_url="http://attacker.example:9464")
+    assert rebound.get("/api/v1/servers/lab-cp-0").status_code == 401
+    for host in ("http://localhost:9464", "http://[::1]:9464", LOCAL):
+        assert (
+            TestClient(app, client=LOOPBACK, base_url=host).get("/api/v1/summary").status_code
+            == 200
+        )
+
+
+def test_every_answer_carries_the_strict_headers(
+    world: tuple[Starlette, SQLiteStore, dict[str, Any]],
+) -> None:
+    here = TestClient(world[0], client=LOOPBACK, base_url=LOCAL)
+    for answer in (
+        here.get("/nowhere"),
+        here.post("/metrics"),
+        here.get("/api/v1/summary"),
+        here.get("/"),
+        here.get("/api/v1/changes", params={"after": "9" * 25}),
+    ):
+        assert answer.headers["x-content-type-options"] == "nosniff", answer.url
+        assert answer.headers["cache-control"] == "no-store", answer.url
+        assert "frame-ancestors 'none'" in answer.headers["content-security-policy"], answer.url
+    assert here.get("/api/v1/changes", params={"after": "9" * 5000}).status_code == 400

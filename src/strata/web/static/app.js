@@ -88,6 +88,7 @@ async function follow(after) {
   for (;;) {
     try {
       const answer = await fetch("/api/v1/changes?after=" + after, { headers });
+      if (!answer.ok) throw new Error("changes: " + answer.status);
       const reader = answer.body.getReader();
       const decoder = new TextDecoder();
       let buffered = "";
