@@ -8,7 +8,6 @@ from __future__ import annotations
 import base64
 import itertools
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -18,8 +17,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
 import websocket
+
+from tests.support.shared import absent
 
 __all__ = ["Browser"]
 
@@ -30,10 +30,7 @@ class Browser:
     def __init__(self, workdir: Path, width: int = 1400, height: int = 900) -> None:
         binary = shutil.which("chromium")
         if binary is None:
-            reason = "chromium is missing (apt-get install chromium)"
-            if os.environ.get("CI") == "true":
-                pytest.fail(reason + "; ./dev test installs it")
-            pytest.skip(reason)
+            absent("chromium is missing (apt-get install chromium)", "./dev test installs it")
         self.process = subprocess.Popen(
             [
                 binary, "--headless=new", "--no-sandbox", "--disable-gpu",

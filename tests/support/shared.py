@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -25,7 +26,13 @@ def shared(*parts: str) -> Path:
     path = shared_dir().joinpath(*parts)
     if not path.exists():
         reason = f"{path} is absent: this test needs the project's shared data beside the checkout"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason + " (CI always has it)")
-        pytest.skip(reason)
+        absent(reason, "CI always has it")
     return path
+
+
+def absent(reason: str, why_ci_has_it: str) -> NoReturn:
+    """Skip the calling test saying ``reason``; under ``CI=true``, where what is missing
+    is always there, fail it instead (``why_ci_has_it`` says why)."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason} ({why_ci_has_it})")
+    pytest.skip(reason)
