@@ -52,6 +52,11 @@ PACKAGES = (
     "ipxe",  # the iPXE binaries the boot service hands out
     "isolinux",  # with syslinux-common: the virtual media images it builds (boot.media)
     "syslinux-common",
+    # those images' ESP for UEFI machines: GRUB (grub-mkimage), a FAT image (boot.esp)
+    "grub-efi-amd64-bin",
+    "grub-common",
+    "mtools",
+    "dosfstools",
 )
 SUITE = "bookworm"
 HOSTNAME = "strata-seed"
