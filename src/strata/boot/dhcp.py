@@ -29,7 +29,17 @@ from strata.boot.firmware import ARCHITECTURES, IPXE_BINARIES
 from strata.plan import Plan
 from strata.topology.spec import NetworkSpec
 
-__all__ = ["IPXE_BINARIES", "DHCPConfig", "Dnsmasq", "Lease", "die_with_parent", "render"]
+__all__ = [
+    "IPXE_BINARIES",
+    "LOG",
+    "DHCPConfig",
+    "Dnsmasq",
+    "Lease",
+    "die_with_parent",
+    "render",
+]
+
+LOG = "dnsmasq.log"  # dnsmasq's --log-dhcp output, in its config directory
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,7 +214,7 @@ class Dnsmasq:
                 *extra,
             ],
             stdout=subprocess.DEVNULL,
-            stderr=(self.config.directory / "dnsmasq.log").open("ab"),
+            stderr=(self.config.directory / LOG).open("ab"),
             preexec_fn=die_with_parent,
         )
 

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from strata.bmc import BMCPool, DriverSettings
+from strata.boot.dhcp import LOG as DNSMASQ_LOG
 from strata.boot.media import media_links, media_refusal
 from strata.boot.runner import BootRunner, boot_service, dnsmasq_for
 from strata.cli.apply_pivot import (
@@ -188,7 +189,7 @@ def apply(
     err = make_console(stderr=True)
     mode = output if output != "auto" else ("live" if Console().is_terminal else "plain")
     base = None if no_serve else reach_url(topology, host, port, url, dhcp_interface)
-    dhcp_log = store.path.parent / "dhcp" / "dnsmasq.log" if dhcp_interface else None
+    dhcp_log = store.path.parent / "dhcp" / DNSMASQ_LOG if dhcp_interface else None
     if base is not None:  # the controller hands BMCs links to virtual media images
         options = dataclasses.replace(options, media_url=media_links(base, store.token_key))
     # the lease before anything listens: a second apply is told who drives the datacenter

@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from strata.boot import BootService, import_artifacts
+from strata.boot.dhcp import LOG as DNSMASQ_LOG
 from strata.boot.dhcp import Dnsmasq
 from strata.boot.fragments import FragmentError
 from strata.boot.kube_content import KubeSource
@@ -112,7 +113,7 @@ def serve(
     plan = build_plan(topology)  # the one plan the service and dnsmasq serve
     mirror = artifact_dir or default_artifacts(file)
     web_at = listen_address(web_listen, "--web-listen") if web_listen else None
-    dhcp_log = store.path.parent / "dhcp" / "dnsmasq.log" if dhcp_interface else None
+    dhcp_log = store.path.parent / "dhcp" / DNSMASQ_LOG if dhcp_interface else None
     face = web_face(store, plan, *web_at, dhcp_log) if web_at else None
     metrics = face.boot if face else None
     service = boot_service(plan, topology, store, store.token_key(), base, mirror, metrics=metrics)
