@@ -45,9 +45,11 @@ class LogKind(enum.StrEnum):
     API_UNREACHABLE = "api-unreachable"  # it did not (on its init node; detail: layer, reason)
     NODE_REGISTERED = "node-registered"  # the node's Node exists, not Ready (detail: reason)
     NODE_READY = "node-ready"  # the node's Node is Ready
-    # a person, through `strata retry` / `strata adopt`, for a running controller
+    # a person, through `strata retry` / `adopt` / `maintenance`, for a running controller
     RETRY_REQUESTED = "retry-requested"
     ADOPT_REQUESTED = "adopt-requested"
+    MAINTENANCE_ON_REQUESTED = "maintenance-on-requested"  # detail: reason (optional)
+    MAINTENANCE_OFF_REQUESTED = "maintenance-off-requested"
 
 
 PHONE_HOME = frozenset(  # what a machine may post

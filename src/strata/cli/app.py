@@ -56,6 +56,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "strata.cli.steer:adopt",
         "Take found-running NODEs as provisioned without touching them.",
     ),
+    "maintenance": (
+        "strata.cli.steer:maintenance",
+        "Put NODEs in maintenance (hands off) or take them out: on NODE… | off NODE….",
+    ),
     "bmc": (
         "strata.cli.bmc:bmc",
         "Drive NODE's BMC: status, on, off, graceful-off, reset, cycle, bootdev…",

@@ -171,6 +171,9 @@ def status_view(
     parts += _problem_table(
         nodes, State.FOUND_RUNNING, "found running: `strata adopt NODE…` or reinstall", "yellow"
     )
+    parts += _problem_table(
+        nodes, State.MAINTENANCE, "in maintenance: `strata maintenance off NODE…`", "dim"
+    )
     held = [n for n in nodes if n.reason]  # a declared node with a reason: the seed's own
     parts += _problem_table(held, State.DECLARED, "held: waiting for the pivot", "cyan")
     parts.append(events_table("recent events", store.recent_events(10), with_node=True))

@@ -1,5 +1,6 @@
-"""`strata retry NODE…` and `strata adopt NODE…`: a person's requests, made through the
-controller (``strata.controller.requests``) and its lifecycle table."""
+"""`strata retry NODE…`, `strata adopt NODE…` and `strata maintenance on|off NODE…`: a
+person's requests, made through the controller (``strata.controller.requests``) and its
+lifecycle table."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from strata.controller.recorded import found_running
 from strata.controller.requests import request
 from strata.store import Store
 
-__all__ = ["adopt", "retry"]
+__all__ = ["adopt", "maintenance", "retry"]
 
 
 @click.command()
@@ -54,6 +55,46 @@ def adopt(
     _request(store, running, chosen, Event.ADOPT, "adopted", "now provisioned")
 
 
+@click.group()
+def maintenance() -> None:
+    """Put NODEs in maintenance (hands off) or take them out: on NODE… | off NODE….
+
+    In maintenance, Strata makes no BMC call to a node and serves its machine no config
+    (an install in progress stops being followed: its attempt ends); no timeout runs.
+    Taken out, a node that was at rest returns to where it was (declared, ready,
+    provisioned, joined; one waiting for its join to provisioned); one taken mid-phase
+    starts again from registration, and if its machine is found on there it waits for
+    `strata adopt` or `strata apply --allow-reprovision` (Ironic's maintenance mode)."""
+
+
+@maintenance.command("on")
+@click.argument("nodes", nargs=-1, required=True)
+@click.option("--reason", help="A note for the others: shown as the node's reason.")
+@FILE_OPTION
+@STATE
+@in_cluster
+def maintenance_on(
+    nodes: tuple[str, ...], reason: str | None, file: Path, state: Path | None, **cluster: Any
+) -> None:
+    """Put NODEs in maintenance: no BMC call, no config served, until `maintenance off`."""
+    store, running = _opened(file, state, **cluster)
+    chosen = tuple(dict.fromkeys(nodes))
+    _request(store, running, chosen, Event.MAINTENANCE_ON, "in maintenance", "hands off", reason)
+
+
+@maintenance.command("off")
+@click.argument("nodes", nargs=-1, required=True)
+@FILE_OPTION
+@STATE
+@in_cluster
+def maintenance_off(nodes: tuple[str, ...], file: Path, state: Path | None, **cluster: Any) -> None:
+    """Take NODEs out of maintenance: back where they rested, else from registration."""
+    store, running = _opened(file, state, **cluster)
+    chosen = tuple(dict.fromkeys(nodes))
+    then = "`strata apply` goes on with them"
+    _request(store, running, chosen, Event.MAINTENANCE_OFF, "out of maintenance", then)
+
+
 def _opened(
     file: Path,
     state: Path | None,
@@ -76,9 +117,10 @@ def _request(
     event: Event,
     done: str,
     then: str,
+    reason: str | None = None,
 ) -> None:
     # RequestRefused, Conflict: nothing done, exit 1
-    requested = request(store, nodes, event, running)
+    requested = request(store, nodes, event, running, reason)
     names = ", ".join(requested.nodes)
     if requested.controller is not None:
         click.echo(f"asked {requested.controller} to {event} {names}")

@@ -20,7 +20,15 @@ from strata.web.app import WebRunner, web_app
 from strata.web.live import live_routes
 from strata.web.metrics import BMCMetrics, BootMetrics, PhaseMetrics, run_registry
 
-__all__ = ["WebFace", "observed", "web_face"]
+__all__ = ["ACTIONS", "WebFace", "observed", "web_face"]
+
+# the API's actions (``strata.web.api.ACTIONS``): the request each makes, and what it
+# says when no controller runs (the records written here)
+ACTIONS = {
+    "retry": (Event.RETRY, "retrying: the next `strata apply` resumes"),
+    "maintenance-on": (Event.MAINTENANCE_ON, "in maintenance: hands off"),
+    "maintenance-off": (Event.MAINTENANCE_OFF, "out of maintenance: `strata apply` goes on"),
+}
 
 
 @dataclass(frozen=True)
@@ -40,16 +48,17 @@ def web_face(
     registry = run_registry(store.summaries, store.writer, dhcp_log)
     nodes = {n.name: n for n in plan.nodes}
 
-    def retry(names: tuple[str, ...]) -> ActionDone:
-        asked = request(store, names, Event.RETRY)  # RequestRefused, Conflict: StrataError
+    def act(action: str, name: str, reason: str | None) -> ActionDone:
+        event, done = ACTIONS[action]
+        asked = request(store, (name,), event, reason=reason)  # RequestRefused, Conflict
         who = asked.controller
-        then = f"asked {who} to retry" if who else "retrying: the next `strata apply` resumes"
+        then = f"asked {who} to {action} {name}" if who else done
         return ActionDone(nodes=list(asked.nodes), controller=who, message=then)
 
     token = web_token(store.token_key())
     stopping = threading.Event()  # set when the face stops: open streams end
     api = [
-        *api_routes(store, plan.topology, nodes.get, token, retry),
+        *api_routes(store, plan.topology, nodes.get, token, act),
         *live_routes(store, token, stopping),
     ]
     runner = WebRunner(web_app(registry, token, api), host, port, stopping)

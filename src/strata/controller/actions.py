@@ -28,7 +28,7 @@ from strata.bmc import (
     PowerState,
 )
 from strata.bmc.inspection import inspect_node
-from strata.controller.lifecycle import RESUME, Action, Event, State
+from strata.controller.lifecycle import MAINTENANCE_FROM, RESUME, Action, Event, State
 from strata.plan import NodePlan
 from strata.store import Store
 
@@ -97,14 +97,18 @@ BMC_MARK = "bmc"  # a mark: the node's BMC actions go through its fallback BMC (
 REPOWER = "repower"
 
 
-def marks_after(event: Event, marks: Mapping[str, Any]) -> dict[str, Any]:
-    """What a lifecycle event does to a node's marks (the notes actions keep). A new
-    install starts clean, keeping only a person's consent; ``start`` is first contact;
-    a consented reinstall and a retry are a person's word that a running machine may be
-    reset; first contact survives a retry (a retry is no consent to reset a server Strata
-    never installed). A switch to the fallback BMC (``BMC_MARK``) holds for the install:
-    a new start, a retry or a consented reinstall tries the first BMC again."""
-    after = _marks_after(event, marks)
+def marks_after(
+    event: Event, marks: Mapping[str, Any], before: State | None = None
+) -> dict[str, Any]:
+    """What a lifecycle event does to a node's marks (the notes actions keep) in state
+    ``before``. A new install starts clean, keeping only a person's consent; ``start`` is
+    first contact; a consented reinstall and a retry are a person's word that a running
+    machine may be reset; first contact survives a retry (a retry is no consent to reset
+    a server Strata never installed). Maintenance keeps the state it was entered from
+    (``MAINTENANCE_FROM``); leaving it drops any consent to reset (a person worked on the
+    machine). A switch to the fallback BMC (``BMC_MARK``) holds for the install: a new
+    start, a retry or a consented reinstall tries the first BMC again."""
+    after = _marks_after(event, marks, before)
     if marks.get(BMC_MARK) and event not in (Event.START, Event.RETRY, Event.REPROVISION):
         after[BMC_MARK] = marks[BMC_MARK]
     else:
@@ -112,7 +116,11 @@ def marks_after(event: Event, marks: Mapping[str, Any]) -> dict[str, Any]:
     return after
 
 
-def _marks_after(event: Event, marks: Mapping[str, Any]) -> dict[str, Any]:
+def _marks_after(event: Event, marks: Mapping[str, Any], before: State | None) -> dict[str, Any]:
+    if event is Event.MAINTENANCE_ON:
+        return {**marks, MAINTENANCE_FROM: before.value if before is not None else None}
+    if event is Event.MAINTENANCE_OFF:
+        return {k: v for k, v in marks.items() if k not in (MAINTENANCE_FROM, MAY_RESET)}
     if event is Event.START:
         return {FIRST_CONTACT: True}
     if event is Event.REPROVISION:  # a new install, with the person's word

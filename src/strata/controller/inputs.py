@@ -48,7 +48,12 @@ CLUSTER_EVENTS: dict[str, Event] = {  # log entries from a layer's watch of Node
 CLUSTER_NEWS = frozenset({LogKind.NODE_REGISTERED, LogKind.API_ANSWERED, LogKind.API_UNREACHABLE})
 RETRY_REQUESTED = LogKind.RETRY_REQUESTED  # `strata retry` while a controller runs
 ADOPT_REQUESTED = LogKind.ADOPT_REQUESTED  # `strata adopt` while a controller runs
-REQUESTS: dict[str, Event] = {RETRY_REQUESTED: Event.RETRY, ADOPT_REQUESTED: Event.ADOPT}
+REQUESTS: dict[str, Event] = {  # `strata retry`, `adopt`, `maintenance` while a controller runs
+    RETRY_REQUESTED: Event.RETRY,
+    ADOPT_REQUESTED: Event.ADOPT,
+    LogKind.MAINTENANCE_ON_REQUESTED: Event.MAINTENANCE_ON,
+    LogKind.MAINTENANCE_OFF_REQUESTED: Event.MAINTENANCE_OFF,
+}
 # every kind of log entry the controller acts on: not its own records' entries
 READS = frozenset({*BOOT_EVENTS, *CLUSTER_EVENTS, *CLUSTER_NEWS, *REQUESTS})
 TIMEOUT_REASONS = {

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from strata.controller.inputs import CLUSTER_NEWS
-from strata.controller.lifecycle import Action, State
+from strata.controller.lifecycle import STOPPED, Action, State
 from strata.controller.tracked import Tracked
 from strata.plan import ClusterPlan, Plan
 from strata.provisioning import LogKind
@@ -29,7 +29,7 @@ __all__ = ["CLUSTER_NEWS", "OPEN", "WAIT", "Gate", "Layers"]
 OPEN, WAIT = "open", "wait"
 Gate = str  # OPEN, WAIT, or why the node is held (the gate can never open)
 
-_STUCK = frozenset({State.FAILED, State.FOUND_RUNNING, State.MAINTENANCE})
+_STUCK = STOPPED
 _GATE_READS = _STUCK | {State.JOINED}  # the states of a node that a gate reads (and held)
 
 

@@ -3,7 +3,7 @@ of Ironic's states.py and Metal3's provisioning states.
 
     declared -> registering -> inspecting -> ready -> provisioning -> booting
              -> installing -> provisioned -> joining -> joined
-    plus failed (with the step and reason), deprovisioning and maintenance, and
+    plus failed (with the step and reason), deprovisioning, maintenance, and
     found-running: at first contact, or right before its power-on, its BMC said it was
     on, and Strata had not powered it on for an install in progress (a lost or restored
     state, or a server someone else installed). It is never
@@ -17,15 +17,27 @@ table names. Every action is idempotent, so replaying an event after a crash
 repeats at most an action that is safe to repeat. A provisioned or joined node
 is reinstalled only through ``reprovision``, which the controller sends only
 with the person's consent (``--allow-reprovision``).
+
+Maintenance (``strata maintenance on|off``; Ironic's maintenance mode, Metal3's
+detached host): hands off. Any open attempt ends (the machine is served no config), no
+BMC action starts and no timeout runs. Taken out, a node that rested returns to where
+it was (``after_maintenance``): declared, ready, provisioned, joined — one that was
+waiting for its join goes back to provisioned; one taken mid-phase (BMC, inspection,
+install) starts again from registration, its BMC checked and its inventory read again,
+and a machine found on there waits for consent as any machine Strata did not power on.
 """
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 __all__ = [
+    "MAINTENANCE_FROM",
     "RESUME",
+    "STOPPED",
     "TABLE",
     "WRITE_BEHIND",
     "Action",
@@ -33,6 +45,7 @@ __all__ = [
     "IllegalEvent",
     "State",
     "Transition",
+    "after_maintenance",
     "next_step",
 ]
 
@@ -100,6 +113,7 @@ class Action(enum.StrEnum):
     POWER_OFF = "power-off"
     EJECT_MEDIA = "eject-media"  # installed from virtual media: take the image out
     FALL_BACK = "fall-back"  # end the attempt, prepare the boot again with the next method
+    HANDS_OFF = "hands-off"  # maintenance: end any open attempt (its tokens die), touch nothing
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,7 +193,25 @@ for _state, _action in (
     TABLE[(_state, E.BMC_FALLBACK)] = T(_state, _action)
 for _state in State:
     if _state is not S.MAINTENANCE:
-        TABLE[(_state, E.MAINTENANCE_ON)] = T(S.MAINTENANCE, A.NONE)
+        TABLE[(_state, E.MAINTENANCE_ON)] = T(S.MAINTENANCE, A.HANDS_OFF)
+
+# States a node stops in until a person acts (retry, adopt, maintenance off); their
+# record keeps the step it stopped at and why (a failure, the BMC's word that it is on,
+# the person's note).
+STOPPED = frozenset({S.FAILED, S.FOUND_RUNNING, S.MAINTENANCE})
+
+# The mark that keeps the state a node was put in maintenance from (``marks_after``), and
+# where maintenance-off takes it from there: a node at rest back to its state, with no
+# action (the plan moves it on), an installed one awaiting its join to provisioned
+# (joined again when the run's target is joined); any other goes the table's way, from
+# registration. Read through ``next_step(..., marks)``.
+MAINTENANCE_FROM = "maintenance-from"
+_RETURNS: dict[str, State] = {
+    S.DECLARED: S.DECLARED,
+    S.READY: S.READY,
+    S.PROVISIONED: S.PROVISIONED,
+}
+_RETURNS |= {S.JOINING: S.PROVISIONED, S.JOINED: S.JOINED}
 
 
 # What a node found resting in a state goes on with, when no transition just named it (a
@@ -216,8 +248,20 @@ WRITE_BEHIND: frozenset[tuple[State, Event]] = frozenset(
 )
 
 
-def next_step(state: State, event: Event) -> Transition:
+def next_step(state: State, event: Event, marks: Mapping[str, Any] | None = None) -> Transition:
+    """The table's transition for ``event`` in ``state``; maintenance-off reads where the
+    node came from in its ``marks`` (``after_maintenance``). ``IllegalEvent`` when the
+    table has none."""
+    if (state, event) == (S.MAINTENANCE, E.MAINTENANCE_OFF):
+        return after_maintenance((marks or {}).get(MAINTENANCE_FROM))
     try:
         return TABLE[(state, event)]
     except KeyError:
         raise IllegalEvent(f"{event} means nothing to a node that is {state}") from None
+
+
+def after_maintenance(came_from: str | None) -> Transition:
+    """Where maintenance-off takes a node put in maintenance from ``came_from`` (a state's
+    value; None or unknown: the table's road, from registration)."""
+    back = _RETURNS.get(came_from) if came_from is not None else None
+    return T(back, A.NONE) if back is not None else TABLE[(S.MAINTENANCE, E.MAINTENANCE_OFF)]

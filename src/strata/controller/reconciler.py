@@ -90,6 +90,7 @@ class Reconciler:
             Action.AWAIT_BOOT: self._replay_early,
             Action.BOOT_FROM_DISK: self._end_attempt,
             Action.RECORD_FAILURE: self._end_attempt,
+            Action.HANDS_OFF: self._end_attempt,  # maintenance: no config served
             Action.FALL_BACK: self._fall_back,
             Action.AWAIT_JOIN: lambda t: None,  # the cluster's watch reports node-ready
         }
@@ -199,7 +200,7 @@ class Reconciler:
         detail: Mapping[str, Any] | None = None,
     ) -> bool:
         try:
-            step = next_step(t.state, event)
+            step = next_step(t.state, event, t.marks)
         except IllegalEvent as exc:
             log.debug("node=%s ignored: %s", t.name, exc)
             return False
@@ -210,17 +211,13 @@ class Reconciler:
                 self._handlers[t.action](t)
             return True
         now = self.clock()
-        t.marks = actions.marks_after(event, t.marks)
+        t.marks = actions.marks_after(event, t.marks, before)
         t.state, t.generation, t.tries, t.last_error = step.next, t.generation + 1, 0, None
         if before is State.PROVISIONING and t.state is not State.BOOTING:
             t.early = []  # failed or moved on: what the machine said no longer counts
         timeout = self.options.timeouts.of(t.state)
         t.deadline = now + timeout if timeout else None
-        t.step, t.reason = (
-            (before.value, reason or str(event))
-            if t.state in (State.FAILED, State.FOUND_RUNNING)
-            else (None, None)
-        )
+        t.step, t.reason = (before.value, reason or str(event)) if t.stopped else (None, None)
         info = {"from": before.value, "to": t.state.value, "event": event.value, **(detail or {})}
         if t.reason or reason:  # a failure's, or why the node moved on (a fallback)
             info["reason"] = t.reason or reason
@@ -333,7 +330,7 @@ class Reconciler:
             if t is None:
                 continue
             if e.kind in REQUESTS:  # a person's request; ignored unless the table allows it
-                self._feed(t, REQUESTS[e.kind])
+                self._feed(t, REQUESTS[e.kind], e.detail.get("reason"))  # maintenance's
                 continue
             if e.kind in CLUSTER_EVENTS:  # a node Ready in its layer's cluster
                 if t.state is State.PROVISIONING:  # after the boot events held back

@@ -1,5 +1,5 @@
-"""What a person asks of nodes — retry a failed one, adopt one found running — made
-through the lifecycle table, never around it.
+"""What a person asks of nodes — retry a failed one, adopt one found running, put one in
+maintenance or take it out — made through the lifecycle table, never around it.
 
 When a controller holds the datacenter, the request goes into the event log and that
 controller feeds it to the node (the log is the one way in, so the controller's view
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from strata.controller.actions import marks_after
 from strata.controller.inputs import REQUESTS
-from strata.controller.lifecycle import TABLE, Event, IllegalEvent, State, next_step
+from strata.controller.lifecycle import TABLE, Action, Event, IllegalEvent, State, next_step
 from strata.errors import StrataError
 from strata.store import NodeRecord, RecordWrite, Store
 
@@ -41,9 +41,15 @@ class Requested:
 
 
 def request(
-    store: Store, nodes: Sequence[str], event: Event, running: str | None = None
+    store: Store,
+    nodes: Sequence[str],
+    event: Event,
+    running: str | None = None,
+    reason: str | None = None,
 ) -> Requested:
-    """Send ``event`` (``Event.RETRY`` or ``Event.ADOPT``) to ``nodes``.
+    """Send ``event`` (``Event.RETRY``, ``ADOPT``, ``MAINTENANCE_ON`` or
+    ``MAINTENANCE_OFF``) to ``nodes``; ``reason``: a person's note, kept as the reason
+    of a node put in maintenance (``strata status`` shows it).
 
     ``running``: the controller known to drive the nodes though it holds no store writer
     lease (in a cluster, the replicas holding the shard leases); None: the store's
@@ -53,29 +59,47 @@ def request(
     ``Conflict`` when a record moved on while this ran; in both cases nothing changed."""
     records = store.records()
     problems = [f"{n}: no such node" for n in nodes if n not in records]
-    for name in nodes:
-        if name in records:
-            try:
-                next_step(State(records[name].state), event)
-            except IllegalEvent:
-                allowed = " or ".join(s for s, e in TABLE if e is event)
-                problems.append(f"{name}: {records[name].state}, not {allowed}")
-    if problems:
-        raise RequestRefused(problems)
+    problems += [_refused(records[n], event) for n in nodes if n in records]
+    if any(problems):
+        raise RequestRefused([p for p in problems if p])
     writer = store.writer()
     controller = running or (writer[0] if writer is not None else None)
     if controller is not None:
         for name in nodes:
-            store.record(name, _LOG_ENTRY[event], {})
+            store.record(name, _LOG_ENTRY[event], {"reason": reason} if reason else {})
         return Requested(tuple(nodes), controller)
-    store.write_records([_written(records[n], event) for n in nodes])
+    store.write_records([_written(records[n], event, reason) for n in nodes])
     return Requested(tuple(nodes), None)
 
 
-def _written(record: NodeRecord, event: Event) -> RecordWrite:
-    step = next_step(State(record.state), event)
-    info = {"from": record.state, "to": step.next.value, "event": event.value}
-    marks = marks_after(event, record.marks)
+def _refused(record: NodeRecord, event: Event) -> str:
+    """Why ``record``'s node cannot take ``event`` (empty: it can)."""
+    try:
+        next_step(State(record.state), event, record.marks)
+    except IllegalEvent:
+        if event is Event.MAINTENANCE_ON:
+            return f"{record.name}: already in maintenance"
+        allowed = " or ".join(s for s, e in TABLE if e is event)
+        return f"{record.name}: {record.state}, not {allowed}"
+    return ""
+
+
+def _written(record: NodeRecord, event: Event, reason: str | None) -> RecordWrite:
+    """The record ``event`` leaves, as the controller would write it: maintenance keeps
+    where the node stopped and why, and ends its open attempt (``Action.HANDS_OFF``)."""
+    before = State(record.state)
+    step = next_step(before, event, record.marks)
+    info: dict[str, str] = {"from": record.state, "to": step.next.value, "event": event.value}
+    stopped = step.next is State.MAINTENANCE
+    if stopped:
+        info["reason"] = reason or event.value
     return RecordWrite(  # no deadline: the next apply starts the phase's clock
-        record.name, record.version, step.next.value, marks=marks, event=("state", info)
+        record.name,
+        record.version,
+        step.next.value,
+        record.state if stopped else None,
+        info.get("reason"),
+        marks=marks_after(event, record.marks, before),
+        event=("state", info),
+        end_attempt=False if step.action is Action.HANDS_OFF else None,
     )

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from strata.controller.actions import resume_action
-from strata.controller.lifecycle import Action, State
+from strata.controller.lifecycle import STOPPED, Action, State
 from strata.plan import ChangeKind, NodePlan, Plan, node_plan_from_jsonable
 from strata.store import NodeRecord
 
@@ -50,12 +50,17 @@ class Tracked:
         """No longer in the topology: only a power-off (with --prune) is left for it."""
         return self.intent is ChangeKind.DELETE
 
+    @property
+    def stopped(self) -> bool:
+        """Failed, found running or in maintenance (``lifecycle.STOPPED``): until a person acts."""
+        return self.state in STOPPED
+
     def settled(self, target: State) -> bool:
         """Nothing more for the run to do: at ``target`` (provisioned or joined), joined,
         held, failed, found running, in maintenance, or removed and not being powered off."""
         if self.busy or self.action is Action.EJECT_MEDIA:  # a BMC step yet to run
             return False
-        if self.held or self.state in (State.FAILED, State.MAINTENANCE, State.FOUND_RUNNING):
+        if self.held or self.stopped:
             return True
         if self.removed:  # settled unless being powered off
             return self.state is not State.DEPROVISIONING

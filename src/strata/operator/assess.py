@@ -1,8 +1,8 @@
 """Where a Topology stands, from its plan and every server's record: the Ready,
 Progressing and Degraded conditions' status, reason and message (Kubernetes API
 conventions, "Typical status properties": Progressing is True only while the
-controller has work it can do; a server waiting for a person's consent, or failed, is
-not progress).
+controller has work it can do; a server waiting for a person's consent, failed or in
+maintenance is not progress).
 """
 
 from __future__ import annotations
@@ -54,7 +54,8 @@ def assess(
     failed = "; ".join(f"{s.name}: {s.step}: {s.reason}" for s in mine if s.state == "failed")
     ready = len(mine) == len(plan.nodes) and all(s.state in at_target for s in mine)
     ready = ready and not held and not stopped
-    settled = all(s.state in at_target or s.state == "failed" or s.name in waiting for s in mine)
+    stopped_by = {"failed", "maintenance"}  # until a person acts: not progress
+    settled = all(s.state in at_target | stopped_by or s.name in waiting for s in mine)
     done = stopped or ready or (len(mine) == len(plan.nodes) and settled)
     why = "stopped to replan" if stopped else held or _counted(mine, target, ready)
     if stopped:

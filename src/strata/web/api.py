@@ -13,6 +13,9 @@ are the pydantic models below, and the OpenAPI 3.1 document made from the same m
   BMC, DHCP, iPXE, Ignition, phone-home), the ``limit`` newest.
 - ``POST /api/v1/servers/{name}/retry``: send a failed server back into the lifecycle,
   as ``strata retry`` does (the bearer token always: ``strata.web.access``).
+- ``PUT /api/v1/servers/{name}/maintenance`` (body: none, or ``{"reason": TEXT}``) and
+  ``DELETE`` of it: put the server in maintenance or take it out, as ``strata
+  maintenance on|off`` does (the token always).
 
 Errors are ``{"error": CODE, "detail": TEXT}`` with their HTTP status.
 """
@@ -25,7 +28,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -37,10 +40,12 @@ from strata.store.records import LogEntry, NodeSummary
 from strata.web.access import HEADERS, refusal, unknown_parameters
 from strata.web.live import RacksView
 
-__all__ = ["ApiSource", "api_routes", "openapi"]
+__all__ = ["ACTIONS", "Act", "ApiSource", "api_routes", "openapi"]
 
 FILTERS = ("state", "layer", "region", "zone", "rack")
 MAX_PAGE = 1000
+ACTIONS = ("retry", "maintenance-on", "maintenance-off")  # what ``Act`` is asked to do
+MAX_BODY = 4096  # bytes of an action's JSON body
 
 
 class ServerSummary(BaseModel):
@@ -105,6 +110,13 @@ class ActionDone(BaseModel):
     message: str
 
 
+class MaintenanceRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str | None = Field(
+        default=None, max_length=500, description="a note for the others: the server's reason"
+    )
+
+
 class ApiError(BaseModel):
     error: str
     detail: str
@@ -124,7 +136,11 @@ class Api:
     topology: str
     plan_of: Callable[[str], NodePlan | None]
     token: str
-    retry: Callable[[tuple[str, ...]], ActionDone] | None  # None: no controller to ask
+    act: Act | None  # None: no controller to ask
+
+
+# (one of ``ACTIONS``, the server, a person's note or None) -> what was done
+Act = Callable[[str, str, str | None], ActionDone]
 
 
 def api_routes(
@@ -132,19 +148,20 @@ def api_routes(
     topology: str,
     plan_of: Callable[[str], NodePlan | None],
     token: str,
-    retry: Callable[[tuple[str, ...]], ActionDone] | None = None,
+    act: Act | None = None,
 ) -> list[Route]:
     """The ``/api/v1`` routes over ``source`` (a store), for the topology named
     ``topology``; ``plan_of`` gives a server's NodePlan; ``token`` is the bearer token
-    (``strata.web.access``); ``retry`` does a retry (``ActionDone``), or raises a
-    ``StrataError`` that says why not."""
-    api = Api(source, topology, plan_of, token, retry)
+    (``strata.web.access``); ``act`` does an action (a retry, maintenance on or off) and
+    says what it did (``ActionDone``), or raises a ``StrataError`` that says why not."""
+    api = Api(source, topology, plan_of, token, act)
     return [
         Route("/api/v1/summary", _view(api, _summary)),
         Route("/api/v1/servers", _view(api, _servers, (*FILTERS, "limit", "after"))),
         Route("/api/v1/servers/{name}", _view(api, _server)),
         Route("/api/v1/servers/{name}/events", _view(api, _events, ("limit",))),
-        Route("/api/v1/servers/{name}/retry", _retry(api), methods=["POST"]),
+        Route("/api/v1/servers/{name}/retry", _action(api), methods=["POST"]),
+        Route("/api/v1/servers/{name}/maintenance", _action(api), methods=["PUT", "DELETE"]),
         Route("/api/v1/openapi.json", _view(api, lambda _api, _request: openapi())),
     ]
 
@@ -169,23 +186,44 @@ def _view(api: Api, handler: Handler, known: tuple[str, ...] = ()) -> Callable[[
     return view
 
 
-def _retry(api: Api) -> Callable[[Request], Any]:
-    async def retry(request: Request) -> Response:
+def _action(api: Api) -> Callable[[Request], Any]:
+    """A route's action: a retry (POST …/retry), maintenance on (PUT …/maintenance,
+    with an optional ``MaintenanceRequest``) or off (DELETE …/maintenance)."""
+
+    async def action(request: Request) -> Response:
         refused = refusal(request, api.token, action=True)
         if refused is not None:
             return refused
-        if api.retry is None:
+        if api.act is None:
             return _error(409, "no-controller", "this process runs no controller to ask")
+        which = {"POST": "retry", "PUT": "maintenance-on"}.get(request.method, "maintenance-off")
+        try:
+            reason = await _reason(request) if which == "maintenance-on" else None
+        except ValueError as exc:  # pydantic's ValidationError too
+            return _error(400, "bad-request", str(exc))
         name = request.path_params["name"]
         if not any(s.name == name for s in await asyncio.to_thread(api.source.summaries)):
             return _error(404, "not-found", f"no server {name} in {api.topology}")
         try:
-            done = await asyncio.to_thread(api.retry, (name,))
+            done = await asyncio.to_thread(api.act, which, name, reason)
         except StrataError as exc:
             return _error(409, "refused", str(exc))
         return JSONResponse(done.model_dump(mode="json"), headers=HEADERS)
 
-    return retry
+    return action
+
+
+async def _reason(request: Request) -> str | None:
+    """The ``reason`` of a ``MaintenanceRequest`` body (none: None); ``ValueError`` for a
+    body that is not one, or longer than ``MAX_BODY`` bytes."""
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY:
+            raise ValueError(f"a body of more than {MAX_BODY} bytes")
+    if not body.strip():
+        return None
+    return MaintenanceRequest.model_validate_json(body).reason
 
 
 class _NotFound(Exception):
@@ -286,6 +324,7 @@ def _summary_of(s: NodeSummary) -> ServerSummary:
 
 MODELS: Sequence[type[BaseModel]] = (
     TopologySummary, ServerPage, ServerDetail, ServerEvents, ActionDone, ApiError, RacksView,
+    MaintenanceRequest,
 )  # fmt: skip
 
 

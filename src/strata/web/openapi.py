@@ -47,7 +47,17 @@ def document(models: Sequence[type[BaseModel]]) -> dict[str, Any]:
                 "a server's events, oldest first", "ServerEvents", view,
                 [_name(), _query("limit", "the newest N (1-1000)", "integer")], missing=True,
                 bad=True)},
-            "/api/v1/servers/{name}/retry": {"post": _retry()},
+            "/api/v1/servers/{name}/retry": {"post": _action(
+                "send a failed server back into the lifecycle (as `strata retry`)",
+                "not failed")},
+            "/api/v1/servers/{name}/maintenance": {
+                "put": {**_action("put the server in maintenance: hands off (as `strata "
+                                  "maintenance on`)", "already in maintenance"),
+                        "requestBody": {"required": False, "content": {"application/json": {
+                            "schema": _ref("MaintenanceRequest")}}}},
+                "delete": _action("take the server out of maintenance (as `strata "
+                                  "maintenance off`)", "not in maintenance"),
+            },
             "/api/v1/racks": {"get": _get("every server as a slot of its rack, and the "
                                           "log's position", "RacksView", view, bad=True)},
             "/api/v1/changes": {"get": {
@@ -91,16 +101,17 @@ def _get(
     return operation
 
 
-def _retry() -> dict[str, Any]:
+def _action(summary: str, refused: str) -> dict[str, Any]:
     return {
-        "summary": "send a failed server back into the lifecycle (as `strata retry`)",
+        "summary": summary,
         "security": [{"bearer": []}],
         "parameters": [_name()],
         "responses": {
             "200": _json(_ref("ActionDone"), "asked, or done"),
+            "400": _error("a body that is not a MaintenanceRequest"),
             "401": _error("no bearer token"),
             "404": _error("no such server"),
-            "409": _error("refused: not failed, or no controller to ask"),
+            "409": _error(f"refused: {refused}, or no controller to ask"),
         },
     }
 

@@ -225,3 +225,34 @@ def test_a_topology_deleted_and_made_again_is_a_new_object_on_the_kept_records(
     run.wait_condition("again", "Ready", "True", 1)
     assert run.condition("again", "Planned")["message"] == "1 unchanged"
     assert run.machines.by_name(run.systems[0].name).power_ons == 1
+
+
+def test_maintenance_through_the_cluster_and_back_untouched(make_run: Any) -> None:
+    """`strata maintenance on|off NODE --kubeconfig`: the running controller takes the
+    server out of its hands (not progress, not a failure: Progressing False) and gives
+    it back where it rested, provisioned, with no BMC power action in between."""
+    run = make_run(1)
+    (server,) = run.systems
+    run.start()
+    run.create(run.document([server], "lab"))
+    run.wait_condition("lab", "Ready", "True", 1)
+    powered = run.machines.by_name(server.name).power_ons
+    where = ["--kubeconfig", str(run.plane.admin_kubeconfig()), "-n", run.namespace]
+    where += ["--topology", "lab"]
+    on = _strata("maintenance", "on", server.name, "--reason", "new PSU", *where)
+    assert on.returncode == 0, on.stderr
+    assert on.stdout.strip() == f"asked replica-a to maintenance-on {server.name}"
+    wait_for(
+        lambda: True if run.get("lab").get("status", {}).get("states") == _kept else None,
+        60,
+        "the server in maintenance",
+    )
+    run.wait_condition("lab", "Progressing", "False", 1, timeout=60)
+    off = _strata("maintenance", "off", server.name, *where)
+    assert off.returncode == 0, off.stderr
+    run.wait_condition("lab", "Ready", "True", 1)
+    assert run.get("lab")["status"]["states"] == {"provisioned": 1}
+    assert run.machines.by_name(server.name).power_ons == powered
+
+
+_kept = {"maintenance": 1}

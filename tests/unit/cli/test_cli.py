@@ -175,8 +175,9 @@ def test_the_topology_is_minus_f_everywhere_and_the_old_spelling_still_works() -
     assert "deprecated" not in new.output
     assert "validate FILE` is deprecated: say `" in old.stderr and "validate -f FILE`" in old.stderr
     assert old.stdout == new.stdout
-    for command in ("validate", "plan", "apply", "serve", "status", "events", "retry", "adopt"):
-        help_text = runner.invoke(cli, [command, "--help"]).output
+    commands = ("validate", "plan", "apply", "serve", "status", "events", "retry", "adopt")
+    for command in (*commands, "maintenance on", "maintenance off"):
+        help_text = runner.invoke(cli, [*command.split(), "--help"]).output
         assert "-f, --file FILE" in help_text, command
 
 

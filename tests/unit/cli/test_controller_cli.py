@@ -143,6 +143,27 @@ def test_retry_asks_a_running_controller(applied: Path) -> None:
     assert store.events("lab-worker-1")[-1].kind == "retry-requested"
 
 
+def test_maintenance_on_and_off_from_the_command_line(applied: Path) -> None:
+    """`strata maintenance on|off`: with no controller running the records are written
+    (the person's note kept as the reason); with one, it is asked through the log."""
+    store = SQLiteStore(applied.parent / ".strata" / "strata.db")
+    code, out = run("maintenance", "on", "lab-cp-0", "--reason", "new PSU", "--file", str(applied))
+    assert code == 0 and "in maintenance lab-cp-0: hands off" in out, out
+    record = store.records()["lab-cp-0"]
+    assert (record.state, record.step, record.reason) == ("maintenance", "provisioned", "new PSU")
+    code, out = run("maintenance", "on", "lab-cp-0", "--file", str(applied))
+    assert code == 1 and "lab-cp-0: already in maintenance" in out
+    code, out = run("status", str(applied))
+    assert "in maintenance: `strata maintenance" in out and "│ new PSU │" in out
+    code, out = run("maintenance", "off", "lab-cp-0", "--file", str(applied))
+    assert code == 0, out
+    assert store.records()["lab-cp-0"].state == "provisioned"
+    store.acquire_writer("strata apply (pid 7 on elsewhere)", ttl=60)
+    code, out = run("maintenance", "on", "lab-cp-0", "--file", str(applied))
+    assert code == 0 and "asked strata apply (pid 7 on elsewhere) to maintenance-on" in out
+    assert store.events("lab-cp-0")[-1].kind == "maintenance-on-requested"
+
+
 def test_a_second_apply_is_told_who_drives_the_datacenter(applied: Path) -> None:
     store = SQLiteStore(applied.parent / ".strata" / "strata.db")
     store.acquire_writer("strata apply (pid 7 on elsewhere)", ttl=60)

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 from strata.controller import TABLE, Event, State
+from strata.controller.lifecycle import Transition, after_maintenance
 
 DOC = Path(__file__).resolve().parents[3] / "docs" / "controller.md"
 BEGIN, END = "<!-- BEGIN GENERATED lifecycle -->", "<!-- END GENERATED lifecycle -->"
@@ -16,14 +17,26 @@ BEGIN, END = "<!-- BEGIN GENERATED lifecycle -->", "<!-- END GENERATED lifecycle
 def lifecycle_markdown() -> str:
     rows = ["| state | event | next state | action |", "|---|---|---|---|"]
     common = {
-        (s, e) for s, e in TABLE if e in (Event.TIMEOUT, Event.BMC_FAILED, Event.MAINTENANCE_ON)
+        (s, e)
+        for s, e in TABLE
+        if e in (Event.TIMEOUT, Event.BMC_FAILED, Event.MAINTENANCE_ON, Event.MAINTENANCE_OFF)
     }
     for (state, event), step in TABLE.items():
         if (state, event) not in common:
             rows.append(f"| {state} | {event} | {step.next} | {step.action} |")
     waiting = sorted({s for s, e in common if e is Event.TIMEOUT}, key=list(State).index)
     rows.append(f"| {', '.join(waiting)} | timeout, bmc-failed | failed | record-failure |")
-    rows.append("| every state but maintenance | maintenance-on | maintenance | none |")
+    on = TABLE[(State.DECLARED, Event.MAINTENANCE_ON)]
+    rows.append(f"| every state but maintenance | maintenance-on | maintenance | {on.action} |")
+    back: dict[Transition, list[str]] = {}
+    for state in State:
+        if state is not State.MAINTENANCE:
+            back.setdefault(after_maintenance(state), []).append(state)
+    for step, came_from in back.items():
+        rows.append(
+            f"| maintenance, entered from {', '.join(came_from)} | maintenance-off "
+            f"| {step.next} | {step.action} |"
+        )
     return "\n".join(rows) + "\n"
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from strata.controller import TABLE, Action, Event, IllegalEvent, State, next_step
+from strata.controller.actions import MAY_RESET, marks_after
+from strata.controller.lifecycle import MAINTENANCE_FROM
 
 
 def walk(start: State, events: list[Event]) -> list[tuple[State, Action]]:
@@ -89,13 +91,47 @@ def test_a_phase_that_times_out_fails_and_a_retry_starts_over() -> None:
     assert next_step(State.INSPECTING, Event.INSPECTION_FAILED).next is State.FAILED
 
 
-def test_maintenance_from_anywhere_and_back_through_registration() -> None:
+def test_maintenance_from_anywhere_hands_off() -> None:
     for state in State:
         if state is not State.MAINTENANCE:
-            assert next_step(state, Event.MAINTENANCE_ON).next is State.MAINTENANCE
-    assert next_step(State.MAINTENANCE, Event.MAINTENANCE_OFF).next is State.REGISTERING
+            step = next_step(state, Event.MAINTENANCE_ON)
+            assert (step.next, step.action) == (State.MAINTENANCE, Action.HANDS_OFF)
+    with pytest.raises(IllegalEvent):
+        next_step(State.MAINTENANCE, Event.MAINTENANCE_ON)
     with pytest.raises(IllegalEvent):
         next_step(State.MAINTENANCE, Event.PROVISION)
+    with pytest.raises(IllegalEvent):
+        next_step(State.JOINED, Event.MAINTENANCE_OFF)
+
+
+@pytest.mark.parametrize(
+    ("came_from", "back"),
+    [
+        (State.DECLARED, (State.DECLARED, Action.NONE)),
+        (State.READY, (State.READY, Action.NONE)),
+        (State.PROVISIONED, (State.PROVISIONED, Action.NONE)),
+        (State.JOINING, (State.PROVISIONED, Action.NONE)),  # joined again by the plan
+        (State.JOINED, (State.JOINED, Action.NONE)),
+        (State.BOOTING, (State.REGISTERING, Action.CHECK_BMC)),  # an install cut short
+        (State.INSTALLING, (State.REGISTERING, Action.CHECK_BMC)),
+        (State.FAILED, (State.REGISTERING, Action.CHECK_BMC)),
+        (State.FOUND_RUNNING, (State.REGISTERING, Action.CHECK_BMC)),
+        (None, (State.REGISTERING, Action.CHECK_BMC)),  # a record written before the mark
+    ],
+)
+def test_out_of_maintenance_back_where_it_rested_else_through_registration(
+    came_from: State | None, back: tuple[State, Action]
+) -> None:
+    marks = {MAINTENANCE_FROM: came_from} if came_from is not None else {}
+    step = next_step(State.MAINTENANCE, Event.MAINTENANCE_OFF, marks)
+    assert (step.next, step.action) == back
+
+
+def test_maintenance_keeps_where_it_came_from_and_leaving_drops_consent() -> None:
+    marks = {MAY_RESET: True, "attempt": 3}
+    inside = marks_after(Event.MAINTENANCE_ON, marks, State.INSTALLING)
+    assert inside == {**marks, MAINTENANCE_FROM: "installing"}
+    assert marks_after(Event.MAINTENANCE_OFF, inside, State.MAINTENANCE) == {"attempt": 3}
 
 
 def test_an_illegal_event_says_what_and_where() -> None:

@@ -46,6 +46,8 @@ def test_work_left_is_progress_and_a_failed_server_is_not() -> None:
     assert not installing.done and not installing.ready
     failed = assess(plan, _records(plan, "failed"), Consent(), "provisioned")
     assert failed.done and not failed.ready and failed.failed.startswith(plan.nodes[0].name)
+    kept = assess(plan, _records(plan, "maintenance"), Consent(), "provisioned")
+    assert kept.done and not kept.ready and not kept.failed  # a person's hands: not a failure
 
 
 def test_a_server_waiting_for_consent_is_not_progress() -> None:

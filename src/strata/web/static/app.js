@@ -130,6 +130,14 @@ async function showLayers() {
   }));
 }
 
+// a server stopped until a person acts: what its page says, and the commands that act
+const STOPPED = {
+  "failed": {said: "failed at", then: "fix the cause, then ", commands: ["strata retry"]},
+  "maintenance": {said: "in maintenance since", then: "when done, ", commands: ["strata maintenance off"]},
+  "found-running": {said: "found running at", then: "take it as it is or reinstall it: ",
+    commands: ["strata adopt", "strata apply --allow-reprovision"]},
+};
+
 function describe(event) {
   const d = event.detail || {};
   if (event.kind === "state") return (d.from || "") + " → " + (d.to || "") + (d.event ? " (" + d.event + ")" : "");
@@ -147,10 +155,11 @@ async function showServer(name) {
   state.replaceChildren(el("i", "dot s-" + server.state), server.state + " · layer " + server.layer +
     " · " + server.region + "/" + server.zone + "/" + server.rack);
   const failure = document.getElementById("server-failure");
-  failure.hidden = server.state !== "failed";
-  if (!failure.hidden) {
-    failure.replaceChildren("failed at " + server.step + ": " + server.reason + " — fix the cause, then ",
-      el("code", "", "strata retry " + server.name));
+  const stopped = STOPPED[server.state];
+  failure.hidden = stopped === undefined;
+  if (stopped !== undefined) {
+    failure.replaceChildren(stopped.said + " " + server.step + ": " + server.reason + " — " + stopped.then,
+      ...stopped.commands.flatMap((command, i) => [i ? " or " : "", el("code", "", command + " " + server.name)]));
   }
   const plan = document.getElementById("server-plan");
   const shown = ["bmc_address", "boot_mac", "boot_method", "firmware", "os_name", "os_version", "install_disk", "role"];
