@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -243,13 +244,15 @@ def _run(
     face: WebFace | None,
 ) -> Summary:
     settings = DriverSettings(observe=face.bmc.observe if face else None)
+    lag = face.loop.observe if face else None
     with BMCPool(topology, settings) as pool:
+        run = functools.partial(manager.reconcile, plan, pool, beside, observe_lag=lag)
         if mode == "json":
-            return manager.reconcile(plan, pool, beside, observed(JsonLines(), face))
+            return run(observed(JsonLines(), face))
         if mode == "plain":
-            return manager.reconcile(plan, pool, beside, observed(PlainLines(make_console()), face))
+            return run(observed(PlainLines(make_console()), face))
         with LiveView(make_console(), f"strata apply {topology.name}") as view:
-            return manager.reconcile(plan, pool, beside, observed(view, face))
+            return run(observed(view, face))
 
 
 def _boot_side(

@@ -18,7 +18,7 @@ from strata.web.access import web_token
 from strata.web.api import ActionDone, api_routes
 from strata.web.app import WebRunner, web_app
 from strata.web.live import live_routes
-from strata.web.metrics import BMCMetrics, BootMetrics, PhaseMetrics, run_registry
+from strata.web.metrics import BMCMetrics, BootMetrics, LoopMetrics, PhaseMetrics, run_registry
 
 __all__ = ["ACTIONS", "WebFace", "observed", "web_face"]
 
@@ -36,6 +36,7 @@ class WebFace:
     boot: BootMetrics
     bmc: BMCMetrics
     phases: PhaseMetrics
+    loop: LoopMetrics  # its ``observe``: ``ApplyOptions.observe_lag``
     runner: WebRunner  # started and stopped beside the run (``Beside``)
 
 
@@ -62,7 +63,13 @@ def web_face(
         *live_routes(store, token, stopping),
     ]
     runner = WebRunner(web_app(registry, token, api), host, port, stopping)
-    return WebFace(BootMetrics(registry), BMCMetrics(registry), PhaseMetrics(registry), runner)
+    return WebFace(
+        BootMetrics(registry),
+        BMCMetrics(registry),
+        PhaseMetrics(registry),
+        LoopMetrics(registry),
+        runner,
+    )
 
 
 def observed(view: Callable[[Change], None], face: WebFace | None) -> Callable[[Change], None]:

@@ -6,6 +6,7 @@ events; the reasons a phase's timeout or a machine's report gives a failed node.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -120,7 +121,22 @@ def reason_for(event: Event, detail: Mapping[str, Any]) -> str | None:
     return text.format(file=detail.get("file")) if text is not None else None
 
 
-def log_reader(store: Store) -> Callable[[int], list[LogEntry]]:
+def log_reader(
+    store: Store,
+    observe_lag: Callable[[str, float], None] | None = None,
+    clock: Callable[[], float] = time.time,
+) -> Callable[[int], list[LogEntry]]:
     """How the controller reads the log after a position: only the kinds it acts on
-    (``READS``: its own state changes are not read back)."""
-    return lambda after: store.events_since(after, kinds=READS)
+    (``READS``: its own state changes are not read back); ``observe_lag`` is told
+    ("event", seconds since it was written) of each entry read (one written while no
+    controller ran counts from its writing too)."""
+
+    def read(after: int) -> list[LogEntry]:
+        entries = store.events_since(after, kinds=READS)
+        if observe_lag is not None and entries:
+            now = clock()
+            for entry in entries:
+                observe_lag("event", max(0.0, now - entry.at))
+        return entries
+
+    return read

@@ -10,6 +10,7 @@ under the lease, and hands the same plan to the reconciler and to the boot side.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable, Sequence
 from types import TracebackType
@@ -62,17 +63,22 @@ class Manager:
         beside: Sequence[Beside] = (),
         observer: Callable[[Change], None] | None = None,
         stop: threading.Event | None = None,
+        observe_lag: Callable[[str, float], None] | None = None,
     ) -> Summary:
         """Start what runs ``beside`` (in order: the boot service, the layers' watches),
         drive every node of ``plan`` to its target (or until ``stop`` is set: see
-        ``Reconciler``), stop them (in reverse order)."""
+        ``Reconciler``), stop them (in reverse order); ``observe_lag``: the run's
+        ``ApplyOptions.observe_lag`` (the web face's, made after the lease)."""
         started: list[Beside] = []
         try:
             for part in beside:
                 part.start()
                 started.append(part)
+            options = self.options
+            if observe_lag is not None:
+                options = dataclasses.replace(options, observe_lag=observe_lag)
             reconciler = Reconciler(
-                plan, self.store, drivers, self.options, observer, lease=self.lease, stop=stop
+                plan, self.store, drivers, options, observer, lease=self.lease, stop=stop
             )
             return reconciler.run()
         finally:

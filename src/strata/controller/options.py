@@ -59,3 +59,7 @@ class ApplyOptions:
     # the boot service's /media route (``strata.boot.media.media_url``); None: this run
     # serves no boot service, so a node that boots from virtual media cannot be installed
     media_url: Callable[[str, int], str] | None = None
+    # told how late the loop handled what was due (the web face's loop-lag histogram):
+    # ("event", seconds from a log entry's writing to its reading) or ("timer", seconds
+    # past a timer's due time); None: not measured
+    observe_lag: Callable[[str, float], None] | None = None

@@ -78,7 +78,7 @@ class Reconciler:
         self.nodes: dict[str, Tracked] = {}
         self._unsettled: set[str] = set()
         self._ready: deque[str] = deque()
-        self._timers = Timers()
+        self._timers = Timers(self.options.observe_lag)
         self._writes, self._cursor = Writes(store), SavedCursor(store, CURSOR, clock=clock)
         self._workers = Workers(plan.racks, drivers, store, self.options)
         self._early: set[str] = set()  # nodes holding boot events that outran their power-on
@@ -324,7 +324,7 @@ class Reconciler:
     # -- events, timers, records ------------------------------------------
 
     def _read_events(self, cursor: int) -> int:
-        events = log_reader(self.store)(cursor)  # the entries it acts on
+        events = log_reader(self.store, self.options.observe_lag, self.clock)(cursor)
         for e in events:
             t = self.nodes.get(e.node)
             if t is None:

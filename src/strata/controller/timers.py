@@ -5,15 +5,18 @@ before the node moved on is recognised as stale when it fires."""
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 __all__ = ["Timers"]
 
 
 class Timers:
-    def __init__(self) -> None:
+    def __init__(self, observe_lag: Callable[[str, float], None] | None = None) -> None:
+        """``observe_lag``: told ("timer", seconds past its due time) of each timer as it
+        fires (``ApplyOptions.observe_lag``)."""
         self._heap: list[tuple[float, int, str, int, str]] = []
         self._seq = 0  # keeps equal times in the order they were set
+        self._observe = observe_lag
 
     def add(self, at: float, name: str, generation: int, kind: str) -> None:
         """``kind``: "deadline", "retry" or "wake" (``name`` a rack key then)."""
@@ -27,5 +30,7 @@ class Timers:
         """(name, generation, kind) of every timer at or before ``now``, soonest first;
         a timer added while iterating fires in this pass if it is due."""
         while self._heap and self._heap[0][0] <= now:
-            _, _, name, generation, kind = heapq.heappop(self._heap)
+            at, _, name, generation, kind = heapq.heappop(self._heap)
+            if self._observe is not None:
+                self._observe("timer", now - at)
             yield name, generation, kind

@@ -22,6 +22,12 @@ the process-wide default, so two runs in one process never mix).
   answered, by route template (``/assets/{os}/{version}/{file}``, not each path: the
   label set stays as small as the route table) and HTTP status (``BootMetrics``,
   counted by ``CountRequests`` around the boot service's app).
+- ``strata_reconciler_loop_lag_seconds{source}`` (histogram): how late the controller's
+  loop handled what was due: ``event``, a log entry it acts on (the boot service's,
+  a phone-home, the cluster's, a person's request), from its writing to its reading;
+  ``timer``, a deadline, a retry's wait or a rack's power slot, past its due time
+  (``LoopMetrics``, told through ``ApplyOptions.observe_lag``). Events wait for the
+  loop's poll (0.25 s) by design; more is a loop behind its work.
 
 Names and units follow Prometheus' conventions (prometheus.io/docs/practices/naming:
 base units, ``_total`` for counters, ``_seconds`` for durations).
@@ -62,6 +68,8 @@ BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10, 
 BMC_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
 # seconds: a phase lasts seconds (registering) to an hour (an install on a slow mirror)
 PHASE_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200)
+# the loop's lag: its poll is 0.25 s; seconds and more are a loop behind its work
+LAG_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
 
 
 class FleetCollector(Collector):
@@ -250,6 +258,26 @@ class PhaseMetrics:
                 self._entered[node] = (after, at)
         if was is not None and before == was[0] and after != before:
             self.seconds.labels(before).observe(max(0.0, at - was[1]))
+
+
+class LoopMetrics:
+    """The controller loop's lag, in ``registry``: ``observe`` is what
+    ``ApplyOptions.observe_lag`` takes."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.seconds = Histogram(
+            "strata_reconciler_loop_lag_seconds",
+            "Seconds the controller's loop handled what was due late: a log entry it acts "
+            "on (source=event, from its writing) or a timer (source=timer, past its time).",
+            ["source"],
+            buckets=LAG_BUCKETS,
+            registry=registry,
+        )
+        for source in ("event", "timer"):
+            self.seconds.labels(source)  # both series exist from the start
+
+    def observe(self, source: str, seconds: float) -> None:
+        self.seconds.labels(source).observe(max(0.0, seconds))
 
 
 def run_registry(

@@ -40,7 +40,7 @@ class Scraper:
                 answer = httpx.get(self.url, timeout=2)
             except httpx.TransportError:
                 continue  # not listening yet, or no more
-            self.lines.update(line.rsplit(" ", 1)[0] for line in answer.text.splitlines())
+            self.lines.update(answer.text.splitlines())  # each sample with its value
 
     def stop(self) -> str:
         self._stop.set()
@@ -93,6 +93,8 @@ def test_apply_the_lab_example_with_the_live_view(
     assert 'strata_bmc_calls_total{operation="power on",result="ok"}' in scraped
     assert 'strata_boot_requests_total{route="/ipxe",status="200"}' in scraped
     assert 'strata_phase_duration_seconds_count{phase="registering"}' in scraped
+    lag = re.findall(r'strata_reconciler_loop_lag_seconds_count\{source="event"\} (\S+)', scraped)
+    assert max(map(float, lag), default=0) > 0, lag  # entries read, their lag told
     assert "strata_servers{" in scraped
     assert "plan for lab: 3 to create" in result.output
     assert "strata apply lab" in result.output and "by layer" in result.output

@@ -19,7 +19,7 @@ from strata.plan.model import to_jsonable
 from strata.store import RecordWrite, SQLiteStore
 from strata.topology import load
 from strata.web.app import web_app
-from strata.web.metrics import BMCMetrics, BootMetrics, PhaseMetrics, run_registry
+from strata.web.metrics import BMCMetrics, BootMetrics, LoopMetrics, PhaseMetrics, run_registry
 from tests.support.promtool import promtool_check
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -125,6 +125,42 @@ def test_a_phase_is_timed_from_entering_it_to_leaving_it() -> None:
     promtool_check(generate_latest(registry))
 
 
+def test_the_loop_lag_by_source_from_a_real_run(store: SQLiteStore, tmp_path: Path) -> None:
+    """A reconciler run over the simulated fleet tells ``LoopMetrics`` (as `strata apply
+    --web-listen` wires it): both sources observed, each lag a real wait (>= 0, and
+    under the run's own length), promtool reads the histogram."""
+    from strata.controller import ApplyOptions, Reconciler, recorded
+    from strata.lab.generated import generated_topology
+    from strata.lab.simulated import Fleet, FleetSettings
+
+    registry = CollectorRegistry()
+    loop = LoopMetrics(registry)
+    assert (
+        samples(registry)[("strata_reconciler_loop_lag_seconds_count", (("source", "timer"),))] == 0
+    )
+    fresh = SQLiteStore(tmp_path / "run.db")
+    topo = generated_topology(1, 3)
+    fast = FleetSettings(
+        latency=(0.001, 0.002), boot_seconds=(0.05, 0.1), install_seconds=(0.05, 0.1)
+    )
+    fleet = Fleet(topo, fresh, fast)
+    started = time.time()
+    try:
+        options = ApplyOptions(poll_interval=0.01, max_backoff=0.01, observe_lag=loop.observe)
+        fleet.machines["k1-n1"].flaky_calls = 2  # a retry's wait: a timer
+        Reconciler(build_plan(topo, *recorded(fresh)), fresh, fleet, options).run()
+    finally:
+        fleet.close()
+    took = time.time() - started
+    seen = samples(registry)
+    for source in ("event", "timer"):
+        labels = (("source", source),)
+        count = seen[("strata_reconciler_loop_lag_seconds_count", labels)]
+        assert count > 0, source
+        assert 0 <= seen[("strata_reconciler_loop_lag_seconds_sum", labels)] <= count * took
+    promtool_check(generate_latest(registry))
+
+
 def test_the_lease_holder_and_its_expiry(store: SQLiteStore) -> None:
     registry = run_registry(store.summaries, store.writer)
     assert not [k for k in samples(registry) if k[0].startswith("strata_lease")]  # nobody
@@ -171,7 +207,7 @@ def test_the_grafana_dashboard_asks_for_metrics_that_exist(
     log = tmp_path / "dnsmasq.log"
     registry = run_registry(store.summaries, store.writer, log)
     store.acquire_writer("strata apply", ttl=30)
-    BootMetrics(registry), BMCMetrics(registry), PhaseMetrics(registry)
+    BootMetrics(registry), BMCMetrics(registry), PhaseMetrics(registry), LoopMetrics(registry)
     exposed = {
         s.name
         for family in text_string_to_metric_families(generate_latest(registry).decode())
@@ -184,3 +220,4 @@ def test_the_grafana_dashboard_asks_for_metrics_that_exist(
         f.name + "_total" for f in registry.collect()
     }
     assert {"strata_servers", "strata_bmc_calls_total", "strata_dhcp_acks_total"} <= named
+    assert "strata_reconciler_loop_lag_seconds_bucket" in named
