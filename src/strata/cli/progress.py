@@ -121,11 +121,11 @@ class PlainLines:
         if change.before is None and change.event == "loaded":
             return
         stamp = time.strftime("%H:%M:%S", time.localtime(change.at))
-        if change.held:
-            self.console.print(f"{stamp} {change.node} held: {change.held}")
+        if change.held:  # text of the run's, BMCs' and people's: never read as markup
+            self.console.print(f"{stamp} {change.node} held: {change.held}", markup=False)
             return
         line = f"{stamp} {change.node} {change.before} -> {change.after} ({change.event})"
-        self.console.print(line + (f": {change.reason}" if change.reason else ""))
+        self.console.print(line + (f": {change.reason}" if change.reason else ""), markup=False)
 
 
 class JsonLines:

@@ -195,7 +195,7 @@ def _problem_table(
     for column in ("node", "step", "reason"):
         table.add_column(column, overflow="fold")
     for n in chosen:
-        table.add_row(n.name, n.step or "", n.reason or "")
+        table.add_row(Text(n.name), Text(n.step or ""), Text(n.reason or ""))  # not markup
     return [table]
 
 
@@ -230,7 +230,7 @@ def events_table(title: str, entries: list[LogEntry], with_node: bool = False) -
         cells = [time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(e.at))]
         cells += [e.node] if with_node else []
         shown = " ".join(f"{k}={v}" for k, v in sorted(detail.items()) if v is not None)
-        table.add_row(*cells, kind, shown)
+        table.add_row(*cells, kind, Text(shown))  # BMC faults, a person's note: not markup
     return table
 
 

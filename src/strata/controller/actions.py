@@ -85,6 +85,11 @@ class Work:
     attempt_lifetime: float  # seconds a provisioning attempt's tokens live
     pace: Callable[[], object] = lambda: None
     media_url: Callable[[str, int], str] | None = None  # ApplyOptions.media_url
+    called_off: Callable[[], bool] = lambda: False  # the node moved on (``Workers.call_off``)
+
+
+class CalledOff(Exception):
+    """The node moved on before its action reached its BMC: nothing was done."""
 
 
 FIRST_CONTACT = "first-contact"  # a mark: Strata has no record of installing this server
@@ -296,6 +301,8 @@ def power_on(driver: BMCDriver, work: Work) -> Outcome:
     doing (``prepare_boot``), and the marks saying so go with the node's next record."""
     marks = dict(work.marks)
     work.pace()
+    if work.called_off():  # e.g. put in maintenance while it waited for its rack
+        raise CalledOff(f"{work.plan.name}: its power-on was called off")
     if not marks.get("attempt"):
         marks["attempt"] = work.store.begin_attempt(work.plan.name, work.attempt_lifetime).number
     marks["powered"] = marks["attempt"]

@@ -60,4 +60,8 @@ def _removal(t: Tracked, options: ApplyOptions) -> Intent:
         return "removed from topology.yaml: powering it off needs --prune"
     if s in (State.READY, *INSTALLED):
         return Event.DEPROVISION, {}
+    if s is State.MAINTENANCE:
+        return (
+            "removed from topology.yaml while in maintenance: `strata maintenance off`, then prune"
+        )
     return f"removed from topology.yaml while {s}: retry or wait, then prune"

@@ -202,7 +202,8 @@ STOPPED = frozenset({S.FAILED, S.FOUND_RUNNING, S.MAINTENANCE})
 
 # The mark that keeps the state a node was put in maintenance from (``marks_after``), and
 # where maintenance-off takes it from there: a node at rest back to its state, with no
-# action (the plan moves it on), an installed one awaiting its join to provisioned
+# action (the plan moves it on; provisioned: its attempt ended and its virtual media
+# ejected, as a restart does), an installed one awaiting its join to provisioned
 # (joined again when the run's target is joined); any other goes the table's way, from
 # registration. Read through ``next_step(..., marks)``.
 MAINTENANCE_FROM = "maintenance-from"
@@ -264,4 +265,7 @@ def after_maintenance(came_from: str | None) -> Transition:
     """Where maintenance-off takes a node put in maintenance from ``came_from`` (a state's
     value; None or unknown: the table's road, from registration)."""
     back = _RETURNS.get(came_from) if came_from is not None else None
-    return T(back, A.NONE) if back is not None else TABLE[(S.MAINTENANCE, E.MAINTENANCE_OFF)]
+    if back is None:
+        return TABLE[(S.MAINTENANCE, E.MAINTENANCE_OFF)]
+    # provisioned: as a restart resumes it (its attempt ended, its virtual media ejected)
+    return T(back, A.BOOT_FROM_DISK if back is S.PROVISIONED else A.NONE)

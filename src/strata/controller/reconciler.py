@@ -42,7 +42,7 @@ from strata.controller.lifecycle import WRITE_BEHIND, Action, Event, IllegalEven
 from strata.controller.options import SEED_HELD, ApplyOptions
 from strata.controller.report import Change, Summary, change_of, summarize
 from strata.controller.timers import Timers
-from strata.controller.tracked import ANY_ATTEMPT, INSTALLED, Tracked, tracked_from
+from strata.controller.tracked import ANY_ATTEMPT, INSTALLED, UNDER_INSTALL, Tracked, tracked_from
 from strata.controller.workers import DriverSource, Workers
 from strata.controller.writes import Writes
 from strata.plan import ChangeKind, Plan
@@ -145,7 +145,7 @@ class Reconciler:
                 t.reason = SEED_HELD if t.name == self.options.seed_node else None  # status
                 self._writes.record(t, ("declared", {}), plan=t.plan)
             elif t.intent is ChangeKind.UPDATE or (
-                t.intent is ChangeKind.REPROVISION and t.state not in INSTALLED
+                t.intent is ChangeKind.REPROVISION and not t.installed
             ):  # not installed yet: its next install takes the new plan, nothing to redo
                 t.intent = ChangeKind.UPDATE
                 self._writes.record(t, ("plan-updated", {"changed": list(t.changed)}), plan=t.plan)
@@ -212,6 +212,7 @@ class Reconciler:
             return True
         now = self.clock()
         t.marks = actions.marks_after(event, t.marks, before)
+        self._workers.call_off(t.name)  # a power-on still waiting for its rack: not now
         t.state, t.generation, t.tries, t.last_error = step.next, t.generation + 1, 0, None
         if before is State.PROVISIONING and t.state is not State.BOOTING:
             t.early = []  # failed or moved on: what the machine said no longer counts
@@ -298,7 +299,9 @@ class Reconciler:
         t.busy = False
         if t.action is Action.EJECT_MEDIA and not isinstance(result, actions.Outcome):
             result = actions.left_in(t.marks, result)  # never fails the node, nor retried
-        if generation != t.generation:  # the node moved on (a timeout) while the action ran
+        if generation != t.generation:  # the node moved on (a timeout, a person) meanwhile
+            if t.state not in UNDER_INSTALL:  # an attempt the action opened serves no install
+                self._writes.end_attempt(t.name, provisioned=t.state in INSTALLED)
             self._advance(t)
         elif isinstance(result, actions.Outcome) and result.event is Event.MEDIA_EJECTED:
             t.marks, t.action = dict(result.marks or t.marks), Action.NONE

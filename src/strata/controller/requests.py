@@ -18,7 +18,9 @@ from strata.controller.lifecycle import TABLE, Action, Event, IllegalEvent, Stat
 from strata.errors import StrataError
 from strata.store import NodeRecord, RecordWrite, Store
 
-__all__ = ["RequestRefused", "Requested", "request"]
+__all__ = ["MAX_REASON", "RequestRefused", "Requested", "request"]
+
+MAX_REASON = 500  # characters of a person's note (shown by status, the web face)
 
 _LOG_ENTRY = {event: entry for entry, event in REQUESTS.items()}
 
@@ -48,8 +50,9 @@ def request(
     reason: str | None = None,
 ) -> Requested:
     """Send ``event`` (``Event.RETRY``, ``ADOPT``, ``MAINTENANCE_ON`` or
-    ``MAINTENANCE_OFF``) to ``nodes``; ``reason``: a person's note, kept as the reason
-    of a node put in maintenance (``strata status`` shows it).
+    ``MAINTENANCE_OFF``) to ``nodes``; ``reason``: a person's note (printable, at most
+    ``MAX_REASON`` characters), kept as the reason of a node put in maintenance
+    (``strata status`` shows it).
 
     ``running``: the controller known to drive the nodes though it holds no store writer
     lease (in a cluster, the replicas holding the shard leases); None: the store's
@@ -57,6 +60,8 @@ def request(
 
     Raises ``RequestRefused`` when any node is unknown or cannot take the event, and
     ``Conflict`` when a record moved on while this ran; in both cases nothing changed."""
+    if reason is not None and not (reason.isprintable() and 0 < len(reason) <= MAX_REASON):
+        raise RequestRefused([f"a reason is 1 to {MAX_REASON} printable characters"])
     records = store.records()
     problems = [f"{n}: no such node" for n in nodes if n not in records]
     problems += [_refused(records[n], event) for n in nodes if n in records]

@@ -7,16 +7,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from strata.controller.actions import resume_action
-from strata.controller.lifecycle import STOPPED, Action, State
+from strata.controller.lifecycle import MAINTENANCE_FROM, STOPPED, Action, State
 from strata.plan import ChangeKind, NodePlan, Plan, node_plan_from_jsonable
 from strata.store import NodeRecord
 
-__all__ = ["ANY_ATTEMPT", "INSTALLED", "Tracked", "tracked_from"]
+__all__ = ["ANY_ATTEMPT", "INSTALLED", "UNDER_INSTALL", "Tracked", "tracked_from"]
 
 ANY_ATTEMPT = -1  # held news of the node itself (its Node Ready), not of one attempt
 
 # the OS is on its disk: reinstalled only with the person's consent (reprovision)
 INSTALLED = frozenset({State.PROVISIONED, State.JOINING, State.JOINED})
+# an install in progress: the states a provisioning attempt is open in
+UNDER_INSTALL = frozenset({State.PROVISIONING, State.BOOTING, State.INSTALLING})
 
 
 @dataclass
@@ -49,6 +51,15 @@ class Tracked:
     def removed(self) -> bool:
         """No longer in the topology: only a power-off (with --prune) is left for it."""
         return self.intent is ChangeKind.DELETE
+
+    @property
+    def installed(self) -> bool:
+        """Its OS is on its disk: installed, or in maintenance from there (it returns
+        there: a change of what it is installed from still needs a reinstall)."""
+        came_from = self.marks.get(MAINTENANCE_FROM)
+        return self.state in INSTALLED or (
+            self.state is State.MAINTENANCE and came_from in INSTALLED
+        )
 
     @property
     def stopped(self) -> bool:

@@ -11,6 +11,7 @@ rack settles or the stagger delay has passed.
 from __future__ import annotations
 
 import queue
+import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
@@ -52,6 +53,7 @@ class Workers:
         self._gates = {r.key: PowerGate(r) for r in racks}
         self._parked: dict[str, list[str]] = {}
         self._powering: dict[str, str] = {}  # node -> rack key, while its power-on runs
+        self._calls: dict[str, threading.Event] = {}  # node -> set: its action called off
 
     @property
     def full(self) -> bool:
@@ -70,8 +72,16 @@ class Workers:
             gate.start(now)
             self._powering[t.name] = key
         self.in_flight += 1
-        self._pool.submit(self._run, t.name, t.generation, self._job(t))
+        called_off = self._calls[t.name] = threading.Event()
+        self._pool.submit(self._run, t.name, t.generation, self._job(t, called_off.is_set))
         return 0.0, ""
+
+    def call_off(self, name: str) -> None:
+        """The node moved on: its action, if it has not reached its BMC yet (a power-on
+        waiting for its rack's stagger), does not run (``actions.CalledOff``)."""
+        called = self._calls.get(name)
+        if called is not None:
+            called.set()
 
     def _gate(self, key: str) -> PowerGate:
         return self._gates.setdefault(key, PowerGate(None))
@@ -90,6 +100,7 @@ class Workers:
         unparked: list[str] = []
         for name, _, _ in results:
             self.in_flight -= 1
+            self._calls.pop(name, None)
             key = self._powering.pop(name, None)
             if key is not None:
                 self._gates[key].done()
@@ -103,13 +114,15 @@ class Workers:
     def shutdown(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
-    def _job(self, t: Tracked) -> Callable[[], actions.Outcome]:
+    def _job(
+        self, t: Tracked, called_off: Callable[[], bool] = lambda: False
+    ) -> Callable[[], actions.Outcome]:
         """The node's action, bound to copies: workers never read ``t``."""
         perform = actions.BMC_ACTIONS[t.action]
         pace = self._gate(_rack_of(t)).pace
         lifetime, media = self.options.attempt_lifetime, self.options.media_url
         plan = driver_plan(t.plan, t.marks, t.action)  # its fallback BMC, once taken
-        work = actions.Work(plan, dict(t.marks), self.store, lifetime, pace, media)
+        work = actions.Work(plan, dict(t.marks), self.store, lifetime, pace, media, called_off)
         drivers, first, action = self.drivers, t.plan, t.action
 
         def job() -> actions.Outcome:

@@ -13,24 +13,34 @@
 - The token travels in a header only, never a cookie: a page of another site cannot
   make a browser send it, so no request can be forged across sites (no CSRF).
 - Every answer carries strict headers (``HEADERS``).
+
+These rules are ``TokenAccess``. In a cluster (``strata controller --web-listen``) the
+cluster's own auth decides instead (``strata.web.kube_access.ClusterAccess``): both are
+an ``Access``, which every view and action asks first (``refused``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
 import ipaddress
-from typing import Any
+from typing import Any, Protocol
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 __all__ = [
     "HEADERS",
+    "Access",
     "StrictHeaders",
+    "TokenAccess",
     "bad_request",
+    "bearer_token",
     "refusal",
+    "refused",
+    "unauthorized",
     "unknown_parameters",
     "web_token",
 ]
@@ -52,20 +62,63 @@ def web_token(token_key: bytes) -> str:
     return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
 
+class Access(Protocol):
+    """Who may see and act: ``refusal`` is None when ``request`` may go on (a view, or
+    with ``action`` an action), else the answer that refuses it (401 or 403).
+    ``blocking``: ``refusal`` waits on the network (run off the event loop)."""
+
+    blocking: bool
+
+    def refusal(self, request: Request, action: bool) -> Response | None: ...
+
+
+async def refused(access: Access, request: Request, *, action: bool = False) -> Response | None:
+    """``access.refusal`` for ``request``, off the event loop when it blocks."""
+    if access.blocking:
+        return await asyncio.to_thread(access.refusal, request, action)
+    return access.refusal(request, action)
+
+
+class TokenAccess:
+    """The state's own rules (the module's docstring): the loopback's views open, else
+    the bearer ``token`` (``web_token``)."""
+
+    blocking = False
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+
+    def refusal(self, request: Request, action: bool) -> Response | None:
+        return refusal(request, self.token, action=action)
+
+
 def refusal(request: Request, token: str, *, action: bool = False) -> Response | None:
     """None when ``request`` may go on: an action with the bearer ``token``, a view from
     the loopback or with the token. Else ``401`` with ``WWW-Authenticate: Bearer``
     (RFC 6750, 3), the same answer whatever was wrong, and nothing else said."""
-    if _bearer(request, token):
+    given = bearer_token(request)
+    if given is not None and hmac.compare_digest(given.encode(), token.encode()):
         return None
     if not action and _loopback(request):
         return None
     why = "an action needs the bearer token" if action else "off the loopback, a bearer token"
-    return JSONResponse(
-        {"error": "unauthorized", "detail": f"{why}: `strata token` prints it"},
-        status_code=401,
-        headers={**HEADERS, "WWW-Authenticate": 'Bearer realm="strata"'},
-    )
+    return unauthorized(f"{why}: `strata token` prints it")
+
+
+def unauthorized(detail: str, status: int = 401) -> Response:
+    """``401`` (no credentials, or not accepted) with ``WWW-Authenticate: Bearer``
+    (RFC 6750, 3), or ``403`` (known, not allowed), saying ``detail``."""
+    error = "unauthorized" if status == 401 else "forbidden"
+    headers = {**HEADERS, "WWW-Authenticate": 'Bearer realm="strata"'} if status == 401 else HEADERS
+    return JSONResponse({"error": error, "detail": detail}, status_code=status, headers=headers)
+
+
+def bearer_token(request: Request) -> str | None:
+    """The token of ``Authorization: Bearer TOKEN`` (RFC 6750, 2.1); None without one."""
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not given.strip():
+        return None
+    return given.strip()
 
 
 def bad_request(detail: str) -> Response:
@@ -80,13 +133,6 @@ def unknown_parameters(request: Request, known: tuple[str, ...]) -> Response | N
         return None
     takes = f"it takes {', '.join(known)}" if known else "it takes none"
     return bad_request(f"unknown query parameter {', '.join(unknown)}: {takes}")
-
-
-def _bearer(request: Request, token: str) -> bool:
-    scheme, _, given = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not given:
-        return False
-    return hmac.compare_digest(given.strip().encode(), token.encode())
 
 
 def _loopback(request: Request) -> bool:

@@ -37,7 +37,7 @@ from strata.errors import StrataError
 from strata.plan import NodePlan
 from strata.plan.model import to_jsonable
 from strata.store.records import LogEntry, NodeSummary
-from strata.web.access import HEADERS, refusal, unknown_parameters
+from strata.web.access import HEADERS, Access, refused, unknown_parameters
 from strata.web.live import RacksView
 
 __all__ = ["ACTIONS", "Act", "ApiSource", "api_routes", "openapi"]
@@ -113,7 +113,11 @@ class ActionDone(BaseModel):
 class MaintenanceRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     reason: str | None = Field(
-        default=None, max_length=500, description="a note for the others: the server's reason"
+        default=None,
+        min_length=1,
+        max_length=500,
+        pattern=r"^[^\x00-\x1f\x7f]*$",  # no control characters: shown in terminals
+        description="a note for the others: the server's reason",
     )
 
 
@@ -135,7 +139,7 @@ class Api:
     source: ApiSource
     topology: str
     plan_of: Callable[[str], NodePlan | None]
-    token: str
+    access: Access
     act: Act | None  # None: no controller to ask
 
 
@@ -147,14 +151,14 @@ def api_routes(
     source: ApiSource,
     topology: str,
     plan_of: Callable[[str], NodePlan | None],
-    token: str,
+    access: Access,
     act: Act | None = None,
 ) -> list[Route]:
     """The ``/api/v1`` routes over ``source`` (a store), for the topology named
-    ``topology``; ``plan_of`` gives a server's NodePlan; ``token`` is the bearer token
-    (``strata.web.access``); ``act`` does an action (a retry, maintenance on or off) and
+    ``topology``; ``plan_of`` gives a server's NodePlan; ``access`` says who may see
+    and act (``strata.web.access``); ``act`` does an action (a retry, maintenance on or off) and
     says what it did (``ActionDone``), or raises a ``StrataError`` that says why not."""
-    api = Api(source, topology, plan_of, token, act)
+    api = Api(source, topology, plan_of, access, act)
     return [
         Route("/api/v1/summary", _view(api, _summary)),
         Route("/api/v1/servers", _view(api, _servers, (*FILTERS, "limit", "after"))),
@@ -171,9 +175,9 @@ Handler = Callable[[Api, Request], BaseModel | dict[str, Any]]
 
 def _view(api: Api, handler: Handler, known: tuple[str, ...] = ()) -> Callable[[Request], Any]:
     async def view(request: Request) -> Response:
-        refused = refusal(request, api.token) or unknown_parameters(request, known)
-        if refused is not None:
-            return refused
+        refusal = await refused(api.access, request) or unknown_parameters(request, known)
+        if refusal is not None:
+            return refusal
         try:
             answer = await asyncio.to_thread(handler, api, request)
         except _NotFound as exc:
@@ -191,9 +195,9 @@ def _action(api: Api) -> Callable[[Request], Any]:
     with an optional ``MaintenanceRequest``) or off (DELETE …/maintenance)."""
 
     async def action(request: Request) -> Response:
-        refused = refusal(request, api.token, action=True)
-        if refused is not None:
-            return refused
+        refusal = await refused(api.access, request, action=True)
+        if refusal is not None:
+            return refusal
         if api.act is None:
             return _error(409, "no-controller", "this process runs no controller to ask")
         which = {"POST": "retry", "PUT": "maintenance-on"}.get(request.method, "maintenance-off")

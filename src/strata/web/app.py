@@ -25,7 +25,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from strata.errors import StrataError
-from strata.web.access import HEADERS, StrictHeaders, refusal
+from strata.web.access import HEADERS, Access, StrictHeaders, refused
 
 __all__ = ["TEXT_FORMAT", "WebRunner", "WebStartFailed", "web_app"]
 
@@ -51,15 +51,18 @@ class WebStartFailed(StrataError):
     kind = "web"
 
 
-def web_app(registry: CollectorRegistry, token: str, api: Sequence[BaseRoute] = ()) -> Starlette:
+def web_app(
+    registry: CollectorRegistry, access: Access, api: Sequence[BaseRoute] = ()
+) -> Starlette:
     """The web face for one run: ``GET /metrics`` (``registry`` in Prometheus' text
     format 0.0.4, what ``promtool check metrics`` reads) and the ``api`` routes; views
-    open on the loopback, elsewhere with the bearer ``token``."""
+    as ``access`` allows (``TokenAccess``: open on the loopback, elsewhere with the
+    bearer token)."""
 
     async def metrics(request: Request) -> Response:
-        refused = refusal(request, token)
-        if refused is not None:
-            return refused
+        refusal = await refused(access, request)
+        if refusal is not None:
+            return refusal
         return Response(generate_latest(registry), media_type=TEXT_FORMAT, headers=HEADERS)
 
     routes = [

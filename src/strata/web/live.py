@@ -26,7 +26,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from strata.store.records import LogEntry, NodeSummary
-from strata.web.access import HEADERS, bad_request, refusal, unknown_parameters
+from strata.web.access import HEADERS, Access, bad_request, refused, unknown_parameters
 
 __all__ = ["LiveSource", "RackView", "RacksView", "live_routes"]
 
@@ -65,23 +65,23 @@ class LiveSource(Protocol):
 
 
 def live_routes(
-    source: LiveSource, token: str, stopping: threading.Event | None = None
+    source: LiveSource, access: Access, stopping: threading.Event | None = None
 ) -> list[Route]:
     """``/api/v1/racks`` and ``/api/v1/changes`` over ``source`` (a store); an open
     stream ends once ``stopping`` is set (the web face stops)."""
     stopping = stopping or threading.Event()
 
     async def racks(request: Request) -> Response:
-        refused = refusal(request, token) or unknown_parameters(request, ())
-        if refused is not None:
-            return refused
+        refusal = await refused(access, request) or unknown_parameters(request, ())
+        if refusal is not None:
+            return refusal
         view = await asyncio.to_thread(racks_view, source)
         return JSONResponse(view.model_dump(mode="json"), headers=HEADERS)
 
     async def changes(request: Request) -> Response:
-        refused = refusal(request, token) or unknown_parameters(request, ("after",))
-        if refused is not None:
-            return refused
+        refusal = await refused(access, request) or unknown_parameters(request, ("after",))
+        if refusal is not None:
+            return refusal
         given = request.headers.get("last-event-id") or request.query_params.get("after", "0")
         if not (given.isascii() and given.isdigit() and len(given) <= 19 and int(given) < 2**63):
             return bad_request(f"after {given[:40]!r}: give a log position (a cursor)")

@@ -147,14 +147,19 @@ def test_maintenance_on_and_off_from_the_command_line(applied: Path) -> None:
     """`strata maintenance on|off`: with no controller running the records are written
     (the person's note kept as the reason); with one, it is asked through the log."""
     store = SQLiteStore(applied.parent / ".strata" / "strata.db")
-    code, out = run("maintenance", "on", "lab-cp-0", "--reason", "new PSU", "--file", str(applied))
+    code, out = run("maintenance", "on", "lab-cp-0", "--reason", "\x1b[2J", "--file", str(applied))
+    assert code == 1 and "a reason is 1 to 500 printable characters" in out
+    assert store.records()["lab-cp-0"].state == "provisioned"
+    reason = "new PSU [/] [link=https://x.invalid]here[/link]"  # text, never markup
+    code, out = run("maintenance", "on", "lab-cp-0", "--reason", reason, "--file", str(applied))
     assert code == 0 and "in maintenance lab-cp-0: hands off" in out, out
     record = store.records()["lab-cp-0"]
-    assert (record.state, record.step, record.reason) == ("maintenance", "provisioned", "new PSU")
+    assert (record.state, record.step, record.reason) == ("maintenance", "provisioned", reason)
     code, out = run("maintenance", "on", "lab-cp-0", "--file", str(applied))
     assert code == 1 and "lab-cp-0: already in maintenance" in out
     code, out = run("status", str(applied))
-    assert "in maintenance: `strata maintenance" in out and "│ new PSU │" in out
+    assert code == 0 and "in maintenance: `strata maintenance" in out
+    assert "new PSU [/] [link=https://x.invalid]here[/link]" in out.replace("\n", "")
     code, out = run("maintenance", "off", "lab-cp-0", "--file", str(applied))
     assert code == 0, out
     assert store.records()["lab-cp-0"].state == "provisioned"

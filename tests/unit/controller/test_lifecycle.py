@@ -109,8 +109,8 @@ def test_maintenance_from_anywhere_hands_off() -> None:
     [
         (State.DECLARED, (State.DECLARED, Action.NONE)),
         (State.READY, (State.READY, Action.NONE)),
-        (State.PROVISIONED, (State.PROVISIONED, Action.NONE)),
-        (State.JOINING, (State.PROVISIONED, Action.NONE)),  # joined again by the plan
+        (State.PROVISIONED, (State.PROVISIONED, Action.BOOT_FROM_DISK)),  # its media ejected
+        (State.JOINING, (State.PROVISIONED, Action.BOOT_FROM_DISK)),  # joined again by the plan
         (State.JOINED, (State.JOINED, Action.NONE)),
         (State.BOOTING, (State.REGISTERING, Action.CHECK_BMC)),  # an install cut short
         (State.INSTALLING, (State.REGISTERING, Action.CHECK_BMC)),

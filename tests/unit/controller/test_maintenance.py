@@ -13,10 +13,14 @@ from typing import Any
 import pytest
 
 from strata.controller import ApplyOptions, Event, Reconciler, State, Summary, recorded
+from strata.controller.actions import CalledOff
+from strata.controller.lifecycle import Action
 from strata.controller.requests import RequestRefused, request
+from strata.controller.tracked import Tracked
+from strata.controller.workers import Workers
 from strata.lab.generated import generated_topology
 from strata.lab.simulated import Fleet, FleetSettings
-from strata.plan import build_plan
+from strata.plan import ChangeKind, build_plan
 from strata.store import SQLiteStore
 from strata.topology import Topology
 
@@ -89,7 +93,8 @@ def test_an_installed_server_goes_back_where_it_rested_untouched(
     """Provisioned (or joined): into maintenance and out again with no controller
     running; the next apply finds it where it was and makes no BMC call to it."""
     topo = generated_topology(1, 2)
-    fleet = Fleet(topo, store, dataclasses.replace(FAST, join_seconds=(0.01, 0.02)))
+    joins = (0.01, 0.02) if target is State.JOINED else None  # else it would join on its own
+    fleet = Fleet(topo, store, dataclasses.replace(FAST, join_seconds=joins))
     try:
         assert apply(topo, store, fleet, target=target).states["k1-n2"] is target
         before = calls(fleet, "k1-n2")
@@ -127,4 +132,61 @@ def test_requests_the_table_does_not_allow_are_refused_and_change_nothing(
             request(store, ["k1-n1", "nobody"], Event.MAINTENANCE_OFF)
         assert store.records()["k1-n1"].version == version
     finally:
+        fleet.close()
+
+
+def test_a_reinstall_change_made_during_maintenance_still_needs_consent_after_it(
+    store: SQLiteStore,
+) -> None:
+    """A change of what a provisioned server is installed from, applied while it is in
+    maintenance: not recorded as done (nothing was reinstalled); back at provisioned it
+    is held for --allow-reprovision like any installed server, and reinstalled with it."""
+    topo = generated_topology(1, 1)  # k1-n1, cp
+    fleet = Fleet(topo, store, FAST)
+    try:
+        apply(topo, store, fleet)
+        request(store, ["k1-n1"], Event.MAINTENANCE_ON)
+        changed = generated_topology(1, 1, os_version="4152.2.0")  # a reinstall field
+        assert apply(changed, store, fleet).states["k1-n1"] is State.MAINTENANCE
+        request(store, ["k1-n1"], Event.MAINTENANCE_OFF)
+        held = apply(changed, store, fleet)
+        assert held.states["k1-n1"] is State.PROVISIONED
+        assert "--allow-reprovision k1-n1" in held.held["k1-n1"]
+        assert calls(fleet, "k1-n1") == (1, 0)
+        consented = apply(changed, store, fleet, allow_reprovision=frozenset({"k1-n1"}))
+        assert consented.states["k1-n1"] is State.PROVISIONED
+        assert calls(fleet, "k1-n1") == (2, 0)
+    finally:
+        fleet.close()
+
+
+def test_a_power_on_called_off_before_its_bmc_call_does_nothing(store: SQLiteStore) -> None:
+    """A node moved on (into maintenance) while its power-on waited for its rack's
+    stagger: the worker finds it called off after the wait, before any attempt or BMC
+    call (``Workers.call_off``); the other node's power-on went through."""
+    topo = generated_topology(
+        1, 2, budget="powerBudget: {maxConcurrentPowerOn: 2, staggerSeconds: 1}"
+    )
+    plan = build_plan(topo)
+    fleet = Fleet(topo, store, FAST)
+    workers = Workers(plan.racks, fleet, store, ApplyOptions())
+    try:
+        first, second = (
+            Tracked(n.name, n, ChangeKind.CREATE, State.PROVISIONING, 1, Action.POWER_ON)
+            for n in plan.nodes
+            if n.name in ("k1-n1", "k1-n2")
+        )
+        now = time.time()
+        assert workers.submit(first, now) == (0.0, "")
+        assert workers.submit(second, now + 60) == (0.0, "")  # the loop let it go: pace waits
+        workers.call_off(second.name)
+        results: dict[str, object] = {}
+        deadline = time.monotonic() + 10
+        while len(results) < 2 and time.monotonic() < deadline:
+            results |= {name: outcome for name, _, outcome in workers.collect(0.5)[0]}
+        assert isinstance(results[second.name], CalledOff)
+        assert calls(fleet, second.name) == (0, 0) and store.attempt(second.name) is None
+        assert calls(fleet, first.name) == (1, 0) and store.attempt(first.name) is not None
+    finally:
+        workers.shutdown()
         fleet.close()

@@ -162,7 +162,9 @@ def test_maintenance_on_and_off_through_the_api(
     path = "/api/v1/servers/lab-cp-0/maintenance"
     assert here.put(path).status_code == 401
     assert here.delete(path).status_code == 401
-    for bad in ('{"reason": 7}', '{"why": "x"}', "not json", '{"reason": "' + "x" * 5000 + '"}'):
+    bad_bodies = ['{"reason": 7}', '{"why": "x"}', "not json", '{"reason": "' + "x" * 5000 + '"}']
+    bad_bodies += ['{"reason": "\\u001b[2J"}', '{"reason": ""}']  # a terminal's escape; empty
+    for bad in bad_bodies:
         refused = here.put(path, headers=bearer, content=bad)
         assert refused.status_code == 400, bad
         Draft202012Validator({**doc, "$ref": "#/components/schemas/ApiError"}).validate(

@@ -18,6 +18,7 @@ from strata.plan import build_plan
 from strata.plan.model import to_jsonable
 from strata.store import RecordWrite, SQLiteStore
 from strata.topology import load
+from strata.web.access import TokenAccess
 from strata.web.app import web_app
 from strata.web.metrics import BMCMetrics, BootMetrics, LoopMetrics, PhaseMetrics, run_registry
 from tests.support.promtool import promtool_check
@@ -90,7 +91,7 @@ def test_metrics_answer_the_loopback_or_the_token_and_promtool_reads_them(
 ) -> None:
     registry = run_registry(store.summaries)
     BootMetrics(registry).observe("/ipxe", 200, 0.002)
-    app = web_app(registry, "the-token")
+    app = web_app(registry, TokenAccess("the-token"))
     answer = TestClient(app, client=LOOPBACK, base_url=LOCAL).get("/metrics")
     assert answer.status_code == 200
     assert answer.headers["content-type"].startswith("text/plain; version=0.0.4")

@@ -1,0 +1,82 @@
+"""The in-cluster controller's web face: the face of each Topology it drives, one
+listener for all (``strata controller --web-listen``).
+
+- ``/topologies/NAME/`` is NAME's face, as ``strata apply --web-listen`` serves one
+  topology's at ``/``: the dashboard, ``api/v1/…``, ``metrics``
+  (``/topologies/NAME`` redirects there, so the dashboard's relative links resolve).
+- ``/api/v1/topologies``: the Topology objects that have a face, for a client
+  allowed to list them.
+- A face appears when its Topology's first run starts and goes with its object.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+
+from strata.web.access import HEADERS, Access, StrictHeaders, refused
+
+__all__ = ["Faces"]
+
+PREFIX = "/topologies/"
+ASGIApp = Callable[..., Any]
+
+
+class Faces:
+    """ASGI app: each Topology's face under ``/topologies/NAME/``; ``listing`` decides
+    who may list them (``/api/v1/topologies``)."""
+
+    def __init__(self, listing: Access) -> None:
+        self.listing = listing
+        self._apps: dict[str, ASGIApp] = {}
+        self._lock = threading.Lock()
+        self._strict = StrictHeaders(self._root)
+
+    def show(self, name: str, app: ASGIApp) -> None:
+        """Serve ``app`` as NAME's face (replacing the one before)."""
+        with self._lock:
+            self._apps[name] = app
+
+    def hide(self, name: str) -> None:
+        with self._lock:
+            self._apps.pop(name, None)
+
+    def names(self) -> list[str]:
+        with self._lock:
+            return sorted(self._apps)
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or not path.startswith(PREFIX):
+            await self._strict(scope, receive, send)
+            return
+        name, slash, _ = path[len(PREFIX) :].partition("/")
+        with self._lock:
+            app = self._apps.get(name)
+        if app is None or not slash:
+            await self._strict(scope, receive, send)
+            return
+        # the path stays whole; the app routes what follows its root_path (ASGI spec)
+        await app({**scope, "root_path": f"{PREFIX}{name}"}, receive, send)
+
+    async def _root(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        request = Request(scope, receive)
+        answer = await self._answer(request)
+        await answer(scope, receive, send)
+
+    async def _answer(self, request: Request) -> Response:
+        path = request.url.path
+        if path.startswith(PREFIX) and path[len(PREFIX) :] in self.names():
+            return RedirectResponse(path + "/", 308, headers=HEADERS)  # the face's root
+        if path != "/api/v1/topologies":
+            detail = "each Topology's face is at /topologies/NAME/ (/api/v1/topologies lists them)"
+            return JSONResponse({"error": "not-found", "detail": detail}, 404, headers=HEADERS)
+        refusal = await refused(self.listing, request)
+        if refusal is not None:
+            return refusal
+        items = [{"name": n, "url": f"{PREFIX}{n}/"} for n in self.names()]
+        return JSONResponse({"items": items}, headers=HEADERS)
