@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import click
 
@@ -29,6 +29,10 @@ from strata.controller.reconciler import DriverSource
 from strata.plan import Plan
 from strata.store import Store
 from strata.topology import Topology
+
+if TYPE_CHECKING:
+    from strata.cli.controller_face import ControllerFace
+    from strata.web.metrics import BootMetrics
 
 __all__ = ["controller", "dhcp_directory"]
 
@@ -153,6 +157,13 @@ def _namespace() -> str:
     "every third of --lease-duration: a few per replica suffice (at most 256).",
 )
 @click.option(
+    "--web-listen",
+    envvar="STRATA_WEB_LISTEN",
+    metavar="HOST:PORT",
+    help="Serve the web face here: each Topology's dashboard, REST API and metrics at "
+    "/topologies/NAME/, for clients the cluster's own auth allows (docs/web.md).",
+)
+@click.option(
     "--state-dir",
     envvar="STRATA_STATE_DIR",
     type=click.Path(file_okay=False, path_type=Path),
@@ -176,6 +187,7 @@ def controller(
     concurrency: int,
     resync: float,
     shards: int,
+    web_listen: str | None,
     state_dir: Path | None,
 ) -> None:
     """Run the in-cluster controller: list Topology objects every --resync seconds,
@@ -200,16 +212,19 @@ def controller(
         resync,
         timeouts=parse_timeouts(timeouts),
     )
+    web_at = listen_address(web_listen, "--web-listen") if web_listen else None
     client = kube_client(kubeconfig, namespace)
     dhcp = (dhcp_interface, dhcp_dir or dhcp_directory(artifact_dir))
     boot = None if no_serve else (listen_address(listen), url, dhcp, artifact_dir)
+    face = _face(client, namespace, identity, web_at) if web_at else None
     operator = Operator(
         client,
         settings,
         _stores(state_dir, kubeconfig, namespace),
-        _beside(boot, settings.target),
-        _drivers(client, namespace),
+        _beside(boot, settings.target, face),
+        _drivers(client, namespace, face),
         Shards(client, namespace, identity, shards, lease_duration),
+        face,
     )
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -222,13 +237,26 @@ def controller(
         ready=operator.ready,
     )
     health.start()
+    if face is not None:
+        face.runner.start()  # WebStartFailed: said, exit 1
     click.echo(
-        f"strata controller {identity}: namespace {namespace}, health on {health_addr}", err=True
+        f"strata controller {identity}: namespace {namespace}, health on {health_addr}"
+        + (f", web face on {web_listen}" if face is not None else ""),
+        err=True,
     )
     try:
         operator.run(stop)
     finally:
+        if face is not None:
+            face.runner.stop()
         health.stop()
+
+
+def _face(client: Any, namespace: str, identity: str, at: tuple[str, int]) -> ControllerFace:
+    from strata.cli.controller_face import ControllerFace
+    from strata.operator.reviews import KubeReviewer
+
+    return ControllerFace(KubeReviewer(client), namespace, f"strata controller {identity}", *at)
 
 
 def _stores(state_dir: Path | None, kubeconfig: Path | None, namespace: str) -> Any:
@@ -257,9 +285,11 @@ def _stores(state_dir: Path | None, kubeconfig: Path | None, namespace: str) -> 
 def _beside(
     boot: tuple[tuple[str, int], str | None, tuple[str | None, Path], Path] | None,
     target: State,
+    face: ControllerFace | None,
 ) -> Any:
-    """What runs beside each run: the boot service (and dnsmasq) unless --no-serve, and
-    each layer's watch of Nodes when the target is joined."""
+    """What runs beside each run: the boot service (and dnsmasq) unless --no-serve, its
+    requests counted on the Topology's web face, and each layer's watch of Nodes when
+    the target is joined."""
 
     def beside(plan: Plan, topology: Topology, store: Store) -> Sequence[Beside]:
         parts: list[Beside] = []
@@ -269,7 +299,8 @@ def _beside(
 
             materials = keep_materials(plan, cast(Any, store))
         if boot is not None:
-            parts.append(_boot_side(plan, topology, store, *boot))
+            shown = face.metrics(topology.name) if face is not None else None
+            parts.append(_boot_side(plan, topology, store, *boot, shown.boot if shown else None))
         if joining:
             parts.append(node_watcher(plan, cast(Any, store), materials))
         return parts
@@ -285,6 +316,7 @@ def _boot_side(
     url: str | None,
     dhcp_at: tuple[str | None, Path],
     mirror: Path,
+    metrics: BootMetrics | None,
 ) -> Beside:
     from strata.boot.reach import boot_url
     from strata.boot.runner import BootRunner, boot_service, dnsmasq_for
@@ -293,7 +325,9 @@ def _boot_side(
     network = next(n for n in topology.networks.values() if n.purpose == "provisioning")
     base = boot_url(listen[0], listen[1], network, url, dhcp_interface).url
     state = cast(Any, store)
-    service = boot_service(plan, topology, state, state.token_key(), base, mirror, JOURNAL_LINGER)
+    service = boot_service(
+        plan, topology, state, state.token_key(), base, mirror, JOURNAL_LINGER, metrics
+    )
     dhcp = None
     if dhcp_interface is not None:
         dhcp = dnsmasq_for(plan, topology, dhcp_interface, base, dhcp_dir, False)
@@ -313,9 +347,10 @@ def dhcp_directory(mirror: Path) -> Path:
     return mirror.parent / "dhcp"
 
 
-def _drivers(client: Any, namespace: str) -> Any:
-    """Each Topology's BMC drivers; a password in a Kubernetes Secret is read through
-    ``client`` (the Secret in the reference's namespace, else ``namespace``)."""
+def _drivers(client: Any, namespace: str, face: ControllerFace | None) -> Any:
+    """Each Topology's BMC drivers, their calls counted on its web face; a password in a
+    Kubernetes Secret is read through ``client`` (the Secret in the reference's
+    namespace, else ``namespace``)."""
     from strata.bmc import BMCPool, DriverSettings
     from strata.operator.secrets import secret_reader
 
@@ -323,7 +358,9 @@ def _drivers(client: Any, namespace: str) -> Any:
 
     @contextlib.contextmanager
     def drivers(topology: Topology) -> Iterator[DriverSource]:
-        with BMCPool(topology, DriverSettings(), read_secret=read_secret) as pool:
+        metrics = face.metrics(topology.name) if face is not None else None
+        settings = DriverSettings(observe=metrics.bmc.observe if metrics else None)
+        with BMCPool(topology, settings, read_secret=read_secret) as pool:
             yield pool
 
     return drivers

@@ -22,16 +22,14 @@ import dataclasses
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from lightkube import ApiError, Client
 
-from strata.controller import ApplyOptions, State, Timeouts, recorded
-from strata.controller.manager import Beside, Manager
-from strata.controller.reconciler import DriverSource
+from strata.controller import ApplyOptions, recorded
+from strata.controller.manager import Manager
+from strata.controller.report import Change
 from strata.kube.kubeconfig_load import KubeconfigRefused
 from strata.operator.assess import assess, pending
 from strata.operator.conditions import StatusWriter, condition
@@ -40,31 +38,16 @@ from strata.operator.findings import check_object
 from strata.operator.kept import Kept
 from strata.operator.moving import Held, Watch, held
 from strata.operator.resources import TOPOLOGY
+from strata.operator.settings import BesideFor, DriversFor, Face, OpenStore, Seen, Settings
 from strata.operator.sharded import ShardStore, shard_plan
 from strata.operator.shards import Shards
 from strata.plan import Plan, build_plan
 from strata.store import Store
 from strata.topology import Topology
 
-__all__ = ["Operator", "Settings"]
+__all__ = ["Operator", "Settings"]  # Settings: re-exported from strata.operator.settings
 
 log = logging.getLogger("strata.operator")
-
-OpenStore = Callable[[str], Store]  # a Topology's name -> the store of its servers
-BesideFor = Callable[[Plan, Topology, Store], Sequence[Beside]]  # the boot side, watches
-DriversFor = Callable[[Topology], AbstractContextManager[DriverSource]]  # BMC drivers
-
-
-@dataclass(frozen=True, slots=True)
-class Settings:
-    namespace: str
-    identity: str  # this replica's name (the pod's), in leases and Events
-    target: State = State.JOINED
-    concurrency: int = 32
-    lease_ttl: float = 15.0
-    resync: float = 2.0  # seconds between two lists of Topology objects
-    poll_interval: float = 0.25
-    timeouts: Timeouts = field(default_factory=Timeouts)  # each phase's time limit (--timeout)
 
 
 class Operator:
@@ -78,8 +61,10 @@ class Operator:
         beside: BesideFor,
         drivers: DriversFor,
         shards: Shards,
+        face: Face | None = None,
     ) -> None:
-        self.client, self.settings, self.shards = client, settings, shards
+        """``face``: the web face each Topology's runs are shown on (None: none)."""
+        self.client, self.settings, self.shards, self.face = client, settings, shards, face
         self.open_store, self.beside, self.drivers = open_store, beside, drivers
         self.workers: dict[str, _Worker] = {}
         self._closing: dict[str, _Worker] = {}  # stopping: a worker of the name waits
@@ -154,6 +139,8 @@ class Operator:
         return [*list(self.workers.values()), *list(self._closing.values())]
 
     def _close(self, name: str) -> None:
+        if self.face is not None:
+            self.face.hide(name)
         worker = self.workers.pop(name)
         worker.close()
         self._closing[name] = worker
@@ -296,12 +283,16 @@ class _Worker(threading.Thread):
                 updates.append(planned)
             self.status.set(generation, *updates)
             self.status.counts(store.summaries, force=True)
+            face = self.operator.face
+            seen = face.show(topology.name, store, plan) if face is not None else None
             self.kept.keep(generation, lambda: self.operator.beside(plan, topology, store))
             options = dataclasses.replace(options, media_url=self.kept.media_url())
             if mine:
                 part = shard_plan(plan, before[0], mine, shards.count)
                 with Watch(store, self.replan, settings.resync) as watch:
-                    self._reconcile(part, topology, ShardStore(store, mine).as_store(), options)
+                    self._reconcile(
+                        part, topology, ShardStore(store, mine).as_store(), options, seen
+                    )
                 moving = watch.seen
         finally:
             self.running = frozenset()
@@ -327,15 +318,26 @@ class _Worker(threading.Thread):
             self.status.event(generation, "Normal", moving.reason, text)
 
     def _reconcile(
-        self, part: Plan, topology: Topology, store: Store, options: ApplyOptions
+        self,
+        part: Plan,
+        topology: Topology,
+        store: Store,
+        options: ApplyOptions,
+        seen: Seen | None,
     ) -> None:
         """Drive ``part`` (this replica's shards of the plan); the boot side (``kept``)
-        serves the whole plan (a machine of any shard may ask this replica)."""
+        serves the whole plan (a machine of any shard may ask this replica); ``seen``:
+        what its web face is told."""
         role = f"strata controller {self.operator.settings.identity}"
+
+        def observed(change: Change) -> None:
+            self.status.counts(store.summaries)
+            if seen is not None:
+                seen.moved(change)
+
+        lag = seen.lag if seen is not None else None
         with Manager(store, options, role) as manager, self.operator.drivers(topology) as drivers:
-            manager.reconcile(
-                part, drivers, (), lambda change: self.status.counts(store.summaries), self.replan
-            )
+            manager.reconcile(part, drivers, (), observed, self.replan, lag)
 
     def _work(self, plan: Plan, consent: Consent, store: Store) -> bool:
         """True when the run has something to do: an action no consent holds back, or

@@ -85,11 +85,15 @@ def _page(name: str) -> Callable[[Request], Awaitable[Response]]:
 
 
 class WebRunner:
-    """``app`` on ``host:port`` in a uvicorn server on a thread; ``start`` returns once
+    """``app`` (an ASGI app) on ``host:port`` in a uvicorn server on a thread; ``start`` returns once
     it listens (``WebStartFailed`` if it cannot), ``stop`` waits for it to end."""
 
     def __init__(
-        self, app: Starlette, host: str, port: int, stopping: threading.Event | None = None
+        self,
+        app: Callable[..., Awaitable[None]],
+        host: str,
+        port: int,
+        stopping: threading.Event | None = None,
     ) -> None:
         """``stopping``: set by ``stop`` first, so that open streams end on their own
         (``strata.web.live``) before the server is told to."""

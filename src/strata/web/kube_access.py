@@ -10,7 +10,8 @@ kube-rbac-proxy and the API server's delegated auth do it.
   its namespace, an action (retry, maintenance) ``update`` on it — what reading and
   changing the Topology object with ``kubectl`` takes.
 - No token, or one the API server does not accept: ``401``; accepted but not allowed:
-  ``403`` naming the verb and the object. There is no loopback exception here: in a
+  ``403`` naming the verb and the object; the API server not answering: ``503``
+  (never let through). There is no loopback exception here: in a
   pod, ``kubectl port-forward`` connections arrive from the loopback.
 - Answers are kept ``TTL`` seconds (keyed by the token's SHA-256, never the token),
   as the API server's own webhook authenticator caches them, so a dashboard's polls
@@ -20,6 +21,7 @@ kube-rbac-proxy and the API server's delegated auth do it.
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 import time
 from collections import OrderedDict
@@ -28,12 +30,13 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 
-from strata.web.access import bearer_token, unauthorized
+from strata.web.access import HEADERS, bearer_token, unauthorized
 
 __all__ = ["TTL", "ClusterAccess", "Reviewer", "User"]
 
+log = logging.getLogger("strata.web")
 TTL = 10.0  # seconds an answer is kept
 KEPT = 4096  # answers kept at most (the least recently used go first)
 GROUP, RESOURCE = "strata.dev", "topologies"
@@ -81,6 +84,14 @@ class ClusterAccess:
         token = bearer_token(request)
         if token is None:
             return unauthorized("a Kubernetes bearer token: Authorization: Bearer TOKEN")
+        try:
+            return self._reviewed(token, action)
+        except Exception as exc:  # the API server could not be asked: refused, said
+            log.warning("web face: review failed: %s", type(exc).__name__, exc_info=True)
+            detail = "the API server could not review this request; try again"
+            return JSONResponse({"error": "unavailable", "detail": detail}, 503, headers=HEADERS)
+
+    def _reviewed(self, token: str, action: bool) -> Response | None:
         key = hashlib.sha256(token.encode()).hexdigest()
         user = self.cache.get(("user", key), lambda: self.reviewer.authenticate(token))
         if not isinstance(user, User):

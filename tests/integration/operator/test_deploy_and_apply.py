@@ -55,25 +55,24 @@ def _strata(*args: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-HOST_NETWORK = """\
+OVERLAY = """\
 apiVersion: kustomize.config.k8s.io/v1beta1
 kind: Kustomization
 resources: [{root}/deploy]
-components: [{root}/deploy/components/host-network]
+components: [{root}/deploy/components/{component}]
 """
 
 
-@pytest.mark.parametrize("overlay", [False, True], ids=["deploy", "host-network-overlay"])
+@pytest.mark.parametrize("component", [None, "host-network", "web-face"])
 def test_kubectl_server_dry_run_accepts_the_manifests(
-    plane: ControlPlane, overlay: bool, tmp_path: Path
+    plane: ControlPlane, component: str | None, tmp_path: Path
 ) -> None:
-    """deploy/ as it is, and an overlay with the host-network component as
-    docs/in-cluster.md shows it."""
+    """deploy/ as it is, and an overlay with each of its components as
+    docs/in-cluster.md and docs/web.md show them."""
     target = ROOT / "deploy"
-    if overlay:
-        (tmp_path / "kustomization.yaml").write_text(
-            HOST_NETWORK.format(root=os.path.relpath(ROOT, tmp_path))  # kustomize: relative
-        )
+    if component is not None:
+        root = os.path.relpath(ROOT, tmp_path)  # kustomize: relative
+        (tmp_path / "kustomization.yaml").write_text(OVERLAY.format(root=root, component=component))
         target = tmp_path
     _namespace(plane, "strata-system")  # a dry run creates no namespace for what follows
     done = _kubectl(plane, "apply", "--dry-run=server", "-k", str(target))
@@ -87,9 +86,13 @@ def test_kubectl_server_dry_run_accepts_the_manifests(
         "service/strata-boot",
     ):
         assert kind in done.stdout, done.stdout
+    web = "clusterrolebinding.rbac.authorization.k8s.io/strata-controller-auth-delegator"
+    assert (web in done.stdout) is (component == "web-face")
+    assert ("service/strata-web" in done.stdout) is (component == "web-face")
     built = _kubectl(plane, "kustomize", str(target))
     assert built.returncode == 0, built.stderr
-    assert ("hostNetwork: true" in built.stdout) is overlay
+    assert ("hostNetwork: true" in built.stdout) is (component == "host-network")
+    assert ("STRATA_WEB_LISTEN" in built.stdout) is (component == "web-face")
 
 
 def test_apply_dry_run_stores_nothing(plane: ControlPlane) -> None:

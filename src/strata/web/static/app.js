@@ -87,7 +87,7 @@ async function follow(after) {
   const live = document.getElementById("live");
   for (;;) {
     try {
-      const answer = await fetch("/api/v1/changes?after=" + after, { headers });
+      const answer = await fetch("api/v1/changes?after=" + after, { headers });
       if (!answer.ok) throw new Error("changes: " + answer.status);
       const reader = answer.body.getReader();
       const decoder = new TextDecoder();
@@ -118,7 +118,7 @@ async function follow(after) {
 }
 
 async function showLayers() {
-  const summary = await get("/api/v1/summary");
+  const summary = await get("api/v1/summary");
   const body = document.querySelector("#layers tbody");
   body.replaceChildren(...summary.layers.map((layer) => {
     const row = el("tr");
@@ -147,8 +147,8 @@ function describe(event) {
 
 async function showServer(name) {
   const [server, events] = await Promise.all([
-    get("/api/v1/servers/" + encodeURIComponent(name)),
-    get("/api/v1/servers/" + encodeURIComponent(name) + "/events"),
+    get("api/v1/servers/" + encodeURIComponent(name)),
+    get("api/v1/servers/" + encodeURIComponent(name) + "/events"),
   ]);
   document.getElementById("server-name").textContent = server.name;
   const state = document.getElementById("server-state");
@@ -186,10 +186,10 @@ function route() {
 }
 
 async function start() {
-  const view = await get("/api/v1/racks");
+  const view = await get("api/v1/racks");
   drawRacks(view);
   requestAnimationFrame(() => { window.strata.painted = performance.now(); });
-  const summary = await get("/api/v1/summary");
+  const summary = await get("api/v1/summary");
   document.getElementById("title").textContent = "Strata · " + summary.topology;
   window.addEventListener("hashchange", route);
   route();
