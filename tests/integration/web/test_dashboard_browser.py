@@ -9,16 +9,23 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from strata.cli.web_face import web_face
+from strata.cli.web_face import face_app, web_face
+from strata.controller import Event
+from strata.controller.requests import request
 from strata.plan import build_plan
 from strata.plan.model import to_jsonable
 from strata.store import RecordWrite, SQLiteStore
 from strata.topology import load
+from strata.web.app import WebRunner
+from strata.web.faces import Faces
+from strata.web.kube_access import ClusterAccess, User
+from strata.web.metrics import run_registry
 from tests.support.boot_server import free_port
 from tests.support.browser import Browser
 
@@ -107,3 +114,63 @@ def test_a_failed_servers_page_says_why_and_what_to_run(
     )
     assert row.startswith("mgmt3") and "failed 1" in row
     assert "control-plane 0/1 joined, worker 0/2 joined" in row
+
+
+def test_a_topologys_face_under_its_path_with_a_cluster_token(tmp_path: Path) -> None:
+    """The in-cluster face (strata.web.faces): the same page at /topologies/lab/, its
+    links relative, every request carrying the token given in the URL's fragment (the
+    cluster's auth lets nothing through without it, the loopback included); a server in
+    maintenance says so, with the command that ends it."""
+    store = SQLiteStore(tmp_path / "strata.db")
+    plan = build_plan(load(LAB))
+    store.write_records(
+        [
+            RecordWrite(n.name, 0, "declared", plan=to_jsonable(n), event=("declared", {}))
+            for n in plan.nodes
+        ]
+    )
+    request(store, ["lab-worker-1"], Event.MAINTENANCE_ON, reason="new PSU")
+    reviewer = _OneToken()
+    faces = Faces(ClusterAccess(reviewer, "ns", None))
+    stopping = threading.Event()
+    app = face_app(
+        store, plan, run_registry(store.summaries), ClusterAccess(reviewer, "ns", "lab"), stopping
+    )
+    faces.show("lab", app)
+    port = free_port()
+    runner = WebRunner(faces, "127.0.0.1", port, stopping)
+    runner.start()
+    browser = Browser(tmp_path)
+    try:
+        url = f"http://127.0.0.1:{port}/topologies/lab/"
+        browser.open(url + "#/server/lab-worker-1?token=" + _OneToken.TOKEN)
+        browser.wait_for("document.querySelectorAll('#timeline li').length >= 2", "the timeline")
+        said = browser.evaluate("document.getElementById('server-failure').textContent")
+        assert "in maintenance since declared: new PSU" in said
+        assert "strata maintenance off lab-worker-1" in said
+        browser.evaluate("location.hash = '#/?token=" + _OneToken.TOKEN + "'")
+        browser.wait_for("window.strata && window.strata.painted", "the rack view")
+        slots = browser.evaluate(SLOTS)
+        assert slots["lab-worker-1"] == "slot s-maintenance"
+        browser.screenshot(ARTIFACTS / "cluster-face.png")
+        assert reviewer.asked and set(reviewer.asked) == {_OneToken.TOKEN}
+    finally:
+        browser.close()
+        runner.stop()
+        store.close()
+
+
+class _OneToken:
+    """A cluster that knows one token, allowed everything on lab."""
+
+    TOKEN = "a-cluster-token"
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    def authenticate(self, token: str) -> User | None:
+        self.asked.append(token)
+        return User("person") if token == self.TOKEN else None
+
+    def allowed(self, user: User, verb: str, namespace: str, name: str | None) -> bool:
+        return name == "lab"
