@@ -8,7 +8,8 @@ image its BMC inserted as a virtual CD, whose GRUB asks the boot service. The st
 OS fetches its Ignition config, phones home and hands the config to the lab, which
 runs a real control plane (for lab-cp-0) and a real kubelet per machine from it; all
 three end `joined`, their Nodes Ready in the layer's API as `strata kubeconfig` and
-kubectl show them; `strata lab down` leaves nothing behind. Needs root (CI runs as root): without it
+kubectl show them, and the dashboard shows them so (the README's screenshot);
+`strata lab down` leaves nothing behind. Needs root (CI runs as root): without it
 the test fails and says so, rather than skip.
 """
 
@@ -17,11 +18,17 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+from strata.cli.web_face import web_face
+from strata.plan import build_plan
 from strata.store import SQLiteStore
+from strata.topology import load
+from tests.support.boot_server import free_port
+from tests.support.browser import Browser
 from tests.support.kube_api import assets_dir
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -103,6 +110,31 @@ def _plane_moved_into_mgmt(
     why = "controller: auto -> host (no Node can run it: 3 Nodes, 3 Ready, none holding"
     assert why in said, said[-3000:]
     assert "controller: started on this host" in said, said[-3000:]
+
+
+def _rack_view_of_the_demo(file: Path, tmp_path: Path) -> None:
+    """The dashboard over the state this demo left (every server joined, by its road),
+    in headless chromium: the screenshot the README shows (STRATA_UPDATE_DOCS=1 puts it
+    in docs/images/; always in build/test-artifacts/)."""
+    store = SQLiteStore(tmp_path / ".strata" / "strata.db")
+    port = free_port()
+    face = web_face(store, build_plan(load(file)), "127.0.0.1", port)
+    face.runner.start()
+    browser = Browser(tmp_path, width=1000, height=240)  # the legend and the rack
+    try:
+        browser.open(f"http://127.0.0.1:{port}/")
+        browser.wait_for("window.strata && window.strata.painted", "the rack view")
+        slots = browser.evaluate(
+            "[...document.querySelectorAll('.slot')].map(s => s.dataset.name + ' ' + s.className)"
+        )
+        assert sorted(slots) == [f"{node} slot s-joined" for node in sorted(NODES)], slots
+        shot = browser.screenshot(ROOT / "build" / "test-artifacts" / "lab-demo-rack-view.png")
+        if os.environ.get("STRATA_UPDATE_DOCS") == "1":
+            shutil.copyfile(shot, ROOT / "docs" / "images" / "rack-view.png")
+    finally:
+        browser.close()
+        face.runner.stop()
+        store.close()
 
 
 def _lost_state_reinstalls_nothing(file: Path, env: dict[str, str], namespace: str) -> None:
@@ -217,6 +249,7 @@ def test_lab_up_apply_down(tmp_path: Path) -> None:
         leases = (tmp_path / ".strata" / "dhcp" / "dnsmasq.log").read_text(errors="replace")
         assert "DHCPACK(prov0)" in leases and "http://192.168.110.1:8080/boot.ipxe" in leases
         store.close()
+        _rack_view_of_the_demo(file, tmp_path)
         _plane_moved_into_mgmt(file, env, namespace, name, applied.stderr)
         _lost_state_reinstalls_nothing(file, env, namespace)
     finally:

@@ -2,13 +2,10 @@
 Protocol) against `strata apply`'s web face (strata.cli.web_face) on a real server and
 a real SQLite store: the rack view colours each server by its state and follows a
 change the controller writes; a failed server's page shows its timeline and the
-command to retry it. Screenshots go to build/test-artifacts/ (and, with
-STRATA_UPDATE_DOCS=1, the rack view to docs/images/ for the README)."""
+command to retry it. Screenshots go to build/test-artifacts/."""
 
 from __future__ import annotations
 
-import os
-import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -85,9 +82,8 @@ def test_the_rack_view_follows_the_servers(running: tuple[Browser, SQLiteStore, 
     assert [(u["node"], u["state"]) for u in updates] == [("lab-cp-0", "registering")]
     counts = browser.evaluate("document.getElementById('counts').textContent")
     assert "registering 1" in counts and "failed 1" in counts and "3 servers" in counts
-    shot = browser.screenshot(ARTIFACTS / "rack-view.png")
-    if os.environ.get("STRATA_UPDATE_DOCS") == "1":
-        shutil.copyfile(shot, ROOT / "docs" / "images" / "rack-view.png")
+    browser.screenshot(ARTIFACTS / "rack-view.png")  # the README's: the lab demo's own
+    # (tests/integration/lab/test_lab_end_to_end.py, with STRATA_UPDATE_DOCS=1)
 
 
 def test_a_failed_servers_page_says_why_and_what_to_run(
