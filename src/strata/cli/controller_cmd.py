@@ -248,7 +248,7 @@ def controller(
         operator.run(stop)
     finally:
         if face is not None:
-            face.runner.stop()
+            face.stop()
         health.stop()
 
 

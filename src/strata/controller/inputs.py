@@ -128,14 +128,18 @@ def log_reader(
 ) -> Callable[[int], list[LogEntry]]:
     """How the controller reads the log after a position: only the kinds it acts on
     (``READS``: its own state changes are not read back); ``observe_lag`` is told
-    ("event", seconds since it was written) of each entry read (one written while no
-    controller ran counts from its writing too)."""
+    ("event", seconds since it was written) of each entry read, but of those written
+    before the first read (while no controller ran, or read again after a restart: no
+    loop was late)."""
+    since: float | None = None
 
     def read(after: int) -> list[LogEntry]:
+        nonlocal since
+        now = clock()
+        since = now if since is None else since
         entries = store.events_since(after, kinds=READS)
-        if observe_lag is not None and entries:
-            now = clock()
-            for entry in entries:
+        if observe_lag is not None:
+            for entry in (e for e in entries if e.at >= since):
                 observe_lag("event", max(0.0, now - entry.at))
         return entries
 

@@ -1,15 +1,14 @@
 """The reconciler: drives every node of a plan through the lifecycle table until it
-reaches the run's target (provisioned, or joined) or fails.
+reaches the run's target (provisioned, or joined), fails or waits for a person.
 
 Each transition of the table names an action, and ``_handlers`` maps every ``Action`` to
 what performs it (as Metal3's host state machine maps states to handlers); the plan says
 what a node at rest goes on to (``intent.plan_intent``). One thread owns the records;
 BMC actions run on a bounded pool (``actions.BMC_ACTIONS``) and come back as events.
 Each loop: write what changed (a state is stored before its action starts, so a restart
-knows what to redo), start actions within the global concurrency and each rack's power
-budget, collect results, read the boot service's and the layers' news from the store's
-log, fire timeouts and retries. A restart rebuilds everything from the store.
-"""
+knows what to redo), start actions within the concurrency and each rack's power budget,
+collect results, read the news in the store's log (the boot service's, the layers', a
+person's), fire timeouts and retries. A restart rebuilds everything from the store."""
 
 from __future__ import annotations
 
@@ -78,7 +77,8 @@ class Reconciler:
         self.nodes: dict[str, Tracked] = {}
         self._unsettled: set[str] = set()
         self._ready: deque[str] = deque()
-        self._timers = Timers(self.options.observe_lag)
+        lag = self.options.observe_lag  # the web face's loop-lag histogram, if any
+        self._timers, self._read = Timers(lag), log_reader(store, lag, clock)
         self._writes, self._cursor = Writes(store), SavedCursor(store, CURSOR, clock=clock)
         self._workers = Workers(plan.racks, drivers, store, self.options)
         self._early: set[str] = set()  # nodes holding boot events that outran their power-on
@@ -327,7 +327,7 @@ class Reconciler:
     # -- events, timers, records ------------------------------------------
 
     def _read_events(self, cursor: int) -> int:
-        events = log_reader(self.store, self.options.observe_lag, self.clock)(cursor)
+        events = self._read(cursor)  # the entries it acts on
         for e in events:
             t = self.nodes.get(e.node)
             if t is None:

@@ -18,8 +18,10 @@ __all__ = ["KubeReviewer"]
 
 
 class KubeReviewer:
-    """Reviews through ``client`` (the controller's own). An API server that cannot be
-    asked raises ``ApiError``: the face answers 500, never lets the request through."""
+    """Reviews through ``client`` (the controller's own), the user's groups, uid and
+    extra passed on as the API server's delegated authorizer does. An API server that
+    cannot be asked raises (``ApiError``, an HTTP error): the face answers 503, never
+    lets the request through."""
 
     def __init__(self, client: Client) -> None:
         self.client = client
@@ -30,7 +32,8 @@ class KubeReviewer:
         if status is None or not status.authenticated or status.user is None:
             return None
         user = status.user
-        return User(user.username or "", tuple(user.groups or ()), user.uid or "")
+        extra = tuple((k, tuple(v)) for k, v in sorted((user.extra or {}).items()))
+        return User(user.username or "", tuple(user.groups or ()), user.uid or "", extra)
 
     def allowed(self, user: User, verb: str, namespace: str, name: str | None) -> bool:
         attributes = ResourceAttributes(
@@ -38,7 +41,7 @@ class KubeReviewer:
         )
         spec = SubjectAccessReviewSpec(
             user=user.name, groups=list(user.groups), uid=user.uid or None,
-            resourceAttributes=attributes,
+            extra={k: list(v) for k, v in user.extra} or None, resourceAttributes=attributes,
         )  # fmt: skip
         review = self.client.create(SubjectAccessReview(spec=spec))
         return bool(review.status is not None and review.status.allowed)

@@ -195,6 +195,8 @@ class _Worker(threading.Thread):
                 self._failed(obj, exc)
             self.replan.wait(self.operator.settings.resync)
         self.kept.stop()
+        if self.operator.face is not None:  # a run that outlived the close may have shown it
+            self.operator.face.hide(self.name_)
 
     def _failed(self, obj: Mapping[str, Any], exc: Exception) -> None:
         """A run's failure: logged with its traceback once per generation and cause (a
@@ -283,7 +285,7 @@ class _Worker(threading.Thread):
                 updates.append(planned)
             self.status.set(generation, *updates)
             self.status.counts(store.summaries, force=True)
-            face = self.operator.face
+            face = None if self.closed else self.operator.face  # closed: its object went
             seen = face.show(topology.name, store, plan) if face is not None else None
             self.kept.keep(generation, lambda: self.operator.beside(plan, topology, store))
             options = dataclasses.replace(options, media_url=self.kept.media_url())

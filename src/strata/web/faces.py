@@ -7,6 +7,9 @@ listener for all (``strata controller --web-listen``).
 - ``/api/v1/topologies``: the Topology objects that have a face, for a client
   allowed to list them.
 - A face appears when its Topology's first run starts and goes with its object.
+- Whether a face exists is said only to a client allowed to see it: the dashboard's
+  files (no data) are served under any name, and anything else under a name with no
+  face asks that name's access first (401, 403), then answers 404.
 """
 
 from __future__ import annotations
@@ -15,10 +18,12 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from prometheus_client import CollectorRegistry
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from strata.web.access import HEADERS, Access, StrictHeaders, refused
+from strata.web.app import web_app
 
 __all__ = ["Faces"]
 
@@ -28,13 +33,15 @@ ASGIApp = Callable[..., Any]
 
 class Faces:
     """ASGI app: each Topology's face under ``/topologies/NAME/``; ``listing`` decides
-    who may list them (``/api/v1/topologies``)."""
+    who may list them (``/api/v1/topologies``), ``access(NAME)`` who may see NAME's
+    (asked of a name with no face before it is said to have none)."""
 
-    def __init__(self, listing: Access) -> None:
-        self.listing = listing
+    def __init__(self, listing: Access, access: Callable[[str], Access]) -> None:
+        self.listing, self.access = listing, access
         self._apps: dict[str, ASGIApp] = {}
         self._lock = threading.Lock()
         self._strict = StrictHeaders(self._root)
+        self._files = web_app(CollectorRegistry(), listing)  # its page and static files
 
     def show(self, name: str, app: ASGIApp) -> None:
         """Serve ``app`` as NAME's face (replacing the one before)."""
@@ -54,14 +61,25 @@ class Faces:
         if scope["type"] != "http" or not path.startswith(PREFIX):
             await self._strict(scope, receive, send)
             return
-        name, slash, _ = path[len(PREFIX) :].partition("/")
+        name, slash, rest = path[len(PREFIX) :].partition("/")
         with self._lock:
             app = self._apps.get(name)
-        if app is None or not slash:
-            await self._strict(scope, receive, send)
+        if not name or not slash:
+            await self._strict(scope, receive, send)  # the redirect to NAME/, or 404
             return
+        if app is None and ("/" + rest == "/" or rest.startswith("static/")):
+            app = self._files  # the same files for any name: no face is said to exist
         # the path stays whole; the app routes what follows its root_path (ASGI spec)
-        await app({**scope, "root_path": f"{PREFIX}{name}"}, receive, send)
+        inner = {**scope, "root_path": f"{PREFIX}{name}"}
+        await (app or self._missing(name))(inner, receive, send)
+
+    def _missing(self, name: str) -> ASGIApp:
+        async def missing(scope: dict[str, Any], receive: Any, send: Any) -> None:
+            request = Request(scope, receive)
+            answer = await refused(self.access(name), request) or _not_found()
+            await StrictHeaders(answer)(scope, receive, send)
+
+        return missing
 
     async def _root(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         request = Request(scope, receive)
@@ -70,13 +88,18 @@ class Faces:
 
     async def _answer(self, request: Request) -> Response:
         path = request.url.path
-        if path.startswith(PREFIX) and path[len(PREFIX) :] in self.names():
-            return RedirectResponse(path + "/", 308, headers=HEADERS)  # the face's root
+        name = path[len(PREFIX) :] if path.startswith(PREFIX) else ""
+        if name and "/" not in name:
+            return RedirectResponse(path + "/", 308, headers=HEADERS)  # any name: its root
         if path != "/api/v1/topologies":
-            detail = "each Topology's face is at /topologies/NAME/ (/api/v1/topologies lists them)"
-            return JSONResponse({"error": "not-found", "detail": detail}, 404, headers=HEADERS)
+            return _not_found()
         refusal = await refused(self.listing, request)
         if refusal is not None:
             return refusal
         items = [{"name": n, "url": f"{PREFIX}{n}/"} for n in self.names()]
         return JSONResponse({"items": items}, headers=HEADERS)
+
+
+def _not_found() -> Response:
+    detail = "each Topology's face is at /topologies/NAME/ (/api/v1/topologies lists them)"
+    return JSONResponse({"error": "not-found", "detail": detail}, 404, headers=HEADERS)

@@ -49,6 +49,7 @@ class User:
     name: str
     groups: tuple[str, ...] = ()
     uid: str = ""
+    extra: tuple[tuple[str, tuple[str, ...]], ...] = ()  # e.g. scopes, for a webhook authorizer
 
 
 class Reviewer(Protocol):

@@ -9,7 +9,8 @@
   (or the ``Last-Event-ID`` header of a reconnect), ``{"id", "node", "state", "at"}``,
   the log read every ``POLL_SECONDS``; a comment every ``HEARTBEAT_SECONDS`` keeps
   proxies from closing it. Read with ``fetch`` (its reader), the bearer token can go
-  in a header as with every view.
+  in a header as with every view. The stream ends when the face stops, and when its
+  access, asked again every ``RECHECK_SECONDS``, no longer lets the client see.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from typing import Protocol
 
@@ -32,6 +34,7 @@ __all__ = ["LiveSource", "RackView", "RacksView", "live_routes"]
 
 POLL_SECONDS = 0.25
 HEARTBEAT_SECONDS = 15.0
+RECHECK_SECONDS = 5.0  # an open stream asks its access again this often
 BATCH = 1000  # log entries read at once
 KINDS = ("state", "declared")  # the log entries that move a server (strata.controller)
 
@@ -86,8 +89,18 @@ def live_routes(
         if not (given.isascii() and given.isdigit() and len(given) <= 19 and int(given) < 2**63):
             return bad_request(f"after {given[:40]!r}: give a log position (a cursor)")
 
+        asked = time.monotonic()
+
         async def ended() -> bool:
-            return stopping.is_set() or await request.is_disconnected()
+            """The face stopped (or its object went), the client left, or its right to
+            see was taken back (asked again every ``RECHECK_SECONDS``)."""
+            nonlocal asked
+            if stopping.is_set() or await request.is_disconnected():
+                return True
+            if time.monotonic() - asked < RECHECK_SECONDS:
+                return False
+            asked = time.monotonic()
+            return await refused(access, request) is not None
 
         stream = _changes(source, int(given), ended)
         return StreamingResponse(stream, media_type="text/event-stream", headers=HEADERS)

@@ -27,7 +27,8 @@ the process-wide default, so two runs in one process never mix).
   a phone-home, the cluster's, a person's request), from its writing to its reading;
   ``timer``, a deadline, a retry's wait or a rack's power slot, past its due time
   (``LoopMetrics``, told through ``ApplyOptions.observe_lag``). Events wait for the
-  loop's poll (0.25 s) by design; more is a loop behind its work.
+  loop's poll (0.25 s) by design; more is a loop behind its work. What was written or
+  due before the loop first looked (no controller ran) is not counted.
 
 Names and units follow Prometheus' conventions (prometheus.io/docs/practices/naming:
 base units, ``_total`` for counters, ``_seconds`` for durations).

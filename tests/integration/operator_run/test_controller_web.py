@@ -7,6 +7,7 @@ TokenRequest API and the Roles a namespace admin would give them."""
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 import httpx
@@ -71,6 +72,16 @@ def test_the_face_of_a_topology_under_the_clusters_own_auth(make_run: Any) -> No
     assert page.status_code == 200 and "static/app.js" in page.text  # no data: open
     for answer in (seen.text, metrics, listed.__repr__()):
         assert viewer not in answer and operator not in answer
+
+    # the object deleted: its face goes (and stays gone: no run shows it again)
+    with run.api() as api:
+        gone = api.delete(f"/apis/strata.dev/v1alpha1/namespaces/{run.namespace}/topologies/lab")
+        assert gone.status_code == 200, gone.text
+    wait_for(lambda: face.get(summary, headers=_bearer(viewer)).status_code == 404 or None, 30,
+             "the face gone")  # fmt: skip
+    time.sleep(2)  # four resyncs
+    assert face.get(summary, headers=_bearer(viewer)).status_code == 404
+    assert face.get("/api/v1/topologies", headers=_bearer(operator)).json() == {"items": []}
 
 
 def _shown(face: httpx.Client, path: str, token: str) -> bool | None:

@@ -127,7 +127,9 @@ def test_a_topologys_face_under_its_path_with_a_cluster_token(tmp_path: Path) ->
     )
     request(store, ["lab-worker-1"], Event.MAINTENANCE_ON, reason="new PSU")
     reviewer = _OneToken()
-    faces = Faces(ClusterAccess(reviewer, "ns", None))
+    faces = Faces(
+        ClusterAccess(reviewer, "ns", None), lambda name: ClusterAccess(reviewer, "ns", name)
+    )
     stopping = threading.Event()
     app = face_app(
         store, plan, run_registry(store.summaries), ClusterAccess(reviewer, "ns", "lab"), stopping

@@ -3,6 +3,7 @@ the store filters them by kind (both stores do: the contract suite checks ``kind
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from strata.controller.inputs import READS, log_reader
@@ -29,20 +30,27 @@ def test_a_filtering_store_gives_only_what_the_controller_acts_on(tmp_path: Path
 
 def test_the_loop_lag_of_each_entry_read_is_told_from_its_writing(tmp_path: Path) -> None:
     """``ApplyOptions.observe_lag``: ("event", seconds since the entry was written), once
-    per entry read, none for an empty read; the timers tell theirs past their due time."""
+    per entry read, but of those written before the reader's first read (no loop ran);
+    the timers tell theirs past their due time, but of those due before their first look."""
     store = SQLiteStore(tmp_path / "s.db")
-    written = _log(store)
+    before = _log(store)  # written while no controller ran
     told: list[tuple[str, float]] = []
-    now = max(e.at for e in written) + 2.0
-    read = log_reader(store, lambda source, s: told.append((source, s)), lambda: now)(0)
-    assert [source for source, _ in told] == ["event"] * len(read)
-    assert [round(s, 6) for _, s in told] == [round(now - e.at, 6) for e in read]
+    clock = [max(e.at for e in before) + 1e-6]  # then the controller starts
+    read = log_reader(store, lambda source, s: told.append((source, s)), lambda: clock[0])
+    assert len(read(0)) == 3 and told == []  # caught up: no loop was late
+    time.sleep(0.01)
+    store.record("n1", "ipxe-fetched", {"attempt": 2})
+    (written,) = [e for e in store.events_since(0) if e.detail.get("attempt") == 2]
+    clock[0] = written.at + 0.25  # the next poll
+    assert [e.id for e in read(before[-1].id)] == [written.id]
+    assert told == [("event", 0.25)]
+    assert read(written.id) == [] and len(told) == 1
     told.clear()
-    assert log_reader(store, lambda source, s: told.append((source, s)))(read[-1].id) == []
-    assert told == []
     timers = Timers(lambda source, s: told.append((source, s)))
-    timers.add(10.0, "n1", 1, "deadline")
+    timers.add(10.0, "n0", 1, "deadline")  # a deadline that passed while no loop ran
+    assert [name for name, _, _ in timers.due(11.0)] == ["n0"] and told == []
+    timers.add(12.0, "n1", 1, "deadline")
     timers.add(11.5, "n2", 1, "retry")
     timers.add(30.0, "n3", 1, "deadline")
-    assert [name for name, _, _ in timers.due(12.0)] == ["n1", "n2"]
-    assert told == [("timer", 2.0), ("timer", 0.5)]
+    assert [name for name, _, _ in timers.due(14.0)] == ["n2", "n1"]
+    assert told == [("timer", 2.5), ("timer", 2.0)]

@@ -6,13 +6,18 @@ face under /topologies/NAME/. Here the reviewer is a table of tokens and rights.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
+from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
+from strata.store.records import LogEntry, NodeSummary
 from strata.web.access import TokenAccess
+from strata.web.api import api_routes
 from strata.web.app import web_app
 from strata.web.faces import Faces
 from strata.web.kube_access import ClusterAccess, ReviewCache, User
+from strata.web.live import live_routes
 from strata.web.metrics import run_registry
 
 LOOPBACK = ("127.0.0.1", 50000)
@@ -49,7 +54,10 @@ def reviewer() -> Table:
 
 def faces(table: Table, clock: list[float]) -> Faces:
     cache = ReviewCache(ttl=10, clock=lambda: clock[0])
-    faces = Faces(ClusterAccess(table, "ns", None, cache))
+    faces = Faces(
+        ClusterAccess(table, "ns", None, cache),
+        lambda name: ClusterAccess(table, "ns", name, cache),
+    )
     app = web_app(run_registry(lambda: []), ClusterAccess(table, "ns", "lab", cache))
     faces.show("lab", app)
     return faces
@@ -89,21 +97,51 @@ def test_answers_are_kept_a_while_by_the_tokens_hash() -> None:
     assert cache.get(("a",), lambda: "again") == "again"  # the oldest went first
 
 
+def face_app_over_nothing(table: Table) -> Starlette:
+    """lab's face as `strata controller` makes it, over an empty store."""
+
+    class Empty:
+        def summaries(self) -> list[NodeSummary]:
+            return []
+
+        def events(self, node: str) -> list[LogEntry]:
+            return []
+
+        def recent_events(self, limit: int) -> list[LogEntry]:
+            return []
+
+        def events_since(self, after: int, limit: int = 0, kinds: Any = None) -> list[LogEntry]:
+            return []
+
+    access = ClusterAccess(table, "ns", "lab")
+    routes = [*api_routes(Empty(), "lab", lambda name: None, access), *live_routes(Empty(), access)]
+    return web_app(run_registry(lambda: []), access, routes)
+
+
 def test_each_topology_under_its_own_path() -> None:
     table, clock = reviewer(), [0.0]
     made = faces(table, clock)
+    made.show("lab", face_app_over_nothing(table))
     client = TestClient(made, client=LOOPBACK, base_url=LOCAL, follow_redirects=False)
     moved = client.get("/topologies/lab")
     assert moved.status_code == 308 and moved.headers["location"] == "/topologies/lab/"
     page = client.get("/topologies/lab/")  # the dashboard's files hold no data: open
     assert page.status_code == 200 and 'src="static/app.js"' in page.text
     assert client.get("/topologies/lab/static/app.js").status_code == 200
-    for path in ("/", "/topologies/other/", "/topologies/other", "/metrics"):
+    for path in ("/", "/metrics", "/topologies/", "/topologies//"):
         missing = client.get(path)
         assert missing.status_code == 404, path
         assert missing.headers["x-content-type-options"] == "nosniff"
+    # a name with no face looks like one to a client not allowed to see it (no oracle)
+    for name in ("lab", "other"):
+        assert client.get(f"/topologies/{name}").status_code == 308
+        assert client.get(f"/topologies/{name}/").status_code == 200  # the files: no data
+        assert client.get(f"/topologies/{name}/api/v1/summary").status_code == 401
+    viewer = {"Authorization": "Bearer v-token"}
+    assert client.get("/topologies/lab/api/v1/summary", headers=viewer).status_code == 200
     made.hide("lab")
-    assert client.get("/topologies/lab/").status_code == 404
+    assert client.get("/topologies/lab/api/v1/summary", headers=viewer).status_code == 404
+    assert client.get("/topologies/other/api/v1/summary", headers=viewer).status_code == 403
 
 
 def test_the_state_token_still_rules_a_single_run() -> None:
