@@ -120,7 +120,7 @@ def _rack_view_of_the_demo(file: Path, tmp_path: Path) -> None:
     port = free_port()
     face = web_face(store, build_plan(load(file)), "127.0.0.1", port)
     face.runner.start()
-    browser = Browser(tmp_path, width=1000, height=240)  # the legend and the rack
+    browser = Browser(tmp_path, width=1400, height=420)  # the legend and the rack
     try:
         browser.open(f"http://127.0.0.1:{port}/")
         browser.wait_for("window.strata && window.strata.painted", "the rack view")
