@@ -65,7 +65,7 @@ class ControllerFace:
                 self._shown[topology] = shown
             if shown.plan != plan:
                 app = face_app(store, plan, shown.registry, self._access(topology), shown.ending,
-                               self.running)  # fmt: skip
+                               self.running, self.namespace)  # fmt: skip
                 self.faces.show(topology, app)
                 shown.plan = plan
         return Seen(timed(lambda change: None, shown.metrics.phases), shown.metrics.loop.observe)

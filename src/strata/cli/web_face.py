@@ -26,7 +26,7 @@ from strata.web.app import WebRunner, web_app
 from strata.web.live import live_routes
 from strata.web.metrics import BMCMetrics, BootMetrics, LoopMetrics, PhaseMetrics, run_registry
 
-__all__ = ["ACTIONS", "FaceMetrics", "WebFace", "face_app", "observed", "web_face"]
+__all__ = ["ACTIONS", "FaceMetrics", "WebFace", "face_app", "observed", "timed", "web_face"]
 
 # the API's actions (``strata.web.api.ACTIONS``): the request each makes, and what it
 # says when no controller runs (the records written here)
@@ -48,12 +48,15 @@ class FaceMetrics:
 
     @classmethod
     def of(cls, registry: CollectorRegistry) -> FaceMetrics:
+        """Each of them, registered in ``registry``."""
         return cls(BootMetrics(registry), BMCMetrics(registry), PhaseMetrics(registry),
                    LoopMetrics(registry))  # fmt: skip
 
 
 @dataclass(frozen=True)
 class WebFace:
+    """A run's face: what the run tells it (``metrics``), and its listener."""
+
     metrics: FaceMetrics
     runner: WebRunner  # started and stopped beside the run (``Beside``)
 
@@ -77,12 +80,14 @@ def face_app(
     access: Access,
     stopping: threading.Event,
     running: str | None = None,
+    namespace: str | None = None,
 ) -> Starlette:
     """One topology's face over ``store`` and ``plan``: its metrics (``registry``), the
     API and the dashboard, as ``access`` allows; actions are a person's requests
     (``strata.controller.requests``: ``running``, the controller known to drive the
     servers, else the store's writer lease says); open streams end once ``stopping``
-    is set."""
+    is set; ``namespace``: in a cluster, the Topology object's (the page's commands
+    name it)."""
     nodes = {n.name: n for n in plan.nodes}
 
     def act(action: str, name: str, reason: str | None) -> ActionDone:
@@ -93,7 +98,7 @@ def face_app(
         return ActionDone(nodes=list(asked.nodes), controller=who, message=then)
 
     api = [
-        *api_routes(store, plan.topology, nodes.get, access, act),
+        *api_routes(store, plan.topology, nodes.get, access, act, namespace),
         *live_routes(store, access, stopping),
     ]
     return web_app(registry, access, api)

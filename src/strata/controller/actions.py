@@ -39,6 +39,7 @@ __all__ = [
     "FIRST_CONTACT",
     "MAY_RESET",
     "REPOWER",
+    "CalledOff",
     "Outcome",
     "Work",
     "check_bmc",

@@ -27,6 +27,7 @@ class KubeReviewer:
         self.client = client
 
     def authenticate(self, token: str) -> User | None:
+        """``Reviewer.authenticate``: a ``TokenReview`` of ``token``."""
         review = self.client.create(TokenReview(spec=TokenReviewSpec(token=token)))
         status = review.status
         if status is None or not status.authenticated or status.user is None:
@@ -36,6 +37,8 @@ class KubeReviewer:
         return User(user.username or "", tuple(user.groups or ()), user.uid or "", extra)
 
     def allowed(self, user: User, verb: str, namespace: str, name: str | None) -> bool:
+        """``Reviewer.allowed``: a ``SubjectAccessReview`` of ``user`` doing ``verb`` on
+        ``topologies.strata.dev`` ``name`` in ``namespace``."""
         attributes = ResourceAttributes(
             group=GROUP, resource=RESOURCE, verb=verb, namespace=namespace, name=name
         )

@@ -28,7 +28,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -81,11 +81,21 @@ class LayerHealth(BaseModel):
     roles: list[RoleHealth]
 
 
+class ClusterScope(BaseModel):
+    """Where a Topology object is: what each `strata` command the dashboard shows takes
+    (``--kubeconfig FILE -n NAMESPACE -t TOPOLOGY``)."""
+
+    namespace: str
+
+
 class TopologySummary(BaseModel):
     topology: str
     servers: int
     states: dict[str, int]
     layers: list[LayerHealth]
+    cluster: ClusterScope | None = Field(
+        default=None, description="in a cluster: where the Topology object is; null: a state file"
+    )
 
 
 class ServerDetail(ServerSummary):
@@ -111,14 +121,24 @@ class ActionDone(BaseModel):
 
 
 class MaintenanceRequest(BaseModel):
+    """The body of ``PUT …/maintenance``: nothing, or the person's note."""
+
     model_config = ConfigDict(extra="forbid")
     reason: str | None = Field(
         default=None,
         min_length=1,
         max_length=500,
         pattern=r"^[^\x00-\x1f\x7f]*$",  # no control characters: shown in terminals
-        description="a note for the others: the server's reason",
+        description="a note for the others: the server's reason (printable characters)",
     )
+
+    @field_validator("reason")
+    @classmethod
+    def _printable(cls, reason: str | None) -> str | None:
+        """As ``strata.controller.requests`` takes it: printable (``str.isprintable``)."""
+        if reason is not None and not reason.isprintable():
+            raise ValueError("a reason is printable characters only")
+        return reason
 
 
 class ApiError(BaseModel):
@@ -141,6 +161,7 @@ class Api:
     plan_of: Callable[[str], NodePlan | None]
     access: Access
     act: Act | None  # None: no controller to ask
+    namespace: str | None = None  # in a cluster: the Topology object's
 
 
 # (one of ``ACTIONS``, the server, a person's note or None) -> what was done
@@ -153,12 +174,15 @@ def api_routes(
     plan_of: Callable[[str], NodePlan | None],
     access: Access,
     act: Act | None = None,
+    namespace: str | None = None,
 ) -> list[Route]:
     """The ``/api/v1`` routes over ``source`` (a store), for the topology named
-    ``topology``; ``plan_of`` gives a server's NodePlan; ``access`` says who may see
-    and act (``strata.web.access``); ``act`` does an action (a retry, maintenance on or off) and
-    says what it did (``ActionDone``), or raises a ``StrataError`` that says why not."""
-    api = Api(source, topology, plan_of, access, act)
+    ``topology`` (in a cluster: the Topology object in ``namespace``); ``plan_of``
+    gives a server's NodePlan; ``access`` says who may see and act
+    (``strata.web.access``); ``act`` does an action (a retry, maintenance on or off)
+    and says what it did (``ActionDone``), or raises a ``StrataError`` that says why
+    not."""
+    api = Api(source, topology, plan_of, access, act, namespace)
     return [
         Route("/api/v1/summary", _view(api, _summary)),
         Route("/api/v1/servers", _view(api, _servers, (*FILTERS, "limit", "after"))),
@@ -249,6 +273,7 @@ def _summary(api: Api, _request: Request) -> TopologySummary:
         servers=len(servers),
         states=dict(sorted(states.items())),
         layers=[_layer(api, name, members) for name, members in sorted(layers.items())],
+        cluster=ClusterScope(namespace=api.namespace) if api.namespace is not None else None,
     )
 
 

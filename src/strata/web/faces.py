@@ -49,10 +49,12 @@ class Faces:
             self._apps[name] = app
 
     def hide(self, name: str) -> None:
+        """NAME's face no longer served (its requests: as a name with none)."""
         with self._lock:
             self._apps.pop(name, None)
 
     def names(self) -> list[str]:
+        """The names with a face, sorted."""
         with self._lock:
             return sorted(self._apps)
 

@@ -34,7 +34,7 @@ from starlette.responses import JSONResponse, Response
 
 from strata.web.access import HEADERS, bearer_token, unauthorized
 
-__all__ = ["TTL", "ClusterAccess", "Reviewer", "User"]
+__all__ = ["GROUP", "RESOURCE", "TTL", "ClusterAccess", "ReviewCache", "Reviewer", "User"]
 
 log = logging.getLogger("strata.web")
 TTL = 10.0  # seconds an answer is kept

@@ -278,6 +278,7 @@ class LoopMetrics:
             self.seconds.labels(source)  # both series exist from the start
 
     def observe(self, source: str, seconds: float) -> None:
+        """``seconds`` late, from ``source`` ("event" or "timer")."""
         self.seconds.labels(source).observe(max(0.0, seconds))
 
 

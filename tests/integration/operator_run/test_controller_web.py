@@ -40,6 +40,7 @@ def test_the_face_of_a_topology_under_the_clusters_own_auth(make_run: Any) -> No
     assert face.get(summary, headers=_bearer("not-a-token")).status_code == 401
     seen = face.get(summary, headers=_bearer(viewer))
     assert seen.status_code == 200 and seen.json()["states"] == {"provisioned": 1}
+    assert seen.json()["cluster"] == {"namespace": run.namespace}
     refused = face.put(f"/topologies/lab/api/v1/servers/{server.name}/maintenance",
                        headers=_bearer(viewer))  # fmt: skip
     assert refused.status_code == 403

@@ -132,7 +132,12 @@ def test_a_topologys_face_under_its_path_with_a_cluster_token(tmp_path: Path) ->
     )
     stopping = threading.Event()
     app = face_app(
-        store, plan, run_registry(store.summaries), ClusterAccess(reviewer, "ns", "lab"), stopping
+        store,
+        plan,
+        run_registry(store.summaries),
+        ClusterAccess(reviewer, "ns", "lab"),
+        stopping,
+        namespace="ns",
     )
     faces.show("lab", app)
     port = free_port()
@@ -145,7 +150,7 @@ def test_a_topologys_face_under_its_path_with_a_cluster_token(tmp_path: Path) ->
         browser.wait_for("document.querySelectorAll('#timeline li').length >= 2", "the timeline")
         said = browser.evaluate("document.getElementById('server-failure').textContent")
         assert "in maintenance since declared: new PSU" in said
-        assert "strata maintenance off lab-worker-1" in said
+        assert "strata maintenance off lab-worker-1 --kubeconfig FILE -n ns -t lab" in said
         browser.evaluate("location.hash = '#/?token=" + _OneToken.TOKEN + "'")
         browser.wait_for("window.strata && window.strata.painted", "the rack view")
         slots = browser.evaluate(SLOTS)

@@ -78,6 +78,7 @@ def test_the_summary_and_the_layers_health(
     app, _, doc = world
     summary = answer(app, "/api/v1/summary", doc, "TopologySummary")
     assert summary["topology"] == "lab" and summary["servers"] == 3
+    assert summary["cluster"] is None  # a state file's: the page's commands name no cluster
     assert summary["states"] == {"declared": 2, "failed": 1}
     assert summary["layers"] == [
         {
@@ -164,6 +165,7 @@ def test_maintenance_on_and_off_through_the_api(
     assert here.delete(path).status_code == 401
     bad_bodies = ['{"reason": 7}', '{"why": "x"}', "not json", '{"reason": "' + "x" * 5000 + '"}']
     bad_bodies += ['{"reason": "\\u001b[2J"}', '{"reason": ""}']  # a terminal's escape; empty
+    bad_bodies += ['{"reason": "a\\u200db"}']  # not printable (a zero-width joiner): as the CLI
     for bad in bad_bodies:
         refused = here.put(path, headers=bearer, content=bad)
         assert refused.status_code == 400, bad

@@ -131,12 +131,22 @@ async function showLayers() {
 }
 
 // a server stopped until a person acts: what its page says, and the commands that act
+// (in a cluster each names the Topology object, and consent to reinstall is written in it)
 const STOPPED = {
   "failed": {said: "failed at", then: "fix the cause, then ", commands: ["strata retry"]},
   "maintenance": {said: "in maintenance since", then: "when done, ", commands: ["strata maintenance off"]},
   "found-running": {said: "found running at", then: "take it as it is or reinstall it: ",
     commands: ["strata adopt", "strata apply --allow-reprovision"]},
 };
+let scope = null; // the summary's cluster: {namespace} of the Topology object, or null
+
+function command(text, server) {
+  if (scope === null) return text + " " + server;
+  if (text.startsWith("strata apply --allow-reprovision")) {
+    return "spec.consent.allowReprovision: [" + server + "] in topologies/" + scope.topology;
+  }
+  return text + " " + server + " --kubeconfig FILE -n " + scope.namespace + " -t " + scope.topology;
+}
 
 function describe(event) {
   const d = event.detail || {};
@@ -159,7 +169,7 @@ async function showServer(name) {
   failure.hidden = stopped === undefined;
   if (stopped !== undefined) {
     failure.replaceChildren(stopped.said + " " + server.step + ": " + server.reason + " — " + stopped.then,
-      ...stopped.commands.flatMap((command, i) => [i ? " or " : "", el("code", "", command + " " + server.name)]));
+      ...stopped.commands.flatMap((text, i) => [i ? " or " : "", el("code", "", command(text, server.name))]));
   }
   const plan = document.getElementById("server-plan");
   const shown = ["bmc_address", "boot_mac", "boot_method", "firmware", "os_name", "os_version", "install_disk", "role"];
@@ -191,6 +201,7 @@ async function start() {
   requestAnimationFrame(() => { window.strata.painted = performance.now(); });
   const summary = await get("api/v1/summary");
   document.getElementById("title").textContent = "Strata · " + summary.topology;
+  scope = summary.cluster ? {namespace: summary.cluster.namespace, topology: summary.topology} : null;
   window.addEventListener("hashchange", route);
   route();
   follow(view.cursor);
