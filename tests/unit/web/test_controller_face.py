@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -46,10 +46,12 @@ def served(tmp_path: Path) -> Iterator[tuple[ControllerFace, SQLiteStore, str]]:
         store.close()
 
 
-def _stream_ends(url: str, within: float, then: list[float]) -> float:
-    """Seconds the stream at ``url`` stayed open after the moment ``then`` is given; a
-    stream still open ``within`` seconds after it fails the test (never hangs it)."""
+def _stream_ends(url: str, within: float, do: Callable[[], None]) -> float:
+    """Seconds the stream at ``url`` stayed open after ``do`` began (0.5 s after the
+    stream was asked for); a stream still open ``within`` seconds after it fails the
+    test (never hangs it)."""
     ended: list[float] = []
+    began: list[float] = []
     client = httpx.Client(timeout=within + 30)
 
     def read() -> None:
@@ -59,42 +61,33 @@ def _stream_ends(url: str, within: float, then: list[float]) -> float:
                 pass
         ended.append(time.monotonic())
 
+    def act() -> None:
+        time.sleep(0.5)
+        began.append(time.monotonic())
+        do()
+
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
+    threading.Thread(target=act, daemon=True).start()
     reader.join(within)
     client.close()  # a stream still open: cut
-    assert ended and then, f"the stream was still open after {within} s"
-    return ended[0] - then[0]
+    assert ended and began, f"the stream was still open after {within} s"
+    return ended[0] - began[0]
 
 
 def test_a_stream_ends_when_its_topology_goes(
     served: tuple[ControllerFace, SQLiteStore, str],
 ) -> None:
     face, _, url = served
-    gone: list[float] = []
-
-    def hide() -> None:
-        time.sleep(0.5)
-        gone.append(time.monotonic())
-        face.hide("lab")
-
-    threading.Thread(target=hide, daemon=True).start()
-    assert _stream_ends(url, 5, gone) < 3
+    assert _stream_ends(url, 5, lambda: face.hide("lab")) < 3
 
 
 def test_a_stream_ends_when_the_right_to_see_is_taken_back(
     served: tuple[ControllerFace, SQLiteStore, str],
 ) -> None:
     face, _, url = served
-    taken: list[float] = []
-
-    def revoke() -> None:
-        time.sleep(0.5)
-        face.reviewer.rights["viewer"].clear()  # type: ignore[attr-defined]
-        taken.append(time.monotonic())
-
-    threading.Thread(target=revoke, daemon=True).start()
-    assert _stream_ends(url, 20, taken) < 10  # asked again every 5 s, answers kept 0.5 s
+    revoke = face.reviewer.rights["viewer"].clear  # type: ignore[attr-defined]
+    assert _stream_ends(url, 20, revoke) < 10  # asked again every 5 s, answers kept 0.5 s
 
 
 def test_a_face_is_made_again_only_for_another_plan(tmp_path: Path) -> None:
