@@ -18,14 +18,14 @@ from strata.lab.kubeadm_init import cluster_info_objects, collection_path
 from tests.support.kube_api import ControlPlane, control_plane
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]:
     with control_plane(tmp_path_factory.mktemp("kube")) as running:
         print(f"control plane ready in {running.started_in:.1f} s at {running.url}")
         yield running
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def cluster_info(plane: ControlPlane) -> str:
     """Creates kube-public/cluster-info as kubeadm init does (phases/bootstraptoken/
     clusterinfo/clusterinfo.go); returns its kubeconfig."""

@@ -9,8 +9,6 @@ from pathlib import Path
 import pytest
 
 from tests.integration.pivot.conftest import moved_with_lab_file, run_pivot
-from tests.integration.pivot.conftest import namespace as namespace  # a fixture
-from tests.integration.pivot.conftest import plane as plane  # a fixture
 from tests.support.kube_api import ControlPlane
 
 

@@ -19,10 +19,6 @@ from tests.integration.pivot.conftest import (
     provisioned_state,
     run_pivot,
 )
-from tests.integration.pivot.conftest import (
-    namespace as namespace,  # a fixture, moved_with_lab_file
-)
-from tests.integration.pivot.conftest import plane as plane  # a fixture, moved_with_lab_file
 from tests.support.kube_api import ControlPlane
 
 MERGE = {"Content-Type": "application/merge-patch+json"}

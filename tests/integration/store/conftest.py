@@ -1,7 +1,8 @@
 """The two store backends the contract suite runs on, unchanged: the embedded SQLite
 store (a file per test) and the Kubernetes store on one real kube-apiserver + etcd for
-the session (``tests/support/kube_api.py``), the Server CRD applied once, a topology
-name of its own per test so no two tests share state.
+this package's tests, stopped after its last (``tests/support/kube_api.py``), the
+Server CRD applied once, a topology name of its own per test so no two tests share
+state.
 
 ``open_store()`` opens one more store on the same state (another process's view: its
 own connection or client), for tests of concurrent writers.
@@ -26,7 +27,7 @@ _names = itertools.count()
 OpenStore = Callable[[], Store]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]:
     with control_plane(tmp_path_factory.mktemp("kube-store")) as running:
         _planes.append(running)
@@ -34,7 +35,7 @@ def plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]:
         _planes.clear()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def crd_applied(plane: ControlPlane) -> ControlPlane:
     """The Server CRD created and Established, and the tests' namespace."""
     with plane.client() as api:
@@ -95,7 +96,7 @@ def store(open_store: OpenStore) -> Store:
     return open_store()
 
 
-_planes: list[ControlPlane] = []  # the session's, once started (for failure reports)
+_planes: list[ControlPlane] = []  # the package's, once started (for failure reports)
 
 
 @pytest.hookimpl(hookwrapper=True)
