@@ -16,7 +16,9 @@ Prints: nodes, wall, nodes/s; CPU per node in Strata (this process: the reconcil
 the simulated fleet, the store's clients) and, apart, in the API server, etcd and the
 controller manager (from /proc, over the run only); API requests per node (reads,
 writes, Events; writes and reads by resource); the etcd database's size at the end
-(``member/snap/db``); peak RSS of this process and of the API server and etcd.
+(``member/snap/db``); peak RSS of this process and of the API server and etcd; the
+machine (cores, the CPU a reference loop takes before the run: how fast the cores are
+that day, load averages) and the nodes/s its cores allow at the run's CPU per node.
 ``--sqlite`` runs the same on the embedded SQLite store; ``--both`` runs each in a
 process of its own and prints them side by side.
 
@@ -160,6 +162,7 @@ class BootSide:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
+    from bench.thread_cpu import load_average, reference_loop
     from strata.boot.media import media_links
     from strata.cli.controller_cmd import JOURNAL_LINGER
     from strata.controller import ApplyOptions, Reconciler, State, recorded
@@ -168,6 +171,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from strata.store import KubeStore, SQLiteStore
     from strata.topology import load
 
+    reference, load_before = reference_loop(), load_average()  # before the run: the machine
     topology = load(args.file)
     if args.ignore_budgets:
         racks = tuple(dataclasses.replace(r, power_budget=None) for r in topology.racks)
@@ -235,6 +239,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "loop_cpu": loop_cpu,
         "events": events,
         "peak_rss_mib": after.ru_maxrss / 1024,
+        "cores": os.cpu_count() or 1,
+        "reference_loop": reference,
+        "load": [load_before[0], load_average()[0]],
         **kube,
     }
 
@@ -365,7 +372,23 @@ def report(f: dict[str, Any]) -> str:
     else:
         lines.append(f"peak RSS        {f['peak_rss_mib']:.0f} MiB")
     lines.append(f"store           {f['events']:,} log entries, {f['events'] / count:.1f} per node")
-    return "\n".join(lines)
+    return "\n".join([*lines, *_machine_lines(f)])
+
+
+def _machine_lines(f: dict[str, Any]) -> list[str]:
+    """The machine the figures are of, and the nodes/s its cores allow at this run's CPU
+    per node (every process here: Strata and the control plane it shares them with)."""
+    count, cores = f["nodes"], f["cores"]
+    strata = f["process_cpu"] / count
+    every = strata + sum(f.get("plane_cpu", {}).values()) / count
+    return [
+        f"machine         {cores} cores; a reference loop (10,000,000 CPython additions) "
+        f"{f['reference_loop']:.2f} s of CPU; load average {f['load'][0]:.2f} before, "
+        f"{f['load'][1]:.2f} after",
+        f"bound           {every * 1000:.1f} ms of CPU per node in all: {cores / every:.1f} "
+        f"nodes/s had this run's processes the {cores} cores to themselves; Strata's "
+        f"{strata * 1000:.1f} ms alone: {cores / strata:.1f}",
+    ]
 
 
 def _per_node(by_resource: dict[str, int], count: int, writes: bool) -> str:

@@ -10,7 +10,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-__all__ = ["CollectorClock", "ThreadClocks", "load_average", "thread_cpu"]
+__all__ = ["CollectorClock", "ThreadClocks", "load_average", "reference_loop", "thread_cpu"]
 
 
 class ThreadClocks:
@@ -79,6 +79,16 @@ def load_average() -> tuple[float, float, float]:
     """The machine's load averages (1, 5, 15 minutes) at the run's end."""
     one, five, fifteen = (float(x) for x in Path("/proc/loadavg").read_text().split()[:3])
     return one, five, fifteen
+
+
+def reference_loop(additions: int = 10_000_000) -> float:
+    """CPU seconds this thread spends on ``additions`` integer additions in a CPython
+    loop: how fast this machine's cores are today, so that CPU per node of runs on
+    different days (or VMs on busier hosts) can be compared."""
+    started, total = time.thread_time(), 0
+    for i in range(additions):
+        total += i
+    return time.thread_time() - started
 
 
 class CollectorClock:

@@ -32,6 +32,9 @@ def test_lifecycle_kube_runs_on_both_stores_and_prints_its_figures() -> None:
     assert result.stdout.count("result          {'provisioned': 3}") == 2
     for figure in ("API requests    per node", "PUT servers/status", "etcd ", "kube-apiserver"):
         assert figure in result.stdout
+    bounds = [line for line in result.stdout.splitlines() if line.startswith("bound ")]
+    assert len(bounds) == 2 and "nodes/s had this run's processes" in bounds[0]
+    assert result.stdout.count("a reference loop (10,000,000 CPython additions)") == 2
     assert "sqlite" in result.stdout.splitlines()[-1]  # the side-by-side table
 
 
