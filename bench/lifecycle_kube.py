@@ -239,7 +239,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "loop_cpu": loop_cpu,
         "events": events,
         "peak_rss_mib": after.ru_maxrss / 1024,
-        "cores": os.cpu_count() or 1,
+        "cores": len(os.sched_getaffinity(0)),  # the cores this process may run on
         "reference_loop": reference,
         "load": [load_before[0], load_average()[0]],
         **kube,
@@ -377,17 +377,22 @@ def report(f: dict[str, Any]) -> str:
 
 def _machine_lines(f: dict[str, Any]) -> list[str]:
     """The machine the figures are of, and the nodes/s its cores allow at this run's CPU
-    per node (every process here: Strata and the control plane it shares them with)."""
+    per node (every process here: Strata and the control plane it shares them with);
+    Strata's share alone on one core (one process: the GIL) and on every core (its
+    shards split between replicas)."""
+    from bench.thread_cpu import REFERENCE_ADDITIONS
+
     count, cores = f["nodes"], f["cores"]
     strata = f["process_cpu"] / count
     every = strata + sum(f.get("plane_cpu", {}).values()) / count
     return [
-        f"machine         {cores} cores; a reference loop (10,000,000 CPython additions) "
+        f"machine         {cores} cores; a reference loop ({REFERENCE_ADDITIONS:,} CPython additions) "
         f"{f['reference_loop']:.2f} s of CPU; load average {f['load'][0]:.2f} before, "
         f"{f['load'][1]:.2f} after",
         f"bound           {every * 1000:.1f} ms of CPU per node in all: {cores / every:.1f} "
         f"nodes/s had this run's processes the {cores} cores to themselves; Strata's "
-        f"{strata * 1000:.1f} ms alone: {cores / strata:.1f}",
+        f"{strata * 1000:.1f} ms alone: {1 / strata:.1f} on one core (one process), "
+        f"{cores / strata:.1f} on {cores} (replicas, each its shards)",
     ]
 
 

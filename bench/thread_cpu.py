@@ -10,7 +10,14 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-__all__ = ["CollectorClock", "ThreadClocks", "load_average", "reference_loop", "thread_cpu"]
+__all__ = [
+    "REFERENCE_ADDITIONS",
+    "CollectorClock",
+    "ThreadClocks",
+    "load_average",
+    "reference_loop",
+    "thread_cpu",
+]
 
 
 class ThreadClocks:
@@ -76,12 +83,15 @@ def _group(name: str) -> str:
 
 
 def load_average() -> tuple[float, float, float]:
-    """The machine's load averages (1, 5, 15 minutes) at the run's end."""
+    """The machine's load averages (1, 5, 15 minutes), now."""
     one, five, fifteen = (float(x) for x in Path("/proc/loadavg").read_text().split()[:3])
     return one, five, fifteen
 
 
-def reference_loop(additions: int = 10_000_000) -> float:
+REFERENCE_ADDITIONS = 10_000_000
+
+
+def reference_loop(additions: int = REFERENCE_ADDITIONS) -> float:
     """CPU seconds this thread spends on ``additions`` integer additions in a CPython
     loop: how fast this machine's cores are today, so that CPU per node of runs on
     different days (or VMs on busier hosts) can be compared."""

@@ -44,7 +44,7 @@ PAUSE = [{"names": ["registry.k8s.io/pause:3.2"], "sizeBytes": 299513}]
 
 @pytest.fixture
 def nodes(plane: ControlPlane) -> Iterator[list[str]]:
-    """The Nodes a test made, deleted after it (the plane is the session's)."""
+    """The Nodes a test made, deleted after it (the plane is the package's)."""
     made: list[str] = []
     yield made
     with plane.client() as api:
